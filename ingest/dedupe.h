@@ -1,0 +1,36 @@
+/*
+ * dedupe — drop an event_id seen again within the dedupe horizon.
+ *
+ * An id is remembered with the event time it was first seen at. A later
+ * event with the same id is a duplicate while the id is remembered. Ids are
+ * forgotten once their time falls more than the horizon behind the
+ * watermark (the highest ts seen), so memory is bounded by the number of
+ * distinct ids within one horizon of event time, however long the stream.
+ * Expiry is amortised (a time-ordered queue popped as the watermark moves),
+ * never a full scan.
+ *
+ * Deterministic: the answer depends only on the sequence of (id, ts)
+ * given. Not thread-safe.
+ */
+#ifndef RG_DEDUPE_H
+#define RG_DEDUPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rg_dedupe rg_dedupe;
+
+rg_dedupe *rg_dedupe_new(int64_t horizon_ms);   /* NULL on OOM */
+void rg_dedupe_free(rg_dedupe *d);              /* NULL-safe */
+
+/* True when id is a duplicate (skip the event). Otherwise remembers it
+ * and returns false. On allocation failure the id is not remembered
+ * (false is returned: an event is never dropped for lack of memory). */
+bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms);
+
+size_t rg_dedupe_size(const rg_dedupe *d);     /* ids remembered */
+size_t rg_dedupe_bytes(const rg_dedupe *d);
+void rg_dedupe_set_horizon(rg_dedupe *d, int64_t horizon_ms);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * eval — evaluating conditions, messages and evidence for one event.
+ *
+ * Three-valued logic (rules.md): a comparison with an unknown operand is
+ * UNKNOWN; `not UNKNOWN` is UNKNOWN; `UNKNOWN or TRUE` is TRUE; `UNKNOWN
+ * and TRUE` is UNKNOWN. A rule fires only on TRUE.
+ *
+ * The context memoises every name use once per event (so a name used by
+ * three rules, or by a rule and its evidence, is computed once) and the
+ * GeoIP lookup of the event's IP. The engine owns the context, calls
+ * rg_eval_begin before evaluating an event, and must not let detectors
+ * update state until it is done with the event's rules and evidence.
+ * One context per engine thread.
+ */
+#ifndef RG_EVAL_H
+#define RG_EVAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/strbuf.h"
+#include "../common/value.h"
+#include "../geo/geo.h"
+#include "../ingest/event.h"
+#include "ruleset.h"
+
+typedef enum rg_tri { RG_FALSE = 0, RG_TRUE = 1, RG_UNKNOWN = 2 } rg_tri;
+
+typedef struct rg_eval_ctx {
+    const rg_ruleset *rs;
+    void **detector_state;     /* indexed like rg_detectors[]; NULL = not created */
+    const rg_geo *geo;         /* may be NULL */
+
+    /* private to eval.c: */
+    const rg_event *ev;
+    uint32_t gen;              /* bumped per event; memo entries of older gens are stale */
+    uint32_t *memo_gen;        /* [n_uses] */
+    rg_value *memo;            /* [n_uses] */
+    uint32_t geo_gen;
+    rg_geo_result geo_res;
+    bool geo_ok;
+} rg_eval_ctx;
+
+/* Allocate memo storage for rs; 0 or -1 on OOM. */
+int rg_eval_ctx_init(rg_eval_ctx *ctx, const rg_ruleset *rs, void **detector_state, const rg_geo *geo);
+void rg_eval_ctx_free(rg_eval_ctx *ctx);
+
+/* Start evaluating a new event (invalidates the memo). */
+void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev);
+
+/* The value of a name use for the current event (memoised). */
+rg_value rg_eval_use(rg_eval_ctx *ctx, const rg_name_use *use);
+
+/* The GeoIP record of the current event's IP; NULL when there is no IP,
+ * no database, or the IP is not in it. Memoised. */
+const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx);
+
+/* Evaluate a condition (a rule's `when`, or a count() filter). */
+rg_tri rg_eval_condition(rg_eval_ctx *ctx, const struct rg_expr *e);
+
+/* Append the rule's message with {name} placeholders filled (plain text,
+ * not JSON-escaped). Without a message, the rule id. */
+void rg_eval_reason(rg_eval_ctx *ctx, const rg_rule *r, rg_strbuf *out);
+
+/* Append the rule's evidence as a JSON object, keys in first-use order. */
+void rg_eval_evidence_json(rg_eval_ctx *ctx, const rg_rule *r, rg_strbuf *out);
+
+/* Append a value as it appears in evidence (JSON) or in a message. */
+void rg_value_write_json(const rg_value *v, rg_strbuf *out);
+void rg_value_write_text(const rg_value *v, const char *currency, rg_strbuf *out);
+
+#endif

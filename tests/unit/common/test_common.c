@@ -1,0 +1,177 @@
+/* Unit tests for common/: time parsing and formatting, durations, the
+ * string buffer's JSON and base64 output, UTF-8 validation, strmap. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/strbuf.h"
+#include "common/strmap.h"
+#include "common/timeutil.h"
+
+static int64_t ts(const char *s)
+{
+    int64_t ms = -1;
+    const char *why = NULL;
+    if (!rg_parse_rfc3339(s, strlen(s), &ms, &why))
+        return -1;
+    return ms;
+}
+
+static void test_rfc3339_forms(void **state)
+{
+    (void)state;
+    assert_int_equal(ts("2026-11-22T14:37:45.123Z"), 1795358265123LL);
+    /* +08:00 is 8 hours ahead of UTC: the same instant as 00:00Z. */
+    assert_int_equal(ts("2026-11-22T08:00:00.250+08:00"), ts("2026-11-22T00:00:00.250Z"));
+    assert_int_equal(ts("2026-11-22t00:00:00z"), ts("2026-11-22T00:00:00Z"));
+    /* Fractions are truncated to milliseconds, never rounded up. */
+    assert_int_equal(ts("2026-11-22T00:00:00.1239999Z"), ts("2026-11-22T00:00:00.123Z"));
+    assert_int_equal(ts("2026-11-22T00:00:00.5Z"), ts("2026-11-22T00:00:00.500Z"));
+    assert_int_equal(ts("2024-02-29T00:00:00Z"), 1709164800000LL);
+    assert_int_equal(ts("1970-01-01T00:00:00Z"), 0);
+}
+
+static void test_rfc3339_rejects(void **state)
+{
+    (void)state;
+    const char *bad[] = {"yesterday", "2026-13-45T99:00:00Z", "2026-02-29T00:00:00Z",
+                         "2026-11-22T24:00:00Z", "2026-11-22T00:60:00Z", "2026-11-22T00:00:00",
+                         "2026-11-22 00:00:00Z", "2026-11-22T00:00:00.Z", "2026-11-22T00:00:00+8:00",
+                         "2026-11-22T00:00:00+24:00", "2026-11-22T00:00:00Zjunk", "1969-12-31T23:59:59Z",
+                         "2026-04-31T00:00:00Z", "2100-02-29T00:00:00Z", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int64_t ms;
+        const char *why = NULL;
+        if (rg_parse_rfc3339(bad[i], strlen(bad[i]), &ms, &why))
+            fail_msg("accepted %s", bad[i]);
+        assert_non_null(why);
+    }
+}
+
+static void test_format_utc(void **state)
+{
+    (void)state;
+    char buf[32];
+    assert_int_equal(rg_format_utc_ms(1795358265123LL, buf, sizeof buf), 24);
+    assert_string_equal(buf, "2026-11-22T14:37:45.123Z");
+    rg_format_utc_ms(0, buf, sizeof buf);
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+    assert_int_equal(rg_format_utc_ms(0, buf, 10), 0);
+}
+
+static void test_durations(void **state)
+{
+    (void)state;
+    int64_t ms;
+    assert_true(rg_parse_duration("500ms", 5, &ms));
+    assert_int_equal(ms, 500);
+    assert_true(rg_parse_duration("72h", 3, &ms));
+    assert_int_equal(ms, 72LL * 3600 * 1000);
+    assert_true(rg_parse_duration("10m", 3, &ms));
+    assert_int_equal(ms, 600000);
+    assert_true(rg_parse_duration("7d", 2, &ms));
+    assert_int_equal(ms, 7LL * 86400000);
+    assert_false(rg_parse_duration("10", 2, &ms));
+    assert_false(rg_parse_duration("h", 1, &ms));
+    assert_false(rg_parse_duration("1.5h", 4, &ms));
+    assert_false(rg_parse_duration("10w", 3, &ms));
+    assert_false(rg_parse_duration("99999999999999999999d", 21, &ms));
+}
+
+static void test_json_str_and_base64(void **state)
+{
+    (void)state;
+    rg_strbuf b = RG_STRBUF_INIT;
+    static const char in[] = "a\"b\\c\n\x01\xe4\xb8\xad";
+    rg_strbuf_put_json_str(&b, in, sizeof in - 1);
+    assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\xe4\xb8\xad\"");
+    rg_strbuf_reset(&b);
+    rg_strbuf_put_base64(&b, "\xff\xfe", 2);
+    assert_string_equal(b.data, "//4=");
+    rg_strbuf_reset(&b);
+    rg_strbuf_put_base64(&b, "abc", 3);
+    assert_string_equal(b.data, "YWJj");
+    rg_strbuf_reset(&b);
+    rg_strbuf_put_i64(&b, INT64_MIN);
+    assert_string_equal(b.data, "-9223372036854775808");
+    rg_strbuf_reset(&b);
+    rg_strbuf_printf(&b, "%0300d", 7); /* longer than the small stack buffer */
+    assert_int_equal(b.len, 300);
+    rg_strbuf_free(&b);
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    assert_true(rg_utf8_valid("plain \xe4\xb8\xad\xf0\x9f\x98\x80", 13));
+    assert_false(rg_utf8_valid("\xff\xfe", 2));
+    assert_false(rg_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+    assert_false(rg_utf8_valid("\xed\xa0\x80", 3));     /* surrogate U+D800 */
+    assert_false(rg_utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+    assert_false(rg_utf8_valid("\xe4\xb8", 2));         /* truncated */
+}
+
+struct rec {
+    int64_t n;
+};
+
+static bool keep_even(void *v, void *arg)
+{
+    (void)arg;
+    return ((struct rec *)v)->n % 2 == 0;
+}
+
+static void test_strmap(void **state)
+{
+    (void)state;
+    rg_strmap *m = rg_strmap_new(sizeof(struct rec));
+    char key[32];
+    struct rec *first = NULL;
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(key, sizeof key, "acct-%d", i);
+        bool created;
+        struct rec *r = rg_strmap_put(m, key, (size_t)n, &created);
+        assert_non_null(r);
+        assert_true(created);
+        r->n = i;
+        if (i == 0)
+            first = r;
+    }
+    /* Records never move, however much the table grows. */
+    assert_ptr_equal(rg_strmap_get(m, "acct-0", 6), first);
+    assert_int_equal(rg_strmap_count(m), 5000);
+    size_t kl;
+    assert_string_equal(rg_strmap_key(m, first, &kl), "acct-0");
+    assert_int_equal(kl, 6);
+    assert_int_equal(rg_strmap_sweep(m, keep_even, NULL, NULL), 2500);
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(key, sizeof key, "acct-%d", i);
+        struct rec *r = rg_strmap_get(m, key, (size_t)n);
+        if (i % 2) {
+            assert_null(r);
+        } else {
+            assert_non_null(r);
+            assert_int_equal(r->n, i);
+        }
+    }
+    assert_true(rg_strmap_del(m, "acct-0", 6, NULL));
+    assert_false(rg_strmap_del(m, "acct-0", 6, NULL));
+    assert_int_equal(rg_strmap_count(m), 2499);
+    assert_true(rg_strmap_bytes(m) > 2499 * sizeof(struct rec));
+    rg_strmap_free(m, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc3339_forms), cmocka_unit_test(test_rfc3339_rejects),
+        cmocka_unit_test(test_format_utc),    cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_json_str_and_base64), cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_strmap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
