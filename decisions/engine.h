@@ -1,0 +1,118 @@
+/*
+ * engine — one event in, its decisions out: dedupe, detectors, rules,
+ * decisions, cooldowns. The same engine serves replay and streaming (the
+ * design's "one engine, several doors"): it never knows where an event
+ * came from, which is what makes their outputs equal by construction.
+ *
+ * Per event E (rg_engine_process):
+ *   1. dedupe: an event_id seen within the dedupe horizon is counted and
+ *      skipped (RG_ENGINE_DUPLICATE), never evaluated;
+ *   2. observe: detectors that need to see E first (count() filters);
+ *   3. every enabled rule whose `on` lists E's type is evaluated
+ *      (three-valued; fires on TRUE only);
+ *   4. hits are grouped per subject, in the order of the first rule that hit
+ *      each subject; each group is one decision (detection.md), cooldowns
+ *      applied; each decision goes to the sink;
+ *   5. update: detectors fold E into their state; now and then expire.
+ *
+ * Threading: one engine, one thread. Ownership: the engine borrows the
+ * rule set and GeoIP handle (both must outlive it, or until swapped out)
+ * and owns all detector state.
+ */
+#ifndef RG_ENGINE_H
+#define RG_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../geo/geo.h"
+#include "../ingest/event.h"
+#include "../ingest/reject.h"
+#include "../rules/ruleset.h"
+
+/* One rule's part in a decision. */
+typedef struct rg_decision_hit {
+    const rg_rule *rule;
+    bool suppressed;        /* within the rule's cooldown for this subject: counted and stored, no actions */
+} rg_decision_hit;
+
+/* A decision as the sinks see it. Valid only during the sink callback. */
+typedef struct rg_decision {
+    const char *decision_id;    /* "event_id/subject" */
+    const char *event_id;
+    const char *subject;
+    rg_event_type event_type;
+    int64_t ts_ms;              /* the event's ts */
+    unsigned actions;           /* RG_ACT_BIT() mask of actions emitted (suppressed hits excluded) */
+    const rg_decision_hit *hits;
+    size_t n_hits;
+    const char *ruleset;        /* rule set id */
+    /* The decision as one JSON object, keys in the fixed order of
+     * detection.md, WITHOUT decided_at and without a trailing newline. It
+     * ends in '}', so a streaming sink appends ,"decided_at":".." before it. */
+    const char *json;
+    size_t json_len;
+    const rg_event *event;      /* the event that caused it */
+    const char *event_raw;      /* its original JSON bytes (may be NULL) */
+    size_t event_raw_len;
+    /* False when every hit is under cooldown: store it as an alert, but
+     * nothing goes to the action topic / decisions output. */
+    bool emit;
+} rg_decision;
+
+/* Where decisions go. Replay writes a file; streaming produces to Kafka;
+ * the alert store inserts rows. A return value != 0 from a callback is
+ * reported by rg_engine_process as -1 (the event is fully evaluated and
+ * state updated either way: the caller decides whether to stop). */
+typedef struct rg_sink {
+    void *opaque;
+    int (*decision)(void *opaque, const rg_decision *d);
+} rg_sink;
+
+typedef struct rg_engine rg_engine;
+
+/* Counters since creation (replay summary, metrics). Arrays indexed by
+ * rule index in the current rule set / by rg_action. */
+typedef struct rg_engine_stats {
+    uint64_t events;            /* events given to rg_engine_process */
+    uint64_t duplicates;
+    uint64_t evaluated;         /* events evaluated (not duplicates) */
+    uint64_t decisions;         /* decisions emitted (emit == true) */
+    uint64_t suppressed;        /* decisions with every hit under cooldown */
+    uint64_t actions[RG_ACT_COUNT];
+    const uint64_t *rule_hits;  /* [rule count]: hits incl. suppressed */
+    size_t n_rules;
+    int64_t watermark_ms;       /* highest event ts seen */
+} rg_engine_stats;
+
+/* New engine over rs and geo (geo may be NULL: geo names are unknown).
+ * NULL on failure with errstr filled (a detector refused the rule set). */
+rg_engine *rg_engine_new(const rg_ruleset *rs, const rg_geo *geo, char *errstr, size_t errstr_size);
+void rg_engine_free(rg_engine *e);   /* NULL-safe */
+
+typedef enum rg_engine_result {
+    RG_ENGINE_OK = 0,
+    RG_ENGINE_DUPLICATE = 1,
+    RG_ENGINE_SINK_ERROR = -1
+} rg_engine_result;
+
+rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len,
+                                   const rg_sink *sink);
+
+/*
+ * Swap to a new rule set between two events (SIGHUP reload). Detector
+ * state is kept for every detector whose uses are the same in both files
+ * (same names and arguments); other detectors start empty. Cooldown state
+ * is kept for rule ids present in both. On failure the old rule set stays
+ * and errstr says why. The caller frees the old rule set after success.
+ */
+int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_t errstr_size);
+
+const rg_ruleset *rg_engine_ruleset(const rg_engine *e);
+void rg_engine_get_stats(const rg_engine *e, rg_engine_stats *out);
+
+/* Bytes of state held (detectors, dedupe, cooldowns), and entities. */
+size_t rg_engine_state_bytes(const rg_engine *e, size_t *entities);
+
+#endif
