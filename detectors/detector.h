@@ -69,8 +69,10 @@ typedef struct rg_name_spec {
  * loader, so state behind them is kept once. Owned by the rule set.
  */
 typedef struct rg_name_use {
-    const rg_name_spec *spec;
-    const struct rg_detector *detector;   /* who evaluates it */
+    const rg_name_spec *spec;             /* for a signal: a spec the loader made (its name and type) */
+    const struct rg_detector *detector;   /* who evaluates it; NULL for a `signals:` name */
+    unsigned detector_index;              /* rg_registry_index(detector) */
+    const struct rg_expr *signal;         /* a `signals:` name: the expression it names, else NULL */
     int64_t window_ms;                    /* RG_ARG_DURATION, else 0 */
     const struct rg_expr *filter;         /* RG_ARG_CONDITION, else NULL */
     unsigned slot;                        /* engine memo index, 0..n_uses-1 */

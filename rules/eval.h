@@ -58,6 +58,11 @@ const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx);
 /* Evaluate a condition (a rule's `when`, or a count() filter). */
 rg_tri rg_eval_condition(rg_eval_ctx *ctx, const struct rg_expr *e);
 
+/* Evaluate any expression to a value (a signal's expression). Unknown
+ * operands give an unknown value; a condition gives a BOOL value, unknown
+ * for RG_UNKNOWN. */
+rg_value rg_eval_expr_value(rg_eval_ctx *ctx, const struct rg_expr *e);
+
 /* Append the rule's message with {name} placeholders filled (plain text,
  * not JSON-escaped). Without a message, the rule id. */
 void rg_eval_reason(rg_eval_ctx *ctx, const rg_rule *r, rg_strbuf *out);

@@ -1,0 +1,73 @@
+/*
+ * The evaluation context's memo: each name use is computed at most once
+ * per event, whoever asks (several rules, evidence, messages, count()
+ * filters), and the event's IP is looked up in GeoIP at most once. The
+ * memo is invalidated by bumping a generation counter, not by clearing
+ * arrays, so starting an event costs O(1) however many names a file uses.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval.h"
+
+int rg_eval_ctx_init(rg_eval_ctx *ctx, const rg_ruleset *rs, void **detector_state, const rg_geo *geo)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->rs = rs;
+    ctx->detector_state = detector_state;
+    ctx->geo = geo;
+    size_t n = rg_ruleset_use_count(rs);
+    ctx->memo_gen = calloc(n ? n : 1, sizeof *ctx->memo_gen);
+    ctx->memo = calloc(n ? n : 1, sizeof *ctx->memo);
+    if (!ctx->memo_gen || !ctx->memo) {
+        rg_eval_ctx_free(ctx);
+        return -1;
+    }
+    return 0;
+}
+
+void rg_eval_ctx_free(rg_eval_ctx *ctx)
+{
+    free(ctx->memo_gen);
+    free(ctx->memo);
+    ctx->memo_gen = NULL;
+    ctx->memo = NULL;
+}
+
+void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev)
+{
+    ctx->ev = ev;
+    if (++ctx->gen == 0) {
+        /* Wrapped after 2^32 events: stale entries could look fresh. */
+        memset(ctx->memo_gen, 0, rg_ruleset_use_count(ctx->rs) * sizeof *ctx->memo_gen);
+        ctx->gen = 1;
+        ctx->geo_gen = 0;
+    }
+}
+
+rg_value rg_eval_use(rg_eval_ctx *ctx, const rg_name_use *use)
+{
+    if (ctx->memo_gen[use->slot] == ctx->gen)
+        return ctx->memo[use->slot];
+    rg_value v;
+    if (use->signal) {
+        v = rg_eval_expr_value(ctx, use->signal);
+    } else {
+        void *state = ctx->detector_state ? ctx->detector_state[use->detector_index] : NULL;
+        v = state ? use->detector->eval(state, use, ctx->ev, ctx) : rg_unknown(use->spec->type);
+    }
+    ctx->memo[use->slot] = v;
+    ctx->memo_gen[use->slot] = ctx->gen;
+    return v;
+}
+
+const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx)
+{
+    if (ctx->geo_gen != ctx->gen) {
+        ctx->geo_gen = ctx->gen;
+        ctx->geo_ok = ctx->geo && ctx->ev && ctx->ev->ip_family &&
+                      rg_geo_lookup(ctx->geo, ctx->ev->ip_family, ctx->ev->ip_bin, &ctx->geo_res) == 0 &&
+                      ctx->geo_res.found;
+    }
+    return ctx->geo_ok ? &ctx->geo_res : NULL;
+}
