@@ -1,11 +1,52 @@
-/* riskgate — command dispatcher (placeholder until the subcommands land). */
+/*
+ * riskgate — one program, subcommands (cli.md). This file only dispatches;
+ * each subcommand parses its own flags and returns its exit status.
+ */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_common.h"
+#include "commands.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"replay", rg_cmd_replay, "replay captured traffic through the rules, offline"},
+    {"check-rules", rg_cmd_check_rules, "validate a rule file and show what it uses"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: riskgate COMMAND [OPTIONS] [ARGS]\n\nCommands:\n", f);
+    for (const struct command *c = commands; c->name; c++)
+        fprintf(f, "  %-12s %s\n", c->name, c->summary);
+    fputs("\n`riskgate COMMAND --help` describes each. `riskgate --version` prints the version.\n", f);
+}
+
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "riskgate: no subcommands yet\n");
-    return 2;
+    if (argc < 2) {
+        usage(stderr);
+        return RG_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return RG_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("riskgate %s\n", RG_VERSION);
+        return RG_EXIT_OK;
+    }
+    for (const struct command *c = commands; c->name; c++) {
+        if (strcmp(argv[1], c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "riskgate: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return RG_EXIT_USAGE;
 }

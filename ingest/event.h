@@ -111,13 +111,17 @@ typedef struct rg_event {
     bool reason_given;
 } rg_event;
 
-/* "normal", "lucky", ... and the reverse (-1 when unknown). */
+/* "normal", "lucky", ... (NULL for an out-of-range value) and the
+ * reverse for a name of `len` bytes (-1 when it is not one of events.md's). */
 const char *rg_packet_kind_name(rg_packet_kind k);
 const char *rg_transfer_mode_name(rg_transfer_mode m);
 const char *rg_complaint_reason_name(rg_complaint_reason r);
+int rg_packet_kind_from_name(const char *name, size_t len);
+int rg_transfer_mode_from_name(const char *name, size_t len);
+int rg_complaint_reason_from_name(const char *name, size_t len);
 
 /* Platform packet lifetime after the send's ts (events.md): normal and
- * lucky 24 h, group 72 h, timed 60 s. */
+ * lucky 24 h, group 72 h, timed 60 s (24 h for an out-of-range value). */
 int64_t rg_packet_lifetime_ms(rg_packet_kind k);
 
 #endif

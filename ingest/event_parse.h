@@ -16,6 +16,7 @@
 #ifndef RG_EVENT_PARSE_H
 #define RG_EVENT_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "event.h"
@@ -32,7 +33,36 @@ void rg_event_parser_free(rg_event_parser *p); /* NULL-safe */
  * Parse one JSON text of `len` bytes (need not be NUL-terminated; leading
  * and trailing JSON whitespace allowed). Returns 0 with *ev filled, or -1
  * with *rej filled (kind, field, message) and *ev unspecified.
+ *
+ * Precedence: the whole text is read first, so a syntax-level reject
+ * (invalid_json, invalid_utf8, too_deep, duplicate_key) wins over
+ * not_object, which wins over contract rejects; those are checked in a
+ * fixed field order (event_id, type, ts, account, the optional common
+ * fields, then the type's own), whatever the key order of the line.
+ * rej->field is a static string or, for names built from the input
+ * ("client.packages[2]", an unknown key), parser-owned storage valid until
+ * the next call on this parser.
  */
 int rg_event_parse(rg_event_parser *p, const char *json, size_t len, rg_event *ev, rg_reject *rej);
+
+/* What rg_event_parse_line found the event bytes to be. */
+typedef struct rg_event_line {
+    bool is_envelope;          /* the line was a kcat -C -J envelope */
+    const char *event_raw;     /* the event's bytes: the line, or the decoded payload */
+    size_t event_raw_len;      /* (parser-owned, valid until the next call) */
+} rg_event_line;
+
+/*
+ * One capture line: an event, or a kcat -C -J envelope whose "payload"
+ * string is the event. A line is an envelope when its top-level object has
+ * the keys "topic", "partition" and "offset" and neither "event_id" nor
+ * "type" (so an event carrying extra fields of those names stays an event).
+ * An envelope whose payload is absent, null or not a string is rejected as
+ * bad_envelope (field "payload"); otherwise the payload is parsed with
+ * rg_event_parse and its result returned. `info` is always filled; a reject
+ * of the payload is about info->event_raw, not the whole line.
+ */
+int rg_event_parse_line(rg_event_parser *p, const char *line, size_t len, rg_event *ev,
+                        rg_reject *rej, rg_event_line *info);
 
 #endif

@@ -40,7 +40,9 @@ const char *rg_reject_kind_name(rg_reject_kind k);
 
 typedef struct rg_reject {
     rg_reject_kind kind;
-    const char *field;   /* static field name ("amount", "location.lat"), or NULL */
+    const char *field;   /* field name ("amount", "location.lat", "client.packages[2]"), or NULL:
+                          * static, or owned by the parser/reader that filled the reject and
+                          * valid until its next call */
     char error[256];     /* "amount: must be an integer 1..10^12" */
 } rg_reject;
 

@@ -1,0 +1,77 @@
+#include "cooldown.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/strbuf.h"
+#include "../common/strmap.h"
+
+struct cooldown_entry {
+    int64_t last_emitted_ms;
+    int64_t cooldown_ms;
+};
+
+struct rg_cooldowns {
+    rg_strmap *by_key;   /* "rule_id\0subject" -> cooldown_entry */
+    rg_strbuf key;       /* scratch */
+};
+
+rg_cooldowns *rg_cooldowns_new(void)
+{
+    rg_cooldowns *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->by_key = rg_strmap_new(sizeof(struct cooldown_entry));
+    if (!c->by_key) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void rg_cooldowns_free(rg_cooldowns *c)
+{
+    if (!c)
+        return;
+    rg_strmap_free(c->by_key, NULL);
+    rg_strbuf_free(&c->key);
+    free(c);
+}
+
+bool rg_cooldowns_suppress(rg_cooldowns *c, const char *rule_id, const char *subject, size_t subject_len,
+                           int64_t ts_ms, int64_t cooldown_ms)
+{
+    rg_strbuf_reset(&c->key);
+    rg_strbuf_append(&c->key, rule_id, strlen(rule_id) + 1); /* keep the NUL as separator */
+    rg_strbuf_append(&c->key, subject, subject_len);
+    if (!rg_strbuf_ok(&c->key))
+        return false;
+    bool created = false;
+    struct cooldown_entry *e = rg_strmap_put(c->by_key, c->key.data, c->key.len, &created);
+    if (!e)
+        return false;
+    if (!created) {
+        int64_t since = ts_ms - e->last_emitted_ms;
+        if (since < 0)
+            since = -since;
+        if (since < e->cooldown_ms)
+            return true;
+    }
+    e->last_emitted_ms = ts_ms;
+    e->cooldown_ms = cooldown_ms;
+    return false;
+}
+
+static bool still_cooling(void *value, void *arg)
+{
+    const struct cooldown_entry *e = value;
+    int64_t watermark = *(const int64_t *)arg;
+    return e->last_emitted_ms + e->cooldown_ms >= watermark;
+}
+
+void rg_cooldowns_expire(rg_cooldowns *c, int64_t watermark_ms)
+{
+    rg_strmap_sweep(c->by_key, still_cooling, &watermark_ms, NULL);
+}
+
+size_t rg_cooldowns_bytes(const rg_cooldowns *c) { return rg_strmap_bytes(c->by_key) + c->key.cap; }

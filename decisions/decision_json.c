@@ -1,0 +1,267 @@
+#include "decision_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void rg_decision_builder_free(rg_decision_builder *b)
+{
+    for (size_t g = 0; g < b->cap_groups; g++)
+        free(b->groups[g].hits);
+    free(b->groups);
+    free(b->rule_text_gen);
+    free(b->reason_off);
+    free(b->reason_len);
+    free(b->evidence_off);
+    free(b->evidence_len);
+    free(b->dhits);
+    rg_strbuf_free(&b->texts);
+    rg_strbuf_free(&b->json);
+    rg_strbuf_free(&b->id);
+    memset(b, 0, sizeof *b);
+}
+
+static bool ensure_rule_slots(rg_decision_builder *b, size_t n)
+{
+    if (n <= b->n_rule_slots)
+        return true;
+    uint64_t *gen = realloc(b->rule_text_gen, n * sizeof *gen);
+    if (gen)
+        b->rule_text_gen = gen;
+    size_t *a = realloc(b->reason_off, n * sizeof *a);
+    if (a)
+        b->reason_off = a;
+    size_t *c = realloc(b->reason_len, n * sizeof *c);
+    if (c)
+        b->reason_len = c;
+    size_t *d = realloc(b->evidence_off, n * sizeof *d);
+    if (d)
+        b->evidence_off = d;
+    size_t *e = realloc(b->evidence_len, n * sizeof *e);
+    if (e)
+        b->evidence_len = e;
+    if (!gen || !a || !c || !d || !e)
+        return false;
+    for (size_t i = b->n_rule_slots; i < n; i++)
+        b->rule_text_gen[i] = 0;
+    b->n_rule_slots = n;
+    return true;
+}
+
+void rg_decision_builder_begin(rg_decision_builder *b, const rg_ruleset *rs, const rg_event *ev,
+                               const char *raw, size_t raw_len)
+{
+    b->rs = rs;
+    b->ev = ev;
+    b->raw = raw;
+    b->raw_len = raw_len;
+    b->n_groups = 0;
+    b->gen++;
+    b->oom = false;
+    rg_strbuf_reset(&b->texts);
+}
+
+static rg_subject_group *group_for(rg_decision_builder *b, const char *subject, size_t len)
+{
+    for (size_t g = 0; g < b->n_groups; g++) {
+        if (b->groups[g].subject_len == len && memcmp(b->groups[g].subject, subject, len) == 0)
+            return &b->groups[g];
+    }
+    if (b->n_groups == b->cap_groups) {
+        size_t ncap = b->cap_groups ? b->cap_groups * 2 : 4;
+        rg_subject_group *ng = realloc(b->groups, ncap * sizeof *ng);
+        if (!ng)
+            return NULL;
+        memset(ng + b->cap_groups, 0, (ncap - b->cap_groups) * sizeof *ng);
+        b->groups = ng;
+        b->cap_groups = ncap;
+    }
+    rg_subject_group *grp = &b->groups[b->n_groups++];
+    grp->subject = subject;
+    grp->subject_len = len;
+    grp->n_hits = 0;
+    return grp;
+}
+
+static rg_subject_hit *hit_for(rg_subject_group *grp, const rg_rule *r)
+{
+    /* Rules are added in file order, so a rule already in the group is
+     * always the last one. */
+    if (grp->n_hits && grp->hits[grp->n_hits - 1].rule == r)
+        return &grp->hits[grp->n_hits - 1];
+    if (grp->n_hits == grp->cap_hits) {
+        size_t ncap = grp->cap_hits ? grp->cap_hits * 2 : 4;
+        rg_subject_hit *nh = realloc(grp->hits, ncap * sizeof *nh);
+        if (!nh)
+            return NULL;
+        grp->hits = nh;
+        grp->cap_hits = ncap;
+    }
+    rg_subject_hit *h = &grp->hits[grp->n_hits++];
+    h->rule = r;
+    h->actions = 0;
+    h->suppressed = false;
+    return h;
+}
+
+void rg_decision_builder_add_hit(rg_decision_builder *b, rg_eval_ctx *ctx, const rg_rule *r)
+{
+    for (size_t t = 0; t < r->n_then; t++) {
+        const char *subject;
+        size_t len;
+        if (r->then[t].subject == RG_SUBJ_ACCOUNT) {
+            subject = b->ev->account;
+            len = b->ev->account_len;
+        } else {
+            const rg_name_use *use = rg_ruleset_subject_use(b->rs, r->then[t].subject);
+            if (!use)
+                continue;
+            rg_value v = rg_eval_use(ctx, use);
+            if (!v.known || v.type != RG_T_STRING || v.u.str.len == 0)
+                continue;
+            subject = v.u.str.s;
+            len = v.u.str.len;
+        }
+        rg_subject_group *grp = group_for(b, subject, len);
+        rg_subject_hit *h = grp ? hit_for(grp, r) : NULL;
+        if (!h) {
+            b->oom = true;
+            continue;
+        }
+        h->actions |= RG_ACT_BIT(r->then[t].action);
+    }
+}
+
+size_t rg_decision_builder_groups(const rg_decision_builder *b) { return b->n_groups; }
+
+void rg_decision_builder_apply_cooldowns(rg_decision_builder *b, rg_cooldowns *c)
+{
+    for (size_t g = 0; g < b->n_groups; g++) {
+        rg_subject_group *grp = &b->groups[g];
+        for (size_t i = 0; i < grp->n_hits; i++) {
+            const rg_rule *r = grp->hits[i].rule;
+            if (r->cooldown_ms > 0)
+                grp->hits[i].suppressed = rg_cooldowns_suppress(c, r->id, grp->subject, grp->subject_len,
+                                                                b->ev->ts_ms, r->cooldown_ms);
+        }
+    }
+}
+
+void rg_actions_write_json(unsigned actions, rg_strbuf *out)
+{
+    rg_strbuf_putc(out, '[');
+    bool first = true;
+    for (int a = 0; a < RG_ACT_COUNT; a++) {
+        if (!(actions & RG_ACT_BIT(a)))
+            continue;
+        if (!first)
+            rg_strbuf_putc(out, ',');
+        first = false;
+        rg_strbuf_putc(out, '"');
+        rg_strbuf_puts(out, rg_action_name((rg_action)a));
+        rg_strbuf_putc(out, '"');
+    }
+    rg_strbuf_putc(out, ']');
+}
+
+/* Reason and evidence of rule r for this event, computed at most once. */
+static void rule_texts(rg_decision_builder *b, rg_eval_ctx *ctx, const rg_rule *r)
+{
+    if (b->rule_text_gen[r->index] == b->gen)
+        return;
+    b->rule_text_gen[r->index] = b->gen;
+    size_t start = b->texts.len;
+    rg_eval_reason(ctx, r, &b->texts);
+    b->reason_off[r->index] = start;
+    b->reason_len[r->index] = b->texts.len - start;
+    start = b->texts.len;
+    rg_eval_evidence_json(ctx, r, &b->texts);
+    b->evidence_off[r->index] = start;
+    b->evidence_len[r->index] = b->texts.len - start;
+}
+
+const rg_decision *rg_decision_builder_build(rg_decision_builder *b, rg_eval_ctx *ctx, size_t g)
+{
+    const rg_subject_group *grp = &b->groups[g];
+    const rg_event *ev = b->ev;
+    if (b->oom || !ensure_rule_slots(b, rg_ruleset_rule_count(b->rs)))
+        return NULL;
+    if (grp->n_hits > b->cap_dhits) {
+        rg_decision_hit *nd = realloc(b->dhits, grp->n_hits * sizeof *nd);
+        if (!nd)
+            return NULL;
+        b->dhits = nd;
+        b->cap_dhits = grp->n_hits;
+    }
+    unsigned actions = 0;
+    for (size_t i = 0; i < grp->n_hits; i++) {
+        rule_texts(b, ctx, grp->hits[i].rule);
+        b->dhits[i].rule = grp->hits[i].rule;
+        b->dhits[i].suppressed = grp->hits[i].suppressed;
+        if (!grp->hits[i].suppressed)
+            actions |= grp->hits[i].actions;
+    }
+
+    rg_strbuf_reset(&b->id);
+    rg_strbuf_append(&b->id, ev->event_id, ev->event_id_len);
+    rg_strbuf_putc(&b->id, '/');
+    rg_strbuf_append(&b->id, grp->subject, grp->subject_len);
+
+    /* Key order is part of the contract (byte-identical output). */
+    rg_strbuf *j = &b->json;
+    rg_strbuf_reset(j);
+    rg_strbuf_puts(j, "{\"decision_id\":");
+    rg_strbuf_put_json_str(j, b->id.data, b->id.len);
+    rg_strbuf_puts(j, ",\"event_id\":");
+    rg_strbuf_put_json_str(j, ev->event_id, ev->event_id_len);
+    rg_strbuf_puts(j, ",\"event_type\":\"");
+    rg_strbuf_puts(j, rg_event_type_name(ev->type));
+    rg_strbuf_puts(j, "\",\"subject\":");
+    rg_strbuf_put_json_str(j, grp->subject, grp->subject_len);
+    rg_strbuf_puts(j, ",\"actions\":");
+    rg_actions_write_json(actions, j);
+    rg_strbuf_puts(j, ",\"rules\":[");
+    for (size_t i = 0; i < grp->n_hits; i++) {
+        const rg_rule *r = grp->hits[i].rule;
+        if (i)
+            rg_strbuf_putc(j, ',');
+        rg_strbuf_puts(j, "{\"id\":");
+        rg_strbuf_put_json_str(j, r->id, strlen(r->id));
+        rg_strbuf_puts(j, ",\"reason\":");
+        rg_strbuf_put_json_str(j, b->texts.data + b->reason_off[r->index], b->reason_len[r->index]);
+        rg_strbuf_puts(j, ",\"evidence\":");
+        rg_strbuf_append(j, b->texts.data + b->evidence_off[r->index], b->evidence_len[r->index]);
+        if (grp->hits[i].suppressed)
+            rg_strbuf_puts(j, ",\"suppressed\":true");
+        rg_strbuf_putc(j, '}');
+    }
+    rg_strbuf_puts(j, "],\"ts\":\"");
+    rg_strbuf_put_utc_ms(j, ev->ts_ms);
+    rg_strbuf_puts(j, "\",\"ruleset\":\"");
+    rg_strbuf_puts(j, rg_ruleset_id(b->rs));
+    rg_strbuf_puts(j, "\"}");
+    if (!rg_strbuf_ok(j) || !rg_strbuf_ok(&b->id) || !rg_strbuf_ok(&b->texts))
+        return NULL;
+
+    b->out = (rg_decision){
+        .decision_id = b->id.data,
+        .event_id = ev->event_id,
+        .subject = NULL,
+        .event_type = ev->type,
+        .ts_ms = ev->ts_ms,
+        .actions = actions,
+        .hits = b->dhits,
+        .n_hits = grp->n_hits,
+        .ruleset = rg_ruleset_id(b->rs),
+        .json = j->data,
+        .json_len = j->len,
+        .event = ev,
+        .event_raw = b->raw,
+        .event_raw_len = b->raw_len,
+        .emit = actions != 0,
+    };
+    /* The subject as a C string: it follows the '/' in the decision id
+     * (event ids cannot hold a NUL, so the first '/' after the event id
+     * is the separator). */
+    b->out.subject = b->id.data + ev->event_id_len + 1;
+    return &b->out;
+}

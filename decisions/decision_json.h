@@ -1,0 +1,82 @@
+/*
+ * decision_json — turns one event's rule hits into decisions: grouped by
+ * subject, ordered, cooldowns applied, and written as the JSON of
+ * detection.md with a fixed key order, so that the same input always gives
+ * the same bytes.
+ *
+ * Order (detection.md): an event's decisions come in the order of the
+ * first rule (file order) that hit each subject; a decision's `rules` are
+ * in file order; `actions` are the union of its rules' actions for that
+ * subject, in the order freeze, face_verify, review.
+ *
+ * The builder is owned by the engine and reused for every event; what
+ * build() returns is valid until the next begin(). One thread.
+ */
+#ifndef RG_DECISION_JSON_H
+#define RG_DECISION_JSON_H
+
+#include <stddef.h>
+
+#include "../common/strbuf.h"
+#include "../rules/eval.h"
+#include "cooldown.h"
+#include "engine.h"
+
+typedef struct rg_subject_hit {
+    const rg_rule *rule;
+    unsigned actions;     /* RG_ACT_BIT mask aimed at this subject */
+    bool suppressed;
+} rg_subject_hit;
+
+typedef struct rg_subject_group {
+    const char *subject;
+    size_t subject_len;
+    rg_subject_hit *hits;
+    size_t n_hits, cap_hits;
+} rg_subject_group;
+
+typedef struct rg_decision_builder {
+    const rg_ruleset *rs;
+    const rg_event *ev;
+    const char *raw;
+    size_t raw_len;
+    rg_subject_group *groups;
+    size_t n_groups, cap_groups;
+    /* Per rule, the reason and evidence text of this event, computed once
+     * even when the rule hit two subjects: offsets into `texts`. */
+    size_t n_rule_slots;
+    uint64_t *rule_text_gen;
+    size_t *reason_off, *reason_len, *evidence_off, *evidence_len;
+    uint64_t gen;
+    rg_strbuf texts;
+    rg_strbuf json;
+    rg_strbuf id;
+    rg_decision_hit *dhits;
+    size_t cap_dhits;
+    rg_decision out;
+    bool oom;
+} rg_decision_builder;
+
+void rg_decision_builder_free(rg_decision_builder *b);
+
+/* Start a new event. */
+void rg_decision_builder_begin(rg_decision_builder *b, const rg_ruleset *rs, const rg_event *ev,
+                               const char *raw, size_t raw_len);
+
+/* Record that rule r hit the current event: each `then` pair adds its
+ * action to the group of its subject (subjects that resolve to unknown,
+ * e.g. a complaint whose transfer was never seen, get nothing). */
+void rg_decision_builder_add_hit(rg_decision_builder *b, rg_eval_ctx *ctx, const rg_rule *r);
+
+size_t rg_decision_builder_groups(const rg_decision_builder *b);
+
+/* Mark hits within their rule's cooldown as suppressed. */
+void rg_decision_builder_apply_cooldowns(rg_decision_builder *b, rg_cooldowns *c);
+
+/* The decision for group g; NULL on allocation failure. */
+const rg_decision *rg_decision_builder_build(rg_decision_builder *b, rg_eval_ctx *ctx, size_t g);
+
+/* Append actions as a JSON array in the contract's order. */
+void rg_actions_write_json(unsigned actions, rg_strbuf *out);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * The engine: dedupe -> observe -> rules -> decisions -> update, for one
+ * event at a time, on one thread (see engine.h for the contract).
+ *
+ * Everything an event's decisions need (reasons, evidence, subjects) is
+ * computed from detector state as it was BEFORE the event, then the
+ * detectors fold the event in. That order is what makes "E included" an
+ * explicit choice of each name rather than an accident of call order.
+ */
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/strbuf.h"
+#include "../common/strmap.h"
+#include "../ingest/dedupe.h"
+#include "../rules/eval.h"
+#include "cooldown.h"
+#include "decision_json.h"
+
+/* How often (in evaluated events) detectors get to drop expired state. A
+ * sweep costs O(entities), so doing it every few thousand events keeps its
+ * amortised cost per event small while bounding the garbage a quiet stream
+ * can hold to a few thousand events' worth. */
+#define EXPIRE_EVERY 4096
+
+struct rg_engine {
+    const rg_ruleset *rs;
+    const rg_geo *geo;
+    size_t n_detectors;
+    void **detector_state;      /* [n_detectors], NULL = not created */
+    rg_eval_ctx ctx;
+    rg_dedupe *dedupe;
+    rg_cooldowns *cooldowns;
+    rg_decision_builder builder;
+
+    uint64_t *rule_hits;        /* [rule count] */
+    rg_engine_stats stats;
+    uint64_t since_expire;
+};
+
+static size_t registry_size(void)
+{
+    size_t n = 0;
+    while (rg_detectors[n])
+        n++;
+    return n;
+}
+
+/* Create the state of every detector whose names the rule set uses; a
+ * detector nobody uses keeps nothing (rules.md: state only for what the
+ * loaded rules use). */
+static int create_detectors(const rg_ruleset *rs, const rg_geo *geo, void **states, size_t n,
+                            char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t n_uses = 0;
+        const rg_name_use *const *uses = rg_ruleset_detector_uses(rs, rg_detectors[i], &n_uses);
+        if (!n_uses)
+            continue;
+        rg_detector_config cfg = {
+            .uses = uses,
+            .n_uses = n_uses,
+            .history_horizon_ms = rg_ruleset_history_horizon_ms(rs),
+            .max_lateness_ms = rg_ruleset_max_lateness_ms(rs),
+            .geo = geo,
+        };
+        char why[256] = "";
+        states[i] = rg_detectors[i]->create(&cfg, why, sizeof why);
+        if (!states[i]) {
+            snprintf(errstr, errstr_size, "detector %s: %s", rg_detectors[i]->family,
+                     why[0] ? why : "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void destroy_detectors(void **states, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (states[i])
+            rg_detectors[i]->destroy(states[i]);
+        states[i] = NULL;
+    }
+}
+
+rg_engine *rg_engine_new(const rg_ruleset *rs, const rg_geo *geo, char *errstr, size_t errstr_size)
+{
+    rg_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        goto oom;
+    e->rs = rs;
+    e->geo = geo;
+    e->n_detectors = registry_size();
+    e->detector_state = calloc(e->n_detectors ? e->n_detectors : 1, sizeof *e->detector_state);
+    e->rule_hits = calloc(rg_ruleset_rule_count(rs) + 1, sizeof *e->rule_hits);
+    e->dedupe = rg_dedupe_new(rg_ruleset_dedupe_horizon_ms(rs));
+    e->cooldowns = rg_cooldowns_new();
+    if (!e->detector_state || !e->rule_hits || !e->dedupe || !e->cooldowns)
+        goto oom;
+    if (create_detectors(rs, geo, e->detector_state, e->n_detectors, errstr, errstr_size) != 0) {
+        rg_engine_free(e);
+        return NULL;
+    }
+    if (rg_eval_ctx_init(&e->ctx, rs, e->detector_state, geo) != 0)
+        goto oom;
+    e->stats.watermark_ms = INT64_MIN;
+    return e;
+oom:
+    snprintf(errstr, errstr_size, "out of memory creating the engine");
+    rg_engine_free(e);
+    return NULL;
+}
+
+void rg_engine_free(rg_engine *e)
+{
+    if (!e)
+        return;
+    if (e->detector_state)
+        destroy_detectors(e->detector_state, e->n_detectors);
+    free(e->detector_state);
+    rg_eval_ctx_free(&e->ctx);
+    rg_dedupe_free(e->dedupe);
+    rg_cooldowns_free(e->cooldowns);
+    rg_decision_builder_free(&e->builder);
+    free(e->rule_hits);
+    free(e);
+}
+
+const rg_ruleset *rg_engine_ruleset(const rg_engine *e) { return e->rs; }
+
+static void expire_state(rg_engine *e)
+{
+    int64_t wm = e->stats.watermark_ms;
+    for (size_t i = 0; i < e->n_detectors; i++) {
+        if (e->detector_state[i] && rg_detectors[i]->expire)
+            rg_detectors[i]->expire(e->detector_state[i], wm);
+    }
+    rg_cooldowns_expire(e->cooldowns, wm);
+}
+
+rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len,
+                                   const rg_sink *sink)
+{
+    e->stats.events++;
+    if (rg_dedupe_check(e->dedupe, ev->event_id, ev->event_id_len, ev->ts_ms)) {
+        e->stats.duplicates++;
+        return RG_ENGINE_DUPLICATE;
+    }
+    e->stats.evaluated++;
+    if (ev->ts_ms > e->stats.watermark_ms)
+        e->stats.watermark_ms = ev->ts_ms;
+
+    rg_eval_ctx *ctx = &e->ctx;
+    rg_eval_begin(ctx, ev);
+    for (size_t i = 0; i < e->n_detectors; i++) {
+        if (e->detector_state[i] && rg_detectors[i]->observe)
+            rg_detectors[i]->observe(e->detector_state[i], ev, ctx);
+    }
+
+    /* Evaluate every rule that runs on this type; collect the hits. */
+    rg_decision_builder *b = &e->builder;
+    rg_decision_builder_begin(b, e->rs, ev, raw, raw_len);
+    size_t n_rules = rg_ruleset_rule_count(e->rs);
+    uint32_t type_bit = RG_EV_BIT(ev->type);
+    for (size_t i = 0; i < n_rules; i++) {
+        const rg_rule *r = rg_ruleset_rule(e->rs, i);
+        if (!r->enabled || !(r->on_mask & type_bit))
+            continue;
+        if (rg_eval_condition(ctx, r->when) != RG_TRUE)
+            continue;
+        e->rule_hits[i]++;
+        rg_decision_builder_add_hit(b, ctx, r);
+    }
+
+    int sink_failed = 0;
+    if (rg_decision_builder_groups(b) > 0) {
+        rg_decision_builder_apply_cooldowns(b, e->cooldowns);
+        for (size_t g = 0; g < rg_decision_builder_groups(b); g++) {
+            const rg_decision *d = rg_decision_builder_build(b, ctx, g);
+            if (!d) {
+                sink_failed = 1; /* out of memory building it: reported like a sink error */
+                continue;
+            }
+            if (d->emit) {
+                e->stats.decisions++;
+                for (int a = 0; a < RG_ACT_COUNT; a++)
+                    if (d->actions & RG_ACT_BIT(a))
+                        e->stats.actions[a]++;
+            } else {
+                e->stats.suppressed++;
+            }
+            if (sink && sink->decision && sink->decision(sink->opaque, d) != 0)
+                sink_failed = 1;
+        }
+    }
+
+    for (size_t i = 0; i < e->n_detectors; i++) {
+        if (e->detector_state[i] && rg_detectors[i]->update)
+            rg_detectors[i]->update(e->detector_state[i], ev, ctx);
+    }
+    if (++e->since_expire >= EXPIRE_EVERY) {
+        e->since_expire = 0;
+        expire_state(e);
+    }
+    return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
+}
+
+int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_t errstr_size)
+{
+    /* Build everything for the new file first, so a failure leaves the
+     * engine exactly as it was. Detector state is rebuilt for the new
+     * file's uses: detectors hold pointers into the rule set that created
+     * them, so keeping state across files needs each detector to re-bind
+     * (not yet offered by the detector contract; see docs/design.md).
+     * Dedupe and cooldowns (keyed by event id and rule id) carry over. */
+    void **states = calloc(e->n_detectors ? e->n_detectors : 1, sizeof *states);
+    uint64_t *hits = calloc(rg_ruleset_rule_count(rs) + 1, sizeof *hits);
+    rg_eval_ctx ctx;
+    if (!states || !hits) {
+        snprintf(errstr, errstr_size, "out of memory loading the new rule set");
+        goto fail;
+    }
+    if (create_detectors(rs, e->geo, states, e->n_detectors, errstr, errstr_size) != 0)
+        goto fail;
+    if (rg_eval_ctx_init(&ctx, rs, states, e->geo) != 0) {
+        snprintf(errstr, errstr_size, "out of memory loading the new rule set");
+        goto fail;
+    }
+    destroy_detectors(e->detector_state, e->n_detectors);
+    free(e->detector_state);
+    rg_eval_ctx_free(&e->ctx);
+    free(e->rule_hits);
+    e->detector_state = states;
+    e->ctx = ctx;
+    e->rule_hits = hits;
+    e->rs = rs;
+    rg_dedupe_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(rs));
+    return 0;
+fail:
+    if (states)
+        destroy_detectors(states, e->n_detectors);
+    free(states);
+    free(hits);
+    return -1;
+}
+
+void rg_engine_get_stats(const rg_engine *e, rg_engine_stats *out)
+{
+    *out = e->stats;
+    out->rule_hits = e->rule_hits;
+    out->n_rules = rg_ruleset_rule_count(e->rs);
+}
+
+size_t rg_engine_state_bytes(const rg_engine *e, size_t *entities)
+{
+    size_t bytes = rg_dedupe_bytes(e->dedupe) + rg_cooldowns_bytes(e->cooldowns), ents = 0;
+    for (size_t i = 0; i < e->n_detectors; i++) {
+        if (!e->detector_state[i] || !rg_detectors[i]->stats)
+            continue;
+        rg_detector_stats st = {0};
+        rg_detectors[i]->stats(e->detector_state[i], &st);
+        bytes += st.bytes;
+        ents += st.entities;
+    }
+    if (entities)
+        *entities = ents;
+    return bytes;
+}

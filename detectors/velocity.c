@@ -1,0 +1,237 @@
+/*
+ * velocity — `count(W, FILTER)`: how many of the acting account's events
+ * in the sliding window (E.ts - W, E.ts] satisfy FILTER, E included when
+ * it satisfies it (rules.md; detection.md "Window semantics").
+ *
+ * Owner: detectors.
+ *
+ * FILTER is decided once per event, as the event arrives (observe hook),
+ * by rg_eval_condition over filterable names, against the state from
+ * before the event: an event that matched is remembered by its ts alone,
+ * so later rule changes to other names cannot rewrite history. A NULL
+ * filter means "every event of the account" (tests and packs that count
+ * all activity use it). A filter that is UNKNOWN does not match: an event
+ * is counted only when the filter is TRUE, like a rule firing.
+ *
+ * State: one strmap record per account holding one rg_window per count()
+ * use (uses with equal W and FILTER are merged by the loader, so e.g.
+ * instant claims and recall bursts each keep their own timestamps, once).
+ * Nothing is kept for an account until one of its events matches.
+ *
+ * Expiry: a timestamp matters while some event may still ask for a window
+ * that contains it. Events up to max_lateness behind the watermark are
+ * answered exactly, so a use's entries <= watermark - max_lateness - W
+ * are dropped, lazily when the account is touched and in expire(); an
+ * account whose windows are all empty is removed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/strmap.h"
+#include "../rules/eval.h"
+#include "detector.h"
+#include "window.h"
+
+static const rg_name_spec velocity_names[] = {
+    {"count", RG_T_INT, {RG_ARG_DURATION, RG_ARG_CONDITION}, false,
+     "the acting account's events in (E.ts - W, E.ts] satisfying FILTER (decided as each event arrived), E "
+     "included if it does"},
+};
+
+typedef struct velocity_state {
+    rg_strmap *accounts;              /* account -> rg_window[n_uses] */
+    const rg_name_use *const *uses;
+    size_t n_uses;
+    int64_t max_lateness_ms;
+    int64_t watermark_ms;             /* highest ts folded in */
+    size_t dropped;
+
+    /* This event, as observe saw it (reset by update): the account's
+     * record (NULL when it has none) and which filters E matched. */
+    const rg_event *observed;
+    rg_window *observed_record;
+    bool *matched;                    /* [n_uses] */
+    bool any_matched;
+} velocity_state;
+
+static void velocity_destroy(void *state);
+
+static void *velocity_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
+{
+    velocity_state *s = calloc(1, sizeof *s);
+    if (!s)
+        goto fail;
+    s->uses = cfg->uses;
+    s->n_uses = cfg->n_uses;
+    s->max_lateness_ms = cfg->max_lateness_ms > 0 ? cfg->max_lateness_ms : 0;
+    s->watermark_ms = INT64_MIN;
+    s->matched = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->matched);
+    s->accounts = rg_strmap_new(cfg->n_uses * sizeof(rg_window));
+    if (!s->matched || !s->accounts)
+        goto fail;
+    for (size_t i = 0; i < cfg->n_uses; i++) {
+        if (cfg->uses[i]->window_ms <= 0) {
+            snprintf(errstr, errstr_size, "count(): window must be a positive duration");
+            velocity_destroy(s);
+            return NULL;
+        }
+    }
+    return s;
+fail:
+    snprintf(errstr, errstr_size, "velocity: out of memory");
+    velocity_destroy(s);
+    return NULL;
+}
+
+static void free_record(void *value, size_t n_uses)
+{
+    rg_window *windows = value;
+    for (size_t i = 0; i < n_uses; i++)
+        rg_window_free(&windows[i]);
+}
+
+/* strmap's free callback has no context argument; the record's window
+ * count is recovered from this file-level variable, set around each call.
+ * One engine thread per state (detector.h), and the value is restored
+ * before returning, so it never leaks between states. */
+static size_t free_n_uses;
+
+static void free_record_cb(void *value)
+{
+    free_record(value, free_n_uses);
+}
+
+static void velocity_destroy(void *state)
+{
+    velocity_state *s = state;
+    if (!s)
+        return;
+    if (s->accounts) {
+        free_n_uses = s->n_uses;
+        rg_strmap_free(s->accounts, free_record_cb);
+    }
+    free(s->matched);
+    free(s);
+}
+
+static void velocity_observe(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    velocity_state *s = state;
+    s->observed = ev;
+    s->observed_record = rg_strmap_get(s->accounts, ev->account, ev->account_len);
+    s->any_matched = false;
+    for (size_t i = 0; i < s->n_uses; i++) {
+        const struct rg_expr *filter = s->uses[i]->filter;
+        bool match = !filter || (ctx && rg_eval_condition(ctx, filter) == RG_TRUE);
+        s->matched[i] = match;
+        s->any_matched |= match;
+    }
+}
+
+static rg_value velocity_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    velocity_state *s = state;
+    if (s->observed != ev)
+        velocity_observe(s, ev, ctx);   /* the engine observes first; tests may not */
+    size_t i = use->detector_slot;
+    if (i >= s->n_uses)
+        return rg_unknown(RG_T_INT);
+    int64_t window_count = s->matched[i] ? 1 : 0;
+    if (s->observed_record)
+        window_count += rg_window_count(&s->observed_record[i], ev->ts_ms - use->window_ms, ev->ts_ms);
+    return rg_int_typed(RG_T_INT, window_count);
+}
+
+/* Drop what no window that is still answered exactly can contain. */
+static bool trim_record(velocity_state *s, rg_window *windows)
+{
+    bool any_left = false;
+    for (size_t i = 0; i < s->n_uses; i++) {
+        int64_t cutoff_ms = s->watermark_ms - s->max_lateness_ms - s->uses[i]->window_ms;
+        rg_window_trim(&windows[i], cutoff_ms);
+        any_left |= windows[i].n > 0;
+    }
+    return any_left;
+}
+
+static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    velocity_state *s = state;
+    if (s->observed != ev)
+        velocity_observe(s, ev, ctx);
+    if (ev->ts_ms > s->watermark_ms)
+        s->watermark_ms = ev->ts_ms;
+    rg_window *windows = s->observed_record;
+    if (s->any_matched && !windows) {
+        windows = rg_strmap_put(s->accounts, ev->account, ev->account_len, NULL);
+        if (!windows)
+            s->dropped++;
+    }
+    if (windows) {
+        for (size_t i = 0; i < s->n_uses; i++) {
+            if (s->matched[i] && rg_window_insert(&windows[i], ev->ts_ms) != 0)
+                s->dropped++;
+        }
+        if (!trim_record(s, windows)) {
+            free_n_uses = s->n_uses;
+            rg_strmap_del(s->accounts, ev->account, ev->account_len, free_record_cb);
+        }
+    }
+    s->observed = NULL;
+    s->observed_record = NULL;
+}
+
+static bool keep_record(void *value, void *arg)
+{
+    return trim_record(arg, value);
+}
+
+static void velocity_expire(void *state, int64_t watermark_ms)
+{
+    velocity_state *s = state;
+    if (watermark_ms > s->watermark_ms)
+        s->watermark_ms = watermark_ms;
+    free_n_uses = s->n_uses;
+    rg_strmap_sweep(s->accounts, keep_record, s, free_record_cb);
+}
+
+typedef struct stats_acc {
+    size_t n_uses;
+    rg_detector_stats *out;
+} stats_acc;
+
+static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)
+{
+    stats_acc *acc = arg;
+    const rg_window *windows = value;
+    for (size_t i = 0; i < acc->n_uses; i++) {
+        acc->out->bytes += rg_window_heap_bytes(&windows[i]);
+        acc->out->window_entries += windows[i].n;
+    }
+    return true;
+}
+
+static void velocity_stats(const void *state, rg_detector_stats *out)
+{
+    const velocity_state *s = state;
+    memset(out, 0, sizeof *out);
+    out->entities = rg_strmap_count(s->accounts);
+    out->bytes = sizeof *s + s->n_uses * sizeof *s->matched + rg_strmap_bytes(s->accounts);
+    out->dropped = s->dropped;
+    stats_acc acc = {s->n_uses, out};
+    rg_strmap_foreach(s->accounts, add_record_stats, &acc);
+}
+
+const rg_detector rg_detector_velocity = {
+    .family = "velocity",
+    .names = velocity_names,
+    .n_names = sizeof velocity_names / sizeof velocity_names[0],
+    .create = velocity_create,
+    .observe = velocity_observe,
+    .eval = velocity_eval,
+    .update = velocity_update,
+    .expire = velocity_expire,
+    .stats = velocity_stats,
+    .destroy = velocity_destroy,
+};

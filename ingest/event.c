@@ -1,0 +1,96 @@
+/*
+ * event — the names of events.md's enumerations and the platform's packet
+ * lifetimes (event.h). Owned by the ingest layer. The tables are the single
+ * spelling of each name: the parser matches input against them and every
+ * writer prints from them.
+ */
+#include "event.h"
+
+#include <string.h>
+
+static const char *const type_names[RG_EV_TYPE_COUNT] = {
+    [RG_EV_ACCOUNT_OPEN] = "account_open",
+    [RG_EV_LOGIN] = "login",
+    [RG_EV_TRANSFER] = "transfer",
+    [RG_EV_RED_PACKET_SEND] = "red_packet_send",
+    [RG_EV_RED_PACKET_CLAIM] = "red_packet_claim",
+    [RG_EV_RECALL_REQUEST] = "recall_request",
+    [RG_EV_COMPLAINT] = "complaint",
+};
+
+static const char *const kind_names[] = {
+    [RG_PACKET_NORMAL] = "normal", [RG_PACKET_LUCKY] = "lucky",
+    [RG_PACKET_GROUP] = "group", [RG_PACKET_TIMED] = "timed",
+};
+
+static const char *const mode_names[] = {
+    [RG_MODE_REALTIME] = "realtime", [RG_MODE_DELAY_2H] = "delay_2h", [RG_MODE_DELAY_24H] = "delay_24h",
+};
+
+static const char *const reason_names[] = {
+    [RG_REASON_FRAUD] = "fraud", [RG_REASON_MISTAKE] = "mistake", [RG_REASON_OTHER] = "other",
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *rg_event_type_name(rg_event_type t)
+{
+    return (unsigned)t < COUNT(type_names) ? type_names[t] : NULL;
+}
+
+int rg_event_type_from_name(const char *name, size_t len)
+{
+    for (size_t i = 0; i < COUNT(type_names); i++)
+        if (strlen(type_names[i]) == len && memcmp(type_names[i], name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *rg_packet_kind_name(rg_packet_kind k)
+{
+    return (unsigned)k < COUNT(kind_names) ? kind_names[k] : NULL;
+}
+
+const char *rg_transfer_mode_name(rg_transfer_mode m)
+{
+    return (unsigned)m < COUNT(mode_names) ? mode_names[m] : NULL;
+}
+
+const char *rg_complaint_reason_name(rg_complaint_reason r)
+{
+    return (unsigned)r < COUNT(reason_names) ? reason_names[r] : NULL;
+}
+
+static int from_name(const char *const *names, size_t n, const char *name, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+int rg_packet_kind_from_name(const char *name, size_t len)
+{
+    return from_name(kind_names, COUNT(kind_names), name, len);
+}
+
+int rg_transfer_mode_from_name(const char *name, size_t len)
+{
+    return from_name(mode_names, COUNT(mode_names), name, len);
+}
+
+int rg_complaint_reason_from_name(const char *name, size_t len)
+{
+    return from_name(reason_names, COUNT(reason_names), name, len);
+}
+
+int64_t rg_packet_lifetime_ms(rg_packet_kind k)
+{
+    switch (k) {
+    case RG_PACKET_NORMAL:
+    case RG_PACKET_LUCKY: return INT64_C(24) * 3600 * 1000;
+    case RG_PACKET_GROUP: return INT64_C(72) * 3600 * 1000;
+    case RG_PACKET_TIMED: return INT64_C(60) * 1000;
+    }
+    return INT64_C(24) * 3600 * 1000;
+}

@@ -1,0 +1,68 @@
+/*
+ * event_fields — internal to the event contract: the fields events.md
+ * names, and what the scan (event_parse.c) collected for the checks
+ * (event_check.c). Not for use outside ingest/.
+ *
+ * The parse is two passes over one line: the scan reads the whole JSON
+ * text, so a syntax error anywhere wins over a contract error (a truncated
+ * line is invalid_json even if its amount was already wrong), and it keeps
+ * each known field's value; the check then applies events.md's rules in a
+ * fixed field order, so the reject a line gets does not depend on the
+ * order its keys were written in.
+ */
+#ifndef RG_EVENT_FIELDS_H
+#define RG_EVENT_FIELDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "event_parse.h"
+#include "json_scan.h"
+
+typedef enum rg_field {
+    F_EVENT_ID = 0, F_TYPE, F_TS, F_ACCOUNT, F_IP, F_DEVICE_ID, F_LOCATION, F_CLIENT_TS,
+    F_CLIENT, F_REGION, F_COUNTERPARTY, F_AMOUNT, F_CURRENCY, F_MODE,
+    F_COUNTERPARTY_CREATED_AT, F_PACKET_ID, F_SHARES, F_KIND, F_TARGET, F_REF, F_REASON,
+    /* kcat -J envelope keys (only looked at by rg_event_parse_line) */
+    F_TOPIC, F_PARTITION, F_OFFSET, F_PAYLOAD,
+    F_COUNT
+} rg_field;
+
+#define F_BIT(f) (UINT32_C(1) << (f))
+
+/* Limits we chose where events.md is silent (docs/events.md). */
+#define RG_TARGET_MAX 128
+#define RG_IP_TEXT_MAX 45         /* INET6_ADDRSTRLEN - 1 */
+#define RG_PACKAGE_MAX 256        /* bytes per client.packages item */
+#define RG_PACKAGES_MAX 256       /* items in client.packages */
+
+/* Sub-field bits of location and client. */
+enum { LOC_LAT = 1, LOC_LON = 2 };
+enum { CL_AUTOMATION = 1, CL_HOOKED = 2, CL_PACKAGES = 4 };
+
+struct rg_event_parser {
+    rg_json_scanner js;
+    uint32_t seen;                /* F_BIT of each known key present */
+    rg_json_val vals[F_COUNT];    /* their values (containers: type only) */
+    unsigned loc_seen;
+    rg_json_val lat, lon;
+    unsigned client_seen;
+    rg_json_val automation, hooked, packages;
+    const char *pkgs[RG_PACKAGES_MAX];
+    size_t n_pkgs;                /* items seen (may exceed RG_PACKAGES_MAX) */
+    bool pkg_bad;                 /* an item broke the rules: the first one */
+    size_t pkg_bad_index;
+    rg_json_val pkg_bad_val;
+    const char *field;            /* field an error is about (static or field_buf) */
+    char field_buf[96];
+    char *envbuf;                 /* an envelope's payload, parsed as the event */
+    size_t envbuf_cap;
+};
+
+extern const char *const rg_field_names[F_COUNT];
+
+/* The contract checks over what the scan collected; fills ev or rej. */
+int rg_event_check(rg_event_parser *p, rg_event *ev, rg_reject *rej);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * replay — one pass over captured traffic through one or more engines.
+ *
+ * The capture is read once (ingest/capture.h); every accepted event goes
+ * to each engine in turn (one engine for `replay`, two for `backtest`,
+ * each with its own rule set, state and sink), every rejected line to the
+ * rejects sink once. Nothing here decides anything: it is the offline door
+ * of the design's "one engine, several doors".
+ *
+ * Ownership: the caller owns engines, sinks and FILE handles; replay only
+ * writes to them. One thread.
+ */
+#ifndef RG_REPLAY_H
+#define RG_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../common/strbuf.h"
+#include "../decisions/engine.h"
+#include "../ingest/reject.h"
+
+typedef struct rg_replay_lane {
+    rg_engine *engine;
+    const rg_sink *sink;         /* decisions; may be NULL */
+} rg_replay_lane;
+
+typedef struct rg_replay_opts {
+    const char *const *captures; /* paths, "-" for stdin */
+    size_t n_captures;
+    rg_replay_lane *lanes;
+    size_t n_lanes;
+    FILE *rejects;               /* rejects file; NULL to only count them */
+    bool progress;               /* draw a progress line on stderr */
+} rg_replay_opts;
+
+typedef struct rg_replay_result {
+    uint64_t lines;              /* physical lines, blank included */
+    uint64_t blank_lines;
+    uint64_t events_read;        /* non-blank lines: accepted + rejected */
+    uint64_t accepted;           /* passed the event contract (duplicates included) */
+    uint64_t rejected;
+    uint64_t rejected_by_kind[RG_REJ_KIND_COUNT];
+    uint64_t envelopes;          /* lines that were kcat envelopes */
+    double seconds;
+} rg_replay_result;
+
+/* Run the replay. Returns 0 when every capture was read to the end; -1 on
+ * an I/O error (errstr names the file), a sink failure or a write error
+ * on the rejects file. *res holds what was done either way. */
+int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, size_t errstr_size);
+
+/* The --summary JSON object of cli.md for lane 0 (no newline). Counters
+ * first in a fixed order, then "seconds" and "events_per_second" last, so
+ * two runs differ only in those two keys. */
+void rg_replay_summary_json(const rg_replay_result *res, const rg_engine *e, rg_strbuf *out);
+
+/* The short human summary (one or two lines, with newline). */
+void rg_replay_summary_text(const rg_replay_result *res, const rg_engine *e, rg_strbuf *out);
+
+#endif

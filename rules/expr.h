@@ -1,0 +1,141 @@
+/*
+ * expr — the condition language of rules.md: parse, type-check, compare.
+ *
+ * Owner: rules. The loader compiles each `when`, `signals:` entry and
+ * count() filter once into a tree; evaluation (eval.h) walks it per event.
+ * Trees live in the rule set's arena and are read-only after loading;
+ * detectors receive them only as opaque `const struct rg_expr *` (a
+ * count() filter) and hand them back to rg_eval_condition.
+ *
+ * Grammar, loosest binding first:
+ *   or  <  and  <  not  <  comparison (== != < <= > >=, in [..], in LIST)
+ *       <  + -  <  * /  <  unary -  <  primary
+ *   primary: integer, duration (500ms 10m 24h 7d), 'string', "string",
+ *            true, false, NAME, NAME(args) (count, counterparty_senders,
+ *            abs, any), ( expr )
+ * A bare identifier that is no name, signal or list is a string literal
+ * only where the other operand of its comparison (or of `in [..]`) is a
+ * string-typed name: `type == login`. Anywhere else it is an error.
+ *
+ * Errors go to env->error with a byte offset into the text; the loader
+ * turns that into FILE:LINE:COLUMN. Every error found is reported (after a
+ * syntax error, the rest of that expression is skipped).
+ */
+#ifndef RG_EXPR_H
+#define RG_EXPR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/value.h"
+#include "../detectors/detector.h"
+#include "arena.h"
+
+typedef enum rg_expr_kind {
+    /* What evaluation sees after loading: */
+    RG_X_LIT = 0,   /* lit */
+    RG_X_USE,       /* use: a built-in name or call, or a signal */
+    RG_X_NOT,       /* not a */
+    RG_X_AND,       /* a and b */
+    RG_X_OR,        /* a or b */
+    RG_X_CMP,       /* a op b, op in EQ..GE */
+    RG_X_ARITH,     /* a op b, op in ADD..DIV */
+    RG_X_NEG,       /* -a */
+    RG_X_ABS,       /* abs(a) */
+    RG_X_IN,        /* a in [items...]: items are RG_X_LIT nodes */
+    RG_X_IN_LIST,   /* a in LISTNAME: set */
+    RG_X_ANY,       /* any(a): a is RG_X_IN or RG_X_IN_LIST over a string list */
+    /* Only while loading, never in a loaded tree: */
+    RG_X_IDENT,     /* a bare identifier, not yet resolved */
+    RG_X_CALL       /* name(items...), not yet resolved */
+} rg_expr_kind;
+
+typedef enum rg_expr_op {
+    RG_OP_NONE = 0,
+    RG_OP_EQ, RG_OP_NE, RG_OP_LT, RG_OP_LE, RG_OP_GT, RG_OP_GE,
+    RG_OP_ADD, RG_OP_SUB, RG_OP_MUL, RG_OP_DIV
+} rg_expr_op;
+
+/* A `lists:` entry prepared for membership tests: items sorted by
+ * (bytes, length) for binary search; `names` keeps the file's order. */
+typedef struct rg_strset {
+    const char *name;
+    const char *const *names;     /* file order, NUL-terminated */
+    const char *const *sorted;    /* sorted */
+    const size_t *sorted_lens;
+    size_t n;
+} rg_strset;
+
+typedef struct rg_expr {
+    rg_expr_kind kind;
+    rg_expr_op op;
+    rg_type type;                 /* static type; RG_T_NONE only in a refused file */
+    const char *src;              /* the whole expression text this node came from */
+    unsigned pos, end;            /* this node's span in src (bytes) */
+    unsigned depth;               /* nesting depth below this node */
+    struct rg_expr *a, *b;
+    rg_value lit;                 /* RG_X_LIT */
+    const rg_name_use *use;       /* RG_X_USE */
+    struct rg_expr **items;       /* RG_X_IN literals; RG_X_CALL arguments */
+    size_t n_items;
+    const char *name;             /* RG_X_IDENT, RG_X_CALL, RG_X_IN_LIST (list name) */
+    size_t name_len;
+    const rg_strset *set;         /* RG_X_IN_LIST */
+} rg_expr;
+
+/* What the compiler needs from the loader: name resolution, name uses
+ * (merged per distinct name and arguments), and where errors go. */
+typedef struct rg_expr_env {
+    rg_arena *arena;
+    void *opaque;
+    /* An error at byte offset `pos` of the text being compiled. */
+    void (*error)(void *opaque, unsigned pos, const char *msg);
+    /* The use of the `signals:` name `name`, checking it first if needed;
+     * NULL when it is no signal. Its spec->type is RG_T_NONE when the
+     * signal itself is in error (no further error is reported). May be
+     * NULL (no signals). */
+    const rg_name_use *(*signal)(void *opaque, const char *name, size_t len, unsigned pos);
+    /* The list `name`, or NULL. May be NULL (no lists). */
+    const rg_strset *(*list)(void *opaque, const char *name, size_t len);
+    /* The one use of built-in `spec` (offered by detector d) with these
+     * arguments: window_ms (0 when none), window_text (as written, or
+     * NULL), filter (checked condition, or NULL), call (the call's text,
+     * for describe; or NULL). NULL only when out of memory. */
+    const rg_name_use *(*builtin_use)(void *opaque, const rg_name_spec *spec, const rg_detector *d,
+                                      int64_t window_ms, const char *window_text,
+                                      const rg_expr *filter, const char *call_text);
+} rg_expr_env;
+
+typedef enum rg_expr_want {
+    RG_EXPR_CONDITION = 0,   /* must be boolean (a rule's `when`) */
+    RG_EXPR_ANY              /* any type (a signal) */
+} rg_expr_want;
+
+/*
+ * Parse and type-check text[0..len). Returns the tree (in env->arena), or
+ * NULL when an error was reported (or memory ran out: env->arena->oom).
+ * *filterable (may be NULL) says whether every name inside can be
+ * evaluated inside a count() filter.
+ */
+rg_expr *rg_expr_compile(const char *text, size_t len, const rg_expr_env *env, rg_expr_want want,
+                         bool *filterable);
+
+/* Structural equality of two checked trees (uses by identity). */
+bool rg_expr_equal(const rg_expr *a, const rg_expr *b);
+
+/* Call fn on every RG_X_USE node of e, in written order (not descending
+ * into a signal's expression or a call's filter). */
+void rg_expr_visit_uses(const rg_expr *e, void (*fn)(void *arg, const rg_name_use *use), void *arg);
+
+/* "integer", "money", "duration", "number", "string", "string list", "boolean". */
+const char *rg_expr_type_word(rg_type t);
+
+/* Membership in a list (binary search). */
+bool rg_strset_contains(const rg_strset *set, const char *s, size_t len);
+
+/* Maximum nesting of an expression tree; deeper input is refused so that
+ * checking and evaluation (recursive) stay within a small stack. */
+#define RG_EXPR_MAX_DEPTH 100
+
+#endif

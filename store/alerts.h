@@ -1,0 +1,244 @@
+/*
+ * alerts — the analyst's alert store: every decision becomes one alert in
+ * a SQLite file (docs/review.md has the schema and the rules below).
+ *
+ * An alert is one stored decision; its id is the decision's `decision_id`
+ * ("event_id/subject"), unique in the store, so a re-delivered decision
+ * (replay run twice, a streaming restart re-processing an event) never
+ * makes a second alert: rg_alert_store_add returns 0 for it.
+ *
+ * Writing: adds are batched. The first add opens a transaction; it is
+ * committed every `batch_rows` adds (default RG_ALERT_BATCH_ROWS), when a
+ * batch has been open longer than `batch_ms` (checked on the next add), on
+ * rg_alert_store_flush and on rg_alert_store_close. A writer that goes idle
+ * (streaming between messages) must call rg_alert_store_flush: an open
+ * batch holds SQLite's write lock, and analysts labelling alerts through
+ * `riskgate alerts` or `riskgate serve` wait for it (busy timeout 5 s).
+ * Every other writing call (label, resolve, outbox) first commits the open
+ * batch, then runs in a transaction of its own.
+ *
+ * Reading returns copies the caller owns (free them with the matching
+ * *_free function); nothing returned points into the store.
+ *
+ * Threads: a store handle belongs to one thread at a time (the engine
+ * thread for the sink, the HTTP thread for `serve`). Several processes may
+ * open the same file: WAL mode lets readers work beside one writer.
+ *
+ * Errors: every call that can fail returns -1 (or NULL) and writes a
+ * message into errstr (may be NULL when errstr_size is 0); the message
+ * names the file and what went wrong. Nothing here exits or prints.
+ */
+#ifndef RG_ALERTS_H
+#define RG_ALERTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/strbuf.h"
+#include "../decisions/engine.h"
+
+#define RG_ALERT_BATCH_ROWS 10000
+#define RG_ALERT_BATCH_MS 500
+/* Schema version this build writes (PRAGMA user_version). */
+#define RG_ALERT_SCHEMA_VERSION 2
+
+typedef struct rg_alert_store rg_alert_store;
+
+typedef enum rg_alert_open_mode {
+    RG_ALERTS_CREATE = 0,   /* create the file if missing, migrate to the current schema */
+    RG_ALERTS_EXISTING      /* the file must exist (the CLI: a typo in --db is an error) */
+} rg_alert_open_mode;
+
+/*
+ * Open (and create or migrate) the store at `path`. Migrations run in
+ * order, each in its own transaction, from the file's user_version to
+ * RG_ALERT_SCHEMA_VERSION; a file written by a newer riskgate is refused.
+ * Returns NULL with errstr filled on failure.
+ */
+rg_alert_store *rg_alert_store_open(const char *path, rg_alert_open_mode mode, char *errstr,
+                                    size_t errstr_size);
+
+/* Commit any open batch and close. Returns -1 when the final commit
+ * failed (the handle is freed either way). NULL-safe (returns 0). */
+int rg_alert_store_close(rg_alert_store *s, char *errstr, size_t errstr_size);
+
+/* Batch limits for later adds; 0 keeps the current value. */
+void rg_alert_store_set_batch(rg_alert_store *s, size_t batch_rows, int64_t batch_ms);
+
+/* Commit the open batch, if any. */
+int rg_alert_store_flush(rg_alert_store *s, char *errstr, size_t errstr_size);
+
+/* The schema version of the open file (== RG_ALERT_SCHEMA_VERSION). */
+int rg_alert_store_schema_version(const rg_alert_store *s);
+
+/*
+ * Store one decision. Reasons and evidence are taken from d->json's
+ * `rules` array (matched to d->hits by rule id); actions from d->actions;
+ * the event from d->event_raw (NULL allowed). Returns 1 when a new alert
+ * was added, 0 when one with this decision_id already exists, -1 on error.
+ */
+int rg_alert_store_add(rg_alert_store *s, const rg_decision *d, char *errstr, size_t errstr_size);
+
+/*
+ * Store one decision from its JSON text (a line of `replay --out`, or of
+ * the action topic: `decided_at` is ignored). `event_raw` may be NULL.
+ * Same returns as rg_alert_store_add; -1 also for a line that is not a
+ * decision (the message says which field is wrong).
+ */
+int rg_alert_store_add_json(rg_alert_store *s, const char *json, size_t json_len,
+                            const char *event_raw, size_t event_raw_len, char *errstr,
+                            size_t errstr_size);
+
+/*
+ * A sink for the engine (engine.h) that adds every decision it is given.
+ * The store must outlive the sink's use. On error the callback returns -1
+ * and the message is kept: read it with rg_alert_store_last_error.
+ */
+rg_sink rg_alert_store_sink(rg_alert_store *s);
+const char *rg_alert_store_last_error(const rg_alert_store *s);
+
+/* ---- reading ---------------------------------------------------------- */
+
+typedef struct rg_alert_hit {
+    char *rule_id;
+    char *reason;           /* NULL when the decision gave none */
+    char *evidence_json;    /* a JSON object as text; NULL when none */
+    bool suppressed;        /* under the rule's cooldown when decided */
+} rg_alert_hit;
+
+typedef struct rg_alert {
+    char *decision_id;      /* the ALERT_ID */
+    char *event_id;
+    char *subject;
+    char *event_type;
+    int64_t ts_ms;          /* the event's time */
+    char *actions;          /* "freeze face_verify": space-separated, detection.md order; "" for none */
+    char *ruleset;
+    bool suppressed;        /* every hit was under cooldown: nothing was emitted */
+    char *status;           /* "open" | "resolved" */
+    char *label;            /* "fraud" | "legit" | NULL */
+    char *note;             /* NULL when none */
+    char *labelled_by;      /* NULL until labelled */
+    int64_t labelled_ms;    /* wall clock, 0 until labelled */
+    char *resolved_by;
+    int64_t resolved_ms;
+    int64_t stored_ms;      /* wall clock when the alert was written */
+    rg_alert_hit *hits;     /* in the decision's order */
+    size_t n_hits;
+    /* Filled by rg_alert_store_get only (NULL in lists): */
+    char *decision_json;
+    char *event_json;       /* NULL when the writer did not have it */
+    char *release_json;     /* the queued release decision, if any */
+    int64_t release_sent_ms;/* 0 while queued / none */
+} rg_alert;
+
+void rg_alert_clear(rg_alert *a);               /* frees the fields; NULL-safe */
+void rg_alerts_free(rg_alert *a, size_t n);     /* clears each, frees the array */
+
+typedef struct rg_alert_filter {
+    const char *status;     /* "open" | "resolved" | NULL: any */
+    const char *rule;       /* alerts with a hit of this rule id | NULL */
+    const char *subject;    /* exact subject | NULL */
+    int64_t since_ms;       /* ts >= since_ms; INT64_MIN: no bound */
+    int64_t until_ms;       /* ts <  until_ms; INT64_MAX: no bound */
+    size_t limit;           /* 0: no limit */
+    size_t offset;
+    bool newest_first;      /* false: ts, decision_id ascending (the CLI); true: descending */
+} rg_alert_filter;
+
+/* A filter that matches everything, oldest first. */
+void rg_alert_filter_init(rg_alert_filter *f);
+
+/*
+ * Alerts matching f, ordered by (ts, decision_id), hits with rule ids
+ * only (no reason/evidence). *total (may be NULL) receives the number of
+ * matches ignoring limit/offset. The caller frees *out with rg_alerts_free.
+ */
+int rg_alert_store_list(rg_alert_store *s, const rg_alert_filter *f, rg_alert **out, size_t *n,
+                        size_t *total, char *errstr, size_t errstr_size);
+
+/*
+ * One alert with everything (hits with reasons and evidence, the decision
+ * and event JSON, the release it queued). Returns 1 found, 0 no such
+ * alert (errstr says so), -1 error. `out` is cleared by rg_alert_clear.
+ */
+int rg_alert_store_get(rg_alert_store *s, const char *decision_id, rg_alert *out, char *errstr,
+                       size_t errstr_size);
+
+/* ---- review ----------------------------------------------------------- */
+
+/*
+ * Label an alert fraud|legit, with an optional note (NULL keeps none) and
+ * the analyst's name `who` (non-empty). A later label replaces the earlier
+ * one (its author and time too). Returns 1 done, 0 no such alert, -1
+ * error (also for a label other than fraud|legit).
+ */
+int rg_alert_store_label(rg_alert_store *s, const char *decision_id, const char *label,
+                         const char *note, const char *who, char *errstr, size_t errstr_size);
+
+/*
+ * Resolve an alert (status -> resolved, by `who`, now). Resolving an
+ * already resolved alert changes nothing and returns 1.
+ *
+ * Release: when an alert whose actions include freeze is resolved AND
+ * labelled legit (whichever of the two happens last, here or in
+ * rg_alert_store_label), one `release` decision for its subject is queued
+ * in the outbox, with decision_id "<event_id>/<subject>/release"; queuing
+ * twice is impossible (the outbox's decision_id is unique).
+ * *queued_release (may be NULL) says whether this call queued one.
+ * Returns 1 done, 0 no such alert, -1 error.
+ */
+int rg_alert_store_resolve(rg_alert_store *s, const char *decision_id, const char *who,
+                           bool *queued_release, char *errstr, size_t errstr_size);
+
+/* ---- precision -------------------------------------------------------- */
+
+typedef struct rg_rule_precision {
+    char *rule_id;
+    int64_t alerts;         /* alerts with a hit of this rule (suppressed hits included) */
+    int64_t labelled;
+    int64_t fraud;
+    int64_t legit;
+    /* precision = fraud / labelled; meaningless when labelled == 0 (print null) */
+} rg_rule_precision;
+
+/* One row per rule id that has alerts, ordered by rule id. */
+int rg_alert_store_precision(rg_alert_store *s, rg_rule_precision **out, size_t *n, char *errstr,
+                             size_t errstr_size);
+void rg_rule_precision_free(rg_rule_precision *p, size_t n);
+
+/* ---- outbox (release decisions for the action topic) ------------------ */
+
+typedef struct rg_outbox_item {
+    int64_t id;             /* outbox row id: pass to mark_sent */
+    char *decision_id;      /* "<event_id>/<subject>/release" */
+    char *subject;          /* the Kafka key */
+    char *json;             /* the decision, without decided_at */
+    int64_t created_ms;
+} rg_outbox_item;
+
+/* Up to `max` queued (unsent) items, oldest first. */
+int rg_alert_store_outbox_pending(rg_alert_store *s, size_t max, rg_outbox_item **out, size_t *n,
+                                  char *errstr, size_t errstr_size);
+/* Mark one item sent: call only after the broker acknowledged it.
+ * Returns 1 marked, 0 no such unsent item, -1 error. */
+int rg_alert_store_outbox_mark_sent(rg_alert_store *s, int64_t id, char *errstr,
+                                    size_t errstr_size);
+void rg_outbox_items_free(rg_outbox_item *items, size_t n);
+
+/* ---- JSON (shared by `alerts --json` and the HTTP API) ---------------- */
+
+/*
+ * Append an alert as a JSON object, keys in a fixed order (docs/review.md).
+ * `full` adds hits' reasons and evidence, the decision, the event and the
+ * release (from rg_alert_store_get). Stored JSON that does not parse is
+ * written as a string, so the output is always valid JSON.
+ */
+void rg_alert_to_json(const rg_alert *a, bool full, rg_strbuf *out);
+void rg_precision_to_json(const rg_rule_precision *p, size_t n, rg_strbuf *out);
+
+/* Wall clock in epoch ms (label and resolve times). */
+int64_t rg_alert_now_ms(void);
+
+#endif

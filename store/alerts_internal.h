@@ -1,0 +1,45 @@
+/*
+ * alerts_internal — what the store's .c files share (store/alerts*.c
+ * only; nothing outside store/ includes this). The handle's fields, the
+ * error helper and the transaction helpers live here so alerts.c (open,
+ * schema, writing) and alerts_review.c (reading, review, outbox) agree.
+ */
+#ifndef RG_ALERTS_INTERNAL_H
+#define RG_ALERTS_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "alerts.h"
+
+struct rg_alert_store {
+    sqlite3 *db;
+    char *path;
+    int schema_version;
+
+    /* Batching (alerts.c). */
+    bool in_batch;
+    size_t batch_rows;          /* commit after this many adds */
+    int64_t batch_ms;           /* ... or when a batch is older than this */
+    size_t batch_count;         /* adds in the open batch */
+    int64_t batch_started_ms;   /* monotonic */
+
+    /* Prepared once, reused for every add. */
+    sqlite3_stmt *insert_alert;
+    sqlite3_stmt *insert_hit;
+
+    char last_error[512];       /* the sink's last failure */
+};
+
+/* Fill errstr with "PATH: what: sqlite's message". */
+void rg_alerts_sql_error(const rg_alert_store *s, const char *what, char *errstr, size_t errstr_size);
+
+/* Run one statement without results (BEGIN, COMMIT, pragmas, DDL). */
+int rg_alerts_exec(rg_alert_store *s, const char *sql, char *errstr, size_t errstr_size);
+
+/* Prepare sql (fills errstr on failure). */
+sqlite3_stmt *rg_alerts_prepare(rg_alert_store *s, const char *sql, char *errstr, size_t errstr_size);
+
+/* malloc'd copy of a text column, NULL for SQL NULL (or out of memory). */
+char *rg_alerts_col_dup(sqlite3_stmt *st, int col);
+
+#endif
