@@ -7,5 +7,6 @@
 
 int rg_cmd_replay(int argc, char **argv);
 int rg_cmd_check_rules(int argc, char **argv);
+int rg_cmd_backtest(int argc, char **argv);
 
 #endif

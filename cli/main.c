@@ -16,6 +16,7 @@ struct command {
 
 static const struct command commands[] = {
     {"replay", rg_cmd_replay, "replay captured traffic through the rules, offline"},
+    {"backtest", rg_cmd_backtest, "compare a candidate rule file with the current one on a capture"},
     {"check-rules", rg_cmd_check_rules, "validate a rule file and show what it uses"},
     {NULL, NULL, NULL},
 };

@@ -270,3 +270,19 @@ size_t rg_engine_state_bytes(const rg_engine *e, size_t *entities)
         *entities = ents;
     return bytes;
 }
+
+bool rg_engine_detector_stats(const rg_engine *e, size_t i, rg_detector_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (i >= e->n_detectors || !e->detector_state[i] || !rg_detectors[i]->stats)
+        return false;
+    rg_detectors[i]->stats(e->detector_state[i], out);
+    return true;
+}
+
+size_t rg_engine_dedupe_bytes(const rg_engine *e, size_t *ids)
+{
+    if (ids)
+        *ids = rg_dedupe_size(e->dedupe);
+    return rg_dedupe_bytes(e->dedupe);
+}

@@ -115,4 +115,11 @@ void rg_engine_get_stats(const rg_engine *e, rg_engine_stats *out);
 /* Bytes of state held (detectors, dedupe, cooldowns), and entities. */
 size_t rg_engine_state_bytes(const rg_engine *e, size_t *entities);
 
+/* Stats of detector i of rg_detectors[]; false when the loaded rule set
+ * does not use it (no state) or it keeps no accounts. */
+bool rg_engine_detector_stats(const rg_engine *e, size_t i, rg_detector_stats *out);
+
+/* Bytes and entries of the dedupe memory (event ids within the horizon). */
+size_t rg_engine_dedupe_bytes(const rg_engine *e, size_t *ids);
+
 #endif
