@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <maxminddb.h>
 
@@ -212,9 +215,8 @@ static int read_record(rg_geo_layout layout, MMDB_entry_s *entry, rg_geo_result 
     return 0;
 }
 
-/* Which layout one data record has: FLAT, MAXMIND, 0 when it tells nothing
- * (no country key of either kind, e.g. a record with only a continent in a
- * layout we still recognise by other keys), -1 when unreadable. */
+/* Which layout one data record has: FLAT, MAXMIND, 0 when it has no key
+ * of either (an empty map, an ASN record), -1 when unreadable. */
 static int classify_record(MMDB_entry_s *entry)
 {
     static const char *const flat_keys[] = {"country_code", "city", "latitude"};
@@ -223,7 +225,7 @@ static int classify_record(MMDB_entry_s *entry)
     MMDB_entry_data_s data;
     const char *path[2] = {NULL, NULL};
     /* "city" is in both layouts (a string in flat, a map in MaxMind's), so
-     * flat keys count only as strings or numbers and MaxMind's as maps. */
+     * a flat key counts only when it is not a map. */
     for (size_t i = 0; i < sizeof flat_keys / sizeof flat_keys[0]; i++) {
         path[0] = flat_keys[i];
         field_status st = get_field(entry, path, &data);
@@ -306,43 +308,58 @@ static rg_geo_layout layout_from_type(const char *type)
     return 0;
 }
 
+/* Why a file cannot be opened and mapped. libmaxminddb's own message for
+ * an I/O error is one generic sentence and its errno does not survive its
+ * cleanup, so ask again: missing, unreadable, a directory. */
+static const char *io_error_reason(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return strerror(errno);
+    if (S_ISDIR(st.st_mode))
+        return strerror(EISDIR);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return strerror(errno);
+    close(fd);
+    return NULL;
+}
+
 rg_geo *rg_geo_open(const char *path, char *errstr, size_t errstr_size)
 {
     rg_geo *g = NULL;
     if (!path || !*path) {
-        set_error(errstr, errstr_size, "geoip: no database path given");
+        set_error(errstr, errstr_size, "no GeoIP database path given");
         return NULL;
     }
     g = calloc(1, sizeof *g);
     if (!g) {
-        set_error(errstr, errstr_size, "geoip: %s: out of memory", path);
+        set_error(errstr, errstr_size, "%s: out of memory", path);
         return NULL;
     }
-    errno = 0;
     int status = MMDB_open(path, MMDB_MODE_MMAP, &g->mmdb);
     if (status != MMDB_SUCCESS) {
-        /* MMDB_open has already released what it allocated. For I/O errors
-         * its own message is generic, errno says which (ENOENT, EACCES). */
-        int saved_errno = errno;
-        if (status == MMDB_IO_ERROR && saved_errno != 0)
-            set_error(errstr, errstr_size, "geoip: %s: %s (%s)", path, MMDB_strerror(status),
-                      strerror(saved_errno));
+        /* MMDB_open has already released what it allocated. */
+        const char *io_reason =
+            status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR ? io_error_reason(path) : NULL;
+        if (io_reason)
+            set_error(errstr, errstr_size, "%s: %s (%s)", path, MMDB_strerror(status), io_reason);
         else
-            set_error(errstr, errstr_size, "geoip: %s: %s", path, MMDB_strerror(status));
+            set_error(errstr, errstr_size, "%s: %s", path, MMDB_strerror(status));
         free(g);
         return NULL;
     }
     const char *type = g->mmdb.metadata.database_type ? g->mmdb.metadata.database_type : "";
     int layout = probe_layout(&g->mmdb);
     if (layout < 0) {
-        set_error(errstr, errstr_size, "geoip: %s: %s", path, MMDB_strerror(MMDB_INVALID_DATA_ERROR));
+        set_error(errstr, errstr_size, "%s: %s", path, MMDB_strerror(MMDB_INVALID_DATA_ERROR));
         goto fail;
     }
     if (layout == 0)
         layout = layout_from_type(type);
     if (layout == 0) {
         set_error(errstr, errstr_size,
-                  "geoip: %s: not a city or country database (database_type \"%s\"; records have "
+                  "%s: not a city or country database (database_type \"%s\"; records have "
                   "neither country_code nor country.iso_code)",
                   path, type);
         goto fail;

@@ -51,7 +51,7 @@ typedef struct rg_geo_result {
  * records of the search tree decide (country_code -> flat; country, city,
  * location... maps -> maxmind); only when no record tells, the metadata's
  * database_type does ("GeoLite2-City", "city ipv4", ...). NULL on failure
- * with the reason in errstr ("geoip: PATH: libmaxminddb's message", plus
+ * with the reason in errstr ("PATH: libmaxminddb's message", plus
  * strerror for I/O errors), also for a database of neither layout (ASN).
  * errstr may be NULL. */
 rg_geo *rg_geo_open(const char *path, char *errstr, size_t errstr_size);

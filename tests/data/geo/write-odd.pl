@@ -9,7 +9,11 @@
 #                     record with only registered_country
 #   odd-iso.mmdb:     country iso_code "cn" (lower case: read as CN), "CHN"
 #                     and "C1" (not two letters: absent)
+#   long-city.mmdb:   flat, int32 lat/lon, city names past 63 bytes, a
+#                     latitude of 91
 #   no-layout.mmdb:   records that are neither layout (an ASN database)
+#   untold-*.mmdb:    only empty records; the type name decides (or
+#                     nothing does, and the file is refused)
 # Usage: write-odd.pl OUTDIR
 use strict;
 use warnings;
@@ -63,3 +67,22 @@ write_db('no-layout.mmdb', 'GeoLite2-ASN',
       autonomous_system_organization => 'utf8_string' },
     '1.0.0.0/24' => { autonomous_system_number => 13335,
                       autonomous_system_organization => 'Example' });
+
+# Flat layout with int32 positions and over-long city names: 62 ASCII
+# bytes then a 2-byte character straddling the 63-byte limit; 70 ASCII
+# bytes; and a latitude off the globe.
+write_db('long-city.mmdb', 'riskgate-test long city',
+    { country_code => 'utf8_string', city => 'utf8_string',
+      latitude => 'int32', longitude => 'int32' },
+    '1.0.0.0/24' => { country_code => 'CN', city => ('X' x 62) . "\x{e9}tail",
+                      latitude => 31, longitude => -121 },
+    '2.0.0.0/24' => { country_code => 'CN', city => 'Y' x 70,
+                      latitude => 31, longitude => 121 },
+    '3.0.0.0/24' => { country_code => 'CN', city => 'Z',
+                      latitude => 91, longitude => 121 });
+
+# Records that say nothing about the layout (an empty map): only
+# database_type can tell it, or nothing does.
+write_db('untold-maxmind.mmdb', 'GeoLite2-City', {}, '1.0.0.0/24' => {});
+write_db('untold-flat.mmdb', 'city ipv4', {}, '1.0.0.0/24' => {});
+write_db('untold-unknown.mmdb', 'riskgate-test untold', {}, '1.0.0.0/24' => {});
