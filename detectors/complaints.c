@@ -1,32 +1,210 @@
-/* complaints — stub; being implemented (owner: detectors). */
+/*
+ * complaints — what a complaint (or recall request) refers to: `ref_age`
+ * and `ref_counterparty` (detection.md complaint_fraud_1h,
+ * complaint_late; rules.md subject `ref_counterparty`).
+ *
+ * Owner: detectors.
+ *
+ * On an event E with a `ref` (complaint, recall_request) naming a
+ * transfer seen earlier (by arrival) by its event_id:
+ *   ref_age           E.ts - the transfer's ts (ms);
+ *   ref_counterparty  the transfer's counterparty (the subject a
+ *                     complaint's freeze goes to).
+ * Unknown when the ref names no transfer seen (a packet_id, a transfer
+ * older than the history horizon, or one from before the stream), and on
+ * other event types. The string borrows detector state: valid until the
+ * detectors' update step, as value.h says.
+ *
+ * State: one strmap record per transfer, keyed by its event_id: ts, and
+ * the counterparty (a heap copy) only when ref_counterparty is used. A
+ * history fact: dropped history_horizon of event time after the transfer
+ * or the last event referring to it. Every transfer is kept that long,
+ * since any may be complained about: this is the family whose memory
+ * follows transfer volume, not account count (docs/state.md).
+ */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "../common/strmap.h"
 #include "detector.h"
+#include "window.h"
 
-static const rg_name_spec names[] = {
-    {"ref_age", RG_T_DURATION, {RG_ARG_NONE}, false,
-     "complaint ts - the referenced transfer's ts; unknown if it was not seen"},
-    {"ref_counterparty", RG_T_STRING, {RG_ARG_NONE}, false,
-     "counterparty of the transfer a complaint names; unknown if it was not seen"},
+enum ref_name { R_REF_AGE, R_REF_COUNTERPARTY, R_COUNT };
+
+static const rg_name_spec ref_names[R_COUNT] = {
+    [R_REF_AGE] = {"ref_age", RG_T_DURATION, {RG_ARG_NONE}, false,
+                   "complaint (or recall) ts - the referenced transfer's ts; unknown if it was not seen"},
+    [R_REF_COUNTERPARTY] = {"ref_counterparty", RG_T_STRING, {RG_ARG_NONE}, false,
+                            "counterparty of the transfer a complaint (or recall) names; unknown if it was not "
+                            "seen"},
 };
 
-static void *create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
+typedef struct transfer_record {
+    int64_t ts_ms;
+    int64_t touched_ms;        /* watermark when seen or last referred to */
+    char *counterparty;        /* NUL-terminated copy; NULL unless ref_counterparty is used */
+    uint8_t counterparty_len;  /* events.md: 1..64 bytes */
+} transfer_record;
+
+typedef struct ref_state {
+    rg_strmap *transfers;      /* transfer event_id -> transfer_record */
+    bool want_counterparty;
+    int64_t history_horizon_ms;
+    int64_t watermark_ms;
+    size_t dropped;
+    size_t counterparty_bytes; /* heap copies, for stats */
+} ref_state;
+
+/* The allocation a counterparty copy costs, as stats count it. */
+static size_t copy_cost(size_t len)
 {
-    return calloc(1, 16);
+    return ((len + 1 + 15) & ~(size_t)15) + RG_MALLOC_OVERHEAD;
 }
 
-static void destroy(void *state) { free(state); }
-
-static rg_value eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
+static void free_record(void *value)
 {
-    return rg_unknown(use->spec->type);
+    transfer_record *r = value;
+    free(r->counterparty);
+    r->counterparty = NULL;
+}
+
+static void complaints_destroy(void *state)
+{
+    ref_state *s = state;
+    if (!s)
+        return;
+    rg_strmap_free(s->transfers, free_record);
+    free(s);
+}
+
+static void configure(ref_state *s, const rg_detector_config *cfg)
+{
+    s->want_counterparty = false;
+    for (size_t i = 0; i < cfg->n_uses; i++)
+        if (cfg->uses[i]->spec == &ref_names[R_REF_COUNTERPARTY])
+            s->want_counterparty = true;
+    s->history_horizon_ms = cfg->history_horizon_ms > 0 ? cfg->history_horizon_ms : INT64_C(7) * 86400000;
+}
+
+static void *complaints_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
+{
+    ref_state *s = calloc(1, sizeof *s);
+    if (!s || !(s->transfers = rg_strmap_new(sizeof(transfer_record)))) {
+        snprintf(errstr, errstr_size, "complaints: out of memory");
+        complaints_destroy(s);
+        return NULL;
+    }
+    s->watermark_ms = INT64_MIN / 2;
+    configure(s, cfg);
+    return s;
+}
+
+/* Reload: transfers seen serve any file; counterparties the old file did
+ * not keep are unknown for transfers before the reload. */
+static int complaints_rebind(void *state, const rg_detector_config *cfg)
+{
+    configure(state, cfg);
+    return 0;
+}
+
+static bool has_ref(const rg_event *ev)
+{
+    return (ev->type == RG_EV_COMPLAINT || ev->type == RG_EV_RECALL_REQUEST) && ev->ref;
+}
+
+static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    ref_state *s = state;
+    rg_type type = use->spec->type;
+    if (!has_ref(ev))
+        return rg_unknown(type);
+    const transfer_record *r = rg_strmap_get(s->transfers, ev->ref, ev->ref_len);
+    if (!r)
+        return rg_unknown(type);
+    switch (use->spec - ref_names) {
+    case R_REF_AGE:
+        return rg_int_typed(RG_T_DURATION, ev->ts_ms - r->ts_ms);
+    case R_REF_COUNTERPARTY:
+        return r->counterparty ? rg_string(r->counterparty, r->counterparty_len) : rg_unknown(type);
+    default:
+        return rg_unknown(type);
+    }
+}
+
+static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    ref_state *s = state;
+    if (ev->ts_ms > s->watermark_ms)
+        s->watermark_ms = ev->ts_ms;
+    if (has_ref(ev)) {
+        transfer_record *r = rg_strmap_get(s->transfers, ev->ref, ev->ref_len);
+        if (r)
+            r->touched_ms = s->watermark_ms;   /* a disputed transfer stays known */
+        return;
+    }
+    if (ev->type != RG_EV_TRANSFER)
+        return;
+    bool created;
+    transfer_record *r = rg_strmap_put(s->transfers, ev->event_id, ev->event_id_len, &created);
+    if (!r) {
+        s->dropped++;
+        return;
+    }
+    r->touched_ms = s->watermark_ms;
+    if (!created)
+        return;   /* dedupe keeps ids unique; a reused id keeps its first transfer */
+    r->ts_ms = ev->ts_ms;
+    if (s->want_counterparty && ev->counterparty) {
+        size_t len = ev->counterparty_len > UINT8_MAX ? UINT8_MAX : ev->counterparty_len;
+        r->counterparty = malloc(len + 1);
+        if (!r->counterparty) {
+            s->dropped++;
+            return;
+        }
+        memcpy(r->counterparty, ev->counterparty, len);
+        r->counterparty[len] = '\0';
+        r->counterparty_len = (uint8_t)len;
+        s->counterparty_bytes += copy_cost(len);
+    }
+}
+
+static bool keep_record(void *value, void *arg)
+{
+    ref_state *s = arg;
+    transfer_record *r = value;
+    bool keep = r->touched_ms > s->watermark_ms - s->history_horizon_ms;
+    if (!keep && r->counterparty)
+        s->counterparty_bytes -= copy_cost(r->counterparty_len);
+    return keep;
+}
+
+static void complaints_expire(void *state, int64_t watermark_ms)
+{
+    ref_state *s = state;
+    if (watermark_ms > s->watermark_ms)
+        s->watermark_ms = watermark_ms;
+    rg_strmap_sweep(s->transfers, keep_record, s, free_record);
+}
+
+static void complaints_stats(const void *state, rg_detector_stats *out)
+{
+    const ref_state *s = state;
+    memset(out, 0, sizeof *out);
+    out->entities = rg_strmap_count(s->transfers);
+    out->bytes = sizeof *s + rg_strmap_bytes(s->transfers) + s->counterparty_bytes;
+    out->dropped = s->dropped;
 }
 
 const rg_detector rg_detector_complaints = {
     .family = "complaints",
-    .names = names,
-    .n_names = sizeof names / sizeof names[0],
-    .create = create,
-    .eval = eval,
-    .destroy = destroy,
+    .names = ref_names,
+    .n_names = R_COUNT,
+    .create = complaints_create,
+    .eval = complaints_eval,
+    .update = complaints_update,
+    .expire = complaints_expire,
+    .stats = complaints_stats,
+    .destroy = complaints_destroy,
+    .rebind = complaints_rebind,
 };

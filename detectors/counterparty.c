@@ -1,32 +1,586 @@
-/* counterparty — stub; being implemented (owner: detectors). */
+/*
+ * counterparty — who receives a transfer: how new that account is
+ * (`counterparty_age`) and how many distinct accounts have been paying it
+ * (`counterparty_senders(W)`); detection.md new_recipient_large and
+ * new_account_mule.
+ *
+ * Owner: detectors.
+ *
+ * counterparty_age (DURATION) on a transfer E: E.ts - the counterparty's
+ * registration time, taken from E.counterparty_created_at when the ledger
+ * enriched the event, else from an account_open of that account seen
+ * earlier (by arrival); unknown otherwise, which a rule reads as "not
+ * new". Unknown on other event types. Only the event's own
+ * counterparty_created_at counts: one transfer's enrichment is not
+ * remembered for the next (rules.md says "else an earlier account_open").
+ *
+ * counterparty_senders(W) (INT) on a transfer E: distinct accounts with a
+ * transfer to E.counterparty in (E.ts - W, E.ts], E's sender included;
+ * the same sender twice counts once. Unknown on other types.
+ *
+ * State, keyed by the counterparty account in two maps (nothing of the
+ * sender is stored under the sender's own key):
+ *   - registrations: the registration time, only when counterparty_age is
+ *     used, from account_open (16 bytes of value: every account opened in
+ *     the horizon has one, so it is kept apart from the bigger record
+ *     below); a history fact dropped after history_horizon of event time
+ *     without an event touching it (an open, or a transfer to it);
+ *   - received: the transfers it received, only when counterparty_senders
+ *     is used:
+ *       raw     every received transfer (ts, sender hash), in ts order,
+ *               kept while within the largest W of the file's
+ *               counterparty_senders uses plus max_lateness of the
+ *               watermark;
+ *       index   for a counterparty with more than SMALL_MAX transfers in
+ *               that span: each sender's latest ts as a sorted multiset
+ *               (rg_window) and a sender -> latest ts table.
+ *     Few transfers: distinct senders in (lo, E.ts] by scanning them.
+ *     With the index and E in order (E.ts >= every ts held), distinct
+ *     senders in (lo, E.ts] are those whose latest ts is > lo: one binary
+ *     search plus one table probe, O(log n). A late E (older than a
+ *     transfer already held) cannot use latest times, so it counts
+ *     distinct senders over raw in (lo, E.ts] with a scratch set: O(k) in
+ *     that window's transfers, exact, and rare by construction.
+ *     Senders are 64-bit hashes of the account id (rg_hash_bytes): two
+ *     accounts colliding would count once; at 2^-64 per pair that is
+ *     negligible against any real counterparty's sender count.
+ */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "../common/strmap.h"
 #include "detector.h"
+#include "window.h"
 
-static const rg_name_spec names[] = {
-    {"counterparty_age", RG_T_DURATION, {RG_ARG_NONE}, false,
-     "E.ts - the counterparty's registration time (counterparty_created_at, else an earlier account_open); unknown when neither"},
-    {"counterparty_senders", RG_T_INT, {RG_ARG_DURATION}, false,
-     "distinct accounts that sent transfers to E's counterparty in (E.ts - W, E.ts], E included"},
+enum cp_name { CP_AGE, CP_SENDERS, CP_COUNT };
+
+static const rg_name_spec counterparty_names[CP_COUNT] = {
+    [CP_AGE] = {"counterparty_age", RG_T_DURATION, {RG_ARG_NONE}, false,
+                "E.ts - the counterparty's registration time (counterparty_created_at, else an earlier "
+                "account_open); unknown when neither exists"},
+    [CP_SENDERS] = {"counterparty_senders", RG_T_INT, {RG_ARG_DURATION}, false,
+                    "distinct accounts that sent transfers to E's counterparty in (E.ts - W, E.ts], E included"},
 };
 
-static void *create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
+typedef struct transfer_in {
+    int64_t ts_ms;
+    uint64_t sender;
+} transfer_in;
+
+typedef struct sender_slot {
+    uint64_t sender;   /* 0: empty (rg_hash_bytes never returns 0) */
+    int64_t latest_ms; /* dead when <= the record's trimmed_ms */
+} sender_slot;
+
+/* Latest-time index of a counterparty with many transfers in its window. */
+typedef struct sender_index {
+    rg_window latest;         /* each live sender's latest ts */
+    sender_slot *table;
+    uint32_t table_cap;       /* power of two, or 0 */
+    uint32_t table_used;      /* occupied slots, dead ones included */
+} sender_index;
+
+/* A registration: 16 bytes of value, the most common record (every
+ * account opened within the horizon), so it has a map of its own. */
+typedef struct registration {
+    int64_t registered_ms;
+    int64_t touched_ms;       /* watermark when last touched (history expiry) */
+} registration;
+
+/* The transfers a counterparty received, within the senders window. */
+typedef struct cp_record {
+    int64_t trimmed_ms;       /* received transfers <= this are gone */
+    transfer_in *raw;         /* raw[raw_start .. raw_start + raw_n), ts order */
+    uint32_t raw_start, raw_n, raw_cap;
+    sender_index *index;      /* NULL while raw is small */
+} cp_record;
+
+/* A counterparty with at most SMALL_MAX transfers in its window is
+ * answered by scanning them (<= 36 comparisons): no index, ~half the
+ * memory. Past that it gets the index; back under SMALL_LOW it drops it
+ * (the gap keeps a counterparty at the edge from flapping). */
+#define SMALL_MAX 8
+#define SMALL_LOW 4
+
+typedef struct scratch_slot {
+    uint64_t sender;
+    uint32_t gen;
+} scratch_slot;
+
+typedef struct cp_state {
+    rg_strmap *registrations;         /* account -> registration (counterparty_age) */
+    rg_strmap *received;              /* counterparty account -> cp_record (counterparty_senders) */
+    bool want_age, want_senders;
+    int64_t senders_keep_ms;          /* largest W + max_lateness */
+    int64_t history_horizon_ms;
+    int64_t watermark_ms;
+    size_t dropped;
+    /* Distinct-sender scratch set for late events: sized in update (never
+     * on the eval path) to twice the largest raw array held. */
+    scratch_slot *scratch;
+    uint32_t scratch_cap, scratch_gen;
+} cp_state;
+
+static void index_free(cp_record *r)
 {
-    return calloc(1, 16);
+    if (!r->index)
+        return;
+    rg_window_free(&r->index->latest);
+    free(r->index->table);
+    free(r->index);
+    r->index = NULL;
 }
 
-static void destroy(void *state) { free(state); }
-
-static rg_value eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
+static void free_record(void *value)
 {
-    return rg_unknown(use->spec->type);
+    cp_record *r = value;
+    index_free(r);
+    free(r->raw);
+    r->raw = NULL;
+    r->raw_n = r->raw_cap = r->raw_start = 0;
+}
+
+static void counterparty_destroy(void *state)
+{
+    cp_state *s = state;
+    if (!s)
+        return;
+    rg_strmap_free(s->registrations, NULL);
+    rg_strmap_free(s->received, free_record);
+    free(s->scratch);
+    free(s);
+}
+
+/* What to keep for these uses. -1 on a window that is not positive. */
+static int configure(cp_state *s, const rg_detector_config *cfg)
+{
+    int64_t lateness_ms = cfg->max_lateness_ms > 0 ? cfg->max_lateness_ms : 0;
+    s->history_horizon_ms = cfg->history_horizon_ms > 0 ? cfg->history_horizon_ms : INT64_C(7) * 86400000;
+    s->want_age = s->want_senders = false;
+    s->senders_keep_ms = 0;
+    for (size_t i = 0; i < cfg->n_uses; i++) {
+        const rg_name_use *use = cfg->uses[i];
+        if (use->spec == &counterparty_names[CP_AGE]) {
+            s->want_age = true;
+        } else if (use->spec == &counterparty_names[CP_SENDERS]) {
+            if (use->window_ms <= 0)
+                return -1;
+            s->want_senders = true;
+            if (use->window_ms + lateness_ms > s->senders_keep_ms)
+                s->senders_keep_ms = use->window_ms + lateness_ms;
+        }
+    }
+    return 0;
+}
+
+static void *counterparty_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
+{
+    cp_state *s = calloc(1, sizeof *s);
+    if (!s || !(s->registrations = rg_strmap_new(sizeof(registration))) ||
+        !(s->received = rg_strmap_new(sizeof(cp_record)))) {
+        snprintf(errstr, errstr_size, "counterparty: out of memory");
+        counterparty_destroy(s);
+        return NULL;
+    }
+    s->watermark_ms = INT64_MIN / 2;
+    if (configure(s, cfg) != 0) {
+        snprintf(errstr, errstr_size, "counterparty_senders(): window must be a positive duration");
+        counterparty_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Reload: what both files use is kept as it is; a window that grew is
+ * exact once it has filled, and what the new file no longer uses goes at
+ * the next trim or sweep. */
+static int counterparty_rebind(void *state, const rg_detector_config *cfg)
+{
+    cp_state *s = state;
+    cp_state probe = *s;
+    if (configure(&probe, cfg) != 0)
+        return -1;
+    return configure(s, cfg);
+}
+
+/* ---- latest-time index --------------------------------------------------- */
+
+static sender_slot *table_find(const sender_index *ix, uint64_t sender)
+{
+    if (!ix->table_cap)
+        return NULL;
+    uint32_t mask = ix->table_cap - 1;
+    for (uint32_t i = (uint32_t)sender & mask;; i = (i + 1) & mask) {
+        if (ix->table[i].sender == sender)
+            return &ix->table[i];
+        if (!ix->table[i].sender)
+            return NULL;
+    }
+}
+
+/* Latest ts of a live sender, or INT64_MIN. */
+static int64_t sender_latest(const sender_index *ix, int64_t trimmed_ms, uint64_t sender)
+{
+    const sender_slot *slot = table_find(ix, sender);
+    return slot && slot->latest_ms > trimmed_ms ? slot->latest_ms : INT64_MIN;
+}
+
+/* Rebuild the table without dead senders, with room to grow. */
+static int table_rebuild(sender_index *ix, int64_t trimmed_ms)
+{
+    uint32_t live = ix->latest.n, cap = 16;
+    while (cap < live * 2 + 2)
+        cap *= 2;
+    sender_slot *t = calloc(cap, sizeof *t);
+    if (!t)
+        return -1;
+    for (uint32_t i = 0; i < ix->table_cap; i++) {
+        const sender_slot *old = &ix->table[i];
+        if (!old->sender || old->latest_ms <= trimmed_ms)
+            continue;
+        uint32_t j = (uint32_t)old->sender & (cap - 1);
+        while (t[j].sender)
+            j = (j + 1) & (cap - 1);
+        t[j] = *old;
+    }
+    free(ix->table);
+    ix->table = t;
+    ix->table_cap = cap;
+    ix->table_used = live;
+    return 0;
+}
+
+/* Fold one transfer into the index. -1 on OOM: the caller drops the index
+ * (the raw scan stays exact without it). */
+static int index_add(sender_index *ix, int64_t trimmed_ms, int64_t ts_ms, uint64_t sender)
+{
+    sender_slot *slot = table_find(ix, sender);
+    if (slot) {
+        bool live = slot->latest_ms > trimmed_ms;
+        if (live && slot->latest_ms >= ts_ms)
+            return 0;   /* a late transfer: the latest time stands */
+        if (live)
+            rg_window_remove(&ix->latest, slot->latest_ms);
+        if (rg_window_insert(&ix->latest, ts_ms) != 0)
+            return -1;
+        slot->latest_ms = ts_ms;
+        return 0;
+    }
+    if ((ix->table_used + 1) * 4 > ix->table_cap * 3 && table_rebuild(ix, trimmed_ms) != 0)
+        return -1;
+    if (rg_window_insert(&ix->latest, ts_ms) != 0)
+        return -1;
+    uint32_t mask = ix->table_cap - 1, i = (uint32_t)sender & mask;
+    while (ix->table[i].sender)
+        i = (i + 1) & mask;
+    ix->table[i].sender = sender;
+    ix->table[i].latest_ms = ts_ms;
+    ix->table_used++;
+    return 0;
+}
+
+static void index_build(cp_record *r)
+{
+    r->index = calloc(1, sizeof *r->index);
+    if (!r->index)
+        return;
+    rg_window_init(&r->index->latest);
+    const transfer_in *base = r->raw + r->raw_start;
+    for (uint32_t i = 0; i < r->raw_n; i++) {
+        if (index_add(r->index, r->trimmed_ms, base[i].ts_ms, base[i].sender) != 0) {
+            index_free(r);
+            return;
+        }
+    }
+}
+
+/* ---- received transfers -------------------------------------------------- */
+
+static void record_trim(cp_record *r, int64_t cutoff_ms)
+{
+    if (cutoff_ms <= r->trimmed_ms)
+        return;
+    r->trimmed_ms = cutoff_ms;
+    while (r->raw_n && r->raw[r->raw_start].ts_ms <= cutoff_ms) {
+        r->raw_start++;
+        r->raw_n--;
+    }
+    if (!r->raw_n) {
+        free(r->raw);   /* a quiet counterparty holds no buffer */
+        r->raw = NULL;
+        r->raw_start = r->raw_cap = 0;
+    }
+    if (r->index && r->raw_n <= SMALL_LOW) {
+        index_free(r);
+    } else if (r->index) {
+        rg_window_trim(&r->index->latest, cutoff_ms);
+        /* Many dead senders: rebuild so probes stay short and memory
+         * follows the live count (failure only keeps the bigger table). */
+        if (r->index->table_used > 2 * r->index->latest.n + 8)
+            (void)table_rebuild(r->index, cutoff_ms);
+    }
+}
+
+static int raw_insert(cp_record *r, int64_t ts_ms, uint64_t sender)
+{
+    if (r->raw_start + r->raw_n == r->raw_cap) {
+        if (r->raw_start > 0 && r->raw_start >= r->raw_n) {
+            /* Half the array is trimmed history: slide down instead of growing. */
+            memmove(r->raw, r->raw + r->raw_start, r->raw_n * sizeof *r->raw);
+            r->raw_start = 0;
+        } else {
+            uint32_t cap = r->raw_cap ? r->raw_cap * 2 : 2;
+            if (cap <= r->raw_cap)
+                return -1;
+            transfer_in *grown = realloc(r->raw, (size_t)cap * sizeof *grown);
+            if (!grown)
+                return -1;
+            r->raw = grown;
+            r->raw_cap = cap;
+        }
+    }
+    transfer_in *base = r->raw + r->raw_start;
+    uint32_t pos = r->raw_n;
+    while (pos > 0 && base[pos - 1].ts_ms > ts_ms)
+        pos--;   /* late transfers are rare and only slightly late */
+    memmove(base + pos + 1, base + pos, (r->raw_n - pos) * sizeof *base);
+    base[pos].ts_ms = ts_ms;
+    base[pos].sender = sender;
+    r->raw_n++;
+    return 0;
+}
+
+/* ---- eval ---------------------------------------------------------------- */
+
+/* Distinct senders over raw in (lo, hi], plus `sender` (E's). */
+static int64_t distinct_in_range(cp_state *s, const cp_record *r, int64_t lo_ms, int64_t hi_ms, uint64_t sender)
+{
+    const transfer_in *base = r->raw + r->raw_start;
+    uint32_t lo = 0, hi = r->raw_n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (base[mid].ts_ms <= lo_ms)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint32_t first = lo;
+    hi = r->raw_n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (base[mid].ts_ms <= hi_ms)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint32_t last = lo;   /* entries [first, last), then E's sender */
+    uint32_t k = last - first + 1;
+    uint32_t cap = 16;
+    while (cap < 2 * k)
+        cap *= 2;
+    int64_t distinct = 0;
+    if (k > SMALL_MAX && cap <= s->scratch_cap) {
+        if (++s->scratch_gen == 0) {
+            memset(s->scratch, 0, (size_t)s->scratch_cap * sizeof *s->scratch);
+            s->scratch_gen = 1;
+        }
+        for (uint32_t i = first; i <= last; i++) {
+            uint64_t who = i < last ? base[i].sender : sender;
+            uint32_t j = (uint32_t)who & (cap - 1);
+            while (s->scratch[j].gen == s->scratch_gen && s->scratch[j].sender != who)
+                j = (j + 1) & (cap - 1);
+            if (s->scratch[j].gen != s->scratch_gen) {
+                s->scratch[j].gen = s->scratch_gen;
+                s->scratch[j].sender = who;
+                distinct++;
+            }
+        }
+        return distinct;
+    }
+    /* Few entries (or no scratch after an allocation failure): compare
+     * each with those before it; exact either way. */
+    for (uint32_t i = first; i <= last; i++) {
+        uint64_t who = i < last ? base[i].sender : sender;
+        bool seen = false;
+        for (uint32_t j = first; j < i && !seen; j++)
+            seen = base[j].sender == who;
+        distinct += !seen;
+    }
+    return distinct;
+}
+
+static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    cp_state *s = state;
+    if (ev->type != RG_EV_TRANSFER || !ev->counterparty)
+        return rg_unknown(use->spec->type);
+    if (use->spec == &counterparty_names[CP_AGE]) {
+        if (ev->has_counterparty_created_at)
+            return rg_int_typed(RG_T_DURATION, ev->ts_ms - ev->counterparty_created_at_ms);
+        const registration *reg = rg_strmap_get(s->registrations, ev->counterparty, ev->counterparty_len);
+        if (reg)
+            return rg_int_typed(RG_T_DURATION, ev->ts_ms - reg->registered_ms);
+        return rg_unknown(RG_T_DURATION);
+    }
+    if (use->spec != &counterparty_names[CP_SENDERS])
+        return rg_unknown(use->spec->type);
+    const cp_record *r = rg_strmap_get(s->received, ev->counterparty, ev->counterparty_len);
+    if (!r || !r->raw_n)
+        return rg_int_typed(RG_T_INT, 1);   /* E's sender alone */
+    int64_t lo_ms = ev->ts_ms - use->window_ms;
+    uint64_t sender = rg_hash_bytes(ev->account, ev->account_len);
+    int64_t newest_ms = r->raw[r->raw_start + r->raw_n - 1].ts_ms;
+    if (r->index && ev->ts_ms >= newest_ms) {
+        /* In order: every held ts is <= E.ts, so a sender is in the
+         * window exactly when its latest ts is > lo. */
+        int64_t senders = rg_window_count(&r->index->latest, lo_ms, ev->ts_ms);
+        if (sender_latest(r->index, r->trimmed_ms, sender) <= lo_ms)
+            senders++;
+        return rg_int_typed(RG_T_INT, senders);
+    }
+    return rg_int_typed(RG_T_INT, distinct_in_range(s, r, lo_ms, ev->ts_ms, sender));
+}
+
+/* ---- update / expire ---------------------------------------------------- */
+
+static void grow_scratch(cp_state *s, uint32_t raw_n)
+{
+    uint32_t want = 16;
+    while (want < 2 * (raw_n + 1))
+        want *= 2;
+    if (want <= s->scratch_cap)
+        return;
+    scratch_slot *n = calloc(want, sizeof *n);
+    if (!n)
+        return;   /* the late path falls back to its quadratic scan */
+    free(s->scratch);
+    s->scratch = n;
+    s->scratch_cap = want;
+    s->scratch_gen = 0;
+}
+
+static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    cp_state *s = state;
+    if (ev->ts_ms > s->watermark_ms)
+        s->watermark_ms = ev->ts_ms;
+    if (ev->type == RG_EV_ACCOUNT_OPEN && s->want_age) {
+        bool created;
+        registration *reg = rg_strmap_put(s->registrations, ev->account, ev->account_len, &created);
+        if (!reg) {
+            s->dropped++;
+            return;
+        }
+        /* Two opens of one account: the first registration is the real one. */
+        if (created || ev->ts_ms < reg->registered_ms)
+            reg->registered_ms = ev->ts_ms;
+        reg->touched_ms = s->watermark_ms;
+        return;
+    }
+    if (ev->type != RG_EV_TRANSFER || !ev->counterparty)
+        return;
+    if (s->want_age) {
+        registration *reg = rg_strmap_get(s->registrations, ev->counterparty, ev->counterparty_len);
+        if (reg)
+            reg->touched_ms = s->watermark_ms;   /* an active counterparty keeps its facts */
+    }
+    if (!s->want_senders)
+        return;
+    bool created;
+    cp_record *r = rg_strmap_put(s->received, ev->counterparty, ev->counterparty_len, &created);
+    if (!r) {
+        s->dropped++;
+        return;
+    }
+    if (created)
+        r->trimmed_ms = INT64_MIN;
+    record_trim(r, s->watermark_ms - s->senders_keep_ms);
+    if (ev->ts_ms <= r->trimmed_ms) {
+        if (!r->raw_n)
+            rg_strmap_del(s->received, ev->counterparty, ev->counterparty_len, free_record);
+        return;   /* older than any window still answered exactly */
+    }
+    uint64_t sender = rg_hash_bytes(ev->account, ev->account_len);
+    if (raw_insert(r, ev->ts_ms, sender) != 0) {
+        s->dropped++;
+        return;
+    }
+    if (r->index) {
+        if (index_add(r->index, r->trimmed_ms, ev->ts_ms, sender) != 0) {
+            s->dropped++;
+            index_free(r);   /* raw alone stays exact, only slower */
+        }
+    } else if (r->raw_n > SMALL_MAX) {
+        index_build(r);
+    }
+    if (r->raw_n > SMALL_MAX)
+        grow_scratch(s, r->raw_n);
+}
+
+static bool keep_registration(void *value, void *arg)
+{
+    const cp_state *s = arg;
+    const registration *reg = value;
+    return s->want_age && reg->touched_ms > s->watermark_ms - s->history_horizon_ms;
+}
+
+static bool keep_received(void *value, void *arg)
+{
+    cp_state *s = arg;
+    cp_record *r = value;
+    if (!s->want_senders)
+        return false;
+    record_trim(r, s->watermark_ms - s->senders_keep_ms);
+    return r->raw_n > 0;
+}
+
+static void counterparty_expire(void *state, int64_t watermark_ms)
+{
+    cp_state *s = state;
+    if (watermark_ms > s->watermark_ms)
+        s->watermark_ms = watermark_ms;
+    rg_strmap_sweep(s->registrations, keep_registration, s, NULL);
+    rg_strmap_sweep(s->received, keep_received, s, free_record);
+}
+
+static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)
+{
+    rg_detector_stats *out = arg;
+    const cp_record *r = value;
+    if (r->raw)
+        out->bytes += (size_t)r->raw_cap * sizeof *r->raw + RG_MALLOC_OVERHEAD;
+    out->window_entries += r->raw_n;
+    const sender_index *ix = r->index;
+    if (ix) {
+        out->bytes += sizeof *ix + RG_MALLOC_OVERHEAD + rg_window_heap_bytes(&ix->latest);
+        if (ix->table)
+            out->bytes += (size_t)ix->table_cap * sizeof *ix->table + RG_MALLOC_OVERHEAD;
+        out->window_entries += ix->latest.n;
+    }
+    return true;
+}
+
+static void counterparty_stats(const void *state, rg_detector_stats *out)
+{
+    const cp_state *s = state;
+    memset(out, 0, sizeof *out);
+    out->entities = rg_strmap_count(s->registrations) + rg_strmap_count(s->received);
+    out->bytes = sizeof *s + rg_strmap_bytes(s->registrations) + rg_strmap_bytes(s->received) +
+                 (size_t)s->scratch_cap * sizeof *s->scratch;
+    out->dropped = s->dropped;
+    rg_strmap_foreach(s->received, add_record_stats, out);
 }
 
 const rg_detector rg_detector_counterparty = {
     .family = "counterparty",
-    .names = names,
-    .n_names = sizeof names / sizeof names[0],
-    .create = create,
-    .eval = eval,
-    .destroy = destroy,
+    .names = counterparty_names,
+    .n_names = CP_COUNT,
+    .create = counterparty_create,
+    .eval = counterparty_eval,
+    .update = counterparty_update,
+    .expire = counterparty_expire,
+    .stats = counterparty_stats,
+    .destroy = counterparty_destroy,
+    .rebind = counterparty_rebind,
 };

@@ -24,9 +24,22 @@
  *                    ts seen); drop what no loaded rule can look at again.
  *   destroy()        frees everything create() and update() made.
  *
+ *   rebind(cfg)      optional, on a rule file reload: adopt the new
+ *                    file's uses and keep the state both files use
+ *                    (rules.md "State that both files use is kept");
+ *                    -1 means "cannot", and the engine creates fresh state.
+ *
  * Errors: create() returns NULL and writes a message into errstr; nothing
  * else can fail (allocation failure in update() drops that piece of state
  * and counts it in stats, it never aborts).
+ *
+ * Values: strings a detector returns borrow the event or the detector's
+ * state and stay valid until that detector's update() for the event.
+ * `ctx` may be NULL in observe/eval/update (unit tests drive detectors
+ * without an engine): names that need it (count() filters, geo) then act
+ * as if the filter were not TRUE / the IP were not in the database.
+ * Owner of this contract and of detectors/: the detectors engineer;
+ * docs/detectors.md lists every name with its meaning and state cost.
  */
 #ifndef RG_DETECTOR_H
 #define RG_DETECTOR_H
@@ -74,7 +87,10 @@ typedef struct rg_name_use {
     unsigned detector_index;              /* rg_registry_index(detector) */
     const struct rg_expr *signal;         /* a `signals:` name: the expression it names, else NULL */
     int64_t window_ms;                    /* RG_ARG_DURATION, else 0 */
-    const struct rg_expr *filter;         /* RG_ARG_CONDITION, else NULL */
+    /* RG_ARG_CONDITION, else NULL. For count(), NULL means "every event
+     * of the account" (hand-built uses in tests; the loader always gives
+     * the parsed filter). */
+    const struct rg_expr *filter;
     unsigned slot;                        /* engine memo index, 0..n_uses-1 */
     unsigned detector_slot;               /* index among this detector's uses */
     const char *evidence_key;             /* "counterparty_senders_24h", "counterparty_age_s" */
@@ -85,8 +101,14 @@ typedef struct rg_name_use {
 typedef struct rg_detector_config {
     const rg_name_use *const *uses;   /* this detector's uses, detector_slot order */
     size_t n_uses;
-    int64_t history_horizon_ms;       /* settings.history_horizon (default 7d) */
-    int64_t max_lateness_ms;          /* settings.max_lateness (default 5m) */
+    /* settings.history_horizon (default 7d): history facts (registrations,
+     * devices, packets, transfers) untouched for this long are dropped.
+     * <= 0 means the default. */
+    int64_t history_horizon_ms;
+    /* settings.max_lateness (the rule file's default): an event up to this
+     * far behind the highest ts seen still gets exact windows; window
+     * entries older than watermark - W - max_lateness are dropped. */
+    int64_t max_lateness_ms;
     const struct rg_geo *geo;         /* may be NULL: geo names are then unknown */
 } rg_detector_config;
 
@@ -111,6 +133,13 @@ typedef struct rg_detector {
     void (*expire)(void *state, int64_t watermark_ms);                            /* optional */
     void (*stats)(const void *state, rg_detector_stats *out);                     /* optional */
     void (*destroy)(void *state);
+    /* Optional (reload): make `state` serve the new file's uses in cfg,
+     * keeping what both files use; afterwards it must not touch the old
+     * file's uses (the old rule set may be freed). Returns 0 when done,
+     * -1 when this state cannot serve cfg (unchanged then: the engine
+     * creates fresh state and destroys this one). State the old file did
+     * not keep but the new one needs starts empty, as after create(). */
+    int (*rebind)(void *state, const rg_detector_config *cfg);
 } rg_detector;
 
 /* The registration table (detectors/registry.c), NULL-terminated. */

@@ -1,32 +1,288 @@
-/* login — stub; being implemented (owner: detectors). */
+/*
+ * login — device and login history of an account: `new_device` and
+ * `prev_login_country` (detection.md new_device_remote_ip).
+ *
+ * Owner: detectors.
+ *
+ * new_device (BOOL) on an event E with a device_id:
+ *   TRUE   the account has an earlier login, and E.device_id was on none
+ *          of the account's earlier events (any type: account_open,
+ *          login, transfer, ... all carry device_id);
+ *   FALSE  the device was seen before, or the account has no earlier
+ *          login ("an account's first-ever event sets its history": the
+ *          first login is never a new device, whatever came before it);
+ *   unknown when E has no device_id.
+ * prev_login_country (STRING): ip_country of the account's most recent
+ * earlier login (by arrival) whose IP the GeoIP database placed in a
+ * country; unknown when there is none. E itself never counts: both names
+ * read state from before E.
+ *
+ * State per account (one strmap record): a flag "has logged in", the
+ * last login country (2 bytes), and the devices seen as 64-bit hashes
+ * (rg_hash_bytes of the id; a collision would hide one new device, at
+ * 2^-64 per pair: negligible). The first two hashes are inline; more go to
+ * a heap array, capped at DEVICES_MAX most recently seen (a device farm
+ * rotating ids must not grow memory without bound; a device unused for
+ * DEVICES_MAX newer ones is new again). Devices are kept only when
+ * new_device is used, the country only when prev_login_country is.
+ * The whole record is a history fact: dropped history_horizon of event
+ * time after the account's last event.
+ */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "../common/strmap.h"
+#include "../geo/geo.h"
+#include "../rules/eval.h"
 #include "detector.h"
+#include "window.h"
 
-static const rg_name_spec names[] = {
-    {"new_device", RG_T_BOOL, {RG_ARG_NONE}, false,
-     "device_id never seen on an earlier event of the account, and the account has earlier logins"},
-    {"prev_login_country", RG_T_STRING, {RG_ARG_NONE}, false,
-     "ip_country of the account's previous login placed by the database; unknown if none"},
+enum login_name { L_NEW_DEVICE, L_PREV_LOGIN_COUNTRY, L_COUNT };
+
+static const rg_name_spec login_names[L_COUNT] = {
+    [L_NEW_DEVICE] = {"new_device", RG_T_BOOL, {RG_ARG_NONE}, false,
+                      "device_id on none of the account's earlier events, and the account has earlier logins "
+                      "(false on its first login; unknown without device_id)"},
+    [L_PREV_LOGIN_COUNTRY] = {"prev_login_country", RG_T_STRING, {RG_ARG_NONE}, false,
+                              "ip_country of the account's previous login that the database placed; unknown if "
+                              "none"},
 };
 
-static void *create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
+#define DEVICES_INLINE 2
+#define DEVICES_MAX 64
+
+typedef struct login_record {
+    int64_t touched_ms;          /* watermark at the account's last event */
+    union {
+        uint64_t *heap;
+        uint64_t inline_hash[DEVICES_INLINE];
+    } devices;                   /* oldest first; most recently seen last */
+    uint16_t n_devices;
+    uint16_t devices_cap;        /* <= DEVICES_INLINE: inline */
+    bool has_login;
+    char prev_login_country[2];  /* valid when [0] != 0 */
+} login_record;
+
+typedef struct login_state {
+    rg_strmap *accounts;
+    bool want_devices, want_country;
+    int64_t history_horizon_ms;
+    int64_t watermark_ms;
+    size_t dropped;
+    const rg_geo *geo;
+} login_state;
+
+static uint64_t *devices_of(login_record *r)
 {
-    return calloc(1, 16);
+    return r->devices_cap > DEVICES_INLINE ? r->devices.heap : r->devices.inline_hash;
 }
 
-static void destroy(void *state) { free(state); }
-
-static rg_value eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
+static const uint64_t *devices_of_c(const login_record *r)
 {
+    return r->devices_cap > DEVICES_INLINE ? r->devices.heap : r->devices.inline_hash;
+}
+
+static void free_record(void *value)
+{
+    login_record *r = value;
+    if (r->devices_cap > DEVICES_INLINE)
+        free(r->devices.heap);
+    r->devices_cap = 0;
+    r->n_devices = 0;
+}
+
+static void login_destroy(void *state)
+{
+    login_state *s = state;
+    if (!s)
+        return;
+    rg_strmap_free(s->accounts, free_record);
+    free(s);
+}
+
+static void configure(login_state *s, const rg_detector_config *cfg)
+{
+    s->want_devices = s->want_country = false;
+    for (size_t i = 0; i < cfg->n_uses; i++) {
+        if (cfg->uses[i]->spec == &login_names[L_NEW_DEVICE])
+            s->want_devices = true;
+        else if (cfg->uses[i]->spec == &login_names[L_PREV_LOGIN_COUNTRY])
+            s->want_country = true;
+    }
+    s->history_horizon_ms = cfg->history_horizon_ms > 0 ? cfg->history_horizon_ms : INT64_C(7) * 86400000;
+    s->geo = cfg->geo;
+}
+
+static void *login_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
+{
+    login_state *s = calloc(1, sizeof *s);
+    if (!s || !(s->accounts = rg_strmap_new(sizeof(login_record)))) {
+        snprintf(errstr, errstr_size, "login: out of memory");
+        login_destroy(s);
+        return NULL;
+    }
+    s->watermark_ms = INT64_MIN / 2;
+    configure(s, cfg);
+    return s;
+}
+
+/* Reload: the history kept serves any file; a name the old file did not
+ * use starts learning now (its piece was not kept). */
+static int login_rebind(void *state, const rg_detector_config *cfg)
+{
+    configure(state, cfg);
+    return 0;
+}
+
+static int device_index(const login_record *r, uint64_t device)
+{
+    const uint64_t *d = devices_of_c(r);
+    for (int i = r->n_devices - 1; i >= 0; i--)   /* recent devices are at the end */
+        if (d[i] == device)
+            return i;
+    return -1;
+}
+
+static rg_value login_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    login_state *s = state;
+    const login_record *r = rg_strmap_get(s->accounts, ev->account, ev->account_len);
+    if (use->spec == &login_names[L_NEW_DEVICE]) {
+        if (!ev->device_id)
+            return rg_unknown(RG_T_BOOL);
+        if (!r || !r->has_login)
+            return rg_bool(false);
+        return rg_bool(device_index(r, rg_hash_bytes(ev->device_id, strlen(ev->device_id))) < 0);
+    }
+    if (use->spec == &login_names[L_PREV_LOGIN_COUNTRY]) {
+        if (!r || !r->prev_login_country[0])
+            return rg_unknown(RG_T_STRING);
+        return rg_string(r->prev_login_country, 2);
+    }
     return rg_unknown(use->spec->type);
+}
+
+/* Remember a device as the most recently seen one. -1 on OOM. */
+static int remember_device(login_record *r, uint64_t device)
+{
+    uint64_t *d = devices_of(r);
+    int at = device_index(r, device);
+    if (at >= 0) {
+        memmove(d + at, d + at + 1, (size_t)(r->n_devices - at - 1) * sizeof *d);
+        d[r->n_devices - 1] = device;
+        return 0;
+    }
+    uint16_t cap = r->devices_cap > DEVICES_INLINE ? r->devices_cap : DEVICES_INLINE;
+    if (r->n_devices == cap && cap < DEVICES_MAX) {
+        uint16_t grown = (uint16_t)(cap * 2 > DEVICES_MAX ? DEVICES_MAX : cap * 2);
+        uint64_t *heap = malloc((size_t)grown * sizeof *heap);
+        if (!heap)
+            return -1;
+        memcpy(heap, d, (size_t)r->n_devices * sizeof *heap);
+        if (r->devices_cap > DEVICES_INLINE)
+            free(r->devices.heap);
+        r->devices.heap = heap;
+        r->devices_cap = grown;
+        d = heap;
+        cap = grown;
+    }
+    if (r->n_devices == cap) {
+        /* Full at DEVICES_MAX: forget the least recently seen device. */
+        memmove(d, d + 1, (size_t)(r->n_devices - 1) * sizeof *d);
+        r->n_devices--;
+    }
+    d[r->n_devices++] = device;
+    return 0;
+}
+
+/* E's GeoIP record: through the context's memo when it is E's, else a
+ * direct lookup (tests, or an engine that updates outside the context). */
+static const rg_geo_result *event_geo(login_state *s, const rg_event *ev, struct rg_eval_ctx *ctx,
+                                      rg_geo_result *buf)
+{
+    if (ctx && ctx->ev == ev)
+        return rg_eval_geo(ctx);
+    if (!s->geo || !ev->ip_family || rg_geo_lookup(s->geo, ev->ip_family, ev->ip_bin, buf) != 0 || !buf->found)
+        return NULL;
+    return buf;
+}
+
+static void login_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    login_state *s = state;
+    if (ev->ts_ms > s->watermark_ms)
+        s->watermark_ms = ev->ts_ms;
+    bool is_login = ev->type == RG_EV_LOGIN;
+    bool has_device = s->want_devices && ev->device_id;
+    login_record *r = rg_strmap_get(s->accounts, ev->account, ev->account_len);
+    if (!r && !is_login && !has_device)
+        return;   /* nothing to remember about this account yet */
+    if (!r && !(r = rg_strmap_put(s->accounts, ev->account, ev->account_len, NULL))) {
+        s->dropped++;
+        return;
+    }
+    r->touched_ms = s->watermark_ms;
+    if (has_device && remember_device(r, rg_hash_bytes(ev->device_id, strlen(ev->device_id))) != 0)
+        s->dropped++;
+    if (!is_login)
+        return;
+    r->has_login = true;
+    if (s->want_country) {
+        rg_geo_result buf;
+        const rg_geo_result *where = event_geo(s, ev, ctx, &buf);
+        /* A login the database cannot place leaves the previous country:
+         * "previous login country" means the last one we know. */
+        if (where && where->country[0] && where->country[1]) {
+            r->prev_login_country[0] = where->country[0];
+            r->prev_login_country[1] = where->country[1];
+        }
+    }
+}
+
+static bool keep_record(void *value, void *arg)
+{
+    const login_state *s = arg;
+    const login_record *r = value;
+    return r->touched_ms > s->watermark_ms - s->history_horizon_ms;
+}
+
+static void login_expire(void *state, int64_t watermark_ms)
+{
+    login_state *s = state;
+    if (watermark_ms > s->watermark_ms)
+        s->watermark_ms = watermark_ms;
+    rg_strmap_sweep(s->accounts, keep_record, s, free_record);
+}
+
+static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)
+{
+    rg_detector_stats *out = arg;
+    const login_record *r = value;
+    if (r->devices_cap > DEVICES_INLINE)
+        out->bytes += (size_t)r->devices_cap * sizeof(uint64_t) + RG_MALLOC_OVERHEAD;
+    return true;
+}
+
+static void login_stats(const void *state, rg_detector_stats *out)
+{
+    const login_state *s = state;
+    memset(out, 0, sizeof *out);
+    out->entities = rg_strmap_count(s->accounts);
+    out->bytes = sizeof *s + rg_strmap_bytes(s->accounts);
+    out->dropped = s->dropped;
+    rg_strmap_foreach(s->accounts, add_record_stats, out);
 }
 
 const rg_detector rg_detector_login = {
     .family = "login",
-    .names = names,
-    .n_names = sizeof names / sizeof names[0],
-    .create = create,
-    .eval = eval,
-    .destroy = destroy,
+    .names = login_names,
+    .n_names = L_COUNT,
+    .create = login_create,
+    .eval = login_eval,
+    .update = login_update,
+    .expire = login_expire,
+    .stats = login_stats,
+    .destroy = login_destroy,
+    .rebind = login_rebind,
 };

@@ -1,36 +1,273 @@
-/* packets — stub; being implemented (owner: detectors). */
+/*
+ * packets — red packets as the claims see them: `claim_delay`,
+ * `packet_expired`, `packet_overclaimed`, `packet_reclaimed`
+ * (detection.md instant_claims and forged_claim; events.md lifetimes).
+ *
+ * Owner: detectors.
+ *
+ * On a red_packet_claim E whose packet's send was seen earlier (by
+ * arrival):
+ *   claim_delay         E.ts - send ts (ms; negative if the claim's ts is
+ *                       before the send's). Filterable: count() filters
+ *                       use it for "instant" claims.
+ *   packet_expired      E.ts - send ts > the kind's lifetime (normal and
+ *                       lucky 24 h, group 72 h, timed 60 s;
+ *                       rg_packet_lifetime_ms); a claim exactly at the end
+ *                       of the lifetime is still in time.
+ *   packet_overclaimed  the amounts of the claims on the packet folded in
+ *                       so far, plus E's, exceed the send's amount.
+ *   packet_reclaimed    E's account already has a claim on this packet.
+ * All four are unknown on other event types and when the send was not
+ * seen. Claims that arrive before their send are not remembered (the
+ * names are unknown for them anyway); the totals count claims from the
+ * send on.
+ *
+ * State per packet (one strmap record keyed by packet_id): send ts,
+ * amount and kind; the claimed total only when packet_overclaimed is
+ * used; the claimers, as 64-bit hashes of their account ids (a collision
+ * is negligible at 2^-64 per pair; two inline, then a heap array bounded
+ * by the claims the packet gets), only when packet_reclaimed is used.
+ * A packet is a history fact: dropped history_horizon of event time after
+ * its last send or claim.
+ */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "../common/strmap.h"
 #include "detector.h"
+#include "window.h"
 
-static const rg_name_spec names[] = {
-    {"claim_delay", RG_T_DURATION, {RG_ARG_NONE}, true,
-     "claim ts - the packet's send ts; unknown if the send was not seen"},
-    {"packet_expired", RG_T_BOOL, {RG_ARG_NONE}, false,
-     "the claim is after the packet's lifetime (normal/lucky 24h, group 72h, timed 60s); unknown if the send was not seen"},
-    {"packet_overclaimed", RG_T_BOOL, {RG_ARG_NONE}, false,
-     "the claims on the packet, this one included, add up to more than its amount; unknown if the send was not seen"},
-    {"packet_reclaimed", RG_T_BOOL, {RG_ARG_NONE}, false,
-     "this account already claimed this packet; unknown if the send was not seen"},
+enum packet_name { P_CLAIM_DELAY, P_EXPIRED, P_OVERCLAIMED, P_RECLAIMED, P_COUNT };
+
+static const rg_name_spec packet_names[P_COUNT] = {
+    [P_CLAIM_DELAY] = {"claim_delay", RG_T_DURATION, {RG_ARG_NONE}, true,
+                       "claim ts - the packet's send ts; unknown if the send was not seen"},
+    [P_EXPIRED] = {"packet_expired", RG_T_BOOL, {RG_ARG_NONE}, false,
+                   "the claim is after the packet's lifetime (normal/lucky 24h, group 72h, timed 60s after the "
+                   "send); unknown if the send was not seen"},
+    [P_OVERCLAIMED] = {"packet_overclaimed", RG_T_BOOL, {RG_ARG_NONE}, false,
+                       "the claims on the packet, this one included, add up to more than its amount; unknown if "
+                       "the send was not seen"},
+    [P_RECLAIMED] = {"packet_reclaimed", RG_T_BOOL, {RG_ARG_NONE}, false,
+                     "this account already claimed this packet; unknown if the send was not seen"},
 };
 
-static void *create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
+#define CLAIMERS_INLINE 2
+
+typedef struct packet_record {
+    int64_t send_ts_ms;
+    int64_t amount;              /* the send's total, minor units */
+    int64_t claimed_total;       /* claims folded in so far (overclaimed only) */
+    int64_t touched_ms;          /* watermark at the last send or claim */
+    union {
+        uint64_t *heap;
+        uint64_t inline_hash[CLAIMERS_INLINE];
+    } claimers;
+    uint32_t n_claimers;
+    uint32_t claimers_cap;       /* <= CLAIMERS_INLINE: inline */
+    uint8_t kind;                /* rg_packet_kind */
+} packet_record;
+
+typedef struct packet_state {
+    rg_strmap *packets;
+    bool want_total, want_claimers;
+    int64_t history_horizon_ms;
+    int64_t watermark_ms;
+    size_t dropped;
+} packet_state;
+
+static void free_record(void *value)
 {
-    return calloc(1, 16);
+    packet_record *r = value;
+    if (r->claimers_cap > CLAIMERS_INLINE)
+        free(r->claimers.heap);
+    r->claimers_cap = 0;
+    r->n_claimers = 0;
 }
 
-static void destroy(void *state) { free(state); }
-
-static rg_value eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
+static void packets_destroy(void *state)
 {
-    return rg_unknown(use->spec->type);
+    packet_state *s = state;
+    if (!s)
+        return;
+    rg_strmap_free(s->packets, free_record);
+    free(s);
+}
+
+static void configure(packet_state *s, const rg_detector_config *cfg)
+{
+    s->want_total = s->want_claimers = false;
+    for (size_t i = 0; i < cfg->n_uses; i++) {
+        if (cfg->uses[i]->spec == &packet_names[P_OVERCLAIMED])
+            s->want_total = true;
+        else if (cfg->uses[i]->spec == &packet_names[P_RECLAIMED])
+            s->want_claimers = true;
+    }
+    s->history_horizon_ms = cfg->history_horizon_ms > 0 ? cfg->history_horizon_ms : INT64_C(7) * 86400000;
+}
+
+static void *packets_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
+{
+    packet_state *s = calloc(1, sizeof *s);
+    if (!s || !(s->packets = rg_strmap_new(sizeof(packet_record)))) {
+        snprintf(errstr, errstr_size, "packets: out of memory");
+        packets_destroy(s);
+        return NULL;
+    }
+    s->watermark_ms = INT64_MIN / 2;
+    configure(s, cfg);
+    return s;
+}
+
+/* Reload: packets seen serve any file; totals or claimers the old file
+ * did not keep count from now on. */
+static int packets_rebind(void *state, const rg_detector_config *cfg)
+{
+    configure(state, cfg);
+    return 0;
+}
+
+static const uint64_t *claimers_of(const packet_record *r)
+{
+    return r->claimers_cap > CLAIMERS_INLINE ? r->claimers.heap : r->claimers.inline_hash;
+}
+
+static bool has_claimed(const packet_record *r, uint64_t account)
+{
+    const uint64_t *c = claimers_of(r);
+    for (uint32_t i = 0; i < r->n_claimers; i++)
+        if (c[i] == account)
+            return true;
+    return false;
+}
+
+static int add_claimer(packet_record *r, uint64_t account)
+{
+    if (has_claimed(r, account))
+        return 0;
+    uint32_t cap = r->claimers_cap > CLAIMERS_INLINE ? r->claimers_cap : CLAIMERS_INLINE;
+    if (r->n_claimers == cap) {
+        uint32_t grown = cap * 2;
+        if (grown <= cap)
+            return -1;
+        uint64_t *heap = malloc((size_t)grown * sizeof *heap);
+        if (!heap)
+            return -1;
+        memcpy(heap, claimers_of(r), (size_t)r->n_claimers * sizeof *heap);
+        if (r->claimers_cap > CLAIMERS_INLINE)
+            free(r->claimers.heap);
+        r->claimers.heap = heap;
+        r->claimers_cap = grown;
+    }
+    uint64_t *c = r->claimers_cap > CLAIMERS_INLINE ? r->claimers.heap : r->claimers.inline_hash;
+    c[r->n_claimers++] = account;
+    return 0;
+}
+
+static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    packet_state *s = state;
+    rg_type type = use->spec->type;
+    if (ev->type != RG_EV_RED_PACKET_CLAIM || !ev->packet_id)
+        return rg_unknown(type);
+    const packet_record *r = rg_strmap_get(s->packets, ev->packet_id, ev->packet_id_len);
+    if (!r)
+        return rg_unknown(type);
+    int64_t claim_delay_ms = ev->ts_ms - r->send_ts_ms;
+    switch (use->spec - packet_names) {
+    case P_CLAIM_DELAY:
+        return rg_int_typed(RG_T_DURATION, claim_delay_ms);
+    case P_EXPIRED:
+        return rg_bool(claim_delay_ms > rg_packet_lifetime_ms((rg_packet_kind)r->kind));
+    case P_OVERCLAIMED:
+        return rg_bool(r->claimed_total + ev->amount > r->amount);
+    case P_RECLAIMED:
+        return rg_bool(has_claimed(r, rg_hash_bytes(ev->account, ev->account_len)));
+    default:
+        return rg_unknown(type);
+    }
+}
+
+static void packets_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    packet_state *s = state;
+    if (ev->ts_ms > s->watermark_ms)
+        s->watermark_ms = ev->ts_ms;
+    if (!ev->packet_id)
+        return;
+    if (ev->type == RG_EV_RED_PACKET_SEND) {
+        bool created;
+        packet_record *r = rg_strmap_put(s->packets, ev->packet_id, ev->packet_id_len, &created);
+        if (!r) {
+            s->dropped++;
+            return;
+        }
+        /* A packet id sent twice keeps its first send: its claims so far
+         * were made against that one. */
+        if (created) {
+            r->send_ts_ms = ev->ts_ms;
+            r->amount = ev->amount;
+            r->kind = (uint8_t)ev->kind;
+        }
+        r->touched_ms = s->watermark_ms;
+        return;
+    }
+    if (ev->type != RG_EV_RED_PACKET_CLAIM)
+        return;
+    packet_record *r = rg_strmap_get(s->packets, ev->packet_id, ev->packet_id_len);
+    if (!r)
+        return;
+    r->touched_ms = s->watermark_ms;
+    if (s->want_total)
+        r->claimed_total += ev->amount;   /* <= 10^12 per claim: no overflow in practice */
+    if (s->want_claimers && add_claimer(r, rg_hash_bytes(ev->account, ev->account_len)) != 0)
+        s->dropped++;
+}
+
+static bool keep_record(void *value, void *arg)
+{
+    const packet_state *s = arg;
+    const packet_record *r = value;
+    return r->touched_ms > s->watermark_ms - s->history_horizon_ms;
+}
+
+static void packets_expire(void *state, int64_t watermark_ms)
+{
+    packet_state *s = state;
+    if (watermark_ms > s->watermark_ms)
+        s->watermark_ms = watermark_ms;
+    rg_strmap_sweep(s->packets, keep_record, s, free_record);
+}
+
+static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)
+{
+    rg_detector_stats *out = arg;
+    const packet_record *r = value;
+    if (r->claimers_cap > CLAIMERS_INLINE)
+        out->bytes += (size_t)r->claimers_cap * sizeof(uint64_t) + RG_MALLOC_OVERHEAD;
+    return true;
+}
+
+static void packets_stats(const void *state, rg_detector_stats *out)
+{
+    const packet_state *s = state;
+    memset(out, 0, sizeof *out);
+    out->entities = rg_strmap_count(s->packets);
+    out->bytes = sizeof *s + rg_strmap_bytes(s->packets);
+    out->dropped = s->dropped;
+    rg_strmap_foreach(s->packets, add_record_stats, out);
 }
 
 const rg_detector rg_detector_packets = {
     .family = "packets",
-    .names = names,
-    .n_names = sizeof names / sizeof names[0],
-    .create = create,
-    .eval = eval,
-    .destroy = destroy,
+    .names = packet_names,
+    .n_names = P_COUNT,
+    .create = packets_create,
+    .eval = packets_eval,
+    .update = packets_update,
+    .expire = packets_expire,
+    .stats = packets_stats,
+    .destroy = packets_destroy,
+    .rebind = packets_rebind,
 };

@@ -169,11 +169,18 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
             s->dropped++;
     }
     if (windows) {
+        /* Trim first: an account that is steady in time then keeps its
+         * few live timestamps inline instead of growing a heap buffer. */
+        bool any_left = trim_record(s, windows);
         for (size_t i = 0; i < s->n_uses; i++) {
-            if (s->matched[i] && rg_window_insert(&windows[i], ev->ts_ms) != 0)
+            if (!s->matched[i])
+                continue;
+            if (rg_window_insert(&windows[i], ev->ts_ms) != 0)
                 s->dropped++;
+            else
+                any_left = true;
         }
-        if (!trim_record(s, windows)) {
+        if (!any_left) {
             free_n_uses = s->n_uses;
             rg_strmap_del(s->accounts, ev->account, ev->account_len, free_record_cb);
         }

@@ -108,8 +108,6 @@ int rg_window_insert(rg_window *w, int64_t ts_ms)
         return -1;
     if (w->n == capacity(w)) {
         uint32_t grown = capacity(w) * 2;
-        if (grown < 8)
-            grown = 8;   /* skip 4: an account past 2 usually goes on */
         if (grown <= capacity(w) || relocate(w, grown) != 0)
             return -1;
     }
@@ -146,6 +144,8 @@ uint32_t rg_window_trim(rg_window *w, int64_t cutoff_ms)
     }
     if (!w->n) {
         rg_window_free(w);   /* an idle account keeps no heap buffer */
+    } else if (dropped && w->cap > RG_WINDOW_INLINE && w->n <= RG_WINDOW_INLINE) {
+        (void)relocate(w, RG_WINDOW_INLINE);   /* cannot fail: no allocation */
     } else if (dropped && w->cap > 8 && w->n * 4 <= w->cap) {
         /* After a burst, give memory back; halving leaves room to grow. */
         uint32_t new_cap = w->cap / 2;

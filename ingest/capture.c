@@ -23,7 +23,10 @@
 
 #include "event_parse.h"
 
-#define READ_SIZE (256 * 1024)
+/* Big enough that a read costs little per line, small enough to stay out
+ * of the allocators' mmap path (zlib's own buffers are twice GZ_BUFFER). */
+#define READ_SIZE (64 * 1024)
+#define GZ_BUFFER (32 * 1024)
 
 struct rg_capture {
     char **paths;
@@ -36,7 +39,7 @@ struct rg_capture {
     size_t pos, len;
     bool file_eof;
     char *line;               /* a line that straddles reads (first MAX+1 bytes) */
-    size_t line_len;
+    size_t line_len, line_cap;
     uint64_t line_total;      /* its full length, however long */
     bool line_pending;
     uint64_t line_no;
@@ -141,7 +144,7 @@ static rg_capture_status open_next(rg_capture *c)
         close(fd);
         return fail(c, "%s: cannot open: %s", path, "out of memory");
     }
-    gzbuffer(c->gz, READ_SIZE);
+    gzbuffer(c->gz, GZ_BUFFER);
     c->pos = c->len = 0;
     c->file_eof = false;
     c->line_pending = false;
@@ -160,23 +163,32 @@ static rg_capture_status open_next(rg_capture *c)
     return RG_CAPTURE_EVENT;
 }
 
-/* Keep the first MAX+1 bytes of a straddling line; count the rest. */
+/* Keep the first MAX+1 bytes of a straddling line (the buffer grows to
+ * what lines need, at most that); count the rest. */
 static bool line_append(rg_capture *c, const unsigned char *p, size_t n)
 {
-    if (!c->line) {
-        c->line = malloc(RG_CAPTURE_MAX_LINE + 1);
-        if (!c->line)
-            return false;
-    }
     size_t room = RG_CAPTURE_MAX_LINE + 1 - c->line_len;
     size_t keep = n < room ? n : room;
-    memcpy(c->line + c->line_len, p, keep);
+    if (c->line_len + keep > c->line_cap) {
+        size_t cap = c->line_cap ? c->line_cap : 4096;
+        while (cap < c->line_len + keep)
+            cap *= 2;
+        if (cap > RG_CAPTURE_MAX_LINE + 1)
+            cap = RG_CAPTURE_MAX_LINE + 1;
+        char *l = realloc(c->line, cap);
+        if (!l)
+            return false;
+        c->line = l;
+        c->line_cap = cap;
+    }
+    if (keep)
+        memcpy(c->line + c->line_len, p, keep);
     c->line_len += keep;
     c->line_total += n;
     return true;
 }
 
-/* Next physical line (without '\n'): 1 with *line/*len/*total set, 0 at
+/* Next physical line (without '\n'): 1 with line, len and total set, 0 at
  * the end of the current file, -1 on a read error. *len <= MAX+1. */
 static int read_line(rg_capture *c, const char **line, size_t *len, uint64_t *total)
 {

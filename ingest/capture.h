@@ -11,9 +11,16 @@
  * Blank lines (only JSON whitespace) are counted, not rejected.
  *
  * kcat envelopes are recognised per line: a top-level object with
- * "topic", "partition", "offset" and "payload" keys (kcat -J's shape); the
- * event is the payload string. A null or non-string payload is rejected
- * (bad_envelope).
+ * "topic", "partition" and "offset" keys and neither "event_id" nor "type"
+ * (kcat -J's shape; see rg_event_parse_line); the event is the payload
+ * string. An absent, null or non-string payload is rejected (bad_envelope,
+ * raw = the whole line); a payload that breaks the contract is rejected
+ * with raw = the decoded payload.
+ *
+ * gzip is recognised by its magic bytes, whatever the file name, and
+ * concatenated gzip members are one stream. A file that cannot be opened,
+ * a directory, a read error, or a corrupt or truncated gzip stream ends
+ * the stream with RG_CAPTURE_ERROR (the lines before it were delivered).
  *
  * Ownership: items point into the reader's buffers and are valid until the
  * next call. Not thread-safe.

@@ -40,7 +40,8 @@ const char *rg_json_type_desc(rg_json_type t)
 int rg_json_fail(rg_json_scanner *s, rg_reject_kind kind, const char *what)
 {
     s->err_kind = kind;
-    snprintf(s->err_msg, sizeof s->err_msg, "%s at byte %zu", what, (size_t)(s->p - s->start));
+    snprintf(s->err_msg, sizeof s->err_msg, "%s%s at byte %zu", kind == RG_REJ_INVALID_JSON ? "invalid JSON: " : "",
+             what, (size_t)(s->p - s->start));
     return -1;
 }
 

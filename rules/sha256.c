@@ -58,7 +58,7 @@ static void compress(uint32_t h[8], const unsigned char *p)
     h[7] += hh;
 }
 
-void rg_sha256_init(rg_sha256 *c)
+void rg_sha256_init(rg_sha256_ctx *c)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -67,7 +67,7 @@ void rg_sha256_init(rg_sha256 *c)
     c->block_len = 0;
 }
 
-void rg_sha256_update(rg_sha256 *c, const void *data, size_t len)
+void rg_sha256_update(rg_sha256_ctx *c, const void *data, size_t len)
 {
     const unsigned char *p = data;
     c->total_bytes += len;
@@ -90,7 +90,7 @@ void rg_sha256_update(rg_sha256 *c, const void *data, size_t len)
     }
 }
 
-void rg_sha256_final(rg_sha256 *c, unsigned char digest[32])
+void rg_sha256_final(rg_sha256_ctx *c, unsigned char digest[32])
 {
     uint64_t bits = c->total_bytes * 8;
     /* Padding: 0x80, zeros up to 56 mod 64, then the bit length. */
@@ -114,7 +114,7 @@ void rg_sha256_final(rg_sha256 *c, unsigned char digest[32])
 
 void rg_sha256(const void *data, size_t len, unsigned char digest[32])
 {
-    rg_sha256 c;
+    rg_sha256_ctx c;
     rg_sha256_init(&c);
     rg_sha256_update(&c, data, len);
     rg_sha256_final(&c, digest);

@@ -14,16 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct rg_sha256 {
+typedef struct rg_sha256_ctx {
     uint32_t h[8];
     uint64_t total_bytes;
     unsigned char block[64];
     size_t block_len;
-} rg_sha256;
+} rg_sha256_ctx;
 
-void rg_sha256_init(rg_sha256 *c);
-void rg_sha256_update(rg_sha256 *c, const void *data, size_t len);
-void rg_sha256_final(rg_sha256 *c, unsigned char digest[32]);
+void rg_sha256_init(rg_sha256_ctx *c);
+void rg_sha256_update(rg_sha256_ctx *c, const void *data, size_t len);
+void rg_sha256_final(rg_sha256_ctx *c, unsigned char digest[32]);
 
 /* One-shot digest of data[0..len). */
 void rg_sha256(const void *data, size_t len, unsigned char digest[32]);

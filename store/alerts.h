@@ -140,6 +140,7 @@ typedef struct rg_alert_filter {
     const char *status;     /* "open" | "resolved" | NULL: any */
     const char *rule;       /* alerts with a hit of this rule id | NULL */
     const char *subject;    /* exact subject | NULL */
+    bool labelled_only;     /* only alerts with a label (backtest --labels) */
     int64_t since_ms;       /* ts >= since_ms; INT64_MIN: no bound */
     int64_t until_ms;       /* ts <  until_ms; INT64_MAX: no bound */
     size_t limit;           /* 0: no limit */
@@ -150,13 +151,27 @@ typedef struct rg_alert_filter {
 /* A filter that matches everything, oldest first. */
 void rg_alert_filter_init(rg_alert_filter *f);
 
+/* Called once per alert by rg_alert_store_scan; the alert is valid only
+ * during the call. A non-zero return stops the scan (and is returned). */
+typedef int (*rg_alert_cb)(void *ctx, const rg_alert *a);
+
 /*
- * Alerts matching f, ordered by (ts, decision_id), hits with rule ids
- * only (no reason/evidence). *total (may be NULL) receives the number of
- * matches ignoring limit/offset. The caller frees *out with rg_alerts_free.
+ * Every alert matching f, ordered by (ts, decision_id) (descending with
+ * newest_first), with hits' rule ids only (no reason/evidence). Streams:
+ * memory does not grow with the number of alerts. Returns 0, the
+ * callback's non-zero value, or -1 on error.
  */
+int rg_alert_store_scan(rg_alert_store *s, const rg_alert_filter *f, rg_alert_cb cb, void *ctx,
+                        char *errstr, size_t errstr_size);
+
+/* Number of alerts matching f, ignoring limit and offset. */
+int rg_alert_store_count(rg_alert_store *s, const rg_alert_filter *f, int64_t *total,
+                         char *errstr, size_t errstr_size);
+
+/* rg_alert_store_scan collected into an array the caller frees with
+ * rg_alerts_free. */
 int rg_alert_store_list(rg_alert_store *s, const rg_alert_filter *f, rg_alert **out, size_t *n,
-                        size_t *total, char *errstr, size_t errstr_size);
+                        char *errstr, size_t errstr_size);
 
 /*
  * One alert with everything (hits with reasons and evidence, the decision
@@ -169,9 +184,11 @@ int rg_alert_store_get(rg_alert_store *s, const char *decision_id, rg_alert *out
 /* ---- review ----------------------------------------------------------- */
 
 /*
- * Label an alert fraud|legit, with an optional note (NULL keeps none) and
- * the analyst's name `who` (non-empty). A later label replaces the earlier
- * one (its author and time too). Returns 1 done, 0 no such alert, -1
+ * Label an alert fraud|legit, with an optional note (NULL keeps the
+ * earlier note, if any) and the analyst's name `who` (non-empty). A later
+ * label replaces the earlier one (its author and time too); every label
+ * and resolve is also appended to the review_log table (the audit trail).
+ * Labelling a resolved alert is allowed (a second opinion). Returns 1 done, 0 no such alert, -1
  * error (also for a label other than fraud|legit).
  */
 int rg_alert_store_label(rg_alert_store *s, const char *decision_id, const char *label,
@@ -237,6 +254,15 @@ void rg_outbox_items_free(rg_outbox_item *items, size_t n);
  */
 void rg_alert_to_json(const rg_alert *a, bool full, rg_strbuf *out);
 void rg_precision_to_json(const rg_rule_precision *p, size_t n, rg_strbuf *out);
+
+/*
+ * What `alerts show --json` and GET /api/alerts/ID print:
+ * {"alert":{full alert},"subject_alerts":[up to `recent` other alerts of
+ * the same subject, newest first]}. Returns 1, 0 when there is no such
+ * alert (errstr says so), -1 on error.
+ */
+int rg_alert_store_show_json(rg_alert_store *s, const char *decision_id, size_t recent,
+                             rg_strbuf *out, char *errstr, size_t errstr_size);
 
 /* Wall clock in epoch ms (label and resolve times). */
 int64_t rg_alert_now_ms(void);

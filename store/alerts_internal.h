@@ -39,6 +39,10 @@ int rg_alerts_exec(rg_alert_store *s, const char *sql, char *errstr, size_t errs
 /* Prepare sql (fills errstr on failure). */
 sqlite3_stmt *rg_alerts_prepare(rg_alert_store *s, const char *sql, char *errstr, size_t errstr_size);
 
+/* errstr = "PATH: no alert with id 'ID'". */
+void rg_alerts_not_found(const rg_alert_store *s, const char *decision_id, char *errstr,
+                         size_t errstr_size);
+
 /* malloc'd copy of a text column, NULL for SQL NULL (or out of memory). */
 char *rg_alerts_col_dup(sqlite3_stmt *st, int col);
 

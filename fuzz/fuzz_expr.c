@@ -1,0 +1,151 @@
+/*
+ * fuzz_expr — the condition language's parser and type checker on
+ * arbitrary text (rules layer), without YAML around it.
+ *
+ * The environment knows every built-in name (the real registry), one list
+ * `tools`, and one signal `sig` (an integer). Every error must have a
+ * position inside the text and a message; a compiled tree must be typed,
+ * equal to itself, and evaluate (as a condition or a value) on an event
+ * with every name unknown, without crashing. The input is copied to an
+ * exact-size buffer so ASan sees any read past `len`.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/eval.h"
+#include "rules/expr.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(c)          \
+    do {                  \
+        if (!(c))         \
+            abort();      \
+    } while (0)
+
+#define MAX_USES 4096
+
+typedef struct fuzz_env {
+    rg_arena arena;
+    size_t len;
+    size_t errors;
+    rg_name_use *uses[MAX_USES];
+    size_t n_uses;
+    rg_name_spec sig_spec;
+    rg_name_use *sig_use;
+    rg_strset tools;
+} fuzz_env;
+
+static void on_error(void *opaque, unsigned pos, const char *msg)
+{
+    fuzz_env *f = opaque;
+    CHECK(pos <= f->len);
+    CHECK(msg && *msg);
+    f->errors++;
+}
+
+static rg_name_use *new_use(fuzz_env *f)
+{
+    if (f->n_uses == MAX_USES)
+        return NULL;
+    rg_name_use *u = rg_arena_alloc(&f->arena, sizeof *u);
+    if (u) {
+        u->slot = (unsigned)f->n_uses;
+        u->evidence_key = "k";
+        f->uses[f->n_uses++] = u;
+    }
+    return u;
+}
+
+static const rg_name_use *on_signal(void *opaque, const char *name, size_t len, unsigned pos)
+{
+    fuzz_env *f = opaque;
+    (void)pos;
+    if (len != 3 || memcmp(name, "sig", 3) != 0)
+        return NULL;
+    if (!f->sig_use) {
+        f->sig_use = new_use(f);
+        if (!f->sig_use)
+            return NULL;
+        f->sig_spec = (rg_name_spec){.name = "sig", .type = RG_T_INT, .filterable = true};
+        f->sig_use->spec = &f->sig_spec;
+    }
+    return f->sig_use;
+}
+
+static const rg_strset *on_list(void *opaque, const char *name, size_t len)
+{
+    fuzz_env *f = opaque;
+    return len == 5 && memcmp(name, "tools", 5) == 0 ? &f->tools : NULL;
+}
+
+static const rg_name_use *on_builtin(void *opaque, const rg_name_spec *spec, const rg_detector *d, int64_t window_ms,
+                                     const char *window_text, const rg_expr *filter, const char *call_text)
+{
+    fuzz_env *f = opaque;
+    CHECK(spec && d);
+    CHECK(spec->args[0] == RG_ARG_NONE ? window_ms == 0 && !filter : window_ms > 0 && window_text && call_text);
+    rg_name_use *u = new_use(f);
+    if (!u)
+        return NULL;
+    u->spec = spec;
+    u->detector = d;
+    u->window_ms = window_ms;
+    u->filter = filter;
+    return u;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char *const items[] = {"com.a", "com.b"};
+    static const size_t lens[] = {5, 5};
+    char *copy = malloc(size ? size : 1);
+    if (!copy)
+        return 0;
+    if (size)
+        memcpy(copy, data, size);
+    fuzz_env *f = calloc(1, sizeof *f);
+    if (!f) {
+        free(copy);
+        return 0;
+    }
+    f->len = size;
+    f->tools = (rg_strset){.name = "tools", .names = items, .sorted = items, .sorted_lens = lens, .n = 2};
+    rg_expr_env env = {.arena = &f->arena, .opaque = f, .error = on_error, .signal = on_signal,
+                       .list = on_list, .builtin_use = on_builtin};
+    bool filterable = false;
+    rg_expr_want want = size && (data[0] & 1) ? RG_EXPR_ANY : RG_EXPR_CONDITION;
+    rg_expr *e = rg_expr_compile(copy, size, &env, want, &filterable);
+    if (e) {
+        CHECK(f->errors == 0);
+        CHECK(e->type != RG_T_NONE);
+        CHECK(want == RG_EXPR_ANY || e->type == RG_T_BOOL);
+        CHECK(rg_expr_equal(e, e));
+        /* Evaluate with no detector state: every built-in name unknown. */
+        rg_eval_ctx ctx;
+        memset(&ctx, 0, sizeof ctx);
+        ctx.memo_gen = calloc(f->n_uses + 1, sizeof *ctx.memo_gen);
+        ctx.memo = calloc(f->n_uses + 1, sizeof *ctx.memo);
+        if (ctx.memo_gen && ctx.memo) {
+            rg_event ev;
+            memset(&ev, 0, sizeof ev);
+            ctx.ev = &ev;
+            ctx.gen = 1;
+            if (e->type == RG_T_BOOL) {
+                rg_tri t = rg_eval_condition(&ctx, e);
+                CHECK(t == RG_TRUE || t == RG_FALSE || t == RG_UNKNOWN);
+            }
+            rg_value v = rg_eval_expr_value(&ctx, e);
+            CHECK(v.type == e->type || !v.known);
+        }
+        free(ctx.memo_gen);
+        free(ctx.memo);
+    } else {
+        CHECK(f->errors > 0 || f->arena.oom);
+    }
+    rg_arena_free(&f->arena);
+    free(f);
+    free(copy);
+    return 0;
+}

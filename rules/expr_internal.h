@@ -1,0 +1,36 @@
+/*
+ * expr_internal — what the rules/ files share and nobody else needs.
+ * Owner: rules.
+ */
+#ifndef RG_EXPR_INTERNAL_H
+#define RG_EXPR_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "expr.h"
+
+/* Longest expression text accepted (a `when`, a signal, a filter). */
+#define RG_EXPR_MAX_LEN 16384
+
+/* expr_parse.c: the raw tree (names unresolved), or NULL after reporting
+ * a syntax error through env->error. */
+rg_expr *rg_expr_parse_raw(const char *text, size_t len, const rg_expr_env *env);
+
+/* format.c: a duration as a message shows it ("46h", "1h30m", "1.5s",
+ * "300ms"); NUL-terminated into buf (>= 32 bytes). */
+void rg_duration_text(int64_t ms, char *buf, size_t size);
+
+/* A field whose string values are a closed set (events.md): `type`,
+ * `kind`, `mode`, `reason`. Returns the allowed values (NULL-terminated)
+ * or NULL when the name is not such a field. */
+const char *const *rg_field_enum_values(const char *name);
+
+/* Event type names in rg_event_type order (events.md), NULL-terminated;
+ * the rule language keeps its own copy so that loading a rule file needs
+ * nothing from the ingest layer. */
+extern const char *const rg_rules_event_types[];
+/* Index of an event type name of len bytes, or -1. */
+int rg_rules_event_type(const char *name, size_t len);
+
+#endif

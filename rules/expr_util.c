@@ -1,0 +1,118 @@
+/*
+ * expr_util — small shared pieces of the condition language: the closed
+ * value sets of enumerated fields, type words for messages, structural
+ * equality (so identical count() filters share one use, hence one
+ * window), visiting the names an expression uses, list membership.
+ * Owner: rules.
+ */
+#include <string.h>
+
+#include "expr_internal.h"
+
+const char *const rg_rules_event_types[] = {"account_open", "login", "transfer", "red_packet_send",
+                                            "red_packet_claim", "recall_request", "complaint", NULL};
+
+int rg_rules_event_type(const char *name, size_t len)
+{
+    for (int i = 0; rg_rules_event_types[i]; i++)
+        if (strlen(rg_rules_event_types[i]) == len && memcmp(rg_rules_event_types[i], name, len) == 0)
+            return i;
+    return -1;
+}
+
+const char *const *rg_field_enum_values(const char *name)
+{
+    static const char *const kinds[] = {"normal", "lucky", "group", "timed", NULL};
+    static const char *const modes[] = {"realtime", "delay_2h", "delay_24h", NULL};
+    static const char *const reasons[] = {"fraud", "mistake", "other", NULL};
+    if (strcmp(name, "type") == 0)
+        return rg_rules_event_types;
+    if (strcmp(name, "kind") == 0)
+        return kinds;
+    if (strcmp(name, "mode") == 0)
+        return modes;
+    if (strcmp(name, "reason") == 0)
+        return reasons;
+    return NULL;
+}
+
+const char *rg_expr_type_word(rg_type t)
+{
+    switch (t) {
+    case RG_T_BOOL: return "boolean";
+    case RG_T_INT: return "integer";
+    case RG_T_MONEY: return "money";
+    case RG_T_DURATION: return "duration";
+    case RG_T_NUMBER: return "number";
+    case RG_T_STRING: return "string";
+    case RG_T_STRLIST: return "string list";
+    default: return "invalid";
+    }
+}
+
+bool rg_expr_equal(const rg_expr *a, const rg_expr *b)
+{
+    if (a == b)
+        return true;
+    if (!a || !b || a->kind != b->kind || a->op != b->op || a->type != b->type)
+        return false;
+    switch (a->kind) {
+    case RG_X_LIT:
+        if (a->lit.type == RG_T_STRING)
+            return a->lit.u.str.len == b->lit.u.str.len &&
+                   memcmp(a->lit.u.str.s, b->lit.u.str.s, a->lit.u.str.len) == 0;
+        if (a->lit.type == RG_T_BOOL)
+            return a->lit.u.b == b->lit.u.b;
+        return a->lit.u.i == b->lit.u.i;
+    case RG_X_USE:
+        return a->use == b->use;
+    case RG_X_IN:
+        if (a->n_items != b->n_items || !rg_expr_equal(a->a, b->a))
+            return false;
+        for (size_t i = 0; i < a->n_items; i++)
+            if (!rg_expr_equal(a->items[i], b->items[i]))
+                return false;
+        return true;
+    case RG_X_IN_LIST:
+        return a->set == b->set && rg_expr_equal(a->a, b->a);
+    default:
+        return rg_expr_equal(a->a, b->a) && rg_expr_equal(a->b, b->b);
+    }
+}
+
+void rg_expr_visit_uses(const rg_expr *e, void (*fn)(void *arg, const rg_name_use *use), void *arg)
+{
+    if (!e)
+        return;
+    if (e->kind == RG_X_USE) {
+        fn(arg, e->use);
+        return;
+    }
+    rg_expr_visit_uses(e->a, fn, arg);
+    rg_expr_visit_uses(e->b, fn, arg);
+    if (e->kind == RG_X_IN)
+        for (size_t i = 0; i < e->n_items; i++)
+            rg_expr_visit_uses(e->items[i], fn, arg);
+}
+
+static int strset_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int r = memcmp(a, b, alen < blen ? alen : blen);
+    return r ? r : (alen > blen) - (alen < blen);
+}
+
+bool rg_strset_contains(const rg_strset *set, const char *s, size_t len)
+{
+    size_t lo = 0, hi = set->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strset_cmp(set->sorted[mid], set->sorted_lens[mid], s, len);
+        if (r == 0)
+            return true;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}

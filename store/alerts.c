@@ -1,0 +1,561 @@
+/*
+ * alerts.c — opening the alert store (schema, migrations, pragmas) and
+ * writing alerts in batches (rg_alert_store_add, the engine sink).
+ * Reading and review are in alerts_review.c; JSON output in alerts_json.c.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/timeutil.h"
+#include "../ingest/event.h"
+#include "alerts_internal.h"
+
+/*
+ * Ordered migrations: MIGRATIONS[i] takes a file from user_version i to
+ * i + 1. Never edit a released entry; append a new one (and bump
+ * RG_ALERT_SCHEMA_VERSION), so every file in the field follows the same
+ * path to the current schema.
+ */
+static const char *const MIGRATIONS[RG_ALERT_SCHEMA_VERSION] = {
+    /* 0 -> 1: alerts and their rule hits. */
+    "CREATE TABLE alerts ("
+    "  id            INTEGER PRIMARY KEY,"
+    "  decision_id   TEXT    NOT NULL UNIQUE,"
+    "  event_id      TEXT    NOT NULL,"
+    "  subject       TEXT    NOT NULL,"
+    "  event_type    TEXT    NOT NULL,"
+    "  ts_ms         INTEGER NOT NULL,"
+    "  actions       TEXT    NOT NULL,"
+    "  ruleset       TEXT    NOT NULL,"
+    "  suppressed    INTEGER NOT NULL DEFAULT 0,"
+    "  decision_json TEXT    NOT NULL,"
+    "  event_json    TEXT,"
+    "  stored_ms     INTEGER NOT NULL,"
+    "  status        TEXT    NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),"
+    "  label         TEXT    CHECK (label IN ('fraud', 'legit')),"
+    "  note          TEXT,"
+    "  labelled_by   TEXT,"
+    "  labelled_ms   INTEGER,"
+    "  resolved_by   TEXT,"
+    "  resolved_ms   INTEGER"
+    ");"
+    /* Reasons and evidence stay in decision_json (one copy, and no JSON
+     * parsing on the write path); a hit row is what counting needs. */
+    "CREATE TABLE hits ("
+    "  alert_id   INTEGER NOT NULL REFERENCES alerts(id),"
+    "  position   INTEGER NOT NULL,"
+    "  rule_id    TEXT    NOT NULL,"
+    "  suppressed INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (alert_id, position)"
+    ") WITHOUT ROWID;"
+    /* The queue, oldest or newest first, optionally by status. */
+    "CREATE INDEX alerts_ts ON alerts(ts_ms, decision_id);"
+    "CREATE INDEX alerts_status_ts ON alerts(status, ts_ms, decision_id);"
+    /* A subject's timeline and the 'other recent alerts' of show. */
+    "CREATE INDEX alerts_subject_ts ON alerts(subject, ts_ms);"
+    /* --rule filters and per-rule precision. */
+    "CREATE INDEX hits_rule ON hits(rule_id, alert_id);"
+    /* The labelled few among many (backtest --labels): partial, so it
+     * costs nothing on the write path. */
+    "CREATE INDEX alerts_labelled ON alerts(ts_ms, decision_id) WHERE label IS NOT NULL;",
+
+    /* 1 -> 2: release outbox and the review audit trail. */
+    "CREATE TABLE outbox ("
+    "  id          INTEGER PRIMARY KEY,"
+    "  decision_id TEXT    NOT NULL UNIQUE,"
+    "  alert_id    INTEGER NOT NULL REFERENCES alerts(id),"
+    "  subject     TEXT    NOT NULL,"
+    "  json        TEXT    NOT NULL,"
+    "  created_ms  INTEGER NOT NULL,"
+    "  sent_ms     INTEGER"
+    ");"
+    "CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_ms IS NULL;"
+    "CREATE INDEX outbox_alert ON outbox(alert_id);"
+    "CREATE TABLE review_log ("
+    "  id       INTEGER PRIMARY KEY,"
+    "  alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+    "  at_ms    INTEGER NOT NULL,"
+    "  who      TEXT    NOT NULL,"
+    "  what     TEXT    NOT NULL,"
+    "  note     TEXT"
+    ");"
+    "CREATE INDEX review_log_alert ON review_log(alert_id, id);",
+};
+
+/* detection.md's action order (= rg_action's). */
+static const char *const ACTION_NAMES[RG_ACT_COUNT] = {
+    [RG_ACT_FREEZE] = "freeze",
+    [RG_ACT_FACE_VERIFY] = "face_verify",
+    [RG_ACT_REVIEW] = "review",
+    [RG_ACT_RELEASE] = "release",
+};
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int64_t rg_alert_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void rg_alerts_sql_error(const rg_alert_store *s, const char *what, char *errstr, size_t errstr_size)
+{
+    if (errstr && errstr_size)
+        snprintf(errstr, errstr_size, "%s: %s: %s", s->path, what,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+}
+
+int rg_alerts_exec(rg_alert_store *s, const char *sql, char *errstr, size_t errstr_size)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if (errstr && errstr_size)
+            snprintf(errstr, errstr_size, "%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+sqlite3_stmt *rg_alerts_prepare(rg_alert_store *s, const char *sql, char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rg_alerts_sql_error(s, "preparing a statement", errstr, errstr_size);
+        return NULL;
+    }
+    return st;
+}
+
+char *rg_alerts_col_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+void rg_alerts_not_found(const rg_alert_store *s, const char *decision_id, char *errstr,
+                         size_t errstr_size)
+{
+    snprintf(errstr, errstr_size, "%s: no alert with id '%s'", s->path, decision_id);
+}
+
+static int read_user_version(rg_alert_store *s, int *version, char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = rg_alerts_prepare(s, "PRAGMA user_version", errstr, errstr_size);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) {
+        rg_alerts_sql_error(s, "reading the schema version", errstr, errstr_size);
+        return -1;
+    }
+    return 0;
+}
+
+/* Bring the file to RG_ALERT_SCHEMA_VERSION, one migration per
+ * transaction. BEGIN IMMEDIATE takes the write lock before the version is
+ * read again, so two processes opening a new file at once migrate it once. */
+static int migrate(rg_alert_store *s, char *errstr, size_t errstr_size)
+{
+    for (;;) {
+        int version;
+        if (read_user_version(s, &version, errstr, errstr_size) < 0)
+            return -1;
+        if (version > RG_ALERT_SCHEMA_VERSION) {
+            snprintf(errstr, errstr_size,
+                     "%s: alert store schema version %d is newer than this riskgate knows (%d)",
+                     s->path, version, RG_ALERT_SCHEMA_VERSION);
+            return -1;
+        }
+        if (version == RG_ALERT_SCHEMA_VERSION) {
+            s->schema_version = version;
+            return 0;
+        }
+        if (rg_alerts_exec(s, "BEGIN IMMEDIATE", errstr, errstr_size) < 0)
+            return -1;
+        if (read_user_version(s, &version, errstr, errstr_size) < 0)
+            goto fail;
+        if (version < RG_ALERT_SCHEMA_VERSION) {
+            char bump[64];
+            snprintf(bump, sizeof bump, "PRAGMA user_version = %d", version + 1);
+            if (rg_alerts_exec(s, MIGRATIONS[version], errstr, errstr_size) < 0 ||
+                rg_alerts_exec(s, bump, errstr, errstr_size) < 0)
+                goto fail;
+        }
+        if (rg_alerts_exec(s, "COMMIT", errstr, errstr_size) < 0)
+            goto fail;
+    }
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+rg_alert_store *rg_alert_store_open(const char *path, rg_alert_open_mode mode, char *errstr,
+                                    size_t errstr_size)
+{
+    rg_alert_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        snprintf(errstr, errstr_size, "%s: out of memory", path);
+        free(s);
+        return NULL;
+    }
+    s->batch_rows = RG_ALERT_BATCH_ROWS;
+    s->batch_ms = RG_ALERT_BATCH_MS;
+
+    int flags = SQLITE_OPEN_READWRITE | (mode == RG_ALERTS_CREATE ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        if (mode == RG_ALERTS_EXISTING && rc == SQLITE_CANTOPEN)
+            snprintf(errstr, errstr_size, "%s: no such alert store (cannot open the file)", path);
+        else
+            rg_alerts_sql_error(s, "cannot open", errstr, errstr_size);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    /* Wait for another process's write (a replay batch, a label) rather
+     * than fail at once. */
+    sqlite3_busy_timeout(s->db, 5000);
+
+    /* WAL: readers (serve, alerts list) never block the writer. NORMAL
+     * sync is durable at checkpoints and never corrupts; a power cut can
+     * lose the last batches, which a replay or the stream re-delivers. */
+    /* 16 KiB pages for a new file (ignored for an existing one): an alert
+     * with its decision and event is about 1 KiB, and bigger pages mean
+     * fewer writes per batch. Must come before the switch to WAL. */
+    if (rg_alerts_exec(s, "PRAGMA page_size=16384", errstr, errstr_size) < 0)
+        goto fail;
+    sqlite3_stmt *st = rg_alerts_prepare(s, "PRAGMA journal_mode=WAL", errstr, errstr_size);
+    if (!st)
+        goto fail;
+    rc = sqlite3_step(st);
+    const char *jm = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    bool wal = jm && strcmp(jm, "wal") == 0;
+    sqlite3_finalize(st);
+    if (!wal) {
+        if (rc == SQLITE_ROW)
+            snprintf(errstr, errstr_size, "%s: cannot switch the alert store to WAL mode", path);
+        else
+            rg_alerts_sql_error(s, "not an alert store", errstr, errstr_size);
+        goto fail;
+    }
+    /* 64 MiB of page cache: the unique decision_id and subject indexes are
+     * written in random order, and with SQLite's default 2 MiB a million
+     * alerts spend most of their time re-reading index pages. */
+    if (rg_alerts_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                          " PRAGMA cache_size=-65536", errstr, errstr_size) < 0)
+        goto fail;
+    if (migrate(s, errstr, errstr_size) < 0)
+        goto fail;
+
+    s->insert_alert = rg_alerts_prepare(
+        s,
+        "INSERT INTO alerts (decision_id, event_id, subject, event_type, ts_ms, actions, ruleset,"
+        " suppressed, decision_json, event_json, stored_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        " ON CONFLICT (decision_id) DO NOTHING",
+        errstr, errstr_size);
+    s->insert_hit = s->insert_alert ? rg_alerts_prepare(
+        s,
+        "INSERT INTO hits (alert_id, position, rule_id, suppressed) VALUES (?1, ?2, ?3, ?4)",
+        errstr, errstr_size) : NULL;
+    if (!s->insert_hit)
+        goto fail;
+    return s;
+fail:
+    rg_alert_store_close(s, NULL, 0);
+    return NULL;
+}
+
+int rg_alert_store_flush(rg_alert_store *s, char *errstr, size_t errstr_size)
+{
+    if (!s->in_batch)
+        return 0;
+    s->in_batch = false;
+    s->batch_count = 0;
+    if (rg_alerts_exec(s, "COMMIT", errstr, errstr_size) < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int rg_alert_store_close(rg_alert_store *s, char *errstr, size_t errstr_size)
+{
+    if (!s)
+        return 0;
+    int rc = 0;
+    if (s->db && s->in_batch)
+        rc = rg_alert_store_flush(s, errstr, errstr_size);
+    sqlite3_finalize(s->insert_alert);
+    sqlite3_finalize(s->insert_hit);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+    return rc;
+}
+
+void rg_alert_store_set_batch(rg_alert_store *s, size_t batch_rows, int64_t batch_ms)
+{
+    if (batch_rows)
+        s->batch_rows = batch_rows;
+    if (batch_ms)
+        s->batch_ms = batch_ms;
+}
+
+int rg_alert_store_schema_version(const rg_alert_store *s) { return s->schema_version; }
+
+const char *rg_alert_store_last_error(const rg_alert_store *s) { return s->last_error; }
+
+/* ---- adding ----------------------------------------------------------- */
+
+/* One hit as it will be stored; rule_id is borrowed. */
+typedef struct hit_row {
+    const char *rule_id;
+    bool suppressed;
+} hit_row;
+
+/* An alert as it will be stored; strings borrow from the caller. */
+typedef struct alert_row {
+    const char *decision_id, *event_id, *subject, *event_type, *ruleset;
+    int64_t ts_ms;
+    char actions[64];
+    bool suppressed;
+    const char *json;
+    size_t json_len;
+    const char *event_raw;
+    size_t event_raw_len;
+    hit_row *hits;
+    size_t n_hits;
+} alert_row;
+
+static void actions_from_mask(unsigned mask, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int a = 0; a < RG_ACT_COUNT; a++) {
+        if (mask & RG_ACT_BIT(a))
+            used += (size_t)snprintf(out + used, size - used, "%s%s", used ? " " : "", ACTION_NAMES[a]);
+    }
+}
+
+static const char *json_str(json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static int begin_batch(rg_alert_store *s, char *errstr, size_t errstr_size)
+{
+    if (s->in_batch) {
+        if (s->batch_count < s->batch_rows && monotonic_ms() - s->batch_started_ms < s->batch_ms)
+            return 0;
+        if (rg_alert_store_flush(s, errstr, errstr_size) < 0)
+            return -1;
+    }
+    if (rg_alerts_exec(s, "BEGIN IMMEDIATE", errstr, errstr_size) < 0)
+        return -1;
+    s->in_batch = true;
+    s->batch_count = 0;
+    s->batch_started_ms = monotonic_ms();
+    return 0;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *t, size_t len)
+{
+    if (!t)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, t, (int)len, SQLITE_STATIC);
+}
+
+/* A failed statement leaves the batch half-written (an alert without all
+ * its hits): roll the whole batch back and say how much was lost, rather
+ * than commit it later. */
+static int abandon_batch(rg_alert_store *s, const char *what, char *errstr, size_t errstr_size)
+{
+    char msg[400];
+    rg_alerts_sql_error(s, what, msg, sizeof msg);
+    snprintf(errstr, errstr_size, "%s (the open batch of %zu alerts was rolled back)", msg,
+             s->batch_count);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->in_batch = false;
+    s->batch_count = 0;
+    return -1;
+}
+
+static int insert_row(rg_alert_store *s, const alert_row *r, char *errstr, size_t errstr_size)
+{
+    if (begin_batch(s, errstr, errstr_size) < 0)
+        return -1;
+    sqlite3_stmt *st = s->insert_alert;
+    sqlite3_reset(st);
+    bind_text(st, 1, r->decision_id, strlen(r->decision_id));
+    bind_text(st, 2, r->event_id, strlen(r->event_id));
+    bind_text(st, 3, r->subject, strlen(r->subject));
+    bind_text(st, 4, r->event_type, strlen(r->event_type));
+    sqlite3_bind_int64(st, 5, r->ts_ms);
+    bind_text(st, 6, r->actions, strlen(r->actions));
+    bind_text(st, 7, r->ruleset, strlen(r->ruleset));
+    sqlite3_bind_int(st, 8, r->suppressed);
+    bind_text(st, 9, r->json, r->json_len);
+    bind_text(st, 10, r->event_raw, r->event_raw_len);
+    sqlite3_bind_int64(st, 11, rg_alert_now_ms());
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return abandon_batch(s, "storing an alert", errstr, errstr_size);
+    s->batch_count++;
+    if (sqlite3_changes(s->db) == 0)
+        return 0; /* re-delivered: the alert exists */
+
+    sqlite3_int64 alert_id = sqlite3_last_insert_rowid(s->db);
+    st = s->insert_hit;
+    for (size_t i = 0; i < r->n_hits; i++) {
+        const hit_row *h = &r->hits[i];
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, alert_id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+        bind_text(st, 3, h->rule_id, strlen(h->rule_id));
+        sqlite3_bind_int(st, 4, h->suppressed);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return abandon_batch(s, "storing a rule hit", errstr, errstr_size);
+    }
+    return 1;
+}
+
+/* The engine's decision, without parsing its JSON: the write path of
+ * replay and streaming. Hits are at most a rule set's rules; a small array
+ * on the stack covers the common case. */
+int rg_alert_store_add(rg_alert_store *s, const rg_decision *d, char *errstr, size_t errstr_size)
+{
+    hit_row local[8];
+    const char *type = rg_event_type_name(d->event_type);
+    alert_row r = {
+        .decision_id = d->decision_id, .event_id = d->event_id, .subject = d->subject,
+        .event_type = type ? type : "", .ruleset = d->ruleset ? d->ruleset : "",
+        .ts_ms = d->ts_ms, .suppressed = !d->emit, .json = d->json, .json_len = d->json_len,
+        .event_raw = d->event_raw, .event_raw_len = d->event_raw_len, .n_hits = d->n_hits,
+        .hits = d->n_hits <= 8 ? local : malloc(d->n_hits * sizeof *r.hits),
+    };
+    if (!r.hits) {
+        snprintf(errstr, errstr_size, "decision %s: out of memory", d->decision_id);
+        return -1;
+    }
+    actions_from_mask(d->actions, r.actions, sizeof r.actions);
+    for (size_t i = 0; i < d->n_hits; i++) {
+        r.hits[i].rule_id = d->hits[i].rule && d->hits[i].rule->id ? d->hits[i].rule->id : "";
+        r.hits[i].suppressed = d->hits[i].suppressed;
+    }
+    int rc = insert_row(s, &r, errstr, errstr_size);
+    if (r.hits != local)
+        free(r.hits);
+    return rc;
+}
+
+static const char *required_str(json_t *root, const char *key, char *errstr, size_t errstr_size)
+{
+    const char *v = json_str(root, key);
+    if (!v || !*v)
+        snprintf(errstr, errstr_size, "not a decision: %s: must be a non-empty string", key);
+    return v && *v ? v : NULL;
+}
+
+int rg_alert_store_add_json(rg_alert_store *s, const char *json, size_t json_len,
+                            const char *event_raw, size_t event_raw_len, char *errstr,
+                            size_t errstr_size)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(json, json_len, 0, &jerr);
+    if (!json_is_object(root)) {
+        if (root)
+            snprintf(errstr, errstr_size, "not a decision: not a JSON object");
+        else
+            snprintf(errstr, errstr_size, "not JSON: column %d: %s", jerr.column, jerr.text);
+        json_decref(root);
+        return -1;
+    }
+    int rc = -1;
+    alert_row r = {.json = json, .json_len = json_len, .event_raw = event_raw,
+                   .event_raw_len = event_raw_len};
+    const char *ts;
+    if (!(r.decision_id = required_str(root, "decision_id", errstr, errstr_size)) ||
+        !(r.event_id = required_str(root, "event_id", errstr, errstr_size)) ||
+        !(r.subject = required_str(root, "subject", errstr, errstr_size)) ||
+        !(r.event_type = required_str(root, "event_type", errstr, errstr_size)) ||
+        !(ts = required_str(root, "ts", errstr, errstr_size)))
+        goto done;
+    if (!rg_parse_rfc3339(ts, strlen(ts), &r.ts_ms, NULL)) {
+        snprintf(errstr, errstr_size, "not a decision: ts: not an RFC 3339 time");
+        goto done;
+    }
+    r.ruleset = json_str(root, "ruleset");
+    if (!r.ruleset)
+        r.ruleset = "";
+
+    json_t *actions = json_object_get(root, "actions");
+    json_t *rules = json_object_get(root, "rules");
+    if (!json_is_array(actions) || !json_is_array(rules) || json_array_size(rules) == 0) {
+        snprintf(errstr, errstr_size, "not a decision: actions and rules must be arrays, rules non-empty");
+        goto done;
+    }
+    unsigned mask = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(actions, i, v) {
+        const char *name = json_string_value(v);
+        int a = 0;
+        while (a < RG_ACT_COUNT && !(name && strcmp(name, ACTION_NAMES[a]) == 0))
+            a++;
+        if (a == RG_ACT_COUNT) {
+            snprintf(errstr, errstr_size, "not a decision: actions[%zu]: unknown action", i);
+            goto done;
+        }
+        mask |= RG_ACT_BIT(a);
+    }
+    actions_from_mask(mask, r.actions, sizeof r.actions);
+    /* A decisions file holds only emitted decisions; the action topic too. */
+    r.suppressed = false;
+
+    r.n_hits = json_array_size(rules);
+    r.hits = calloc(r.n_hits, sizeof *r.hits);
+    if (!r.hits) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto done;
+    }
+    json_array_foreach(rules, i, v) {
+        r.hits[i].rule_id = json_str(v, "id");
+        if (!r.hits[i].rule_id || !*r.hits[i].rule_id) {
+            snprintf(errstr, errstr_size, "not a decision: rules[%zu].id: must be a non-empty string", i);
+            goto done;
+        }
+    }
+    rc = insert_row(s, &r, errstr, errstr_size);
+done:
+    free(r.hits);
+    json_decref(root);
+    return rc;
+}
+
+static int sink_decision(void *opaque, const rg_decision *d)
+{
+    rg_alert_store *s = opaque;
+    return rg_alert_store_add(s, d, s->last_error, sizeof s->last_error) < 0 ? -1 : 0;
+}
+
+rg_sink rg_alert_store_sink(rg_alert_store *s)
+{
+    rg_sink sink = {.opaque = s, .decision = sink_decision};
+    return sink;
+}

@@ -1,0 +1,304 @@
+/* metrics — counters and Prometheus text over loopback HTTP; see metrics.h. */
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../common/strmap.h"
+
+static const double latency_bounds_s[RG_METRICS_LATENCY_BUCKETS] = {
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+int rg_metrics_init(rg_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    m->rule_hits = rg_strmap_new(sizeof(uint64_t));
+    if (!m->rule_hits)
+        return -1;
+    pthread_mutex_init(&m->lock, NULL);
+    return 0;
+}
+
+void rg_metrics_free(rg_metrics *m)
+{
+    if (m->httpd)
+        MHD_stop_daemon(m->httpd);
+    m->httpd = NULL;
+    rg_strmap_free(m->rule_hits, NULL);
+    m->rule_hits = NULL;
+    free(m->lags);
+    m->lags = NULL;
+    rg_strbuf_free(&m->published);
+    pthread_mutex_destroy(&m->lock);
+}
+
+static size_t name_index(const char **names, size_t *n, size_t max, const char *name)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (names[i] == name || strcmp(names[i], name) == 0)
+            return i;
+    if (*n == max)
+        return max;
+    names[*n] = name;
+    return (*n)++;
+}
+
+void rg_metrics_reject(rg_metrics *m, const char *kind_name)
+{
+    size_t i = name_index(m->reject_kind_names, &m->n_reject_kinds, RG_METRICS_MAX_REJECT_KINDS,
+                          kind_name ? kind_name : "unknown");
+    if (i < RG_METRICS_MAX_REJECT_KINDS)
+        m->rejected[i]++;
+}
+
+void rg_metrics_decision(rg_metrics *m, const char *const *action_names, size_t n_actions,
+                         const char *const *rule_ids, size_t n_rules)
+{
+    m->decisions++;
+    for (size_t a = 0; a < n_actions; a++) {
+        size_t i = name_index(m->action_names, &m->n_actions, RG_METRICS_MAX_ACTIONS, action_names[a]);
+        if (i < RG_METRICS_MAX_ACTIONS)
+            m->decisions_by_action[i]++;
+    }
+    for (size_t r = 0; r < n_rules; r++) {
+        uint64_t *hits = rg_strmap_put(m->rule_hits, rule_ids[r], strlen(rule_ids[r]), NULL);
+        if (hits)
+            (*hits)++;
+    }
+}
+
+void rg_metrics_latency(rg_metrics *m, double seconds)
+{
+    if (seconds < 0)
+        seconds = 0;
+    size_t i = 0;
+    while (i < RG_METRICS_LATENCY_BUCKETS && seconds > latency_bounds_s[i])
+        i++;
+    m->latency_buckets[i]++;
+    m->latency_sum_s += seconds;
+    m->latency_count++;
+}
+
+void rg_metrics_set_lags(rg_metrics *m, const rg_partition_lag *lags, size_t n)
+{
+    if (n > m->lags_cap) {
+        rg_partition_lag *p = realloc(m->lags, n * sizeof *p);
+        if (!p)
+            return;
+        m->lags = p;
+        m->lags_cap = n;
+    }
+    if (n)
+        memcpy(m->lags, lags, n * sizeof *lags);
+    m->n_lags = n;
+}
+
+static void counter(rg_strbuf *b, const char *name, const char *help, uint64_t v)
+{
+    rg_strbuf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+                     (unsigned long long)v);
+}
+
+static void gauge(rg_strbuf *b, const char *name, const char *help, double v)
+{
+    rg_strbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
+}
+
+struct rule_visit {
+    rg_strbuf *b;
+};
+
+static bool put_rule(const char *key, size_t keylen, void *value, void *arg)
+{
+    struct rule_visit *rv = arg;
+    rg_strbuf_printf(rv->b, "riskgate_rule_hits_total{rule=\"%.*s\"} %llu\n", (int)keylen, key,
+                     (unsigned long long)*(uint64_t *)value);
+    return true;
+}
+
+void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
+{
+    counter(b, "riskgate_events_consumed_total", "Input messages taken for processing.", m->events_consumed);
+    rg_strbuf_puts(b, "# HELP riskgate_events_rejected_total Inputs that broke the event contract, per kind.\n"
+                      "# TYPE riskgate_events_rejected_total counter\n");
+    for (size_t i = 0; i < m->n_reject_kinds; i++)
+        rg_strbuf_printf(b, "riskgate_events_rejected_total{kind=\"%s\"} %llu\n", m->reject_kind_names[i],
+                         (unsigned long long)m->rejected[i]);
+    counter(b, "riskgate_events_duplicate_total", "Events skipped as duplicates (event_id within the horizon).",
+            m->duplicates);
+    counter(b, "riskgate_events_late_total",
+            "Events evaluated after a later event of another partition (arrived past the merge wait).",
+            m->late_events);
+    counter(b, "riskgate_merge_enforced_total",
+            "Events evaluated while a held partition was empty past its wait (max idle).", m->merge_enforced);
+    counter(b, "riskgate_decisions_total", "Decisions produced to the action topic.", m->decisions);
+    rg_strbuf_puts(b, "# HELP riskgate_decision_actions_total Decisions per action.\n"
+                      "# TYPE riskgate_decision_actions_total counter\n");
+    for (size_t i = 0; i < m->n_actions; i++)
+        rg_strbuf_printf(b, "riskgate_decision_actions_total{action=\"%s\"} %llu\n", m->action_names[i],
+                         (unsigned long long)m->decisions_by_action[i]);
+    rg_strbuf_puts(b, "# HELP riskgate_rule_hits_total Rule hits in produced decisions, per rule.\n"
+                      "# TYPE riskgate_rule_hits_total counter\n");
+    struct rule_visit rv = {b};
+    rg_strmap_foreach(m->rule_hits, put_rule, &rv);
+    counter(b, "riskgate_deadletter_total", "Records produced to the dead-letter topic.", m->deadletter_records);
+    counter(b, "riskgate_records_delivered_total", "Produced records acknowledged by the broker.",
+            m->records_delivered);
+    counter(b, "riskgate_delivery_errors_total", "Delivery reports with an error (the record is produced again).",
+            m->delivery_errors);
+    counter(b, "riskgate_producer_queue_full_total", "Times processing paused on a full producer queue.",
+            m->producer_queue_full);
+    counter(b, "riskgate_commits_total", "Offset commits acknowledged.", m->commits);
+    counter(b, "riskgate_commit_errors_total", "Offset commits that failed (retried).", m->commit_errors);
+    counter(b, "riskgate_rebalances_total", "Partition assignments and revocations.", m->rebalances);
+    rg_strbuf_puts(b, "# HELP riskgate_rule_reloads_total Rule file reloads (SIGHUP), by result.\n"
+                      "# TYPE riskgate_rule_reloads_total counter\n");
+    rg_strbuf_printf(b, "riskgate_rule_reloads_total{result=\"ok\"} %llu\n",
+                     (unsigned long long)m->rule_reloads_ok);
+    rg_strbuf_printf(b, "riskgate_rule_reloads_total{result=\"refused\"} %llu\n",
+                     (unsigned long long)m->rule_reloads_refused);
+    counter(b, "riskgate_checkpoints_total", "Checkpoints written.", m->checkpoints);
+    counter(b, "riskgate_checkpoint_errors_total", "Checkpoints that failed.", m->checkpoint_errors);
+    gauge(b, "riskgate_checkpoint_age_seconds", "Seconds since the last checkpoint (-1: none yet).",
+          m->last_checkpoint_ms ? (double)(now_ms - m->last_checkpoint_ms) / 1000.0 : -1.0);
+    gauge(b, "riskgate_inflight_events", "Events with produced records not yet acknowledged.",
+          (double)m->inflight_events);
+    gauge(b, "riskgate_buffered_messages", "Fetched messages waiting in the merge buffers.",
+          (double)m->buffered_messages);
+
+    rg_strbuf_puts(b, "# HELP riskgate_consumer_lag Messages between the next offset to process and the high "
+                      "watermark, per partition.\n# TYPE riskgate_consumer_lag gauge\n");
+    for (size_t i = 0; i < m->n_lags; i++)
+        if (m->lags[i].lag >= 0)
+            rg_strbuf_printf(b, "riskgate_consumer_lag{partition=\"%d\"} %lld\n", (int)m->lags[i].partition,
+                             (long long)m->lags[i].lag);
+
+    rg_strbuf_puts(b, "# HELP riskgate_event_decision_latency_seconds From the event's message timestamp to the "
+                      "broker's acknowledgement of its decision.\n"
+                      "# TYPE riskgate_event_decision_latency_seconds histogram\n");
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < RG_METRICS_LATENCY_BUCKETS; i++) {
+        cumulative += m->latency_buckets[i];
+        rg_strbuf_printf(b, "riskgate_event_decision_latency_seconds_bucket{le=\"%g\"} %llu\n", latency_bounds_s[i],
+                         (unsigned long long)cumulative);
+    }
+    cumulative += m->latency_buckets[RG_METRICS_LATENCY_BUCKETS];
+    rg_strbuf_printf(b, "riskgate_event_decision_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+                     (unsigned long long)cumulative);
+    rg_strbuf_printf(b, "riskgate_event_decision_latency_seconds_sum %.9g\n", m->latency_sum_s);
+    rg_strbuf_printf(b, "riskgate_event_decision_latency_seconds_count %llu\n",
+                     (unsigned long long)m->latency_count);
+}
+
+void rg_metrics_publish(rg_metrics *m, int64_t now_ms)
+{
+    rg_strbuf text = RG_STRBUF_INIT;
+    rg_metrics_render(m, now_ms, &text);
+    if (!rg_strbuf_ok(&text)) {
+        rg_strbuf_free(&text);
+        return;
+    }
+    pthread_mutex_lock(&m->lock);
+    rg_strbuf old = m->published;
+    m->published = text;
+    pthread_mutex_unlock(&m->lock);
+    rg_strbuf_free(&old);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls)
+{
+    rg_metrics *m = cls;
+    struct MHD_Response *resp;
+    unsigned status;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        static const char msg[] = "method not allowed\n";
+        resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+        status = MHD_HTTP_METHOD_NOT_ALLOWED;
+    } else if (strcmp(url, "/metrics") != 0 && strcmp(url, "/") != 0) {
+        static const char msg[] = "not found: try /metrics\n";
+        resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+        status = MHD_HTTP_NOT_FOUND;
+    } else {
+        pthread_mutex_lock(&m->lock);
+        resp = MHD_create_response_from_buffer(m->published.len, m->published.data ? m->published.data : (void *)"",
+                                               MHD_RESPMEM_MUST_COPY);
+        pthread_mutex_unlock(&m->lock);
+        status = MHD_HTTP_OK;
+        if (resp)
+            MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    }
+    if (!resp)
+        return MHD_NO;
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+int rg_metrics_serve(rg_metrics *m, const char *addr_port, unsigned *bound_port, char *errstr,
+                     size_t errstr_size)
+{
+    char host[128];
+    const char *colon = strrchr(addr_port, ':');
+    if (!colon || colon == addr_port || (size_t)(colon - addr_port) >= sizeof host) {
+        snprintf(errstr, errstr_size, "--metrics %s: expected ADDR:PORT (e.g. 127.0.0.1:9464)", addr_port);
+        return -1;
+    }
+    memcpy(host, addr_port, (size_t)(colon - addr_port));
+    host[colon - addr_port] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || port < 0 || port > 65535) {
+        snprintf(errstr, errstr_size, "--metrics %s: bad port", addr_port);
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    size_t hl = strlen(host);
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        memmove(host, host + 1, hl - 1);
+    }
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        if ((ntohl(in4->sin_addr.s_addr) >> 24) != 127) {
+            snprintf(errstr, errstr_size, "--metrics %s: only a loopback address is allowed", addr_port);
+            return -1;
+        }
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        if (!IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) {
+            snprintf(errstr, errstr_size, "--metrics %s: only a loopback address is allowed", addr_port);
+            return -1;
+        }
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(errstr, errstr_size, "--metrics %s: not an IP address", addr_port);
+        return -1;
+    }
+    m->httpd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, m, MHD_OPTION_SOCK_ADDR,
+                                (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                                MHD_OPTION_END);
+    if (!m->httpd) {
+        snprintf(errstr, errstr_size, "--metrics %s: cannot listen (address in use?)", addr_port);
+        return -1;
+    }
+    if (bound_port) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->httpd, MHD_DAEMON_INFO_BIND_PORT);
+        *bound_port = info ? info->port : (unsigned)port;
+    }
+    return 0;
+}

@@ -1,0 +1,99 @@
+/*
+ * metrics — the runner's counters and their Prometheus text exposition,
+ * served over HTTP on a loopback address (libmicrohttpd).
+ *
+ * Threading (design.md, "Threads"): the engine thread owns rg_metrics and
+ * updates plain counters with no locks on the hot path. Now and then
+ * (rg_metrics_publish, about once a second and on shutdown) it renders
+ * the text exposition into a buffer behind a mutex; the HTTP thread only
+ * copies that buffer. A scrape therefore sees numbers at most one publish
+ * interval old, never a torn histogram.
+ *
+ * Loopback only: rg_metrics_serve refuses an address that is not
+ * 127.0.0.0/8 or ::1 (the endpoint has no authentication).
+ */
+#ifndef RG_STREAM_METRICS_H
+#define RG_STREAM_METRICS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/strbuf.h"
+
+/* Latency buckets, seconds (upper bounds, +Inf implied). */
+#define RG_METRICS_LATENCY_BUCKETS 16
+
+#define RG_METRICS_MAX_REJECT_KINDS 32
+#define RG_METRICS_MAX_ACTIONS 8
+
+typedef struct rg_partition_lag {
+    int32_t partition;
+    int64_t lag;            /* high watermark - next offset to process; -1 unknown */
+    int64_t committed;      /* last offset committed; -1 none */
+} rg_partition_lag;
+
+typedef struct rg_metrics {
+    uint64_t events_consumed;
+    uint64_t duplicates;
+    uint64_t late_events;
+    uint64_t merge_enforced;
+    uint64_t rejected[RG_METRICS_MAX_REJECT_KINDS];
+    const char *reject_kind_names[RG_METRICS_MAX_REJECT_KINDS];  /* static strings */
+    size_t n_reject_kinds;
+    uint64_t decisions;
+    uint64_t decisions_by_action[RG_METRICS_MAX_ACTIONS];
+    const char *action_names[RG_METRICS_MAX_ACTIONS];
+    size_t n_actions;
+    struct rg_strmap *rule_hits;        /* rule id -> uint64_t */
+    uint64_t deadletter_records;
+    uint64_t records_delivered;
+    uint64_t delivery_errors;
+    uint64_t commit_errors;
+    uint64_t commits;
+    uint64_t producer_queue_full;
+    uint64_t rule_reloads_ok;
+    uint64_t rule_reloads_refused;
+    uint64_t rebalances;
+    uint64_t checkpoints;
+    uint64_t checkpoint_errors;
+    int64_t last_checkpoint_ms;         /* wall ms; 0 none */
+    uint64_t latency_buckets[RG_METRICS_LATENCY_BUCKETS + 1]; /* last = +Inf */
+    double latency_sum_s;
+    uint64_t latency_count;
+    uint64_t inflight_events;
+    uint64_t buffered_messages;
+    rg_partition_lag *lags;
+    size_t n_lags, lags_cap;
+
+    /* published exposition */
+    pthread_mutex_t lock;
+    rg_strbuf published;
+    struct MHD_Daemon *httpd;
+} rg_metrics;
+
+/* 0, or -1 on OOM. */
+int rg_metrics_init(rg_metrics *m);
+void rg_metrics_free(rg_metrics *m);    /* stops the server too */
+
+/* Count a rejected input of kind `name` (a static string). */
+void rg_metrics_reject(rg_metrics *m, const char *kind_name);
+/* Count a decision with its actions (names, static) and hit rule ids. */
+void rg_metrics_decision(rg_metrics *m, const char *const *action_names, size_t n_actions,
+                         const char *const *rule_ids, size_t n_rules);
+void rg_metrics_latency(rg_metrics *m, double seconds);
+/* Replace the per-partition lag table. */
+void rg_metrics_set_lags(rg_metrics *m, const rg_partition_lag *lags, size_t n);
+
+/* Render the exposition now (engine thread). */
+void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *out);
+/* Render and hand to the HTTP thread. */
+void rg_metrics_publish(rg_metrics *m, int64_t now_ms);
+
+/* Serve GET /metrics on "ADDR:PORT" (loopback; "[::1]:PORT" for IPv6).
+ * Port 0 picks a free port; *bound_port gets the port. -1 with errstr. */
+int rg_metrics_serve(rg_metrics *m, const char *addr_port, unsigned *bound_port, char *errstr,
+                     size_t errstr_size);
+
+#endif

@@ -1,0 +1,420 @@
+/* Unit tests for the streaming runner's pure parts: the commit frontier
+ * (stream/offsets.c), the event-time merge with its idle wait
+ * (stream/merge.c), checkpoints (stream/checkpoint.c), secret keys in logs
+ * (stream/log.c) and the Prometheus rendering (stream/metrics.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stream/checkpoint.h"
+#include "stream/log.h"
+#include "stream/merge.h"
+#include "stream/metrics.h"
+#include "stream/offsets.h"
+
+/* ---- offsets ---- */
+
+static void test_frontier_waits_for_every_ack(void **state)
+{
+    (void)state;
+    rg_offset_track t;
+    rg_offset_track_init(&t, 0);
+    assert_int_equal(rg_offset_track_frontier(&t), -1);
+
+    uint64_t a = rg_offset_track_begin(&t, 10, 1000);   /* two decisions */
+    rg_offset_track_add(&t, a);
+    rg_offset_track_add(&t, a);
+    rg_offset_track_end(&t, a);
+    uint64_t b = rg_offset_track_begin(&t, 11, 1001);   /* no decision */
+    rg_offset_track_end(&t, b);
+    uint64_t c = rg_offset_track_begin(&t, 13, 1002);   /* one; offset 12 was a gap */
+    rg_offset_track_add(&t, c);
+    rg_offset_track_end(&t, c);
+
+    /* b is complete but a is not: nothing may be committed yet. */
+    assert_int_equal(rg_offset_track_frontier(&t), -1);
+    assert_true(rg_offset_track_ack(&t, c, NULL));
+    assert_int_equal(rg_offset_track_frontier(&t), -1);
+    int64_t ts = 0;
+    assert_true(rg_offset_track_ack(&t, a, &ts));
+    assert_int_equal(ts, 1000);
+    assert_int_equal(rg_offset_track_frontier(&t), -1);
+    assert_true(rg_offset_track_ack(&t, a, NULL));
+    /* a, b, c all done: commit 14 (next offset to read). */
+    assert_int_equal(rg_offset_track_frontier(&t), 14);
+    assert_int_equal(rg_offset_track_inflight(&t), 0);
+    /* A report for an already-finished event is stale. */
+    assert_false(rg_offset_track_ack(&t, a, NULL));
+    rg_offset_track_free(&t);
+}
+
+static void test_open_event_holds_frontier(void **state)
+{
+    (void)state;
+    rg_offset_track t;
+    rg_offset_track_init(&t, 0);
+    uint64_t a = rg_offset_track_begin(&t, 0, 0);
+    rg_offset_track_add(&t, a);
+    /* Delivered before processing finished (more records may follow). */
+    assert_true(rg_offset_track_ack(&t, a, NULL));
+    assert_int_equal(rg_offset_track_frontier(&t), -1);
+    rg_offset_track_end(&t, a);
+    assert_int_equal(rg_offset_track_frontier(&t), 1);
+    rg_offset_track_free(&t);
+}
+
+static void test_ring_growth_and_reuse(void **state)
+{
+    (void)state;
+    rg_offset_track t;
+    rg_offset_track_init(&t, 0);
+    uint64_t seqs[1000];
+    for (int i = 0; i < 1000; i++) {
+        seqs[i] = rg_offset_track_begin(&t, i, i);
+        rg_offset_track_add(&t, seqs[i]);
+        rg_offset_track_end(&t, seqs[i]);
+    }
+    for (int i = 999; i >= 1; i--)
+        assert_true(rg_offset_track_ack(&t, seqs[i], NULL));
+    assert_int_equal(rg_offset_track_frontier(&t), -1);
+    assert_true(rg_offset_track_ack(&t, seqs[0], NULL));
+    assert_int_equal(rg_offset_track_frontier(&t), 1000);
+
+    /* Slot reuse: seqs continue, so a late report for the old partition
+     * cannot acknowledge the new partition's event. */
+    uint64_t next = rg_offset_track_next_seq(&t);
+    uint64_t stale = rg_offset_track_begin(&t, 5000, 0);
+    rg_offset_track_add(&t, stale);
+    rg_offset_track_free(&t);   /* revoked before delivery */
+    assert_true(rg_offset_track_next_seq(&t) > next);
+    uint64_t fresh = rg_offset_track_begin(&t, 0, 0);
+    rg_offset_track_add(&t, fresh);
+    rg_offset_track_end(&t, fresh);
+    assert_false(rg_offset_track_ack(&t, stale, NULL));
+    assert_int_equal(rg_offset_track_frontier(&t), -1);
+    assert_true(rg_offset_track_ack(&t, fresh, NULL));
+    assert_int_equal(rg_offset_track_frontier(&t), 1);
+    rg_offset_track_free(&t);
+}
+
+static void test_ticket_roundtrip(void **state)
+{
+    (void)state;
+    rg_offset_track t;
+    rg_offset_track_init(&t, (UINT64_C(1) << 48) - 2);   /* straddle the 48-bit wrap */
+    uint64_t a = rg_offset_track_begin(&t, 1, 0);
+    uint64_t b = rg_offset_track_begin(&t, 2, 0);
+    uint64_t c = rg_offset_track_begin(&t, 3, 0);
+    uint64_t seqs[3] = {a, b, c};
+    for (int i = 0; i < 3; i++) {
+        unsigned slot;
+        uint64_t s48;
+        rg_offset_ticket_split(rg_offset_ticket(7, seqs[i]), &slot, &s48);
+        assert_int_equal(slot, 7);
+        assert_true(rg_offset_track_seq_from48(&t, s48) == seqs[i]);
+    }
+    rg_offset_track_free(&t);
+}
+
+/* ---- merge ---- */
+
+/* Items carry their event ts in msg (an intptr); negative = a reject. */
+static int fake_prepare(void *opaque, unsigned slot, const rg_merge_item *item, int64_t *ts_ms)
+{
+    (void)opaque;
+    (void)slot;
+    intptr_t v = (intptr_t)item->msg;
+    if (v < 0)
+        return 0;
+    *ts_ms = v;
+    return 1;
+}
+
+static void push(rg_merge *m, int slot, int64_t offset, intptr_t ts, int64_t msg_ts)
+{
+    rg_merge_item it = {(void *)ts, offset, msg_ts};
+    assert_int_equal(rg_merge_push(m, (unsigned)slot, &it), 0);
+}
+
+static void test_merge_picks_lowest_ts(void **state)
+{
+    (void)state;
+    rg_merge m;
+    rg_merge_init(&m, 50, 1000, fake_prepare, NULL);
+    int p0 = rg_merge_add_slot(&m, 0), p1 = rg_merge_add_slot(&m, 1), p2 = rg_merge_add_slot(&m, 2);
+    /* Ends known (fetched up to their high watermarks): no backlog. */
+    m.slots[p0].high_watermark = 3;
+    m.slots[p1].high_watermark = 2;
+    m.slots[p2].high_watermark = 2;
+    push(&m, p0, 0, 100, 1);
+    push(&m, p0, 1, 400, 4);
+    push(&m, p0, 2, 700, 7);
+    push(&m, p1, 0, 200, 2);
+    push(&m, p1, 1, 500, 5);
+    push(&m, p2, 0, 300, 3);
+    push(&m, p2, 1, 600, 6);
+    unsigned slot;
+    int64_t wait = -1;
+    bool late;
+    intptr_t want[] = {100, 200, 300, 400, 500};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_PICK);
+        assert_false(late);
+        assert_int_equal((intptr_t)rg_merge_pop(&m, slot).msg, want[i]);
+    }
+    /* p1 is empty now: 600 waits for it (max idle 50 ms from now). */
+    assert_int_equal(rg_merge_next(&m, 1000, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(wait, 50);
+    assert_int_equal(rg_merge_next(&m, 1049, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(wait, 1);
+    /* Past the wait: enforced processing. */
+    assert_int_equal(rg_merge_next(&m, 1050, &slot, &wait, &late), RG_MERGE_PICK);
+    assert_int_equal((intptr_t)rg_merge_pop(&m, slot).msg, 600);
+    assert_int_equal(m.enforced, 1);
+    /* p2 has just run dry: its own wait starts; p1's stays expired. */
+    assert_int_equal(rg_merge_next(&m, 1050, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(wait, 50);
+    assert_int_equal(rg_merge_next(&m, 1100, &slot, &wait, &late), RG_MERGE_PICK);
+    assert_int_equal((intptr_t)rg_merge_pop(&m, slot).msg, 700);
+    assert_int_equal(rg_merge_next(&m, 1100, &slot, &wait, &late), RG_MERGE_IDLE);
+
+    /* An event arriving after the merge went on without its partition is
+     * late: picked at once (p1 and p2 are still past their wait), flagged,
+     * never dropped. */
+    push(&m, p1, 2, 450, 8);
+    assert_int_equal(rg_merge_next(&m, 1200, &slot, &wait, &late), RG_MERGE_WAIT); /* p0 ran dry at 1100 */
+    assert_int_equal(rg_merge_next(&m, 1250, &slot, &wait, &late), RG_MERGE_PICK);
+    assert_true(late);
+    assert_int_equal(m.late, 1);
+    assert_int_equal((intptr_t)rg_merge_pop(&m, slot).msg, 450);
+    rg_merge_free(&m, NULL);
+}
+
+static void test_merge_waits_longer_for_known_backlog(void **state)
+{
+    (void)state;
+    rg_merge m;
+    rg_merge_init(&m, 50, 1000, fake_prepare, NULL);
+    int p0 = rg_merge_add_slot(&m, 0), p1 = rg_merge_add_slot(&m, 1);
+    push(&m, p0, 0, 100, 1);
+    push(&m, p1, 0, 50, 1);
+    m.slots[p0].high_watermark = 1;
+    unsigned slot;
+    int64_t wait;
+    bool late;
+    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_PICK);
+    assert_int_equal(slot, (unsigned)p1);
+    rg_merge_pop(&m, slot);
+    /* The broker holds more of p1 (high watermark 10 > next 1). */
+    m.slots[p1].high_watermark = 10;
+    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(wait, 1000);
+    /* Once fetched to its end, only the short idle wait applies. */
+    m.slots[p1].high_watermark = 1;
+    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(wait, 50);
+    /* Unknown end (nothing fetched yet) is treated as backlog. */
+    m.slots[p1].high_watermark = -1;
+    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(wait, 1000);
+    assert_int_equal(rg_merge_next(&m, 999, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(rg_merge_next(&m, 1000, &slot, &wait, &late), RG_MERGE_PICK);
+    rg_merge_pop(&m, slot);
+    rg_merge_free(&m, NULL);
+}
+
+static void test_merge_rejects_and_ties(void **state)
+{
+    (void)state;
+    rg_merge m;
+    rg_merge_init(&m, 0, 0, fake_prepare, NULL);   /* no wait at all */
+    int p0 = rg_merge_add_slot(&m, 0), p1 = rg_merge_add_slot(&m, 1);
+    push(&m, p0, 0, 100, 20);
+    push(&m, p1, 0, 100, 10);   /* same ts, published first */
+    push(&m, p1, 1, -1, 30);    /* a reject behind it */
+    unsigned slot;
+    int64_t wait;
+    bool late;
+    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_PICK);
+    assert_int_equal(slot, (unsigned)p1);   /* tie broken by message timestamp */
+    rg_merge_pop(&m, slot);
+    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_PICK);
+    assert_int_equal(slot, (unsigned)p1);   /* the reject goes first: it touches no state */
+    assert_int_equal(rg_merge_pop(&m, slot).offset, 1);
+    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_PICK);
+    assert_int_equal(slot, (unsigned)p0);
+    rg_merge_pop(&m, slot);
+    /* Revocation hands buffered messages back. */
+    push(&m, p0, 1, 200, 40);
+    rg_merge_drop_slot(&m, (unsigned)p0, NULL);
+    assert_int_equal(rg_merge_find_slot(&m, 0), -1);
+    assert_int_equal(rg_merge_buffered(&m), 0);
+    rg_merge_free(&m, NULL);
+}
+
+/* ---- checkpoint ---- */
+
+static char state_dir[256];
+
+static int codec_save(void *opaque, rg_strbuf *out, char *errstr, size_t n)
+{
+    const char *text = opaque;
+    if (!text) {
+        snprintf(errstr, n, "cannot serialise");
+        return -1;
+    }
+    rg_strbuf_puts(out, text);
+    return 0;
+}
+
+static char loaded[64];
+
+static int codec_load(void *opaque, const void *bytes, size_t len, char *errstr, size_t n)
+{
+    (void)opaque;
+    snprintf(loaded, sizeof loaded, "%.*s", (int)len, (const char *)bytes);
+    return 0;
+}
+
+static void test_checkpoint_one_transaction(void **state)
+{
+    (void)state;
+    snprintf(state_dir, sizeof state_dir, "/tmp/rg-stream-ckpt-%d", (int)getpid());
+    char err[512];
+    rg_checkpoint *cp = rg_checkpoint_open(state_dir, err, sizeof err);
+    assert_non_null(cp);
+    rg_state_codec codec = {(void *)"state-v1", codec_save, codec_load};
+    rg_checkpoint_offset offs[] = {{0, 10}, {2, 30}};
+    assert_int_equal(rg_checkpoint_write(cp, "ev", offs, 2, &codec, "abc", 1000, err, sizeof err), 0);
+    int64_t next = -1;
+    assert_int_equal(rg_checkpoint_get_offset(cp, "ev", 2, &next, err, sizeof err), 0);
+    assert_int_equal(next, 30);
+    assert_int_equal(rg_checkpoint_get_offset(cp, "ev", 1, &next, err, sizeof err), 1);
+
+    /* Serialising fails: neither the offsets nor the state change. */
+    rg_state_codec broken = {NULL, codec_save, codec_load};
+    rg_checkpoint_offset later[] = {{0, 99}};
+    assert_int_equal(rg_checkpoint_write(cp, "ev", later, 1, &broken, "abc", 2000, err, sizeof err), -1);
+    assert_int_equal(rg_checkpoint_get_offset(cp, "ev", 0, &next, err, sizeof err), 0);
+    assert_int_equal(next, 10);
+    rg_checkpoint_close(cp);
+
+    /* Reopen (a restart): state and offsets as last written together. */
+    cp = rg_checkpoint_open(state_dir, err, sizeof err);
+    assert_non_null(cp);
+    int64_t saved_at = 0;
+    assert_int_equal(rg_checkpoint_load_state(cp, &codec, &saved_at, err, sizeof err), 1);
+    assert_string_equal(loaded, "state-v1");
+    assert_int_equal(saved_at, 1000);
+    /* Offsets only (no codec yet): state row untouched, offsets move. */
+    rg_state_codec none = {0};
+    assert_int_equal(rg_checkpoint_write(cp, "ev", later, 1, &none, NULL, 3000, err, sizeof err), 0);
+    assert_int_equal(rg_checkpoint_get_offset(cp, "ev", 0, &next, err, sizeof err), 0);
+    assert_int_equal(next, 99);
+    assert_int_equal(rg_checkpoint_load_state(cp, &none, NULL, err, sizeof err), 0);
+    rg_checkpoint_close(cp);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", state_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_checkpoint_unwritable_dir(void **state)
+{
+    (void)state;
+    char err[512];
+    rg_checkpoint *cp = rg_checkpoint_open("/proc/riskgate-no-such-dir/x", err, sizeof err);
+    assert_null(cp);
+    assert_non_null(strstr(err, "riskgate-no-such-dir"));
+}
+
+/* ---- log, metrics ---- */
+
+static void test_secret_keys(void **state)
+{
+    (void)state;
+    assert_true(rg_log_secret_key("sasl.password"));
+    assert_true(rg_log_secret_key("sasl.oauthbearer.client.secret"));
+    assert_true(rg_log_secret_key("ssl.key.password"));
+    assert_true(rg_log_secret_key("SSL.KEYSTORE.PASSWORD"));
+    assert_true(rg_log_secret_key("sasl.username"));
+    assert_false(rg_log_secret_key("bootstrap.servers"));
+    assert_false(rg_log_secret_key("linger.ms"));
+}
+
+static void test_log_line_is_one_logfmt_line(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    rg_log_set_stream(f);
+    rg_log(RG_LOG_WARN, "delivery failed", "topic", "riskgate.actions", "error", "Local: \"Broker\"\nis down", NULL);
+    rg_log(RG_LOG_DEBUG, "dropped below the level", NULL);
+    rg_log_set_stream(NULL);
+    fclose(f);
+    assert_non_null(strstr(buf, " level=warn msg=\"delivery failed\" topic=riskgate.actions "
+                                "error=\"Local: \\\"Broker\\\"\\nis down\"\n"));
+    assert_int_equal(strchr(buf, '\n') - buf + 1, (long)len);   /* exactly one line */
+    free(buf);
+}
+
+static void test_metrics_text(void **state)
+{
+    (void)state;
+    rg_metrics m;
+    assert_int_equal(rg_metrics_init(&m), 0);
+    m.events_consumed = 7;
+    rg_metrics_reject(&m, "invalid_json");
+    rg_metrics_reject(&m, "invalid_json");
+    const char *acts[] = {"freeze", "face_verify"};
+    const char *rules[] = {"new_account_mule"};
+    rg_metrics_decision(&m, acts, 2, rules, 1);
+    rg_metrics_latency(&m, 0.0015);
+    rg_metrics_latency(&m, 20);
+    rg_partition_lag lag = {3, 42, 100};
+    rg_metrics_set_lags(&m, &lag, 1);
+    rg_strbuf b = RG_STRBUF_INIT;
+    rg_metrics_render(&m, 0, &b);
+    assert_non_null(strstr(b.data, "riskgate_events_consumed_total 7\n"));
+    assert_non_null(strstr(b.data, "riskgate_events_rejected_total{kind=\"invalid_json\"} 2\n"));
+    assert_non_null(strstr(b.data, "riskgate_decision_actions_total{action=\"freeze\"} 1\n"));
+    assert_non_null(strstr(b.data, "riskgate_rule_hits_total{rule=\"new_account_mule\"} 1\n"));
+    assert_non_null(strstr(b.data, "riskgate_consumer_lag{partition=\"3\"} 42\n"));
+    assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_bucket{le=\"0.002\"} 1\n"));
+    assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_bucket{le=\"+Inf\"} 2\n"));
+    assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_count 2\n"));
+    rg_strbuf_free(&b);
+
+    char err[256];
+    assert_int_equal(rg_metrics_serve(&m, "0.0.0.0:0", NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "loopback"));
+    unsigned port = 0;
+    assert_int_equal(rg_metrics_serve(&m, "127.0.0.1:0", &port, err, sizeof err), 0);
+    assert_true(port > 0);
+    rg_metrics_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frontier_waits_for_every_ack),
+        cmocka_unit_test(test_open_event_holds_frontier),
+        cmocka_unit_test(test_ring_growth_and_reuse),
+        cmocka_unit_test(test_ticket_roundtrip),
+        cmocka_unit_test(test_merge_picks_lowest_ts),
+        cmocka_unit_test(test_merge_waits_longer_for_known_backlog),
+        cmocka_unit_test(test_merge_rejects_and_ties),
+        cmocka_unit_test(test_checkpoint_one_transaction),
+        cmocka_unit_test(test_checkpoint_unwritable_dir),
+        cmocka_unit_test(test_secret_keys),
+        cmocka_unit_test(test_log_line_is_one_logfmt_line),
+        cmocka_unit_test(test_metrics_text),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,207 @@
+/*
+ * Unit tests for detectors/counterparty.c: counterparty_age (from
+ * counterparty_created_at, from an earlier account_open, unknown) and
+ * counterparty_senders(W) (distinct senders, E included, exact windows,
+ * late events). Owner: detectors.
+ */
+#include "test_detectors_util.h"
+
+static void test_age_from_created_at(void **unused)
+{
+    det_fixture f;
+    fixture_begin(&f, "counterparty_age");
+    const rg_name_use *age = fixture_use(&f, "counterparty_age", 0, NULL);
+    fixture_create(&f);
+    rg_event ev = mk_transfer(T0, "snd-r2", "new-r2", 250000);
+    ev.has_counterparty_created_at = true;
+    ev.counterparty_created_at_ms = T0 - 46 * HOUR_MS;
+    assert_int_value(fixture_step(&f, age, &ev, NULL), 46 * HOUR_MS);
+    /* The enrichment is not remembered for the next transfer. */
+    rg_event plain = mk_transfer(T0 + 1, "snd-r2", "new-r2", 250000);
+    assert_unknown(fixture_step(&f, age, &plain, NULL));
+    fixture_end(&f);
+}
+
+static void test_age_from_account_open(void **unused)
+{
+    det_fixture f;
+    fixture_begin(&f, "counterparty_age");
+    const rg_name_use *age = fixture_use(&f, "counterparty_age", 0, NULL);
+    fixture_create(&f);
+    rg_event open = mk_event(RG_EV_ACCOUNT_OPEN, T0, "new-r1");
+    fixture_fold(&f, &open, NULL);
+    /* 72 h boundary: 72h - 1ms old vs exactly 72 h (the rule says < 72h). */
+    rg_event t1 = mk_transfer(T0 + 72 * HOUR_MS - 1, "snd-r1", "new-r1", 100000);
+    assert_int_value(fixture_step(&f, age, &t1, NULL), 72 * HOUR_MS - 1);
+    rg_event t2 = mk_transfer(T0 + 72 * HOUR_MS, "snd-r1", "new-r1", 100000);
+    assert_int_value(fixture_step(&f, age, &t2, NULL), 72 * HOUR_MS);
+    /* created_at on the event wins over the open seen. */
+    rg_event t3 = mk_transfer(T0 + 80 * HOUR_MS, "snd-r1", "new-r1", 100000);
+    t3.has_counterparty_created_at = true;
+    t3.counterparty_created_at_ms = T0 + 79 * HOUR_MS;
+    assert_int_value(fixture_step(&f, age, &t3, NULL), HOUR_MS);
+    /* Never opened, no enrichment: unknown ("not new"). */
+    rg_event t4 = mk_transfer(T0 + HOUR_MS, "snd-r1", "old-r3", 100000);
+    assert_unknown(fixture_step(&f, age, &t4, NULL));
+    /* Not a transfer: unknown. */
+    rg_event login = mk_event(RG_EV_LOGIN, T0, "new-r1");
+    assert_unknown(fixture_step(&f, age, &login, NULL));
+    fixture_end(&f);
+}
+
+/* A registration is a history fact: kept while touched, dropped after
+ * the horizon without any event on it. */
+static void test_age_expires(void **unused)
+{
+    det_fixture f;
+    fixture_begin(&f, "counterparty_age");
+    const rg_name_use *age = fixture_use(&f, "counterparty_age", 0, NULL);
+    fixture_create(&f);
+    rg_event open = mk_event(RG_EV_ACCOUNT_OPEN, T0, "cp");
+    fixture_fold(&f, &open, NULL);
+    f.det->expire(f.state, T0 + 6 * DAY_MS);
+    rg_event t1 = mk_transfer(T0 + 6 * DAY_MS, "x", "cp", 1);
+    assert_int_value(fixture_step(&f, age, &t1, NULL), 6 * DAY_MS);   /* touches it */
+    f.det->expire(f.state, T0 + 12 * DAY_MS);
+    assert_int_equal(fixture_stats(&f).entities, 1);
+    f.det->expire(f.state, T0 + 13 * DAY_MS + 1);
+    assert_int_equal(fixture_stats(&f).entities, 0);
+    fixture_end(&f);
+}
+
+static const rg_name_use *setup_senders(det_fixture *f, int64_t window_ms)
+{
+    fixture_begin(f, "counterparty_senders");
+    const rg_name_use *u = fixture_use(f, "counterparty_senders", window_ms, NULL);
+    fixture_create(f);
+    return u;
+}
+
+/* 4 vs 5 distinct senders; the same sender twice counts once. */
+static void test_senders_distinct(void **unused)
+{
+    det_fixture f;
+    const rg_name_use *senders = setup_senders(&f, DAY_MS);
+    const char *who[] = {"ms1-0", "ms1-1", "ms1-0", "ms1-2", "ms1-3"};
+    int64_t expect[] = {1, 2, 2, 3, 4};
+    for (int i = 0; i < 5; i++) {
+        rg_event ev = mk_transfer(T0 + i * HOUR_MS, who[i], "mule-1", 1000);
+        assert_int_value(fixture_step(&f, senders, &ev, NULL), expect[i]);
+    }
+    rg_event fifth = mk_transfer(T0 + 5 * HOUR_MS, "ms1-4", "mule-1", 1000);
+    assert_int_value(fixture_step(&f, senders, &fifth, NULL), 5);
+    /* A repeat sender at E: E's sender already counted. */
+    rg_event again = mk_transfer(T0 + 6 * HOUR_MS, "ms1-1", "mule-1", 1000);
+    assert_int_value(fixture_step(&f, senders, &again, NULL), 5);
+    /* Another counterparty is not mixed in. */
+    rg_event other = mk_transfer(T0 + 6 * HOUR_MS, "ms1-1", "mule-2", 1000);
+    assert_int_value(fixture_step(&f, senders, &other, NULL), 1);
+    /* Not a transfer: unknown. */
+    rg_event login = mk_event(RG_EV_LOGIN, T0, "mule-1");
+    assert_unknown(fixture_step(&f, senders, &login, NULL));
+    fixture_end(&f);
+}
+
+/* The window is (E.ts - W, E.ts]: a sender exactly W old drops out. */
+static void test_senders_window_boundary(void **unused)
+{
+    det_fixture f;
+    const rg_name_use *senders = setup_senders(&f, DAY_MS);
+    rg_event a = mk_transfer(T0, "a", "hub", 1);
+    fixture_step(&f, senders, &a, NULL);
+    rg_event b = mk_transfer(T0 + HOUR_MS, "b", "hub", 1);
+    fixture_step(&f, senders, &b, NULL);
+    rg_event at_w = mk_transfer(T0 + DAY_MS, "c", "hub", 1);
+    assert_int_value(fixture_peek(&f, senders, &at_w, NULL), 2);   /* b, c */
+    rg_event before_w = mk_transfer(T0 + DAY_MS - 1, "c", "hub", 1);
+    assert_int_value(fixture_peek(&f, senders, &before_w, NULL), 3);
+    /* a sends again later: its latest time moves, it counts once. */
+    rg_event a2 = mk_transfer(T0 + 20 * HOUR_MS, "a", "hub", 1);
+    assert_int_value(fixture_step(&f, senders, &a2, NULL), 2);
+    rg_event d = mk_transfer(T0 + 25 * HOUR_MS, "d", "hub", 1);
+    assert_int_value(fixture_peek(&f, senders, &d, NULL), 2);   /* b (1h) is exactly W old: a and d */
+    fixture_end(&f);
+}
+
+/* A late transfer is counted over the window it belongs to. */
+static void test_senders_out_of_order(void **unused)
+{
+    det_fixture f;
+    const rg_name_use *senders = setup_senders(&f, HOUR_MS);
+    const char *who[] = {"s0", "s1", "s2", "s0"};
+    int64_t at[] = {T0, T0 + 10 * MIN_MS, T0 + 40 * MIN_MS, T0 + 50 * MIN_MS};
+    for (int i = 0; i < 4; i++) {
+        rg_event ev = mk_transfer(at[i], who[i], "hub", 1);
+        fixture_step(&f, senders, &ev, NULL);
+    }
+    /* Late at T0+20m: (T0-40m, T0+20m] holds s0@0, s1@10m, and E (s3). */
+    rg_event late = mk_transfer(T0 + 20 * MIN_MS, "s3", "hub", 1);
+    assert_int_value(fixture_step(&f, senders, &late, NULL), 3);
+    /* Late from s2 at T0+5m: s0@0 and E's s2 (s2's own later one is after E). */
+    rg_event late2 = mk_transfer(T0 + 5 * MIN_MS, "s2", "hub", 1);
+    assert_int_value(fixture_step(&f, senders, &late2, NULL), 2);
+    /* In order again at T0+65m: (T0+5m, T0+65m] s1, s3, s2, s0 + E(s4). */
+    rg_event now = mk_transfer(T0 + 65 * MIN_MS, "s4", "hub", 1);
+    assert_int_value(fixture_step(&f, senders, &now, NULL), 5);
+    fixture_end(&f);
+}
+
+/* Many senders over many days: state follows the window, not history. */
+static void test_senders_bounded(void **unused)
+{
+    det_fixture f;
+    const rg_name_use *senders = setup_senders(&f, HOUR_MS);
+    char name[32];
+    rg_value v = rg_unknown(RG_T_INT);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "s%d", i % 700);
+        rg_event ev = mk_transfer(T0 + i * 10 * SEC_MS, name, "merchant", 1);
+        v = fixture_step(&f, senders, &ev, NULL);
+    }
+    assert_int_value(v, 360);   /* one per 10 s in the last hour, all distinct */
+    rg_detector_stats st = fixture_stats(&f);
+    assert_true(st.window_entries <= 2 * 800);   /* 1h + 1h lateness of transfers, plus latest times */
+    f.det->expire(f.state, T0 + 30 * DAY_MS);
+    assert_int_equal(fixture_stats(&f).entities, 0);
+    fixture_end(&f);
+}
+
+/* Reload: the registration kept under the old file serves the new one,
+ * which also counts senders from the reload on. */
+static void test_rebind_keeps_registrations(void **unused)
+{
+    det_fixture old_file, new_file;
+    fixture_begin(&old_file, "counterparty_age");
+    fixture_use(&old_file, "counterparty_age", 0, NULL);
+    fixture_create(&old_file);
+    rg_event open = mk_event(RG_EV_ACCOUNT_OPEN, T0, "mule-1");
+    fixture_fold(&old_file, &open, NULL);
+
+    fixture_begin(&new_file, "counterparty_age");
+    const rg_name_use *age = fixture_use(&new_file, "counterparty_age", 0, NULL);
+    const rg_name_use *senders = fixture_use(&new_file, "counterparty_senders", DAY_MS, NULL);
+    new_file.cfg.uses = new_file.use_ptrs;
+    new_file.cfg.n_uses = new_file.n_uses;
+    assert_non_null(new_file.det->rebind);
+    assert_int_equal(new_file.det->rebind(old_file.state, &new_file.cfg), 0);
+    new_file.state = old_file.state;
+    rg_event t1 = mk_transfer(T0 + HOUR_MS, "a", "mule-1", 1);
+    assert_int_value(fixture_step(&new_file, age, &t1, NULL), HOUR_MS);
+    rg_event t2 = mk_transfer(T0 + 2 * HOUR_MS, "b", "mule-1", 1);
+    assert_int_value(fixture_step(&new_file, senders, &t2, NULL), 2);
+    /* A bad window is refused and leaves the state serving the old uses. */
+    new_file.uses[1].window_ms = 0;
+    assert_int_equal(new_file.det->rebind(new_file.state, &new_file.cfg), -1);
+    fixture_end(&new_file);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_age_from_created_at),    cmocka_unit_test(test_age_from_account_open),
+        cmocka_unit_test(test_age_expires),            cmocka_unit_test(test_senders_distinct),
+        cmocka_unit_test(test_senders_window_boundary), cmocka_unit_test(test_senders_out_of_order),
+        cmocka_unit_test(test_senders_bounded),         cmocka_unit_test(test_rebind_keeps_registrations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,160 @@
+/*
+ * Unit tests for detectors/velocity.c: count(W, FILTER) windows on event
+ * time (detection.md "Window semantics"), with FILTER == NULL meaning
+ * "every event of the account" (detector.h); filters over real rule
+ * expressions are tested in test_detectors.c. Owner: detectors.
+ */
+#include "test_detectors_util.h"
+
+static const rg_name_use *setup_count(det_fixture *f, int64_t window_ms)
+{
+    fixture_begin(f, "count");
+    const rg_name_use *u = fixture_use(f, "count", window_ms, NULL);
+    fixture_create(f);
+    return u;
+}
+
+/* 51 payments in 20 h: the 51st sees 51 (E included), the 50th sees 50. */
+static void test_fifty_vs_fifty_one(void **unused)
+{
+    det_fixture f;
+    const rg_name_use *count_24h = setup_count(&f, DAY_MS);
+    for (int i = 0; i < 50; i++) {
+        rg_event ev = mk_event(RG_EV_TRANSFER, T0 + i * 24 * MIN_MS, "hf-51");
+        rg_value v = fixture_step(&f, count_24h, &ev, NULL);
+        assert_int_value(v, i + 1);
+    }
+    rg_event ev = mk_event(RG_EV_TRANSFER, T0 + 20 * HOUR_MS, "hf-51");
+    assert_int_value(fixture_step(&f, count_24h, &ev, NULL), 51);
+    /* Another account is not counted with this one. */
+    rg_event other = mk_event(RG_EV_TRANSFER, T0 + 20 * HOUR_MS, "hf-50");
+    assert_int_value(fixture_peek(&f, count_24h, &other, NULL), 1);
+    fixture_end(&f);
+}
+
+/* An event exactly W old is outside (E.ts - W, E.ts]; W - 1 ms is inside. */
+static void test_window_boundary(void **unused)
+{
+    det_fixture f;
+    const rg_name_use *count_24h = setup_count(&f, DAY_MS);
+    rg_event first = mk_event(RG_EV_TRANSFER, T0, "a");
+    fixture_step(&f, count_24h, &first, NULL);
+    rg_event exactly_w = mk_event(RG_EV_TRANSFER, T0 + DAY_MS, "a");
+    assert_int_value(fixture_peek(&f, count_24h, &exactly_w, NULL), 1);
+    rg_event w_minus_1 = mk_event(RG_EV_TRANSFER, T0 + DAY_MS - 1, "a");
+    assert_int_value(fixture_peek(&f, count_24h, &w_minus_1, NULL), 2);
+    fixture_end(&f);
+}
+
+/* Sliding, never calendar days: 30 events before midnight and 30 after,
+ * all within 24 h, count 60 however the day boundary falls. */
+static void test_across_midnight(void **unused)
+{
+    det_fixture f;
+    const rg_name_use *count_24h = setup_count(&f, DAY_MS);
+    int64_t start = T0 - 3 * HOUR_MS;   /* 21:00 the day before */
+    rg_value v = rg_unknown(RG_T_INT);
+    for (int i = 0; i < 60; i++) {
+        rg_event ev = mk_event(RG_EV_TRANSFER, start + i * 6 * MIN_MS, "hf-mid");
+        v = fixture_step(&f, count_24h, &ev, NULL);
+    }
+    assert_int_value(v, 60);
+    /* 24 h after the first: the first is out, the other 59 and E are in. */
+    rg_event later = mk_event(RG_EV_TRANSFER, start + DAY_MS, "hf-mid");
+    assert_int_value(fixture_peek(&f, count_24h, &later, NULL), 60);
+    rg_event much_later = mk_event(RG_EV_TRANSFER, start + DAY_MS + 6 * MIN_MS, "hf-mid");
+    assert_int_value(fixture_peek(&f, count_24h, &much_later, NULL), 59);
+    fixture_end(&f);
+}
+
+/* Out of order: a late event is counted by ts, not by arrival. */
+static void test_out_of_order(void **unused)
+{
+    det_fixture f;
+    const rg_name_use *count_10m = setup_count(&f, 10 * MIN_MS);
+    int64_t ts[] = {T0, T0 + 8 * MIN_MS, T0 + 12 * MIN_MS};
+    for (size_t i = 0; i < 3; i++) {
+        rg_event ev = mk_event(RG_EV_RECALL_REQUEST, ts[i], "rc");
+        fixture_step(&f, count_10m, &ev, NULL);
+    }
+    /* Late: ts T0 + 5m sees T0 and itself, not the later ones. */
+    rg_event late = mk_event(RG_EV_RECALL_REQUEST, T0 + 5 * MIN_MS, "rc");
+    assert_int_value(fixture_step(&f, count_10m, &late, NULL), 2);
+    /* At T0 + 14m: (T0+4m, T0+14m] holds 5m, 8m, 12m and E. */
+    rg_event now = mk_event(RG_EV_RECALL_REQUEST, T0 + 14 * MIN_MS, "rc");
+    assert_int_value(fixture_step(&f, count_10m, &now, NULL), 4);
+    /* Same ts twice (two events in one ms) both count. */
+    rg_event same = mk_event(RG_EV_RECALL_REQUEST, T0 + 14 * MIN_MS, "rc");
+    assert_int_value(fixture_step(&f, count_10m, &same, NULL), 5);
+    fixture_end(&f);
+}
+
+/* Several windows on one account, each its own use. */
+static void test_two_windows(void **unused)
+{
+    det_fixture f;
+    fixture_begin(&f, "count");
+    const rg_name_use *count_10m = fixture_use(&f, "count", 10 * MIN_MS, NULL);
+    const rg_name_use *count_24h = fixture_use(&f, "count", DAY_MS, NULL);
+    fixture_create(&f);
+    for (int i = 0; i < 10; i++) {
+        rg_event ev = mk_event(RG_EV_LOGIN, T0 + i * 5 * MIN_MS, "u");
+        fixture_fold(&f, &ev, NULL);
+    }
+    rg_event ev = mk_event(RG_EV_LOGIN, T0 + 50 * MIN_MS, "u");
+    assert_int_value(fixture_peek(&f, count_10m, &ev, NULL), 2);   /* 45m and E */
+    assert_int_value(fixture_peek(&f, count_24h, &ev, NULL), 11);
+    fixture_end(&f);
+}
+
+/* Bursts far apart: the window keeps only what can still be asked, and
+ * expire() drops idle accounts. */
+static void test_trim_and_expire(void **unused)
+{
+    det_fixture f;
+    const rg_name_use *count_10m = setup_count(&f, 10 * MIN_MS);
+    for (int i = 0; i < 1000; i++) {
+        rg_event ev = mk_event(RG_EV_LOGIN, T0 + i * SEC_MS, "burst");
+        fixture_fold(&f, &ev, NULL);
+    }
+    rg_detector_stats st = fixture_stats(&f);
+    assert_int_equal(st.entities, 1);
+    assert_int_equal(st.window_entries, 1000);   /* all within 10m + 1h lateness */
+    rg_event later = mk_event(RG_EV_LOGIN, T0 + 3 * HOUR_MS, "burst");
+    assert_int_value(fixture_step(&f, count_10m, &later, NULL), 1);
+    st = fixture_stats(&f);
+    assert_int_equal(st.window_entries, 1);
+    f.det->expire(f.state, T0 + 5 * HOUR_MS);
+    st = fixture_stats(&f);
+    assert_int_equal(st.entities, 0);
+    assert_int_equal(st.window_entries, 0);
+    fixture_end(&f);
+}
+
+/* A late event within max_lateness still sees its exact window. */
+static void test_late_within_lateness(void **unused)
+{
+    det_fixture f;
+    const rg_name_use *count_10m = setup_count(&f, 10 * MIN_MS);
+    for (int i = 0; i < 5; i++) {
+        rg_event ev = mk_event(RG_EV_LOGIN, T0 + i * MIN_MS, "late");
+        fixture_fold(&f, &ev, NULL);
+    }
+    rg_event jump = mk_event(RG_EV_LOGIN, T0 + 65 * MIN_MS, "other");
+    fixture_fold(&f, &jump, NULL);
+    f.det->expire(f.state, T0 + 65 * MIN_MS);
+    rg_event late = mk_event(RG_EV_LOGIN, T0 + 6 * MIN_MS, "late");
+    assert_int_value(fixture_step(&f, count_10m, &late, NULL), 6);
+    fixture_end(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fifty_vs_fifty_one), cmocka_unit_test(test_window_boundary),
+        cmocka_unit_test(test_across_midnight),    cmocka_unit_test(test_out_of_order),
+        cmocka_unit_test(test_two_windows),        cmocka_unit_test(test_trim_and_expire),
+        cmocka_unit_test(test_late_within_lateness),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,319 @@
+/*
+ * Capture reading on temporary files: plain, gzip, concatenated gzip
+ * members, kcat -J envelopes (same events, same fields), an over-long line
+ * followed by a good one, CRLF, blank lines, a last line without newline,
+ * several files as one stream, a missing file, corrupt and truncated gzip.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "common/strbuf.h"
+#include "ingest/capture.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/rg_capture_test_XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *path_of(const char *name)
+{
+    static char paths[8][300];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, 300, "%s/%s", dir, name);
+    return p;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void write_gz(const char *path, const char *mode, const void *data, size_t len)
+{
+    gzFile gz = gzopen(path, mode);
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, data, (unsigned)len), (int)len);
+    assert_int_equal(gzclose(gz), Z_OK);
+}
+
+#define EV1 "{\"event_id\":\"e-1\",\"type\":\"transfer\",\"ts\":\"2026-11-22T00:00:00.5Z\",\"account\":\"u-1\",\"counterparty\":\"u-2\",\"amount\":250000,\"ip\":\"1.2.3.4\"}"
+#define EV2 "{\"event_id\":\"e-2\",\"type\":\"red_packet_claim\",\"ts\":1795305600000,\"account\":\"u-8\",\"packet_id\":\"p-5\",\"amount\":900,\"client\":{\"packages\":[\"x.y\"]}}"
+#define EV3 "{\"event_id\":\"e-3\",\"type\":\"login\",\"ts\":\"2026-11-22T08:00:00+08:00\",\"account\":\"u-\xe4\xb8\xad\",\"location\":{\"lat\":1.5,\"lon\":-2}}"
+
+static const char plain[] = EV1 "\n\n" EV2 "\r\n   \r\n" EV3;
+
+/* One line per item: "E <fields>" or "R <kind> <field> <source>". */
+static void describe(rg_capture_status st, const rg_capture_item *it, rg_strbuf *out)
+{
+    if (st == RG_CAPTURE_EVENT) {
+        const rg_event *e = &it->event;
+        rg_strbuf_printf(out, "E %s %s %lld %s %lld %s %s %d %zu %g %g|", e->event_id,
+                         rg_event_type_name(e->type), (long long)e->ts_ms, e->account,
+                         (long long)e->amount, e->counterparty ? e->counterparty : "-",
+                         e->packet_id ? e->packet_id : "-", e->ip_family, e->n_client_packages,
+                         e->lat, e->lon);
+    } else {
+        rg_strbuf_printf(out, "R %s %s %s|", rg_reject_kind_name(it->reject.kind),
+                         it->reject.field ? it->reject.field : "-", it->source);
+    }
+}
+
+/* Read everything; the error (if any) is appended as "X <message>". */
+static void read_all(const char *const *paths, size_t n, rg_strbuf *out, rg_capture_stats *stats)
+{
+    rg_capture *c = rg_capture_new(paths, n);
+    assert_non_null(c);
+    rg_capture_item it;
+    char err[512];
+    rg_capture_status st;
+    while ((st = rg_capture_next(c, &it, err, sizeof err)) != RG_CAPTURE_END) {
+        if (st == RG_CAPTURE_ERROR) {
+            rg_strbuf_printf(out, "X %s|", err);
+            assert_int_equal(rg_capture_next(c, &it, err, sizeof err), RG_CAPTURE_ERROR);
+            break;
+        }
+        describe(st, &it, out);
+    }
+    if (stats)
+        *stats = *rg_capture_get_stats(c);
+    rg_capture_free(c);
+}
+
+static void test_plain_gz_concat_same(void **state)
+{
+    (void)state;
+    const char *p = path_of("plain.jsonl"), *g = path_of("c.jsonl.gz"), *cc = path_of("cat.gz");
+    write_file(p, plain, sizeof plain - 1);
+    write_gz(g, "wb", plain, sizeof plain - 1);
+    /* two gzip members back to back: what `cat a.gz b.gz` gives */
+    size_t half = strlen(EV1 "\n\n");
+    write_gz(cc, "wb", plain, half);
+    write_gz(cc, "ab", plain + half, sizeof plain - 1 - half);
+
+    rg_strbuf a = RG_STRBUF_INIT, b = RG_STRBUF_INIT, c = RG_STRBUF_INIT;
+    rg_capture_stats st;
+    read_all(&p, 1, &a, &st);
+    assert_int_equal(st.lines, 5);
+    assert_int_equal(st.blank_lines, 2);
+    assert_int_equal(st.bytes, sizeof plain - 1);
+    assert_non_null(strstr(a.data, "E e-1 transfer 1795305600500 u-1 250000 u-2 - 2 0"));
+    assert_non_null(strstr(a.data, "E e-2 red_packet_claim 1795305600000 u-8 900 - p-5 0 1"));
+    assert_non_null(strstr(a.data, "E e-3 login 1795305600000 u-\xe4\xb8\xad 0 - - 0 0 1.5 -2|"));
+    read_all(&g, 1, &b, NULL);
+    read_all(&cc, 1, &c, NULL);
+    assert_string_equal(a.data, b.data);
+    assert_string_equal(a.data, c.data);
+    rg_strbuf_free(&a);
+    rg_strbuf_free(&b);
+    rg_strbuf_free(&c);
+}
+
+static void test_envelopes(void **state)
+{
+    (void)state;
+    rg_strbuf env = RG_STRBUF_INIT;
+    const char *evs[] = {EV1, EV2, EV3};
+    for (int i = 0; i < 3; i++) {
+        rg_strbuf_printf(&env, "{\"topic\":\"riskgate.events\",\"partition\":0,\"offset\":%d,\"tstype\":\"create\","
+                               "\"ts\":1700000000000,\"broker\":1,%s\"payload\":", i,
+                         i == 1 ? "\"key\":null,\"headers\":[\"h\",\"v\"]," : "\"key\":\"u-1\",");
+        rg_strbuf_put_json_str(&env, evs[i], strlen(evs[i]));
+        rg_strbuf_puts(&env, "}\n");
+    }
+    const char *p = path_of("plain2.jsonl"), *e = path_of("env.jsonl");
+    write_file(p, EV1 "\n" EV2 "\n" EV3 "\n", strlen(EV1 "\n" EV2 "\n" EV3 "\n"));
+    write_file(e, env.data, env.len);
+    rg_strbuf a = RG_STRBUF_INIT, b = RG_STRBUF_INIT;
+    rg_capture_stats st;
+    read_all(&p, 1, &a, NULL);
+    read_all(&e, 1, &b, &st);
+    assert_string_equal(a.data, b.data);
+    assert_int_equal(st.envelopes, 3);
+
+    /* bad envelopes, and a bad event inside a good envelope */
+    const char bad[] =
+        "{\"topic\":\"t\",\"partition\":0,\"offset\":1,\"key\":null,\"payload\":null}\n"
+        "{\"topic\":\"t\",\"partition\":0,\"offset\":2,\"key\":\"k\"}\n"
+        "{\"topic\":\"t\",\"partition\":0,\"offset\":3,\"payload\":{\"event_id\":\"e\"}}\n"
+        "{\"topic\":\"t\",\"partition\":0,\"offset\":4,\"payload\":\"{\\\"event_id\\\":\\\"e\\\",\\\"amount\\\":-5}\"}\n"
+        "{\"event_id\":\"e-9\",\"type\":\"login\",\"ts\":1,\"account\":\"a\",\"topic\":\"t\",\"partition\":0,\"offset\":0}\n";
+    const char *bp = path_of("badenv.jsonl");
+    write_file(bp, bad, sizeof bad - 1);
+    rg_capture *c = rg_capture_new(&bp, 1);
+    rg_capture_item it;
+    char err[256];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(rg_capture_next(c, &it, err, sizeof err), RG_CAPTURE_REJECT);
+        assert_int_equal(it.reject.kind, RG_REJ_BAD_ENVELOPE);
+        assert_string_equal(it.reject.field, "payload");
+        assert_int_equal(it.raw[0], '{'); /* the whole line */
+        assert_non_null(strstr(it.raw, "\"topic\""));
+    }
+    assert_int_equal(rg_capture_next(c, &it, err, sizeof err), RG_CAPTURE_REJECT);
+    assert_int_equal(it.reject.kind, RG_REJ_MISSING_FIELD); /* type: checked before amount */
+    assert_int_equal(it.raw_len, strlen("{\"event_id\":\"e\",\"amount\":-5}"));
+    assert_memory_equal(it.raw, "{\"event_id\":\"e\",\"amount\":-5}", it.raw_len); /* the payload */
+    assert_non_null(strstr(it.source, "badenv.jsonl:4"));
+    assert_int_equal(rg_capture_next(c, &it, err, sizeof err), RG_CAPTURE_EVENT); /* an event with extra keys */
+    assert_string_equal(it.event.event_id, "e-9");
+    assert_int_equal(rg_capture_next(c, &it, err, sizeof err), RG_CAPTURE_END);
+    assert_int_equal(rg_capture_get_stats(c)->envelopes, 4);
+    rg_capture_free(c);
+    rg_strbuf_free(&a);
+    rg_strbuf_free(&b);
+    rg_strbuf_free(&env);
+}
+
+static void test_long_line_resync(void **state)
+{
+    (void)state;
+    size_t big = 3 << 20;
+    size_t len = big + 2 + strlen(EV1) + 1;
+    char *data = malloc(len);
+    assert_non_null(data);
+    data[0] = '{';
+    memset(data + 1, 'x', big - 1);
+    memcpy(data + big, "\r\n", 2);
+    memcpy(data + big + 2, EV1 "\n", strlen(EV1) + 1);
+    const char *p = path_of("long.jsonl"), *g = path_of("long.jsonl.gz");
+    write_file(p, data, len);
+    write_gz(g, "wb", data, len);
+    const char *both[] = {p, g};
+    rg_capture *c = rg_capture_new(both, 2);
+    rg_capture_item it;
+    char err[256];
+    for (int f = 0; f < 2; f++) {
+        assert_int_equal(rg_capture_next(c, &it, err, sizeof err), RG_CAPTURE_REJECT);
+        assert_int_equal(it.reject.kind, RG_REJ_LINE_TOO_LONG);
+        assert_null(it.reject.field);
+        assert_true(it.raw_len >= big);
+        assert_memory_equal(it.raw, data, RG_REJECT_RAW_MAX);
+        assert_non_null(strstr(it.reject.error, "over the limit"));
+        assert_non_null(strstr(it.source, f ? "long.jsonl.gz:1" : "long.jsonl:1"));
+        rg_strbuf rec = RG_STRBUF_INIT;
+        rg_reject_write_json(&it.reject, it.source, it.raw, it.raw_len, &rec);
+        assert_true(rec.len < RG_REJECT_RAW_MAX + 1024);
+        rg_strbuf_free(&rec);
+        assert_int_equal(rg_capture_next(c, &it, err, sizeof err), RG_CAPTURE_EVENT);
+        assert_string_equal(it.event.event_id, "e-1");
+        assert_non_null(strstr(it.source, f ? "long.jsonl.gz:2" : "long.jsonl:2"));
+    }
+    assert_int_equal(rg_capture_next(c, &it, err, sizeof err), RG_CAPTURE_END);
+    uint64_t done, total;
+    rg_capture_progress(c, &done, &total);
+    assert_true(total > 0);
+    assert_int_equal(done, total);
+    rg_capture_free(c);
+    free(data);
+
+    /* exactly the limit is accepted as a line (and then refused as JSON) */
+    char *edge = malloc(RG_CAPTURE_MAX_LINE + 1);
+    memset(edge, ' ', RG_CAPTURE_MAX_LINE);
+    memcpy(edge, "[1]", 3);
+    edge[RG_CAPTURE_MAX_LINE] = '\n';
+    const char *e = path_of("edge.jsonl");
+    write_file(e, edge, RG_CAPTURE_MAX_LINE + 1);
+    free(edge);
+    rg_strbuf out = RG_STRBUF_INIT;
+    read_all(&e, 1, &out, NULL);
+    assert_non_null(strstr(out.data, "R not_object"));
+    rg_strbuf_free(&out);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    const char *ok = path_of("ok.jsonl"), *missing = path_of("missing.jsonl");
+    write_file(ok, EV1 "\n", strlen(EV1) + 1);
+    const char *two[] = {ok, missing};
+    rg_strbuf out = RG_STRBUF_INIT;
+    read_all(two, 2, &out, NULL);
+    /* the first file is read before the missing one is reported */
+    assert_non_null(strstr(out.data, "E e-1"));
+    assert_non_null(strstr(out.data, "X "));
+    assert_non_null(strstr(out.data, "missing.jsonl"));
+    assert_non_null(strstr(out.data, "No such file"));
+
+    /* a corrupt gzip member, and a truncated one */
+    unsigned char gzbad[64] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad, 0xbe, 0xef, 0xff, 0xff};
+    const char *bad = path_of("bad.gz");
+    write_file(bad, gzbad, sizeof gzbad);
+    rg_strbuf_reset(&out);
+    read_all(&bad, 1, &out, NULL);
+    assert_non_null(strstr(out.data, "X "));
+    assert_non_null(strstr(out.data, "bad.gz"));
+
+    const char *full = path_of("full.gz"), *cut = path_of("cut.gz");
+    write_gz(full, "wb", plain, sizeof plain - 1);
+    FILE *f = fopen(full, "rb");
+    unsigned char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    write_file(cut, buf, n - 10);
+    rg_strbuf_reset(&out);
+    read_all(&cut, 1, &out, NULL);
+    assert_non_null(strstr(out.data, "X "));
+    assert_non_null(strstr(out.data, "cut.gz"));
+
+    rg_strbuf_reset(&out);
+    read_all((const char *[]){dir}, 1, &out, NULL);
+    assert_non_null(strstr(out.data, "X "));
+    assert_non_null(strstr(out.data, "directory"));
+    rg_strbuf_free(&out);
+
+    /* no files: the end at once */
+    rg_capture *c = rg_capture_new(NULL, 0);
+    rg_capture_item it;
+    assert_int_equal(rg_capture_next(c, &it, NULL, 0), RG_CAPTURE_END);
+    rg_capture_free(c);
+}
+
+static void test_rejects_have_sources(void **state)
+{
+    (void)state;
+    const char data[] = "not json\n\n{\"event_id\":\"x\",\"type\":\"login\",\"ts\":0,\"account\":\"\xff\"}\n" EV2;
+    const char *p = path_of("mixed.jsonl");
+    write_file(p, data, sizeof data - 1);
+    rg_strbuf out = RG_STRBUF_INIT;
+    read_all(&p, 1, &out, NULL);
+    char expect[1024];
+    snprintf(expect, sizeof expect, "R invalid_json - %s/mixed.jsonl:1|R invalid_utf8 account %s/mixed.jsonl:3|E e-2", dir, dir);
+    assert_non_null(strstr(out.data, expect));
+    rg_strbuf_free(&out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain_gz_concat_same),
+        cmocka_unit_test(test_envelopes),
+        cmocka_unit_test(test_long_line_resync),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_rejects_have_sources),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,120 @@
+/*
+ * dedupe: duplicates within the horizon (inclusive), forgotten after it,
+ * out-of-order event times, set_horizon, and memory bounded by the ids
+ * within one horizon after a million distinct ids over a long span.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ingest/dedupe.h"
+
+#define H INT64_C(3600000)
+#define CHECK(d, id, ts) rg_dedupe_check((d), (id), strlen(id), (ts))
+
+static void test_within_and_after_horizon(void **state)
+{
+    (void)state;
+    rg_dedupe *d = rg_dedupe_new(H);
+    assert_false(CHECK(d, "e-1", 1000));
+    assert_true(CHECK(d, "e-1", 1000));
+    assert_true(CHECK(d, "e-1", 1000 + H)); /* exactly one horizon later: still a duplicate */
+    assert_false(CHECK(d, "e-2", 1000 + H + 1)); /* moves the watermark past e-1's horizon */
+    assert_false(CHECK(d, "e-1", 1000 + H + 1)); /* forgotten: evaluated again */
+    assert_true(CHECK(d, "e-1", 1000 + H + 2));  /* and remembered anew */
+    assert_int_equal(rg_dedupe_size(d), 2);
+    /* ids differ by bytes, not by C string: an embedded NUL counts */
+    assert_false(rg_dedupe_check(d, "a\0b", 3, 5000 + H));
+    assert_false(rg_dedupe_check(d, "a\0c", 3, 5000 + H));
+    assert_true(rg_dedupe_check(d, "a\0b", 3, 5000 + H));
+    rg_dedupe_free(d);
+    rg_dedupe_free(NULL);
+}
+
+static void test_out_of_order(void **state)
+{
+    (void)state;
+    rg_dedupe *d = rg_dedupe_new(H);
+    assert_false(CHECK(d, "late", 10 * H));      /* watermark 10h */
+    assert_false(CHECK(d, "old", 9 * H + 1));     /* behind, but within the horizon */
+    assert_true(CHECK(d, "old", 9 * H + 1));
+    assert_false(CHECK(d, "ancient", 2 * H));     /* far behind: not remembered at all */
+    assert_false(CHECK(d, "ancient", 2 * H));
+    assert_int_equal(rg_dedupe_size(d), 2);
+    /* a later arrival with an older ts expires first, whatever the order
+     * of arrival: "old" (9h+1) goes when the watermark passes 10h+1 while
+     * "late" (10h) stays until 11h */
+    assert_false(CHECK(d, "tick", 10 * H + 2));
+    assert_false(CHECK(d, "old", 10 * H + 2));
+    assert_true(CHECK(d, "late", 10 * H + 2));
+    assert_false(CHECK(d, "tick2", 11 * H + 1));
+    assert_false(CHECK(d, "late", 11 * H + 1));
+    /* a duplicate seen with an older ts than the first is still a duplicate */
+    assert_false(CHECK(d, "x", 11 * H + 1));
+    assert_true(CHECK(d, "x", 10 * H + 5));
+    rg_dedupe_free(d);
+}
+
+static void test_set_horizon(void **state)
+{
+    (void)state;
+    rg_dedupe *d = rg_dedupe_new(H);
+    assert_false(CHECK(d, "a", 0));
+    rg_dedupe_set_horizon(d, 10);
+    assert_false(CHECK(d, "b", 11)); /* "a" now beyond the shorter horizon */
+    assert_false(CHECK(d, "a", 11));
+    rg_dedupe_set_horizon(d, 0);
+    assert_true(CHECK(d, "a", 11)); /* same instant: still remembered */
+    assert_false(CHECK(d, "c", 12));
+    assert_false(CHECK(d, "a", 12));
+    rg_dedupe_free(d);
+}
+
+/* A million distinct ids, one every 10 ms of event time (about 2.8 h), with
+ * a 10-minute horizon: at most ~60 000 ids are ever remembered, and the
+ * bytes follow. */
+static void test_memory_bounded(void **state)
+{
+    (void)state;
+    int64_t horizon = 10 * 60 * 1000, step = 10;
+    rg_dedupe *d = rg_dedupe_new(horizon);
+    size_t max_size = 0, max_bytes = 0, bytes_at_window = 0;
+    char id[32];
+    for (int i = 0; i < 1000000; i++) {
+        int n = snprintf(id, sizeof id, "e-%07d", i);
+        /* a little disorder: every 7th event arrives 5 s late */
+        int64_t ts = (int64_t)i * step - (i % 7 == 0 ? 5000 : 0);
+        assert_false(rg_dedupe_check(d, id, (size_t)n, ts < 0 ? 0 : ts));
+        size_t sz = rg_dedupe_size(d);
+        if (sz > max_size)
+            max_size = sz;
+        if (i == (int)(horizon / step) * 2)
+            bytes_at_window = rg_dedupe_bytes(d);
+        if (i % 4096 == 0 && rg_dedupe_bytes(d) > max_bytes)
+            max_bytes = rg_dedupe_bytes(d);
+    }
+    size_t per_horizon = (size_t)(horizon / step);
+    assert_true(max_size <= per_horizon + per_horizon / 10);
+    assert_true(rg_dedupe_size(d) >= per_horizon - per_horizon / 100); /* some late ones expired early */
+    int64_t last = INT64_C(999999) * step;
+    assert_true(rg_dedupe_check(d, "e-0999990", 9, last));  /* recent: remembered */
+    assert_false(rg_dedupe_check(d, "e-0000001", 9, last)); /* hours ago: forgotten */
+    /* memory did not keep growing after the first horizons */
+    assert_true(max_bytes <= 2 * bytes_at_window);
+    rg_dedupe_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_within_and_after_horizon),
+        cmocka_unit_test(test_out_of_order),
+        cmocka_unit_test(test_set_horizon),
+        cmocka_unit_test(test_memory_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,203 @@
+/*
+ * mock-cluster — a librdkafka mock Kafka cluster (rdkafka_mock.h) as a
+ * program: for the streaming tests, the benchmark, and a human trying
+ * `riskgate run` with kcat, without a real Kafka.
+ *
+ *   mock-cluster [--brokers N] [--topic NAME:PARTITIONS]... [--bootstrap-file F]
+ *
+ * Prints the bootstrap address ("127.0.0.1:PORT,...") on the first line of
+ * stdout (and into --bootstrap-file, written atomically, when given), then
+ * reads commands on stdin, one per line, answering "ok" or "error: ...":
+ *
+ *   topic NAME PARTITIONS        create a topic
+ *   down ID | up ID              take broker ID (1..N) down / bring it back
+ *   rtt ID MS                    add round-trip delay to broker ID
+ *   errors API COUNT ERRCODE     the next COUNT requests of API (Produce,
+ *                                Fetch, OffsetCommit, ... or the numeric
+ *                                ApiKey) fail with ERRCODE (numeric Kafka
+ *                                error code, e.g. 6 NOT_LEADER_FOR_PARTITION)
+ *   topic-error NAME ERRCODE     metadata for NAME reports ERRCODE
+ *   quit                         exit
+ *
+ * It exits on "quit", on SIGTERM/SIGINT, or when stdin reaches EOF and
+ * --stay was not given (so a test that dies takes its cluster with it).
+ * Listeners are on 127.0.0.1 only (the mock cluster binds loopback).
+ */
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static int api_key(const char *name)
+{
+    static const struct {
+        const char *name;
+        int key;
+    } apis[] = {{"Produce", 0},       {"Fetch", 1},           {"ListOffsets", 2},  {"Metadata", 3},
+                {"OffsetCommit", 8},  {"OffsetFetch", 9},     {"FindCoordinator", 10}, {"JoinGroup", 11},
+                {"Heartbeat", 12},    {"LeaveGroup", 13},     {"SyncGroup", 14},   {"InitProducerId", 22},
+                {"AddPartitionsToTxn", 24}, {"EndTxn", 26}};
+    for (size_t i = 0; i < sizeof apis / sizeof *apis; i++)
+        if (strcasecmp(name, apis[i].name) == 0)
+            return apis[i].key;
+    char *end;
+    long v = strtol(name, &end, 10);
+    return *end || end == name ? -1 : (int)v;
+}
+
+static int create_topic(rd_kafka_mock_cluster_t *mc, const char *spec_name, int partitions, int brokers)
+{
+    int rf = brokers < 3 ? brokers : 3;
+    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, spec_name, partitions, rf);
+    if (err) {
+        fprintf(stderr, "mock-cluster: topic %s: %s\n", spec_name, rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+static void command(rd_kafka_mock_cluster_t *mc, int brokers, char *line)
+{
+    char *argv[8];
+    int argc = 0;
+    for (char *tok = strtok(line, " \t\r\n"); tok && argc < 8; tok = strtok(NULL, " \t\r\n"))
+        argv[argc++] = tok;
+    if (argc == 0)
+        return;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (strcmp(argv[0], "topic") == 0 && argc == 3) {
+        if (create_topic(mc, argv[1], atoi(argv[2]), brokers) != 0) {
+            puts("error: topic not created");
+            fflush(stdout);
+            return;
+        }
+    } else if (strcmp(argv[0], "down") == 0 && argc == 2) {
+        err = rd_kafka_mock_broker_set_down(mc, atoi(argv[1]));
+    } else if (strcmp(argv[0], "up") == 0 && argc == 2) {
+        err = rd_kafka_mock_broker_set_up(mc, atoi(argv[1]));
+    } else if (strcmp(argv[0], "rtt") == 0 && argc == 3) {
+        err = rd_kafka_mock_broker_set_rtt(mc, atoi(argv[1]), atoi(argv[2]));
+    } else if (strcmp(argv[0], "errors") == 0 && argc == 4) {
+        int key = api_key(argv[1]);
+        int count = atoi(argv[2]);
+        if (key < 0 || count <= 0 || count > 10000) {
+            puts("error: errors API COUNT ERRCODE");
+            fflush(stdout);
+            return;
+        }
+        rd_kafka_resp_err_t *codes = malloc((size_t)count * sizeof *codes);
+        for (int i = 0; codes && i < count; i++)
+            codes[i] = (rd_kafka_resp_err_t)atoi(argv[3]);
+        if (codes)
+            rd_kafka_mock_push_request_errors_array(mc, (int16_t)key, (size_t)count, codes);
+        free(codes);
+    } else if (strcmp(argv[0], "topic-error") == 0 && argc == 3) {
+        rd_kafka_mock_topic_set_error(mc, argv[1], (rd_kafka_resp_err_t)atoi(argv[2]));
+    } else if (strcmp(argv[0], "quit") == 0) {
+        stop = 1;
+    } else {
+        puts("error: unknown command");
+        fflush(stdout);
+        return;
+    }
+    if (err)
+        printf("error: %s\n", rd_kafka_err2str(err));
+    else
+        puts("ok");
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    int brokers = 3;
+    const char *bootstrap_file = NULL;
+    int stay = 0;
+    const char *topics[64];
+    int n_topics = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc)
+            brokers = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc && n_topics < 64)
+            topics[n_topics++] = argv[++i];
+        else if (strcmp(argv[i], "--bootstrap-file") == 0 && i + 1 < argc)
+            bootstrap_file = argv[++i];
+        else if (strcmp(argv[i], "--stay") == 0)
+            stay = 1;
+        else {
+            fprintf(stderr,
+                    "usage: mock-cluster [--brokers N] [--topic NAME:PARTITIONS]... [--bootstrap-file F] [--stay]\n");
+            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+        }
+    }
+    if (brokers < 1 || brokers > 16) {
+        fprintf(stderr, "mock-cluster: --brokers 1..16\n");
+        return 2;
+    }
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk) {
+        fprintf(stderr, "mock-cluster: %s\n", errstr);
+        return 1;
+    }
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, brokers);
+    if (!mc) {
+        fprintf(stderr, "mock-cluster: cannot create the mock cluster\n");
+        rd_kafka_destroy(rk);
+        return 1;
+    }
+    for (int i = 0; i < n_topics; i++) {
+        char name[256];
+        const char *colon = strrchr(topics[i], ':');
+        int parts = colon ? atoi(colon + 1) : 1;
+        snprintf(name, sizeof name, "%.*s", colon ? (int)(colon - topics[i]) : (int)strlen(topics[i]), topics[i]);
+        if (parts < 1 || create_topic(mc, name, parts, brokers) != 0)
+            return 1;
+    }
+    const char *bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
+    printf("%s\n", bootstrap);
+    fflush(stdout);
+    if (bootstrap_file) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", bootstrap_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%s\n", bootstrap) < 0 || fclose(f) != 0 || rename(tmp, bootstrap_file) != 0) {
+            fprintf(stderr, "mock-cluster: cannot write %s: %s\n", bootstrap_file, strerror(errno));
+            return 1;
+        }
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    char line[1024];
+    while (!stop) {
+        if (!fgets(line, sizeof line, stdin)) {
+            if (!stay)
+                break;
+            /* stdin closed but asked to stay: wait for a signal. */
+            while (!stop)
+                pause();
+            break;
+        }
+        command(mc, brokers, line);
+    }
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+    return 0;
+}
