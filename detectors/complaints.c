@@ -16,7 +16,8 @@
  * detectors' update step, as value.h says.
  *
  * State: one strmap record per transfer, keyed by its event_id: ts, and
- * the counterparty (a heap copy) only when ref_counterparty is used. A
+ * the counterparty only when ref_counterparty is used (inside the record
+ * up to 23 bytes, the usual id; a heap copy beyond). A
  * history fact: dropped history_horizon of event time after the transfer
  * or the last event referring to it. Every transfer is kept that long,
  * since any may be complained about: this is the family whose memory
@@ -28,6 +29,8 @@
 
 #include "../common/strmap.h"
 #include "detector.h"
+#include "record_cache.h"
+#include "sweep.h"
 #include "window.h"
 
 enum ref_name { R_REF_AGE, R_REF_COUNTERPARTY, R_COUNT };
@@ -40,14 +43,21 @@ static const rg_name_spec ref_names[R_COUNT] = {
                             "seen"},
 };
 
+#define COUNTERPARTY_INLINE 23
+
 typedef struct transfer_record {
     int64_t ts_ms;
     int64_t touched_ms;        /* watermark when seen or last referred to */
-    char *counterparty;        /* NUL-terminated copy; NULL unless ref_counterparty is used */
-    uint8_t counterparty_len;  /* events.md: 1..64 bytes */
+    union {
+        char inline_id[COUNTERPARTY_INLINE + 1];
+        char *heap;            /* when counterparty_len > COUNTERPARTY_INLINE */
+    } counterparty;            /* NUL-terminated copy */
+    uint8_t counterparty_len;  /* events.md: 1..64 bytes; 0: not kept */
 } transfer_record;
 
 typedef struct ref_state {
+    rg_record_cache cache;            /* the transfer the event in hand refers to */
+    size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
     rg_strmap *transfers;      /* transfer event_id -> transfer_record */
     bool want_counterparty;
     int64_t history_horizon_ms;
@@ -56,17 +66,23 @@ typedef struct ref_state {
     size_t counterparty_bytes; /* heap copies, for stats */
 } ref_state;
 
-/* The allocation a counterparty copy costs, as stats count it. */
+/* The heap a counterparty copy costs, as stats count it. */
 static size_t copy_cost(size_t len)
 {
-    return ((len + 1 + 15) & ~(size_t)15) + RG_MALLOC_OVERHEAD;
+    return len > COUNTERPARTY_INLINE ? ((len + 1 + 15) & ~(size_t)15) + RG_MALLOC_OVERHEAD : 0;
+}
+
+static const char *counterparty_of(const transfer_record *r)
+{
+    return r->counterparty_len > COUNTERPARTY_INLINE ? r->counterparty.heap : r->counterparty.inline_id;
 }
 
 static void free_record(void *value)
 {
     transfer_record *r = value;
-    free(r->counterparty);
-    r->counterparty = NULL;
+    if (r->counterparty_len > COUNTERPARTY_INLINE)
+        free(r->counterparty.heap);
+    r->counterparty_len = 0;
 }
 
 static void complaints_destroy(void *state)
@@ -119,14 +135,14 @@ static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_ev
     rg_type type = use->spec->type;
     if (!has_ref(ev))
         return rg_unknown(type);
-    const transfer_record *r = rg_strmap_get(s->transfers, ev->ref, ev->ref_len);
-    if (!r)
-        return rg_unknown(type);
+    const transfer_record *r = rg_record_cache_get(&s->cache, s->transfers, ev, ev->ref, ev->ref_len);
+    if (!r || r->touched_ms <= s->watermark_ms - s->history_horizon_ms)
+        return rg_unknown(type);   /* not seen, or past the horizon (swept or not) */
     switch (use->spec - ref_names) {
     case R_REF_AGE:
         return rg_int_typed(RG_T_DURATION, ev->ts_ms - r->ts_ms);
     case R_REF_COUNTERPARTY:
-        return r->counterparty ? rg_string(r->counterparty, r->counterparty_len) : rg_unknown(type);
+        return r->counterparty_len ? rg_string(counterparty_of(r), r->counterparty_len) : rg_unknown(type);
     default:
         return rg_unknown(type);
     }
@@ -135,12 +151,16 @@ static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_ev
 static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     ref_state *s = state;
+    s->folded_since_sweep++;
+    int64_t stale_ms = s->watermark_ms - s->history_horizon_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
+    transfer_record *referred =
+        has_ref(ev) ? rg_record_cache_get(&s->cache, s->transfers, ev, ev->ref, ev->ref_len) : NULL;
+    rg_record_cache_reset(&s->cache);   /* records may be created below */
     if (has_ref(ev)) {
-        transfer_record *r = rg_strmap_get(s->transfers, ev->ref, ev->ref_len);
-        if (r)
-            r->touched_ms = s->watermark_ms;   /* a disputed transfer stays known */
+        if (referred && referred->touched_ms > stale_ms)
+            referred->touched_ms = s->watermark_ms;   /* a disputed transfer stays known */
         return;
     }
     if (ev->type != RG_EV_TRANSFER)
@@ -151,19 +171,25 @@ static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ct
         s->dropped++;
         return;
     }
+    if (!created && r->touched_ms <= stale_ms) {
+        s->counterparty_bytes -= copy_cost(r->counterparty_len);
+        free_record(r);   /* an id reused after the horizon is a new transfer */
+        memset(r, 0, sizeof *r);
+        created = true;
+    }
     r->touched_ms = s->watermark_ms;
     if (!created)
         return;   /* dedupe keeps ids unique; a reused id keeps its first transfer */
     r->ts_ms = ev->ts_ms;
-    if (s->want_counterparty && ev->counterparty) {
+    if (s->want_counterparty && ev->counterparty && ev->counterparty_len) {
         size_t len = ev->counterparty_len > UINT8_MAX ? UINT8_MAX : ev->counterparty_len;
-        r->counterparty = malloc(len + 1);
-        if (!r->counterparty) {
+        char *copy = r->counterparty.inline_id;
+        if (len > COUNTERPARTY_INLINE && !(copy = r->counterparty.heap = malloc(len + 1))) {
             s->dropped++;
             return;
         }
-        memcpy(r->counterparty, ev->counterparty, len);
-        r->counterparty[len] = '\0';
+        memcpy(copy, ev->counterparty, len);
+        copy[len] = '\0';
         r->counterparty_len = (uint8_t)len;
         s->counterparty_bytes += copy_cost(len);
     }
@@ -174,7 +200,7 @@ static bool keep_record(void *value, void *arg)
     ref_state *s = arg;
     transfer_record *r = value;
     bool keep = r->touched_ms > s->watermark_ms - s->history_horizon_ms;
-    if (!keep && r->counterparty)
+    if (!keep)
         s->counterparty_bytes -= copy_cost(r->counterparty_len);
     return keep;
 }
@@ -184,7 +210,9 @@ static void complaints_expire(void *state, int64_t watermark_ms)
     ref_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
-    rg_strmap_sweep(s->transfers, keep_record, s, free_record);
+    rg_record_cache_reset(&s->cache);
+    if (rg_sweep_due(&s->folded_since_sweep, rg_strmap_count(s->transfers)))
+        rg_strmap_sweep(s->transfers, keep_record, s, free_record);
 }
 
 static void complaints_stats(const void *state, rg_detector_stats *out)

@@ -51,6 +51,9 @@
 
 #include "../common/strmap.h"
 #include "detector.h"
+#include "record_cache.h"
+#include "sender_index.h"
+#include "sweep.h"
 #include "window.h"
 
 enum cp_name { CP_AGE, CP_SENDERS, CP_COUNT };
@@ -68,19 +71,6 @@ typedef struct transfer_in {
     uint64_t sender;
 } transfer_in;
 
-typedef struct sender_slot {
-    uint64_t sender;   /* 0: empty (rg_hash_bytes never returns 0) */
-    int64_t latest_ms; /* dead when <= the record's trimmed_ms */
-} sender_slot;
-
-/* Latest-time index of a counterparty with many transfers in its window. */
-typedef struct sender_index {
-    rg_window latest;         /* each live sender's latest ts */
-    sender_slot *table;
-    uint32_t table_cap;       /* power of two, or 0 */
-    uint32_t table_used;      /* occupied slots, dead ones included */
-} sender_index;
-
 /* A registration: 16 bytes of value, the most common record (every
  * account opened within the horizon), so it has a map of its own. */
 typedef struct registration {
@@ -93,7 +83,7 @@ typedef struct cp_record {
     int64_t trimmed_ms;       /* received transfers <= this are gone */
     transfer_in *raw;         /* raw[raw_start .. raw_start + raw_n), ts order */
     uint32_t raw_start, raw_n, raw_cap;
-    sender_index *index;      /* NULL while raw is small */
+    rg_sender_index *index;   /* NULL while raw is small */
 } cp_record;
 
 /* A counterparty with at most SMALL_MAX transfers in its window is
@@ -109,6 +99,8 @@ typedef struct scratch_slot {
 } scratch_slot;
 
 typedef struct cp_state {
+    rg_record_cache registration_cache;   /* E's counterparty in registrations */
+    rg_record_cache received_cache;       /* E's counterparty in received */
     rg_strmap *registrations;         /* account -> registration (counterparty_age) */
     rg_strmap *received;              /* counterparty account -> cp_record (counterparty_senders) */
     bool want_age, want_senders;
@@ -116,6 +108,7 @@ typedef struct cp_state {
     int64_t history_horizon_ms;
     int64_t watermark_ms;
     size_t dropped;
+    size_t folded_since_sweep[2];     /* events since each map's last sweep (sweep.h) */
     /* Distinct-sender scratch set for late events: sized in update (never
      * on the eval path) to twice the largest raw array held. */
     scratch_slot *scratch;
@@ -124,11 +117,7 @@ typedef struct cp_state {
 
 static void index_free(cp_record *r)
 {
-    if (!r->index)
-        return;
-    rg_window_free(&r->index->latest);
-    free(r->index->table);
-    free(r->index);
+    rg_sender_index_free(r->index);
     r->index = NULL;
 }
 
@@ -204,91 +193,14 @@ static int counterparty_rebind(void *state, const rg_detector_config *cfg)
     return configure(s, cfg);
 }
 
-/* ---- latest-time index --------------------------------------------------- */
-
-static sender_slot *table_find(const sender_index *ix, uint64_t sender)
-{
-    if (!ix->table_cap)
-        return NULL;
-    uint32_t mask = ix->table_cap - 1;
-    for (uint32_t i = (uint32_t)sender & mask;; i = (i + 1) & mask) {
-        if (ix->table[i].sender == sender)
-            return &ix->table[i];
-        if (!ix->table[i].sender)
-            return NULL;
-    }
-}
-
-/* Latest ts of a live sender, or INT64_MIN. */
-static int64_t sender_latest(const sender_index *ix, int64_t trimmed_ms, uint64_t sender)
-{
-    const sender_slot *slot = table_find(ix, sender);
-    return slot && slot->latest_ms > trimmed_ms ? slot->latest_ms : INT64_MIN;
-}
-
-/* Rebuild the table without dead senders, with room to grow. */
-static int table_rebuild(sender_index *ix, int64_t trimmed_ms)
-{
-    uint32_t live = ix->latest.n, cap = 16;
-    while (cap < live * 2 + 2)
-        cap *= 2;
-    sender_slot *t = calloc(cap, sizeof *t);
-    if (!t)
-        return -1;
-    for (uint32_t i = 0; i < ix->table_cap; i++) {
-        const sender_slot *old = &ix->table[i];
-        if (!old->sender || old->latest_ms <= trimmed_ms)
-            continue;
-        uint32_t j = (uint32_t)old->sender & (cap - 1);
-        while (t[j].sender)
-            j = (j + 1) & (cap - 1);
-        t[j] = *old;
-    }
-    free(ix->table);
-    ix->table = t;
-    ix->table_cap = cap;
-    ix->table_used = live;
-    return 0;
-}
-
-/* Fold one transfer into the index. -1 on OOM: the caller drops the index
- * (the raw scan stays exact without it). */
-static int index_add(sender_index *ix, int64_t trimmed_ms, int64_t ts_ms, uint64_t sender)
-{
-    sender_slot *slot = table_find(ix, sender);
-    if (slot) {
-        bool live = slot->latest_ms > trimmed_ms;
-        if (live && slot->latest_ms >= ts_ms)
-            return 0;   /* a late transfer: the latest time stands */
-        if (live)
-            rg_window_remove(&ix->latest, slot->latest_ms);
-        if (rg_window_insert(&ix->latest, ts_ms) != 0)
-            return -1;
-        slot->latest_ms = ts_ms;
-        return 0;
-    }
-    if ((ix->table_used + 1) * 4 > ix->table_cap * 3 && table_rebuild(ix, trimmed_ms) != 0)
-        return -1;
-    if (rg_window_insert(&ix->latest, ts_ms) != 0)
-        return -1;
-    uint32_t mask = ix->table_cap - 1, i = (uint32_t)sender & mask;
-    while (ix->table[i].sender)
-        i = (i + 1) & mask;
-    ix->table[i].sender = sender;
-    ix->table[i].latest_ms = ts_ms;
-    ix->table_used++;
-    return 0;
-}
-
 static void index_build(cp_record *r)
 {
-    r->index = calloc(1, sizeof *r->index);
+    r->index = rg_sender_index_new();
     if (!r->index)
         return;
-    rg_window_init(&r->index->latest);
     const transfer_in *base = r->raw + r->raw_start;
     for (uint32_t i = 0; i < r->raw_n; i++) {
-        if (index_add(r->index, r->trimmed_ms, base[i].ts_ms, base[i].sender) != 0) {
+        if (rg_sender_index_add(r->index, r->trimmed_ms, base[i].ts_ms, base[i].sender) != 0) {
             index_free(r);
             return;
         }
@@ -314,11 +226,7 @@ static void record_trim(cp_record *r, int64_t cutoff_ms)
     if (r->index && r->raw_n <= SMALL_LOW) {
         index_free(r);
     } else if (r->index) {
-        rg_window_trim(&r->index->latest, cutoff_ms);
-        /* Many dead senders: rebuild so probes stay short and memory
-         * follows the live count (failure only keeps the bigger table). */
-        if (r->index->table_used > 2 * r->index->latest.n + 8)
-            (void)table_rebuild(r->index, cutoff_ms);
+        rg_sender_index_trim(r->index, cutoff_ms);
     }
 }
 
@@ -418,14 +326,16 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
     if (use->spec == &counterparty_names[CP_AGE]) {
         if (ev->has_counterparty_created_at)
             return rg_int_typed(RG_T_DURATION, ev->ts_ms - ev->counterparty_created_at_ms);
-        const registration *reg = rg_strmap_get(s->registrations, ev->counterparty, ev->counterparty_len);
-        if (reg)
+        const registration *reg =
+            rg_record_cache_get(&s->registration_cache, s->registrations, ev, ev->counterparty, ev->counterparty_len);
+        /* Past the horizon a registration is forgotten, swept or not. */
+        if (reg && reg->touched_ms > s->watermark_ms - s->history_horizon_ms)
             return rg_int_typed(RG_T_DURATION, ev->ts_ms - reg->registered_ms);
         return rg_unknown(RG_T_DURATION);
     }
     if (use->spec != &counterparty_names[CP_SENDERS])
         return rg_unknown(use->spec->type);
-    const cp_record *r = rg_strmap_get(s->received, ev->counterparty, ev->counterparty_len);
+    const cp_record *r = rg_record_cache_get(&s->received_cache, s->received, ev, ev->counterparty, ev->counterparty_len);
     if (!r || !r->raw_n)
         return rg_int_typed(RG_T_INT, 1);   /* E's sender alone */
     int64_t lo_ms = ev->ts_ms - use->window_ms;
@@ -435,7 +345,7 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
         /* In order: every held ts is <= E.ts, so a sender is in the
          * window exactly when its latest ts is > lo. */
         int64_t senders = rg_window_count(&r->index->latest, lo_ms, ev->ts_ms);
-        if (sender_latest(r->index, r->trimmed_ms, sender) <= lo_ms)
+        if (rg_sender_index_latest(r->index, r->trimmed_ms, sender) <= lo_ms)
             senders++;
         return rg_int_typed(RG_T_INT, senders);
     }
@@ -463,8 +373,23 @@ static void grow_scratch(cp_state *s, uint32_t raw_n)
 static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     cp_state *s = state;
+    s->folded_since_sweep[0]++;
+    s->folded_since_sweep[1]++;
+    int64_t stale_ms = s->watermark_ms - s->history_horizon_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
+    bool is_transfer = ev->type == RG_EV_TRANSFER && ev->counterparty;
+    registration *paid_reg = is_transfer && s->want_age
+                                 ? rg_record_cache_get(&s->registration_cache, s->registrations, ev,
+                                                       ev->counterparty, ev->counterparty_len)
+                                 : NULL;
+    cp_record *paid = is_transfer && s->want_senders
+                          ? rg_record_cache_get(&s->received_cache, s->received, ev, ev->counterparty,
+                                                ev->counterparty_len)
+                          : NULL;
+    /* Records are created and deleted below. */
+    rg_record_cache_reset(&s->registration_cache);
+    rg_record_cache_reset(&s->received_cache);
     if (ev->type == RG_EV_ACCOUNT_OPEN && s->want_age) {
         bool created;
         registration *reg = rg_strmap_put(s->registrations, ev->account, ev->account_len, &created);
@@ -473,22 +398,19 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
             return;
         }
         /* Two opens of one account: the first registration is the real one. */
-        if (created || ev->ts_ms < reg->registered_ms)
+        if (created || reg->touched_ms <= stale_ms || ev->ts_ms < reg->registered_ms)
             reg->registered_ms = ev->ts_ms;
         reg->touched_ms = s->watermark_ms;
         return;
     }
-    if (ev->type != RG_EV_TRANSFER || !ev->counterparty)
+    if (!is_transfer)
         return;
-    if (s->want_age) {
-        registration *reg = rg_strmap_get(s->registrations, ev->counterparty, ev->counterparty_len);
-        if (reg)
-            reg->touched_ms = s->watermark_ms;   /* an active counterparty keeps its facts */
-    }
+    if (paid_reg && paid_reg->touched_ms > stale_ms)
+        paid_reg->touched_ms = s->watermark_ms;   /* an active counterparty keeps its facts */
     if (!s->want_senders)
         return;
-    bool created;
-    cp_record *r = rg_strmap_put(s->received, ev->counterparty, ev->counterparty_len, &created);
+    bool created = false;
+    cp_record *r = paid ? paid : rg_strmap_put(s->received, ev->counterparty, ev->counterparty_len, &created);
     if (!r) {
         s->dropped++;
         return;
@@ -507,7 +429,7 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
         return;
     }
     if (r->index) {
-        if (index_add(r->index, r->trimmed_ms, ev->ts_ms, sender) != 0) {
+        if (rg_sender_index_add(r->index, r->trimmed_ms, ev->ts_ms, sender) != 0) {
             s->dropped++;
             index_free(r);   /* raw alone stays exact, only slower */
         }
@@ -540,8 +462,12 @@ static void counterparty_expire(void *state, int64_t watermark_ms)
     cp_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
-    rg_strmap_sweep(s->registrations, keep_registration, s, NULL);
-    rg_strmap_sweep(s->received, keep_received, s, free_record);
+    rg_record_cache_reset(&s->registration_cache);
+    rg_record_cache_reset(&s->received_cache);
+    if (rg_sweep_due(&s->folded_since_sweep[0], rg_strmap_count(s->registrations)))
+        rg_strmap_sweep(s->registrations, keep_registration, s, NULL);
+    if (rg_sweep_due(&s->folded_since_sweep[1], rg_strmap_count(s->received)))
+        rg_strmap_sweep(s->received, keep_received, s, free_record);
 }
 
 static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)
@@ -551,12 +477,9 @@ static bool add_record_stats(const char *key, size_t keylen, void *value, void *
     if (r->raw)
         out->bytes += (size_t)r->raw_cap * sizeof *r->raw + RG_MALLOC_OVERHEAD;
     out->window_entries += r->raw_n;
-    const sender_index *ix = r->index;
-    if (ix) {
-        out->bytes += sizeof *ix + RG_MALLOC_OVERHEAD + rg_window_heap_bytes(&ix->latest);
-        if (ix->table)
-            out->bytes += (size_t)ix->table_cap * sizeof *ix->table + RG_MALLOC_OVERHEAD;
-        out->window_entries += ix->latest.n;
+    if (r->index) {
+        out->bytes += rg_sender_index_bytes(r->index);
+        out->window_entries += r->index->latest.n;
     }
     return true;
 }

@@ -20,6 +20,9 @@
  *                    and each name says itself whether it includes E
  *                    (count() and counterparty_senders() do);
  *     update(E)      after every rule has been evaluated: fold E into state.
+ *                    Required for every event observed or evaluated,
+ *                    before the next one: families cache E's record
+ *                    between eval and update (detectors/record_cache.h).
  *   expire(now)      now and then, with the event-time watermark (highest
  *                    ts seen); drop what no loaded rule can look at again.
  *   destroy()        frees everything create() and update() made.

@@ -36,6 +36,8 @@
 #include "../geo/geo.h"
 #include "../rules/eval.h"
 #include "detector.h"
+#include "record_cache.h"
+#include "sweep.h"
 #include "window.h"
 
 enum login_name { L_NEW_DEVICE, L_PREV_LOGIN_COUNTRY, L_COUNT };
@@ -65,6 +67,8 @@ typedef struct login_record {
 } login_record;
 
 typedef struct login_state {
+    rg_record_cache cache;            /* the account of the event in hand */
+    size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
     rg_strmap *accounts;
     bool want_devices, want_country;
     int64_t history_horizon_ms;
@@ -147,7 +151,9 @@ static int device_index(const login_record *r, uint64_t device)
 static rg_value login_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     login_state *s = state;
-    const login_record *r = rg_strmap_get(s->accounts, ev->account, ev->account_len);
+    const login_record *r = rg_record_cache_get(&s->cache, s->accounts, ev, ev->account, ev->account_len);
+    if (r && r->touched_ms <= s->watermark_ms - s->history_horizon_ms)
+        r = NULL;   /* past the horizon: forgotten, whether or not swept yet */
     if (use->spec == &login_names[L_NEW_DEVICE]) {
         if (!ev->device_id)
             return rg_unknown(RG_T_BOOL);
@@ -211,11 +217,18 @@ static const rg_geo_result *event_geo(login_state *s, const rg_event *ev, struct
 static void login_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     login_state *s = state;
+    s->folded_since_sweep++;
+    int64_t stale_ms = s->watermark_ms - s->history_horizon_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
     bool is_login = ev->type == RG_EV_LOGIN;
     bool has_device = s->want_devices && ev->device_id;
-    login_record *r = rg_strmap_get(s->accounts, ev->account, ev->account_len);
+    login_record *r = rg_record_cache_get(&s->cache, s->accounts, ev, ev->account, ev->account_len);
+    rg_record_cache_reset(&s->cache);   /* the record may be created below */
+    if (r && r->touched_ms <= stale_ms) {
+        free_record(r);   /* forgotten history: start over, as a new account */
+        memset(r, 0, sizeof *r);
+    }
     if (!r && !is_login && !has_device)
         return;   /* nothing to remember about this account yet */
     if (!r && !(r = rg_strmap_put(s->accounts, ev->account, ev->account_len, NULL))) {
@@ -252,7 +265,9 @@ static void login_expire(void *state, int64_t watermark_ms)
     login_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
-    rg_strmap_sweep(s->accounts, keep_record, s, free_record);
+    rg_record_cache_reset(&s->cache);
+    if (rg_sweep_due(&s->folded_since_sweep, rg_strmap_count(s->accounts)))
+        rg_strmap_sweep(s->accounts, keep_record, s, free_record);
 }
 
 static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)

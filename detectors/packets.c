@@ -36,6 +36,8 @@
 
 #include "../common/strmap.h"
 #include "detector.h"
+#include "record_cache.h"
+#include "sweep.h"
 #include "window.h"
 
 enum packet_name { P_CLAIM_DELAY, P_EXPIRED, P_OVERCLAIMED, P_RECLAIMED, P_COUNT };
@@ -70,6 +72,8 @@ typedef struct packet_record {
 } packet_record;
 
 typedef struct packet_state {
+    rg_record_cache cache;            /* the claimed packet of the event in hand */
+    size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
     rg_strmap *packets;
     bool want_total, want_claimers;
     int64_t history_horizon_ms;
@@ -171,9 +175,9 @@ static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event
     rg_type type = use->spec->type;
     if (ev->type != RG_EV_RED_PACKET_CLAIM || !ev->packet_id)
         return rg_unknown(type);
-    const packet_record *r = rg_strmap_get(s->packets, ev->packet_id, ev->packet_id_len);
-    if (!r)
-        return rg_unknown(type);
+    const packet_record *r = rg_record_cache_get(&s->cache, s->packets, ev, ev->packet_id, ev->packet_id_len);
+    if (!r || r->touched_ms <= s->watermark_ms - s->history_horizon_ms)
+        return rg_unknown(type);   /* not seen, or past the horizon (swept or not) */
     int64_t claim_delay_ms = ev->ts_ms - r->send_ts_ms;
     switch (use->spec - packet_names) {
     case P_CLAIM_DELAY:
@@ -189,9 +193,19 @@ static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event
     }
 }
 
+static void fold_event(packet_state *s, const rg_event *ev);
+
 static void packets_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     packet_state *s = state;
+    fold_event(s, ev);
+    rg_record_cache_reset(&s->cache);
+}
+
+static void fold_event(packet_state *s, const rg_event *ev)
+{
+    s->folded_since_sweep++;
+    int64_t stale_ms = s->watermark_ms - s->history_horizon_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
     if (!ev->packet_id)
@@ -202,6 +216,11 @@ static void packets_update(void *state, const rg_event *ev, struct rg_eval_ctx *
         if (!r) {
             s->dropped++;
             return;
+        }
+        if (!created && r->touched_ms <= stale_ms) {
+            free_record(r);   /* a forgotten packet: this send starts it over */
+            memset(r, 0, sizeof *r);
+            created = true;
         }
         /* A packet id sent twice keeps its first send: its claims so far
          * were made against that one. */
@@ -215,8 +234,8 @@ static void packets_update(void *state, const rg_event *ev, struct rg_eval_ctx *
     }
     if (ev->type != RG_EV_RED_PACKET_CLAIM)
         return;
-    packet_record *r = rg_strmap_get(s->packets, ev->packet_id, ev->packet_id_len);
-    if (!r)
+    packet_record *r = rg_record_cache_get(&s->cache, s->packets, ev, ev->packet_id, ev->packet_id_len);
+    if (!r || r->touched_ms <= stale_ms)
         return;
     r->touched_ms = s->watermark_ms;
     if (s->want_total)
@@ -237,7 +256,9 @@ static void packets_expire(void *state, int64_t watermark_ms)
     packet_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
-    rg_strmap_sweep(s->packets, keep_record, s, free_record);
+    rg_record_cache_reset(&s->cache);
+    if (rg_sweep_due(&s->folded_since_sweep, rg_strmap_count(s->packets)))
+        rg_strmap_sweep(s->packets, keep_record, s, free_record);
 }
 
 static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)

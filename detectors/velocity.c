@@ -31,6 +31,7 @@
 #include "../common/strmap.h"
 #include "../rules/eval.h"
 #include "detector.h"
+#include "sweep.h"
 #include "window.h"
 
 static const rg_name_spec velocity_names[] = {
@@ -40,6 +41,7 @@ static const rg_name_spec velocity_names[] = {
 };
 
 typedef struct velocity_state {
+    size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
     rg_strmap *accounts;              /* account -> rg_window[n_uses] */
     const rg_name_use *const *uses;
     size_t n_uses;
@@ -91,15 +93,13 @@ static void free_record(void *value, size_t n_uses)
         rg_window_free(&windows[i]);
 }
 
-/* strmap's free callback has no context argument; the record's window
- * count is recovered from this file-level variable, set around each call.
- * One engine thread per state (detector.h), and the value is restored
- * before returning, so it never leaks between states. */
-static size_t free_n_uses;
-
-static void free_record_cb(void *value)
+/* strmap's free callback gets no context, and a record does not store
+ * its window count (that would cost every account 16 bytes): windows are
+ * freed by code that knows n_uses, before the entry itself goes. */
+static bool free_record_visit(const char *key, size_t keylen, void *value, void *arg)
 {
-    free_record(value, free_n_uses);
+    free_record(value, *(const size_t *)arg);
+    return true;
 }
 
 static void velocity_destroy(void *state)
@@ -108,8 +108,8 @@ static void velocity_destroy(void *state)
     if (!s)
         return;
     if (s->accounts) {
-        free_n_uses = s->n_uses;
-        rg_strmap_free(s->accounts, free_record_cb);
+        rg_strmap_foreach(s->accounts, free_record_visit, &s->n_uses);
+        rg_strmap_free(s->accounts, NULL);
     }
     free(s->matched);
     free(s);
@@ -158,6 +158,7 @@ static bool trim_record(velocity_state *s, rg_window *windows)
 static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     velocity_state *s = state;
+    s->folded_since_sweep++;
     if (s->observed != ev)
         velocity_observe(s, ev, ctx);
     if (ev->ts_ms > s->watermark_ms)
@@ -181,17 +182,23 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
                 any_left = true;
         }
         if (!any_left) {
-            free_n_uses = s->n_uses;
-            rg_strmap_del(s->accounts, ev->account, ev->account_len, free_record_cb);
+            free_record(windows, s->n_uses);
+            rg_strmap_del(s->accounts, ev->account, ev->account_len, NULL);
         }
     }
     s->observed = NULL;
     s->observed_record = NULL;
 }
 
+/* Sweep predicate: trims, and frees the windows of a record it drops
+ * (the sweep then removes the entry without a callback). */
 static bool keep_record(void *value, void *arg)
 {
-    return trim_record(arg, value);
+    velocity_state *s = arg;
+    if (trim_record(s, value))
+        return true;
+    free_record(value, s->n_uses);
+    return false;
 }
 
 static void velocity_expire(void *state, int64_t watermark_ms)
@@ -199,8 +206,8 @@ static void velocity_expire(void *state, int64_t watermark_ms)
     velocity_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
-    free_n_uses = s->n_uses;
-    rg_strmap_sweep(s->accounts, keep_record, s, free_record_cb);
+    if (rg_sweep_due(&s->folded_since_sweep, rg_strmap_count(s->accounts)))
+        rg_strmap_sweep(s->accounts, keep_record, s, NULL);
 }
 
 typedef struct stats_acc {

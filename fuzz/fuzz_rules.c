@@ -29,6 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_errors(const char *errors)
 {
     CHECK(errors && *errors);
+    /* One line per error, printable: valid UTF-8, no control characters
+     * but the newlines that end lines. */
+    CHECK(rg_utf8_valid(errors, strlen(errors)));
+    for (const char *p = errors; *p; p++)
+        CHECK((unsigned char)*p >= 0x20 || *p == '\n');
     const char *line = errors;
     while (*line) {
         const char *nl = strchr(line, '\n');

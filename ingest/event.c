@@ -33,17 +33,17 @@ static const char *const reason_names[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+static int from_name(const char *const *names, size_t n, const char *name, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
 const char *rg_event_type_name(rg_event_type t)
 {
     return (unsigned)t < COUNT(type_names) ? type_names[t] : NULL;
-}
-
-int rg_event_type_from_name(const char *name, size_t len)
-{
-    for (size_t i = 0; i < COUNT(type_names); i++)
-        if (strlen(type_names[i]) == len && memcmp(type_names[i], name, len) == 0)
-            return (int)i;
-    return -1;
 }
 
 const char *rg_packet_kind_name(rg_packet_kind k)
@@ -61,12 +61,9 @@ const char *rg_complaint_reason_name(rg_complaint_reason r)
     return (unsigned)r < COUNT(reason_names) ? reason_names[r] : NULL;
 }
 
-static int from_name(const char *const *names, size_t n, const char *name, size_t len)
+int rg_event_type_from_name(const char *name, size_t len)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
-            return (int)i;
-    return -1;
+    return from_name(type_names, COUNT(type_names), name, len);
 }
 
 int rg_packet_kind_from_name(const char *name, size_t len)

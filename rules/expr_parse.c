@@ -61,12 +61,22 @@ static const char *excerpt(parser *p, unsigned pos, char *buf, size_t size)
 {
     if (pos >= p->len)
         return "end of expression";
-    unsigned n = 0;
-    while (pos + n < p->len && n < 16 && p->text[pos + n] != ' ')
-        n++;
-    if (n == 0)
-        n = 1;
-    snprintf(buf, size, "'%.*s'", (int)n, p->text + pos);
+    /* Up to 16 bytes of the token, whole UTF-8 characters only, control
+     * characters shown as '?', so the message stays printable. */
+    size_t k = 0;
+    buf[k++] = '\'';
+    for (unsigned n = 0; pos + n < p->len && n < 16 && p->text[pos + n] != ' ' && k + 3 < size; n++) {
+        unsigned char c = (unsigned char)p->text[pos + n];
+        if (n >= 12 && c >= 0xc0)
+            break;   /* do not start a multi-byte character near the end */
+        buf[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    while (k > 1 && ((unsigned char)buf[k - 1] & 0xc0) == 0xc0)
+        k--;   /* never end on a lead byte */
+    if (k == 1)
+        buf[k++] = '?';
+    buf[k++] = '\'';
+    buf[k] = '\0';
     return buf;
 }
 

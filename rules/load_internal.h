@@ -53,6 +53,15 @@ typedef struct load_keys {
     yaml_node_t *key[16];
 } load_keys;
 
+/* load_errors.c */
+void load_error_at(loader *L, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void load_error_node(loader *L, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* An error at byte `off` of scalar n's value (see scalar_position). */
+void load_error_in_scalar(loader *L, const yaml_node_t *n, size_t off, const char *msg);
+/* 1-based line and column of a byte offset of the file (bytes, not
+ * characters: used where libyaml gives only an offset). */
+void load_position_of_offset(loader *L, size_t off, int *line, int *col);
+
 /* yaml_load.c */
 yaml_node_t *load_node(loader *L, int id);
 bool load_is_scalar(const yaml_node_t *n);
@@ -66,11 +75,6 @@ bool load_duration(loader *L, const yaml_node_t *n, const char *what, int64_t *o
 /* Read a mapping whose keys must be among t->names (unknown and repeated
  * keys are errors); false when n is no mapping (error reported). */
 bool load_read_keys(loader *L, yaml_node_t *n, load_keys *t, const char *what, const char *expected);
-
-void load_error_at(loader *L, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void load_error_node(loader *L, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* An error at byte `off` of scalar n's value (see scalar_position). */
-void load_error_in_scalar(loader *L, const yaml_node_t *n, size_t off, const char *msg);
 
 /* load_rules.c */
 void load_rules(loader *L, yaml_node_t *n);

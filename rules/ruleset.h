@@ -66,8 +66,12 @@ typedef struct rg_ruleset rg_ruleset;
 /*
  * Load a rule file. On success returns the rule set and sets *errors to
  * NULL. On refusal returns NULL and sets *errors to a malloc'd string of
- * newline-terminated "FILE:LINE:COLUMN: message" lines (the caller frees
- * it). `errors` must not be NULL.
+ * newline-terminated "FILE:LINE:COLUMN: message" lines, sorted by
+ * position, every error of the file (at most 200) — the caller frees it.
+ * *errors is NULL after a refusal only when memory ran out even for the
+ * message. `errors` must not be NULL. Lines and columns are 1-based;
+ * columns count characters, and inside an expression point at the
+ * offending token (docs/rules-guide.md section 7). Never exits or aborts.
  */
 rg_ruleset *rg_ruleset_load_file(const char *path, char **errors);
 
@@ -77,7 +81,8 @@ rg_ruleset *rg_ruleset_load_buffer(const char *display_name, const char *data, s
 
 void rg_ruleset_free(rg_ruleset *rs);   /* NULL-safe */
 
-/* Identifies the file's exact bytes: first 12 hex digits of SHA-256. */
+/* Identifies the file's exact bytes: first 12 hex digits of SHA-256
+ * (docs/ruleset-id.md). Lives as long as rs. */
 const char *rg_ruleset_id(const rg_ruleset *rs);
 const char *rg_ruleset_path(const rg_ruleset *rs);
 
@@ -85,7 +90,9 @@ size_t rg_ruleset_rule_count(const rg_ruleset *rs);
 const rg_rule *rg_ruleset_rule(const rg_ruleset *rs, size_t i);
 
 /* Every distinct name use in the file (conditions, signals, count()
- * filters, and subjects such as ref_counterparty), slot order. */
+ * filters, messages, and subjects such as ref_counterparty), slot order.
+ * Uses reachable only from a signal no rule uses are left out, so no
+ * detector keeps state for them. */
 size_t rg_ruleset_use_count(const rg_ruleset *rs);
 const rg_name_use *rg_ruleset_use(const rg_ruleset *rs, size_t slot);
 
@@ -107,8 +114,10 @@ int64_t rg_ruleset_max_lateness_ms(const rg_ruleset *rs);     /* default 5m */
 /* A list from `lists:`; NULL when absent. Items are NUL-terminated. */
 const char *const *rg_ruleset_list(const rg_ruleset *rs, const char *name, size_t *n);
 
-/* Write what `check-rules` prints: rules, signals, lists, windows and the
- * state each detector will keep. */
+/* Write what `check-rules` prints: ruleset id, settings, lists, signals
+ * (unused ones marked: no state is kept for them), each rule (on, when as
+ * written, then, cooldown, evidence keys, message), the uses each
+ * detector will keep state for, the longest window and history horizon. */
 struct rg_strbuf;
 void rg_ruleset_describe(const rg_ruleset *rs, struct rg_strbuf *out);
 

@@ -8,9 +8,9 @@
 
 Writes DIR/capture.jsonl (+ capture.jsonl.gz, capture.kcat.jsonl),
 DIR/expect.json (the format samples/score.py reads) and DIR/malformed.jsonl.
-Background traffic is rule-abiding under the default pack of
-docs/spec detection.md; planted scenarios hit every default rule and its
-near misses. --verify re-derives every decision with an independent Python
+Background traffic is rule-abiding under the default rule pack (the table
+in the contract's detection.md); planted scenarios hit every default rule
+and its near misses. --verify re-derives every decision with an independent Python
 reading of detection.md and checks it against expect.json.
 See tests/data/gen/README.md. Standard library + maxminddb only; same
 arguments and seed give byte-identical files.
@@ -2052,8 +2052,20 @@ def main(argv=None):
     ap.add_argument("--write-oracle", action="store_true",
                     help="with --verify: write DIR/oracle.decisions.jsonl and oracle.rejects.jsonl")
     args = ap.parse_args(argv)
+    try:
+        GeoDB(args.geoip)
+    except (OSError, ValueError, maxminddb.InvalidDatabaseError) as e:
+        print("gencapture: cannot read the GeoIP database %s: %s" % (args.geoip, e), file=sys.stderr)
+        return 2
+    bad_formats = [f for f in args.formats.split(",") if f.strip() not in ("", "jsonl", "gz", "kcat")]
+    if bad_formats:
+        ap.error("--formats: unknown %s (jsonl, gz, kcat)" % ",".join(bad_formats))
     if args.verify:
-        return verify(args)
+        try:
+            return verify(args)
+        except OSError as e:
+            print("gencapture: %s" % e, file=sys.stderr)
+            return 1
     if not args.out:
         ap.error("--out is required (or --verify DIR)")
     if args.days < 1 or args.events < 0 or args.accounts < 2 or args.malformed_per_kind < 0:
@@ -2062,7 +2074,11 @@ def main(argv=None):
         args.no_malformed = True
     t0 = time.time()
     g = Generator(args)
-    g.run()
+    try:
+        g.run()
+    except OSError as e:
+        print("gencapture: %s" % e, file=sys.stderr)
+        return 1
     n, accts, scen, rej, dups = g.summary
     print("gencapture: %d events (%d duplicates), %d background accounts, %d scenarios, %d rejects -> %s (%.1fs)"
           % (n, dups, accts, scen, rej, args.out, time.time() - t0), file=sys.stderr)

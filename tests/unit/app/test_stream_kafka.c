@@ -464,6 +464,9 @@ static void await_all(harness *h, int64_t timeout_ms, void (*during)(harness *, 
         if (during)
             during(h, round, arg);
         int complete = check_invariant(h);
+        if (getenv("RG_TEST_VERBOSE"))
+            fprintf(stderr, "round %d t=%lld complete=%d seen=%zu/%zu\n", round, (long long)now_ms(), complete,
+                    h->n_seen_distinct, h->n_expected);
         if (complete == 3 && h->n_seen_distinct == h->n_expected)
             return;
         if (now_ms() > deadline)
@@ -529,20 +532,23 @@ static void test_consume_decide_produce_and_merge_order(void **state)
  * bite; nothing asserts on how long anything took). */
 typedef struct fault_window {
     int broker;
-    int64_t down_at, up_at;
+    int64_t down_at;        /* take it down at this time */
+    int64_t outage_ms;      /* and bring it back this long after */
+    int64_t went_down;
     bool down, up;
 } fault_window;
 
 static void hold_broker_down(harness *h, int round, void *arg)
 {
+    (void)round;
     fault_window *w = arg;
     int64_t t = now_ms();
     if (!w->down && t >= w->down_at) {
-        rd_kafka_mock_broker_set_down(h->mc, w->broker);
+        assert_int_equal(rd_kafka_mock_broker_set_down(h->mc, w->broker), 0);
         w->down = true;
-    }
-    if (!w->up && t >= w->up_at) {
-        rd_kafka_mock_broker_set_up(h->mc, w->broker);
+        w->went_down = t;
+    } else if (w->down && !w->up && t >= w->went_down + w->outage_ms) {
+        assert_int_equal(rd_kafka_mock_broker_set_up(h->mc, w->broker), 0);
         w->up = true;
     }
 }
@@ -556,7 +562,7 @@ static void test_actions_broker_down_and_back(void **state)
     runner r;
     runner_start(&r, &h, NULL, 0, 50);
     /* Decisions queue up while broker 3 is down; offsets must hold. */
-    fault_window w = {.broker = 3, .down_at = now_ms() + 100, .up_at = now_ms() + 2500};
+    fault_window w = {.broker = 3, .down_at = now_ms(), .outage_ms = 2000};
     produce_workload(&h, 0, 2000, 0);
     await_all(&h, 90000, hold_broker_down, &w);
     assert_true(w.up);
@@ -573,7 +579,7 @@ static void test_coordinator_and_events_broker_down(void **state)
     runner r;
     runner_start(&r, &h, NULL, 0, 50);
     /* Broker 1: the group coordinator and two events partitions. */
-    fault_window w = {.broker = 1, .down_at = now_ms() + 300, .up_at = now_ms() + 2500};
+    fault_window w = {.broker = 1, .down_at = now_ms(), .outage_ms = 2000};
     produce_workload(&h, 0, 2000, 0);
     await_all(&h, 90000, hold_broker_down, &w);
     assert_true(w.up);

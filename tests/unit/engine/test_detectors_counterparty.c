@@ -166,6 +166,54 @@ static void test_senders_bounded(void **unused)
     fixture_end(&f);
 }
 
+/* Against a brute-force reference: random senders, events up to 50 min
+ * out of order (max_lateness is 1 h, so every answer must be exact),
+ * counterparties small (scan path) and busy (index and late paths). */
+static void test_senders_match_reference(void **unused)
+{
+    enum { N = 3000, SENDERS = 40 };
+    static int64_t ts[N];
+    static int who[N], hub[N];
+    det_fixture f;
+    fixture_begin(&f, "counterparty_senders");
+    const rg_name_use *w1h = fixture_use(&f, "counterparty_senders", HOUR_MS, NULL);
+    const rg_name_use *w10m = fixture_use(&f, "counterparty_senders", 10 * MIN_MS, NULL);
+    fixture_create(&f);
+    uint64_t rnd = 0x9E3779B97F4A7C15ull;
+    char sender[16];
+    const char *hubs[] = {"busy", "quiet"};
+    for (int i = 0; i < N; i++) {
+        rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
+        ts[i] = T0 + i * 20 * SEC_MS - (int64_t)(rnd % (50 * MIN_MS));
+        who[i] = (int)((rnd >> 20) % SENDERS);
+        hub[i] = (rnd >> 40) % 10 == 0;   /* one in ten to the quiet one */
+        snprintf(sender, sizeof sender, "s%d", who[i]);
+        rg_event ev = mk_transfer(ts[i], sender, hubs[hub[i]], 1);
+        const rg_name_use *uses[] = {w1h, w10m};
+        for (int u = 0; u < 2; u++) {
+            int64_t lo = ts[i] - uses[u]->window_ms;
+            bool seen[SENDERS] = {false};
+            int64_t expect = 0;
+            seen[who[i]] = true;
+            expect++;
+            for (int j = 0; j < i; j++) {
+                if (hub[j] == hub[i] && ts[j] > lo && ts[j] <= ts[i] && !seen[who[j]]) {
+                    seen[who[j]] = true;
+                    expect++;
+                }
+            }
+            rg_value v = fixture_peek(&f, uses[u], &ev, NULL);
+            if (!v.known || v.u.i != expect)
+                fail_msg("event %d (%s, W=%lld): got %lld, expected %lld", i, hubs[hub[i]],
+                         (long long)uses[u]->window_ms, (long long)v.u.i, (long long)expect);
+        }
+        fixture_fold(&f, &ev, NULL);
+        if (i % 500 == 499)
+            f.det->expire(f.state, T0 + i * 20 * SEC_MS);
+    }
+    fixture_end(&f);
+}
+
 /* Reload: the registration kept under the old file serves the new one,
  * which also counts senders from the reload on. */
 static void test_rebind_keeps_registrations(void **unused)
@@ -202,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_age_expires),            cmocka_unit_test(test_senders_distinct),
         cmocka_unit_test(test_senders_window_boundary), cmocka_unit_test(test_senders_out_of_order),
         cmocka_unit_test(test_senders_bounded),         cmocka_unit_test(test_rebind_keeps_registrations),
+        cmocka_unit_test(test_senders_match_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -187,6 +187,40 @@ static void test_ref_age(void **unused)
     fixture_end(&rf.f);
 }
 
+/* Counterparty ids longer than the record's inline room are copied. */
+static void test_ref_long_counterparty(void **unused)
+{
+    ref_fixture rf;
+    setup_refs(&rf);
+    const char *long_id = "merchant-0123456789-abcdefghij-0123456789";   /* 41 bytes */
+    rg_event t = mk_transfer(T0, "a", long_id, 1);
+    t.event_id = "e-long";
+    t.event_id_len = 6;
+    fixture_fold(&rf.f, &t, NULL);
+    rg_event c = complaint(T0 + MIN_MS, "a", "e-long");
+    assert_string_value(fixture_peek(&rf.f, rf.counterparty, &c, NULL), long_id);
+    fixture_end(&rf.f);
+}
+
+/* Past the horizon a transfer is unknown even before a sweep drops it:
+ * answers never depend on when expire() ran. */
+static void test_ref_horizon_without_sweep(void **unused)
+{
+    ref_fixture rf;
+    setup_refs(&rf);
+    rg_event t = mk_transfer(T0, "a", "b", 1);
+    t.event_id = "e-1";
+    t.event_id_len = 3;
+    fixture_fold(&rf.f, &t, NULL);
+    rg_event other = mk_transfer(T0 + 7 * DAY_MS, "x", "y", 1);
+    other.event_id = "e-2";
+    other.event_id_len = 3;
+    fixture_fold(&rf.f, &other, NULL);
+    rg_event c = complaint(T0 + 7 * DAY_MS, "a", "e-1");
+    assert_unknown(fixture_peek(&rf.f, rf.age, &c, NULL));
+    fixture_end(&rf.f);
+}
+
 static void test_ref_expire(void **unused)
 {
     ref_fixture rf;
@@ -213,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_registry), cmocka_unit_test(test_transfer_fields),
         cmocka_unit_test(test_packet_and_other_fields), cmocka_unit_test(test_client),
         cmocka_unit_test(test_ref_age), cmocka_unit_test(test_ref_expire),
+        cmocka_unit_test(test_ref_long_counterparty), cmocka_unit_test(test_ref_horizon_without_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -174,12 +174,33 @@ static void test_device_cap_and_expire(void **unused)
     fixture_end(&lf.f);
 }
 
+/* History past the horizon is forgotten at once, swept or not: the next
+ * login is a first login again. */
+static void test_horizon_without_sweep(void **unused)
+{
+    login_fixture lf;
+    setup(&lf);
+    rg_event a = login_at(T0, "u", "d-a");
+    login_from(&lf, &a, "CN");
+    rg_event other = login_at(T0 + 7 * DAY_MS + 1, "v", "d-v");
+    login_from(&lf, &other, "CN");
+    rg_event b = login_at(T0 + 7 * DAY_MS + 2, "u", "d-b");
+    assert_bool_value(fixture_peek(&lf.f, lf.new_device, &b, NULL), false);
+    assert_unknown(fixture_peek(&lf.f, lf.prev_country, &b, NULL));
+    login_from(&lf, &b, "FR");
+    rg_event c = login_at(T0 + 7 * DAY_MS + 3, "u", "d-a");
+    assert_bool_value(fixture_peek(&lf.f, lf.new_device, &c, NULL), true);   /* d-a was forgotten */
+    assert_string_value(fixture_peek(&lf.f, lf.prev_country, &c, NULL), "FR");
+    fixture_end(&lf.f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_device_other_country), cmocka_unit_test(test_new_device_same_country),
         cmocka_unit_test(test_first_login_ever),         cmocka_unit_test(test_device_seen_on_account_open),
         cmocka_unit_test(test_prev_country_skips_unplaced), cmocka_unit_test(test_device_cap_and_expire),
+        cmocka_unit_test(test_horizon_without_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,12 +142,26 @@ static void test_many_claimers_and_expire(void **unused)
     fixture_end(&pf.f);
 }
 
+/* A packet past the horizon is unknown even before a sweep. */
+static void test_horizon_without_sweep(void **unused)
+{
+    packet_fixture pf;
+    setup(&pf);
+    rg_event send = send_at(T0, "p-old", 1000, RG_PACKET_GROUP);
+    fixture_fold(&pf.f, &send, NULL);
+    rg_event other = send_at(T0 + 7 * DAY_MS, "p-new", 1000, RG_PACKET_GROUP);
+    fixture_fold(&pf.f, &other, NULL);
+    rg_event late = claim_at(T0 + 7 * DAY_MS, "x", "p-old", 1);
+    assert_unknown(fixture_peek(&pf.f, pf.expired, &late, NULL));
+    fixture_end(&pf.f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_claim_delay), cmocka_unit_test(test_expired_per_kind),
         cmocka_unit_test(test_overclaimed), cmocka_unit_test(test_reclaimed),
-        cmocka_unit_test(test_many_claimers_and_expire),
+        cmocka_unit_test(test_many_claimers_and_expire), cmocka_unit_test(test_horizon_without_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

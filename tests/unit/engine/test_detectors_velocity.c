@@ -148,13 +148,49 @@ static void test_late_within_lateness(void **unused)
     fixture_end(&f);
 }
 
+/* Against a brute-force reference: three accounts, events up to 50 min
+ * out of order (within the 1 h max_lateness: every count exact), two
+ * windows, expire() now and then. */
+static void test_matches_reference(void **unused)
+{
+    enum { N = 4000 };
+    static int64_t ts[N];
+    static int acct[N];
+    det_fixture f;
+    fixture_begin(&f, "count");
+    const rg_name_use *w10m = fixture_use(&f, "count", 10 * MIN_MS, NULL);
+    const rg_name_use *w2h = fixture_use(&f, "count", 2 * HOUR_MS, NULL);
+    fixture_create(&f);
+    const char *accounts[] = {"a", "b", "c"};
+    uint64_t rnd = 0x243F6A8885A308D3ull;
+    for (int i = 0; i < N; i++) {
+        rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
+        ts[i] = T0 + i * 15 * SEC_MS - (int64_t)(rnd % (50 * MIN_MS));
+        acct[i] = (int)((rnd >> 32) % 3);
+        rg_event ev = mk_event(RG_EV_LOGIN, ts[i], accounts[acct[i]]);
+        const rg_name_use *uses[] = {w10m, w2h};
+        for (int u = 0; u < 2; u++) {
+            int64_t expect = 1;
+            for (int j = 0; j < i; j++)
+                expect += acct[j] == acct[i] && ts[j] > ts[i] - uses[u]->window_ms && ts[j] <= ts[i];
+            rg_value v = fixture_peek(&f, uses[u], &ev, NULL);
+            if (!v.known || v.u.i != expect)
+                fail_msg("event %d: got %lld, expected %lld", i, (long long)v.u.i, (long long)expect);
+        }
+        fixture_fold(&f, &ev, NULL);
+        if (i % 700 == 699)
+            f.det->expire(f.state, T0 + i * 15 * SEC_MS);
+    }
+    fixture_end(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifty_vs_fifty_one), cmocka_unit_test(test_window_boundary),
         cmocka_unit_test(test_across_midnight),    cmocka_unit_test(test_out_of_order),
         cmocka_unit_test(test_two_windows),        cmocka_unit_test(test_trim_and_expire),
-        cmocka_unit_test(test_late_within_lateness),
+        cmocka_unit_test(test_late_within_lateness), cmocka_unit_test(test_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

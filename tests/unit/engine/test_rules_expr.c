@@ -346,6 +346,35 @@ static void test_depth_limit(void **state)
     assert_tri(expr, &ev, RG_TRUE);
 }
 
+/* count() filters are conditions the velocity detector evaluates through
+ * rg_eval_condition as each event arrives; the window includes E. */
+static void test_count_filter(void **state)
+{
+    (void)state;
+    rules_fx f;
+    fx_load(&f, "version: 1\n"
+                "signals:\n"
+                "  big_10m: count(10m, type == transfer and amount >= 1000)\n"
+                "rules:\n"
+                "  - id: burst\n"
+                "    on: transfer\n"
+                "    when: big_10m >= 3\n"
+                "    then: [review: account]\n");
+    static const int64_t amounts[] = {5000, 10, 2000, 3000, 999};
+    static const rg_tri want[] = {RG_FALSE, RG_FALSE, RG_FALSE, RG_TRUE, RG_TRUE};
+    for (size_t i = 0; i < 5; i++) {
+        rg_event ev = mk_transfer(T0 + (int64_t)i * MIN_MS, "u-1", "u-2", amounts[i]);
+        assert_int_equal(fx_rule(&f, 0, &ev), want[i]);
+    }
+    /* 11 minutes after the first: it has left the window. */
+    rg_event late = mk_transfer(T0 + 10 * MIN_MS + 1, "u-1", "u-2", 10);
+    assert_int_equal(fx_rule(&f, 0, &late), RG_FALSE);
+    /* Another account has its own window. */
+    rg_event other = mk_transfer(T0 + 10 * MIN_MS + 2, "u-9", "u-2", 5000);
+    assert_int_equal(fx_rule(&f, 0, &other), RG_FALSE);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_type_errors),
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_count_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,17 +200,6 @@ static void test_quoted_columns(void **state)
                   "test.yaml:4:30: unknown name 'foo'\n");
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
 static void test_all_errors_reported(void **state)
 {
     (void)state;
@@ -353,7 +342,6 @@ static void test_names(void **state)
     assert_string_equal(rg_subject_name(RG_SUBJ_ACCOUNT), "account");
     assert_string_equal(rg_subject_name(RG_SUBJ_COUNTERPARTY), "counterparty");
     assert_string_equal(rg_subject_name(RG_SUBJ_REF_COUNTERPARTY), "ref_counterparty");
-    (void)read_text;
 }
 
 int main(void)
