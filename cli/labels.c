@@ -28,6 +28,7 @@ int rg_cli_load_labels(rg_backtest *b, const char *db_path, char *errstr, size_t
         return -1;
     rg_alert_filter f;
     rg_alert_filter_init(&f);
+    f.labelled_only = true;
     struct load_ctx lc = {.b = b};
     int rc = rg_alert_store_scan(s, &f, add_label, &lc, errstr, errstr_size);
     if (rc == -2)

@@ -7,6 +7,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "commands_review.h"
 
 struct command {
     const char *name;
@@ -18,6 +19,8 @@ static const struct command commands[] = {
     {"replay", rg_cmd_replay, "replay captured traffic through the rules, offline"},
     {"backtest", rg_cmd_backtest, "compare a candidate rule file with the current one on a capture"},
     {"check-rules", rg_cmd_check_rules, "validate a rule file and show what it uses"},
+    {"alerts", rg_cmd_alerts, "list, show, label and resolve alerts; per-rule precision"},
+    {"serve", rg_cmd_serve, "the alert review page and its JSON API (loopback, token)"},
     {NULL, NULL, NULL},
 };
 

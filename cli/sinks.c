@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "../store/alerts.h"
+
 static int fan_out(void *opaque, const rg_decision *d)
 {
     rg_decision_sinks *s = opaque;
@@ -16,7 +18,7 @@ static int fan_out(void *opaque, const rg_decision *d)
             rc = -1;
     }
     if (s->alerts && s->alerts_sink.decision(s->alerts_sink.opaque, d) != 0)
-        rc = -1;
+        rc = -1; /* the store keeps the message: rg_alert_store_last_error */
     return rc;
 }
 
@@ -28,16 +30,27 @@ int rg_decision_sinks_open(rg_decision_sinks *s, FILE *out, const char *alerts_d
     s->sink.opaque = s;
     s->sink.decision = fan_out;
     if (alerts_db) {
-        snprintf(errstr, errstr_size, "--alerts: the alert store is not built yet");
-        return -1;
+        s->alerts = rg_alert_store_open(alerts_db, RG_ALERTS_CREATE, errstr, errstr_size);
+        if (!s->alerts)
+            return -1;
+        s->alerts_sink = rg_alert_store_sink(s->alerts);
     }
     return 0;
 }
 
 int rg_decision_sinks_close(rg_decision_sinks *s, char *errstr, size_t errstr_size)
 {
-    (void)errstr;
-    (void)errstr_size;
     rg_strbuf_free(&s->line);
-    return 0;
+    int rc = 0;
+    if (s->alerts) {
+        const char *last = rg_alert_store_last_error(s->alerts);
+        if (last && *last) {
+            snprintf(errstr, errstr_size, "alert store: %s", last);
+            rc = -1;
+        }
+        if (rg_alert_store_close(s->alerts, rc ? NULL : errstr, rc ? 0 : errstr_size) != 0)
+            rc = -1;
+        s->alerts = NULL;
+    }
+    return rc;
 }

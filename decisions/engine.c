@@ -49,6 +49,17 @@ static size_t registry_size(void)
     return n;
 }
 
+static rg_detector_config config_for(const rg_ruleset *rs, const rg_geo *geo, size_t i)
+{
+    rg_detector_config cfg = {
+        .history_horizon_ms = rg_ruleset_history_horizon_ms(rs),
+        .max_lateness_ms = rg_ruleset_max_lateness_ms(rs),
+        .geo = geo,
+    };
+    cfg.uses = rg_ruleset_detector_uses(rs, rg_detectors[i], &cfg.n_uses);
+    return cfg;
+}
+
 /* Create the state of every detector whose names the rule set uses; a
  * detector nobody uses keeps nothing (rules.md: state only for what the
  * loaded rules use). */
@@ -56,17 +67,9 @@ static int create_detectors(const rg_ruleset *rs, const rg_geo *geo, void **stat
                             char *errstr, size_t errstr_size)
 {
     for (size_t i = 0; i < n; i++) {
-        size_t n_uses = 0;
-        const rg_name_use *const *uses = rg_ruleset_detector_uses(rs, rg_detectors[i], &n_uses);
-        if (!n_uses)
+        rg_detector_config cfg = config_for(rs, geo, i);
+        if (!cfg.n_uses)
             continue;
-        rg_detector_config cfg = {
-            .uses = uses,
-            .n_uses = n_uses,
-            .history_horizon_ms = rg_ruleset_history_horizon_ms(rs),
-            .max_lateness_ms = rg_ruleset_max_lateness_ms(rs),
-            .geo = geo,
-        };
         char why[256] = "";
         states[i] = rg_detectors[i]->create(&cfg, why, sizeof why);
         if (!states[i]) {
@@ -211,39 +214,81 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
 
 int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_t errstr_size)
 {
-    /* Build everything for the new file first, so a failure leaves the
-     * engine exactly as it was. Detector state is rebuilt for the new
-     * file's uses: detectors hold pointers into the rule set that created
-     * them, so keeping state across files needs each detector to re-bind
-     * (not yet offered by the detector contract; see docs/design.md).
-     * Dedupe and cooldowns (keyed by event id and rule id) carry over. */
-    void **states = calloc(e->n_detectors ? e->n_detectors : 1, sizeof *states);
+    /* Everything that can fail happens before the engine changes, so a
+     * failure leaves it exactly as it was (rules.md "Loading": a refused
+     * file leaves the running one in place). A detector used by both files
+     * that can re-bind keeps its state (rules.md: state both files use is
+     * kept); the others start empty. Dedupe and cooldowns (keyed by event
+     * id and rule id) always carry over. */
+    size_t n = e->n_detectors;
+    void **states = calloc(n ? n : 1, sizeof *states);
+    bool *rebound = calloc(n ? n : 1, sizeof *rebound);
     uint64_t *hits = calloc(rg_ruleset_rule_count(rs) + 1, sizeof *hits);
     rg_eval_ctx ctx;
-    if (!states || !hits) {
+    bool ctx_ok = false;
+    if (!states || !rebound || !hits || rg_eval_ctx_init(&ctx, rs, states, e->geo) != 0) {
         snprintf(errstr, errstr_size, "out of memory loading the new rule set");
         goto fail;
     }
-    if (create_detectors(rs, e->geo, states, e->n_detectors, errstr, errstr_size) != 0)
-        goto fail;
-    if (rg_eval_ctx_init(&ctx, rs, states, e->geo) != 0) {
-        snprintf(errstr, errstr_size, "out of memory loading the new rule set");
-        goto fail;
+    ctx_ok = true;
+    /* Fresh state for detectors that cannot keep theirs. */
+    for (size_t i = 0; i < n; i++) {
+        rg_detector_config cfg = config_for(rs, e->geo, i);
+        if (!cfg.n_uses || (e->detector_state[i] && rg_detectors[i]->rebind))
+            continue;
+        char why[256] = "";
+        if (!(states[i] = rg_detectors[i]->create(&cfg, why, sizeof why))) {
+            snprintf(errstr, errstr_size, "detector %s: %s", rg_detectors[i]->family, why[0] ? why : "out of memory");
+            goto fail;
+        }
     }
-    destroy_detectors(e->detector_state, e->n_detectors);
+    /* Re-bind the rest; one that declines gets fresh state instead. */
+    for (size_t i = 0; i < n; i++) {
+        rg_detector_config cfg = config_for(rs, e->geo, i);
+        if (!cfg.n_uses || states[i] || !e->detector_state[i])
+            continue;
+        if (rg_detectors[i]->rebind(e->detector_state[i], &cfg) == 0) {
+            states[i] = e->detector_state[i];
+            rebound[i] = true;
+            continue;
+        }
+        char why[256] = "";
+        if (!(states[i] = rg_detectors[i]->create(&cfg, why, sizeof why))) {
+            snprintf(errstr, errstr_size, "detector %s: %s", rg_detectors[i]->family, why[0] ? why : "out of memory");
+            goto fail;
+        }
+    }
+    /* Commit: free what the old file had and the new one does not keep. */
+    for (size_t i = 0; i < n; i++) {
+        if (e->detector_state[i] && !rebound[i])
+            rg_detectors[i]->destroy(e->detector_state[i]);
+    }
     free(e->detector_state);
     rg_eval_ctx_free(&e->ctx);
     free(e->rule_hits);
     e->detector_state = states;
     e->ctx = ctx;
+    e->ctx.detector_state = states;
     e->rule_hits = hits;
     e->rs = rs;
-    rg_dedupe_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(rs));
+    rg_dedupe_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(e->rs));
+    free(rebound);
     return 0;
 fail:
-    if (states)
-        destroy_detectors(states, e->n_detectors);
+    for (size_t i = 0; states && i < n; i++) {
+        if (rebound && rebound[i]) {
+            /* Give it back the old file's uses: same names as before, so
+             * this cannot decline. */
+            rg_detector_config old_cfg = config_for(e->rs, e->geo, i);
+            rg_detectors[i]->rebind(e->detector_state[i], &old_cfg);
+        } else if (states[i]) {
+            rg_detectors[i]->destroy(states[i]);
+        }
+    }
+    if (ctx_ok)
+        rg_eval_ctx_free(&ctx);
     free(states);
+    free(rebound);
     free(hits);
     return -1;
 }

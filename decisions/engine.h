@@ -101,11 +101,13 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
                                    const rg_sink *sink);
 
 /*
- * Swap to a new rule set between two events (SIGHUP reload). Detector
- * state is kept for every detector whose uses are the same in both files
- * (same names and arguments); other detectors start empty. Cooldown state
- * is kept for rule ids present in both. On failure the old rule set stays
- * and errstr says why. The caller frees the old rule set after success.
+ * Swap to a new rule set between two events (SIGHUP reload). A detector
+ * used by both files keeps its state when it can re-bind to the new
+ * file's uses (the `rebind` hook: state both files use is kept); others
+ * start empty, and detectors only the old file used are freed. Dedupe and
+ * cooldown state carry over (cooldowns are keyed by rule id). On failure
+ * the engine is unchanged, the old rule set stays in force and errstr
+ * says why. The caller frees the old rule set after success.
  */
 int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_t errstr_size);
 
