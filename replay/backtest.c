@@ -509,7 +509,10 @@ void rg_backtest_report_text(rg_backtest *b, const rg_engine *old_e, const rg_en
     if (b->n_labels) {
         rg_strbuf_printf(out, "labels: %zu labelled alerts; fraud-labelled subjects the candidate misses (%zu): ",
                          b->n_labels, r.fraud_missed.n);
-        put_names(out, &r.fraud_missed, 5);
+        if (r.fraud_missed.n)
+            put_names(out, &r.fraud_missed, 5);
+        else
+            rg_strbuf_puts(out, "none");
         rg_strbuf_putc(out, '\n');
     }
     free_report(&r);
