@@ -109,7 +109,7 @@ const rg_name_use *rg_ruleset_subject_use(const rg_ruleset *rs, rg_subject_kind 
 /* settings: */
 int64_t rg_ruleset_dedupe_horizon_ms(const rg_ruleset *rs);   /* default 1h */
 int64_t rg_ruleset_history_horizon_ms(const rg_ruleset *rs);  /* default 7d */
-int64_t rg_ruleset_max_lateness_ms(const rg_ruleset *rs);     /* default 5m */
+int64_t rg_ruleset_max_lateness_ms(const rg_ruleset *rs);     /* default 1h */
 
 /* A list from `lists:`; NULL when absent. Items are NUL-terminated. */
 const char *const *rg_ruleset_list(const rg_ruleset *rs, const char *name, size_t *n);

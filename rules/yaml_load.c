@@ -340,7 +340,7 @@ rg_ruleset *rg_ruleset_load_buffer(const char *display_name, const char *data, s
     rs->path = rg_arena_strdup(&rs->arena, display_name);
     rs->dedupe_horizon_ms = 3600000;
     rs->history_horizon_ms = 7 * 86400000LL;
-    rs->max_lateness_ms = 5 * 60000;
+    rs->max_lateness_ms = 60 * 60000; /* an hour late still counts exactly */
 
     yaml_parser_t parser;
     bool doc_loaded = false;
