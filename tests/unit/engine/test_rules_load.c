@@ -327,7 +327,7 @@ static void test_settings_defaults(void **state)
     assert_int_equal(rg_ruleset_use_count(rs), 0);
     assert_int_equal(rg_ruleset_dedupe_horizon_ms(rs), HOUR_MS);
     assert_int_equal(rg_ruleset_history_horizon_ms(rs), 7 * 24 * HOUR_MS);
-    assert_int_equal(rg_ruleset_max_lateness_ms(rs), 5 * MIN_MS);
+    assert_int_equal(rg_ruleset_max_lateness_ms(rs), HOUR_MS);
     assert_string_equal(rg_ruleset_path(rs), "test.yaml");
     rg_ruleset_free(rs);
 }
