@@ -8,6 +8,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "commands_review.h"
+#include "commands_stream.h"
 
 struct command {
     const char *name;
@@ -17,6 +18,7 @@ struct command {
 
 static const struct command commands[] = {
     {"replay", rg_cmd_replay, "replay captured traffic through the rules, offline"},
+    {"run", rg_cmd_run, "consume events from Kafka, decide, produce actions (streaming)"},
     {"backtest", rg_cmd_backtest, "compare a candidate rule file with the current one on a capture"},
     {"check-rules", rg_cmd_check_rules, "validate a rule file and show what it uses"},
     {"alerts", rg_cmd_alerts, "list, show, label and resolve alerts; per-rule precision"},
