@@ -72,7 +72,7 @@ struct rg_stream {
     bool checkpoint_pending;
     int64_t checkpoint_wait_since_ms;
     int64_t last_commit_ms, last_publish_ms, last_checkpoint_ms, last_lag_ms;
-    int64_t last_delivery_log_ms, last_commit_log_ms, last_consumer_log_ms;
+    int64_t last_delivery_log_ms, last_commit_log_ms, last_consumer_log_ms, last_queue_log_ms;
     uint64_t suppressed_logs;
 };
 
@@ -211,10 +211,11 @@ static void produce_tracked(rg_stream *s, rd_kafka_topic_t *rkt, const void *key
         rd_kafka_resp_err_t err = rd_kafka_last_error();
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             if (!s->queue_full) {
-                rg_log(RG_LOG_WARN, "producer queue full: consumption paused until the broker acknowledges",
-                       "topic", rd_kafka_topic_name(rkt), NULL);
-                s->queue_full = true;
                 s->metrics.producer_queue_full++;
+                if (log_due(&s->last_queue_log_ms))
+                    rg_log(RG_LOG_WARN, "producer queue full: consumption paused until the broker acknowledges",
+                           "topic", rd_kafka_topic_name(rkt), NULL);
+                s->queue_full = true;
             }
             rd_kafka_poll(s->producer, 100);
             continue;
@@ -800,9 +801,14 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, const rg_stream_process
                    NULL);
         }
     }
-    if (s->cfg.metrics_addr &&
-        rg_metrics_serve(&s->metrics, s->cfg.metrics_addr, &s->metrics_port, errstr, errstr_size) != 0)
-        goto fail;
+    if (s->cfg.metrics_addr) {
+        if (rg_metrics_serve(&s->metrics, s->cfg.metrics_addr, &s->metrics_port, errstr, errstr_size) != 0)
+            goto fail;
+        char port[16];
+        snprintf(port, sizeof port, "%u", s->metrics_port);
+        rg_log(RG_LOG_INFO, "metrics endpoint", "address", s->cfg.metrics_addr, "port", port, "path", "/metrics",
+               NULL);
+    }
     *err = RG_STREAM_OK;
     return s;
 fail:
@@ -1014,16 +1020,21 @@ static step_result process_some(rg_stream *s, int64_t *wait_ms)
     for (int n = 0; n < 5000; n++) {
         if (s->fatal || s->checkpoint_pending)
             return STEP_BLOCKED;
-        if ((size_t)rd_kafka_outq_len(s->producer) >= s->outq_high) {
+        /* Hysteresis: pause at the high-water mark, resume at half of
+         * it, so a slow broker gives one pause episode, not one per event. */
+        size_t outq = (size_t)rd_kafka_outq_len(s->producer);
+        if (outq >= s->outq_high || (s->queue_full && outq > s->outq_high / 2)) {
             if (!s->queue_full) {
-                rg_log(RG_LOG_WARN, "producer queue full: consumption paused until the broker acknowledges", NULL);
-                s->queue_full = true;
                 s->metrics.producer_queue_full++;
+                if (log_due(&s->last_queue_log_ms))
+                    rg_log(RG_LOG_WARN, "producer queue full: consumption paused until the broker acknowledges",
+                           NULL);
+                s->queue_full = true;
             }
             return STEP_BLOCKED;
         }
         if (s->queue_full) {
-            rg_log(RG_LOG_INFO, "producer queue drained: consumption resumed", NULL);
+            rg_log(RG_LOG_DEBUG, "producer queue drained: consumption resumed", NULL);
             s->queue_full = false;
         }
         unsigned slot;

@@ -17,6 +17,11 @@
  *                                ApiKey) fail with ERRCODE (numeric Kafka
  *                                error code, e.g. 6 NOT_LEADER_FOR_PARTITION)
  *   topic-error NAME ERRCODE     metadata for NAME reports ERRCODE
+ *   produce TOPIC FILE           produce FILE's lines (JSON Lines, one event
+ *                                each) to TOPIC, key = the line's "account",
+ *                                message timestamp = now + line index (so
+ *                                publication order is exact even within one
+ *                                millisecond); answers "ok N"
  *   quit                         exit
  *
  * It exits on "quit", on SIGTERM/SIGINT, or when stdin reaches EOF and
@@ -30,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
@@ -66,6 +72,78 @@ static int create_topic(rd_kafka_mock_cluster_t *mc, const char *spec_name, int 
         return -1;
     }
     return 0;
+}
+
+/* The "account" string of a JSON line, found by a plain search (the
+ * tool is a test fixture, not a parser: a line without it gets no key). */
+static const char *find_account(const char *line, size_t *len)
+{
+    const char *p = strstr(line, "\"account\"");
+    if (!p)
+        return NULL;
+    p += 9;
+    while (*p == ' ' || *p == ':')
+        p++;
+    if (*p != '"')
+        return NULL;
+    const char *end = strchr(++p, '"');
+    if (!end)
+        return NULL;
+    *len = (size_t)(end - p);
+    return p;
+}
+
+static long produce_file(rd_kafka_mock_cluster_t *mc, const char *topic, const char *path, char *err, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, n, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc), err, n);
+    rd_kafka_conf_set(conf, "linger.ms", "20", err, n);
+    rd_kafka_conf_set(conf, "log_level", "3", err, n);
+    rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, n);
+    if (!p) {
+        fclose(f);
+        return -1;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t base_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long count = 0;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len == 0)
+            continue;
+        size_t klen = 0;
+        const char *key = find_account(line, &klen);
+        rd_kafka_resp_err_t e;
+        while ((e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? klen : 0),
+                                      RD_KAFKA_V_VALUE(line, (size_t)len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                      RD_KAFKA_V_TIMESTAMP(base_ms + count), RD_KAFKA_V_END)) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(p, 10);
+        if (e) {
+            snprintf(err, n, "produce: %s", rd_kafka_err2str(e));
+            count = -1;
+            break;
+        }
+        count++;
+    }
+    free(line);
+    fclose(f);
+    if (rd_kafka_flush(p, 60000) != 0 && count >= 0) {
+        snprintf(err, n, "flush timed out");
+        count = -1;
+    }
+    rd_kafka_destroy(p);
+    return count;
 }
 
 static void command(rd_kafka_mock_cluster_t *mc, int brokers, char *line)
@@ -105,6 +183,15 @@ static void command(rd_kafka_mock_cluster_t *mc, int brokers, char *line)
         free(codes);
     } else if (strcmp(argv[0], "topic-error") == 0 && argc == 3) {
         rd_kafka_mock_topic_set_error(mc, argv[1], (rd_kafka_resp_err_t)atoi(argv[2]));
+    } else if (strcmp(argv[0], "produce") == 0 && argc == 3) {
+        char why[512] = "";
+        long n = produce_file(mc, argv[1], argv[2], why, sizeof why);
+        if (n < 0)
+            printf("error: %s\n", why);
+        else
+            printf("ok %ld\n", n);
+        fflush(stdout);
+        return;
     } else if (strcmp(argv[0], "quit") == 0) {
         stop = 1;
     } else {
