@@ -8,11 +8,7 @@ void rg_decision_builder_free(rg_decision_builder *b)
     for (size_t g = 0; g < b->cap_groups; g++)
         free(b->groups[g].hits);
     free(b->groups);
-    free(b->rule_text_gen);
-    free(b->reason_off);
-    free(b->reason_len);
-    free(b->evidence_off);
-    free(b->evidence_len);
+    free(b->rule_texts);
     free(b->dhits);
     rg_strbuf_free(&b->texts);
     rg_strbuf_free(&b->json);
@@ -20,30 +16,17 @@ void rg_decision_builder_free(rg_decision_builder *b)
     memset(b, 0, sizeof *b);
 }
 
-static bool ensure_rule_slots(rg_decision_builder *b, size_t n)
+static bool ensure_rule_texts(rg_decision_builder *b, size_t n)
 {
-    if (n <= b->n_rule_slots)
+    if (n <= b->n_rule_texts)
         return true;
-    uint64_t *gen = realloc(b->rule_text_gen, n * sizeof *gen);
-    if (gen)
-        b->rule_text_gen = gen;
-    size_t *a = realloc(b->reason_off, n * sizeof *a);
-    if (a)
-        b->reason_off = a;
-    size_t *c = realloc(b->reason_len, n * sizeof *c);
-    if (c)
-        b->reason_len = c;
-    size_t *d = realloc(b->evidence_off, n * sizeof *d);
-    if (d)
-        b->evidence_off = d;
-    size_t *e = realloc(b->evidence_len, n * sizeof *e);
-    if (e)
-        b->evidence_len = e;
-    if (!gen || !a || !c || !d || !e)
+    struct rg_rule_text *t = realloc(b->rule_texts, n * sizeof *t);
+    if (!t)
         return false;
-    for (size_t i = b->n_rule_slots; i < n; i++)
-        b->rule_text_gen[i] = 0;
-    b->n_rule_slots = n;
+    /* gen 0 never matches: the builder's gen is bumped before first use. */
+    memset(t + b->n_rule_texts, 0, (n - b->n_rule_texts) * sizeof *t);
+    b->rule_texts = t;
+    b->n_rule_texts = n;
     return true;
 }
 
@@ -166,24 +149,23 @@ void rg_actions_write_json(unsigned actions, rg_strbuf *out)
 /* Reason and evidence of rule r for this event, computed at most once. */
 static void rule_texts(rg_decision_builder *b, rg_eval_ctx *ctx, const rg_rule *r)
 {
-    if (b->rule_text_gen[r->index] == b->gen)
+    struct rg_rule_text *t = &b->rule_texts[r->index];
+    if (t->gen == b->gen)
         return;
-    b->rule_text_gen[r->index] = b->gen;
-    size_t start = b->texts.len;
+    t->gen = b->gen;
+    t->reason_off = b->texts.len;
     rg_eval_reason(ctx, r, &b->texts);
-    b->reason_off[r->index] = start;
-    b->reason_len[r->index] = b->texts.len - start;
-    start = b->texts.len;
+    t->reason_len = b->texts.len - t->reason_off;
+    t->evidence_off = b->texts.len;
     rg_eval_evidence_json(ctx, r, &b->texts);
-    b->evidence_off[r->index] = start;
-    b->evidence_len[r->index] = b->texts.len - start;
+    t->evidence_len = b->texts.len - t->evidence_off;
 }
 
 const rg_decision *rg_decision_builder_build(rg_decision_builder *b, rg_eval_ctx *ctx, size_t g)
 {
     const rg_subject_group *grp = &b->groups[g];
     const rg_event *ev = b->ev;
-    if (b->oom || !ensure_rule_slots(b, rg_ruleset_rule_count(b->rs)))
+    if (b->oom || !ensure_rule_texts(b, rg_ruleset_rule_count(b->rs)))
         return NULL;
     if (grp->n_hits > b->cap_dhits) {
         rg_decision_hit *nd = realloc(b->dhits, grp->n_hits * sizeof *nd);
@@ -227,9 +209,10 @@ const rg_decision *rg_decision_builder_build(rg_decision_builder *b, rg_eval_ctx
         rg_strbuf_puts(j, "{\"id\":");
         rg_strbuf_put_json_str(j, r->id, strlen(r->id));
         rg_strbuf_puts(j, ",\"reason\":");
-        rg_strbuf_put_json_str(j, b->texts.data + b->reason_off[r->index], b->reason_len[r->index]);
+        const struct rg_rule_text *t = &b->rule_texts[r->index];
+        rg_strbuf_put_json_str(j, b->texts.data + t->reason_off, t->reason_len);
         rg_strbuf_puts(j, ",\"evidence\":");
-        rg_strbuf_append(j, b->texts.data + b->evidence_off[r->index], b->evidence_len[r->index]);
+        rg_strbuf_append(j, b->texts.data + t->evidence_off, t->evidence_len);
         if (grp->hits[i].suppressed)
             rg_strbuf_puts(j, ",\"suppressed\":true");
         rg_strbuf_putc(j, '}');

@@ -44,9 +44,11 @@ typedef struct rg_decision_builder {
     size_t n_groups, cap_groups;
     /* Per rule, the reason and evidence text of this event, computed once
      * even when the rule hit two subjects: offsets into `texts`. */
-    size_t n_rule_slots;
-    uint64_t *rule_text_gen;
-    size_t *reason_off, *reason_len, *evidence_off, *evidence_len;
+    struct rg_rule_text {
+        uint64_t gen;       /* == builder gen: computed for this event */
+        size_t reason_off, reason_len, evidence_off, evidence_len;
+    } *rule_texts;
+    size_t n_rule_texts;
     uint64_t gen;
     rg_strbuf texts;
     rg_strbuf json;

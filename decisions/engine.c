@@ -60,6 +60,16 @@ static rg_detector_config config_for(const rg_ruleset *rs, const rg_geo *geo, si
     return cfg;
 }
 
+/* Create detector i's state for cfg; NULL with errstr filled on failure. */
+static void *create_one(size_t i, const rg_detector_config *cfg, char *errstr, size_t errstr_size)
+{
+    char why[256] = "";
+    void *state = rg_detectors[i]->create(cfg, why, sizeof why);
+    if (!state)
+        snprintf(errstr, errstr_size, "detector %s: %s", rg_detectors[i]->family, why[0] ? why : "out of memory");
+    return state;
+}
+
 /* Create the state of every detector whose names the rule set uses; a
  * detector nobody uses keeps nothing (rules.md: state only for what the
  * loaded rules use). */
@@ -70,13 +80,8 @@ static int create_detectors(const rg_ruleset *rs, const rg_geo *geo, void **stat
         rg_detector_config cfg = config_for(rs, geo, i);
         if (!cfg.n_uses)
             continue;
-        char why[256] = "";
-        states[i] = rg_detectors[i]->create(&cfg, why, sizeof why);
-        if (!states[i]) {
-            snprintf(errstr, errstr_size, "detector %s: %s", rg_detectors[i]->family,
-                     why[0] ? why : "out of memory");
+        if (!(states[i] = create_one(i, &cfg, errstr, errstr_size)))
             return -1;
-        }
     }
     return 0;
 }
@@ -236,11 +241,8 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
         rg_detector_config cfg = config_for(rs, e->geo, i);
         if (!cfg.n_uses || (e->detector_state[i] && rg_detectors[i]->rebind))
             continue;
-        char why[256] = "";
-        if (!(states[i] = rg_detectors[i]->create(&cfg, why, sizeof why))) {
-            snprintf(errstr, errstr_size, "detector %s: %s", rg_detectors[i]->family, why[0] ? why : "out of memory");
+        if (!(states[i] = create_one(i, &cfg, errstr, errstr_size)))
             goto fail;
-        }
     }
     /* Re-bind the rest; one that declines gets fresh state instead. */
     for (size_t i = 0; i < n; i++) {
@@ -252,11 +254,8 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
             rebound[i] = true;
             continue;
         }
-        char why[256] = "";
-        if (!(states[i] = rg_detectors[i]->create(&cfg, why, sizeof why))) {
-            snprintf(errstr, errstr_size, "detector %s: %s", rg_detectors[i]->family, why[0] ? why : "out of memory");
+        if (!(states[i] = create_one(i, &cfg, errstr, errstr_size)))
             goto fail;
-        }
     }
     /* Commit: free what the old file had and the new one does not keep. */
     for (size_t i = 0; i < n; i++) {
