@@ -467,7 +467,16 @@ void rg_backtest_report_text(rg_backtest *b, const rg_engine *old_e, const rg_en
     rg_strbuf_printf(out, "backtest: %llu events, current %s vs candidate %s\n\n",
                      (unsigned long long)res->accepted, rg_ruleset_id(rg_engine_ruleset(old_e)),
                      rg_ruleset_id(rg_engine_ruleset(new_e)));
-    rg_strbuf_printf(out, "%-26s %9s %9s %8s %8s %8s", "rule", "old_hits", "new_hits", "delta", "+subj", "-subj");
+    /* The rule column fits the longest label ("id (old only)"), so the
+     * figures stay aligned whatever the ids. */
+    int width = 26;
+    for (size_t i = 0; i < r.n_rows; i++) {
+        int w = (int)strlen(r.rows[i].id) + (r.rows[i].in[0] && r.rows[i].in[1] ? 0 : 11);
+        if (w > width)
+            width = w;
+    }
+    rg_strbuf_printf(out, "%-*s %9s %9s %8s %8s %8s", width, "rule", "old_hits", "new_hits", "delta", "+subj",
+                     "-subj");
     if (b->n_labels)
         rg_strbuf_printf(out, " %9s %9s", "old_prec", "new_prec");
     rg_strbuf_putc(out, '\n');
@@ -475,7 +484,7 @@ void rg_backtest_report_text(rg_backtest *b, const rg_engine *old_e, const rg_en
         rule_row *row = &r.rows[i];
         char label[80];
         snprintf(label, sizeof label, "%s%s", row->id, row->in[0] && row->in[1] ? "" : row->in[0] ? " (old only)" : " (new)");
-        rg_strbuf_printf(out, "%-26s %9llu %9llu %+8lld %8zu %8zu", label, (unsigned long long)row->hits[0],
+        rg_strbuf_printf(out, "%-*s %9llu %9llu %+8lld %8zu %8zu", width, label, (unsigned long long)row->hits[0],
                          (unsigned long long)row->hits[1], (long long)row->hits[1] - (long long)row->hits[0],
                          row->added.n, row->removed.n);
         if (b->n_labels) {
