@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,4 +67,41 @@ rg_geo *rg_cli_open_geo(const char *prog, const char *path, bool *ok)
         *ok = false;
     }
     return g;
+}
+
+FILE *rg_cli_open_out(const char *prog, const char *path, const char *what)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "%s: cannot write %s %s: %s\n", prog, what, path, strerror(errno));
+    return f;
+}
+
+int rg_cli_close_out(const char *prog, FILE *f, const char *path)
+{
+    if (!f)
+        return 0;
+    int bad = ferror(f);
+    if (f == stdout)
+        bad |= fflush(f) != 0;
+    else
+        bad |= fclose(f) != 0;
+    if (bad)
+        fprintf(stderr, "%s: error writing %s\n", prog, path && strcmp(path, "-") != 0 ? path : "standard output");
+    return bad ? -1 : 0;
+}
+
+int rg_cli_write_file(const char *prog, const char *path, const char *what, const char *data, size_t len)
+{
+    FILE *f = rg_cli_open_out(prog, path, what);
+    if (!f)
+        return -1;
+    bool short_write = fwrite(data, 1, len, f) != len;
+    if (rg_cli_close_out(prog, f, path) != 0)
+        return -1;
+    if (short_write)
+        fprintf(stderr, "%s: error writing %s\n", prog, path);
+    return short_write ? -1 : 0;
 }

@@ -7,6 +7,8 @@
 #define RG_CLI_COMMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
 #include "../geo/geo.h"
 #include "../rules/ruleset.h"
@@ -33,5 +35,17 @@ rg_ruleset *rg_cli_load_rules(const char *prog, const char *path);
  * unknown) and returns NULL with *ok = true. On failure prints why,
  * returns NULL with *ok = false. */
 rg_geo *rg_cli_open_geo(const char *prog, const char *path, bool *ok);
+
+/* Open FILE for writing ("-" or NULL: standard output); on failure prints
+ * "PROG: cannot write WHAT PATH: reason" and returns NULL. */
+FILE *rg_cli_open_out(const char *prog, const char *path, const char *what);
+
+/* Close what rg_cli_open_out returned (standard output is only flushed);
+ * -1 with "PROG: error writing PATH" printed when any write failed.
+ * NULL-safe. */
+int rg_cli_close_out(const char *prog, FILE *f, const char *path);
+
+/* Write len bytes to path ("-": standard output) with the two above. */
+int rg_cli_write_file(const char *prog, const char *path, const char *what, const char *data, size_t len);
 
 #endif

@@ -3,7 +3,6 @@
  * traffic, next to the current one (cli.md "Back-test"). One pass over the
  * capture; each file runs in its own engine with its own state.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,16 +113,9 @@ int rg_cmd_backtest(int argc, char **argv)
     if (report_path) {
         rg_backtest_report_json(bt, old_e, new_e, &res, &text);
         rg_strbuf_putc(&text, '\n');
-        FILE *f = strcmp(report_path, "-") == 0 ? stdout : fopen(report_path, "w");
-        if (!f) {
-            fprintf(stderr, "riskgate backtest: cannot write %s: %s\n", report_path, strerror(errno));
+        if (!rg_strbuf_ok(&text) ||
+            rg_cli_write_file("riskgate backtest", report_path, "the report to", text.data, text.len) != 0)
             goto done;
-        }
-        size_t w = fwrite(text.data, 1, text.len, f);
-        if ((f == stdout ? fflush(f) : fclose(f)) != 0 || w != text.len || !rg_strbuf_ok(&text)) {
-            fprintf(stderr, "riskgate backtest: error writing %s\n", report_path);
-            goto done;
-        }
         rg_strbuf_reset(&text);
     }
     if (!report_path || strcmp(report_path, "-") != 0) {

@@ -4,7 +4,6 @@
  * without decided_at, byte-identical for the same capture, rule file and
  * GeoIP database.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,8 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "sinks.h"
+
+#define PROG "riskgate replay"
 
 static void usage(FILE *f)
 {
@@ -41,30 +42,6 @@ static void usage(FILE *f)
           "Exit status: 0 done (bad lines are counted, not fatal), 2 usage or configuration\n"
           "error, 1 other failure.\n",
           f);
-}
-
-static FILE *open_out(const char *path, const char *what)
-{
-    if (!path || strcmp(path, "-") == 0)
-        return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "riskgate replay: cannot write %s %s: %s\n", what, path, strerror(errno));
-    return f;
-}
-
-static int close_out(FILE *f, const char *path)
-{
-    if (!f)
-        return 0;
-    int bad = ferror(f);
-    if (f == stdout)
-        bad |= fflush(f) != 0;
-    else
-        bad |= fclose(f) != 0;
-    if (bad)
-        fprintf(stderr, "riskgate replay: error writing %s\n", path ? path : "standard output");
-    return bad ? -1 : 0;
 }
 
 int rg_cmd_replay(int argc, char **argv)
@@ -131,10 +108,10 @@ int rg_cmd_replay(int argc, char **argv)
         rc = RG_EXIT_USAGE;
         goto done;
     }
-    out = open_out(out_path, "decisions to");
+    out = rg_cli_open_out(PROG, out_path, "decisions to");
     if (!out)
         goto done;
-    if (rejects_path && !(rejects = open_out(rejects_path, "rejects to")))
+    if (rejects_path && !(rejects = rg_cli_open_out(PROG, rejects_path, "rejects to")))
         goto done;
     if (rg_decision_sinks_open(&sinks, out, alerts_path, err, sizeof err) != 0) {
         fprintf(stderr, "riskgate replay: %s\n", err);
@@ -162,8 +139,7 @@ int rg_cmd_replay(int argc, char **argv)
     if (summary_path) {
         rg_replay_summary_json(&res, engine, &text);
         rg_strbuf_putc(&text, '\n');
-        FILE *sf = open_out(summary_path, "summary to");
-        if (!sf || fwrite(text.data, 1, text.len, sf) != text.len || close_out(sf, summary_path) != 0)
+        if (!rg_strbuf_ok(&text) || rg_cli_write_file(PROG, summary_path, "summary to", text.data, text.len) != 0)
             run_rc = -1;
         rg_strbuf_reset(&text);
     }
@@ -175,9 +151,9 @@ int rg_cmd_replay(int argc, char **argv)
     rc = run_rc == 0 ? RG_EXIT_OK : RG_EXIT_FAILURE;
 
 done:
-    if (close_out(rejects, rejects_path) != 0)
+    if (rg_cli_close_out(PROG, rejects, rejects_path) != 0)
         rc = RG_EXIT_FAILURE;
-    if (out && close_out(out, out_path) != 0)
+    if (out && rg_cli_close_out(PROG, out, out_path) != 0)
         rc = RG_EXIT_FAILURE;
     rg_engine_free(engine);
     rg_geo_close(geo);
