@@ -235,3 +235,29 @@ size_t rg_strmap_bytes(const rg_strmap *m)
 {
     return sizeof *m + m->cap * sizeof(struct slot) + (m->cap ? MALLOC_OVERHEAD : 0) + m->entry_bytes;
 }
+
+static int entry_cmp(const void *pa, const void *pb)
+{
+    const rg_strmap_item *a = pa, *b = pb;
+    int r = memcmp(a->key, b->key, a->keylen < b->keylen ? a->keylen : b->keylen);
+    return r ? r : (a->keylen > b->keylen) - (a->keylen < b->keylen);
+}
+
+rg_strmap_item *rg_strmap_sorted(const rg_strmap *m, size_t *n)
+{
+    rg_strmap_item *items = malloc((m->count ? m->count : 1) * sizeof *items);
+    *n = 0;
+    if (!items)
+        return NULL;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].hash)
+            continue;
+        unsigned char *e = m->slots[i].entry;
+        items[*n].key = entry_key(m, e);
+        items[*n].keylen = entry_keylen(m, e);
+        items[*n].value = e;
+        (*n)++;
+    }
+    qsort(items, *n, sizeof *items, entry_cmp);
+    return items;
+}

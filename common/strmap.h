@@ -58,6 +58,18 @@ void rg_strmap_foreach(const rg_strmap *m, bool (*fn)(const char *key, size_t ke
 
 size_t rg_strmap_count(const rg_strmap *m);
 
+/* Every entry, ordered by key bytes (shorter first on a common prefix):
+ * for output that must not depend on the table's history, such as a
+ * checkpoint that must save the same state to the same bytes. A malloc'd
+ * array of *n items the caller frees; NULL on OOM. The map must not be
+ * modified while the array is used. */
+typedef struct rg_strmap_item {
+    const char *key;
+    size_t keylen;
+    void *value;
+} rg_strmap_item;
+rg_strmap_item *rg_strmap_sorted(const rg_strmap *m, size_t *n);
+
 /* Bytes this map holds: table plus entries (allocator overhead estimated at
  * 16 bytes per allocation), not counting what values point to. */
 size_t rg_strmap_bytes(const rg_strmap *m);

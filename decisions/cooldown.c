@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/binio.h"
 #include "../common/strbuf.h"
 #include "../common/strmap.h"
 
@@ -75,3 +76,50 @@ void rg_cooldowns_expire(rg_cooldowns *c, int64_t watermark_ms)
 }
 
 size_t rg_cooldowns_bytes(const rg_cooldowns *c) { return rg_strmap_bytes(c->by_key) + c->key.cap; }
+
+/* Format: entries in key order: key ("rule_id\0subject"), last emitted
+ * hit, cooldown. Keyed by rule id, so a blob saved under another rule
+ * file keeps the cooldowns of the rules both files have, as a reload
+ * does; the others expire on their own. */
+int rg_cooldowns_save(const rg_cooldowns *c, rg_strbuf *out)
+{
+    size_t n;
+    rg_strmap_item *items = rg_strmap_sorted(c->by_key, &n);
+    if (!items)
+        return -1;
+    rg_put_u32(out, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const struct cooldown_entry *e = items[i].value;
+        rg_put_str(out, items[i].key, items[i].keylen);
+        rg_put_i64(out, e->last_emitted_ms);
+        rg_put_i64(out, e->cooldown_ms);
+    }
+    free(items);
+    return rg_strbuf_ok(out) ? 0 : -1;
+}
+
+int rg_cooldowns_load(rg_cooldowns *c, rg_reader *in)
+{
+    uint32_t n = rg_get_count(in, 4 + 16, "cooldown count");
+    for (uint32_t i = 0; i < n && rg_reader_ok(in); i++) {
+        size_t len;
+        const char *key = rg_get_str(in, 4096, &len, "cooldown key");
+        int64_t last_ms = rg_get_ts(in, "last emitted");
+        int64_t cooldown_ms = rg_get_ts(in, "cooldown");
+        if (!rg_reader_ok(in))
+            break;
+        if (!key || !memchr(key, '\0', len)) {
+            rg_reader_fail(in, "cooldown key", "not rule_id NUL subject");
+            break;
+        }
+        bool created;
+        struct cooldown_entry *e = rg_strmap_put(c->by_key, key, len, &created);
+        if (!e || !created) {
+            rg_reader_fail(in, "cooldown key", e ? "saved twice" : "out of memory");
+            break;
+        }
+        e->last_emitted_ms = last_ms;
+        e->cooldown_ms = cooldown_ms;
+    }
+    return rg_reader_ok(in) ? 0 : -1;
+}

@@ -35,4 +35,12 @@ void rg_cooldowns_expire(rg_cooldowns *c, int64_t watermark_ms);
 
 size_t rg_cooldowns_bytes(const rg_cooldowns *c);
 
+/* Checkpoint (rg_engine_save/load): append every entry, in key order;
+ * 0, or -1 when out of memory. Load into a new, empty set from untrusted
+ * bytes: -1 with the reason in in->error (the caller frees the set). */
+struct rg_strbuf;
+struct rg_reader;
+int rg_cooldowns_save(const rg_cooldowns *c, struct rg_strbuf *out);
+int rg_cooldowns_load(rg_cooldowns *c, struct rg_reader *in);
+
 #endif

@@ -15,33 +15,10 @@
 
 #include "../common/strbuf.h"
 #include "../common/strmap.h"
-#include "../ingest/dedupe.h"
 #include "../rules/eval.h"
-#include "cooldown.h"
-#include "decision_json.h"
+#include "engine_internal.h"
 
-/* How often (in evaluated events) detectors get to drop expired state. A
- * sweep costs O(entities), so doing it every few thousand events keeps its
- * amortised cost per event small while bounding the garbage a quiet stream
- * can hold to a few thousand events' worth. */
-#define EXPIRE_EVERY 4096
-
-struct rg_engine {
-    const rg_ruleset *rs;
-    const rg_geo *geo;
-    size_t n_detectors;
-    void **detector_state;      /* [n_detectors], NULL = not created */
-    rg_eval_ctx ctx;
-    rg_dedupe *dedupe;
-    rg_cooldowns *cooldowns;
-    rg_decision_builder builder;
-
-    uint64_t *rule_hits;        /* [rule count] */
-    rg_engine_stats stats;
-    uint64_t since_expire;
-};
-
-static size_t registry_size(void)
+size_t rg_engine_registry_size(void)
 {
     size_t n = 0;
     while (rg_detectors[n])
@@ -49,7 +26,7 @@ static size_t registry_size(void)
     return n;
 }
 
-static rg_detector_config config_for(const rg_ruleset *rs, const rg_geo *geo, size_t i)
+rg_detector_config rg_engine_config_for(const rg_ruleset *rs, const rg_geo *geo, size_t i)
 {
     rg_detector_config cfg = {
         .history_horizon_ms = rg_ruleset_history_horizon_ms(rs),
@@ -61,7 +38,7 @@ static rg_detector_config config_for(const rg_ruleset *rs, const rg_geo *geo, si
 }
 
 /* Create detector i's state for cfg; NULL with errstr filled on failure. */
-static void *create_one(size_t i, const rg_detector_config *cfg, char *errstr, size_t errstr_size)
+void *rg_engine_create_one(size_t i, const rg_detector_config *cfg, char *errstr, size_t errstr_size)
 {
     char why[256] = "";
     void *state = rg_detectors[i]->create(cfg, why, sizeof why);
@@ -77,10 +54,10 @@ static int create_detectors(const rg_ruleset *rs, const rg_geo *geo, void **stat
                             char *errstr, size_t errstr_size)
 {
     for (size_t i = 0; i < n; i++) {
-        rg_detector_config cfg = config_for(rs, geo, i);
+        rg_detector_config cfg = rg_engine_config_for(rs, geo, i);
         if (!cfg.n_uses)
             continue;
-        if (!(states[i] = create_one(i, &cfg, errstr, errstr_size)))
+        if (!(states[i] = rg_engine_create_one(i, &cfg, errstr, errstr_size)))
             return -1;
     }
     return 0;
@@ -102,10 +79,10 @@ rg_engine *rg_engine_new(const rg_ruleset *rs, const rg_geo *geo, char *errstr, 
         goto oom;
     e->rs = rs;
     e->geo = geo;
-    e->n_detectors = registry_size();
+    e->n_detectors = rg_engine_registry_size();
     e->detector_state = calloc(e->n_detectors ? e->n_detectors : 1, sizeof *e->detector_state);
     e->rule_hits = calloc(rg_ruleset_rule_count(rs) + 1, sizeof *e->rule_hits);
-    e->dedupe = rg_dedupe_new(rg_ruleset_dedupe_horizon_ms(rs));
+    e->dedupe = rg_seen_ids_new(rg_ruleset_dedupe_horizon_ms(rs));
     e->cooldowns = rg_cooldowns_new();
     if (!e->detector_state || !e->rule_hits || !e->dedupe || !e->cooldowns)
         goto oom;
@@ -131,7 +108,7 @@ void rg_engine_free(rg_engine *e)
         destroy_detectors(e->detector_state, e->n_detectors);
     free(e->detector_state);
     rg_eval_ctx_free(&e->ctx);
-    rg_dedupe_free(e->dedupe);
+    rg_seen_ids_free(e->dedupe);
     rg_cooldowns_free(e->cooldowns);
     rg_decision_builder_free(&e->builder);
     free(e->rule_hits);
@@ -154,7 +131,7 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
                                    const rg_sink *sink)
 {
     e->stats.events++;
-    if (rg_dedupe_check(e->dedupe, ev->event_id, ev->event_id_len, ev->ts_ms)) {
+    if (rg_seen_ids_check(e->dedupe, ev->event_id, ev->event_id_len, ev->ts_ms)) {
         e->stats.duplicates++;
         return RG_ENGINE_DUPLICATE;
     }
@@ -238,15 +215,15 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     ctx_ok = true;
     /* Fresh state for detectors that cannot keep theirs. */
     for (size_t i = 0; i < n; i++) {
-        rg_detector_config cfg = config_for(rs, e->geo, i);
+        rg_detector_config cfg = rg_engine_config_for(rs, e->geo, i);
         if (!cfg.n_uses || (e->detector_state[i] && rg_detectors[i]->rebind))
             continue;
-        if (!(states[i] = create_one(i, &cfg, errstr, errstr_size)))
+        if (!(states[i] = rg_engine_create_one(i, &cfg, errstr, errstr_size)))
             goto fail;
     }
     /* Re-bind the rest; one that declines gets fresh state instead. */
     for (size_t i = 0; i < n; i++) {
-        rg_detector_config cfg = config_for(rs, e->geo, i);
+        rg_detector_config cfg = rg_engine_config_for(rs, e->geo, i);
         if (!cfg.n_uses || states[i] || !e->detector_state[i])
             continue;
         if (rg_detectors[i]->rebind(e->detector_state[i], &cfg) == 0) {
@@ -254,7 +231,7 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
             rebound[i] = true;
             continue;
         }
-        if (!(states[i] = create_one(i, &cfg, errstr, errstr_size)))
+        if (!(states[i] = rg_engine_create_one(i, &cfg, errstr, errstr_size)))
             goto fail;
     }
     /* Commit: free what the old file had and the new one does not keep. */
@@ -270,7 +247,7 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     e->ctx.detector_state = states;
     e->rule_hits = hits;
     e->rs = rs;
-    rg_dedupe_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(e->rs));
+    rg_seen_ids_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(e->rs));
     free(rebound);
     return 0;
 fail:
@@ -278,7 +255,7 @@ fail:
         if (rebound && rebound[i]) {
             /* Give it back the old file's uses: same names as before, so
              * this cannot decline. */
-            rg_detector_config old_cfg = config_for(e->rs, e->geo, i);
+            rg_detector_config old_cfg = rg_engine_config_for(e->rs, e->geo, i);
             rg_detectors[i]->rebind(e->detector_state[i], &old_cfg);
         } else if (states[i]) {
             rg_detectors[i]->destroy(states[i]);
@@ -301,7 +278,7 @@ void rg_engine_get_stats(const rg_engine *e, rg_engine_stats *out)
 
 size_t rg_engine_state_bytes(const rg_engine *e, size_t *entities)
 {
-    size_t bytes = rg_dedupe_bytes(e->dedupe) + rg_cooldowns_bytes(e->cooldowns), ents = 0;
+    size_t bytes = rg_seen_ids_bytes(e->dedupe) + rg_cooldowns_bytes(e->cooldowns), ents = 0;
     for (size_t i = 0; i < e->n_detectors; i++) {
         if (!e->detector_state[i] || !rg_detectors[i]->stats)
             continue;
@@ -327,6 +304,6 @@ bool rg_engine_detector_stats(const rg_engine *e, size_t i, rg_detector_stats *o
 size_t rg_engine_dedupe_bytes(const rg_engine *e, size_t *ids)
 {
     if (ids)
-        *ids = rg_dedupe_size(e->dedupe);
-    return rg_dedupe_bytes(e->dedupe);
+        *ids = rg_seen_ids_size(e->dedupe);
+    return rg_seen_ids_bytes(e->dedupe);
 }

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/strbuf.h"
 #include "../geo/geo.h"
 #include "../ingest/event.h"
 #include "../ingest/reject.h"
@@ -123,5 +124,25 @@ bool rg_engine_detector_stats(const rg_engine *e, size_t i, rg_detector_stats *o
 
 /* Bytes and entries of the dedupe memory (event ids within the horizon). */
 size_t rg_engine_dedupe_bytes(const rg_engine *e, size_t *ids);
+
+/*
+ * Checkpoints (decisions/engine_state.c; the format and the choices are in
+ * docs/state.md). Call between two events, on the engine's thread. The
+ * blob is versioned and self-describing: a magic, a format version, the
+ * rule set id it was saved under, then one section per part (engine
+ * counters, dedupe, cooldowns, each detector family by name) with its own
+ * version and length; little-endian fixed-width integers. Equal states
+ * give equal bytes (save -> load -> save is the identity).
+ *
+ * A blob saved under another rule file is loaded like a reload
+ * (rg_engine_swap_rules) from it: dedupe, cooldowns (by rule id), the
+ * counters of rules both files have, and each family's state the current
+ * file uses (a count() window only for an equal use) are kept; the rest
+ * starts empty. `out` is the caller's; load borrows `bytes` for the call.
+ */
+/* Serialise the engine's whole state (watermark, dedupe ids, cooldowns, every detector's state, counters needed to continue identically) by appending to out. 0, or -1 with errstr. */
+int rg_engine_save(const rg_engine *e, rg_strbuf *out, char *errstr, size_t errstr_size);
+/* Restore into a freshly created engine (same rule file loaded; no event processed yet) from bytes rg_engine_save wrote. 0, or -1 with errstr naming what is wrong and where (offset / section); on error the engine is left empty as after rg_engine_new, never half-loaded. */
+int rg_engine_load(rg_engine *e, const void *bytes, size_t len, char *errstr, size_t errstr_size);
 
 #endif

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/binio.h"
 #include "../common/strmap.h"
 #include "detector.h"
 #include "record_cache.h"
@@ -224,6 +225,90 @@ static void complaints_stats(const void *state, rg_detector_stats *out)
     out->dropped = s->dropped;
 }
 
+/* ---- checkpoint ---------------------------------------------------------
+ * Format 1: watermark, sweep counter, dropped; per transfer in key order:
+ * event id, ts, last touch, counterparty (empty: not kept). */
+
+#define COMPLAINTS_STATE_VERSION 1
+#define KEY_MAX 1024
+
+static int complaints_save(const void *state, rg_strbuf *out)
+{
+    const ref_state *s = state;
+    rg_put_i64(out, s->watermark_ms);
+    rg_put_u64(out, s->folded_since_sweep);
+    rg_put_u64(out, s->dropped);
+    size_t n;
+    rg_strmap_item *items = rg_strmap_sorted(s->transfers, &n);
+    if (!items)
+        return -1;
+    rg_put_u32(out, (uint32_t)n);
+    for (size_t k = 0; k < n; k++) {
+        const transfer_record *r = items[k].value;
+        rg_put_str(out, items[k].key, items[k].keylen);
+        rg_put_i64(out, r->ts_ms);
+        rg_put_i64(out, r->touched_ms);
+        rg_put_str(out, counterparty_of(r), r->counterparty_len);
+    }
+    free(items);
+    return rg_strbuf_ok(out) ? 0 : -1;
+}
+
+static int complaints_load(void *state, uint32_t version, rg_reader *in)
+{
+    ref_state *s = state;
+    if (version != COMPLAINTS_STATE_VERSION) {
+        rg_reader_fail(in, "complaints", "unknown section version");
+        return -1;
+    }
+    int64_t watermark_ms = rg_get_mark(in, "watermark");
+    uint64_t folded = rg_get_u64(in, "sweep counter");
+    uint64_t dropped = rg_get_u64(in, "dropped");
+    uint32_t n = rg_get_count(in, 4 + 8 + 8 + 4, "transfer count");
+    for (uint32_t k = 0; k < n && rg_reader_ok(in); k++) {
+        size_t keylen, cplen;
+        const char *key = rg_get_str(in, KEY_MAX, &keylen, "transfer");
+        int64_t ts_ms = rg_get_ts(in, "ts");
+        int64_t touched_ms = rg_get_ts(in, "last touch");
+        const char *cp = rg_get_str(in, UINT8_MAX, &cplen, "counterparty");
+        if (!rg_reader_ok(in))
+            break;
+        if (!key) {
+            rg_reader_fail(in, "transfer", "empty key");
+            break;
+        }
+        bool created;
+        transfer_record *r = rg_strmap_put(s->transfers, key, keylen, &created);
+        if (!r || !created) {
+            rg_reader_fail(in, "transfer", r ? "saved twice" : "out of memory");
+            break;
+        }
+        r->ts_ms = ts_ms;
+        r->touched_ms = touched_ms;
+        if (cplen) {
+            char *copy = r->counterparty.inline_id;
+            if (cplen > COUNTERPARTY_INLINE && !(copy = r->counterparty.heap = malloc(cplen + 1))) {
+                rg_reader_fail(in, "counterparty", "out of memory");
+                break;
+            }
+            memcpy(copy, cp, cplen);
+            copy[cplen] = '\0';
+            r->counterparty_len = (uint8_t)cplen;
+            s->counterparty_bytes += copy_cost(cplen);
+        }
+    }
+    if (!rg_reader_ok(in))
+        return -1;
+    if (rg_reader_left(in)) {
+        rg_reader_fail(in, "complaints", "bytes after the last transfer");
+        return -1;
+    }
+    s->watermark_ms = watermark_ms;
+    s->folded_since_sweep = (size_t)folded;
+    s->dropped = (size_t)dropped;
+    return 0;
+}
+
 const rg_detector rg_detector_complaints = {
     .family = "complaints",
     .names = ref_names,
@@ -235,4 +320,7 @@ const rg_detector rg_detector_complaints = {
     .stats = complaints_stats,
     .destroy = complaints_destroy,
     .rebind = complaints_rebind,
+    .state_version = COMPLAINTS_STATE_VERSION,
+    .save = complaints_save,
+    .load = complaints_load,
 };

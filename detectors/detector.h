@@ -27,6 +27,13 @@
  *                    ts seen); drop what no loaded rule can look at again.
  *   destroy()        frees everything create() and update() made.
  *
+ *   save(out)        optional, between events: append the state (engine
+ *                    checkpoint, rg_engine_save);
+ *   load(in)         optional, into state create() just made, before any
+ *                    event: restore what save() wrote (rg_engine_load).
+ *                    A family that keeps state and has no save/load
+ *                    starts empty after a restart.
+ *
  *   rebind(cfg)      optional, on a rule file reload: adopt the new
  *                    file's uses and keep the state both files use
  *                    (rules.md "State that both files use is kept");
@@ -51,6 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/binio.h"
 #include "../common/value.h"
 #include "../ingest/event.h"
 
@@ -143,6 +151,23 @@ typedef struct rg_detector {
      * creates fresh state and destroys this one). State the old file did
      * not keep but the new one needs starts empty, as after create(). */
     int (*rebind)(void *state, const rg_detector_config *cfg);
+
+    /* Optional (checkpoints, decisions/engine.h rg_engine_save/load).
+     * save appends everything a later event could see — records, the
+     * family's watermark and counters — in the family's own format,
+     * version `state_version`. Deterministic: equal states give equal
+     * bytes (records in key order, rg_strmap_sorted). 0, or -1 when out
+     * of memory. */
+    uint32_t state_version;
+    int (*save)(const void *state, struct rg_strbuf *out);
+    /* Restore into state that create(cfg) has just made (no event yet)
+     * from bytes save() wrote with format `version`, possibly under
+     * another rule file: keep what the current uses need, as rebind
+     * would (a count() window only for an equal use). The bytes are
+     * untrusted (a corrupt file): bounds-check everything; on a bad
+     * section return -1 with the reason in in->error (rg_reader_fail);
+     * the engine then destroys this state. */
+    int (*load)(void *state, uint32_t version, struct rg_reader *in);
 } rg_detector;
 
 /* The registration table (detectors/registry.c), NULL-terminated. */

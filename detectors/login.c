@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/binio.h"
 #include "../common/strmap.h"
 #include "../geo/geo.h"
 #include "../rules/eval.h"
@@ -289,6 +290,94 @@ static void login_stats(const void *state, rg_detector_stats *out)
     rg_strmap_foreach(s->accounts, add_record_stats, out);
 }
 
+/* ---- checkpoint ---------------------------------------------------------
+ * Format 1: watermark, sweep counter, dropped; per account in key order:
+ * key, last touch, has-login flag, country (2 bytes, 0 0 when none), the
+ * device hashes oldest first (their order is the eviction order). Every
+ * piece is kept whichever names the file uses, as rebind does. */
+
+#define LOGIN_STATE_VERSION 1
+#define KEY_MAX 1024
+
+static int login_save(const void *state, rg_strbuf *out)
+{
+    const login_state *s = state;
+    rg_put_i64(out, s->watermark_ms);
+    rg_put_u64(out, s->folded_since_sweep);
+    rg_put_u64(out, s->dropped);
+    size_t n;
+    rg_strmap_item *items = rg_strmap_sorted(s->accounts, &n);
+    if (!items)
+        return -1;
+    rg_put_u32(out, (uint32_t)n);
+    for (size_t k = 0; k < n; k++) {
+        const login_record *r = items[k].value;
+        rg_put_str(out, items[k].key, items[k].keylen);
+        rg_put_i64(out, r->touched_ms);
+        rg_put_u8(out, r->has_login);
+        rg_put_u8(out, (uint8_t)r->prev_login_country[0]);
+        rg_put_u8(out, (uint8_t)r->prev_login_country[1]);
+        rg_put_u32(out, r->n_devices);
+        const uint64_t *d = devices_of_c(r);
+        for (uint16_t i = 0; i < r->n_devices; i++)
+            rg_put_u64(out, d[i]);
+    }
+    free(items);
+    return rg_strbuf_ok(out) ? 0 : -1;
+}
+
+static int login_load(void *state, uint32_t version, rg_reader *in)
+{
+    login_state *s = state;
+    if (version != LOGIN_STATE_VERSION) {
+        rg_reader_fail(in, "login", "unknown section version");
+        return -1;
+    }
+    int64_t watermark_ms = rg_get_mark(in, "watermark");
+    uint64_t folded = rg_get_u64(in, "sweep counter");
+    uint64_t dropped = rg_get_u64(in, "dropped");
+    uint32_t n = rg_get_count(in, 4 + 8 + 3 + 4, "account count");
+    for (uint32_t k = 0; k < n && rg_reader_ok(in); k++) {
+        size_t keylen;
+        const char *key = rg_get_str(in, KEY_MAX, &keylen, "account");
+        int64_t touched_ms = rg_get_ts(in, "last touch");
+        uint8_t has_login = rg_get_u8(in, "has login");
+        char country[2] = {(char)rg_get_u8(in, "country"), (char)rg_get_u8(in, "country")};
+        uint32_t n_devices = rg_get_count(in, 8, "device count");
+        if (!rg_reader_ok(in))
+            break;
+        if (!key || has_login > 1 || n_devices > DEVICES_MAX || (!country[0]) != (!country[1])) {
+            rg_reader_fail(in, "account", !key ? "empty key" : "bad record");
+            break;
+        }
+        bool created;
+        login_record *r = rg_strmap_put(s->accounts, key, keylen, &created);
+        if (!r || !created) {
+            rg_reader_fail(in, "account", r ? "saved twice" : "out of memory");
+            break;
+        }
+        r->touched_ms = touched_ms;
+        r->has_login = has_login;
+        r->prev_login_country[0] = country[0];
+        r->prev_login_country[1] = country[1];
+        for (uint32_t i = 0; i < n_devices && rg_reader_ok(in); i++) {
+            uint64_t device = rg_get_u64(in, "device");
+            if (rg_reader_ok(in) && remember_device(r, device) != 0)
+                rg_reader_fail(in, "device", "out of memory");
+        }
+    }
+    if (!rg_reader_ok(in))
+        return -1;
+    if (rg_reader_left(in)) {
+        rg_reader_fail(in, "login", "bytes after the last account");
+        return -1;
+    }
+    s->watermark_ms = watermark_ms;
+    s->folded_since_sweep = (size_t)folded;
+    s->dropped = (size_t)dropped;
+    return 0;
+}
+
 const rg_detector rg_detector_login = {
     .family = "login",
     .names = login_names,
@@ -300,4 +389,7 @@ const rg_detector rg_detector_login = {
     .stats = login_stats,
     .destroy = login_destroy,
     .rebind = login_rebind,
+    .state_version = LOGIN_STATE_VERSION,
+    .save = login_save,
+    .load = login_load,
 };

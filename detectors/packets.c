@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/binio.h"
 #include "../common/strmap.h"
 #include "detector.h"
 #include "record_cache.h"
@@ -280,6 +281,93 @@ static void packets_stats(const void *state, rg_detector_stats *out)
     rg_strmap_foreach(s->packets, add_record_stats, out);
 }
 
+/* ---- checkpoint ---------------------------------------------------------
+ * Format 1: watermark, sweep counter, dropped; per packet in key order:
+ * key, send ts, amount, claimed total, last touch, kind, claimer hashes. */
+
+#define PACKETS_STATE_VERSION 1
+#define KEY_MAX 1024
+
+static int packets_save(const void *state, rg_strbuf *out)
+{
+    const packet_state *s = state;
+    rg_put_i64(out, s->watermark_ms);
+    rg_put_u64(out, s->folded_since_sweep);
+    rg_put_u64(out, s->dropped);
+    size_t n;
+    rg_strmap_item *items = rg_strmap_sorted(s->packets, &n);
+    if (!items)
+        return -1;
+    rg_put_u32(out, (uint32_t)n);
+    for (size_t k = 0; k < n; k++) {
+        const packet_record *r = items[k].value;
+        rg_put_str(out, items[k].key, items[k].keylen);
+        rg_put_i64(out, r->send_ts_ms);
+        rg_put_i64(out, r->amount);
+        rg_put_i64(out, r->claimed_total);
+        rg_put_i64(out, r->touched_ms);
+        rg_put_u8(out, r->kind);
+        rg_put_u32(out, r->n_claimers);
+        const uint64_t *c = claimers_of(r);
+        for (uint32_t i = 0; i < r->n_claimers; i++)
+            rg_put_u64(out, c[i]);
+    }
+    free(items);
+    return rg_strbuf_ok(out) ? 0 : -1;
+}
+
+static int packets_load(void *state, uint32_t version, rg_reader *in)
+{
+    packet_state *s = state;
+    if (version != PACKETS_STATE_VERSION) {
+        rg_reader_fail(in, "packets", "unknown section version");
+        return -1;
+    }
+    int64_t watermark_ms = rg_get_mark(in, "watermark");
+    uint64_t folded = rg_get_u64(in, "sweep counter");
+    uint64_t dropped = rg_get_u64(in, "dropped");
+    uint32_t n = rg_get_count(in, 4 + 4 * 8 + 1 + 4, "packet count");
+    for (uint32_t k = 0; k < n && rg_reader_ok(in); k++) {
+        size_t keylen;
+        const char *key = rg_get_str(in, KEY_MAX, &keylen, "packet");
+        packet_record rec = {0};
+        rec.send_ts_ms = rg_get_ts(in, "send ts");
+        rec.amount = rg_get_ts(in, "amount");
+        rec.claimed_total = rg_get_ts(in, "claimed total");
+        rec.touched_ms = rg_get_ts(in, "last touch");
+        rec.kind = rg_get_u8(in, "kind");
+        uint32_t n_claimers = rg_get_count(in, 8, "claimer count");
+        if (!rg_reader_ok(in))
+            break;
+        if (!key || rec.kind > RG_PACKET_TIMED) {
+            rg_reader_fail(in, "packet", !key ? "empty key" : "unknown kind");
+            break;
+        }
+        bool created;
+        packet_record *r = rg_strmap_put(s->packets, key, keylen, &created);
+        if (!r || !created) {
+            rg_reader_fail(in, "packet", r ? "saved twice" : "out of memory");
+            break;
+        }
+        *r = rec;
+        for (uint32_t i = 0; i < n_claimers && rg_reader_ok(in); i++) {
+            uint64_t claimer = rg_get_u64(in, "claimer");
+            if (rg_reader_ok(in) && add_claimer(r, claimer) != 0)
+                rg_reader_fail(in, "claimer", "out of memory");
+        }
+    }
+    if (!rg_reader_ok(in))
+        return -1;
+    if (rg_reader_left(in)) {
+        rg_reader_fail(in, "packets", "bytes after the last packet");
+        return -1;
+    }
+    s->watermark_ms = watermark_ms;
+    s->folded_since_sweep = (size_t)folded;
+    s->dropped = (size_t)dropped;
+    return 0;
+}
+
 const rg_detector rg_detector_packets = {
     .family = "packets",
     .names = packet_names,
@@ -291,4 +379,7 @@ const rg_detector rg_detector_packets = {
     .stats = packets_stats,
     .destroy = packets_destroy,
     .rebind = packets_rebind,
+    .state_version = PACKETS_STATE_VERSION,
+    .save = packets_save,
+    .load = packets_load,
 };

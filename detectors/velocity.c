@@ -28,8 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/binio.h"
 #include "../common/strmap.h"
 #include "../rules/eval.h"
+#include "../rules/expr.h"
 #include "detector.h"
 #include "sweep.h"
 #include "window.h"
@@ -237,6 +239,131 @@ static void velocity_stats(const void *state, rg_detector_stats *out)
     rg_strmap_foreach(s->accounts, add_record_stats, &acc);
 }
 
+/* ---- checkpoint ---------------------------------------------------------
+ * Format 1: watermark, sweep counter, dropped; the uses (W, canonical
+ * form of the use: rg_use_canonical), so a blob saved under another rule
+ * file maps each window to an equal use or drops it; then per account in
+ * key order: the key, and per saved use its timestamps, oldest first. */
+
+#define VELOCITY_STATE_VERSION 1
+#define KEY_MAX 1024   /* longer than any id events.md allows */
+
+static int velocity_save(const void *state, rg_strbuf *out)
+{
+    const velocity_state *s = state;
+    rg_put_i64(out, s->watermark_ms);
+    rg_put_u64(out, s->folded_since_sweep);
+    rg_put_u64(out, s->dropped);
+    rg_put_u32(out, (uint32_t)s->n_uses);
+    rg_strbuf form = RG_STRBUF_INIT;
+    for (size_t i = 0; i < s->n_uses; i++) {
+        rg_strbuf_reset(&form);
+        rg_use_canonical(s->uses[i], &form);
+        rg_put_str(out, form.data, form.len);
+        if (form.oom)
+            out->oom = true;
+    }
+    rg_strbuf_free(&form);
+    size_t n;
+    rg_strmap_item *items = rg_strmap_sorted(s->accounts, &n);
+    if (!items)
+        return -1;
+    rg_put_u32(out, (uint32_t)n);
+    for (size_t k = 0; k < n; k++) {
+        const rg_window *windows = items[k].value;
+        rg_put_str(out, items[k].key, items[k].keylen);
+        for (size_t i = 0; i < s->n_uses; i++) {
+            rg_put_u32(out, windows[i].n);
+            for (uint32_t j = 0; j < windows[i].n; j++)
+                rg_put_i64(out, rg_window_at(&windows[i], j));
+        }
+    }
+    free(items);
+    return rg_strbuf_ok(out) ? 0 : -1;
+}
+
+static int velocity_load(void *state, uint32_t version, rg_reader *in)
+{
+    velocity_state *s = state;
+    if (version != VELOCITY_STATE_VERSION) {
+        rg_reader_fail(in, "velocity", "unknown section version");
+        return -1;
+    }
+    int64_t watermark_ms = rg_get_mark(in, "watermark");
+    uint64_t folded = rg_get_u64(in, "sweep counter");
+    uint64_t dropped = rg_get_u64(in, "dropped");
+    uint32_t n_saved = rg_get_count(in, 4, "use count");
+    if (!rg_reader_ok(in))
+        return -1;
+    /* Saved use i -> current use target[i], or -1 when this file has no
+     * equal use (its timestamps are skipped). */
+    long *target = calloc(n_saved ? n_saved : 1, sizeof *target);
+    rg_strbuf form = RG_STRBUF_INIT;
+    if (!target) {
+        rg_reader_fail(in, "velocity", "out of memory");
+        return -1;
+    }
+    for (uint32_t i = 0; i < n_saved && rg_reader_ok(in); i++) {
+        size_t len;
+        const char *saved = rg_get_str(in, 1u << 20, &len, "use");
+        target[i] = -1;
+        for (size_t j = 0; j < s->n_uses && target[i] < 0 && rg_reader_ok(in); j++) {
+            rg_strbuf_reset(&form);
+            rg_use_canonical(s->uses[j], &form);
+            if (!rg_strbuf_ok(&form))
+                rg_reader_fail(in, "velocity", "out of memory");
+            else if (form.len == len && (!len || memcmp(form.data, saved, len) == 0))
+                target[i] = (long)j;
+        }
+    }
+    rg_strbuf_free(&form);
+    uint32_t n_accounts = rg_get_count(in, 4 + 4 * (size_t)n_saved, "account count");
+    for (uint32_t k = 0; k < n_accounts && rg_reader_ok(in); k++) {
+        size_t keylen;
+        const char *key = rg_get_str(in, KEY_MAX, &keylen, "account");
+        if (!key) {
+            rg_reader_fail(in, "account", "empty key");
+            break;
+        }
+        if (rg_strmap_get(s->accounts, key, keylen)) {
+            rg_reader_fail(in, "account", "saved twice");
+            break;
+        }
+        rg_window *windows = NULL;
+        for (uint32_t i = 0; i < n_saved && rg_reader_ok(in); i++) {
+            uint32_t n = rg_get_count(in, 8, "timestamp count");
+            int64_t prev = INT64_MIN;
+            for (uint32_t j = 0; j < n && rg_reader_ok(in); j++) {
+                int64_t ts = rg_get_ts(in, "timestamp");
+                if (ts < prev) {
+                    rg_reader_fail(in, "timestamp", "out of order");
+                    break;
+                }
+                prev = ts;
+                if (target[i] < 0)
+                    continue;
+                if (!windows && !(windows = rg_strmap_put(s->accounts, key, keylen, NULL))) {
+                    rg_reader_fail(in, "account", "out of memory");
+                    break;
+                }
+                if (rg_window_insert(&windows[target[i]], ts) != 0)
+                    rg_reader_fail(in, "timestamp", "out of memory");
+            }
+        }
+    }
+    free(target);
+    if (!rg_reader_ok(in))
+        return -1;
+    if (rg_reader_left(in)) {
+        rg_reader_fail(in, "velocity", "bytes after the last account");
+        return -1;
+    }
+    s->watermark_ms = watermark_ms;
+    s->folded_since_sweep = (size_t)folded;
+    s->dropped = (size_t)dropped;
+    return 0;
+}
+
 const rg_detector rg_detector_velocity = {
     .family = "velocity",
     .names = velocity_names,
@@ -248,4 +375,7 @@ const rg_detector rg_detector_velocity = {
     .expire = velocity_expire,
     .stats = velocity_stats,
     .destroy = velocity_destroy,
+    .state_version = VELOCITY_STATE_VERSION,
+    .save = velocity_save,
+    .load = velocity_load,
 };

@@ -156,6 +156,8 @@ uint32_t rg_window_trim(rg_window *w, int64_t cutoff_ms)
     return dropped;
 }
 
+int64_t rg_window_at(const rg_window *w, uint32_t i) { return at(w, i); }
+
 int64_t rg_window_oldest(const rg_window *w)
 {
     return w->n ? at(w, 0) : INT64_MIN;

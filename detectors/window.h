@@ -56,6 +56,9 @@ uint32_t rg_window_trim(rg_window *w, int64_t cutoff_ms);
 int64_t rg_window_oldest(const rg_window *w);
 int64_t rg_window_newest(const rg_window *w);
 
+/* The i-th oldest timestamp (i < n). */
+int64_t rg_window_at(const rg_window *w, uint32_t i);
+
 /* Heap bytes held beyond the struct itself (allocator overhead included). */
 size_t rg_window_heap_bytes(const rg_window *w);
 

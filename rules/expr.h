@@ -124,6 +124,21 @@ rg_expr *rg_expr_compile(const char *text, size_t len, const rg_expr_env *env, r
 /* Structural equality of two checked trees (uses by identity). */
 bool rg_expr_equal(const rg_expr *a, const rg_expr *b);
 
+/*
+ * Append a canonical byte string of a checked tree that does not depend on
+ * the rule set it came from: trees from two files have equal canonical
+ * forms exactly when they compute the same thing (built-in uses compared
+ * by name, window and filter; signals by their expression, not their
+ * name; lists by their items). rg_expr_equal compares within one file (uses
+ * by identity); this matches state across files: a reload (velocity's
+ * rebind) and a checkpoint saved under another file. NULL appends the
+ * form of "no expression". Allocation failure sets out->oom.
+ */
+struct rg_strbuf;
+void rg_expr_canonical(const rg_expr *e, struct rg_strbuf *out);
+/* The same for a name use (a count() use: "count", W, its filter). */
+void rg_use_canonical(const rg_name_use *use, struct rg_strbuf *out);
+
 /* Call fn on every RG_X_USE node of e, in written order (not descending
  * into a signal's expression or a call's filter). */
 void rg_expr_visit_uses(const rg_expr *e, void (*fn)(void *arg, const rg_name_use *use), void *arg);

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "../common/binio.h"
 #include "expr_internal.h"
 
 const char *const rg_rules_event_types[] = {"account_open", "login", "transfer", "red_packet_send",
@@ -116,3 +117,74 @@ bool rg_strset_contains(const rg_strset *set, const char *s, size_t len)
     }
     return false;
 }
+
+/* ---- canonical form, for matching across two rule files --------------- */
+
+static void canonical_use(const rg_name_use *u, rg_strbuf *out);
+
+static void canonical(const rg_expr *e, rg_strbuf *out)
+{
+    if (!e) {
+        rg_put_u8(out, 0);   /* absent operand / filter */
+        return;
+    }
+    rg_put_u8(out, (uint8_t)(e->kind + 1));
+    rg_put_u8(out, (uint8_t)e->op);
+    rg_put_u8(out, (uint8_t)e->type);
+    switch (e->kind) {
+    case RG_X_LIT:
+        rg_put_u8(out, (uint8_t)e->lit.type);
+        if (e->lit.type == RG_T_STRING) {
+            rg_put_str(out, e->lit.u.str.s, e->lit.u.str.len);
+        } else if (e->lit.type == RG_T_BOOL) {
+            rg_put_u8(out, e->lit.u.b);
+        } else if (e->lit.type == RG_T_NUMBER) {
+            uint64_t bits;
+            memcpy(&bits, &e->lit.u.d, sizeof bits);
+            rg_put_u64(out, bits);
+        } else {
+            rg_put_i64(out, e->lit.u.i);
+        }
+        return;
+    case RG_X_USE:
+        canonical_use(e->use, out);
+        return;
+    case RG_X_IN:
+        canonical(e->a, out);
+        rg_put_u32(out, (uint32_t)e->n_items);
+        for (size_t i = 0; i < e->n_items; i++)
+            canonical(e->items[i], out);
+        return;
+    case RG_X_IN_LIST:
+        /* A list by its contents: the same name may hold other items in
+         * the other file. Sorted order, so item order does not matter. */
+        canonical(e->a, out);
+        rg_put_u32(out, (uint32_t)(e->set ? e->set->n : 0));
+        for (size_t i = 0; e->set && i < e->set->n; i++)
+            rg_put_str(out, e->set->sorted[i], e->set->sorted_lens[i]);
+        return;
+    default:
+        canonical(e->a, out);
+        canonical(e->b, out);
+        return;
+    }
+}
+
+static void canonical_use(const rg_name_use *u, rg_strbuf *out)
+{
+    if (u->signal) {
+        /* A signal by what it computes, not by its name. */
+        rg_put_u8(out, 'S');
+        canonical(u->signal, out);
+        return;
+    }
+    rg_put_u8(out, 'B');
+    const char *name = u->spec && u->spec->name ? u->spec->name : "";
+    rg_put_str(out, name, strlen(name));
+    rg_put_i64(out, u->window_ms);
+    canonical(u->filter, out);
+}
+
+void rg_expr_canonical(const rg_expr *e, rg_strbuf *out) { canonical(e, out); }
+
+void rg_use_canonical(const rg_name_use *use, rg_strbuf *out) { canonical_use(use, out); }

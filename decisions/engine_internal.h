@@ -1,0 +1,42 @@
+/*
+ * engine_internal — what engine.c and engine_state.c (the checkpoint)
+ * share: the engine's fields and the helpers that create detector state.
+ * Owner: decisions. Nobody outside decisions/ includes this.
+ */
+#ifndef RG_ENGINE_INTERNAL_H
+#define RG_ENGINE_INTERNAL_H
+
+#include "../rules/eval.h"
+#include "cooldown.h"
+#include "decision_json.h"
+#include "engine.h"
+#include "seen_ids.h"
+
+/* How often (in evaluated events) detectors get to drop expired state. A
+ * sweep costs O(entities), so doing it every few thousand events keeps its
+ * amortised cost per event small while bounding the garbage a quiet stream
+ * can hold to a few thousand events' worth. */
+#define EXPIRE_EVERY 4096
+
+struct rg_engine {
+    const rg_ruleset *rs;
+    const rg_geo *geo;
+    size_t n_detectors;
+    void **detector_state;      /* [n_detectors], NULL = not created */
+    rg_eval_ctx ctx;
+    rg_seen_ids *dedupe;
+    rg_cooldowns *cooldowns;
+    rg_decision_builder builder;
+
+    uint64_t *rule_hits;        /* [rule count] */
+    rg_engine_stats stats;
+    uint64_t since_expire;      /* evaluated events since detectors last expired */
+};
+
+size_t rg_engine_registry_size(void);
+/* The config detector i gets for rs (n_uses 0: rs uses none of its names). */
+rg_detector_config rg_engine_config_for(const rg_ruleset *rs, const rg_geo *geo, size_t i);
+/* Create detector i's state for cfg; NULL with errstr filled on failure. */
+void *rg_engine_create_one(size_t i, const rg_detector_config *cfg, char *errstr, size_t errstr_size);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * seen_ids — event_id duplicates within the dedupe horizon (seen_ids.h).
+ * Owner: decisions. The same algorithm as ingest/dedupe.c, plus save/load
+ * for checkpoints (see seen_ids.h for why this copy exists).
+ *
+ * The ids live in a strmap (id -> first-seen ts) and, beside it, in a
+ * binary min-heap ordered by that ts. The heap, not a FIFO, because events
+ * arrive out of order: an id seen late with an old ts must still be
+ * forgotten when its own ts leaves the horizon, not when the ids that
+ * arrived before it do. Expiry pops the heap while its top is older than
+ * watermark - horizon, so each id costs O(log n) once to insert and once
+ * to expire, and nothing is ever scanned.
+ *
+ * The horizon is inclusive: an id first seen at t is a duplicate until the
+ * watermark passes t + horizon.
+ */
+#include "seen_ids.h"
+
+#include <stdlib.h>
+
+#include <string.h>
+
+#include "../common/binio.h"
+#include "../common/strmap.h"
+
+typedef struct seen_id {
+    int64_t ts_ms; /* first seen */
+} seen_id;
+
+typedef struct heap_entry {
+    int64_t ts_ms;
+    seen_id *rec;  /* strmap value record: never moves until deleted */
+} heap_entry;
+
+struct rg_seen_ids {
+    rg_strmap *ids;
+    heap_entry *heap;
+    size_t n, cap;
+    int64_t horizon_ms;
+    int64_t watermark_ms;
+    bool any;     /* watermark is set */
+};
+
+rg_seen_ids *rg_seen_ids_new(int64_t horizon_ms)
+{
+    rg_seen_ids *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->ids = rg_strmap_new(sizeof(seen_id));
+    if (!d->ids) {
+        free(d);
+        return NULL;
+    }
+    d->horizon_ms = horizon_ms < 0 ? 0 : horizon_ms;
+    return d;
+}
+
+void rg_seen_ids_free(rg_seen_ids *d)
+{
+    if (!d)
+        return;
+    rg_strmap_free(d->ids, NULL);
+    free(d->heap);
+    free(d);
+}
+
+void rg_seen_ids_set_horizon(rg_seen_ids *d, int64_t horizon_ms)
+{
+    d->horizon_ms = horizon_ms < 0 ? 0 : horizon_ms;
+}
+
+size_t rg_seen_ids_size(const rg_seen_ids *d) { return rg_strmap_count(d->ids); }
+
+size_t rg_seen_ids_bytes(const rg_seen_ids *d)
+{
+    return sizeof *d + rg_strmap_bytes(d->ids) + d->cap * sizeof *d->heap;
+}
+
+static void sift_up(heap_entry *h, size_t i)
+{
+    heap_entry e = h[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (h[parent].ts_ms <= e.ts_ms)
+            break;
+        h[i] = h[parent];
+        i = parent;
+    }
+    h[i] = e;
+}
+
+static void sift_down(heap_entry *h, size_t n, size_t i)
+{
+    heap_entry e = h[i];
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && h[child + 1].ts_ms < h[child].ts_ms)
+            child++;
+        if (e.ts_ms <= h[child].ts_ms)
+            break;
+        h[i] = h[child];
+        i = child;
+    }
+    h[i] = e;
+}
+
+/* Oldest ts still remembered: anything older than this is forgotten. */
+static int64_t cutoff(const rg_seen_ids *d)
+{
+    /* watermark - horizon cannot overflow: event times are 0..RG_TS_MAX_MS
+     * in practice, and the subtraction saturates for any int64 anyway. */
+    if (d->watermark_ms < INT64_MIN + d->horizon_ms)
+        return INT64_MIN;
+    return d->watermark_ms - d->horizon_ms;
+}
+
+static void expire(rg_seen_ids *d)
+{
+    int64_t oldest = cutoff(d);
+    while (d->n > 0 && d->heap[0].ts_ms < oldest) {
+        size_t keylen;
+        const char *key = rg_strmap_key(d->ids, d->heap[0].rec, &keylen);
+        rg_strmap_del(d->ids, key, keylen, NULL);
+        d->heap[0] = d->heap[--d->n];
+        if (d->n > 0)
+            sift_down(d->heap, d->n, 0);
+    }
+    /* Give memory back after a burst, so the footprint follows the ids
+     * within one horizon rather than the peak. */
+    if (d->cap > 1024 && d->n < d->cap / 4) {
+        heap_entry *h = realloc(d->heap, d->cap / 2 * sizeof *h);
+        if (h) {
+            d->heap = h;
+            d->cap /= 2;
+        }
+    }
+}
+
+/* Remember id at ts_ms (not yet remembered). -1 on allocation failure. */
+static int remember(rg_seen_ids *d, const char *id, size_t len, int64_t ts_ms)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 256;
+        heap_entry *h = realloc(d->heap, cap * sizeof *h);
+        if (!h)
+            return -1;
+        d->heap = h;
+        d->cap = cap;
+    }
+    bool created;
+    seen_id *rec = rg_strmap_put(d->ids, id, len, &created);
+    if (!rec)
+        return -1;
+    rec->ts_ms = ts_ms;
+    d->heap[d->n] = (heap_entry){ts_ms, rec};
+    sift_up(d->heap, d->n++);
+    return 0;
+}
+
+bool rg_seen_ids_check(rg_seen_ids *d, const char *id, size_t len, int64_t ts_ms)
+{
+    if (!d->any || ts_ms > d->watermark_ms) {
+        d->watermark_ms = ts_ms;
+        d->any = true;
+    }
+    expire(d);
+    if (rg_strmap_get(d->ids, id, len))
+        return true;
+    if (ts_ms < cutoff(d))
+        return false; /* already beyond the horizon: nothing to remember */
+    (void)remember(d, id, len, ts_ms);
+    return false;
+}
+
+/* Format: whether any id was seen, the watermark (highest ts checked,
+ * duplicates included: it decides what is forgotten), then the ids in key
+ * order with their first-seen ts. The heap is rebuilt: expiry removes
+ * every id older than the cutoff, so the order among equal times in it
+ * never shows. */
+int rg_seen_ids_save(const rg_seen_ids *d, rg_strbuf *out)
+{
+    rg_put_u8(out, d->any);
+    rg_put_i64(out, d->watermark_ms);
+    size_t n;
+    rg_strmap_item *items = rg_strmap_sorted(d->ids, &n);
+    if (!items)
+        return -1;
+    rg_put_u32(out, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        rg_put_str(out, items[i].key, items[i].keylen);
+        rg_put_i64(out, ((const seen_id *)items[i].value)->ts_ms);
+    }
+    free(items);
+    return rg_strbuf_ok(out) ? 0 : -1;
+}
+
+int rg_seen_ids_load(rg_seen_ids *d, rg_reader *in)
+{
+    uint8_t any = rg_get_u8(in, "dedupe flag");
+    int64_t watermark_ms = rg_get_mark(in, "dedupe watermark");
+    uint32_t n = rg_get_count(in, 4 + 8, "event id count");
+    if (rg_reader_ok(in) && any > 1)
+        rg_reader_fail(in, "dedupe flag", "not 0 or 1");
+    for (uint32_t i = 0; i < n && rg_reader_ok(in); i++) {
+        size_t len;
+        const char *id = rg_get_str(in, 1024, &len, "event id");
+        int64_t ts_ms = rg_get_ts(in, "event id ts");
+        if (!rg_reader_ok(in))
+            break;
+        if (!id || rg_strmap_get(d->ids, id, len))
+            rg_reader_fail(in, "event id", id ? "saved twice" : "empty");
+        else if (remember(d, id, len, ts_ms) != 0)
+            rg_reader_fail(in, "event id", "out of memory");
+    }
+    if (!rg_reader_ok(in))
+        return -1;
+    d->any = any;
+    d->watermark_ms = watermark_ms;
+    return 0;
+}
