@@ -1,0 +1,246 @@
+/* run_commit — commits, checkpoints, rebalances; see run_commit.h. */
+#include "run_commit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "run_internal.h"
+#include "run_produce.h"
+
+static void note_committed(rg_stream *s, const rd_kafka_topic_partition_list_t *offsets)
+{
+    for (int i = 0; i < offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &offsets->elems[i];
+        if (p->err || p->offset < 0)
+            continue;
+        int slot = rg_merge_find_slot(&s->merge, p->partition);
+        if (slot >= 0 && (size_t)slot < s->n_slots && p->offset > s->slots[slot].committed)
+            s->slots[slot].committed = p->offset;
+    }
+}
+
+void rg_run_on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
+                      void *opaque)
+{
+    rg_stream *s = opaque;
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return;
+    if (err) {
+        s->metrics.commit_errors++;
+        if (rg_run_log_due(&s->last_commit_log_ms))
+            rg_log(RG_LOG_WARN, "offset commit failed; retried at the next interval", "error", rd_kafka_err2str(err),
+                   NULL);
+        return;
+    }
+    s->metrics.commits++;
+    note_committed(s, offsets);
+}
+
+/* Commit the frontier of every held partition (or of `only`, partition
+ * numbers) that moved since the last acknowledged commit. */
+void rg_run_commit(rg_stream *s, bool sync, const rd_kafka_topic_partition_list_t *only)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    for (size_t i = 0; i < s->n_slots && i < s->merge.n_slots; i++) {
+        if (!s->merge.slots[i].active)
+            continue;
+        int32_t partition = s->merge.slots[i].partition;
+        if (only && !rd_kafka_topic_partition_list_find(only, s->cfg.events_topic, partition))
+            continue;
+        int64_t f = rg_offset_track_frontier(&s->slots[i].track);
+        if (f < 0 || f <= s->slots[i].committed)
+            continue;
+        rd_kafka_topic_partition_list_add(list, s->cfg.events_topic, partition)->offset = f;
+    }
+    if (list->cnt) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(s->consumer, list, sync ? 0 : 1);
+        if (sync) {
+            if (err) {
+                s->metrics.commit_errors++;
+                rg_log(RG_LOG_WARN, "offset commit failed", "error", rd_kafka_err2str(err), NULL);
+            } else {
+                s->metrics.commits++;
+                note_committed(s, list);
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* ---- checkpoints ---- */
+
+int rg_run_write_checkpoint(rg_stream *s)
+{
+    rg_checkpoint_offset *offs = calloc(s->n_slots ? s->n_slots : 1, sizeof *offs);
+    if (!offs)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_slots && i < s->merge.n_slots; i++) {
+        if (!s->merge.slots[i].active)
+            continue;
+        int64_t f = rg_offset_track_frontier(&s->slots[i].track);
+        if (f < 0)
+            continue;
+        offs[n].partition = s->merge.slots[i].partition;
+        offs[n].next_offset = f;
+        n++;
+    }
+    char err[512];
+    int64_t now_wall = rg_run_wall_us() / 1000;
+    const char *ruleset = s->proc.ruleset_id ? s->proc.ruleset_id(s->proc.opaque) : NULL;
+    int rc = rg_checkpoint_write(s->checkpoint, s->cfg.events_topic, offs, n, &s->proc.state, ruleset, now_wall, err,
+                                 sizeof err);
+    free(offs);
+    if (rc != 0) {
+        s->metrics.checkpoint_errors++;
+        rg_log(RG_LOG_WARN, "checkpoint failed; the previous one stays", "error", err, NULL);
+        return -1;
+    }
+    s->metrics.checkpoints++;
+    s->metrics.last_checkpoint_ms = now_wall;
+    return 0;
+}
+
+/* ---- rebalancing ---- */
+
+static bool cooperative(rd_kafka_t *rk) { return strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0; }
+
+/* Wait (serving delivery reports) until the given slots have nothing in
+ * flight, at most timeout_ms. */
+static void await_slots(rg_stream *s, const int *slots, int n, int64_t timeout_ms)
+{
+    int64_t deadline = rg_run_mono_ms() + timeout_ms;
+    for (;;) {
+        size_t inflight = 0;
+        for (int i = 0; i < n; i++)
+            if (slots[i] >= 0)
+                inflight += rg_offset_track_inflight(&s->slots[slots[i]].track);
+        if (inflight == 0 || rg_run_mono_ms() >= deadline) {
+            if (inflight)
+                rg_log(RG_LOG_WARN, "partitions revoked with records still unacknowledged; their offsets stay "
+                                    "uncommitted and the new owner re-reads them",
+                       NULL);
+            return;
+        }
+        rd_kafka_poll(s->producer, 20);
+        rg_run_retry_due(s, false);
+    }
+}
+
+static void on_revoke(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    bool lost = rd_kafka_assignment_lost(rk);
+    int *slots = calloc((size_t)(parts->cnt ? parts->cnt : 1), sizeof *slots);
+    for (int i = 0; i < parts->cnt; i++) {
+        int slot = rg_merge_find_slot(&s->merge, parts->elems[i].partition);
+        if (slots)
+            slots[i] = slot;
+        /* Fetched but not yet taken: the next owner reads them from the
+         * committed offset. */
+        if (slot >= 0)
+            rg_merge_discard(&s->merge, (unsigned)slot, rg_run_drop_message);
+    }
+    if (!lost && slots) {
+        /* "Commit what is done before partitions are revoked": let their
+         * in-flight records be acknowledged, then commit synchronously. */
+        await_slots(s, slots, parts->cnt, s->draining ? 1000 : 10000);
+        rg_run_commit(s, true, parts);
+    }
+    for (int i = 0; slots && i < parts->cnt; i++) {
+        if (slots[i] < 0 || (size_t)slots[i] >= s->n_slots)
+            continue;
+        rg_run_slot *ss = &s->slots[slots[i]];
+        rg_merge_drop_slot(&s->merge, (unsigned)slots[i], rg_run_drop_message);
+        rg_offset_track_free(&ss->track);   /* keeps the seq counter: stale reports are ignored */
+        ss->committed = -1;
+        ss->paused = false;
+    }
+    free(slots);
+    char n[16];
+    snprintf(n, sizeof n, "%d", parts->cnt);
+    rg_log(lost ? RG_LOG_WARN : RG_LOG_INFO, lost ? "partitions lost (no commit)" : "partitions revoked",
+           "count", n, NULL);
+    s->metrics.rebalances++;
+    if (cooperative(rk)) {
+        rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+        if (e) {
+            rg_log(RG_LOG_WARN, "incremental unassign failed", "error", rd_kafka_error_string(e), NULL);
+            rd_kafka_error_destroy(e);
+        }
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+/* Grow the slot bookkeeping to the merge's slot count (a new partition). */
+static int slots_fit(rg_stream *s)
+{
+    if (s->n_slots >= s->merge.n_slots)
+        return 0;
+    rg_run_slot *p = realloc(s->slots, s->merge.n_slots * sizeof *p);
+    if (!p)
+        return -1;
+    for (size_t i = s->n_slots; i < s->merge.n_slots; i++) {
+        rg_offset_track_init(&p[i].track, 0);
+        p[i].committed = -1;
+        p[i].paused = false;
+    }
+    s->slots = p;
+    s->n_slots = s->merge.n_slots;
+    return 0;
+}
+
+static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    char list[512];
+    size_t at = 0;
+    list[0] = '\0';
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &parts->elems[i];
+        int slot = rg_merge_add_slot(&s->merge, p->partition);
+        if (slot < 0 || slots_fit(s) != 0) {
+            rg_log(RG_LOG_ERROR, "out of memory taking a partition; stopping", NULL);
+            s->fatal = true;
+            break;
+        }
+        rg_run_slot *ss = &s->slots[slot];
+        rg_offset_track_free(&ss->track);
+        ss->committed = -1;
+        ss->paused = false;
+        if (s->state_loaded && s->checkpoint) {
+            /* The loaded state reflects events up to the checkpoint's
+             * offset: resume exactly there, not at Kafka's committed
+             * offset (which may be ahead). */
+            int64_t next;
+            char err[256];
+            if (rg_checkpoint_get_offset(s->checkpoint, s->cfg.events_topic, p->partition, &next, err, sizeof err) ==
+                0)
+                p->offset = next;
+        }
+        if (at < sizeof list - 16)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%d", i ? "," : "", (int)p->partition);
+    }
+    rg_log(RG_LOG_INFO, "partitions assigned", "topic", s->cfg.events_topic, "partitions", list, NULL);
+    s->metrics.rebalances++;
+    if (cooperative(rk)) {
+        rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+        if (e) {
+            rg_log(RG_LOG_WARN, "incremental assign failed", "error", rd_kafka_error_string(e), NULL);
+            rd_kafka_error_destroy(e);
+        }
+    } else {
+        rd_kafka_assign(rk, parts);
+    }
+}
+
+void rg_run_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque)
+{
+    rg_stream *s = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        on_assign(s, rk, parts);
+    else
+        on_revoke(s, rk, parts);
+}
+

@@ -1,0 +1,178 @@
+/* run_conf — the clients' configuration and callbacks; see run_conf.h. */
+#include "run_conf.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "run_commit.h"
+#include "run_internal.h"
+#include "run_produce.h"
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    rg_stream *s = opaque;
+    const char *client = rd_kafka_type(rk) == RD_KAFKA_CONSUMER ? "consumer" : "producer";
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_fatal_error(rk, why, sizeof why);
+        rg_log(RG_LOG_ERROR, "fatal Kafka client error; stopping (undelivered records keep their offsets uncommitted)",
+               "client", client, "error", why, NULL);
+        s->fatal = true;
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        if (!s->brokers_down)
+            rg_log(RG_LOG_WARN, "all brokers down; retrying, nothing is committed past undelivered records", "client",
+                   client, "brokers", s->cfg.brokers, NULL);
+        s->brokers_down = true;
+        return;
+    }
+    if (rg_run_log_due(&s->last_consumer_log_ms))
+        rg_log(RG_LOG_WARN, "Kafka client error", "client", client, "error", rd_kafka_err2name(err), "reason", reason,
+               NULL);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    /* Errors reach us once more through on_error (rate-limited, in our
+     * words), so librdkafka's own error lines are debug; its warnings
+     * (e.g. a property ignored by one client) stay warnings. */
+    rg_log_level l = level == 4 ? RG_LOG_WARN : level <= 2 ? RG_LOG_ERROR : RG_LOG_DEBUG;
+    rg_log(l, "librdkafka", "client", rd_kafka_name(rk), "facility", fac, "detail", buf, NULL);
+}
+
+/* ---- configuration ---- */
+
+static int set_prop(rd_kafka_conf_t *conf, const char *key, const char *value, char *errstr, size_t errstr_size)
+{
+    char why[512];
+    if (rd_kafka_conf_set(conf, key, value, why, sizeof why) == RD_KAFKA_CONF_OK)
+        return 0;
+    if (rg_log_secret_key(key))
+        snprintf(errstr, errstr_size, "-X %s: refused by librdkafka (value not shown)", key);
+    else
+        snprintf(errstr, errstr_size, "-X %s: %s", key, why);
+    return -1;
+}
+
+static bool prop_forbidden(const char *key, const char *value, char *errstr, size_t errstr_size)
+{
+    static const struct {
+        const char *key, *required;
+    } fixed[] = {{"enable.auto.commit", "false"}, {"enable.auto.offset.store", "false"}, {"enable.idempotence", "true"}};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (strcmp(key, fixed[i].key) == 0 && strcmp(value, fixed[i].required) != 0) {
+            snprintf(errstr, errstr_size,
+                     "-X %s=%s: riskgate run needs %s=%s (commits follow delivery reports; see docs/streaming.md)",
+                     key, value, fixed[i].key, fixed[i].required);
+            return true;
+        }
+    return false;
+}
+
+/* Apply -X to conf for client kind ("consumer"/"producer"). */
+static int apply_props(const rg_stream_config *cfg, rd_kafka_conf_t *conf, const char *kind, char *errstr,
+                       size_t errstr_size)
+{
+    for (size_t i = 0; i < cfg->n_kafka_props; i++) {
+        const char *kv = cfg->kafka_props[i];
+        const char *eq = strchr(kv, '=');
+        if (!eq || eq == kv) {
+            char key[128];
+            snprintf(key, sizeof key, "%.*s", (int)(eq ? 0 : strcspn(kv, "=")), kv);
+            snprintf(errstr, errstr_size, "-X %s: expected property=value", rg_log_secret_key(kv) ? "[redacted]" : kv);
+            return -1;
+        }
+        char key[256];
+        size_t klen = (size_t)(eq - kv);
+        if (klen >= sizeof key) {
+            snprintf(errstr, errstr_size, "-X: property name too long");
+            return -1;
+        }
+        memcpy(key, kv, klen);
+        key[klen] = '\0';
+        const char *k = key;
+        if (strncmp(k, "consumer.", 9) == 0) {
+            if (strcmp(kind, "consumer") != 0)
+                continue;
+            k += 9;
+        } else if (strncmp(k, "producer.", 9) == 0) {
+            if (strcmp(kind, "producer") != 0)
+                continue;
+            k += 9;
+        } else if (strcmp(kind, "producer") == 0 &&
+                   (strcmp(k, "group.id") == 0 || strcmp(k, "partition.assignment.strategy") == 0 ||
+                    strncmp(k, "auto.offset", 11) == 0 || strcmp(k, "isolation.level") == 0 ||
+                    strncmp(k, "enable.auto", 11) == 0 || strncmp(k, "session.timeout", 15) == 0 ||
+                    strncmp(k, "fetch.", 6) == 0 || strncmp(k, "max.poll", 8) == 0 ||
+                    strncmp(k, "heartbeat", 9) == 0 || strncmp(k, "queued.", 7) == 0)) {
+            continue;   /* consumer-only: do not make the producer warn about it */
+        } else if (strcmp(kind, "consumer") == 0 &&
+                   (strcmp(k, "enable.idempotence") == 0 || strcmp(k, "acks") == 0 ||
+                    strncmp(k, "linger", 6) == 0 || strncmp(k, "queue.buffering", 15) == 0 ||
+                    strcmp(k, "compression.type") == 0 || strcmp(k, "compression.codec") == 0 ||
+                    strncmp(k, "message.timeout", 15) == 0 || strncmp(k, "batch.", 6) == 0 ||
+                    strcmp(k, "retries") == 0 || strcmp(k, "message.send.max.retries") == 0)) {
+            continue;
+        }
+        if (prop_forbidden(k, eq + 1, errstr, errstr_size))
+            return -1;
+        if (set_prop(conf, k, eq + 1, errstr, errstr_size) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const rg_stream_config *cfg = &s->cfg;
+    struct {
+        const char *k, *v;
+    } consumer_defaults[] = {
+        {"group.id", cfg->group},
+        {"client.id", "riskgate"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"partition.assignment.strategy", "cooperative-sticky"},
+        {"auto.offset.reset", "earliest"},
+        {"isolation.level", "read_committed"},
+        {"enable.partition.eof", "false"},
+        /* A subscribed topic that appears later is noticed within this. */
+        {"topic.metadata.refresh.interval.ms", "10000"},
+    },
+      producer_defaults[] = {
+          {"client.id", "riskgate"},
+          {"enable.idempotence", "true"},
+          {"acks", "all"},
+          /* Decisions are latency-bound: batch for at most 1 ms. */
+          {"linger.ms", "1"},
+      };
+    bool consumer = strcmp(kind, "consumer") == 0;
+    size_t n = consumer ? sizeof consumer_defaults / sizeof *consumer_defaults
+                        : sizeof producer_defaults / sizeof *producer_defaults;
+    if (set_prop(conf, "bootstrap.servers", cfg->brokers, errstr, errstr_size) != 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = consumer ? consumer_defaults[i].k : producer_defaults[i].k;
+        const char *v = consumer ? consumer_defaults[i].v : producer_defaults[i].v;
+        if (set_prop(conf, k, v, errstr, errstr_size) != 0)
+            goto fail;
+    }
+    if (apply_props(cfg, conf, kind, errstr, errstr_size) != 0)
+        goto fail;
+    rd_kafka_conf_set_opaque(conf, s);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    if (consumer) {
+        rd_kafka_conf_set_rebalance_cb(conf, rg_run_on_rebalance);
+        rd_kafka_conf_set_offset_commit_cb(conf, rg_run_on_commit);
+    } else {
+        rd_kafka_conf_set_dr_msg_cb(conf, rg_run_on_delivery);
+    }
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+

@@ -1,0 +1,153 @@
+/*
+ * run_internal — the runner's state (struct rg_stream) and the small
+ * helpers every part of it uses. Private to the files that make up
+ * `riskgate run`:
+ *
+ *   run.c          lifecycle (new/free) and the loop: poll, process,
+ *                  periodic commits and checkpoints, drain
+ *   run_consume.c  fetched messages into the merge, the merge into the
+ *                  processor (run_consume.h)
+ *   run_produce.c  producing records, delivery reports, the retry queue
+ *                  (run_produce.h)
+ *   run_commit.c   offset commits, checkpoints, rebalances (run_commit.h)
+ *   run_conf.c     librdkafka configuration and client callbacks
+ *                  (run_conf.h)
+ *
+ * Threading: everything here is touched on the engine thread only (the
+ * thread that calls rg_stream_run); librdkafka callbacks are served there
+ * because they only run inside rd_kafka_poll / rd_kafka_consumer_poll
+ * calls made on it. The metrics struct is the exception its own header
+ * describes (published snapshots).
+ *
+ * Ownership: struct rg_stream owns the clients, topic handles, merge,
+ * slots, retry queue and checkpoint; it borrows the config strings and the
+ * processor (run.h).
+ */
+#ifndef RG_STREAM_RUN_INTERNAL_H
+#define RG_STREAM_RUN_INTERNAL_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "../common/strbuf.h"
+#include "checkpoint.h"
+#include "merge.h"
+#include "metrics.h"
+#include "offsets.h"
+#include "run.h"
+
+/* A record whose delivery failed (or whose produce call was refused),
+ * waiting to be produced again. Its event stays in flight meanwhile, so
+ * its offset cannot be committed. */
+typedef struct rg_run_retry {
+    rd_kafka_topic_t *rkt;
+    char *key;
+    size_t key_len;
+    char *value;
+    size_t value_len;
+    void *ticket;
+} rg_run_retry;
+
+/* Per-slot (held partition) bookkeeping beside the merge's own slot. */
+typedef struct rg_run_slot {
+    rg_offset_track track;
+    int64_t committed;          /* next offset last acknowledged by a commit; -1 none */
+    bool paused;                /* fetch paused: merge buffer full */
+} rg_run_slot;
+
+struct rg_stream {
+    rg_stream_config cfg;
+    rg_stream_processor proc;
+    rg_stream_output output;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    rd_kafka_topic_t *actions_rkt;
+    rd_kafka_topic_t *deadletter_rkt;
+
+    rg_merge merge;
+    rg_run_slot *slots;
+    size_t n_slots;
+
+    rg_metrics metrics;
+    bool metrics_ready;
+    unsigned metrics_port;
+    rg_checkpoint *checkpoint;
+    bool state_loaded;          /* resume held partitions at the checkpoint's offsets */
+
+    /* the event being processed */
+    unsigned cur_slot;
+    uint64_t cur_seq;
+    rg_strbuf record;           /* a decision with decided_at spliced in */
+    rg_strbuf deadletter;
+
+    rg_run_retry *retries;
+    size_t n_retries, cap_retries;
+    int64_t retry_due_ms;
+
+    size_t outq_high;           /* producer queue length above which processing pauses */
+    bool queue_full;            /* in a full-queue episode (logged once) */
+    bool brokers_down;          /* in an all-brokers-down episode (logged once) */
+    bool events_topic_missing;  /* logged once per episode */
+    bool fatal;
+    bool draining;
+    bool checkpoint_pending;
+    int64_t checkpoint_wait_since_ms;
+    int64_t last_commit_ms, last_publish_ms, last_checkpoint_ms;
+    int64_t last_delivery_log_ms, last_commit_log_ms, last_consumer_log_ms, last_queue_log_ms;
+};
+
+/* ---- time ---- */
+
+static inline int64_t rg_run_mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static inline int64_t rg_run_wall_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static inline void rg_run_fmt_i64(char *buf, size_t n, int64_t v) { snprintf(buf, n, "%lld", (long long)v); }
+
+/* Rate limit for log lines that a fault repeats per record (one line per
+ * 5 s per kind): the first says what is wrong, the rest are counted in
+ * metrics. */
+static inline bool rg_run_log_due(int64_t *last_ms)
+{
+    int64_t now = rg_run_mono_ms();
+    if (*last_ms && now - *last_ms < 5000)
+        return false;
+    *last_ms = now;
+    return true;
+}
+
+/* ---- slots ---- */
+
+/* The bookkeeping of a held slot; NULL when slot is not held (a stale
+ * delivery report's slot, or the outbox's reserved one). */
+static inline rg_run_slot *rg_run_slot_get(rg_stream *s, unsigned slot)
+{
+    return slot < s->n_slots && slot < s->merge.n_slots && s->merge.slots[slot].active ? &s->slots[slot] : NULL;
+}
+
+/* Events taken but not complete, over every held partition. */
+static inline size_t rg_run_inflight(const rg_stream *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_slots; i++)
+        n += rg_offset_track_inflight(&s->slots[i].track);
+    return n;
+}
+
+/* The merge's drop callback: buffered messages are Kafka messages. */
+static inline void rg_run_drop_message(void *msg) { rd_kafka_message_destroy(msg); }
+
+#endif
