@@ -20,12 +20,17 @@ struct rg_strmap {
     size_t entry_bytes; /* sum of entry allocation sizes */
 };
 
-/* Entry layout: [value (aligned to 16)][uint32 keylen][key][NUL]. */
+/* Entry layout: [value (padded to 8)][uint32: keylen | tag << 24][key][NUL].
+ * The tag byte rides in the length word (keys are at most 16 MiB), so a
+ * user of it (the account store's in-use bits) pays no padding. */
+#define KEYLEN_BITS 24
+#define KEYLEN_MASK ((UINT32_C(1) << KEYLEN_BITS) - 1)
+
 static size_t entry_keylen(const rg_strmap *m, const unsigned char *e)
 {
     uint32_t kl;
     memcpy(&kl, e + m->value_size_aligned, sizeof kl);
-    return kl;
+    return kl & KEYLEN_MASK;
 }
 static char *entry_key(const rg_strmap *m, unsigned char *e)
 {
@@ -65,7 +70,9 @@ rg_strmap *rg_strmap_new(size_t value_size)
     if (!m)
         return NULL;
     m->value_size = value_size;
-    m->value_size_aligned = (value_size + 15) & ~(size_t)15;
+    /* 8, not 16: values hold int64s and pointers at most, and every byte
+     * of padding is paid once per entity. */
+    m->value_size_aligned = (value_size + 7) & ~(size_t)7;
     return m;
 }
 
@@ -133,7 +140,7 @@ void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
         *created = false;
     if (s)
         return s->entry;
-    if (keylen > UINT32_MAX)
+    if (keylen > KEYLEN_MASK)
         return NULL;
     /* Keep the load factor under 3/4 so probe runs stay short. */
     if ((m->count + 1) * 4 > m->cap * 3 && !grow(m))
@@ -260,4 +267,20 @@ rg_strmap_item *rg_strmap_sorted(const rg_strmap *m, size_t *n)
     }
     qsort(items, *n, sizeof *items, entry_cmp);
     return items;
+}
+
+uint8_t rg_strmap_tag(const rg_strmap *m, const void *value)
+{
+    uint32_t kl;
+    memcpy(&kl, (const unsigned char *)value + m->value_size_aligned, sizeof kl);
+    return (uint8_t)(kl >> KEYLEN_BITS);
+}
+
+void rg_strmap_set_tag(rg_strmap *m, void *value, uint8_t tag)
+{
+    unsigned char *at = (unsigned char *)value + m->value_size_aligned;
+    uint32_t kl;
+    memcpy(&kl, at, sizeof kl);
+    kl = (kl & KEYLEN_MASK) | (uint32_t)tag << KEYLEN_BITS;
+    memcpy(at, &kl, sizeof kl);
 }

@@ -58,6 +58,12 @@ void rg_strmap_foreach(const rg_strmap *m, bool (*fn)(const char *key, size_t ke
 
 size_t rg_strmap_count(const rg_strmap *m);
 
+/* One byte of the caller's per entry, 0 when created, kept beside the
+ * key's length at no extra cost (keys are limited to 16 MiB - 1 bytes:
+ * put returns NULL for longer ones). `value` is a record of this map. */
+uint8_t rg_strmap_tag(const rg_strmap *m, const void *value);
+void rg_strmap_set_tag(rg_strmap *m, void *value, uint8_t tag);
+
 /* Every entry, ordered by key bytes (shorter first on a common prefix):
  * for output that must not depend on the table's history, such as a
  * checkpoint that must save the same state to the same bytes. A malloc'd

@@ -26,12 +26,14 @@ size_t rg_engine_registry_size(void)
     return n;
 }
 
-rg_detector_config rg_engine_config_for(const rg_ruleset *rs, const rg_geo *geo, size_t i)
+rg_detector_config rg_engine_config_for(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts,
+                                         size_t i)
 {
     rg_detector_config cfg = {
         .history_horizon_ms = rg_ruleset_history_horizon_ms(rs),
         .max_lateness_ms = rg_ruleset_max_lateness_ms(rs),
         .geo = geo,
+        .accounts = accounts,
     };
     cfg.uses = rg_ruleset_detector_uses(rs, rg_detectors[i], &cfg.n_uses);
     return cfg;
@@ -50,20 +52,25 @@ void *rg_engine_create_one(size_t i, const rg_detector_config *cfg, char *errstr
 /* Create the state of every detector whose names the rule set uses; a
  * detector nobody uses keeps nothing (rules.md: state only for what the
  * loaded rules use). */
-static int create_detectors(const rg_ruleset *rs, const rg_geo *geo, void **states, size_t n,
-                            char *errstr, size_t errstr_size)
+int rg_engine_create_detectors(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts, void **states,
+                               size_t n, char *errstr, size_t errstr_size)
 {
     for (size_t i = 0; i < n; i++) {
-        rg_detector_config cfg = rg_engine_config_for(rs, geo, i);
+        rg_detector_config cfg = rg_engine_config_for(rs, geo, accounts, i);
         if (!cfg.n_uses)
             continue;
         if (!(states[i] = rg_engine_create_one(i, &cfg, errstr, errstr_size)))
             return -1;
     }
+    /* Every family has reserved its slice: fix the record layout. */
+    if (rg_account_store_seal(accounts) != 0) {
+        snprintf(errstr, errstr_size, "out of memory creating the account store");
+        return -1;
+    }
     return 0;
 }
 
-static void destroy_detectors(void **states, size_t n)
+void rg_engine_destroy_detectors(void **states, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (states[i])
@@ -84,9 +91,11 @@ rg_engine *rg_engine_new(const rg_ruleset *rs, const rg_geo *geo, char *errstr, 
     e->rule_hits = calloc(rg_ruleset_rule_count(rs) + 1, sizeof *e->rule_hits);
     e->dedupe = rg_seen_ids_new(rg_ruleset_dedupe_horizon_ms(rs));
     e->cooldowns = rg_cooldowns_new();
-    if (!e->detector_state || !e->rule_hits || !e->dedupe || !e->cooldowns)
+    e->accounts = rg_account_store_new();
+    if (!e->detector_state || !e->rule_hits || !e->dedupe || !e->cooldowns || !e->accounts)
         goto oom;
-    if (create_detectors(rs, geo, e->detector_state, e->n_detectors, errstr, errstr_size) != 0) {
+    if (rg_engine_create_detectors(rs, geo, e->accounts, e->detector_state, e->n_detectors, errstr, errstr_size) !=
+        0) {
         rg_engine_free(e);
         return NULL;
     }
@@ -105,7 +114,8 @@ void rg_engine_free(rg_engine *e)
     if (!e)
         return;
     if (e->detector_state)
-        destroy_detectors(e->detector_state, e->n_detectors);
+        rg_engine_destroy_detectors(e->detector_state, e->n_detectors);
+    rg_account_store_free(e->accounts);   /* after the families freed their slices' contents */
     free(e->detector_state);
     rg_eval_ctx_free(&e->ctx);
     rg_seen_ids_free(e->dedupe);
@@ -194,78 +204,82 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
     return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
 }
 
+/* Move family i's state from `old` into `fresh` (made for the new file)
+ * through its checkpoint hooks: what both files use is kept, exactly as
+ * a restart from a checkpoint would keep it. */
+static int carry_over(size_t i, const void *old, void *fresh, rg_strbuf *scratch, char *errstr, size_t errstr_size)
+{
+    const rg_detector *det = rg_detectors[i];
+    rg_strbuf_reset(scratch);
+    if (det->save(old, scratch) != 0 || !rg_strbuf_ok(scratch)) {
+        snprintf(errstr, errstr_size, "out of memory moving the %s state to the new rule set", det->family);
+        return -1;
+    }
+    rg_reader in;
+    rg_reader_init(&in, scratch->data, scratch->len, 0);
+    if (det->load(fresh, det->state_version, &in) != 0) {
+        snprintf(errstr, errstr_size, "detector %s: cannot move its state to the new rule set: %s", det->family,
+                 in.error);
+        return -1;
+    }
+    return 0;
+}
+
 int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_t errstr_size)
 {
     /* Everything that can fail happens before the engine changes, so a
      * failure leaves it exactly as it was (rules.md "Loading": a refused
-     * file leaves the running one in place). A detector used by both files
-     * that can re-bind keeps its state (rules.md: state both files use is
-     * kept); the others start empty. Dedupe and cooldowns (keyed by event
-     * id and rule id) always carry over. */
+     * file leaves the running one in place). The new file gets a new
+     * account store (its record layout follows the families and count()
+     * uses in use); a family used by both files moves its state there
+     * through save/load, which keeps what both files use (rules.md) —
+     * for velocity, the windows of count() uses with an equal window and
+     * filter. A family without those hooks starts empty. Dedupe and
+     * cooldowns (keyed by event id and rule id) always carry over. */
     size_t n = e->n_detectors;
     void **states = calloc(n ? n : 1, sizeof *states);
-    bool *rebound = calloc(n ? n : 1, sizeof *rebound);
     uint64_t *hits = calloc(rg_ruleset_rule_count(rs) + 1, sizeof *hits);
+    rg_account_store *accounts = rg_account_store_new();
+    rg_strbuf scratch = RG_STRBUF_INIT;
     rg_eval_ctx ctx;
     bool ctx_ok = false;
-    if (!states || !rebound || !hits || rg_eval_ctx_init(&ctx, rs, states, e->geo) != 0) {
+    if (!states || !hits || !accounts || rg_eval_ctx_init(&ctx, rs, states, e->geo) != 0) {
         snprintf(errstr, errstr_size, "out of memory loading the new rule set");
         goto fail;
     }
     ctx_ok = true;
-    /* Fresh state for detectors that cannot keep theirs. */
+    if (rg_engine_create_detectors(rs, e->geo, accounts, states, n, errstr, errstr_size) != 0)
+        goto fail;
     for (size_t i = 0; i < n; i++) {
-        rg_detector_config cfg = rg_engine_config_for(rs, e->geo, i);
-        if (!cfg.n_uses || (e->detector_state[i] && rg_detectors[i]->rebind))
-            continue;
-        if (!(states[i] = rg_engine_create_one(i, &cfg, errstr, errstr_size)))
+        const rg_detector *det = rg_detectors[i];
+        if (states[i] && e->detector_state[i] && det->save && det->load &&
+            carry_over(i, e->detector_state[i], states[i], &scratch, errstr, errstr_size) != 0)
             goto fail;
     }
-    /* Re-bind the rest; one that declines gets fresh state instead. */
-    for (size_t i = 0; i < n; i++) {
-        rg_detector_config cfg = rg_engine_config_for(rs, e->geo, i);
-        if (!cfg.n_uses || states[i] || !e->detector_state[i])
-            continue;
-        if (rg_detectors[i]->rebind(e->detector_state[i], &cfg) == 0) {
-            states[i] = e->detector_state[i];
-            rebound[i] = true;
-            continue;
-        }
-        if (!(states[i] = rg_engine_create_one(i, &cfg, errstr, errstr_size)))
-            goto fail;
-    }
-    /* Commit: free what the old file had and the new one does not keep. */
-    for (size_t i = 0; i < n; i++) {
-        if (e->detector_state[i] && !rebound[i])
-            rg_detectors[i]->destroy(e->detector_state[i]);
-    }
+    /* Commit. */
+    rg_engine_destroy_detectors(e->detector_state, n);
+    rg_account_store_free(e->accounts);
     free(e->detector_state);
     rg_eval_ctx_free(&e->ctx);
     free(e->rule_hits);
     e->detector_state = states;
+    e->accounts = accounts;
     e->ctx = ctx;
     e->ctx.detector_state = states;
     e->rule_hits = hits;
     e->rs = rs;
     rg_seen_ids_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(e->rs));
-    free(rebound);
+    rg_strbuf_free(&scratch);
     return 0;
 fail:
-    for (size_t i = 0; states && i < n; i++) {
-        if (rebound && rebound[i]) {
-            /* Give it back the old file's uses: same names as before, so
-             * this cannot decline. */
-            rg_detector_config old_cfg = rg_engine_config_for(e->rs, e->geo, i);
-            rg_detectors[i]->rebind(e->detector_state[i], &old_cfg);
-        } else if (states[i]) {
-            rg_detectors[i]->destroy(states[i]);
-        }
-    }
+    if (states)
+        rg_engine_destroy_detectors(states, n);
+    rg_account_store_free(accounts);
     if (ctx_ok)
         rg_eval_ctx_free(&ctx);
     free(states);
-    free(rebound);
     free(hits);
+    rg_strbuf_free(&scratch);
     return -1;
 }
 
@@ -278,7 +292,9 @@ void rg_engine_get_stats(const rg_engine *e, rg_engine_stats *out)
 
 size_t rg_engine_state_bytes(const rg_engine *e, size_t *entities)
 {
-    size_t bytes = rg_seen_ids_bytes(e->dedupe) + rg_cooldowns_bytes(e->cooldowns), ents = 0;
+    size_t bytes = rg_seen_ids_bytes(e->dedupe) + rg_cooldowns_bytes(e->cooldowns) +
+                   rg_account_store_bytes(e->accounts),
+           ents = 0;
     for (size_t i = 0; i < e->n_detectors; i++) {
         if (!e->detector_state[i] || !rg_detectors[i]->stats)
             continue;
@@ -306,4 +322,11 @@ size_t rg_engine_dedupe_bytes(const rg_engine *e, size_t *ids)
     if (ids)
         *ids = rg_seen_ids_size(e->dedupe);
     return rg_seen_ids_bytes(e->dedupe);
+}
+
+size_t rg_engine_account_bytes(const rg_engine *e, size_t *accounts)
+{
+    if (accounts)
+        *accounts = rg_account_records(e->accounts);
+    return rg_account_store_bytes(e->accounts);
 }

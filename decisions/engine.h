@@ -103,9 +103,12 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
 
 /*
  * Swap to a new rule set between two events (SIGHUP reload). A detector
- * used by both files keeps its state when it can re-bind to the new
- * file's uses (the `rebind` hook: state both files use is kept); others
- * start empty, and detectors only the old file used are freed. Dedupe and
+ * used by both files moves its state to the new file's through its
+ * checkpoint hooks (save, then load into state made for the new file):
+ * what both files use is kept, as after a restart from a checkpoint —
+ * for count(), the windows of uses with an equal window and filter.
+ * Detectors only the old file used are freed. This costs one copy of the
+ * moved state, O(state), once per reload. Dedupe and
  * cooldown state carry over (cooldowns are keyed by rule id). On failure
  * the engine is unchanged, the old rule set stays in force and errstr
  * says why. The caller frees the old rule set after success.
@@ -124,6 +127,11 @@ bool rg_engine_detector_stats(const rg_engine *e, size_t i, rg_detector_stats *o
 
 /* Bytes and entries of the dedupe memory (event ids within the horizon). */
 size_t rg_engine_dedupe_bytes(const rg_engine *e, size_t *ids);
+
+/* Bytes of the per-account records shared by the families (map, records,
+ * keys; not what the families' slices point to, which their stats
+ * count), and how many accounts have one. */
+size_t rg_engine_account_bytes(const rg_engine *e, size_t *accounts);
 
 /*
  * Checkpoints (decisions/engine_state.c; the format and the choices are in

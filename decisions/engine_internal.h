@@ -6,6 +6,7 @@
 #ifndef RG_ENGINE_INTERNAL_H
 #define RG_ENGINE_INTERNAL_H
 
+#include "../detectors/account_store.h"
 #include "../rules/eval.h"
 #include "cooldown.h"
 #include "decision_json.h"
@@ -26,6 +27,7 @@ struct rg_engine {
     rg_eval_ctx ctx;
     rg_seen_ids *dedupe;
     rg_cooldowns *cooldowns;
+    rg_account_store *accounts; /* per-account records shared by the families */
     rg_decision_builder builder;
 
     uint64_t *rule_hits;        /* [rule count] */
@@ -35,7 +37,13 @@ struct rg_engine {
 
 size_t rg_engine_registry_size(void);
 /* The config detector i gets for rs (n_uses 0: rs uses none of its names). */
-rg_detector_config rg_engine_config_for(const rg_ruleset *rs, const rg_geo *geo, size_t i);
+rg_detector_config rg_engine_config_for(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts,
+                                         size_t i);
+/* Create every detector rs uses, with slices in `accounts`, then seal it.
+ * -1 with errstr (states made so far are left for the caller to free). */
+int rg_engine_create_detectors(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts, void **states,
+                               size_t n, char *errstr, size_t errstr_size);
+void rg_engine_destroy_detectors(void **states, size_t n);
 /* Create detector i's state for cfg; NULL with errstr filled on failure. */
 void *rg_engine_create_one(size_t i, const rg_detector_config *cfg, char *errstr, size_t errstr_size);
 

@@ -142,6 +142,7 @@ typedef struct staged {
     bool *loaded;               /* [n] a section was read into it */
     rg_seen_ids *dedupe;
     rg_cooldowns *cooldowns;
+    rg_account_store *accounts;
     uint64_t *rule_hits;
     rg_engine_stats stats;
     uint64_t since_expire;
@@ -150,9 +151,9 @@ typedef struct staged {
 
 static void staged_free(staged *st)
 {
-    for (size_t i = 0; st->states && i < st->n; i++)
-        if (st->states[i])
-            rg_detectors[i]->destroy(st->states[i]);
+    if (st->states)
+        rg_engine_destroy_detectors(st->states, st->n);
+    rg_account_store_free(st->accounts);
     free(st->states);
     free(st->loaded);
     rg_seen_ids_free(st->dedupe);
@@ -169,15 +170,13 @@ static int staged_init(staged *st, const rg_engine *e, char *errstr, size_t errs
     st->dedupe = rg_seen_ids_new(rg_ruleset_dedupe_horizon_ms(e->rs));
     st->cooldowns = rg_cooldowns_new();
     st->rule_hits = calloc(rg_ruleset_rule_count(e->rs) + 1, sizeof *st->rule_hits);
-    if (!st->states || !st->loaded || !st->dedupe || !st->cooldowns || !st->rule_hits) {
+    st->accounts = rg_account_store_new();
+    if (!st->states || !st->loaded || !st->dedupe || !st->cooldowns || !st->rule_hits || !st->accounts) {
         snprintf(errstr, errstr_size, "out of memory loading the engine state");
         return -1;
     }
-    for (size_t i = 0; i < st->n; i++) {
-        rg_detector_config cfg = rg_engine_config_for(e->rs, e->geo, i);
-        if (cfg.n_uses && !(st->states[i] = rg_engine_create_one(i, &cfg, errstr, errstr_size)))
-            return -1;
-    }
+    if (rg_engine_create_detectors(e->rs, e->geo, st->accounts, st->states, st->n, errstr, errstr_size) != 0)
+        return -1;
     st->stats.watermark_ms = INT64_MIN;
     return 0;
 }
@@ -303,6 +302,9 @@ static void commit(rg_engine *e, staged *st)
     rg_cooldowns *cooldowns = e->cooldowns;
     e->cooldowns = st->cooldowns;
     st->cooldowns = cooldowns;
+    rg_account_store *accounts = e->accounts;
+    e->accounts = st->accounts;
+    st->accounts = accounts;
     size_t n_rules = rg_ruleset_rule_count(e->rs);
     memcpy(e->rule_hits, st->rule_hits, n_rules * sizeof *e->rule_hits);
     e->stats = st->stats;

@@ -33,12 +33,6 @@ static void *client_create(const rg_detector_config *cfg, char *errstr, size_t e
 
 static void client_destroy(void *state) {}
 
-/* Nothing is kept: any rule file is served as it is. */
-static int client_rebind(void *state, const rg_detector_config *cfg)
-{
-    return 0;
-}
-
 static rg_value tristate(int8_t flag)
 {
     return flag < 0 ? rg_unknown(RG_T_BOOL) : rg_bool(flag > 0);
@@ -77,5 +71,4 @@ const rg_detector rg_detector_client = {
     .create = client_create,
     .eval = client_eval,
     .destroy = client_destroy,
-    .rebind = client_rebind,
 };

@@ -117,14 +117,6 @@ static void *complaints_create(const rg_detector_config *cfg, char *errstr, size
     return s;
 }
 
-/* Reload: transfers seen serve any file; counterparties the old file did
- * not keep are unknown for transfers before the reload. */
-static int complaints_rebind(void *state, const rg_detector_config *cfg)
-{
-    configure(state, cfg);
-    return 0;
-}
-
 static bool has_ref(const rg_event *ev)
 {
     return (ev->type == RG_EV_COMPLAINT || ev->type == RG_EV_RECALL_REQUEST) && ev->ref;
@@ -319,7 +311,6 @@ const rg_detector rg_detector_complaints = {
     .expire = complaints_expire,
     .stats = complaints_stats,
     .destroy = complaints_destroy,
-    .rebind = complaints_rebind,
     .state_version = COMPLAINTS_STATE_VERSION,
     .save = complaints_save,
     .load = complaints_load,

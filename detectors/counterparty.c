@@ -51,6 +51,7 @@
 
 #include "../common/binio.h"
 #include "../common/strmap.h"
+#include "account_store.h"
 #include "detector.h"
 #include "record_cache.h"
 #include "sender_index.h"
@@ -102,8 +103,11 @@ typedef struct scratch_slot {
 typedef struct cp_state {
     rg_record_cache registration_cache;   /* E's counterparty in registrations */
     rg_record_cache received_cache;       /* E's counterparty in received */
-    rg_strmap *registrations;         /* account -> registration (counterparty_age) */
-    rg_strmap *received;              /* counterparty account -> cp_record (counterparty_senders) */
+    /* Slices of the shared account store, reserved only for the names
+     * used (store NULL otherwise): */
+    rg_account_slice registrations;   /* account -> registration (counterparty_age) */
+    rg_account_slice received;        /* counterparty account -> cp_record (counterparty_senders) */
+    rg_account_store *own_store;      /* a private store (no engine), else NULL */
     bool want_age, want_senders;
     int64_t senders_keep_ms;          /* largest W + max_lateness */
     int64_t history_horizon_ms;
@@ -131,13 +135,20 @@ static void free_record(void *value)
     r->raw_n = r->raw_cap = r->raw_start = 0;
 }
 
+static bool free_record_visit(const char *key, size_t keylen, void *value, void *arg)
+{
+    free_record(value);
+    return true;
+}
+
 static void counterparty_destroy(void *state)
 {
     cp_state *s = state;
     if (!s)
         return;
-    rg_strmap_free(s->registrations, NULL);
-    rg_strmap_free(s->received, free_record);
+    if (s->received.store)
+        rg_account_foreach(&s->received, free_record_visit, NULL);
+    rg_account_store_free(s->own_store);
     free(s->scratch);
     free(s);
 }
@@ -167,10 +178,8 @@ static int configure(cp_state *s, const rg_detector_config *cfg)
 static void *counterparty_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
 {
     cp_state *s = calloc(1, sizeof *s);
-    if (!s || !(s->registrations = rg_strmap_new(sizeof(registration))) ||
-        !(s->received = rg_strmap_new(sizeof(cp_record)))) {
+    if (!s) {
         snprintf(errstr, errstr_size, "counterparty: out of memory");
-        counterparty_destroy(s);
         return NULL;
     }
     s->watermark_ms = INT64_MIN / 2;
@@ -179,19 +188,16 @@ static void *counterparty_create(const rg_detector_config *cfg, char *errstr, si
         counterparty_destroy(s);
         return NULL;
     }
+    rg_account_store *store = cfg->accounts;
+    if ((!store && !(store = s->own_store = rg_account_store_new())) ||
+        (s->want_age && rg_account_store_reserve(store, sizeof(registration), &s->registrations) != 0) ||
+        (s->want_senders && rg_account_store_reserve(store, sizeof(cp_record), &s->received) != 0) ||
+        (s->own_store && rg_account_store_seal(s->own_store) != 0)) {
+        snprintf(errstr, errstr_size, "counterparty: out of memory");
+        counterparty_destroy(s);
+        return NULL;
+    }
     return s;
-}
-
-/* Reload: what both files use is kept as it is; a window that grew is
- * exact once it has filled, and what the new file no longer uses goes at
- * the next trim or sweep. */
-static int counterparty_rebind(void *state, const rg_detector_config *cfg)
-{
-    cp_state *s = state;
-    cp_state probe = *s;
-    if (configure(&probe, cfg) != 0)
-        return -1;
-    return configure(s, cfg);
 }
 
 static void index_build(cp_record *r)
@@ -223,6 +229,20 @@ static void record_trim(cp_record *r, int64_t cutoff_ms)
         free(r->raw);   /* a quiet counterparty holds no buffer */
         r->raw = NULL;
         r->raw_start = r->raw_cap = 0;
+    } else if (r->raw_cap > 4 && r->raw_n * 4 <= r->raw_cap) {
+        /* After a burst, give memory back (to twice what is held, so the
+         * next few transfers need no regrowth); a failed realloc keeps
+         * the bigger buffer. */
+        uint32_t cap = r->raw_cap / 2;
+        while (cap > 4 && r->raw_n * 4 <= cap)
+            cap /= 2;
+        memmove(r->raw, r->raw + r->raw_start, r->raw_n * sizeof *r->raw);
+        r->raw_start = 0;
+        transfer_in *shrunk = realloc(r->raw, (size_t)cap * sizeof *shrunk);
+        if (shrunk) {
+            r->raw = shrunk;
+            r->raw_cap = cap;
+        }
     }
     if (r->index && r->raw_n <= SMALL_LOW) {
         index_free(r);
@@ -328,7 +348,7 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
         if (ev->has_counterparty_created_at)
             return rg_int_typed(RG_T_DURATION, ev->ts_ms - ev->counterparty_created_at_ms);
         const registration *reg =
-            rg_record_cache_get(&s->registration_cache, s->registrations, ev, ev->counterparty, ev->counterparty_len);
+            rg_record_cache_slice(&s->registration_cache, &s->registrations, ev, ev->counterparty, ev->counterparty_len);
         /* Past the horizon a registration is forgotten, swept or not. */
         if (reg && reg->touched_ms > s->watermark_ms - s->history_horizon_ms)
             return rg_int_typed(RG_T_DURATION, ev->ts_ms - reg->registered_ms);
@@ -336,7 +356,8 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
     }
     if (use->spec != &counterparty_names[CP_SENDERS])
         return rg_unknown(use->spec->type);
-    const cp_record *r = rg_record_cache_get(&s->received_cache, s->received, ev, ev->counterparty, ev->counterparty_len);
+    const cp_record *r =
+        rg_record_cache_slice(&s->received_cache, &s->received, ev, ev->counterparty, ev->counterparty_len);
     if (!r || !r->raw_n)
         return rg_int_typed(RG_T_INT, 1);   /* E's sender alone */
     int64_t lo_ms = ev->ts_ms - use->window_ms;
@@ -381,11 +402,11 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
         s->watermark_ms = ev->ts_ms;
     bool is_transfer = ev->type == RG_EV_TRANSFER && ev->counterparty;
     registration *paid_reg = is_transfer && s->want_age
-                                 ? rg_record_cache_get(&s->registration_cache, s->registrations, ev,
+                                 ? rg_record_cache_slice(&s->registration_cache, &s->registrations, ev,
                                                        ev->counterparty, ev->counterparty_len)
                                  : NULL;
     cp_record *paid = is_transfer && s->want_senders
-                          ? rg_record_cache_get(&s->received_cache, s->received, ev, ev->counterparty,
+                          ? rg_record_cache_slice(&s->received_cache, &s->received, ev, ev->counterparty,
                                                 ev->counterparty_len)
                           : NULL;
     /* Records are created and deleted below. */
@@ -393,7 +414,7 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
     rg_record_cache_reset(&s->received_cache);
     if (ev->type == RG_EV_ACCOUNT_OPEN && s->want_age) {
         bool created;
-        registration *reg = rg_strmap_put(s->registrations, ev->account, ev->account_len, &created);
+        registration *reg = rg_account_put(&s->registrations, ev->account, ev->account_len, &created);
         if (!reg) {
             s->dropped++;
             return;
@@ -411,7 +432,7 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
     if (!s->want_senders)
         return;
     bool created = false;
-    cp_record *r = paid ? paid : rg_strmap_put(s->received, ev->counterparty, ev->counterparty_len, &created);
+    cp_record *r = paid ? paid : rg_account_put(&s->received, ev->counterparty, ev->counterparty_len, &created);
     if (!r) {
         s->dropped++;
         return;
@@ -421,7 +442,7 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
     record_trim(r, s->watermark_ms - s->senders_keep_ms);
     if (ev->ts_ms <= r->trimmed_ms) {
         if (!r->raw_n)
-            rg_strmap_del(s->received, ev->counterparty, ev->counterparty_len, free_record);
+            rg_account_release(&s->received, ev->counterparty, ev->counterparty_len);
         return;   /* older than any window still answered exactly */
     }
     uint64_t sender = rg_hash_bytes(ev->account, ev->account_len);
@@ -455,7 +476,10 @@ static bool keep_received(void *value, void *arg)
     if (!s->want_senders)
         return false;
     record_trim(r, s->watermark_ms - s->senders_keep_ms);
-    return r->raw_n > 0;
+    if (r->raw_n > 0)
+        return true;
+    free_record(r);
+    return false;
 }
 
 static void counterparty_expire(void *state, int64_t watermark_ms)
@@ -465,10 +489,11 @@ static void counterparty_expire(void *state, int64_t watermark_ms)
         s->watermark_ms = watermark_ms;
     rg_record_cache_reset(&s->registration_cache);
     rg_record_cache_reset(&s->received_cache);
-    if (rg_sweep_due(&s->folded_since_sweep[0], rg_strmap_count(s->registrations)))
-        rg_strmap_sweep(s->registrations, keep_registration, s, NULL);
-    if (rg_sweep_due(&s->folded_since_sweep[1], rg_strmap_count(s->received)))
-        rg_strmap_sweep(s->received, keep_received, s, free_record);
+    if (s->registrations.store &&
+        rg_sweep_due(&s->folded_since_sweep[0], rg_account_records(s->registrations.store)))
+        rg_account_sweep(&s->registrations, keep_registration, s);
+    if (s->received.store && rg_sweep_due(&s->folded_since_sweep[1], rg_account_records(s->received.store)))
+        rg_account_sweep(&s->received, keep_received, s);
 }
 
 static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)
@@ -478,9 +503,11 @@ static bool add_record_stats(const char *key, size_t keylen, void *value, void *
     if (r->raw)
         out->bytes += (size_t)r->raw_cap * sizeof *r->raw + RG_MALLOC_OVERHEAD;
     out->window_entries += r->raw_n;
+    out->window_bytes += (size_t)r->raw_n * sizeof *r->raw;
     if (r->index) {
         out->bytes += rg_sender_index_bytes(r->index);
         out->window_entries += r->index->latest.n;
+        out->window_bytes += (size_t)r->index->latest.n * sizeof(int64_t);
     }
     return true;
 }
@@ -489,11 +516,14 @@ static void counterparty_stats(const void *state, rg_detector_stats *out)
 {
     const cp_state *s = state;
     memset(out, 0, sizeof *out);
-    out->entities = rg_strmap_count(s->registrations) + rg_strmap_count(s->received);
-    out->bytes = sizeof *s + rg_strmap_bytes(s->registrations) + rg_strmap_bytes(s->received) +
+    out->entities = (s->registrations.store ? rg_account_count(&s->registrations) : 0) +
+                    (s->received.store ? rg_account_count(&s->received) : 0);
+    /* Shared records are counted by the engine; a private store here. */
+    out->bytes = sizeof *s + (s->own_store ? rg_account_store_bytes(s->own_store) : 0) +
                  (size_t)s->scratch_cap * sizeof *s->scratch;
     out->dropped = s->dropped;
-    rg_strmap_foreach(s->received, add_record_stats, out);
+    if (s->received.store)
+        rg_account_foreach(&s->received, add_record_stats, out);
 }
 
 /* ---- checkpoint ---------------------------------------------------------
@@ -506,6 +536,13 @@ static void counterparty_stats(const void *state, rg_detector_stats *out)
 #define COUNTERPARTY_STATE_VERSION 1
 #define KEY_MAX 1024
 
+/* A slice's records in key order; none when the slice is not reserved. */
+static rg_strmap_item *sorted_slices(const rg_account_slice *sl, size_t *n)
+{
+    *n = 0;
+    return sl->store ? rg_account_sorted(sl, n) : malloc(sizeof(rg_strmap_item));
+}
+
 static int counterparty_save(const void *state, rg_strbuf *out)
 {
     const cp_state *s = state;
@@ -514,7 +551,7 @@ static int counterparty_save(const void *state, rg_strbuf *out)
     rg_put_u64(out, s->folded_since_sweep[1]);
     rg_put_u64(out, s->dropped);
     size_t n;
-    rg_strmap_item *items = rg_strmap_sorted(s->registrations, &n);
+    rg_strmap_item *items = sorted_slices(&s->registrations, &n);
     if (!items)
         return -1;
     rg_put_u32(out, (uint32_t)n);
@@ -525,7 +562,7 @@ static int counterparty_save(const void *state, rg_strbuf *out)
         rg_put_i64(out, reg->touched_ms);
     }
     free(items);
-    if (!(items = rg_strmap_sorted(s->received, &n)))
+    if (!(items = sorted_slices(&s->received, &n)))
         return -1;
     rg_put_u32(out, (uint32_t)n);
     for (size_t k = 0; k < n; k++) {
@@ -556,8 +593,16 @@ static void load_received(cp_state *s, rg_reader *in)
         rg_reader_fail(in, "counterparty", !key ? "empty key" : "bad index flag");
         return;
     }
+    if (!s->received.store) {
+        /* This file does not use counterparty_senders: check and skip. */
+        for (uint32_t i = 0; i < n && rg_reader_ok(in); i++) {
+            (void)rg_get_ts(in, "transfer ts");
+            (void)rg_get_u64(in, "sender");
+        }
+        return;
+    }
     bool created;
-    cp_record *r = rg_strmap_put(s->received, key, keylen, &created);
+    cp_record *r = rg_account_put(&s->received, key, keylen, &created);
     if (!r || !created) {
         rg_reader_fail(in, "counterparty", r ? "saved twice" : "out of memory");
         return;
@@ -611,8 +656,10 @@ static int counterparty_load(void *state, uint32_t version, rg_reader *in)
         int64_t touched_ms = rg_get_ts(in, "last touch");
         if (!rg_reader_ok(in))
             break;
+        if (key && !s->registrations.store)
+            continue;   /* this file does not use counterparty_age */
         bool created;
-        registration *reg = key ? rg_strmap_put(s->registrations, key, keylen, &created) : NULL;
+        registration *reg = key ? rg_account_put(&s->registrations, key, keylen, &created) : NULL;
         if (!reg || !created) {
             rg_reader_fail(in, "registration", !key ? "empty key" : reg ? "saved twice" : "out of memory");
             break;
@@ -646,7 +693,6 @@ const rg_detector rg_detector_counterparty = {
     .expire = counterparty_expire,
     .stats = counterparty_stats,
     .destroy = counterparty_destroy,
-    .rebind = counterparty_rebind,
     .state_version = COUNTERPARTY_STATE_VERSION,
     .save = counterparty_save,
     .load = counterparty_load,

@@ -30,14 +30,13 @@
  *   save(out)        optional, between events: append the state (engine
  *                    checkpoint, rg_engine_save);
  *   load(in)         optional, into state create() just made, before any
- *                    event: restore what save() wrote (rg_engine_load).
- *                    A family that keeps state and has no save/load
- *                    starts empty after a restart.
+ *                    event: restore what save() wrote (rg_engine_load,
+ *                    and a reload). A family that keeps state and has
+ *                    no save/load starts empty after a restart or reload.
  *
- *   rebind(cfg)      optional, on a rule file reload: adopt the new
- *                    file's uses and keep the state both files use
- *                    (rules.md "State that both files use is kept");
- *                    -1 means "cannot", and the engine creates fresh state.
+ * Reload (rg_engine_swap_rules): the engine creates state for the new
+ * file and moves the old state into it with save then load, which keep
+ * what both files use (rules.md "State that both files use is kept").
  *
  * Errors: create() returns NULL and writes a message into errstr; nothing
  * else can fail (allocation failure in update() drops that piece of state
@@ -121,6 +120,11 @@ typedef struct rg_detector_config {
      * entries older than watermark - W - max_lateness are dropped. */
     int64_t max_lateness_ms;
     const struct rg_geo *geo;         /* may be NULL: geo names are then unknown */
+    /* The engine's per-account records (detectors/account_store.h), not
+     * sealed yet: a family keeping per-account state reserves its slice
+     * in create(). NULL (unit tests driving one family): the family makes
+     * and seals a private store. */
+    struct rg_account_store *accounts;
 } rg_detector_config;
 
 /* Memory accounting for docs, benchmarks and metrics. */
@@ -128,6 +132,8 @@ typedef struct rg_detector_stats {
     size_t entities;        /* records held (accounts, packets, ...) */
     size_t bytes;           /* bytes held, including window entries */
     size_t window_entries;  /* timestamps kept for windows */
+    size_t window_bytes;    /* those entries at their stored size (a received
+                             * transfer is a timestamp and a sender: 16 B) */
     size_t dropped;         /* state lost to allocation failure */
 } rg_detector_stats;
 
@@ -144,15 +150,9 @@ typedef struct rg_detector {
     void (*expire)(void *state, int64_t watermark_ms);                            /* optional */
     void (*stats)(const void *state, rg_detector_stats *out);                     /* optional */
     void (*destroy)(void *state);
-    /* Optional (reload): make `state` serve the new file's uses in cfg,
-     * keeping what both files use; afterwards it must not touch the old
-     * file's uses (the old rule set may be freed). Returns 0 when done,
-     * -1 when this state cannot serve cfg (unchanged then: the engine
-     * creates fresh state and destroys this one). State the old file did
-     * not keep but the new one needs starts empty, as after create(). */
-    int (*rebind)(void *state, const rg_detector_config *cfg);
 
-    /* Optional (checkpoints, decisions/engine.h rg_engine_save/load).
+    /* Optional (checkpoints, decisions/engine.h rg_engine_save/load, and
+     * reloads).
      * save appends everything a later event could see — records, the
      * family's watermark and counters — in the family's own format,
      * version `state_version`. Deterministic: equal states give equal
@@ -162,8 +162,8 @@ typedef struct rg_detector {
     int (*save)(const void *state, struct rg_strbuf *out);
     /* Restore into state that create(cfg) has just made (no event yet)
      * from bytes save() wrote with format `version`, possibly under
-     * another rule file: keep what the current uses need, as rebind
-     * would (a count() window only for an equal use). The bytes are
+     * another rule file: keep what the current uses need (a count()
+     * window only for an equal use; other pieces whatever the file). The bytes are
      * untrusted (a corrupt file): bounds-check everything; on a bad
      * section return -1 with the reason in in->error (rg_reader_fail);
      * the engine then destroys this state. */

@@ -58,12 +58,6 @@ static void *fields_create(const rg_detector_config *cfg, char *errstr, size_t e
 
 static void fields_destroy(void *state) {}
 
-/* Nothing is kept: any rule file is served as it is. */
-static int fields_rebind(void *state, const rg_detector_config *cfg)
-{
-    return 0;
-}
-
 static rg_value str_or_unknown(const char *s)
 {
     return s ? rg_string(s, strlen(s)) : rg_unknown(RG_T_STRING);
@@ -129,5 +123,4 @@ const rg_detector rg_detector_fields = {
     .create = fields_create,
     .eval = fields_eval,
     .destroy = fields_destroy,
-    .rebind = fields_rebind,
 };

@@ -45,12 +45,6 @@ static void *geo_create(const rg_detector_config *cfg, char *errstr, size_t errs
 
 static void geo_destroy(void *state) {}
 
-/* Nothing is kept: any rule file is served as it is. */
-static int geo_rebind(void *state, const rg_detector_config *cfg)
-{
-    return 0;
-}
-
 static rg_value geo_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     rg_type type = use->spec->type;
@@ -80,5 +74,4 @@ const rg_detector rg_detector_geo_signals = {
     .create = geo_create,
     .eval = geo_eval,
     .destroy = geo_destroy,
-    .rebind = geo_rebind,
 };

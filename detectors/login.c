@@ -70,7 +70,8 @@ typedef struct login_record {
 typedef struct login_state {
     rg_record_cache cache;            /* the account of the event in hand */
     size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
-    rg_strmap *accounts;
+    rg_account_slice accounts;        /* login_record per account, in the shared store */
+    rg_account_store *own_store;      /* a private store (no engine), else NULL */
     bool want_devices, want_country;
     int64_t history_horizon_ms;
     int64_t watermark_ms;
@@ -97,12 +98,20 @@ static void free_record(void *value)
     r->n_devices = 0;
 }
 
+static bool free_record_visit(const char *key, size_t keylen, void *value, void *arg)
+{
+    free_record(value);
+    return true;
+}
+
 static void login_destroy(void *state)
 {
     login_state *s = state;
     if (!s)
         return;
-    rg_strmap_free(s->accounts, free_record);
+    if (s->accounts.store)
+        rg_account_foreach(&s->accounts, free_record_visit, NULL);
+    rg_account_store_free(s->own_store);
     free(s);
 }
 
@@ -122,7 +131,11 @@ static void configure(login_state *s, const rg_detector_config *cfg)
 static void *login_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
 {
     login_state *s = calloc(1, sizeof *s);
-    if (!s || !(s->accounts = rg_strmap_new(sizeof(login_record)))) {
+    rg_account_store *store = cfg->accounts;
+    if (s && !store)
+        store = s->own_store = rg_account_store_new();
+    if (!s || !store || rg_account_store_reserve(store, sizeof(login_record), &s->accounts) != 0 ||
+        (s->own_store && rg_account_store_seal(s->own_store) != 0)) {
         snprintf(errstr, errstr_size, "login: out of memory");
         login_destroy(s);
         return NULL;
@@ -130,14 +143,6 @@ static void *login_create(const rg_detector_config *cfg, char *errstr, size_t er
     s->watermark_ms = INT64_MIN / 2;
     configure(s, cfg);
     return s;
-}
-
-/* Reload: the history kept serves any file; a name the old file did not
- * use starts learning now (its piece was not kept). */
-static int login_rebind(void *state, const rg_detector_config *cfg)
-{
-    configure(state, cfg);
-    return 0;
 }
 
 static int device_index(const login_record *r, uint64_t device)
@@ -152,7 +157,7 @@ static int device_index(const login_record *r, uint64_t device)
 static rg_value login_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     login_state *s = state;
-    const login_record *r = rg_record_cache_get(&s->cache, s->accounts, ev, ev->account, ev->account_len);
+    const login_record *r = rg_record_cache_slice(&s->cache, &s->accounts, ev, ev->account, ev->account_len);
     if (r && r->touched_ms <= s->watermark_ms - s->history_horizon_ms)
         r = NULL;   /* past the horizon: forgotten, whether or not swept yet */
     if (use->spec == &login_names[L_NEW_DEVICE]) {
@@ -224,7 +229,7 @@ static void login_update(void *state, const rg_event *ev, struct rg_eval_ctx *ct
         s->watermark_ms = ev->ts_ms;
     bool is_login = ev->type == RG_EV_LOGIN;
     bool has_device = s->want_devices && ev->device_id;
-    login_record *r = rg_record_cache_get(&s->cache, s->accounts, ev, ev->account, ev->account_len);
+    login_record *r = rg_record_cache_slice(&s->cache, &s->accounts, ev, ev->account, ev->account_len);
     rg_record_cache_reset(&s->cache);   /* the record may be created below */
     if (r && r->touched_ms <= stale_ms) {
         free_record(r);   /* forgotten history: start over, as a new account */
@@ -232,7 +237,7 @@ static void login_update(void *state, const rg_event *ev, struct rg_eval_ctx *ct
     }
     if (!r && !is_login && !has_device)
         return;   /* nothing to remember about this account yet */
-    if (!r && !(r = rg_strmap_put(s->accounts, ev->account, ev->account_len, NULL))) {
+    if (!r && !(r = rg_account_put(&s->accounts, ev->account, ev->account_len, NULL))) {
         s->dropped++;
         return;
     }
@@ -257,8 +262,11 @@ static void login_update(void *state, const rg_event *ev, struct rg_eval_ctx *ct
 static bool keep_record(void *value, void *arg)
 {
     const login_state *s = arg;
-    const login_record *r = value;
-    return r->touched_ms > s->watermark_ms - s->history_horizon_ms;
+    login_record *r = value;
+    if (r->touched_ms > s->watermark_ms - s->history_horizon_ms)
+        return true;
+    free_record(r);
+    return false;
 }
 
 static void login_expire(void *state, int64_t watermark_ms)
@@ -267,8 +275,8 @@ static void login_expire(void *state, int64_t watermark_ms)
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
     rg_record_cache_reset(&s->cache);
-    if (rg_sweep_due(&s->folded_since_sweep, rg_strmap_count(s->accounts)))
-        rg_strmap_sweep(s->accounts, keep_record, s, free_record);
+    if (rg_sweep_due(&s->folded_since_sweep, rg_account_records(s->accounts.store)))
+        rg_account_sweep(&s->accounts, keep_record, s);
 }
 
 static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)
@@ -284,17 +292,18 @@ static void login_stats(const void *state, rg_detector_stats *out)
 {
     const login_state *s = state;
     memset(out, 0, sizeof *out);
-    out->entities = rg_strmap_count(s->accounts);
-    out->bytes = sizeof *s + rg_strmap_bytes(s->accounts);
+    out->entities = rg_account_count(&s->accounts);
+    /* Shared records are counted by the engine; a private store here. */
+    out->bytes = sizeof *s + (s->own_store ? rg_account_store_bytes(s->own_store) : 0);
     out->dropped = s->dropped;
-    rg_strmap_foreach(s->accounts, add_record_stats, out);
+    rg_account_foreach(&s->accounts, add_record_stats, out);
 }
 
 /* ---- checkpoint ---------------------------------------------------------
  * Format 1: watermark, sweep counter, dropped; per account in key order:
  * key, last touch, has-login flag, country (2 bytes, 0 0 when none), the
  * device hashes oldest first (their order is the eviction order). Every
- * piece is kept whichever names the file uses, as rebind does. */
+ * piece is kept whichever names the file uses (a reload loads it too). */
 
 #define LOGIN_STATE_VERSION 1
 #define KEY_MAX 1024
@@ -306,7 +315,7 @@ static int login_save(const void *state, rg_strbuf *out)
     rg_put_u64(out, s->folded_since_sweep);
     rg_put_u64(out, s->dropped);
     size_t n;
-    rg_strmap_item *items = rg_strmap_sorted(s->accounts, &n);
+    rg_strmap_item *items = rg_account_sorted(&s->accounts, &n);
     if (!items)
         return -1;
     rg_put_u32(out, (uint32_t)n);
@@ -351,7 +360,7 @@ static int login_load(void *state, uint32_t version, rg_reader *in)
             break;
         }
         bool created;
-        login_record *r = rg_strmap_put(s->accounts, key, keylen, &created);
+        login_record *r = rg_account_put(&s->accounts, key, keylen, &created);
         if (!r || !created) {
             rg_reader_fail(in, "account", r ? "saved twice" : "out of memory");
             break;
@@ -388,7 +397,6 @@ const rg_detector rg_detector_login = {
     .expire = login_expire,
     .stats = login_stats,
     .destroy = login_destroy,
-    .rebind = login_rebind,
     .state_version = LOGIN_STATE_VERSION,
     .save = login_save,
     .load = login_load,

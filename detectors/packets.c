@@ -125,14 +125,6 @@ static void *packets_create(const rg_detector_config *cfg, char *errstr, size_t 
     return s;
 }
 
-/* Reload: packets seen serve any file; totals or claimers the old file
- * did not keep count from now on. */
-static int packets_rebind(void *state, const rg_detector_config *cfg)
-{
-    configure(state, cfg);
-    return 0;
-}
-
 static const uint64_t *claimers_of(const packet_record *r)
 {
     return r->claimers_cap > CLAIMERS_INLINE ? r->claimers.heap : r->claimers.inline_hash;
@@ -378,7 +370,6 @@ const rg_detector rg_detector_packets = {
     .expire = packets_expire,
     .stats = packets_stats,
     .destroy = packets_destroy,
-    .rebind = packets_rebind,
     .state_version = PACKETS_STATE_VERSION,
     .save = packets_save,
     .load = packets_load,

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "../common/strmap.h"
+#include "account_store.h"
 #include "../ingest/event.h"
 
 typedef struct rg_record_cache {
@@ -32,6 +33,19 @@ static inline void *rg_record_cache_get(rg_record_cache *c, const rg_strmap *m, 
     if (c->ev == ev && c->ts_ms == ev->ts_ms && c->type == ev->type)
         return c->record;
     c->record = rg_strmap_get(m, key, keylen);
+    c->ev = ev;
+    c->ts_ms = ev->ts_ms;
+    c->type = ev->type;
+    return c->record;
+}
+
+/* The same over a slice of the shared account store. */
+static inline void *rg_record_cache_slice(rg_record_cache *c, const rg_account_slice *sl, const rg_event *ev,
+                                          const char *key, size_t keylen)
+{
+    if (c->ev == ev && c->ts_ms == ev->ts_ms && c->type == ev->type)
+        return c->record;
+    c->record = rg_account_get(sl, key, keylen);
     c->ev = ev;
     c->ts_ms = ev->ts_ms;
     c->type = ev->type;

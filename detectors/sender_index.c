@@ -46,8 +46,11 @@ int64_t rg_sender_index_latest(const rg_sender_index *ix, int64_t trimmed_ms, ui
 /* Rebuild the table without dead senders, with room to grow. */
 static int table_rebuild(rg_sender_index *ix, int64_t trimmed_ms)
 {
+    /* Room for the live senders plus one under the 3/4 load that add()
+     * keeps: the table is the index's biggest part, so no more slack
+     * than doubling gives. */
     uint32_t live = ix->latest.n, cap = 16;
-    while (cap < live * 2 + 2)
+    while (cap * 3 < (live + 2) * 4)
         cap *= 2;
     rg_sender_slot *t = calloc(cap, sizeof *t);
     if (!t)

@@ -32,6 +32,7 @@
 #include "../common/strmap.h"
 #include "../rules/eval.h"
 #include "../rules/expr.h"
+#include "account_store.h"
 #include "detector.h"
 #include "sweep.h"
 #include "window.h"
@@ -44,7 +45,8 @@ static const rg_name_spec velocity_names[] = {
 
 typedef struct velocity_state {
     size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
-    rg_strmap *accounts;              /* account -> rg_window[n_uses] */
+    rg_account_slice accounts;        /* account -> rg_window[n_uses], in the shared store */
+    rg_account_store *own_store;      /* a private store (no engine), else NULL */
     const rg_name_use *const *uses;
     size_t n_uses;
     int64_t max_lateness_ms;
@@ -71,8 +73,13 @@ static void *velocity_create(const rg_detector_config *cfg, char *errstr, size_t
     s->max_lateness_ms = cfg->max_lateness_ms > 0 ? cfg->max_lateness_ms : 0;
     s->watermark_ms = INT64_MIN;
     s->matched = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->matched);
-    s->accounts = rg_strmap_new(cfg->n_uses * sizeof(rg_window));
-    if (!s->matched || !s->accounts)
+    if (!s->matched)
+        goto fail;
+    rg_account_store *store = cfg->accounts;
+    if (!store && !(store = s->own_store = rg_account_store_new()))
+        goto fail;
+    if (rg_account_store_reserve(store, cfg->n_uses * sizeof(rg_window), &s->accounts) != 0 ||
+        (s->own_store && rg_account_store_seal(s->own_store) != 0))
         goto fail;
     for (size_t i = 0; i < cfg->n_uses; i++) {
         if (cfg->uses[i]->window_ms <= 0) {
@@ -95,9 +102,9 @@ static void free_record(void *value, size_t n_uses)
         rg_window_free(&windows[i]);
 }
 
-/* strmap's free callback gets no context, and a record does not store
- * its window count (that would cost every account 16 bytes): windows are
- * freed by code that knows n_uses, before the entry itself goes. */
+/* A slice does not store its window count (that would cost every
+ * account bytes): windows are freed by code that knows n_uses, before the
+ * slice is released. */
 static bool free_record_visit(const char *key, size_t keylen, void *value, void *arg)
 {
     free_record(value, *(const size_t *)arg);
@@ -109,10 +116,9 @@ static void velocity_destroy(void *state)
     velocity_state *s = state;
     if (!s)
         return;
-    if (s->accounts) {
-        rg_strmap_foreach(s->accounts, free_record_visit, &s->n_uses);
-        rg_strmap_free(s->accounts, NULL);
-    }
+    if (s->accounts.store)
+        rg_account_foreach(&s->accounts, free_record_visit, &s->n_uses);
+    rg_account_store_free(s->own_store);
     free(s->matched);
     free(s);
 }
@@ -121,7 +127,7 @@ static void velocity_observe(void *state, const rg_event *ev, struct rg_eval_ctx
 {
     velocity_state *s = state;
     s->observed = ev;
-    s->observed_record = rg_strmap_get(s->accounts, ev->account, ev->account_len);
+    s->observed_record = rg_account_get(&s->accounts, ev->account, ev->account_len);
     s->any_matched = false;
     for (size_t i = 0; i < s->n_uses; i++) {
         const struct rg_expr *filter = s->uses[i]->filter;
@@ -167,7 +173,7 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
         s->watermark_ms = ev->ts_ms;
     rg_window *windows = s->observed_record;
     if (s->any_matched && !windows) {
-        windows = rg_strmap_put(s->accounts, ev->account, ev->account_len, NULL);
+        windows = rg_account_put(&s->accounts, ev->account, ev->account_len, NULL);
         if (!windows)
             s->dropped++;
     }
@@ -185,7 +191,7 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
         }
         if (!any_left) {
             free_record(windows, s->n_uses);
-            rg_strmap_del(s->accounts, ev->account, ev->account_len, NULL);
+            rg_account_release(&s->accounts, ev->account, ev->account_len);
         }
     }
     s->observed = NULL;
@@ -208,8 +214,8 @@ static void velocity_expire(void *state, int64_t watermark_ms)
     velocity_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
-    if (rg_sweep_due(&s->folded_since_sweep, rg_strmap_count(s->accounts)))
-        rg_strmap_sweep(s->accounts, keep_record, s, NULL);
+    if (rg_sweep_due(&s->folded_since_sweep, rg_account_records(s->accounts.store)))
+        rg_account_sweep(&s->accounts, keep_record, s);
 }
 
 typedef struct stats_acc {
@@ -224,6 +230,7 @@ static bool add_record_stats(const char *key, size_t keylen, void *value, void *
     for (size_t i = 0; i < acc->n_uses; i++) {
         acc->out->bytes += rg_window_heap_bytes(&windows[i]);
         acc->out->window_entries += windows[i].n;
+        acc->out->window_bytes += (size_t)windows[i].n * sizeof(int64_t);
     }
     return true;
 }
@@ -232,11 +239,14 @@ static void velocity_stats(const void *state, rg_detector_stats *out)
 {
     const velocity_state *s = state;
     memset(out, 0, sizeof *out);
-    out->entities = rg_strmap_count(s->accounts);
-    out->bytes = sizeof *s + s->n_uses * sizeof *s->matched + rg_strmap_bytes(s->accounts);
+    out->entities = rg_account_count(&s->accounts);
+    /* The shared store's records are counted once, by the engine; a
+     * private store is this family's alone. */
+    out->bytes = sizeof *s + s->n_uses * sizeof *s->matched +
+                 (s->own_store ? rg_account_store_bytes(s->own_store) : 0);
     out->dropped = s->dropped;
     stats_acc acc = {s->n_uses, out};
-    rg_strmap_foreach(s->accounts, add_record_stats, &acc);
+    rg_account_foreach(&s->accounts, add_record_stats, &acc);
 }
 
 /* ---- checkpoint ---------------------------------------------------------
@@ -265,7 +275,7 @@ static int velocity_save(const void *state, rg_strbuf *out)
     }
     rg_strbuf_free(&form);
     size_t n;
-    rg_strmap_item *items = rg_strmap_sorted(s->accounts, &n);
+    rg_strmap_item *items = rg_account_sorted(&s->accounts, &n);
     if (!items)
         return -1;
     rg_put_u32(out, (uint32_t)n);
@@ -325,7 +335,7 @@ static int velocity_load(void *state, uint32_t version, rg_reader *in)
             rg_reader_fail(in, "account", "empty key");
             break;
         }
-        if (rg_strmap_get(s->accounts, key, keylen)) {
+        if (rg_account_get(&s->accounts, key, keylen)) {
             rg_reader_fail(in, "account", "saved twice");
             break;
         }
@@ -342,7 +352,7 @@ static int velocity_load(void *state, uint32_t version, rg_reader *in)
                 prev = ts;
                 if (target[i] < 0)
                     continue;
-                if (!windows && !(windows = rg_strmap_put(s->accounts, key, keylen, NULL))) {
+                if (!windows && !(windows = rg_account_put(&s->accounts, key, keylen, NULL))) {
                     rg_reader_fail(in, "account", "out of memory");
                     break;
                 }

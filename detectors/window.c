@@ -7,26 +7,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define HEAD_BITS 27
+#define HEAD_MASK ((UINT32_C(1) << HEAD_BITS) - 1)
+#define MAX_CAP_LOG2 HEAD_BITS   /* the head must fit its bits */
+
+static uint32_t head_of(const rg_window *w) { return w->ring & HEAD_MASK; }
+static uint32_t cap_log2(const rg_window *w) { return w->ring >> HEAD_BITS; }
+static int on_heap(const rg_window *w) { return (UINT32_C(1) << cap_log2(w)) > RG_WINDOW_INLINE; }
+
+static void set_ring(rg_window *w, uint32_t head, uint32_t log2_cap)
+{
+    w->ring = (log2_cap << HEAD_BITS) | (head & HEAD_MASK);
+}
+
 static int64_t *storage(rg_window *w)
 {
-    return w->cap > RG_WINDOW_INLINE ? w->u.heap : w->u.inline_ts;
+    return on_heap(w) ? w->u.heap : w->u.inline_ts;
 }
 
 static const int64_t *storage_c(const rg_window *w)
 {
-    return w->cap > RG_WINDOW_INLINE ? w->u.heap : w->u.inline_ts;
+    return on_heap(w) ? w->u.heap : w->u.inline_ts;
 }
 
 static uint32_t capacity(const rg_window *w)
 {
-    return w->cap > RG_WINDOW_INLINE ? w->cap : RG_WINDOW_INLINE;
+    return on_heap(w) ? UINT32_C(1) << cap_log2(w) : RG_WINDOW_INLINE;
+}
+
+static uint32_t log2_of(uint32_t pow2)
+{
+    uint32_t l = 0;
+    while ((UINT32_C(1) << l) < pow2)
+        l++;
+    return l;
 }
 
 /* Logical index i (0 = oldest) to the ring slot. Inline capacity is 2, a
  * power of two, so the same mask works for both storages. */
 static uint32_t slot(const rg_window *w, uint32_t i)
 {
-    return (w->head + i) & (capacity(w) - 1);
+    return (head_of(w) + i) & (capacity(w) - 1);
 }
 
 static int64_t at(const rg_window *w, uint32_t i)
@@ -37,14 +58,13 @@ static int64_t at(const rg_window *w, uint32_t i)
 void rg_window_init(rg_window *w)
 {
     memset(w, 0, sizeof *w);
-    w->cap = RG_WINDOW_INLINE;
 }
 
 void rg_window_free(rg_window *w)
 {
     if (!w)
         return;
-    if (w->cap > RG_WINDOW_INLINE)
+    if (on_heap(w))
         free(w->u.heap);
     rg_window_init(w);
 }
@@ -89,26 +109,21 @@ static int relocate(rg_window *w, uint32_t new_cap)
     }
     for (uint32_t i = 0; i < w->n; i++)
         dst[i] = at(w, i);
-    if (w->cap > RG_WINDOW_INLINE)
+    if (on_heap(w))
         free(w->u.heap);
     if (new_cap == RG_WINDOW_INLINE)
         memcpy(w->u.inline_ts, tmp, sizeof tmp);
     else
         w->u.heap = dst;
-    w->cap = new_cap;
-    w->head = 0;
+    set_ring(w, 0, new_cap == RG_WINDOW_INLINE ? 0 : log2_of(new_cap));
     return 0;
 }
 
 int rg_window_insert(rg_window *w, int64_t ts_ms)
 {
-    if (w->cap < RG_WINDOW_INLINE)
-        w->cap = RG_WINDOW_INLINE;   /* a zeroed struct */
-    if (w->n == UINT32_MAX)
-        return -1;
     if (w->n == capacity(w)) {
         uint32_t grown = capacity(w) * 2;
-        if (grown <= capacity(w) || relocate(w, grown) != 0)
+        if (log2_of(grown) > MAX_CAP_LOG2 || relocate(w, grown) != 0)
             return -1;
     }
     int64_t *buf = storage(w);
@@ -138,17 +153,17 @@ uint32_t rg_window_trim(rg_window *w, int64_t cutoff_ms)
 {
     uint32_t dropped = 0;
     while (w->n && at(w, 0) <= cutoff_ms) {
-        w->head = slot(w, 1);
+        set_ring(w, slot(w, 1), cap_log2(w));
         w->n--;
         dropped++;
     }
     if (!w->n) {
         rg_window_free(w);   /* an idle account keeps no heap buffer */
-    } else if (dropped && w->cap > RG_WINDOW_INLINE && w->n <= RG_WINDOW_INLINE) {
+    } else if (dropped && on_heap(w) && w->n <= RG_WINDOW_INLINE) {
         (void)relocate(w, RG_WINDOW_INLINE);   /* cannot fail: no allocation */
-    } else if (dropped && w->cap > 8 && w->n * 4 <= w->cap) {
+    } else if (dropped && capacity(w) > 8 && w->n * 4 <= capacity(w)) {
         /* After a burst, give memory back; halving leaves room to grow. */
-        uint32_t new_cap = w->cap / 2;
+        uint32_t new_cap = capacity(w) / 2;
         while (new_cap > 8 && w->n * 4 <= new_cap)
             new_cap /= 2;
         (void)relocate(w, new_cap);   /* keeping the larger buffer is fine */
@@ -170,5 +185,5 @@ int64_t rg_window_newest(const rg_window *w)
 
 size_t rg_window_heap_bytes(const rg_window *w)
 {
-    return w->cap > RG_WINDOW_INLINE ? (size_t)w->cap * sizeof(int64_t) + RG_MALLOC_OVERHEAD : 0;
+    return on_heap(w) ? (size_t)capacity(w) * sizeof(int64_t) + RG_MALLOC_OVERHEAD : 0;
 }

@@ -26,16 +26,19 @@
 #define RG_WINDOW_INLINE 2
 
 typedef struct rg_window {
-    uint32_t head;   /* ring index of the oldest entry */
     uint32_t n;      /* entries held */
-    uint32_t cap;    /* RG_WINDOW_INLINE (inline storage) or a heap power of two */
+    /* Ring position and size in one word (a window is kept per account
+     * per count() use, so its 4 bytes matter): bits 0..26 the ring index
+     * of the oldest entry, bits 27..31 log2 of the capacity (0 or 1:
+     * inline storage; more: a heap power of two, at most 2^27). */
+    uint32_t ring;
     union {
         int64_t *heap;
         int64_t inline_ts[RG_WINDOW_INLINE];
     } u;
-} rg_window;
+} rg_window;   /* 24 bytes */
 
-/* A zeroed struct is a valid empty window too (cap 0 is read as inline). */
+/* A zeroed struct is a valid empty window too. */
 void rg_window_init(rg_window *w);
 void rg_window_free(rg_window *w);   /* back to empty inline; NULL-safe */
 

@@ -214,9 +214,10 @@ static void test_senders_match_reference(void **unused)
     fixture_end(&f);
 }
 
-/* Reload: the registration kept under the old file serves the new one,
- * which also counts senders from the reload on. */
-static void test_rebind_keeps_registrations(void **unused)
+/* Reload (the engine moves state with save then load): the registration
+ * kept under the old file serves the new one, which also counts senders
+ * from the reload on. */
+static void test_reload_keeps_registrations(void **unused)
 {
     det_fixture old_file, new_file;
     fixture_begin(&old_file, "counterparty_age");
@@ -228,18 +229,27 @@ static void test_rebind_keeps_registrations(void **unused)
     fixture_begin(&new_file, "counterparty_age");
     const rg_name_use *age = fixture_use(&new_file, "counterparty_age", 0, NULL);
     const rg_name_use *senders = fixture_use(&new_file, "counterparty_senders", DAY_MS, NULL);
-    new_file.cfg.uses = new_file.use_ptrs;
-    new_file.cfg.n_uses = new_file.n_uses;
-    assert_non_null(new_file.det->rebind);
-    assert_int_equal(new_file.det->rebind(old_file.state, &new_file.cfg), 0);
-    new_file.state = old_file.state;
+    fixture_create(&new_file);
+    rg_strbuf blob = RG_STRBUF_INIT;
+    assert_int_equal(old_file.det->save(old_file.state, &blob), 0);
+    rg_reader in;
+    rg_reader_init(&in, blob.data, blob.len, 0);
+    assert_int_equal(new_file.det->load(new_file.state, new_file.det->state_version, &in), 0);
+    fixture_end(&old_file);
     rg_event t1 = mk_transfer(T0 + HOUR_MS, "a", "mule-1", 1);
     assert_int_value(fixture_step(&new_file, age, &t1, NULL), HOUR_MS);
     rg_event t2 = mk_transfer(T0 + 2 * HOUR_MS, "b", "mule-1", 1);
     assert_int_value(fixture_step(&new_file, senders, &t2, NULL), 2);
-    /* A bad window is refused and leaves the state serving the old uses. */
-    new_file.uses[1].window_ms = 0;
-    assert_int_equal(new_file.det->rebind(new_file.state, &new_file.cfg), -1);
+    /* A truncated section is refused with the reason. */
+    rg_reader_init(&in, blob.data, blob.len - 1, 0);
+    det_fixture third;
+    fixture_begin(&third, "counterparty_age");
+    fixture_use(&third, "counterparty_age", 0, NULL);
+    fixture_create(&third);
+    assert_int_equal(third.det->load(third.state, third.det->state_version, &in), -1);
+    assert_false(rg_reader_ok(&in));
+    fixture_end(&third);
+    rg_strbuf_free(&blob);
     fixture_end(&new_file);
 }
 
@@ -249,7 +259,7 @@ int main(void)
         cmocka_unit_test(test_age_from_created_at),    cmocka_unit_test(test_age_from_account_open),
         cmocka_unit_test(test_age_expires),            cmocka_unit_test(test_senders_distinct),
         cmocka_unit_test(test_senders_window_boundary), cmocka_unit_test(test_senders_out_of_order),
-        cmocka_unit_test(test_senders_bounded),         cmocka_unit_test(test_rebind_keeps_registrations),
+        cmocka_unit_test(test_senders_bounded),         cmocka_unit_test(test_reload_keeps_registrations),
         cmocka_unit_test(test_senders_match_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
