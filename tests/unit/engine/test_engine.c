@@ -224,6 +224,84 @@ static void test_swap_keeps_shared_state(void **state)
     rg_ruleset_free(rs3);
 }
 
+/* Reload and count(): a use in the new file keeps its window when the old
+ * file had a use with an equal window and an equal filter (compared by
+ * structure across the two files: "login" quoted or bare, spacing, are
+ * the same filter); any other use starts empty. */
+static void test_swap_velocity_keeps_equal_windows(void **state)
+{
+    (void)state;
+    rg_ruleset *rs1 = load("version: 1\n"
+                           "rules:\n"
+                           "  - id: many\n"
+                           "    on: [login]\n"
+                           "    when: count(1h, type == login) >= 3\n"
+                           "    then: [{review: account}]\n"
+                           "  - id: listed\n"
+                           "    on: [login]\n"
+                           "    when: count(1h, device_id in watched) >= 3\n"
+                           "    then: [{review: account}]\n"
+                           "lists:\n"
+                           "  watched: [d1, d2]\n");
+    char err[256];
+    rg_engine *e = rg_engine_new(rs1, NULL, err, sizeof err);
+    rg_event_parser *p = rg_event_parser_new();
+    collected c = {RG_STRBUF_INIT, 0, 0};
+    feed(e, p, "{\"event_id\":\"v1\",\"type\":\"login\",\"ts\":\"2026-11-22T10:00:00Z\",\"account\":\"a\",\"device_id\":\"d1\"}", &c);
+    feed(e, p, "{\"event_id\":\"v2\",\"type\":\"login\",\"ts\":\"2026-11-22T10:01:00Z\",\"account\":\"a\",\"device_id\":\"d1\"}", &c);
+    assert_int_equal(c.emitted, 0);
+
+    /* kept:   the same use, written differently: keeps its 2 logins;
+     * fresh:  2h instead of 1h: another use, starts empty (fires on
+     *         exactly one login in its window: the event itself);
+     * relist: the same list name with other items: another filter. */
+    rg_ruleset *rs2 = load("version: 1\n"
+                           "rules:\n"
+                           "  - id: kept\n"
+                           "    on: [login]\n"
+                           "    when: count(60m,type==\"login\") >= 3\n"
+                           "    then: [{review: account}]\n"
+                           "  - id: fresh\n"
+                           "    on: [login]\n"
+                           "    when: count(2h, type == login) == 1\n"
+                           "    then: [{review: account}]\n"
+                           "  - id: relist\n"
+                           "    on: [login]\n"
+                           "    when: count(1h, device_id in watched) == 1\n"
+                           "    then: [{review: account}]\n"
+                           "lists:\n"
+                           "  watched: [d1, d3]\n");
+    assert_int_equal(rg_engine_swap_rules(e, rs2, err, sizeof err), 0);
+    rg_ruleset_free(rs1);
+    feed(e, p, "{\"event_id\":\"v3\",\"type\":\"login\",\"ts\":\"2026-11-22T10:02:00Z\",\"account\":\"a\",\"device_id\":\"d1\"}", &c);
+    assert_int_equal(c.emitted, 1);
+    assert_non_null(strstr(c.lines.data, "\"id\":\"kept\""));
+    assert_non_null(strstr(c.lines.data, "\"id\":\"fresh\""));
+    assert_non_null(strstr(c.lines.data, "\"id\":\"relist\""));
+
+    /* Back to the first file: its 1h use is the same as `kept`, so the
+     * three logins stay; the list use differs from `relist`'s (other
+     * items): empty again, so a fourth login counts 1 there. */
+    rg_ruleset *rs3 = load("version: 1\n"
+                           "rules:\n"
+                           "  - id: four\n"
+                           "    on: [login]\n"
+                           "    when: count(1h, type == login) == 4 and count(1h, device_id in watched) == 1\n"
+                           "    then: [{review: account}]\n"
+                           "lists:\n"
+                           "  watched: [d1, d2]\n");
+    assert_int_equal(rg_engine_swap_rules(e, rs3, err, sizeof err), 0);
+    rg_ruleset_free(rs2);
+    c.emitted = 0;
+    feed(e, p, "{\"event_id\":\"v4\",\"type\":\"login\",\"ts\":\"2026-11-22T10:03:00Z\",\"account\":\"a\",\"device_id\":\"d2\"}", &c);
+    assert_int_equal(c.emitted, 1);
+    assert_non_null(strstr(c.lines.data, "\"id\":\"four\""));
+    rg_strbuf_free(&c.lines);
+    rg_event_parser_free(p);
+    rg_engine_free(e);
+    rg_ruleset_free(rs3);
+}
+
 static void test_same_input_same_bytes(void **state)
 {
     (void)state;
@@ -261,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_full_lines),
         cmocka_unit_test(test_cooldown_and_dedupe),
         cmocka_unit_test(test_swap_keeps_shared_state),
+        cmocka_unit_test(test_swap_velocity_keeps_equal_windows),
         cmocka_unit_test(test_same_input_same_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
