@@ -36,7 +36,7 @@ static void on_hup(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: riskgate run --brokers HOST:PORT[,...] [--group ID] [--rules FILE] [--geoip FILE|none]\n"
-          "                    [--state DIR] [-X librdkafka.property=value]...\n"
+          "                    [--state DIR] [--alerts DB] [-X librdkafka.property=value]...\n"
           "                    [--events-topic T] [--actions-topic T] [--deadletter-topic T]\n"
           "                    [--metrics ADDR:PORT] [--max-idle-ms N] [--log-level LEVEL]\n"
           "\n"
@@ -52,6 +52,9 @@ static void usage(FILE *f)
           "  --geoip FILE            MaxMind DB (default: the database `make geoip` installs);\n"
           "                          `none` runs without, leaving geo names unknown\n"
           "  --state DIR             checkpoint directory (SQLite: offsets + engine state)\n"
+          "  --alerts DB             also store every decision as an alert in this SQLite file\n"
+          "                          (as replay --alerts), and deliver the releases analysts\n"
+          "                          queue there (riskgate alerts resolve) to the action topic\n"
           "  -X KEY=VALUE            librdkafka property, for both clients; prefix consumer. or\n"
           "                          producer. for one (secret values are never printed)\n"
           "  --events-topic T        input topic (default riskgate.events)\n"
@@ -96,7 +99,7 @@ int rg_cmd_run(int argc, char **argv)
     rg_engine_proc *proc = NULL;
     rg_stream *stream = NULL;
 
-    enum { OPT_EVENTS = 256, OPT_ACTIONS, OPT_DEADLETTER, OPT_METRICS, OPT_IDLE, OPT_DRAIN, OPT_COMMIT, OPT_CKPT,
+    enum { OPT_EVENTS = 256, OPT_ALERTS, OPT_ACTIONS, OPT_DEADLETTER, OPT_METRICS, OPT_IDLE, OPT_DRAIN, OPT_COMMIT, OPT_CKPT,
            OPT_LOG };
     static const struct option opts[] = {
         {"brokers", required_argument, NULL, 'b'},
@@ -104,6 +107,7 @@ int rg_cmd_run(int argc, char **argv)
         {"rules", required_argument, NULL, 'r'},
         {"geoip", required_argument, NULL, 'g'},
         {"state", required_argument, NULL, 's'},
+        {"alerts", required_argument, NULL, OPT_ALERTS},
         {"events-topic", required_argument, NULL, OPT_EVENTS},
         {"actions-topic", required_argument, NULL, OPT_ACTIONS},
         {"deadletter-topic", required_argument, NULL, OPT_DEADLETTER},
@@ -130,6 +134,7 @@ int rg_cmd_run(int argc, char **argv)
         case 'g': geo_path = optarg; break;
         case 's': cfg.state_dir = optarg; break;
         case 'X': props[n_props++] = optarg; break;
+        case OPT_ALERTS: cfg.alerts_path = optarg; break;
         case OPT_EVENTS: cfg.events_topic = optarg; break;
         case OPT_ACTIONS: cfg.actions_topic = optarg; break;
         case OPT_DEADLETTER: cfg.deadletter_topic = optarg; break;

@@ -314,6 +314,11 @@ void rg_alert_store_set_batch(rg_alert_store *s, size_t batch_rows, int64_t batc
         s->batch_ms = batch_ms;
 }
 
+void rg_alert_store_set_busy_timeout(rg_alert_store *s, int timeout_ms)
+{
+    sqlite3_busy_timeout(s->db, timeout_ms);
+}
+
 int rg_alert_store_schema_version(const rg_alert_store *s) { return s->schema_version; }
 
 const char *rg_alert_store_last_error(const rg_alert_store *s) { return s->last_error; }

@@ -66,6 +66,13 @@ int rg_alert_store_close(rg_alert_store *s, char *errstr, size_t errstr_size);
 /* Batch limits for later adds; 0 keeps the current value. */
 void rg_alert_store_set_batch(rg_alert_store *s, size_t batch_rows, int64_t batch_ms);
 
+/* How long a write waits for another process's write lock (a label, a
+ * resolve, another writer's batch) before failing with SQLITE_BUSY; the
+ * default is 5000 ms. The streaming runner sets a short one so that its
+ * engine thread is never held for long: it keeps what it could not write
+ * and tries again (docs/streaming.md). */
+void rg_alert_store_set_busy_timeout(rg_alert_store *s, int timeout_ms);
+
 /* Commit the open batch, if any. */
 int rg_alert_store_flush(rg_alert_store *s, char *errstr, size_t errstr_size);
 

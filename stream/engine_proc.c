@@ -93,6 +93,12 @@ static int prepare(void *opaque, unsigned slot, const void *value, size_t len, i
 static int on_decision(void *opaque, const rg_decision *d)
 {
     rg_engine_proc *p = opaque;
+    /* Every decision is an alert, one under cooldown too (as replay
+     * --alerts stores it): analysts see that the rule kept firing. */
+    if (p->out->alert && p->out->alert(p->out->opaque, d) != 0) {
+        p->sink_failed = true;
+        return -1;
+    }
     if (!d->emit)
         return 0;   /* every hit under cooldown: nothing to the action topic */
     const char *actions[RG_ACT_COUNT];

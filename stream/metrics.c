@@ -170,6 +170,15 @@ void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
           (double)m->inflight_events);
     gauge(b, "riskgate_buffered_messages", "Fetched messages waiting in the merge buffers.",
           (double)m->buffered_messages);
+    counter(b, "riskgate_alerts_stored_total", "Decisions written to the alert store (--alerts).", m->alerts_stored);
+    counter(b, "riskgate_alert_store_errors_total", "Alert store writes that failed, SQLITE_BUSY included (retried).",
+            m->alert_store_errors);
+    gauge(b, "riskgate_alerts_pending", "Decisions waiting to be written to the alert store.",
+          (double)m->alerts_pending);
+    counter(b, "riskgate_releases_delivered_total", "Release decisions from the alert store's outbox acknowledged.",
+            m->releases_delivered);
+    counter(b, "riskgate_release_errors_total", "Release deliveries that failed (produced again).",
+            m->release_errors);
 
     rg_strbuf_puts(b, "# HELP riskgate_consumer_lag Messages between the next offset to process and the high "
                       "watermark, per partition.\n# TYPE riskgate_consumer_lag gauge\n");

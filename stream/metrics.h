@@ -64,6 +64,12 @@ typedef struct rg_metrics {
     uint64_t latency_count;
     uint64_t inflight_events;
     uint64_t buffered_messages;
+    /* --alerts */
+    uint64_t alerts_stored;             /* decisions written to the alert store (re-deliveries included) */
+    uint64_t alert_store_errors;        /* writes that failed (BUSY included); retried */
+    uint64_t alerts_pending;            /* gauge: decisions waiting to be written */
+    uint64_t releases_delivered;        /* outbox releases acknowledged by the broker */
+    uint64_t release_errors;            /* failed release deliveries (produced again) */
     rg_partition_lag *lags;
     size_t n_lags, lags_cap;
 

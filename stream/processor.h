@@ -22,6 +22,8 @@
 #include "../common/strbuf.h"
 #include "checkpoint.h"
 
+struct rg_decision;   /* decisions/engine.h */
+
 /* Where process() sends decisions; implemented by the runner. */
 typedef struct rg_stream_output {
     void *opaque;
@@ -31,6 +33,13 @@ typedef struct rg_stream_output {
      * be queued for production (the runner has logged why). */
     int (*decision)(void *opaque, const char *subject, size_t subject_len, const char *json, size_t json_len,
                     const char *const *actions, size_t n_actions, const char *const *rule_ids, size_t n_rules);
+    /* Every decision, emitted or all under cooldown, for the alert store
+     * (NULL when the runner keeps none: then the processor skips it).
+     * Called before decision() for the same decision. The runner copies
+     * what it needs but keeps d->hits[].rule pointers: they must stay valid
+     * until the next reload() (the runner writes its copies before
+     * reloading). 0, or -1 when it could not be kept (logged). */
+    int (*alert)(void *opaque, const struct rg_decision *d);
 } rg_stream_output;
 
 typedef enum rg_stream_outcome {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "run_alerts.h"
 #include "run_commit.h"
 #include "run_conf.h"
 #include "run_consume.h"
@@ -111,6 +112,11 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, const rg_stream_process
                    NULL);
         }
     }
+    if (s->cfg.alerts_path) {
+        if (rg_run_alerts_open(s, s->cfg.alerts_path, errstr, errstr_size) != 0)
+            goto fail;
+        s->output.alert = rg_run_out_alert;
+    }
     if (s->cfg.metrics_addr) {
         if (rg_metrics_serve(&s->metrics, s->cfg.metrics_addr, &s->metrics_port, errstr, errstr_size) != 0)
             goto fail;
@@ -146,6 +152,7 @@ void rg_stream_free(rg_stream *s)
         rd_kafka_destroy(s->producer);
     }
     rg_run_retries_free(s);
+    rg_run_alerts_close(s);
     for (size_t i = 0; i < s->n_slots; i++)
         rg_offset_track_free(&s->slots[i].track);
     free(s->slots);
@@ -170,6 +177,9 @@ void rg_stream_get_counts(const rg_stream *s, rg_stream_counts *out)
     out->commits = s->metrics.commits;
     out->late = s->merge.late;
     out->enforced = s->merge.enforced;
+    out->alerts_stored = s->metrics.alerts_stored;
+    out->alert_store_errors = s->metrics.alert_store_errors;
+    out->releases_delivered = s->metrics.releases_delivered;
 }
 
 /* ---- the loop ---- */
@@ -256,14 +266,18 @@ static int drain(rg_stream *s)
     rg_run_fmt_i64(n, sizeof n, (int64_t)rg_run_inflight(s));
     rg_log(RG_LOG_INFO, "draining: waiting for every decision to be acknowledged", "inflight_events", n, NULL);
     int64_t deadline = rg_run_mono_ms() + s->cfg.drain_timeout_ms;
-    while ((rg_run_inflight(s) > 0 || s->n_retries > 0) && rg_run_mono_ms() < deadline && !s->fatal) {
+    while ((rg_run_inflight(s) > 0 || s->n_retries > 0 || rg_run_alerts_pending(s) > 0 ||
+            rg_run_outbox_inflight(s) > 0) &&
+           rg_run_mono_ms() < deadline && !s->fatal) {
         rd_kafka_poll(s->producer, 20);
         rg_run_retry_due(s, false);
+        rg_run_alerts_write(s, true);
+        rg_run_outbox_serve(s, rg_run_mono_ms());   /* draining: only marks what was delivered */
         /* Keep serving the group (commit callbacks, heartbeats happen in
          * the background); fetched messages just wait in the buffers. */
         rg_run_poll_consumer(s, 0);
     }
-    bool complete = rg_run_inflight(s) == 0 && s->n_retries == 0;
+    bool complete = rg_run_inflight(s) == 0 && s->n_retries == 0 && rg_run_alerts_pending(s) == 0;
     rg_run_commit(s, true, NULL);
     if (complete && s->checkpoint)
         rg_run_write_checkpoint(s);
@@ -300,7 +314,10 @@ int rg_stream_run(rg_stream *s, volatile sig_atomic_t *stop, volatile sig_atomic
     rg_run_step last = RG_RUN_IDLE;
     int64_t wait_ms = 0;
     while (!*stop && !s->fatal) {
-        if (reload && *reload) {
+        /* Copies of alerts borrow the running rule set's rules: they are
+         * written before a reload frees it (postponed while the store is
+         * not writable). */
+        if (reload && *reload && rg_run_alerts_write(s, true) == 0) {
             *reload = 0;
             do_reload(s);
         }
@@ -318,7 +335,13 @@ int rg_stream_run(rg_stream *s, volatile sig_atomic_t *stop, volatile sig_atomic
         rd_kafka_poll(s->producer, busy && last != RG_RUN_MORE ? 1 : 0);
         rg_run_retry_due(s, false);
         last = rg_run_process_some(s, &wait_ms);
-        periodic(s, rg_run_mono_ms());
+        /* Alerts: at once when nothing more is to be taken right now (so
+         * they are visible within the second and a checkpoint's quiescence
+         * is not held up), else in batches. */
+        rg_run_alerts_write(s, last != RG_RUN_MORE);
+        now = rg_run_mono_ms();
+        rg_run_outbox_serve(s, now);
+        periodic(s, now);
     }
     return drain(s);
 }

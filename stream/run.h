@@ -40,6 +40,7 @@ typedef struct rg_stream_config {
     const char *const *kafka_props;
     size_t n_kafka_props;
     const char *state_dir;          /* NULL: no checkpoints */
+    const char *alerts_path;        /* alert store (SQLite); NULL: none (docs/streaming.md "Alerts") */
     const char *metrics_addr;       /* "127.0.0.1:9464"; NULL: no endpoint */
     int64_t max_idle_ms;            /* merge wait for an empty partition (max.task.idle.ms); default 50 */
     int64_t backlog_wait_ms;        /* ... when the broker holds more of it; default max(20*max_idle, 1000) */
@@ -91,6 +92,9 @@ typedef struct rg_stream_counts {
     uint64_t commits;
     uint64_t late;
     uint64_t enforced;
+    uint64_t alerts_stored;     /* alerts written (--alerts; re-deliveries included) */
+    uint64_t alert_store_errors;
+    uint64_t releases_delivered;
 } rg_stream_counts;
 void rg_stream_get_counts(const rg_stream *s, rg_stream_counts *out);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "run_alerts.h"
 #include "run_internal.h"
 #include "run_produce.h"
 
@@ -125,6 +126,7 @@ static void await_slots(rg_stream *s, const int *slots, int n, int64_t timeout_m
         }
         rd_kafka_poll(s->producer, 20);
         rg_run_retry_due(s, false);
+        rg_run_alerts_write(s, true);
     }
 }
 

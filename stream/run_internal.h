@@ -12,6 +12,8 @@
  *   run_commit.c   offset commits, checkpoints, rebalances (run_commit.h)
  *   run_conf.c     librdkafka configuration and client callbacks
  *                  (run_conf.h)
+ *   run_alerts.c   --alerts: decisions into the alert store, its release
+ *                  outbox to the action topic (run_alerts.h)
  *
  * Threading: everything here is touched on the engine thread only (the
  * thread that calls rg_stream_run); librdkafka callbacks are served there
@@ -76,6 +78,7 @@ struct rg_stream {
     unsigned metrics_port;
     rg_checkpoint *checkpoint;
     bool state_loaded;          /* resume held partitions at the checkpoint's offsets */
+    struct rg_run_alerts *alerts;   /* --alerts: the store and the outbox (run_alerts.c); NULL none */
 
     /* the event being processed */
     unsigned cur_slot;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "run_alerts.h"
 #include "run_internal.h"
 
 static void retry_push(rg_stream *s, rd_kafka_topic_t *rkt, const void *key, size_t key_len, const void *value,
@@ -124,6 +125,10 @@ void rg_run_retry_due(rg_stream *s, bool force)
 void rg_run_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     rg_stream *s = opaque;
+    if (rg_run_outbox_ticket(m->_private)) {
+        rg_run_outbox_delivered(s, m);
+        return;
+    }
     uint64_t seq;
     rg_offset_track *t = ticket_track(s, m->_private, &seq);
     if (m->err) {
@@ -145,21 +150,35 @@ void rg_run_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         rg_metrics_latency(&s->metrics, (double)(rg_run_wall_us() - msg_ts_ms * 1000) / 1e6);
 }
 
+bool rg_run_splice_decided_at(rg_strbuf *out, const char *json, size_t json_len)
+{
+    if (json_len < 2 || json[json_len - 1] != '}')
+        return false;
+    rg_strbuf_append(out, json, json_len - 1);
+    rg_strbuf_puts(out, ",\"decided_at\":\"");
+    rg_strbuf_put_utc_ms(out, rg_run_wall_us() / 1000);
+    rg_strbuf_puts(out, "\"}");
+    return rg_strbuf_ok(out);
+}
+
+bool rg_run_ack_ticket(rg_stream *s, void *ticket)
+{
+    uint64_t seq;
+    rg_offset_track *t = ticket_track(s, ticket, &seq);
+    return t && rg_offset_track_ack(t, seq, NULL);
+}
+
 /* rg_stream_output.decision: splice decided_at and produce, key = subject. */
 int rg_run_out_decision(void *opaque, const char *subject, size_t subject_len, const char *json, size_t json_len,
                         const char *const *actions, size_t n_actions, const char *const *rule_ids, size_t n_rules)
 {
     rg_stream *s = opaque;
-    if (json_len < 2 || json[json_len - 1] != '}') {
-        rg_log(RG_LOG_ERROR, "decision JSON does not end in '}'; not produced", NULL);
-        return -1;
-    }
     rg_strbuf_reset(&s->record);
-    rg_strbuf_append(&s->record, json, json_len - 1);
-    rg_strbuf_puts(&s->record, ",\"decided_at\":\"");
-    rg_strbuf_put_utc_ms(&s->record, rg_run_wall_us() / 1000);
-    rg_strbuf_puts(&s->record, "\"}");
-    if (!rg_strbuf_ok(&s->record)) {
+    if (!rg_run_splice_decided_at(&s->record, json, json_len)) {
+        if (json_len < 2 || json[json_len - 1] != '}') {
+            rg_log(RG_LOG_ERROR, "decision JSON does not end in '}'; not produced", NULL);
+            return -1;
+        }
         rg_log(RG_LOG_ERROR, "out of memory formatting a decision; stopping", NULL);
         s->fatal = true;
         return -1;
@@ -168,7 +187,6 @@ int rg_run_out_decision(void *opaque, const char *subject, size_t subject_len, c
     rg_metrics_decision(&s->metrics, actions, n_actions, rule_ids, n_rules);
     return 0;
 }
-
 
 void rg_run_retries_free(rg_stream *s)
 {

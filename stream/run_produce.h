@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../common/strbuf.h"
 #include "run.h"
 
 /* Produce one record for the event being processed (s->cur_slot,
@@ -37,7 +38,17 @@ void rg_run_retry_due(rg_stream *s, bool force);
 /* Forget every kept copy (shutdown). */
 void rg_run_retries_free(rg_stream *s);
 
-/* librdkafka's delivery report callback (dr_msg_cb); opaque = the stream. */
+/* One record of the ticket's event acknowledged (an alert written);
+ * false when the ticket is stale (its partition was revoked). */
+bool rg_run_ack_ticket(rg_stream *s, void *ticket);
+
+/* Append json (a decision object, ending in '}') to out with
+ * ,"decided_at":"<now, UTC ms>" before the closing brace. false when json
+ * does not end in '}' or on OOM. */
+bool rg_run_splice_decided_at(rg_strbuf *out, const char *json, size_t json_len);
+
+/* librdkafka's delivery report callback (dr_msg_cb); opaque = the stream.
+ * Outbox releases go to run_alerts.h. */
 void rg_run_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 
 /* rg_stream_output.decision: splice decided_at into the decision and

@@ -140,6 +140,42 @@ read_topic() {
         rg_fail "reading $3 records from $1"
 }
 
+# stateful_capture OUT : a capture (JSON Lines, time-ordered, ~3,600
+# events over 10 hours) whose decisions depend on state built up across
+# the whole stream: 4 accounts making 60 payments each (hf_transfers_24h
+# fires from the 51st), and 6 new accounts each receiving from 8 distinct
+# senders, 4 early and 4 late (new_account_mule fires from the 5th), amid
+# background transfers. A consumer that loses its state halfway misses
+# those decisions. Deterministic (fixed seed).
+stateful_capture() {
+    python3 - "$1" <<'PY'
+import json, random, sys
+rnd = random.Random(7)
+T0 = 1763596800000          # 2026-11-20T00:00:00Z
+items = []                  # (position in [0, 1), event without ts/event_id)
+for m in range(6):
+    items.append((0.0, {"type": "account_open", "account": f"mule{m}", "region": "CN"}))
+    for k in range(8):
+        pos = (0.05 + 0.05 * k) if k < 4 else (0.60 + 0.07 * (k - 4))
+        items.append((pos + m * 0.004, {"type": "transfer", "account": f"snd{m}-{k}", "counterparty": f"mule{m}",
+                                         "amount": 20000 + k, "currency": "CNY"}))
+for v in range(4):
+    for k in range(60):
+        items.append(((k + 0.5) / 60.0 + v * 0.001, {"type": "transfer", "account": f"fast{v}",
+                                                     "counterparty": f"bg{rnd.randrange(300):03d}",
+                                                     "amount": 5000 + k, "currency": "CNY"}))
+for k in range(3300):
+    a, b = rnd.randrange(300), rnd.randrange(300)
+    items.append((rnd.random(), {"type": "transfer", "account": f"bg{a:03d}", "counterparty": f"bg{b:03d}",
+                                 "amount": rnd.randrange(100, 500000), "currency": "CNY"}))
+items.sort(key=lambda x: x[0])
+with open(sys.argv[1], "w") as f:
+    for i, (_, e) in enumerate(items):
+        e = {"event_id": f"s-{i:05d}", **e, "ts": T0 + i * 10000}
+        f.write(json.dumps(e, separators=(",", ":")) + "\n")
+PY
+}
+
 # Self-check when run directly.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     mc_start t:2

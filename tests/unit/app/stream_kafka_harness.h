@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "common/strmap.h"
+#include "decisions/engine.h"
 #include "stream/log.h"
 #include "stream/run.h"
 
@@ -65,6 +66,7 @@ typedef struct fake_slot {
 
 typedef struct fake_proc {
     fake_slot slots[64];
+    bool alerts;                /* hand every decision to out->alert too (--alerts) */
     pthread_mutex_t lock;       /* order[] is read by the test thread */
     int64_t *order_ts;
     size_t n_order, cap_order;
@@ -116,6 +118,16 @@ static inline rg_stream_outcome fake_process(void *opaque, unsigned slot, const 
                          s->id, subj, s->id, subj);
         const char *acts[] = {"freeze"};
         const char *rules[] = {"fake_rule"};
+        if (fp->alerts && out->alert) {
+            char did[128];
+            snprintf(did, sizeof did, "%s/%s", s->id, subj);
+            rg_decision d = {.decision_id = did, .event_id = s->id, .subject = subj,
+                             .event_type = RG_EV_TRANSFER, .ts_ms = s->ts, .actions = RG_ACT_BIT(RG_ACT_FREEZE),
+                             .ruleset = "fake", .json = json, .json_len = (size_t)n,
+                             .event_raw = (const char *)value, .event_raw_len = len, .emit = true};
+            if (out->alert(out->opaque, &d) != 0)
+                return RG_STREAM_FAILED;
+        }
         if (out->decision(out->opaque, subj, strlen(subj), json, (size_t)n, acts, 1, rules, 1) != 0)
             return RG_STREAM_FAILED;
     }
@@ -417,6 +429,7 @@ typedef struct runner {
     int rc;
     fake_proc fp;
     rg_stream_processor proc;
+    rg_stream_counts counts;    /* as rg_stream_run left them (runner_stop) */
 } runner;
 
 static inline void *runner_main(void *arg)
@@ -426,7 +439,13 @@ static inline void *runner_main(void *arg)
     return NULL;
 }
 
-static inline void runner_start(runner *r, harness *h, const char *const *props, size_t n_props, int64_t max_idle_ms)
+/* What a test may set beyond the defaults below (NULL: nothing). */
+typedef struct runner_opts {
+    const char *alerts_path;    /* --alerts; the fake processor then hands decisions to the store */
+} runner_opts;
+
+static inline void runner_start_opts(runner *r, harness *h, const char *const *props, size_t n_props,
+                                     int64_t max_idle_ms, const runner_opts *opts)
 {
     memset(r, 0, sizeof *r);
     fake_init(&r->fp, &r->proc);
@@ -454,6 +473,10 @@ static inline void runner_start(runner *r, harness *h, const char *const *props,
     cfg.backlog_wait_ms = 10000;
     cfg.commit_interval_ms = 100;
     cfg.drain_timeout_ms = 30000;
+    if (opts && opts->alerts_path) {
+        cfg.alerts_path = opts->alerts_path;
+        r->fp.alerts = true;
+    }
     char err[512];
     rg_stream_error se;
     r->stream = rg_stream_new(&cfg, &r->proc, &se, err, sizeof err);
@@ -462,10 +485,16 @@ static inline void runner_start(runner *r, harness *h, const char *const *props,
     assert_int_equal(pthread_create(&r->thread, NULL, runner_main, r), 0);
 }
 
+static inline void runner_start(runner *r, harness *h, const char *const *props, size_t n_props, int64_t max_idle_ms)
+{
+    runner_start_opts(r, h, props, n_props, max_idle_ms, NULL);
+}
+
 static inline int runner_stop(runner *r)
 {
     r->stop = 1;
     pthread_join(r->thread, NULL);
+    rg_stream_get_counts(r->stream, &r->counts);
     rg_stream_free(r->stream);
     fake_free(&r->fp);
     return r->rc;
