@@ -53,6 +53,7 @@
 #include "../common/strmap.h"
 #include "account_store.h"
 #include "detector.h"
+#include "counterparty_internal.h"
 #include "record_cache.h"
 #include "sender_index.h"
 #include "sweep.h"
@@ -67,59 +68,6 @@ static const rg_name_spec counterparty_names[CP_COUNT] = {
     [CP_SENDERS] = {"counterparty_senders", RG_T_INT, {RG_ARG_DURATION}, false,
                     "distinct accounts that sent transfers to E's counterparty in (E.ts - W, E.ts], E included"},
 };
-
-typedef struct transfer_in {
-    int64_t ts_ms;
-    uint64_t sender;
-} transfer_in;
-
-/* A registration: 16 bytes of value, the most common record (every
- * account opened within the horizon), so it has a map of its own. */
-typedef struct registration {
-    int64_t registered_ms;
-    int64_t touched_ms;       /* watermark when last touched (history expiry) */
-} registration;
-
-/* The transfers a counterparty received, within the senders window. */
-typedef struct cp_record {
-    int64_t trimmed_ms;       /* received transfers <= this are gone */
-    transfer_in *raw;         /* raw[raw_start .. raw_start + raw_n), ts order */
-    uint32_t raw_start, raw_n, raw_cap;
-    rg_sender_index *index;   /* NULL while raw is small */
-} cp_record;
-
-/* A counterparty with at most SMALL_MAX transfers in its window is
- * answered by scanning them (<= 136 comparisons of 8-byte hashes, well
- * under a microsecond): no index, whose table and ring cost ~500 bytes.
- * Past that it gets the index; back under SMALL_LOW it drops it (the gap
- * keeps a counterparty at the edge from flapping). */
-#define SMALL_MAX 16
-#define SMALL_LOW 8
-
-typedef struct scratch_slot {
-    uint64_t sender;
-    uint32_t gen;
-} scratch_slot;
-
-typedef struct cp_state {
-    rg_record_cache registration_cache;   /* E's counterparty in registrations */
-    rg_record_cache received_cache;       /* E's counterparty in received */
-    /* Slices of the shared account store, reserved only for the names
-     * used (store NULL otherwise): */
-    rg_account_slice registrations;   /* account -> registration (counterparty_age) */
-    rg_account_slice received;        /* counterparty account -> cp_record (counterparty_senders) */
-    rg_account_store *own_store;      /* a private store (no engine), else NULL */
-    bool want_age, want_senders;
-    int64_t senders_keep_ms;          /* largest W + max_lateness */
-    int64_t history_horizon_ms;
-    int64_t watermark_ms;
-    size_t dropped;
-    size_t folded_since_sweep[2];     /* events since each map's last sweep (sweep.h) */
-    /* Distinct-sender scratch set for late events: sized in update (never
-     * on the eval path) to twice the largest raw array held. */
-    scratch_slot *scratch;
-    uint32_t scratch_cap, scratch_gen;
-} cp_state;
 
 static void index_free(cp_record *r)
 {
@@ -201,7 +149,7 @@ static void *counterparty_create(const rg_detector_config *cfg, char *errstr, si
     return s;
 }
 
-static void index_build(cp_record *r)
+void rg_cp_index_build(cp_record *r)
 {
     r->index = rg_sender_index_new();
     if (!r->index)
@@ -379,7 +327,7 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
 
 /* ---- update / expire ---------------------------------------------------- */
 
-static void grow_scratch(cp_state *s, uint32_t raw_n)
+void rg_cp_grow_scratch(cp_state *s, uint32_t raw_n)
 {
     uint32_t want = 16;
     while (want < 2 * (raw_n + 1))
@@ -459,10 +407,10 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
             index_free(r);   /* raw alone stays exact, only slower */
         }
     } else if (r->raw_n > SMALL_MAX) {
-        index_build(r);
+        rg_cp_index_build(r);
     }
     if (r->raw_n > SMALL_MAX)
-        grow_scratch(s, r->raw_n);
+        rg_cp_grow_scratch(s, r->raw_n);
 }
 
 static bool keep_registration(void *value, void *arg)
@@ -529,163 +477,6 @@ static void counterparty_stats(const void *state, rg_detector_stats *out)
         rg_account_foreach(&s->received, add_record_stats, out);
 }
 
-/* ---- checkpoint ---------------------------------------------------------
- * Format 1: watermark, both sweep counters, dropped; registrations in key
- * order (key, registered, last touch); received records in key order
- * (key, trim mark, whether it had a sender index, its transfers (ts,
- * sender hash) in ts order). The index is rebuilt from the transfers: it
- * is a function of them (each live sender's latest ts). */
-
-#define COUNTERPARTY_STATE_VERSION 1
-#define KEY_MAX 1024
-
-/* A slice's records in key order; none when the slice is not reserved. */
-static rg_strmap_item *sorted_slices(const rg_account_slice *sl, size_t *n)
-{
-    *n = 0;
-    return sl->store ? rg_account_sorted(sl, n) : malloc(sizeof(rg_strmap_item));
-}
-
-static int counterparty_save(const void *state, rg_strbuf *out)
-{
-    const cp_state *s = state;
-    rg_put_i64(out, s->watermark_ms);
-    rg_put_u64(out, s->folded_since_sweep[0]);
-    rg_put_u64(out, s->folded_since_sweep[1]);
-    rg_put_u64(out, s->dropped);
-    size_t n;
-    rg_strmap_item *items = sorted_slices(&s->registrations, &n);
-    if (!items)
-        return -1;
-    rg_put_u32(out, (uint32_t)n);
-    for (size_t k = 0; k < n; k++) {
-        const registration *reg = items[k].value;
-        rg_put_str(out, items[k].key, items[k].keylen);
-        rg_put_i64(out, reg->registered_ms);
-        rg_put_i64(out, reg->touched_ms);
-    }
-    free(items);
-    if (!(items = sorted_slices(&s->received, &n)))
-        return -1;
-    rg_put_u32(out, (uint32_t)n);
-    for (size_t k = 0; k < n; k++) {
-        const cp_record *r = items[k].value;
-        rg_put_str(out, items[k].key, items[k].keylen);
-        rg_put_i64(out, r->trimmed_ms);
-        rg_put_u8(out, r->index != NULL);
-        rg_put_u32(out, r->raw_n);
-        for (uint32_t i = 0; i < r->raw_n; i++) {
-            rg_put_i64(out, r->raw[r->raw_start + i].ts_ms);
-            rg_put_u64(out, r->raw[r->raw_start + i].sender);
-        }
-    }
-    free(items);
-    return rg_strbuf_ok(out) ? 0 : -1;
-}
-
-static void load_received(cp_state *s, rg_reader *in)
-{
-    size_t keylen;
-    const char *key = rg_get_str(in, KEY_MAX, &keylen, "counterparty");
-    int64_t trimmed_ms = rg_get_mark(in, "trim mark");
-    uint8_t had_index = rg_get_u8(in, "index flag");
-    uint32_t n = rg_get_count(in, 16, "transfer count");
-    if (!rg_reader_ok(in))
-        return;
-    if (!key || had_index > 1) {
-        rg_reader_fail(in, "counterparty", !key ? "empty key" : "bad index flag");
-        return;
-    }
-    if (!s->received.store) {
-        /* This file does not use counterparty_senders: check and skip. */
-        for (uint32_t i = 0; i < n && rg_reader_ok(in); i++) {
-            (void)rg_get_ts(in, "transfer ts");
-            (void)rg_get_u64(in, "sender");
-        }
-        return;
-    }
-    bool created;
-    cp_record *r = rg_account_put(&s->received, key, keylen, &created);
-    if (!r || !created) {
-        rg_reader_fail(in, "counterparty", r ? "saved twice" : "out of memory");
-        return;
-    }
-    r->trimmed_ms = trimmed_ms;
-    if (n) {
-        uint32_t cap = 2;
-        while (cap < n)
-            cap *= 2;
-        if (!(r->raw = malloc((size_t)cap * sizeof *r->raw))) {
-            rg_reader_fail(in, "transfers", "out of memory");
-            return;
-        }
-        r->raw_cap = cap;
-    }
-    for (uint32_t i = 0; i < n && rg_reader_ok(in); i++) {
-        int64_t ts_ms = rg_get_ts(in, "transfer ts");
-        uint64_t sender = rg_get_u64(in, "sender");
-        if (!rg_reader_ok(in))
-            return;
-        if (ts_ms <= trimmed_ms || (i && ts_ms < r->raw[i - 1].ts_ms) || !sender) {
-            rg_reader_fail(in, "transfer", "out of order, trimmed or without sender");
-            return;
-        }
-        r->raw[i].ts_ms = ts_ms;
-        r->raw[i].sender = sender;
-        r->raw_n = i + 1;
-    }
-    if (had_index && r->raw_n)
-        index_build(r);   /* failure leaves none: raw alone is exact */
-    if (r->raw_n > SMALL_MAX)
-        grow_scratch(s, r->raw_n);
-}
-
-static int counterparty_load(void *state, uint32_t version, rg_reader *in)
-{
-    cp_state *s = state;
-    if (version != COUNTERPARTY_STATE_VERSION) {
-        rg_reader_fail(in, "counterparty", "unknown section version");
-        return -1;
-    }
-    int64_t watermark_ms = rg_get_mark(in, "watermark");
-    uint64_t folded0 = rg_get_u64(in, "sweep counter");
-    uint64_t folded1 = rg_get_u64(in, "sweep counter");
-    uint64_t dropped = rg_get_u64(in, "dropped");
-    uint32_t n = rg_get_count(in, 4 + 16, "registration count");
-    for (uint32_t k = 0; k < n && rg_reader_ok(in); k++) {
-        size_t keylen;
-        const char *key = rg_get_str(in, KEY_MAX, &keylen, "registration");
-        int64_t registered_ms = rg_get_ts(in, "registered");
-        int64_t touched_ms = rg_get_ts(in, "last touch");
-        if (!rg_reader_ok(in))
-            break;
-        if (key && !s->registrations.store)
-            continue;   /* this file does not use counterparty_age */
-        bool created;
-        registration *reg = key ? rg_account_put(&s->registrations, key, keylen, &created) : NULL;
-        if (!reg || !created) {
-            rg_reader_fail(in, "registration", !key ? "empty key" : reg ? "saved twice" : "out of memory");
-            break;
-        }
-        reg->registered_ms = registered_ms;
-        reg->touched_ms = touched_ms;
-    }
-    n = rg_get_count(in, 4 + 8 + 1 + 4, "counterparty count");
-    for (uint32_t k = 0; k < n && rg_reader_ok(in); k++)
-        load_received(s, in);
-    if (!rg_reader_ok(in))
-        return -1;
-    if (rg_reader_left(in)) {
-        rg_reader_fail(in, "counterparty", "bytes after the last record");
-        return -1;
-    }
-    s->watermark_ms = watermark_ms;
-    s->folded_since_sweep[0] = (size_t)folded0;
-    s->folded_since_sweep[1] = (size_t)folded1;
-    s->dropped = (size_t)dropped;
-    return 0;
-}
-
 const rg_detector rg_detector_counterparty = {
     .family = "counterparty",
     .names = counterparty_names,
@@ -696,7 +487,7 @@ const rg_detector rg_detector_counterparty = {
     .expire = counterparty_expire,
     .stats = counterparty_stats,
     .destroy = counterparty_destroy,
-    .state_version = COUNTERPARTY_STATE_VERSION,
-    .save = counterparty_save,
-    .load = counterparty_load,
+    .state_version = RG_COUNTERPARTY_STATE_VERSION,
+    .save = rg_counterparty_save,
+    .load = rg_counterparty_load,
 };

@@ -1,0 +1,81 @@
+/*
+ * counterparty_internal — what counterparty.c and counterparty_state.c
+ * (its checkpoint) share: the family's records and state. Owner:
+ * detectors; nothing outside the family includes this.
+ */
+#ifndef RG_COUNTERPARTY_INTERNAL_H
+#define RG_COUNTERPARTY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/binio.h"
+#include "account_store.h"
+#include "detector.h"
+#include "record_cache.h"
+#include "sender_index.h"
+
+typedef struct transfer_in {
+    int64_t ts_ms;
+    uint64_t sender;
+} transfer_in;
+
+/* A registration: 16 bytes of value, the most common record (every
+ * account opened within the horizon), so it has a map of its own. */
+typedef struct registration {
+    int64_t registered_ms;
+    int64_t touched_ms;       /* watermark when last touched (history expiry) */
+} registration;
+
+/* The transfers a counterparty received, within the senders window. */
+typedef struct cp_record {
+    int64_t trimmed_ms;       /* received transfers <= this are gone */
+    transfer_in *raw;         /* raw[raw_start .. raw_start + raw_n), ts order */
+    uint32_t raw_start, raw_n, raw_cap;
+    rg_sender_index *index;   /* NULL while raw is small */
+} cp_record;
+
+/* A counterparty with at most SMALL_MAX transfers in its window is
+ * answered by scanning them (<= 136 comparisons of 8-byte hashes, well
+ * under a microsecond): no index, whose table and ring cost ~500 bytes.
+ * Past that it gets the index; back under SMALL_LOW it drops it (the gap
+ * keeps a counterparty at the edge from flapping). */
+#define SMALL_MAX 16
+#define SMALL_LOW 8
+
+typedef struct scratch_slot {
+    uint64_t sender;
+    uint32_t gen;
+} scratch_slot;
+
+typedef struct cp_state {
+    rg_record_cache registration_cache;   /* E's counterparty in registrations */
+    rg_record_cache received_cache;       /* E's counterparty in received */
+    /* Slices of the shared account store, reserved only for the names
+     * used (store NULL otherwise): */
+    rg_account_slice registrations;   /* account -> registration (counterparty_age) */
+    rg_account_slice received;        /* counterparty account -> cp_record (counterparty_senders) */
+    rg_account_store *own_store;      /* a private store (no engine), else NULL */
+    bool want_age, want_senders;
+    int64_t senders_keep_ms;          /* largest W + max_lateness */
+    int64_t history_horizon_ms;
+    int64_t watermark_ms;
+    size_t dropped;
+    size_t folded_since_sweep[2];     /* events since each map's last sweep (sweep.h) */
+    /* Distinct-sender scratch set for late events: sized in update (never
+     * on the eval path) to twice the largest raw array held. */
+    scratch_slot *scratch;
+    uint32_t scratch_cap, scratch_gen;
+} cp_state;
+
+/* Build r's sender index from its transfers (none on OOM: raw alone is
+ * exact). */
+void rg_cp_index_build(cp_record *r);
+/* Size the late-event scratch set for a counterparty of raw_n transfers. */
+void rg_cp_grow_scratch(cp_state *s, uint32_t raw_n);
+
+#define RG_COUNTERPARTY_STATE_VERSION 1
+int rg_counterparty_save(const void *state, rg_strbuf *out);
+int rg_counterparty_load(void *state, uint32_t version, rg_reader *in);
+
+#endif
