@@ -375,6 +375,75 @@ static void test_count_filter(void **state)
     fx_close(&f);
 }
 
+/* The canonical form of a count() use, compared across two rule files:
+ * equal for the same window and filter however written (spacing, quotes,
+ * 60m for 1h, a list with the same items in another order), different
+ * for another window, literal, operand order or list content. */
+static const char *canon(const rg_ruleset *rs, const char *rule_id, rg_strbuf *out)
+{
+    const rg_detector *velocity = NULL;
+    assert_non_null(rg_registry_find("count", 5, &velocity));
+    size_t n;
+    const rg_name_use *const *uses = rg_ruleset_detector_uses(rs, velocity, &n);
+    for (size_t r = 0; r < rg_ruleset_rule_count(rs); r++) {
+        const rg_rule *rule = rg_ruleset_rule(rs, r);
+        if (strcmp(rule->id, rule_id) != 0)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 0; k < rule->n_evidence; k++) {
+                if (rule->evidence[k] == uses[i]) {
+                    rg_strbuf_reset(out);
+                    rg_use_canonical(uses[i], out);
+                    assert_true(rg_strbuf_ok(out));
+                    return out->data;
+                }
+            }
+        }
+    }
+    fail_msg("no count() use in rule %s", rule_id);
+    return NULL;
+}
+
+static void test_use_canonical_across_files(void **state)
+{
+    (void)state;
+    rg_ruleset *a = must_load("version: 1\n"
+                              "lists:\n"
+                              "  watched: [d1, d2]\n"
+                              "rules:\n"
+                              "  - {id: r1, on: login, when: 'count(1h, type == login) >= 3', then: [review: account]}\n"
+                              "  - {id: r2, on: transfer, when: 'count(1h, amount >= 1000 and type == transfer) >= 3', then: [review: account]}\n"
+                              "  - {id: r3, on: login, when: 'count(1h, device_id in watched) >= 3', then: [review: account]}\n");
+    rg_ruleset *b = must_load("version: 1\n"
+                              "lists:\n"
+                              "  watched: [d2, d1]\n"
+                              "  other: [d1, d3]\n"
+                              "rules:\n"
+                              "  - {id: same, on: login, when: 'count(60m,type==\"login\") >= 9', then: [review: account]}\n"
+                              "  - {id: swapped, on: transfer, when: 'count(1h, type == transfer and amount >= 1000) >= 3', then: [review: account]}\n"
+                              "  - {id: literal, on: transfer, when: 'count(1h, amount >= 1001 and type == transfer) >= 3', then: [review: account]}\n"
+                              "  - {id: window, on: login, when: 'count(2h, type == login) >= 3', then: [review: account]}\n"
+                              "  - {id: list_same, on: login, when: 'count(1h, device_id in watched) >= 3', then: [review: account]}\n"
+                              "  - {id: list_other, on: login, when: 'count(1h, device_id in other) >= 3', then: [review: account]}\n");
+    rg_strbuf x = RG_STRBUF_INIT, y = RG_STRBUF_INIT;
+#define SAME(ra, rb) do { canon(a, ra, &x); canon(b, rb, &y); \
+        assert_true(x.len == y.len && memcmp(x.data, y.data, x.len) == 0); } while (0)
+#define DIFFERENT(ra, rb) do { canon(a, ra, &x); canon(b, rb, &y); \
+        assert_false(x.len == y.len && memcmp(x.data, y.data, x.len) == 0); } while (0)
+    SAME("r1", "same");
+    DIFFERENT("r2", "swapped");   /* structural: operand order counts */
+    DIFFERENT("r2", "literal");
+    DIFFERENT("r1", "window");
+    SAME("r3", "list_same");      /* a list by its items, in any order */
+    DIFFERENT("r3", "list_other");
+#undef SAME
+#undef DIFFERENT
+    rg_strbuf_free(&x);
+    rg_strbuf_free(&y);
+    rg_ruleset_free(a);
+    rg_ruleset_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_count_filter),
+        cmocka_unit_test(test_use_canonical_across_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
