@@ -165,6 +165,10 @@ void rg_cp_index_build(cp_record *r)
 
 /* ---- received transfers -------------------------------------------------- */
 
+/* Room kept beyond n transfers: a quarter, so growth and compaction stay
+ * amortised O(1) while the slack (16 B a transfer) stays small. */
+static uint32_t raw_slack(uint32_t n) { return n / 4 + 1; }
+
 static void record_trim(cp_record *r, int64_t cutoff_ms)
 {
     if (cutoff_ms <= r->trimmed_ms)
@@ -178,15 +182,16 @@ static void record_trim(cp_record *r, int64_t cutoff_ms)
         free(r->raw);   /* a quiet counterparty holds no buffer */
         r->raw = NULL;
         r->raw_start = r->raw_cap = 0;
-    } else if (r->raw_cap > 4 && r->raw_n * 4 <= r->raw_cap) {
-        /* After a burst, give memory back (to twice what is held, so the
-         * next few transfers need no regrowth); a failed realloc keeps
-         * the bigger buffer. */
-        uint32_t cap = r->raw_cap / 2;
-        while (cap > 4 && r->raw_n * 4 <= cap)
-            cap /= 2;
+    } else if (r->raw_cap - r->raw_n > raw_slack(r->raw_n)) {
+        /* Trimmed history at the front, or a burst gone: slide the live
+         * transfers down and give the rest back. A counterparty paid
+         * steadily would otherwise hold up to twice its live transfers.
+         * Each compaction follows at least n/4 trims, so its O(n) move
+         * costs O(1) per trimmed transfer. A failed realloc keeps the
+         * bigger buffer. */
         memmove(r->raw, r->raw + r->raw_start, r->raw_n * sizeof *r->raw);
         r->raw_start = 0;
+        uint32_t cap = r->raw_n + raw_slack(r->raw_n);
         transfer_in *shrunk = realloc(r->raw, (size_t)cap * sizeof *shrunk);
         if (shrunk) {
             r->raw = shrunk;
@@ -203,14 +208,16 @@ static void record_trim(cp_record *r, int64_t cutoff_ms)
 static int raw_insert(cp_record *r, int64_t ts_ms, uint64_t sender)
 {
     if (r->raw_start + r->raw_n == r->raw_cap) {
-        if (r->raw_start > 0 && r->raw_start >= r->raw_n) {
-            /* Half the array is trimmed history: slide down instead of growing. */
+        if (r->raw_start > 0 && r->raw_start >= raw_slack(r->raw_n)) {
+            /* Enough of the array is trimmed history: slide down instead
+             * of growing (O(n) once per n/4 + 1 transfers). */
             memmove(r->raw, r->raw + r->raw_start, r->raw_n * sizeof *r->raw);
             r->raw_start = 0;
         } else {
-            /* 1.5x, not 2x: most counterparties hold a handful of
-             * transfers, and the slack is paid per counterparty. */
-            uint32_t cap = r->raw_cap ? r->raw_cap + (r->raw_cap + 1) / 2 : 2;
+            /* Most counterparties hold a handful of transfers and the
+             * slack is paid per counterparty: grow by a quarter (+1), not
+             * twice; a small realloc is cheap next to a map probe. */
+            uint32_t cap = r->raw_cap + raw_slack(r->raw_cap);
             if (cap <= r->raw_cap)
                 return -1;
             transfer_in *grown = realloc(r->raw, (size_t)cap * sizeof *grown);
