@@ -539,6 +539,42 @@ static void test_other_rule_file(void **unused)
     mid_close(&m);
 }
 
+/* A reload of the same rule file (a second rg_ruleset of the same bytes)
+ * anywhere in the sample keeps every piece of state: the decisions are
+ * those of a run without reloads. */
+static void test_reload_same_file_changes_nothing(void **unused)
+{
+    setup s;
+    setup_open(&s, source_path("rules/default.yaml"), open_geo(NULL));
+    capture c;
+    capture_read(&c, source_path("samples/capture.jsonl.gz"));
+    reference ref;
+    reference_run(&s, &c, &ref);
+    rg_strbuf out = RG_STRBUF_INIT;
+    rg_engine *e = engine_new(&s);
+    rg_ruleset *held[8] = {0};
+    size_t at = 0, n_held = 0;
+    for (size_t k = c.n / 7; k < c.n && n_held < 8; k += c.n / 7) {
+        run_range(e, &s, &c, at, k, &out);
+        at = k;
+        held[n_held] = load_rules(source_path("rules/default.yaml"));
+        char err[256];
+        if (rg_engine_swap_rules(e, held[n_held], err, sizeof err) != 0)
+            fail_msg("reload: %s", err);
+        n_held++;
+    }
+    run_range(e, &s, &c, at, c.n, &out);
+    assert_int_equal(out.len, ref.decisions.len);
+    assert_memory_equal(out.data, ref.decisions.data, out.len);
+    rg_engine_free(e);
+    for (size_t i = 0; i < n_held; i++)
+        rg_ruleset_free(held[i]);
+    rg_strbuf_free(&out);
+    reference_free(&ref);
+    capture_free(&c);
+    setup_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_save_load_save_identical),
         cmocka_unit_test(test_truncated_and_corrupted),
         cmocka_unit_test(test_other_rule_file),
+        cmocka_unit_test(test_reload_same_file_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
