@@ -109,6 +109,21 @@ int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoin
         goto fail;
     }
     in_tx = true;
+    /* The offsets describe exactly the partitions held now: a partition
+     * given up since the last checkpoint must not keep an old row, or a
+     * restart would seek it back to a position the state has moved past. */
+    sqlite3_stmt *clear = NULL;
+    if (sqlite3_prepare_v2(cp->db, "DELETE FROM offsets WHERE topic = ?1", -1, &clear, NULL) != SQLITE_OK) {
+        db_fail(cp, "prepare", errstr, errstr_size);
+        goto fail;
+    }
+    sqlite3_bind_text(clear, 1, topic, -1, SQLITE_STATIC);
+    int crc = sqlite3_step(clear);
+    sqlite3_finalize(clear);
+    if (crc != SQLITE_DONE) {
+        db_fail(cp, "clear offsets", errstr, errstr_size);
+        goto fail;
+    }
     for (size_t i = 0; i < n; i++) {
         sqlite3_reset(cp->put_offset);
         sqlite3_bind_text(cp->put_offset, 1, topic, -1, SQLITE_STATIC);
@@ -170,6 +185,45 @@ int rg_checkpoint_get_offset(rg_checkpoint *cp, const char *topic, int32_t parti
     }
     sqlite3_reset(cp->get_offset);
     return result;
+}
+
+int rg_checkpoint_list_offsets(rg_checkpoint *cp, const char *topic, rg_checkpoint_offset **out, size_t *n,
+                               char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(cp->db, "SELECT partition, next_offset FROM offsets WHERE topic = ?1 ORDER BY partition",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(cp, "read offsets", errstr, errstr_size);
+    sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            rg_checkpoint_offset *p = realloc(*out, cap * sizeof *p);
+            if (!p) {
+                snprintf(errstr, errstr_size, "%s: out of memory", cp->path);
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *out = p;
+        }
+        (*out)[*n].partition = sqlite3_column_int(st, 0);
+        (*out)[*n].next_offset = sqlite3_column_int64(st, 1);
+        (*n)++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        if (rc != SQLITE_NOMEM)
+            db_fail(cp, "read offsets", errstr, errstr_size);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
 }
 
 int rg_checkpoint_load_state(rg_checkpoint *cp, const rg_state_codec *codec, int64_t *saved_at_ms,

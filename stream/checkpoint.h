@@ -11,10 +11,10 @@
  * taken so far has all its records acknowledged, so "the state reflects
  * events up to next_offset - 1" holds exactly.
  *
- * The state part is behind rg_state_codec: until the engine can serialise
- * itself (rg_engine_save / rg_engine_load), the runner passes a codec with
- * NULL functions and only offsets are stored; the blob row is then absent
- * and a restart resumes from Kafka's committed offsets with empty state.
+ * The state part is behind rg_state_codec (engine_proc.c wires it to
+ * rg_engine_save / rg_engine_load). A processor without a codec (NULL
+ * functions) stores only offsets: no blob row, and a restart resumes from
+ * Kafka's committed offsets with empty state.
  *
  * Ownership: rg_checkpoint owns its sqlite3 handle. Engine thread only.
  * Errors: -1 with errstr naming the file and SQLite's message.
@@ -49,8 +49,10 @@ typedef struct rg_checkpoint_offset {
 rg_checkpoint *rg_checkpoint_open(const char *dir, char *errstr, size_t errstr_size);
 void rg_checkpoint_close(rg_checkpoint *cp);   /* NULL-safe */
 
-/* One transaction: upsert these partitions' offsets for topic and, when
- * codec->save is set, replace the state blob. Nothing is written on error. */
+/* One transaction: the offsets stored for topic become exactly these
+ * (partitions not listed lose their row: they are no longer held) and,
+ * when codec->save is set, the state blob is replaced. Nothing is written
+ * on error. */
 int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoint_offset *offsets, size_t n,
                         const rg_state_codec *codec, const char *ruleset, int64_t now_ms, char *errstr,
                         size_t errstr_size);
@@ -59,6 +61,11 @@ int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoin
  * when none is stored, -1 on error. */
 int rg_checkpoint_get_offset(rg_checkpoint *cp, const char *topic, int32_t partition, int64_t *next_offset,
                              char *errstr, size_t errstr_size);
+
+/* Every offset stored for topic (those of the last write), by partition.
+ * 0 with *out (the caller frees it; NULL when *n is 0), -1 on error. */
+int rg_checkpoint_list_offsets(rg_checkpoint *cp, const char *topic, rg_checkpoint_offset **out, size_t *n,
+                               char *errstr, size_t errstr_size);
 
 /* Restore state through codec->load: 1 when a blob was stored and loaded,
  * 0 when there is none (or codec->load is NULL), -1 on error. */

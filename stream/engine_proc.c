@@ -173,6 +173,21 @@ static const char *ruleset_id(void *opaque)
     return rg_ruleset_id(rg_engine_ruleset(p->engine));
 }
 
+/* Checkpoints (checkpoint.h): the whole engine state, between two events. */
+static int state_save(void *opaque, rg_strbuf *out, char *errstr, size_t errstr_size)
+{
+    rg_engine_proc *p = opaque;
+    return rg_engine_save(p->engine, out, errstr, errstr_size);
+}
+
+/* Called once, before the first event: the engine is as rg_engine_new
+ * left it, which is what rg_engine_load needs (on error it stays empty). */
+static int state_load(void *opaque, const void *bytes, size_t len, char *errstr, size_t errstr_size)
+{
+    rg_engine_proc *p = opaque;
+    return rg_engine_load(p->engine, bytes, len, errstr, errstr_size);
+}
+
 void rg_engine_proc_processor(rg_engine_proc *p, rg_stream_processor *out)
 {
     memset(out, 0, sizeof *out);
@@ -181,5 +196,7 @@ void rg_engine_proc_processor(rg_engine_proc *p, rg_stream_processor *out)
     out->process = process;
     out->reload = reload;
     out->ruleset_id = ruleset_id;
-    /* out->state stays empty until rg_engine_save / rg_engine_load exist. */
+    out->state.opaque = p;
+    out->state.save = state_save;
+    out->state.load = state_load;
 }

@@ -9,7 +9,8 @@
  * Rejects become dead-letter records in the form of events.md with
  * source = "topic/partition/offset". SIGHUP reloads the rule file through
  * rg_engine_swap_rules: a refused file keeps the running one, and state
- * both files use is kept.
+ * both files use is kept. Its checkpoint codec (rg_stream_processor.state)
+ * is rg_engine_save / rg_engine_load.
  *
  * Ownership: takes over `rules` (freed by rg_engine_proc_free, or when a
  * reload replaces it); borrows `geo` and `rules_path` (must outlive it).

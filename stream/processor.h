@@ -64,8 +64,8 @@ typedef struct rg_stream_processor {
     int (*reload)(void *opaque, char *errstr, size_t errstr_size);
     /* Identifier of the rules in force (for logs, checkpoints). May be NULL. */
     const char *(*ruleset_id)(void *opaque);
-    /* Engine state for checkpoints; NULL functions until the engine can
-     * serialise itself. */
+    /* Engine state for checkpoints (NULL functions: none kept). load is
+     * called at most once, before any event. */
     rg_state_codec state;
 } rg_stream_processor;
 

@@ -101,11 +101,37 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, const rg_stream_process
         if (!s->checkpoint)
             goto fail;
         int64_t saved_at = 0;
-        int rc = rg_checkpoint_load_state(s->checkpoint, &s->proc.state, &saved_at, errstr, errstr_size);
-        if (rc < 0)
+        char load_err[512];
+        int rc = rg_checkpoint_load_state(s->checkpoint, &s->proc.state, &saved_at, load_err, sizeof load_err);
+        if (rc < 0) {
+            /* Never start silently with empty state over a checkpoint that
+             * exists: decisions would differ without anyone knowing. */
+            *err = RG_STREAM_ERR_RUNTIME;
+            snprintf(errstr, errstr_size,
+                     "%s/checkpoint.db: cannot load the state (%s); move the directory away to start with empty "
+                     "state",
+                     s->cfg.state_dir, load_err);
             goto fail;
+        }
         s->state_loaded = rc == 1;
         if (s->state_loaded) {
+            rg_checkpoint_offset *offs = NULL;
+            size_t n = 0;
+            if (rg_checkpoint_list_offsets(s->checkpoint, s->cfg.events_topic, &offs, &n, load_err,
+                                           sizeof load_err) != 0 ||
+                (n && !(s->resume = calloc(n, sizeof *s->resume)))) {
+                free(offs);
+                *err = RG_STREAM_ERR_RUNTIME;
+                snprintf(errstr, errstr_size, "%s/checkpoint.db: %s", s->cfg.state_dir,
+                         n ? "out of memory" : load_err);
+                goto fail;
+            }
+            for (size_t i = 0; i < n; i++) {
+                s->resume[i].partition = offs[i].partition;
+                s->resume[i].next_offset = offs[i].next_offset;
+            }
+            s->n_resume = n;
+            free(offs);
             char at[32];
             rg_run_fmt_i64(at, sizeof at, saved_at);
             rg_log(RG_LOG_INFO, "state loaded from checkpoint; partitions resume at its offsets", "saved_at_ms", at,
@@ -156,6 +182,7 @@ void rg_stream_free(rg_stream *s)
     for (size_t i = 0; i < s->n_slots; i++)
         rg_offset_track_free(&s->slots[i].track);
     free(s->slots);
+    free(s->resume);
     rg_checkpoint_close(s->checkpoint);
     if (s->metrics_ready)
         rg_metrics_free(&s->metrics);

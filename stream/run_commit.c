@@ -73,20 +73,36 @@ void rg_run_commit(rg_stream *s, bool sync, const rd_kafka_topic_partition_list_
 
 int rg_run_write_checkpoint(rg_stream *s)
 {
-    rg_checkpoint_offset *offs = calloc(s->n_slots ? s->n_slots : 1, sizeof *offs);
+    rg_checkpoint_offset *offs = calloc(s->n_slots + s->n_resume + 1, sizeof *offs);
     if (!offs)
         return -1;
     size_t n = 0;
     for (size_t i = 0; i < s->n_slots && i < s->merge.n_slots; i++) {
         if (!s->merge.slots[i].active)
             continue;
+        /* At a quiescent point the frontier is one past the last event
+         * evaluated; before the first event it is where consumption began.
+         * A partition with neither (nothing fetched since it was assigned
+         * at its committed offset) is left out: a restart then starts it
+         * at its committed offset, which is where it stands. */
         int64_t f = rg_offset_track_frontier(&s->slots[i].track);
+        if (f < 0)
+            f = s->slots[i].start_offset;
         if (f < 0)
             continue;
         offs[n].partition = s->merge.slots[i].partition;
         offs[n].next_offset = f;
         n++;
     }
+    /* Partitions of the loaded checkpoint not assigned yet in this process
+     * (before the first assignment, or held by another instance): the
+     * state still reflects them exactly up to their offsets. */
+    for (size_t i = 0; i < s->n_resume; i++)
+        if (!s->resume[i].used) {
+            offs[n].partition = s->resume[i].partition;
+            offs[n].next_offset = s->resume[i].next_offset;
+            n++;
+        }
     char err[512];
     int64_t now_wall = rg_run_wall_us() / 1000;
     const char *ruleset = s->proc.ruleset_id ? s->proc.ruleset_id(s->proc.opaque) : NULL;
@@ -156,6 +172,7 @@ static void on_revoke(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_lis
         rg_merge_drop_slot(&s->merge, (unsigned)slots[i], rg_run_drop_message);
         rg_offset_track_free(&ss->track);   /* keeps the seq counter: stale reports are ignored */
         ss->committed = -1;
+        ss->start_offset = -1;
         ss->paused = false;
     }
     free(slots);
@@ -186,6 +203,7 @@ static int slots_fit(rg_stream *s)
     for (size_t i = s->n_slots; i < s->merge.n_slots; i++) {
         rg_offset_track_init(&p[i].track, 0);
         p[i].committed = -1;
+        p[i].start_offset = -1;
         p[i].paused = false;
     }
     s->slots = p;
@@ -193,8 +211,51 @@ static int slots_fit(rg_stream *s)
     return 0;
 }
 
+/* The offset partition resumes at: the checkpoint's, when state was loaded
+ * from it and this partition has not been resumed yet in this process.
+ * The loaded state reflects that partition's events up to that offset
+ * exactly; Kafka's committed offset may be ahead of it (commits run more
+ * often than checkpoints), and events in between must be evaluated again
+ * for state and position to agree. After the first assignment the engine's
+ * state is live, so a partition that comes back later resumes at Kafka's
+ * committed offset like any other (docs/streaming.md, "Checkpoints"). */
+static bool resume_offset(rg_stream *s, int32_t partition, int64_t *next)
+{
+    for (size_t i = 0; i < s->n_resume; i++)
+        if (s->resume[i].partition == partition && !s->resume[i].used) {
+            s->resume[i].used = true;
+            *next = s->resume[i].next_offset;
+            return true;
+        }
+    return false;
+}
+
+/* One log line per resumed partition, with Kafka's committed offset beside
+ * the checkpoint's (how much is evaluated again). */
+static void log_resumed(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts,
+                        rd_kafka_topic_partition_list_t *resumed)
+{
+    if (!resumed->cnt)
+        return;
+    bool known = rd_kafka_committed(rk, resumed, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; i < resumed->cnt; i++) {
+        const rd_kafka_topic_partition_t *r = &resumed->elems[i];
+        const rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(parts, r->topic, r->partition);
+        char partition[16], offset[32], committed[32];
+        snprintf(partition, sizeof partition, "%d", (int)r->partition);
+        rg_run_fmt_i64(offset, sizeof offset, p ? p->offset : -1);
+        if (known && !r->err && r->offset >= 0)
+            rg_run_fmt_i64(committed, sizeof committed, r->offset);
+        else
+            snprintf(committed, sizeof committed, "unknown");
+        rg_log(RG_LOG_INFO, "partition resumes at the checkpoint's offset", "partition", partition, "offset", offset,
+               "kafka_committed", committed, NULL);
+    }
+}
+
 static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
+    rd_kafka_topic_partition_list_t *resumed = rd_kafka_topic_partition_list_new(parts->cnt ? parts->cnt : 1);
     char list[512];
     size_t at = 0;
     list[0] = '\0';
@@ -209,21 +270,20 @@ static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_lis
         rg_run_slot *ss = &s->slots[slot];
         rg_offset_track_free(&ss->track);
         ss->committed = -1;
+        ss->start_offset = -1;
         ss->paused = false;
-        if (s->state_loaded && s->checkpoint) {
-            /* The loaded state reflects events up to the checkpoint's
-             * offset: resume exactly there, not at Kafka's committed
-             * offset (which may be ahead). */
-            int64_t next;
-            char err[256];
-            if (rg_checkpoint_get_offset(s->checkpoint, s->cfg.events_topic, p->partition, &next, err, sizeof err) ==
-                0)
-                p->offset = next;
+        int64_t next;
+        if (resume_offset(s, p->partition, &next)) {
+            p->offset = next;
+            ss->start_offset = next;
+            rd_kafka_topic_partition_list_add(resumed, p->topic, p->partition);
         }
         if (at < sizeof list - 16)
             at += (size_t)snprintf(list + at, sizeof list - at, "%s%d", i ? "," : "", (int)p->partition);
     }
     rg_log(RG_LOG_INFO, "partitions assigned", "topic", s->cfg.events_topic, "partitions", list, NULL);
+    log_resumed(rk, parts, resumed);
+    rd_kafka_topic_partition_list_destroy(resumed);
     s->metrics.rebalances++;
     if (cooperative(rk)) {
         rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);

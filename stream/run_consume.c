@@ -50,6 +50,8 @@ static void take_message(rg_stream *s, rd_kafka_message_t *m)
         return;
     }
     rg_run_slot *ss = &s->slots[slot];
+    if (ss->start_offset < 0)
+        ss->start_offset = m->offset;
     if (!ss->paused && s->merge.slots[slot].count >= s->cfg.partition_buffer_max) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(l, s->cfg.events_topic, m->partition);

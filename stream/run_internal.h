@@ -57,8 +57,17 @@ typedef struct rg_run_retry {
 typedef struct rg_run_slot {
     rg_offset_track track;
     int64_t committed;          /* next offset last acknowledged by a commit; -1 none */
+    int64_t start_offset;       /* where consumption began after assignment (the checkpoint's offset,
+                                 * or the first message fetched); -1 not known yet */
     bool paused;                /* fetch paused: merge buffer full */
 } rg_run_slot;
+
+/* One partition of the loaded checkpoint. */
+typedef struct rg_run_resume {
+    int32_t partition;
+    int64_t next_offset;
+    bool used;                  /* resumed (assigned) once in this process */
+} rg_run_resume;
 
 struct rg_stream {
     rg_stream_config cfg;
@@ -78,6 +87,12 @@ struct rg_stream {
     unsigned metrics_port;
     rg_checkpoint *checkpoint;
     bool state_loaded;          /* resume held partitions at the checkpoint's offsets */
+    /* The loaded checkpoint's offsets (state_loaded): a partition resumes
+     * there at its first assignment in this process (then `used`); until
+     * then later checkpoints keep its row, since the state still reflects
+     * that partition exactly up to it. */
+    rg_run_resume *resume;
+    size_t n_resume;
     struct rg_run_alerts *alerts;   /* --alerts: the store and the outbox (run_alerts.c); NULL none */
 
     /* the event being processed */

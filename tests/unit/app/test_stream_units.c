@@ -317,6 +317,18 @@ static void test_checkpoint_one_transaction(void **state)
     assert_int_equal(rg_checkpoint_write(cp, "ev", later, 1, &none, NULL, 3000, err, sizeof err), 0);
     assert_int_equal(rg_checkpoint_get_offset(cp, "ev", 0, &next, err, sizeof err), 0);
     assert_int_equal(next, 99);
+    /* The listed partitions are exactly the last write's: partition 2,
+     * no longer listed, has no row (a restart must not seek it back). */
+    assert_int_equal(rg_checkpoint_get_offset(cp, "ev", 2, &next, err, sizeof err), 1);
+    rg_checkpoint_offset *all = NULL;
+    size_t n_all = 0;
+    assert_int_equal(rg_checkpoint_list_offsets(cp, "ev", &all, &n_all, err, sizeof err), 0);
+    assert_int_equal(n_all, 1);
+    assert_int_equal(all[0].partition, 0);
+    assert_int_equal(all[0].next_offset, 99);
+    free(all);
+    assert_int_equal(rg_checkpoint_list_offsets(cp, "other", &all, &n_all, err, sizeof err), 0);
+    assert_int_equal(n_all, 0);
     assert_int_equal(rg_checkpoint_load_state(cp, &none, NULL, err, sizeof err), 0);
     rg_checkpoint_close(cp);
     char cmd[512];
