@@ -57,7 +57,9 @@ stream_bench() {
   # limit), hence 24 partitions for 400k events (~3.7 MB each).
   local tp_n=400000 tp_parts=24
   st_topic tp.events "$tp_parts"; st_topic tp.actions 6
-  "${pin_aux[@]}" "$bs" produce --brokers "$ST_B" --topic tp.events --count "$tp_n" "$scap" | sed 's/^/  /'
+  "${pin_aux[@]}" "$bs" produce --brokers "$ST_B" --topic tp.events --count "$tp_n" "$scap" >"$ST_TMP/preload.out"
+  sed 's/^/  /' "$ST_TMP/preload.out"
+  local preloaded; preloaded=$(sed -n 's/^preloaded \([0-9]*\) events.*/\1/p' "$ST_TMP/preload.out")
   st_run_launch tp "${pin_rg[@]}" -- --group bench-tp --events-topic tp.events --actions-topic tp.actions \
     --commit-interval-ms 100
   local rg_core=(); [ ${#pin_rg[@]} -gt 0 ] && rg_core=(--cpu 0)
@@ -77,7 +79,7 @@ stream_bench() {
   [ -n "$perf_pid" ] && wait "$perf_pid"
   local assigned; assigned=$(sed -n 's/^ts=\([^ ]*\) .*msg="partitions assigned".*/\1/p' "$ST_TMP/tp.log" | head -n 1)
   st_run_stop tp
-  python3 - "$ST_TMP/watch.out" "$assigned" "$cpu0" "$cpu1" "$tck" "$tp_n" "$tp_parts" <<'EOF'
+  python3 - "$ST_TMP/watch.out" "$assigned" "$cpu0" "$cpu1" "$tck" "${preloaded:-$tp_n}" "$tp_parts" <<'EOF'
 import sys, datetime
 watch, assigned, cpu0, cpu1, tck, n, parts = sys.argv[1:]
 kv = dict(x.split("=") for x in open(watch).read().split() if "=" in x)
@@ -86,7 +88,7 @@ ev, done, first = int(kv["events"]), int(kv["done_us"]), int(kv["first_commit_us
 whole = (done - t_as) / 1e6
 cpu = (int(cpu1) - int(cpu0)) / int(tck)
 print(f"throughput, default rules, {ev} events preloaded in {parts} partitions"
-      + ("" if ev == int(n) else f" (NOTE: {n} were produced; the mock kept {ev})") + ":")
+      + ("" if ev == int(n) else f" (NOTE: {n} were published; the mock kept {ev})") + ":")
 print(f"  steady (10% -> 90% of offsets committed): {float(kv['steady_events_per_s']):>9,.0f} events/s")
 print(f"  whole run (assignment -> all committed):   {ev / whole:>9,.0f} events/s in {whole:.2f} s"
       f" (first commit after {(first - t_as) / 1e6:.2f} s)")
