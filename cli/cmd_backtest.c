@@ -16,7 +16,7 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: riskgate backtest --rules OLD --candidate NEW [--geoip FILE|none] [--labels DB]\n"
+    fputs("usage: riskgate backtest --rules OLD --candidate NEW [--geoip FILE[,FILE]|none] [--labels DB]\n"
           "                         [--report FILE] [--progress|--no-progress] CAPTURE...\n"
           "\n"
           "Replays the capture once under both rule files, side by side, and reports per rule\n"
@@ -26,7 +26,8 @@ static void usage(FILE *f)
           "\n"
           "  --rules OLD       the rule file in force\n"
           "  --candidate NEW   the rule file to try\n"
-          "  --geoip FILE      as for replay (default: the bundled database; `none` for none)\n"
+          "  --geoip FILE      as for replay (default: the databases `make geoip` installs; a comma\n"
+          "                    list or repeated --geoip for several; `none` for none)\n"
           "  --labels DB       an alert store with analyst labels: per-rule precision under\n"
           "                    each file, and fraud-labelled subjects the candidate would miss\n"
           "  --report FILE     the JSON report (default: none; the table goes to stdout)\n",
@@ -49,7 +50,12 @@ int rg_cmd_backtest(int argc, char **argv)
         switch (c) {
         case 'r': old_path = optarg; break;
         case 'c': new_path = optarg; break;
-        case 'g': geo_path = optarg; break;
+        case 'g':
+            if (!(geo_path = rg_cli_geoip_append(geo_path, optarg))) {
+                fprintf(stderr, "riskgate backtest: out of memory\n");
+                return 1;
+            }
+            break;
         case 'l': labels_path = optarg; break;
         case 'o': report_path = optarg; break;
         case 'p': progress = 1; break;

@@ -20,7 +20,7 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: riskgate replay [--rules FILE] [--geoip FILE|none] [--out FILE] [--rejects FILE]\n"
+    fputs("usage: riskgate replay [--rules FILE] [--geoip FILE[,FILE]|none] [--out FILE] [--rejects FILE]\n"
           "                       [--summary FILE] [--alerts DB] [--progress|--no-progress] [--quiet]\n"
           "                       CAPTURE...\n"
           "\n"
@@ -29,8 +29,9 @@ static void usage(FILE *f)
           "decision per (event, subject) a rule hit.\n"
           "\n"
           "  --rules FILE     rule file (default: the bundled rules/default.yaml)\n"
-          "  --geoip FILE     MaxMind DB for IP geolocation (default: the database `make geoip`\n"
-          "                   installs); `none` runs without, leaving geo names unknown\n"
+          "  --geoip FILE     MaxMind DB for IP geolocation (default: the IPv4 and IPv6 databases\n"
+          "                   `make geoip` installs); several files as a comma list or repeated\n"
+          "                   --geoip, asked in that order; `none` runs without (geo names unknown)\n"
           "  --out FILE       decisions as JSON Lines (default: standard output)\n"
           "  --rejects FILE   one line per rejected input line (events.md \"Bad input\")\n"
           "  --summary FILE   counts as one JSON object (events, rejects per kind, hits per rule,\n"
@@ -61,7 +62,12 @@ int rg_cmd_replay(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "r:g:o:j:s:a:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'r': rules_path = optarg; break;
-        case 'g': geo_path = optarg; break;
+        case 'g':
+            if (!(geo_path = rg_cli_geoip_append(geo_path, optarg))) {
+                fprintf(stderr, "riskgate replay: out of memory\n");
+                return 1;
+            }
+            break;
         case 'o': out_path = optarg; break;
         case 'j': rejects_path = optarg; break;
         case 's': summary_path = optarg; break;

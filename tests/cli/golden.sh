@@ -3,8 +3,10 @@
 # tests/golden/<case>/, never new C:
 #   events.jsonl            the capture (a few lines)
 #   rules.yaml              optional; absent = the bundled rules/default.yaml
-#   geoip                   optional; one word: none (default), flat or maxmind
-#                           (the test databases of tests/data/geo, built here)
+#   geoip                   optional; none (default), or one test database of
+#                           tests/data/geo (flat, maxmind, flat-v4, flat-v6,
+#                           other; built here), or a comma list of them, asked
+#                           in that order (--geoip A,B)
 #   expected.jsonl          the exact decisions replay must print, byte for byte
 #   expected_rejects.jsonl  optional; the exact rejects (source is events.jsonl:N)
 #   expected_summary.json   optional; a JSON object whose keys (recursively) must
@@ -18,13 +20,14 @@ set -uo pipefail
 : "${RG_BIN:?}" "${RG_SOURCE_DIR:?}" "${RG_TEST_BUILD:?}"
 golden="$RG_SOURCE_DIR/tests/golden"
 geo="$RG_TEST_BUILD/golden-geo"
+geo_names="flat maxmind flat-v4 flat-v6 other"
 work="$RG_TEST_BUILD/golden"
 
 mkdir -p "$RG_TEST_BUILD"
 # Build the test databases unless they are newer than every script that writes them.
 geosrc="$RG_SOURCE_DIR/tests/data/geo"
 stale=0
-for f in flat maxmind; do
+for f in $geo_names; do
   [ -s "$geo/$f.mmdb" ] || { stale=1; continue; }
   for s in "$geosrc"/*.pl "$geosrc"/make-mmdb.sh; do [ "$s" -nt "$geo/$f.mmdb" ] && stale=1; done
 done
@@ -52,12 +55,17 @@ run_case() { # dir name out
   [ -f "$dir/rules.yaml" ] && rules="$dir/rules.yaml"
   db=none
   if [ -f "$dir/geoip" ]; then
-    layout="$(tr -d ' \t\r\n' < "$dir/geoip")"
-    case "$layout" in
-      none|"") db=none ;;
-      flat|maxmind) db="$geo/$layout.mmdb" ;;
-      *) echo "geoip file says '$layout' (expected none, flat or maxmind)" >"$out/setup_error"; return ;;
-    esac
+    local spec name
+    spec="$(tr -d ' \t\r\n' < "$dir/geoip")"
+    if [ -n "$spec" ] && [ "$spec" != none ]; then
+      db=""
+      for name in ${spec//,/ }; do
+        case " $geo_names " in
+          *" $name "*) db="${db:+$db,}$geo/$name.mmdb" ;;
+          *) echo "geoip file names '$name' (expected none or a list of: $geo_names)" >"$out/setup_error"; return ;;
+        esac
+      done
+    fi
   fi
   # Run inside the case folder so rejects say events.jsonl:N whatever the checkout path.
   (cd "$dir" && "$RG_BIN" replay --quiet --rules "$rules" --geoip "$db" \
