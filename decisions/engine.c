@@ -89,7 +89,7 @@ rg_engine *rg_engine_new(const rg_ruleset *rs, const rg_geo *geo, char *errstr, 
     e->n_detectors = rg_engine_registry_size();
     e->detector_state = calloc(e->n_detectors ? e->n_detectors : 1, sizeof *e->detector_state);
     e->rule_hits = calloc(rg_ruleset_rule_count(rs) + 1, sizeof *e->rule_hits);
-    e->dedupe = rg_seen_ids_new(rg_ruleset_dedupe_horizon_ms(rs));
+    e->dedupe = rg_dedupe_new(rg_ruleset_dedupe_horizon_ms(rs));
     e->cooldowns = rg_cooldowns_new();
     e->accounts = rg_account_store_new();
     if (!e->detector_state || !e->rule_hits || !e->dedupe || !e->cooldowns || !e->accounts)
@@ -118,7 +118,7 @@ void rg_engine_free(rg_engine *e)
     rg_account_store_free(e->accounts);   /* after the families freed their slices' contents */
     free(e->detector_state);
     rg_eval_ctx_free(&e->ctx);
-    rg_seen_ids_free(e->dedupe);
+    rg_dedupe_free(e->dedupe);
     rg_cooldowns_free(e->cooldowns);
     rg_decision_builder_free(&e->builder);
     free(e->rule_hits);
@@ -141,7 +141,7 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
                                    const rg_sink *sink)
 {
     e->stats.events++;
-    if (rg_seen_ids_check(e->dedupe, ev->event_id, ev->event_id_len, ev->ts_ms)) {
+    if (rg_dedupe_check(e->dedupe, ev->event_id, ev->event_id_len, ev->ts_ms)) {
         e->stats.duplicates++;
         return RG_ENGINE_DUPLICATE;
     }
@@ -268,7 +268,7 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     e->ctx.detector_state = states;
     e->rule_hits = hits;
     e->rs = rs;
-    rg_seen_ids_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(e->rs));
+    rg_dedupe_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(e->rs));
     rg_strbuf_free(&scratch);
     return 0;
 fail:
@@ -292,7 +292,7 @@ void rg_engine_get_stats(const rg_engine *e, rg_engine_stats *out)
 
 size_t rg_engine_state_bytes(const rg_engine *e, size_t *entities)
 {
-    size_t bytes = rg_seen_ids_bytes(e->dedupe) + rg_cooldowns_bytes(e->cooldowns) +
+    size_t bytes = rg_dedupe_bytes(e->dedupe) + rg_cooldowns_bytes(e->cooldowns) +
                    rg_account_store_bytes(e->accounts),
            ents = 0;
     for (size_t i = 0; i < e->n_detectors; i++) {
@@ -320,8 +320,8 @@ bool rg_engine_detector_stats(const rg_engine *e, size_t i, rg_detector_stats *o
 size_t rg_engine_dedupe_bytes(const rg_engine *e, size_t *ids)
 {
     if (ids)
-        *ids = rg_seen_ids_size(e->dedupe);
-    return rg_seen_ids_bytes(e->dedupe);
+        *ids = rg_dedupe_size(e->dedupe);
+    return rg_dedupe_bytes(e->dedupe);
 }
 
 size_t rg_engine_account_bytes(const rg_engine *e, size_t *accounts)

@@ -11,7 +11,7 @@
 #include "cooldown.h"
 #include "decision_json.h"
 #include "engine.h"
-#include "seen_ids.h"
+#include "../ingest/dedupe.h"
 
 /* How often (in evaluated events) detectors get to drop expired state. A
  * sweep costs O(entities), so doing it every few thousand events keeps its
@@ -25,7 +25,7 @@ struct rg_engine {
     size_t n_detectors;
     void **detector_state;      /* [n_detectors], NULL = not created */
     rg_eval_ctx ctx;
-    rg_seen_ids *dedupe;
+    rg_dedupe *dedupe;
     rg_cooldowns *cooldowns;
     rg_account_store *accounts; /* per-account records shared by the families */
     rg_decision_builder builder;

@@ -10,7 +10,7 @@
  *   sections, each: str name, u32 section version, u64 length, bytes
  *     "engine"     counters, watermark, events since the last expire,
  *                  hits per rule id
- *     "dedupe"     event ids within the horizon (seen_ids.c)
+ *     "dedupe"     event ids within the horizon (ingest/dedupe.c)
  *     "cooldowns"  (rule id, subject) -> last emitted hit (cooldown.c)
  *     <family>     one per detector family that has state and a save
  *                  hook, in registry order (each family file owns its bytes)
@@ -81,7 +81,7 @@ static int engine_body(const void *arg, rg_strbuf *out)
     return 0;
 }
 
-static int dedupe_body(const void *arg, rg_strbuf *out) { return rg_seen_ids_save(arg, out); }
+static int dedupe_body(const void *arg, rg_strbuf *out) { return rg_dedupe_save(arg, out); }
 static int cooldowns_body(const void *arg, rg_strbuf *out) { return rg_cooldowns_save(arg, out); }
 
 typedef struct detector_arg {
@@ -140,7 +140,7 @@ typedef struct staged {
     size_t n;
     void **states;              /* [n] fresh detector states */
     bool *loaded;               /* [n] a section was read into it */
-    rg_seen_ids *dedupe;
+    rg_dedupe *dedupe;
     rg_cooldowns *cooldowns;
     rg_account_store *accounts;
     uint64_t *rule_hits;
@@ -156,7 +156,7 @@ static void staged_free(staged *st)
     rg_account_store_free(st->accounts);
     free(st->states);
     free(st->loaded);
-    rg_seen_ids_free(st->dedupe);
+    rg_dedupe_free(st->dedupe);
     rg_cooldowns_free(st->cooldowns);
     free(st->rule_hits);
 }
@@ -167,7 +167,7 @@ static int staged_init(staged *st, const rg_engine *e, char *errstr, size_t errs
     st->n = e->n_detectors;
     st->states = calloc(st->n ? st->n : 1, sizeof *st->states);
     st->loaded = calloc(st->n ? st->n : 1, sizeof *st->loaded);
-    st->dedupe = rg_seen_ids_new(rg_ruleset_dedupe_horizon_ms(e->rs));
+    st->dedupe = rg_dedupe_new(rg_ruleset_dedupe_horizon_ms(e->rs));
     st->cooldowns = rg_cooldowns_new();
     st->rule_hits = calloc(rg_ruleset_rule_count(e->rs) + 1, sizeof *st->rule_hits);
     st->accounts = rg_account_store_new();
@@ -244,7 +244,7 @@ static int load_section(staged *st, const rg_engine *e, rg_reader *in, char *err
         rc = version == ENGINE_SECTION_VERSION ? load_engine_section(st, e, &body) : -2;
     } else if (strcmp(label, "dedupe") == 0 && name_len == 6) {
         seen = &st->seen_dedupe;
-        rc = version == DEDUPE_SECTION_VERSION ? rg_seen_ids_load(st->dedupe, &body) : -2;
+        rc = version == DEDUPE_SECTION_VERSION ? rg_dedupe_load(st->dedupe, &body) : -2;
     } else if (strcmp(label, "cooldowns") == 0 && name_len == 9) {
         seen = &st->seen_cooldowns;
         rc = version == COOLDOWNS_SECTION_VERSION ? rg_cooldowns_load(st->cooldowns, &body) : -2;
@@ -296,7 +296,7 @@ static void commit(rg_engine *e, staged *st)
         e->detector_state[i] = st->states[i];   /* the array the eval context reads */
         st->states[i] = old;
     }
-    rg_seen_ids *dedupe = e->dedupe;
+    rg_dedupe *dedupe = e->dedupe;
     e->dedupe = st->dedupe;
     st->dedupe = dedupe;
     rg_cooldowns *cooldowns = e->cooldowns;

@@ -1,6 +1,7 @@
 /*
- * dedupe — event_id duplicates within the dedupe horizon (dedupe.h). Owned
- * by the ingest layer.
+ * dedupe — event_id duplicates within the dedupe horizon (dedupe.h).
+ * Owned by the ingest layer; the engine holds one and checkpoints it
+ * through save/load.
  *
  * The ids live in a strmap (id -> first-seen ts) and, beside it, in a
  * binary min-heap ordered by that ts. The heap, not a FIFO, because events
@@ -16,7 +17,9 @@
 #include "dedupe.h"
 
 #include <stdlib.h>
+#include <string.h>
 
+#include "../common/binio.h"
 #include "../common/strmap.h"
 
 typedef struct seen_id {
@@ -134,6 +137,27 @@ static void expire(rg_dedupe *d)
     }
 }
 
+/* Remember id at ts_ms (not yet remembered). -1 on allocation failure. */
+static int remember(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 256;
+        heap_entry *h = realloc(d->heap, cap * sizeof *h);
+        if (!h)
+            return -1;
+        d->heap = h;
+        d->cap = cap;
+    }
+    bool created;
+    seen_id *rec = rg_strmap_put(d->ids, id, len, &created);
+    if (!rec)
+        return -1;
+    rec->ts_ms = ts_ms;
+    d->heap[d->n] = (heap_entry){ts_ms, rec};
+    sift_up(d->heap, d->n++);
+    return 0;
+}
+
 bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
 {
     if (!d->any || ts_ms > d->watermark_ms) {
@@ -145,20 +169,53 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
         return true;
     if (ts_ms < cutoff(d))
         return false; /* already beyond the horizon: nothing to remember */
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 256;
-        heap_entry *h = realloc(d->heap, cap * sizeof *h);
-        if (!h)
-            return false;
-        d->heap = h;
-        d->cap = cap;
-    }
-    bool created;
-    seen_id *rec = rg_strmap_put(d->ids, id, len, &created);
-    if (!rec)
-        return false;
-    rec->ts_ms = ts_ms;
-    d->heap[d->n] = (heap_entry){ts_ms, rec};
-    sift_up(d->heap, d->n++);
+    (void)remember(d, id, len, ts_ms);
     return false;
+}
+
+/* Format: whether any id was seen, the watermark (highest ts checked,
+ * duplicates included: it decides what is forgotten), then the ids in key
+ * order with their first-seen ts. The heap is rebuilt: expiry removes
+ * every id older than the cutoff, so the order among equal times in it
+ * never shows. */
+int rg_dedupe_save(const rg_dedupe *d, rg_strbuf *out)
+{
+    rg_put_u8(out, d->any);
+    rg_put_i64(out, d->watermark_ms);
+    size_t n;
+    rg_strmap_item *items = rg_strmap_sorted(d->ids, &n);
+    if (!items)
+        return -1;
+    rg_put_u32(out, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        rg_put_str(out, items[i].key, items[i].keylen);
+        rg_put_i64(out, ((const seen_id *)items[i].value)->ts_ms);
+    }
+    free(items);
+    return rg_strbuf_ok(out) ? 0 : -1;
+}
+
+int rg_dedupe_load(rg_dedupe *d, rg_reader *in)
+{
+    uint8_t any = rg_get_u8(in, "dedupe flag");
+    int64_t watermark_ms = rg_get_mark(in, "dedupe watermark");
+    uint32_t n = rg_get_count(in, 4 + 8, "event id count");
+    if (rg_reader_ok(in) && any > 1)
+        rg_reader_fail(in, "dedupe flag", "not 0 or 1");
+    for (uint32_t i = 0; i < n && rg_reader_ok(in); i++) {
+        size_t len;
+        const char *id = rg_get_str(in, 1024, &len, "event id");
+        int64_t ts_ms = rg_get_ts(in, "event id ts");
+        if (!rg_reader_ok(in))
+            break;
+        if (!id || rg_strmap_get(d->ids, id, len))
+            rg_reader_fail(in, "event id", id ? "saved twice" : "empty");
+        else if (remember(d, id, len, ts_ms) != 0)
+            rg_reader_fail(in, "event id", "out of memory");
+    }
+    if (!rg_reader_ok(in))
+        return -1;
+    d->any = any;
+    d->watermark_ms = watermark_ms;
+    return 0;
 }

@@ -10,7 +10,7 @@
  * never a full scan.
  *
  * Deterministic: the answer depends only on the sequence of (id, ts)
- * given. Not thread-safe.
+ * given (and, after a load, on the state saved). Not thread-safe.
  */
 #ifndef RG_DEDUPE_H
 #define RG_DEDUPE_H
@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../common/binio.h"
 
 typedef struct rg_dedupe rg_dedupe;
 
@@ -32,5 +34,13 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms);
 size_t rg_dedupe_size(const rg_dedupe *d);     /* ids remembered */
 size_t rg_dedupe_bytes(const rg_dedupe *d);
 void rg_dedupe_set_horizon(rg_dedupe *d, int64_t horizon_ms);
+
+/* Checkpoint (decisions/engine_state.c). save appends the ids held and the
+ * watermark (ids in key order, so equal states give equal bytes): 0, or
+ * -1 when out of memory. load restores into a new, empty memory from what
+ * save wrote; the bytes are untrusted: -1 with the reason in in->error
+ * (the memory may then hold part of the ids: the caller frees it). */
+int rg_dedupe_save(const rg_dedupe *d, rg_strbuf *out);
+int rg_dedupe_load(rg_dedupe *d, rg_reader *in);
 
 #endif
