@@ -89,6 +89,7 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, const rg_stream_process
         goto fail;
     }
     rd_kafka_poll_set_consumer(s->consumer);
+    s->commit_q = rd_kafka_queue_new(s->consumer);
     s->actions_rkt = rd_kafka_topic_new(s->producer, s->cfg.actions_topic, NULL);
     s->deadletter_rkt = rd_kafka_topic_new(s->producer, s->cfg.deadletter_topic, NULL);
     if (!s->actions_rkt || !s->deadletter_rkt) {
@@ -167,6 +168,8 @@ void rg_stream_free(rg_stream *s)
         rd_kafka_topic_destroy(s->actions_rkt);
     if (s->deadletter_rkt)
         rd_kafka_topic_destroy(s->deadletter_rkt);
+    if (s->commit_q)
+        rd_kafka_queue_destroy(s->commit_q);
     if (s->consumer)
         rd_kafka_destroy(s->consumer);
     if (s->producer) {
@@ -303,6 +306,7 @@ static int drain(rg_stream *s)
         /* Keep serving the group (commit callbacks, heartbeats happen in
          * the background); fetched messages just wait in the buffers. */
         rg_run_poll_consumer(s, 0);
+        rg_run_commit_serve(s);
     }
     bool complete = rg_run_inflight(s) == 0 && s->n_retries == 0 && rg_run_alerts_pending(s) == 0;
     rg_run_commit(s, true, NULL);
@@ -359,6 +363,7 @@ int rg_stream_run(rg_stream *s, volatile sig_atomic_t *stop, volatile sig_atomic
         else
             timeout = 100;
         rg_run_poll_consumer(s, timeout);
+        rg_run_commit_serve(s);
         rd_kafka_poll(s->producer, busy && last != RG_RUN_MORE ? 1 : 0);
         rg_run_retry_due(s, false);
         last = rg_run_process_some(s, &wait_ms);

@@ -24,6 +24,7 @@ static void note_committed(rg_stream *s, const rd_kafka_topic_partition_list_t *
 void rg_run_on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
                       void *opaque)
 {
+    (void)rk;
     rg_stream *s = opaque;
     if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
         return;
@@ -40,8 +41,37 @@ void rg_run_on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_pa
 
 /* Commit the frontier of every held partition (or of `only`, partition
  * numbers) that moved since the last acknowledged commit. */
+/* How long an async commit may stay unanswered before another is sent. */
+#define COMMIT_ANSWER_WAIT_MS 30000
+
+void rg_run_commit_serve(rg_stream *s)
+{
+    rd_kafka_event_t *ev;
+    while (s->commit_q && (ev = rd_kafka_queue_poll(s->commit_q, 0)) != NULL) {
+        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+            s->commit_inflight = false;
+            rd_kafka_topic_partition_list_t *offsets = rd_kafka_event_topic_partition_list(ev);
+            rg_run_on_commit(s->consumer, rd_kafka_event_error(ev), offsets, s);
+        }
+        rd_kafka_event_destroy(ev);
+    }
+}
+
 void rg_run_commit(rg_stream *s, bool sync, const rd_kafka_topic_partition_list_t *only)
 {
+    /* One async commit at a time. Each is a request queued on librdkafka's
+     * group coordinator connection, and when the coordinator answers
+     * NOT_COORDINATOR, librdkafka 2.0.2 drops that connection: every
+     * request still queued fails with a transport error, and each such
+     * failure marks the (new) coordinator dead again, dropping the
+     * connection again. With a commit every interval piling up behind a
+     * slow answer, that loop never ends and nothing is committed again
+     * (docs/streaming.md, "Commits and the group coordinator"). With one
+     * in flight, a coordinator change costs one retried request. The
+     * frontier only grows, so the next commit carries everything a skipped
+     * one would have. */
+    if (!sync && s->commit_inflight && rg_run_mono_ms() - s->commit_sent_ms < COMMIT_ANSWER_WAIT_MS)
+        return;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     for (size_t i = 0; i < s->n_slots && i < s->merge.n_slots; i++) {
         if (!s->merge.slots[i].active)
@@ -54,16 +84,21 @@ void rg_run_commit(rg_stream *s, bool sync, const rd_kafka_topic_partition_list_
             continue;
         rd_kafka_topic_partition_list_add(list, s->cfg.events_topic, partition)->offset = f;
     }
-    if (list->cnt) {
-        rd_kafka_resp_err_t err = rd_kafka_commit(s->consumer, list, sync ? 0 : 1);
-        if (sync) {
-            if (err) {
-                s->metrics.commit_errors++;
-                rg_log(RG_LOG_WARN, "offset commit failed", "error", rd_kafka_err2str(err), NULL);
-            } else {
-                s->metrics.commits++;
-                note_committed(s, list);
-            }
+    if (list->cnt && !sync) {
+        /* The answer comes as an event on our own queue (commit_serve):
+         * that is how this commit's answer is told from a sync one's. */
+        if (rd_kafka_commit_queue(s->consumer, list, s->commit_q, NULL, NULL) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            s->commit_inflight = true;
+            s->commit_sent_ms = rg_run_mono_ms();
+        }
+    } else if (list->cnt) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(s->consumer, list, 0);
+        if (err) {
+            s->metrics.commit_errors++;
+            rg_log(RG_LOG_WARN, "offset commit failed", "error", rd_kafka_err2str(err), NULL);
+        } else {
+            s->metrics.commits++;
+            note_committed(s, list);
         }
     }
     rd_kafka_topic_partition_list_destroy(list);

@@ -26,8 +26,14 @@
 
 /* Commit the frontier of every held partition (or only those in `only`)
  * that moved past its last acknowledged commit. sync: wait for the
- * answer; otherwise the result comes to rg_run_on_commit. */
+ * answer. Otherwise the answer comes through rg_run_commit_serve, and at
+ * most one async commit is in flight: while one is unanswered (up to
+ * 30 s) the call does nothing (the next one carries the newer frontier). */
 void rg_run_commit(rg_stream *s, bool sync, const rd_kafka_topic_partition_list_t *only);
+
+/* Serve the answers to async commits (their own queue); call from the
+ * loop. */
+void rg_run_commit_serve(rg_stream *s);
 
 /* offset_commit_cb: count, remember what the broker acknowledged. */
 void rg_run_on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,

@@ -112,6 +112,9 @@ struct rg_stream {
     bool fatal;
     bool draining;
     bool checkpoint_pending;
+    rd_kafka_queue_t *commit_q;     /* answers to async commits (run_commit.c) */
+    bool commit_inflight;           /* an async commit is unanswered */
+    int64_t commit_sent_ms;
     int64_t checkpoint_wait_since_ms;
     int64_t last_commit_ms, last_publish_ms, last_checkpoint_ms;
     int64_t last_delivery_log_ms, last_commit_log_ms, last_consumer_log_ms, last_queue_log_ms;

@@ -96,12 +96,9 @@ static void inject_request_errors(harness *h, int round, void *arg)
                                       RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
                                       RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
     /* OffsetCommit: failed commits are retried at the next interval.
-     * Only errors that keep the coordinator: with NOT_COORDINATOR or
-     * COORDINATOR_NOT_AVAILABLE injected here, librdkafka 2.0.2 against
-     * its mock cluster sometimes never commits again ("Waiting for
-     * coordinator" forever; seen in about half the runs). Coordinator
-     * failover itself is covered by test_coordinator_and_events_broker_down;
-     * the stall is an open item of the streaming issue (docs/streaming.md). */
+     * Errors that keep the coordinator here; those that drop it
+     * (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE) have their own
+     * regression test, test_stream_commit.c. */
     rd_kafka_mock_push_request_errors(h->mc, 8 /* OffsetCommit */, 4, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
                                       RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
                                       RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
