@@ -1,40 +1,117 @@
+/*
+ * strmap — see strmap.h. Owner: common (the detectors engineer).
+ *
+ * Record layout, one fixed stride per map:
+ *   [value (padded to 8)][uint32: keylen | tag << 24][key room]
+ * The key room holds the key and its NUL when keylen < room, else a
+ * pointer to a heap copy (room >= 12, so a pointer always fits). The tag
+ * byte rides in the length word (keys are at most 16 MiB), so a user of
+ * it (the account store's in-use bits) pays no padding. A free record's
+ * length word holds the next free record's number + 1 (the free list).
+ *
+ * Records are numbered. Records 64 on are in chunks of 64 (record i in
+ * chunk 3 + i / 64); the first 64 in chunks of 8, 8, 16 and 32, so that
+ * a map of a few entries does not hold a 64-record chunk.
+ * A table slot is {32-bit hash, record number + 1} (0: empty): 8 bytes,
+ * where a {64-bit hash, pointer} slot was 16 and each record was its own
+ * malloc block with a header.
+ */
 #include "strmap.h"
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
-/* Allocator bookkeeping per malloc'd block, for rg_strmap_bytes estimates. */
-#define MALLOC_OVERHEAD 16
+#define CHUNK_LOG2 6
+#define CHUNK_RECORDS (UINT32_C(1) << CHUNK_LOG2)
+#define MAX_RECORDS (UINT32_MAX - 1)
 
 struct slot {
-    uint64_t hash; /* 0 means empty; real hashes are forced non-zero */
-    unsigned char *entry;
+    uint32_t hash;
+    uint32_t ref;   /* record number + 1; 0 means empty */
 };
 
 struct rg_strmap {
     struct slot *slots;
-    size_t cap;  /* power of two, or 0 */
+    size_t cap;                 /* power of two, or 0 */
     size_t count;
     size_t value_size;
     size_t value_size_aligned;
-    size_t entry_bytes; /* sum of entry allocation sizes */
+    size_t key_room;            /* bytes for the key (with its NUL) or a pointer */
+    size_t stride;              /* bytes per record, a multiple of 8 */
+    unsigned char **chunks;
+    uint32_t n_chunks, chunks_cap;
+    uint32_t fresh;             /* records [0, fresh) have been handed out */
+    uint32_t free_head;         /* first free record + 1, or 0 */
+    size_t spilled_bytes;       /* heap copies of long keys, at their real size */
 };
 
-/* Entry layout: [value (padded to 8)][uint32: keylen | tag << 24][key][NUL].
- * The tag byte rides in the length word (keys are at most 16 MiB), so a
- * user of it (the account store's in-use bits) pays no padding. */
 #define KEYLEN_BITS 24
 #define KEYLEN_MASK ((UINT32_C(1) << KEYLEN_BITS) - 1)
 
-static size_t entry_keylen(const rg_strmap *m, const unsigned char *e)
+size_t rg_heap_block_bytes(const void *block, size_t requested)
+{
+    if (!block)
+        return 0;
+#if defined(__GLIBC__)
+    (void)requested;
+    return malloc_usable_size((void *)block) + sizeof(size_t);
+#else
+    return requested + 16;
+#endif
+}
+
+/* The chunk holding record i, and i's place in it. */
+static uint32_t chunk_of(uint32_t i, uint32_t *offset)
+{
+    if (i >= CHUNK_RECORDS) {
+        *offset = i & (CHUNK_RECORDS - 1);
+        return 3 + (i >> CHUNK_LOG2);
+    }
+    if (i < 8) {
+        *offset = i;
+        return 0;
+    }
+    uint32_t log2 = 31 - (uint32_t)__builtin_clz(i);   /* 3, 4 or 5 */
+    *offset = i - (UINT32_C(1) << log2);
+    return log2 - 2;
+}
+
+/* Records in chunk c. */
+static uint32_t chunk_records(uint32_t c) { return c >= 4 ? CHUNK_RECORDS : c == 0 ? 8 : UINT32_C(4) << c; }
+
+static unsigned char *record_at(const rg_strmap *m, uint32_t i)
+{
+    uint32_t offset, c = chunk_of(i, &offset);
+    return m->chunks[c] + (size_t)offset * m->stride;
+}
+
+static uint32_t length_word(const rg_strmap *m, const unsigned char *e)
 {
     uint32_t kl;
     memcpy(&kl, e + m->value_size_aligned, sizeof kl);
-    return kl & KEYLEN_MASK;
+    return kl;
 }
+
+static void set_length_word(const rg_strmap *m, unsigned char *e, uint32_t kl)
+{
+    memcpy(e + m->value_size_aligned, &kl, sizeof kl);
+}
+
+static size_t entry_keylen(const rg_strmap *m, const unsigned char *e) { return length_word(m, e) & KEYLEN_MASK; }
+
+static bool key_spilled(const rg_strmap *m, size_t keylen) { return keylen >= m->key_room; }
+
 static char *entry_key(const rg_strmap *m, unsigned char *e)
 {
-    return (char *)e + m->value_size_aligned + sizeof(uint32_t);
+    unsigned char *room = e + m->value_size_aligned + sizeof(uint32_t);
+    if (!key_spilled(m, entry_keylen(m, e)))
+        return (char *)room;
+    char *heap;
+    memcpy(&heap, room, sizeof heap);
+    return heap;
 }
 
 uint64_t rg_hash_bytes(const void *data, size_t len)
@@ -64,7 +141,9 @@ uint64_t rg_hash_bytes(const void *data, size_t len)
     return h ? h : 1;
 }
 
-rg_strmap *rg_strmap_new(size_t value_size)
+rg_strmap *rg_strmap_new(size_t value_size) { return rg_strmap_new_sized(value_size, RG_STRMAP_INLINE_KEY); }
+
+rg_strmap *rg_strmap_new_sized(size_t value_size, size_t inline_key)
 {
     rg_strmap *m = calloc(1, sizeof *m);
     if (!m)
@@ -73,7 +152,22 @@ rg_strmap *rg_strmap_new(size_t value_size)
     /* 8, not 16: values hold int64s and pointers at most, and every byte
      * of padding is paid once per entity. */
     m->value_size_aligned = (value_size + 7) & ~(size_t)7;
+    if (inline_key < 11)
+        inline_key = 11;
+    /* Room for the key and its NUL, so that the length word and the room
+     * end on an 8-byte boundary: room = 4 (mod 8). */
+    m->key_room = ((inline_key + 1 + 4 + 7) & ~(size_t)7) - 4;
+    m->stride = m->value_size_aligned + sizeof(uint32_t) + m->key_room;
     return m;
+}
+
+static void free_key(rg_strmap *m, unsigned char *e)
+{
+    if (!key_spilled(m, entry_keylen(m, e)))
+        return;
+    char *heap = entry_key(m, e);
+    m->spilled_bytes -= rg_heap_block_bytes(heap, entry_keylen(m, e) + 1);
+    free(heap);
 }
 
 void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
@@ -81,48 +175,58 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
     if (!m)
         return;
     for (size_t i = 0; i < m->cap; i++) {
-        if (m->slots[i].hash) {
-            if (free_value)
-                free_value(m->slots[i].entry);
-            free(m->slots[i].entry);
-        }
+        if (!m->slots[i].ref)
+            continue;
+        unsigned char *e = record_at(m, m->slots[i].ref - 1);
+        if (free_value)
+            free_value(e);
+        free_key(m, e);
     }
+    for (uint32_t c = 0; c < m->n_chunks; c++)
+        free(m->chunks[c]);
+    free(m->chunks);
     free(m->slots);
     free(m);
 }
 
-static struct slot *find(const rg_strmap *m, const char *key, size_t keylen, uint64_t h)
+static uint32_t hash32(const char *key, size_t keylen) { return (uint32_t)rg_hash_bytes(key, keylen); }
+
+static struct slot *find(const rg_strmap *m, const char *key, size_t keylen, uint32_t h)
 {
     if (!m->cap)
         return NULL;
     size_t mask = m->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         struct slot *s = &m->slots[i];
-        if (!s->hash)
+        if (!s->ref)
             return NULL;
-        if (s->hash == h && entry_keylen(m, s->entry) == keylen &&
-            memcmp(entry_key(m, s->entry), key, keylen) == 0)
+        if (s->hash != h)
+            continue;
+        unsigned char *e = record_at(m, s->ref - 1);
+        if (entry_keylen(m, e) == keylen && memcmp(entry_key(m, e), key, keylen) == 0)
             return s;
     }
 }
 
 void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen)
 {
-    struct slot *s = find(m, key, keylen, rg_hash_bytes(key, keylen));
-    return s ? s->entry : NULL;
+    struct slot *s = find(m, key, keylen, hash32(key, keylen));
+    return s ? record_at(m, s->ref - 1) : NULL;
 }
 
 static bool grow(rg_strmap *m)
 {
     size_t ncap = m->cap ? m->cap * 2 : 64;
+    if (ncap > (size_t)UINT32_MAX + 1)
+        return false;
     struct slot *ns = calloc(ncap, sizeof *ns);
     if (!ns)
         return false;
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].hash)
+        if (!m->slots[i].ref)
             continue;
         size_t j = m->slots[i].hash & (ncap - 1);
-        while (ns[j].hash)
+        while (ns[j].ref)
             j = (j + 1) & (ncap - 1);
         ns[j] = m->slots[i];
     }
@@ -132,33 +236,84 @@ static bool grow(rg_strmap *m)
     return true;
 }
 
+/* A zeroed record's number: a freed one, else the next fresh one (a new
+ * chunk when the last is full). UINT32_MAX on OOM. */
+static uint32_t take_record(rg_strmap *m)
+{
+    if (m->free_head) {
+        uint32_t i = m->free_head - 1;
+        unsigned char *e = record_at(m, i);
+        m->free_head = length_word(m, e);
+        memset(e, 0, m->stride);
+        return i;
+    }
+    if (m->fresh == MAX_RECORDS)
+        return UINT32_MAX;
+    uint32_t offset;
+    if (chunk_of(m->fresh, &offset) == m->n_chunks) {
+        if (m->n_chunks == m->chunks_cap) {
+            uint32_t ncap = m->chunks_cap ? m->chunks_cap * 2 : 4;
+            unsigned char **nc = realloc(m->chunks, (size_t)ncap * sizeof *nc);
+            if (!nc)
+                return UINT32_MAX;
+            m->chunks = nc;
+            m->chunks_cap = ncap;
+        }
+        /* calloc: fresh records are zero, so put hands them out as is. */
+        unsigned char *chunk = calloc(chunk_records(m->n_chunks), m->stride);
+        if (!chunk)
+            return UINT32_MAX;
+        m->chunks[m->n_chunks++] = chunk;
+    }
+    return m->fresh++;
+}
+
+static void give_back_record(rg_strmap *m, uint32_t i)
+{
+    set_length_word(m, record_at(m, i), m->free_head);
+    m->free_head = i + 1;
+}
+
 void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
 {
-    uint64_t h = rg_hash_bytes(key, keylen);
+    uint32_t h = hash32(key, keylen);
     struct slot *s = find(m, key, keylen, h);
     if (created)
         *created = false;
     if (s)
-        return s->entry;
+        return record_at(m, s->ref - 1);
     if (keylen > KEYLEN_MASK)
         return NULL;
     /* Keep the load factor under 3/4 so probe runs stay short. */
     if ((m->count + 1) * 4 > m->cap * 3 && !grow(m))
         return NULL;
-    size_t esize = m->value_size_aligned + sizeof(uint32_t) + keylen + 1;
-    unsigned char *e = calloc(1, esize);
-    if (!e)
+    char *heap_key = NULL;
+    if (key_spilled(m, keylen)) {
+        if (!(heap_key = malloc(keylen + 1)))
+            return NULL;
+        memcpy(heap_key, key, keylen);
+        heap_key[keylen] = 0;
+    }
+    uint32_t i = take_record(m);
+    if (i == UINT32_MAX) {
+        free(heap_key);
         return NULL;
-    uint32_t kl = (uint32_t)keylen;
-    memcpy(e + m->value_size_aligned, &kl, sizeof kl);
-    memcpy(entry_key(m, e), key, keylen);
-    size_t mask = m->cap - 1, i = h & mask;
-    while (m->slots[i].hash)
-        i = (i + 1) & mask;
-    m->slots[i].hash = h;
-    m->slots[i].entry = e;
+    }
+    unsigned char *e = record_at(m, i);
+    set_length_word(m, e, (uint32_t)keylen);
+    unsigned char *room = e + m->value_size_aligned + sizeof(uint32_t);
+    if (heap_key) {
+        memcpy(room, &heap_key, sizeof heap_key);
+        m->spilled_bytes += rg_heap_block_bytes(heap_key, keylen + 1);
+    } else {
+        memcpy(room, key, keylen);   /* the NUL is there: records start zeroed */
+    }
+    size_t mask = m->cap - 1, j = h & mask;
+    while (m->slots[j].ref)
+        j = (j + 1) & mask;
+    m->slots[j].hash = h;
+    m->slots[j].ref = i + 1;
     m->count++;
-    m->entry_bytes += esize + MALLOC_OVERHEAD;
     if (created)
         *created = true;
     return e;
@@ -166,24 +321,25 @@ void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
 
 const char *rg_strmap_key(const rg_strmap *m, const void *value, size_t *keylen)
 {
-    const unsigned char *e = value;
+    unsigned char *e = (unsigned char *)value;
     if (keylen)
         *keylen = entry_keylen(m, e);
-    return entry_key(m, (unsigned char *)e);
+    return entry_key(m, e);
 }
 
 /* Remove the entry at slot index i and close the gap (backward shift), so
  * that lookups never need tombstones. */
 static void remove_at(rg_strmap *m, size_t i, void (*free_value)(void *))
 {
-    unsigned char *e = m->slots[i].entry;
-    m->entry_bytes -= m->value_size_aligned + sizeof(uint32_t) + entry_keylen(m, e) + 1 + MALLOC_OVERHEAD;
+    uint32_t rec = m->slots[i].ref - 1;
+    unsigned char *e = record_at(m, rec);
     if (free_value)
         free_value(e);
-    free(e);
+    free_key(m, e);
+    give_back_record(m, rec);
     size_t mask = m->cap - 1;
     size_t hole = i;
-    for (size_t j = (i + 1) & mask; m->slots[j].hash; j = (j + 1) & mask) {
+    for (size_t j = (i + 1) & mask; m->slots[j].ref; j = (j + 1) & mask) {
         size_t home = m->slots[j].hash & mask;
         /* Move j into the hole when its home is not in (hole, j]. */
         bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
@@ -193,13 +349,13 @@ static void remove_at(rg_strmap *m, size_t i, void (*free_value)(void *))
         }
     }
     m->slots[hole].hash = 0;
-    m->slots[hole].entry = NULL;
+    m->slots[hole].ref = 0;
     m->count--;
 }
 
 bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_value)(void *))
 {
-    struct slot *s = find(m, key, keylen, rg_hash_bytes(key, keylen));
+    struct slot *s = find(m, key, keylen, hash32(key, keylen));
     if (!s)
         return false;
     remove_at(m, (size_t)(s - m->slots), free_value);
@@ -215,7 +371,7 @@ size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *, void *), void *arg,
      * shifted from past the wrap point to before it may be seen twice,
      * which is harmless: keep() is a pure predicate. */
     for (size_t i = 0; i < m->cap;) {
-        if (m->slots[i].hash && !keep(m->slots[i].entry, arg)) {
+        if (m->slots[i].ref && !keep(record_at(m, m->slots[i].ref - 1), arg)) {
             remove_at(m, i, free_value);
             removed++;
             continue;
@@ -228,9 +384,9 @@ size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *, void *), void *arg,
 void rg_strmap_foreach(const rg_strmap *m, bool (*fn)(const char *, size_t, void *, void *), void *arg)
 {
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].hash)
+        if (!m->slots[i].ref)
             continue;
-        unsigned char *e = m->slots[i].entry;
+        unsigned char *e = record_at(m, m->slots[i].ref - 1);
         if (!fn(entry_key(m, e), entry_keylen(m, e), e, arg))
             return;
     }
@@ -240,7 +396,11 @@ size_t rg_strmap_count(const rg_strmap *m) { return m->count; }
 
 size_t rg_strmap_bytes(const rg_strmap *m)
 {
-    return sizeof *m + m->cap * sizeof(struct slot) + (m->cap ? MALLOC_OVERHEAD : 0) + m->entry_bytes;
+    size_t bytes = rg_heap_block_bytes(m, sizeof *m) + rg_heap_block_bytes(m->slots, m->cap * sizeof(struct slot)) +
+                   rg_heap_block_bytes(m->chunks, m->chunks_cap * sizeof *m->chunks) + m->spilled_bytes;
+    for (uint32_t c = 0; c < m->n_chunks; c++)
+        bytes += rg_heap_block_bytes(m->chunks[c], chunk_records(c) * m->stride);
+    return bytes;
 }
 
 static int entry_cmp(const void *pa, const void *pb)
@@ -257,9 +417,9 @@ rg_strmap_item *rg_strmap_sorted(const rg_strmap *m, size_t *n)
     if (!items)
         return NULL;
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].hash)
+        if (!m->slots[i].ref)
             continue;
-        unsigned char *e = m->slots[i].entry;
+        unsigned char *e = record_at(m, m->slots[i].ref - 1);
         items[*n].key = entry_key(m, e);
         items[*n].keylen = entry_keylen(m, e);
         items[*n].value = e;
@@ -271,16 +431,10 @@ rg_strmap_item *rg_strmap_sorted(const rg_strmap *m, size_t *n)
 
 uint8_t rg_strmap_tag(const rg_strmap *m, const void *value)
 {
-    uint32_t kl;
-    memcpy(&kl, (const unsigned char *)value + m->value_size_aligned, sizeof kl);
-    return (uint8_t)(kl >> KEYLEN_BITS);
+    return (uint8_t)(length_word(m, value) >> KEYLEN_BITS);
 }
 
 void rg_strmap_set_tag(rg_strmap *m, void *value, uint8_t tag)
 {
-    unsigned char *at = (unsigned char *)value + m->value_size_aligned;
-    uint32_t kl;
-    memcpy(&kl, at, sizeof kl);
-    kl = (kl & KEYLEN_MASK) | (uint32_t)tag << KEYLEN_BITS;
-    memcpy(at, &kl, sizeof kl);
+    set_length_word(m, value, (length_word(m, value) & KEYLEN_MASK) | (uint32_t)tag << KEYLEN_BITS);
 }

@@ -2,15 +2,26 @@
  * strmap — a hash map from byte-string keys to fixed-size value records.
  *
  * This is where per-entity state lives (accounts, counterparties, packets,
- * event ids), so it is built for many small records: each entry is one
- * allocation holding [value record][key bytes][NUL], and the table holds
- * only a hash and a pointer per slot (open addressing, linear probing,
- * backward-shift deletion, so no tombstones accumulate on an endless
- * stream).
+ * event ids), so it is built for many small records, and its own cost per
+ * entry is kept to a few bytes:
+ *   - records live in slabs (chunks of up to 64 records of one fixed stride:
+ *     [value][key length and tag byte][key]), so a record costs no
+ *     allocator header of its own; a deleted record's place is reused by
+ *     the next insert;
+ *   - the key is stored inline, NUL-terminated, when it is at most the
+ *     map's inline key length (rg_strmap_new_sized; 19 bytes by default);
+ *     a longer key costs one heap copy beside the record;
+ *   - the table holds 8 bytes per slot, a 32-bit hash and a 32-bit record
+ *     number (open addressing, linear probing, load <= 3/4,
+ *     backward-shift deletion, so no tombstones accumulate on an endless
+ *     stream).
+ * Neither the slabs nor the table shrink: a map keeps the memory of its
+ * peak entry count (a stream's live population is what it sizes for).
+ * At most 2^32 - 2 entries.
  *
- * Value records never move once created (they are separate allocations),
- * so a pointer returned by get/put stays valid until that key is deleted or
- * the map is freed, across any number of other inserts.
+ * Value records never move once created (slabs are never reallocated),
+ * so a pointer returned by get/put stays valid until that key is deleted
+ * or the map is freed, across any number of other inserts.
  *
  * Iteration order is a function of the keys and the insertion/deletion
  * history only (fixed hash seed), so it is the same on every run; the
@@ -25,8 +36,15 @@
 
 typedef struct rg_strmap rg_strmap;
 
-/* New empty map whose values are `value_size` bytes (may be 0). NULL on OOM. */
+/* New empty map whose values are `value_size` bytes (may be 0), keys of
+ * up to RG_STRMAP_INLINE_KEY bytes inline. NULL on OOM. */
 rg_strmap *rg_strmap_new(size_t value_size);
+#define RG_STRMAP_INLINE_KEY 19
+/* The same with keys of up to `inline_key` bytes stored inline (rounded
+ * up so the record stays 8-byte aligned; at least 11). Pick it from the
+ * ids the map holds: a shorter key wastes the rest of the room, a longer
+ * one costs a heap copy (its length + 1, plus an allocator header). */
+rg_strmap *rg_strmap_new_sized(size_t value_size, size_t inline_key);
 
 /* Free the map. `free_value`, when not NULL, is called on each value record
  * first (to release what the record points to; not the record itself).
@@ -76,9 +94,16 @@ typedef struct rg_strmap_item {
 } rg_strmap_item;
 rg_strmap_item *rg_strmap_sorted(const rg_strmap *m, size_t *n);
 
-/* Bytes this map holds: table plus entries (allocator overhead estimated at
- * 16 bytes per allocation), not counting what values point to. */
+/* Bytes this map holds: table, slabs (free places included) and heap
+ * copies of long keys, each allocation at its real size
+ * (rg_heap_block_bytes), not counting what values point to. */
 size_t rg_strmap_bytes(const rg_strmap *m);
+
+/* What a live heap block of `requested` bytes really costs: with glibc,
+ * malloc_usable_size plus its 8-byte chunk header (a 24-byte request is
+ * a 32-byte chunk); elsewhere the request plus an estimated 16-byte
+ * header. 0 for NULL. For the memory figures of docs/state.md. */
+size_t rg_heap_block_bytes(const void *block, size_t requested);
 
 /* The 64-bit hash used for keys (exposed for tests and for partitioning). */
 uint64_t rg_hash_bytes(const void *data, size_t len);

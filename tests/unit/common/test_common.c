@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/strbuf.h"
@@ -165,13 +166,71 @@ static void test_strmap(void **state)
     rg_strmap_free(m, NULL);
 }
 
+/* Keys longer than the inline room live in a heap copy; tags ride in the
+ * length word; a deleted record's place is reused zeroed; the memory
+ * figure counts the slabs, table and key copies. */
+static void test_strmap_slab(void **state)
+{
+    (void)state;
+    rg_strmap *m = rg_strmap_new_sized(sizeof(struct rec), 11);
+    char key[80];
+    for (int i = 0; i < 3000; i++) {
+        /* Every third key is too long to be inline (40 bytes). */
+        int n = i % 3 ? snprintf(key, sizeof key, "k%d", i)
+                      : snprintf(key, sizeof key, "a-rather-long-account-id-%015d", i);
+        struct rec *r = rg_strmap_put(m, key, (size_t)n, NULL);
+        assert_non_null(r);
+        assert_int_equal(r->n, 0);
+        r->n = i;
+        rg_strmap_set_tag(m, r, (uint8_t)(i & 0xff));
+    }
+    for (int i = 0; i < 3000; i++) {
+        int n = i % 3 ? snprintf(key, sizeof key, "k%d", i)
+                      : snprintf(key, sizeof key, "a-rather-long-account-id-%015d", i);
+        struct rec *r = rg_strmap_get(m, key, (size_t)n);
+        assert_non_null(r);
+        assert_int_equal(r->n, i);
+        assert_int_equal(rg_strmap_tag(m, r), i & 0xff);
+        size_t kl;
+        assert_string_equal(rg_strmap_key(m, r, &kl), key);
+        assert_int_equal(kl, n);
+    }
+    size_t full = rg_strmap_bytes(m);
+    /* 3000 records of 8 + 4 + 12 bytes, 1000 key copies, 4096 slots. */
+    assert_true(full >= 3000 * 24 + 1000 * 41 + 4096 * 8);
+    assert_true(full <= 3000 * 24 + 1000 * 64 + 4096 * 8 + 64 * 24 + 4096);
+    /* Delete the long keys and put them back: the places are reused, the
+     * records come back zeroed, and the memory does not grow. */
+    for (int i = 0; i < 3000; i += 3) {
+        int n = snprintf(key, sizeof key, "a-rather-long-account-id-%015d", i);
+        assert_true(rg_strmap_del(m, key, (size_t)n, NULL));
+    }
+    assert_int_equal(rg_strmap_count(m), 2000);
+    for (int i = 0; i < 3000; i += 3) {
+        int n = snprintf(key, sizeof key, "back-%d", i);
+        bool created;
+        struct rec *r = rg_strmap_put(m, key, (size_t)n, &created);
+        assert_true(created);
+        assert_int_equal(r->n, 0);
+        assert_int_equal(rg_strmap_tag(m, r), 0);
+    }
+    assert_true(rg_strmap_bytes(m) <= full);
+    size_t n_items;
+    rg_strmap_item *items = rg_strmap_sorted(m, &n_items);
+    assert_int_equal(n_items, 3000);
+    for (size_t i = 1; i < n_items; i++)
+        assert_true(strcmp(items[i - 1].key, items[i].key) < 0);
+    free(items);
+    rg_strmap_free(m, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339_forms), cmocka_unit_test(test_rfc3339_rejects),
         cmocka_unit_test(test_format_utc),    cmocka_unit_test(test_durations),
         cmocka_unit_test(test_json_str_and_base64), cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_strmap),
+        cmocka_unit_test(test_strmap),        cmocka_unit_test(test_strmap_slab),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
