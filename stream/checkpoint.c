@@ -14,6 +14,7 @@ struct rg_checkpoint {
     sqlite3_stmt *put_offset;
     sqlite3_stmt *get_offset;
     int64_t last_write_ms;
+    size_t last_blob_len;       /* the previous state's size: the next one is reserved at once */
 };
 
 static const char schema_sql[] =
@@ -97,6 +98,12 @@ int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoin
      * only for the inserts. */
     bool with_state = codec && codec->save;
     if (with_state) {
+        /* The engine's state is megabytes and grows slowly: growing the
+         * buffer by doubling from nothing copied it again and again
+         * (docs/bench-stream.md, F1). One allocation of about the last
+         * size instead. */
+        if (cp->last_blob_len)
+            rg_strbuf_reserve(&blob, cp->last_blob_len + cp->last_blob_len / 4);
         if (codec->save(codec->opaque, &blob, errstr, errstr_size) != 0)
             goto fail;
         if (!rg_strbuf_ok(&blob)) {
@@ -155,6 +162,8 @@ int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoin
     }
     sqlite3_reset(cp->put_offset);
     sqlite3_finalize(put_state);
+    if (with_state)
+        cp->last_blob_len = blob.len;
     rg_strbuf_free(&blob);
     cp->last_write_ms = now_ms;
     return 0;
