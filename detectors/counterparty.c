@@ -324,7 +324,7 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
     if (r->index && ev->ts_ms >= newest_ms) {
         /* In order: every held ts is <= E.ts, so a sender is in the
          * window exactly when its latest ts is > lo. */
-        int64_t senders = rg_window_count(&r->index->latest, lo_ms, ev->ts_ms);
+        int64_t senders = rg_window_count(&r->index->latest, r->index->latest_base_ms, lo_ms, ev->ts_ms);
         if (rg_sender_index_latest(r->index, r->trimmed_ms, sender) <= lo_ms)
             senders++;
         return rg_int_typed(RG_T_INT, senders);
@@ -459,13 +459,13 @@ static bool add_record_stats(const char *key, size_t keylen, void *value, void *
     rg_detector_stats *out = arg;
     const cp_record *r = value;
     if (r->raw)
-        out->bytes += (size_t)r->raw_cap * sizeof *r->raw + RG_MALLOC_OVERHEAD;
+        out->bytes += rg_heap_block_bytes(r->raw, (size_t)r->raw_cap * sizeof *r->raw);
     out->window_entries += r->raw_n;
     out->window_bytes += (size_t)r->raw_n * sizeof *r->raw;
     if (r->index) {
         out->bytes += rg_sender_index_bytes(r->index);
-        out->window_entries += r->index->latest.n;
-        out->window_bytes += (size_t)r->index->latest.n * sizeof(int64_t);
+        out->window_entries += rg_window_len(&r->index->latest);
+        out->window_bytes += rg_window_entry_bytes(&r->index->latest);
     }
     return true;
 }

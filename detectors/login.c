@@ -284,7 +284,7 @@ static bool add_record_stats(const char *key, size_t keylen, void *value, void *
     rg_detector_stats *out = arg;
     const login_record *r = value;
     if (r->devices_cap > DEVICES_INLINE)
-        out->bytes += (size_t)r->devices_cap * sizeof(uint64_t) + RG_MALLOC_OVERHEAD;
+        out->bytes += rg_heap_block_bytes(r->devices.heap, (size_t)r->devices_cap * sizeof(uint64_t));
     return true;
 }
 

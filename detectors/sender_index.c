@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "../common/strmap.h"
+
 rg_sender_index *rg_sender_index_new(void)
 {
     rg_sender_index *ix = calloc(1, sizeof *ix);
@@ -49,7 +51,7 @@ static int table_rebuild(rg_sender_index *ix, int64_t trimmed_ms)
     /* Room for the live senders plus one under the 3/4 load that add()
      * keeps: the table is the index's biggest part, so no more slack
      * than doubling gives. */
-    uint32_t live = ix->latest.n, cap = 16;
+    uint32_t live = rg_window_len(&ix->latest), cap = 16;
     while (cap * 3 < (live + 2) * 4)
         cap *= 2;
     rg_sender_slot *t = calloc(cap, sizeof *t);
@@ -71,6 +73,12 @@ static int table_rebuild(rg_sender_index *ix, int64_t trimmed_ms)
     return 0;
 }
 
+static int insert_latest(rg_sender_index *ix, int64_t ts_ms)
+{
+    (void)rg_window_group_fit(&ix->latest, 1, &ix->latest_base_ms, ts_ms);
+    return rg_window_insert(&ix->latest, ix->latest_base_ms, ts_ms);
+}
+
 int rg_sender_index_add(rg_sender_index *ix, int64_t trimmed_ms, int64_t ts_ms, uint64_t sender)
 {
     rg_sender_slot *slot = table_find(ix, sender);
@@ -79,15 +87,15 @@ int rg_sender_index_add(rg_sender_index *ix, int64_t trimmed_ms, int64_t ts_ms, 
         if (live && slot->latest_ms >= ts_ms)
             return 0;   /* a late transfer: the latest time stands */
         if (live)
-            rg_window_remove(&ix->latest, slot->latest_ms);
-        if (rg_window_insert(&ix->latest, ts_ms) != 0)
+            rg_window_remove(&ix->latest, ix->latest_base_ms, slot->latest_ms);
+        if (insert_latest(ix, ts_ms) != 0)
             return -1;
         slot->latest_ms = ts_ms;
         return 0;
     }
     if ((ix->table_used + 1) * 4 > ix->table_cap * 3 && table_rebuild(ix, trimmed_ms) != 0)
         return -1;
-    if (rg_window_insert(&ix->latest, ts_ms) != 0)
+    if (insert_latest(ix, ts_ms) != 0)
         return -1;
     uint32_t mask = ix->table_cap - 1, i = (uint32_t)sender & mask;
     while (ix->table[i].sender)
@@ -100,17 +108,15 @@ int rg_sender_index_add(rg_sender_index *ix, int64_t trimmed_ms, int64_t ts_ms, 
 
 void rg_sender_index_trim(rg_sender_index *ix, int64_t cutoff_ms)
 {
-    rg_window_trim(&ix->latest, cutoff_ms);
+    rg_window_trim(&ix->latest, ix->latest_base_ms, cutoff_ms);
     /* Many dead senders: rebuild so probes stay short and memory follows
      * the live count (failure only keeps the bigger table). */
-    if (ix->table_used > 2 * ix->latest.n + 8)
+    if (ix->table_used > 2 * rg_window_len(&ix->latest) + 8)
         (void)table_rebuild(ix, cutoff_ms);
 }
 
 size_t rg_sender_index_bytes(const rg_sender_index *ix)
 {
-    size_t bytes = sizeof *ix + RG_MALLOC_OVERHEAD + rg_window_heap_bytes(&ix->latest);
-    if (ix->table)
-        bytes += (size_t)ix->table_cap * sizeof *ix->table + RG_MALLOC_OVERHEAD;
-    return bytes;
+    return rg_heap_block_bytes(ix, sizeof *ix) + rg_window_heap_bytes(&ix->latest) +
+           rg_heap_block_bytes(ix->table, (size_t)ix->table_cap * sizeof *ix->table);
 }

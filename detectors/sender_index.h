@@ -28,6 +28,7 @@ typedef struct rg_sender_slot {
 
 typedef struct rg_sender_index {
     rg_window latest;          /* each live sender's latest ts */
+    int64_t latest_base_ms;    /* the base of latest's offsets (window.h) */
     rg_sender_slot *table;
     uint32_t table_cap;        /* power of two, or 0 */
     uint32_t table_used;       /* occupied slots, dead ones included */

@@ -13,9 +13,11 @@
  * all activity use it). A filter that is UNKNOWN does not match: an event
  * is counted only when the filter is TRUE, like a rule firing.
  *
- * State: one strmap record per account holding one rg_window per count()
- * use (uses with equal W and FILTER are merged by the loader, so e.g.
- * instant claims and recall bursts each keep their own timestamps, once).
+ * State: a slice of the account's shared record (account_store.h)
+ * holding one rg_window per count() use (uses with equal W and FILTER are
+ * merged by the loader, so e.g. instant claims and recall bursts each keep
+ * their own timestamps, once) and the base their 32-bit offsets count
+ * from (window.h): 8 + 16 bytes per use, 3 timestamps per use inline.
  * Nothing is kept for an account until one of its events matches.
  *
  * Expiry: a timestamp matters while some event may still ask for a window
@@ -45,7 +47,7 @@ static const rg_name_spec velocity_names[] = {
 
 typedef struct velocity_state {
     size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
-    rg_account_slice accounts;        /* account -> rg_window[n_uses], in the shared store */
+    rg_account_slice accounts;        /* account -> vel_record, in the shared store */
     rg_account_store *own_store;      /* a private store (no engine), else NULL */
     const rg_name_use *const *uses;
     size_t n_uses;
@@ -56,10 +58,20 @@ typedef struct velocity_state {
     /* This event, as observe saw it (reset by update): the account's
      * record (NULL when it has none) and which filters E matched. */
     const rg_event *observed;
-    rg_window *observed_record;
+    struct vel_record *observed_record;
     bool *matched;                    /* [n_uses] */
     bool any_matched;
 } velocity_state;
+
+/* An account's slice: the base of every window's offsets, then one
+ * window per use (velocity_state.n_uses; a slice does not store the
+ * count, that would cost every account bytes). */
+typedef struct vel_record {
+    int64_t base_ms;
+    rg_window windows[];
+} vel_record;
+
+static size_t record_size(size_t n_uses) { return sizeof(vel_record) + n_uses * sizeof(rg_window); }
 
 static void velocity_destroy(void *state);
 
@@ -78,7 +90,7 @@ static void *velocity_create(const rg_detector_config *cfg, char *errstr, size_t
     rg_account_store *store = cfg->accounts;
     if (!store && !(store = s->own_store = rg_account_store_new()))
         goto fail;
-    if (rg_account_store_reserve(store, cfg->n_uses * sizeof(rg_window), &s->accounts) != 0 ||
+    if (rg_account_store_reserve(store, record_size(cfg->n_uses), &s->accounts) != 0 ||
         (s->own_store && rg_account_store_seal(s->own_store) != 0))
         goto fail;
     for (size_t i = 0; i < cfg->n_uses; i++) {
@@ -97,9 +109,9 @@ fail:
 
 static void free_record(void *value, size_t n_uses)
 {
-    rg_window *windows = value;
+    vel_record *r = value;
     for (size_t i = 0; i < n_uses; i++)
-        rg_window_free(&windows[i]);
+        rg_window_free(&r->windows[i]);
 }
 
 /* A slice does not store its window count (that would cost every
@@ -146,19 +158,20 @@ static rg_value velocity_eval(void *state, const rg_name_use *use, const rg_even
     if (i >= s->n_uses)
         return rg_unknown(RG_T_INT);
     int64_t window_count = s->matched[i] ? 1 : 0;
-    if (s->observed_record)
-        window_count += rg_window_count(&s->observed_record[i], ev->ts_ms - use->window_ms, ev->ts_ms);
+    const vel_record *r = s->observed_record;
+    if (r)
+        window_count += rg_window_count(&r->windows[i], r->base_ms, ev->ts_ms - use->window_ms, ev->ts_ms);
     return rg_int_typed(RG_T_INT, window_count);
 }
 
 /* Drop what no window that is still answered exactly can contain. */
-static bool trim_record(velocity_state *s, rg_window *windows)
+static bool trim_record(velocity_state *s, vel_record *r)
 {
     bool any_left = false;
     for (size_t i = 0; i < s->n_uses; i++) {
         int64_t cutoff_ms = s->watermark_ms - s->max_lateness_ms - s->uses[i]->window_ms;
-        rg_window_trim(&windows[i], cutoff_ms);
-        any_left |= windows[i].n > 0;
+        rg_window_trim(&r->windows[i], r->base_ms, cutoff_ms);
+        any_left |= rg_window_len(&r->windows[i]) > 0;
     }
     return any_left;
 }
@@ -171,26 +184,28 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
         velocity_observe(s, ev, ctx);
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
-    rg_window *windows = s->observed_record;
-    if (s->any_matched && !windows) {
-        windows = rg_account_put(&s->accounts, ev->account, ev->account_len, NULL);
-        if (!windows)
+    vel_record *r = s->observed_record;
+    if (s->any_matched && !r) {
+        r = rg_account_put(&s->accounts, ev->account, ev->account_len, NULL);
+        if (!r)
             s->dropped++;
     }
-    if (windows) {
+    if (r) {
         /* Trim first: an account that is steady in time then keeps its
          * few live timestamps inline instead of growing a heap buffer. */
-        bool any_left = trim_record(s, windows);
+        bool any_left = trim_record(s, r);
+        if (s->any_matched)
+            (void)rg_window_group_fit(r->windows, s->n_uses, &r->base_ms, ev->ts_ms);
         for (size_t i = 0; i < s->n_uses; i++) {
             if (!s->matched[i])
                 continue;
-            if (rg_window_insert(&windows[i], ev->ts_ms) != 0)
+            if (rg_window_insert(&r->windows[i], r->base_ms, ev->ts_ms) != 0)
                 s->dropped++;
             else
                 any_left = true;
         }
         if (!any_left) {
-            free_record(windows, s->n_uses);
+            free_record(r, s->n_uses);
             rg_account_release(&s->accounts, ev->account, ev->account_len);
         }
     }
@@ -226,11 +241,11 @@ typedef struct stats_acc {
 static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)
 {
     stats_acc *acc = arg;
-    const rg_window *windows = value;
+    const vel_record *r = value;
     for (size_t i = 0; i < acc->n_uses; i++) {
-        acc->out->bytes += rg_window_heap_bytes(&windows[i]);
-        acc->out->window_entries += windows[i].n;
-        acc->out->window_bytes += (size_t)windows[i].n * sizeof(int64_t);
+        acc->out->bytes += rg_window_heap_bytes(&r->windows[i]);
+        acc->out->window_entries += rg_window_len(&r->windows[i]);
+        acc->out->window_bytes += rg_window_entry_bytes(&r->windows[i]);
     }
     return true;
 }
@@ -280,12 +295,13 @@ static int velocity_save(const void *state, rg_strbuf *out)
         return -1;
     rg_put_u32(out, (uint32_t)n);
     for (size_t k = 0; k < n; k++) {
-        const rg_window *windows = items[k].value;
+        const vel_record *r = items[k].value;
         rg_put_str(out, items[k].key, items[k].keylen);
         for (size_t i = 0; i < s->n_uses; i++) {
-            rg_put_u32(out, windows[i].n);
-            for (uint32_t j = 0; j < windows[i].n; j++)
-                rg_put_i64(out, rg_window_at(&windows[i], j));
+            uint32_t len = rg_window_len(&r->windows[i]);
+            rg_put_u32(out, len);
+            for (uint32_t j = 0; j < len; j++)
+                rg_put_i64(out, rg_window_at(&r->windows[i], r->base_ms, j));
         }
     }
     free(items);
@@ -339,7 +355,7 @@ static int velocity_load(void *state, uint32_t version, rg_reader *in)
             rg_reader_fail(in, "account", "saved twice");
             break;
         }
-        rg_window *windows = NULL;
+        vel_record *r = NULL;
         for (uint32_t i = 0; i < n_saved && rg_reader_ok(in); i++) {
             uint32_t n = rg_get_count(in, 8, "timestamp count");
             int64_t prev = INT64_MIN;
@@ -352,11 +368,12 @@ static int velocity_load(void *state, uint32_t version, rg_reader *in)
                 prev = ts;
                 if (target[i] < 0)
                     continue;
-                if (!windows && !(windows = rg_account_put(&s->accounts, key, keylen, NULL))) {
+                if (!r && !(r = rg_account_put(&s->accounts, key, keylen, NULL))) {
                     rg_reader_fail(in, "account", "out of memory");
                     break;
                 }
-                if (rg_window_insert(&windows[target[i]], ts) != 0)
+                (void)rg_window_group_fit(r->windows, s->n_uses, &r->base_ms, ts);
+                if (rg_window_insert(&r->windows[target[i]], r->base_ms, ts) != 0)
                     rg_reader_fail(in, "timestamp", "out of memory");
             }
         }

@@ -1,38 +1,135 @@
 /*
- * window — sorted timestamp ring; see window.h for the contract.
- * Owner: detectors.
+ * window — sorted timestamp ring of 32-bit offsets from a caller's base;
+ * see window.h for the contract. Owner: detectors.
+ *
+ * Three storages, by the meta word's top bits:
+ *   INLINE  up to 3 offsets in the struct (word, rel[0], rel[1]), sorted,
+ *           the count in the meta word's low bits;
+ *   NARROW  a heap ring of uint32 offsets;
+ *   WIDE    a heap ring of int64 timestamps (entries that do not fit the
+ *           base, so answers stay exact whatever the times).
+ * Every operation reads and writes entries through at()/set(), by logical
+ * index (0 = oldest), as int64 timestamps.
  */
 #include "window.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define HEAD_BITS 27
+#include "../common/strmap.h"
+
+enum storage { INLINE = 0, NARROW = 1, WIDE = 2 };
+
+#define KIND_SHIFT 30
+#define HEAD_BITS 25
 #define HEAD_MASK ((UINT32_C(1) << HEAD_BITS) - 1)
+#define LOG2_MASK UINT32_C(0x1f)
 #define MAX_CAP_LOG2 HEAD_BITS   /* the head must fit its bits */
+#define MIN_HEAP_CAP 4
+#define OFFSET_MAX INT64_C(0xffffffff)
 
-static uint32_t head_of(const rg_window *w) { return w->ring & HEAD_MASK; }
-static uint32_t cap_log2(const rg_window *w) { return w->ring >> HEAD_BITS; }
-static int on_heap(const rg_window *w) { return (UINT32_C(1) << cap_log2(w)) > RG_WINDOW_INLINE; }
-
-static void set_ring(rg_window *w, uint32_t head, uint32_t log2_cap)
-{
-    w->ring = (log2_cap << HEAD_BITS) | (head & HEAD_MASK);
-}
-
-static int64_t *storage(rg_window *w)
-{
-    return on_heap(w) ? w->u.heap : w->u.inline_ts;
-}
-
-static const int64_t *storage_c(const rg_window *w)
-{
-    return on_heap(w) ? w->u.heap : w->u.inline_ts;
-}
+static enum storage kind(const rg_window *w) { return (enum storage)(w->meta >> KIND_SHIFT); }
+static uint32_t head_of(const rg_window *w) { return w->meta & HEAD_MASK; }
+static uint32_t cap_log2(const rg_window *w) { return (w->meta >> HEAD_BITS) & LOG2_MASK; }
 
 static uint32_t capacity(const rg_window *w)
 {
-    return on_heap(w) ? UINT32_C(1) << cap_log2(w) : RG_WINDOW_INLINE;
+    return kind(w) == INLINE ? RG_WINDOW_INLINE : UINT32_C(1) << cap_log2(w);
+}
+
+uint32_t rg_window_len(const rg_window *w) { return kind(w) == INLINE ? (w->meta & 3) : w->word; }
+
+static void set_len(rg_window *w, uint32_t n)
+{
+    if (kind(w) == INLINE)
+        w->meta = n;
+    else
+        w->word = n;
+}
+
+static void set_heap(rg_window *w, enum storage k, uint32_t head, uint32_t log2_cap)
+{
+    w->meta = (uint32_t)k << KIND_SHIFT | log2_cap << HEAD_BITS | (head & HEAD_MASK);
+}
+
+static bool fits(int64_t base_ms, int64_t ts_ms)
+{
+    /* Compared without subtracting first: ts - base could overflow when
+     * one of them is far from the other. */
+    return ts_ms >= base_ms && ts_ms - base_ms <= OFFSET_MAX;
+}
+
+static uint32_t *inline_slot(rg_window *w, uint32_t i) { return i == 0 ? &w->word : &w->u.rel[i - 1]; }
+
+static uint32_t inline_get(const rg_window *w, uint32_t i) { return i == 0 ? w->word : w->u.rel[i - 1]; }
+
+/* Ring slot of logical index i (heap storages). */
+static uint32_t slot(const rg_window *w, uint32_t i) { return (head_of(w) + i) & (capacity(w) - 1); }
+
+static int64_t at(const rg_window *w, int64_t base_ms, uint32_t i)
+{
+    switch (kind(w)) {
+    case INLINE:
+        return base_ms + inline_get(w, i);
+    case NARROW:
+        return base_ms + w->u.narrow[slot(w, i)];
+    default:
+        return w->u.wide[slot(w, i)];
+    }
+}
+
+/* ts_ms must fit the base unless the window is wide. */
+static void set(rg_window *w, int64_t base_ms, uint32_t i, int64_t ts_ms)
+{
+    switch (kind(w)) {
+    case INLINE:
+        *inline_slot(w, i) = (uint32_t)(ts_ms - base_ms);
+        break;
+    case NARROW:
+        w->u.narrow[slot(w, i)] = (uint32_t)(ts_ms - base_ms);
+        break;
+    default:
+        w->u.wide[slot(w, i)] = ts_ms;
+        break;
+    }
+}
+
+void rg_window_init(rg_window *w) { memset(w, 0, sizeof *w); }
+
+void rg_window_free(rg_window *w)
+{
+    if (!w)
+        return;
+    if (kind(w) == NARROW)
+        free(w->u.narrow);
+    else if (kind(w) == WIDE)
+        free(w->u.wide);
+    rg_window_init(w);
+}
+
+/* First logical index whose timestamp is > x (len when none). */
+static uint32_t upper_bound(const rg_window *w, int64_t base_ms, int64_t x)
+{
+    uint32_t lo = 0, hi = rg_window_len(w);
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (at(w, base_ms, mid) <= x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+uint32_t rg_window_count(const rg_window *w, int64_t base_ms, int64_t lo_ms, int64_t hi_ms)
+{
+    uint32_t n = rg_window_len(w);
+    if (!n || hi_ms <= lo_ms)
+        return 0;
+    /* Fast path: the usual query is "up to now", past the newest entry. */
+    uint32_t upto = at(w, base_ms, n - 1) <= hi_ms ? n : upper_bound(w, base_ms, hi_ms);
+    uint32_t before = at(w, base_ms, 0) > lo_ms ? 0 : upper_bound(w, base_ms, lo_ms);
+    return upto > before ? upto - before : 0;
 }
 
 static uint32_t log2_of(uint32_t pow2)
@@ -43,147 +140,170 @@ static uint32_t log2_of(uint32_t pow2)
     return l;
 }
 
-/* Logical index i (0 = oldest) to the ring slot. Inline capacity is 2, a
- * power of two, so the same mask works for both storages. */
-static uint32_t slot(const rg_window *w, uint32_t i)
+/* Move the entries, oldest first, into storage `to` of capacity new_cap
+ * (a power of two >= len for a heap ring; ignored for INLINE). INLINE and
+ * NARROW need every entry to fit the base. -1 on OOM (nothing changed). */
+static int relocate(rg_window *w, int64_t base_ms, enum storage to, uint32_t new_cap)
 {
-    return (head_of(w) + i) & (capacity(w) - 1);
-}
-
-static int64_t at(const rg_window *w, uint32_t i)
-{
-    return storage_c(w)[slot(w, i)];
-}
-
-void rg_window_init(rg_window *w)
-{
-    memset(w, 0, sizeof *w);
-}
-
-void rg_window_free(rg_window *w)
-{
-    if (!w)
-        return;
-    if (on_heap(w))
-        free(w->u.heap);
-    rg_window_init(w);
-}
-
-/* First logical index whose timestamp is > x (n when none). */
-static uint32_t upper_bound(const rg_window *w, int64_t x)
-{
-    uint32_t lo = 0, hi = w->n;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (at(w, mid) <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-uint32_t rg_window_count(const rg_window *w, int64_t lo_ms, int64_t hi_ms)
-{
-    if (!w->n || hi_ms <= lo_ms)
-        return 0;
-    /* Fast path: the usual query is "up to now", past the newest entry. */
-    uint32_t upto = at(w, w->n - 1) <= hi_ms ? w->n : upper_bound(w, hi_ms);
-    uint32_t before = at(w, 0) > lo_ms ? 0 : upper_bound(w, lo_ms);
-    return upto > before ? upto - before : 0;
-}
-
-/* Move the entries into a fresh buffer of new_cap (a power of two >= n),
- * oldest first. new_cap <= RG_WINDOW_INLINE means back to inline. */
-static int relocate(rg_window *w, uint32_t new_cap)
-{
-    int64_t tmp[RG_WINDOW_INLINE];
-    int64_t *dst;
-    if (new_cap <= RG_WINDOW_INLINE) {
-        new_cap = RG_WINDOW_INLINE;
-        dst = tmp;
-    } else {
-        dst = malloc((size_t)new_cap * sizeof *dst);
-        if (!dst)
+    uint32_t n = rg_window_len(w);
+    rg_window moved;
+    rg_window_init(&moved);
+    if (to != INLINE) {
+        void *buf = malloc((size_t)new_cap * (to == WIDE ? sizeof(int64_t) : sizeof(uint32_t)));
+        if (!buf)
             return -1;
+        if (to == WIDE)
+            moved.u.wide = buf;
+        else
+            moved.u.narrow = buf;
+        set_heap(&moved, to, 0, log2_of(new_cap));
     }
-    for (uint32_t i = 0; i < w->n; i++)
-        dst[i] = at(w, i);
-    if (on_heap(w))
-        free(w->u.heap);
-    if (new_cap == RG_WINDOW_INLINE)
-        memcpy(w->u.inline_ts, tmp, sizeof tmp);
-    else
-        w->u.heap = dst;
-    set_ring(w, 0, new_cap == RG_WINDOW_INLINE ? 0 : log2_of(new_cap));
+    set_len(&moved, n);
+    for (uint32_t i = 0; i < n; i++)
+        set(&moved, base_ms, i, at(w, base_ms, i));
+    rg_window_free(w);
+    *w = moved;
     return 0;
 }
 
-int rg_window_insert(rg_window *w, int64_t ts_ms)
+static bool all_fit(const rg_window *w, int64_t base_ms)
 {
-    if (w->n == capacity(w)) {
-        uint32_t grown = capacity(w) * 2;
-        if (log2_of(grown) > MAX_CAP_LOG2 || relocate(w, grown) != 0)
+    uint32_t n = rg_window_len(w);
+    return !n || (fits(base_ms, at(w, base_ms, 0)) && fits(base_ms, at(w, base_ms, n - 1)));
+}
+
+int rg_window_insert(rg_window *w, int64_t base_ms, int64_t ts_ms)
+{
+    uint32_t n = rg_window_len(w);
+    if (kind(w) != WIDE && !fits(base_ms, ts_ms)) {
+        /* Exact whatever the times: this window keeps full timestamps
+         * until it empties or is trimmed back into range. */
+        uint32_t cap = MIN_HEAP_CAP;
+        while (cap < n + 1)
+            cap *= 2;
+        if (relocate(w, base_ms, WIDE, cap) != 0)
+            return -1;
+    } else if (n == capacity(w)) {
+        uint32_t grown = kind(w) == INLINE ? MIN_HEAP_CAP : capacity(w) * 2;
+        enum storage to = kind(w) == INLINE ? NARROW : kind(w);
+        if (log2_of(grown) > MAX_CAP_LOG2 || relocate(w, base_ms, to, grown) != 0)
             return -1;
     }
-    int64_t *buf = storage(w);
     /* In order (the usual case) the new entry goes last; a late one goes
      * after every equal timestamp, shifting the newer ones up by one. */
-    uint32_t pos = (w->n && at(w, w->n - 1) > ts_ms) ? upper_bound(w, ts_ms) : w->n;
-    for (uint32_t i = w->n; i > pos; i--)
-        buf[slot(w, i)] = buf[slot(w, i - 1)];
-    buf[slot(w, pos)] = ts_ms;
-    w->n++;
+    uint32_t pos = (n && at(w, base_ms, n - 1) > ts_ms) ? upper_bound(w, base_ms, ts_ms) : n;
+    set_len(w, n + 1);
+    for (uint32_t i = n; i > pos; i--)
+        set(w, base_ms, i, at(w, base_ms, i - 1));
+    set(w, base_ms, pos, ts_ms);
     return 0;
 }
 
-int rg_window_remove(rg_window *w, int64_t ts_ms)
+int rg_window_remove(rg_window *w, int64_t base_ms, int64_t ts_ms)
 {
-    uint32_t pos = upper_bound(w, ts_ms);
-    if (pos == 0 || at(w, pos - 1) != ts_ms)
+    uint32_t n = rg_window_len(w);
+    uint32_t pos = upper_bound(w, base_ms, ts_ms);
+    if (pos == 0 || at(w, base_ms, pos - 1) != ts_ms)
         return 0;
-    int64_t *buf = storage(w);
-    for (uint32_t i = pos - 1; i + 1 < w->n; i++)
-        buf[slot(w, i)] = buf[slot(w, i + 1)];
-    w->n--;
+    for (uint32_t i = pos - 1; i + 1 < n; i++)
+        set(w, base_ms, i, at(w, base_ms, i + 1));
+    set_len(w, n - 1);
+    if (n == 1)
+        rg_window_free(w);
     return 1;
 }
 
-uint32_t rg_window_trim(rg_window *w, int64_t cutoff_ms)
+uint32_t rg_window_trim(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
 {
+    uint32_t n = rg_window_len(w);
     uint32_t dropped = 0;
-    while (w->n && at(w, 0) <= cutoff_ms) {
-        set_ring(w, slot(w, 1), cap_log2(w));
-        w->n--;
+    while (dropped < n && at(w, base_ms, dropped) <= cutoff_ms)
         dropped++;
-    }
-    if (!w->n) {
+    if (!dropped)
+        return 0;
+    if (dropped == n) {
         rg_window_free(w);   /* an idle account keeps no heap buffer */
-    } else if (dropped && on_heap(w) && w->n <= RG_WINDOW_INLINE) {
-        (void)relocate(w, RG_WINDOW_INLINE);   /* cannot fail: no allocation */
-    } else if (dropped && capacity(w) > 8 && w->n * 4 <= capacity(w)) {
+        return dropped;
+    }
+    uint32_t left = n - dropped;
+    if (kind(w) == INLINE) {
+        for (uint32_t i = 0; i < left; i++)
+            *inline_slot(w, i) = inline_get(w, i + dropped);
+    } else {
+        set_heap(w, kind(w), slot(w, dropped), cap_log2(w));
+    }
+    set_len(w, left);
+    /* Failed relocations below keep the bigger or wider buffer: fine. */
+    if (kind(w) != INLINE && left <= RG_WINDOW_INLINE && all_fit(w, base_ms)) {
+        (void)relocate(w, base_ms, INLINE, 0);   /* cannot fail: no allocation */
+    } else if (kind(w) == WIDE && all_fit(w, base_ms)) {
+        (void)relocate(w, base_ms, NARROW, capacity(w));
+    } else if (kind(w) != INLINE && capacity(w) > 8 && left * 4 <= capacity(w)) {
         /* After a burst, give memory back; halving leaves room to grow. */
         uint32_t new_cap = capacity(w) / 2;
-        while (new_cap > 8 && w->n * 4 <= new_cap)
+        while (new_cap > 8 && left * 4 <= new_cap)
             new_cap /= 2;
-        (void)relocate(w, new_cap);   /* keeping the larger buffer is fine */
+        (void)relocate(w, base_ms, kind(w), new_cap);
     }
     return dropped;
 }
 
-int64_t rg_window_at(const rg_window *w, uint32_t i) { return at(w, i); }
+int64_t rg_window_at(const rg_window *w, int64_t base_ms, uint32_t i) { return at(w, base_ms, i); }
 
-int64_t rg_window_oldest(const rg_window *w)
+int64_t rg_window_oldest(const rg_window *w, int64_t base_ms)
 {
-    return w->n ? at(w, 0) : INT64_MIN;
+    return rg_window_len(w) ? at(w, base_ms, 0) : INT64_MIN;
 }
 
-int64_t rg_window_newest(const rg_window *w)
+int64_t rg_window_newest(const rg_window *w, int64_t base_ms)
 {
-    return w->n ? at(w, w->n - 1) : INT64_MIN;
+    uint32_t n = rg_window_len(w);
+    return n ? at(w, base_ms, n - 1) : INT64_MIN;
+}
+
+bool rg_window_group_fit(rg_window *ws, size_t n, int64_t *base_ms, int64_t ts_ms)
+{
+    if (fits(*base_ms, ts_ms))
+        return true;
+    int64_t lo = ts_ms, hi = ts_ms;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t len = rg_window_len(&ws[i]);
+        if (kind(&ws[i]) == WIDE || !len)
+            continue;
+        int64_t oldest = at(&ws[i], *base_ms, 0), newest = at(&ws[i], *base_ms, len - 1);
+        lo = oldest < lo ? oldest : lo;
+        hi = newest > hi ? newest : hi;
+    }
+    if (hi - lo > OFFSET_MAX)
+        return false;
+    /* Centre the span in the offsets' range, so that later events and
+     * late ones both fit for as long as possible. */
+    int64_t new_base = lo - (OFFSET_MAX - (hi - lo)) / 2;
+    for (size_t i = 0; i < n; i++) {
+        rg_window *w = &ws[i];
+        if (kind(w) == WIDE)
+            continue;
+        uint32_t len = rg_window_len(w);
+        for (uint32_t j = 0; j < len; j++)
+            set(w, new_base, j, at(w, *base_ms, j));
+    }
+    *base_ms = new_base;
+    return true;
 }
 
 size_t rg_window_heap_bytes(const rg_window *w)
 {
-    return on_heap(w) ? (size_t)capacity(w) * sizeof(int64_t) + RG_MALLOC_OVERHEAD : 0;
+    switch (kind(w)) {
+    case NARROW:
+        return rg_heap_block_bytes(w->u.narrow, (size_t)capacity(w) * sizeof(uint32_t));
+    case WIDE:
+        return rg_heap_block_bytes(w->u.wide, (size_t)capacity(w) * sizeof(int64_t));
+    default:
+        return 0;
+    }
+}
+
+size_t rg_window_entry_bytes(const rg_window *w)
+{
+    return (size_t)rg_window_len(w) * (kind(w) == WIDE ? sizeof(int64_t) : sizeof(uint32_t));
 }

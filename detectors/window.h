@@ -8,64 +8,94 @@
  * place in ts order (a short shift when it is only slightly late, none in
  * the usual in-order case), never appended blindly.
  *
- * Storage is a ring (head index, power-of-two capacity) so trimming the
- * oldest entries is O(1) per entry. The first RG_WINDOW_INLINE timestamps
- * live inside the struct: most accounts see few events per window, and
- * they then cost no heap allocation at all. An emptied window returns to
- * inline storage, so an idle account holds no heap memory.
+ * Timestamps are stored as 32-bit offsets from a base the caller keeps
+ * (one int64 for all the windows of a record: rg_window_group_fit moves
+ * it), so an entry costs 4 bytes, not 8. A window whose entries span more
+ * than 2^32 - 1 ms (49.7 days) from that base — a window longer than
+ * that, or an event far out of order — stores them as full int64 instead
+ * ("wide"), so every answer is exact whatever the times; it becomes
+ * narrow again once it empties or is trimmed back to a span that fits.
  *
- * Not thread-safe; no global state. Allocation failure in insert returns
- * -1 and leaves the window unchanged.
+ * Storage: the first RG_WINDOW_INLINE offsets live inside the struct
+ * (most accounts see few events per window, and then cost no heap
+ * allocation at all); more go to a heap ring (head index, power-of-two
+ * capacity) so trimming the oldest entries is O(1) per entry. An emptied
+ * window returns to inline storage, so an idle account holds no heap
+ * memory.
+ *
+ * Every function that reads or writes times takes the base; it must be
+ * the one the window's entries were stored against (a zeroed window has
+ * none, any base will do). Not thread-safe; no global state. Allocation
+ * failure in insert returns -1 and leaves the window unchanged.
  */
 #ifndef RG_WINDOW_H
 #define RG_WINDOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define RG_WINDOW_INLINE 2
+#define RG_WINDOW_INLINE 3
 
 typedef struct rg_window {
-    uint32_t n;      /* entries held */
-    /* Ring position and size in one word (a window is kept per account
-     * per count() use, so its 4 bytes matter): bits 0..26 the ring index
-     * of the oldest entry, bits 27..31 log2 of the capacity (0 or 1:
-     * inline storage; more: a heap power of two, at most 2^27). */
-    uint32_t ring;
+    /* Bits 30..31 the storage (inline, narrow heap ring, wide heap ring);
+     * inline: bits 0..1 the count; heap: bits 0..24 the ring index of
+     * the oldest entry, bits 25..29 log2 of the capacity. */
+    uint32_t meta;
+    uint32_t word;   /* inline: the oldest offset; heap: the count */
     union {
-        int64_t *heap;
-        int64_t inline_ts[RG_WINDOW_INLINE];
+        uint32_t rel[RG_WINDOW_INLINE - 1];   /* inline: the next offsets */
+        uint32_t *narrow;                     /* heap ring of offsets */
+        int64_t *wide;                        /* heap ring of timestamps */
     } u;
-} rg_window;   /* 24 bytes */
+} rg_window;   /* 16 bytes */
 
 /* A zeroed struct is a valid empty window too. */
 void rg_window_init(rg_window *w);
 void rg_window_free(rg_window *w);   /* back to empty inline; NULL-safe */
 
-/* Number of timestamps t with lo_ms < t <= hi_ms. */
-uint32_t rg_window_count(const rg_window *w, int64_t lo_ms, int64_t hi_ms);
+uint32_t rg_window_len(const rg_window *w);   /* entries held */
 
-/* Insert ts_ms at its place in ts order. 0, or -1 on allocation failure. */
-int rg_window_insert(rg_window *w, int64_t ts_ms);
+/* Number of timestamps t with lo_ms < t <= hi_ms. */
+uint32_t rg_window_count(const rg_window *w, int64_t base_ms, int64_t lo_ms, int64_t hi_ms);
+
+/* Insert ts_ms at its place in ts order; a ts that does not fit the base
+ * makes the window wide. 0, or -1 on allocation failure. */
+int rg_window_insert(rg_window *w, int64_t base_ms, int64_t ts_ms);
 
 /* Remove one occurrence of ts_ms; returns whether one was there. */
-int rg_window_remove(rg_window *w, int64_t ts_ms);
+int rg_window_remove(rg_window *w, int64_t base_ms, int64_t ts_ms);
 
 /* Drop every timestamp <= cutoff_ms (they can no longer be in any window
  * that is still asked for); may shrink the heap buffer. Returns how many. */
-uint32_t rg_window_trim(rg_window *w, int64_t cutoff_ms);
+uint32_t rg_window_trim(rg_window *w, int64_t base_ms, int64_t cutoff_ms);
 
 /* Oldest / newest timestamp; INT64_MIN when empty. */
-int64_t rg_window_oldest(const rg_window *w);
-int64_t rg_window_newest(const rg_window *w);
+int64_t rg_window_oldest(const rg_window *w, int64_t base_ms);
+int64_t rg_window_newest(const rg_window *w, int64_t base_ms);
 
-/* The i-th oldest timestamp (i < n). */
-int64_t rg_window_at(const rg_window *w, uint32_t i);
+/* The i-th oldest timestamp (i < len). */
+int64_t rg_window_at(const rg_window *w, int64_t base_ms, uint32_t i);
 
-/* Heap bytes held beyond the struct itself (allocator overhead included). */
+/* Before inserting ts_ms into one of the n windows sharing *base_ms:
+ * when ts_ms does not fit the base, move the base (and every narrow
+ * entry's offset, O(entries): about once per 24 days of an account's
+ * activity, or on an event far out of order) so that it does, when the
+ * narrow entries and ts_ms span less than 2^32 ms. Returns whether
+ * ts_ms fits now; when it does not, the insert makes its window wide.
+ * A group with no narrow entry is simply rebased on ts_ms. */
+bool rg_window_group_fit(rg_window *ws, size_t n, int64_t *base_ms, int64_t ts_ms);
+
+/* Heap bytes held beyond the struct itself, allocator header included
+ * (rg_heap_block_bytes). */
 size_t rg_window_heap_bytes(const rg_window *w);
+/* Bytes the entries take where they are stored: 4 per narrow entry, 8
+ * per wide one. */
+size_t rg_window_entry_bytes(const rg_window *w);
 
-/* Estimated allocator bookkeeping per malloc'd block, as strmap counts it. */
+/* Estimated allocator bookkeeping per malloc'd block, where a figure is
+ * needed without the block at hand (packets, complaints); the per-account
+ * figures use rg_heap_block_bytes. */
 #define RG_MALLOC_OVERHEAD 16
 
 #endif

@@ -6,6 +6,8 @@
  */
 #include "test_detectors_util.h"
 
+#include "detectors/window.h"
+
 static const rg_name_use *setup_count(det_fixture *f, int64_t window_ms)
 {
     fixture_begin(f, "count");
@@ -184,6 +186,111 @@ static void test_matches_reference(void **unused)
     fixture_end(&f);
 }
 
+/* Count in a reference: entries t with lo < t <= hi. */
+static uint32_t ref_count(const int64_t *ref, size_t n, int64_t lo, int64_t hi)
+{
+    uint32_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ref[i] > lo && ref[i] <= hi;
+    return c;
+}
+
+/* window.h directly: two windows sharing one base, an account active for
+ * 200 days (the base must move: offsets are 32-bit, 49.7 days), events
+ * up to 90 days out of order now and then (the window goes wide, stays
+ * exact, and narrows again once trimmed), compared with a plain array. */
+static void test_window_offsets_rebase_and_wide(void **unused)
+{
+    enum { N = 6000 };
+    static int64_t ref[2][N];
+    size_t n_ref[2] = {0, 0};
+    rg_window ws[2];
+    rg_window_init(&ws[0]);
+    rg_window_init(&ws[1]);
+    int64_t base = 0;
+    const int64_t keep[2] = {DAY_MS, 30 * DAY_MS};
+    bool went_wide = false;
+    uint64_t rnd = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < N; i++) {
+        rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
+        int64_t now = T0 + (int64_t)i * 48 * MIN_MS;   /* 200 days */
+        int64_t ts = now - (int64_t)(rnd % (10 * MIN_MS));
+        if (rnd % 500 == 0)
+            ts = now - 90 * DAY_MS;   /* far out of order */
+        int w = (int)((rnd >> 40) & 1);
+        (void)rg_window_group_fit(ws, 2, &base, ts);
+        assert_int_equal(rg_window_insert(&ws[w], base, ts), 0);
+        ref[w][n_ref[w]++] = ts;
+        went_wide |= rg_window_entry_bytes(&ws[w]) == 8 * (size_t)rg_window_len(&ws[w]);
+        for (int k = 0; k < 2; k++) {
+            /* Trim as velocity does, and the reference with it. */
+            int64_t cutoff = now - keep[k];
+            rg_window_trim(&ws[k], base, cutoff);
+            size_t m = 0;
+            for (size_t j = 0; j < n_ref[k]; j++)
+                if (ref[k][j] > cutoff)
+                    ref[k][m++] = ref[k][j];
+            n_ref[k] = m;
+            assert_int_equal(rg_window_len(&ws[k]), n_ref[k]);
+            int64_t lo = ts - (int64_t)(rnd % (2 * keep[k]));
+            uint32_t got = rg_window_count(&ws[k], base, lo, ts), expect = ref_count(ref[k], n_ref[k], lo, ts);
+            if (got != expect)
+                fail_msg("event %d window %d: got %u, expected %u", i, k, got, expect);
+        }
+    }
+    assert_true(went_wide);
+    /* Trimmed back to a span that fits: narrow again (4 bytes an entry). */
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(rg_window_entry_bytes(&ws[k]), 4 * (size_t)rg_window_len(&ws[k]));
+    rg_window_free(&ws[0]);
+    rg_window_free(&ws[1]);
+}
+
+/* count(60d): a window longer than 32-bit offsets reach. Entries that do
+ * not fit the base are kept as full timestamps, and every count is exact
+ * (against a brute-force reference), through save/load too. */
+static void test_window_longer_than_offsets(void **unused)
+{
+    enum { N = 400 };
+    static int64_t ts[N];
+    det_fixture f;
+    const rg_name_use *w60d = setup_count(&f, 60 * DAY_MS);
+    for (int i = 0; i < N; i++) {
+        ts[i] = T0 + (int64_t)i * 7 * HOUR_MS;   /* 117 days */
+        rg_event ev = mk_event(RG_EV_TRANSFER, ts[i], "long");
+        int64_t expect = 1;
+        for (int j = 0; j < i; j++)
+            expect += ts[j] > ts[i] - 60 * DAY_MS;
+        rg_value v = fixture_step(&f, w60d, &ev, NULL);
+        if (!v.known || v.u.i != expect)
+            fail_msg("event %d: got %lld, expected %lld", i, (long long)v.u.i, (long long)expect);
+    }
+    rg_detector_stats st = fixture_stats(&f);
+    assert_int_equal(st.window_bytes, 8 * st.window_entries);   /* wide */
+    /* Saved and loaded into a fresh state: the same bytes again, and the
+     * same count for the next event. */
+    rg_strbuf saved = RG_STRBUF_INIT, again = RG_STRBUF_INIT;
+    assert_int_equal(f.det->save(f.state, &saved), 0);
+    void *loaded = f.det->create(&f.cfg, (char[64]){0}, 64);
+    assert_non_null(loaded);
+    rg_reader in;
+    rg_reader_init(&in, saved.data, saved.len, 0);
+    if (f.det->load(loaded, f.det->state_version, &in) != 0)
+        fail_msg("load: %s", in.error);
+    assert_int_equal(f.det->save(loaded, &again), 0);
+    assert_int_equal(again.len, saved.len);
+    assert_memory_equal(again.data, saved.data, saved.len);
+    rg_event next = mk_event(RG_EV_TRANSFER, ts[N - 1] + HOUR_MS, "long");
+    rg_value before = fixture_peek(&f, w60d, &next, NULL);
+    f.det->destroy(f.state);
+    f.state = loaded;
+    rg_value after = fixture_peek(&f, w60d, &next, NULL);
+    assert_int_equal(before.u.i, after.u.i);
+    rg_strbuf_free(&saved);
+    rg_strbuf_free(&again);
+    fixture_end(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_across_midnight),    cmocka_unit_test(test_out_of_order),
         cmocka_unit_test(test_two_windows),        cmocka_unit_test(test_trim_and_expire),
         cmocka_unit_test(test_late_within_lateness), cmocka_unit_test(test_matches_reference),
+        cmocka_unit_test(test_window_offsets_rebase_and_wide), cmocka_unit_test(test_window_longer_than_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
