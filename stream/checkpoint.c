@@ -176,6 +176,45 @@ fail:
     return -1;
 }
 
+int rg_checkpoint_add_offsets(rg_checkpoint *cp, const char *topic, const rg_checkpoint_offset *offsets, size_t n,
+                              char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *add = NULL;
+    if (sqlite3_exec(cp->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(cp, "begin", errstr, errstr_size);
+    /* DO NOTHING on a row that exists: it is from the last full write (the
+     * partition was held then, given up since, and is back), and the
+     * stored state reflects the partition exactly up to that row. */
+    if (sqlite3_prepare_v2(cp->db,
+                           "INSERT INTO offsets(topic, partition, next_offset) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT(topic, partition) DO NOTHING",
+                           -1, &add, NULL) != SQLITE_OK) {
+        db_fail(cp, "prepare", errstr, errstr_size);
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(add);
+        sqlite3_bind_text(add, 1, topic, -1, SQLITE_STATIC);
+        sqlite3_bind_int(add, 2, offsets[i].partition);
+        sqlite3_bind_int64(add, 3, offsets[i].next_offset);
+        if (sqlite3_step(add) != SQLITE_DONE) {
+            db_fail(cp, "add offsets", errstr, errstr_size);
+            goto fail;
+        }
+    }
+    sqlite3_finalize(add);
+    add = NULL;
+    if (sqlite3_exec(cp->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        db_fail(cp, "commit", errstr, errstr_size);
+        goto fail;
+    }
+    return 0;
+fail:
+    sqlite3_finalize(add);
+    sqlite3_exec(cp->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
 int rg_checkpoint_get_offset(rg_checkpoint *cp, const char *topic, int32_t partition, int64_t *next_offset,
                              char *errstr, size_t errstr_size)
 {

@@ -57,6 +57,16 @@ int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoin
                         const rg_state_codec *codec, const char *ruleset, int64_t now_ms, char *errstr,
                         size_t errstr_size);
 
+/* One transaction: a row for each of these partitions that has none yet
+ * (an existing row is kept: the stored state reflects that partition up
+ * to it); the state blob and the other rows are untouched. For a
+ * partition whose events the stored state does not reflect at all (taken
+ * after the last write), its row is where its consumption began: a
+ * restart then evaluates it again from there against that state. Nothing
+ * is written on error. */
+int rg_checkpoint_add_offsets(rg_checkpoint *cp, const char *topic, const rg_checkpoint_offset *offsets, size_t n,
+                              char *errstr, size_t errstr_size);
+
 /* Next offset stored for (topic, partition): 0 with *next_offset set, 1
  * when none is stored, -1 on error. */
 int rg_checkpoint_get_offset(rg_checkpoint *cp, const char *topic, int32_t partition, int64_t *next_offset,

@@ -115,6 +115,22 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, const rg_stream_process
             goto fail;
         }
         s->state_loaded = rc == 1;
+        if (rc == 0 && s->proc.state.save) {
+            /* A new DIR: store the empty state now, before any event. A
+             * partition's checkpoint row (added before its first commit,
+             * run_commit.c) is only honoured at restart next to a stored
+             * state, and this is the state those first rows go with: it
+             * reflects nothing, so a restart evaluates every partition
+             * again from where its row says it began. */
+            const char *ruleset = s->proc.ruleset_id ? s->proc.ruleset_id(s->proc.opaque) : NULL;
+            if (rg_checkpoint_write(s->checkpoint, s->cfg.events_topic, NULL, 0, &s->proc.state, ruleset,
+                                    rg_run_wall_us() / 1000, load_err, sizeof load_err) != 0) {
+                *err = RG_STREAM_ERR_RUNTIME;
+                snprintf(errstr, errstr_size, "%s/checkpoint.db: cannot write the first checkpoint: %s",
+                         s->cfg.state_dir, load_err);
+                goto fail;
+            }
+        }
         if (s->state_loaded) {
             rg_checkpoint_offset *offs = NULL;
             size_t n = 0;

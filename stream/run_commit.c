@@ -57,6 +57,76 @@ void rg_run_commit_serve(rg_stream *s)
     }
 }
 
+/* The frontier to commit for held slot i, or -1 when it has not moved
+ * past the last acknowledged commit (or the slot is not in `only`). */
+static int64_t commit_due(const rg_stream *s, size_t i, const rd_kafka_topic_partition_list_t *only)
+{
+    if (!s->merge.slots[i].active)
+        return -1;
+    if (only && !rd_kafka_topic_partition_list_find(only, s->cfg.events_topic, s->merge.slots[i].partition))
+        return -1;
+    int64_t f = rg_offset_track_frontier(&s->slots[i].track);
+    return f < 0 || f <= s->slots[i].committed ? -1 : f;
+}
+
+/* Whether commits wait for checkpoint rows: only when a state is kept.
+ * Without one a restart starts from Kafka's committed offsets with empty
+ * state anyway. */
+static bool rows_kept(const rg_stream *s) { return s->checkpoint && s->proc.state.save; }
+
+/* Give every slot about to be committed a checkpoint row first.
+ *
+ * Why: at restart a partition with a row resumes there, and one without
+ * resumes at Kafka's committed offset. A partition taken since the last
+ * checkpoint (the first run over an empty DIR, a partition that moved in,
+ * one the loaded checkpoint did not list) has no row, so once its offsets
+ * were committed a kill -9 would restart it past events whose effects are
+ * in no stored state: windows and facts built from them are lost, and
+ * decisions go missing. Its row is where its consumption began: the
+ * stored state reflects none of the events it has taken since (they came
+ * after that state was written), so a restart evaluates them again
+ * against it. One small transaction per newly held partition, without the
+ * state (no pause, nothing serialised); the next checkpoint moves the row
+ * on. A slot whose row cannot be written is not committed (logged, the
+ * next commit tries again). */
+static void ensure_rows(rg_stream *s, const rd_kafka_topic_partition_list_t *only)
+{
+    if (!rows_kept(s))
+        return;
+    rg_checkpoint_offset *offs = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_slots && i < s->merge.n_slots; i++) {
+        if (s->slots[i].has_row || s->slots[i].start_offset < 0 || commit_due(s, i, only) < 0)
+            continue;
+        if (!offs && !(offs = calloc(s->n_slots, sizeof *offs)))
+            return;
+        offs[n].partition = s->merge.slots[i].partition;
+        offs[n].next_offset = s->slots[i].start_offset;
+        n++;
+    }
+    if (!n)
+        return;
+    char err[512];
+    if (rg_checkpoint_add_offsets(s->checkpoint, s->cfg.events_topic, offs, n, err, sizeof err) == 0) {
+        for (size_t k = 0; k < n; k++) {
+            int slot = rg_merge_find_slot(&s->merge, offs[k].partition);
+            if (slot >= 0 && (size_t)slot < s->n_slots)
+                s->slots[slot].has_row = true;
+            char partition[16], offset[32];
+            snprintf(partition, sizeof partition, "%d", (int)offs[k].partition);
+            rg_run_fmt_i64(offset, sizeof offset, offs[k].next_offset);
+            rg_log(RG_LOG_DEBUG, "checkpoint row for a newly held partition, before its first commit", "partition",
+                   partition, "offset", offset, NULL);
+        }
+    } else {
+        s->metrics.checkpoint_errors++;
+        if (rg_run_log_due(&s->last_commit_log_ms))
+            rg_log(RG_LOG_WARN, "checkpoint row not written; the partition's offsets are not committed until it is",
+                   "error", err, NULL);
+    }
+    free(offs);
+}
+
 void rg_run_commit(rg_stream *s, bool sync, const rd_kafka_topic_partition_list_t *only)
 {
     /* One async commit at a time. Each is a request queued on librdkafka's
@@ -72,17 +142,13 @@ void rg_run_commit(rg_stream *s, bool sync, const rd_kafka_topic_partition_list_
      * one would have. */
     if (!sync && s->commit_inflight && rg_run_mono_ms() - s->commit_sent_ms < COMMIT_ANSWER_WAIT_MS)
         return;
+    ensure_rows(s, only);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     for (size_t i = 0; i < s->n_slots && i < s->merge.n_slots; i++) {
-        if (!s->merge.slots[i].active)
+        int64_t f = commit_due(s, i, only);
+        if (f < 0 || (rows_kept(s) && !s->slots[i].has_row))
             continue;
-        int32_t partition = s->merge.slots[i].partition;
-        if (only && !rd_kafka_topic_partition_list_find(only, s->cfg.events_topic, partition))
-            continue;
-        int64_t f = rg_offset_track_frontier(&s->slots[i].track);
-        if (f < 0 || f <= s->slots[i].committed)
-            continue;
-        rd_kafka_topic_partition_list_add(list, s->cfg.events_topic, partition)->offset = f;
+        rd_kafka_topic_partition_list_add(list, s->cfg.events_topic, s->merge.slots[i].partition)->offset = f;
     }
     if (list->cnt && !sync) {
         /* The answer comes as an event on our own queue (commit_serve):
@@ -129,6 +195,7 @@ int rg_run_write_checkpoint(rg_stream *s)
         offs[n].next_offset = f;
         n++;
     }
+    size_t n_held = n;
     /* Partitions of the loaded checkpoint not assigned yet in this process
      * (before the first assignment, or held by another instance): the
      * state still reflects them exactly up to their offsets. */
@@ -143,12 +210,18 @@ int rg_run_write_checkpoint(rg_stream *s)
     const char *ruleset = s->proc.ruleset_id ? s->proc.ruleset_id(s->proc.opaque) : NULL;
     int rc = rg_checkpoint_write(s->checkpoint, s->cfg.events_topic, offs, n, &s->proc.state, ruleset, now_wall, err,
                                  sizeof err);
-    free(offs);
     if (rc != 0) {
+        free(offs);
         s->metrics.checkpoint_errors++;
         rg_log(RG_LOG_WARN, "checkpoint failed; the previous one stays", "error", err, NULL);
         return -1;
     }
+    for (size_t k = 0; k < n_held; k++) {
+        int slot = rg_merge_find_slot(&s->merge, offs[k].partition);
+        if (slot >= 0 && (size_t)slot < s->n_slots)
+            s->slots[slot].has_row = true;
+    }
+    free(offs);
     s->metrics.checkpoints++;
     s->metrics.last_checkpoint_ms = now_wall;
     return 0;
@@ -209,6 +282,7 @@ static void on_revoke(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_lis
         ss->committed = -1;
         ss->start_offset = -1;
         ss->paused = false;
+        ss->has_row = false;
     }
     free(slots);
     char n[16];
@@ -240,6 +314,7 @@ static int slots_fit(rg_stream *s)
         p[i].committed = -1;
         p[i].start_offset = -1;
         p[i].paused = false;
+        p[i].has_row = false;
     }
     s->slots = p;
     s->n_slots = s->merge.n_slots;
@@ -307,10 +382,12 @@ static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_lis
         ss->committed = -1;
         ss->start_offset = -1;
         ss->paused = false;
+        ss->has_row = false;
         int64_t next;
         if (resume_offset(s, p->partition, &next)) {
             p->offset = next;
             ss->start_offset = next;
+            ss->has_row = true;   /* the loaded checkpoint's row */
             rd_kafka_topic_partition_list_add(resumed, p->topic, p->partition);
         }
         if (at < sizeof list - 16)

@@ -5,8 +5,12 @@
  *
  * Contract: an offset is committed only as a partition's commit frontier
  * (offsets.h): one past the longest prefix of events whose every record
- * was acknowledged. Async commits run every commit interval and after a
- * checkpoint; sync ones on revoke and at drain. On revoke the partitions'
+ * was acknowledged, and, when a state is kept (--state), only for a
+ * partition the checkpoint database has a row for: a partition without
+ * one gets its row (where its consumption began) before its first
+ * commit, so a restart never starts past the stored state (see
+ * docs/streaming.md, "Checkpoints"). Async commits run every commit
+ * interval and after a checkpoint; sync ones on revoke and at drain. On revoke the partitions'
  * buffered messages are dropped, their in-flight records awaited (10 s,
  * 1 s while draining) and their frontiers committed before they are given
  * up; on loss nothing is committed. A checkpoint is written only at a

@@ -60,6 +60,12 @@ typedef struct rg_run_slot {
     int64_t start_offset;       /* where consumption began after assignment (the checkpoint's offset,
                                  * or the first message fetched); -1 not known yet */
     bool paused;                /* fetch paused: merge buffer full */
+    /* The checkpoint database has a row for this partition that restarts
+     * it no later than the stored state reflects (the loaded one it
+     * resumed from, one written since it was assigned, or its start added
+     * before its first commit). Nothing is committed to Kafka for a
+     * partition without one (run_commit.c, ensure_rows). */
+    bool has_row;
 } rg_run_slot;
 
 /* One partition of the loaded checkpoint. */

@@ -16,6 +16,16 @@
 # Control: the same run restarted over an empty state directory (what a
 # restart without the state load does: Kafka's committed offsets, empty
 # state) must miss decisions, or this test would prove nothing.
+#
+# Kill before the first checkpoint: a run over a new state directory
+# evaluates parts 1 and 2 (offsets committed to Kafka every 100 ms, the
+# periodic checkpoint 60 s away) and is killed with SIGKILL; part 3
+# arrives; a restart over the same directory must still give every
+# decision of replay. Before a partition's first commit the runner stores
+# a checkpoint row at where its consumption began (docs/streaming.md,
+# "Checkpoints"), so the restart evaluates everything again; without it
+# the restart resumed at Kafka's committed offsets with empty state and
+# missed decisions.
 . "$(dirname "$0")/stream_lib.sh"
 
 stateful_capture "$RG_TMP/capture.jsonl"
@@ -121,6 +131,39 @@ scenario() {
         rg_fail "$name: reading $act"
 }
 
+# scenario_first NAME : kill -9 before the first checkpoint of a new
+# state directory; the action topic's records end in NAME.actions.jsonl.
+scenario_first() {
+    local name=$1
+    local ev=$name.events act=$name.actions
+    mc_cmd topic "$ev" 3
+    mc_cmd topic "$act" 3
+    mc_cmd topic "$name.deadletter" 1
+    local common=(--group "$name" --rules "$RULES" --events-topic "$ev" --actions-topic "$act"
+        --deadletter-topic "$name.deadletter" --max-idle-ms 200 --commit-interval-ms 100
+        --checkpoint-interval-ms 60000 -X consumer.session.timeout.ms=6000 --state "$RG_TMP/$name.state")
+    mc_cmd produce "$ev" "$RG_TMP/part1.jsonl"
+    mc_cmd produce "$ev" "$RG_TMP/part2.jsonl"
+    run_start "$name.1" "${common[@]}"
+    wait_metric "$name.1" riskgate_events_consumed_total "$((n1 + n2))" 120
+    wait_caught_up "$name.1"
+    wait_metric "$name.1" riskgate_commits_total 1 60
+    LATE=$(metric "$name.1" riskgate_events_late_total)
+    sleep 0.5                               # a few commit intervals
+    [ "$(metric "$name.1" riskgate_checkpoints_total)" = 0 ] || rg_fail "$name: a checkpoint ran before the kill"
+    run_stop "$name.1" KILL
+    [ "$RUN_RC" = 137 ] || rg_fail "$name: kill -9 gave exit status $RUN_RC"
+
+    mc_cmd produce "$ev" "$RG_TMP/part3.jsonl"
+    run_start "$name.2" "${common[@]}"
+    wait_caught_up "$name.2"
+    LATE="$LATE+$(metric "$name.2" riskgate_events_late_total)"
+    run_stop "$name.2" TERM
+    [ "$RUN_RC" = 0 ] || rg_fail "$name: the restarted run exited $RUN_RC"
+    timeout 60 kcat -C -b "$MC_BOOTSTRAP" -t "$act" -o beginning -e -q -f '%s\n' >"$RG_TMP/$name.actions.jsonl" ||
+        rg_fail "$name: reading $act"
+}
+
 # compare NAME : the action topic against replay; sets MISSING, EXTRA,
 # DUPLICATES; fails on a duplicate whose body differs.
 compare() {
@@ -155,6 +198,21 @@ ok_dups=$DUPLICATES
 scenario control "$RG_TMP/control.empty-state"
 compare control
 [ "$MISSING" -gt 0 ] || rg_fail "control: an empty-state restart missed nothing; the capture does not test state"
+control_missing=$MISSING
+
+# kill -9 before the first checkpoint of a new state directory.
+scenario_first first
+compare first
+if [ "$MISSING" != 0 ] || [ "$EXTRA" != 0 ]; then
+    LC_ALL=C comm -3 "$RG_TMP/replay.sorted" "$RG_TMP/first.uniq" | head -n 10 >&2
+    rg_fail "kill -9 before the first checkpoint: $MISSING decisions missing, $EXTRA not in replay (late events: $LATE)"
+fi
+# Kafka's committed offsets had gone past where the restart resumed (so
+# the rows, not Kafka's commits, decided where it began).
+first_behind=$(sed -n 's/.*msg="partition resumes at the checkpoint.s offset" partition=[0-9]* offset=\([0-9]*\) kafka_committed=\([0-9]*\).*/\1 \2/p' \
+    "$RG_TMP/first.2.log" | awk '$1 < $2 { n++ } END { print n + 0 }')
+[ "$first_behind" -gt 0 ] || rg_fail "first: no partition resumed behind Kafka's committed offset (see first.2.log)"
 
 echo "ok: $n_decisions decisions after kill -9 + restart ($ok_dups duplicates, same ids and bodies;" \
-     "$behind partitions went back behind Kafka's commit); empty-state restart misses $MISSING"
+     "$behind partitions went back behind Kafka's commit); empty-state restart misses $control_missing;" \
+     "kill -9 before the first checkpoint: nothing missing ($first_behind partitions went back)"

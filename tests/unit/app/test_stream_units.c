@@ -336,6 +336,49 @@ static void test_checkpoint_one_transaction(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A row for a newly held partition (before its first commit): added next
+ * to the stored state and the other rows, an existing row kept. */
+static void test_checkpoint_add_offsets(void **state)
+{
+    (void)state;
+    snprintf(state_dir, sizeof state_dir, "/tmp/rg-stream-ckpt-add-%d", (int)getpid());
+    char err[512];
+    rg_checkpoint *cp = rg_checkpoint_open(state_dir, err, sizeof err);
+    assert_non_null(cp);
+    rg_state_codec codec = {(void *)"state-v1", codec_save, codec_load};
+    rg_checkpoint_offset offs[] = {{0, 10}};
+    assert_int_equal(rg_checkpoint_write(cp, "ev", offs, 1, &codec, "abc", 1000, err, sizeof err), 0);
+    rg_checkpoint_offset added[] = {{0, 50}, {1, 7}};
+    assert_int_equal(rg_checkpoint_add_offsets(cp, "ev", added, 2, err, sizeof err), 0);
+    rg_checkpoint_close(cp);
+
+    cp = rg_checkpoint_open(state_dir, err, sizeof err);
+    assert_non_null(cp);
+    rg_checkpoint_offset *all = NULL;
+    size_t n_all = 0;
+    assert_int_equal(rg_checkpoint_list_offsets(cp, "ev", &all, &n_all, err, sizeof err), 0);
+    assert_int_equal(n_all, 2);
+    assert_int_equal(all[0].partition, 0);
+    assert_int_equal(all[0].next_offset, 10);   /* the state reflects partition 0 up to 10: kept */
+    assert_int_equal(all[1].partition, 1);
+    assert_int_equal(all[1].next_offset, 7);
+    free(all);
+    loaded[0] = '\0';
+    assert_int_equal(rg_checkpoint_load_state(cp, &codec, NULL, err, sizeof err), 1);
+    assert_string_equal(loaded, "state-v1");
+    /* The next full write replaces the rows with exactly its own. */
+    rg_checkpoint_offset next[] = {{1, 9}};
+    assert_int_equal(rg_checkpoint_write(cp, "ev", next, 1, &codec, "abc", 2000, err, sizeof err), 0);
+    assert_int_equal(rg_checkpoint_list_offsets(cp, "ev", &all, &n_all, err, sizeof err), 0);
+    assert_int_equal(n_all, 1);
+    assert_int_equal(all[0].next_offset, 9);
+    free(all);
+    rg_checkpoint_close(cp);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", state_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_checkpoint_unwritable_dir(void **state)
 {
     (void)state;
@@ -423,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_merge_waits_longer_for_known_backlog),
         cmocka_unit_test(test_merge_rejects_and_ties),
         cmocka_unit_test(test_checkpoint_one_transaction),
+        cmocka_unit_test(test_checkpoint_add_offsets),
         cmocka_unit_test(test_checkpoint_unwritable_dir),
         cmocka_unit_test(test_secret_keys),
         cmocka_unit_test(test_log_line_is_one_logfmt_line),
