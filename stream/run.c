@@ -2,6 +2,7 @@
  * docs/streaming.md. The parts: run_internal.h. */
 #include "run.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,55 @@ fail:
     return NULL;
 }
 
+/* ---- librdkafka < 2.3.0: a consumer that never got an assignment ----
+ *
+ * librdkafka before 2.3.0 aborts in rd_kafka_destroy of a consumer whose
+ * group protocol is cooperative-sticky when it joined the group but never
+ * received an assignment: the group's final destroy hands the assignor's
+ * state to rd_kafka_sticky_assignor_state_destroy, which asserts it is
+ * not NULL, and that state is only created when a SyncGroup answer brings
+ * an assignment (librdkafka issue #4312, fixed by PR #4381 in 2.3.0, which
+ * checks the state in rd_kafka_cgrp_destroy_final). Debian 12 ships 2.0.2.
+ * So a SIGTERM while the group is still forming (a restart waiting for a
+ * killed member's session to expire, SyncGroup failing) exited 134 after
+ * a clean drain. rd_kafka_consumer_close does not reach that path; only
+ * the destroy does, and nothing else of the handle's teardown matters at
+ * that point (the group was left, offsets were committed, the process is
+ * about to exit). So such a handle is not destroyed: it is kept here,
+ * reachable (so LeakSanitizer does not report it: a deliberate keep, not a
+ * leak), with its logging silenced (its log callback runs on librdkafka's
+ * threads and must not write after the caller closed its log stream). Its
+ * threads end with the process. */
+static pthread_mutex_t kept_consumers_lock = PTHREAD_MUTEX_INITIALIZER;
+static rd_kafka_t **kept_consumers;
+static size_t n_kept_consumers;
+
+static bool destroy_would_abort(const rg_stream *s)
+{
+    if (!s->subscribed || s->ever_assigned || rd_kafka_version() >= 0x02030000)
+        return false;
+    char strategy[256];
+    size_t len = sizeof strategy;
+    if (rd_kafka_conf_get(rd_kafka_conf(s->consumer), "partition.assignment.strategy", strategy, &len) !=
+        RD_KAFKA_CONF_OK)
+        return true;   /* unknown: keep it rather than risk the abort */
+    return strstr(strategy, "cooperative-sticky") != NULL;
+}
+
+static void keep_consumer(rd_kafka_t *rk)
+{
+    rd_kafka_set_log_level(rk, 0);
+    pthread_mutex_lock(&kept_consumers_lock);
+    rd_kafka_t **p = realloc(kept_consumers, (n_kept_consumers + 1) * sizeof *p);
+    if (p) {
+        kept_consumers = p;
+        kept_consumers[n_kept_consumers++] = rk;
+    }
+    pthread_mutex_unlock(&kept_consumers_lock);
+    rg_log(RG_LOG_DEBUG, "consumer never assigned: not destroyed (librdkafka < 2.3.0 would abort, issue #4312)",
+           NULL);
+}
+
 void rg_stream_free(rg_stream *s)
 {
     if (!s)
@@ -186,8 +236,12 @@ void rg_stream_free(rg_stream *s)
         rd_kafka_topic_destroy(s->deadletter_rkt);
     if (s->commit_q)
         rd_kafka_queue_destroy(s->commit_q);
-    if (s->consumer)
-        rd_kafka_destroy(s->consumer);
+    if (s->consumer) {
+        if (destroy_would_abort(s))
+            keep_consumer(s->consumer);
+        else
+            rd_kafka_destroy(s->consumer);
+    }
     if (s->producer) {
         /* Outstanding records (only after a failed drain) are purged; their
          * offsets were never committed. */
@@ -350,6 +404,7 @@ int rg_stream_run(rg_stream *s, volatile sig_atomic_t *stop, volatile sig_atomic
         rg_log(RG_LOG_ERROR, "cannot subscribe", "topic", s->cfg.events_topic, "error", rd_kafka_err2str(err), NULL);
         return -1;
     }
+    s->subscribed = true;
     char idle[32];
     rg_run_fmt_i64(idle, sizeof idle, s->cfg.max_idle_ms);
     rg_log(RG_LOG_INFO, "running", "brokers", s->cfg.brokers, "group", s->cfg.group, "events", s->cfg.events_topic,

@@ -365,6 +365,7 @@ static void log_resumed(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *p
 
 static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
+    s->ever_assigned = true;
     rd_kafka_topic_partition_list_t *resumed = rd_kafka_topic_partition_list_new(parts->cnt ? parts->cnt : 1);
     char list[512];
     size_t at = 0;

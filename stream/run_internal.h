@@ -117,6 +117,8 @@ struct rg_stream {
     bool events_topic_missing;  /* logged once per episode */
     bool fatal;
     bool draining;
+    bool subscribed;            /* rd_kafka_subscribe succeeded: the consumer may join the group */
+    bool ever_assigned;         /* a rebalance assigned partitions (even none) in this process */
     bool checkpoint_pending;
     rd_kafka_queue_t *commit_q;     /* answers to async commits (run_commit.c) */
     bool commit_inflight;           /* an async commit is unanswered */
