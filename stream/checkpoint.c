@@ -13,7 +13,6 @@ struct rg_checkpoint {
     char *path;
     sqlite3_stmt *put_offset;
     sqlite3_stmt *get_offset;
-    int64_t last_write_ms;
     size_t last_blob_len;       /* the previous state's size: the next one is reserved at once */
 };
 
@@ -86,31 +85,31 @@ void rg_checkpoint_close(rg_checkpoint *cp)
     free(cp);
 }
 
-int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoint_offset *offsets, size_t n,
-                        const rg_state_codec *codec, const char *ruleset, int64_t now_ms, char *errstr,
+int rg_checkpoint_serialise(rg_checkpoint *cp, const rg_state_codec *codec, rg_strbuf *blob, char *errstr,
+                            size_t errstr_size)
+{
+    /* The engine's state is megabytes and grows slowly: growing the
+     * buffer by doubling from nothing copied it again and again
+     * (docs/bench-stream.md, F1). One allocation of about the last size
+     * instead. */
+    if (cp->last_blob_len)
+        rg_strbuf_reserve(blob, cp->last_blob_len + cp->last_blob_len / 4);
+    if (codec->save(codec->opaque, blob, errstr, errstr_size) != 0)
+        return -1;
+    if (!rg_strbuf_ok(blob)) {
+        snprintf(errstr, errstr_size, "out of memory serialising state");
+        return -1;
+    }
+    cp->last_blob_len = blob->len;
+    return 0;
+}
+
+int rg_checkpoint_store(rg_checkpoint *cp, const char *topic, const rg_checkpoint_offset *offsets, size_t n,
+                        const rg_strbuf *blob, const char *ruleset, int64_t now_ms, char *errstr,
                         size_t errstr_size)
 {
-    rg_strbuf blob = RG_STRBUF_INIT;
     sqlite3_stmt *put_state = NULL;
     bool in_tx = false;
-
-    /* Serialise before opening the transaction: the write lock is held
-     * only for the inserts. */
-    bool with_state = codec && codec->save;
-    if (with_state) {
-        /* The engine's state is megabytes and grows slowly: growing the
-         * buffer by doubling from nothing copied it again and again
-         * (docs/bench-stream.md, F1). One allocation of about the last
-         * size instead. */
-        if (cp->last_blob_len)
-            rg_strbuf_reserve(&blob, cp->last_blob_len + cp->last_blob_len / 4);
-        if (codec->save(codec->opaque, &blob, errstr, errstr_size) != 0)
-            goto fail;
-        if (!rg_strbuf_ok(&blob)) {
-            snprintf(errstr, errstr_size, "out of memory serialising state");
-            goto fail;
-        }
-    }
     if (sqlite3_exec(cp->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         db_fail(cp, "begin", errstr, errstr_size);
         goto fail;
@@ -141,7 +140,7 @@ int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoin
             goto fail;
         }
     }
-    if (with_state) {
+    if (blob) {
         if (sqlite3_prepare_v2(cp->db,
                                "INSERT OR REPLACE INTO state(id, saved_at_ms, ruleset, blob) VALUES (1, ?1, ?2, ?3)",
                                -1, &put_state, NULL) != SQLITE_OK) {
@@ -150,7 +149,7 @@ int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoin
         }
         sqlite3_bind_int64(put_state, 1, now_ms);
         sqlite3_bind_text(put_state, 2, ruleset ? ruleset : "", -1, SQLITE_STATIC);
-        sqlite3_bind_blob64(put_state, 3, blob.data ? blob.data : "", blob.len, SQLITE_STATIC);
+        sqlite3_bind_blob64(put_state, 3, blob->data ? blob->data : "", blob->len, SQLITE_STATIC);
         if (sqlite3_step(put_state) != SQLITE_DONE) {
             db_fail(cp, "write state", errstr, errstr_size);
             goto fail;
@@ -162,18 +161,29 @@ int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoin
     }
     sqlite3_reset(cp->put_offset);
     sqlite3_finalize(put_state);
-    if (with_state)
-        cp->last_blob_len = blob.len;
-    rg_strbuf_free(&blob);
-    cp->last_write_ms = now_ms;
     return 0;
 fail:
     sqlite3_reset(cp->put_offset);
     sqlite3_finalize(put_state);
     if (in_tx)
         sqlite3_exec(cp->db, "ROLLBACK", NULL, NULL, NULL);
-    rg_strbuf_free(&blob);
     return -1;
+}
+
+int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoint_offset *offsets, size_t n,
+                        const rg_state_codec *codec, const char *ruleset, int64_t now_ms, char *errstr,
+                        size_t errstr_size)
+{
+    /* Serialise before opening the transaction: the write lock is held
+     * only for the inserts. */
+    rg_strbuf blob = RG_STRBUF_INIT;
+    bool with_state = codec && codec->save;
+    int rc = -1;
+    if (!with_state || rg_checkpoint_serialise(cp, codec, &blob, errstr, errstr_size) == 0)
+        rc = rg_checkpoint_store(cp, topic, offsets, n, with_state ? &blob : NULL, ruleset, now_ms, errstr,
+                                 errstr_size);
+    rg_strbuf_free(&blob);
+    return rc;
 }
 
 int rg_checkpoint_add_offsets(rg_checkpoint *cp, const char *topic, const rg_checkpoint_offset *offsets, size_t n,
@@ -296,5 +306,3 @@ int rg_checkpoint_load_state(rg_checkpoint *cp, const rg_state_codec *codec, int
     sqlite3_finalize(st);
     return result;
 }
-
-int64_t rg_checkpoint_last_write_ms(const rg_checkpoint *cp) { return cp ? cp->last_write_ms : 0; }

@@ -7,16 +7,21 @@
  * File: DIR/checkpoint.db (WAL, synchronous=FULL). Tables:
  *   offsets(topic, partition, next_offset)   next offset to read per partition
  *   state(id=1, saved_at_ms, ruleset, blob)  the engine's state, opaque bytes
- * The runner writes a checkpoint only at a quiescent point: every event
- * taken so far has all its records acknowledged, so "the state reflects
- * events up to next_offset - 1" holds exactly.
+ * The runner stores a checkpoint only once every event below its offsets
+ * has all its records acknowledged, and its state is serialised when
+ * exactly those events had been evaluated, so "the state reflects events
+ * up to next_offset - 1" holds exactly (run_commit.c).
  *
  * The state part is behind rg_state_codec (engine_proc.c wires it to
  * rg_engine_save / rg_engine_load). A processor without a codec (NULL
  * functions) stores only offsets: no blob row, and a restart resumes from
  * Kafka's committed offsets with empty state.
  *
- * Ownership: rg_checkpoint owns its sqlite3 handle. Engine thread only.
+ * Ownership: rg_checkpoint owns its sqlite3 handle. One thread at a time:
+ * rg_checkpoint_serialise touches only the blob bookkeeping (the engine
+ * thread calls it); every function that reads or writes the database runs
+ * on whichever single thread owns the database at that point (the
+ * runner's checkpoint writer while it runs, checkpoint_writer.h).
  * Errors: -1 with errstr naming the file and SQLite's message.
  */
 #ifndef RG_STREAM_CHECKPOINT_H
@@ -52,9 +57,25 @@ void rg_checkpoint_close(rg_checkpoint *cp);   /* NULL-safe */
 /* One transaction: the offsets stored for topic become exactly these
  * (partitions not listed lose their row: they are no longer held) and,
  * when codec->save is set, the state blob is replaced. Nothing is written
- * on error. */
+ * on error. rg_checkpoint_serialise then rg_checkpoint_store. */
 int rg_checkpoint_write(rg_checkpoint *cp, const char *topic, const rg_checkpoint_offset *offsets, size_t n,
                         const rg_state_codec *codec, const char *ruleset, int64_t now_ms, char *errstr,
+                        size_t errstr_size);
+
+/* The two halves of rg_checkpoint_write, so that they can run on two
+ * threads (the runner serialises on its engine thread and stores on its
+ * checkpoint writer's, checkpoint_writer.h).
+ *
+ * serialise: append the state (codec->save, not NULL) to *blob, reserving
+ * about the previous blob's size first. 0, or -1 with errstr. Touches no
+ * database.
+ * store: one transaction as rg_checkpoint_write describes, with *blob as
+ * the state (NULL: the state row is left as it is). 0, or -1 with errstr
+ * and nothing written. */
+int rg_checkpoint_serialise(rg_checkpoint *cp, const rg_state_codec *codec, rg_strbuf *blob, char *errstr,
+                            size_t errstr_size);
+int rg_checkpoint_store(rg_checkpoint *cp, const char *topic, const rg_checkpoint_offset *offsets, size_t n,
+                        const rg_strbuf *blob, const char *ruleset, int64_t now_ms, char *errstr,
                         size_t errstr_size);
 
 /* One transaction: a row for each of these partitions that has none yet
@@ -81,8 +102,5 @@ int rg_checkpoint_list_offsets(rg_checkpoint *cp, const char *topic, rg_checkpoi
  * 0 when there is none (or codec->load is NULL), -1 on error. */
 int rg_checkpoint_load_state(rg_checkpoint *cp, const rg_state_codec *codec, int64_t *saved_at_ms,
                              char *errstr, size_t errstr_size);
-
-/* Wall time of the last successful write in this process (0: none). */
-int64_t rg_checkpoint_last_write_ms(const rg_checkpoint *cp);
 
 #endif

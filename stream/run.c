@@ -156,6 +156,11 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, const rg_stream_process
                    NULL);
         }
     }
+    /* From here on the checkpoint database is the writer thread's. */
+    if (s->checkpoint && rg_run_checkpoint_start(s, errstr, errstr_size) != 0) {
+        *err = RG_STREAM_ERR_RUNTIME;
+        goto fail;
+    }
     if (s->cfg.alerts_path) {
         if (rg_run_alerts_open(s, s->cfg.alerts_path, errstr, errstr_size) != 0)
             goto fail;
@@ -256,6 +261,7 @@ void rg_stream_free(rg_stream *s)
         rg_offset_track_free(&s->slots[i].track);
     free(s->slots);
     free(s->resume);
+    rg_run_checkpoint_stop(s);   /* before the database closes: it finishes what is queued */
     rg_checkpoint_close(s->checkpoint);
     if (s->metrics_ready)
         rg_metrics_free(&s->metrics);
@@ -335,26 +341,7 @@ static void periodic(rg_stream *s, int64_t now)
         rg_run_commit(s, false, NULL);
         s->last_commit_ms = now;
     }
-    if (s->checkpoint) {
-        if (!s->checkpoint_pending && now - s->last_checkpoint_ms >= s->cfg.checkpoint_interval_ms) {
-            /* Quiesce: take no new event until everything taken is
-             * acknowledged, so state and offsets describe one point. */
-            s->checkpoint_pending = true;
-            s->checkpoint_wait_since_ms = now;
-        }
-        if (s->checkpoint_pending) {
-            if (rg_run_inflight(s) == 0 && s->n_retries == 0) {
-                if (rg_run_write_checkpoint(s) == 0)
-                    rg_run_commit(s, false, NULL);
-                s->checkpoint_pending = false;
-                s->last_checkpoint_ms = now;
-            } else if (now - s->checkpoint_wait_since_ms > 5000) {
-                rg_log(RG_LOG_WARN, "checkpoint postponed: records still unacknowledged after 5 s", NULL);
-                s->checkpoint_pending = false;
-                s->last_checkpoint_ms = now;
-            }
-        }
-    }
+    rg_run_checkpoint_serve(s, now);
     if (now - s->last_publish_ms >= 1000)
         publish(s, now);
 }
@@ -381,7 +368,7 @@ static int drain(rg_stream *s)
     bool complete = rg_run_inflight(s) == 0 && s->n_retries == 0 && rg_run_alerts_pending(s) == 0;
     rg_run_commit(s, true, NULL);
     if (complete && s->checkpoint)
-        rg_run_write_checkpoint(s);
+        rg_run_checkpoint_final(s);
     if (!complete) {
         rg_run_fmt_i64(n, sizeof n, (int64_t)rg_run_inflight(s));
         rg_log(RG_LOG_ERROR,

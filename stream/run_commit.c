@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint_writer.h"
 #include "log.h"
 #include "run_alerts.h"
 #include "run_internal.h"
@@ -69,10 +70,123 @@ static int64_t commit_due(const rg_stream *s, size_t i, const rd_kafka_topic_par
     return f < 0 || f <= s->slots[i].committed ? -1 : f;
 }
 
+/* ---- checkpoints ----
+ *
+ * The engine thread never waits for SQLite. A checkpoint is taken in two
+ * steps:
+ *
+ *  1. begin (every --checkpoint-interval-ms, without pausing): the state
+ *     is serialised as it stands, and each held partition's row is one
+ *     past its last event evaluated (events are evaluated synchronously,
+ *     so the state reflects exactly the events below those rows). The
+ *     records of some of those events may not be acknowledged yet; the
+ *     checkpoint waits (ckpt_waiting) while processing goes on.
+ *  2. once every partition's commit frontier has reached its row (every
+ *     record of every event below it acknowledged: a restart there cannot
+ *     lose a decision), the checkpoint goes to the writer thread
+ *     (checkpoint_writer.h), which stores rows and state in one
+ *     transaction. When it is durable the slots it covers have their row
+ *     and an offset commit follows.
+ *
+ * Before, the runner stopped taking events until everything in flight was
+ * acknowledged, then serialised and wrote (fsyncs included) on the engine
+ * thread: 170-410 ms without a decision per checkpoint (docs/bench-stream.md,
+ * F1). Now the engine thread pays only the serialisation.
+ *
+ * A waiting checkpoint is given up when a partition it lists is given up
+ * (its row could not be trusted to be acknowledged) or when its records
+ * are not all acknowledged within 5 s (a broker down); the next interval
+ * takes a new one. The writer runs jobs in order, and the rows jobs of
+ * ensure_rows go through it too, so the database sees one writer. */
+
+/* How long a serialised checkpoint may wait for acknowledgements. */
+#define CHECKPOINT_ACK_WAIT_MS 5000
+
+static void handle_job(rg_stream *s, struct rg_ckpt_job *job)
+{
+    char rows[16];
+    if (job->kind == RG_CKPT_ROWS) {
+        for (size_t k = 0; k < job->n; k++) {
+            int slot = rg_merge_find_slot(&s->merge, job->offsets[k].partition);
+            if (slot < 0 || (size_t)slot >= s->n_slots || s->slots[slot].row_job != job->id)
+                continue;   /* given up meanwhile */
+            s->slots[slot].row_job = 0;
+            s->slots[slot].has_row = job->rc == 0;
+            if (job->rc == 0) {
+                char partition[16], offset[32];
+                snprintf(partition, sizeof partition, "%d", (int)job->offsets[k].partition);
+                rg_run_fmt_i64(offset, sizeof offset, job->offsets[k].next_offset);
+                rg_log(RG_LOG_DEBUG, "checkpoint row for a newly held partition, before its first commit",
+                       "partition", partition, "offset", offset, NULL);
+            }
+        }
+        if (job->rc != 0) {
+            s->metrics.checkpoint_errors++;
+            if (rg_run_log_due(&s->last_commit_log_ms))
+                rg_log(RG_LOG_WARN,
+                       "checkpoint row not written; the partition's offsets are not committed until it is", "error",
+                       job->err, NULL);
+        }
+        rg_ckpt_job_free(job);
+        return;
+    }
+    if (job->id == s->ckpt_full_id)
+        s->ckpt_full_id = 0;
+    if (job->rc != 0) {
+        s->metrics.checkpoint_errors++;
+        rg_log(RG_LOG_WARN, "checkpoint failed; the previous one stays", "error", job->err, NULL);
+        rg_ckpt_job_free(job);
+        return;
+    }
+    for (size_t k = 0; k < job->n; k++) {
+        if (!job->epochs[k])
+            continue;   /* a loaded checkpoint's row, not held */
+        int slot = rg_merge_find_slot(&s->merge, job->offsets[k].partition);
+        if (slot >= 0 && (size_t)slot < s->n_slots && s->slots[slot].epoch == job->epochs[k])
+            s->slots[slot].has_row = true;
+    }
+    s->metrics.checkpoints++;
+    s->metrics.last_checkpoint_ms = job->saved_at_ms;
+    /* Commit at the next turn of the loop (not from here: this may run
+     * inside a synchronous commit). */
+    s->last_commit_ms = 0;
+    char bytes[32], ser[32], wait[32], write[32];
+    snprintf(rows, sizeof rows, "%zu", job->n);
+    rg_run_fmt_i64(bytes, sizeof bytes, (int64_t)job->blob_len);
+    snprintf(ser, sizeof ser, "%.1f", job->serialise_us / 1000.0);
+    snprintf(wait, sizeof wait, "%.1f", (job->ready_us - job->begun_us) / 1000.0);
+    snprintf(write, sizeof write, "%.1f", job->write_us / 1000.0);
+    rg_log(RG_LOG_DEBUG, "checkpoint stored", "rows", rows, "state_bytes", bytes, "serialise_ms", ser,
+           "ack_wait_ms", wait, "write_ms", write, NULL);
+    rg_ckpt_job_free(job);
+}
+
+/* Collect the writer's finished jobs. */
+static void collect_jobs(rg_stream *s)
+{
+    struct rg_ckpt_job *job;
+    while (s->ckpt_writer && (job = rg_ckpt_writer_done(s->ckpt_writer)) != NULL)
+        handle_job(s, job);
+}
+
+/* Wait for job `id` to finish (handling every job that finishes
+ * meanwhile). */
+static void await_job(rg_stream *s, uint64_t id)
+{
+    bool seen = false;
+    while (!seen) {
+        struct rg_ckpt_job *job = rg_ckpt_writer_wait(s->ckpt_writer);
+        if (!job)
+            return;
+        seen = job->id == id;
+        handle_job(s, job);
+    }
+}
+
 /* Whether commits wait for checkpoint rows: only when a state is kept.
  * Without one a restart starts from Kafka's committed offsets with empty
  * state anyway. */
-static bool rows_kept(const rg_stream *s) { return s->checkpoint && s->proc.state.save; }
+static bool rows_kept(const rg_stream *s) { return s->ckpt_writer && s->proc.state.save; }
 
 /* Give every slot about to be committed a checkpoint row first.
  *
@@ -84,47 +198,43 @@ static bool rows_kept(const rg_stream *s) { return s->checkpoint && s->proc.stat
  * in no stored state: windows and facts built from them are lost, and
  * decisions go missing. Its row is where its consumption began: the
  * stored state reflects none of the events it has taken since (they came
- * after that state was written), so a restart evaluates them again
- * against it. One small transaction per newly held partition, without the
- * state (no pause, nothing serialised); the next checkpoint moves the row
- * on. A slot whose row cannot be written is not committed (logged, the
- * next commit tries again). */
-static void ensure_rows(rg_stream *s, const rd_kafka_topic_partition_list_t *only)
+ * after that state was serialised), so a restart evaluates them again
+ * against it. One small transaction per newly held partition, on the
+ * writer thread, without the state; the next checkpoint moves the row on.
+ * Until the row is stored the slot is not committed; sync (a revoke, the
+ * drain) waits for it. */
+static void ensure_rows(rg_stream *s, bool sync, const rd_kafka_topic_partition_list_t *only)
 {
     if (!rows_kept(s))
         return;
-    rg_checkpoint_offset *offs = NULL;
-    size_t n = 0;
+    collect_jobs(s);
+    struct rg_ckpt_job *job = NULL;
     for (size_t i = 0; i < s->n_slots && i < s->merge.n_slots; i++) {
-        if (s->slots[i].has_row || s->slots[i].start_offset < 0 || commit_due(s, i, only) < 0)
+        rg_run_slot *ss = &s->slots[i];
+        if (ss->has_row || ss->row_job || ss->start_offset < 0 || commit_due(s, i, only) < 0)
             continue;
-        if (!offs && !(offs = calloc(s->n_slots, sizeof *offs)))
-            return;
-        offs[n].partition = s->merge.slots[i].partition;
-        offs[n].next_offset = s->slots[i].start_offset;
-        n++;
-    }
-    if (!n)
-        return;
-    char err[512];
-    if (rg_checkpoint_add_offsets(s->checkpoint, s->cfg.events_topic, offs, n, err, sizeof err) == 0) {
-        for (size_t k = 0; k < n; k++) {
-            int slot = rg_merge_find_slot(&s->merge, offs[k].partition);
-            if (slot >= 0 && (size_t)slot < s->n_slots)
-                s->slots[slot].has_row = true;
-            char partition[16], offset[32];
-            snprintf(partition, sizeof partition, "%d", (int)offs[k].partition);
-            rg_run_fmt_i64(offset, sizeof offset, offs[k].next_offset);
-            rg_log(RG_LOG_DEBUG, "checkpoint row for a newly held partition, before its first commit", "partition",
-                   partition, "offset", offset, NULL);
+        if (!job) {
+            job = calloc(1, sizeof *job);
+            if (!job || !(job->offsets = calloc(s->n_slots, sizeof *job->offsets))) {
+                rg_ckpt_job_free(job);
+                return;   /* not committed now; tried again at the next commit */
+            }
+            job->kind = RG_CKPT_ROWS;
         }
-    } else {
-        s->metrics.checkpoint_errors++;
-        if (rg_run_log_due(&s->last_commit_log_ms))
-            rg_log(RG_LOG_WARN, "checkpoint row not written; the partition's offsets are not committed until it is",
-                   "error", err, NULL);
+        job->offsets[job->n].partition = s->merge.slots[i].partition;
+        job->offsets[job->n].next_offset = ss->start_offset;
+        job->n++;
     }
-    free(offs);
+    if (!job)
+        return;
+    uint64_t id = rg_ckpt_writer_submit(s->ckpt_writer, job);   /* job is the writer's now */
+    for (size_t i = 0; i < s->n_slots && i < s->merge.n_slots; i++) {
+        rg_run_slot *ss = &s->slots[i];
+        if (!ss->has_row && !ss->row_job && ss->start_offset >= 0 && commit_due(s, i, only) >= 0)
+            ss->row_job = id;
+    }
+    if (sync)
+        await_job(s, id);
 }
 
 void rg_run_commit(rg_stream *s, bool sync, const rd_kafka_topic_partition_list_t *only)
@@ -142,7 +252,7 @@ void rg_run_commit(rg_stream *s, bool sync, const rd_kafka_topic_partition_list_
      * one would have. */
     if (!sync && s->commit_inflight && rg_run_mono_ms() - s->commit_sent_ms < COMMIT_ANSWER_WAIT_MS)
         return;
-    ensure_rows(s, only);
+    ensure_rows(s, sync, only);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     for (size_t i = 0; i < s->n_slots && i < s->merge.n_slots; i++) {
         int64_t f = commit_due(s, i, only);
@@ -170,61 +280,211 @@ void rg_run_commit(rg_stream *s, bool sync, const rd_kafka_topic_partition_list_
     rd_kafka_topic_partition_list_destroy(list);
 }
 
-/* ---- checkpoints ---- */
+/* ---- checkpoints: begin, wait, hand over ---- */
 
-int rg_run_write_checkpoint(rg_stream *s)
+/* Serialise a checkpoint of now (see "checkpoints" above): NULL on
+ * failure (logged, counted). *need gets, per row, the frontier it waits
+ * for (-1: none). */
+static struct rg_ckpt_job *checkpoint_begin(rg_stream *s, int64_t **need_out)
 {
-    rg_checkpoint_offset *offs = calloc(s->n_slots + s->n_resume + 1, sizeof *offs);
-    if (!offs)
-        return -1;
+    size_t cap = s->n_slots + s->n_resume + 1;
+    struct rg_ckpt_job *job = calloc(1, sizeof *job);
+    int64_t *need = calloc(cap, sizeof *need);
+    if (!job || !need || !(job->offsets = calloc(cap, sizeof *job->offsets)) ||
+        !(job->epochs = calloc(cap, sizeof *job->epochs))) {
+        rg_ckpt_job_free(job);
+        free(need);
+        s->metrics.checkpoint_errors++;
+        rg_log(RG_LOG_WARN, "checkpoint failed; the previous one stays", "error", "out of memory", NULL);
+        return NULL;
+    }
+    job->kind = RG_CKPT_FULL;
     size_t n = 0;
     for (size_t i = 0; i < s->n_slots && i < s->merge.n_slots; i++) {
         if (!s->merge.slots[i].active)
             continue;
-        /* At a quiescent point the frontier is one past the last event
-         * evaluated; before the first event it is where consumption began.
-         * A partition with neither (nothing fetched since it was assigned
-         * at its committed offset) is left out: a restart then starts it
-         * at its committed offset, which is where it stands. */
-        int64_t f = rg_offset_track_frontier(&s->slots[i].track);
-        if (f < 0)
-            f = s->slots[i].start_offset;
-        if (f < 0)
+        /* One past the last event evaluated; before the first event,
+         * where consumption began. A partition with neither (nothing
+         * fetched since it was assigned at its committed offset) is left
+         * out: a restart then starts it at its committed offset, which is
+         * where it stands. */
+        const rg_run_slot *ss = &s->slots[i];
+        int64_t last = ss->track.last_begun;
+        int64_t next = last >= 0 ? last + 1 : ss->start_offset;
+        if (next < 0)
             continue;
-        offs[n].partition = s->merge.slots[i].partition;
-        offs[n].next_offset = f;
+        job->offsets[n].partition = s->merge.slots[i].partition;
+        job->offsets[n].next_offset = next;
+        job->epochs[n] = ss->epoch;
+        need[n] = last >= 0 ? next : -1;
         n++;
     }
-    size_t n_held = n;
     /* Partitions of the loaded checkpoint not assigned yet in this process
      * (before the first assignment, or held by another instance): the
      * state still reflects them exactly up to their offsets. */
     for (size_t i = 0; i < s->n_resume; i++)
         if (!s->resume[i].used) {
-            offs[n].partition = s->resume[i].partition;
-            offs[n].next_offset = s->resume[i].next_offset;
+            job->offsets[n].partition = s->resume[i].partition;
+            job->offsets[n].next_offset = s->resume[i].next_offset;
+            job->epochs[n] = 0;
+            need[n] = -1;
             n++;
         }
-    char err[512];
-    int64_t now_wall = rg_run_wall_us() / 1000;
+    job->n = n;
+    job->saved_at_ms = rg_run_wall_us() / 1000;
+    job->begun_us = rg_run_mono_us();
     const char *ruleset = s->proc.ruleset_id ? s->proc.ruleset_id(s->proc.opaque) : NULL;
-    int rc = rg_checkpoint_write(s->checkpoint, s->cfg.events_topic, offs, n, &s->proc.state, ruleset, now_wall, err,
-                                 sizeof err);
-    if (rc != 0) {
-        free(offs);
+    if (ruleset && !(job->ruleset = strdup(ruleset))) {
+        rg_ckpt_job_free(job);
+        free(need);
         s->metrics.checkpoint_errors++;
-        rg_log(RG_LOG_WARN, "checkpoint failed; the previous one stays", "error", err, NULL);
+        rg_log(RG_LOG_WARN, "checkpoint failed; the previous one stays", "error", "out of memory", NULL);
+        return NULL;
+    }
+    if (s->proc.state.save) {
+        char err[512];
+        if (rg_checkpoint_serialise(s->checkpoint, &s->proc.state, &job->blob, err, sizeof err) != 0) {
+            rg_ckpt_job_free(job);
+            free(need);
+            s->metrics.checkpoint_errors++;
+            rg_log(RG_LOG_WARN, "checkpoint failed; the previous one stays", "error", err, NULL);
+            return NULL;
+        }
+        job->with_state = true;
+        job->blob_len = job->blob.len;
+    }
+    job->serialise_us = rg_run_mono_us() - job->begun_us;
+    *need_out = need;
+    return job;
+}
+
+/* 1: every row of the waiting checkpoint is acknowledged; 0: not yet;
+ * -1: a partition it lists was given up (or taken again) since. */
+static int checkpoint_ready(const rg_stream *s)
+{
+    const struct rg_ckpt_job *job = s->ckpt_waiting;
+    for (size_t k = 0; k < job->n; k++) {
+        if (!job->epochs[k])
+            continue;
+        int slot = rg_merge_find_slot(&s->merge, job->offsets[k].partition);
+        if (slot < 0 || (size_t)slot >= s->n_slots || s->slots[slot].epoch != job->epochs[k])
+            return -1;
+        if (s->ckpt_need[k] >= 0 && rg_offset_track_frontier(&s->slots[slot].track) < s->ckpt_need[k])
+            return 0;
+    }
+    return 1;
+}
+
+static void checkpoint_drop(rg_stream *s)
+{
+    rg_ckpt_job_free(s->ckpt_waiting);
+    free(s->ckpt_need);
+    s->ckpt_waiting = NULL;
+    s->ckpt_need = NULL;
+}
+
+/* Hand the waiting checkpoint to the writer. Partitions held now that it
+ * does not list (assigned, or first fetched, after it was serialised) get
+ * their row at where their consumption began: the state reflects none of
+ * their events, and the full write replaces every row, so without this it
+ * would delete a row added for them meanwhile (ensure_rows) whose
+ * partition may already be committed. */
+static void checkpoint_submit(rg_stream *s)
+{
+    struct rg_ckpt_job *job = s->ckpt_waiting;
+    for (size_t i = 0; i < s->n_slots && i < s->merge.n_slots; i++) {
+        if (!s->merge.slots[i].active || s->slots[i].start_offset < 0)
+            continue;
+        int32_t partition = s->merge.slots[i].partition;
+        bool listed = false;
+        for (size_t k = 0; k < job->n && !listed; k++)
+            listed = job->offsets[k].partition == partition;
+        if (listed)
+            continue;
+        /* begin sized the arrays for every slot and resume row; a slot
+         * assigned since may be beyond that: grow. */
+        rg_checkpoint_offset *o = realloc(job->offsets, (job->n + 1) * sizeof *o);
+        if (o)
+            job->offsets = o;
+        uint32_t *e = realloc(job->epochs, (job->n + 1) * sizeof *e);
+        if (e)
+            job->epochs = e;
+        if (!o || !e) {
+            checkpoint_drop(s);
+            s->metrics.checkpoint_errors++;
+            rg_log(RG_LOG_WARN, "checkpoint failed; the previous one stays", "error", "out of memory", NULL);
+            return;
+        }
+        job->offsets[job->n].partition = partition;
+        job->offsets[job->n].next_offset = s->slots[i].start_offset;
+        job->epochs[job->n] = s->slots[i].epoch;
+        job->n++;
+    }
+    s->ckpt_waiting = NULL;
+    free(s->ckpt_need);
+    s->ckpt_need = NULL;
+    s->ckpt_full_id = rg_ckpt_writer_submit(s->ckpt_writer, job);
+}
+
+void rg_run_checkpoint_serve(rg_stream *s, int64_t now)
+{
+    if (!s->ckpt_writer)
+        return;
+    collect_jobs(s);
+    if (!s->ckpt_waiting && !s->ckpt_full_id && now - s->last_checkpoint_ms >= s->cfg.checkpoint_interval_ms) {
+        s->last_checkpoint_ms = now;
+        s->ckpt_waiting = checkpoint_begin(s, &s->ckpt_need);
+        s->ckpt_waiting_since_ms = now;
+    }
+    if (!s->ckpt_waiting)
+        return;
+    int ready = checkpoint_ready(s);
+    if (ready == 1) {
+        checkpoint_submit(s);
+    } else if (ready < 0) {
+        rg_log(RG_LOG_DEBUG, "checkpoint given up: a partition it lists was given up before its records were "
+                             "acknowledged; the next interval takes another",
+               NULL);
+        checkpoint_drop(s);
+    } else if (now - s->ckpt_waiting_since_ms > CHECKPOINT_ACK_WAIT_MS) {
+        rg_log(RG_LOG_WARN, "checkpoint postponed: records still unacknowledged after 5 s", NULL);
+        checkpoint_drop(s);
+    }
+}
+
+int rg_run_checkpoint_final(rg_stream *s)
+{
+    if (!s->ckpt_writer)
+        return 0;
+    checkpoint_drop(s);
+    /* Everything queued first (in order), then this one. */
+    struct rg_ckpt_job *job;
+    while ((job = rg_ckpt_writer_wait(s->ckpt_writer)) != NULL)
+        handle_job(s, job);
+    uint64_t before = s->metrics.checkpoints;
+    s->ckpt_waiting = checkpoint_begin(s, &s->ckpt_need);
+    if (!s->ckpt_waiting)
+        return -1;
+    if (checkpoint_ready(s) != 1) {
+        checkpoint_drop(s);   /* records unacknowledged: the previous checkpoint stays */
         return -1;
     }
-    for (size_t k = 0; k < n_held; k++) {
-        int slot = rg_merge_find_slot(&s->merge, offs[k].partition);
-        if (slot >= 0 && (size_t)slot < s->n_slots)
-            s->slots[slot].has_row = true;
-    }
-    free(offs);
-    s->metrics.checkpoints++;
-    s->metrics.last_checkpoint_ms = now_wall;
-    return 0;
+    checkpoint_submit(s);
+    await_job(s, s->ckpt_full_id);
+    return s->metrics.checkpoints > before ? 0 : -1;
+}
+
+int rg_run_checkpoint_start(rg_stream *s, char *errstr, size_t errstr_size)
+{
+    s->ckpt_writer = rg_ckpt_writer_start(s->checkpoint, s->cfg.events_topic, errstr, errstr_size);
+    return s->ckpt_writer ? 0 : -1;
+}
+
+void rg_run_checkpoint_stop(rg_stream *s)
+{
+    checkpoint_drop(s);
+    rg_ckpt_writer_stop(s->ckpt_writer);
+    s->ckpt_writer = NULL;
 }
 
 /* ---- rebalancing ---- */
@@ -283,6 +543,8 @@ static void on_revoke(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_lis
         ss->start_offset = -1;
         ss->paused = false;
         ss->has_row = false;
+        ss->row_job = 0;
+        ss->epoch = 0;
     }
     free(slots);
     char n[16];
@@ -315,6 +577,8 @@ static int slots_fit(rg_stream *s)
         p[i].start_offset = -1;
         p[i].paused = false;
         p[i].has_row = false;
+        p[i].row_job = 0;
+        p[i].epoch = 0;
     }
     s->slots = p;
     s->n_slots = s->merge.n_slots;
@@ -384,6 +648,8 @@ static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_lis
         ss->start_offset = -1;
         ss->paused = false;
         ss->has_row = false;
+        ss->row_job = 0;
+        ss->epoch = ++s->assign_epoch ? s->assign_epoch : ++s->assign_epoch;   /* never 0: "not held" */
         int64_t next;
         if (resume_offset(s, p->partition, &next)) {
             p->offset = next;

@@ -13,12 +13,15 @@
  * interval and after a checkpoint; sync ones on revoke and at drain. On revoke the partitions'
  * buffered messages are dropped, their in-flight records awaited (10 s,
  * 1 s while draining) and their frontiers committed before they are given
- * up; on loss nothing is committed. A checkpoint is written only at a
- * quiescent point (nothing in flight) and holds the frontiers and the
- * processor's state in one transaction.
+ * up; on loss nothing is committed. A checkpoint holds rows and the
+ * processor's state in one transaction; its state is serialised on the
+ * engine thread without pausing, and it is stored, on a writer thread,
+ * only once every event below its rows has all its records acknowledged.
  *
  * Threading: engine thread only (librdkafka serves the rebalance and
- * commit callbacks from rd_kafka_consumer_poll there).
+ * commit callbacks from rd_kafka_consumer_poll there), except the
+ * checkpoint database's writes, which run on the writer thread
+ * (checkpoint_writer.h).
  */
 #ifndef RG_STREAM_RUN_COMMIT_H
 #define RG_STREAM_RUN_COMMIT_H
@@ -43,9 +46,17 @@ void rg_run_commit_serve(rg_stream *s);
 void rg_run_on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
                       void *opaque);
 
-/* Write the held partitions' frontiers and the processor's state (one
- * transaction). 0, or -1 (logged; the previous checkpoint stays). */
-int rg_run_write_checkpoint(rg_stream *s);
+/* Checkpoints (--state), see run_commit.c "checkpoints": start/stop the
+ * writer thread (stop waits for what is queued); serve, every turn of the
+ * loop: collect stored checkpoints, begin one every checkpoint interval,
+ * hand a waiting one to the writer once its records are acknowledged;
+ * final (the drain, nothing in flight): store a checkpoint of now and wait
+ * for it, 0 when it is durable, -1 otherwise (logged; the previous one
+ * stays). start: 0, or -1 with errstr. */
+int rg_run_checkpoint_start(rg_stream *s, char *errstr, size_t errstr_size);
+void rg_run_checkpoint_stop(rg_stream *s);
+void rg_run_checkpoint_serve(rg_stream *s, int64_t now);
+int rg_run_checkpoint_final(rg_stream *s);
 
 /* rebalance_cb (eager and cooperative protocols). */
 void rg_run_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,

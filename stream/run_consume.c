@@ -155,7 +155,7 @@ void rg_run_refresh_watermarks(rg_stream *s)
 rg_run_step rg_run_process_some(rg_stream *s, int64_t *wait_ms)
 {
     for (int n = 0; n < 5000; n++) {
-        if (s->fatal || s->checkpoint_pending || rg_run_alerts_full(s))
+        if (s->fatal || rg_run_alerts_full(s))
             return RG_RUN_BLOCKED;
         /* Hysteresis: pause at the high-water mark, resume at half of
          * it, so a slow broker gives one pause episode, not one per event. */

@@ -18,8 +18,10 @@
  * Threading: everything here is touched on the engine thread only (the
  * thread that calls rg_stream_run); librdkafka callbacks are served there
  * because they only run inside rd_kafka_poll / rd_kafka_consumer_poll
- * calls made on it. The metrics struct is the exception its own header
- * describes (published snapshots).
+ * calls made on it. The exceptions: the metrics struct (published
+ * snapshots, its own header says how), and the checkpoint database, which
+ * the checkpoint writer thread owns from rg_stream_new's end to
+ * rg_stream_free (checkpoint_writer.h; the engine thread hands it jobs).
  *
  * Ownership: struct rg_stream owns the clients, topic handles, merge,
  * slots, retry queue and checkpoint; it borrows the config strings and the
@@ -66,6 +68,8 @@ typedef struct rg_run_slot {
      * before its first commit). Nothing is committed to Kafka for a
      * partition without one (run_commit.c, ensure_rows). */
     bool has_row;
+    uint64_t row_job;           /* the checkpoint writer's job adding its row; 0 none */
+    uint32_t epoch;             /* which assignment of the slot (rg_stream.assign_epoch when assigned) */
 } rg_run_slot;
 
 /* One partition of the loaded checkpoint. */
@@ -92,6 +96,16 @@ struct rg_stream {
     bool metrics_ready;
     unsigned metrics_port;
     rg_checkpoint *checkpoint;
+    /* --state: checkpoint writes run on their own thread (run_commit.c,
+     * "checkpoints"). A checkpoint is serialised on the engine thread,
+     * waits (ckpt_waiting) until every event it covers has all its records
+     * acknowledged, then goes to the writer (ckpt_full_id until stored). */
+    struct rg_ckpt_writer *ckpt_writer;
+    struct rg_ckpt_job *ckpt_waiting;
+    int64_t *ckpt_need;         /* per row of ckpt_waiting: the frontier it waits for; -1 none */
+    int64_t ckpt_waiting_since_ms;
+    uint64_t ckpt_full_id;      /* the full checkpoint with the writer; 0 none */
+    uint32_t assign_epoch;      /* counts assignments of slots */
     bool state_loaded;          /* resume held partitions at the checkpoint's offsets */
     /* The loaded checkpoint's offsets (state_loaded): a partition resumes
      * there at its first assignment in this process (then `used`); until
@@ -119,12 +133,11 @@ struct rg_stream {
     bool draining;
     bool subscribed;            /* rd_kafka_subscribe succeeded: the consumer may join the group */
     bool ever_assigned;         /* a rebalance assigned partitions (even none) in this process */
-    bool checkpoint_pending;
     rd_kafka_queue_t *commit_q;     /* answers to async commits (run_commit.c) */
     bool commit_inflight;           /* an async commit is unanswered */
     int64_t commit_sent_ms;
-    int64_t checkpoint_wait_since_ms;
-    int64_t last_commit_ms, last_publish_ms, last_checkpoint_ms;
+    int64_t last_commit_ms, last_publish_ms;
+    int64_t last_checkpoint_ms;     /* monotonic: the last checkpoint begun (taken or given up) */
     int64_t last_delivery_log_ms, last_commit_log_ms, last_consumer_log_ms, last_queue_log_ms;
 };
 
@@ -135,6 +148,13 @@ static inline int64_t rg_run_mono_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static inline int64_t rg_run_mono_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
 static inline int64_t rg_run_wall_us(void)
