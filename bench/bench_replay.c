@@ -155,7 +155,8 @@ int main(int argc, char **argv)
 
     /* (b) the replay path. */
     double best_replay = 1e9;
-    size_t state_bytes = 0, entities = 0, accounts = 0;
+    size_t state_bytes = 0, entities = 0, accounts = 0, save_bytes = 0;
+    double best_save = 1e9;
     uint64_t decisions = 0;
     for (int r = 0; r < rounds; r++) {
         rg_event_parser *p = rg_event_parser_new();
@@ -180,6 +181,19 @@ int main(int argc, char **argv)
         rg_engine_get_stats(e, &st);
         decisions = st.decisions;
         state_bytes = rg_engine_state_bytes(e, &entities);
+        /* The checkpoint's serialisation (rg_engine_save), which streaming
+         * runs on its consume thread: docs/bench-stream.md, checkpoints. */
+        rg_strbuf blob = {0};
+        double s0 = now();
+        if (rg_engine_save(e, &blob, err, sizeof err) != 0) {
+            fprintf(stderr, "bench_replay: save: %s\n", err);
+            return 1;
+        }
+        double ts = now() - s0;
+        if (ts < best_save)
+            best_save = ts;
+        save_bytes = blob.len;
+        rg_strbuf_free(&blob);
         if (r == rounds - 1) {
             printf("%-14s %10s %12s %14s %12s\n", "detector", "entities", "bytes", "window_entries",
                    "bytes/entity");
@@ -243,6 +257,8 @@ int main(int argc, char **argv)
            best_replay, (unsigned long long)decisions);
     printf("replay / jansson       %.2fx\n", best_jansson / best_replay);
     printf("state at end           %zu bytes in %zu entities\n", state_bytes, entities);
+    printf("checkpoint save        %.1f ms for %zu bytes (rg_engine_save, best of %d)\n", best_save * 1e3,
+           save_bytes, rounds);
     printf("peak RSS               %.1f MiB (input buffer %.1f MiB included)\n", (double)ru.ru_maxrss / 1024.0,
            input_mib);
     rg_geo_close(geo);
