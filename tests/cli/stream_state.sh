@@ -79,6 +79,14 @@ checkpoint_sum() {
     sqlite3 "$1/checkpoint.db" "SELECT coalesce(sum(next_offset), 0) FROM offsets WHERE topic = '$2'" 2>/dev/null || echo 0
 }
 
+# make_topics NAME : the events and actions topics (3 partitions each) and
+# the dead-letter topic of scenario NAME.
+make_topics() {
+    mc_cmd topic "$1.events" 3
+    mc_cmd topic "$1.actions" 3
+    mc_cmd topic "$1.deadletter" 1
+}
+
 # scenario NAME RESTART_STATE_DIR : the kill -9 sequence on topics NAME.*;
 # the action topic's records end in NAME.actions.jsonl.
 #   1. part 1 is evaluated; SIGTERM drains and writes a checkpoint of
@@ -94,9 +102,7 @@ checkpoint_sum() {
 scenario() {
     local name=$1 restart_state=$2
     local ev=$name.events act=$name.actions
-    mc_cmd topic "$ev" 3
-    mc_cmd topic "$act" 3
-    mc_cmd topic "$name.deadletter" 1
+    make_topics "$name"
     # A short session: the killed member leaves no goodbye, and the
     # restart's group join waits for its session to time out.
     local common=(--group "$name" --rules "$RULES" --events-topic "$ev" --actions-topic "$act"
@@ -136,9 +142,7 @@ scenario() {
 scenario_first() {
     local name=$1
     local ev=$name.events act=$name.actions
-    mc_cmd topic "$ev" 3
-    mc_cmd topic "$act" 3
-    mc_cmd topic "$name.deadletter" 1
+    make_topics "$name"
     local common=(--group "$name" --rules "$RULES" --events-topic "$ev" --actions-topic "$act"
         --deadletter-topic "$name.deadletter" --max-idle-ms 200 --commit-interval-ms 100
         --checkpoint-interval-ms 60000 -X consumer.session.timeout.ms=6000 --state "$RG_TMP/$name.state")

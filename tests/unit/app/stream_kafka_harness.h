@@ -578,10 +578,10 @@ static inline void await_all(harness *h, int64_t timeout_ms, void (*during)(harn
     }
 }
 
-/* A workload: n events over 3 partitions, event time increasing overall,
- * every third event with one decision, every seventh with two, some
- * rejects. msg timestamps follow publication order. */
-static inline void produce_workload(harness *h, int first, int n, int reject_every)
+/* A workload: n events over the first `parts` partitions, event time
+ * increasing overall, every third event with one decision, every seventh
+ * with two, some rejects. msg timestamps follow publication order. */
+static inline void produce_workload_on(harness *h, int first, int n, int reject_every, int parts)
 {
     for (int i = first; i < first + n; i++) {
         char id[32], subj[64];
@@ -592,9 +592,15 @@ static inline void produce_workload(harness *h, int first, int n, int reject_eve
         if (i % 7 == 0)
             snprintf(subj, sizeof subj, "u-%d,c-%d", i % 50, i % 11);
         int64_t ts = reject_every && i % reject_every == 5 ? -1 : 1700000000000LL + (int64_t)i * 10;
-        produce_event(h, i % 3, ts, id, subj, 1700000000000LL + i);
+        produce_event(h, i % parts, ts, id, subj, 1700000000000LL + i);
     }
     produced_flush(h);
+}
+
+/* The same over 3 partitions. */
+static inline void produce_workload(harness *h, int first, int n, int reject_every)
+{
+    produce_workload_on(h, first, n, reject_every, 3);
 }
 
 /* ---- tests ---- */

@@ -166,23 +166,9 @@ static void check_once(harness *h, ckpt_check *c)
     c->last_saved_at = saved_at;
 }
 
-/* n events as produce_workload makes them, over the first `parts`
- * partitions only. */
-static void produce_on(harness *h, int first, int n, int parts)
-{
-    for (int i = first; i < first + n; i++) {
-        char id[32], subj[64];
-        snprintf(id, sizeof id, "e-%06d", i);
-        subj[0] = '\0';
-        if (i % 3 == 0)
-            snprintf(subj, sizeof subj, "u-%d", i % 50);
-        if (i % 7 == 0)
-            snprintf(subj, sizeof subj, "u-%d,c-%d", i % 50, i % 11);
-        int64_t ts = i % 40 == 5 ? -1 : 1700000000000LL + (int64_t)i * 10;
-        produce_event(h, i % parts, ts, id, subj, 1700000000000LL + i);
-    }
-    produced_flush(h);
-}
+/* n events as produce_workload makes them (a reject every 40th), over
+ * the first `parts` partitions only. */
+static void produce_on(harness *h, int first, int n, int parts) { produce_workload_on(h, first, n, 40, parts); }
 
 /* Once per round: more events during the first rounds, then the
  * checkpoints read every 20 ms for a while (they come every 50 ms). */
