@@ -5,8 +5,8 @@
  *
  *   bench_stream produce --brokers B --topic T [--partitions N]
  *                        [--rate EV_PER_S --phases NAME:SECONDS,... --sendlog FILE]
- *                        [--linger-ms MS] [--count N] [--idle-partition P]
- *                        [--sparse-per-s S] CAPTURE
+ *                        [--linger-ms MS] [--pace-us US] [--count N] [--idle-partition P]
+ *                        [--sparse-per-s S] [-X property=value]... CAPTURE
  *       Publishes the capture's lines (JSON Lines, unchanged; a line over
  *       1,000,000 bytes, Kafka's default message.max.bytes, is skipped) to
  *       T, key = the line's "account", partition = librdkafka's default
@@ -14,7 +14,8 @@
  *       Without --rate: preload, as fast as the cluster takes them (--count
  *       lines, default all), then prints the rate. With --rate (linger.ms
  *       --linger-ms, default 1): paced at that many events/s through
- *       the phases in order, taking lines in capture order; before each
+ *       the phases in order (waking every --pace-us, default 200, or when
+ *       the next event is due if later, and sending what is due), taking lines in capture order; before each
  *       produce() it writes the send time (CLOCK_REALTIME, us) of that
  *       line into the --sendlog file. Phase kinds:
  *         busy   every partition gets its events;
@@ -25,7 +26,7 @@
  *       A phase is named after its kind (busy, idle, sparse, busy-tail...).
  *       The Kafka message timestamp is librdkafka's create time.
  *
- *   bench_stream latency --brokers B --topic T --capture CAPTURE --sendlog FILE
+ *   bench_stream latency --brokers B --topic T --capture CAPTURE --sendlog FILE [-X property=value]...
  *                        [--warmup-ms W] [--timeout-s S] [--series FILE]
  *       Creates FILE (one send-time slot per capture line), prints "ready",
  *       then reads T (the action topic) from the beginning, without a
@@ -44,7 +45,8 @@
  *       drift_ms = median of the phase's last second - median of its first
  *       counted second (a path that cannot keep up shows as a large drift);
  *       --series writes every sample (phase, ms into the phase when sent,
- *       latency ms) for a plot.
+ *       latency ms, capture line, send and receipt time in us) for a plot
+ *       or for joining with a trace of riskgate's own stages.
  *
  *   bench_stream watch --brokers B --group G --topic T [--timeout-s S] [--pid PID --cpu N]
  *       Sums the high watermarks of T (the events to process), then polls
@@ -268,6 +270,29 @@ static void conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
         die("%s", err);
 }
 
+/* -X key=value for the benchmark's own clients, applied after their
+ * defaults (bench/run.sh passes the settings it measures with). */
+#define MAX_PROPS 32
+static const char *props[MAX_PROPS];
+static int n_props;
+
+static void add_prop(const char *kv)
+{
+    if (!strchr(kv, '=') || n_props == MAX_PROPS)
+        die("-X %s: expected key=value (at most 32)", kv);
+    props[n_props++] = kv;
+}
+
+static void apply_props(rd_kafka_conf_t *conf)
+{
+    for (int i = 0; i < n_props; i++) {
+        char key[256];
+        const char *eq = strchr(props[i], '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - props[i]), props[i]);
+        conf_set(conf, key, eq + 1);
+    }
+}
+
 static int topic_partitions(rd_kafka_t *rk, const char *topic)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
@@ -354,6 +379,7 @@ static int cmd_produce(int argc, char **argv)
     const char *brokers = NULL, *topic = "riskgate.events", *sendlog_path = NULL, *phases_spec = "busy:5";
     double rate = 0, sparse_per_s = 1;
     const char *linger = "1";
+    int64_t pace_us = 200;
     long count = -1;
     int partitions = 0, idle_partition = -1;
     static const struct option opts[] = {{"brokers", 1, NULL, 'b'},      {"topic", 1, NULL, 't'},
@@ -361,9 +387,9 @@ static int cmd_produce(int argc, char **argv)
                                          {"phases", 1, NULL, 'p'},       {"sendlog", 1, NULL, 's'},
                                          {"count", 1, NULL, 'c'},        {"idle-partition", 1, NULL, 'i'},
                                          {"sparse-per-s", 1, NULL, 'S'}, {"linger-ms", 1, NULL, 'l'},
-                                         {NULL, 0, NULL, 0}};
+                                         {"pace-us", 1, NULL, 'P'},      {NULL, 0, NULL, 0}};
     int o;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "X:", opts, NULL)) != -1) {
         switch (o) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
@@ -375,6 +401,8 @@ static int cmd_produce(int argc, char **argv)
         case 'i': idle_partition = atoi(optarg); break;
         case 'S': sparse_per_s = atof(optarg); break;
         case 'l': linger = optarg; break;
+        case 'P': pace_us = atol(optarg); break;
+        case 'X': add_prop(optarg); break;
         default: return 2;
         }
     }
@@ -400,6 +428,7 @@ static int cmd_produce(int argc, char **argv)
         conf_set(conf, "queue.buffering.max.messages", "1000000");
         conf_set(conf, "queue.buffering.max.kbytes", "1048576");
     }
+    apply_props(conf);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!p)
@@ -485,11 +514,15 @@ static int cmd_produce(int argc, char **argv)
                 i++;
             }
             rd_kafka_poll(p, 0);
-            /* Next event due in 1/rate s; sleep a little less. */
+            /* Sleep until the next event is due, but at least pace_us:
+             * waiting for each event (50 us apart at 20k/s) by spinning
+             * kept core 1, which the mock cluster and the consumer share,
+             * 100% busy, and their wake-ups then waited for the scheduler
+             * (milliseconds). The events due meanwhile go out together;
+             * each one's send time is taken just before its produce(). */
             int64_t next = (int64_t)((double)due * 1e6 / rate);
             int64_t now = mono_us() - start_mono;
-            if (next - now > 60)
-                sleep_us(next - now - 50);
+            sleep_us((next > now + pace_us ? next : now + pace_us) - now);
         }
         double s = (double)(mono_us() - start_mono) / 1e6;
         fprintf(stderr, "bench_stream produce: phase %s: %llu events in %.2f s (%.0f/s)", ph[k].name,
@@ -666,7 +699,7 @@ static int cmd_latency(int argc, char **argv)
                                          {"warmup-ms", 1, NULL, 'w'}, {"timeout-s", 1, NULL, 'T'},
                                          {"series", 1, NULL, 'S'},  {NULL, 0, NULL, 0}};
     int o;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "X:", opts, NULL)) != -1) {
         switch (o) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
@@ -675,6 +708,7 @@ static int cmd_latency(int argc, char **argv)
         case 'w': warmup_ms = atol(optarg); break;
         case 'T': timeout_s = atol(optarg); break;
         case 'S': series_path = optarg; break;
+        case 'X': add_prop(optarg); break;
         default: return 2;
         }
     }
@@ -703,6 +737,7 @@ static int cmd_latency(int argc, char **argv)
     /* The mock cluster answers an empty Fetch only after fetch.wait.max.ms
      * (a real broker answers as soon as data arrives): keep it short. */
     conf_set(conf, "fetch.wait.max.ms", "1");
+    apply_props(conf);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk)
         die("consumer: %s", err);
@@ -764,8 +799,8 @@ static int cmd_latency(int argc, char **argv)
         while (k + 1 < n_ph && sl.h->phase_first[k + 1] <= line)
             k++;
         if (series)
-            fprintf(series, "%d %.3f %.3f\n", k, (double)(sent_at - sl.h->phase_start_us[k]) / 1000.0,
-                    (double)(now - sent_at) / 1000.0);
+            fprintf(series, "%d %.3f %.3f %lld %lld %lld\n", k, (double)(sent_at - sl.h->phase_start_us[k]) / 1000.0,
+                    (double)(now - sent_at) / 1000.0, (long long)line, (long long)sent_at, (long long)now);
         if (sent_at - sl.h->phase_start_us[k] < warmup_ms * 1000) {
             if (now - sent_at > warm_max[k])
                 warm_max[k] = now - sent_at;

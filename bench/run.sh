@@ -28,6 +28,7 @@ stream_bench() {
       --formats jsonl >/dev/null
   fi
   local scap="$scap_dir/capture.jsonl" phase_s="${RG_BENCH_PHASE_S:-5}" rate=20000
+  local lat_brokers="${RG_BENCH_LAT_BROKERS:-1}"
   ST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-bench-stream.XXXXXX")
   ST_PIDS=()
   trap stream_cleanup EXIT
@@ -41,16 +42,9 @@ stream_bench() {
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
   awk '{ if ($1 > 0.5) print "NOTE: the machine is already busy (load " $1 "): other processes take CPU from the runs" }' /proc/loadavg
 
-  # One mock cluster for every run; each run gets its own topics.
-  mkfifo "$ST_TMP/mc.in"
-  "${pin_aux[@]}" "$mock" --brokers 3 --bootstrap-file "$ST_TMP/boot" <"$ST_TMP/mc.in" >"$ST_TMP/mc.out" \
-    2>"$ST_TMP/mc.log" &
-  ST_PIDS+=($!)
-  exec 7>"$ST_TMP/mc.in"
-  for _ in $(seq 100); do [ -s "$ST_TMP/boot" ] && break; sleep 0.1; done
-  [ -s "$ST_TMP/boot" ] || { echo "stream: the mock cluster did not start" >&2; return 1; }
-  ST_B=$(cat "$ST_TMP/boot")
-  st_topic bench.deadletter 6
+  # A mock cluster of 3 brokers for the throughput run; each run gets its
+  # own topics. The latency runs get one of their own (below).
+  st_mock_start 3 || return 1
 
   # --- 1. throughput: preload, then riskgate from the first fetch to lag 0.
   # The mock keeps at most 5 MB per partition (librdkafka's mock log
@@ -124,9 +118,16 @@ EOF
     message: "bench sample: amount {amount}"
 EOF
   "$rg" check-rules "$ST_TMP/rules.yaml" >/dev/null || { echo "stream: the sampling rule file is refused" >&2; return 1; }
-  local rows="$ST_TMP/rows"; : >"$rows"; : >"$ST_TMP/notes"
-  echo "latency at $rate events/s offered, 6 partitions, producer linger.ms=5; ${phase_s} s per phase, the first"
-  echo "second of each phase apart (its max is the 'phase change' column):"
+  local rows="$ST_TMP/rows"; : >"$rows"; : >"$ST_TMP/notes"; : >"$ST_TMP/own"
+  # One broker for the latency runs: the mock is one thread for all its
+  # brokers, and each client connection costs it an empty fetch round trip
+  # per fetch.wait.max.ms; with 3 brokers (6 connections of fetch polling)
+  # the same runs had more and longer stalls (docs/bench-stream.md).
+  st_mock_stop
+  st_mock_start "$lat_brokers" || return 1
+  echo "latency at $rate events/s offered, 6 partitions, $lat_brokers mock broker(s), producer linger.ms=5 (paced in 200 us"
+  echo "steps), Nagle off in the mock, producer and consumer; riskgate's defaults but fetch.wait.max.ms=1; ${phase_s} s per"
+  echo "phase, the first second of each phase apart (its max is the 'phase change' column):"
   # The path without riskgate: producer -> mock -> consumer of the events topic.
   st_topic floor.events 6
   st_latency floor floor.events "busy:$phase_s" "mock floor (no riskgate)" >>"$rows" || return 1
@@ -139,12 +140,15 @@ EOF
     st_run_start "lat$mi" "${pin_rg[@]}" -- --group "bench-lat$mi" --events-topic "lat$mi.events" \
       --actions-topic "lat$mi.actions" --rules "$ST_TMP/rules.yaml" --max-idle-ms "$mi" -X fetch.wait.max.ms=1 ||
       return 1
+    st_metrics "lat$mi" >"$ST_TMP/lat$mi.m0"
     st_monitor "lat$mi"
     # busy-tail: one more second of traffic, so the sparse phase does not end
     # with the producer's stop (reported apart, as a note).
     st_latency "lat$mi" "lat$mi.actions" "busy:$phase_s,idle:$phase_s,sparse:$phase_s,busy-tail:1" "--max-idle-ms $mi" \
       "lat$mi.events" >>"$rows" || return 1
-    st_metrics "lat$mi" | awk -v mi="$mi" -v mon="$ST_TMP/lat$mi.mon" -v lat="$ST_TMP/lat$mi.lat" '
+    st_metrics "lat$mi" >"$ST_TMP/lat$mi.m1"
+    st_own "--max-idle-ms $mi" "$ST_TMP/lat$mi.m0" "$ST_TMP/lat$mi.m1" >>"$ST_TMP/own"
+    awk -v mi="$mi" -v mon="$ST_TMP/lat$mi.mon" -v lat="$ST_TMP/lat$mi.lat" '
       /^riskgate_events_consumed_total / { c = $2 } /^riskgate_events_late_total / { l = $2 }
       /^riskgate_merge_enforced_total / { e = $2 }
       END {
@@ -162,7 +166,7 @@ EOF
             printf "  NOTE: --max-idle-ms %s %s: latency grew by %s ms during the phase (it fell behind; max lag seen %d, max buffered in riskgate %d)\n",
                    mi, v["phase"], v["drift_ms"], ml, mb
         }
-      }' >>"$ST_TMP/notes"
+      }' "$ST_TMP/lat$mi.m1" >>"$ST_TMP/notes"
     st_run_stop "lat$mi"
   done
   printf '  %-25s %-7s %8s %7s %7s %8s %7s %8s %14s\n' path phase samples p50_ms p99_ms p99.9_ms max_ms \
@@ -172,10 +176,44 @@ EOF
   echo "  (busy: all partitions carry events; idle: partition 5 gets none; sparse: partition 5 gets 1 event/s."
   echo "   Latency: the consumer reading the decision - the event handed to the producer (one clock); 'to"
   echo "   decided_at': up to riskgate's timestamp in the decision; phase_chg: max in each phase's first second.)"
+  echo "riskgate's own part, per run (its /metrics histograms over the whole run, all phases; quantiles"
+  echo "interpolated within buckets; hand-off = rd_kafka_consumer_poll returned the event to riskgate):"
+  printf '  %-20s %18s %22s %18s\n' run "msg ts -> ack" "hand-off -> produce()" "hand-off -> ack"
+  printf '  %-20s %18s %22s %18s\n' "" "p50 / p99 ms" "p50 / p99 ms" "p50 / p99 ms"
+  cat "$ST_TMP/own"
+  echo "  (msg ts -> ack: riskgate_event_decision_latency_seconds, from the producer's message timestamp (whole"
+  echo "   ms) to the decision's delivery report, i.e. everything but the consumer's fetch of the decision. The"
+  echo "   hand-off columns are riskgate's own part: riskgate_decision_produce_seconds and"
+  echo "   riskgate_decision_ack_seconds; '-' when this riskgate does not export them.)"
   echo "event-time merge, per run (riskgate's metrics):"
   cat "$ST_TMP/notes"
   stream_cleanup
   trap - EXIT
+}
+
+# st_mock_start BROKERS: a mock cluster (tools/mock-cluster.c) on fd 7, its
+# bootstrap in ST_B, its pid in ST_MOCK. Its brokers' sockets take
+# TCP_NODELAY from -X (librdkafka 2.0.2 leaves Nagle on, and so does the
+# mock): with Nagle a small response waits behind an unacknowledged one
+# (docs/bench-stream.md, "Where the milliseconds go"). st_mock_stop ends it.
+st_mock_start() {
+  rm -f "$ST_TMP/mc.in" "$ST_TMP/boot"
+  mkfifo "$ST_TMP/mc.in"
+  "${pin_aux[@]}" "$mock" --brokers "$1" --bootstrap-file "$ST_TMP/boot" -X socket.nagle.disable=true \
+    <"$ST_TMP/mc.in" >"$ST_TMP/mc.out" 2>"$ST_TMP/mc.log" &
+  ST_MOCK=$!; ST_PIDS+=($ST_MOCK)
+  exec 7>"$ST_TMP/mc.in"
+  for _ in $(seq 100); do [ -s "$ST_TMP/boot" ] && break; sleep 0.1; done
+  [ -s "$ST_TMP/boot" ] || { echo "stream: the mock cluster did not start" >&2; return 1; }
+  ST_B=$(cat "$ST_TMP/boot")
+  st_topic bench.deadletter 6
+}
+
+st_mock_stop() {
+  exec 7>&-   # the mock cluster exits at EOF on its stdin
+  for _ in $(seq 100); do kill -0 "$ST_MOCK" 2>/dev/null || break; sleep 0.05; done
+  kill -TERM "$ST_MOCK" 2>/dev/null || true
+  wait "$ST_MOCK" 2>/dev/null || true
 }
 
 # st_topic NAME PARTITIONS: create a topic on the mock cluster (fd 7).
@@ -206,6 +244,41 @@ st_metrics() {
   port=$(sed -n 's/.*msg="metrics endpoint".* port=\([0-9]*\).*/\1/p' "$ST_TMP/$1.log" | head -n 1)
   [ -n "$port" ] && command -v curl >/dev/null && curl -s --max-time 2 "http://127.0.0.1:$port/metrics"
   return 0
+}
+
+# st_own LABEL BEFORE AFTER: one row of p50 / p99 (ms) of riskgate's latency
+# histograms between two scrapes of /metrics ("-" for a histogram riskgate
+# does not export). Quantiles as Prometheus' histogram_quantile computes
+# them: linear within the bucket that holds the rank.
+st_own() {
+  python3 - "$@" <<'EOF'
+import math, sys
+label, before, after = sys.argv[1:4]
+def load(path, name):
+    b = {}
+    for line in open(path):
+        if line.startswith(name + '_bucket{le="'):
+            le = line.split('"')[1]
+            b[math.inf if le == "+Inf" else float(le)] = float(line.split()[-1])
+    return b
+def cell(name):
+    a, b = load(after, name), load(before, name)
+    if not a:
+        return "-"
+    bounds = sorted(a)
+    cum = [a[x] - b.get(x, 0) for x in bounds]
+    if cum[-1] <= 0:
+        return "-"
+    def q(p):
+        rank, lo, prev = p * cum[-1], 0.0, 0.0
+        for x, c in zip(bounds, cum):
+            if c >= rank:
+                return lo * 1e3 if x == math.inf else (lo + (x - lo) * (rank - prev) / max(c - prev, 1e-9)) * 1e3
+            lo, prev = x, c
+    return f"{q(0.5):.2f} / {q(0.99):.2f}"
+print(f"  {label:<20} {cell('riskgate_event_decision_latency_seconds'):>18} "
+      f"{cell('riskgate_decision_produce_seconds'):>22} {cell('riskgate_decision_ack_seconds'):>18}")
+EOF
 }
 
 # st_monitor NAME: every 0.5 s, riskgate's summed consumer lag and buffered
@@ -248,11 +321,13 @@ st_run_stop() {
 st_latency() {
   local name=$1 read_topic=$2 phases=$3 label=$4 produce_topic=${5:-$2}
   "${pin_aux[@]}" "$bs" latency --brokers "$ST_B" --topic "$read_topic" --capture "$scap" \
-    --sendlog "$ST_TMP/$name.sendlog" --timeout-s 120 >"$ST_TMP/$name.lat" 2>"$ST_TMP/$name.lat.err" &
+    --sendlog "$ST_TMP/$name.sendlog" --timeout-s 120 -X socket.nagle.disable=true >"$ST_TMP/$name.lat" \
+    2>"$ST_TMP/$name.lat.err" &
   local cp=$!; ST_PIDS+=($cp)
   for _ in $(seq 400); do grep -q ready "$ST_TMP/$name.lat" && break; sleep 0.05; done
   sleep 0.5
   "${pin_aux[@]}" "$bs" produce --brokers "$ST_B" --topic "$produce_topic" --rate "$rate" --linger-ms 5 \
+    -X socket.nagle.disable=true \
     --phases "$phases" --sendlog "$ST_TMP/$name.sendlog" "$scap" 2>"$ST_TMP/$name.produce.err" ||
     { echo "stream: producer failed ($name)" >&2; cat "$ST_TMP/$name.produce.err" >&2; return 1; }
   wait "$cp" || { echo "stream: latency consumer failed ($name)" >&2; cat "$ST_TMP/$name.lat.err" >&2; return 1; }

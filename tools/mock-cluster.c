@@ -4,6 +4,7 @@
  * `riskgate run` with kcat, without a real Kafka.
  *
  *   mock-cluster [--brokers N] [--topic NAME:PARTITIONS]... [--bootstrap-file F]
+ *                [-X librdkafka.property=value]...
  *
  * Prints the bootstrap address ("127.0.0.1:PORT,...") on the first line of
  * stdout (and into --bootstrap-file, written atomically, when given), then
@@ -27,6 +28,12 @@
  * It exits on "quit", on SIGTERM/SIGINT, or when stdin reaches EOF and
  * --stay was not given (so a test that dies takes its cluster with it).
  * Listeners are on 127.0.0.1 only (the mock cluster binds loopback).
+ *
+ * -X sets a property of the client instance that hosts the cluster. The
+ * brokers' connections take their socket options from it: the stream
+ * benchmark passes socket.nagle.disable=true (librdkafka 2.0.2 defaults to
+ * false), so a small response is not held back behind an unacknowledged
+ * one (docs/bench-stream.md).
  */
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
@@ -213,6 +220,8 @@ int main(int argc, char **argv)
     int stay = 0;
     const char *topics[64];
     int n_topics = 0;
+    const char *props[32];
+    int n_props = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc)
             brokers = atoi(argv[++i]);
@@ -220,11 +229,14 @@ int main(int argc, char **argv)
             topics[n_topics++] = argv[++i];
         else if (strcmp(argv[i], "--bootstrap-file") == 0 && i + 1 < argc)
             bootstrap_file = argv[++i];
+        else if (strcmp(argv[i], "-X") == 0 && i + 1 < argc && n_props < 32)
+            props[n_props++] = argv[++i];
         else if (strcmp(argv[i], "--stay") == 0)
             stay = 1;
         else {
             fprintf(stderr,
-                    "usage: mock-cluster [--brokers N] [--topic NAME:PARTITIONS]... [--bootstrap-file F] [--stay]\n");
+                    "usage: mock-cluster [--brokers N] [--topic NAME:PARTITIONS]... [--bootstrap-file F] [--stay] "
+                    "[-X property=value]...\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
@@ -235,6 +247,21 @@ int main(int argc, char **argv)
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr);
+    for (int i = 0; i < n_props; i++) {
+        char key[256];
+        const char *eq = strchr(props[i], '=');
+        if (!eq || eq == props[i] || (size_t)(eq - props[i]) >= sizeof key) {
+            fprintf(stderr, "mock-cluster: -X %s: expected property=value\n", props[i]);
+            rd_kafka_conf_destroy(conf);
+            return 2;
+        }
+        snprintf(key, sizeof key, "%.*s", (int)(eq - props[i]), props[i]);
+        if (rd_kafka_conf_set(conf, key, eq + 1, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+            fprintf(stderr, "mock-cluster: -X %s: %s\n", props[i], errstr);
+            rd_kafka_conf_destroy(conf);
+            return 2;
+        }
+    }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk) {
         fprintf(stderr, "mock-cluster: %s\n", errstr);
