@@ -43,6 +43,7 @@ typedef struct rg_merge_item {
     void *msg;              /* caller's message (rd_kafka_message_t *) */
     int64_t offset;
     int64_t msg_ts_ms;      /* message timestamp (tie-break, latency) */
+    int64_t taken_us;       /* CLOCK_MONOTONIC us when the consumer handed it over (stage latency); 0 unknown */
 } rg_merge_item;
 
 typedef struct rg_merge_slot {

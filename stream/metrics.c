@@ -14,6 +14,35 @@
 static const double latency_bounds_s[RG_METRICS_LATENCY_BUCKETS] = {
     0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
+static const double stage_bounds_s[RG_METRICS_STAGE_BUCKETS] = {
+    0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005,
+    0.0075, 0.01,    0.015,  0.02,    0.03,  0.05,   0.1,   0.25,  1,     10};
+
+void rg_metrics_stage(rg_metrics_hist *h, double seconds)
+{
+    if (seconds < 0)
+        seconds = 0;
+    size_t i = 0;
+    while (i < RG_METRICS_STAGE_BUCKETS && seconds > stage_bounds_s[i])
+        i++;
+    h->buckets[i]++;
+    h->sum_s += seconds;
+    h->count++;
+}
+
+static void stage_hist(rg_strbuf *b, const char *name, const char *help, const rg_metrics_hist *h)
+{
+    rg_strbuf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < RG_METRICS_STAGE_BUCKETS; i++) {
+        cumulative += h->buckets[i];
+        rg_strbuf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, stage_bounds_s[i], (unsigned long long)cumulative);
+    }
+    cumulative += h->buckets[RG_METRICS_STAGE_BUCKETS];
+    rg_strbuf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", name,
+                     (unsigned long long)cumulative, name, h->sum_s, name, (unsigned long long)h->count);
+}
+
 int rg_metrics_init(rg_metrics *m)
 {
     memset(m, 0, sizeof *m);
@@ -202,6 +231,14 @@ void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
     rg_strbuf_printf(b, "riskgate_event_decision_latency_seconds_sum %.9g\n", m->latency_sum_s);
     rg_strbuf_printf(b, "riskgate_event_decision_latency_seconds_count %llu\n",
                      (unsigned long long)m->latency_count);
+    stage_hist(b, "riskgate_decision_produce_seconds",
+               "From the consumer handing the event to riskgate (rd_kafka_consumer_poll) to the produce() call of "
+               "its decision: merge wait, parse, rules, formatting.",
+               &m->decision_produce);
+    stage_hist(b, "riskgate_decision_ack_seconds",
+               "From the consumer handing the event to riskgate to the broker's acknowledgement of its decision (as "
+               "served by riskgate's producer poll).",
+               &m->decision_ack);
 }
 
 void rg_metrics_publish(rg_metrics *m, int64_t now_ms)

@@ -25,6 +25,16 @@
 /* Latency buckets, seconds (upper bounds, +Inf implied). */
 #define RG_METRICS_LATENCY_BUCKETS 16
 
+/* Stage histograms (riskgate's own part of a decision's latency): finer
+ * buckets, since the stages are expected in the sub-millisecond range. */
+#define RG_METRICS_STAGE_BUCKETS 20
+
+typedef struct rg_metrics_hist {
+    uint64_t buckets[RG_METRICS_STAGE_BUCKETS + 1]; /* last = +Inf */
+    double sum_s;
+    uint64_t count;
+} rg_metrics_hist;
+
 #define RG_METRICS_MAX_REJECT_KINDS 32
 #define RG_METRICS_MAX_ACTIONS 8
 
@@ -62,6 +72,8 @@ typedef struct rg_metrics {
     uint64_t latency_buckets[RG_METRICS_LATENCY_BUCKETS + 1]; /* last = +Inf */
     double latency_sum_s;
     uint64_t latency_count;
+    rg_metrics_hist decision_produce;   /* consumer hand-off -> produce() of the decision */
+    rg_metrics_hist decision_ack;       /* consumer hand-off -> its delivery report served */
     uint64_t inflight_events;
     uint64_t buffered_messages;
     /* --alerts */
@@ -88,6 +100,8 @@ void rg_metrics_reject(rg_metrics *m, const char *kind_name);
 /* Count a decision with its actions (names, static) and hit rule ids. */
 void rg_metrics_decision(rg_metrics *m, const char *const *action_names, size_t n_actions,
                          const char *const *rule_ids, size_t n_rules);
+/* One observation into a stage histogram (seconds; negative counts as 0). */
+void rg_metrics_stage(rg_metrics_hist *h, double seconds);
 void rg_metrics_latency(rg_metrics *m, double seconds);
 /* Replace the per-partition lag table. */
 void rg_metrics_set_lags(rg_metrics *m, const rg_partition_lag *lags, size_t n);

@@ -62,6 +62,7 @@ uint64_t rg_offset_track_begin(rg_offset_track *t, int64_t offset, int64_t msg_t
     rg_offset_entry *e = entry_at(t, t->count);
     e->offset = offset;
     e->msg_ts_ms = msg_ts_ms;
+    e->taken_us = 0;
     e->pending = 0;
     e->open = true;
     t->count++;
@@ -116,4 +117,17 @@ uint64_t rg_offset_track_seq_from48(const rg_offset_track *t, uint64_t seq48)
     else if (candidate > base + (UINT64_C(1) << 47) && candidate >= (UINT64_C(1) << 48))
         candidate -= UINT64_C(1) << 48;
     return candidate;
+}
+
+void rg_offset_track_set_taken(rg_offset_track *t, uint64_t seq, int64_t taken_us)
+{
+    rg_offset_entry *e = find(t, seq);
+    if (e)
+        e->taken_us = taken_us;
+}
+
+int64_t rg_offset_track_taken_us(rg_offset_track *t, uint64_t seq)
+{
+    rg_offset_entry *e = find(t, seq);
+    return e ? e->taken_us : 0;
 }

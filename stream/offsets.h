@@ -35,6 +35,7 @@
 typedef struct rg_offset_entry {
     int64_t offset;
     int64_t msg_ts_ms;      /* the input message's timestamp (latency metric) */
+    int64_t taken_us;       /* CLOCK_MONOTONIC us when the consumer handed it over; 0 unknown */
     uint32_t pending;       /* produced records not yet acknowledged */
     bool open;              /* processing not finished (more records may come) */
 } rg_offset_entry;
@@ -86,5 +87,12 @@ static inline void rg_offset_ticket_split(const void *ticket, unsigned *slot, ui
 /* The full seq of a 48-bit one, given the tracker (seqs in flight are
  * within 2^47 of the base). */
 uint64_t rg_offset_track_seq_from48(const rg_offset_track *t, uint64_t seq48);
+
+/* When the consumer handed the event over (CLOCK_MONOTONIC us), for the
+ * stage latency metrics: set after rg_offset_track_begin; read before the
+ * acknowledgement that may retire the entry. 0 when unknown or seq is not
+ * tracked. */
+void rg_offset_track_set_taken(rg_offset_track *t, uint64_t seq, int64_t taken_us);
+int64_t rg_offset_track_taken_us(rg_offset_track *t, uint64_t seq);
 
 #endif

@@ -42,7 +42,7 @@ static void take_message(rg_stream *s, rd_kafka_message_t *m)
         return;
     }
     rd_kafka_timestamp_type_t tstype;
-    rg_merge_item it = {m, m->offset, rd_kafka_message_timestamp(m, &tstype)};
+    rg_merge_item it = {m, m->offset, rd_kafka_message_timestamp(m, &tstype), rg_run_mono_us()};
     if (rg_merge_push(&s->merge, (unsigned)slot, &it) != 0) {
         rg_log(RG_LOG_ERROR, "out of memory buffering a message; stopping", NULL);
         rd_kafka_message_destroy(m);
@@ -101,6 +101,8 @@ static void process_one(rg_stream *s, unsigned slot, bool late)
     }
     s->cur_slot = slot;
     s->cur_seq = seq;
+    s->cur_taken_us = it.taken_us;
+    rg_offset_track_set_taken(&ss->track, seq, it.taken_us);
     char source[320];
     snprintf(source, sizeof source, "%s/%d/%lld", s->cfg.events_topic, (int)m->partition, (long long)m->offset);
     rg_strbuf_reset(&s->deadletter);

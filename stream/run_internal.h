@@ -118,6 +118,7 @@ struct rg_stream {
     /* the event being processed */
     unsigned cur_slot;
     uint64_t cur_seq;
+    int64_t cur_taken_us;       /* when the consumer handed it over (CLOCK_MONOTONIC us) */
     rg_strbuf record;           /* a decision with decided_at spliced in */
     rg_strbuf deadletter;
 

@@ -146,8 +146,13 @@ void rg_run_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         s->brokers_down = false;
     }
     int64_t msg_ts_ms = -1;
-    if (t && rg_offset_track_ack(t, seq, &msg_ts_ms) && m->rkt == s->actions_rkt && msg_ts_ms > 0)
-        rg_metrics_latency(&s->metrics, (double)(rg_run_wall_us() - msg_ts_ms * 1000) / 1e6);
+    int64_t taken_us = t ? rg_offset_track_taken_us(t, seq) : 0;
+    if (t && rg_offset_track_ack(t, seq, &msg_ts_ms) && m->rkt == s->actions_rkt) {
+        if (msg_ts_ms > 0)
+            rg_metrics_latency(&s->metrics, (double)(rg_run_wall_us() - msg_ts_ms * 1000) / 1e6);
+        if (taken_us > 0)
+            rg_metrics_stage(&s->metrics.decision_ack, (double)(rg_run_mono_us() - taken_us) / 1e6);
+    }
 }
 
 bool rg_run_splice_decided_at(rg_strbuf *out, const char *json, size_t json_len)
@@ -184,6 +189,8 @@ int rg_run_out_decision(void *opaque, const char *subject, size_t subject_len, c
         return -1;
     }
     rg_run_produce_tracked(s, s->actions_rkt, subject, subject_len, s->record.data, s->record.len);
+    if (s->cur_taken_us > 0)
+        rg_metrics_stage(&s->metrics.decision_produce, (double)(rg_run_mono_us() - s->cur_taken_us) / 1e6);
     rg_metrics_decision(&s->metrics, actions, n_actions, rule_ids, n_rules);
     return 0;
 }

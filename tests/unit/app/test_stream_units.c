@@ -39,6 +39,10 @@ static void test_frontier_waits_for_every_ack(void **state)
 
     /* b is complete but a is not: nothing may be committed yet. */
     assert_int_equal(rg_offset_track_frontier(&t), -1);
+    /* The hand-off time rides with the event until its last ack. */
+    rg_offset_track_set_taken(&t, a, 123456);
+    assert_int_equal(rg_offset_track_taken_us(&t, a), 123456);
+    assert_int_equal(rg_offset_track_taken_us(&t, b + 100), 0);
     assert_true(rg_offset_track_ack(&t, c, NULL));
     assert_int_equal(rg_offset_track_frontier(&t), -1);
     int64_t ts = 0;
@@ -138,7 +142,7 @@ static int fake_prepare(void *opaque, unsigned slot, const rg_merge_item *item, 
 
 static void push(rg_merge *m, int slot, int64_t offset, intptr_t ts, int64_t msg_ts)
 {
-    rg_merge_item it = {(void *)ts, offset, msg_ts};
+    rg_merge_item it = {(void *)ts, offset, msg_ts, 0};
     assert_int_equal(rg_merge_push(m, (unsigned)slot, &it), 0);
 }
 
@@ -432,6 +436,9 @@ static void test_metrics_text(void **state)
     rg_metrics_decision(&m, acts, 2, rules, 1);
     rg_metrics_latency(&m, 0.0015);
     rg_metrics_latency(&m, 20);
+    rg_metrics_stage(&m.decision_produce, 0.0002);   /* 0.2 ms: in the 0.25 ms bucket */
+    rg_metrics_stage(&m.decision_produce, 0.0001);   /* on a bound: that bucket (le) */
+    rg_metrics_stage(&m.decision_ack, 30);
     rg_partition_lag lag = {3, 42, 100};
     rg_metrics_set_lags(&m, &lag, 1);
     rg_strbuf b = RG_STRBUF_INIT;
@@ -444,6 +451,11 @@ static void test_metrics_text(void **state)
     assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_bucket{le=\"0.002\"} 1\n"));
     assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_bucket{le=\"+Inf\"} 2\n"));
     assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_count 2\n"));
+    assert_non_null(strstr(b.data, "riskgate_decision_produce_seconds_bucket{le=\"0.0001\"} 1\n"));
+    assert_non_null(strstr(b.data, "riskgate_decision_produce_seconds_bucket{le=\"0.00025\"} 2\n"));
+    assert_non_null(strstr(b.data, "riskgate_decision_produce_seconds_count 2\n"));
+    assert_non_null(strstr(b.data, "riskgate_decision_ack_seconds_bucket{le=\"10\"} 0\n"));
+    assert_non_null(strstr(b.data, "riskgate_decision_ack_seconds_bucket{le=\"+Inf\"} 1\n"));
     rg_strbuf_free(&b);
 
     char err[256];
