@@ -411,6 +411,20 @@ static inline void reader_catch_up(harness *h)
     }
 }
 
+/* The first decision id of produced record i that the reader has not seen
+ * on the action topic (a pointer into buf), or NULL when all are there. */
+static inline const char *undelivered_decision(harness *h, size_t i, char *buf, size_t buf_size)
+{
+    snprintf(buf, buf_size, "%s", h->produced[i].ids);
+    char *save = NULL;
+    for (char *id = strtok_r(buf, ";", &save); id; id = strtok_r(NULL, ";", &save)) {
+        int *seen = rg_strmap_get(h->expected, id, strlen(id));
+        if (!seen || *seen == 0)
+            return id;
+    }
+    return NULL;
+}
+
 /* The invariant: for every events partition, every event below the
  * group's committed offset has all its decisions on the action topic.
  * Returns the number of partitions fully committed (== end offset). */
@@ -435,14 +449,10 @@ static inline int check_invariant(harness *h)
             if (h->produced[i].partition != p || h->produced[i].offset >= committed)
                 continue;
             char ids[128];
-            snprintf(ids, sizeof ids, "%s", h->produced[i].ids);
-            char *save = NULL;
-            for (char *id = strtok_r(ids, ";", &save); id; id = strtok_r(NULL, ";", &save)) {
-                int *seen = rg_strmap_get(h->expected, id, strlen(id));
-                if (!seen || *seen == 0)
-                    fail_msg("partition %d committed at %lld but decision %s (offset %lld) is not on the action topic",
-                             p, (long long)committed, id, (long long)h->produced[i].offset);
-            }
+            const char *id = undelivered_decision(h, i, ids, sizeof ids);
+            if (id)
+                fail_msg("partition %d committed at %lld but decision %s (offset %lld) is not on the action topic",
+                         p, (long long)committed, id, (long long)h->produced[i].offset);
         }
         if (committed >= h->end_offset[p])
             complete++;

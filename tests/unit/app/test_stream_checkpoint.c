@@ -147,15 +147,11 @@ static void check_once(harness *h, ckpt_check *c)
             if (h->produced[i].partition != p || h->produced[i].offset < 0 || h->produced[i].offset >= rows[p])
                 continue;
             char ids[128];
-            snprintf(ids, sizeof ids, "%s", h->produced[i].ids);
-            char *save = NULL;
-            for (char *id = strtok_r(ids, ";", &save); id; id = strtok_r(NULL, ";", &save)) {
-                int *seen = rg_strmap_get(h->expected, id, strlen(id));
-                if (!seen || *seen == 0)
-                    fail_msg("partition %d: checkpoint row %lld but decision %s (offset %lld) is not on the "
-                             "action topic",
-                             p, (long long)rows[p], id, (long long)h->produced[i].offset);
-            }
+            const char *id = undelivered_decision(h, i, ids, sizeof ids);
+            if (id)
+                fail_msg("partition %d: checkpoint row %lld but decision %s (offset %lld) is not on the "
+                         "action topic",
+                         p, (long long)rows[p], id, (long long)h->produced[i].offset);
         }
     }
     if (any) {
