@@ -24,7 +24,11 @@
  *         sparse as idle, but S events per second (--sparse-per-s,
  *                default 1) still go to P.
  *       A phase is named after its kind (busy, idle, sparse, busy-tail...).
- *       The Kafka message timestamp is librdkafka's create time.
+ *       The Kafka message timestamp is librdkafka's create time. With
+ *       --live-ts, each line's "ts" and "client_ts" become the send time
+ *       (epoch ms): live traffic, whose event time follows the wall clock
+ *       (without it the capture's 4 days pass in 25 s of wall time, a
+ *       backlog as far as the event-time merge is concerned).
  *
  *   bench_stream latency --brokers B --topic T --capture CAPTURE --sendlog FILE [-X property=value]...
  *                        [--warmup-ms W] [--timeout-s S] [--series FILE]
@@ -370,6 +374,43 @@ static void produce_line(rd_kafka_t *p, rd_kafka_topic_t *rkt, int32_t partition
     }
 }
 
+/* Copy line into out with the values of its "ts" and "client_ts" keys
+ * replaced by now_ms (epoch ms): live traffic, whose event time follows
+ * the wall clock (--live-ts). Keys are matched as written by
+ * gencapture ("key": right after '{' or ','); a line without them is
+ * copied as it is. Returns the new length (out has room for len + 64). */
+static size_t live_ts_line(const char *line, size_t len, int64_t now_ms, char *out)
+{
+    size_t o = 0, i = 0;
+    while (i < len) {
+        bool key = (line[i] == '{' || line[i] == ',') && i + 1 < len && line[i + 1] == '"';
+        size_t klen = 0;
+        if (key && len - i > 6 && memcmp(line + i + 1, "\"ts\":", 5) == 0)
+            klen = 5;
+        else if (key && len - i > 13 && memcmp(line + i + 1, "\"client_ts\":", 12) == 0)
+            klen = 12;
+        if (!klen) {
+            out[o++] = line[i++];
+            continue;
+        }
+        memcpy(out + o, line + i, klen + 1);
+        o += klen + 1;
+        i += klen + 1;
+        /* skip the old value: a string or a number */
+        if (i < len && line[i] == '"') {
+            for (i++; i < len && line[i] != '"'; i++)
+                if (line[i] == '\\')
+                    i++;
+            i++;
+        } else {
+            while (i < len && line[i] != ',' && line[i] != '}')
+                i++;
+        }
+        o += (size_t)snprintf(out + o, 24, "%lld", (long long)now_ms);
+    }
+    return o;
+}
+
 /* Kafka's default message.max.bytes: the capture's oversized-line case
  * (events.md) cannot be published to a default topic, so it is skipped. */
 #define MAX_MESSAGE_BYTES 1000000
@@ -382,7 +423,9 @@ static int cmd_produce(int argc, char **argv)
     int64_t pace_us = 200;
     long count = -1;
     int partitions = 0, idle_partition = -1;
+    bool live_ts = false;
     static const struct option opts[] = {{"brokers", 1, NULL, 'b'},      {"topic", 1, NULL, 't'},
+                                         {"live-ts", 0, NULL, 'L'},
                                          {"partitions", 1, NULL, 'n'},   {"rate", 1, NULL, 'r'},
                                          {"phases", 1, NULL, 'p'},       {"sendlog", 1, NULL, 's'},
                                          {"count", 1, NULL, 'c'},        {"idle-partition", 1, NULL, 'i'},
@@ -402,13 +445,15 @@ static int cmd_produce(int argc, char **argv)
         case 'S': sparse_per_s = atof(optarg); break;
         case 'l': linger = optarg; break;
         case 'P': pace_us = atol(optarg); break;
+        case 'L': live_ts = true; break;
         case 'X': add_prop(optarg); break;
         default: return 2;
         }
     }
     if (!brokers || optind != argc - 1) {
         fprintf(stderr, "usage: bench_stream produce --brokers B [--topic T] [--partitions N] [--rate R --phases "
-                        "NAME:S,...] [--sendlog F] [--count N] [--idle-partition P] [--sparse-per-s S] CAPTURE\n");
+                        "NAME:S,...] [--sendlog F] [--count N] [--idle-partition P] [--sparse-per-s S] [--live-ts] "
+                        "CAPTURE\n");
         return 2;
     }
     capture cap;
@@ -508,8 +553,15 @@ static int cmd_produce(int argc, char **argv)
                         part = (part + 1) % partitions;
                     }
                 }
-                __atomic_store_n(&sl.send_us[i], wall_us(), __ATOMIC_RELEASE);
-                produce_line(p, rkt, part, line, cap.len[i], key, key ? klen : 0);
+                int64_t send_us = wall_us();
+                __atomic_store_n(&sl.send_us[i], send_us, __ATOMIC_RELEASE);
+                if (live_ts) {
+                    static char live[MAX_MESSAGE_BYTES + 64];
+                    size_t llen = live_ts_line(line, cap.len[i], send_us / 1000, live);
+                    produce_line(p, rkt, part, live, llen, key, key ? klen : 0);
+                } else {
+                    produce_line(p, rkt, part, line, cap.len[i], key, key ? klen : 0);
+                }
                 sent++;
                 i++;
             }

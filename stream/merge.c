@@ -13,6 +13,7 @@ void rg_merge_init(rg_merge *m, int64_t max_idle_ms, int64_t max_wait_ms, rg_mer
     m->max_idle_ms = max_idle_ms < 0 ? 0 : max_idle_ms;
     m->max_wait_ms = max_wait_ms > 0 ? max_wait_ms : 30000;
     m->stream_time_ms = INT64_MIN;
+    m->idle_since_ms = -1;
     m->prepare = prepare;
     m->prepare_opaque = opaque;
 }
@@ -95,9 +96,13 @@ void rg_merge_discard(rg_merge *m, unsigned slot, void (*drop)(void *msg))
     s->head_prepared = false;
 }
 
+static bool drained(const rg_merge_slot *s);
+
 int rg_merge_push(rg_merge *m, unsigned slot, const rg_merge_item *item)
 {
     rg_merge_slot *s = &m->slots[slot];
+    if (s->count == 0 && drained(s))
+        m->idle_since_ms = -1;   /* a drained partition's data came: holding for it was worth it */
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;
         rg_merge_item *ring = malloc(cap * sizeof *ring);
@@ -222,6 +227,7 @@ rg_merge_result rg_merge_next(rg_merge *m, int64_t now_ms, unsigned *slot, int64
     if (!any) {
         for (size_t i = 0; i < m->n_slots; i++)
             m->slots[i].wait_since_ms = -1;
+        m->idle_since_ms = -1;
         return RG_MERGE_IDLE;
     }
 
@@ -238,19 +244,21 @@ rg_merge_result rg_merge_next(rg_merge *m, int64_t now_ms, unsigned *slot, int64
         if (!s->active || s->count != 0 || s->left_behind)
             continue;
         int64_t w = holds_back(s, ts, now_ms);
-        if (w == 0) {
-            s->wait_since_ms = -1;
+        if (w == 0)
             continue;
-        }
-        if (s->wait_since_ms < 0)
-            s->wait_since_ms = now_ms;
+        /* A spell lasts from the first hold until the data comes or the
+         * merge runs out of heads, not per head: otherwise a backlog's
+         * tail, released one head at a time as a drained partition's
+         * position advances, would never reach the bound. */
         bool is_drained = drained(s);
-        int64_t left = s->wait_since_ms + (is_drained ? m->max_idle_ms : m->max_wait_ms) - now_ms;
+        int64_t *since = is_drained ? &m->idle_since_ms : &s->wait_since_ms;
+        if (*since < 0)
+            *since = now_ms;
+        int64_t left = *since + (is_drained ? m->max_idle_ms : m->max_wait_ms) - now_ms;
         if (left <= 0) {
             /* The bound: go on without it until it has data again. */
             s->left_behind = s->just_left_behind = true;
             s->left_while_drained = is_drained;
-            s->wait_since_ms = -1;
             m->enforced++;
             if (!is_drained)
                 m->enforced_wait++;

@@ -31,12 +31,18 @@
  *         ts, frozen: the merge waits for its data;
  *     a partition whose position is at or past h.ts does not hold h back
  *     (frozen: strictly past);
- *   - waiting is bounded: a partition that has held the merge back for
- *     max_idle_ms (wall) in one spell while drained (a producer behind the
- *     others, or the end of a backlog), or max_wait_ms while not known
- *     drained (its data on its way, its leader down), is left behind
- *     ("enforced processing": counted, and flagged for the caller to log)
- *     for as long as it stays empty;
+ *   - waiting is bounded. Drained partitions (a producer behind the
+ *     others, or the end of a backlog) hold the merge back at most
+ *     max_idle_ms (wall) all together: from the first hold by a drained
+ *     partition until the merge runs out of heads or a drained partition
+ *     that may have been holding gets data (the wait was worth it: a new
+ *     spell begins). Otherwise the tail of a backlog, where partitions run
+ *     dry one after the other, would wait max_idle_ms once per partition.
+ *     A partition not known drained (its data on its way, its leader down)
+ *     holds it back at most max_wait_ms, from its first hold until it has
+ *     data again. Past its bound a partition is left behind ("enforced
+ *     processing": counted, and flagged for the caller to log) for as long
+ *     as it stays empty;
  *   - an event whose ts is below the highest ts already picked is late: it
  *     is picked anyway (never dropped, never held back) and flagged.
  * The caller feeds what the broker says: rg_merge_note_end (a fetch
@@ -76,7 +82,8 @@ typedef struct rg_merge_slot {
     int64_t last_ts_ms;     /* highest event ts picked from this partition; INT64_MIN none since assigned */
     int64_t last_take_ms;   /* wall (monotonic) ms its last message was appended; -1 none */
     int64_t drained_at_ms;  /* the broker confirmed at this time that nothing follows next_offset; -1 not */
-    int64_t wait_since_ms;  /* when this empty slot began holding the merge back; -1 it does not */
+    int64_t wait_since_ms;  /* when this empty slot first held the merge back in this spell (until it
+                             * has data again or the merge runs out of heads); -1 none */
     bool left_behind;       /* held back max_wait_ms: ignored until it has data again */
     bool just_left_behind;  /* set when it was left behind; the caller logs and clears it */
     bool left_while_drained;/* ... and whether it was drained then (max_idle_ms) or not (max_wait_ms) */
@@ -94,6 +101,7 @@ typedef struct rg_merge {
     int64_t max_idle_ms;        /* the bound on a drained partition's hold (wall) */
     int64_t max_wait_ms;        /* the bound on the hold of one not known drained (wall) */
     int64_t stream_time_ms;     /* highest event ts picked; INT64_MIN none */
+    int64_t idle_since_ms;      /* drained partitions have held the merge back since; -1 not */
     rg_merge_prepare_fn prepare;
     void *prepare_opaque;
     uint64_t enforced;          /* times a partition was left behind (either bound) */

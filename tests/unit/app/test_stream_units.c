@@ -334,6 +334,44 @@ static void test_merge_idle_bound(void **state)
     rg_merge_free(&m, NULL);
 }
 
+/* The tail of a backlog: partitions run dry one after the other, each
+ * behind the others' heads in event time. Drained partitions hold the
+ * merge back max_idle_ms all together, not once each. */
+static void test_merge_tail_bounded_once(void **state)
+{
+    (void)state;
+    const int64_t hour = 3600000;
+    rg_merge m;
+    rg_merge_init(&m, 5000, 30000, fake_prepare, NULL);
+    int p0 = rg_merge_add_slot(&m, 0), p1 = rg_merge_add_slot(&m, 1), p2 = rg_merge_add_slot(&m, 2);
+    push_at(&m, p0, 0, 1 * hour, 1, 0);
+    push_at(&m, p1, 0, 2 * hour, 2, 0);
+    push_at(&m, p2, 0, 3 * hour, 3, 0);
+    push_at(&m, p2, 1, 4 * hour, 4, 0);
+    for (int i = 0; i < 3; i++)
+        rg_merge_note_end(&m, (unsigned)i, 0, i == 2 ? 2 : 1);
+    bool late;
+    unsigned slot;
+    int64_t wait;
+    assert_int_equal(pick(&m, 0, &late), 1 * hour);
+    /* p0 ran dry far behind: it holds 2h back... */
+    assert_int_equal(rg_merge_next(&m, 100, &slot, &wait, &late), RG_MERGE_WAIT);
+    /* ...until 5 s after the first hold; then p1 runs dry and would hold
+     * 3h back, but the drained partitions' 5 s are spent: no new wait. */
+    assert_int_equal(pick(&m, 5100, &late), 2 * hour);
+    assert_int_equal(pick(&m, 5100, &late), 3 * hour);
+    assert_int_equal(pick(&m, 5100, &late), 4 * hour);
+    assert_int_equal(m.enforced, 2);
+    assert_int_equal(m.enforced_wait, 0);
+    assert_int_equal(rg_merge_next(&m, 5100, &slot, &wait, &late), RG_MERGE_IDLE);
+    /* Out of heads: the next spell starts afresh, with its own 5 s. */
+    push_at(&m, p0, 1, 5 * hour, 5, 6000);
+    push_at(&m, p2, 2, 6 * hour, 6, 6000);
+    rg_merge_note_end(&m, (unsigned)p1, 6000, 1);
+    assert_int_equal(pick(&m, 6000, &late), 5 * hour);   /* p1's 2h + 6 s: left behind still */
+    rg_merge_free(&m, NULL);
+}
+
 static void test_merge_rejects_and_ties(void **state)
 {
     (void)state;
@@ -583,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_merge_bounded_in_event_time),
         cmocka_unit_test(test_merge_start_and_older_heads),
         cmocka_unit_test(test_merge_idle_bound),
+        cmocka_unit_test(test_merge_tail_bounded_once),
         cmocka_unit_test(test_merge_rejects_and_ties),
         cmocka_unit_test(test_checkpoint_one_transaction),
         cmocka_unit_test(test_checkpoint_add_offsets),
