@@ -16,8 +16,13 @@ which=("$@"); [ ${#which[@]} -eq 0 ] && which=(parse replay backtest alerts)
 # explains the method and the figures. About 2 minutes.
 #   RG_BENCH_PHASE_S  seconds per latency phase (default 5)
 #   RG_BENCH_PERF=1   also profile riskgate with perf during the throughput run
+#   RG_BENCH_LAT_RUNS more latency runs, "label=flags;..." (default: riskgate's defaults only)
+#   RG_BENCH_RISKGATE another riskgate binary (before/after figures)
+#   ST_LIVE=0         latency runs keep the capture's ts (a backlog) instead of live ts
 stream_bench() {
-  local rg="$build/riskgate" mock="$build/mock-cluster" bs="$build/bench/bench_stream" f
+  # RG_BENCH_RISKGATE: another riskgate binary to measure (e.g. an older
+  # build, for before/after figures) with this build's tools.
+  local rg="${RG_BENCH_RISKGATE:-$build/riskgate}" mock="$build/mock-cluster" bs="$build/bench/bench_stream" f
   for f in "$rg" "$mock" "$bs"; do
     [ -x "$f" ] || { echo "stream: $f is not built" >&2; return 1; }
   done
@@ -127,47 +132,59 @@ EOF
   st_mock_start "$lat_brokers" || return 1
   echo "latency at $rate events/s offered, 6 partitions, $lat_brokers mock broker(s), producer linger.ms=5 (paced in 200 us"
   echo "steps), Nagle off in the mock, producer and consumer; riskgate's defaults but fetch.wait.max.ms=1; ${phase_s} s per"
-  echo "phase, the first second of each phase apart (its max is the 'phase change' column):"
+  echo "phase, the first second of each phase apart (its max is the 'phase change' column); live traffic: each"
+  echo "event's ts is its send time (bench_stream --live-ts; ST_LIVE=0 keeps the capture's ts, a 14,000x backlog):"
   # The path without riskgate: producer -> mock -> consumer of the events topic.
   st_topic floor.events 6
   st_latency floor floor.events "busy:$phase_s" "mock floor (no riskgate)" >>"$rows" || return 1
   awk '/^phase=/ { n = split($0, kv, /[ =]/); for (i = 1; i < n; i += 2) v[kv[i]] = kv[i + 1]
       if (v["drift_ms"] + 0 > 20) printf "  NOTE: mock floor: latency grew by %s ms during the phase: the mock path itself fell behind\n", v["drift_ms"] }' \
     "$ST_TMP/floor.lat" >>"$ST_TMP/notes"
-  local mi
-  for mi in 0 5 50 200; do
-    st_topic "lat$mi.events" 6; st_topic "lat$mi.actions" 6
-    st_run_start "lat$mi" "${pin_rg[@]}" -- --group "bench-lat$mi" --events-topic "lat$mi.events" \
-      --actions-topic "lat$mi.actions" --rules "$ST_TMP/rules.yaml" --max-idle-ms "$mi" -X fetch.wait.max.ms=1 ||
-      return 1
-    st_metrics "lat$mi" >"$ST_TMP/lat$mi.m0"
-    st_monitor "lat$mi"
+  # The runs: riskgate's defaults, and RG_BENCH_LAT_RUNS more as
+  # "label=flags;label=flags" (e.g. "idle0=--max-idle-ms 0").
+  local runs="defaults=;${RG_BENCH_LAT_RUNS:-}" run label flags k=0
+  IFS=';' read -r -a runs_a <<<"$runs"
+  for run in "${runs_a[@]}"; do
+    [ -n "$run" ] || continue
+    label=${run%%=*}; flags=${run#*=}; k=$((k + 1))
+    local nm="lat$k"
+    st_topic "$nm.events" 6; st_topic "$nm.actions" 6
+    # shellcheck disable=SC2086
+    st_run_start "$nm" "${pin_rg[@]}" -- --group "bench-$nm" --events-topic "$nm.events" \
+      --actions-topic "$nm.actions" --rules "$ST_TMP/rules.yaml" -X fetch.wait.max.ms=1 $flags || return 1
+    st_metrics "$nm" >"$ST_TMP/$nm.m0"
+    st_monitor "$nm"
     # busy-tail: one more second of traffic, so the sparse phase does not end
     # with the producer's stop (reported apart, as a note).
-    st_latency "lat$mi" "lat$mi.actions" "busy:$phase_s,idle:$phase_s,sparse:$phase_s,busy-tail:1" "--max-idle-ms $mi" \
-      "lat$mi.events" >>"$rows" || return 1
-    st_metrics "lat$mi" >"$ST_TMP/lat$mi.m1"
-    st_own "--max-idle-ms $mi" "$ST_TMP/lat$mi.m0" "$ST_TMP/lat$mi.m1" >>"$ST_TMP/own"
-    awk -v mi="$mi" -v mon="$ST_TMP/lat$mi.mon" -v lat="$ST_TMP/lat$mi.lat" '
+    ST_SCRAPE=1 st_latency "$nm" "$nm.actions" "busy:$phase_s,idle:$phase_s,sparse:$phase_s,busy-tail:1" "$label" \
+      "$nm.events" >>"$rows" || return 1
+    st_metrics "$nm" >"$ST_TMP/$nm.m1"
+    st_own "$label (run)" "$ST_TMP/$nm.m0" "$ST_TMP/$nm.m1" >>"$ST_TMP/own"
+    local ph i=0
+    for ph in busy idle sparse; do
+      st_own "$label $ph" "$ST_TMP/$nm.s$i" "$ST_TMP/$nm.s$((i + 1))" >>"$ST_TMP/own"
+      i=$((i + 1))
+    done
+    awk -v mi="$label" -v mon="$ST_TMP/$nm.mon" -v lat="$ST_TMP/$nm.lat" '
       /^riskgate_events_consumed_total / { c = $2 } /^riskgate_events_late_total / { l = $2 }
-      /^riskgate_merge_enforced_total / { e = $2 }
+      /^riskgate_merge_enforced_total/ { e += $2 }
       END {
-        if (c > 0) printf "  --max-idle-ms %-4s %7d events, %6d late (%.1f%%), merge went on without a partition %d times\n",
+        if (c > 0) printf "  %-10s %7d events, %6d late (%.1f%%), merge went on without a partition %d times\n",
                           mi, c, l, 100 * l / c, e
         while ((getline line < mon) > 0) { split(line, f, " "); if (f[1] > ml) ml = f[1]; if (f[2] > mb) mb = f[2] }
         while ((getline line < lat) > 0) if (line ~ /^phase=/) {
           n = split(line, kv, /[ =]/); for (i = 1; i < n; i += 2) v[kv[i]] = kv[i + 1]
           if (v["phase"] == "busy-tail") {
             t = v["max_ms"] + 0 > v["warmup_max_ms"] + 0 ? v["max_ms"] : v["warmup_max_ms"]
-            printf "  --max-idle-ms %-4s when the traffic stops, the last decisions took up to %s ms\n", mi, t
+            printf "  %-10s when the traffic stops, the last decisions took up to %s ms\n", mi, t
             continue
           }
           if (v["drift_ms"] + 0 > 20)
-            printf "  NOTE: --max-idle-ms %s %s: latency grew by %s ms during the phase (it fell behind; max lag seen %d, max buffered in riskgate %d)\n",
+            printf "  NOTE: %s %s: latency grew by %s ms during the phase (it fell behind; max lag seen %d, max buffered in riskgate %d)\n",
                    mi, v["phase"], v["drift_ms"], ml, mb
         }
-      }' "$ST_TMP/lat$mi.m1" >>"$ST_TMP/notes"
-    st_run_stop "lat$mi"
+      }' "$ST_TMP/$nm.m1" >>"$ST_TMP/notes"
+    st_run_stop "$nm"
   done
   printf '  %-25s %-7s %8s %7s %7s %8s %7s %8s %14s\n' path phase samples p50_ms p99_ms p99.9_ms max_ms \
     phase_chg "to decided_at"
@@ -176,8 +193,9 @@ EOF
   echo "  (busy: all partitions carry events; idle: partition 5 gets none; sparse: partition 5 gets 1 event/s."
   echo "   Latency: the consumer reading the decision - the event handed to the producer (one clock); 'to"
   echo "   decided_at': up to riskgate's timestamp in the decision; phase_chg: max in each phase's first second.)"
-  echo "riskgate's own part, per run (its /metrics histograms over the whole run, all phases; quantiles"
-  echo "interpolated within buckets; hand-off = rd_kafka_consumer_poll returned the event to riskgate):"
+  echo "riskgate's own part, per run and per phase (its /metrics histograms over the whole run, and between"
+  echo "scrapes at the phase boundaries; quantiles interpolated within buckets; hand-off = rd_kafka_consumer_poll"
+  echo "returned the event to riskgate):"
   printf '  %-20s %18s %22s %18s\n' run "msg ts -> ack" "hand-off -> produce()" "hand-off -> ack"
   printf '  %-20s %18s %22s %18s\n' "" "p50 / p99 ms" "p50 / p99 ms" "p50 / p99 ms"
   cat "$ST_TMP/own"
@@ -233,7 +251,7 @@ st_run_launch() {
   while [ "$1" != "--" ]; do pin+=("$1"); shift; done
   shift
   mkdir -p "$ST_TMP/$name.state"
-  "${pin[@]}" "$build/riskgate" run --brokers "$ST_B" --state "$ST_TMP/$name.state" --geoip "$geo" \
+  "${pin[@]}" "$rg" run --brokers "$ST_B" --state "$ST_TMP/$name.state" --geoip "$geo" \
     --deadletter-topic bench.deadletter --metrics 127.0.0.1:0 "$@" 2>"$ST_TMP/$name.log" &
   ST_RG=$!; ST_PIDS+=($ST_RG)
 }
@@ -320,6 +338,7 @@ st_run_stop() {
 # READ_TOPIC) at $rate; prints the table rows.
 st_latency() {
   local name=$1 read_topic=$2 phases=$3 label=$4 produce_topic=${5:-$2}
+  local live=(); [ "${ST_LIVE:-1}" = 1 ] && live=(--live-ts)
   "${pin_aux[@]}" "$bs" latency --brokers "$ST_B" --topic "$read_topic" --capture "$scap" \
     --sendlog "$ST_TMP/$name.sendlog" --timeout-s 120 -X socket.nagle.disable=true >"$ST_TMP/$name.lat" \
     2>"$ST_TMP/$name.lat.err" &
@@ -327,9 +346,24 @@ st_latency() {
   for _ in $(seq 400); do grep -q ready "$ST_TMP/$name.lat" && break; sleep 0.05; done
   sleep 0.5
   "${pin_aux[@]}" "$bs" produce --brokers "$ST_B" --topic "$produce_topic" --rate "$rate" --linger-ms 5 \
-    -X socket.nagle.disable=true \
-    --phases "$phases" --sendlog "$ST_TMP/$name.sendlog" "$scap" 2>"$ST_TMP/$name.produce.err" ||
-    { echo "stream: producer failed ($name)" >&2; cat "$ST_TMP/$name.produce.err" >&2; return 1; }
+    -X socket.nagle.disable=true "${live[@]}" \
+    --phases "$phases" --sendlog "$ST_TMP/$name.sendlog" "$scap" 2>"$ST_TMP/$name.produce.err" &
+  local pp=$!; ST_PIDS+=($pp)
+  # riskgate's /metrics at every phase boundary (ST_SCRAPE=1): its own part
+  # per phase (st_own between two scrapes).
+  if [ "${ST_SCRAPE:-0}" = 1 ]; then
+    local k=0 spec t0; t0=$(date +%s.%N)
+    st_metrics "$name" >"$ST_TMP/$name.s0"
+    for spec in ${phases//,/ }; do
+      k=$((k + 1))
+      local until; until=$(awk -v t0="$t0" -v n="${spec#*:}" -v acc="${acc:-0}" 'BEGIN { printf "%.3f", t0 + acc + n }')
+      acc=$(awk -v a="${acc:-0}" -v n="${spec#*:}" 'BEGIN { print a + n }')
+      sleep "$(awk -v u="$until" -v now="$(date +%s.%N)" 'BEGIN { d = u - now; print d > 0 ? d : 0 }')"
+      st_metrics "$name" >"$ST_TMP/$name.s$k"
+    done
+    unset acc
+  fi
+  wait "$pp" || { echo "stream: producer failed ($name)" >&2; cat "$ST_TMP/$name.produce.err" >&2; return 1; }
   wait "$cp" || { echo "stream: latency consumer failed ($name)" >&2; cat "$ST_TMP/$name.lat.err" >&2; return 1; }
   awk -v label="$label" '/^phase=/ && !/^phase=busy-tail / {
       for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
