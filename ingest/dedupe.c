@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../common/binio.h"
+#include "../common/saturate.h"
 #include "../common/strmap.h"
 
 typedef struct seen_id {
@@ -108,11 +109,9 @@ static void sift_down(heap_entry *h, size_t n, size_t i)
 /* Oldest ts still remembered: anything older than this is forgotten. */
 static int64_t cutoff(const rg_dedupe *d)
 {
-    /* watermark - horizon cannot overflow: event times are 0..RG_TS_MAX_MS
-     * in practice, and the subtraction saturates for any int64 anyway. */
-    if (d->watermark_ms < INT64_MIN + d->horizon_ms)
-        return INT64_MIN;
-    return d->watermark_ms - d->horizon_ms;
+    /* Saturating: the horizon comes from a rule file (any duration) and
+     * a loaded watermark may be far from today's times. */
+    return rg_sat_sub(d->watermark_ms, d->horizon_ms);
 }
 
 static void expire(rg_dedupe *d)
