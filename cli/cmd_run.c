@@ -38,7 +38,8 @@ static void usage(FILE *f)
     fputs("usage: riskgate run --brokers HOST:PORT[,...] [--group ID] [--rules FILE] [--geoip FILE|none]\n"
           "                    [--state DIR] [--alerts DB] [-X librdkafka.property=value]...\n"
           "                    [--events-topic T] [--actions-topic T] [--deadletter-topic T]\n"
-          "                    [--metrics ADDR:PORT] [--max-idle-ms N] [--log-level LEVEL]\n"
+          "                    [--metrics ADDR:PORT] [--max-wait-ms N] [--max-idle-ms N]\n"
+          "                    [--log-level LEVEL]\n"
           "\n"
           "Consumes events from Kafka, evaluates them with the rule file, and produces one\n"
           "decision per (event, subject) to the action topic (key = subject) and each rejected\n"
@@ -61,8 +62,14 @@ static void usage(FILE *f)
           "  --actions-topic T       decisions topic (default riskgate.actions)\n"
           "  --deadletter-topic T    rejects topic (default riskgate.deadletter)\n"
           "  --metrics ADDR:PORT     Prometheus text endpoint on loopback (e.g. 127.0.0.1:9464)\n"
-          "  --max-idle-ms N         how long the event-time merge waits for an empty partition\n"
-          "                          before going on without it (default 50; 0 never waits)\n"
+          "  --max-wait-ms N         the event-time merge waits for a partition that may still\n"
+          "                          hold older events (data on the broker, leader down or\n"
+          "                          unreachable) at most this long, then goes on without it,\n"
+          "                          logged and counted (default 30000)\n"
+          "  --max-idle-ms N         ... and for a drained, silent partition (a producer behind\n"
+          "                          the others, the end of a backlog) at most this long; in\n"
+          "                          live traffic its position follows the wall clock and the\n"
+          "                          wait is far shorter (default 5000)\n"
           "  --drain-timeout-ms N    on SIGTERM, wait this long for deliveries (default 30000)\n"
           "  --commit-interval-ms N  offset commit interval (default 500)\n"
           "  --checkpoint-interval-ms N  checkpoint interval with --state (default 10000)\n"
@@ -99,8 +106,8 @@ int rg_cmd_run(int argc, char **argv)
     rg_engine_proc *proc = NULL;
     rg_stream *stream = NULL;
 
-    enum { OPT_EVENTS = 256, OPT_ALERTS, OPT_ACTIONS, OPT_DEADLETTER, OPT_METRICS, OPT_IDLE, OPT_DRAIN, OPT_COMMIT, OPT_CKPT,
-           OPT_LOG };
+    enum { OPT_EVENTS = 256, OPT_ALERTS, OPT_ACTIONS, OPT_DEADLETTER, OPT_METRICS, OPT_IDLE, OPT_MAXWAIT, OPT_DRAIN,
+           OPT_COMMIT, OPT_CKPT, OPT_LOG };
     static const struct option opts[] = {
         {"brokers", required_argument, NULL, 'b'},
         {"group", required_argument, NULL, 'G'},
@@ -113,6 +120,7 @@ int rg_cmd_run(int argc, char **argv)
         {"deadletter-topic", required_argument, NULL, OPT_DEADLETTER},
         {"metrics", required_argument, NULL, OPT_METRICS},
         {"max-idle-ms", required_argument, NULL, OPT_IDLE},
+        {"max-wait-ms", required_argument, NULL, OPT_MAXWAIT},
         {"drain-timeout-ms", required_argument, NULL, OPT_DRAIN},
         {"commit-interval-ms", required_argument, NULL, OPT_COMMIT},
         {"checkpoint-interval-ms", required_argument, NULL, OPT_CKPT},
@@ -139,6 +147,14 @@ int rg_cmd_run(int argc, char **argv)
         case OPT_ACTIONS: cfg.actions_topic = optarg; break;
         case OPT_DEADLETTER: cfg.deadletter_topic = optarg; break;
         case OPT_METRICS: cfg.metrics_addr = optarg; break;
+        case OPT_MAXWAIT:
+            if (parse_ms("--max-wait-ms", optarg, &cfg.max_wait_ms) != 0)
+                goto done;
+            if (cfg.max_wait_ms == 0) {
+                fprintf(stderr, "riskgate run: --max-wait-ms 0: expected milliseconds 1..86400000\n");
+                goto done;
+            }
+            break;
         case OPT_IDLE:
             if (parse_ms("--max-idle-ms", optarg, &cfg.max_idle_ms) != 0)
                 goto done;

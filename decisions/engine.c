@@ -79,6 +79,14 @@ void rg_engine_destroy_detectors(void **states, size_t n)
     }
 }
 
+rg_dedupe *rg_engine_dedupe_new(const rg_ruleset *rs)
+{
+    rg_dedupe *d = rg_dedupe_new(rg_ruleset_dedupe_horizon_ms(rs));
+    if (d)
+        rg_dedupe_set_lateness(d, rg_ruleset_max_lateness_ms(rs));
+    return d;
+}
+
 rg_engine *rg_engine_new(const rg_ruleset *rs, const rg_geo *geo, char *errstr, size_t errstr_size)
 {
     rg_engine *e = calloc(1, sizeof *e);
@@ -89,7 +97,7 @@ rg_engine *rg_engine_new(const rg_ruleset *rs, const rg_geo *geo, char *errstr, 
     e->n_detectors = rg_engine_registry_size();
     e->detector_state = calloc(e->n_detectors ? e->n_detectors : 1, sizeof *e->detector_state);
     e->rule_hits = calloc(rg_ruleset_rule_count(rs) + 1, sizeof *e->rule_hits);
-    e->dedupe = rg_dedupe_new(rg_ruleset_dedupe_horizon_ms(rs));
+    e->dedupe = rg_engine_dedupe_new(rs);
     e->cooldowns = rg_cooldowns_new();
     e->accounts = rg_account_store_new();
     if (!e->detector_state || !e->rule_hits || !e->dedupe || !e->cooldowns || !e->accounts)
@@ -141,6 +149,13 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
                                    const rg_sink *sink)
 {
     e->stats.events++;
+    /* Later than max_lateness behind the watermark: windows and the dedupe
+     * memory may have let go of what it needs. Evaluated anyway, but
+     * counted, never silently (settings.max_lateness, docs/state.md). */
+    int64_t lateness = rg_ruleset_max_lateness_ms(e->rs);
+    if (e->stats.watermark_ms != INT64_MIN && ev->ts_ms < e->stats.watermark_ms &&
+        (uint64_t)e->stats.watermark_ms - (uint64_t)ev->ts_ms > (uint64_t)lateness)
+        e->stats.too_late++;
     if (rg_dedupe_check(e->dedupe, ev->event_id, ev->event_id_len, ev->ts_ms)) {
         e->stats.duplicates++;
         return RG_ENGINE_DUPLICATE;
@@ -269,6 +284,7 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     e->rule_hits = hits;
     e->rs = rs;
     rg_dedupe_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(e->rs));
+    rg_dedupe_set_lateness(e->dedupe, rg_ruleset_max_lateness_ms(e->rs));
     rg_strbuf_free(&scratch);
     return 0;
 fail:

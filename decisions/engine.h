@@ -85,6 +85,11 @@ typedef struct rg_engine_stats {
     const uint64_t *rule_hits;  /* [rule count]: hits incl. suppressed */
     size_t n_rules;
     int64_t watermark_ms;       /* highest event ts seen */
+    /* Events more than settings.max_lateness behind the watermark when
+     * they came (duplicates included): windows and dedupe are exact only
+     * within it. Not kept in checkpoints (a count since the engine was
+     * made). */
+    uint64_t too_late;
 } rg_engine_stats;
 
 /* New engine over rs and geo (geo may be NULL: geo names are unknown).

@@ -44,6 +44,9 @@ rg_detector_config rg_engine_config_for(const rg_ruleset *rs, const rg_geo *geo,
 int rg_engine_create_detectors(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts, void **states,
                                size_t n, char *errstr, size_t errstr_size);
 void rg_engine_destroy_detectors(void **states, size_t n);
+/* A dedupe memory for rs: its dedupe horizon, kept max_lateness longer
+ * (dedupe.h). NULL on OOM. */
+rg_dedupe *rg_engine_dedupe_new(const rg_ruleset *rs);
 /* Create detector i's state for cfg; NULL with errstr filled on failure. */
 void *rg_engine_create_one(size_t i, const rg_detector_config *cfg, char *errstr, size_t errstr_size);
 

@@ -167,7 +167,7 @@ static int staged_init(staged *st, const rg_engine *e, char *errstr, size_t errs
     st->n = e->n_detectors;
     st->states = calloc(st->n ? st->n : 1, sizeof *st->states);
     st->loaded = calloc(st->n ? st->n : 1, sizeof *st->loaded);
-    st->dedupe = rg_dedupe_new(rg_ruleset_dedupe_horizon_ms(e->rs));
+    st->dedupe = rg_engine_dedupe_new(e->rs);
     st->cooldowns = rg_cooldowns_new();
     st->rule_hits = calloc(rg_ruleset_rule_count(e->rs) + 1, sizeof *st->rule_hits);
     st->accounts = rg_account_store_new();

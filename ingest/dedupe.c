@@ -11,8 +11,11 @@
  * watermark - horizon, so each id costs O(log n) once to insert and once
  * to expire, and nothing is ever scanned.
  *
- * The horizon is inclusive: an id first seen at t is a duplicate until the
- * watermark passes t + horizon.
+ * The horizon is inclusive: an event at t' is a duplicate of one at t with
+ * the same id when |t' - t| <= horizon. An id seen again farther apart is
+ * evaluated, and from then on remembered at the later of its times (a heap
+ * entry whose time no longer matches its record is stale: skipped at
+ * expiry; the record's own entry is its newest, so it pops last).
  */
 #include "dedupe.h"
 
@@ -37,6 +40,7 @@ struct rg_dedupe {
     heap_entry *heap;
     size_t n, cap;
     int64_t horizon_ms;
+    int64_t lateness_ms;   /* kept this much longer, for late events */
     int64_t watermark_ms;
     bool any;     /* watermark is set */
 };
@@ -67,6 +71,11 @@ void rg_dedupe_free(rg_dedupe *d)
 void rg_dedupe_set_horizon(rg_dedupe *d, int64_t horizon_ms)
 {
     d->horizon_ms = horizon_ms < 0 ? 0 : horizon_ms;
+}
+
+void rg_dedupe_set_lateness(rg_dedupe *d, int64_t lateness_ms)
+{
+    d->lateness_ms = lateness_ms < 0 ? 0 : lateness_ms;
 }
 
 size_t rg_dedupe_size(const rg_dedupe *d) { return rg_strmap_count(d->ids); }
@@ -109,18 +118,22 @@ static void sift_down(heap_entry *h, size_t n, size_t i)
 /* Oldest ts still remembered: anything older than this is forgotten. */
 static int64_t cutoff(const rg_dedupe *d)
 {
-    /* Saturating: the horizon comes from a rule file (any duration) and
-     * a loaded watermark may be far from today's times. */
-    return rg_sat_sub(d->watermark_ms, d->horizon_ms);
+    /* watermark - (horizon + lateness), saturating: both come from a
+     * rule file (any duration) and a loaded watermark may be far from
+     * today's times. */
+    return rg_sat_sub(d->watermark_ms, rg_sat_add(d->horizon_ms, d->lateness_ms));
 }
 
 static void expire(rg_dedupe *d)
 {
     int64_t oldest = cutoff(d);
     while (d->n > 0 && d->heap[0].ts_ms < oldest) {
-        size_t keylen;
-        const char *key = rg_strmap_key(d->ids, d->heap[0].rec, &keylen);
-        rg_strmap_del(d->ids, key, keylen, NULL);
+        /* Only the entry of the record's current time removes it. */
+        if (d->heap[0].rec->ts_ms == d->heap[0].ts_ms) {
+            size_t keylen;
+            const char *key = rg_strmap_key(d->ids, d->heap[0].rec, &keylen);
+            rg_strmap_del(d->ids, key, keylen, NULL);
+        }
         d->heap[0] = d->heap[--d->n];
         if (d->n > 0)
             sift_down(d->heap, d->n, 0);
@@ -136,7 +149,10 @@ static void expire(rg_dedupe *d)
     }
 }
 
-/* Remember id at ts_ms (not yet remembered). -1 on allocation failure. */
+/* Remember id at ts_ms (a new id, or one seen again farther than the
+ * horizon and later: its record moves forward to ts_ms; it never moves
+ * back, so its current heap entry is always its newest). -1 on allocation
+ * failure. */
 static int remember(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
 {
     if (d->n == d->cap) {
@@ -164,10 +180,18 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
         d->any = true;
     }
     expire(d);
-    if (rg_strmap_get(d->ids, id, len))
-        return true;
+    const seen_id *seen = rg_strmap_get(d->ids, id, len);
+    if (seen) {
+        /* |ts - seen| <= horizon, without overflow. */
+        uint64_t apart = ts_ms >= seen->ts_ms ? (uint64_t)ts_ms - (uint64_t)seen->ts_ms
+                                              : (uint64_t)seen->ts_ms - (uint64_t)ts_ms;
+        if (apart <= (uint64_t)d->horizon_ms)
+            return true;
+        if (ts_ms < seen->ts_ms)
+            return false; /* an older sighting far apart: evaluated, the newer one stays remembered */
+    }
     if (ts_ms < cutoff(d))
-        return false; /* already beyond the horizon: nothing to remember */
+        return false; /* already beyond what is kept: nothing to remember */
     (void)remember(d, id, len, ts_ms);
     return false;
 }

@@ -1,11 +1,17 @@
 /*
  * dedupe — drop an event_id seen again within the dedupe horizon.
  *
- * An id is remembered with the event time it was first seen at. A later
- * event with the same id is a duplicate while the id is remembered. Ids are
- * forgotten once their time falls more than the horizon behind the
- * watermark (the highest ts seen), so memory is bounded by the number of
- * distinct ids within one horizon of event time, however long the stream.
+ * An id is remembered with the event time it was seen at. A later event
+ * with the same id is a duplicate when their times are at most the horizon
+ * apart (events.md: "seen again within the dedupe horizon"): the answer
+ * depends on the two events alone, not on what else arrived in between, so
+ * it is the same in replay and in streaming whatever the interleaving of
+ * partitions (issue: late events must not be double-counted). An id is
+ * kept until the watermark (the highest ts seen) is more than horizon +
+ * lateness past it: an event up to `lateness` behind the watermark
+ * (settings.max_lateness) still finds every id it could duplicate. Memory
+ * is bounded by the distinct ids within horizon + lateness of event time,
+ * however long the stream.
  * Expiry is amortised (a time-ordered queue popped as the watermark moves),
  * never a full scan.
  *
@@ -34,6 +40,9 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms);
 size_t rg_dedupe_size(const rg_dedupe *d);     /* ids remembered */
 size_t rg_dedupe_bytes(const rg_dedupe *d);
 void rg_dedupe_set_horizon(rg_dedupe *d, int64_t horizon_ms);
+/* How far behind the watermark an event may arrive and still be judged
+ * exactly (default 0): ids are kept that much longer. */
+void rg_dedupe_set_lateness(rg_dedupe *d, int64_t lateness_ms);
 
 /* Checkpoint (decisions/engine_state.c). save appends the ids held and the
  * watermark (ids in key order, so equal states give equal bytes): 0, or

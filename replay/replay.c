@@ -103,11 +103,11 @@ void rg_replay_summary_json(const rg_replay_result *res, const rg_engine *e, rg_
     rg_strbuf_puts(out, "{\"ruleset\":\"");
     rg_strbuf_puts(out, rg_ruleset_id(rs));
     rg_strbuf_printf(out, "\",\"lines\":%llu,\"blank_lines\":%llu,\"events_read\":%llu,\"accepted\":%llu,"
-                          "\"duplicates\":%llu,\"evaluated\":%llu,\"rejected\":{\"total\":%llu",
+                          "\"duplicates\":%llu,\"evaluated\":%llu,\"too_late\":%llu,\"rejected\":{\"total\":%llu",
                      (unsigned long long)res->lines, (unsigned long long)res->blank_lines,
                      (unsigned long long)res->events_read, (unsigned long long)res->accepted,
                      (unsigned long long)st.duplicates, (unsigned long long)st.evaluated,
-                     (unsigned long long)res->rejected);
+                     (unsigned long long)st.too_late, (unsigned long long)res->rejected);
     for (int k = 0; k < RG_REJ_KIND_COUNT; k++)
         rg_strbuf_printf(out, ",\"%s\":%llu", rg_reject_kind_name((rg_reject_kind)k),
                          (unsigned long long)res->rejected_by_kind[k]);
@@ -148,6 +148,10 @@ void rg_replay_summary_text(const rg_replay_result *res, const rg_engine *e, rg_
         }
         rg_strbuf_putc(out, ')');
     }
+    if (st.too_late)
+        rg_strbuf_printf(out, "\nreplay: %llu events came later than max_lateness behind the newest (windows and "
+                              "dedupe are exact only within it)",
+                         (unsigned long long)st.too_late);
     rg_strbuf_printf(out, "\nreplay: %llu decisions (freeze %llu, face_verify %llu, review %llu)",
                      (unsigned long long)st.decisions, (unsigned long long)st.actions[RG_ACT_FREEZE],
                      (unsigned long long)st.actions[RG_ACT_FACE_VERIFY],

@@ -173,6 +173,13 @@ static const char *ruleset_id(void *opaque)
     return rg_ruleset_id(rg_engine_ruleset(p->engine));
 }
 
+static uint64_t too_late(void *opaque)
+{
+    rg_engine_stats st;
+    rg_engine_get_stats(((rg_engine_proc *)opaque)->engine, &st);
+    return st.too_late;
+}
+
 /* Checkpoints (checkpoint.h): the whole engine state, between two events. */
 static int state_save(void *opaque, rg_strbuf *out, char *errstr, size_t errstr_size)
 {
@@ -196,6 +203,7 @@ void rg_engine_proc_processor(rg_engine_proc *p, rg_stream_processor *out)
     out->process = process;
     out->reload = reload;
     out->ruleset_id = ruleset_id;
+    out->too_late = too_late;
     out->state.opaque = p;
     out->state.save = state_save;
     out->state.load = state_load;

@@ -161,10 +161,20 @@ void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
     counter(b, "riskgate_events_duplicate_total", "Events skipped as duplicates (event_id within the horizon).",
             m->duplicates);
     counter(b, "riskgate_events_late_total",
-            "Events evaluated after a later event of another partition (arrived past the merge wait).",
+            "Events evaluated after a later event of another partition (arrived after the merge went on).",
             m->late_events);
-    counter(b, "riskgate_merge_enforced_total",
-            "Events evaluated while a held partition was empty past its wait (max idle).", m->merge_enforced);
+    counter(b, "riskgate_events_too_late_total",
+            "Events more than max_lateness behind the watermark: windows and dedupe may no longer be exact for "
+            "them.",
+            m->too_late_events);
+    rg_strbuf_puts(b, "# HELP riskgate_merge_enforced_total Times the event-time merge went on without a partition, "
+                      "by bound: idle (drained, silent: --max-idle-ms), wait (may hold older events: "
+                      "--max-wait-ms).\n"
+                      "# TYPE riskgate_merge_enforced_total counter\n");
+    rg_strbuf_printf(b, "riskgate_merge_enforced_total{reason=\"idle\"} %llu\n",
+                     (unsigned long long)m->merge_enforced_idle);
+    rg_strbuf_printf(b, "riskgate_merge_enforced_total{reason=\"wait\"} %llu\n",
+                     (unsigned long long)m->merge_enforced_wait);
     counter(b, "riskgate_decisions_total", "Decisions produced to the action topic.", m->decisions);
     rg_strbuf_puts(b, "# HELP riskgate_decision_actions_total Decisions per action.\n"
                       "# TYPE riskgate_decision_actions_total counter\n");

@@ -48,7 +48,9 @@ typedef struct rg_metrics {
     uint64_t events_consumed;
     uint64_t duplicates;
     uint64_t late_events;
-    uint64_t merge_enforced;
+    uint64_t too_late_events;           /* later than max_lateness behind the engine's watermark */
+    uint64_t merge_enforced_idle;       /* a drained partition left behind after --max-idle-ms */
+    uint64_t merge_enforced_wait;       /* one not known drained, after --max-wait-ms */
     uint64_t rejected[RG_METRICS_MAX_REJECT_KINDS];
     const char *reject_kind_names[RG_METRICS_MAX_REJECT_KINDS];  /* static strings */
     size_t n_reject_kinds;

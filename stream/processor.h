@@ -64,6 +64,9 @@ typedef struct rg_stream_processor {
     int (*reload)(void *opaque, char *errstr, size_t errstr_size);
     /* Identifier of the rules in force (for logs, checkpoints). May be NULL. */
     const char *(*ruleset_id)(void *opaque);
+    /* Events evaluated more than max_lateness behind the watermark (the
+     * engine's count, metrics). May be NULL. */
+    uint64_t (*too_late)(void *opaque);
     /* Engine state for checkpoints (NULL functions: none kept). load is
      * called at most once, before any event. */
     rg_state_codec state;

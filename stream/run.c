@@ -22,8 +22,8 @@ void rg_stream_config_init(rg_stream_config *cfg)
     cfg->events_topic = "riskgate.events";
     cfg->actions_topic = "riskgate.actions";
     cfg->deadletter_topic = "riskgate.deadletter";
-    cfg->max_idle_ms = 50;
-    cfg->backlog_wait_ms = 0;
+    cfg->max_idle_ms = 5000;
+    cfg->max_wait_ms = 30000;
     cfg->commit_interval_ms = 500;
     cfg->checkpoint_interval_ms = 10000;
     cfg->drain_timeout_ms = 30000;
@@ -49,14 +49,14 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, const rg_stream_process
     s->cfg = *cfg_in;
     if (s->cfg.max_idle_ms < 0)
         s->cfg.max_idle_ms = 0;
-    if (s->cfg.backlog_wait_ms <= 0)
-        s->cfg.backlog_wait_ms = s->cfg.max_idle_ms * 20 > 1000 ? s->cfg.max_idle_ms * 20 : 1000;
+    if (s->cfg.max_wait_ms <= 0)
+        s->cfg.max_wait_ms = 30000;
     if (!s->cfg.partition_buffer_max)
         s->cfg.partition_buffer_max = 20000;
     s->proc = *proc;
     s->output.opaque = s;
     s->output.decision = rg_run_out_decision;
-    rg_merge_init(&s->merge, s->cfg.max_idle_ms, s->cfg.backlog_wait_ms, rg_run_prepare_head, s);
+    rg_merge_init(&s->merge, s->cfg.max_idle_ms, s->cfg.max_wait_ms, rg_run_prepare_head, s);
     if (rg_metrics_init(&s->metrics) != 0) {
         *err = RG_STREAM_ERR_RUNTIME;
         snprintf(errstr, errstr_size, "out of memory");
@@ -91,6 +91,11 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, const rg_stream_process
     }
     rd_kafka_poll_set_consumer(s->consumer);
     s->commit_q = rd_kafka_queue_new(s->consumer);
+    if (!(s->probe = rg_probe_new(s->consumer, s->cfg.events_topic, 1000))) {
+        *err = RG_STREAM_ERR_RUNTIME;
+        snprintf(errstr, errstr_size, "cannot start the watermark prober");
+        goto fail;
+    }
     s->actions_rkt = rd_kafka_topic_new(s->producer, s->cfg.actions_topic, NULL);
     s->deadletter_rkt = rd_kafka_topic_new(s->producer, s->cfg.deadletter_topic, NULL);
     if (!s->actions_rkt || !s->deadletter_rkt) {
@@ -241,6 +246,7 @@ void rg_stream_free(rg_stream *s)
         rd_kafka_topic_destroy(s->deadletter_rkt);
     if (s->commit_q)
         rd_kafka_queue_destroy(s->commit_q);
+    rg_probe_free(s->probe);   /* it borrows the consumer */
     if (s->consumer) {
         if (destroy_would_abort(s))
             keep_consumer(s->consumer);
@@ -261,6 +267,7 @@ void rg_stream_free(rg_stream *s)
         rg_offset_track_free(&s->slots[i].track);
     free(s->slots);
     free(s->resume);
+    free(s->left);
     rg_run_checkpoint_stop(s);   /* before the database closes: it finishes what is queued */
     rg_checkpoint_close(s->checkpoint);
     if (s->metrics_ready)
@@ -310,7 +317,10 @@ static void publish(rg_stream *s, int64_t now)
         n++;
     }
     rg_metrics_set_lags(&s->metrics, lags, n);
-    s->metrics.merge_enforced = s->merge.enforced;
+    s->metrics.merge_enforced_wait = s->merge.enforced_wait;
+    if (s->proc.too_late)
+        s->metrics.too_late_events = s->proc.too_late(s->proc.opaque);
+    s->metrics.merge_enforced_idle = s->merge.enforced - s->merge.enforced_wait;
     s->metrics.inflight_events = rg_run_inflight(s);
     s->metrics.buffered_messages = rg_merge_buffered(&s->merge);
     rg_metrics_publish(&s->metrics, rg_run_wall_us() / 1000);
@@ -392,11 +402,12 @@ int rg_stream_run(rg_stream *s, volatile sig_atomic_t *stop, volatile sig_atomic
         return -1;
     }
     s->subscribed = true;
-    char idle[32];
+    char idle[32], maxwait[32];
     rg_run_fmt_i64(idle, sizeof idle, s->cfg.max_idle_ms);
+    rg_run_fmt_i64(maxwait, sizeof maxwait, s->cfg.max_wait_ms);
     rg_log(RG_LOG_INFO, "running", "brokers", s->cfg.brokers, "group", s->cfg.group, "events", s->cfg.events_topic,
-           "actions", s->cfg.actions_topic, "deadletter", s->cfg.deadletter_topic, "max_idle_ms", idle, "ruleset",
-           s->proc.ruleset_id ? s->proc.ruleset_id(s->proc.opaque) : "", NULL);
+           "actions", s->cfg.actions_topic, "deadletter", s->cfg.deadletter_topic, "max_idle_ms", idle,
+           "max_wait_ms", maxwait, "ruleset", s->proc.ruleset_id ? s->proc.ruleset_id(s->proc.opaque) : "", NULL);
     int64_t now = rg_run_mono_ms();
     s->last_commit_ms = s->last_publish_ms = s->last_checkpoint_ms = now;
     publish(s, now);
@@ -415,7 +426,7 @@ int rg_stream_run(rg_stream *s, volatile sig_atomic_t *stop, volatile sig_atomic
         if (last == RG_RUN_MORE)
             timeout = 0;
         else if (last == RG_RUN_WAIT)
-            timeout = (int)(wait_ms < 5 ? wait_ms : 5);
+            timeout = (int)(wait_ms < 5 ? (wait_ms > 0 ? wait_ms : 0) : 5);
         else if (busy || last == RG_RUN_BLOCKED)
             timeout = 0;
         else

@@ -42,8 +42,13 @@ typedef struct rg_stream_config {
     const char *state_dir;          /* NULL: no checkpoints */
     const char *alerts_path;        /* alert store (SQLite); NULL: none (docs/streaming.md "Alerts") */
     const char *metrics_addr;       /* "127.0.0.1:9464"; NULL: no endpoint */
-    int64_t max_idle_ms;            /* merge wait for an empty partition (max.task.idle.ms); default 50 */
-    int64_t backlog_wait_ms;        /* ... when the broker holds more of it; default max(20*max_idle, 1000) */
+    /* The event-time merge (merge.h): a drained partition (the broker
+     * holds nothing more of it) holds the merge back at most this long
+     * (wall) in one spell; default 5000 */
+    int64_t max_idle_ms;
+    /* ... and one not known drained (data on its way, leader down) at most
+     * this long; default 30000 */
+    int64_t max_wait_ms;
     int64_t commit_interval_ms;     /* default 500 */
     int64_t checkpoint_interval_ms; /* default 10000 */
     int64_t drain_timeout_ms;       /* SIGTERM: wait this long for deliveries; default 30000 */
@@ -91,7 +96,7 @@ typedef struct rg_stream_counts {
     uint64_t delivery_errors;
     uint64_t commits;
     uint64_t late;
-    uint64_t enforced;
+    uint64_t enforced;          /* times the merge left a partition behind after max_wait_ms */
     uint64_t alerts_stored;     /* alerts written (--alerts; re-deliveries included) */
     uint64_t alert_store_errors;
     uint64_t releases_delivered;

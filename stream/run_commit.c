@@ -514,6 +514,24 @@ static void await_slots(rg_stream *s, const int *slots, int n, int64_t timeout_m
     }
 }
 
+/* Remember where this process left a partition it evaluated (see
+ * rg_stream.left). */
+static void note_left(rg_stream *s, int32_t partition, int64_t next_offset)
+{
+    if (next_offset < 0)
+        return;
+    for (size_t i = 0; i < s->n_left; i++)
+        if (s->left[i].partition == partition) {
+            s->left[i].next_offset = next_offset;
+            return;
+        }
+    rg_run_resume *l = realloc(s->left, (s->n_left + 1) * sizeof *l);
+    if (!l)
+        return;   /* it would resume at Kafka's commit: duplicates are then skipped by dedupe */
+    s->left = l;
+    s->left[s->n_left++] = (rg_run_resume){.partition = partition, .next_offset = next_offset};
+}
+
 static void on_revoke(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
     bool lost = rd_kafka_assignment_lost(rk);
@@ -537,6 +555,13 @@ static void on_revoke(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_lis
         if (slots[i] < 0 || (size_t)slots[i] >= s->n_slots)
             continue;
         rg_run_slot *ss = &s->slots[slots[i]];
+        /* Where it left it: the first event not complete (its records
+         * may still be in flight in the producer, which delivers them
+         * anyway; evaluated again, dedupe skips it), else one past the
+         * last evaluated. */
+        const rg_offset_track *t = &ss->track;
+        note_left(s, s->merge.slots[slots[i]].partition,
+                  t->count ? t->ring[t->head].offset : t->last_begun >= 0 ? t->last_begun + 1 : -1);
         rg_merge_drop_slot(&s->merge, (unsigned)slots[i], rg_run_drop_message);
         rg_offset_track_free(&ss->track);   /* keeps the seq counter: stale reports are ignored */
         ss->committed = -1;
@@ -579,6 +604,7 @@ static int slots_fit(rg_stream *s)
         p[i].has_row = false;
         p[i].row_job = 0;
         p[i].epoch = 0;
+        p[i].probe_after_ms = 0;
     }
     s->slots = p;
     s->n_slots = s->merge.n_slots;
@@ -627,6 +653,33 @@ static void log_resumed(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *p
     }
 }
 
+/* A partition this process gave up earlier resumes where it left it,
+ * unless Kafka's committed offset is further (rg_stream.left). */
+static bool left_offset(rg_stream *s, rd_kafka_t *rk, const rd_kafka_topic_partition_t *p, int64_t *next)
+{
+    for (size_t i = 0; i < s->n_left; i++) {
+        if (s->left[i].partition != p->partition)
+            continue;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+        int64_t committed = -1;
+        if (rd_kafka_committed(rk, l, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && !l->elems[0].err)
+            committed = l->elems[0].offset;
+        rd_kafka_topic_partition_list_destroy(l);
+        if (committed >= s->left[i].next_offset)
+            return false;   /* another instance went on meanwhile */
+        *next = s->left[i].next_offset;
+        char partition[16], offset[32], kafka[32];
+        snprintf(partition, sizeof partition, "%d", (int)p->partition);
+        rg_run_fmt_i64(offset, sizeof offset, *next);
+        rg_run_fmt_i64(kafka, sizeof kafka, committed);
+        rg_log(RG_LOG_INFO, "partition back: resumes where this process left it (its events are in the state)",
+               "partition", partition, "offset", offset, "kafka_committed", kafka, NULL);
+        return true;
+    }
+    return false;
+}
+
 static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
     s->ever_assigned = true;
@@ -650,12 +703,19 @@ static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_lis
         ss->has_row = false;
         ss->row_job = 0;
         ss->epoch = ++s->assign_epoch ? s->assign_epoch : ++s->assign_epoch;   /* never 0: "not held" */
+        ss->probe_after_ms = 0;
         int64_t next;
         if (resume_offset(s, p->partition, &next)) {
             p->offset = next;
             ss->start_offset = next;
             ss->has_row = true;   /* the loaded checkpoint's row */
             rd_kafka_topic_partition_list_add(resumed, p->topic, p->partition);
+        } else if (left_offset(s, rk, p, &next)) {
+            /* Everything before next is in the state and done: commit it
+             * as the frontier even if nothing new arrives. */
+            p->offset = next;
+            ss->start_offset = next;
+            ss->track.frontier = next;
         }
         if (at < sizeof list - 16)
             at += (size_t)snprintf(list + at, sizeof list - at, "%s%d", i ? "," : "", (int)p->partition);

@@ -59,7 +59,11 @@ static bool prop_forbidden(const char *key, const char *value, char *errstr, siz
 {
     static const struct {
         const char *key, *required;
-    } fixed[] = {{"enable.auto.commit", "false"}, {"enable.auto.offset.store", "false"}, {"enable.idempotence", "true"}};
+    } fixed[] = {{"enable.auto.commit", "false"},
+                 {"enable.auto.offset.store", "false"},
+                 {"enable.idempotence", "true"},
+                 /* The merge learns from these that a partition is drained. */
+                 {"enable.partition.eof", "true"}};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         if (strcmp(key, fixed[i].key) == 0 && strcmp(value, fixed[i].required) != 0) {
             snprintf(errstr, errstr_size,
@@ -137,9 +141,20 @@ rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr
         {"partition.assignment.strategy", "cooperative-sticky"},
         {"auto.offset.reset", "earliest"},
         {"isolation.level", "read_committed"},
-        {"enable.partition.eof", "false"},
+        /* "This partition is drained" for the event-time merge (merge.h). */
+        {"enable.partition.eof", "true"},
         /* A subscribed topic that appears later is noticed within this. */
         {"topic.metadata.refresh.interval.ms", "10000"},
+        /* A member that died (kill -9) holds its partitions until its
+         * session expires; 6 s (the broker's default minimum) instead of
+         * librdkafka's 45 s brings a restart under 15 s on the mock
+         * cluster (docs/streaming.md, "Restart after kill -9"). */
+        {"session.timeout.ms", "6000"},
+        {"heartbeat.interval.ms", "2000"},
+        /* After a broker comes back, reconnect within a second (the
+         * default backs off to 10 s): a coordinator outage shorter than
+         * the session then costs no rebalance. */
+        {"reconnect.backoff.max.ms", "1000"},
     },
       producer_defaults[] = {
           {"client.id", "riskgate"},
@@ -147,6 +162,7 @@ rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr
           {"acks", "all"},
           /* Decisions are latency-bound: batch for at most 1 ms. */
           {"linger.ms", "1"},
+          {"reconnect.backoff.max.ms", "1000"},
       };
     bool consumer = strcmp(kind, "consumer") == 0;
     size_t n = consumer ? sizeof consumer_defaults / sizeof *consumer_defaults

@@ -13,6 +13,11 @@ static void take_message(rg_stream *s, rd_kafka_message_t *m)
 {
     if (m->err) {
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            /* A fetch reached the partition's end: it is drained as of
+             * now (the merge's event-time rule, merge.h). */
+            int eof_slot = rg_merge_find_slot(&s->merge, m->partition);
+            if (eof_slot >= 0)
+                rg_merge_note_end(&s->merge, (unsigned)eof_slot, rg_run_mono_ms(), m->offset);
             rd_kafka_message_destroy(m);
             return;
         }
@@ -154,8 +159,57 @@ void rg_run_refresh_watermarks(rg_stream *s)
     }
 }
 
+/* Take the prober's answers into the merge. */
+static void collect_probes(rg_stream *s)
+{
+    rg_probe_answer a;
+    while (rg_probe_collect(s->probe, &a)) {
+        int slot = rg_merge_find_slot(&s->merge, a.partition);
+        if (slot < 0)
+            continue;
+        if (a.ok) {
+            rg_merge_note_end(&s->merge, (unsigned)slot, a.asked_ms, a.high_watermark);
+        } else {
+            rg_merge_note_unreachable(&s->merge, (unsigned)slot);
+            if ((size_t)slot < s->n_slots)
+                s->slots[slot].probe_after_ms = rg_run_mono_ms() + RG_MERGE_REPROBE_MS;
+        }
+    }
+}
+
+/* Ask about the partitions the merge wants word of; log the ones it left
+ * behind. */
+static void serve_merge_wants(rg_stream *s, int64_t now)
+{
+    for (size_t i = 0; i < s->merge.n_slots && i < s->n_slots; i++) {
+        rg_merge_slot *ms = &s->merge.slots[i];
+        if (!ms->active)
+            continue;
+        if (ms->just_left_behind) {
+            ms->just_left_behind = false;
+            char partition[16], waited[32];
+            snprintf(partition, sizeof partition, "%d", (int)ms->partition);
+            rg_run_fmt_i64(waited, sizeof waited, ms->left_while_drained ? s->cfg.max_idle_ms : s->cfg.max_wait_ms);
+            if (ms->left_while_drained)
+                rg_log(RG_LOG_DEBUG, "event-time merge went on without a drained, silent partition (--max-idle-ms)",
+                       "partition", partition, "waited_ms", waited, NULL);
+            else
+                rg_log(RG_LOG_WARN,
+                       "event-time merge went on without a partition that may hold older events (--max-wait-ms); "
+                       "its next events may be late",
+                       "partition", partition, "waited_ms", waited, NULL);
+        }
+        if (ms->probe_wanted) {
+            ms->probe_wanted = false;
+            if (now >= s->slots[i].probe_after_ms)
+                rg_probe_request(s->probe, ms->partition, now);
+        }
+    }
+}
+
 rg_run_step rg_run_process_some(rg_stream *s, int64_t *wait_ms)
 {
+    collect_probes(s);
     for (int n = 0; n < 5000; n++) {
         if (s->fatal || rg_run_alerts_full(s))
             return RG_RUN_BLOCKED;
@@ -178,7 +232,9 @@ rg_run_step rg_run_process_some(rg_stream *s, int64_t *wait_ms)
         }
         unsigned slot;
         bool late = false;
-        rg_merge_result r = rg_merge_next(&s->merge, rg_run_mono_ms(), &slot, wait_ms, &late);
+        int64_t now = rg_run_mono_ms();
+        rg_merge_result r = rg_merge_next(&s->merge, now, &slot, wait_ms, &late);
+        serve_merge_wants(s, now);
         if (r == RG_MERGE_IDLE)
             return RG_RUN_IDLE;
         if (r == RG_MERGE_WAIT) {

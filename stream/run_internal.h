@@ -41,6 +41,7 @@
 #include "merge.h"
 #include "metrics.h"
 #include "offsets.h"
+#include "probe.h"
 #include "run.h"
 
 /* A record whose delivery failed (or whose produce call was refused),
@@ -70,6 +71,7 @@ typedef struct rg_run_slot {
     bool has_row;
     uint64_t row_job;           /* the checkpoint writer's job adding its row; 0 none */
     uint32_t epoch;             /* which assignment of the slot (rg_stream.assign_epoch when assigned) */
+    int64_t probe_after_ms;     /* no watermark probe before this (after a failed one) */
 } rg_run_slot;
 
 /* One partition of the loaded checkpoint. */
@@ -113,6 +115,15 @@ struct rg_stream {
      * that partition exactly up to it. */
     rg_run_resume *resume;
     size_t n_resume;
+    /* Partitions this process evaluated and gave up (revoked or lost):
+     * one past the last event evaluated. If one comes back, the engine's
+     * state already holds those events, so it resumes there unless Kafka's
+     * committed offset is further (another instance went on meanwhile):
+     * re-reading from an older commit would evaluate them twice, after
+     * the dedupe memory may have let them go (run_commit.c, on_assign). */
+    rg_run_resume *left;
+    size_t n_left;
+    struct rg_probe *probe;     /* watermark probes for the merge (probe.h) */
     struct rg_run_alerts *alerts;   /* --alerts: the store and the outbox (run_alerts.c); NULL none */
 
     /* the event being processed */

@@ -525,10 +525,10 @@ static inline void runner_start_opts(runner *r, harness *h, const char *const *p
     cfg.kafka_props = all_props;
     cfg.n_kafka_props = n_all;
     cfg.max_idle_ms = max_idle_ms;
-    /* Data known to be on the broker (or an end not known yet) is waited
-     * for this long: generous, so merge order never depends on how fast a
-     * fetch is; it costs nothing when partitions are caught up. */
-    cfg.backlog_wait_ms = 10000;
+    /* A partition that may still hold older events is waited for this
+     * long: generous, so merge order never depends on how fast a fetch is;
+     * it costs nothing when partitions are caught up. */
+    cfg.max_wait_ms = 10000;
     cfg.commit_interval_ms = 100;
     cfg.drain_timeout_ms = 30000;
     if (opts && opts->alerts_path) {

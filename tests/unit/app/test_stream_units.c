@@ -140,22 +140,33 @@ static int fake_prepare(void *opaque, unsigned slot, const rg_merge_item *item, 
     return 1;
 }
 
+/* Append an item taken at monotonic ms taken_ms. */
+static void push_at(rg_merge *m, int slot, int64_t offset, intptr_t ts, int64_t msg_ts, int64_t taken_ms)
+{
+    rg_merge_item it = {(void *)ts, offset, msg_ts, taken_ms * 1000};
+    assert_int_equal(rg_merge_push(m, (unsigned)slot, &it), 0);
+}
+
 static void push(rg_merge *m, int slot, int64_t offset, intptr_t ts, int64_t msg_ts)
 {
-    rg_merge_item it = {(void *)ts, offset, msg_ts, 0};
-    assert_int_equal(rg_merge_push(m, (unsigned)slot, &it), 0);
+    push_at(m, slot, offset, ts, msg_ts, 0);
+}
+
+/* Pick the next item at now (must be a pick) and return its ts. */
+static intptr_t pick(rg_merge *m, int64_t now, bool *late)
+{
+    unsigned slot;
+    int64_t wait = -1;
+    assert_int_equal(rg_merge_next(m, now, &slot, &wait, late), RG_MERGE_PICK);
+    return (intptr_t)rg_merge_pop(m, slot).msg;
 }
 
 static void test_merge_picks_lowest_ts(void **state)
 {
     (void)state;
     rg_merge m;
-    rg_merge_init(&m, 50, 1000, fake_prepare, NULL);
+    rg_merge_init(&m, 5000, 30000, fake_prepare, NULL);
     int p0 = rg_merge_add_slot(&m, 0), p1 = rg_merge_add_slot(&m, 1), p2 = rg_merge_add_slot(&m, 2);
-    /* Ends known (fetched up to their high watermarks): no backlog. */
-    m.slots[p0].high_watermark = 3;
-    m.slots[p1].high_watermark = 2;
-    m.slots[p2].high_watermark = 2;
     push(&m, p0, 0, 100, 1);
     push(&m, p0, 1, 400, 4);
     push(&m, p0, 2, 700, 7);
@@ -163,73 +174,163 @@ static void test_merge_picks_lowest_ts(void **state)
     push(&m, p1, 1, 500, 5);
     push(&m, p2, 0, 300, 3);
     push(&m, p2, 1, 600, 6);
-    unsigned slot;
-    int64_t wait = -1;
     bool late;
     intptr_t want[] = {100, 200, 300, 400, 500};
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_PICK);
+        assert_int_equal(pick(&m, 0, &late), want[i]);
         assert_false(late);
-        assert_int_equal((intptr_t)rg_merge_pop(&m, slot).msg, want[i]);
     }
-    /* p1 is empty now: 600 waits for it (max idle 50 ms from now). */
-    assert_int_equal(rg_merge_next(&m, 1000, &slot, &wait, &late), RG_MERGE_WAIT);
-    assert_int_equal(wait, 50);
-    assert_int_equal(rg_merge_next(&m, 1049, &slot, &wait, &late), RG_MERGE_WAIT);
+    /* p1 is empty now and nothing says it is drained: its position stays
+     * at 500, so 600 waits for it (data may be on its way). */
+    unsigned slot;
+    int64_t wait;
+    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(wait, RG_MERGE_POLL_MS);
+    assert_true(m.slots[p1].probe_wanted);
+    m.slots[p1].probe_wanted = false;
+    /* The broker says p1 ends where it was read (drained at 0): its
+     * position is 500 + the wall time it has been silent since its last
+     * message was taken (at 0). */
+    rg_merge_note_end(&m, (unsigned)p1, 0, 2);
+    assert_int_equal(rg_merge_next(&m, 99, &slot, &wait, &late), RG_MERGE_WAIT);
     assert_int_equal(wait, 1);
-    /* Past the wait: enforced processing. */
-    assert_int_equal(rg_merge_next(&m, 1050, &slot, &wait, &late), RG_MERGE_PICK);
-    assert_int_equal((intptr_t)rg_merge_pop(&m, slot).msg, 600);
-    assert_int_equal(m.enforced, 1);
-    /* p2 has just run dry: its own wait starts; p1's stays expired. */
-    assert_int_equal(rg_merge_next(&m, 1050, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(pick(&m, 100, &late), 600);
+    /* p2 ran dry too and is drained: 700 waits until both have been
+     * silent 200 ms. */
+    rg_merge_note_end(&m, (unsigned)p2, 100, 2);
+    assert_int_equal(rg_merge_next(&m, 150, &slot, &wait, &late), RG_MERGE_WAIT);
     assert_int_equal(wait, 50);
-    assert_int_equal(rg_merge_next(&m, 1100, &slot, &wait, &late), RG_MERGE_PICK);
-    assert_int_equal((intptr_t)rg_merge_pop(&m, slot).msg, 700);
-    assert_int_equal(rg_merge_next(&m, 1100, &slot, &wait, &late), RG_MERGE_IDLE);
-
-    /* An event arriving after the merge went on without its partition is
-     * late: picked at once (p1 and p2 are still past their wait), flagged,
-     * never dropped. */
-    push(&m, p1, 2, 450, 8);
-    assert_int_equal(rg_merge_next(&m, 1200, &slot, &wait, &late), RG_MERGE_WAIT); /* p0 ran dry at 1100 */
-    assert_int_equal(rg_merge_next(&m, 1250, &slot, &wait, &late), RG_MERGE_PICK);
-    assert_true(late);
-    assert_int_equal(m.late, 1);
-    assert_int_equal((intptr_t)rg_merge_pop(&m, slot).msg, 450);
+    assert_int_equal(pick(&m, 200, &late), 700);
+    assert_int_equal(rg_merge_next(&m, 200, &slot, &wait, &late), RG_MERGE_IDLE);
+    assert_int_equal(m.enforced, 0);
     rg_merge_free(&m, NULL);
 }
 
-static void test_merge_waits_longer_for_known_backlog(void **state)
+/* A backlog (event time far ahead of wall time): a drained partition's
+ * position advances only as fast as the wall clock, so the merge waits for
+ * its next events instead of running hours ahead; known data, a failed
+ * probe (leader down) or nothing heard freeze it; the bound leaves it
+ * behind, and its events come late, flagged. */
+static void test_merge_bounded_in_event_time(void **state)
+{
+    (void)state;
+    const int64_t hour = 3600000;
+    rg_merge m;
+    rg_merge_init(&m, 5000, 30000, fake_prepare, NULL);
+    int p0 = rg_merge_add_slot(&m, 0), p1 = rg_merge_add_slot(&m, 1);
+    push_at(&m, p0, 0, 10 * hour, 1, 1000);
+    push_at(&m, p1, 0, 10 * hour + 1, 2, 1000);
+    push_at(&m, p1, 1, 12 * hour, 3, 1000);   /* two hours later in event time */
+    bool late;
+    unsigned slot;
+    int64_t wait;
+    assert_int_equal(pick(&m, 1000, &late), 10 * hour);
+    /* p0 is empty and not known drained: even 1 ms later waits for it. */
+    assert_int_equal(rg_merge_next(&m, 1000, &slot, &wait, &late), RG_MERGE_WAIT);
+    rg_merge_note_end(&m, (unsigned)p0, 1001, 1);               /* p0 drained */
+    assert_int_equal(pick(&m, 1001, &late), 10 * hour + 1);
+    /* 12h waits: p0 can only have reached 10h + its silence. */
+    assert_int_equal(rg_merge_next(&m, 1500, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(wait, RG_MERGE_REPROBE_MS);
+    /* Drained longer ago than the reprobe interval: ask again. */
+    assert_true(m.slots[p0].probe_wanted);
+    m.slots[p0].probe_wanted = false;
+    /* The probe fails (leader down): position frozen, still waiting. */
+    rg_merge_note_unreachable(&m, (unsigned)p0);
+    assert_int_equal(rg_merge_next(&m, 1600, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(wait, RG_MERGE_POLL_MS);
+    assert_true(m.slots[p0].probe_wanted);   /* keep asking */
+    m.slots[p0].probe_wanted = false;
+    /* Data of p0 arrives (its leader is back): 11h goes first. */
+    push_at(&m, p0, 1, 11 * hour, 4, 2000);
+    assert_int_equal(pick(&m, 2000, &late), 11 * hour);
+    assert_false(late);
+    /* Known data on the broker freezes p0 however long it is silent. */
+    m.slots[p0].high_watermark = 5;
+    rg_merge_note_end(&m, (unsigned)p0, 2001, 5);
+    assert_int_equal(rg_merge_next(&m, 20000, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_false(m.slots[p0].probe_wanted);   /* nothing to ask: it is on its way */
+    /* The bound: 30 s after p0 began holding the merge back (at 20000). */
+    assert_int_equal(rg_merge_next(&m, 49999, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(wait, 1);
+    assert_int_equal(pick(&m, 50000, &late), 12 * hour);
+    assert_int_equal(m.enforced, 1);
+    assert_int_equal(m.enforced_wait, 1);   /* not drained: the long bound */
+    assert_true(m.slots[p0].just_left_behind);
+    assert_false(m.slots[p0].left_while_drained);
+    assert_true(m.slots[p0].left_behind);
+    /* Its event arrives at last: late, picked at once, never dropped. */
+    push_at(&m, p0, 2, 11 * hour + 5, 5, 50001);
+    assert_false(m.slots[p0].left_behind);   /* it has data again: a later spell waits anew */
+    assert_int_equal(pick(&m, 50001, &late), 11 * hour + 5);
+    assert_true(late);
+    assert_int_equal(m.late, 1);
+    rg_merge_free(&m, NULL);
+}
+
+/* Nothing heard from a partition since it was assigned: wait for its first
+ * fetch; a fetch that reached its end at once (empty) lets the merge go. A
+ * head older than a silent partition's last event never waits for it. */
+static void test_merge_start_and_older_heads(void **state)
 {
     (void)state;
     rg_merge m;
-    rg_merge_init(&m, 50, 1000, fake_prepare, NULL);
+    rg_merge_init(&m, 5000, 30000, fake_prepare, NULL);
     int p0 = rg_merge_add_slot(&m, 0), p1 = rg_merge_add_slot(&m, 1);
-    push(&m, p0, 0, 100, 1);
-    push(&m, p1, 0, 50, 1);
-    m.slots[p0].high_watermark = 1;
+    push_at(&m, p0, 0, 1000, 1, 0);
     unsigned slot;
     int64_t wait;
     bool late;
-    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_PICK);
-    assert_int_equal(slot, (unsigned)p1);
-    rg_merge_pop(&m, slot);
-    /* The broker holds more of p1 (high watermark 10 > next 1). */
-    m.slots[p1].high_watermark = 10;
     assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_WAIT);
-    assert_int_equal(wait, 1000);
-    /* Once fetched to its end, only the short idle wait applies. */
-    m.slots[p1].high_watermark = 1;
-    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_false(m.slots[p1].probe_wanted);   /* the first fetch answers it */
+    rg_merge_note_end(&m, (unsigned)p1, 5, 0);   /* PARTITION_EOF at offset 0: empty */
+    assert_int_equal(pick(&m, 5, &late), 1000);
+    /* p1 gets an event far ahead in event time. p0 is silent and not
+     * known drained: 5000 waits; once p0 is drained, until its silence
+     * covers the gap; p0's next event (2000) arrives first and goes first. */
+    push_at(&m, p1, 0, 5000, 2, 10);
+    assert_int_equal(rg_merge_next(&m, 10, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_true(m.slots[p0].probe_wanted);
+    m.slots[p0].probe_wanted = false;
+    rg_merge_note_end(&m, (unsigned)p0, 10, 1);
+    assert_int_equal(rg_merge_next(&m, 10, &slot, &wait, &late), RG_MERGE_WAIT);   /* 1000 + 10 < 5000 */
+    push_at(&m, p0, 1, 2000, 3, 20);
+    assert_int_equal(pick(&m, 20, &late), 2000);
+    rg_merge_note_end(&m, (unsigned)p0, 30, 2);
+    assert_int_equal(rg_merge_next(&m, 3019, &slot, &wait, &late), RG_MERGE_WAIT);  /* 2000 + 2999 */
+    assert_int_equal(pick(&m, 3020, &late), 5000);
+    assert_false(late);
+    /* p1 is silent now, not known drained, its position frozen at 5000: an
+     * older head (p0's 3000, late since 5000 was picked) does not wait. */
+    push_at(&m, p0, 2, 3000, 4, 3030);
+    assert_int_equal(pick(&m, 3030, &late), 3000);
+    assert_true(late);
+    rg_merge_free(&m, NULL);
+}
+
+/* A drained, silent partition holds the merge back at most max_idle_ms
+ * (the end of a backlog: nothing more will come to cover the gap). */
+static void test_merge_idle_bound(void **state)
+{
+    (void)state;
+    rg_merge m;
+    rg_merge_init(&m, 50, 30000, fake_prepare, NULL);
+    int p0 = rg_merge_add_slot(&m, 0), p1 = rg_merge_add_slot(&m, 1);
+    push_at(&m, p0, 0, 100, 1, 0);
+    push_at(&m, p1, 0, 100000, 2, 0);
+    bool late;
+    unsigned slot;
+    int64_t wait;
+    assert_int_equal(pick(&m, 0, &late), 100);
+    rg_merge_note_end(&m, (unsigned)p0, 0, 1);
+    assert_int_equal(rg_merge_next(&m, 10, &slot, &wait, &late), RG_MERGE_WAIT);   /* holding since 10 */
     assert_int_equal(wait, 50);
-    /* Unknown end (nothing fetched yet) is treated as backlog. */
-    m.slots[p1].high_watermark = -1;
-    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_WAIT);
-    assert_int_equal(wait, 1000);
-    assert_int_equal(rg_merge_next(&m, 999, &slot, &wait, &late), RG_MERGE_WAIT);
-    assert_int_equal(rg_merge_next(&m, 1000, &slot, &wait, &late), RG_MERGE_PICK);
-    rg_merge_pop(&m, slot);
+    assert_int_equal(rg_merge_next(&m, 59, &slot, &wait, &late), RG_MERGE_WAIT);
+    assert_int_equal(wait, 1);
+    assert_int_equal(pick(&m, 60, &late), 100000);
+    assert_true(m.slots[p0].just_left_behind && m.slots[p0].left_while_drained);
+    assert_int_equal(m.enforced, 1);
+    assert_int_equal(m.enforced_wait, 0);
     rg_merge_free(&m, NULL);
 }
 
@@ -237,7 +338,7 @@ static void test_merge_rejects_and_ties(void **state)
 {
     (void)state;
     rg_merge m;
-    rg_merge_init(&m, 0, 0, fake_prepare, NULL);   /* no wait at all */
+    rg_merge_init(&m, 5000, 0, fake_prepare, NULL);
     int p0 = rg_merge_add_slot(&m, 0), p1 = rg_merge_add_slot(&m, 1);
     push(&m, p0, 0, 100, 20);
     push(&m, p1, 0, 100, 10);   /* same ts, published first */
@@ -251,6 +352,10 @@ static void test_merge_rejects_and_ties(void **state)
     assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_PICK);
     assert_int_equal(slot, (unsigned)p1);   /* the reject goes first: it touches no state */
     assert_int_equal(rg_merge_pop(&m, slot).offset, 1);
+    /* p1 is empty at its last ts 100, not known drained: p0's 100 waits... */
+    assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_WAIT);
+    /* ...until the broker says p1 is drained. */
+    rg_merge_note_end(&m, (unsigned)p1, 0, 2);
     assert_int_equal(rg_merge_next(&m, 0, &slot, &wait, &late), RG_MERGE_PICK);
     assert_int_equal(slot, (unsigned)p0);
     rg_merge_pop(&m, slot);
@@ -475,7 +580,9 @@ int main(void)
         cmocka_unit_test(test_ring_growth_and_reuse),
         cmocka_unit_test(test_ticket_roundtrip),
         cmocka_unit_test(test_merge_picks_lowest_ts),
-        cmocka_unit_test(test_merge_waits_longer_for_known_backlog),
+        cmocka_unit_test(test_merge_bounded_in_event_time),
+        cmocka_unit_test(test_merge_start_and_older_heads),
+        cmocka_unit_test(test_merge_idle_bound),
         cmocka_unit_test(test_merge_rejects_and_ties),
         cmocka_unit_test(test_checkpoint_one_transaction),
         cmocka_unit_test(test_checkpoint_add_offsets),

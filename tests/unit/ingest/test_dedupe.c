@@ -74,6 +74,44 @@ static void test_set_horizon(void **state)
     rg_dedupe_free(d);
 }
 
+/* With a lateness, an event up to that far behind the watermark is judged
+ * exactly: whether it is a duplicate depends on the two events' times
+ * alone, not on how far other partitions' events moved the watermark in
+ * between (streaming interleaves partitions differently from a capture). */
+static void test_lateness_keeps_ids(void **state)
+{
+    (void)state;
+    /* The same four events in two interleavings: the resend of "p" comes
+     * right after it, or after a partition ran 1h30 ahead. */
+    for (int order = 0; order < 2; order++) {
+        rg_dedupe *d = rg_dedupe_new(H);
+        rg_dedupe_set_lateness(d, H);
+        assert_false(CHECK(d, "p", 10 * H));
+        if (order == 0) {
+            assert_true(CHECK(d, "p", 10 * H));           /* resend at once */
+            assert_false(CHECK(d, "q", 11 * H + H / 2));
+        } else {
+            assert_false(CHECK(d, "q", 11 * H + H / 2));  /* another partition ran ahead */
+            assert_true(CHECK(d, "p", 10 * H));           /* still a duplicate */
+        }
+        /* A retried request with a later ts, within the horizon of the
+         * first: a duplicate too; one farther apart is a new event. */
+        assert_true(CHECK(d, "p", 10 * H + 30000));
+        assert_false(CHECK(d, "p", 11 * H + 1));
+        assert_true(CHECK(d, "p", 11 * H + 2));           /* remembered at its newer time */
+        /* Beyond horizon + lateness behind the watermark, ids go. */
+        assert_false(CHECK(d, "tick", 13 * H + 2));
+        assert_int_equal(rg_dedupe_size(d), 2);           /* q (11h30) and tick */
+        rg_dedupe_free(d);
+    }
+    /* Without a lateness the same late resend would have been forgotten. */
+    rg_dedupe *d = rg_dedupe_new(H);
+    assert_false(CHECK(d, "p", 10 * H));
+    assert_false(CHECK(d, "q", 11 * H + H / 2));
+    assert_false(CHECK(d, "p", 10 * H));
+    rg_dedupe_free(d);
+}
+
 /* A million distinct ids, one every 10 ms of event time (about 2.8 h), with
  * a 10-minute horizon: at most ~60 000 ids are ever remembered, and the
  * bytes follow. */
@@ -114,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_within_and_after_horizon),
         cmocka_unit_test(test_out_of_order),
         cmocka_unit_test(test_set_horizon),
+        cmocka_unit_test(test_lateness_keeps_ids),
         cmocka_unit_test(test_memory_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

