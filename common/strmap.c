@@ -358,6 +358,8 @@ size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *, void *), void *arg,
 
 void rg_strmap_foreach(const rg_strmap *m, bool (*fn)(const char *, size_t, void *, void *), void *arg)
 {
+    if (!m)
+        return;
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->slots[i].ref)
             continue;

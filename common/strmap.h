@@ -74,7 +74,7 @@ size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *value, void *arg), void 
                        void (*free_value)(void *value));
 
 /* Visit every entry; stop early when fn returns false. The map must not be
- * modified during the visit (use rg_strmap_sweep to delete). */
+ * modified during the visit (use rg_strmap_sweep to delete). NULL: none. */
 void rg_strmap_foreach(const rg_strmap *m, bool (*fn)(const char *key, size_t keylen, void *value, void *arg),
                        void *arg);
 

@@ -275,6 +275,8 @@ void rg_account_foreach(const rg_account_slice *sl,
                         bool (*fn)(const char *key, size_t keylen, void *slice, void *arg), void *arg)
 {
     rg_account_store *s = sl->store;
+    if (!s->records)
+        return;   /* never sealed (creation failed): nothing to visit */
     visit_arg a = {sl, s->records, sl->offset, fn, arg, false};
     rg_strmap_foreach(s->records, visit_record, &a);
     if (!a.stopped && sl->kept && s->dormant) {
