@@ -103,9 +103,15 @@ int rg_cooldowns_load(rg_cooldowns *c, rg_reader *in)
         size_t len;
         const char *key = rg_get_str(in, 4096, &len, "cooldown key");
         int64_t last_ms = rg_get_ts(in, "last emitted");
-        int64_t cooldown_ms = rg_get_ts(in, "cooldown");
+        /* A duration, not a time: any length a rule file may give (the
+         * arithmetic on it saturates), never negative. */
+        int64_t cooldown_ms = rg_get_i64(in, "cooldown");
         if (!rg_reader_ok(in))
             break;
+        if (cooldown_ms < 0) {
+            rg_reader_fail(in, "cooldown", "negative");
+            break;
+        }
         if (!key || !memchr(key, '\0', len)) {
             rg_reader_fail(in, "cooldown key", "not rule_id NUL subject");
             break;

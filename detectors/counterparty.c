@@ -172,6 +172,11 @@ static uint32_t raw_slack(uint32_t n) { return n / 4 + 1; }
 
 static void record_trim(cp_record *r, int64_t cutoff_ms)
 {
+    /* A cutoff before any time a record can hold (a window longer than
+     * all of time, saturated) trims nothing: say "none", the one mark so
+     * low that a checkpoint accepts (binio.h). */
+    if (cutoff_ms < -RG_SAVED_TS_LIMIT)
+        cutoff_ms = INT64_MIN;
     if (cutoff_ms <= r->trimmed_ms)
         return;
     r->trimmed_ms = cutoff_ms;
