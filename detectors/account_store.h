@@ -11,14 +11,37 @@
  * something: a family that empties its slice releases it, and the record
  * goes when no slice is left.
  *
- * Life: new -> reserve (each family's create) -> seal (by whoever made
- * the store: the engine, or a family that got no store in its config and
- * made a private one) -> get/put/release/sweep -> free. The layout never
- * changes after seal: a rule reload builds a new store and moves the
- * state into it through the families' save/load (engine.c).
+ * Two lives of a slice (rules.md "State is bounded"):
+ *   windowed  what a window or a horizon bounds (velocity timestamps, a
+ *             counterparty's received transfers): empty again once the
+ *             account is quiet;
+ *   kept      facts about the account kept for good (its registration,
+ *             devices, last login country): a few bytes it keeps while
+ *             it is quiet, for a year if need be.
+ * A record holds every slice, so a quiet account whose windowed slices
+ * are empty would keep paying for all of them. Such a record is moved
+ * ("demoted") to a second map, the dormant map, whose records hold only
+ * the kept slices; any access to one of its kept slices moves it back
+ * ("promoted") first. So an active account costs one record with every
+ * slice, and a dormant one a record of its kept slices only. The dormant
+ * map exists only when the layout has both lives (with kept slices alone
+ * the record already is the kept slices).
  *
- * A slice handed out by get/put is zero-filled when first claimed and
- * stays at its address until it is released (strmap values never move).
+ * Life: new -> reserve / reserve_kept (each family's create) -> seal (by
+ * whoever made the store: the engine, or a family that got no store in
+ * its config and made a private one) -> get/put/release/sweep -> free.
+ * The layout never changes after seal: a rule reload builds a new store
+ * and moves the state into it through the families' save/load
+ * (engine.c).
+ *
+ * Pointers: a slice handed out by get/put is zero-filled when first
+ * claimed and stays at its address until it is released or a sweep runs
+ * (strmap values never move; get and put may promote a dormant record,
+ * which creates an active one but never moves one handed out before).
+ * Only sweeps demote, so a family must not keep a slice pointer across
+ * a sweep of any family: the families' caches are reset in expire(), and
+ * sweeps run only there, between events. foreach and sorted may hand out
+ * dormant records (their kept slices) for the visit only.
  * Releasing or sweeping never frees what a slice points to: the family
  * does that first. Not thread-safe (the engine's thread).
  */
@@ -36,9 +59,11 @@ typedef struct rg_account_store rg_account_store;
 /* One family's part of every record. */
 typedef struct rg_account_slice {
     rg_account_store *store;
-    uint32_t offset;
-    uint32_t size;   /* bytes, a multiple of 8 */
-    uint8_t bit;     /* this slice's bit in the record's in-use byte */
+    uint32_t offset;        /* in an active record */
+    uint32_t size;          /* bytes, a multiple of 8 */
+    uint32_t kept_offset;   /* kept slices: in a dormant record */
+    uint8_t bit;            /* this slice's bit in the record's in-use byte */
+    bool kept;              /* kept for good (reserve_kept) */
 } rg_account_slice;
 
 #define RG_ACCOUNT_MAX_SLICES 8
@@ -46,24 +71,31 @@ typedef struct rg_account_slice {
 rg_account_store *rg_account_store_new(void);    /* NULL on OOM */
 void rg_account_store_free(rg_account_store *s); /* NULL-safe; slices' contents must be freed already */
 
-/* A slice of `size` bytes (8-byte aligned). -1 once sealed, or when
- * RG_ACCOUNT_MAX_SLICES are taken. */
+/* A windowed slice of `size` bytes (8-byte aligned). -1 once sealed, or
+ * when RG_ACCOUNT_MAX_SLICES are taken. */
 int rg_account_store_reserve(rg_account_store *s, size_t size, rg_account_slice *out);
+/* The same for a slice of facts kept for good: it follows its account
+ * into the dormant map when the windowed slices are empty. */
+int rg_account_store_reserve_kept(rg_account_store *s, size_t size, rg_account_slice *out);
 /* Fix the layout and create the map. 0, or -1 on OOM. */
 int rg_account_store_seal(rg_account_store *s);
 
-/* The account's slice, or NULL when the slice holds nothing. */
+/* The account's slice, or NULL when the slice holds nothing. A kept
+ * slice of a dormant account promotes it (an allocation: NULL when that
+ * fails, the fact stays where it was). */
 void *rg_account_get(const rg_account_slice *sl, const char *key, size_t keylen);
 /* The account's slice, claimed (zero-filled, *created true) when it held
- * nothing. NULL on allocation failure. `created` may be NULL. */
+ * nothing; a dormant account is promoted first. NULL on allocation
+ * failure. `created` may be NULL. */
 void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen, bool *created);
 /* The family emptied the slice (and freed what it pointed to): it holds
  * nothing now; the record goes when no slice holds anything. */
 void rg_account_release(const rg_account_slice *sl, const char *key, size_t keylen);
 
-/* Visit the records whose slice holds something; keep(slice, arg) false
- * means "empty now" (contents freed by keep). Returns how many were
- * released. */
+/* Visit the records whose slice holds something (a kept slice: active
+ * and dormant ones); keep(slice, arg) false means "empty now" (contents
+ * freed by keep). Returns how many were released. The sweep also demotes
+ * every active record it passes whose windowed slices are all empty. */
 size_t rg_account_sweep(const rg_account_slice *sl, bool (*keep)(void *slice, void *arg), void *arg);
 /* Visit the slices that hold something; stop when fn returns false. */
 void rg_account_foreach(const rg_account_slice *sl,
@@ -73,9 +105,13 @@ void rg_account_foreach(const rg_account_slice *sl,
 rg_strmap_item *rg_account_sorted(const rg_account_slice *sl, size_t *n);
 
 size_t rg_account_count(const rg_account_slice *sl);      /* slices holding something */
-size_t rg_account_records(const rg_account_store *s);      /* records (accounts) */
-/* Map bytes: table, records, keys, allocator headers (not what slices
- * point to). */
+size_t rg_account_records(const rg_account_store *s);      /* records (accounts), active and dormant */
+size_t rg_account_active_records(const rg_account_store *s);   /* active records: what a sweep visits */
+/* Map bytes, both maps: table, records, keys, allocator headers (not what
+ * slices point to). */
 size_t rg_account_store_bytes(const rg_account_store *s);
+/* The dormant map alone: its records and bytes (0 without one). */
+size_t rg_account_dormant_records(const rg_account_store *s);
+size_t rg_account_dormant_bytes(const rg_account_store *s);
 
 #endif

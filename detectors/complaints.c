@@ -17,17 +17,20 @@
  *
  * State: one strmap record per transfer, keyed by its event_id: ts, and
  * the counterparty only when ref_counterparty is used (inside the record
- * up to 23 bytes, the usual id; a heap copy beyond). A
- * history fact: dropped history_horizon of event time after the transfer
- * or the last event referring to it. Every transfer is kept that long,
- * since any may be complained about: this is the family whose memory
- * follows transfer volume, not account count (docs/state.md).
+ * up to 23 bytes, the usual id; a heap copy beyond). A fact about one
+ * event (rules.md "State is bounded"): kept for history_horizon of event
+ * time after the transfer's ts, then unknown whether or not a sweep has
+ * removed it yet; a complaint does not extend it (so ref_age, when known,
+ * is under the horizon). Every transfer is kept that long, since any may
+ * be complained about: this is the family whose memory follows transfer
+ * volume, not account count (docs/state.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/binio.h"
+#include "../common/saturate.h"
 #include "../common/strmap.h"
 #include "detector.h"
 #include "record_cache.h"
@@ -48,7 +51,6 @@ static const rg_name_spec ref_names[R_COUNT] = {
 
 typedef struct transfer_record {
     int64_t ts_ms;
-    int64_t touched_ms;        /* watermark when seen or last referred to */
     union {
         char inline_id[COUNTERPARTY_INLINE + 1];
         char *heap;            /* when counterparty_len > COUNTERPARTY_INLINE */
@@ -117,6 +119,12 @@ static void *complaints_create(const rg_detector_config *cfg, char *errstr, size
     return s;
 }
 
+/* Whether a transfer is still known at a watermark. */
+static bool known(const ref_state *s, const transfer_record *r, int64_t watermark_ms)
+{
+    return r->ts_ms > rg_sat_sub(watermark_ms, s->history_horizon_ms);
+}
+
 static bool has_ref(const rg_event *ev)
 {
     return (ev->type == RG_EV_COMPLAINT || ev->type == RG_EV_RECALL_REQUEST) && ev->ref;
@@ -129,11 +137,11 @@ static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_ev
     if (!has_ref(ev))
         return rg_unknown(type);
     const transfer_record *r = rg_record_cache_get(&s->cache, s->transfers, ev, ev->ref, ev->ref_len);
-    if (!r || r->touched_ms <= s->watermark_ms - s->history_horizon_ms)
+    if (!r || !known(s, r, s->watermark_ms))
         return rg_unknown(type);   /* not seen, or past the horizon (swept or not) */
     switch (use->spec - ref_names) {
     case R_REF_AGE:
-        return rg_int_typed(RG_T_DURATION, ev->ts_ms - r->ts_ms);
+        return rg_int_typed(RG_T_DURATION, ev->ts_ms - r->ts_ms);   /* both event times */
     case R_REF_COUNTERPARTY:
         return r->counterparty_len ? rg_string(counterparty_of(r), r->counterparty_len) : rg_unknown(type);
     default:
@@ -145,32 +153,24 @@ static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ct
 {
     ref_state *s = state;
     s->folded_since_sweep++;
-    int64_t stale_ms = s->watermark_ms - s->history_horizon_ms;   /* as eval judged E */
+    int64_t judged_at_ms = s->watermark_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
-    transfer_record *referred =
-        has_ref(ev) ? rg_record_cache_get(&s->cache, s->transfers, ev, ev->ref, ev->ref_len) : NULL;
     rg_record_cache_reset(&s->cache);   /* records may be created below */
-    if (has_ref(ev)) {
-        if (referred && referred->touched_ms > stale_ms)
-            referred->touched_ms = s->watermark_ms;   /* a disputed transfer stays known */
-        return;
-    }
-    if (ev->type != RG_EV_TRANSFER)
-        return;
+    if (ev->type != RG_EV_TRANSFER || ev->ts_ms <= rg_sat_sub(s->watermark_ms, s->history_horizon_ms))
+        return;   /* no transfer, or one already past the horizon */
     bool created;
     transfer_record *r = rg_strmap_put(s->transfers, ev->event_id, ev->event_id_len, &created);
     if (!r) {
         s->dropped++;
         return;
     }
-    if (!created && r->touched_ms <= stale_ms) {
+    if (!created && !known(s, r, judged_at_ms)) {
         s->counterparty_bytes -= copy_cost(r->counterparty_len);
         free_record(r);   /* an id reused after the horizon is a new transfer */
         memset(r, 0, sizeof *r);
         created = true;
     }
-    r->touched_ms = s->watermark_ms;
     if (!created)
         return;   /* dedupe keeps ids unique; a reused id keeps its first transfer */
     r->ts_ms = ev->ts_ms;
@@ -192,7 +192,7 @@ static bool keep_record(void *value, void *arg)
 {
     ref_state *s = arg;
     transfer_record *r = value;
-    bool keep = r->touched_ms > s->watermark_ms - s->history_horizon_ms;
+    bool keep = known(s, r, s->watermark_ms);
     if (!keep)
         s->counterparty_bytes -= copy_cost(r->counterparty_len);
     return keep;
@@ -218,10 +218,11 @@ static void complaints_stats(const void *state, rg_detector_stats *out)
 }
 
 /* ---- checkpoint ---------------------------------------------------------
- * Format 1: watermark, sweep counter, dropped; per transfer in key order:
- * event id, ts, last touch, counterparty (empty: not kept). */
+ * Format 2: watermark, sweep counter, dropped; per transfer in key order:
+ * event id, ts, counterparty (empty: not kept). Format 1 also had a last
+ * touch, read and ignored (a transfer now lasts from its own ts). */
 
-#define COMPLAINTS_STATE_VERSION 1
+#define COMPLAINTS_STATE_VERSION 2
 #define KEY_MAX 1024
 
 static int complaints_save(const void *state, rg_strbuf *out)
@@ -239,7 +240,6 @@ static int complaints_save(const void *state, rg_strbuf *out)
         const transfer_record *r = items[k].value;
         rg_put_str(out, items[k].key, items[k].keylen);
         rg_put_i64(out, r->ts_ms);
-        rg_put_i64(out, r->touched_ms);
         rg_put_str(out, counterparty_of(r), r->counterparty_len);
     }
     free(items);
@@ -249,19 +249,20 @@ static int complaints_save(const void *state, rg_strbuf *out)
 static int complaints_load(void *state, uint32_t version, rg_reader *in)
 {
     ref_state *s = state;
-    if (version != COMPLAINTS_STATE_VERSION) {
+    if (version != COMPLAINTS_STATE_VERSION && version != 1) {
         rg_reader_fail(in, "complaints", "unknown section version");
         return -1;
     }
     int64_t watermark_ms = rg_get_mark(in, "watermark");
     uint64_t folded = rg_get_u64(in, "sweep counter");
     uint64_t dropped = rg_get_u64(in, "dropped");
-    uint32_t n = rg_get_count(in, 4 + 8 + 8 + 4, "transfer count");
+    uint32_t n = rg_get_count(in, 4 + (version == 1 ? 16 : 8) + 4, "transfer count");
     for (uint32_t k = 0; k < n && rg_reader_ok(in); k++) {
         size_t keylen, cplen;
         const char *key = rg_get_str(in, KEY_MAX, &keylen, "transfer");
         int64_t ts_ms = rg_get_ts(in, "ts");
-        int64_t touched_ms = rg_get_ts(in, "last touch");
+        if (version == 1)
+            (void)rg_get_ts(in, "last touch");
         const char *cp = rg_get_str(in, UINT8_MAX, &cplen, "counterparty");
         if (!rg_reader_ok(in))
             break;
@@ -276,7 +277,6 @@ static int complaints_load(void *state, uint32_t version, rg_reader *in)
             break;
         }
         r->ts_ms = ts_ms;
-        r->touched_ms = touched_ms;
         if (cplen) {
             char *copy = r->counterparty.inline_id;
             if (cplen > COUNTERPARTY_INLINE && !(copy = r->counterparty.heap = malloc(cplen + 1))) {

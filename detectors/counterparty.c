@@ -21,10 +21,11 @@
  * State, keyed by the counterparty account in two maps (nothing of the
  * sender is stored under the sender's own key):
  *   - registrations: the registration time, only when counterparty_age is
- *     used, from account_open (16 bytes of value: every account opened in
- *     the horizon has one, so it is kept apart from the bigger record
- *     below); a history fact dropped after history_horizon of event time
- *     without an event touching it (an open, or a transfer to it);
+ *     used, from account_open: a fact about the account, kept for good
+ *     (rules.md "State is bounded": `counterparty_age >= 30d` is known for
+ *     an account opened a year ago), 8 bytes in a kept slice of the
+ *     account's record (account_store.h), which follows a quiet account
+ *     into the dormant map;
  *   - received: the transfers it received, only when counterparty_senders
  *     is used:
  *       raw     every received transfer (ts, sender hash), in ts order,
@@ -41,7 +42,7 @@
  *     transfer already held) cannot use latest times, so it counts
  *     distinct senders over raw in (lo, E.ts] with a scratch set: O(k) in
  *     that window's transfers, exact, and rare by construction.
- *     Senders are 64-bit hashes of the account id (rg_hash_bytes): two
+ *     Senders are 64-bit fingerprints of the account id (rg_fingerprint64): two
  *     accounts colliding would count once; at 2^-64 per pair that is
  *     negligible against any real counterparty's sender count.
  */
@@ -50,6 +51,7 @@
 #include <string.h>
 
 #include "../common/binio.h"
+#include "../common/saturate.h"
 #include "../common/strmap.h"
 #include "account_store.h"
 #include "detector.h"
@@ -106,7 +108,6 @@ static void counterparty_destroy(void *state)
 static int configure(cp_state *s, const rg_detector_config *cfg)
 {
     int64_t lateness_ms = cfg->max_lateness_ms > 0 ? cfg->max_lateness_ms : 0;
-    s->history_horizon_ms = cfg->history_horizon_ms > 0 ? cfg->history_horizon_ms : INT64_C(7) * 86400000;
     s->want_age = s->want_senders = false;
     s->senders_keep_ms = 0;
     for (size_t i = 0; i < cfg->n_uses; i++) {
@@ -117,8 +118,8 @@ static int configure(cp_state *s, const rg_detector_config *cfg)
             if (use->window_ms <= 0)
                 return -1;
             s->want_senders = true;
-            if (use->window_ms + lateness_ms > s->senders_keep_ms)
-                s->senders_keep_ms = use->window_ms + lateness_ms;
+            if (rg_sat_add(use->window_ms, lateness_ms) > s->senders_keep_ms)
+                s->senders_keep_ms = rg_sat_add(use->window_ms, lateness_ms);
         }
     }
     return 0;
@@ -139,7 +140,7 @@ static void *counterparty_create(const rg_detector_config *cfg, char *errstr, si
     }
     rg_account_store *store = cfg->accounts;
     if ((!store && !(store = s->own_store = rg_account_store_new())) ||
-        (s->want_age && rg_account_store_reserve(store, sizeof(registration), &s->registrations) != 0) ||
+        (s->want_age && rg_account_store_reserve_kept(store, sizeof(registration), &s->registrations) != 0) ||
         (s->want_senders && rg_account_store_reserve(store, sizeof(cp_record), &s->received) != 0) ||
         (s->own_store && rg_account_store_seal(s->own_store) != 0)) {
         snprintf(errstr, errstr_size, "counterparty: out of memory");
@@ -171,6 +172,11 @@ static uint32_t raw_slack(uint32_t n) { return n / 4 + 1; }
 
 static void record_trim(cp_record *r, int64_t cutoff_ms)
 {
+    /* A cutoff before any time a record can hold (a window longer than
+     * all of time, saturated) trims nothing: say "none", the one mark so
+     * low that a checkpoint accepts (binio.h). */
+    if (cutoff_ms < -RG_SAVED_TS_LIMIT)
+        cutoff_ms = INT64_MIN;
     if (cutoff_ms <= r->trimmed_ms)
         return;
     r->trimmed_ms = cutoff_ms;
@@ -307,9 +313,8 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
             return rg_int_typed(RG_T_DURATION, ev->ts_ms - ev->counterparty_created_at_ms);
         const registration *reg =
             rg_record_cache_slice(&s->registration_cache, &s->registrations, ev, ev->counterparty, ev->counterparty_len);
-        /* Past the horizon a registration is forgotten, swept or not. */
-        if (reg && reg->touched_ms > s->watermark_ms - s->history_horizon_ms)
-            return rg_int_typed(RG_T_DURATION, ev->ts_ms - reg->registered_ms);
+        if (reg)
+            return rg_int_typed(RG_T_DURATION, rg_sat_sub(ev->ts_ms, reg->registered_ms));
         return rg_unknown(RG_T_DURATION);
     }
     if (use->spec != &counterparty_names[CP_SENDERS])
@@ -318,8 +323,8 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
         rg_record_cache_slice(&s->received_cache, &s->received, ev, ev->counterparty, ev->counterparty_len);
     if (!r || !r->raw_n)
         return rg_int_typed(RG_T_INT, 1);   /* E's sender alone */
-    int64_t lo_ms = ev->ts_ms - use->window_ms;
-    uint64_t sender = rg_hash_bytes(ev->account, ev->account_len);
+    int64_t lo_ms = rg_sat_sub(ev->ts_ms, use->window_ms);
+    uint64_t sender = rg_fingerprint64(ev->account, ev->account_len);
     int64_t newest_ms = r->raw[r->raw_start + r->raw_n - 1].ts_ms;
     if (r->index && ev->ts_ms >= newest_ms) {
         /* In order: every held ts is <= E.ts, so a sender is in the
@@ -353,16 +358,10 @@ void rg_cp_grow_scratch(cp_state *s, uint32_t raw_n)
 static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     cp_state *s = state;
-    s->folded_since_sweep[0]++;
-    s->folded_since_sweep[1]++;
-    int64_t stale_ms = s->watermark_ms - s->history_horizon_ms;   /* as eval judged E */
+    s->folded_since_sweep++;
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
     bool is_transfer = ev->type == RG_EV_TRANSFER && ev->counterparty;
-    registration *paid_reg = is_transfer && s->want_age
-                                 ? rg_record_cache_slice(&s->registration_cache, &s->registrations, ev,
-                                                       ev->counterparty, ev->counterparty_len)
-                                 : NULL;
     cp_record *paid = is_transfer && s->want_senders
                           ? rg_record_cache_slice(&s->received_cache, &s->received, ev, ev->counterparty,
                                                 ev->counterparty_len)
@@ -378,16 +377,11 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
             return;
         }
         /* Two opens of one account: the first registration is the real one. */
-        if (created || reg->touched_ms <= stale_ms || ev->ts_ms < reg->registered_ms)
+        if (created || ev->ts_ms < reg->registered_ms)
             reg->registered_ms = ev->ts_ms;
-        reg->touched_ms = s->watermark_ms;
         return;
     }
-    if (!is_transfer)
-        return;
-    if (paid_reg && paid_reg->touched_ms > stale_ms)
-        paid_reg->touched_ms = s->watermark_ms;   /* an active counterparty keeps its facts */
-    if (!s->want_senders)
+    if (!is_transfer || !s->want_senders)
         return;
     bool created = false;
     cp_record *r = paid ? paid : rg_account_put(&s->received, ev->counterparty, ev->counterparty_len, &created);
@@ -397,13 +391,13 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
     }
     if (created)
         r->trimmed_ms = INT64_MIN;
-    record_trim(r, s->watermark_ms - s->senders_keep_ms);
+    record_trim(r, rg_sat_sub(s->watermark_ms, s->senders_keep_ms));
     if (ev->ts_ms <= r->trimmed_ms) {
         if (!r->raw_n)
             rg_account_release(&s->received, ev->counterparty, ev->counterparty_len);
         return;   /* older than any window still answered exactly */
     }
-    uint64_t sender = rg_hash_bytes(ev->account, ev->account_len);
+    uint64_t sender = rg_fingerprint64(ev->account, ev->account_len);
     if (raw_insert(r, ev->ts_ms, sender) != 0) {
         s->dropped++;
         return;
@@ -420,20 +414,13 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
         rg_cp_grow_scratch(s, r->raw_n);
 }
 
-static bool keep_registration(void *value, void *arg)
-{
-    const cp_state *s = arg;
-    const registration *reg = value;
-    return s->want_age && reg->touched_ms > s->watermark_ms - s->history_horizon_ms;
-}
-
 static bool keep_received(void *value, void *arg)
 {
     cp_state *s = arg;
     cp_record *r = value;
     if (!s->want_senders)
         return false;
-    record_trim(r, s->watermark_ms - s->senders_keep_ms);
+    record_trim(r, rg_sat_sub(s->watermark_ms, s->senders_keep_ms));
     if (r->raw_n > 0)
         return true;
     free_record(r);
@@ -445,12 +432,11 @@ static void counterparty_expire(void *state, int64_t watermark_ms)
     cp_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
+    /* Registrations never expire; the caches go because a sweep (this
+     * one or another family's) may move records (account_store.h). */
     rg_record_cache_reset(&s->registration_cache);
     rg_record_cache_reset(&s->received_cache);
-    if (s->registrations.store &&
-        rg_sweep_due(&s->folded_since_sweep[0], rg_account_records(s->registrations.store)))
-        rg_account_sweep(&s->registrations, keep_registration, s);
-    if (s->received.store && rg_sweep_due(&s->folded_since_sweep[1], rg_account_records(s->received.store)))
+    if (s->received.store && rg_sweep_due(&s->folded_since_sweep, rg_account_active_records(s->received.store)))
         rg_account_sweep(&s->received, keep_received, s);
 }
 

@@ -20,11 +20,10 @@ typedef struct transfer_in {
     uint64_t sender;
 } transfer_in;
 
-/* A registration: 16 bytes of value, the most common record (every
- * account opened within the horizon), so it has a map of its own. */
+/* A registration: a fact about the account, kept for good (rules.md
+ * "State is bounded"): a kept slice of 8 bytes. */
 typedef struct registration {
     int64_t registered_ms;
-    int64_t touched_ms;       /* watermark when last touched (history expiry) */
 } registration;
 
 /* The transfers a counterparty received, within the senders window. */
@@ -53,15 +52,14 @@ typedef struct cp_state {
     rg_record_cache received_cache;       /* E's counterparty in received */
     /* Slices of the shared account store, reserved only for the names
      * used (store NULL otherwise): */
-    rg_account_slice registrations;   /* account -> registration (counterparty_age) */
+    rg_account_slice registrations;   /* account -> registration (counterparty_age), kept for good */
     rg_account_slice received;        /* counterparty account -> cp_record (counterparty_senders) */
     rg_account_store *own_store;      /* a private store (no engine), else NULL */
     bool want_age, want_senders;
-    int64_t senders_keep_ms;          /* largest W + max_lateness */
-    int64_t history_horizon_ms;
+    int64_t senders_keep_ms;          /* largest W + max_lateness (saturated) */
     int64_t watermark_ms;
     size_t dropped;
-    size_t folded_since_sweep[2];     /* events since each map's last sweep (sweep.h) */
+    size_t folded_since_sweep;        /* events since the received slice's last sweep (sweep.h) */
     /* Distinct-sender scratch set for late events: sized in update (never
      * on the eval path) to twice the largest raw array held. */
     scratch_slot *scratch;
@@ -74,7 +72,7 @@ void rg_cp_index_build(cp_record *r);
 /* Size the late-event scratch set for a counterparty of raw_n transfers. */
 void rg_cp_grow_scratch(cp_state *s, uint32_t raw_n);
 
-#define RG_COUNTERPARTY_STATE_VERSION 1
+#define RG_COUNTERPARTY_STATE_VERSION 2
 int rg_counterparty_save(const void *state, rg_strbuf *out);
 int rg_counterparty_load(void *state, uint32_t version, rg_reader *in);
 

@@ -8,11 +8,17 @@
 #include "counterparty_internal.h"
 
 /* ---- checkpoint ---------------------------------------------------------
- * Format 1: watermark, both sweep counters, dropped; registrations in key
- * order (key, registered, last touch); received records in key order
- * (key, trim mark, whether it had a sender index, its transfers (ts,
- * sender hash) in ts order). The index is rebuilt from the transfers: it
- * is a function of them (each live sender's latest ts). */
+ * Format 2: watermark, sweep counter, dropped; registrations in key order
+ * (key, registered); received records in key order (key, trim mark,
+ * whether it had a sender index, its transfers (ts, sender fingerprint)
+ * in ts order). The index is rebuilt from the transfers: it is a
+ * function of them (each live sender's latest ts).
+ * Format 1 (registrations expired after the history horizon) had two
+ * sweep counters and a last touch per registration, read and ignored;
+ * its senders were hashes of another function, which no fingerprint of
+ * today's would ever equal: its received transfers are checked and
+ * dropped, so counterparty_senders undercounts (never overcounts) for
+ * one window after such a load. */
 
 #define KEY_MAX 1024
 
@@ -27,8 +33,7 @@ int rg_counterparty_save(const void *state, rg_strbuf *out)
 {
     const cp_state *s = state;
     rg_put_i64(out, s->watermark_ms);
-    rg_put_u64(out, s->folded_since_sweep[0]);
-    rg_put_u64(out, s->folded_since_sweep[1]);
+    rg_put_u64(out, s->folded_since_sweep);
     rg_put_u64(out, s->dropped);
     size_t n;
     rg_strmap_item *items = sorted_slices(&s->registrations, &n);
@@ -39,7 +44,6 @@ int rg_counterparty_save(const void *state, rg_strbuf *out)
         const registration *reg = items[k].value;
         rg_put_str(out, items[k].key, items[k].keylen);
         rg_put_i64(out, reg->registered_ms);
-        rg_put_i64(out, reg->touched_ms);
     }
     free(items);
     if (!(items = sorted_slices(&s->received, &n)))
@@ -60,7 +64,7 @@ int rg_counterparty_save(const void *state, rg_strbuf *out)
     return rg_strbuf_ok(out) ? 0 : -1;
 }
 
-static void load_received(cp_state *s, rg_reader *in)
+static void load_received(cp_state *s, uint32_t version, rg_reader *in)
 {
     size_t keylen;
     const char *key = rg_get_str(in, KEY_MAX, &keylen, "counterparty");
@@ -73,8 +77,9 @@ static void load_received(cp_state *s, rg_reader *in)
         rg_reader_fail(in, "counterparty", !key ? "empty key" : "bad index flag");
         return;
     }
-    if (!s->received.store) {
-        /* This file does not use counterparty_senders: check and skip. */
+    if (!s->received.store || version == 1) {
+        /* This file does not use counterparty_senders, or the senders are
+         * not fingerprints: check and skip. */
         for (uint32_t i = 0; i < n && rg_reader_ok(in); i++) {
             (void)rg_get_ts(in, "transfer ts");
             (void)rg_get_u64(in, "sender");
@@ -120,20 +125,22 @@ static void load_received(cp_state *s, rg_reader *in)
 int rg_counterparty_load(void *state, uint32_t version, rg_reader *in)
 {
     cp_state *s = state;
-    if (version != RG_COUNTERPARTY_STATE_VERSION) {
+    if (version != RG_COUNTERPARTY_STATE_VERSION && version != 1) {
         rg_reader_fail(in, "counterparty", "unknown section version");
         return -1;
     }
     int64_t watermark_ms = rg_get_mark(in, "watermark");
-    uint64_t folded0 = rg_get_u64(in, "sweep counter");
-    uint64_t folded1 = rg_get_u64(in, "sweep counter");
+    uint64_t folded = rg_get_u64(in, "sweep counter");
+    if (version == 1)
+        (void)rg_get_u64(in, "sweep counter");
     uint64_t dropped = rg_get_u64(in, "dropped");
-    uint32_t n = rg_get_count(in, 4 + 16, "registration count");
+    uint32_t n = rg_get_count(in, version == 1 ? 4 + 16 : 4 + 8, "registration count");
     for (uint32_t k = 0; k < n && rg_reader_ok(in); k++) {
         size_t keylen;
         const char *key = rg_get_str(in, KEY_MAX, &keylen, "registration");
         int64_t registered_ms = rg_get_ts(in, "registered");
-        int64_t touched_ms = rg_get_ts(in, "last touch");
+        if (version == 1)
+            (void)rg_get_ts(in, "last touch");
         if (!rg_reader_ok(in))
             break;
         if (key && !s->registrations.store)
@@ -145,11 +152,10 @@ int rg_counterparty_load(void *state, uint32_t version, rg_reader *in)
             break;
         }
         reg->registered_ms = registered_ms;
-        reg->touched_ms = touched_ms;
     }
     n = rg_get_count(in, 4 + 8 + 1 + 4, "counterparty count");
     for (uint32_t k = 0; k < n && rg_reader_ok(in); k++)
-        load_received(s, in);
+        load_received(s, version, in);
     if (!rg_reader_ok(in))
         return -1;
     if (rg_reader_left(in)) {
@@ -157,8 +163,7 @@ int rg_counterparty_load(void *state, uint32_t version, rg_reader *in)
         return -1;
     }
     s->watermark_ms = watermark_ms;
-    s->folded_since_sweep[0] = (size_t)folded0;
-    s->folded_since_sweep[1] = (size_t)folded1;
+    s->folded_since_sweep = (size_t)folded;
     s->dropped = (size_t)dropped;
     return 0;
 }

@@ -111,8 +111,10 @@ typedef struct rg_name_use {
 typedef struct rg_detector_config {
     const rg_name_use *const *uses;   /* this detector's uses, detector_slot order */
     size_t n_uses;
-    /* settings.history_horizon (default 7d): history facts (registrations,
-     * devices, packets, transfers) untouched for this long are dropped.
+    /* settings.history_horizon (default 7d): facts about one event (a
+     * packet, a transfer a complaint may name) are kept this long after
+     * the event's ts; facts about an account (registration, devices, last
+     * login country) are kept for good (rules.md "State is bounded").
      * <= 0 means the default. */
     int64_t history_horizon_ms;
     /* settings.max_lateness (the rule file's default): an event up to this

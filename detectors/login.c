@@ -13,20 +13,25 @@
  *          first login is never a new device, whatever came before it);
  *   unknown when E has no device_id.
  * prev_login_country (STRING): ip_country of the account's most recent
- * earlier login (by arrival) whose IP the GeoIP database placed in a
- * country; unknown when there is none. E itself never counts: both names
- * read state from before E.
+ * earlier login (by arrival) whose IP the GeoIP database places in a
+ * country (rules.md): a login without `ip`, or with an IP the database
+ * does not place (not in it, no country in its record, or a lookup
+ * error), is skipped; unknown when there is none. E itself never counts:
+ * both names read state from before E.
  *
- * State per account (one strmap record): a flag "has logged in", the
- * last login country (2 bytes), and the devices seen as 64-bit hashes
- * (rg_hash_bytes of the id; a collision would hide one new device, at
- * 2^-64 per pair: negligible). The first two hashes are inline; more go to
- * a heap array, capped at DEVICES_MAX most recently seen (a device farm
- * rotating ids must not grow memory without bound; a device unused for
- * DEVICES_MAX newer ones is new again). Devices are kept only when
- * new_device is used, the country only when prev_login_country is.
- * The whole record is a history fact: dropped history_horizon of event
- * time after the account's last event.
+ * State per account, a kept slice of the account's shared record
+ * (account_store.h): facts about an account are kept for good (rules.md
+ * "State is bounded"), so a login a month after the last one still knows
+ * the devices and the country; there is no horizon here. The slice is a
+ * flag "has logged in", the last login country (2 bytes), and the devices
+ * seen as 64-bit fingerprints (rg_fingerprint64 of the id: keyed, stable
+ * across restarts since they are checkpointed; a collision would hide one
+ * new device, at 2^-64 per pair: negligible). The first two are inline;
+ * more go to a heap array, capped at DEVICES_MAX most recently seen (a
+ * device farm rotating ids must not grow memory without bound; a device
+ * unused for DEVICES_MAX newer ones is new again): at most 8 + 8 x 64 B of
+ * heap per account. Devices are kept only when new_device is used, the
+ * country only when prev_login_country is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +43,6 @@
 #include "../rules/eval.h"
 #include "detector.h"
 #include "record_cache.h"
-#include "sweep.h"
 #include "window.h"
 
 enum login_name { L_NEW_DEVICE, L_PREV_LOGIN_COUNTRY, L_COUNT };
@@ -56,7 +60,6 @@ static const rg_name_spec login_names[L_COUNT] = {
 #define DEVICES_MAX 64
 
 typedef struct login_record {
-    int64_t touched_ms;          /* watermark at the account's last event */
     union {
         uint64_t *heap;
         uint64_t inline_hash[DEVICES_INLINE];
@@ -69,12 +72,10 @@ typedef struct login_record {
 
 typedef struct login_state {
     rg_record_cache cache;            /* the account of the event in hand */
-    size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
     rg_account_slice accounts;        /* login_record per account, in the shared store */
     rg_account_store *own_store;      /* a private store (no engine), else NULL */
     bool want_devices, want_country;
-    int64_t history_horizon_ms;
-    int64_t watermark_ms;
+    int64_t watermark_ms;             /* highest ts folded in (kept for the checkpoint format) */
     size_t dropped;
     const rg_geo *geo;
 } login_state;
@@ -124,7 +125,6 @@ static void configure(login_state *s, const rg_detector_config *cfg)
         else if (cfg->uses[i]->spec == &login_names[L_PREV_LOGIN_COUNTRY])
             s->want_country = true;
     }
-    s->history_horizon_ms = cfg->history_horizon_ms > 0 ? cfg->history_horizon_ms : INT64_C(7) * 86400000;
     s->geo = cfg->geo;
 }
 
@@ -134,7 +134,7 @@ static void *login_create(const rg_detector_config *cfg, char *errstr, size_t er
     rg_account_store *store = cfg->accounts;
     if (s && !store)
         store = s->own_store = rg_account_store_new();
-    if (!s || !store || rg_account_store_reserve(store, sizeof(login_record), &s->accounts) != 0 ||
+    if (!s || !store || rg_account_store_reserve_kept(store, sizeof(login_record), &s->accounts) != 0 ||
         (s->own_store && rg_account_store_seal(s->own_store) != 0)) {
         snprintf(errstr, errstr_size, "login: out of memory");
         login_destroy(s);
@@ -158,14 +158,12 @@ static rg_value login_eval(void *state, const rg_name_use *use, const rg_event *
 {
     login_state *s = state;
     const login_record *r = rg_record_cache_slice(&s->cache, &s->accounts, ev, ev->account, ev->account_len);
-    if (r && r->touched_ms <= s->watermark_ms - s->history_horizon_ms)
-        r = NULL;   /* past the horizon: forgotten, whether or not swept yet */
     if (use->spec == &login_names[L_NEW_DEVICE]) {
         if (!ev->device_id)
             return rg_unknown(RG_T_BOOL);
         if (!r || !r->has_login)
             return rg_bool(false);
-        return rg_bool(device_index(r, rg_hash_bytes(ev->device_id, strlen(ev->device_id))) < 0);
+        return rg_bool(device_index(r, rg_fingerprint64(ev->device_id, strlen(ev->device_id))) < 0);
     }
     if (use->spec == &login_names[L_PREV_LOGIN_COUNTRY]) {
         if (!r || !r->prev_login_country[0])
@@ -223,26 +221,19 @@ static const rg_geo_result *event_geo(login_state *s, const rg_event *ev, struct
 static void login_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     login_state *s = state;
-    s->folded_since_sweep++;
-    int64_t stale_ms = s->watermark_ms - s->history_horizon_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
     bool is_login = ev->type == RG_EV_LOGIN;
     bool has_device = s->want_devices && ev->device_id;
     login_record *r = rg_record_cache_slice(&s->cache, &s->accounts, ev, ev->account, ev->account_len);
     rg_record_cache_reset(&s->cache);   /* the record may be created below */
-    if (r && r->touched_ms <= stale_ms) {
-        free_record(r);   /* forgotten history: start over, as a new account */
-        memset(r, 0, sizeof *r);
-    }
     if (!r && !is_login && !has_device)
         return;   /* nothing to remember about this account yet */
     if (!r && !(r = rg_account_put(&s->accounts, ev->account, ev->account_len, NULL))) {
         s->dropped++;
         return;
     }
-    r->touched_ms = s->watermark_ms;
-    if (has_device && remember_device(r, rg_hash_bytes(ev->device_id, strlen(ev->device_id))) != 0)
+    if (has_device && remember_device(r, rg_fingerprint64(ev->device_id, strlen(ev->device_id))) != 0)
         s->dropped++;
     if (!is_login)
         return;
@@ -259,24 +250,14 @@ static void login_update(void *state, const rg_event *ev, struct rg_eval_ctx *ct
     }
 }
 
-static bool keep_record(void *value, void *arg)
-{
-    const login_state *s = arg;
-    login_record *r = value;
-    if (r->touched_ms > s->watermark_ms - s->history_horizon_ms)
-        return true;
-    free_record(r);
-    return false;
-}
-
+/* Nothing here expires (facts kept for good); the cache goes because a
+ * sweep of another family may move records (account_store.h). */
 static void login_expire(void *state, int64_t watermark_ms)
 {
     login_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
     rg_record_cache_reset(&s->cache);
-    if (rg_sweep_due(&s->folded_since_sweep, rg_account_records(s->accounts.store)))
-        rg_account_sweep(&s->accounts, keep_record, s);
 }
 
 static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)
@@ -300,19 +281,23 @@ static void login_stats(const void *state, rg_detector_stats *out)
 }
 
 /* ---- checkpoint ---------------------------------------------------------
- * Format 1: watermark, sweep counter, dropped; per account in key order:
- * key, last touch, has-login flag, country (2 bytes, 0 0 when none), the
- * device hashes oldest first (their order is the eviction order). Every
- * piece is kept whichever names the file uses (a reload loads it too). */
+ * Format 2: watermark, dropped; per account in key order: key, has-login
+ * flag, country (2 bytes, 0 0 when none), the device fingerprints oldest
+ * first (their order is the eviction order). Every piece is kept
+ * whichever names the file uses (a reload loads it too).
+ * Format 1 (before facts were kept for good) also had a sweep counter and
+ * a last touch per account, which are read and ignored, and its devices
+ * were hashes of another function, which cannot be compared with today's
+ * fingerprints: they are dropped, and the account's next login counts as
+ * a first login (new_device false: a fact lost never raises an alert). */
 
-#define LOGIN_STATE_VERSION 1
+#define LOGIN_STATE_VERSION 2
 #define KEY_MAX 1024
 
 static int login_save(const void *state, rg_strbuf *out)
 {
     const login_state *s = state;
     rg_put_i64(out, s->watermark_ms);
-    rg_put_u64(out, s->folded_since_sweep);
     rg_put_u64(out, s->dropped);
     size_t n;
     rg_strmap_item *items = rg_account_sorted(&s->accounts, &n);
@@ -322,7 +307,6 @@ static int login_save(const void *state, rg_strbuf *out)
     for (size_t k = 0; k < n; k++) {
         const login_record *r = items[k].value;
         rg_put_str(out, items[k].key, items[k].keylen);
-        rg_put_i64(out, r->touched_ms);
         rg_put_u8(out, r->has_login);
         rg_put_u8(out, (uint8_t)r->prev_login_country[0]);
         rg_put_u8(out, (uint8_t)r->prev_login_country[1]);
@@ -335,46 +319,54 @@ static int login_save(const void *state, rg_strbuf *out)
     return rg_strbuf_ok(out) ? 0 : -1;
 }
 
+/* One account of a format 1 or 2 blob; -1 with in->error set. */
+static int load_account(login_state *s, uint32_t version, rg_reader *in)
+{
+    size_t keylen;
+    const char *key = rg_get_str(in, KEY_MAX, &keylen, "account");
+    if (version == 1)
+        (void)rg_get_ts(in, "last touch");
+    uint8_t has_login = rg_get_u8(in, "has login");
+    char country[2] = {(char)rg_get_u8(in, "country"), (char)rg_get_u8(in, "country")};
+    uint32_t n_devices = rg_get_count(in, 8, "device count");
+    if (!rg_reader_ok(in))
+        return -1;
+    if (!key || has_login > 1 || n_devices > DEVICES_MAX || (!country[0]) != (!country[1])) {
+        rg_reader_fail(in, "account", !key ? "empty key" : "bad record");
+        return -1;
+    }
+    bool created;
+    login_record *r = rg_account_put(&s->accounts, key, keylen, &created);
+    if (!r || !created) {
+        rg_reader_fail(in, "account", r ? "saved twice" : "out of memory");
+        return -1;
+    }
+    r->has_login = version == 1 ? false : has_login;
+    r->prev_login_country[0] = country[0];
+    r->prev_login_country[1] = country[1];
+    for (uint32_t i = 0; i < n_devices && rg_reader_ok(in); i++) {
+        uint64_t device = rg_get_u64(in, "device");
+        if (rg_reader_ok(in) && version != 1 && remember_device(r, device) != 0)
+            rg_reader_fail(in, "device", "out of memory");
+    }
+    return rg_reader_ok(in) ? 0 : -1;
+}
+
 static int login_load(void *state, uint32_t version, rg_reader *in)
 {
     login_state *s = state;
-    if (version != LOGIN_STATE_VERSION) {
+    if (version != LOGIN_STATE_VERSION && version != 1) {
         rg_reader_fail(in, "login", "unknown section version");
         return -1;
     }
     int64_t watermark_ms = rg_get_mark(in, "watermark");
-    uint64_t folded = rg_get_u64(in, "sweep counter");
+    if (version == 1)
+        (void)rg_get_u64(in, "sweep counter");
     uint64_t dropped = rg_get_u64(in, "dropped");
-    uint32_t n = rg_get_count(in, 4 + 8 + 3 + 4, "account count");
-    for (uint32_t k = 0; k < n && rg_reader_ok(in); k++) {
-        size_t keylen;
-        const char *key = rg_get_str(in, KEY_MAX, &keylen, "account");
-        int64_t touched_ms = rg_get_ts(in, "last touch");
-        uint8_t has_login = rg_get_u8(in, "has login");
-        char country[2] = {(char)rg_get_u8(in, "country"), (char)rg_get_u8(in, "country")};
-        uint32_t n_devices = rg_get_count(in, 8, "device count");
-        if (!rg_reader_ok(in))
+    uint32_t n = rg_get_count(in, version == 1 ? 4 + 8 + 3 + 4 : 4 + 3 + 4, "account count");
+    for (uint32_t k = 0; k < n && rg_reader_ok(in); k++)
+        if (load_account(s, version, in) != 0)
             break;
-        if (!key || has_login > 1 || n_devices > DEVICES_MAX || (!country[0]) != (!country[1])) {
-            rg_reader_fail(in, "account", !key ? "empty key" : "bad record");
-            break;
-        }
-        bool created;
-        login_record *r = rg_account_put(&s->accounts, key, keylen, &created);
-        if (!r || !created) {
-            rg_reader_fail(in, "account", r ? "saved twice" : "out of memory");
-            break;
-        }
-        r->touched_ms = touched_ms;
-        r->has_login = has_login;
-        r->prev_login_country[0] = country[0];
-        r->prev_login_country[1] = country[1];
-        for (uint32_t i = 0; i < n_devices && rg_reader_ok(in); i++) {
-            uint64_t device = rg_get_u64(in, "device");
-            if (rg_reader_ok(in) && remember_device(r, device) != 0)
-                rg_reader_fail(in, "device", "out of memory");
-        }
-    }
     if (!rg_reader_ok(in))
         return -1;
     if (rg_reader_left(in)) {
@@ -382,7 +374,6 @@ static int login_load(void *state, uint32_t version, rg_reader *in)
         return -1;
     }
     s->watermark_ms = watermark_ms;
-    s->folded_since_sweep = (size_t)folded;
     s->dropped = (size_t)dropped;
     return 0;
 }

@@ -24,17 +24,22 @@
  *
  * State per packet (one strmap record keyed by packet_id): send ts,
  * amount and kind; the claimed total only when packet_overclaimed is
- * used; the claimers, as 64-bit hashes of their account ids (a collision
- * is negligible at 2^-64 per pair; two inline, then a heap array bounded
- * by the claims the packet gets), only when packet_reclaimed is used.
- * A packet is a history fact: dropped history_horizon of event time after
- * its last send or claim.
+ * used; the claimers, as 64-bit fingerprints of their account ids
+ * (rg_fingerprint64; a collision is negligible at 2^-64 per pair; two
+ * inline, then a heap array bounded by the claims the packet gets), only
+ * when packet_reclaimed is used.
+ * A packet is a fact about one event, its send (rules.md "State is
+ * bounded"): kept for history_horizon of event time after the send's ts,
+ * then unknown (whether or not a sweep has removed it yet), however many
+ * claims came in between. A send already that old when it arrives is not
+ * kept.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/binio.h"
+#include "../common/saturate.h"
 #include "../common/strmap.h"
 #include "detector.h"
 #include "record_cache.h"
@@ -62,7 +67,6 @@ typedef struct packet_record {
     int64_t send_ts_ms;
     int64_t amount;              /* the send's total, minor units */
     int64_t claimed_total;       /* claims folded in so far (overclaimed only) */
-    int64_t touched_ms;          /* watermark at the last send or claim */
     union {
         uint64_t *heap;
         uint64_t inline_hash[CLAIMERS_INLINE];
@@ -162,6 +166,13 @@ static int add_claimer(packet_record *r, uint64_t account)
     return 0;
 }
 
+/* Whether the packet is still known at a watermark: its send within the
+ * horizon. */
+static bool known(const packet_state *s, const packet_record *r, int64_t watermark_ms)
+{
+    return r->send_ts_ms > rg_sat_sub(watermark_ms, s->history_horizon_ms);
+}
+
 static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     packet_state *s = state;
@@ -169,18 +180,18 @@ static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event
     if (ev->type != RG_EV_RED_PACKET_CLAIM || !ev->packet_id)
         return rg_unknown(type);
     const packet_record *r = rg_record_cache_get(&s->cache, s->packets, ev, ev->packet_id, ev->packet_id_len);
-    if (!r || r->touched_ms <= s->watermark_ms - s->history_horizon_ms)
+    if (!r || !known(s, r, s->watermark_ms))
         return rg_unknown(type);   /* not seen, or past the horizon (swept or not) */
-    int64_t claim_delay_ms = ev->ts_ms - r->send_ts_ms;
+    int64_t claim_delay_ms = ev->ts_ms - r->send_ts_ms;   /* both event times: no overflow */
     switch (use->spec - packet_names) {
     case P_CLAIM_DELAY:
         return rg_int_typed(RG_T_DURATION, claim_delay_ms);
     case P_EXPIRED:
         return rg_bool(claim_delay_ms > rg_packet_lifetime_ms((rg_packet_kind)r->kind));
     case P_OVERCLAIMED:
-        return rg_bool(r->claimed_total + ev->amount > r->amount);
+        return rg_bool(rg_sat_add(r->claimed_total, ev->amount) > r->amount);
     case P_RECLAIMED:
-        return rg_bool(has_claimed(r, rg_hash_bytes(ev->account, ev->account_len)));
+        return rg_bool(has_claimed(r, rg_fingerprint64(ev->account, ev->account_len)));
     default:
         return rg_unknown(type);
     }
@@ -198,19 +209,21 @@ static void packets_update(void *state, const rg_event *ev, struct rg_eval_ctx *
 static void fold_event(packet_state *s, const rg_event *ev)
 {
     s->folded_since_sweep++;
-    int64_t stale_ms = s->watermark_ms - s->history_horizon_ms;   /* as eval judged E */
+    int64_t judged_at_ms = s->watermark_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
     if (!ev->packet_id)
         return;
     if (ev->type == RG_EV_RED_PACKET_SEND) {
+        if (ev->ts_ms <= rg_sat_sub(s->watermark_ms, s->history_horizon_ms))
+            return;   /* already past the horizon: nothing to keep */
         bool created;
         packet_record *r = rg_strmap_put(s->packets, ev->packet_id, ev->packet_id_len, &created);
         if (!r) {
             s->dropped++;
             return;
         }
-        if (!created && r->touched_ms <= stale_ms) {
+        if (!created && !known(s, r, judged_at_ms)) {
             free_record(r);   /* a forgotten packet: this send starts it over */
             memset(r, 0, sizeof *r);
             created = true;
@@ -222,26 +235,23 @@ static void fold_event(packet_state *s, const rg_event *ev)
             r->amount = ev->amount;
             r->kind = (uint8_t)ev->kind;
         }
-        r->touched_ms = s->watermark_ms;
         return;
     }
     if (ev->type != RG_EV_RED_PACKET_CLAIM)
         return;
     packet_record *r = rg_record_cache_get(&s->cache, s->packets, ev, ev->packet_id, ev->packet_id_len);
-    if (!r || r->touched_ms <= stale_ms)
+    if (!r || !known(s, r, judged_at_ms))
         return;
-    r->touched_ms = s->watermark_ms;
     if (s->want_total)
-        r->claimed_total += ev->amount;   /* <= 10^12 per claim: no overflow in practice */
-    if (s->want_claimers && add_claimer(r, rg_hash_bytes(ev->account, ev->account_len)) != 0)
+        r->claimed_total = rg_sat_add(r->claimed_total, ev->amount);   /* 10^7 claims of 10^12 would wrap */
+    if (s->want_claimers && add_claimer(r, rg_fingerprint64(ev->account, ev->account_len)) != 0)
         s->dropped++;
 }
 
 static bool keep_record(void *value, void *arg)
 {
     const packet_state *s = arg;
-    const packet_record *r = value;
-    return r->touched_ms > s->watermark_ms - s->history_horizon_ms;
+    return known(s, value, s->watermark_ms);
 }
 
 static void packets_expire(void *state, int64_t watermark_ms)
@@ -274,10 +284,15 @@ static void packets_stats(const void *state, rg_detector_stats *out)
 }
 
 /* ---- checkpoint ---------------------------------------------------------
- * Format 1: watermark, sweep counter, dropped; per packet in key order:
- * key, send ts, amount, claimed total, last touch, kind, claimer hashes. */
+ * Format 2: watermark, sweep counter, dropped; per packet in key order:
+ * key, send ts, amount, claimed total, kind, claimer fingerprints.
+ * Format 1 also had a last touch per packet (read and ignored: a packet
+ * now lasts from its send), and its claimers were hashes of another
+ * function that today's fingerprints never equal: they are dropped, so
+ * packet_reclaimed may miss a repeat claim on a packet sent before such
+ * a load (it never fires wrongly). */
 
-#define PACKETS_STATE_VERSION 1
+#define PACKETS_STATE_VERSION 2
 #define KEY_MAX 1024
 
 static int packets_save(const void *state, rg_strbuf *out)
@@ -297,7 +312,6 @@ static int packets_save(const void *state, rg_strbuf *out)
         rg_put_i64(out, r->send_ts_ms);
         rg_put_i64(out, r->amount);
         rg_put_i64(out, r->claimed_total);
-        rg_put_i64(out, r->touched_ms);
         rg_put_u8(out, r->kind);
         rg_put_u32(out, r->n_claimers);
         const uint64_t *c = claimers_of(r);
@@ -311,14 +325,14 @@ static int packets_save(const void *state, rg_strbuf *out)
 static int packets_load(void *state, uint32_t version, rg_reader *in)
 {
     packet_state *s = state;
-    if (version != PACKETS_STATE_VERSION) {
+    if (version != PACKETS_STATE_VERSION && version != 1) {
         rg_reader_fail(in, "packets", "unknown section version");
         return -1;
     }
     int64_t watermark_ms = rg_get_mark(in, "watermark");
     uint64_t folded = rg_get_u64(in, "sweep counter");
     uint64_t dropped = rg_get_u64(in, "dropped");
-    uint32_t n = rg_get_count(in, 4 + 4 * 8 + 1 + 4, "packet count");
+    uint32_t n = rg_get_count(in, 4 + (version == 1 ? 4 : 3) * 8 + 1 + 4, "packet count");
     for (uint32_t k = 0; k < n && rg_reader_ok(in); k++) {
         size_t keylen;
         const char *key = rg_get_str(in, KEY_MAX, &keylen, "packet");
@@ -326,7 +340,8 @@ static int packets_load(void *state, uint32_t version, rg_reader *in)
         rec.send_ts_ms = rg_get_ts(in, "send ts");
         rec.amount = rg_get_ts(in, "amount");
         rec.claimed_total = rg_get_ts(in, "claimed total");
-        rec.touched_ms = rg_get_ts(in, "last touch");
+        if (version == 1)
+            (void)rg_get_ts(in, "last touch");
         rec.kind = rg_get_u8(in, "kind");
         uint32_t n_claimers = rg_get_count(in, 8, "claimer count");
         if (!rg_reader_ok(in))
@@ -344,7 +359,7 @@ static int packets_load(void *state, uint32_t version, rg_reader *in)
         *r = rec;
         for (uint32_t i = 0; i < n_claimers && rg_reader_ok(in); i++) {
             uint64_t claimer = rg_get_u64(in, "claimer");
-            if (rg_reader_ok(in) && add_claimer(r, claimer) != 0)
+            if (rg_reader_ok(in) && version != 1 && add_claimer(r, claimer) != 0)
                 rg_reader_fail(in, "claimer", "out of memory");
         }
     }

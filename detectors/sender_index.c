@@ -26,12 +26,17 @@ void rg_sender_index_free(rg_sender_index *ix)
     free(ix);
 }
 
+/* A sender's home slot. Fingerprints are stable (they are saved), so
+ * anyone who knows their key could make many with the same low bits:
+ * placement goes through the per-process key (common/hash.h). */
+static uint32_t home(uint64_t sender, uint32_t mask) { return (uint32_t)rg_hash_u64(sender) & mask; }
+
 static rg_sender_slot *table_find(const rg_sender_index *ix, uint64_t sender)
 {
     if (!ix->table_cap)
         return NULL;
     uint32_t mask = ix->table_cap - 1;
-    for (uint32_t i = (uint32_t)sender & mask;; i = (i + 1) & mask) {
+    for (uint32_t i = home(sender, mask);; i = (i + 1) & mask) {
         if (ix->table[i].sender == sender)
             return &ix->table[i];
         if (!ix->table[i].sender)
@@ -61,7 +66,7 @@ static int table_rebuild(rg_sender_index *ix, int64_t trimmed_ms)
         const rg_sender_slot *old = &ix->table[i];
         if (!old->sender || old->latest_ms <= trimmed_ms)
             continue;
-        uint32_t j = (uint32_t)old->sender & (cap - 1);
+        uint32_t j = home(old->sender, cap - 1);
         while (t[j].sender)
             j = (j + 1) & (cap - 1);
         t[j] = *old;
@@ -97,7 +102,7 @@ int rg_sender_index_add(rg_sender_index *ix, int64_t trimmed_ms, int64_t ts_ms, 
         return -1;
     if (insert_latest(ix, ts_ms) != 0)
         return -1;
-    uint32_t mask = ix->table_cap - 1, i = (uint32_t)sender & mask;
+    uint32_t mask = ix->table_cap - 1, i = home(sender, mask);
     while (ix->table[i].sender)
         i = (i + 1) & mask;
     ix->table[i].sender = sender;

@@ -9,7 +9,7 @@
  *           probing), to move a sender's entry when it sends again.
  * A sender whose latest ts is <= the caller's trim mark is dead: it is no
  * longer in `latest` and is skipped (and dropped at the next rebuild) in
- * the table. Senders are 64-bit hashes (rg_hash_bytes, never 0).
+ * the table. Senders are 64-bit fingerprints (rg_fingerprint64, never 0).
  * Not thread-safe. Allocation failure returns -1 and the caller drops the
  * index (it can always be rebuilt from the counterparty's transfers).
  */

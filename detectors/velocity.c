@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "../common/binio.h"
+#include "../common/saturate.h"
 #include "../common/strmap.h"
 #include "../rules/eval.h"
 #include "../rules/expr.h"
@@ -160,7 +161,7 @@ static rg_value velocity_eval(void *state, const rg_name_use *use, const rg_even
     int64_t window_count = s->matched[i] ? 1 : 0;
     const vel_record *r = s->observed_record;
     if (r)
-        window_count += rg_window_count(&r->windows[i], r->base_ms, ev->ts_ms - use->window_ms, ev->ts_ms);
+        window_count += rg_window_count(&r->windows[i], r->base_ms, rg_sat_sub(ev->ts_ms, use->window_ms), ev->ts_ms);
     return rg_int_typed(RG_T_INT, window_count);
 }
 
@@ -169,7 +170,7 @@ static bool trim_record(velocity_state *s, vel_record *r)
 {
     bool any_left = false;
     for (size_t i = 0; i < s->n_uses; i++) {
-        int64_t cutoff_ms = s->watermark_ms - s->max_lateness_ms - s->uses[i]->window_ms;
+        int64_t cutoff_ms = rg_sat_sub(rg_sat_sub(s->watermark_ms, s->max_lateness_ms), s->uses[i]->window_ms);
         rg_window_trim(&r->windows[i], r->base_ms, cutoff_ms);
         any_left |= rg_window_len(&r->windows[i]) > 0;
     }
@@ -229,7 +230,7 @@ static void velocity_expire(void *state, int64_t watermark_ms)
     velocity_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
-    if (rg_sweep_due(&s->folded_since_sweep, rg_account_records(s->accounts.store)))
+    if (rg_sweep_due(&s->folded_since_sweep, rg_account_active_records(s->accounts.store)))
         rg_account_sweep(&s->accounts, keep_record, s);
 }
 

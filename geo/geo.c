@@ -18,9 +18,11 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,7 +41,24 @@ typedef struct geo_db {
 struct rg_geo {
     size_t n_dbs;
     geo_db dbs[RG_GEO_MAX_DATABASES]; /* priority order */
+    /* Lookups that failed on a database error, from any thread: the one
+     * thing in a handle that changes after opening (a relaxed counter,
+     * so lookups still take no lock). */
+    _Atomic uint64_t lookup_errors;
 };
+
+/* Count a lookup that failed on a database error. The handle is const to
+ * lookups; the counter is the one field they may change (the handle was
+ * allocated writable, so writing through a cast is defined). */
+static void count_lookup_error(const rg_geo *g)
+{
+    atomic_fetch_add_explicit((_Atomic uint64_t *)&g->lookup_errors, 1, memory_order_relaxed);
+}
+
+uint64_t rg_geo_lookup_errors(const rg_geo *g)
+{
+    return g ? atomic_load_explicit(&g->lookup_errors, memory_order_relaxed) : 0;
+}
 
 static void set_error(char *errstr, size_t errstr_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -95,6 +114,111 @@ static int tree_holds_ipv4(const MMDB_s *mmdb)
     return 1;
 }
 
+/* Metadata that contradicts the file, and every search-tree record, are
+ * checked once at open (issue 12.10): libmaxminddb checks the metadata's
+ * types and that the tree fits the file, but a record pointing past the
+ * data section (or into the 16-byte separator, or back to the root) is
+ * only found by the lookup that walks through it, which would then fail
+ * for that one address range, silently changing decisions. A walk over
+ * every node costs a few ms for the pinned files (docs/geoip.md).
+ * 0, or -1 with the reason (starting with the path) in errstr. */
+/* The two records of the search-tree node at p (MaxMind DB spec, "Search
+ * Tree Section"; big-endian, 28-bit records share their middle byte's
+ * nibbles). Decoded here rather than with MMDB_read_node, which fills two
+ * entries per node: the pinned IPv4 file has 3.7 million nodes. */
+static inline void node_records(const uint8_t *p, uint16_t record_size, uint64_t *left, uint64_t *right)
+{
+    switch (record_size) {
+    case 24:
+        *left = (uint64_t)p[0] << 16 | (uint64_t)p[1] << 8 | p[2];
+        *right = (uint64_t)p[3] << 16 | (uint64_t)p[4] << 8 | p[5];
+        break;
+    case 28:
+        *left = (uint64_t)(p[3] & 0xf0) << 20 | (uint64_t)p[0] << 16 | (uint64_t)p[1] << 8 | p[2];
+        *right = (uint64_t)(p[3] & 0x0f) << 24 | (uint64_t)p[4] << 16 | (uint64_t)p[5] << 8 | p[6];
+        break;
+    default:
+        *left = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
+        *right = (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | p[7];
+        break;
+    }
+}
+
+static int check_consistent(const geo_db *db, const char *path, char *errstr, size_t errstr_size)
+{
+    const MMDB_s *m = &db->mmdb;
+    const MMDB_metadata_s *md = &m->metadata;
+    if (md->binary_format_major_version != 2) {
+        set_error(errstr, errstr_size, "%s: inconsistent metadata: binary_format_major_version %u (expected 2)",
+                  path, md->binary_format_major_version);
+        return -1;
+    }
+    if (md->ip_version != 4 && md->ip_version != 6) {
+        set_error(errstr, errstr_size, "%s: inconsistent metadata: ip_version %u (expected 4 or 6)", path,
+                  md->ip_version);
+        return -1;
+    }
+    if (md->record_size != 24 && md->record_size != 28 && md->record_size != 32) {
+        set_error(errstr, errstr_size, "%s: inconsistent metadata: record_size %u (expected 24, 28 or 32)", path,
+                  md->record_size);
+        return -1;
+    }
+    uint64_t tree_size = (uint64_t)md->node_count * md->record_size / 4;
+    if (md->node_count == 0 || m->file_size < 0 || tree_size + 16 > (uint64_t)m->file_size ||
+        m->data_section != m->file_content + tree_size + 16) {
+        set_error(errstr, errstr_size,
+                  "%s: inconsistent metadata: node_count %u with %u-bit records does not fit the %lld-byte file",
+                  path, md->node_count, md->record_size, (long long)m->file_size);
+        return -1;
+    }
+    static const unsigned char separator[16];
+    if (memcmp(m->file_content + tree_size, separator, sizeof separator) != 0) {
+        set_error(errstr, errstr_size,
+                  "%s: inconsistent search tree: the 16 bytes after its %u nodes are not zero (wrong node_count?)",
+                  path, md->node_count);
+        return -1;
+    }
+    /* The walk touches every page of the tree once: ask for them in one
+     * go (Linux 5.14+; elsewhere faults bring them one by one). */
+#ifdef MADV_POPULATE_READ
+    (void)madvise((void *)m->file_content, (size_t)tree_size, MADV_POPULATE_READ);
+#endif
+    const uint64_t node_count = md->node_count, data_end = node_count + 16 + m->data_section_size;
+    const unsigned node_bytes = md->record_size / 4;
+    /* First pass: is any record bad (no branch per record, so the loop
+     * runs at memory speed); only then the second finds which. */
+    uint64_t first_bad = node_count;
+    for (int pass = 0; pass < 2 && first_bad == node_count; pass++) {
+        const uint8_t *p = m->file_content;
+        uint64_t any_bad = 0;
+        for (uint64_t node = 0; node < node_count; node++, p += node_bytes) {
+            uint64_t left, right;
+            node_records(p, md->record_size, &left, &right);
+            /* A node (not the root: that is a loop), empty (node_count),
+             * or data: node_count + 16 + an offset in the data section. */
+            uint64_t bad = ((left - 1 >= node_count) & (left - node_count - 16 >= data_end - node_count - 16)) |
+                           ((right - 1 >= node_count) & (right - node_count - 16 >= data_end - node_count - 16));
+            any_bad |= bad;
+            if (pass == 1 && bad) {
+                first_bad = node;
+                break;
+            }
+        }
+        if (!any_bad)
+            return 0;
+    }
+    uint64_t left, right;
+    node_records(m->file_content + first_bad * node_bytes, md->record_size, &left, &right);
+    bool left_bad = (left - 1 >= node_count) && (left - node_count - 16 >= data_end - node_count - 16);
+    set_error(errstr, errstr_size,
+              "%s: inconsistent search tree: node %llu's %s record is %llu, neither a node (1..%llu), "
+              "empty (%llu) nor in the %u-byte data section",
+              path, (unsigned long long)first_bad, left_bad ? "left" : "right",
+              (unsigned long long)(left_bad ? left : right), (unsigned long long)node_count - 1,
+              (unsigned long long)node_count, m->data_section_size);
+    return -1;
+}
+
 /* Open one database into *db (zeroed by the caller). 0, or -1 with the
  * reason (starting with the path) in errstr and nothing left open. */
 static int open_db(geo_db *db, const char *path, char *errstr, size_t errstr_size)
@@ -114,6 +238,8 @@ static int open_db(geo_db *db, const char *path, char *errstr, size_t errstr_siz
             set_error(errstr, errstr_size, "%s: %s", path, MMDB_strerror(status));
         return -1;
     }
+    if (check_consistent(db, path, errstr, errstr_size) != 0)
+        goto fail;
     const char *type = db->mmdb.metadata.database_type ? db->mmdb.metadata.database_type : "";
     int layout = rg_geo_probe_layout(&db->mmdb);
     if (layout < 0) {
@@ -289,12 +415,15 @@ int rg_geo_lookup(const rg_geo *g, int family, const unsigned char *addr, rg_geo
             continue;
         int mmdb_error = MMDB_SUCCESS;
         MMDB_lookup_result_s result = MMDB_lookup_sockaddr(&db->mmdb, &sa.sa, &mmdb_error);
-        if (mmdb_error != MMDB_SUCCESS)
+        if (mmdb_error != MMDB_SUCCESS) {
+            count_lookup_error(g);
             return -1;
+        }
         if (!result.found_entry)
             continue;
         if (rg_geo_read_record(db->layout, &result.entry, out) != 0) {
             memset(out, 0, sizeof *out);
+            count_lookup_error(g);
             return -1;
         }
         out->found = true;

@@ -25,7 +25,7 @@
  *
  * Thread-safety: after rg_geo_open/rg_geo_open_many, lookups may run from
  * any thread (the databases are read-only, memory-mapped, and the handle
- * holds no cache or other mutable state). The handle is owned by the caller
+ * holds no cache; its one mutable field is an atomic error counter). The handle is owned by the caller
  * and closed with rg_geo_close (NULL-safe); it must outlive every lookup on
  * it and every string its accessors returned.
  *
@@ -59,8 +59,15 @@ typedef struct rg_geo_result {
 /* The most databases one handle holds. */
 #define RG_GEO_MAX_DATABASES 8
 
-/* Open a database (memory-mapped) and detect its layout: the first data
- * records of the search tree decide (country_code -> flat; country, city,
+/* Open a database (memory-mapped), check it, and detect its layout.
+ * Checked: metadata that contradicts the file (format version, ip
+ * version, record size, a node count whose tree does not fit or is not
+ * followed by the 16 zero bytes), and every record of the search tree
+ * (each is a node, empty, or points into the data section); either
+ * refuses the file ("PATH: inconsistent metadata: ..." / "PATH:
+ * inconsistent search tree: ..."). Data records are not all decoded: a
+ * corrupt one fails the lookups that reach it (rg_geo_lookup_errors).
+ * Layout: the first data records of the search tree decide (country_code -> flat; country, city,
  * location... maps -> maxmind); only when no record tells, the metadata's
  * database_type does ("GeoLite2-City", "city ipv4", ...). NULL on failure
  * with the reason in errstr ("PATH: libmaxminddb's message", plus
@@ -124,6 +131,14 @@ const char *rg_geo_layout_name(rg_geo_layout layout);
  * record is not city level.
  */
 int rg_geo_lookup(const rg_geo *g, int family, const unsigned char *addr, rg_geo_result *out);
+
+/* Lookups on this handle that failed on a database error (a corrupt
+ * record or tree pointer that the checks at open cannot see), since it
+ * was opened, from every thread; 0 for NULL. Such an event's geo names
+ * are unknown, so a corrupt database changes decisions: replay prints
+ * this count in its summary, and the streaming runner can export it.
+ * Any thread; a relaxed read (exact once lookups have stopped). */
+uint64_t rg_geo_lookup_errors(const rg_geo *g);
 
 /* Same, for a textual IP literal; -1 also when it is no IP literal. */
 int rg_geo_lookup_str(const rg_geo *g, const char *ip, rg_geo_result *out);

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "../common/binio.h"
+#include "../common/saturate.h"
 #include "../common/strmap.h"
 
 typedef struct seen_id {
@@ -117,11 +118,10 @@ static void sift_down(heap_entry *h, size_t n, size_t i)
 /* Oldest ts still remembered: anything older than this is forgotten. */
 static int64_t cutoff(const rg_dedupe *d)
 {
-    /* watermark - (horizon + lateness), saturating for any int64. */
-    int64_t keep = d->horizon_ms > INT64_MAX - d->lateness_ms ? INT64_MAX : d->horizon_ms + d->lateness_ms;
-    if (d->watermark_ms < INT64_MIN + keep)
-        return INT64_MIN;
-    return d->watermark_ms - keep;
+    /* watermark - (horizon + lateness), saturating: both come from a
+     * rule file (any duration) and a loaded watermark may be far from
+     * today's times. */
+    return rg_sat_sub(d->watermark_ms, rg_sat_add(d->horizon_ms, d->lateness_ms));
 }
 
 static void expire(rg_dedupe *d)

@@ -53,7 +53,9 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
         if (st == RG_CAPTURE_REJECT) {
             res->rejected++;
             res->rejected_by_kind[item.reject.kind]++;
-            if (o->rejects) {
+            if (o->rejects && o->max_rejects_set && res->rejected > o->max_rejects) {
+                res->rejects_not_written++;
+            } else if (o->rejects) {
                 rg_strbuf_reset(&line);
                 rg_reject_write_json(&item.reject, item.source, item.raw, item.raw_len, &line);
                 rg_strbuf_putc(&line, '\n');
@@ -125,7 +127,11 @@ void rg_replay_summary_json(const rg_replay_result *res, const rg_engine *e, rg_
         rg_strbuf_printf(out, "%s\"%s\":%llu", a ? "," : "", rg_action_name((rg_action)a),
                          (unsigned long long)st.actions[a]);
     double eps = res->seconds > 0 ? (double)res->events_read / res->seconds : 0;
-    rg_strbuf_printf(out, "},\"seconds\":%.3f,\"events_per_second\":%.0f}", res->seconds, eps);
+    rg_strbuf_printf(out,
+                     "},\"rejects_not_written\":%llu,\"geoip_lookup_errors\":%llu,\"seconds\":%.3f,"
+                     "\"events_per_second\":%.0f}",
+                     (unsigned long long)res->rejects_not_written, (unsigned long long)res->geoip_lookup_errors,
+                     res->seconds, eps);
 }
 
 void rg_replay_summary_text(const rg_replay_result *res, const rg_engine *e, rg_strbuf *out)
@@ -148,6 +154,13 @@ void rg_replay_summary_text(const rg_replay_result *res, const rg_engine *e, rg_
         }
         rg_strbuf_putc(out, ')');
     }
+    if (res->rejects_not_written)
+        rg_strbuf_printf(out, "\nreplay: %llu rejects not written (over --max-rejects; counted above)",
+                         (unsigned long long)res->rejects_not_written);
+    if (res->geoip_lookup_errors)
+        rg_strbuf_printf(out, "\nreplay: %llu GeoIP lookups failed on a database error (geo names unknown for those "
+                              "events)",
+                         (unsigned long long)res->geoip_lookup_errors);
     if (st.too_late)
         rg_strbuf_printf(out, "\nreplay: %llu events came later than max_lateness behind the newest (windows and "
                               "dedupe are exact only within it)",

@@ -32,6 +32,10 @@ typedef struct rg_replay_opts {
     rg_replay_lane *lanes;
     size_t n_lanes;
     FILE *rejects;               /* rejects file; NULL to only count them */
+    /* --max-rejects: write at most this many rejects (the rest are still
+     * counted), so a corrupted input cannot fill a disk; only when set. */
+    bool max_rejects_set;
+    uint64_t max_rejects;
     bool progress;               /* draw a progress line on stderr */
 } rg_replay_opts;
 
@@ -43,6 +47,10 @@ typedef struct rg_replay_result {
     uint64_t rejected;
     uint64_t rejected_by_kind[RG_REJ_KIND_COUNT];
     uint64_t envelopes;          /* lines that were kcat envelopes */
+    uint64_t rejects_not_written;/* counted in `rejected`, past max_rejects */
+    /* GeoIP lookups that failed on a database error (rg_geo_lookup_errors),
+     * set by the caller, which owns the handle; printed by the summaries. */
+    uint64_t geoip_lookup_errors;
     double seconds;
 } rg_replay_result;
 

@@ -98,11 +98,140 @@ static void test_sweep_and_sorted(void **unused)
     rg_account_store_free(s);
 }
 
+static bool keep_all(void *slice, void *arg) { return true; }
+
+static bool drop_all(void *slice, void *arg) { return false; }
+
+/* A quiet account (windowed slices empty) moves to the dormant map at
+ * the next sweep, with its kept slices only; any access to a kept slice
+ * brings it back, contents intact; windowed slices come back empty. */
+static void test_dormant_records(void **unused)
+{
+    rg_account_store *s = rg_account_store_new();
+    rg_account_slice win, kept_a, kept_b;
+    assert_int_equal(rg_account_store_reserve(s, 40, &win), 0);
+    assert_int_equal(rg_account_store_reserve_kept(s, 8, &kept_a), 0);
+    assert_int_equal(rg_account_store_reserve_kept(s, 16, &kept_b), 0);
+    assert_int_equal(rg_account_store_seal(s), 0);
+    char key[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof key, "acct-%03d", i);
+        ((two *)rg_account_put(&win, KEY(key), NULL))->a = i;
+        ((two *)rg_account_put(&kept_a, KEY(key), NULL))->a = 1000 + i;
+        if (i % 2)
+            ((two *)rg_account_put(&kept_b, KEY(key), NULL))->b = 2000 + i;
+    }
+    assert_int_equal(rg_account_dormant_records(s), 0);
+    /* Windowed slices emptied: by a release, and by a sweep. */
+    for (int i = 0; i < 50; i++) {
+        snprintf(key, sizeof key, "acct-%03d", i);
+        rg_account_release(&win, KEY(key));
+    }
+    assert_int_equal(rg_account_active_records(s), 100);   /* released: moved at the next sweep */
+    assert_int_equal(rg_account_sweep(&win, keep_all, NULL), 0);
+    assert_int_equal(rg_account_dormant_records(s), 50);
+    assert_int_equal(rg_account_active_records(s), 50);
+    assert_int_equal(rg_account_records(s), 100);
+    assert_int_equal(rg_account_count(&kept_a), 100);
+    assert_int_equal(rg_account_count(&kept_b), 50);
+    assert_int_equal(rg_account_count(&win), 50);
+
+    /* The windowed slice of a dormant account holds nothing, and asking
+     * does not wake it. */
+    assert_null(rg_account_get(&win, KEY("acct-007")));
+    assert_int_equal(rg_account_dormant_records(s), 50);
+    /* A kept slice it does not hold: nothing, still dormant. */
+    assert_null(rg_account_get(&kept_b, KEY("acct-006")));
+    assert_int_equal(rg_account_dormant_records(s), 50);
+    /* A kept slice it holds: promoted, both kept slices intact. */
+    two *b = rg_account_get(&kept_b, KEY("acct-007"));
+    assert_non_null(b);
+    assert_int_equal(b->b, 2007);
+    assert_int_equal(rg_account_dormant_records(s), 49);
+    assert_int_equal(((two *)rg_account_get(&kept_a, KEY("acct-007")))->a, 1007);
+    assert_null(rg_account_get(&win, KEY("acct-007")));
+    /* put of a windowed slice on a dormant account wakes it too. */
+    bool created;
+    two *w = rg_account_put(&win, KEY("acct-008"), &created);
+    assert_true(created);
+    assert_int_equal(w->a, 0);
+    assert_int_equal(((two *)rg_account_get(&kept_a, KEY("acct-008")))->a, 1008);
+    assert_int_equal(rg_account_dormant_records(s), 48);
+
+    /* sorted and foreach of a kept slice see both maps, in key order. */
+    size_t n;
+    rg_strmap_item *items = rg_account_sorted(&kept_a, &n);
+    assert_non_null(items);
+    assert_int_equal(n, 100);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "acct-%03d", (int)i);
+        assert_string_equal(items[i].key, key);
+        assert_int_equal(((two *)items[i].value)->a, 1000 + (int64_t)i);
+    }
+    free(items);
+    items = rg_account_sorted(&win, &n);
+    assert_int_equal(n, 51);   /* 50 active + acct-008 */
+    free(items);
+
+    /* A kept slice's sweep reaches dormant records: releasing every
+     * kept_b leaves kept_a's; releasing kept_a empties the store. */
+    assert_int_equal(rg_account_sweep(&kept_b, drop_all, NULL), 50);
+    assert_int_equal(rg_account_records(s), 100);
+    assert_int_equal(rg_account_sweep(&win, drop_all, NULL), 51);
+    assert_int_equal(rg_account_active_records(s), 0);
+    assert_int_equal(rg_account_sweep(&kept_a, drop_all, NULL), 100);
+    assert_int_equal(rg_account_records(s), 0);
+    rg_account_store_free(s);
+}
+
+/* Only kept slices: no dormant map, records stay where they are. */
+static void test_kept_only_store(void **unused)
+{
+    rg_account_store *s = rg_account_store_new();
+    rg_account_slice kept;
+    assert_int_equal(rg_account_store_reserve_kept(s, 8, &kept), 0);
+    assert_int_equal(rg_account_store_seal(s), 0);
+    ((two *)rg_account_put(&kept, KEY("a"), NULL))->a = 5;
+    assert_int_equal(rg_account_sweep(&kept, keep_all, NULL), 0);
+    assert_int_equal(rg_account_active_records(s), 1);
+    assert_int_equal(rg_account_dormant_records(s), 0);
+    assert_int_equal(rg_account_dormant_bytes(s), 0);
+    rg_account_store_free(s);
+}
+
+/* What a dormant account costs, with the default pack's kept slices
+ * (login 24 B, registration 8 B): docs/state.md quotes this figure. */
+static void test_dormant_cost(void **unused)
+{
+    enum { N = 100000 };
+    rg_account_store *s = rg_account_store_new();
+    rg_account_slice win, login, reg;
+    assert_int_equal(rg_account_store_reserve(s, 96, &win), 0);   /* velocity 56 + received 40 */
+    assert_int_equal(rg_account_store_reserve_kept(s, 24, &login), 0);
+    assert_int_equal(rg_account_store_reserve_kept(s, 8, &reg), 0);
+    assert_int_equal(rg_account_store_seal(s), 0);
+    char key[16];
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "acct%07d", i);
+        assert_non_null(rg_account_put(&login, KEY(key), NULL));
+        assert_non_null(rg_account_put(&reg, KEY(key), NULL));
+    }
+    assert_int_equal(rg_account_sweep(&win, keep_all, NULL), 0);
+    assert_int_equal(rg_account_dormant_records(s), N);
+    double per = (double)rg_account_dormant_bytes(s) / N;
+    printf("# dormant account (login 24 B + registration 8 B, 11-byte ids): %.1f B\n", per);
+    assert_true(per <= 80);
+    rg_account_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slices_share_one_record),
         cmocka_unit_test(test_sweep_and_sorted),
+        cmocka_unit_test(test_dormant_records),
+        cmocka_unit_test(test_kept_only_store),
+        cmocka_unit_test(test_dormant_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

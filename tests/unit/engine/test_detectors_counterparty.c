@@ -49,9 +49,10 @@ static void test_age_from_account_open(void **unused)
     fixture_end(&f);
 }
 
-/* A registration is a history fact: kept while touched, dropped after
- * the horizon without any event on it. */
-static void test_age_expires(void **unused)
+/* A registration is a fact about the account, kept for good (rules.md
+ * "State is bounded"): `counterparty_age >= 30d` is known for an account
+ * opened long ago, however quiet it was, and sweeps keep it. */
+static void test_age_kept_for_good(void **unused)
 {
     det_fixture f;
     fixture_begin(&f, "counterparty_age");
@@ -59,13 +60,19 @@ static void test_age_expires(void **unused)
     fixture_create(&f);
     rg_event open = mk_event(RG_EV_ACCOUNT_OPEN, T0, "cp");
     fixture_fold(&f, &open, NULL);
-    f.det->expire(f.state, T0 + 6 * DAY_MS);
-    rg_event t1 = mk_transfer(T0 + 6 * DAY_MS, "x", "cp", 1);
-    assert_int_value(fixture_step(&f, age, &t1, NULL), 6 * DAY_MS);   /* touches it */
-    f.det->expire(f.state, T0 + 12 * DAY_MS);
-    assert_int_equal(fixture_stats(&f).entities, 1);
-    f.det->expire(f.state, T0 + 13 * DAY_MS + 1);
-    assert_int_equal(fixture_stats(&f).entities, 0);
+    for (int d = 1; d <= 400; d += 3) {   /* other accounts' days go by */
+        rg_event other = mk_event(RG_EV_ACCOUNT_OPEN, T0 + d * DAY_MS, "someone-else");
+        fixture_fold(&f, &other, NULL);
+        f.det->expire(f.state, T0 + d * DAY_MS);
+    }
+    assert_int_equal(fixture_stats(&f).entities, 2);
+    rg_event t1 = mk_transfer(T0 + 14 * DAY_MS + 400 * DAY_MS, "x", "cp", 1);
+    assert_int_value(fixture_step(&f, age, &t1, NULL), 414 * DAY_MS);
+    /* A second open of the same account later does not rejuvenate it. */
+    rg_event again = mk_event(RG_EV_ACCOUNT_OPEN, T0 + 415 * DAY_MS, "cp");
+    fixture_fold(&f, &again, NULL);
+    rg_event t2 = mk_transfer(T0 + 416 * DAY_MS, "x", "cp", 1);
+    assert_int_value(fixture_step(&f, age, &t2, NULL), 416 * DAY_MS);
     fixture_end(&f);
 }
 
@@ -257,7 +264,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_age_from_created_at),    cmocka_unit_test(test_age_from_account_open),
-        cmocka_unit_test(test_age_expires),            cmocka_unit_test(test_senders_distinct),
+        cmocka_unit_test(test_age_kept_for_good),            cmocka_unit_test(test_senders_distinct),
         cmocka_unit_test(test_senders_window_boundary), cmocka_unit_test(test_senders_out_of_order),
         cmocka_unit_test(test_senders_bounded),         cmocka_unit_test(test_reload_keeps_registrations),
         cmocka_unit_test(test_senders_match_reference),

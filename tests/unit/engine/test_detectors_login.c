@@ -167,30 +167,56 @@ static void test_device_cap_and_expire(void **unused)
     assert_bool_value(fixture_peek(&lf.f, lf.new_device, &recent, NULL), false);
     rg_event old = login_at(T0 + DAY_MS, "farm", "d-0");
     assert_bool_value(fixture_peek(&lf.f, lf.new_device, &old, NULL), true);
-    lf.f.det->expire(lf.f.state, T0 + 8 * DAY_MS);
-    assert_int_equal(fixture_stats(&lf.f).entities, 0);
-    /* History gone: the next login is a first login again. */
-    assert_bool_value(fixture_peek(&lf.f, lf.new_device, &old, NULL), false);
+    /* Devices are facts about the account, kept for good: nothing
+     * expires, and the 64 most recent are still known. */
+    lf.f.det->expire(lf.f.state, T0 + 80 * DAY_MS);
+    assert_int_equal(fixture_stats(&lf.f).entities, 1);
+    assert_true(fixture_stats(&lf.f).bytes < 4096);
+    rg_event late = login_at(T0 + 80 * DAY_MS, "farm", "d-936");
+    assert_bool_value(fixture_peek(&lf.f, lf.new_device, &late, NULL), false);
+    rg_event gone = login_at(T0 + 80 * DAY_MS, "farm", "d-935");
+    assert_bool_value(fixture_peek(&lf.f, lf.new_device, &gone, NULL), true);   /* 65th most recent */
     fixture_end(&lf.f);
 }
 
-/* History past the horizon is forgotten at once, swept or not: the next
- * login is a first login again. */
-static void test_horizon_without_sweep(void **unused)
+/* Login history is kept for good (rules.md "State is bounded"): a month
+ * without any event does not make the next login a first login, and
+ * prev_login_country is still the last placed one. */
+static void test_history_kept_past_horizon(void **unused)
 {
     login_fixture lf;
     setup(&lf);
     rg_event a = login_at(T0, "u", "d-a");
     login_from(&lf, &a, "CN");
-    rg_event other = login_at(T0 + 7 * DAY_MS + 1, "v", "d-v");
-    login_from(&lf, &other, "CN");
-    rg_event b = login_at(T0 + 7 * DAY_MS + 2, "u", "d-b");
-    assert_bool_value(fixture_peek(&lf.f, lf.new_device, &b, NULL), false);
-    assert_unknown(fixture_peek(&lf.f, lf.prev_country, &b, NULL));
+    for (int d = 1; d <= 30; d++) {   /* another account's month */
+        rg_event other = login_at(T0 + d * DAY_MS, "v", "d-v");
+        login_from(&lf, &other, "CN");
+        lf.f.det->expire(lf.f.state, T0 + d * DAY_MS);
+    }
+    rg_event b = login_at(T0 + 30 * DAY_MS + 1, "u", "d-b");
+    assert_bool_value(fixture_peek(&lf.f, lf.new_device, &b, NULL), true);
+    assert_string_value(fixture_peek(&lf.f, lf.prev_country, &b, NULL), "CN");
     login_from(&lf, &b, "FR");
-    rg_event c = login_at(T0 + 7 * DAY_MS + 3, "u", "d-a");
-    assert_bool_value(fixture_peek(&lf.f, lf.new_device, &c, NULL), true);   /* d-a was forgotten */
+    rg_event c = login_at(T0 + 30 * DAY_MS + 2, "u", "d-a");
+    assert_bool_value(fixture_peek(&lf.f, lf.new_device, &c, NULL), false);   /* d-a still known */
     assert_string_value(fixture_peek(&lf.f, lf.prev_country, &c, NULL), "FR");
+    fixture_end(&lf.f);
+}
+
+/* A login without an ip skips like an unplaced one: with a context that
+ * has no GeoIP answer (the engine's rg_eval_geo gives none without ip). */
+static void test_prev_country_login_without_ip(void **unused)
+{
+    login_fixture lf;
+    setup(&lf);
+    rg_event a = login_at(T0, "u", "d");
+    login_from(&lf, &a, "DE");
+    rg_event b = login_at(T0 + MIN_MS, "u", "d");
+    b.ip = NULL;
+    b.ip_family = 0;
+    login_from(&lf, &b, NULL);
+    rg_event c = login_at(T0 + 2 * MIN_MS, "u", "d");
+    assert_string_value(fixture_peek(&lf.f, lf.prev_country, &c, NULL), "DE");
     fixture_end(&lf.f);
 }
 
@@ -200,7 +226,7 @@ int main(void)
         cmocka_unit_test(test_new_device_other_country), cmocka_unit_test(test_new_device_same_country),
         cmocka_unit_test(test_first_login_ever),         cmocka_unit_test(test_device_seen_on_account_open),
         cmocka_unit_test(test_prev_country_skips_unplaced), cmocka_unit_test(test_device_cap_and_expire),
-        cmocka_unit_test(test_horizon_without_sweep),
+        cmocka_unit_test(test_history_kept_past_horizon), cmocka_unit_test(test_prev_country_login_without_ip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

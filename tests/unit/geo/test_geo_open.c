@@ -7,6 +7,7 @@
 #include "geo_test.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <maxminddb.h>
@@ -206,12 +207,14 @@ static void test_open_errors(void **state)
     assert_null(rg_geo_open("", err, sizeof err));
 }
 
-typedef enum corruption { BROKEN_TREE_POINTER, BAD_DATA_TYPE } corruption;
+typedef enum corruption {
+    BROKEN_TREE_POINTER,   /* the record leading to ip's data points past the data section */
+    POINTER_INTO_SEPARATOR,/* ... into the 16 zero bytes between tree and data */
+    POINTER_TO_ROOT,       /* ... back to node 0: a loop */
+    BAD_DATA_TYPE          /* ip's data record's first key has no type */
+} corruption;
 
-/* A copy of flat.mmdb broken on the way to ip's record; returns its path.
- * BROKEN_TREE_POINTER points the tree record that leads to ip's data past
- * the data section; BAD_DATA_TYPE gives the first key of ip's data record
- * an unknown type. */
+/* A copy of flat.mmdb broken on the way to ip's record; returns its path. */
 static const char *corrupt_copy_for(const char *ip, corruption how)
 {
     MMDB_s mmdb;
@@ -236,79 +239,195 @@ static const char *corrupt_copy_for(const char *ip, corruption how)
         }
     }
     assert_true(side >= 0);
-    const size_t tree_size = (size_t)mmdb.metadata.node_count * 6;
+    const uint32_t node_count = mmdb.metadata.node_count;
+    const size_t tree_size = (size_t)node_count * 6;
     MMDB_close(&mmdb);
 
     size_t size;
     unsigned char *bytes = read_all(db_path("flat.mmdb"), &size);
-    if (how == BROKEN_TREE_POINTER) {
-        /* 24-bit records: a node is 6 bytes, left record first. */
-        unsigned char *rec = bytes + (size_t)node * 6 + (size_t)side * 3;
-        rec[0] = rec[1] = rec[2] = 0xFF;
-    } else {
+    /* 24-bit records: a node is 6 bytes, left record first, big-endian. */
+    unsigned char *rec = bytes + (size_t)node * 6 + (size_t)side * 3;
+    uint32_t value = 0;
+    switch (how) {
+    case BROKEN_TREE_POINTER: value = 0xFFFFFF; break;
+    case POINTER_INTO_SEPARATOR: value = node_count + 5; break;
+    case POINTER_TO_ROOT: value = 0; break;
+    case BAD_DATA_TYPE: {
         /* The data section follows the tree and 16 zero bytes. The record
          * is a map (kept); its first key becomes control byte 0, "extended
          * type", with 7 + 0xF0: no type at all. */
-        unsigned char *rec = bytes + tree_size + 16 + data_offset;
-        assert_int_equal(rec[0] >> 5, MMDB_DATA_TYPE_MAP);
-        rec[1] = 0x00;
-        rec[2] = 0xF0;
+        unsigned char *data = bytes + tree_size + 16 + data_offset;
+        assert_int_equal(data[0] >> 5, MMDB_DATA_TYPE_MAP);
+        data[1] = 0x00;
+        data[2] = 0xF0;
+        break;
+    }
+    }
+    if (how != BAD_DATA_TYPE) {
+        rec[0] = (unsigned char)(value >> 16);
+        rec[1] = (unsigned char)(value >> 8);
+        rec[2] = (unsigned char)value;
     }
     const char *path = write_scratch("corrupt.mmdb", bytes, size);
     free(bytes);
     return path;
 }
 
+/* A copy of flat.mmdb whose metadata says `key` is `value` (an unsigned
+ * int field of 1 or 2 value bytes, rewritten in place). */
+static const char *metadata_copy(const char *key, unsigned value)
+{
+    size_t size;
+    unsigned char *bytes = read_all(db_path("flat.mmdb"), &size);
+    static const char marker[] = "\xab\xcd\xefMaxMind.com";
+    unsigned char *meta = NULL;
+    for (size_t i = size - (sizeof marker - 1); i-- > 0;)
+        if (memcmp(bytes + i, marker, sizeof marker - 1) == 0) {
+            meta = bytes + i + sizeof marker - 1;
+            break;
+        }
+    assert_non_null(meta);
+    size_t keylen = strlen(key);
+    unsigned char *at = NULL;
+    for (unsigned char *q = meta; q + 1 + keylen < bytes + size; q++)
+        if (q[0] == (0x40 | keylen) && memcmp(q + 1, key, keylen) == 0) {
+            at = q + 1 + keylen;   /* the value's control byte: uint16 (type 5) or uint32 (6), size 1..2 */
+            break;
+        }
+    assert_non_null(at);
+    unsigned n = at[0] & 0x1f;
+    assert_true(n == 1 || n == 2);
+    if (n == 1) {
+        assert_true(value < 256);
+        at[1] = (unsigned char)value;
+    } else {
+        at[1] = (unsigned char)(value >> 8);
+        at[2] = (unsigned char)value;
+    }
+    const char *path = write_scratch("meta.mmdb", bytes, size);
+    free(bytes);
+    return path;
+}
+
+/* A tree record that is no node, not empty and not in the data section,
+ * and metadata that contradicts the file, are refused at open, naming the
+ * path and what is inconsistent (issue 12.10: before, the file opened and
+ * the lookups through the record failed, silently). */
+static void test_inconsistent_database_refused(void **state)
+{
+    (void)state;
+    const corruption kinds[] = {BROKEN_TREE_POINTER, POINTER_INTO_SEPARATOR, POINTER_TO_ROOT};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        const char *path = corrupt_copy_for("2001:db8:1::1", kinds[i]);
+        expect_open_error(path, "inconsistent search tree");
+        /* In a list: all or nothing. */
+        const char *list[] = {db_path("maxmind.mmdb"), path};
+        char err[512] = "";
+        assert_null(rg_geo_open_many(list, 2, err, sizeof err));
+        assert_non_null(strstr(err, "inconsistent search tree"));
+        unlink(path);
+    }
+    MMDB_s mmdb;
+    assert_int_equal(MMDB_open(db_path("flat.mmdb"), MMDB_MODE_MMAP, &mmdb), MMDB_SUCCESS);
+    unsigned node_count = mmdb.metadata.node_count;
+    MMDB_close(&mmdb);
+    /* One node fewer: the tree ends early, and what follows is not the
+     * 16 zero bytes. */
+    const char *path = metadata_copy("node_count", node_count - 1);
+    expect_open_error(path, "inconsistent");
+    unlink(path);
+    path = metadata_copy("ip_version", 5);   /* libmaxminddb refuses this one itself */
+    expect_open_error(path, "metadata");
+    unlink(path);
+}
+
 static void test_corrupt_database(void **state)
 {
     (void)state;
-    const corruption kinds[] = {BROKEN_TREE_POINTER, BAD_DATA_TYPE};
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        /* Tokyo's record is not shared with another network. */
-        const char *path = corrupt_copy_for("2001:db8:1::1", kinds[i]);
-        char err[512] = "";
-        /* The layout probe reads the IPv4 records first and never meets the
-         * broken one, so the file opens; the lookup through it fails. */
-        rg_geo *g = rg_geo_open(path, err, sizeof err);
-        if (!g)
-            fail_msg("%s", err);
-        rg_geo_result r;
-        memset(&r, 0x5a, sizeof r);
-        assert_int_equal(rg_geo_lookup_str(g, "2001:db8:1::1", &r), -1);
-        assert_false(r.found);
-        assert_string_equal(r.country, "");
-        assert_string_equal(r.city, "");
-        assert_int_equal(rg_geo_lookup_str(g, "1.0.0.1", &r), 0);
-        assert_string_equal(r.city, "Shanghai");
-        rg_geo_close(g);
+    /* Tokyo's record is not shared with another network. */
+    const char *path = corrupt_copy_for("2001:db8:1::1", BAD_DATA_TYPE);
+    char err[512] = "";
+    /* A data record is only read by the lookups that reach it: the file
+     * opens; the lookup through it fails, and is counted. */
+    rg_geo *g = rg_geo_open(path, err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    assert_int_equal(rg_geo_lookup_errors(g), 0);
+    rg_geo_result r;
+    memset(&r, 0x5a, sizeof r);
+    assert_int_equal(rg_geo_lookup_str(g, "2001:db8:1::1", &r), -1);
+    assert_false(r.found);
+    assert_string_equal(r.country, "");
+    assert_string_equal(r.city, "");
+    assert_int_equal(rg_geo_lookup_errors(g), 1);
+    assert_int_equal(rg_geo_lookup_str(g, "1.0.0.1", &r), 0);
+    assert_string_equal(r.city, "Shanghai");
+    assert_int_equal(rg_geo_lookup_str(g, "8.8.8.8", &r), 0);   /* not found is no error */
+    assert_int_equal(rg_geo_lookup_str(g, "not an ip", &r), -1);   /* nor is a bad literal */
+    assert_int_equal(rg_geo_lookup_errors(g), 1);
+    assert_int_equal(rg_geo_lookup_errors(NULL), 0);
+    rg_geo_close(g);
 
-        /* In a list, the broken database stops the lookup when it is asked
-         * first (a lower-priority answer never stands in for it), and is
-         * never reached when a database before it holds the address. */
-        const char *broken_first[] = {path, db_path("maxmind.mmdb")};
-        g = rg_geo_open_many(broken_first, 2, err, sizeof err);
-        if (!g)
-            fail_msg("%s", err);
-        memset(&r, 0x5a, sizeof r);
-        assert_int_equal(rg_geo_lookup_str(g, "2001:db8:1::1", &r), -1);
-        assert_false(r.found);
-        assert_string_equal(r.city, "");
-        assert_int_equal(rg_geo_lookup_str(g, "2001:db8:4::1", &r), 0);
-        assert_int_equal(r.accuracy_km, 0); /* flat answered */
-        rg_geo_close(g);
+    /* In a list, the broken database stops the lookup when it is asked
+     * first (a lower-priority answer never stands in for it), and is
+     * never reached when a database before it holds the address. */
+    const char *broken_first[] = {path, db_path("maxmind.mmdb")};
+    g = rg_geo_open_many(broken_first, 2, err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    memset(&r, 0x5a, sizeof r);
+    assert_int_equal(rg_geo_lookup_str(g, "2001:db8:1::1", &r), -1);
+    assert_false(r.found);
+    assert_string_equal(r.city, "");
+    assert_int_equal(rg_geo_lookup_str(g, "2001:db8:4::1", &r), 0);
+    assert_int_equal(r.accuracy_km, 0); /* flat answered */
+    assert_int_equal(rg_geo_lookup_errors(g), 1);
+    rg_geo_close(g);
 
-        char maxmind[4200];
-        snprintf(maxmind, sizeof maxmind, "%s", db_path("maxmind.mmdb"));
-        const char *broken_last[] = {maxmind, path};
-        g = rg_geo_open_many(broken_last, 2, err, sizeof err);
-        if (!g)
-            fail_msg("%s", err);
-        assert_int_equal(rg_geo_lookup_str(g, "2001:db8:1::1", &r), 0);
-        assert_string_equal(r.city, "Tokyo");
-        assert_int_equal(r.accuracy_km, 100); /* maxmind answered */
-        rg_geo_close(g);
-        unlink(path);
-    }
+    char maxmind[4200];
+    snprintf(maxmind, sizeof maxmind, "%s", db_path("maxmind.mmdb"));
+    const char *broken_last[] = {maxmind, path};
+    g = rg_geo_open_many(broken_last, 2, err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    assert_int_equal(rg_geo_lookup_str(g, "2001:db8:1::1", &r), 0);
+    assert_string_equal(r.city, "Tokyo");
+    assert_int_equal(r.accuracy_km, 100); /* maxmind answered */
+    assert_int_equal(rg_geo_lookup_errors(g), 0);
+    rg_geo_close(g);
+    unlink(path);
+}
+
+/* The counter is exact when several threads fail lookups at once. */
+typedef struct failing_lookups {
+    const rg_geo *g;
+    int n;
+} failing_lookups;
+
+static void *fail_lookups(void *arg)
+{
+    const failing_lookups *f = arg;
+    rg_geo_result r;
+    for (int i = 0; i < f->n; i++)
+        (void)rg_geo_lookup_str(f->g, "2001:db8:1::1", &r);
+    return NULL;
+}
+
+static void test_lookup_errors_counted_across_threads(void **state)
+{
+    (void)state;
+    const char *path = corrupt_copy_for("2001:db8:1::1", BAD_DATA_TYPE);
+    rg_geo *g = rg_geo_open(path, NULL, 0);
+    assert_non_null(g);
+    failing_lookups f = {g, 2500};
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, fail_lookups, &f), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(rg_geo_lookup_errors(g), 10000);
+    rg_geo_close(g);
+    unlink(path);
 }
 
 int main(void)
@@ -320,6 +439,8 @@ int main(void)
         cmocka_unit_test(test_several_databases_errors),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_corrupt_database),
+        cmocka_unit_test(test_inconsistent_database_refused),
+        cmocka_unit_test(test_lookup_errors_counted_across_threads),
     };
     return cmocka_run_group_tests_name("geo_open", tests, setup_dir, NULL);
 }
