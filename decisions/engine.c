@@ -17,6 +17,7 @@
 #include "../common/strmap.h"
 #include "../rules/eval.h"
 #include "engine_internal.h"
+#include "stage_values.h"
 
 size_t rg_engine_registry_size(void)
 {
@@ -53,11 +54,11 @@ void *rg_engine_create_one(size_t i, const rg_detector_config *cfg, char *errstr
  * detector nobody uses keeps nothing (rules.md: state only for what the
  * loaded rules use). */
 int rg_engine_create_detectors(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts, void **states,
-                               size_t n, char *errstr, size_t errstr_size)
+                               size_t n, uint32_t families, char *errstr, size_t errstr_size)
 {
     for (size_t i = 0; i < n; i++) {
         rg_detector_config cfg = rg_engine_config_for(rs, geo, accounts, i);
-        if (!cfg.n_uses)
+        if (!cfg.n_uses || i >= 32 || !(families & (UINT32_C(1) << i)))
             continue;
         if (!(states[i] = rg_engine_create_one(i, &cfg, errstr, errstr_size)))
             return -1;
@@ -87,11 +88,56 @@ rg_dedupe *rg_engine_dedupe_new(const rg_ruleset *rs)
     return d;
 }
 
+uint32_t rg_family_bit(const char *family)
+{
+    for (size_t i = 0; rg_detectors[i] && i < 32; i++)
+        if (strcmp(rg_detectors[i]->family, family) == 0)
+            return UINT32_C(1) << i;
+    return 0;
+}
+
+/* The uses a role leaves to earlier stages, by ship key. NULL (and 0) when
+ * the role keeps every family; -1 on OOM. */
+static int map_shipped_uses(const rg_ruleset *rs, uint32_t families, rg_strmap **out)
+{
+    *out = NULL;
+    if (families == RG_FAMILIES_ALL)
+        return 0;
+    rg_strmap *m = rg_strmap_new(sizeof(const rg_name_use *));
+    if (!m)
+        return -1;
+    for (size_t i = 0; i < rg_ruleset_use_count(rs); i++) {
+        const rg_name_use *u = rg_ruleset_use(rs, i);
+        if (!u->detector || u->detector_index >= 32 || (families & (UINT32_C(1) << u->detector_index)))
+            continue;
+        char key[RG_SHIP_KEY_MAX];
+        size_t len = rg_use_ship_key(u, key);
+        const rg_name_use **slot = rg_strmap_put(m, key, len, NULL);
+        if (!slot) {
+            rg_strmap_free(m, NULL);
+            return -1;
+        }
+        *slot = u;
+    }
+    *out = m;
+    return 0;
+}
+
+const rg_engine_role *rg_engine_role_of(const rg_engine *e) { return &e->role; }
+
 rg_engine *rg_engine_new(const rg_ruleset *rs, const rg_geo *geo, char *errstr, size_t errstr_size)
+{
+    const rg_engine_role all = {.families = RG_FAMILIES_ALL, .dedupe = true, .decide = true};
+    return rg_engine_new_role(rs, geo, &all, errstr, errstr_size);
+}
+
+rg_engine *rg_engine_new_role(const rg_ruleset *rs, const rg_geo *geo, const rg_engine_role *role, char *errstr,
+                              size_t errstr_size)
 {
     rg_engine *e = calloc(1, sizeof *e);
     if (!e)
         goto oom;
+    e->role = *role;
     e->rs = rs;
     e->geo = geo;
     e->n_detectors = rg_engine_registry_size();
@@ -100,10 +146,11 @@ rg_engine *rg_engine_new(const rg_ruleset *rs, const rg_geo *geo, char *errstr, 
     e->dedupe = rg_engine_dedupe_new(rs);
     e->cooldowns = rg_cooldowns_new();
     e->accounts = rg_account_store_new();
-    if (!e->detector_state || !e->rule_hits || !e->dedupe || !e->cooldowns || !e->accounts)
+    if (!e->detector_state || !e->rule_hits || !e->dedupe || !e->cooldowns || !e->accounts ||
+        map_shipped_uses(rs, e->role.families, &e->shipped_uses) != 0)
         goto oom;
-    if (rg_engine_create_detectors(rs, geo, e->accounts, e->detector_state, e->n_detectors, errstr, errstr_size) !=
-        0) {
+    if (rg_engine_create_detectors(rs, geo, e->accounts, e->detector_state, e->n_detectors, e->role.families, errstr,
+                                   errstr_size) != 0) {
         rg_engine_free(e);
         return NULL;
     }
@@ -129,6 +176,7 @@ void rg_engine_free(rg_engine *e)
     rg_dedupe_free(e->dedupe);
     rg_cooldowns_free(e->cooldowns);
     rg_decision_builder_free(&e->builder);
+    rg_strmap_free(e->shipped_uses, NULL);
     free(e->rule_hits);
     free(e);
 }
@@ -148,6 +196,46 @@ static void expire_state(rg_engine *e)
 rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len,
                                    const rg_sink *sink)
 {
+    return rg_engine_process_stage(e, ev, raw, raw_len, RG_FAMILIES_ALL, NULL, 0, NULL, sink);
+}
+
+static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len, const rg_sink *sink);
+
+static bool preset_one(void *arg, const char *key, size_t key_len, const rg_value *v)
+{
+    rg_engine *e = arg;
+    const rg_name_use **u = e->shipped_uses ? rg_strmap_get(e->shipped_uses, key, key_len) : NULL;
+    if (u && (*u)->spec->type == v->type)
+        rg_eval_preset(&e->ctx, *u, *v);
+    return true;
+}
+
+/* Append the values of every use of `families` (computed now, as the rules
+ * would see them) to out. */
+static void ship_values(rg_engine *e, uint32_t families, rg_strbuf *out)
+{
+    size_t at = out->len;
+    uint16_t count = 0;
+    rg_values_begin(out);
+    for (size_t i = 0; i < rg_ruleset_use_count(e->rs); i++) {
+        const rg_name_use *u = rg_ruleset_use(e->rs, i);
+        if (!u->detector || u->detector_index >= 32 || !(families & (UINT32_C(1) << u->detector_index)) ||
+            !e->detector_state[u->detector_index] || u->spec->type == RG_T_STRLIST || count == UINT16_MAX)
+            continue;
+        rg_value v = rg_eval_use(&e->ctx, u);
+        char key[RG_SHIP_KEY_MAX];
+        size_t len = rg_use_ship_key(u, key);
+        rg_values_add(out, key, len, &v);
+        count++;
+    }
+    rg_values_end(out, at, count);
+}
+
+rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len,
+                                         uint32_t families, const void *values_in, size_t values_in_len,
+                                         rg_strbuf *values_out, const rg_sink *sink)
+{
+    families &= e->role.families;
     e->stats.events++;
     /* Later than max_lateness behind the watermark: windows and the dedupe
      * memory may have let go of what it needs. Evaluated anyway, but
@@ -156,7 +244,7 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
     if (e->stats.watermark_ms != INT64_MIN && ev->ts_ms < e->stats.watermark_ms &&
         (uint64_t)e->stats.watermark_ms - (uint64_t)ev->ts_ms > (uint64_t)lateness)
         e->stats.too_late++;
-    if (rg_dedupe_check(e->dedupe, ev->event_id, ev->event_id_len, ev->ts_ms)) {
+    if (e->role.dedupe && rg_dedupe_check(e->dedupe, ev->event_id, ev->event_id_len, ev->ts_ms)) {
         e->stats.duplicates++;
         return RG_ENGINE_DUPLICATE;
     }
@@ -166,11 +254,34 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
 
     rg_eval_ctx *ctx = &e->ctx;
     rg_eval_begin(ctx, ev);
+    /* Values an earlier stage computed are this event's, whatever this
+     * engine's own (absent) state would say. A malformed list seeds what
+     * came before the fault; the rest is unknown. */
+    if (values_in && e->shipped_uses)
+        (void)rg_values_each(values_in, values_in_len, preset_one, e);
     for (size_t i = 0; i < e->n_detectors; i++) {
-        if (e->detector_state[i] && rg_detectors[i]->observe)
+        if (e->detector_state[i] && rg_detectors[i]->observe && i < 32 && (families & (UINT32_C(1) << i)))
             rg_detectors[i]->observe(e->detector_state[i], ev, ctx);
     }
+    if (values_out)
+        ship_values(e, families, values_out);
+    int sink_failed = e->role.decide ? decide(e, ev, raw, raw_len, sink) : 0;
+    for (size_t i = 0; i < e->n_detectors; i++) {
+        if (e->detector_state[i] && rg_detectors[i]->update && i < 32 && (families & (UINT32_C(1) << i)))
+            rg_detectors[i]->update(e->detector_state[i], ev, ctx);
+    }
+    if (++e->since_expire >= EXPIRE_EVERY) {
+        e->since_expire = 0;
+        expire_state(e);
+    }
+    return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
+}
 
+/* Rules, decisions, cooldowns for the event being evaluated: 0, or 1 when
+ * a decision could not be built or a sink refused it. */
+static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len, const rg_sink *sink)
+{
+    rg_eval_ctx *ctx = &e->ctx;
     /* Evaluate every rule that runs on this type; collect the hits. */
     rg_decision_builder *b = &e->builder;
     rg_decision_builder_begin(b, e->rs, ev, raw, raw_len);
@@ -207,16 +318,7 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
                 sink_failed = 1;
         }
     }
-
-    for (size_t i = 0; i < e->n_detectors; i++) {
-        if (e->detector_state[i] && rg_detectors[i]->update)
-            rg_detectors[i]->update(e->detector_state[i], ev, ctx);
-    }
-    if (++e->since_expire >= EXPIRE_EVERY) {
-        e->since_expire = 0;
-        expire_state(e);
-    }
-    return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
+    return sink_failed;
 }
 
 /* Move family i's state from `old` into `fresh` (made for the new file)
@@ -256,14 +358,16 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     uint64_t *hits = calloc(rg_ruleset_rule_count(rs) + 1, sizeof *hits);
     rg_account_store *accounts = rg_account_store_new();
     rg_strbuf scratch = RG_STRBUF_INIT;
+    rg_strmap *shipped = NULL;
     rg_eval_ctx ctx;
     bool ctx_ok = false;
-    if (!states || !hits || !accounts || rg_eval_ctx_init(&ctx, rs, states, e->geo) != 0) {
+    if (!states || !hits || !accounts || map_shipped_uses(rs, e->role.families, &shipped) != 0 ||
+        rg_eval_ctx_init(&ctx, rs, states, e->geo) != 0) {
         snprintf(errstr, errstr_size, "out of memory loading the new rule set");
         goto fail;
     }
     ctx_ok = true;
-    if (rg_engine_create_detectors(rs, e->geo, accounts, states, n, errstr, errstr_size) != 0)
+    if (rg_engine_create_detectors(rs, e->geo, accounts, states, n, e->role.families, errstr, errstr_size) != 0)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         const rg_detector *det = rg_detectors[i];
@@ -283,6 +387,8 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     e->ctx.detector_state = states;
     e->rule_hits = hits;
     e->rs = rs;
+    rg_strmap_free(e->shipped_uses, NULL);
+    e->shipped_uses = shipped;
     rg_dedupe_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(e->rs));
     rg_dedupe_set_lateness(e->dedupe, rg_ruleset_max_lateness_ms(e->rs));
     rg_strbuf_free(&scratch);
@@ -293,6 +399,7 @@ fail:
     rg_account_store_free(accounts);
     if (ctx_ok)
         rg_eval_ctx_free(&ctx);
+    rg_strmap_free(shipped, NULL);
     free(states);
     free(hits);
     rg_strbuf_free(&scratch);

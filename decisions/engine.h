@@ -73,6 +73,27 @@ typedef struct rg_sink {
 
 typedef struct rg_engine rg_engine;
 
+/*
+ * Which part of the work an engine does. The single engine (replay,
+ * rg_engine_new) does all of it; the streaming topology splits it over
+ * three stages (docs/scale-out.md): ingest (dedupe, the login family),
+ * entity (counterparty, packets, complaints), decide (every other family,
+ * the rules, decisions and cooldowns). A family outside `families` is
+ * never created here: its names are unknown unless an earlier stage
+ * shipped their values (rg_engine_process_stage).
+ */
+typedef struct rg_engine_role {
+    uint32_t families;   /* bit i: rg_detectors[i] lives here (RG_FAMILIES_ALL: every one) */
+    bool dedupe;         /* keep the event-id memory and skip duplicates */
+    bool decide;         /* evaluate the rules: decisions, cooldowns */
+} rg_engine_role;
+
+#define RG_FAMILIES_ALL UINT32_MAX
+
+/* The bit of the family named `family` in the registry ("login"); 0 for a
+ * name the registry does not have. */
+uint32_t rg_family_bit(const char *family);
+
 /* Counters since creation (replay summary, metrics). Arrays indexed by
  * rule index in the current rule set / by rg_action. */
 typedef struct rg_engine_stats {
@@ -95,6 +116,10 @@ typedef struct rg_engine_stats {
 /* New engine over rs and geo (geo may be NULL: geo names are unknown).
  * NULL on failure with errstr filled (a detector refused the rule set). */
 rg_engine *rg_engine_new(const rg_ruleset *rs, const rg_geo *geo, char *errstr, size_t errstr_size);
+/* The same for one stage's part of the work (role is copied). */
+rg_engine *rg_engine_new_role(const rg_ruleset *rs, const rg_geo *geo, const rg_engine_role *role, char *errstr,
+                              size_t errstr_size);
+const rg_engine_role *rg_engine_role_of(const rg_engine *e);
 void rg_engine_free(rg_engine *e);   /* NULL-safe */
 
 typedef enum rg_engine_result {
@@ -105,6 +130,22 @@ typedef enum rg_engine_result {
 
 rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len,
                                    const rg_sink *sink);
+
+/*
+ * One event in a stage (docs/scale-out.md). `families` are the families
+ * of this engine's role the event is for here (an entity task runs only
+ * the family of the record's key; RG_FAMILIES_ALL: all of the role's):
+ * their observe, names and update run. values_in (may be NULL) holds the
+ * values earlier stages computed (stage_values.h): they are the names'
+ * values for this event. With values_out, the values of every use of
+ * `families` the rule set has are appended there (rg_values_*), as the
+ * rules would see them. A role with decide evaluates the rules and hands
+ * decisions to sink, as rg_engine_process does. RG_ENGINE_DUPLICATE only
+ * with a dedupe role.
+ */
+rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len,
+                                         uint32_t families, const void *values_in, size_t values_in_len,
+                                         rg_strbuf *values_out, const rg_sink *sink);
 
 /*
  * Swap to a new rule set between two events (SIGHUP reload). A detector

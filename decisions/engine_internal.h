@@ -20,6 +20,7 @@
 #define EXPIRE_EVERY 4096
 
 struct rg_engine {
+    rg_engine_role role;
     const rg_ruleset *rs;
     const rg_geo *geo;
     size_t n_detectors;
@@ -33,6 +34,9 @@ struct rg_engine {
     uint64_t *rule_hits;        /* [rule count] */
     rg_engine_stats stats;
     uint64_t since_expire;      /* evaluated events since detectors last expired */
+    /* Uses of families outside the role, by ship key (stage_values.h) ->
+     * const rg_name_use *: where shipped values go. NULL: none. */
+    struct rg_strmap *shipped_uses;
 };
 
 size_t rg_engine_registry_size(void);
@@ -42,7 +46,7 @@ rg_detector_config rg_engine_config_for(const rg_ruleset *rs, const rg_geo *geo,
 /* Create every detector rs uses, with slices in `accounts`, then seal it.
  * -1 with errstr (states made so far are left for the caller to free). */
 int rg_engine_create_detectors(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts, void **states,
-                               size_t n, char *errstr, size_t errstr_size);
+                               size_t n, uint32_t families, char *errstr, size_t errstr_size);
 void rg_engine_destroy_detectors(void **states, size_t n);
 /* A dedupe memory for rs: its dedupe horizon, kept max_lateness longer
  * (dedupe.h). NULL on OOM. */

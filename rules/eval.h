@@ -51,6 +51,12 @@ void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev);
 /* The value of a name use for the current event (memoised). */
 rg_value rg_eval_use(rg_eval_ctx *ctx, const rg_name_use *use);
 
+/* Give a name use its value for the current event, computed elsewhere (an
+ * earlier stage of the streaming topology, docs/scale-out.md): later
+ * rg_eval_use calls return it. Strings must outlive the event's
+ * evaluation. */
+void rg_eval_preset(rg_eval_ctx *ctx, const rg_name_use *use, rg_value v);
+
 /* The GeoIP record of the current event's IP; NULL when there is no IP,
  * no database, or the IP is not in it. Memoised. */
 const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx);

@@ -61,6 +61,12 @@ rg_value rg_eval_use(rg_eval_ctx *ctx, const rg_name_use *use)
     return v;
 }
 
+void rg_eval_preset(rg_eval_ctx *ctx, const rg_name_use *use, rg_value v)
+{
+    ctx->memo[use->slot] = v;
+    ctx->memo_gen[use->slot] = ctx->gen;
+}
+
 const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx)
 {
     if (ctx->geo_gen != ctx->gen) {
