@@ -9,6 +9,7 @@
 
 #include "../common/binio.h"
 #include "expr_internal.h"
+#include "functions.h"
 
 const char *const rg_rules_event_types[] = {"account_open", "login", "transfer", "red_packet_send",
                                             "red_packet_claim", "recall_request", "complaint", NULL};
@@ -67,6 +68,11 @@ bool rg_expr_equal(const rg_expr *a, const rg_expr *b)
         return a->lit.u.i == b->lit.u.i;
     case RG_X_USE:
         return a->use == b->use;
+    case RG_X_FUNC:
+        if (a->fn != b->fn)
+            return false;
+        /* the arguments, like the items of `in [..]` */
+        __attribute__((fallthrough));
     case RG_X_IN:
         if (a->n_items != b->n_items || !rg_expr_equal(a->a, b->a))
             return false;
@@ -91,7 +97,7 @@ void rg_expr_visit_uses(const rg_expr *e, void (*fn)(void *arg, const rg_name_us
     }
     rg_expr_visit_uses(e->a, fn, arg);
     rg_expr_visit_uses(e->b, fn, arg);
-    if (e->kind == RG_X_IN)
+    if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
         for (size_t i = 0; i < e->n_items; i++)
             rg_expr_visit_uses(e->items[i], fn, arg);
 }
@@ -128,7 +134,9 @@ static void canonical(const rg_expr *e, rg_strbuf *out)
         rg_put_u8(out, 0);   /* absent operand / filter */
         return;
     }
-    rg_put_u8(out, (uint8_t)(e->kind + 1));
+    /* A function by its row's stable byte (functions.h), not its kind:
+     * abs and any keep the bytes their own node kinds gave them. */
+    rg_put_u8(out, e->kind == RG_X_FUNC ? e->fn->form_code : (uint8_t)(e->kind + 1));
     rg_put_u8(out, (uint8_t)e->op);
     rg_put_u8(out, (uint8_t)e->type);
     switch (e->kind) {
@@ -148,6 +156,12 @@ static void canonical(const rg_expr *e, rg_strbuf *out)
         return;
     case RG_X_USE:
         canonical_use(e->use, out);
+        return;
+    case RG_X_FUNC:
+        /* The arguments, padded to two operands as unary and binary nodes
+         * are (abs(x) wrote x, then "no operand"). */
+        for (size_t i = 0; i < e->n_items || i < 2; i++)
+            canonical(i < e->n_items ? e->items[i] : NULL, out);
         return;
     case RG_X_IN:
         canonical(e->a, out);

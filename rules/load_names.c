@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "functions.h"
 #include "load_internal.h"
 
 bool load_valid_name(const char *s, size_t len)
@@ -28,11 +29,11 @@ bool load_valid_name(const char *s, size_t len)
 
 bool load_reserved_word(const char *s, size_t len)
 {
-    static const char *const words[] = {"and", "or", "not", "in", "true", "false", "abs", "any", NULL};
+    static const char *const words[] = {"and", "or", "not", "in", "true", "false", NULL};
     for (size_t i = 0; words[i]; i++)
         if (strlen(words[i]) == len && memcmp(words[i], s, len) == 0)
             return true;
-    return false;
+    return rg_function_find(s, len) != NULL;   /* abs, min, max, any: functions.h */
 }
 
 static void site_error(void *opaque, unsigned pos, const char *msg)
