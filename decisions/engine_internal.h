@@ -33,6 +33,8 @@ struct rg_engine {
     uint64_t *rule_hits;        /* [rule count] */
     rg_engine_stats stats;
     uint64_t since_expire;      /* evaluated events since detectors last expired */
+    rg_engine_inspect_fn inspect;   /* riskgate explain; usually NULL */
+    void *inspect_arg;
 };
 
 size_t rg_engine_registry_size(void);

@@ -125,6 +125,10 @@ rg_expr *rg_expr_compile(const char *text, size_t len, const rg_expr_env *env, r
 
 /* Structural equality of two checked trees (uses by identity). */
 bool rg_expr_equal(const rg_expr *a, const rg_expr *b);
+/* A hash of a checked tree: equal trees (rg_expr_equal) hash equal. For
+ * finding equal count() filters in a hash map instead of comparing every
+ * pair. NULL hashes as "no expression". */
+uint64_t rg_expr_hash(const rg_expr *e);
 
 /*
  * Append a canonical byte string of a checked tree that does not depend on
