@@ -34,10 +34,41 @@ typedef struct step_walk {
     rg_strbuf text;   /* scratch for values as text */
 } step_walk;
 
+/* A node's span ends where its last operand does, before the ')' that
+ * closes a parenthesised operand (`not (a > 1)`): extend it over the
+ * closing parentheses it opened, so each step reads as written. */
+static int shown_len(const rg_expr *e)
+{
+    int open = 0;
+    unsigned end = e->end;
+    char quote = 0;   /* parentheses inside string literals do not count */
+    for (unsigned i = e->pos; i < e->end; i++) {
+        char c = e->src[i];
+        if (quote) {
+            if (c == '\\')
+                i++;
+            else if (c == quote)
+                quote = 0;
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+        } else {
+            open += c == '(' ? 1 : c == ')' ? -1 : 0;
+        }
+    }
+    for (size_t n = strlen(e->src); open > 0 && end < n; end++) {
+        char c = e->src[end];
+        if (c == ')')
+            open--;
+        else if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+    }
+    return (int)(end - e->pos);
+}
+
 static void put_step(step_walk *w, const rg_expr *e, unsigned depth)
 {
     rg_value v = rg_eval_expr_value(w->ctx, e);
-    int len = (int)(e->end - e->pos);
+    int len = shown_len(e);
     rg_strbuf_reset(&w->text);
     if (e->type != RG_T_BOOL)
         rg_value_write_text(&v, currency_of(w->ev), &w->text);
