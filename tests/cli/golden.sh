@@ -62,6 +62,19 @@ else
 fi
 
 pass=0; fail=0; failed=()
+
+# Every key of the expected JSON object has the same value in the actual
+# one, recursively (arrays: the same length, element by element).
+json_subset() { # expected actual
+  jq -e -n --slurpfile e "$1" --slurpfile a "$2" '
+    def sub(x; y): if (x|type) == "object"
+                   then (y|type) == "object" and all(x|keys[]; . as $k | sub(x[$k]; y[$k]))
+                   elif (x|type) == "array"
+                   then (y|type) == "array" and (x|length) == (y|length)
+                        and all(range(x|length); . as $i | sub(x[$i]; y[$i]))
+                   else x == y end;
+    sub($e[0]; $a[0])' >/dev/null 2>&1
+}
 bad() { fail=$((fail + 1)); failed+=("$1"); }
 
 # 1. Run every case's replay, several at a time (each writes only into $work/<case>).
@@ -170,11 +183,7 @@ for dir in "${cases[@]}"; do
     # Every key of the expected object must have the same value in the summary.
     sed -e "s/@DEFAULT_RULESET@/$default_id/g" -e "s/@RULESET@/$case_id/g" "$dir/expected_summary.json" \
         >"$out/expected_summary.json"
-    if ! jq -e -n --slurpfile e "$out/expected_summary.json" --slurpfile a "$out/summary.json" '
-          def sub(x; y): if (x|type) == "object"
-                         then (y|type) == "object" and all(x|keys[]; . as $k | sub(x[$k]; y[$k]))
-                         else x == y end;
-          sub($e[0]; $a[0])' >/dev/null 2>&1; then
+    if ! json_subset "$out/expected_summary.json" "$out/summary.json"; then
       problems+=("summary differs: expected (subset) $(tr -d '\n' < "$dir/expected_summary.json")"$'\n'"  got $(cat "$out/summary.json" 2>/dev/null)")
     fi
   fi
@@ -200,14 +209,7 @@ for dir in "${cases[@]}"; do
     if [ -f "$dir/expected_explain.json" ]; then
       sed -e "s/@DEFAULT_RULESET@/$default_id/g" -e "s/@RULESET@/$case_id/g" "$dir/expected_explain.json" \
           >"$out/expected_explain.json"
-      if ! jq -e -n --slurpfile e "$out/expected_explain.json" --slurpfile a "$out/explain.json" '
-            def sub(x; y): if (x|type) == "object"
-                           then (y|type) == "object" and all(x|keys[]; . as $k | sub(x[$k]; y[$k]))
-                           elif (x|type) == "array"
-                           then (y|type) == "array" and (x|length) == (y|length)
-                                and all(range(x|length); . as $i | sub(x[$i]; y[$i]))
-                           else x == y end;
-            sub($e[0]; $a[0])' >/dev/null 2>&1; then
+      if ! json_subset "$out/expected_explain.json" "$out/explain.json"; then
         problems+=("explain differs: expected (subset) $(tr -d '\n' < "$dir/expected_explain.json")"$'\n'"  got $(cat "$out/explain.json")")
       fi
     fi
