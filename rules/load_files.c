@@ -218,7 +218,8 @@ static rg_ruleset *load_inputs(const load_input *in, size_t n, char **errors)
     unsigned char digest[32];
     rg_sha256_init(&sha);
     for (size_t i = 0; i < n; i++)
-        rg_sha256_update(&sha, in[i].data ? in[i].data : "", in[i].data ? in[i].len : 0);
+        if (!in[i].too_big && !in[i].read_errno)   /* refused anyway: do not hash 64 MiB for nothing */
+            rg_sha256_update(&sha, in[i].data ? in[i].data : "", in[i].data ? in[i].len : 0);
     rg_sha256_final(&sha, digest);
     for (size_t i = 0; i < 6; i++)
         snprintf(rs->id + 2 * i, 3, "%02x", digest[i]);
@@ -230,12 +231,16 @@ static rg_ruleset *load_inputs(const load_input *in, size_t n, char **errors)
         S->data = in[i].data ? in[i].data : "";
         S->len = in[i].data ? in[i].len : 0;
         L.src = S;
-        if (in[i].read_errno)
-            load_error_at(&L, 1, 1, "cannot read the rule file: %s", strerror(in[i].read_errno));
-        else if (in[i].too_big)
-            load_error_at(&L, 1, 1, "rule file larger than %d MiB", RG_RULES_MAX_FILE_BYTES >> 20);
-        else
+        if (in[i].read_errno) {
+            /* strerror_r (GNU): strerror's buffer is shared between threads,
+             * and a reload loads on a thread of its own. */
+            char why[128];
+            load_error_at(&L, 1, 1, "cannot read the rule file: %s", strerror_r(in[i].read_errno, why, sizeof why));
+        } else if (in[i].too_big) {
+            load_error_at(&L, 1, 1, "rule file larger than %u MiB", RG_RULES_MAX_FILE_BYTES >> 20);
+        } else {
             parse_source(&L);
+        }
     }
     if (!L.oom)
         load_phases(&L);

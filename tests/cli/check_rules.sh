@@ -110,6 +110,11 @@ jq -e --arg id "$both_id" '
     and (.state[] | select(.family == "complaints") | .uses[0].kept == "history_horizon")
     and .horizons.longest_window_s == 86400 and .horizons.history_horizon_s == 864000' "$work/out" >/dev/null \
   || fail "--json: unexpected object: $(head -c 600 "$work/out")"
+for f in "$RG_SOURCE_DIR"/tests/golden/*/rules.yaml "$RG_SOURCE_DIR"/tests/data/rules/*.yaml; do
+  "$RG_BIN" check-rules --json "$f" >"$work/j.json" 2>/dev/null
+  jq -e '(.ok == true and (.rules | type) == "array") or (.ok == false and (.errors | length) > 0)' "$work/j.json" \
+    >/dev/null || fail "--json on $f: not one valid object: $(head -c 300 "$work/j.json")"
+done
 (cd "$work" && "$RG_BIN" check-rules --json broken.yaml >out 2>err); rc=$?
 [ "$rc" -eq 2 ] || fail "--json on a broken file: exit $rc, expected 2"
 jq -e '.ok == false and (.errors | length) >= 4

@@ -126,6 +126,21 @@ static void test_append_seen_by_earlier_rules(void **state)
     fx_close(&f);
 }
 
+/* Names are one rule set's: a rule of the first file may use a signal
+ * and a list the second file defines. */
+static void test_names_across_files(void **state)
+{
+    (void)state;
+    static const char a[] = "version: 1\nrules:\n  - id: r\n    when: later_sig and account in later_list\n"
+                            "    then: [review: account]\n";
+    static const char b[] = "version: 1\nlists:\n  later_list: [u-1]\nsignals:\n  later_sig: amount > 5\n";
+    rules_fx f;
+    fx_open(&f, must_load3(a, b, NULL));
+    rg_event ev = mk_transfer(T0, "u-1", "u-2", 6);
+    assert_int_equal(fx_rule(&f, 0, &ev), RG_TRUE);
+    fx_close(&f);
+}
+
 /* The id covers every file's bytes in order: cat a b | sha256sum. */
 static void test_ruleset_id_over_all_files(void **state)
 {
@@ -279,6 +294,22 @@ static void test_errors_in_their_own_file(void **state)
     assert_null(rg_ruleset_load_files(paths, 2, &errors));
     assert_non_null(errors);
     assert_non_null(strstr(errors, "/nonexistent/x.yaml:1:1: cannot read the rule file: No such file or directory\n"));
+    free(errors);
+    /* A file over the 64 MiB limit is refused unread. */
+    size_t big_len = (size_t)RG_RULES_MAX_FILE_BYTES + 1;
+    char *big = calloc(big_len, 1);
+    assert_non_null(big);
+    rg_rule_source big_src[2] = {{"ok.yaml", PACK, strlen(PACK)}, {"big.yaml", big, big_len}};
+    assert_null(rg_ruleset_load_sources(big_src, 2, &errors));
+    assert_string_equal(errors, "big.yaml:1:1: rule file larger than 64 MiB\n");
+    free(errors);
+    free(big);
+    /* More files than a rule set may have. */
+    rg_rule_source many[RG_RULES_MAX_FILES + 1];
+    for (size_t i = 0; i <= RG_RULES_MAX_FILES; i++)
+        many[i] = (rg_rule_source){"m.yaml", "version: 1\n", 11};
+    assert_null(rg_ruleset_load_sources(many, RG_RULES_MAX_FILES + 1, &errors));
+    assert_string_equal(errors, "m.yaml:1:1: more than 64 rule files in one rule set\n");
     free(errors);
 }
 
@@ -454,6 +485,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_override_append_settings),
         cmocka_unit_test(test_append_seen_by_earlier_rules),
+        cmocka_unit_test(test_names_across_files),
         cmocka_unit_test(test_ruleset_id_over_all_files),
         cmocka_unit_test(test_same_as_merged_by_hand),
         cmocka_unit_test(test_replaced_rule_keeps_no_state),
