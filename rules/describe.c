@@ -201,7 +201,6 @@ static void reach_add(void *arg, const rg_name_use *u)
 
 static void rule_json(const rg_ruleset *rs, const rg_rule_impl *ri, rg_strbuf *out)
 {
-    (void)rs;
     const rg_rule *r = &ri->pub;
     rg_strbuf_puts(out, "{\"id\":");
     put_str(out, r->id);
