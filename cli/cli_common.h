@@ -38,6 +38,22 @@ const char *rg_cli_default_geoip(void);
 /* Load a rule file; on refusal prints every error and returns NULL. */
 rg_ruleset *rg_cli_load_rules(const char *prog, const char *path);
 
+/* The rule files of a command line (`--rules FILE` repeated), in the
+ * order given: one rule set (rules.md "Several files"). Zero-initialise. */
+typedef struct rg_cli_rules {
+    const char *paths[RG_RULES_MAX_FILES];
+    size_t n;
+} rg_cli_rules;
+
+/* Add one --rules value; false, with "PROG: more than N --rules files"
+ * printed, when there is no room. */
+bool rg_cli_rules_add(rg_cli_rules *r, const char *prog, const char *path);
+
+/* Load the files as one rule set, the bundled rules/default.yaml when
+ * none was given; on refusal prints every error (FILE:LINE:COLUMN, each
+ * in its own file) and returns NULL. */
+rg_ruleset *rg_cli_load_rule_files(const char *prog, const rg_cli_rules *r);
+
 /* Open the GeoIP databases a --geoip value names: "none" means run
  * without (geo names unknown) and returns NULL with *ok = true; otherwise
  * one file, or a comma-separated list of up to RG_GEO_MAX_DATABASES files

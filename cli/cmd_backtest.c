@@ -16,16 +16,17 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: riskgate backtest --rules OLD --candidate NEW [--geoip FILE[,FILE]|none] [--labels DB]\n"
-          "                         [--report FILE] [--progress|--no-progress] CAPTURE...\n"
+    fputs("usage: riskgate backtest --rules OLD... --candidate NEW... [--geoip FILE[,FILE]|none]\n"
+          "                         [--labels DB] [--report FILE] [--progress|--no-progress] CAPTURE...\n"
           "\n"
           "Replays the capture once under both rule files, side by side, and reports per rule\n"
           "the hits under each (equal to what `replay --summary` reports for each file alone),\n"
           "the subjects each rule gains and loses, the decisions added, removed and changed,\n"
           "and which customers would newly be frozen or asked for face verification.\n"
           "\n"
-          "  --rules OLD       the rule file in force\n"
-          "  --candidate NEW   the rule file to try\n"
+          "  --rules OLD       the rule file in force; repeat it for a rule set of several files\n"
+          "                    (read in order, as replay --rules reads them)\n"
+          "  --candidate NEW   the rule file to try; repeat it the same way\n"
           "  --geoip FILE      as for replay (default: the databases `make geoip` installs; a comma\n"
           "                    list or repeated --geoip for several; `none` for none)\n"
           "  --labels DB       an alert store with analyst labels: per-rule precision under\n"
@@ -36,7 +37,8 @@ static void usage(FILE *f)
 
 int rg_cmd_backtest(int argc, char **argv)
 {
-    const char *old_path = NULL, *new_path = NULL, *geo_path = NULL, *labels_path = NULL, *report_path = NULL;
+    const char *geo_path = NULL, *labels_path = NULL, *report_path = NULL;
+    rg_cli_rules old_files = {0}, new_files = {0};
     int progress = -1;
     static const struct option opts[] = {
         {"rules", required_argument, NULL, 'r'},  {"candidate", required_argument, NULL, 'c'},
@@ -48,8 +50,11 @@ int rg_cmd_backtest(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:c:g:l:o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'r': old_path = optarg; break;
-        case 'c': new_path = optarg; break;
+        case 'r':
+        case 'c':
+            if (!rg_cli_rules_add(c == 'r' ? &old_files : &new_files, "riskgate backtest", optarg))
+                return RG_EXIT_USAGE;
+            break;
         case 'g':
             if (!(geo_path = rg_cli_geoip_append(geo_path, optarg))) {
                 fprintf(stderr, "riskgate backtest: out of memory\n");
@@ -64,7 +69,7 @@ int rg_cmd_backtest(int argc, char **argv)
         default: usage(stderr); return RG_EXIT_USAGE;
         }
     }
-    if (!old_path || !new_path || optind >= argc) {
+    if (!old_files.n || !new_files.n || optind >= argc) {
         fputs("riskgate backtest: --rules, --candidate and at least one CAPTURE are required\n", stderr);
         usage(stderr);
         return RG_EXIT_USAGE;
@@ -81,8 +86,8 @@ int rg_cmd_backtest(int argc, char **argv)
     char err[512] = "";
     bool geo_ok;
 
-    old_rs = rg_cli_load_rules("riskgate backtest", old_path);
-    new_rs = rg_cli_load_rules("riskgate backtest", new_path);
+    old_rs = rg_cli_load_rule_files("riskgate backtest", &old_files);
+    new_rs = rg_cli_load_rule_files("riskgate backtest", &new_files);
     if (!old_rs || !new_rs)
         goto done;
     geo = rg_cli_open_geo("riskgate backtest", geo_path, &geo_ok);

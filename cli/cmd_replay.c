@@ -21,7 +21,7 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: riskgate replay [--rules FILE] [--geoip FILE[,FILE]|none] [--out FILE] [--rejects FILE]\n"
+    fputs("usage: riskgate replay [--rules FILE]... [--geoip FILE[,FILE]|none] [--out FILE] [--rejects FILE]\n"
           "                       [--max-rejects N] [--summary FILE] [--alerts DB] [--progress|--no-progress] [--quiet]\n"
           "                       CAPTURE...\n"
           "\n"
@@ -29,7 +29,9 @@ static void usage(FILE *f)
           "several files in order as one stream, through the rule file, and writes one\n"
           "decision per (event, subject) a rule hit.\n"
           "\n"
-          "  --rules FILE     rule file (default: the bundled rules/default.yaml)\n"
+          "  --rules FILE     rule file (default: the bundled rules/default.yaml); repeat it to read\n"
+          "                   several files in order as one rule set (later files may override\n"
+          "                   rules, append to lists and set settings: docs/rules-guide.md)\n"
           "  --geoip FILE     MaxMind DB for IP geolocation (default: the IPv4 and IPv6 databases\n"
           "                   `make geoip` installs); several files as a comma list or repeated\n"
           "                   --geoip, asked in that order; `none` runs without (geo names unknown)\n"
@@ -50,8 +52,9 @@ static void usage(FILE *f)
 
 int rg_cmd_replay(int argc, char **argv)
 {
-    const char *rules_path = NULL, *geo_path = NULL, *out_path = NULL, *rejects_path = NULL,
-               *summary_path = NULL, *alerts_path = NULL;
+    const char *geo_path = NULL, *out_path = NULL, *rejects_path = NULL, *summary_path = NULL,
+               *alerts_path = NULL;
+    rg_cli_rules rules = {0};
     int progress = -1, quiet = 0;
     bool max_rejects_set = false;
     unsigned long long max_rejects = 0;
@@ -67,7 +70,10 @@ int rg_cmd_replay(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:g:o:j:s:a:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'r': rules_path = optarg; break;
+        case 'r':
+            if (!rg_cli_rules_add(&rules, PROG, optarg))
+                return RG_EXIT_USAGE;
+            break;
         case 'g':
             if (!(geo_path = rg_cli_geoip_append(geo_path, optarg))) {
                 fprintf(stderr, "riskgate replay: out of memory\n");
@@ -101,8 +107,6 @@ int rg_cmd_replay(int argc, char **argv)
         usage(stderr);
         return RG_EXIT_USAGE;
     }
-    if (!rules_path)
-        rules_path = rg_cli_default_rules();
     if (!geo_path)
         geo_path = rg_cli_default_geoip();
 
@@ -114,7 +118,7 @@ int rg_cmd_replay(int argc, char **argv)
     rg_decision_sinks sinks = {0};
     bool geo_ok;
 
-    rs = rg_cli_load_rules("riskgate replay", rules_path);
+    rs = rg_cli_load_rule_files(PROG, &rules);
     if (!rs) {
         rc = RG_EXIT_USAGE;
         goto done;

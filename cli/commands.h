@@ -8,5 +8,7 @@
 int rg_cmd_replay(int argc, char **argv);
 int rg_cmd_check_rules(int argc, char **argv);
 int rg_cmd_backtest(int argc, char **argv);
+int rg_cmd_names(int argc, char **argv);
+int rg_cmd_explain(int argc, char **argv);
 
 #endif

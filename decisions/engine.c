@@ -183,6 +183,12 @@ void rg_engine_free(rg_engine *e)
 
 const rg_ruleset *rg_engine_ruleset(const rg_engine *e) { return e->rs; }
 
+void rg_engine_set_inspector(rg_engine *e, rg_engine_inspect_fn fn, void *arg)
+{
+    e->inspect = fn;
+    e->inspect_arg = arg;
+}
+
 static void expire_state(rg_engine *e)
 {
     int64_t wm = e->stats.watermark_ms;
@@ -296,6 +302,8 @@ static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_
         e->rule_hits[i]++;
         rg_decision_builder_add_hit(b, ctx, r);
     }
+    if (e->inspect)
+        e->inspect(e->inspect_arg, ctx, ev);
 
     int sink_failed = 0;
     if (rg_decision_builder_groups(b) > 0) {

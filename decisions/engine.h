@@ -161,6 +161,19 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
  */
 int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_t errstr_size);
 
+/*
+ * `riskgate explain`: an inspector is called by rg_engine_process for
+ * each event it evaluates (not for a duplicate), after the rules were
+ * evaluated and before the detectors fold the event in, with the
+ * evaluation context the rules used: it may evaluate any rule, name or
+ * sub-expression of the current rule set for the event (rules/eval.h) and
+ * sees exactly the values the rules saw (memoised). It must not keep the
+ * context. NULL fn removes it. Same thread as rg_engine_process.
+ */
+struct rg_eval_ctx;
+typedef void (*rg_engine_inspect_fn)(void *arg, struct rg_eval_ctx *ctx, const rg_event *ev);
+void rg_engine_set_inspector(rg_engine *e, rg_engine_inspect_fn fn, void *arg);
+
 const rg_ruleset *rg_engine_ruleset(const rg_engine *e);
 void rg_engine_get_stats(const rg_engine *e, rg_engine_stats *out);
 

@@ -37,6 +37,8 @@ struct rg_engine {
     /* Uses of families outside the role, by ship key (stage_values.h) ->
      * const rg_name_use *: where shipped values go. NULL: none. */
     struct rg_strmap *shipped_uses;
+    rg_engine_inspect_fn inspect;   /* riskgate explain; usually NULL */
+    void *inspect_arg;
 };
 
 size_t rg_engine_registry_size(void);

@@ -71,4 +71,6 @@ const rg_detector rg_detector_client = {
     .create = client_create,
     .eval = client_eval,
     .destroy = client_destroy,
+    .kept = RG_KEPT_NONE,
+    .state = "none: read from the event itself",
 };

@@ -314,4 +314,7 @@ const rg_detector rg_detector_complaints = {
     .state_version = COMPLAINTS_STATE_VERSION,
     .save = complaints_save,
     .load = complaints_load,
+    .kept = RG_KEPT_EVENT,
+    .state = "per transfer: its ts and counterparty in a ~95-125 B record; kept for history_horizon after "
+             "the transfer",
 };

@@ -470,6 +470,15 @@ static void counterparty_stats(const void *state, rg_detector_stats *out)
         rg_account_foreach(&s->received, add_record_stats, out);
 }
 
+/* Registrations are facts about an account, kept for good; received
+ * transfers are window entries (rules.md "State is bounded"). */
+static const rg_name_state counterparty_name_states[CP_COUNT] = {
+    [CP_AGE] = {RG_KEPT_ACCOUNT, "per account opened: its registration time in a 16 B record slice; kept for good"},
+    [CP_SENDERS] = {RG_KEPT_WINDOW, "per counterparty: a 40 B record slice, 16 B per transfer received in the "
+                                    "longest W + max_lateness, and a sender index (~56 B + 24 B per sender) past "
+                                    "16 transfers"},
+};
+
 const rg_detector rg_detector_counterparty = {
     .family = "counterparty",
     .names = counterparty_names,
@@ -483,4 +492,7 @@ const rg_detector rg_detector_counterparty = {
     .state_version = RG_COUNTERPARTY_STATE_VERSION,
     .save = rg_counterparty_save,
     .load = rg_counterparty_load,
+    .kept = RG_KEPT_ACCOUNT,
+    .state = "per account: see each name",
+    .name_states = counterparty_name_states,
 };

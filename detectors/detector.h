@@ -74,6 +74,22 @@ typedef enum rg_arg_kind {
 
 #define RG_NAME_MAX_ARGS 2
 
+/* What keeping the state behind a name means (rules.md "State is
+ * bounded"): for `riskgate names`, `check-rules` and the rule loader's
+ * history-horizon check. */
+typedef enum rg_name_kept {
+    RG_KEPT_UNSET = 0,   /* in a name: the family's (rg_detector.kept) */
+    RG_KEPT_NONE,        /* no state: read from the event (or GeoIP) */
+    RG_KEPT_WINDOW,      /* entries inside the name's window, plus max_lateness */
+    RG_KEPT_ACCOUNT,     /* facts about an account, kept for good (a few bytes each) */
+    /* Facts about one earlier event (a packet, a transfer), kept for
+     * settings.history_horizon after it and unknown later. A DURATION
+     * name of this kind is the time since that event, so it is known
+     * only while below the horizon: the loader refuses a rule that needs
+     * it at or past the horizon. */
+    RG_KEPT_EVENT
+} rg_name_kept;
+
 /* One built-in name a detector offers. */
 typedef struct rg_name_spec {
     const char *name;                     /* "counterparty_senders" */
@@ -85,6 +101,13 @@ typedef struct rg_name_spec {
     bool filterable;
     const char *doc;                      /* one line: meaning, with units */
 } rg_name_spec;
+
+/* The state behind one name, where it differs from its family's
+ * (rg_detector.kept, .state). */
+typedef struct rg_name_state {
+    rg_name_kept kept;
+    const char *state;
+} rg_name_state;
 
 /*
  * One distinct use of a name in a loaded rule file: the name and its
@@ -170,6 +193,16 @@ typedef struct rg_detector {
      * section return -1 with the reason in in->error (rg_reader_fail);
      * the engine then destroys this state. */
     int (*load)(void *state, uint32_t version, struct rg_reader *in);
+
+    /* The state behind the family's names: how long it is kept, and what
+     * it costs in one line (what a record is keyed by, its bytes, how it
+     * grows), as `riskgate names` prints it; docs/state.md has the
+     * measurements. `name_states`, optional, is indexed like `names` for
+     * a family whose names differ (an entry with kept == RG_KEPT_UNSET
+     * takes the family's). */
+    rg_name_kept kept;
+    const char *state;
+    const rg_name_state *name_states;
 } rg_detector;
 
 /* The registration table (detectors/registry.c), NULL-terminated. */

@@ -123,4 +123,6 @@ const rg_detector rg_detector_fields = {
     .create = fields_create,
     .eval = fields_eval,
     .destroy = fields_destroy,
+    .kept = RG_KEPT_NONE,
+    .state = "none: read from the event itself",
 };

@@ -74,4 +74,6 @@ const rg_detector rg_detector_geo_signals = {
     .create = geo_create,
     .eval = geo_eval,
     .destroy = geo_destroy,
+    .kept = RG_KEPT_NONE,
+    .state = "none: one GeoIP lookup of the event's ip, shared by every geo name",
 };

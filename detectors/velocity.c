@@ -406,4 +406,7 @@ const rg_detector rg_detector_velocity = {
     .state_version = VELOCITY_STATE_VERSION,
     .save = velocity_save,
     .load = velocity_load,
+    .kept = RG_KEPT_WINDOW,
+    .state = "per account and count() use: a 16 B window, plus 4 B (8 B in a window spanning over 49 days) "
+             "per matching event in (E.ts - W - max_lateness, E.ts] beyond 3",
 };

@@ -12,7 +12,7 @@
  *       <  + -  <  * /  <  unary -  <  primary
  *   primary: integer, duration (500ms 10m 24h 7d), 'string', "string",
  *            true, false, NAME, NAME(args) (count, counterparty_senders,
- *            abs, any), ( expr )
+ *            and the functions of functions.h: abs, min, max, any), ( expr )
  * A bare identifier that is no name, signal or list is a string literal
  * only where the other operand of its comparison (or of `in [..]`) is a
  * string-typed name: `type == login`. Anywhere else it is an error.
@@ -42,10 +42,11 @@ typedef enum rg_expr_kind {
     RG_X_CMP,       /* a op b, op in EQ..GE */
     RG_X_ARITH,     /* a op b, op in ADD..DIV */
     RG_X_NEG,       /* -a */
-    RG_X_ABS,       /* abs(a) */
-    RG_X_IN,        /* a in [items...]: items are RG_X_LIT nodes */
-    RG_X_IN_LIST,   /* a in LISTNAME: set */
-    RG_X_ANY,       /* any(a): a is RG_X_IN or RG_X_IN_LIST over a string list */
+    RG_X_FUNC,      /* fn(items...): a built-in function (functions.h) */
+    RG_X_IN,        /* a in [items...]: items are RG_X_LIT nodes; with a
+                     * string list `a` (only inside any()): some item is in */
+    RG_X_IN_LIST,   /* a in LISTNAME: set; a string list `a` as for RG_X_IN */
+    RG_X_UNUSED_11, /* was any(): kind numbers appear in canonical forms */
     /* Only while loading, never in a loaded tree: */
     RG_X_IDENT,     /* a bare identifier, not yet resolved */
     RG_X_CALL       /* name(items...), not yet resolved */
@@ -77,11 +78,12 @@ typedef struct rg_expr {
     struct rg_expr *a, *b;
     rg_value lit;                 /* RG_X_LIT */
     const rg_name_use *use;       /* RG_X_USE */
-    struct rg_expr **items;       /* RG_X_IN literals; RG_X_CALL arguments */
+    struct rg_expr **items;       /* RG_X_IN literals; RG_X_CALL, RG_X_FUNC arguments */
     size_t n_items;
     const char *name;             /* RG_X_IDENT, RG_X_CALL, RG_X_IN_LIST (list name) */
     size_t name_len;
     const rg_strset *set;         /* RG_X_IN_LIST */
+    const struct rg_function *fn; /* RG_X_FUNC */
 } rg_expr;
 
 /* What the compiler needs from the loader: name resolution, name uses
@@ -123,6 +125,10 @@ rg_expr *rg_expr_compile(const char *text, size_t len, const rg_expr_env *env, r
 
 /* Structural equality of two checked trees (uses by identity). */
 bool rg_expr_equal(const rg_expr *a, const rg_expr *b);
+/* A hash of a checked tree: equal trees (rg_expr_equal) hash equal. For
+ * finding equal count() filters in a hash map instead of comparing every
+ * pair. NULL hashes as "no expression". */
+uint64_t rg_expr_hash(const rg_expr *e);
 
 /*
  * Append a canonical byte string of a checked tree that does not depend on

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "expr_internal.h"
+#include "functions.h"
 
 enum { IN_FILTER = 1, IN_ANY = 2 };
 
@@ -65,7 +66,7 @@ static name_class classify(checker *c, const rg_expr *e, const rg_name_spec **sp
         return NAME_SIGNAL;
     if (c->env->list && c->env->list(c->env->opaque, e->name, e->name_len))
         return NAME_LIST;
-    if ((e->name_len == 3 && memcmp(e->name, "abs", 3) == 0) || (e->name_len == 3 && memcmp(e->name, "any", 3) == 0))
+    if (rg_function_find(e->name, e->name_len))
         return NAME_FUNC;
     return NAME_UNKNOWN;
 }
@@ -464,41 +465,89 @@ static void check_builtin_call(checker *c, rg_expr *e, const rg_name_spec *spec,
     make_use(c, e, use, flags);
 }
 
+/* A function whose arguments are numbers of one kind (abs, min, max):
+ * the result has that kind (a plain integer beside money or a number
+ * takes theirs). */
+static void check_numbers(checker *c, rg_expr *e, unsigned flags)
+{
+    const rg_function *fn = e->fn;
+    const rg_expr *first = NULL;
+    rg_type t = RG_T_NONE;
+    bool ok = true;
+    for (size_t i = 0; i < e->n_items; i++) {
+        rg_expr *arg = e->items[i];
+        check(c, arg, flags);
+        if (arg->type == RG_T_NONE) {
+            ok = false;
+            continue;
+        }
+        char d[100], d0[100];
+        if (!is_numeric(arg->type)) {
+            describe(arg, d, sizeof d);
+            cerr(c, arg->pos, "wrong type: %s() needs a number, got %s", fn->name, d);
+            ok = false;
+        } else if (!first) {
+            first = arg;
+            t = arg->type;
+        } else if (!comparable(t, arg->type)) {
+            describe(first, d0, sizeof d0);
+            describe(arg, d, sizeof d);
+            cerr(c, arg->pos, "wrong type: %s() needs numbers of one kind, got %s and %s", fn->name, d0, d);
+            ok = false;
+        } else if (t == RG_T_INT) {
+            t = arg->type;   /* a plain integer takes the kind of money or a number beside it */
+        }
+    }
+    e->type = ok ? t : RG_T_NONE;
+}
+
+/* any(LIST_VALUE in LIST): one membership test over a string list. */
+static void check_membership(checker *c, rg_expr *e, unsigned flags)
+{
+    const rg_function *fn = e->fn;
+    rg_expr *in = e->items[0];
+    if (in->kind != RG_X_IN && in->kind != RG_X_IN_LIST) {
+        cerr(c, e->pos, "%s() takes one membership test: %s(client.packages in LIST)", fn->name, fn->name);
+        return;
+    }
+    check(c, in, flags | IN_ANY);
+    e->type = RG_T_BOOL;
+    if (in->a->type != RG_T_NONE && in->a->type != RG_T_STRLIST)
+        cerr(c, in->a->pos, "%s() tests a list of values such as client.packages; for one value write "
+                            "'%.*s in ...' without %s()", fn->name, SPAN(in->a), fn->name);
+}
+
+/* A built-in function (functions.h): arity, then the row's argument rule. */
+static void check_function(checker *c, rg_expr *e, const rg_function *fn, unsigned flags)
+{
+    e->type = RG_T_NONE;
+    if (e->n_items != fn->n_args) {
+        if (fn->args == RG_FN_MEMBERSHIP)
+            cerr(c, e->pos, "%s() takes one membership test: %s(client.packages in LIST)", fn->name, fn->name);
+        else
+            cerr(c, e->pos, "%s() takes %u argument%s: %s", fn->name, fn->n_args, fn->n_args == 1 ? "" : "s",
+                 fn->signature);
+        return;
+    }
+    e->kind = RG_X_FUNC;
+    e->fn = fn;
+    switch (fn->args) {
+    case RG_FN_NUMBERS:
+        check_numbers(c, e, flags);
+        return;
+    case RG_FN_MEMBERSHIP:
+        check_membership(c, e, flags);
+        return;
+    }
+}
+
 static void check_call(checker *c, rg_expr *e, unsigned flags)
 {
     e->type = RG_T_NONE;
     int n = (int)(e->name_len > SPAN_MAX ? SPAN_MAX : e->name_len);
-    if (e->name_len == 3 && memcmp(e->name, "abs", 3) == 0) {
-        if (e->n_items != 1) {
-            cerr(c, e->pos, "abs() takes one argument");
-            return;
-        }
-        e->kind = RG_X_ABS;
-        e->a = e->items[0];
-        check(c, e->a, flags);
-        if (e->a->type == RG_T_NONE)
-            return;
-        if (!is_numeric(e->a->type)) {
-            char d[100];
-            describe(e->a, d, sizeof d);
-            cerr(c, e->a->pos, "wrong type: abs() needs a number, got %s", d);
-            return;
-        }
-        e->type = e->a->type;
-        return;
-    }
-    if (e->name_len == 3 && memcmp(e->name, "any", 3) == 0) {
-        if (e->n_items != 1 || (e->items[0]->kind != RG_X_IN && e->items[0]->kind != RG_X_IN_LIST)) {
-            cerr(c, e->pos, "any() takes one membership test: any(client.packages in LIST)");
-            return;
-        }
-        e->kind = RG_X_ANY;
-        e->a = e->items[0];
-        check(c, e->a, flags | IN_ANY);
-        e->type = RG_T_BOOL;
-        if (e->a->a->type != RG_T_NONE && e->a->a->type != RG_T_STRLIST)
-            cerr(c, e->a->a->pos, "any() tests a list of values such as client.packages; for one value write "
-                                  "'%.*s in ...' without any()", SPAN(e->a->a));
+    const rg_function *fn = rg_function_find(e->name, e->name_len);
+    if (fn) {
+        check_function(c, e, fn, flags);
         return;
     }
     const rg_detector *det;
@@ -563,7 +612,7 @@ static void check(checker *c, rg_expr *e, unsigned flags)
         check_in_list(c, e, flags);
         return;
     default:
-        /* Already checked (RG_X_USE, RG_X_ABS, RG_X_ANY): nothing to do. */
+        /* Already checked (RG_X_USE, RG_X_FUNC): nothing to do. */
         return;
     }
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "eval.h"
+#include "functions.h"
 #include "ruleset_internal.h"
 
 static rg_value value_of(rg_eval_ctx *ctx, const rg_expr *e);
@@ -82,13 +83,16 @@ static bool member(const rg_expr *in, rg_value x)
     return in_items(in, x);
 }
 
-static rg_tri eval_any(rg_eval_ctx *ctx, const rg_expr *in)
+/* `x in ...`: x one value, or (only inside any(), which the checker
+ * enforces) a string list, for which some item must be a member. */
+static rg_tri membership(const rg_expr *in, rg_value x)
 {
-    rg_value list = value_of(ctx, in->a);
-    if (!list.known || list.type != RG_T_STRLIST)
+    if (!x.known)
         return RG_UNKNOWN;
-    for (size_t i = 0; i < list.u.list.n; i++) {
-        const char *s = list.u.list.items[i];
+    if (x.type != RG_T_STRLIST)
+        return member(in, x) ? RG_TRUE : RG_FALSE;
+    for (size_t i = 0; i < x.u.list.n; i++) {
+        const char *s = x.u.list.items[i];
         if (s && member(in, rg_string(s, strlen(s))))
             return RG_TRUE;
     }
@@ -127,14 +131,8 @@ static rg_tri tri_of(rg_eval_ctx *ctx, const rg_expr *e)
         return compare(e->op, a, b);
     }
     case RG_X_IN:
-    case RG_X_IN_LIST: {
-        rg_value x = value_of(ctx, e->a);
-        if (!x.known)
-            return RG_UNKNOWN;
-        return member(e, x) ? RG_TRUE : RG_FALSE;
-    }
-    case RG_X_ANY:
-        return eval_any(ctx, e->a);
+    case RG_X_IN_LIST:
+        return membership(e, value_of(ctx, e->a));
     default:
         return tri_from_value(value_of(ctx, e));
     }
@@ -182,16 +180,22 @@ static rg_value value_of(rg_eval_ctx *ctx, const rg_expr *e)
             return rg_unknown(e->type);
         return arith(e, a, b);
     }
-    case RG_X_NEG:
-    case RG_X_ABS: {
+    case RG_X_NEG: {
         rg_value a = value_of(ctx, e->a);
         if (!a.known)
             return rg_unknown(e->type);
         if (a.type == RG_T_NUMBER)
-            return rg_number(e->kind == RG_X_NEG ? -a.u.d : fabs(a.u.d));
+            return rg_number(-a.u.d);
         if (a.u.i == INT64_MIN)
             return rg_unknown(e->type);
-        return rg_int_typed(a.type, e->kind == RG_X_NEG || a.u.i < 0 ? -a.u.i : a.u.i);
+        return rg_int_typed(a.type, -a.u.i);
+    }
+    case RG_X_FUNC: {
+        rg_value args[RG_FN_MAX_ARGS];
+        size_t n = e->n_items < RG_FN_MAX_ARGS ? e->n_items : RG_FN_MAX_ARGS;
+        for (size_t i = 0; i < n; i++)
+            args[i] = value_of(ctx, e->items[i]);
+        return e->fn->eval(args, n, e->type);
     }
     default: {
         rg_tri t = tri_of(ctx, e);

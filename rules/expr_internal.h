@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "expr.h"
+#include "ruleset.h"
 
 /* Longest expression text accepted (a `when`, a signal, a filter). */
 #define RG_EXPR_MAX_LEN 16384
@@ -20,6 +21,17 @@ rg_expr *rg_expr_parse_raw(const char *text, size_t len, const rg_expr_env *env)
 /* format.c: a duration as a message shows it ("46h", "1h30m", "1.5s",
  * "300ms"); NUL-terminated into buf (>= 32 bytes). */
 void rg_duration_text(int64_t ms, char *buf, size_t size);
+/* A setting as check-rules shows it: whole days as "7d", else as above. */
+void rg_setting_text(int64_t ms, char *buf, size_t size);
+
+/* A duration as the rule language writes it (an integer and one of the
+ * units ms s m h d): RG_DUR_OK with *ms set, RG_DUR_BAD when it is no
+ * duration, RG_DUR_TOO_LONG when it is one but longer than
+ * RG_DURATION_MAX_MS (ruleset.h), however many digits it has. */
+typedef enum rg_dur_check { RG_DUR_OK = 0, RG_DUR_BAD, RG_DUR_TOO_LONG } rg_dur_check;
+rg_dur_check rg_duration_parse_bounded(const char *s, size_t len, int64_t *ms);
+/* The maximum as messages write it: "36500d (100 years)". */
+#define RG_DURATION_MAX_TEXT "36500d (100 years)"
 
 /* A field whose string values are a closed set (events.md): `type`,
  * `kind`, `mode`, `reason`. Returns the allowed values (NULL-terminated)

@@ -161,12 +161,14 @@ static void lex_number(parser *p, unsigned start)
         return;
     }
     int64_t ms;
-    if (overflow || !rg_parse_duration(p->text + start, i - start, &ms)) {
+    rg_dur_check st = rg_duration_parse_bounded(p->text + start, i - start, &ms);
+    if (st != RG_DUR_OK) {
         char tokbuf[80];
         snprintf(tokbuf, sizeof tokbuf, "%.*s", (int)(i - start > 40 ? 40 : i - start), p->text + start);
         perr(p, start,
-             overflow ? "duration out of range: '%s'"
-                      : "bad duration '%s' (an integer and one of the units ms, s, m, h, d, e.g. 72h)",
+             st == RG_DUR_TOO_LONG
+                 ? "duration '%s' is longer than the maximum " RG_DURATION_MAX_TEXT
+                 : "bad duration '%s' (an integer and one of the units ms, s, m, h, d, e.g. 72h)",
              tokbuf);
         p->t.kind = T_BAD;
         return;

@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "../common/binio.h"
+#include "../common/strmap.h"
+#include "../common/timeutil.h"
 #include "expr_internal.h"
+#include "functions.h"
 
 const char *const rg_rules_event_types[] = {"account_open", "login", "transfer", "red_packet_send",
                                             "red_packet_claim", "recall_request", "complaint", NULL};
@@ -35,6 +38,21 @@ const char *const *rg_field_enum_values(const char *name)
     if (strcmp(name, "reason") == 0)
         return reasons;
     return NULL;
+}
+
+rg_dur_check rg_duration_parse_bounded(const char *s, size_t len, int64_t *ms)
+{
+    if (rg_parse_duration(s, len, ms))
+        return *ms > RG_DURATION_MAX_MS ? RG_DUR_TOO_LONG : RG_DUR_OK;
+    /* rg_parse_duration also refuses what overflows int64: digits and a
+     * unit are a duration, only too long. */
+    size_t i = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++;
+    int64_t unit_only;
+    if (i > 0 && i < len && rg_parse_duration(s + i - 1, len - i + 1, &unit_only))
+        return RG_DUR_TOO_LONG;
+    return RG_DUR_BAD;
 }
 
 const char *rg_expr_type_word(rg_type t)
@@ -67,6 +85,11 @@ bool rg_expr_equal(const rg_expr *a, const rg_expr *b)
         return a->lit.u.i == b->lit.u.i;
     case RG_X_USE:
         return a->use == b->use;
+    case RG_X_FUNC:
+        if (a->fn != b->fn)
+            return false;
+        /* the arguments, like the items of `in [..]` */
+        __attribute__((fallthrough));
     case RG_X_IN:
         if (a->n_items != b->n_items || !rg_expr_equal(a->a, b->a))
             return false;
@@ -81,6 +104,41 @@ bool rg_expr_equal(const rg_expr *a, const rg_expr *b)
     }
 }
 
+/* FNV-1a over 64-bit words: enough to spread filters over a hash map
+ * (collisions are resolved by rg_expr_equal). */
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        h = (h ^ (v & 0xff)) * 0x100000001b3ULL;
+    return h;
+}
+
+uint64_t rg_expr_hash(const rg_expr *e)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    if (!e)
+        return h;
+    h = mix(h, (uint64_t)e->kind << 16 | (uint64_t)e->op << 8 | (uint64_t)e->type);
+    switch (e->kind) {
+    case RG_X_LIT:
+        if (e->lit.type == RG_T_STRING)
+            return mix(h, rg_hash_bytes(e->lit.u.str.s, e->lit.u.str.len));
+        return mix(h, e->lit.type == RG_T_BOOL ? (uint64_t)e->lit.u.b : (uint64_t)e->lit.u.i);
+    case RG_X_USE:
+        return mix(h, (uint64_t)(uintptr_t)e->use);
+    case RG_X_IN_LIST:
+        return mix(mix(h, (uint64_t)(uintptr_t)e->set), rg_expr_hash(e->a));
+    case RG_X_FUNC:
+    case RG_X_IN:
+        h = mix(mix(h, (uint64_t)(uintptr_t)e->fn), rg_expr_hash(e->a));
+        for (size_t i = 0; i < e->n_items; i++)
+            h = mix(h, rg_expr_hash(e->items[i]));
+        return h;
+    default:
+        return mix(mix(h, rg_expr_hash(e->a)), rg_expr_hash(e->b));
+    }
+}
+
 void rg_expr_visit_uses(const rg_expr *e, void (*fn)(void *arg, const rg_name_use *use), void *arg)
 {
     if (!e)
@@ -91,7 +149,7 @@ void rg_expr_visit_uses(const rg_expr *e, void (*fn)(void *arg, const rg_name_us
     }
     rg_expr_visit_uses(e->a, fn, arg);
     rg_expr_visit_uses(e->b, fn, arg);
-    if (e->kind == RG_X_IN)
+    if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
         for (size_t i = 0; i < e->n_items; i++)
             rg_expr_visit_uses(e->items[i], fn, arg);
 }
@@ -128,7 +186,9 @@ static void canonical(const rg_expr *e, rg_strbuf *out)
         rg_put_u8(out, 0);   /* absent operand / filter */
         return;
     }
-    rg_put_u8(out, (uint8_t)(e->kind + 1));
+    /* A function by its row's stable byte (functions.h), not its kind:
+     * abs and any keep the bytes their own node kinds gave them. */
+    rg_put_u8(out, e->kind == RG_X_FUNC ? e->fn->form_code : (uint8_t)(e->kind + 1));
     rg_put_u8(out, (uint8_t)e->op);
     rg_put_u8(out, (uint8_t)e->type);
     switch (e->kind) {
@@ -148,6 +208,12 @@ static void canonical(const rg_expr *e, rg_strbuf *out)
         return;
     case RG_X_USE:
         canonical_use(e->use, out);
+        return;
+    case RG_X_FUNC:
+        /* The arguments, padded to two operands as unary and binary nodes
+         * are (abs(x) wrote x, then "no operand"). */
+        for (size_t i = 0; i < e->n_items || i < 2; i++)
+            canonical(i < e->n_items ? e->items[i] : NULL, out);
         return;
     case RG_X_IN:
         canonical(e->a, out);

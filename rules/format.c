@@ -74,6 +74,15 @@ void rg_duration_text(int64_t ms, char *buf, size_t size)
 #undef PUT
 }
 
+void rg_setting_text(int64_t ms, char *buf, size_t size)
+{
+    const int64_t day = 86400000;
+    if (ms >= day && ms % day == 0)
+        snprintf(buf, size, "%lldd", (long long)(ms / day));
+    else
+        rg_duration_text(ms, buf, size);
+}
+
 /* "%.1f" without "-0.0", so equal evidence prints equally. */
 static void put_number(double d, rg_strbuf *out)
 {

@@ -63,7 +63,7 @@ static void add_error(loader *L, int line, int col, const char *fmt, va_list ap)
         L->oom = true;
         return;
     }
-    L->errors[L->n_errors] = (load_error){line, col, L->n_errors, msg};
+    L->errors[L->n_errors] = (load_error){L->src, line, col, L->n_errors, msg};
     L->n_errors++;
 }
 
@@ -90,7 +90,8 @@ static size_t utf8_len(unsigned char c) { return c < 0x80 ? 1 : c >= 0xf0 ? 4 : 
  * bytes. */
 static void build_lines(loader *L)
 {
-    if (L->line_starts || L->oom)
+    load_source *S = L->src;
+    if (S->line_starts || L->oom)
         return;
     size_t cap = 64, n = 0;
     size_t *ls = malloc(cap * sizeof *ls);
@@ -98,18 +99,19 @@ static void build_lines(loader *L)
         L->oom = true;
         return;
     }
-    const unsigned char *d = (const unsigned char *)L->data;
-    size_t i = L->len >= 3 && d[0] == 0xef && d[1] == 0xbb && d[2] == 0xbf ? 3 : 0;   /* BOM */
+    const unsigned char *d = (const unsigned char *)S->data;
+    size_t len = S->len;
+    size_t i = len >= 3 && d[0] == 0xef && d[1] == 0xbb && d[2] == 0xbf ? 3 : 0;   /* BOM */
     ls[n++] = i;
-    while (i < L->len) {
+    while (i < len) {
         size_t brk = 0;
         if (d[i] == '\r')
-            brk = i + 1 < L->len && d[i + 1] == '\n' ? 2 : 1;
+            brk = i + 1 < len && d[i + 1] == '\n' ? 2 : 1;
         else if (d[i] == '\n')
             brk = 1;
-        else if (d[i] == 0xc2 && i + 1 < L->len && d[i + 1] == 0x85)
+        else if (d[i] == 0xc2 && i + 1 < len && d[i + 1] == 0x85)
             brk = 2;
-        else if (d[i] == 0xe2 && i + 2 < L->len && d[i + 1] == 0x80 && (d[i + 2] == 0xa8 || d[i + 2] == 0xa9))
+        else if (d[i] == 0xe2 && i + 2 < len && d[i + 1] == 0x80 && (d[i + 2] == 0xa8 || d[i + 2] == 0xa9))
             brk = 3;
         if (!brk) {
             i++;
@@ -127,20 +129,21 @@ static void build_lines(loader *L)
         }
         ls[n++] = i;
     }
-    L->line_starts = ls;
-    L->n_lines = n;
+    S->line_starts = ls;
+    S->n_lines = n;
 }
 
 /* Byte offset of a mark (line, column in characters). */
 static size_t byte_of_mark(loader *L, yaml_mark_t m)
 {
+    const load_source *S = L->src;
     build_lines(L);
-    if (!L->line_starts || m.line >= L->n_lines)
-        return L->len;
-    size_t j = L->line_starts[m.line];
-    for (size_t c = 0; c < m.column && j < L->len; c++)
-        j += utf8_len((unsigned char)L->data[j]);
-    return j < L->len ? j : L->len;
+    if (!S->line_starts || m.line >= S->n_lines)
+        return S->len;
+    size_t j = S->line_starts[m.line];
+    for (size_t c = 0; c < m.column && j < S->len; c++)
+        j += utf8_len((unsigned char)S->data[j]);
+    return j < S->len ? j : S->len;
 }
 
 /* Source characters and value bytes of one double-quoted escape at src[j]
@@ -181,29 +184,30 @@ static void literal_position(loader *L, const yaml_node_t *n, size_t off, int *l
     size_t line_end = line_start;
     while (line_end < n->data.scalar.length && v[line_end] != '\n')
         line_end++;
+    const load_source *S = L->src;
     build_lines(L);
     size_t src_line = n->start_mark.line + 1 + k;
-    if (!L->line_starts || src_line >= L->n_lines)
+    if (!S->line_starts || src_line >= S->n_lines)
         return;
-    size_t sb = L->line_starts[src_line];
-    size_t se = src_line + 1 < L->n_lines ? L->line_starts[src_line + 1] : L->len;
-    while (se > sb && (L->data[se - 1] == '\n' || L->data[se - 1] == '\r'))
+    size_t sb = S->line_starts[src_line];
+    size_t se = src_line + 1 < S->n_lines ? S->line_starts[src_line + 1] : S->len;
+    while (se > sb && (S->data[se - 1] == '\n' || S->data[se - 1] == '\r'))
         se--;
     size_t vline = line_end - line_start;
-    if (se - sb < vline || memcmp(L->data + se - vline, v + line_start, vline) != 0)
+    if (se - sb < vline || memcmp(S->data + se - vline, v + line_start, vline) != 0)
         return;   /* not laid out as expected: keep the scalar's start */
     *line = (int)src_line + 1;
     *col = 1;
-    for (size_t j = sb; j < se - vline; j += utf8_len((unsigned char)L->data[j]))
+    for (size_t j = sb; j < se - vline; j += utf8_len((unsigned char)S->data[j]))
         (*col)++;
     for (size_t i = line_start; i < off; i += utf8_len((unsigned char)v[i]))
         (*col)++;
 }
 
-/* 1-based line and column of byte `off` of scalar n's value. Exact for
+/* 1-based line and column of byte `off` of scalar n's value (in L->src). Exact for
  * single-line plain and quoted scalars and for literal blocks; else the
  * scalar's start. */
-static void scalar_position(loader *L, const yaml_node_t *n, size_t off, int *line, int *col)
+void load_scalar_position(loader *L, const yaml_node_t *n, size_t off, int *line, int *col)
 {
     *line = (int)n->start_mark.line + 1;
     *col = (int)n->start_mark.column + 1;
@@ -227,11 +231,12 @@ static void scalar_position(loader *L, const yaml_node_t *n, size_t off, int *li
     }
     if (style != YAML_SINGLE_QUOTED_SCALAR_STYLE && style != YAML_DOUBLE_QUOTED_SCALAR_STYLE)
         return;
+    const load_source *S = L->src;
     size_t j = byte_of_mark(L, n->start_mark) + 1, i = 0;
     (*col)++;   /* the opening quote */
-    while (i < off && j < L->len) {
-        const char *s = L->data + j;
-        size_t avail = L->len - j;
+    while (i < off && j < S->len) {
+        const char *s = S->data + j;
+        size_t avail = S->len - j;
         if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE && s[0] == '\'' && avail > 1 && s[1] == '\'') {
             j += 2, i += 1, *col += 2;
         } else if (style == YAML_DOUBLE_QUOTED_SCALAR_STYLE && s[0] == '\\') {
@@ -249,16 +254,17 @@ void load_error_in_scalar(loader *L, const yaml_node_t *n, size_t off, const cha
 {
     int line = 1, col = 1;
     if (n)
-        scalar_position(L, n, off, &line, &col);
+        load_scalar_position(L, n, off, &line, &col);
     load_error_at(L, line, col, "%s", msg);
 }
 
 void load_position_of_offset(loader *L, size_t off, int *line, int *col)
 {
+    const load_source *S = L->src;
     build_lines(L);
     size_t ln = 0;
-    for (size_t i = 0; L->line_starts && i < L->n_lines && L->line_starts[i] <= off; i++)
+    for (size_t i = 0; S->line_starts && i < S->n_lines && S->line_starts[i] <= off; i++)
         ln = i;
     *line = (int)ln + 1;
-    *col = L->line_starts && off >= L->line_starts[ln] ? (int)(off - L->line_starts[ln]) + 1 : 1;
+    *col = S->line_starts && off >= S->line_starts[ln] ? (int)(off - S->line_starts[ln]) + 1 : 1;
 }

@@ -5,15 +5,18 @@
  * is known good, slots, evidence keys and per-detector use lists.
  *
  * Owner: rules. Name uses are what detectors build state for, so they are
- * merged per distinct (name, arguments) across the whole file: two rules
- * writing count(24h, type == login) share one window. Uses reachable only
- * from a signal no rule uses are dropped before slots are given, so an
- * unused signal costs no detector state (rules.md: state is kept only for
- * what a loaded rule uses).
+ * merged per distinct (name, arguments) across the whole rule set (every
+ * file): two rules writing count(24h, type == login) share one window.
+ * Uses are found through a hash map keyed by (name, window, filter hash),
+ * equal filters confirmed with rg_expr_equal. Uses reachable only from a
+ * signal no rule uses, or only from a rule a later file replaced, are
+ * dropped before slots are given, so they cost no detector state
+ * (rules.md: state is kept only for what a loaded rule uses).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "functions.h"
 #include "load_internal.h"
 
 bool load_valid_name(const char *s, size_t len)
@@ -28,34 +31,40 @@ bool load_valid_name(const char *s, size_t len)
 
 bool load_reserved_word(const char *s, size_t len)
 {
-    static const char *const words[] = {"and", "or", "not", "in", "true", "false", "abs", "any", NULL};
+    static const char *const words[] = {"and", "or", "not", "in", "true", "false", NULL};
     for (size_t i = 0; words[i]; i++)
         if (strlen(words[i]) == len && memcmp(words[i], s, len) == 0)
             return true;
-    return false;
+    return rg_function_find(s, len) != NULL;   /* abs, min, max, any: functions.h */
 }
 
+/* An error inside the expression or message being compiled: located in
+ * its own file, whichever file's rule caused it to be compiled. */
 static void site_error(void *opaque, unsigned pos, const char *msg)
 {
     compile_site *s = opaque;
+    load_source *saved = s->L->src;
+    if (s->src)
+        s->L->src = s->src;
     load_error_in_scalar(s->L, s->node, pos, msg);
+    s->L->src = saved;
 }
 
-static rg_signal *find_signal(const rg_ruleset *rs, const char *name, size_t len)
+rg_signal *load_find_signal(loader *L, const char *name, size_t len)
 {
-    for (size_t i = 0; i < rs->n_signals; i++)
-        if (strlen(rs->signals[i].name) == len && memcmp(rs->signals[i].name, name, len) == 0)
-            return &rs->signals[i];
-    return NULL;
+    rg_signal **sig = rg_strmap_get(L->signal_index, name, len);
+    return sig ? *sig : NULL;
+}
+
+const rg_strset *load_find_list(loader *L, const char *name, size_t len)
+{
+    size_t *idx = rg_strmap_get(L->list_index, name, len);
+    return idx && *idx < L->rs->n_lists ? &L->rs->lists[*idx] : NULL;
 }
 
 static const rg_strset *site_list(void *opaque, const char *name, size_t len)
 {
-    const rg_ruleset *rs = ((compile_site *)opaque)->L->rs;
-    for (size_t i = 0; i < rs->n_lists; i++)
-        if (strlen(rs->lists[i].name) == len && memcmp(rs->lists[i].name, name, len) == 0)
-            return &rs->lists[i];
-    return NULL;
+    return load_find_list(((compile_site *)opaque)->L, name, len);
 }
 
 static rg_use_impl *new_use(loader *L)
@@ -82,14 +91,28 @@ static const rg_name_use *site_builtin_use(void *opaque, const rg_name_spec *spe
                                            const char *call_text)
 {
     loader *L = ((compile_site *)opaque)->L;
-    for (size_t i = 0; i < L->n_uses; i++) {
-        rg_name_use *u = &L->uses[i]->pub;
-        if (u->spec == spec && u->window_ms == window_ms && rg_expr_equal(u->filter, filter))
-            return u;
+    struct {
+        const rg_name_spec *spec;
+        int64_t window_ms;
+        uint64_t filter_hash;
+    } key;
+    memset(&key, 0, sizeof key);   /* no padding bytes of garbage in the key */
+    key.spec = spec;
+    key.window_ms = window_ms;
+    key.filter_hash = rg_expr_hash(filter);
+    rg_use_impl **head = rg_strmap_put(L->use_index, (const char *)&key, sizeof key, NULL);
+    if (!head) {
+        L->oom = true;
+        return NULL;
     }
+    for (rg_use_impl *u = *head; u; u = u->next_same)
+        if (u->pub.spec == spec && u->pub.window_ms == window_ms && rg_expr_equal(u->pub.filter, filter))
+            return &u->pub;
     rg_use_impl *u = new_use(L);
     if (!u)
         return NULL;
+    u->next_same = *head;
+    *head = u;
     int idx = rg_registry_index(d);
     u->pub.spec = spec;
     u->pub.detector = d;
@@ -106,7 +129,10 @@ static void check_signal(loader *L, rg_signal *sig)
     sig->state = RG_SIG_CHECKING;
     L->checking[L->n_checking++] = sig;
     bool filterable = false;
+    load_source *saved = L->src;
+    L->src = sig->source;   /* its errors are in its own file */
     rg_expr *e = load_compile(L, (yaml_node_t *)sig->node, RG_EXPR_ANY, &filterable);
+    L->src = saved;
     L->n_checking--;
     sig->state = RG_SIG_DONE;
     if (!e) {
@@ -136,7 +162,7 @@ static const rg_name_use *site_signal(void *opaque, const char *name, size_t len
 {
     compile_site *site = opaque;
     loader *L = site->L;
-    rg_signal *sig = find_signal(L->rs, name, len);
+    rg_signal *sig = load_find_signal(L, name, len);
     if (!sig || !ensure_signal_use(L, sig))
         return NULL;
     if (sig->state == RG_SIG_CHECKING) {
@@ -182,7 +208,7 @@ void load_env(compile_site *site, rg_expr_env *env)
 
 rg_expr *load_compile(loader *L, yaml_node_t *n, rg_expr_want want, bool *filterable)
 {
-    compile_site site = {L, n};
+    compile_site site = {L, L->src, n};
     rg_expr_env env;
     load_env(&site, &env);
     return rg_expr_compile((const char *)n->data.scalar.value, n->data.scalar.length, &env, want, filterable);
@@ -194,14 +220,14 @@ const rg_name_use *load_builtin_use(loader *L, const char *name)
     const rg_name_spec *spec = rg_registry_find(name, strlen(name), &d);
     if (!spec)
         return NULL;
-    compile_site site = {L, NULL};
+    compile_site site = {L, L->src, NULL};
     return site_builtin_use(&site, spec, d, 0, NULL, NULL, NULL);
 }
 
 /* The use a message placeholder {name} stands for; NULL after an error. */
 static const rg_name_use *placeholder_use(loader *L, yaml_node_t *n, size_t pos, const char *name, size_t len)
 {
-    compile_site site = {L, n};
+    compile_site site = {L, L->src, n};
     int shown = (int)(len > 60 ? 60 : len);
     const rg_detector *d;
     const rg_name_spec *spec = rg_registry_find(name, len, &d);
@@ -212,7 +238,7 @@ static const rg_name_use *placeholder_use(loader *L, yaml_node_t *n, size_t pos,
         snprintf(msg, sizeof msg,
                  "'%s' needs arguments and cannot be a placeholder: name it under signals: and use the signal",
                  spec->name);
-    } else if (find_signal(L->rs, name, len)) {
+    } else if (load_find_signal(L, name, len)) {
         const rg_name_use *u = site_signal(&site, name, len, (unsigned)pos);
         return u && u->spec->type != RG_T_NONE ? u : NULL;
     } else if (site_list(&site, name, len)) {
@@ -352,41 +378,57 @@ int load_finish(loader *L)
 {
     rg_ruleset *rs = L->rs;
     rg_arena *a = &rs->arena;
+    /* A subject is resolved through a use only while a rule of the set
+     * names it: a rule a later file replaced keeps no state alive. */
+    bool subject_needed[RG_SUBJ_COUNT] = {false};
     for (size_t i = 0; i < rs->n_rules; i++) {
         const rg_rule_impl *r = &rs->rules[i];
         rg_expr_visit_uses(r->pub.when, mark_reachable, NULL);
         for (size_t k = 0; k < r->n_parts; k++)
             if (r->parts[k].use)
                 mark_reachable(NULL, r->parts[k].use);
+        for (size_t k = 0; k < r->pub.n_then; k++)
+            subject_needed[r->pub.then[k].subject] = true;
     }
-    for (int s = 0; s < RG_SUBJ_COUNT; s++)
-        if (rs->subject_use[s])
+    for (int s = 0; s < RG_SUBJ_COUNT; s++) {
+        if (!subject_needed[s])
+            rs->subject_use[s] = NULL;
+        else if (rs->subject_use[s])
             mark_reachable(NULL, rs->subject_use[s]);
+    }
 
     rs->uses = rg_arena_calloc(a, L->n_uses + 1, sizeof *rs->uses);
-    if (!rs->uses)
+    rg_strmap *keys = rg_strmap_new(0);
+    if (!rs->uses || !keys) {
+        rg_strmap_free(keys, NULL);
         return -1;
+    }
     for (size_t i = 0; i < L->n_uses; i++) {
         rg_use_impl *u = L->uses[i];
         if (!u->reachable)
             continue;
         u->pub.slot = (unsigned)rs->n_uses;
         rs->uses[rs->n_uses++] = &u->pub;
-        /* Evidence keys are unique across the file, so two different
+        /* Evidence keys are unique across the rule set, so two different
          * count(10m, ...) in one rule never share a key. */
         const char *base = evidence_base(a, u), *key = base;
         for (unsigned suffix = 2; key; suffix++) {
-            bool taken = false;
-            for (size_t k = 0; k + 1 < rs->n_uses && !taken; k++)
-                taken = strcmp(rs->uses[k]->evidence_key, key) == 0;
-            if (!taken)
+            bool created;
+            if (!rg_strmap_put(keys, key, strlen(key), &created)) {
+                key = NULL;
+                break;
+            }
+            if (created)
                 break;
             key = rg_arena_printf(a, "%s_%u", base, suffix);
         }
-        if (!key)
+        if (!key) {
+            rg_strmap_free(keys, NULL);
             return -1;
+        }
         u->pub.evidence_key = key;
     }
+    rg_strmap_free(keys, NULL);
 
     while (rg_detectors[rs->n_detectors])
         rs->n_detectors++;

@@ -1,14 +1,26 @@
 /*
- * load_rules — the `rules:` list of a rule file (rules.md table of keys):
- * id, on, when, then, message, cooldown, enabled.
+ * load_rules — the `rules:` lists of the rule files (rules.md table of
+ * keys): id, on, when, then, message, cooldown, enabled, and override.
  *
- * Owner: rules. Each rule is checked in full even after an error in it, so
- * an analyst sees every mistake of a file in one run. Keys are handled in
- * a fixed order (on before then, when before message) whatever order the
- * file writes them in, because later keys are validated against earlier
- * ones: a `counterparty` subject needs transfer events.
+ * Owner: rules. Two passes. The first reads every file's rule ids in
+ * order and decides the rule set: a new id takes the next place; an id
+ * an earlier file defined, written with `override: true`, replaces that
+ * rule at its place (rules.md "Several files"), so the bundled pack plus
+ * a file of overrides orders its rules as the merged file written by
+ * hand would; any other repeated id is an error naming both places. Ids
+ * are found through a hash map: n rules cost O(n), not O(n^2).
+ * The second pass compiles the rules of the set in their order (so name
+ * uses, hence evidence keys, come out as in that merged file), then the
+ * replaced and duplicate ones, whose errors count as much.
+ *
+ * Each rule is checked in full even after an error in it, so an analyst
+ * sees every mistake of a file in one run. Keys are handled in a fixed
+ * order (on before then, when before message) whatever order the file
+ * writes them in, because later keys are validated against earlier ones:
+ * a `counterparty` subject needs transfer events.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "expr_internal.h"
@@ -138,17 +150,20 @@ static void load_then(loader *L, rg_rule_impl *r, yaml_node_t *n, bool on_given)
     r->pub.n_then = k;
 }
 
-static void load_rule(loader *L, rg_rule_impl *r, yaml_node_t *n)
+static void load_rule(loader *L, load_rule_entry *entry)
 {
-    static const char *const names[] = {"id", "on", "when", "then", "message", "cooldown", "enabled", NULL};
-    enum { K_ID, K_ON, K_WHEN, K_THEN, K_MESSAGE, K_COOLDOWN, K_ENABLED };
+    static const char *const names[] = {"id", "on", "when", "then", "message", "cooldown", "enabled", "override", NULL};
+    enum { K_ID, K_ON, K_WHEN, K_THEN, K_MESSAGE, K_COOLDOWN, K_ENABLED, K_OVERRIDE };
     load_keys t = {.names = names};
+    rg_rule_impl *r = &entry->rule;
+    yaml_node_t *n = entry->node;
     if (!n)
         return;
     r->pub.line = (int)n->start_mark.line + 1;
+    r->pub.file = L->src->file;
     r->pub.enabled = true;
     r->pub.on_mask = RG_EV_ALL;
-    if (!load_read_keys(L, n, &t, "a rule", "id, on, when, then, message, cooldown, enabled"))
+    if (!load_read_keys(L, n, &t, "a rule", "id, on, when, then, message, cooldown, enabled, override"))
         return;
     char b[80];
     rg_arena *a = &L->rs->arena;
@@ -159,10 +174,6 @@ static void load_rule(loader *L, rg_rule_impl *r, yaml_node_t *n)
         load_error_node(L, id, "bad rule id '%s': use lower-case letters, digits and _, at most 64",
                         load_shown(id, b, sizeof b));
     } else {
-        for (unsigned i = 0; i < r->pub.index; i++)
-            if (L->rs->rules[i].pub.id && strcmp(L->rs->rules[i].pub.id, load_sval(id)) == 0)
-                load_error_node(L, id, "duplicate rule id '%s' (first at line %d)", load_sval(id),
-                                L->rs->rules[i].pub.line);
         r->pub.id = rg_arena_strdup(a, load_sval(id));
     }
     bool on_given = t.value[K_ON] != NULL, on_ok = true;
@@ -176,6 +187,7 @@ static void load_rule(loader *L, rg_rule_impl *r, yaml_node_t *n)
     } else {
         r->pub.when = load_compile(L, when, RG_EXPR_CONDITION, NULL);
         r->when_text = rg_arena_strndup(a, load_sval(when), when->data.scalar.length);
+        entry->when = when;
     }
     if (!t.value[K_THEN])
         load_error_node(L, n, "rule without 'then'");
@@ -195,9 +207,64 @@ static void load_rule(loader *L, rg_rule_impl *r, yaml_node_t *n)
     if (t.value[K_ENABLED] && !parse_bool(t.value[K_ENABLED], &r->pub.enabled))
         load_error_node(L, t.value[K_ENABLED], "'enabled' must be true or false, not '%s'",
                         load_shown(t.value[K_ENABLED], b, sizeof b));
+    bool override;
+    if (t.value[K_OVERRIDE] && !parse_bool(t.value[K_OVERRIDE], &override))
+        load_error_node(L, t.value[K_OVERRIDE], "'override' must be true or false, not '%s'",
+                        load_shown(t.value[K_OVERRIDE], b, sizeof b));
 }
 
-void load_rules(loader *L, yaml_node_t *n)
+/* The value of key `name` in mapping n, without reporting anything (the
+ * second pass reports what is wrong with the rule). */
+static yaml_node_t *peek_key(loader *L, yaml_node_t *n, const char *name)
+{
+    if (!n || n->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+        if (load_scalar_is(load_node(L, p->key), name))
+            return load_node(L, p->value);
+    return NULL;
+}
+
+/* Decide where entry k goes in the rule set (first pass). */
+static void place_rule(loader *L, size_t k, size_t *n_slots)
+{
+    load_rule_entry *e = &L->entries[k];
+    yaml_node_t *id = e->id;
+    char place[600];
+    bool created;
+    size_t *current = rg_strmap_put(L->rule_index, load_sval(id), id->data.scalar.length, &created);
+    if (!current) {
+        L->oom = true;
+        return;
+    }
+    if (created) {
+        *current = k;
+        e->in_set = true;
+        e->slot = (*n_slots)++;
+        if (e->override)
+            load_error_node(L, id, "'override: true', but no earlier file has a rule '%s' to replace",
+                            load_sval(id));
+        return;
+    }
+    load_rule_entry *prev = &L->entries[*current];
+    int pl = (int)prev->id->start_mark.line + 1, pc = (int)prev->id->start_mark.column + 1;
+    if (prev->src == L->src) {
+        /* Within one file an id is unique, override or not (rules.md). */
+        load_error_node(L, id, "duplicate rule id '%s' (first at line %d)", load_sval(id),
+                        (int)prev->node->start_mark.line + 1);
+    } else if (!e->override) {
+        load_error_node(L, id, "duplicate rule id '%s' (first at %s); write 'override: true' to replace it",
+                        load_sval(id), load_place(L, prev->src, pl, pc, place, sizeof place));
+    } else {
+        /* Replaces the earlier file's rule whole, at its place. */
+        e->in_set = true;
+        e->slot = prev->slot;
+        prev->in_set = false;
+        *current = k;
+    }
+}
+
+void load_read_rules(loader *L, yaml_node_t *n)
 {
     if (n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0)
         return;   /* `rules:` with nothing under it: no rules */
@@ -205,14 +272,66 @@ void load_rules(loader *L, yaml_node_t *n)
         load_error_node(L, n, "rules must be a list of rules, each starting with '- id: ...'");
         return;
     }
-    rg_ruleset *rs = L->rs;
-    size_t max = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-    rs->rules = rg_arena_calloc(&rs->arena, max + 1, sizeof *rs->rules);
-    if (!rs->rules)
-        return;
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-        rg_rule_impl *r = &rs->rules[rs->n_rules];
-        r->pub.index = (unsigned)rs->n_rules++;
-        load_rule(L, r, load_node(L, *it));
+    size_t n_slots = 0;
+    for (size_t k = 0; k < L->n_entries; k++)
+        if (L->entries[k].in_set && L->entries[k].slot >= n_slots)
+            n_slots = L->entries[k].slot + 1;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top && !L->oom; it++) {
+        size_t k = L->n_entries++;
+        load_rule_entry *e = &L->entries[k];
+        e->src = L->src;
+        e->node = load_node(L, *it);
+        yaml_node_t *id = peek_key(L, e->node, "id");
+        bool override = false;
+        parse_bool(peek_key(L, e->node, "override"), &override);
+        e->override = override;
+        if (load_is_scalar(id) && load_valid_name(load_sval(id), id->data.scalar.length)) {
+            e->id = id;
+            place_rule(L, k, &n_slots);
+        }
     }
+}
+
+void load_compile_rules(loader *L)
+{
+    rg_ruleset *rs = L->rs;
+    size_t n_slots = 0;
+    for (size_t k = 0; k < L->n_entries; k++)
+        if (L->entries[k].in_set && L->entries[k].slot >= n_slots)
+            n_slots = L->entries[k].slot + 1;
+    /* Entries without a valid id are in no slot: they get one past the
+     * end, in file order, so their errors are found and nothing is lost. */
+    size_t total = n_slots;
+    size_t *order = malloc((L->n_entries + 1) * sizeof *order);
+    if (!order) {
+        L->oom = true;
+        return;
+    }
+    for (size_t k = 0; k < L->n_entries; k++)
+        if (!L->entries[k].id)
+            L->entries[k].in_set = true, L->entries[k].slot = total++;
+    for (size_t k = 0; k < L->n_entries; k++)
+        if (L->entries[k].in_set)
+            order[L->entries[k].slot] = k;
+    load_source *saved = L->src;
+    for (size_t s = 0; s < total; s++) {
+        L->src = L->entries[order[s]].src;
+        load_rule(L, &L->entries[order[s]]);
+    }
+    for (size_t k = 0; k < L->n_entries; k++) {
+        if (!L->entries[k].in_set) {
+            L->src = L->entries[k].src;
+            load_rule(L, &L->entries[k]);
+        }
+    }
+    L->src = saved;
+    rs->rules = rg_arena_calloc(&rs->arena, total + 1, sizeof *rs->rules);
+    if (rs->rules) {
+        for (size_t s = 0; s < total; s++) {
+            rs->rules[s] = L->entries[order[s]].rule;
+            rs->rules[s].pub.index = (unsigned)s;
+        }
+        rs->n_rules = total;
+    }
+    L->order = order;   /* the horizon check reports at each rule's `when` */
 }

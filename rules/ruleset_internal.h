@@ -37,6 +37,7 @@ typedef struct rg_use_impl {
     const char *window_text;     /* "24h" as written, or NULL */
     const char *call_text;       /* "count(24h, type == login)" as written, or NULL */
     bool reachable;              /* used by some rule (unused signals' names are dropped) */
+    struct rg_use_impl *next_same;   /* loading: next use under the same index key */
 } rg_use_impl;
 
 typedef enum rg_signal_state { RG_SIG_UNCHECKED = 0, RG_SIG_CHECKING, RG_SIG_DONE } rg_signal_state;
@@ -50,12 +51,16 @@ typedef struct rg_signal {
     rg_signal_state state;
     bool cycle_reported;
     const void *node;            /* yaml_node_t of the expression (loading only) */
+    const void *key;             /* yaml_node_t of its name (loading only) */
+    void *source;                /* the load_source it is in (loading only) */
 } rg_signal;
 
 struct rg_ruleset {
     rg_arena arena;
     char id[13];
-    const char *path;
+    const char *path;            /* the files' names, joined with " + " */
+    const char **files;          /* [n_files], in the order given */
+    size_t n_files;
     int64_t dedupe_horizon_ms, history_horizon_ms, max_lateness_ms;
     rg_rule_impl *rules;
     size_t n_rules;
@@ -73,5 +78,12 @@ struct rg_ruleset {
 
 static inline const rg_rule_impl *rg_rule_impl_of(const rg_rule *r) { return (const rg_rule_impl *)r; }
 static inline const rg_use_impl *rg_use_impl_of(const rg_name_use *u) { return (const rg_use_impl *)u; }
+
+/* How a use is written: the call as first written, or the name. */
+static inline const char *rg_use_text(const rg_name_use *u)
+{
+    const rg_use_impl *ui = rg_use_impl_of(u);
+    return ui->call_text ? ui->call_text : u->spec->name;
+}
 
 #endif

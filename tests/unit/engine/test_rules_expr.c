@@ -8,6 +8,7 @@
 #include "test_rules_util.h"
 
 #include "rules/expr.h"
+#include "rules/functions.h"
 
 static const char *const TRI[] = {"FALSE", "TRUE", "UNKNOWN"};
 
@@ -248,6 +249,63 @@ static void test_abs_and_arithmetic_edges(void **state)
     assert_tri("-7 / 2 == -3", &ev, RG_TRUE);
 }
 
+/* min and max are rows of the function table (rules/functions.c): the
+ * checker types them by the row's argument rule, the evaluator calls its
+ * eval. */
+static void test_min_max(void **state)
+{
+    (void)state;
+    rg_event ev = transfer(300);
+    assert_tri("min(amount, 500) == 300", &ev, RG_TRUE);
+    assert_tri("max(amount, 500) == 500", &ev, RG_TRUE);
+    assert_tri("min(500, amount) == amount", &ev, RG_TRUE);
+    assert_tri("max(-5, -7) == -5", &ev, RG_TRUE);
+    assert_tri("min(1h, 90m) == 60m", &ev, RG_TRUE);
+    assert_tri("max(abs(-2h), 1h) == 2h", &ev, RG_TRUE);
+    assert_tri("max(geo_accuracy_km, 5) > 1", &ev, RG_UNKNOWN);     /* unknown in, unknown out */
+    assert_tri("min(clock_skew, 1h) < 2h", &ev, RG_UNKNOWN);
+    assert_tri("min(clock_skew, 1h) < 2h or true", &ev, RG_TRUE);
+    assert_expr_error("min(amount, 1h) > 0", "test.yaml:11:19: wrong type: min() needs numbers of one kind, got "
+                                             "money 'amount' and duration 1h");
+    assert_expr_error("max(type, 1) > 0", "test.yaml:11:11: wrong type: max() needs a number, got string 'type'");
+    assert_expr_error("min(amount) > 0", "test.yaml:11:7: min() takes 2 arguments: min(a, b)");
+    assert_expr_error("abs(1, 2) > 0", "test.yaml:11:7: abs() takes 1 argument: abs(x)");
+    assert_expr_error("any(client.packages in tools, 1)",
+                      "test.yaml:11:7: any() takes one membership test: any(client.packages in LIST)");
+    assert_expr_error("max > 1", "test.yaml:11:7: 'max' is a function: write max(...)");
+    /* Function names are reserved: no signal or list may take them. */
+    char *errors = must_refuse("version: 1\nsignals:\n  min: amount > 1\nlists:\n  max: [a]\nrules: []\n");
+    assert_non_null(strstr(errors, "test.yaml:3:3: 'min' is a reserved word and cannot name a signal"));
+    assert_non_null(strstr(errors, "test.yaml:5:3: 'max' is a reserved word and cannot name a list"));
+    free(errors);
+}
+
+/* Checkpoints hold canonical forms of count() filters: abs() and any()
+ * keep the bytes they had before functions became table rows (their old
+ * node kinds + 1: 9 and 12), and every function's byte is its own. */
+static void test_function_canonical_bytes(void **state)
+{
+    (void)state;
+    rg_ruleset *rs = must_load("version: 1\nlists:\n  l: [a]\nrules:\n"
+                               "  - {id: a, when: 'count(1h, abs(amount) > 5) > 1', then: [review: account]}\n"
+                               "  - {id: b, when: 'count(1h, any(client.packages in l)) > 1', then: [review: account]}\n");
+    const rg_name_use *ua = rg_ruleset_rule(rs, 0)->evidence[0], *ub = rg_ruleset_rule(rs, 1)->evidence[0];
+    /* Filter form: kind CMP (6 + 1), op GT, BOOL, then abs: 9. */
+    rg_strbuf f = RG_STRBUF_INIT;
+    rg_expr_canonical(ua->filter, &f);
+    assert_true(f.len > 4);
+    assert_int_equal((unsigned char)f.data[0], RG_X_CMP + 1);
+    assert_int_equal((unsigned char)f.data[3], 9);
+    rg_strbuf_reset(&f);
+    rg_expr_canonical(ub->filter, &f);
+    assert_int_equal((unsigned char)f.data[0], 12);
+    rg_strbuf_free(&f);
+    rg_ruleset_free(rs);
+    for (size_t i = 0; i < rg_function_count(); i++)
+        for (size_t k = 0; k < i; k++)
+            assert_int_not_equal(rg_function_at(i)->form_code, rg_function_at(k)->form_code);
+}
+
 static void test_string_literals(void **state)
 {
     (void)state;
@@ -456,6 +514,8 @@ int main(void)
         cmocka_unit_test(test_in_lists),
         cmocka_unit_test(test_any),
         cmocka_unit_test(test_abs_and_arithmetic_edges),
+        cmocka_unit_test(test_min_max),
+        cmocka_unit_test(test_function_canonical_bytes),
         cmocka_unit_test(test_string_literals),
         cmocka_unit_test(test_type_errors),
         cmocka_unit_test(test_syntax_errors),

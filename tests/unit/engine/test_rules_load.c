@@ -226,7 +226,7 @@ static void test_all_errors_reported(void **state)
              "%1$s:30:16: unknown name 'nosuch' in message\n"
              "%1$s:35:17: subject 'ref_counterparty' is named by a complaint: add complaint to 'on'\n"
              "%1$s:36:14: 'enabled' must be true or false, not 'maybe'\n"
-             "%1$s:37:5: unknown key 'colour' in a rule (expected id, on, when, then, message, cooldown, enabled)\n",
+             "%1$s:37:5: unknown key 'colour' in a rule (expected id, on, when, then, message, cooldown, enabled, override)\n",
              path);
     if (strcmp(errors, want) != 0)
         fail_msg("errors were\n%s\nwanted\n%s", errors, want);
