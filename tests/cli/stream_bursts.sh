@@ -15,7 +15,7 @@
 #            for 3 s in turn (kcat keeps producing the later bursts);
 #   kill     after the fourth burst the runner is killed with SIGKILL and
 #            started again over the same --state directory, while one
-#            broker answers 1.5 s late (until 5 s after the last burst);
+#            broker answers 0.5 s late (until 5 s after the last burst);
 #   slow     one partition's share of every burst is produced 1.5 s after
 #            the rest (an upstream producer lagging on one partition).
 # Then the action topic, deduplicated by decision_id (every duplicate must
@@ -185,7 +185,7 @@ for sc in "${scenarios[@]}"; do
                 [ "$RUN_RC" = 137 ] || rg_fail "kill: kill -9 gave exit status $RUN_RC"
                 # The restart catches up while one broker answers slowly:
                 # its partitions' first fetches come late.
-                mc_cmd rtt 2 1500
+                mc_cmd rtt 2 500
                 run_start "$sc.2" "${common[@]}"
                 name=$sc.2
                 ;;
