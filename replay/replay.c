@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../ingest/capture.h"
+#include "../stages/pipeline.h"
 
 static double now_seconds(void)
 {
@@ -65,6 +66,13 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
                     break;
                 }
             }
+        } else if (o->pipeline) {
+            res->accepted++;
+            if (rg_pipeline_feed(o->pipeline, item.raw, item.raw_len, item.source) != 0) {
+                snprintf(errstr, errstr_size, "out of memory at %s", item.source);
+                rc = -1;
+                break;
+            }
         } else {
             res->accepted++;
             for (size_t l = 0; l < o->n_lanes; l++) {
@@ -85,6 +93,8 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
             }
         }
     }
+    if (rc == 0 && o->pipeline)
+        rc = rg_pipeline_finish(o->pipeline, errstr, errstr_size);
     res->seconds = now_seconds() - start;
     if (o->progress)
         draw_progress(cap, res, res->seconds, true);

@@ -26,6 +26,8 @@ typedef struct rg_replay_lane {
     const rg_sink *sink;         /* decisions; may be NULL */
 } rg_replay_lane;
 
+struct rg_pipeline;   /* stages/pipeline.h */
+
 typedef struct rg_replay_opts {
     const char *const *captures; /* paths, "-" for stdin */
     size_t n_captures;
@@ -37,6 +39,10 @@ typedef struct rg_replay_opts {
     bool max_rejects_set;
     uint64_t max_rejects;
     bool progress;               /* draw a progress line on stderr */
+    /* Instead of the lanes: every accepted event goes to this in-memory
+     * staged topology (replay --stages, docs/scale-out.md), run to the end
+     * after the last capture. Rejects are handled here as usual. */
+    struct rg_pipeline *pipeline;
 } rg_replay_opts;
 
 typedef struct rg_replay_result {

@@ -1,0 +1,115 @@
+/*
+ * merge — the entity stage's merge of its sources, the ingest tasks
+ * (docs/scale-out.md, "Order after the shuffle"): Flink's rule, a merge of
+ * sorted sequences gated by the sources' progress, with the waiting rule
+ * and bounds of the single-instance merge (docs/streaming.md).
+ *
+ * A task's input partition interleaves the records of every ingest task
+ * in arrival order. The merge keeps one queue per source (each source's
+ * records arrive in its own order: one producer, one partition) and
+ * evaluates the lowest head by (ts, message timestamp, source, sequence),
+ * but only once no source with an empty queue could still send something
+ * before it:
+ *   - a source reports its progress (the highest ts it evaluated, and
+ *     whether its partition is drained) on every record and in MARKs;
+ *   - an empty source that is drained holds back a head beyond its
+ *     progress (its progress follows its silence at the source; here it
+ *     is carried forward by the time since the report, at most one mark
+ *     interval, so a source that stopped reporting stops advancing);
+ *   - an empty source that is not drained holds back a head at or beyond
+ *     its progress; one never heard from holds back everything;
+ *   - bounds (wall): drained sources together hold the merge back at most
+ *     max_idle_ms per spell (from the first hold until the merge runs out
+ *     of heads or a drained source that may have held it back sends data),
+ *     any other source at most max_wait_ms from its first hold until it
+ *     sends data; past its bound a source is left behind until it sends
+ *     data again, and its records then come late (flagged).
+ *
+ * Sending again: after a source's task is restored on another instance it
+ * sends again what its snapshot did not cover. Each record has a sequence
+ * per source (its event's offset x 4 + a rank for the entity family: one
+ * event may send two records to one partition); a record at or below the
+ * last one queued or evaluated from its source is dropped.
+ *
+ * Ownership: the merge owns its queues and the copies of the record bytes
+ * pushed; a popped item's data belongs to the caller. One thread.
+ */
+#ifndef RG_STAGES_MERGE_H
+#define RG_STAGES_MERGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/binio.h"
+#include "../common/strbuf.h"
+
+typedef struct rg_smerge_item {
+    int64_t seq;            /* per source, increasing: offset * 4 + family rank */
+    int64_t ts_ms;
+    int64_t msg_ts_ms;
+    int64_t input_offset;   /* the record's offset in this task's input partition */
+    void *data;             /* the record's bytes (the merge's copy until popped) */
+    size_t len;
+} rg_smerge_item;
+
+typedef struct rg_smerge_source {
+    rg_smerge_item *ring;
+    size_t cap, head, count;
+    int64_t last_seq;           /* last queued or evaluated; -1 none */
+    int64_t evaluated_seq;      /* last evaluated; -1 none */
+    int64_t progress_ms;        /* reported; INT64_MIN never heard */
+    bool drained;
+    int64_t heard_ms;           /* local monotonic ms of the last report; -1 never */
+    int64_t wait_since_ms;      /* first hold of this spell (not drained); -1 none */
+    bool left_behind;           /* past its bound: ignored until it sends data */
+    bool just_left_behind;      /* set when left behind; the caller logs and clears it */
+    bool left_while_drained;
+} rg_smerge_source;
+
+typedef struct rg_smerge {
+    rg_smerge_source *sources;
+    size_t n;
+    int64_t max_idle_ms, max_wait_ms, mark_interval_ms;
+    int64_t idle_since_ms;      /* drained sources have held the merge back since; -1 not */
+    int64_t stream_time_ms;     /* highest ts evaluated; INT64_MIN none */
+    uint64_t enforced;          /* sources left behind */
+    uint64_t enforced_wait;     /* ... of them not drained */
+    uint64_t late;              /* records evaluated below stream time */
+    uint64_t resent;            /* records dropped as sent again */
+} rg_smerge;
+
+typedef enum rg_smerge_result { RG_SMERGE_IDLE = 0, RG_SMERGE_PICK, RG_SMERGE_WAIT } rg_smerge_result;
+
+/* n sources (the events topic's partition count). 0, or -1 on OOM. */
+int rg_smerge_init(rg_smerge *m, size_t n_sources, int64_t max_idle_ms, int64_t max_wait_ms,
+                   int64_t mark_interval_ms);
+void rg_smerge_free(rg_smerge *m);
+
+/* Queue a record of source src (it->data is copied). 1 queued, 0 dropped
+ * (sent again), -1 out of memory or src out of range. */
+int rg_smerge_push(rg_smerge *m, size_t src, const rg_smerge_item *it);
+
+/* A source's report (any record's header, or a MARK) at local monotonic
+ * time now_ms. Progress only grows (a restored source reports an older
+ * progress while it catches up: what it reported before still holds). */
+void rg_smerge_progress(rg_smerge *m, size_t src, int64_t progress_ms, bool drained, int64_t now_ms);
+
+/* What to evaluate next at now_ms (local monotonic): PICK (*src, *late),
+ * WAIT (*wait_ms: nothing changes before that but a record), IDLE. */
+rg_smerge_result rg_smerge_next(rg_smerge *m, int64_t now_ms, size_t *src, int64_t *wait_ms, bool *late);
+
+/* Take the head of src (after PICK); the item's data is the caller's. */
+rg_smerge_item rg_smerge_pop(rg_smerge *m, size_t src);
+
+/* The lowest input offset of a queued record; INT64_MAX when none. */
+int64_t rg_smerge_min_input_offset(const rg_smerge *m);
+size_t rg_smerge_queued(const rg_smerge *m);
+
+/* The bookkeeping a snapshot keeps (per source: last evaluated, progress,
+ * drained). load: into a fresh merge with the same source count; the
+ * queues start empty (their records are read again). */
+void rg_smerge_save(const rg_smerge *m, rg_strbuf *out);
+int rg_smerge_load(rg_smerge *m, rg_reader *in);
+
+#endif
