@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../stream/engine_proc.h"
 #include "../stream/log.h"
 #include "../stream/run.h"
 #include "cli_common.h"
@@ -35,44 +34,53 @@ static void on_hup(int sig)
 
 static void usage(FILE *f)
 {
-    fputs("usage: riskgate run --brokers HOST:PORT[,...] [--group ID] [--rules FILE] [--geoip FILE|none]\n"
+    fputs("usage: riskgate run --brokers HOST:PORT[,...] [--group ID] [--rules FILE]... [--geoip FILE|none]\n"
           "                    [--state DIR] [--alerts DB] [-X librdkafka.property=value]...\n"
           "                    [--events-topic T] [--actions-topic T] [--deadletter-topic T]\n"
           "                    [--metrics ADDR:PORT] [--max-wait-ms N] [--max-idle-ms N]\n"
-          "                    [--log-level LEVEL]\n"
+          "                    [--checkpoint-interval-ms N] [--log-level LEVEL]\n"
           "\n"
-          "Consumes events from Kafka, evaluates them with the rule file, and produces one\n"
+          "Consumes events from Kafka, evaluates them with the rule files, and produces one\n"
           "decision per (event, subject) to the action topic (key = subject) and each rejected\n"
-          "input to the dead-letter topic. Offsets are committed only after every record an\n"
-          "event produced is acknowledged: at-least-once, duplicates share a decision_id.\n"
+          "input to the dead-letter topic. Run as many instances in one group as the events\n"
+          "topic has partitions: together they decide like one (docs/scale-out.md). Each\n"
+          "instance holds tasks of three stages over the events topic and two internal topics,\n"
+          "GROUP.entities and GROUP.decide (created with the events topic's partition count),\n"
+          "and keeps each task's state in GROUP.state (compacted), so a partition moves with\n"
+          "its state. At-least-once: duplicates share a decision_id and its body.\n"
           "\n"
           "  --brokers LIST          bootstrap servers (required)\n"
-          "  --group ID              consumer group (default riskgate)\n"
-          "  --rules FILE            rule file (default: the bundled rules/default.yaml);\n"
-          "                          SIGHUP reloads it, a refused file keeps the running one\n"
+          "  --group ID              consumer group and prefix of the internal topics (default\n"
+          "                          riskgate)\n"
+          "  --rules FILE            rule file (default: the bundled rules/default.yaml); repeat\n"
+          "                          it for several files read as one rule set; SIGHUP reloads\n"
+          "                          them all, refused files keep the running rules\n"
           "  --geoip FILE            MaxMind DB (default: the database `make geoip` installs);\n"
           "                          `none` runs without, leaving geo names unknown\n"
-          "  --state DIR             checkpoint directory (SQLite: offsets + engine state)\n"
+          "  --state DIR             also keep each task's newest snapshot here (a cache: Kafka's\n"
+          "                          GROUP.state is the truth; a newer one here wins at restore)\n"
           "  --alerts DB             also store every decision as an alert in this SQLite file\n"
           "                          (as replay --alerts), and deliver the releases analysts\n"
           "                          queue there (riskgate alerts resolve) to the action topic\n"
-          "  -X KEY=VALUE            librdkafka property, for both clients; prefix consumer. or\n"
+          "  -X KEY=VALUE            librdkafka property, for every client; prefix consumer. or\n"
           "                          producer. for one (secret values are never printed)\n"
           "  --events-topic T        input topic (default riskgate.events)\n"
           "  --actions-topic T       decisions topic (default riskgate.actions)\n"
           "  --deadletter-topic T    rejects topic (default riskgate.deadletter)\n"
           "  --metrics ADDR:PORT     Prometheus text endpoint on loopback (e.g. 127.0.0.1:9464)\n"
-          "  --max-wait-ms N         the event-time merge waits for a partition that may still\n"
-          "                          hold older events (data on the broker, leader down or\n"
-          "                          unreachable) at most this long, then goes on without it,\n"
-          "                          logged and counted (default 30000)\n"
-          "  --max-idle-ms N         ... and for a drained, silent partition (a producer behind\n"
-          "                          the others, the end of a backlog) at most this long; in\n"
-          "                          live traffic its position follows the wall clock and the\n"
-          "                          wait is far shorter (default 5000)\n"
+          "  --max-wait-ms N         the entity stage waits for a source that may still send\n"
+          "                          older events (data on the broker, leader down, an instance\n"
+          "                          gone) at most this long, then goes on without it, logged\n"
+          "                          and counted (default 30000)\n"
+          "  --max-idle-ms N         ... and for drained, silent sources (a producer behind the\n"
+          "                          others, the end of a backlog) at most this long together;\n"
+          "                          in live traffic a silent source's position follows the wall\n"
+          "                          clock and the wait is far shorter (default 5000)\n"
+          "  --mark-interval-ms N    a silent ingest task reports its progress this often\n"
+          "                          (default 20)\n"
           "  --drain-timeout-ms N    on SIGTERM, wait this long for deliveries (default 30000)\n"
-          "  --commit-interval-ms N  offset commit interval (default 500)\n"
-          "  --checkpoint-interval-ms N  checkpoint interval with --state (default 10000)\n"
+          "  --commit-interval-ms N  commits of snapshot positions at most this often (default 500)\n"
+          "  --checkpoint-interval-ms N  each task's snapshot interval (default 10000)\n"
           "  --log-level LEVEL       debug, info (default), warn, error\n"
           "\n"
           "Logs are logfmt lines on stderr. Exit status: 0 after a clean SIGTERM/SIGINT drain,\n"
@@ -97,17 +105,17 @@ int rg_cmd_run(int argc, char **argv)
 {
     rg_stream_config cfg;
     rg_stream_config_init(&cfg);
-    const char *rules_path = NULL, *geo_path = NULL;
+    const char *geo_path = NULL;
+    rg_cli_rules rules = {0};
     const char **props = NULL;
     size_t n_props = 0;
     int rc = RG_EXIT_USAGE;
     rg_ruleset *rs = NULL;
     rg_geo *geo = NULL;
-    rg_engine_proc *proc = NULL;
     rg_stream *stream = NULL;
 
     enum { OPT_EVENTS = 256, OPT_ALERTS, OPT_ACTIONS, OPT_DEADLETTER, OPT_METRICS, OPT_IDLE, OPT_MAXWAIT, OPT_DRAIN,
-           OPT_COMMIT, OPT_CKPT, OPT_LOG };
+           OPT_COMMIT, OPT_CKPT, OPT_LOG, OPT_MARK };
     static const struct option opts[] = {
         {"brokers", required_argument, NULL, 'b'},
         {"group", required_argument, NULL, 'G'},
@@ -121,6 +129,7 @@ int rg_cmd_run(int argc, char **argv)
         {"metrics", required_argument, NULL, OPT_METRICS},
         {"max-idle-ms", required_argument, NULL, OPT_IDLE},
         {"max-wait-ms", required_argument, NULL, OPT_MAXWAIT},
+        {"mark-interval-ms", required_argument, NULL, OPT_MARK},
         {"drain-timeout-ms", required_argument, NULL, OPT_DRAIN},
         {"commit-interval-ms", required_argument, NULL, OPT_COMMIT},
         {"checkpoint-interval-ms", required_argument, NULL, OPT_CKPT},
@@ -138,7 +147,10 @@ int rg_cmd_run(int argc, char **argv)
         switch (c) {
         case 'b': cfg.brokers = optarg; break;
         case 'G': cfg.group = optarg; break;
-        case 'r': rules_path = optarg; break;
+        case 'r':
+            if (!rg_cli_rules_add(&rules, "riskgate run", optarg))
+                goto done;
+            break;
         case 'g': geo_path = optarg; break;
         case 's': cfg.state_dir = optarg; break;
         case 'X': props[n_props++] = optarg; break;
@@ -152,6 +164,14 @@ int rg_cmd_run(int argc, char **argv)
                 goto done;
             if (cfg.max_wait_ms == 0) {
                 fprintf(stderr, "riskgate run: --max-wait-ms 0: expected milliseconds 1..86400000\n");
+                goto done;
+            }
+            break;
+        case OPT_MARK:
+            if (parse_ms("--mark-interval-ms", optarg, &cfg.mark_interval_ms) != 0)
+                goto done;
+            if (cfg.mark_interval_ms == 0) {
+                fprintf(stderr, "riskgate run: --mark-interval-ms 0: expected milliseconds 1..86400000\n");
                 goto done;
             }
             break;
@@ -201,12 +221,14 @@ int rg_cmd_run(int argc, char **argv)
     }
     cfg.kafka_props = props;
     cfg.n_kafka_props = n_props;
-    if (!rules_path)
-        rules_path = rg_cli_default_rules();
+    if (!rules.n)
+        rg_cli_rules_add(&rules, "riskgate run", rg_cli_default_rules());
     if (!geo_path)
         geo_path = rg_cli_default_geoip();
+    cfg.rules_paths = rules.paths;
+    cfg.n_rules_paths = rules.n;
 
-    rs = rg_cli_load_rules("riskgate run", rules_path);
+    rs = rg_cli_load_rule_files("riskgate run", &rules);
     if (!rs)
         goto done;
     bool geo_ok;
@@ -214,22 +236,14 @@ int rg_cmd_run(int argc, char **argv)
     if (!geo_ok)
         goto done;
     char err[1024] = "";
-    proc = rg_engine_proc_new(rs, geo, rules_path, err, sizeof err);
-    if (!proc) {
-        fprintf(stderr, "riskgate run: %s\n", err);
-        goto done;
-    }
-    rs = NULL;   /* the processor owns it now */
-    rg_stream_processor sp;
-    rg_engine_proc_processor(proc, &sp);
-
     rg_stream_error serr;
-    stream = rg_stream_new(&cfg, &sp, &serr, err, sizeof err);
+    stream = rg_stream_new(&cfg, rs, geo, &serr, err, sizeof err);
     if (!stream) {
         fprintf(stderr, "riskgate run: %s\n", err);
         rc = serr == RG_STREAM_ERR_CONFIG ? RG_EXIT_USAGE : RG_EXIT_FAILURE;
         goto done;
     }
+    rs = NULL;   /* the stream's now */
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -241,13 +255,13 @@ int rg_cmd_run(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    rc = rg_stream_run(stream, &stop_requested, &reload_requested) == 0 ? RG_EXIT_OK : RG_EXIT_FAILURE;
+    int run_rc = rg_stream_run(stream, &stop_requested, &reload_requested);
+    rc = run_rc == 0 ? RG_EXIT_OK : run_rc == -2 ? RG_EXIT_USAGE : RG_EXIT_FAILURE;
     rg_log(rc == RG_EXIT_OK ? RG_LOG_INFO : RG_LOG_ERROR, rc == RG_EXIT_OK ? "stopped cleanly" : "stopped with errors",
            NULL);
 
 done:
     rg_stream_free(stream);
-    rg_engine_proc_free(proc);
     rg_geo_close(geo);
     rg_ruleset_free(rs);
     free(props);

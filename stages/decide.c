@@ -317,6 +317,23 @@ size_t rg_decide_queued(const rg_decide *t, size_t *waiting)
     return n;
 }
 
+bool rg_decide_first_waiting(const rg_decide *t, int32_t *src, int64_t *offset)
+{
+    for (size_t i = 0; i < t->n_sources; i++) {
+        const source_queue *q = &t->sources[i];
+        if (!q->count || !q->ring[q->head].needs_enrich)
+            continue;
+        char key[12];
+        size_t klen = enrich_key((int32_t)i, q->ring[q->head].src_offset, key);
+        if (!rg_strmap_get(t->enrich, key, klen)) {
+            *src = (int32_t)i;
+            *offset = q->ring[q->head].src_offset;
+            return true;
+        }
+    }
+    return false;
+}
+
 rg_engine *rg_decide_engine(rg_decide *t) { return t->engine; }
 uint64_t rg_decide_bad_records(const rg_decide *t) { return t->bad_records; }
 

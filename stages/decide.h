@@ -48,6 +48,9 @@ int64_t rg_decide_needed_offset(const rg_decide *t);
 /* Events queued, and of them waiting for their ENRICH at a queue's head. */
 size_t rg_decide_queued(const rg_decide *t, size_t *waiting);
 
+/* The first queue head waiting for its ENRICH: its source and offset. */
+bool rg_decide_first_waiting(const rg_decide *t, int32_t *src, int64_t *offset);
+
 rg_engine *rg_decide_engine(rg_decide *t);
 uint64_t rg_decide_bad_records(const rg_decide *t);
 

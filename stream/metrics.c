@@ -14,34 +14,8 @@
 static const double latency_bounds_s[RG_METRICS_LATENCY_BUCKETS] = {
     0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
-static const double stage_bounds_s[RG_METRICS_STAGE_BUCKETS] = {
-    0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005,
-    0.0075, 0.01,    0.015,  0.02,    0.03,  0.05,   0.1,   0.25,  1,     10};
 
-void rg_metrics_stage(rg_metrics_hist *h, double seconds)
-{
-    if (seconds < 0)
-        seconds = 0;
-    size_t i = 0;
-    while (i < RG_METRICS_STAGE_BUCKETS && seconds > stage_bounds_s[i])
-        i++;
-    h->buckets[i]++;
-    h->sum_s += seconds;
-    h->count++;
-}
 
-static void stage_hist(rg_strbuf *b, const char *name, const char *help, const rg_metrics_hist *h)
-{
-    rg_strbuf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < RG_METRICS_STAGE_BUCKETS; i++) {
-        cumulative += h->buckets[i];
-        rg_strbuf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, stage_bounds_s[i], (unsigned long long)cumulative);
-    }
-    cumulative += h->buckets[RG_METRICS_STAGE_BUCKETS];
-    rg_strbuf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", name,
-                     (unsigned long long)cumulative, name, h->sum_s, name, (unsigned long long)h->count);
-}
 
 int rg_metrics_init(rg_metrics *m)
 {
@@ -138,18 +112,6 @@ static void gauge(rg_strbuf *b, const char *name, const char *help, double v)
     rg_strbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
 }
 
-struct rule_visit {
-    rg_strbuf *b;
-};
-
-static bool put_rule(const char *key, size_t keylen, void *value, void *arg)
-{
-    struct rule_visit *rv = arg;
-    rg_strbuf_printf(rv->b, "riskgate_rule_hits_total{rule=\"%.*s\"} %llu\n", (int)keylen, key,
-                     (unsigned long long)*(uint64_t *)value);
-    return true;
-}
-
 void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
 {
     counter(b, "riskgate_events_consumed_total", "Input messages taken for processing.", m->events_consumed);
@@ -183,8 +145,13 @@ void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
                          (unsigned long long)m->decisions_by_action[i]);
     rg_strbuf_puts(b, "# HELP riskgate_rule_hits_total Rule hits in produced decisions, per rule.\n"
                       "# TYPE riskgate_rule_hits_total counter\n");
-    struct rule_visit rv = {b};
-    rg_strmap_foreach(m->rule_hits, put_rule, &rv);
+    /* In key order: the map's own order depends on its per-process hash key. */
+    size_t n_rules = 0;
+    rg_strmap_item *rules = rg_strmap_sorted(m->rule_hits, &n_rules);
+    for (size_t i = 0; rules && i < n_rules; i++)
+        rg_strbuf_printf(b, "riskgate_rule_hits_total{rule=\"%.*s\"} %llu\n", (int)rules[i].keylen, rules[i].key,
+                         (unsigned long long)*(const uint64_t *)rules[i].value);
+    free(rules);
     counter(b, "riskgate_deadletter_total", "Records produced to the dead-letter topic.", m->deadletter_records);
     counter(b, "riskgate_records_delivered_total", "Produced records acknowledged by the broker.",
             m->records_delivered);
@@ -201,13 +168,31 @@ void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
                      (unsigned long long)m->rule_reloads_ok);
     rg_strbuf_printf(b, "riskgate_rule_reloads_total{result=\"refused\"} %llu\n",
                      (unsigned long long)m->rule_reloads_refused);
-    counter(b, "riskgate_checkpoints_total", "Checkpoints written.", m->checkpoints);
-    counter(b, "riskgate_checkpoint_errors_total", "Checkpoints that failed.", m->checkpoint_errors);
-    gauge(b, "riskgate_checkpoint_age_seconds", "Seconds since the last checkpoint (-1: none yet).",
+    counter(b, "riskgate_checkpoints_total", "Task snapshots made durable in <group>.state.", m->checkpoints);
+    counter(b, "riskgate_checkpoint_errors_total", "Task snapshots that failed.", m->checkpoint_errors);
+    gauge(b, "riskgate_checkpoint_age_seconds", "Seconds since the last durable snapshot (-1: none yet).",
           m->last_checkpoint_ms ? (double)(now_ms - m->last_checkpoint_ms) / 1000.0 : -1.0);
-    gauge(b, "riskgate_inflight_events", "Events with produced records not yet acknowledged.",
+    counter(b, "riskgate_snapshot_bytes_total", "Bytes of durable task snapshots.", m->snapshot_bytes);
+    counter(b, "riskgate_restores_total", "Tasks restored from their snapshot (or started empty) at assignment.",
+            m->restores);
+    counter(b, "riskgate_restore_bytes_total", "Bytes of <group>.state read by restores.", m->restore_bytes);
+    rg_strbuf_printf(b, "# HELP riskgate_restore_seconds_total Time spent restoring tasks.\n"
+                        "# TYPE riskgate_restore_seconds_total counter\nriskgate_restore_seconds_total %.6f\n",
+                     m->restore_seconds);
+    rg_strbuf_puts(b, "# HELP riskgate_records_total Records produced to the internal topics, by topic.\n"
+                      "# TYPE riskgate_records_total counter\n");
+    rg_strbuf_printf(b, "riskgate_records_total{topic=\"entities\"} %llu\n", (unsigned long long)m->records_entities);
+    rg_strbuf_printf(b, "riskgate_records_total{topic=\"decide\"} %llu\n", (unsigned long long)m->records_decide);
+    counter(b, "riskgate_marks_total", "Progress marks produced to <group>.entities.", m->marks);
+    counter(b, "riskgate_bad_records_total", "Records on internal topics that are not riskgate's (skipped).",
+            m->bad_records);
+    rg_strbuf_puts(b, "# HELP riskgate_tasks Tasks this instance holds, by stage.\n# TYPE riskgate_tasks gauge\n");
+    static const char *const stages[3] = {"ingest", "entity", "decide"};
+    for (int k = 0; k < 3; k++)
+        rg_strbuf_printf(b, "riskgate_tasks{stage=\"%s\"} %llu\n", stages[k], (unsigned long long)m->tasks_held[k]);
+    gauge(b, "riskgate_inflight_events", "Records produced and not yet acknowledged, over every task.",
           (double)m->inflight_events);
-    gauge(b, "riskgate_buffered_messages", "Fetched messages waiting in the merge buffers.",
+    gauge(b, "riskgate_buffered_messages", "Records queued in entity and decide tasks, not yet evaluated.",
           (double)m->buffered_messages);
     counter(b, "riskgate_alerts_stored_total", "Decisions written to the alert store (--alerts).", m->alerts_stored);
     counter(b, "riskgate_alert_store_errors_total", "Alert store writes that failed, SQLITE_BUSY included (retried).",
@@ -219,15 +204,16 @@ void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
     counter(b, "riskgate_release_errors_total", "Release deliveries that failed (produced again).",
             m->release_errors);
 
-    rg_strbuf_puts(b, "# HELP riskgate_consumer_lag Messages between the next offset to process and the high "
-                      "watermark, per partition.\n# TYPE riskgate_consumer_lag gauge\n");
+    rg_strbuf_puts(b, "# HELP riskgate_consumer_lag Messages between the next offset to take and the high "
+                      "watermark, per held partition.\n# TYPE riskgate_consumer_lag gauge\n");
     for (size_t i = 0; i < m->n_lags; i++)
         if (m->lags[i].lag >= 0)
-            rg_strbuf_printf(b, "riskgate_consumer_lag{partition=\"%d\"} %lld\n", (int)m->lags[i].partition,
+            rg_strbuf_printf(b, "riskgate_consumer_lag{topic=\"%s\",partition=\"%d\"} %lld\n",
+                             m->lags[i].topic ? m->lags[i].topic : "", (int)m->lags[i].partition,
                              (long long)m->lags[i].lag);
 
-    rg_strbuf_puts(b, "# HELP riskgate_event_decision_latency_seconds From the event's message timestamp to the "
-                      "broker's acknowledgement of its decision.\n"
+    rg_strbuf_puts(b, "# HELP riskgate_event_decision_latency_seconds From the event's ts to the produce of its "
+                      "decision (in live traffic: from when it happened, through every stage).\n"
                       "# TYPE riskgate_event_decision_latency_seconds histogram\n");
     uint64_t cumulative = 0;
     for (size_t i = 0; i < RG_METRICS_LATENCY_BUCKETS; i++) {
@@ -241,14 +227,6 @@ void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
     rg_strbuf_printf(b, "riskgate_event_decision_latency_seconds_sum %.9g\n", m->latency_sum_s);
     rg_strbuf_printf(b, "riskgate_event_decision_latency_seconds_count %llu\n",
                      (unsigned long long)m->latency_count);
-    stage_hist(b, "riskgate_decision_produce_seconds",
-               "From the consumer handing the event to riskgate (rd_kafka_consumer_poll) to the produce() call of "
-               "its decision: merge wait, parse, rules, formatting.",
-               &m->decision_produce);
-    stage_hist(b, "riskgate_decision_ack_seconds",
-               "From the consumer handing the event to riskgate to the broker's acknowledgement of its decision (as "
-               "served by riskgate's producer poll).",
-               &m->decision_ack);
 }
 
 void rg_metrics_publish(rg_metrics *m, int64_t now_ms)

@@ -25,20 +25,12 @@
 /* Latency buckets, seconds (upper bounds, +Inf implied). */
 #define RG_METRICS_LATENCY_BUCKETS 16
 
-/* Stage histograms (riskgate's own part of a decision's latency): finer
- * buckets, since the stages are expected in the sub-millisecond range. */
-#define RG_METRICS_STAGE_BUCKETS 20
-
-typedef struct rg_metrics_hist {
-    uint64_t buckets[RG_METRICS_STAGE_BUCKETS + 1]; /* last = +Inf */
-    double sum_s;
-    uint64_t count;
-} rg_metrics_hist;
 
 #define RG_METRICS_MAX_REJECT_KINDS 32
 #define RG_METRICS_MAX_ACTIONS 8
 
 typedef struct rg_partition_lag {
+    const char *topic;      /* borrowed: must outlive the next publish */
     int32_t partition;
     int64_t lag;            /* high watermark - next offset to process; -1 unknown */
     int64_t committed;      /* last offset committed; -1 none */
@@ -51,6 +43,16 @@ typedef struct rg_metrics {
     uint64_t too_late_events;           /* later than max_lateness behind the engine's watermark */
     uint64_t merge_enforced_idle;       /* a drained partition left behind after --max-idle-ms */
     uint64_t merge_enforced_wait;       /* one not known drained, after --max-wait-ms */
+    uint64_t records_entities;          /* records produced to <group>.entities (MARKs apart) */
+    uint64_t records_decide;            /* ... to <group>.decide */
+    uint64_t marks;                     /* progress MARKs produced */
+    uint64_t bad_records;               /* records on internal topics that are not riskgate's (skipped) */
+    uint64_t restores;                  /* tasks restored (or started empty) at assignment */
+    double restore_seconds;             /* their time, summed */
+    uint64_t restore_bytes;             /* bytes of <group>.state read for them */
+    uint64_t snapshot_bytes;            /* bytes of durable snapshots */
+    uint64_t snapshot_failures_at_drain;/* final snapshots not acknowledged at a drain */
+    uint64_t tasks_held[3];             /* gauge: ingest, entity, decide tasks held */
     uint64_t rejected[RG_METRICS_MAX_REJECT_KINDS];
     const char *reject_kind_names[RG_METRICS_MAX_REJECT_KINDS];  /* static strings */
     size_t n_reject_kinds;
@@ -74,8 +76,6 @@ typedef struct rg_metrics {
     uint64_t latency_buckets[RG_METRICS_LATENCY_BUCKETS + 1]; /* last = +Inf */
     double latency_sum_s;
     uint64_t latency_count;
-    rg_metrics_hist decision_produce;   /* consumer hand-off -> produce() of the decision */
-    rg_metrics_hist decision_ack;       /* consumer hand-off -> its delivery report served */
     uint64_t inflight_events;
     uint64_t buffered_messages;
     /* --alerts */
@@ -102,8 +102,6 @@ void rg_metrics_reject(rg_metrics *m, const char *kind_name);
 /* Count a decision with its actions (names, static) and hit rule ids. */
 void rg_metrics_decision(rg_metrics *m, const char *const *action_names, size_t n_actions,
                          const char *const *rule_ids, size_t n_rules);
-/* One observation into a stage histogram (seconds; negative counts as 0). */
-void rg_metrics_stage(rg_metrics_hist *h, double seconds);
 void rg_metrics_latency(rg_metrics *m, double seconds);
 /* Replace the per-partition lag table. */
 void rg_metrics_set_lags(rg_metrics *m, const rg_partition_lag *lags, size_t n);

@@ -1,19 +1,21 @@
-/* run — the streaming runner's lifecycle and loop; see run.h and
- * docs/streaming.md. The parts: run_internal.h. */
+/* run — `riskgate run`: lifecycle, the loop, commits, reload, drain; see
+ * run.h and runtime.h (how the files fit), docs/streaming.md and
+ * docs/scale-out.md. */
 #include "run.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "alerts.h"
 #include "log.h"
-#include "run_alerts.h"
-#include "run_commit.h"
-#include "run_conf.h"
-#include "run_consume.h"
-#include "run_internal.h"
-#include "run_produce.h"
+#include "runtime.h"
+#include "snapshot.h"
+#include "task.h"
 
 void rg_stream_config_init(rg_stream_config *cfg)
 {
@@ -24,15 +26,30 @@ void rg_stream_config_init(rg_stream_config *cfg)
     cfg->deadletter_topic = "riskgate.deadletter";
     cfg->max_idle_ms = 5000;
     cfg->max_wait_ms = 30000;
+    cfg->mark_interval_ms = 20;
     cfg->commit_interval_ms = 500;
     cfg->checkpoint_interval_ms = 10000;
     cfg->drain_timeout_ms = 30000;
-    cfg->partition_buffer_max = 20000;
+    cfg->task_buffer_max = 50000;
 }
 
 /* ---- lifecycle ---- */
 
-rg_stream *rg_stream_new(const rg_stream_config *cfg_in, const rg_stream_processor *proc, rg_stream_error *err,
+static rd_kafka_t *new_client(rg_stream *s, rd_kafka_type_t type, const char *kind, char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = rg_run_client_conf(s, kind, errstr, errstr_size);
+    if (!conf)
+        return NULL;
+    char why[512];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof why);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(errstr, errstr_size, "%s: %s", kind, why);
+    }
+    return rk;
+}
+
+rg_stream *rg_stream_new(const rg_stream_config *cfg_in, rg_ruleset *rules, const rg_geo *geo, rg_stream_error *err,
                          char *errstr, size_t errstr_size)
 {
     *err = RG_STREAM_ERR_CONFIG;
@@ -51,127 +68,64 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, const rg_stream_process
         s->cfg.max_idle_ms = 0;
     if (s->cfg.max_wait_ms <= 0)
         s->cfg.max_wait_ms = 30000;
-    if (!s->cfg.partition_buffer_max)
-        s->cfg.partition_buffer_max = 20000;
-    s->proc = *proc;
-    s->output.opaque = s;
-    s->output.decision = rg_run_out_decision;
-    rg_merge_init(&s->merge, s->cfg.max_idle_ms, s->cfg.max_wait_ms, rg_run_prepare_head, s);
+    if (s->cfg.mark_interval_ms <= 0)
+        s->cfg.mark_interval_ms = 20;
+    if (!s->cfg.task_buffer_max)
+        s->cfg.task_buffer_max = 50000;
+    s->geo = geo;
+    if (s->cfg.state_dir && (mkdir(s->cfg.state_dir, 0700) != 0 && errno != EEXIST)) {
+        snprintf(errstr, errstr_size, "--state %s: cannot create the directory: %s", s->cfg.state_dir,
+                 strerror(errno));
+        goto fail;
+    }
+    if (s->cfg.state_dir && access(s->cfg.state_dir, W_OK | X_OK) != 0) {
+        snprintf(errstr, errstr_size, "--state %s: not a writable directory: %s", s->cfg.state_dir, strerror(errno));
+        goto fail;
+    }
+    if (rg_topology_names(&s->topo, s->cfg.group, s->cfg.events_topic, errstr, errstr_size) != 0)
+        goto fail;
     if (rg_metrics_init(&s->metrics) != 0) {
         *err = RG_STREAM_ERR_RUNTIME;
         snprintf(errstr, errstr_size, "out of memory");
         goto fail;
     }
     s->metrics_ready = true;
-
-    char why[512];
-    rd_kafka_conf_t *pconf = rg_run_client_conf(s, "producer", errstr, errstr_size);
-    if (!pconf)
+    if (!(s->c.producer = new_client(s, RD_KAFKA_PRODUCER, "producer", errstr, errstr_size)))
         goto fail;
     char qmax[32];
     size_t qlen = sizeof qmax;
-    if (rd_kafka_conf_get(pconf, "queue.buffering.max.messages", qmax, &qlen) == RD_KAFKA_CONF_OK)
-        s->outq_high = (size_t)strtoull(qmax, NULL, 10) * 3 / 4;
-    if (!s->outq_high)
-        s->outq_high = 75000;
-    s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, why, sizeof why);
-    if (!s->producer) {
-        rd_kafka_conf_destroy(pconf);
-        snprintf(errstr, errstr_size, "producer: %s", why);
+    if (rd_kafka_conf_get(rd_kafka_conf(s->c.producer), "queue.buffering.max.messages", qmax, &qlen) ==
+        RD_KAFKA_CONF_OK)
+        s->out.outq_high = (size_t)strtoull(qmax, NULL, 10) * 3 / 4;
+    if (!s->out.outq_high)
+        s->out.outq_high = 75000;
+    if (!(s->c.consumer = new_client(s, RD_KAFKA_CONSUMER, "consumer", errstr, errstr_size)) ||
+        !(s->c.restorer = new_client(s, RD_KAFKA_CONSUMER, "restorer", errstr, errstr_size)))
         goto fail;
-    }
-    rd_kafka_conf_t *cconf = rg_run_client_conf(s, "consumer", errstr, errstr_size);
-    if (!cconf)
-        goto fail;
-    s->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, why, sizeof why);
-    if (!s->consumer) {
-        rd_kafka_conf_destroy(cconf);
-        snprintf(errstr, errstr_size, "consumer: %s", why);
-        goto fail;
-    }
-    rd_kafka_poll_set_consumer(s->consumer);
-    s->commit_q = rd_kafka_queue_new(s->consumer);
-    if (!(s->probe = rg_probe_new(s->consumer, s->cfg.events_topic, 1000))) {
-        *err = RG_STREAM_ERR_RUNTIME;
+    rd_kafka_poll_set_consumer(s->c.consumer);
+    s->c.commit_q = rd_kafka_queue_new(s->c.consumer);
+    s->commits.due = rd_kafka_topic_partition_list_new(8);
+    *err = RG_STREAM_ERR_RUNTIME;
+    if (!(s->probe = rg_probe_new(s->c.consumer, s->topo.events, 1000))) {
         snprintf(errstr, errstr_size, "cannot start the watermark prober");
         goto fail;
     }
-    s->actions_rkt = rd_kafka_topic_new(s->producer, s->cfg.actions_topic, NULL);
-    s->deadletter_rkt = rd_kafka_topic_new(s->producer, s->cfg.deadletter_topic, NULL);
-    if (!s->actions_rkt || !s->deadletter_rkt) {
-        *err = RG_STREAM_ERR_RUNTIME;
+    rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();
+    /* Decisions and dead letters: the default partitioner (by key). The
+     * internal topics always get an explicit partition (rg_stage_partition). */
+    s->c.actions = rd_kafka_topic_new(s->c.producer, s->cfg.actions_topic, NULL);
+    s->c.deadletter = rd_kafka_topic_new(s->c.producer, s->cfg.deadletter_topic, NULL);
+    s->c.entities = rd_kafka_topic_new(s->c.producer, s->topo.entities, NULL);
+    s->c.decide = rd_kafka_topic_new(s->c.producer, s->topo.decide, NULL);
+    s->c.state = rd_kafka_topic_new(s->c.producer, s->topo.state, tc);
+    if (!s->c.actions || !s->c.deadletter || !s->c.entities || !s->c.decide || !s->c.state) {
         snprintf(errstr, errstr_size, "cannot create topic handles: %s", rd_kafka_err2str(rd_kafka_last_error()));
         goto fail;
     }
-    if (s->cfg.state_dir) {
-        s->checkpoint = rg_checkpoint_open(s->cfg.state_dir, errstr, errstr_size);
-        if (!s->checkpoint)
-            goto fail;
-        int64_t saved_at = 0;
-        char load_err[512];
-        int rc = rg_checkpoint_load_state(s->checkpoint, &s->proc.state, &saved_at, load_err, sizeof load_err);
-        if (rc < 0) {
-            /* Never start silently with empty state over a checkpoint that
-             * exists: decisions would differ without anyone knowing. */
-            *err = RG_STREAM_ERR_RUNTIME;
-            snprintf(errstr, errstr_size,
-                     "%s/checkpoint.db: cannot load the state (%s); move the directory away to start with empty "
-                     "state",
-                     s->cfg.state_dir, load_err);
-            goto fail;
-        }
-        s->state_loaded = rc == 1;
-        if (rc == 0 && s->proc.state.save) {
-            /* A new DIR: store the empty state now, before any event. A
-             * partition's checkpoint row (added before its first commit,
-             * run_commit.c) is only honoured at restart next to a stored
-             * state, and this is the state those first rows go with: it
-             * reflects nothing, so a restart evaluates every partition
-             * again from where its row says it began. */
-            const char *ruleset = s->proc.ruleset_id ? s->proc.ruleset_id(s->proc.opaque) : NULL;
-            if (rg_checkpoint_write(s->checkpoint, s->cfg.events_topic, NULL, 0, &s->proc.state, ruleset,
-                                    rg_run_wall_us() / 1000, load_err, sizeof load_err) != 0) {
-                *err = RG_STREAM_ERR_RUNTIME;
-                snprintf(errstr, errstr_size, "%s/checkpoint.db: cannot write the first checkpoint: %s",
-                         s->cfg.state_dir, load_err);
-                goto fail;
-            }
-        }
-        if (s->state_loaded) {
-            rg_checkpoint_offset *offs = NULL;
-            size_t n = 0;
-            if (rg_checkpoint_list_offsets(s->checkpoint, s->cfg.events_topic, &offs, &n, load_err,
-                                           sizeof load_err) != 0 ||
-                (n && !(s->resume = calloc(n, sizeof *s->resume)))) {
-                free(offs);
-                *err = RG_STREAM_ERR_RUNTIME;
-                snprintf(errstr, errstr_size, "%s/checkpoint.db: %s", s->cfg.state_dir,
-                         n ? "out of memory" : load_err);
-                goto fail;
-            }
-            for (size_t i = 0; i < n; i++) {
-                s->resume[i].partition = offs[i].partition;
-                s->resume[i].next_offset = offs[i].next_offset;
-            }
-            s->n_resume = n;
-            free(offs);
-            char at[32];
-            rg_run_fmt_i64(at, sizeof at, saved_at);
-            rg_log(RG_LOG_INFO, "state loaded from checkpoint; partitions resume at its offsets", "saved_at_ms", at,
-                   NULL);
-        }
-    }
-    /* From here on the checkpoint database is the writer thread's. */
-    if (s->checkpoint && rg_run_checkpoint_start(s, errstr, errstr_size) != 0) {
-        *err = RG_STREAM_ERR_RUNTIME;
+    if (s->cfg.alerts_path && rg_run_alerts_open(s, s->cfg.alerts_path, errstr, errstr_size) != 0)
         goto fail;
-    }
-    if (s->cfg.alerts_path) {
-        if (rg_run_alerts_open(s, s->cfg.alerts_path, errstr, errstr_size) != 0)
-            goto fail;
-        s->output.alert = rg_run_out_alert;
-    }
     if (s->cfg.metrics_addr) {
+        *err = RG_STREAM_ERR_CONFIG;
         if (rg_metrics_serve(&s->metrics, s->cfg.metrics_addr, &s->metrics_port, errstr, errstr_size) != 0)
             goto fail;
         char port[16];
@@ -179,6 +133,7 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, const rg_stream_process
         rg_log(RG_LOG_INFO, "metrics endpoint", "address", s->cfg.metrics_addr, "port", port, "path", "/metrics",
                NULL);
     }
+    s->rs = rules;   /* ours from here on */
     *err = RG_STREAM_OK;
     return s;
 fail:
@@ -215,7 +170,7 @@ static bool destroy_would_abort(const rg_stream *s)
         return false;
     char strategy[256];
     size_t len = sizeof strategy;
-    if (rd_kafka_conf_get(rd_kafka_conf(s->consumer), "partition.assignment.strategy", strategy, &len) !=
+    if (rd_kafka_conf_get(rd_kafka_conf(s->c.consumer), "partition.assignment.strategy", strategy, &len) !=
         RD_KAFKA_CONF_OK)
         return true;   /* unknown: keep it rather than risk the abort */
     return strstr(strategy, "cooperative-sticky") != NULL;
@@ -239,41 +194,43 @@ void rg_stream_free(rg_stream *s)
 {
     if (!s)
         return;
-    rg_merge_free(&s->merge, rg_run_drop_message);
-    if (s->actions_rkt)
-        rd_kafka_topic_destroy(s->actions_rkt);
-    if (s->deadletter_rkt)
-        rd_kafka_topic_destroy(s->deadletter_rkt);
-    if (s->commit_q)
-        rd_kafka_queue_destroy(s->commit_q);
+    for (size_t i = 0; i < s->tasks.n; i++)
+        rg_task_free(s->tasks.slots[i]);
+    free(s->tasks.slots);
+    /* The producer's last delivery reports (below) look tasks up. */
+    s->tasks.slots = NULL;
+    s->tasks.n = 0;
+    rd_kafka_topic_t *rkts[] = {s->c.actions, s->c.deadletter, s->c.entities, s->c.decide, s->c.state};
+    for (size_t i = 0; i < sizeof rkts / sizeof *rkts; i++)
+        if (rkts[i])
+            rd_kafka_topic_destroy(rkts[i]);
+    if (s->c.commit_q)
+        rd_kafka_queue_destroy(s->c.commit_q);
+    if (s->commits.due)
+        rd_kafka_topic_partition_list_destroy(s->commits.due);
     rg_probe_free(s->probe);   /* it borrows the consumer */
-    if (s->consumer) {
+    if (s->c.restorer)
+        rd_kafka_destroy(s->c.restorer);
+    if (s->c.consumer) {
         if (destroy_would_abort(s))
-            keep_consumer(s->consumer);
+            keep_consumer(s->c.consumer);
         else
-            rd_kafka_destroy(s->consumer);
+            rd_kafka_destroy(s->c.consumer);
     }
-    if (s->producer) {
-        /* Outstanding records (only after a failed drain) are purged; their
-         * offsets were never committed. */
-        rd_kafka_purge(s->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    if (s->c.producer) {
+        /* Outstanding records (only after a failed drain) are purged:
+         * nothing past them was committed. */
+        rd_kafka_purge(s->c.producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         s->draining = true;
-        rd_kafka_poll(s->producer, 0);
-        rd_kafka_destroy(s->producer);
+        rd_kafka_poll(s->c.producer, 0);
+        rd_kafka_destroy(s->c.producer);
     }
     rg_run_retries_free(s);
     rg_run_alerts_close(s);
-    for (size_t i = 0; i < s->n_slots; i++)
-        rg_offset_track_free(&s->slots[i].track);
-    free(s->slots);
-    free(s->resume);
-    free(s->left);
-    rg_run_checkpoint_stop(s);   /* before the database closes: it finishes what is queued */
-    rg_checkpoint_close(s->checkpoint);
     if (s->metrics_ready)
         rg_metrics_free(&s->metrics);
-    rg_strbuf_free(&s->record);
-    rg_strbuf_free(&s->deadletter);
+    rg_strbuf_free(&s->scratch);
+    rg_ruleset_free(s->rs);
     free(s);
 }
 
@@ -288,70 +245,339 @@ void rg_stream_get_counts(const rg_stream *s, rg_stream_counts *out)
     out->delivered = s->metrics.records_delivered;
     out->delivery_errors = s->metrics.delivery_errors;
     out->commits = s->metrics.commits;
-    out->late = s->merge.late;
-    out->enforced = s->merge.enforced;
+    out->snapshots = s->metrics.checkpoints;
+    out->late = s->metrics.late_events;
+    out->enforced = s->metrics.merge_enforced_idle + s->metrics.merge_enforced_wait;
     out->alerts_stored = s->metrics.alerts_stored;
     out->alert_store_errors = s->metrics.alert_store_errors;
     out->releases_delivered = s->metrics.releases_delivered;
+}
+
+/* ---- commits ----
+ * A task's input position is committed once a snapshot of it is durable
+ * (snapshot.h): Kafka's committed offsets never pass the state that
+ * covers them. At most one async commit is in flight: with commits sent
+ * regardless, librdkafka 2.0.2 could stop committing for good after a
+ * NOT_COORDINATOR answer (docs/streaming.md, "Commits and the group
+ * coordinator"). */
+
+/* How long an async commit may stay unanswered before another is sent. */
+#define COMMIT_ANSWER_WAIT_MS 30000
+
+void rg_run_commit_later(rg_stream *s, const char *topic, int32_t partition, int64_t offset)
+{
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(s->commits.due, topic, partition);
+    if (!p)
+        p = rd_kafka_topic_partition_list_add(s->commits.due, topic, partition);
+    if (p && offset > p->offset)
+        p->offset = offset;
+}
+
+static void committed(rg_stream *s, rd_kafka_resp_err_t err)
+{
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return;
+    if (err) {
+        s->metrics.commit_errors++;
+        if (rg_run_log_due(&s->last_commit_log_ms))
+            rg_log(RG_LOG_WARN, "offset commit failed; retried with the next snapshot", "error", rd_kafka_err2str(err),
+                   NULL);
+        return;
+    }
+    s->metrics.commits++;
+}
+
+void rg_run_commit_serve(rg_stream *s)
+{
+    rd_kafka_event_t *ev;
+    while (s->c.commit_q && (ev = rd_kafka_queue_poll(s->c.commit_q, 0)) != NULL) {
+        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+            s->commits.inflight = false;
+            committed(s, rd_kafka_event_error(ev));
+        }
+        rd_kafka_event_destroy(ev);
+    }
+}
+
+void rg_run_commit(rg_stream *s, bool sync)
+{
+    rg_commits *c = &s->commits;
+    if (!c->due->cnt)
+        return;
+    /* Only partitions still held: a commit for one given up would be
+     * refused (or move another owner's position). */
+    rd_kafka_topic_partition_list_t *held = NULL;
+    if (rd_kafka_assignment(s->c.consumer, &held) != RD_KAFKA_RESP_ERR_NO_ERROR || !held)
+        return;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(c->due->cnt);
+    for (int i = 0; i < c->due->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &c->due->elems[i];
+        if (rd_kafka_topic_partition_list_find(held, p->topic, p->partition))
+            rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->offset;
+    }
+    rd_kafka_topic_partition_list_destroy(held);
+    if (sync) {
+        if (list->cnt)
+            committed(s, rd_kafka_commit(s->c.consumer, list, 0));
+        rd_kafka_topic_partition_list_destroy(c->due);
+        c->due = rd_kafka_topic_partition_list_new(8);
+    } else if (list->cnt && (!c->inflight || rg_run_mono_ms() - c->sent_ms > COMMIT_ANSWER_WAIT_MS)) {
+        if (rd_kafka_commit_queue(s->c.consumer, list, s->c.commit_q, NULL, NULL) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            c->inflight = true;
+            c->sent_ms = rg_run_mono_ms();
+            rd_kafka_topic_partition_list_destroy(c->due);
+            c->due = rd_kafka_topic_partition_list_new(8);
+        }
+    } else if (!list->cnt) {
+        rd_kafka_topic_partition_list_destroy(c->due);
+        c->due = rd_kafka_topic_partition_list_new(8);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
 }
 
 /* ---- the loop ---- */
 
 static void publish(rg_stream *s, int64_t now)
 {
-    rg_partition_lag lags[256];
+    rg_partition_lag lags[768];
     size_t n = 0;
-    rg_run_refresh_watermarks(s);
-    for (size_t i = 0; i < s->merge.n_slots && n < 256; i++) {
-        rg_merge_slot *ms = &s->merge.slots[i];
-        if (!ms->active || i >= s->n_slots)
+    uint64_t inflight = 0, buffered = 0, late = 0, enforced_idle = 0, enforced_wait = 0, too_late = 0;
+    size_t held[3] = {0, 0, 0};
+    for (size_t i = 0; i < s->tasks.n; i++) {
+        rg_task *t = s->tasks.slots[i];
+        if (!t)
             continue;
-        int64_t next = s->slots[i].track.last_begun >= 0 ? s->slots[i].track.last_begun + 1
-                       : ms->count                       ? ms->ring[ms->head].offset
-                                                         : ms->next_offset;
-        lags[n].partition = ms->partition;
-        lags[n].lag = ms->high_watermark >= 0 && next >= 0 ? ms->high_watermark - next : -1;
-        if (lags[n].lag < -1)
-            lags[n].lag = 0;
-        lags[n].committed = s->slots[i].committed;
+        held[t->kind]++;
+        inflight += rg_task_inflight(t);
+        buffered += rg_task_queued(t);
+        rg_engine_stats st;
+        rg_engine_get_stats(rg_task_engine(t), &st);
+        too_late += st.too_late;
+        if (t->kind == RG_TASK_ENTITY) {
+            rg_smerge *m = rg_entity_merge(t->st.entity);
+            late += m->late;
+            enforced_idle += m->enforced - m->enforced_wait;
+            enforced_wait += m->enforced_wait;
+        }
+        if (n >= sizeof lags / sizeof *lags)
+            continue;
+        const char *topic = rg_topology_topic(&s->topo, t->kind);
+        int64_t lo, hi;
+        lags[n].topic = topic;
+        lags[n].partition = t->partition;
+        lags[n].lag = -1;
+        if (rd_kafka_get_watermark_offsets(s->c.consumer, topic, t->partition, &lo, &hi) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            hi >= 0) {
+            int64_t next = t->next_offset >= 0 ? t->next_offset : t->start_offset;
+            if (t->kind == RG_TASK_INGEST)
+                t->high_watermark = hi > t->high_watermark ? hi : t->high_watermark;
+            lags[n].lag = next >= 0 ? (hi > next ? hi - next : 0) : hi - (lo > 0 ? lo : 0);
+        }
+        lags[n].committed = -1;
         n++;
     }
+    if (rg_log_get_level() <= RG_LOG_DEBUG) {
+        for (size_t i = 0; i < s->tasks.n; i++) {
+            rg_task *t = s->tasks.slots[i];
+            if (!t || t->kind == RG_TASK_INGEST)
+                continue;
+            size_t waiting = 0, queued = t->kind == RG_TASK_DECIDE ? rg_decide_queued(t->st.decide, &waiting)
+                                                                    : rg_task_queued(t);
+            char q[32], w[32];
+            snprintf(q, sizeof q, "%zu", queued);
+            snprintf(w, sizeof w, "%zu", waiting);
+            char first[64] = "";
+            int32_t fsrc;
+            int64_t foff;
+            if (t->kind == RG_TASK_DECIDE && rg_decide_first_waiting(t->st.decide, &fsrc, &foff))
+                snprintf(first, sizeof first, "%d/%lld", (int)fsrc, (long long)foff);
+            char bad[32];
+            rg_run_fmt_i64(bad, sizeof bad,
+                           (int64_t)(t->kind == RG_TASK_ENTITY ? rg_entity_bad_records(t->st.entity)
+                                                               : rg_decide_bad_records(t->st.decide)));
+            rg_log(RG_LOG_DEBUG, "task", "task", t->name, "queued", q, "waiting_for_entity_values", w, "first_waiting",
+                   first, "bad_records", bad, NULL);
+            if (t->kind == RG_TASK_ENTITY) {
+                rg_smerge *m = rg_entity_merge(t->st.entity);
+                for (size_t k = 0; k < m->n; k++) {
+                    char src[24], cnt[32], prog[32], heard[32];
+                    snprintf(src, sizeof src, "%zu", k);
+                    snprintf(cnt, sizeof cnt, "%zu", m->sources[k].count);
+                    rg_run_fmt_i64(prog, sizeof prog, m->sources[k].progress_ms);
+                    rg_run_fmt_i64(heard, sizeof heard, m->sources[k].heard_ms >= 0 ? now - m->sources[k].heard_ms : -1);
+                    char resent[32];
+                    rg_run_fmt_i64(resent, sizeof resent, (int64_t)m->resent);
+                    rg_log(RG_LOG_DEBUG, "entity source", "task", t->name, "source", src, "queued", cnt, "progress",
+                           prog, "drained", m->sources[k].drained ? "yes" : "no", "heard_ms_ago", heard,
+                           "left_behind", m->sources[k].left_behind ? "yes" : "no", "resent", resent, NULL);
+                }
+            }
+        }
+    }
     rg_metrics_set_lags(&s->metrics, lags, n);
-    s->metrics.merge_enforced_wait = s->merge.enforced_wait;
-    if (s->proc.too_late)
-        s->metrics.too_late_events = s->proc.too_late(s->proc.opaque);
-    s->metrics.merge_enforced_idle = s->merge.enforced - s->merge.enforced_wait;
-    s->metrics.inflight_events = rg_run_inflight(s);
-    s->metrics.buffered_messages = rg_merge_buffered(&s->merge);
+    s->metrics.late_events = late;
+    s->metrics.merge_enforced_idle = enforced_idle;
+    s->metrics.merge_enforced_wait = enforced_wait;
+    s->metrics.too_late_events = too_late;
+    s->metrics.inflight_events = inflight;
+    s->metrics.buffered_messages = buffered;
+    for (int k = 0; k < 3; k++)
+        s->metrics.tasks_held[k] = held[k];
     rg_metrics_publish(&s->metrics, rg_run_wall_us() / 1000);
     s->last_publish_ms = now;
 }
 
 static void do_reload(rg_stream *s)
 {
-    if (!s->proc.reload) {
-        rg_log(RG_LOG_WARN, "SIGHUP: rule reload not supported by this processor", NULL);
+    if (!s->cfg.n_rules_paths) {
+        rg_log(RG_LOG_WARN, "SIGHUP: no rule files to reload", NULL);
         return;
     }
-    char err[2048];
-    if (s->proc.reload(s->proc.opaque, err, sizeof err) == 0) {
-        s->metrics.rule_reloads_ok++;
-        rg_log(RG_LOG_INFO, "rules reloaded", "ruleset", s->proc.ruleset_id ? s->proc.ruleset_id(s->proc.opaque) : "",
-               NULL);
-    } else {
+    char *errors = NULL;
+    rg_ruleset *rs = rg_ruleset_load_files(s->cfg.rules_paths, s->cfg.n_rules_paths, &errors);
+    if (!rs) {
         s->metrics.rule_reloads_refused++;
-        rg_log(RG_LOG_WARN, "rule file refused; the running rules stay", "ruleset",
-               s->proc.ruleset_id ? s->proc.ruleset_id(s->proc.opaque) : "", "error", err, NULL);
+        /* One line per error in the loader's report; the log line is one. */
+        size_t n = errors ? strlen(errors) : 0;
+        while (n && (errors[n - 1] == '\n' || errors[n - 1] == ' '))
+            errors[--n] = '\0';
+        rg_log(RG_LOG_WARN, "rule file refused; the running rules stay", "ruleset", rg_ruleset_id(s->rs), "error",
+               errors ? errors : "out of memory", NULL);
+        free(errors);
+        return;
+    }
+    free(errors);
+    /* Alerts written so far borrow the running rule set's rules. */
+    rg_run_alerts_write(s, true);
+    char err[1024] = "";
+    for (size_t i = 0; i < s->tasks.n; i++) {
+        rg_task *t = s->tasks.slots[i];
+        if (t && rg_task_swap_rules(t, rs, err, sizeof err) != 0) {
+            /* Tasks swapped before this one run the new rules, the rest the
+             * old: stop rather than decide with two rule sets. */
+            rg_log(RG_LOG_ERROR, "a task refused the new rule set after others took it; stopping", "task", t->name,
+                   "error", err, NULL);
+            s->fatal = true;
+            s->rs = rs;   /* freed at the end with the stream; the old one too */
+            return;
+        }
+    }
+    rg_ruleset *old = s->rs;
+    s->rs = rs;
+    rg_ruleset_free(old);
+    s->metrics.rule_reloads_ok++;
+    rg_log(RG_LOG_INFO, "rules reloaded", "ruleset", rg_ruleset_id(s->rs), NULL);
+}
+
+/* Take what the consumer has (bounded, so the producer is served). */
+static void poll_consumer(rg_stream *s, int timeout_ms)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(s->c.consumer, timeout_ms);
+    for (int n = 0; m && n < 10000 && !s->fatal; n++) {
+        int kind = rd_kafka_topic_name(m->rkt) ? rg_topology_kind(&s->topo, rd_kafka_topic_name(m->rkt)) : -1;
+        rg_task *t = NULL;
+        for (size_t i = 0; kind >= 0 && i < s->tasks.n && !t; i++) {
+            rg_task *c = s->tasks.slots[i];
+            if (c && (int)c->kind == kind && c->partition == m->partition)
+                t = c;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (t && t->kind == RG_TASK_INGEST)
+                rg_task_note_end(t, rg_run_mono_ms(), m->offset);
+        } else if (m->err) {
+            if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+                if (!s->topic_missing)
+                    rg_log(RG_LOG_WARN, "a subscribed topic is not available; waiting for it", "error",
+                           rd_kafka_message_errstr(m), NULL);
+                s->topic_missing = true;
+            } else if (rg_run_log_due(&s->last_consumer_log_ms)) {
+                rg_log(RG_LOG_WARN, "consumer error", "error", rd_kafka_err2name(m->err), "detail",
+                       rd_kafka_message_errstr(m), NULL);
+            }
+        } else if (t) {
+            s->topic_missing = false;
+            rg_task_take(s, t, m);
+        }
+        rd_kafka_message_destroy(m);
+        /* The bound is checked before the next poll: a message polled is
+         * always taken (one destroyed unseen would be lost to this run). */
+        m = n + 1 < 10000 && !s->fatal ? rd_kafka_consumer_poll(s->c.consumer, 0) : NULL;
+    }
+    if (m)
+        rd_kafka_message_destroy(m);   /* fatal: nothing past it is committed */
+}
+
+/* Pause a task's fetch while its stage holds too much; resume below half. */
+static void flow_control(rg_stream *s, rg_task *t)
+{
+    size_t q = rg_task_queued(t);
+    bool pause = !t->paused && q >= s->cfg.task_buffer_max;
+    bool resume = t->paused && q <= s->cfg.task_buffer_max / 2;
+    if (!pause && !resume)
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, rg_topology_topic(&s->topo, t->kind), t->partition);
+    if (pause)
+        rd_kafka_pause_partitions(s->c.consumer, l);
+    else
+        rd_kafka_resume_partitions(s->c.consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    t->paused = pause;
+}
+
+/* Run every entity and decide task; the shortest wait any reports. */
+static long run_tasks(rg_stream *s, int64_t *wait_ms)
+{
+    long done = 0;
+    *wait_ms = -1;
+    for (size_t i = 0; i < s->tasks.n && !s->fatal; i++) {
+        rg_task *t = s->tasks.slots[i];
+        if (!t || t->kind == RG_TASK_INGEST)
+            continue;
+        int64_t w;
+        long n = rg_task_run(s, t, 5000, &w);
+        if (n > 0)
+            done += n;
+        if (w >= 0 && (*wait_ms < 0 || w < *wait_ms))
+            *wait_ms = w;
+        flow_control(s, t);
+    }
+    return done;
+}
+
+static void collect_probes(rg_stream *s)
+{
+    rg_probe_answer a;
+    while (rg_probe_collect(s->probe, &a)) {
+        for (size_t i = 0; i < s->tasks.n; i++) {
+            rg_task *t = s->tasks.slots[i];
+            if (!t || t->kind != RG_TASK_INGEST || t->partition != a.partition)
+                continue;
+            if (a.ok)
+                rg_task_note_end(t, a.asked_ms, a.high_watermark);
+            else
+                rg_task_note_unreachable(t, rg_run_mono_ms());
+        }
     }
 }
 
 static void periodic(rg_stream *s, int64_t now)
 {
-    if (now - s->last_commit_ms >= s->cfg.commit_interval_ms) {
-        rg_run_commit(s, false, NULL);
-        s->last_commit_ms = now;
+    collect_probes(s);
+    if (now - s->last_marks_ms >= s->cfg.mark_interval_ms / 2) {
+        for (size_t i = 0; i < s->tasks.n; i++)
+            if (s->tasks.slots[i])
+                rg_task_marks(s, s->tasks.slots[i], now);
+        s->last_marks_ms = now;
     }
-    rg_run_checkpoint_serve(s, now);
+    for (size_t i = 0; i < s->tasks.n; i++)
+        if (s->tasks.slots[i])
+            rg_snapshot_serve(s, s->tasks.slots[i], now, false);
+    if (now - s->commits.last_ms >= s->cfg.commit_interval_ms) {
+        rg_run_commit(s, false);
+        s->commits.last_ms = now;
+    }
     if (now - s->last_publish_ms >= 1000)
         publish(s, now);
 }
@@ -359,87 +585,98 @@ static void periodic(rg_stream *s, int64_t now)
 static int drain(rg_stream *s)
 {
     s->draining = true;
-    char n[32];
-    rg_run_fmt_i64(n, sizeof n, (int64_t)rg_run_inflight(s));
-    rg_log(RG_LOG_INFO, "draining: waiting for every decision to be acknowledged", "inflight_events", n, NULL);
+    rg_log(RG_LOG_INFO, "draining: every task writes a final snapshot once its outputs are acknowledged", NULL);
     int64_t deadline = rg_run_mono_ms() + s->cfg.drain_timeout_ms;
-    while ((rg_run_inflight(s) > 0 || s->n_retries > 0 || rg_run_alerts_pending(s) > 0 ||
-            rg_run_outbox_inflight(s) > 0) &&
-           rg_run_mono_ms() < deadline && !s->fatal) {
-        rd_kafka_poll(s->producer, 20);
-        rg_run_retry_due(s, false);
-        rg_run_alerts_write(s, true);
-        rg_run_outbox_serve(s, rg_run_mono_ms());   /* draining: only marks what was delivered */
-        /* Keep serving the group (commit callbacks, heartbeats happen in
-         * the background); fetched messages just wait in the buffers. */
-        rg_run_poll_consumer(s, 0);
-        rg_run_commit_serve(s);
+    rg_run_release_all(s, s->cfg.drain_timeout_ms);
+    /* Releases in flight are marked sent before leaving. */
+    while (rg_run_outbox_inflight(s) > 0 && rg_run_mono_ms() < deadline) {
+        rd_kafka_poll(s->c.producer, 20);
+        rg_run_outbox_serve(s, rg_run_mono_ms());
     }
-    bool complete = rg_run_inflight(s) == 0 && s->n_retries == 0 && rg_run_alerts_pending(s) == 0;
-    rg_run_commit(s, true, NULL);
-    if (complete && s->checkpoint)
-        rg_run_checkpoint_final(s);
-    if (!complete) {
-        rg_run_fmt_i64(n, sizeof n, (int64_t)rg_run_inflight(s));
-        rg_log(RG_LOG_ERROR,
-               "drain incomplete: records still unacknowledged; their offsets are not committed and are re-read on "
-               "restart",
-               "inflight_events", n, NULL);
-    }
-    rd_kafka_consumer_close(s->consumer);
+    bool complete = s->metrics.snapshot_failures_at_drain == 0 && !s->fatal;
+    rd_kafka_consumer_close(s->c.consumer);
     publish(s, rg_run_mono_ms());
-    return complete && !s->fatal ? 0 : -1;
+    return complete ? 0 : -1;
+}
+
+/* Wait for the events topic and make sure the internal topics exist;
+ * then subscribe. 0 subscribed, 1 not yet (try again), -1 fatal, -2
+ * configuration. */
+static int start_up(rg_stream *s)
+{
+    char err[1024] = "";
+    int rc = rg_topology_ensure(&s->topo, s->c.producer, 2000, err, sizeof err);
+    if (rc == -2) {
+        rg_log(RG_LOG_ERROR, "internal topics do not fit the events topic", "error", err, NULL);
+        return -2;
+    }
+    if (rc != 0) {
+        if (!s->topic_missing)
+            rg_log(RG_LOG_WARN, "not started yet; retrying every second", "error", err, NULL);
+        s->topic_missing = true;
+        return 1;
+    }
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(3);
+    rd_kafka_topic_partition_list_add(sub, s->topo.events, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(sub, s->topo.entities, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(sub, s->topo.decide, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(s->c.consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        rg_log(RG_LOG_ERROR, "cannot subscribe", "error", rd_kafka_err2str(e), NULL);
+        return -1;
+    }
+    s->subscribed = true;
+    s->topic_missing = false;
+    char p[16], idle[32], maxwait[32];
+    snprintf(p, sizeof p, "%d", (int)s->topo.partitions);
+    rg_run_fmt_i64(idle, sizeof idle, s->cfg.max_idle_ms);
+    rg_run_fmt_i64(maxwait, sizeof maxwait, s->cfg.max_wait_ms);
+    rg_log(RG_LOG_INFO, "running", "brokers", s->cfg.brokers, "group", s->cfg.group, "events", s->topo.events,
+           "partitions", p, "entities", s->topo.entities, "decide", s->topo.decide, "state", s->topo.state,
+           "actions", s->cfg.actions_topic, "deadletter", s->cfg.deadletter_topic, "max_idle_ms", idle,
+           "max_wait_ms", maxwait, "ruleset", rg_ruleset_id(s->rs), NULL);
+    return 0;
 }
 
 int rg_stream_run(rg_stream *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
-    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, s->cfg.events_topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t err = rd_kafka_subscribe(s->consumer, sub);
-    rd_kafka_topic_partition_list_destroy(sub);
-    if (err) {
-        rg_log(RG_LOG_ERROR, "cannot subscribe", "topic", s->cfg.events_topic, "error", rd_kafka_err2str(err), NULL);
-        return -1;
-    }
-    s->subscribed = true;
-    char idle[32], maxwait[32];
-    rg_run_fmt_i64(idle, sizeof idle, s->cfg.max_idle_ms);
-    rg_run_fmt_i64(maxwait, sizeof maxwait, s->cfg.max_wait_ms);
-    rg_log(RG_LOG_INFO, "running", "brokers", s->cfg.brokers, "group", s->cfg.group, "events", s->cfg.events_topic,
-           "actions", s->cfg.actions_topic, "deadletter", s->cfg.deadletter_topic, "max_idle_ms", idle,
-           "max_wait_ms", maxwait, "ruleset", s->proc.ruleset_id ? s->proc.ruleset_id(s->proc.opaque) : "", NULL);
     int64_t now = rg_run_mono_ms();
-    s->last_commit_ms = s->last_publish_ms = s->last_checkpoint_ms = now;
+    s->last_publish_ms = s->commits.last_ms = now;
     publish(s, now);
-    rg_run_step last = RG_RUN_IDLE;
-    int64_t wait_ms = 0;
+    while (!s->subscribed && !*stop) {
+        int rc = start_up(s);
+        if (rc < 0)
+            return rc == -2 ? -2 : -1;
+        if (rc > 0) {
+            for (int i = 0; i < 10 && !*stop; i++)
+                rd_kafka_poll(s->c.producer, 100);
+        }
+    }
+    if (!s->subscribed)
+        return 0;   /* stopped before the topics were there: nothing to drain */
+    long last = 0;
+    int64_t wait_ms = -1;
     while (!*stop && !s->fatal) {
-        /* Copies of alerts borrow the running rule set's rules: they are
-         * written before a reload frees it (postponed while the store is
-         * not writable). */
-        if (reload && *reload && rg_run_alerts_write(s, true) == 0) {
+        if (reload && *reload) {
             *reload = 0;
             do_reload(s);
         }
-        int timeout;
-        bool busy = rg_run_inflight(s) > 0 || s->n_retries > 0;
-        if (last == RG_RUN_MORE)
-            timeout = 0;
-        else if (last == RG_RUN_WAIT)
-            timeout = (int)(wait_ms < 5 ? (wait_ms > 0 ? wait_ms : 0) : 5);
-        else if (busy || last == RG_RUN_BLOCKED)
-            timeout = 0;
-        else
-            timeout = 100;
-        rg_run_poll_consumer(s, timeout);
-        rg_run_commit_serve(s);
-        rd_kafka_poll(s->producer, busy && last != RG_RUN_MORE ? 1 : 0);
+        /* Stop taking input while the producer's queue is nearly full or
+         * the alert store is not keeping up; keep serving reports. */
+        size_t outq = (size_t)rd_kafka_outq_len(s->c.producer);
+        bool blocked = outq >= s->out.outq_high || (s->out.queue_full && outq > s->out.outq_high / 2) ||
+                       rg_run_alerts_full(s);
+        if (!blocked)
+            s->out.queue_full = false;
+        int timeout = last > 0 ? 0 : wait_ms >= 0 && wait_ms < 5 ? (int)wait_ms : 5;
+        if (!blocked)
+            poll_consumer(s, timeout);
+        rd_kafka_poll(s->c.producer, blocked ? 10 : 0);
         rg_run_retry_due(s, false);
-        last = rg_run_process_some(s, &wait_ms);
-        /* Alerts: at once when nothing more is to be taken right now (so
-         * they are visible within the second and a checkpoint's quiescence
-         * is not held up), else in batches. */
-        rg_run_alerts_write(s, last != RG_RUN_MORE);
+        rg_run_commit_serve(s);
+        last = run_tasks(s, &wait_ms);
+        rg_run_alerts_write(s, last == 0);
         now = rg_run_mono_ms();
         rg_run_outbox_serve(s, now);
         periodic(s, now);

@@ -32,6 +32,8 @@ n_suppressed=$(sqlite3 "$RG_TMP/replay.db" "SELECT count(*) FROM alerts WHERE su
     rg_fail "the capture should give decisions and cooldown-suppressed ones ($n_alerts alerts, $n_decisions decisions)"
 
 mc_start riskgate.events:3 riskgate.actions:3 riskgate.deadletter:1
+mc_group alerts 3
+mc_group alerts-again 3
 mc_cmd produce riskgate.events "$RG_TMP/capture.jsonl"
 [ "$MC_ANSWER" = "ok $n_lines" ] || rg_fail "produced: $MC_ANSWER"
 

@@ -106,14 +106,15 @@ produce_burst() {
     for p in "${pids[@]}"; do wait "$p" || rg_fail "producing burst $2"; done
 }
 
-# wait_done NAME : every held partition evaluated to its end, nothing
+# wait_done NAME : every held partition (events, entities, decide)
+# evaluated to its end, nothing
 # buffered or in flight (after every burst was produced).
 wait_done() {
     local name=$1 deadline=$((SECONDS + 300)) text
     run_port "$name"
     while [ $SECONDS -lt $deadline ]; do
         text=$(curl -s --max-time 5 "http://127.0.0.1:${RUN_PORT[$name]}/metrics")
-        if awk -v want="$PARTITIONS" '$1 ~ /^riskgate_consumer_lag\{/ { n++; lag += $2 }
+        if awk -v want="$((3 * PARTITIONS))" '$1 ~ /^riskgate_consumer_lag\{/ { n++; lag += $2 }
                 $1 == "riskgate_inflight_events" { inflight = $2 }
                 $1 == "riskgate_buffered_messages" { buffered = $2 }
                 END { exit !(n == want && lag == 0 && inflight == 0 && buffered == 0) }' <<<"$text"; then
@@ -161,6 +162,7 @@ for sc in "${scenarios[@]}"; do
     mc_cmd topic "$ev" "$PARTITIONS"
     mc_cmd topic "$sc.actions" 3
     mc_cmd topic "$sc.deadletter" 1
+    mc_group "$sc" "$PARTITIONS"
     common=(--group "$sc" --geoip "$GEO" --events-topic "$ev" --actions-topic "$sc.actions"
         --deadletter-topic "$sc.deadletter" --state "$RG_TMP/$sc.state" --commit-interval-ms 200
         --checkpoint-interval-ms 2000 -X consumer.session.timeout.ms=6000)

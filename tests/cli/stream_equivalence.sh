@@ -15,6 +15,7 @@ gzip -dc "$CAPTURE" | grep -a -v '^[[:space:]]*$' >"$RG_TMP/capture.jsonl"
 n_lines=$(wc -l <"$RG_TMP/capture.jsonl")
 
 mc_start riskgate.events:3 riskgate.actions:3 riskgate.deadletter:1
+mc_group eq 3
 mc_cmd produce riskgate.events "$RG_TMP/capture.jsonl"
 [ "$MC_ANSWER" = "ok $n_lines" ] || rg_fail "produced: $MC_ANSWER"
 

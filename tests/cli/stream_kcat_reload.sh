@@ -6,6 +6,7 @@
 . "$(dirname "$0")/stream_lib.sh"
 
 mc_start riskgate.events:3 riskgate.actions:3 riskgate.deadletter:1
+mc_group kcat 3
 cp "$RG_SOURCE_DIR/rules/default.yaml" "$RG_TMP/rules.yaml"
 
 # The capture's valid events, key = account, as kcat -K<TAB> input.

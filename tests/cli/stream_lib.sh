@@ -78,6 +78,17 @@ mc_cmd() {
     case "$MC_ANSWER" in ok*) ;; *) rg_fail "mock cluster: $* -> $MC_ANSWER" ;; esac
 }
 
+# mc_group GROUP PARTITIONS : the internal topics of `riskgate run --group
+# GROUP` over an events topic of PARTITIONS partitions (docs/scale-out.md:
+# GROUP.entities and GROUP.decide with as many, GROUP.state with three
+# times as many). A real cluster gets them from the runner (CreateTopics);
+# librdkafka 2.0's mock cluster does not implement that request.
+mc_group() {
+    mc_cmd topic "$1.entities" "$2"
+    mc_cmd topic "$1.decide" "$2"
+    mc_cmd topic "$1.state" "$(($2 * 3))"
+}
+
 # run_start NAME ARGS... : riskgate run in the background, log in NAME.log,
 # metrics on a free loopback port (run_port NAME learns it).
 declare -A RUN_PID

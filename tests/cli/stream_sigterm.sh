@@ -16,6 +16,8 @@
 . "$(dirname "$0")/stream_lib.sh"
 
 mc_start riskgate.events:3
+mc_group immediate 3
+mc_group nosync 3
 
 # wait_log NAME PATTERN : until NAME.log has a line matching PATTERN (60 s).
 wait_log() {
@@ -45,7 +47,7 @@ stop_clean immediate
 # 2. The events topic is missing: the consumer waits for it, never joins.
 mc_cmd topic-error missing.events 3
 run_start missing --group missing --geoip none --events-topic missing.events
-wait_log missing 'msg="events topic not available'
+wait_log missing 'events topic missing.events not available'
 stop_clean missing
 
 # 3. Joined, never assigned: SyncGroup keeps failing. librdkafka's cgrp

@@ -1,31 +1,30 @@
 #!/bin/bash
-# kill -9 and restart with --state: a capture whose decisions need state
-# built up across the whole stream (stream_lib.sh's stateful_capture:
-# velocity bursts, mule senders; a 1 h cooldown on every rule, so cooldown
-# state matters too) goes to a 3-partition topic (key = account) in three
-# parts. riskgate run --state DIR evaluates part 1 and checkpoints; a run
-# over the same DIR evaluates part 2 (offsets committed to Kafka, no
-# checkpoint yet) and is killed with SIGKILL; part 3 arrives; a restart
-# loads the state, resumes every
-# partition at the checkpoint's offset (behind Kafka's committed one: part 2
-# is evaluated again) and finishes. The decisions read back from the action
-# topic, deduplicated by decision_id and less decided_at, equal
-# `riskgate replay` of the capture: nothing missing, and every duplicate has
-# the same id and the same body.
+# kill -9 and restart: a capture whose decisions need state built up
+# across the whole stream (stream_lib.sh's stateful_capture: velocity
+# bursts, mule senders; a 1 h cooldown on every rule, so cooldown state
+# matters too) goes to a 3-partition topic (key = account) in three parts.
+# riskgate run evaluates part 1 and SIGTERM drains it: every task writes a
+# final snapshot to <group>.state and commits its position
+# (docs/scale-out.md, "State moves with its partition"). A restart
+# restores the snapshots, evaluates part 2 (the periodic snapshot 60 s
+# away, so nothing is committed past part 1) and is killed with SIGKILL;
+# part 3 arrives; a restart restores part 1's snapshots again, evaluates
+# part 2 again and finishes. The decisions read back from the action
+# topic, deduplicated by decision_id and less decided_at, equal `riskgate
+# replay` of the capture: nothing missing, and every duplicate has the
+# same id and the same body.
 #
-# Control: the same run restarted over an empty state directory (what a
-# restart without the state load does: Kafka's committed offsets, empty
-# state) must miss decisions, or this test would prove nothing.
+# The same sequence with the last restart over an empty --state directory
+# (another machine): the state comes from Kafka, nothing is missing.
 #
-# Kill before the first checkpoint: a run over a new state directory
-# evaluates parts 1 and 2 (offsets committed to Kafka every 100 ms, the
-# periodic checkpoint 60 s away) and is killed with SIGKILL; part 3
-# arrives; a restart over the same directory must still give every
-# decision of replay. Before a partition's first commit the runner stores
-# a checkpoint row at where its consumption began (docs/streaming.md,
-# "Checkpoints"), so the restart evaluates everything again; without it
-# the restart resumed at Kafka's committed offsets with empty state and
-# missed decisions.
+# Control: replaying parts 2 and 3 alone (what a restart with empty state
+# at the committed position would decide) misses decisions, or this test
+# would prove nothing.
+#
+# Kill before the first snapshot: a run evaluates parts 1 and 2 and is
+# killed before any snapshot, so nothing was committed; part 3 arrives; a
+# restart starts empty from the beginning of every partition and gives
+# every decision of replay again.
 . "$(dirname "$0")/stream_lib.sh"
 
 stateful_capture "$RG_TMP/capture.jsonl"
@@ -53,7 +52,8 @@ n2=$(wc -l <"$RG_TMP/part2.jsonl")
 
 mc_start
 
-# wait_caught_up NAME : every held partition evaluated to its end, nothing
+# wait_caught_up NAME : every held partition (3 per topic: events,
+# entities, decide) evaluated to its end, nothing
 # buffered or in flight.
 wait_caught_up() {
     local name=$1 deadline=$((SECONDS + 180)) text
@@ -63,7 +63,7 @@ wait_caught_up() {
         if awk '$1 ~ /^riskgate_consumer_lag\{/ { n++; lag += $2 }
                 $1 == "riskgate_inflight_events" { inflight = $2 }
                 $1 == "riskgate_buffered_messages" { buffered = $2 }
-                END { exit !(n == 3 && lag == 0 && inflight == 0 && buffered == 0) }' <<<"$text"; then
+                END { exit !(n == 9 && lag == 0 && inflight == 0 && buffered == 0) }' <<<"$text"; then
             return 0
         fi
         kill -0 "${RUN_PID[$name]}" 2>/dev/null || rg_fail "riskgate run ($name) exited while catching up"
@@ -72,28 +72,22 @@ wait_caught_up() {
     rg_fail "riskgate run ($name) did not catch up within 180 s"
 }
 
-# checkpoint_sum DIR TOPIC : the checkpoint's next offsets, summed (the
-# number of events it covers, offsets starting at 0).
-checkpoint_sum() {
-    [ -s "$1/checkpoint.db" ] || { echo 0; return; }
-    sqlite3 "$1/checkpoint.db" "SELECT coalesce(sum(next_offset), 0) FROM offsets WHERE topic = '$2'" 2>/dev/null || echo 0
-}
-
 # make_topics NAME : the events and actions topics (3 partitions each) and
 # the dead-letter topic of scenario NAME.
 make_topics() {
     mc_cmd topic "$1.events" 3
     mc_cmd topic "$1.actions" 3
     mc_cmd topic "$1.deadletter" 1
+    mc_group "$1" 3
 }
 
 # scenario NAME RESTART_STATE_DIR : the kill -9 sequence on topics NAME.*;
 # the action topic's records end in NAME.actions.jsonl.
-#   1. part 1 is evaluated; SIGTERM drains and writes a checkpoint of
-#      exactly part 1 (a clean stop, so the position is known exactly);
-#   2. part 2 is produced and a restart (state loaded) evaluates it; its
-#      offsets are committed to Kafka every 100 ms, but no checkpoint comes
-#      (60 s interval) before kill -9;
+#   1. part 1 is evaluated; SIGTERM drains: final snapshots, positions
+#      committed (a clean stop, so the position is known exactly);
+#   2. part 2 is produced and a restart (state restored) evaluates it; no
+#      snapshot comes (60 s interval), so nothing is committed, before
+#      kill -9;
 #   3. part 3 is produced; a restart over RESTART_STATE_DIR finishes.
 # Every run starts with its events already on the topic, so the merge
 # waits for each partition's backlog and evaluates in exact event-time
@@ -114,18 +108,19 @@ scenario() {
     wait_caught_up "$name.1"
     run_stop "$name.1" TERM
     [ "$RUN_RC" = 0 ] || rg_fail "$name: the first run exited $RUN_RC"
-    [ "$(checkpoint_sum "$RG_TMP/$name.state" "$ev")" = "$n1" ] || rg_fail "$name: no checkpoint of part 1"
 
     mc_cmd produce "$ev" "$RG_TMP/part2.jsonl"
     run_start "$name.2" "${common[@]}" --state "$RG_TMP/$name.state"
     wait_metric "$name.2" riskgate_events_consumed_total "$n2" 120
     wait_caught_up "$name.2"
+    [ "$(grep -c 'msg="task restored from its snapshot"' "$RG_TMP/$name.2.log")" = 9 ] ||
+        rg_fail "$name: the drain did not leave a snapshot of every task"
     LATE=$(metric "$name.2" riskgate_events_late_total)
     sleep 0.5                               # a few commit intervals
+    SNAPS=$(metric "$name.2" riskgate_checkpoints_total)
     run_stop "$name.2" KILL
     [ "$RUN_RC" = 137 ] || rg_fail "$name: kill -9 gave exit status $RUN_RC"
-    [ "$(checkpoint_sum "$RG_TMP/$name.state" "$ev")" = "$n1" ] ||
-        rg_fail "$name: a checkpoint ran before the kill: nothing to evaluate again"
+    [ "$SNAPS" = 0 ] || rg_fail "$name: a snapshot ran before the kill: nothing to evaluate again"
 
     mc_cmd produce "$ev" "$RG_TMP/part3.jsonl"
     run_start "$name.3" "${common[@]}" --state "$restart_state"
@@ -137,8 +132,7 @@ scenario() {
         rg_fail "$name: reading $act"
 }
 
-# scenario_first NAME : kill -9 before the first checkpoint of a new
-# state directory; the action topic's records end in NAME.actions.jsonl.
+# scenario_first NAME : kill -9 before the first snapshot; the action topic's records end in NAME.actions.jsonl.
 scenario_first() {
     local name=$1
     local ev=$name.events act=$name.actions
@@ -151,10 +145,10 @@ scenario_first() {
     run_start "$name.1" "${common[@]}"
     wait_metric "$name.1" riskgate_events_consumed_total "$((n1 + n2))" 120
     wait_caught_up "$name.1"
-    wait_metric "$name.1" riskgate_commits_total 1 60
     LATE=$(metric "$name.1" riskgate_events_late_total)
     sleep 0.5                               # a few commit intervals
-    [ "$(metric "$name.1" riskgate_checkpoints_total)" = 0 ] || rg_fail "$name: a checkpoint ran before the kill"
+    [ "$(metric "$name.1" riskgate_checkpoints_total)" = 0 ] || rg_fail "$name: a snapshot ran before the kill"
+    [ "$(metric "$name.1" riskgate_commits_total)" = 0 ] || rg_fail "$name: a commit without a snapshot"
     run_stop "$name.1" KILL
     [ "$RUN_RC" = 137 ] || rg_fail "$name: kill -9 gave exit status $RUN_RC"
 
@@ -184,12 +178,8 @@ compare() {
 }
 
 scenario kill "$RG_TMP/kill.state"
-grep -q 'msg="state loaded from checkpoint' "$RG_TMP/kill.3.log" || rg_fail "the restart loaded no state"
-# The restart went back behind Kafka's committed offset somewhere (part 2
-# evaluated again): otherwise the kill came after a checkpoint and proves less.
-behind=$(sed -n 's/.*msg="partition resumes at the checkpoint.s offset" partition=[0-9]* offset=\([0-9]*\) kafka_committed=\([0-9]*\).*/\1 \2/p' \
-    "$RG_TMP/kill.3.log" | awk '$1 < $2 { n++ } END { print n + 0 }')
-[ "$behind" -gt 0 ] || rg_fail "no partition resumed behind Kafka's committed offset (see kill.3.log)"
+n_restored=$(grep -c 'msg="task restored from its snapshot"' "$RG_TMP/kill.3.log")
+[ "$n_restored" = 9 ] || rg_fail "the restart restored $n_restored of 9 tasks"
 compare kill
 if [ "$MISSING" != 0 ] || [ "$EXTRA" != 0 ]; then
     LC_ALL=C comm -3 "$RG_TMP/replay.sorted" "$RG_TMP/kill.uniq" | head -n 10 >&2
@@ -198,25 +188,39 @@ fi
 [ "$DUPLICATES" -gt 0 ] || rg_fail "part 2 was evaluated again but no decision came twice"
 ok_dups=$DUPLICATES
 
-# Control: the restart over an empty state directory misses decisions.
-scenario control "$RG_TMP/control.empty-state"
-compare control
-[ "$MISSING" -gt 0 ] || rg_fail "control: an empty-state restart missed nothing; the capture does not test state"
-control_missing=$MISSING
+# The last restart on another machine: an empty --state directory.
+scenario elsewhere "$RG_TMP/elsewhere.empty-state"
+n_restored=$(grep -c 'msg="task restored from its snapshot"' "$RG_TMP/elsewhere.3.log")
+[ "$n_restored" = 9 ] || rg_fail "elsewhere: the restart restored $n_restored of 9 tasks from Kafka"
+compare elsewhere
+if [ "$MISSING" != 0 ] || [ "$EXTRA" != 0 ]; then
+    LC_ALL=C comm -3 "$RG_TMP/replay.sorted" "$RG_TMP/elsewhere.uniq" | head -n 10 >&2
+    rg_fail "restart over an empty state directory: $MISSING decisions missing, $EXTRA not in replay (late: $LATE)"
+fi
 
-# kill -9 before the first checkpoint of a new state directory.
+# Control: parts 2 and 3 with empty state miss some of replay's decisions
+# for those events.
+cat "$RG_TMP/part2.jsonl" "$RG_TMP/part3.jsonl" >"$RG_TMP/parts23.jsonl"
+"$RG_BIN" replay --quiet --rules "$RULES" --out "$RG_TMP/control.jsonl" "$RG_TMP/parts23.jsonl" ||
+    rg_fail "control replay failed"
+first_id=$(head -n 1 "$RG_TMP/part2.jsonl" | jq -r '.event_id | ltrimstr("s-") | tonumber')
+jq -c --argjson f "$first_id" 'select((.event_id | ltrimstr("s-") | tonumber) >= $f)' "$RG_TMP/replay.sorted" |
+    LC_ALL=C sort >"$RG_TMP/replay23.sorted"
+jq -c . "$RG_TMP/control.jsonl" | LC_ALL=C sort >"$RG_TMP/control.sorted"
+control_missing=$(LC_ALL=C comm -23 "$RG_TMP/replay23.sorted" "$RG_TMP/control.sorted" | wc -l)
+[ "$control_missing" -gt 0 ] || rg_fail "control: empty state at part 2 missed nothing; the capture does not test state"
+
+# kill -9 before the first snapshot.
 scenario_first first
+grep -q 'msg="task starts with empty state (no snapshot)"' "$RG_TMP/first.2.log" ||
+    rg_fail "first: the restart found a snapshot"
 compare first
 if [ "$MISSING" != 0 ] || [ "$EXTRA" != 0 ]; then
     LC_ALL=C comm -3 "$RG_TMP/replay.sorted" "$RG_TMP/first.uniq" | head -n 10 >&2
-    rg_fail "kill -9 before the first checkpoint: $MISSING decisions missing, $EXTRA not in replay (late events: $LATE)"
+    rg_fail "kill -9 before the first snapshot: $MISSING decisions missing, $EXTRA not in replay (late events: $LATE)"
 fi
-# Kafka's committed offsets had gone past where the restart resumed (so
-# the rows, not Kafka's commits, decided where it began).
-first_behind=$(sed -n 's/.*msg="partition resumes at the checkpoint.s offset" partition=[0-9]* offset=\([0-9]*\) kafka_committed=\([0-9]*\).*/\1 \2/p' \
-    "$RG_TMP/first.2.log" | awk '$1 < $2 { n++ } END { print n + 0 }')
-[ "$first_behind" -gt 0 ] || rg_fail "first: no partition resumed behind Kafka's committed offset (see first.2.log)"
+[ "$DUPLICATES" -gt 0 ] || rg_fail "first: parts 1 and 2 were evaluated again but no decision came twice"
 
-echo "ok: $n_decisions decisions after kill -9 + restart ($ok_dups duplicates, same ids and bodies;" \
-     "$behind partitions went back behind Kafka's commit); empty-state restart misses $control_missing;" \
-     "kill -9 before the first checkpoint: nothing missing ($first_behind partitions went back)"
+echo "ok: $n_decisions decisions after kill -9 + restart ($ok_dups duplicates, same ids and bodies), also over" \
+     "an empty state directory; empty state at part 2 would miss $control_missing;" \
+     "kill -9 before the first snapshot: nothing missing"

@@ -1,12 +1,15 @@
-/* run_conf — the clients' configuration and callbacks; see run_conf.h. */
-#include "run_conf.h"
-
+/*
+ * conf — the librdkafka configuration of the runner's clients (runtime.h):
+ * riskgate's defaults, the -X pass-through routed to the right client, the
+ * properties the delivery guarantee depends on (refused when -X tries to
+ * change them), and the callbacks (errors, logs, rebalance, delivery
+ * reports). A secret-looking -X value never appears in errstr, even in
+ * librdkafka's own refusal message.
+ */
 #include <string.h>
 
 #include "log.h"
-#include "run_commit.h"
-#include "run_internal.h"
-#include "run_produce.h"
+#include "runtime.h"
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
@@ -74,16 +77,26 @@ static bool prop_forbidden(const char *key, const char *value, char *errstr, siz
     return false;
 }
 
-/* Apply -X to conf for client kind ("consumer"/"producer"). */
+/* Group membership properties: the restorer (a consumer that only reads
+ * <group>.state at restores) must not join the group. */
+static bool group_key(const char *k)
+{
+    return strcmp(k, "group.id") == 0 || strcmp(k, "group.instance.id") == 0 ||
+           strcmp(k, "partition.assignment.strategy") == 0 || strncmp(k, "session.timeout", 15) == 0 ||
+           strncmp(k, "heartbeat", 9) == 0 || strncmp(k, "max.poll", 8) == 0 || strncmp(k, "auto.offset", 11) == 0;
+}
+
+/* Apply -X to conf for client kind ("consumer", "producer" or "restorer":
+ * a consumer outside the group). */
 static int apply_props(const rg_stream_config *cfg, rd_kafka_conf_t *conf, const char *kind, char *errstr,
                        size_t errstr_size)
 {
+    bool restorer = strcmp(kind, "restorer") == 0;
+    bool consumer = restorer || strcmp(kind, "consumer") == 0;
     for (size_t i = 0; i < cfg->n_kafka_props; i++) {
         const char *kv = cfg->kafka_props[i];
         const char *eq = strchr(kv, '=');
         if (!eq || eq == kv) {
-            char key[128];
-            snprintf(key, sizeof key, "%.*s", (int)(eq ? 0 : strcspn(kv, "=")), kv);
             snprintf(errstr, errstr_size, "-X %s: expected property=value", rg_log_secret_key(kv) ? "[redacted]" : kv);
             return -1;
         }
@@ -97,21 +110,18 @@ static int apply_props(const rg_stream_config *cfg, rd_kafka_conf_t *conf, const
         key[klen] = '\0';
         const char *k = key;
         if (strncmp(k, "consumer.", 9) == 0) {
-            if (strcmp(kind, "consumer") != 0)
+            if (!consumer)
                 continue;
             k += 9;
         } else if (strncmp(k, "producer.", 9) == 0) {
-            if (strcmp(kind, "producer") != 0)
+            if (consumer)
                 continue;
             k += 9;
-        } else if (strcmp(kind, "producer") == 0 &&
-                   (strcmp(k, "group.id") == 0 || strcmp(k, "partition.assignment.strategy") == 0 ||
-                    strncmp(k, "auto.offset", 11) == 0 || strcmp(k, "isolation.level") == 0 ||
-                    strncmp(k, "enable.auto", 11) == 0 || strncmp(k, "session.timeout", 15) == 0 ||
-                    strncmp(k, "fetch.", 6) == 0 || strncmp(k, "max.poll", 8) == 0 ||
-                    strncmp(k, "heartbeat", 9) == 0 || strncmp(k, "queued.", 7) == 0)) {
+        } else if (!consumer && (group_key(k) || strcmp(k, "isolation.level") == 0 ||
+                                 strncmp(k, "enable.auto", 11) == 0 || strncmp(k, "fetch.", 6) == 0 ||
+                                 strncmp(k, "queued.", 7) == 0)) {
             continue;   /* consumer-only: do not make the producer warn about it */
-        } else if (strcmp(kind, "consumer") == 0 &&
+        } else if (consumer &&
                    (strcmp(k, "enable.idempotence") == 0 || strcmp(k, "acks") == 0 ||
                     strncmp(k, "linger", 6) == 0 || strncmp(k, "queue.buffering", 15) == 0 ||
                     strcmp(k, "compression.type") == 0 || strcmp(k, "compression.codec") == 0 ||
@@ -119,6 +129,8 @@ static int apply_props(const rg_stream_config *cfg, rd_kafka_conf_t *conf, const
                     strcmp(k, "retries") == 0 || strcmp(k, "message.send.max.retries") == 0)) {
             continue;
         }
+        if (restorer && group_key(k))
+            continue;   /* the restorer reads on its own, outside the group */
         if (prop_forbidden(k, eq + 1, errstr, errstr_size))
             return -1;
         if (set_prop(conf, k, eq + 1, errstr, errstr_size) != 0)
@@ -131,6 +143,8 @@ rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     const rg_stream_config *cfg = &s->cfg;
+    char restore_group[300];
+    snprintf(restore_group, sizeof restore_group, "%s.restore", cfg->group);
     struct {
         const char *k, *v;
     } consumer_defaults[] = {
@@ -156,6 +170,17 @@ rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr
          * the session then costs no rebalance. */
         {"reconnect.backoff.max.ms", "1000"},
     },
+      restorer_defaults[] = {
+          /* rd_kafka_assign needs a group id; the restorer never joins
+           * (no subscribe) and never commits. */
+          {"group.id", restore_group},
+          {"client.id", "riskgate-restore"},
+          {"enable.auto.commit", "false"},
+          {"enable.auto.offset.store", "false"},
+          {"enable.partition.eof", "true"},
+          {"isolation.level", "read_committed"},
+          {"reconnect.backoff.max.ms", "1000"},
+      },
       producer_defaults[] = {
           {"client.id", "riskgate"},
           {"enable.idempotence", "true"},
@@ -164,14 +189,15 @@ rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr
           {"linger.ms", "1"},
           {"reconnect.backoff.max.ms", "1000"},
       };
-    bool consumer = strcmp(kind, "consumer") == 0;
-    size_t n = consumer ? sizeof consumer_defaults / sizeof *consumer_defaults
-                        : sizeof producer_defaults / sizeof *producer_defaults;
+    bool consumer = strcmp(kind, "consumer") == 0, restorer = strcmp(kind, "restorer") == 0;
+    size_t n = consumer   ? sizeof consumer_defaults / sizeof *consumer_defaults
+               : restorer ? sizeof restorer_defaults / sizeof *restorer_defaults
+                          : sizeof producer_defaults / sizeof *producer_defaults;
     if (set_prop(conf, "bootstrap.servers", cfg->brokers, errstr, errstr_size) != 0)
         goto fail;
     for (size_t i = 0; i < n; i++) {
-        const char *k = consumer ? consumer_defaults[i].k : producer_defaults[i].k;
-        const char *v = consumer ? consumer_defaults[i].v : producer_defaults[i].v;
+        const char *k = consumer ? consumer_defaults[i].k : restorer ? restorer_defaults[i].k : producer_defaults[i].k;
+        const char *v = consumer ? consumer_defaults[i].v : restorer ? restorer_defaults[i].v : producer_defaults[i].v;
         if (set_prop(conf, k, v, errstr, errstr_size) != 0)
             goto fail;
     }
@@ -180,12 +206,10 @@ rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
-    if (consumer) {
+    if (consumer)
         rd_kafka_conf_set_rebalance_cb(conf, rg_run_on_rebalance);
-        rd_kafka_conf_set_offset_commit_cb(conf, rg_run_on_commit);
-    } else {
+    else if (!restorer)
         rd_kafka_conf_set_dr_msg_cb(conf, rg_run_on_delivery);
-    }
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);

@@ -1,5 +1,5 @@
 /* run_alerts — the alert store and its release outbox from streaming; see run_alerts.h. */
-#include "run_alerts.h"
+#include "alerts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,8 +7,8 @@
 #include "../decisions/engine.h"
 #include "../store/alerts.h"
 #include "log.h"
-#include "run_internal.h"
-#include "run_produce.h"
+
+
 
 /* Write cadence: often enough that analysts see an alert within about a
  * second, seldom enough that each transaction carries a batch. */
@@ -29,7 +29,7 @@
  * reload: run.c). */
 typedef struct alert_copy {
     rg_decision d;
-    void *ticket;               /* its event's (slot, seq) in the offset tracker */
+    void *ticket;               /* its task's output ticket (runtime.h) */
 } alert_copy;
 
 /* A small set of outbox row ids (a handful in practice). */
@@ -181,9 +181,8 @@ static alert_copy *copy_decision(const rg_decision *d)
     return c;
 }
 
-int rg_run_out_alert(void *opaque, const struct rg_decision *d)
+int rg_run_alerts_add(rg_stream *s, const struct rg_decision *d, void *ticket)
 {
-    rg_stream *s = opaque;
     rg_run_alerts *a = s->alerts;
     if (a->n_pending == a->cap_pending) {
         size_t cap = a->cap_pending ? a->cap_pending * 2 : 1024;
@@ -196,10 +195,9 @@ int rg_run_out_alert(void *opaque, const struct rg_decision *d)
     alert_copy *c = copy_decision(d);
     if (!c)
         goto oom;
-    /* One more record of this event: its offset is not committed before
-     * the store has the alert. */
-    rg_offset_track_add(&s->slots[s->cur_slot].track, s->cur_seq);
-    c->ticket = rg_offset_ticket(s->cur_slot, s->cur_seq);
+    /* One more output of its task's epoch: no snapshot covers the event
+     * before the store has the alert. */
+    c->ticket = ticket;
     a->pending[a->n_pending++] = c;
     s->metrics.alerts_pending = a->n_pending;
     return 0;
@@ -246,7 +244,7 @@ size_t rg_run_alerts_write(rg_stream *s, bool force)
     a->failing = false;
     a->paused_logged = false;
     for (i = 0; i < a->n_pending; i++)
-        rg_run_ack_ticket(s, a->pending[i]->ticket);
+        rg_run_output_acked(s, a->pending[i]->ticket);
     s->metrics.alerts_stored += a->n_pending;
     free_pending(a);
     s->metrics.alerts_pending = 0;
@@ -267,14 +265,6 @@ bool rg_run_alerts_full(const rg_stream *s)
 }
 
 /* ---- the outbox ---- */
-
-bool rg_run_outbox_ticket(const void *ticket)
-{
-    unsigned slot;
-    uint64_t seq48;
-    rg_offset_ticket_split(ticket, &slot, &seq48);
-    return slot == RG_OFFSET_SLOT_MAX;
-}
 
 size_t rg_run_outbox_inflight(const rg_stream *s) { return s->alerts ? s->alerts->inflight.n : 0; }
 
@@ -297,9 +287,7 @@ static void mark_sent(rg_stream *s, int64_t id)
 void rg_run_outbox_delivered(rg_stream *s, const rd_kafka_message_t *m)
 {
     rg_run_alerts *a = s->alerts;
-    unsigned slot;
-    uint64_t id;
-    rg_offset_ticket_split(m->_private, &slot, &id);
+    uint64_t id = rg_outbox_ticket_id(m->_private);
     if (!a)
         return;
     ids_remove(&a->inflight, (int64_t)id);
@@ -325,8 +313,8 @@ static void produce_release(rg_stream *s, const rg_outbox_item *it)
     }
     if (ids_add(&a->inflight, it->id) != 0)
         return;   /* tried again at the next read */
-    void *ticket = rg_offset_ticket(RG_OFFSET_SLOT_MAX, (uint64_t)it->id);
-    if (rd_kafka_produce(s->actions_rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, a->value.data, a->value.len,
+    void *ticket = rg_outbox_ticket((uint64_t)it->id);
+    if (rd_kafka_produce(s->c.actions, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, a->value.data, a->value.len,
                          it->subject, strlen(it->subject), ticket) != 0) {
         ids_remove(&a->inflight, it->id);
         if (rg_run_log_due(&a->last_outbox_log_ms))

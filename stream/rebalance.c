@@ -1,0 +1,177 @@
+/* rebalance — tasks created (restored) and given up with their partitions
+ * (runtime.h; docs/scale-out.md, "Rebalances"). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "runtime.h"
+#include "snapshot.h"
+#include "task.h"
+
+/* How long a revoked task may take to see its outputs and its final
+ * snapshot acknowledged before it is given up anyway (the next owner then
+ * evaluates from its previous snapshot). */
+#define REVOKE_WAIT_MS 10000
+
+static bool cooperative(rd_kafka_t *rk) { return strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0; }
+
+static int find_task(const rg_stream *s, rg_task_kind kind, int32_t partition)
+{
+    for (size_t i = 0; i < s->tasks.n; i++) {
+        const rg_task *t = s->tasks.slots[i];
+        if (t && t->kind == kind && t->partition == partition)
+            return (int)i;
+    }
+    return -1;
+}
+
+static int free_slot(rg_stream *s)
+{
+    for (size_t i = 0; i < s->tasks.n; i++)
+        if (!s->tasks.slots[i])
+            return (int)i;
+    if (s->tasks.n >= RG_TICKET_OUTBOX_SLOT)
+        return -1;
+    rg_task **p = realloc(s->tasks.slots, (s->tasks.n + 1) * sizeof *p);
+    if (!p)
+        return -1;
+    s->tasks.slots = p;
+    s->tasks.slots[s->tasks.n] = NULL;
+    return (int)s->tasks.n++;
+}
+
+/* Create, restore and hold the task of one assigned partition; sets
+ * p->offset to where it resumes. */
+static void take(rg_stream *s, rd_kafka_topic_partition_t *p)
+{
+    int kind = rg_topology_kind(&s->topo, p->topic);
+    if (kind < 0 || find_task(s, (rg_task_kind)kind, p->partition) >= 0)
+        return;
+    int slot = free_slot(s);
+    char err[1024] = "";
+    rg_task *t = slot >= 0 ? rg_task_new(s, (rg_task_kind)kind, p->partition, (unsigned)slot, ++s->tasks.next_gen,
+                                         err, sizeof err)
+                           : NULL;
+    if (!t) {
+        rg_log(RG_LOG_ERROR, "cannot create a task; stopping", "topic", p->topic, "error",
+               slot < 0 ? "out of memory" : err, NULL);
+        s->fatal = true;
+        return;
+    }
+    int64_t t0 = rg_run_mono_us(), resume = -1;
+    double mb = 0;
+    int rc = rg_snapshot_restore(s, t, &resume, &mb, err, sizeof err);
+    double ms = (double)(rg_run_mono_us() - t0) / 1000.0;
+    char ms_s[32], mb_s[32], at[32];
+    snprintf(ms_s, sizeof ms_s, "%.1f", ms);
+    snprintf(mb_s, sizeof mb_s, "%.3f", mb);
+    if (rc < 0) {
+        /* Starting empty would change decisions without anyone knowing. */
+        rg_log(RG_LOG_ERROR, "cannot restore a task's state; stopping (nothing is committed past it)", "task",
+               t->name, "error", err, NULL);
+        rg_task_free(t);
+        s->fatal = true;
+        return;
+    }
+    s->metrics.restores++;
+    s->metrics.restore_seconds += ms / 1000.0;
+    s->metrics.restore_bytes += (uint64_t)(mb * 1e6);
+    if (rc == 1 && resume >= 0) {
+        p->offset = resume;
+        t->start_offset = resume;
+        rg_run_fmt_i64(at, sizeof at, resume);
+        rg_log(RG_LOG_INFO, "task restored from its snapshot", "task", t->name, "position", at, "read_mb", mb_s,
+               "restore_ms", ms_s, NULL);
+    } else {
+        rg_log(RG_LOG_INFO, "task starts with empty state (no snapshot)", "task", t->name, "read_mb", mb_s,
+               "restore_ms", ms_s, NULL);
+    }
+    t->last_snapshot_ms = rg_run_mono_ms();
+    s->tasks.slots[slot] = t;
+}
+
+/* Give up task i: when clean, its outputs acknowledged, a final snapshot
+ * and its commit first. */
+static void give_up(rg_stream *s, size_t i, bool clean, int64_t timeout_ms)
+{
+    rg_task *t = s->tasks.slots[i];
+    if (clean && !s->fatal) {
+        if (rg_snapshot_final(s, t, timeout_ms) == 0)
+            rg_run_commit(s, true);
+    }
+    s->tasks.slots[i] = NULL;
+    rg_task_free(t);
+}
+
+static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    s->ever_assigned = true;
+    char list[512];
+    size_t at = 0;
+    list[0] = '\0';
+    for (int i = 0; i < parts->cnt && !s->fatal; i++) {
+        take(s, &parts->elems[i]);
+        int kind = rg_topology_kind(&s->topo, parts->elems[i].topic);
+        if (at < sizeof list - 24 && kind >= 0)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%s/%d", at ? "," : "",
+                                   rg_task_kind_name((rg_task_kind)kind), (int)parts->elems[i].partition);
+    }
+    rg_log(RG_LOG_INFO, "partitions assigned", "tasks", list, NULL);
+    s->metrics.rebalances++;
+    if (cooperative(rk)) {
+        rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+        if (e) {
+            rg_log(RG_LOG_WARN, "incremental assign failed", "error", rd_kafka_error_string(e), NULL);
+            rd_kafka_error_destroy(e);
+        }
+    } else {
+        rd_kafka_assign(rk, parts);
+    }
+}
+
+static void on_revoke(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    bool lost = rd_kafka_assignment_lost(rk);
+    for (int i = 0; i < parts->cnt; i++) {
+        int kind = rg_topology_kind(&s->topo, parts->elems[i].topic);
+        int slot = kind < 0 ? -1 : find_task(s, (rg_task_kind)kind, parts->elems[i].partition);
+        if (slot >= 0)
+            give_up(s, (size_t)slot, !lost, s->draining ? 1000 : REVOKE_WAIT_MS);
+    }
+    char n[16];
+    snprintf(n, sizeof n, "%d", parts->cnt);
+    rg_log(lost ? RG_LOG_WARN : RG_LOG_INFO,
+           lost ? "partitions lost (no snapshot; the next owner evaluates from the last one)" : "partitions revoked",
+           "count", n, NULL);
+    s->metrics.rebalances++;
+    if (cooperative(rk)) {
+        rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+        if (e) {
+            rg_log(RG_LOG_WARN, "incremental unassign failed", "error", rd_kafka_error_string(e), NULL);
+            rd_kafka_error_destroy(e);
+        }
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+void rg_run_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque)
+{
+    rg_stream *s = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        on_assign(s, rk, parts);
+    else
+        on_revoke(s, rk, parts);
+}
+
+void rg_run_release_all(rg_stream *s, int64_t timeout_ms)
+{
+    int64_t deadline = rg_run_mono_ms() + timeout_ms;
+    for (size_t i = 0; i < s->tasks.n; i++) {
+        if (!s->tasks.slots[i])
+            continue;
+        int64_t left = deadline - rg_run_mono_ms();
+        give_up(s, i, true, left > 1000 ? left : 1000);
+    }
+}

@@ -1,0 +1,472 @@
+/* snapshot — task state to <group>.state and back; see snapshot.h. */
+#include "snapshot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "../common/binio.h"
+#include "../common/strmap.h"
+#include "alerts.h"
+#include "log.h"
+
+#define HEADER_MAGIC "RGSNAP"   /* 6 bytes, then a version byte */
+#define HEADER_VERSION 1
+#define ACK_WAIT_MS 30000
+/* How long asking a state partition's watermarks may take; past it the
+ * partition is read to its end anyway. */
+#define RESTORE_WATERMARK_MS 5000
+#define RESTORE_WAIT_MS 30000
+
+/* ---- the stage's state ---- */
+
+static int save_stage(rg_task *t, rg_strbuf *out, char *err, size_t n)
+{
+    switch (t->kind) {
+    case RG_TASK_INGEST: return rg_ingest_save(t->st.ingest, out, err, n);
+    case RG_TASK_ENTITY: return rg_entity_save(t->st.entity, out, err, n);
+    case RG_TASK_DECIDE: return rg_decide_save(t->st.decide, out, err, n);
+    }
+    return -1;
+}
+
+static int load_stage(rg_task *t, const void *bytes, size_t len, char *err, size_t n)
+{
+    switch (t->kind) {
+    case RG_TASK_INGEST: return rg_ingest_load(t->st.ingest, bytes, len, err, n);
+    case RG_TASK_ENTITY: return rg_entity_load(t->st.entity, bytes, len, err, n);
+    case RG_TASK_DECIDE: return rg_decide_load(t->st.decide, bytes, len, err, n);
+    }
+    return -1;
+}
+
+/* The input position the state reflects (snapshot.h). */
+static int64_t resume_position(const rg_task *t)
+{
+    int64_t needed = INT64_MAX;
+    if (t->kind == RG_TASK_ENTITY)
+        needed = rg_entity_needed_offset(t->st.entity);
+    else if (t->kind == RG_TASK_DECIDE)
+        needed = rg_decide_needed_offset(t->st.decide);
+    int64_t next = t->next_offset >= 0 ? t->next_offset : t->start_offset;
+    if (needed < INT64_MAX && (next < 0 || needed < next))
+        return needed;
+    return next;
+}
+
+/* ---- the header ---- */
+
+typedef struct header {
+    char kind;
+    int32_t partition;
+    uint64_t gen;
+    uint32_t chunks;
+    uint64_t len;
+    uint32_t crc;
+    int64_t resume;
+    int64_t saved_at_ms;
+} header;
+
+static void header_put(rg_strbuf *out, const header *h, const char *ruleset)
+{
+    rg_strbuf_append(out, HEADER_MAGIC, 6);
+    rg_put_u8(out, HEADER_VERSION);
+    rg_put_u8(out, (uint8_t)h->kind);
+    rg_put_u32(out, (uint32_t)h->partition);
+    rg_put_u64(out, h->gen);
+    rg_put_u32(out, h->chunks);
+    rg_put_u64(out, h->len);
+    rg_put_u32(out, h->crc);
+    rg_put_i64(out, h->resume);
+    rg_put_i64(out, h->saved_at_ms);
+    rg_put_str(out, ruleset, strlen(ruleset));
+}
+
+static int header_get(const void *bytes, size_t len, header *h)
+{
+    if (len < 7 || memcmp(bytes, HEADER_MAGIC, 6) != 0)
+        return -1;
+    rg_reader in;
+    rg_reader_init(&in, bytes, len, 0);
+    in.pos = 6;
+    if (rg_get_u8(&in, "version") != HEADER_VERSION)
+        return -1;
+    h->kind = (char)rg_get_u8(&in, "kind");
+    h->partition = (int32_t)rg_get_u32(&in, "partition");
+    h->gen = rg_get_u64(&in, "generation");
+    h->chunks = rg_get_u32(&in, "chunks");
+    h->len = rg_get_u64(&in, "length");
+    h->crc = rg_get_u32(&in, "crc");
+    h->resume = rg_get_i64(&in, "resume");
+    h->saved_at_ms = rg_get_i64(&in, "saved at");
+    return rg_reader_ok(&in) && h->chunks <= (1u << 20) ? 0 : -1;
+}
+
+static char task_char(rg_task_kind k) { return k == RG_TASK_INGEST ? 'i' : k == RG_TASK_ENTITY ? 'e' : 'd'; }
+
+/* ---- the local cache (--state DIR) ---- */
+
+/* DIR/GROUP.TASK-PARTITION.snap: the group in the name, so a directory
+ * shared by two groups never hands one's state to the other (characters
+ * outside [A-Za-z0-9._-] become '_'). */
+static void cache_path(const rg_stream *s, const rg_task *t, char *buf, size_t n)
+{
+    char group[256];
+    size_t k = 0;
+    for (const char *g = s->cfg.group; *g && k < sizeof group - 1; g++, k++) {
+        char c = *g;
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                     c == '_' || c == '-';
+        group[k] = plain ? c : '_';
+    }
+    group[k] = '\0';
+    snprintf(buf, n, "%s/%s.%s-%d.snap", s->cfg.state_dir, group, rg_task_kind_name(t->kind), (int)t->partition);
+}
+
+/* DIR/TASK.snap: a header (as in Kafka) then the blob. */
+static void cache_write(rg_stream *s, rg_task *t, const header *h)
+{
+    if (!s->cfg.state_dir)
+        return;
+    char path[512], tmp[520];
+    cache_path(s, t, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    rg_strbuf hb = RG_STRBUF_INIT;
+    header_put(&hb, h, rg_ruleset_id(s->rs));
+    FILE *f = fopen(tmp, "wb");
+    uint32_t hlen = (uint32_t)hb.len;
+    bool ok = f && rg_strbuf_ok(&hb) && fwrite(&hlen, 4, 1, f) == 1 && fwrite(hb.data, 1, hb.len, f) == hb.len &&
+              fwrite(t->snap_blob.data, 1, t->snap_blob.len, f) == t->snap_blob.len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (ok && rename(tmp, path) != 0)
+        ok = false;
+    if (!ok) {
+        unlink(tmp);
+        if (rg_run_log_due(&s->last_snapshot_log_ms))
+            rg_log(RG_LOG_WARN, "cannot write the snapshot cache (the snapshot in Kafka stands)", "path", path,
+                   "error", strerror(errno), NULL);
+    }
+    rg_strbuf_free(&hb);
+}
+
+/* A cached snapshot newer than gen, loaded into blob. */
+static bool cache_read(rg_stream *s, rg_task *t, uint64_t than_gen, header *h, rg_strbuf *blob)
+{
+    if (!s->cfg.state_dir)
+        return false;
+    char path[512];
+    cache_path(s, t, path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    bool ok = false;
+    uint32_t hlen;
+    char hbuf[1024];
+    if (fread(&hlen, 4, 1, f) == 1 && hlen < sizeof hbuf && fread(hbuf, 1, hlen, f) == hlen &&
+        header_get(hbuf, hlen, h) == 0 && h->gen > than_gen && h->kind == task_char(t->kind) &&
+        h->partition == t->partition && h->len < (1ull << 34)) {
+        rg_strbuf_reset(blob);
+        char buf[65536];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            rg_strbuf_append(blob, buf, n);
+        ok = rg_strbuf_ok(blob) && blob->len == h->len &&
+             (uint32_t)crc32(0, (const Bytef *)blob->data, (uInt)blob->len) == h->crc;
+    }
+    fclose(f);
+    return ok;
+}
+
+/* ---- writing ---- */
+
+static bool epochs_done(const rg_task *t)
+{
+    /* Every epoch up to snap_epoch: the ring holds the last RG_TASK_EPOCHS. */
+    for (uint32_t e = t->snap_epoch + 1 - (t->snap_epoch + 1 < RG_TASK_EPOCHS ? t->snap_epoch + 1 : RG_TASK_EPOCHS);
+         e <= t->snap_epoch; e++)
+        if (t->pending[e % RG_TASK_EPOCHS])
+            return false;
+    return true;
+}
+
+static void begin(rg_stream *s, rg_task *t, int64_t now_ms)
+{
+    t->last_snapshot_ms = now_ms;
+    rg_strbuf_reset(&t->snap_blob);
+    char err[512];
+    if (save_stage(t, &t->snap_blob, err, sizeof err) != 0 || !rg_strbuf_ok(&t->snap_blob)) {
+        s->metrics.checkpoint_errors++;
+        rg_log(RG_LOG_WARN, "snapshot failed; the previous one stays", "task", t->name, "error", err, NULL);
+        return;
+    }
+    t->snap_resume = resume_position(t);
+    t->snap_epoch = t->epoch;
+    /* The next epoch starts empty: the oldest in the ring is reused only
+     * once it is done (else outputs would be counted against it). */
+    t->epoch++;
+    t->pending[t->epoch % RG_TASK_EPOCHS] = 0;
+    t->snap_phase = RG_SNAP_ACKS;
+    t->snap_since_ms = now_ms;
+}
+
+static void write_pieces(rg_stream *s, rg_task *t)
+{
+    int32_t part = rg_topology_state_partition(&s->topo, t->kind, t->partition);
+    uint64_t gen = (t->durable_gen > t->snap_gen ? t->durable_gen : t->snap_gen) + 1;
+    t->snap_gen = gen;
+    size_t len = t->snap_blob.len;
+    uint32_t chunks = (uint32_t)((len + RG_SNAPSHOT_CHUNK - 1) / RG_SNAPSHOT_CHUNK);
+    if (!chunks)
+        chunks = 1;
+    void *ticket = rg_ticket(t->slot, t->gen, RG_TICKET_SNAPSHOT, (uint32_t)gen);
+    char key[96];
+    for (uint32_t i = 0; i < chunks; i++) {
+        size_t at = (size_t)i * RG_SNAPSHOT_CHUNK, n = len - at < RG_SNAPSHOT_CHUNK ? len - at : RG_SNAPSHOT_CHUNK;
+        int kl = snprintf(key, sizeof key, "%s/%llu/%u", t->name, (unsigned long long)gen, i);
+        rg_run_produce(s, s->c.state, part, key, (size_t)kl, t->snap_blob.data + at, n, ticket);
+    }
+    header h = {task_char(t->kind), t->partition, gen, chunks, len,
+                (uint32_t)crc32(0, (const Bytef *)t->snap_blob.data, (uInt)len), t->snap_resume,
+                rg_run_wall_us() / 1000};
+    rg_strbuf hb = RG_STRBUF_INIT;
+    header_put(&hb, &h, rg_ruleset_id(s->rs));
+    rg_run_produce(s, s->c.state, part, t->name, strlen(t->name), hb.data, hb.len, ticket);
+    rg_strbuf_free(&hb);
+    t->snap_pieces = chunks + 1;
+    t->snap_chunks = chunks;
+    t->snap_phase = RG_SNAP_WRITING;
+}
+
+static void durable(rg_stream *s, rg_task *t)
+{
+    /* The previous generation's chunks are not needed any more. */
+    int32_t part = rg_topology_state_partition(&s->topo, t->kind, t->partition);
+    char key[96];
+    for (uint32_t i = 0; t->durable_gen && i < t->durable_chunks; i++) {
+        int kl = snprintf(key, sizeof key, "%s/%llu/%u", t->name, (unsigned long long)t->durable_gen, i);
+        rg_run_produce(s, s->c.state, part, key, (size_t)kl, NULL, 0,
+                       rg_ticket(t->slot, t->gen, RG_TICKET_UNTRACKED, 0));
+    }
+    header h = {task_char(t->kind), t->partition, t->snap_gen, t->snap_chunks, t->snap_blob.len,
+                (uint32_t)crc32(0, (const Bytef *)t->snap_blob.data, (uInt)t->snap_blob.len), t->snap_resume,
+                rg_run_wall_us() / 1000};
+    cache_write(s, t, &h);
+    t->durable_gen = t->snap_gen;
+    t->durable_chunks = t->snap_chunks;
+    t->snap_phase = RG_SNAP_IDLE;
+    s->metrics.checkpoints++;
+    s->metrics.last_checkpoint_ms = rg_run_wall_us() / 1000;
+    s->metrics.snapshot_bytes += t->snap_blob.len;
+    if (t->snap_resume >= 0)
+        rg_run_commit_later(s, rg_topology_topic(&s->topo, t->kind), t->partition, t->snap_resume);
+    char gen[32], bytes[32], resume[32];
+    rg_run_fmt_i64(gen, sizeof gen, (int64_t)t->snap_gen);
+    rg_run_fmt_i64(bytes, sizeof bytes, (int64_t)t->snap_blob.len);
+    rg_run_fmt_i64(resume, sizeof resume, t->snap_resume);
+    rg_log(RG_LOG_DEBUG, "snapshot durable", "task", t->name, "generation", gen, "bytes", bytes, "position", resume,
+           NULL);
+}
+
+void rg_snapshot_serve(rg_stream *s, rg_task *t, int64_t now_ms, bool force)
+{
+    if (t->snap_phase == RG_SNAP_IDLE) {
+        if (!force && now_ms - t->last_snapshot_ms < s->cfg.checkpoint_interval_ms)
+            return;
+        begin(s, t, now_ms);
+    }
+    if (t->snap_phase == RG_SNAP_ACKS) {
+        if (epochs_done(t)) {
+            write_pieces(s, t);
+        } else if (now_ms - t->snap_since_ms > ACK_WAIT_MS) {
+            if (rg_run_log_due(&s->last_snapshot_log_ms))
+                rg_log(RG_LOG_WARN, "snapshot postponed: outputs still unacknowledged after 30 s", "task", t->name,
+                       NULL);
+            t->snap_phase = RG_SNAP_IDLE;
+        }
+    }
+}
+
+void rg_snapshot_delivered(rg_stream *s, rg_task *t, uint32_t gen_low, bool ok)
+{
+    if (t->snap_phase != RG_SNAP_WRITING || (uint32_t)(t->snap_gen & 0x3fffffffu) != gen_low || !ok)
+        return;   /* an old piece, or a failure (produced again) */
+    if (t->snap_pieces && --t->snap_pieces == 0)
+        durable(s, t);
+}
+
+int rg_snapshot_final(rg_stream *s, rg_task *t, int64_t timeout_ms)
+{
+    int64_t deadline = rg_run_mono_ms() + timeout_ms;
+    /* One in progress finishes first; then a fresh one of now. */
+    bool fresh = false;
+    while (rg_run_mono_ms() < deadline && !s->fatal) {
+        if (t->snap_phase == RG_SNAP_IDLE) {
+            if (fresh)
+                return 0;
+            rg_snapshot_serve(s, t, rg_run_mono_ms(), true);
+            fresh = t->snap_phase != RG_SNAP_IDLE;
+            if (!fresh)
+                return -1;   /* could not serialise (logged) */
+        }
+        rd_kafka_poll(s->c.producer, 10);
+        rg_run_retry_due(s, false);
+        rg_run_alerts_write(s, true);   /* alerts are outputs too */
+        rg_snapshot_serve(s, t, rg_run_mono_ms(), false);
+    }
+    rg_log(RG_LOG_WARN, "final snapshot not acknowledged in time; the next owner evaluates from the previous one",
+           "task", t->name, NULL);
+    return -1;
+}
+
+/* ---- restoring ---- */
+
+typedef struct piece {
+    void *data;
+    size_t len;
+    bool tombstone;
+} piece;
+
+static void free_piece(void *v) { free(((piece *)v)->data); }
+
+/* Read the task's state partition to its end into pieces (key -> newest
+ * value). 0, or -1 with errstr. */
+static int read_partition(rg_stream *s, int32_t part, rg_strmap *pieces, double *bytes, char *errstr,
+                          size_t errstr_size)
+{
+    /* An empty partition (a task's first start) needs no read: asking
+     * its watermarks takes a round trip, waiting for the end of an empty
+     * partition takes a fetch wait (about 0.5 s per task). */
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_query_watermark_offsets(s->c.restorer, s->topo.state, part, &lo, &hi, RESTORE_WATERMARK_MS) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        hi >= 0 && lo >= hi)
+        return 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, s->topo.state, part)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_resp_err_t err = rd_kafka_assign(s->c.restorer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err) {
+        snprintf(errstr, errstr_size, "cannot read %s partition %d: %s", s->topo.state, (int)part,
+                 rd_kafka_err2str(err));
+        return -1;
+    }
+    int rc = -1;
+    int64_t deadline = rg_run_mono_ms() + RESTORE_WAIT_MS;
+    for (;;) {
+        if (rg_run_mono_ms() > deadline) {
+            snprintf(errstr, errstr_size, "%s partition %d not read to its end within %d s", s->topo.state,
+                     (int)part, RESTORE_WAIT_MS / 1000);
+            break;
+        }
+        /* Keep the group's side alive meanwhile: delivery reports. */
+        rd_kafka_poll(s->c.producer, 0);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->c.restorer, 100);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            rd_kafka_message_destroy(m);
+            rc = 0;
+            break;
+        }
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__TRANSPORT && m->err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+                snprintf(errstr, errstr_size, "reading %s partition %d: %s", s->topo.state, (int)part,
+                         rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+                break;
+            }
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (m->key && m->key_len) {
+            bool created;
+            piece *p = rg_strmap_put(pieces, m->key, m->key_len, &created);
+            if (!p) {
+                rd_kafka_message_destroy(m);
+                snprintf(errstr, errstr_size, "out of memory restoring");
+                break;
+            }
+            if (!created)
+                free_piece(p);
+            p->tombstone = !m->payload;
+            p->len = m->len;
+            p->data = m->payload ? malloc(m->len ? m->len : 1) : NULL;
+            if (m->payload && p->data)
+                memcpy(p->data, m->payload, m->len);
+            *bytes += (double)m->len;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_assign(s->c.restorer, NULL);
+    return rc;
+}
+
+int rg_snapshot_restore(rg_stream *s, rg_task *t, int64_t *resume_offset, double *mb, char *errstr,
+                        size_t errstr_size)
+{
+    *resume_offset = -1;
+    *mb = 0;
+    rg_strmap *pieces = rg_strmap_new(sizeof(piece));
+    rg_strbuf blob = RG_STRBUF_INIT;
+    if (!pieces) {
+        snprintf(errstr, errstr_size, "out of memory restoring");
+        return -1;
+    }
+    double bytes = 0;
+    int rc = read_partition(s, rg_topology_state_partition(&s->topo, t->kind, t->partition), pieces, &bytes, errstr,
+                            errstr_size);
+    *mb = bytes / 1e6;
+    header h = {0};
+    bool have = false;
+    if (rc == 0) {
+        piece *hp = rg_strmap_get(pieces, t->name, strlen(t->name));
+        if (hp && !hp->tombstone && header_get(hp->data, hp->len, &h) == 0 && h.kind == task_char(t->kind) &&
+            h.partition == t->partition) {
+            char key[96];
+            bool complete = true;
+            for (uint32_t i = 0; i < h.chunks && complete; i++) {
+                int kl = snprintf(key, sizeof key, "%s/%llu/%u", t->name, (unsigned long long)h.gen, i);
+                piece *c = rg_strmap_get(pieces, key, (size_t)kl);
+                if (!c || c->tombstone)
+                    complete = false;
+                else
+                    rg_strbuf_append(&blob, c->data, c->len);
+            }
+            have = complete && rg_strbuf_ok(&blob) && blob.len == h.len &&
+                   (uint32_t)crc32(0, (const Bytef *)blob.data, (uInt)blob.len) == h.crc;
+            if (!have)
+                rg_log(RG_LOG_WARN,
+                       "the newest snapshot in Kafka is incomplete (chunks trimmed or corrupt); without a newer one "
+                       "in the --state cache the task starts empty",
+                       "task", t->name, NULL);
+        }
+        /* A newer generation in the local cache wins. */
+        header ch;
+        rg_strbuf cblob = RG_STRBUF_INIT;
+        if (cache_read(s, t, have ? h.gen : 0, &ch, &cblob)) {
+            rg_strbuf_free(&blob);
+            blob = cblob;
+            h = ch;
+            have = true;
+        } else {
+            rg_strbuf_free(&cblob);
+        }
+        if (have) {
+            if (load_stage(t, blob.data, blob.len, errstr, errstr_size) != 0) {
+                rc = -1;
+            } else {
+                *resume_offset = h.resume;
+                t->durable_gen = t->snap_gen = h.gen;
+                t->durable_chunks = h.chunks;
+                rc = 1;
+            }
+        }
+    }
+    rg_strmap_free(pieces, free_piece);
+    rg_strbuf_free(&blob);
+    return rc;
+}

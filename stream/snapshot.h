@@ -1,0 +1,56 @@
+/*
+ * snapshot — a task's state to <group>.state and back (docs/scale-out.md,
+ * "State moves with its partition").
+ *
+ * Writing (rg_snapshot_serve, each loop turn, per task):
+ *   1. every checkpoint interval the stage's state is serialised between
+ *      two records, with the input position it reflects (ingest: one past
+ *      the last message evaluated; entity/decide: the lowest offset still
+ *      queued, else one past the last taken), and the task's output epoch
+ *      is closed;
+ *   2. once every output of the epochs it covers is acknowledged, the
+ *      blob is produced to the task's partition of <group>.state: chunks
+ *      of at most RG_SNAPSHOT_CHUNK bytes keyed "TASK/GEN/I", then a header
+ *      keyed "TASK" (generation, chunk count, length, CRC-32, position,
+ *      time, rule set id);
+ *   3. once every piece is acknowledged the snapshot is durable: the
+ *      position is queued for commit, the previous generation's chunks get
+ *      tombstones, and with --state DIR the blob is written to
+ *      DIR/TASK.snap (a cache).
+ * A snapshot whose epochs are not acknowledged within 30 s (a broker
+ * down) is given up; the next interval takes another.
+ *
+ * Restoring (rg_snapshot_restore, when a partition is assigned): the
+ * task's state partition is read from its start to its end with a
+ * consumer of its own, and the newest generation whose header and every
+ * chunk are there and whose CRC matches is loaded; a newer one in DIR
+ * wins. No snapshot: the task starts empty at the committed offset.
+ *
+ * Engine thread only.
+ */
+#ifndef RG_STREAM_SNAPSHOT_H
+#define RG_STREAM_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime.h"
+#include "task.h"
+
+#define RG_SNAPSHOT_CHUNK (512u * 1024u)
+
+/* Begin, wait, write as due (force: begin now, whatever the interval). */
+void rg_snapshot_serve(rg_stream *s, rg_task *t, int64_t now_ms, bool force);
+/* A piece's delivery report (ticket kind SNAPSHOT). */
+void rg_snapshot_delivered(rg_stream *s, rg_task *t, uint32_t gen_low, bool ok);
+
+/* Take a snapshot now and wait (serving the producer) until it is
+ * durable or timeout_ms passed: 0 durable, -1 not (logged). */
+int rg_snapshot_final(rg_stream *s, rg_task *t, int64_t timeout_ms);
+
+/* Restore t from its newest snapshot: 1 restored (*resume_offset set), 0
+ * none (start empty), -1 with errstr (unreadable, corrupt, refused). */
+int rg_snapshot_restore(rg_stream *s, rg_task *t, int64_t *resume_offset, double *mb, char *errstr,
+                        size_t errstr_size);
+
+#endif
