@@ -49,8 +49,8 @@ static void make(bench_decision *b, uint64_t i)
     snprintf(b->subject, sizeof b->subject, "acct-%06" PRIu64, (i * 7919) % 100000);
     snprintf(b->id, sizeof b->id, "%s/%s", b->event_id, b->subject);
     size_t n_hits = i % 3 == 0 ? 2 : 1;
-    b->hits[0] = (rg_decision_hit){.rule = &RULES[i % 2]};
-    b->hits[1] = (rg_decision_hit){.rule = &RULES[2]};
+    b->hits[0] = (rg_decision_hit){.rule = &RULES[i % 2], .rule_id = RULES[i % 2].id};
+    b->hits[1] = (rg_decision_hit){.rule = &RULES[2], .rule_id = RULES[2].id};
     rg_strbuf_reset(&b->json);
     rg_strbuf_printf(&b->json,
                      "{\"decision_id\":\"%s\",\"event_id\":\"%s\",\"event_type\":\"transfer\","

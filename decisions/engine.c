@@ -252,6 +252,7 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
         e->stats.too_late++;
     if (e->role.dedupe && rg_dedupe_check(e->dedupe, ev->event_id, ev->event_id_len, ev->ts_ms)) {
         e->stats.duplicates++;
+        e->n_held = 0;
         return RG_ENGINE_DUPLICATE;
     }
     e->stats.evaluated++;
@@ -280,7 +281,17 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
         e->since_expire = 0;
         expire_state(e);
     }
+    e->held = NULL;
+    e->held_lens = NULL;
+    e->n_held = 0;
     return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
+}
+
+void rg_engine_hold_subjects(rg_engine *e, const char *const *subjects, const size_t *lens, size_t n)
+{
+    e->held = subjects;
+    e->held_lens = lens;
+    e->n_held = n;
 }
 
 /* Rules, decisions, cooldowns for the event being evaluated: 0, or 1 when
@@ -307,14 +318,16 @@ static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_
 
     int sink_failed = 0;
     if (rg_decision_builder_groups(b) > 0) {
-        rg_decision_builder_apply_cooldowns(b, e->cooldowns);
+        rg_decision_builder_apply_cooldowns(b, e->cooldowns, e->held, e->held_lens, e->n_held);
         for (size_t g = 0; g < rg_decision_builder_groups(b); g++) {
             const rg_decision *d = rg_decision_builder_build(b, ctx, g);
             if (!d) {
                 sink_failed = 1; /* out of memory building it: reported like a sink error */
                 continue;
             }
-            if (d->emit) {
+            if (d->held) {
+                /* finished (and counted) by the subject's task */
+            } else if (d->emit) {
                 e->stats.decisions++;
                 for (int a = 0; a < RG_ACT_COUNT; a++)
                     if (d->actions & RG_ACT_BIT(a))

@@ -37,6 +37,10 @@ struct rg_engine {
     /* Uses of families outside the role, by ship key (stage_values.h) ->
      * const rg_name_use *: where shipped values go. NULL: none. */
     struct rg_strmap *shipped_uses;
+    /* rg_engine_hold_subjects: for the event being processed only */
+    const char *const *held;
+    const size_t *held_lens;
+    size_t n_held;
     rg_engine_inspect_fn inspect;   /* riskgate explain; usually NULL */
     void *inspect_arg;
 };

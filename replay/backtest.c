@@ -137,7 +137,7 @@ static int on_decision(void *opaque, const rg_decision *d)
             label->decided[lane] = true;
     }
     for (size_t i = 0; i < d->n_hits; i++) {
-        const char *rid = d->hits[i].rule->id;
+        const char *rid = d->hits[i].rule_id;
         size_t rlen = strlen(rid);
         if (!pair_key(b, rid, rlen, d->subject, subject_len))
             goto oom;

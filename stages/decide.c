@@ -9,6 +9,7 @@
 #include "../common/strmap.h"
 #include "../ingest/event_parse.h"
 #include "../ingest/reject.h"
+#include "held.h"
 #include "record.h"
 #include "stage_state.h"
 
@@ -46,6 +47,14 @@ struct rg_decide {
     rg_strbuf values;
     const rg_stage_out *out;   /* during rg_decide_run */
     bool sink_failed;
+    /* the event being evaluated: its record, its held subjects (held.h)
+     * and which of them got their HITS record */
+    const rg_rec *cur;
+    const char *held[RG_HELD_MAX_SUBJECTS];
+    size_t held_lens[RG_HELD_MAX_SUBJECTS];
+    size_t n_held;
+    bool answered[RG_HELD_MAX_SUBJECTS];
+    rg_strbuf key, extra, rec;
 };
 
 static void free_enrichment(void *value) { free(((enrichment *)value)->values); }
@@ -101,6 +110,9 @@ void rg_decide_free(rg_decide *t)
     rg_engine_free(t->engine);
     rg_event_parser_free(t->parser);
     rg_strbuf_free(&t->values);
+    rg_strbuf_free(&t->key);
+    rg_strbuf_free(&t->extra);
+    rg_strbuf_free(&t->rec);
     free(t);
 }
 
@@ -149,6 +161,13 @@ int rg_decide_push(rg_decide *t, const void *bytes, size_t len, int64_t input_of
     if (r.kind == RG_REC_MARK)
         return 0;
     if (r.kind == RG_REC_EVENT) {
+        const char *held[RG_HELD_MAX_SUBJECTS];
+        size_t lens[RG_HELD_MAX_SUBJECTS], n;
+        if (rg_held_list_get(r.extra, r.extra_len, held, lens, &n) != 0) {
+            snprintf(err, err_size, "an event record's held subjects are malformed");
+            t->bad_records++;
+            return -1;
+        }
         if (r.src_offset <= q->last_queued)
             return 0;   /* sent again */
         if (queue_event(q, &r, bytes, len, input_offset) != 0)
@@ -179,10 +198,40 @@ oom:
     return -1;
 }
 
+/* The HITS record of held subject number `rank` (d NULL: nothing hit
+ * it) to its task, key "s:SUBJECT". */
+static int send_hits(rg_decide *t, size_t rank, const rg_decision *d)
+{
+    const rg_rec *ev = t->cur;
+    rg_strbuf_reset(&t->key);
+    rg_strbuf_append(&t->key, "s:", 2);
+    rg_strbuf_append(&t->key, t->held[rank], t->held_lens[rank]);
+    rg_strbuf_reset(&t->extra);
+    rg_held_hits_put(&t->extra, (unsigned)rank, t->held[rank], t->held_lens[rank], d);
+    rg_rec r = {.kind = RG_REC_HITS, .family = 's', .src_partition = ev->src_partition, .src_offset = ev->src_offset,
+                .ts_ms = ev->ts_ms, .msg_ts_ms = ev->msg_ts_ms, .progress_ms = INT64_MIN, .extra = t->extra.data,
+                .extra_len = t->extra.len, .raw = ev->raw, .raw_len = ev->raw_len};
+    rg_strbuf_reset(&t->rec);
+    rg_rec_encode(&r, &t->rec);
+    t->answered[rank] = true;
+    if (!rg_strbuf_ok(&t->key) || !rg_strbuf_ok(&t->extra) || !rg_strbuf_ok(&t->rec) || !t->out->to_entities)
+        return -1;
+    return t->out->to_entities(t->out->opaque, t->key.data, t->key.len, t->rec.data, t->rec.len);
+}
+
 static int on_decision(void *opaque, const rg_decision *d)
 {
     rg_decide *t = opaque;
-    if (t->out->decision && t->out->decision(t->out->opaque, d) != 0) {
+    int rc = 0;
+    if (d->held) {
+        size_t len = strlen(d->subject);
+        for (size_t k = 0; k < t->n_held; k++)
+            if (t->held_lens[k] == len && memcmp(t->held[k], d->subject, len) == 0)
+                rc = send_hits(t, k, d);
+    } else if (t->out->decision) {
+        rc = t->out->decision(t->out->opaque, d);
+    }
+    if (rc != 0) {
         t->sink_failed = true;
         return -1;
     }
@@ -222,19 +271,31 @@ static int evaluate_head(rg_decide *t, size_t src)
     rg_event ev;
     rg_reject rej;
     int rc = 0;
-    if (rg_rec_decode(qe->data, qe->len, &r, err, sizeof err) == 0 &&
-        rg_event_parse(t->parser, r.raw, r.raw_len, &ev, &rej) == 0) {
+    bool decoded = rg_rec_decode(qe->data, qe->len, &r, err, sizeof err) == 0;
+    if (decoded) {
+        t->cur = &r;
+        if (rg_held_list_get(r.extra, r.extra_len, t->held, t->held_lens, &t->n_held) != 0)
+            t->n_held = 0;   /* checked when queued */
+        memset(t->answered, 0, sizeof t->answered);
+    }
+    t->sink_failed = false;
+    if (decoded && rg_event_parse(t->parser, r.raw, r.raw_len, &ev, &rej) == 0) {
         rg_strbuf_reset(&t->values);
         join_values(&t->values, r.values, r.values_len, e ? e->values : NULL, e ? e->len : 0);
         rg_sink sink = {.opaque = t, .decision = on_decision};
-        t->sink_failed = false;
+        rg_engine_hold_subjects(t->engine, t->held, t->held_lens, t->n_held);
         rg_engine_process_stage(t->engine, &ev, r.raw, r.raw_len, RG_FAMILIES_ALL, t->values.data, t->values.len,
                                 NULL, &sink);
-        rc = t->sink_failed ? -1 : 1;
     } else {
         t->bad_records++;   /* it decoded when queued: a different build wrote it */
-        rc = 1;
     }
+    /* Every held subject's task waits for an answer, hit or not. */
+    for (size_t k = 0; decoded && k < t->n_held && !t->sink_failed; k++)
+        if (!t->answered[k] && send_hits(t, k, NULL) != 0)
+            t->sink_failed = true;
+    t->cur = NULL;
+    t->n_held = 0;
+    rc = t->sink_failed ? -1 : 1;
     if (e)
         rg_strmap_del(t->enrich, key, klen, free_enrichment);
     q->evaluated = qe->src_offset;

@@ -460,7 +460,7 @@ int rg_alert_store_add(rg_alert_store *s, const rg_decision *d, char *errstr, si
     }
     actions_from_mask(d->actions, r.actions, sizeof r.actions);
     for (size_t i = 0; i < d->n_hits; i++) {
-        r.hits[i].rule_id = d->hits[i].rule && d->hits[i].rule->id ? d->hits[i].rule->id : "";
+        r.hits[i].rule_id = d->hits[i].rule_id ? d->hits[i].rule_id : "";
         r.hits[i].suppressed = d->hits[i].suppressed;
     }
     int rc = insert_row(s, &r, errstr, errstr_size);

@@ -53,7 +53,8 @@ static int out_entities(void *opaque, const char *key, size_t key_len, const voi
     rg_stream *s = t->s;
     int32_t part = rg_stage_partition(key, key_len, s->topo.partitions);
     rg_run_produce(s, s->c.entities, part, key, key_len, rec, rec_len, rg_task_ticket(t));
-    told(t, part, rg_ingest_progress(t->st.ingest));
+    if (t->kind == RG_TASK_INGEST)
+        told(t, part, rg_ingest_progress(t->st.ingest));   /* decide's HITS carry no progress */
     s->metrics.records_entities++;
     return s->fatal ? -1 : 0;
 }
@@ -106,7 +107,7 @@ static int out_decision(void *opaque, const rg_decision *d)
     size_t n_rules = 0;
     for (size_t i = 0; i < d->n_hits && n_rules < 64; i++)
         if (!d->hits[i].suppressed)
-            rule_ids[n_rules++] = d->hits[i].rule->id;
+            rule_ids[n_rules++] = d->hits[i].rule_id;
     rg_metrics_decision(&s->metrics, actions, n_actions, rule_ids, n_rules);
     /* From the event's own time (in live traffic, when it happened) to
      * its decision's produce: every hop of the topology is in it. */

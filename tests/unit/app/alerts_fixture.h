@@ -69,6 +69,7 @@ static inline void fix_make(fix_decision *f, const char *event_id, const char *s
     size_t n = 0;
     for (char *r = strtok(copy, ","); r && n < 4; r = strtok(NULL, ","), n++) {
         f->hits[n].rule = fix_rule(r);
+        f->hits[n].rule_id = f->hits[n].rule->id;
         rg_strbuf_printf(&j, "%s{\"id\":\"%s\",\"reason\":\"%s fired on %s\","
                              "\"evidence\":{\"amount\":%zu,\"who\":\"%s\"}}",
                          n ? "," : "", r, r, event_id, 1000 * (n + 1), subject);
