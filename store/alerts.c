@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../common/timeutil.h"
+#include "../decisions/decision_id.h"
 #include "../ingest/event.h"
 #include "alerts_internal.h"
 
@@ -146,7 +147,12 @@ char *rg_alerts_col_dup(sqlite3_stmt *st, int col)
 void rg_alerts_not_found(const rg_alert_store *s, const char *decision_id, char *errstr,
                          size_t errstr_size)
 {
-    snprintf(errstr, errstr_size, "%s: no alert with id '%s'", s->path, decision_id);
+    if (rg_decision_id_parse(decision_id, strlen(decision_id), NULL, NULL))
+        snprintf(errstr, errstr_size, "%s: no alert with id '%s'", s->path, decision_id);
+    else
+        snprintf(errstr, errstr_size,
+                 "%s: no alert with id '%s' (an alert id is EVENT_ID/SUBJECT, with '/' and '%%'"
+                 " inside either part written %%2F and %%25)", s->path, decision_id);
 }
 
 static int read_user_version(rg_alert_store *s, int *version, char *errstr, size_t errstr_size)
@@ -505,6 +511,20 @@ int rg_alert_store_add_json(rg_alert_store *s, const char *json, size_t json_len
         snprintf(errstr, errstr_size, "not a decision: ts: not an RFC 3339 time");
         goto done;
     }
+    /* The id must be the one detection.md defines for this (event,
+     * subject): an older or foreign writer that did not escape a '/' in
+     * either part would otherwise collide with another decision. */
+    rg_strbuf want = RG_STRBUF_INIT;
+    rg_decision_id_put(&want, r.event_id, strlen(r.event_id), r.subject, strlen(r.subject));
+    bool id_ok = rg_strbuf_ok(&want) && strcmp(want.data, r.decision_id) == 0;
+    if (!id_ok)
+        snprintf(errstr, errstr_size,
+                 "not a decision: decision_id '%.200s' is not event_id/subject with '%%' and '/'"
+                 " escaped in each part (expected '%.200s')", r.decision_id,
+                 rg_strbuf_ok(&want) ? want.data : "?");
+    rg_strbuf_free(&want);
+    if (!id_ok)
+        goto done;
     r.ruleset = json_str(root, "ruleset");
     if (!r.ruleset)
         r.ruleset = "";
@@ -551,6 +571,12 @@ done:
     free(r.hits);
     json_decref(root);
     return rc;
+}
+
+void rg_alert_release_id(const char *alert_id, rg_strbuf *out)
+{
+    rg_strbuf_puts(out, alert_id);
+    rg_strbuf_puts(out, "/release");
 }
 
 static int sink_decision(void *opaque, const rg_decision *d)

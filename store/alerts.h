@@ -3,7 +3,8 @@
  * a SQLite file (docs/review.md has the schema and the rules below).
  *
  * An alert is one stored decision; its id is the decision's `decision_id`
- * ("event_id/subject"), unique in the store, so a re-delivered decision
+ * ("event_id/subject", each part escaped: decisions/decision_id.h), unique
+ * in the store, so a re-delivered decision
  * (replay run twice, a streaming restart re-processing an event) never
  * makes a second alert: rg_alert_store_add returns 0 for it.
  *
@@ -208,7 +209,7 @@ int rg_alert_store_label(rg_alert_store *s, const char *decision_id, const char 
  * Release: when an alert whose actions include freeze is resolved AND
  * labelled legit (whichever of the two happens last, here or in
  * rg_alert_store_label), one `release` decision for its subject is queued
- * in the outbox, with decision_id "<event_id>/<subject>/release"; queuing
+ * in the outbox, with decision_id "<decision_id>/release"; queuing
  * twice is impossible (the outbox's decision_id is unique).
  * *queued_release (may be NULL) says whether this call queued one.
  * Returns 1 done, 0 no such alert, -1 error.
@@ -236,7 +237,7 @@ void rg_rule_precision_free(rg_rule_precision *p, size_t n);
 
 typedef struct rg_outbox_item {
     int64_t id;             /* outbox row id: pass to mark_sent */
-    char *decision_id;      /* "<event_id>/<subject>/release" */
+    char *decision_id;      /* "<decision_id>/release" (rg_alert_release_id) */
     char *subject;          /* the Kafka key */
     char *json;             /* the decision, without decided_at */
     int64_t created_ms;
@@ -270,6 +271,14 @@ void rg_precision_to_json(const rg_rule_precision *p, size_t n, rg_strbuf *out);
  */
 int rg_alert_store_show_json(rg_alert_store *s, const char *decision_id, size_t recent,
                              rg_strbuf *out, char *errstr, size_t errstr_size);
+
+/*
+ * The release decision's id for the alert `alert_id` (a decision id, whose
+ * two parts are already escaped: decisions/decision_id.h), appended to out:
+ * "<escaped event_id>/<escaped subject>/release". Streaming reads it from
+ * the outbox; nothing else builds one.
+ */
+void rg_alert_release_id(const char *alert_id, rg_strbuf *out);
 
 /* Wall clock in epoch ms (label and resolve times). */
 int64_t rg_alert_now_ms(void);

@@ -90,7 +90,7 @@ static void release_json(sqlite3_stmt *st, int64_t now_ms, rg_strbuf *out)
     const char *note = (const char *)sqlite3_column_text(st, 10);
     rg_strbuf_puts(out, "{\"decision_id\":");
     rg_strbuf reason = RG_STRBUF_INIT;
-    rg_strbuf_printf(&reason, "%s/%s/release", event_id, subject);
+    rg_alert_release_id(alert_id, &reason);
     rg_strbuf_put_json_str(out, reason.data, reason.len);
     rg_strbuf_puts(out, ",\"event_id\":");
     rg_strbuf_put_json_str(out, event_id, strlen(event_id));
@@ -150,19 +150,18 @@ static int maybe_queue_release(rg_alert_store *s, const char *decision_id, int64
 
     rg_strbuf json = RG_STRBUF_INIT;
     release_json(st, now_ms, &json);
-    char release_id[600];
-    snprintf(release_id, sizeof release_id, "%s/%s/release", sqlite3_column_text(st, 2),
-             sqlite3_column_text(st, 3));
+    rg_strbuf release_id = RG_STRBUF_INIT;
+    rg_alert_release_id((const char *)sqlite3_column_text(st, 1), &release_id);
     sqlite3_stmt *ins = rg_alerts_prepare(
         s, "INSERT INTO outbox (decision_id, alert_id, subject, json, created_ms)"
            " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (decision_id) DO NOTHING",
         errstr, errstr_size);
-    if (!ins || !rg_strbuf_ok(&json)) {
+    if (!ins || !rg_strbuf_ok(&json) || !rg_strbuf_ok(&release_id)) {
         if (ins)
             snprintf(errstr, errstr_size, "%s: out of memory", s->path);
         result = -1;
     } else {
-        sqlite3_bind_text(ins, 1, release_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 1, release_id.data, (int)release_id.len, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 2, sqlite3_column_int64(st, 0));
         sqlite3_bind_text(ins, 3, (const char *)sqlite3_column_text(st, 3), -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 4, json.data, (int)json.len, SQLITE_STATIC);
@@ -172,6 +171,7 @@ static int maybe_queue_release(rg_alert_store *s, const char *decision_id, int64
     }
     sqlite3_finalize(ins);
     rg_strbuf_free(&json);
+    rg_strbuf_free(&release_id);
 done:
     sqlite3_finalize(st);
     return result;

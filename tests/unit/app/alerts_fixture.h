@@ -14,6 +14,7 @@
 
 #include "common/strbuf.h"
 #include "common/timeutil.h"
+#include "decisions/decision_id.h"
 #include "decisions/engine.h"
 #include "store/alerts.h"
 
@@ -50,7 +51,10 @@ static inline void fix_make(fix_decision *f, const char *event_id, const char *s
                      const char *rules, unsigned actions)
 {
     memset(f, 0, sizeof *f);
-    snprintf(f->id, sizeof f->id, "%s/%s", event_id, subject);
+    rg_strbuf idb = RG_STRBUF_INIT;
+    rg_decision_id_put(&idb, event_id, strlen(event_id), subject, strlen(subject));
+    snprintf(f->id, sizeof f->id, "%s", idb.data);
+    rg_strbuf_free(&idb);
     char ts[32];
     rg_format_utc_ms(ts_ms, ts, sizeof ts);
     rg_strbuf j = RG_STRBUF_INIT;
