@@ -16,12 +16,14 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "gate.h"
 #include "serve.h"
 
 #define MAX_PARAMS 32
 
 struct rg_server {
     struct MHD_Daemon *daemon;
+    rg_gate *gate;              /* accepts; hands over complete requests */
     rg_alert_store *store;
     char token[RG_SERVE_TOKEN_HEX * 4 + 1];
     FILE *log;
@@ -67,6 +69,9 @@ static enum MHD_Result respond(struct MHD_Connection *conn, request *r, int stat
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"riskgate\"");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    /* One request per connection: every request then passes the gate,
+     * whose header deadline a kept-alive connection would escape. */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->responded = true;
@@ -190,6 +195,13 @@ static enum MHD_Result on_headers(rg_server *srv, struct MHD_Connection *conn, r
     return MHD_YES;
 }
 
+static double elapsed_ms(const struct timespec *start)
+{
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    return (double)(end.tv_sec - start->tv_sec) * 1e3 + (double)(end.tv_nsec - start->tv_nsec) / 1e6;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
@@ -210,6 +222,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *req_cls = r;
         return on_headers(srv, conn, r, url, method);
     }
+    if (elapsed_ms(&r->start) > RG_SERVE_BODY_MS)
+        return MHD_NO; /* a body trickled in too slowly: drop the connection */
     if (*upload_data_size) {
         /* A body sent in chunks (no Content-Length) is counted as it comes. */
         if (!r->responded && !r->too_big) {
@@ -242,10 +256,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (!r)
         return;
     if (srv->log) {
-        struct timespec end;
-        clock_gettime(CLOCK_MONOTONIC, &end);
-        double ms = (double)(end.tv_sec - r->start.tv_sec) * 1e3 +
-                    (double)(end.tv_nsec - r->start.tv_nsec) / 1e6;
+        double ms = elapsed_ms(&r->start);
         char addr[INET6_ADDRSTRLEN] = "-";
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci && ci->client_addr) {
@@ -329,25 +340,36 @@ rg_server *rg_serve_start(const rg_serve_config *cfg, char *errstr, size_t errst
     srv->store = rg_alert_store_open(cfg->db_path, RG_ALERTS_EXISTING, errstr, errstr_size);
     if (!srv->store)
         goto fail;
+    rg_gate_limits limits = {.header_ms = cfg->header_timeout_ms, .max_pending = cfg->max_waiting,
+                             .max_pending_per_ip = cfg->max_waiting_per_ip};
+    char why[256];
+    srv->gate = rg_gate_listen((struct sockaddr *)&ss, ss_len, &limits, why, sizeof why);
+    if (!srv->gate) {
+        snprintf(errstr, errstr_size, "--listen %s: cannot listen there: %s",
+                 cfg->listen ? cfg->listen : RG_SERVE_DEFAULT_LISTEN, why);
+        goto fail;
+    }
+    srv->port = rg_gate_port(srv->gate);
+    /* The gate accepts and hands over requests whose headers are complete
+     * (serve/gate.h); the daemon answers them on its one polling thread. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-                     (v6 ? MHD_USE_IPv6 : 0);
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)RG_SERVE_MAX_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)RG_SERVE_MAX_CONNECTIONS_PER_IP,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)RG_SERVE_IDLE_SECONDS,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_END);
     if (!srv->daemon) {
-        snprintf(errstr, errstr_size, "--listen %s: cannot listen there (address in use or not local?)",
-                 cfg->listen ? cfg->listen : RG_SERVE_DEFAULT_LISTEN);
+        snprintf(errstr, errstr_size, "cannot start the HTTP server (libmicrohttpd)");
         goto fail;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = di ? di->port : 0;
-    (void)ss_len;
+    if (rg_gate_start(srv->gate, srv->daemon, errstr, errstr_size) < 0)
+        goto fail;
+    (void)v6;
     return srv;
 fail:
     rg_serve_stop(srv);
@@ -360,6 +382,7 @@ void rg_serve_stop(rg_server *srv)
 {
     if (!srv)
         return;
+    rg_gate_stop(srv->gate);
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
     rg_alert_store_close(srv->store, NULL, 0);

@@ -30,6 +30,12 @@
 #include "../store/alerts.h"
 
 #define RG_SERVE_MAX_BODY (16 * 1024)
+/* Connection limits (docs/review.md, "Limits"). Headers: serve/gate.h
+ * (10 s, 16 KiB, 256 waiting, 64 per client address). Then: */
+#define RG_SERVE_MAX_CONNECTIONS 256        /* requests being answered */
+#define RG_SERVE_MAX_CONNECTIONS_PER_IP 64
+#define RG_SERVE_BODY_MS 10000              /* from the headers to the end of the body */
+#define RG_SERVE_IDLE_SECONDS 10            /* nothing sent or received */
 #define RG_SERVE_TOKEN_HEX 64               /* 32 random bytes */
 #define RG_SERVE_DEFAULT_LISTEN "127.0.0.1:8477"
 
@@ -104,6 +110,10 @@ typedef struct rg_serve_config {
     const char *listen;          /* "ADDR:PORT", "[v6]:PORT"; NULL: RG_SERVE_DEFAULT_LISTEN; port 0: any free */
     const char *token;           /* required; copied */
     FILE *access_log;            /* one line per request (never the token); NULL: none */
+    /* Slow-client limits (serve/gate.h); 0: the defaults there. */
+    int header_timeout_ms;
+    size_t max_waiting;
+    size_t max_waiting_per_ip;
 } rg_serve_config;
 
 typedef struct rg_server rg_server;
