@@ -34,6 +34,7 @@ static double now_s(void)
 
 typedef struct bench_decision {
     rg_decision d;
+    rg_event ev;            /* what the engine hands the sink: account, counterparty */
     rg_decision_hit hits[2];
     char id[64], event_id[32], subject[32];
     rg_strbuf json, raw;
@@ -70,13 +71,17 @@ static void make(bench_decision *b, uint64_t i)
                      "\"device_id\":\"dev-%04u\",\"location\":{\"lat\":31.23,\"lon\":121.47}}",
                      b->event_id, tsbuf, b->subject, 100000 + i % 5000000, (unsigned)(i % 250),
                      (unsigned)(i % 9999));
+    b->ev = (rg_event){.type = RG_EV_TRANSFER, .ts_ms = ts, .event_id = b->event_id,
+                       .event_id_len = strlen(b->event_id), .account = b->subject,
+                       .account_len = strlen(b->subject), .counterparty = "acct-77",
+                       .counterparty_len = 7, .amount = (int64_t)(100000 + i % 5000000)};
     b->d = (rg_decision){
         .decision_id = b->id, .event_id = b->event_id, .subject = b->subject,
         .event_type = RG_EV_TRANSFER, .ts_ms = ts,
         .actions = RG_ACT_BIT(RG_ACT_FACE_VERIFY) | (n_hits == 2 ? RG_ACT_BIT(RG_ACT_FREEZE) : 0),
         .hits = b->hits, .n_hits = n_hits, .ruleset = "3f9a1c2e0b7d",
         .json = b->json.data, .json_len = b->json.len,
-        .event_raw = b->raw.data, .event_raw_len = b->raw.len, .emit = true,
+        .event = &b->ev, .event_raw = b->raw.data, .event_raw_len = b->raw.len, .emit = true,
     };
 }
 

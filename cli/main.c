@@ -21,8 +21,9 @@ static const struct command commands[] = {
     {"run", rg_cmd_run, "consume events from Kafka, decide, produce actions (streaming)"},
     {"backtest", rg_cmd_backtest, "compare a candidate rule file with the current one on a capture"},
     {"check-rules", rg_cmd_check_rules, "validate a rule file and show what it uses"},
-    {"alerts", rg_cmd_alerts, "list, show, label and resolve alerts; per-rule precision"},
+    {"alerts", rg_cmd_alerts, "list, search, label, assign, resolve alerts; history; precision"},
     {"serve", rg_cmd_serve, "the alert review page and its JSON API (loopback, token)"},
+    {"users", rg_cmd_users, "the review page's analysts and leads, each with a token"},
     {NULL, NULL, NULL},
 };
 

@@ -25,7 +25,8 @@ struct rg_server {
     struct MHD_Daemon *daemon;
     rg_gate *gate;              /* accepts; hands over complete requests */
     rg_alert_store *store;
-    char token[RG_SERVE_TOKEN_HEX * 4 + 1];
+    char token[RG_SERVE_TOKEN_HEX * 4 + 1];     /* the single token; "" when none */
+    rg_user single;                             /* whom it records changes as */
     FILE *log;
     uint16_t port;
 };
@@ -34,6 +35,8 @@ struct rg_server {
 typedef struct request {
     bool responded;       /* a response is queued; ignore the rest of the body */
     bool too_big;
+    rg_user user;         /* who the token says is asking */
+    bool single_user;
     int status;
     rg_strbuf body;
     struct timespec start;
@@ -148,6 +151,7 @@ static enum MHD_Result serve_api(rg_server *srv, struct MHD_Connection *conn, re
             .method = method, .path = url, .params = pc.params, .n_params = pc.n,
             .body = r->body.data, .body_len = r->body.len,
             .content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+            .user = &r->user, .single_user = r->single_user,
         };
         rg_api_response rs = {.body = RG_STRBUF_INIT};
         rg_api_handle(srv->store, &rq, &rs);
@@ -163,6 +167,26 @@ static enum MHD_Result serve_api(rg_server *srv, struct MHD_Connection *conn, re
         free(pc.params[i].value);
     }
     return ret;
+}
+
+/* Who the token belongs to: a user of the store, or (while it has none)
+ * the single token's lead. Read per request, so `riskgate users add` and
+ * `remove` take effect at once. 1 known, 0 wrong token, -1 store error. */
+static int identify(rg_server *srv, const char *given, request *r)
+{
+    char err[512];
+    int64_t users;
+    if (rg_users_count(srv->store, &users, err, sizeof err) < 0)
+        return -1;
+    if (users > 0) {
+        r->single_user = false;
+        return rg_users_authenticate(srv->store, given, &r->user, err, sizeof err);
+    }
+    if (!srv->token[0] || !rg_serve_token_equal(srv->token, given))
+        return 0;
+    r->user = srv->single;
+    r->single_user = true;
+    return 1;
 }
 
 static bool is_page(const char *url) { return strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0; }
@@ -185,7 +209,10 @@ static enum MHD_Result on_headers(rg_server *srv, struct MHD_Connection *conn, r
     const char *given = bearer(auth);
     if (!given)
         return respond_error(conn, r, 401, "missing token: send the header Authorization: Bearer TOKEN", NULL);
-    if (!rg_serve_token_equal(srv->token, given))
+    int who = identify(srv, given, r);
+    if (who < 0)
+        return respond_error(conn, r, 500, "cannot check the token: the alert store failed", NULL);
+    if (who == 0)
         return respond_error(conn, r, 401, "wrong token", NULL);
     if (strncmp(url, "/api/", 5) != 0)
         return respond_error(conn, r, 404, "no such page", NULL);
@@ -331,11 +358,18 @@ rg_server *rg_serve_start(const rg_serve_config *cfg, char *errstr, size_t errst
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    if (!cfg->token || strlen(cfg->token) >= sizeof srv->token) {
+    if (cfg->token && strlen(cfg->token) >= sizeof srv->token) {
         snprintf(errstr, errstr_size, "no usable token");
         goto fail;
     }
-    snprintf(srv->token, sizeof srv->token, "%s", cfg->token);
+    snprintf(srv->token, sizeof srv->token, "%s", cfg->token ? cfg->token : "");
+    const char *single = cfg->user_name ? cfg->user_name : "operator";
+    if (!rg_alert_name_valid(single)) {
+        snprintf(errstr, errstr_size, "not a user name: '%.80s' (A-Z a-z 0-9 . _ @ -)", single);
+        goto fail;
+    }
+    snprintf(srv->single.name, sizeof srv->single.name, "%s", single);
+    srv->single.role = RG_ROLE_LEAD;
     srv->log = cfg->access_log;
     srv->store = rg_alert_store_open(cfg->db_path, RG_ALERTS_EXISTING, errstr, errstr_size);
     if (!srv->store)

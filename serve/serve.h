@@ -2,14 +2,18 @@
  * serve — the analyst's review page and its JSON API over the alert store
  * (`riskgate serve`, docs/review.md).
  *
- * Security model (docs/review.md, "Token"):
+ * Security model (docs/review.md, "Tokens", "Per-analyst access"):
  *   - binds 127.0.0.1 unless told otherwise;
- *   - one bearer token (32 random bytes, hex) kept in a 0600 file; every
- *     request except the static page shell at GET / must carry
- *     `Authorization: Bearer TOKEN`, compared in constant time. The shell
- *     holds no data and no secret: it asks for the token and sends it in
- *     the header of every API call. No cookies, so no CSRF; the token is
- *     never logged or printed;
+ *   - every request except the static page shell at GET / must carry
+ *     `Authorization: Bearer TOKEN`. The token names who is asking: one
+ *     of the store's users (store/users.h: analyst or lead, checked
+ *     against every stored hash in constant time), or, while the store
+ *     has no users, the single token kept in a 0600 file, which acts as
+ *     one lead (rg_serve_config.user_name). Changes are recorded under
+ *     that name, never one the client sends; what a role may do is
+ *     rg_alert_store_review's rule. The shell holds no data and no secret:
+ *     it asks for the token and sends it in the header of every API call.
+ *     No cookies, so no CSRF; a token is never logged or printed;
  *   - request bodies are limited (RG_SERVE_MAX_BODY, else 413); every
  *     value from the client reaches SQL only as a bound parameter.
  *
@@ -28,6 +32,7 @@
 
 #include "../common/strbuf.h"
 #include "../store/alerts.h"
+#include "../store/users.h"
 
 #define RG_SERVE_MAX_BODY (16 * 1024)
 /* Connection limits (docs/review.md, "Limits"). Headers: serve/gate.h
@@ -71,6 +76,8 @@ typedef struct rg_api_request {
     const char *body;            /* NULL when none */
     size_t body_len;
     const char *content_type;    /* NULL when absent */
+    const rg_user *user;         /* who is asking (authenticated by serve.c); required */
+    bool single_user;            /* the store has no users: the token file's one lead */
 } rg_api_request;
 
 typedef struct rg_api_response {
@@ -80,14 +87,10 @@ typedef struct rg_api_response {
 } rg_api_response;
 
 /*
- * Handle one authenticated request for a path under /api/. Routes:
- *   GET  /api/alerts?status=&rule=&subject=&since=&until=&limit=&offset=&order=
- *   GET  /api/alerts/ID                 ID percent-encoded ("e-3%2Fu-1")
- *   POST /api/alerts/ID/label           {"label":"fraud|legit","note":"..","by":".."}
- *   POST /api/alerts/ID/resolve         {"by":".."} or no body
- *   GET  /api/precision
- *   GET  /api/subjects/SUBJECT/timeline?limit=
- * Errors are {"error":"..."} with 400, 404, 405, 413, 415 or 500.
+ * Handle one authenticated request for a path under /api/ (the routes:
+ * the ROUTES table in api.c, docs/review.md "API reference"). An ID in a
+ * path is percent-encoded as a whole ("e-3%252Fx%2Fu-1" for e-3%2Fx/u-1).
+ * Errors are {"error":"..."} with 400, 403, 404, 405, 413, 415 or 500.
  */
 void rg_api_handle(rg_alert_store *s, const rg_api_request *rq, rg_api_response *rs);
 
@@ -108,7 +111,8 @@ extern const char rg_page_csp[];
 typedef struct rg_serve_config {
     const char *db_path;         /* an existing alert store */
     const char *listen;          /* "ADDR:PORT", "[v6]:PORT"; NULL: RG_SERVE_DEFAULT_LISTEN; port 0: any free */
-    const char *token;           /* required; copied */
+    const char *token;           /* the single token; NULL when the store has users */
+    const char *user_name;       /* whom the single token records changes as; NULL: "operator" */
     FILE *access_log;            /* one line per request (never the token); NULL: none */
     /* Slow-client limits (serve/gate.h); 0: the defaults there. */
     int header_timeout_ms;

@@ -85,6 +85,88 @@ static const char *const MIGRATIONS[RG_ALERT_SCHEMA_VERSION] = {
     "  note     TEXT"
     ");"
     "CREATE INDEX review_log_alert ON review_log(alert_id, id);",
+
+    /* 2 -> 3: assignment, search, entities, per-rule daily counts, users
+     * (docs/review.md, "Schema"). Existing rows are brought along: their
+     * rules, entities, counts and search index are computed here once. */
+    "ALTER TABLE alerts ADD COLUMN assignee TEXT;"
+    "ALTER TABLE alerts ADD COLUMN assigned_ms INTEGER;"
+    /* The hit rule ids again, space-separated in the decision's order:
+     * with the other queue columns in one index, a list filtered by any
+     * of them is answered from that index without touching the rows. */
+    "ALTER TABLE alerts ADD COLUMN rules TEXT NOT NULL DEFAULT '';"
+    "UPDATE alerts SET rules = coalesce((SELECT group_concat(rule_id, ' ') FROM"
+    "  (SELECT rule_id FROM hits h WHERE h.alert_id = alerts.id ORDER BY position)), '');"
+    "DROP INDEX alerts_ts;"
+    "DROP INDEX alerts_labelled;"
+    "CREATE INDEX alerts_queue ON alerts(ts_ms, decision_id, status, label, assignee, actions, rules);"
+    /* Labelled and assigned alerts are few among many: partial indexes
+     * cost nothing when an alert is stored. */
+    "CREATE INDEX alerts_label_ts ON alerts(label, ts_ms, decision_id) WHERE label IS NOT NULL;"
+    "CREATE INDEX alerts_assignee_ts ON alerts(assignee, ts_ms, decision_id) WHERE assignee IS NOT NULL;"
+    /* The other party and the object of the alert's event, beside its
+     * subject: party = the event's account when the subject is someone
+     * else (the sender of a mule's transfer, the complainant), else its
+     * counterparty; object = the packet it sends or claims, or the packet
+     * or transfer it refers to. The page's entity links and related
+     * alerts look them up; columns (not a table) so that storing an
+     * alert stays one statement. */
+    "ALTER TABLE alerts ADD COLUMN party TEXT;"
+    "ALTER TABLE alerts ADD COLUMN object TEXT;"
+    "UPDATE alerts SET"
+    "  party = CASE WHEN json_extract(event_json, '$.account') IS NOT subject"
+    "          THEN json_extract(event_json, '$.account') ELSE json_extract(event_json, '$.counterparty') END,"
+    "  object = coalesce(json_extract(event_json, '$.packet_id'), json_extract(event_json, '$.ref'))"
+    "  WHERE json_valid(event_json);"
+    "CREATE INDEX alerts_party ON alerts(party) WHERE party IS NOT NULL;"
+    "CREATE INDEX alerts_object ON alerts(object) WHERE object IS NOT NULL;"
+    /* Hits and labels per rule and UTC day of the event: precision and
+     * the Rules tab read these few rows, never the hits of every alert.
+     * Writers add a batch's hits when committing it (alerts.c,
+     * flush_rule_days); a label change updates them by trigger. */
+    "CREATE TABLE rule_days ("
+    "  rule_id TEXT    NOT NULL,"
+    "  day     INTEGER NOT NULL,"        /* floor(ts_ms / 86400000) */
+    "  alerts  INTEGER NOT NULL DEFAULT 0,"
+    "  fraud   INTEGER NOT NULL DEFAULT 0,"
+    "  legit   INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (rule_id, day)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO rule_days (rule_id, day, alerts, fraud, legit)"
+    "  SELECT h.rule_id, " RG_SQL_DAY("a.ts_ms") ", count(*), total(a.label = 'fraud'), total(a.label = 'legit')"
+    "  FROM hits h JOIN alerts a ON a.id = h.alert_id GROUP BY 1, 2;"
+    "CREATE TRIGGER rule_days_label AFTER UPDATE OF label ON alerts WHEN OLD.label IS NOT NEW.label BEGIN"
+    "  UPDATE rule_days SET fraud = fraud + (NEW.label IS 'fraud') - (OLD.label IS 'fraud'),"
+    "                       legit = legit + (NEW.label IS 'legit') - (OLD.label IS 'legit')"
+    "  WHERE day = " RG_SQL_DAY("NEW.ts_ms")
+    "    AND rule_id IN (SELECT rule_id FROM hits WHERE alert_id = NEW.id);"
+    "END;"
+    /* Free-text search (alerts_query.c): trigram indexes find any
+     * substring of 3 or more characters, case-insensitively. Over the
+     * distinct subjects (one row per account, written when an account is
+     * first seen: far fewer than alerts) and over notes (written by the
+     * analysts' labels); event and alert ids match from their start,
+     * through the decision_id index. */
+    "CREATE TABLE subjects (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "INSERT INTO subjects (name) SELECT DISTINCT subject FROM alerts;"
+    "CREATE VIRTUAL TABLE subjects_fts USING fts5(name, content='', columnsize=0, tokenize='trigram');"
+    "INSERT INTO subjects_fts (rowid, name) SELECT id, name FROM subjects;"
+    "CREATE VIRTUAL TABLE notes_fts USING fts5(note, content='', columnsize=0, tokenize='trigram');"
+    "INSERT INTO notes_fts (rowid, note) SELECT id, note FROM alerts WHERE note IS NOT NULL;"
+    "CREATE TRIGGER notes_fts_update AFTER UPDATE OF note ON alerts WHEN OLD.note IS NOT NEW.note BEGIN"
+    "  INSERT INTO notes_fts (notes_fts, rowid, note) SELECT 'delete', OLD.id, OLD.note WHERE OLD.note IS NOT NULL;"
+    "  INSERT INTO notes_fts (rowid, note) SELECT NEW.id, NEW.note WHERE NEW.note IS NOT NULL;"
+    "END;"
+    /* History: what a change set (the label, the assignee). */
+    "ALTER TABLE review_log ADD COLUMN value TEXT;"
+    /* Analysts of `serve` (store/users.h): tokens only as keyed hashes. */
+    "CREATE TABLE users ("
+    "  name       TEXT    PRIMARY KEY,"
+    "  role       TEXT    NOT NULL CHECK (role IN ('analyst', 'lead')),"
+    "  salt       BLOB    NOT NULL,"
+    "  token_hash BLOB    NOT NULL,"
+    "  created_ms INTEGER NOT NULL"
+    ");",
 };
 
 /* detection.md's action order (= rg_action's). */
@@ -268,20 +350,81 @@ rg_alert_store *rg_alert_store_open(const char *path, rg_alert_open_mode mode, c
     s->insert_alert = rg_alerts_prepare(
         s,
         "INSERT INTO alerts (decision_id, event_id, subject, event_type, ts_ms, actions, ruleset,"
-        " suppressed, decision_json, event_json, stored_ms)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        " suppressed, decision_json, event_json, stored_ms, rules, party, object)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         " ON CONFLICT (decision_id) DO NOTHING",
         errstr, errstr_size);
     s->insert_hit = s->insert_alert ? rg_alerts_prepare(
         s,
         "INSERT INTO hits (alert_id, position, rule_id, suppressed) VALUES (?1, ?2, ?3, ?4)",
         errstr, errstr_size) : NULL;
-    if (!s->insert_hit)
+    s->insert_subject = s->insert_hit ? rg_alerts_prepare(
+        s, "INSERT OR IGNORE INTO subjects (name) VALUES (?1)", errstr, errstr_size) : NULL;
+    s->insert_subject_fts = s->insert_subject ? rg_alerts_prepare(
+        s, "INSERT INTO subjects_fts (rowid, name) VALUES (?1, ?2)", errstr, errstr_size) : NULL;
+    s->add_rule_day = s->insert_subject_fts ? rg_alerts_prepare(
+        s, "INSERT INTO rule_days (rule_id, day, alerts) VALUES (?1, ?2, ?3)"
+           " ON CONFLICT (rule_id, day) DO UPDATE SET alerts = alerts + excluded.alerts",
+        errstr, errstr_size) : NULL;
+    if (!s->add_rule_day)
         goto fail;
     return s;
 fail:
     rg_alert_store_close(s, NULL, 0);
     return NULL;
+}
+
+static void clear_rule_days(rg_alert_store *s)
+{
+    for (size_t i = 0; i < s->n_days; i++)
+        free(s->days[i].rule_id);
+    s->n_days = 0;
+}
+
+/* Count one hit of rule_id on the UTC day of ts_ms in the open batch. */
+static int count_rule_day(rg_alert_store *s, const char *rule_id, int64_t ts_ms)
+{
+    int64_t day = ts_ms / 86400000 - (ts_ms % 86400000 < 0);
+    for (size_t i = 0; i < s->n_days; i++) {
+        if (s->days[i].day == day && strcmp(s->days[i].rule_id, rule_id) == 0) {
+            s->days[i].alerts++;
+            return 0;
+        }
+    }
+    if (s->n_days == s->cap_days) {
+        size_t ncap = s->cap_days ? s->cap_days * 2 : 16;
+        struct rg_rule_day_count *nd = realloc(s->days, ncap * sizeof *nd);
+        if (!nd)
+            return -1;
+        s->days = nd;
+        s->cap_days = ncap;
+    }
+    char *id = strdup(rule_id);
+    if (!id)
+        return -1;
+    s->days[s->n_days++] = (struct rg_rule_day_count){.rule_id = id, .day = day, .alerts = 1};
+    return 0;
+}
+
+/* The batch's per-rule, per-day hits into rule_days, inside the batch's
+ * transaction: they commit (or roll back) with the alerts they count. */
+static int flush_rule_days(rg_alert_store *s, char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = s->add_rule_day;
+    for (size_t i = 0; i < s->n_days; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, s->days[i].rule_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, s->days[i].day);
+        sqlite3_bind_int64(st, 3, s->days[i].alerts);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            rg_alerts_sql_error(s, "counting hits per rule and day", errstr, errstr_size);
+            return -1;
+        }
+    }
+    clear_rule_days(s);
+    return 0;
 }
 
 int rg_alert_store_flush(rg_alert_store *s, char *errstr, size_t errstr_size)
@@ -290,8 +433,9 @@ int rg_alert_store_flush(rg_alert_store *s, char *errstr, size_t errstr_size)
         return 0;
     s->in_batch = false;
     s->batch_count = 0;
-    if (rg_alerts_exec(s, "COMMIT", errstr, errstr_size) < 0) {
+    if (flush_rule_days(s, errstr, errstr_size) < 0 || rg_alerts_exec(s, "COMMIT", errstr, errstr_size) < 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        clear_rule_days(s);
         return -1;
     }
     return 0;
@@ -306,6 +450,11 @@ int rg_alert_store_close(rg_alert_store *s, char *errstr, size_t errstr_size)
         rc = rg_alert_store_flush(s, errstr, errstr_size);
     sqlite3_finalize(s->insert_alert);
     sqlite3_finalize(s->insert_hit);
+    sqlite3_finalize(s->insert_subject);
+    sqlite3_finalize(s->insert_subject_fts);
+    sqlite3_finalize(s->add_rule_day);
+    clear_rule_days(s);
+    free(s->days);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
@@ -349,7 +498,47 @@ typedef struct alert_row {
     size_t event_raw_len;
     hit_row *hits;
     size_t n_hits;
+    const char *party, *object;     /* NULL when none */
+    size_t party_len, object_len;
 } alert_row;
+
+/* party and object (see the 2 -> 3 migration) from the event's fields. */
+static void set_party_object(alert_row *r, const char *account, size_t account_len,
+                             const char *counterparty, size_t counterparty_len, const char *packet_id,
+                             size_t packet_id_len, const char *ref, size_t ref_len)
+{
+    bool subject_acts = account && strlen(r->subject) == account_len &&
+                        memcmp(r->subject, account, account_len) == 0;
+    r->party = subject_acts ? counterparty : account;
+    r->party_len = subject_acts ? counterparty_len : account_len;
+    r->object = packet_id ? packet_id : ref;
+    r->object_len = packet_id ? packet_id_len : ref_len;
+}
+
+/* From the parsed event (the engine's path: no JSON parsing). */
+static void parties_from_event(alert_row *r, const rg_event *ev)
+{
+    set_party_object(r, ev->account, ev->account_len, ev->counterparty, ev->counterparty_len,
+                     ev->packet_id, ev->packet_id_len, ev->ref, ev->ref_len);
+}
+
+/* From the raw event JSON (imports and tests, which have no parsed
+ * event). `*parsed` keeps the strings alive; the caller decrefs it. */
+static void parties_from_raw(alert_row *r, const char *raw, size_t len, json_t **parsed)
+{
+    *parsed = raw ? json_loadb(raw, len, 0, NULL) : NULL;
+    if (!json_is_object(*parsed))
+        return;
+    json_t *f[4] = {json_object_get(*parsed, "account"), json_object_get(*parsed, "counterparty"),
+                    json_object_get(*parsed, "packet_id"), json_object_get(*parsed, "ref")};
+    const char *v[4];
+    size_t n[4];
+    for (int i = 0; i < 4; i++) {
+        v[i] = json_is_string(f[i]) ? json_string_value(f[i]) : NULL;
+        n[i] = v[i] ? json_string_length(f[i]) : 0;
+    }
+    set_party_object(r, v[0], n[0], v[1], n[1], v[2], n[2], v[3], n[3]);
+}
 
 static void actions_from_mask(unsigned mask, char *out, size_t size)
 {
@@ -399,6 +588,7 @@ static int abandon_batch(rg_alert_store *s, const char *what, char *errstr, size
     snprintf(errstr, errstr_size, "%s (the open batch of %zu alerts was rolled back)", msg,
              s->batch_count);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    clear_rule_days(s);
     s->in_batch = false;
     s->batch_count = 0;
     return -1;
@@ -421,7 +611,37 @@ static int insert_row(rg_alert_store *s, const alert_row *r, char *errstr, size_
     bind_text(st, 9, r->json, r->json_len);
     bind_text(st, 10, r->event_raw, r->event_raw_len);
     sqlite3_bind_int64(st, 11, rg_alert_now_ms());
+    /* The hit rule ids, space-separated: 4 rules of 64 bytes fit on the
+     * stack; a longer list is built on the heap. */
+    char rules_local[272];
+    rg_strbuf rules_heap = RG_STRBUF_INIT;
+    size_t rules_len = 0;
+    for (size_t i = 0; i < r->n_hits; i++)
+        rules_len += strlen(r->hits[i].rule_id) + 1;
+    const char *rules = rules_local;
+    if (rules_len <= sizeof rules_local) {
+        size_t at = 0;
+        for (size_t i = 0; i < r->n_hits; i++) {
+            size_t n = strlen(r->hits[i].rule_id);
+            if (i)
+                rules_local[at++] = ' ';
+            memcpy(rules_local + at, r->hits[i].rule_id, n);
+            at += n;
+        }
+        rules_local[at] = '\0';
+    } else {
+        for (size_t i = 0; i < r->n_hits; i++) {
+            if (i)
+                rg_strbuf_putc(&rules_heap, ' ');
+            rg_strbuf_puts(&rules_heap, r->hits[i].rule_id);
+        }
+        rules = rg_strbuf_ok(&rules_heap) ? rules_heap.data : "";
+    }
+    bind_text(st, 12, rules, strlen(rules));
+    bind_text(st, 13, r->party, r->party_len);
+    bind_text(st, 14, r->object, r->object_len);
     int rc = sqlite3_step(st);
+    rg_strbuf_free(&rules_heap);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return abandon_batch(s, "storing an alert", errstr, errstr_size);
@@ -442,6 +662,33 @@ static int insert_row(rg_alert_store *s, const alert_row *r, char *errstr, size_
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             return abandon_batch(s, "storing a rule hit", errstr, errstr_size);
+        if (count_rule_day(s, h->rule_id, r->ts_ms) < 0) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            clear_rule_days(s);
+            s->in_batch = false;
+            snprintf(errstr, errstr_size, "%s: out of memory (the open batch of %zu alerts was rolled back)",
+                     s->path, s->batch_count);
+            s->batch_count = 0;
+            return -1;
+        }
+    }
+    /* A subject seen for the first time joins the search dictionary. */
+    st = s->insert_subject;
+    sqlite3_reset(st);
+    bind_text(st, 1, r->subject, strlen(r->subject));
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return abandon_batch(s, "storing a subject", errstr, errstr_size);
+    if (sqlite3_changes(s->db) > 0) {
+        st = s->insert_subject_fts;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, sqlite3_last_insert_rowid(s->db));
+        bind_text(st, 2, r->subject, strlen(r->subject));
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return abandon_batch(s, "indexing a subject for search", errstr, errstr_size);
     }
     return 1;
 }
@@ -469,7 +716,13 @@ int rg_alert_store_add(rg_alert_store *s, const rg_decision *d, char *errstr, si
         r.hits[i].rule_id = d->hits[i].rule && d->hits[i].rule->id ? d->hits[i].rule->id : "";
         r.hits[i].suppressed = d->hits[i].suppressed;
     }
+    json_t *parsed = NULL;
+    if (d->event)
+        parties_from_event(&r, d->event);
+    else
+        parties_from_raw(&r, d->event_raw, d->event_raw_len, &parsed);
     int rc = insert_row(s, &r, errstr, errstr_size);
+    json_decref(parsed);
     if (r.hits != local)
         free(r.hits);
     return rc;
@@ -566,7 +819,10 @@ int rg_alert_store_add_json(rg_alert_store *s, const char *json, size_t json_len
             goto done;
         }
     }
+    json_t *parsed = NULL;
+    parties_from_raw(&r, event_raw, event_raw_len, &parsed);
     rc = insert_row(s, &r, errstr, errstr_size);
+    json_decref(parsed);
 done:
     free(r.hits);
     json_decref(root);

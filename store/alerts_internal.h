@@ -11,6 +11,10 @@
 
 #include "alerts.h"
 
+/* SQL for the UTC day number of an epoch-ms expression (floor division,
+ * right for times before 1970 too): the rule_days key. */
+#define RG_SQL_DAY(ts) "((" ts " - ((" ts " % 86400000) + 86400000) % 86400000) / 86400000)"
+
 struct rg_alert_store {
     sqlite3 *db;
     char *path;
@@ -26,6 +30,19 @@ struct rg_alert_store {
     /* Prepared once, reused for every add. */
     sqlite3_stmt *insert_alert;
     sqlite3_stmt *insert_hit;
+    sqlite3_stmt *insert_subject;       /* the search dictionary (subjects, subjects_fts) */
+    sqlite3_stmt *insert_subject_fts;
+    sqlite3_stmt *add_rule_day;
+
+    /* Hits of the open batch per (rule, day), added to rule_days when the
+     * batch commits: one row update per rule and day instead of one per
+     * hit. Few entries (rules x days of a batch): a plain array. */
+    struct rg_rule_day_count {
+        char *rule_id;
+        int64_t day;
+        int64_t alerts;
+    } *days;
+    size_t n_days, cap_days;
 
     char last_error[512];       /* the sink's last failure */
 };

@@ -12,13 +12,17 @@
 #include <string.h>
 
 #include "../common/strbuf.h"
+#include "../decisions/decision_id.h"
 #include "alerts_internal.h"
+
+#define RG_STR_(x) #x
+#define RG_STR(x) RG_STR_(x)
 
 #define ALERT_COLUMNS                                                                        \
     "a.id, a.decision_id, a.event_id, a.subject, a.event_type, a.ts_ms, a.actions, a.ruleset," \
     " a.suppressed, a.status, a.label, a.note, a.labelled_by, a.labelled_ms, a.resolved_by,"   \
-    " a.resolved_ms, a.stored_ms"
-#define ALERT_NCOLS 17
+    " a.resolved_ms, a.stored_ms, a.assignee, a.assigned_ms, a.party, a.object"
+#define ALERT_NCOLS 21
 
 void rg_alert_clear(rg_alert *a)
 {
@@ -35,6 +39,9 @@ void rg_alert_clear(rg_alert *a)
     free(a->note);
     free(a->labelled_by);
     free(a->resolved_by);
+    free(a->assignee);
+    free(a->party);
+    free(a->object);
     for (size_t i = 0; i < a->n_hits; i++) {
         free(a->hits[i].rule_id);
         free(a->hits[i].reason);
@@ -82,6 +89,10 @@ static int read_alert(sqlite3_stmt *st, rg_alert *a, int64_t *id)
     a->resolved_by = rg_alerts_col_dup(st, 14);
     a->resolved_ms = sqlite3_column_int64(st, 15);
     a->stored_ms = sqlite3_column_int64(st, 16);
+    a->assignee = rg_alerts_col_dup(st, 17);
+    a->assigned_ms = sqlite3_column_int64(st, 18);
+    a->party = rg_alerts_col_dup(st, 19);
+    a->object = rg_alerts_col_dup(st, 20);
     if (!a->decision_id || !a->event_id || !a->subject || !a->event_type || !a->actions ||
         !a->ruleset || !a->status)
         return -1;
@@ -124,8 +135,174 @@ oom:
     return -1;
 }
 
-/* WHERE clause for f; binds start at ?1 in the order of the fragments. */
-static void build_where(const rg_alert_filter *f, rg_strbuf *sql)
+/*
+ * How a list is read (docs/review.md, "Speed"). A filter that picks few
+ * alerts (a subject, an entity, a search, a rare rule, a label, an
+ * assignee) drives the query through its own index; without one, the
+ * list walks the index of its sort order and tests the other filters
+ * there: for the time order that index (alerts_queue) holds every
+ * filterable column, so neither the list nor its count reads a row it
+ * does not return. A rule is "rare" when it has at most RULE_DRIVES hits,
+ * a search term "narrow" when at most SEARCH_DRIVES subjects contain it
+ * (counted with a LIMIT, so probing costs little either way).
+ */
+#define RULE_DRIVES 20000
+#define SEARCH_DRIVES 2000
+
+typedef struct plan {
+    const char *from;           /* "alerts a" or "alerts a INDEXED BY ..." */
+    bool rule_by_hits;          /* rule: a.id IN (hits) rather than a test on a.rules */
+    bool search_fts;            /* search: trigram indexes rather than LIKE on the ids */
+    rg_strbuf rule_word;        /* " rule " */
+    rg_strbuf action_word;      /* " action " */
+    rg_strbuf search_match;     /* the FTS5 phrase "term" */
+    rg_strbuf search_like;      /* %term% with LIKE's wildcards escaped */
+    rg_strbuf search_like_esc;  /* the same for the term escaped as an id part */
+    rg_strbuf search_lo, search_hi;     /* ids starting with the term */
+    rg_strbuf search_elo, search_ehi;   /* ids starting with the term escaped as an event id */
+    rg_strbuf entity_lo, entity_hi;     /* ids of the entity's event: "esc(entity)/" .. "esc(entity)0" */
+} plan;
+
+static void plan_free(plan *p)
+{
+    rg_strbuf *bufs[] = {&p->rule_word, &p->action_word, &p->search_match, &p->search_like,
+                         &p->search_like_esc, &p->search_lo, &p->search_hi, &p->search_elo,
+                         &p->search_ehi, &p->entity_lo, &p->entity_hi};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rg_strbuf_free(bufs[i]);
+}
+
+static bool plan_ok(const plan *p)
+{
+    const rg_strbuf *bufs[] = {&p->rule_word, &p->action_word, &p->search_match, &p->search_like,
+                               &p->search_like_esc, &p->search_lo, &p->search_hi, &p->search_elo,
+                               &p->search_ehi, &p->entity_lo, &p->entity_hi};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (!rg_strbuf_ok(bufs[i]))
+            return false;
+    return true;
+}
+
+/* Count rows of `sql` (one text parameter) up to `cap` + 1. */
+static int probe_count(rg_alert_store *s, const char *sql, const char *param, int64_t *n,
+                       char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = rg_alerts_prepare(s, sql, errstr, errstr_size);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) {
+        rg_alerts_sql_error(s, "planning a list", errstr, errstr_size);
+        return -1;
+    }
+    return 0;
+}
+
+/* Characters (not bytes) of UTF-8 text: the trigram index needs 3. */
+static size_t utf8_chars(const char *t)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+        n += (*p & 0xC0) != 0x80;
+    return n;
+}
+
+/* LIKE pattern %t% with '%', '_' and '\' escaped by '\'. */
+static void put_like(rg_strbuf *out, const char *t)
+{
+    rg_strbuf_putc(out, '%');
+    for (; *t; t++) {
+        if (*t == '%' || *t == '_' || *t == '\\')
+            rg_strbuf_putc(out, '\\');
+        rg_strbuf_putc(out, *t);
+    }
+    rg_strbuf_putc(out, '%');
+}
+
+/* [lo, hi): every text starting with `prefix` (hi: prefix + U+10FFFF's
+ * bytes, above anything an id continues with). */
+static void put_prefix_range(rg_strbuf *lo, rg_strbuf *hi, const char *prefix, size_t len)
+{
+    rg_strbuf_append(lo, prefix, len);
+    rg_strbuf_append(hi, prefix, len);
+    rg_strbuf_puts(hi, "\xf4\x8f\xbf\xbf");
+}
+
+static int make_plan(rg_alert_store *s, const rg_alert_filter *f, plan *p, char *errstr,
+                     size_t errstr_size)
+{
+    memset(p, 0, sizeof *p);
+    bool driven = f->subject || f->entity || f->labelled_only ||
+                  (f->label && strcmp(f->label, "none") != 0) ||
+                  (f->assignee && strcmp(f->assignee, "none") != 0);
+    if (f->rule) {
+        int64_t hits;
+        if (probe_count(s, "SELECT count(*) FROM (SELECT 1 FROM hits WHERE rule_id = ?1 LIMIT "
+                           RG_STR(RULE_DRIVES) " + 1)", f->rule, &hits, errstr, errstr_size) < 0)
+            return -1;
+        p->rule_by_hits = hits <= RULE_DRIVES;
+        driven |= p->rule_by_hits;
+        rg_strbuf_printf(&p->rule_word, " %s ", f->rule);
+    }
+    if (f->action)
+        rg_strbuf_printf(&p->action_word, " %s ", f->action);
+    if (f->search) {
+        const char *t = f->search;
+        rg_strbuf_putc(&p->search_match, '"');
+        for (const char *c = t; *c; c++) {
+            if (*c == '"')
+                rg_strbuf_putc(&p->search_match, '"');
+            rg_strbuf_putc(&p->search_match, *c);
+        }
+        rg_strbuf_putc(&p->search_match, '"');
+        rg_strbuf esc = RG_STRBUF_INIT;
+        rg_decision_id_put_part(&esc, t, strlen(t));
+        put_like(&p->search_like, t);
+        put_like(&p->search_like_esc, esc.data ? esc.data : "");
+        put_prefix_range(&p->search_lo, &p->search_hi, t, strlen(t));
+        put_prefix_range(&p->search_elo, &p->search_ehi, esc.data ? esc.data : "", esc.len);
+        rg_strbuf_free(&esc);
+        if (utf8_chars(t) >= 3 && rg_strbuf_ok(&p->search_match)) {
+            int64_t subjects;
+            if (probe_count(s, "SELECT count(*) FROM (SELECT 1 FROM subjects_fts WHERE subjects_fts"
+                               " MATCH ?1 LIMIT " RG_STR(SEARCH_DRIVES) " + 1)",
+                            p->search_match.data, &subjects, errstr, errstr_size) < 0)
+                return -1;
+            p->search_fts = subjects <= SEARCH_DRIVES;
+        }
+        driven |= p->search_fts;
+    }
+    if (f->entity) {
+        rg_strbuf esc = RG_STRBUF_INIT;
+        rg_decision_id_put_part(&esc, f->entity, strlen(f->entity));
+        rg_strbuf_putc(&esc, '/');
+        rg_strbuf_append(&p->entity_lo, esc.data, esc.len);
+        rg_strbuf_append(&p->entity_hi, esc.data, esc.len - 1);
+        rg_strbuf_putc(&p->entity_hi, '/' + 1);
+        rg_strbuf_free(&esc);
+    }
+    if (!plan_ok(p)) {
+        snprintf(errstr, errstr_size, "%s: out of memory", s->path);
+        return -1;
+    }
+    /* Without a driver, walk the sort order's index (see above). */
+    p->from = "alerts a";
+    bool only_status = !f->label && !f->action && !f->assignee && !f->search && !f->rule;
+    if (!driven && f->sort == RG_SORT_TIME && !only_status)
+        p->from = "alerts a INDEXED BY alerts_queue";
+    else if (!driven && f->sort == RG_SORT_SUBJECT)
+        p->from = "alerts a INDEXED BY alerts_subject_ts";
+    else if (!driven && f->sort == RG_SORT_STATUS)
+        p->from = "alerts a INDEXED BY alerts_status_ts";
+    return 0;
+}
+
+/* WHERE clause for f; binds start at ?1 in the order of the fragments
+ * (bind_where follows the same order). */
+static void build_where(const rg_alert_filter *f, const plan *p, rg_strbuf *sql)
 {
     rg_strbuf_puts(sql, " WHERE 1");
     if (f->status)
@@ -137,12 +314,37 @@ static void build_where(const rg_alert_filter *f, rg_strbuf *sql)
     if (f->until_ms != INT64_MAX)
         rg_strbuf_puts(sql, " AND a.ts_ms < ?");
     if (f->rule)
-        rg_strbuf_puts(sql, " AND a.id IN (SELECT alert_id FROM hits WHERE rule_id = ?)");
+        rg_strbuf_puts(sql, p->rule_by_hits ? " AND a.id IN (SELECT alert_id FROM hits WHERE rule_id = ?)"
+                                            : " AND instr(' ' || a.rules || ' ', ?)");
     if (f->labelled_only)
         rg_strbuf_puts(sql, " AND a.label IS NOT NULL");
+    if (f->label)
+        rg_strbuf_puts(sql, strcmp(f->label, "none") == 0 ? " AND a.label IS NULL" : " AND a.label = ?");
+    if (f->action)
+        rg_strbuf_puts(sql, " AND instr(' ' || a.actions || ' ', ?)");
+    if (f->assignee)
+        rg_strbuf_puts(sql, strcmp(f->assignee, "none") == 0 ? " AND a.assignee IS NULL"
+                                                              : " AND a.assignee = ?");
+    if (f->search && p->search_fts)
+        rg_strbuf_puts(sql, " AND (a.subject IN (SELECT name FROM subjects WHERE id IN"
+                            " (SELECT rowid FROM subjects_fts WHERE subjects_fts MATCH ?))"
+                            " OR a.id IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?)"
+                            " OR (a.decision_id >= ? AND a.decision_id < ?)"
+                            " OR (a.decision_id >= ? AND a.decision_id < ?))");
+    else if (f->search)
+        rg_strbuf_puts(sql, " AND (a.decision_id LIKE ? ESCAPE '\\' OR a.decision_id LIKE ? ESCAPE '\\'"
+                            " OR (a.label IS NOT NULL AND a.note LIKE ? ESCAPE '\\'))");
+    if (f->entity)
+        rg_strbuf_puts(sql, " AND (a.subject = ? OR a.party = ? OR a.object = ?"
+                            " OR (a.decision_id >= ? AND a.decision_id < ?))");
 }
 
-static int bind_where(sqlite3_stmt *st, const rg_alert_filter *f)
+static void bind_buf(sqlite3_stmt *st, int i, const rg_strbuf *b)
+{
+    sqlite3_bind_text(st, i, b->data ? b->data : "", (int)b->len, SQLITE_STATIC);
+}
+
+static int bind_where(sqlite3_stmt *st, const rg_alert_filter *f, const plan *p)
 {
     int i = 1;
     if (f->status)
@@ -153,9 +355,50 @@ static int bind_where(sqlite3_stmt *st, const rg_alert_filter *f)
         sqlite3_bind_int64(st, i++, f->since_ms);
     if (f->until_ms != INT64_MAX)
         sqlite3_bind_int64(st, i++, f->until_ms);
-    if (f->rule)
-        sqlite3_bind_text(st, i++, f->rule, -1, SQLITE_STATIC);
+    if (f->rule) {
+        if (p->rule_by_hits)
+            sqlite3_bind_text(st, i++, f->rule, -1, SQLITE_STATIC);
+        else
+            bind_buf(st, i++, &p->rule_word);
+    }
+    if (f->label && strcmp(f->label, "none") != 0)
+        sqlite3_bind_text(st, i++, f->label, -1, SQLITE_STATIC);
+    if (f->action)
+        bind_buf(st, i++, &p->action_word);
+    if (f->assignee && strcmp(f->assignee, "none") != 0)
+        sqlite3_bind_text(st, i++, f->assignee, -1, SQLITE_STATIC);
+    if (f->search && p->search_fts) {
+        bind_buf(st, i++, &p->search_match);
+        bind_buf(st, i++, &p->search_match);
+        bind_buf(st, i++, &p->search_lo);
+        bind_buf(st, i++, &p->search_hi);
+        bind_buf(st, i++, &p->search_elo);
+        bind_buf(st, i++, &p->search_ehi);
+    } else if (f->search) {
+        bind_buf(st, i++, &p->search_like);
+        bind_buf(st, i++, &p->search_like_esc);
+        bind_buf(st, i++, &p->search_like);
+    }
+    if (f->entity) {
+        for (int k = 0; k < 3; k++)
+            sqlite3_bind_text(st, i++, f->entity, -1, SQLITE_STATIC);
+        bind_buf(st, i++, &p->entity_lo);
+        bind_buf(st, i++, &p->entity_hi);
+    }
     return i;
+}
+
+static const char *order_by(const rg_alert_filter *f)
+{
+    static const char *const ORDERS[][2] = {
+        [RG_SORT_TIME] = {" ORDER BY a.ts_ms, a.decision_id", " ORDER BY a.ts_ms DESC, a.decision_id DESC"},
+        [RG_SORT_SUBJECT] = {" ORDER BY a.subject, a.ts_ms, a.decision_id",
+                             " ORDER BY a.subject DESC, a.ts_ms DESC, a.decision_id DESC"},
+        [RG_SORT_STATUS] = {" ORDER BY a.status, a.ts_ms, a.decision_id",
+                            " ORDER BY a.status DESC, a.ts_ms DESC, a.decision_id DESC"},
+    };
+    int k = f->sort >= RG_SORT_TIME && f->sort <= RG_SORT_STATUS ? (int)f->sort : RG_SORT_TIME;
+    return ORDERS[k][f->newest_first];
 }
 
 static sqlite3_stmt *prepare_built(rg_alert_store *s, rg_strbuf *sql, char *errstr, size_t errstr_size)
@@ -170,42 +413,50 @@ static sqlite3_stmt *prepare_built(rg_alert_store *s, rg_strbuf *sql, char *errs
 int rg_alert_store_count(rg_alert_store *s, const rg_alert_filter *f, int64_t *total,
                          char *errstr, size_t errstr_size)
 {
-    rg_strbuf sql = RG_STRBUF_INIT;
-    rg_strbuf_puts(&sql, "SELECT count(*) FROM alerts a");
-    build_where(f, &sql);
-    sqlite3_stmt *st = prepare_built(s, &sql, errstr, errstr_size);
-    rg_strbuf_free(&sql);
-    if (!st)
-        return -1;
-    bind_where(st, f);
-    int rc = sqlite3_step(st);
-    *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW) {
-        rg_alerts_sql_error(s, "counting alerts", errstr, errstr_size);
+    plan p;
+    if (make_plan(s, f, &p, errstr, errstr_size) < 0) {
+        plan_free(&p);
         return -1;
     }
-    return 0;
+    rg_strbuf sql = RG_STRBUF_INIT;
+    rg_strbuf_printf(&sql, "SELECT count(*) FROM %s", p.from);
+    build_where(f, &p, &sql);
+    sqlite3_stmt *st = prepare_built(s, &sql, errstr, errstr_size);
+    rg_strbuf_free(&sql);
+    int rc = SQLITE_ERROR;
+    if (st) {
+        bind_where(st, f, &p);
+        rc = sqlite3_step(st);
+        *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        if (rc != SQLITE_ROW)
+            rg_alerts_sql_error(s, "counting alerts", errstr, errstr_size);
+        sqlite3_finalize(st);
+    }
+    plan_free(&p);
+    return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int rg_alert_store_scan(rg_alert_store *s, const rg_alert_filter *f, rg_alert_cb cb, void *ctx,
                         char *errstr, size_t errstr_size)
 {
-    rg_strbuf sql = RG_STRBUF_INIT;
-    rg_strbuf_puts(&sql, "SELECT " ALERT_COLUMNS " FROM alerts a");
-    build_where(f, &sql);
-    rg_strbuf_puts(&sql, f->newest_first ? " ORDER BY a.ts_ms DESC, a.decision_id DESC"
-                                         : " ORDER BY a.ts_ms, a.decision_id");
-    rg_strbuf_puts(&sql, " LIMIT ? OFFSET ?");
-    sqlite3_stmt *st = prepare_built(s, &sql, errstr, errstr_size);
-    rg_strbuf_free(&sql);
-    sqlite3_stmt *hits = rg_alerts_prepare(
-        s, "SELECT rule_id, suppressed FROM hits WHERE alert_id = ? ORDER BY position",
-        errstr, errstr_size);
+    plan p;
+    sqlite3_stmt *st = NULL, *hits = NULL;
     int result = -1;
+    if (make_plan(s, f, &p, errstr, errstr_size) < 0)
+        goto done;
+    rg_strbuf sql = RG_STRBUF_INIT;
+    rg_strbuf_printf(&sql, "SELECT " ALERT_COLUMNS " FROM %s", p.from);
+    build_where(f, &p, &sql);
+    rg_strbuf_puts(&sql, order_by(f));
+    rg_strbuf_puts(&sql, " LIMIT ? OFFSET ?");
+    st = prepare_built(s, &sql, errstr, errstr_size);
+    rg_strbuf_free(&sql);
+    hits = st ? rg_alerts_prepare(
+        s, "SELECT rule_id, suppressed FROM hits WHERE alert_id = ? ORDER BY position",
+        errstr, errstr_size) : NULL;
     if (!st || !hits)
         goto done;
-    int i = bind_where(st, f);
+    int i = bind_where(st, f, &p);
     sqlite3_bind_int64(st, i++, f->limit ? (sqlite3_int64)f->limit : -1);
     sqlite3_bind_int64(st, i, (sqlite3_int64)f->offset);
 
@@ -233,6 +484,7 @@ int rg_alert_store_scan(rg_alert_store *s, const rg_alert_filter *f, rg_alert_cb
 done:
     sqlite3_finalize(st);
     sqlite3_finalize(hits);
+    plan_free(&p);
     return result;
 }
 
@@ -258,6 +510,9 @@ static int copy_alert(rg_alert *dst, const rg_alert *src)
     dst->note = dup_or_null(src->note);
     dst->labelled_by = dup_or_null(src->labelled_by);
     dst->resolved_by = dup_or_null(src->resolved_by);
+    dst->assignee = dup_or_null(src->assignee);
+    dst->party = dup_or_null(src->party);
+    dst->object = dup_or_null(src->object);
     dst->decision_json = dst->event_json = dst->release_json = NULL;
     dst->hits = src->n_hits ? calloc(src->n_hits, sizeof *dst->hits) : NULL;
     dst->n_hits = dst->hits ? src->n_hits : 0;
@@ -392,15 +647,19 @@ void rg_rule_precision_free(rg_rule_precision *p, size_t n)
     free(p);
 }
 
+/* Per-rule counts come from rule_days (kept when alerts are stored and
+ * labelled: alerts.c), so they cost a few rows per rule and day. */
 int rg_alert_store_precision(rg_alert_store *s, rg_rule_precision **out, size_t *n, char *errstr,
                              size_t errstr_size)
 {
     *out = NULL;
     *n = 0;
+    /* The open batch's hits are counted when it commits. */
+    if (rg_alert_store_flush(s, errstr, errstr_size) < 0)
+        return -1;
     sqlite3_stmt *st = rg_alerts_prepare(
-        s, "SELECT h.rule_id, count(*), count(a.label), coalesce(sum(a.label = 'fraud'), 0),"
-           " coalesce(sum(a.label = 'legit'), 0)"
-           " FROM hits h JOIN alerts a ON a.id = h.alert_id GROUP BY h.rule_id ORDER BY h.rule_id",
+        s, "SELECT rule_id, sum(alerts), sum(fraud) + sum(legit), sum(fraud), sum(legit)"
+           " FROM rule_days GROUP BY rule_id HAVING sum(alerts) > 0 ORDER BY rule_id",
         errstr, errstr_size);
     if (!st)
         return -1;
@@ -436,6 +695,78 @@ oom:
     snprintf(errstr, errstr_size, "%s: out of memory", s->path);
 fail:
     rg_rule_precision_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    return -1;
+}
+
+void rg_rule_days_free(rg_rule_day *d, size_t n)
+{
+    for (size_t i = 0; d && i < n; i++)
+        free(d[i].rule_id);
+    free(d);
+}
+
+int rg_alert_store_rule_days(rg_alert_store *s, int64_t from_day, int64_t to_day, rg_rule_day **out,
+                             size_t *n, int64_t *last_day, char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    *n = 0;
+    if (rg_alert_store_flush(s, errstr, errstr_size) < 0)
+        return -1;
+    sqlite3_stmt *st = rg_alerts_prepare(
+        s, "SELECT rule_id, day, alerts, fraud, legit FROM rule_days WHERE day BETWEEN ?1 AND ?2"
+           " AND alerts > 0 ORDER BY rule_id, day",
+        errstr, errstr_size);
+    sqlite3_stmt *last = st ? rg_alerts_prepare(s, "SELECT max(day) FROM rule_days WHERE alerts > 0",
+                                                errstr, errstr_size) : NULL;
+    if (!last) {
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, from_day);
+    sqlite3_bind_int64(st, 2, to_day);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            rg_rule_day *nd = realloc(*out, ncap * sizeof *nd);
+            if (!nd)
+                goto oom;
+            *out = nd;
+            cap = ncap;
+        }
+        rg_rule_day *d = &(*out)[*n];
+        if (!(d->rule_id = rg_alerts_col_dup(st, 0)))
+            goto oom;
+        (*n)++;
+        d->day = sqlite3_column_int64(st, 1);
+        d->alerts = sqlite3_column_int64(st, 2);
+        d->fraud = sqlite3_column_int64(st, 3);
+        d->legit = sqlite3_column_int64(st, 4);
+    }
+    if (rc == SQLITE_DONE && last_day) {
+        rc = sqlite3_step(last);
+        *last_day = rc == SQLITE_ROW && sqlite3_column_type(last, 0) != SQLITE_NULL
+                        ? sqlite3_column_int64(last, 0) : INT64_MIN;
+        rc = rc == SQLITE_ROW ? SQLITE_DONE : rc;
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(last);
+    if (rc != SQLITE_DONE) {
+        rg_alerts_sql_error(s, "reading hits per rule and day", errstr, errstr_size);
+        rg_rule_days_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+oom:
+    sqlite3_finalize(st);
+    sqlite3_finalize(last);
+    snprintf(errstr, errstr_size, "%s: out of memory", s->path);
+    rg_rule_days_free(*out, *n);
     *out = NULL;
     *n = 0;
     return -1;

@@ -97,7 +97,7 @@ static inline void fix_db_path(char *path, size_t size, const char *tag)
 {
     const char *dir = getenv("RG_TEST_BUILD");
     snprintf(path, size, "%s/%s-%ld.db", dir && *dir ? dir : "/tmp", tag, (long)getpid());
-    char side[600];
+    char side[1200];
     unlink(path);
     snprintf(side, sizeof side, "%s-wal", path);
     unlink(side);
@@ -107,7 +107,7 @@ static inline void fix_db_path(char *path, size_t size, const char *tag)
 
 static inline void fix_db_remove(const char *path)
 {
-    char side[600];
+    char side[1200];
     unlink(path);
     snprintf(side, sizeof side, "%s-wal", path);
     unlink(side);

@@ -1,6 +1,7 @@
 /* Unit tests for store/alerts*.c: schema and migrations, adding decisions
  * (dedupe, batching, the sink), listing with filters, label/resolve and
- * the release outbox, per-rule precision, JSON output. */
+ * the release outbox, per-rule precision, JSON output. Schema 3's review
+ * features (migration, history, search, users): test_alerts_review.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,9 @@
 #include <sqlite3.h>
 
 #include "alerts_fixture.h"
+
+#define RG_STR_(x) #x
+#define RG_STR(x) RG_STR_(x)
 
 typedef struct ctx {
     char path[512];
@@ -79,32 +83,25 @@ static void test_schema_wal_and_version(void **state)
     sqlite3_close(db);
     /* The indexes the queries rely on exist. */
     assert_int_equal(side_query(c->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-                                         " AND name IN ('alerts_ts', 'alerts_status_ts',"
-                                         " 'alerts_subject_ts', 'hits_rule', 'outbox_unsent')"), 5);
+                                         " AND name IN ('alerts_queue', 'alerts_status_ts',"
+                                         " 'alerts_subject_ts', 'hits_rule', 'outbox_unsent',"
+                                         " 'alerts_label_ts', 'alerts_assignee_ts', 'alerts_party',"
+                                         " 'alerts_object')"), 9);
 }
 
-static void test_migrates_old_and_refuses_newer(void **state)
+static void test_refuses_newer(void **state)
 {
     ctx *c = *state;
     assert_int_equal(fix_fill(c->s), 0);
     rg_alert_store_close(c->s, NULL, 0);
     c->s = NULL;
-    /* Make it a version-1 file: what 1 -> 2 adds is gone. */
-    side_exec(c->path, "DROP TABLE outbox; DROP TABLE review_log; PRAGMA user_version = 1");
-    c->s = rg_alert_store_open(c->path, RG_ALERTS_EXISTING, c->err, sizeof c->err);
-    assert_non_null(c->s);
-    assert_int_equal(side_query(c->path, "PRAGMA user_version"), 2);
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM outbox"), 0);
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM alerts"), 5);
-    rg_alert_store_close(c->s, NULL, 0);
-    c->s = NULL;
-
     side_exec(c->path, "PRAGMA user_version = 99");
     assert_null(rg_alert_store_open(c->path, RG_ALERTS_EXISTING, c->err, sizeof c->err));
     assert_non_null(strstr(c->err, "newer"));
-    side_exec(c->path, "PRAGMA user_version = 2");
+    side_exec(c->path, "PRAGMA user_version = " RG_STR(RG_ALERT_SCHEMA_VERSION));
     c->s = rg_alert_store_open(c->path, RG_ALERTS_EXISTING, c->err, sizeof c->err);
     assert_non_null(c->s);
+    assert_int_equal(side_query(c->path, "SELECT count(*) FROM alerts"), 5);
 }
 
 static void test_open_missing_and_garbage(void **state)
@@ -490,7 +487,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema_wal_and_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrates_old_and_refuses_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_missing_and_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_get_and_dedupe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches_commit_by_rows_and_flush, setup, teardown),

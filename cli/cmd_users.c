@@ -1,0 +1,222 @@
+/*
+ * cmd_users — `riskgate users add|list|remove` (docs/review.md,
+ * "Per-analyst access"): who may use the review server, as what role.
+ *
+ *   riskgate users add    [--db DB] NAME [--role analyst|lead] [--token-file FILE]
+ *   riskgate users list   [--db DB] [--json]
+ *   riskgate users remove [--db DB] NAME
+ *
+ * `add` makes the user's token and hands it out once: alone on standard
+ * output (so `TOKEN=$(riskgate users add ...)` works), or into a new
+ * 0600 file with --token-file; the store keeps only a keyed hash
+ * (store/users.h). Nothing else ever prints a token.
+ * Exit: 0 done, 1 failure (the name exists / does not, database error),
+ * 2 usage or configuration error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/strbuf.h"
+#include "../store/users.h"
+#include "alerts_cli.h"
+#include "commands_review.h"
+
+static const char USERS_USAGE[] =
+    "usage: riskgate users add    [--db DB] NAME [--role analyst|lead] [--token-file FILE]\n"
+    "       riskgate users list   [--db DB] [--json]\n"
+    "       riskgate users remove [--db DB] NAME\n"
+    "\n"
+    "Who may use `riskgate serve` on the alert store DB (default $RISKGATE_DB), and how:\n"
+    "an analyst labels, resolves, and assigns alerts to themselves; a lead also reopens\n"
+    "and reassigns. Every change is recorded under the name the token belongs to.\n"
+    "  add     a user with a new token (role analyst unless --role lead); the token is\n"
+    "          printed once on standard output, or written to FILE (mode 0600, new file);\n"
+    "          the store keeps only a hash of it\n"
+    "  list    names, roles, when added\n"
+    "  remove  the user's token stops working at once; their name stays in the history\n"
+    "While the store has no users, `serve` takes its single token file instead.\n"
+    "NAME: 1-64 characters of A-Z a-z 0-9 . _ @ -.\n";
+
+static int users_usage_error(const char *fmt, const char *arg)
+{
+    fputs("riskgate users: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\n(see riskgate users --help)\n", stderr);
+    return 2;
+}
+
+/* The token into a new 0600 file (never through a symlink, never over
+ * an existing file). */
+static int write_token_file(const char *path, const char *token)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "riskgate users: %s: cannot create the token file: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t n = strlen(token);
+    bool ok = fchmod(fd, 0600) == 0 && write(fd, token, n) == (ssize_t)n && write(fd, "\n", 1) == 1 &&
+              fsync(fd) == 0;
+    int saved = errno;
+    close(fd);
+    if (!ok) {
+        fprintf(stderr, "riskgate users: %s: cannot write the token file: %s\n", path, strerror(saved));
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+static int users_add(rg_alert_store *s, const char *name, rg_role role, const char *token_file)
+{
+    char err[512], token[RG_USER_TOKEN_HEX + 1];
+    int rc = rg_users_add(s, name, role, token, err, sizeof err);
+    if (rc <= 0) {
+        fprintf(stderr, "riskgate users add: %s\n", err);
+        return 1;
+    }
+    if (token_file) {
+        if (write_token_file(token_file, token) < 0) {
+            memset(token, 0, sizeof token);
+            rg_users_remove(s, name, err, sizeof err);
+            fprintf(stderr, "riskgate users add: %s not added\n", name);
+            return 1;
+        }
+        fprintf(stderr, "riskgate users: added %s (%s); token in %s\n", name, rg_role_name(role), token_file);
+    } else {
+        fprintf(stderr, "riskgate users: added %s (%s); the token follows, shown this once"
+                        " (the store keeps only a hash)\n", name, rg_role_name(role));
+        printf("%s\n", token);
+    }
+    memset(token, 0, sizeof token);
+    return 0;
+}
+
+static int users_list(rg_alert_store *s, bool json)
+{
+    char err[512];
+    rg_user *u;
+    size_t n;
+    if (rg_users_list(s, &u, &n, err, sizeof err) < 0) {
+        fprintf(stderr, "riskgate users list: %s\n", err);
+        return 1;
+    }
+    if (json) {
+        rg_strbuf b = RG_STRBUF_INIT;
+        rg_strbuf_puts(&b, "{\"users\":[");
+        for (size_t i = 0; i < n; i++) {
+            rg_strbuf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+            rg_strbuf_put_json_str(&b, u[i].name, strlen(u[i].name));
+            rg_strbuf_printf(&b, ",\"role\":\"%s\",\"added_at\":\"", rg_role_name(u[i].role));
+            rg_strbuf_put_utc_ms(&b, u[i].created_ms);
+            rg_strbuf_puts(&b, "\"}");
+        }
+        rg_strbuf_puts(&b, "]}\n");
+        fwrite(b.data, 1, b.len, stdout);
+        rg_strbuf_free(&b);
+    } else if (n == 0) {
+        printf("no users: `riskgate serve` takes its token file (riskgate users add NAME to add one)\n");
+    } else {
+        size_t w = strlen("NAME");
+        for (size_t i = 0; i < n; i++)
+            w = strlen(u[i].name) > w ? strlen(u[i].name) : w;
+        printf("%-*s  %-7s  %s\n", (int)w, "NAME", "ROLE", "ADDED (UTC)");
+        for (size_t i = 0; i < n; i++) {
+            char t[32];
+            rg_fmt_time(u[i].created_ms, t, sizeof t);
+            printf("%-*s  %-7s  %s\n", (int)w, u[i].name, rg_role_name(u[i].role), t);
+        }
+    }
+    free(u);
+    return 0;
+}
+
+int rg_cmd_users(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, 'd'},         {"role", required_argument, NULL, 'r'},
+        {"token-file", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+    };
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(USERS_USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *action = argv[1];
+    bool add = strcmp(action, "add") == 0, list = strcmp(action, "list") == 0,
+         remove = strcmp(action, "remove") == 0;
+    if (!add && !list && !remove)
+        return users_usage_error("unknown action '%s' (add, list or remove)", action);
+    const char *db = NULL, *role_name = NULL, *token_file = NULL;
+    bool json = false;
+    optind = 0;
+    opterr = 0;
+    int c;
+    char **args = argv + 1;
+    int nargs = argc - 1;
+    while ((c = getopt_long(nargs, args, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'r': role_name = optarg; break;
+        case 't': token_file = optarg; break;
+        case 'j': json = true; break;
+        case 'h': fputs(USERS_USAGE, stdout); return 0;
+        case ':': return users_usage_error("%s needs a value", args[optind - 1]);
+        default: return users_usage_error("unknown option '%s'", args[optind - 1]);
+        }
+    }
+    int npos = nargs - optind;
+    char **pos = args + optind;
+    /* `users add NAME lead` reads as well as `--role lead`. */
+    if (add && npos == 2 && !role_name) {
+        role_name = pos[1];
+        npos = 1;
+    }
+    db = rg_alerts_db_path(db);
+    if (!db)
+        return users_usage_error("%s", "--db DB is required (or set RISKGATE_DB)");
+    if (list && npos != 0)
+        return users_usage_error("%s", "list takes no arguments");
+    if (!list && npos != 1)
+        return users_usage_error("%s needs exactly one NAME", action);
+    if ((role_name || token_file) && !add)
+        return users_usage_error("%s", "--role and --token-file belong to add");
+    if (json && !list)
+        return users_usage_error("%s", "--json belongs to list");
+    int role = role_name ? rg_role_from_name(role_name) : RG_ROLE_ANALYST;
+    if (role < 0)
+        return users_usage_error("the role must be analyst or lead, not '%s'", role_name);
+    if (add && !rg_alert_name_valid(pos[0]))
+        return users_usage_error("not a user name: '%s' (1-64 of A-Z a-z 0-9 . _ @ -, not none)", pos[0]);
+
+    char err[512];
+    rg_alert_store *s = rg_alert_store_open(db, RG_ALERTS_EXISTING, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "riskgate users: %s\n", err);
+        return 2;
+    }
+    int rc;
+    if (add) {
+        rc = users_add(s, pos[0], (rg_role)role, token_file);
+    } else if (list) {
+        rc = users_list(s, json);
+    } else {
+        rc = rg_users_remove(s, pos[0], err, sizeof err);
+        if (rc <= 0)
+            fprintf(stderr, "riskgate users remove: %s\n", err);
+        else
+            fprintf(stderr, "riskgate users: removed %s; their token no longer works\n", pos[0]);
+        rc = rc > 0 ? 0 : 1;
+    }
+    if (rg_alert_store_close(s, err, sizeof err) < 0) {
+        fprintf(stderr, "riskgate users: %s\n", err);
+        rc = 1;
+    }
+    return rc;
+}
