@@ -191,12 +191,16 @@ static int do_list(rg_alert_store *s, alerts_opts *o)
 {
     char err[512];
     int64_t total;
-    if (rg_alert_store_count(s, &o->filter, &total, err, sizeof err) < 0)
+    bool exact;
+    /* Counted up to the page's end plus RG_ALERT_COUNT_CAP ("more than N"):
+     * a count of many among a million would cost more than the page. */
+    int64_t cap = (int64_t)o->filter.offset + (int64_t)o->filter.limit + RG_ALERT_COUNT_CAP;
+    if (rg_alert_store_count_upto(s, &o->filter, o->filter.limit ? cap : 0, &total, &exact, err, sizeof err) < 0)
         goto fail;
     if (o->json) {
         json_list_ctx c = {.out = stdout, .buf = RG_STRBUF_INIT};
-        printf("{\"total\":%lld,\"limit\":%zu,\"offset\":%zu,\"alerts\":[", (long long)total,
-               o->filter.limit, o->filter.offset);
+        printf("{\"total\":%lld,\"total_exact\":%s,\"limit\":%zu,\"offset\":%zu,\"alerts\":[",
+               (long long)total, exact ? "true" : "false", o->filter.limit, o->filter.offset);
         int rc = rg_alert_store_scan(s, &o->filter, print_json_one, &c, err, sizeof err);
         rg_strbuf_free(&c.buf);
         int64_t more = total - (int64_t)o->filter.offset - (int64_t)c.n;
@@ -215,9 +219,12 @@ static int do_list(rg_alert_store *s, alerts_opts *o)
         printf("no alerts match\n");
     rg_alerts_free(a, n);
     int64_t more = total - (int64_t)o->filter.offset - (int64_t)n;
-    if (more > 0)
+    if (more > 0 && exact)
         printf("... %lld more match (%lld in all): --limit N shows more (0: all), --offset N skips\n",
                (long long)more, (long long)total);
+    else if (more > 0)
+        printf("... more than %lld more match: --limit N shows more (0: all), --offset N skips\n",
+               (long long)more);
     return 0;
 fail:
     fprintf(stderr, "riskgate alerts list: %s\n", err);

@@ -225,13 +225,15 @@ static void list_alerts(rg_alert_store *s, const char *unused, const rg_api_requ
 
     char err[512];
     int64_t total;
+    bool exact;
     rg_alert *a;
     size_t n;
-    if (rg_alert_store_count(s, &f, &total, err, sizeof err) < 0 ||
+    /* Counted up to the page's end plus RG_ALERT_COUNT_CAP: "more than N". */
+    if (rg_alert_store_count_upto(s, &f, (int64_t)f.offset + RG_ALERT_COUNT_CAP, &total, &exact, err, sizeof err) < 0 ||
         rg_alert_store_list(s, &f, &a, &n, err, sizeof err) < 0)
         return store_fail(rs, err);
-    rg_strbuf_printf(&rs->body, "{\"total\":%lld,\"limit\":%zu,\"offset\":%zu,\"alerts\":[",
-                     (long long)total, f.limit, f.offset);
+    rg_strbuf_printf(&rs->body, "{\"total\":%lld,\"total_exact\":%s,\"limit\":%zu,\"offset\":%zu,\"alerts\":[",
+                     (long long)total, exact ? "true" : "false", f.limit, f.offset);
     for (size_t i = 0; i < n; i++) {
         if (i)
             rg_strbuf_putc(&rs->body, ',');

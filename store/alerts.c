@@ -104,6 +104,9 @@ static const char *const MIGRATIONS[RG_ALERT_SCHEMA_VERSION] = {
      * cost nothing when an alert is stored. */
     "CREATE INDEX alerts_label_ts ON alerts(label, ts_ms, decision_id) WHERE label IS NOT NULL;"
     "CREATE INDEX alerts_assignee_ts ON alerts(assignee, ts_ms, decision_id) WHERE assignee IS NOT NULL;"
+    /* A rare action (release, or a pack where freeze is rare) is found
+     * without a walk; few distinct values, each appended in time order. */
+    "CREATE INDEX alerts_actions_ts ON alerts(actions, ts_ms, decision_id);"
     /* The other party and the object of the alert's event, beside its
      * subject: party = the event's account when the subject is someone
      * else (the sender of a mule's transfer, the complainant), else its

@@ -202,6 +202,19 @@ int rg_alert_store_scan(rg_alert_store *s, const rg_alert_filter *f, rg_alert_cb
 int rg_alert_store_count(rg_alert_store *s, const rg_alert_filter *f, int64_t *total,
                          char *errstr, size_t errstr_size);
 
+/*
+ * The same, but counting stops past `cap` (> 0) matches unless one index
+ * gives the exact number at once (no filter, or a single status, rule,
+ * subject, entity, time range, label fraud|legit or named assignee): then
+ * *exact is false and *total is cap ("more than cap"). What lists show,
+ * so that a count of many among a million stays cheap (docs/review.md,
+ * "Speed").
+ */
+int rg_alert_store_count_upto(rg_alert_store *s, const rg_alert_filter *f, int64_t cap, int64_t *total,
+                              bool *exact, char *errstr, size_t errstr_size);
+
+#define RG_ALERT_COUNT_CAP 10000
+
 /* rg_alert_store_scan collected into an array the caller frees with
  * rg_alerts_free. */
 int rg_alert_store_list(rg_alert_store *s, const rg_alert_filter *f, rg_alert **out, size_t *n,

@@ -152,7 +152,10 @@ oom:
 typedef struct plan {
     const char *from;           /* "alerts a" or "alerts a INDEXED BY ..." */
     bool rule_by_hits;          /* rule: a.id IN (hits) rather than a test on a.rules */
+    bool action_by_index;       /* action: a.actions IN (its combinations) through alerts_actions_ts */
     bool search_fts;            /* search: trigram indexes rather than LIKE on the ids */
+    bool search_short;          /* under 3 characters: ids and subjects from their start only */
+    const char *action_sets[8]; /* the values of `actions` that include the action */
     rg_strbuf rule_word;        /* " rule " */
     rg_strbuf action_word;      /* " action " */
     rg_strbuf search_match;     /* the FTS5 phrase "term" */
@@ -231,8 +234,28 @@ static void put_prefix_range(rg_strbuf *lo, rg_strbuf *hi, const char *prefix, s
     rg_strbuf_puts(hi, "\xf4\x8f\xbf\xbf");
 }
 
-static int make_plan(rg_alert_store *s, const rg_alert_filter *f, plan *p, char *errstr,
-                     size_t errstr_size)
+/* The stored `actions` values (detection.md order, space-separated) that
+ * include `action`: every subset of the four actions containing it. */
+static void action_sets(const char *action, const char **out)
+{
+    static const char *const SETS[] = {
+        "freeze", "face_verify", "freeze face_verify", "review", "freeze review", "face_verify review",
+        "freeze face_verify review", "release", "freeze release", "face_verify release",
+        "freeze face_verify release", "review release", "freeze review release",
+        "face_verify review release", "freeze face_verify review release",
+    };
+    size_t n = 0, len = strlen(action);
+    for (size_t i = 0; i < sizeof SETS / sizeof SETS[0]; i++) {
+        const char *at = strstr(SETS[i], action);
+        if (at && (at == SETS[i] || at[-1] == ' ') && (at[len] == '\0' || at[len] == ' '))
+            out[n++] = SETS[i];
+    }
+    while (n < 8)
+        out[n++] = "";
+}
+
+static int make_plan(rg_alert_store *s, const rg_alert_filter *f, plan *p, bool for_count,
+                     char *errstr, size_t errstr_size)
 {
     memset(p, 0, sizeof *p);
     bool driven = f->subject || f->entity || f->labelled_only ||
@@ -247,8 +270,27 @@ static int make_plan(rg_alert_store *s, const rg_alert_filter *f, plan *p, char 
         driven |= p->rule_by_hits;
         rg_strbuf_printf(&p->rule_word, " %s ", f->rule);
     }
-    if (f->action)
+    if (f->action) {
         rg_strbuf_printf(&p->action_word, " %s ", f->action);
+        action_sets(f->action, p->action_sets);
+        sqlite3_stmt *st = rg_alerts_prepare(
+            s, "SELECT count(*) FROM (SELECT 1 FROM alerts INDEXED BY alerts_actions_ts"
+               " WHERE actions IN (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) LIMIT " RG_STR(RULE_DRIVES) " + 1)",
+            errstr, errstr_size);
+        if (!st)
+            return -1;
+        for (int i = 0; i < 8; i++)
+            sqlite3_bind_text(st, i + 1, p->action_sets[i], -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW) {
+            rg_alerts_sql_error(s, "planning a list", errstr, errstr_size);
+            return -1;
+        }
+        p->action_by_index = n <= RULE_DRIVES;
+        driven |= p->action_by_index;
+    }
     if (f->search) {
         const char *t = f->search;
         rg_strbuf_putc(&p->search_match, '"');
@@ -265,7 +307,8 @@ static int make_plan(rg_alert_store *s, const rg_alert_filter *f, plan *p, char 
         put_prefix_range(&p->search_lo, &p->search_hi, t, strlen(t));
         put_prefix_range(&p->search_elo, &p->search_ehi, esc.data ? esc.data : "", esc.len);
         rg_strbuf_free(&esc);
-        if (utf8_chars(t) >= 3 && rg_strbuf_ok(&p->search_match)) {
+        p->search_short = utf8_chars(t) < 3;
+        if (!p->search_short && rg_strbuf_ok(&p->search_match)) {
             int64_t subjects;
             if (probe_count(s, "SELECT count(*) FROM (SELECT 1 FROM subjects_fts WHERE subjects_fts"
                                " MATCH ?1 LIMIT " RG_STR(SEARCH_DRIVES) " + 1)",
@@ -273,7 +316,7 @@ static int make_plan(rg_alert_store *s, const rg_alert_filter *f, plan *p, char 
                 return -1;
             p->search_fts = subjects <= SEARCH_DRIVES;
         }
-        driven |= p->search_fts;
+        driven |= p->search_fts || p->search_short;
     }
     if (f->entity) {
         rg_strbuf esc = RG_STRBUF_INIT;
@@ -288,14 +331,17 @@ static int make_plan(rg_alert_store *s, const rg_alert_filter *f, plan *p, char 
         snprintf(errstr, errstr_size, "%s: out of memory", s->path);
         return -1;
     }
-    /* Without a driver, walk the sort order's index (see above). */
+    /* Without a driver, walk the sort order's index (see above); a count
+     * has no order, and walks the queue index unless status alone (its
+     * own index) or nothing filters. */
     p->from = "alerts a";
     bool only_status = !f->label && !f->action && !f->assignee && !f->search && !f->rule;
-    if (!driven && f->sort == RG_SORT_TIME && !only_status)
+    rg_alert_sort sort = for_count ? RG_SORT_TIME : f->sort;
+    if (!driven && sort == RG_SORT_TIME && !only_status)
         p->from = "alerts a INDEXED BY alerts_queue";
-    else if (!driven && f->sort == RG_SORT_SUBJECT)
+    else if (!driven && sort == RG_SORT_SUBJECT)
         p->from = "alerts a INDEXED BY alerts_subject_ts";
-    else if (!driven && f->sort == RG_SORT_STATUS)
+    else if (!driven && sort == RG_SORT_STATUS)
         p->from = "alerts a INDEXED BY alerts_status_ts";
     return 0;
 }
@@ -321,11 +367,15 @@ static void build_where(const rg_alert_filter *f, const plan *p, rg_strbuf *sql)
     if (f->label)
         rg_strbuf_puts(sql, strcmp(f->label, "none") == 0 ? " AND a.label IS NULL" : " AND a.label = ?");
     if (f->action)
-        rg_strbuf_puts(sql, " AND instr(' ' || a.actions || ' ', ?)");
+        rg_strbuf_puts(sql, p->action_by_index ? " AND a.actions IN (?, ?, ?, ?, ?, ?, ?, ?)"
+                                               : " AND instr(' ' || a.actions || ' ', ?)");
     if (f->assignee)
         rg_strbuf_puts(sql, strcmp(f->assignee, "none") == 0 ? " AND a.assignee IS NULL"
                                                               : " AND a.assignee = ?");
-    if (f->search && p->search_fts)
+    if (f->search && p->search_short)
+        rg_strbuf_puts(sql, " AND (a.subject = ? OR (a.decision_id >= ? AND a.decision_id < ?)"
+                            " OR (a.decision_id >= ? AND a.decision_id < ?))");
+    else if (f->search && p->search_fts)
         rg_strbuf_puts(sql, " AND (a.subject IN (SELECT name FROM subjects WHERE id IN"
                             " (SELECT rowid FROM subjects_fts WHERE subjects_fts MATCH ?))"
                             " OR a.id IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?)"
@@ -363,11 +413,21 @@ static int bind_where(sqlite3_stmt *st, const rg_alert_filter *f, const plan *p)
     }
     if (f->label && strcmp(f->label, "none") != 0)
         sqlite3_bind_text(st, i++, f->label, -1, SQLITE_STATIC);
-    if (f->action)
+    if (f->action && p->action_by_index) {
+        for (int k = 0; k < 8; k++)
+            sqlite3_bind_text(st, i++, p->action_sets[k], -1, SQLITE_STATIC);
+    } else if (f->action) {
         bind_buf(st, i++, &p->action_word);
+    }
     if (f->assignee && strcmp(f->assignee, "none") != 0)
         sqlite3_bind_text(st, i++, f->assignee, -1, SQLITE_STATIC);
-    if (f->search && p->search_fts) {
+    if (f->search && p->search_short) {
+        sqlite3_bind_text(st, i++, f->search, -1, SQLITE_STATIC);
+        bind_buf(st, i++, &p->search_lo);
+        bind_buf(st, i++, &p->search_hi);
+        bind_buf(st, i++, &p->search_elo);
+        bind_buf(st, i++, &p->search_ehi);
+    } else if (f->search && p->search_fts) {
         bind_buf(st, i++, &p->search_match);
         bind_buf(st, i++, &p->search_match);
         bind_buf(st, i++, &p->search_lo);
@@ -410,17 +470,34 @@ static sqlite3_stmt *prepare_built(rg_alert_store *s, rg_strbuf *sql, char *errs
     return rg_alerts_prepare(s, sql->data, errstr, errstr_size);
 }
 
-int rg_alert_store_count(rg_alert_store *s, const rg_alert_filter *f, int64_t *total,
-                         char *errstr, size_t errstr_size)
+/* Filters whose exact count one index answers (counting its entries). */
+static bool counted_by_one_index(const rg_alert_filter *f)
+{
+    bool timed = f->since_ms != INT64_MIN || f->until_ms != INT64_MAX;
+    int n = !!f->status + !!f->rule + !!f->subject + !!f->label + !!f->action + !!f->assignee +
+            !!f->search + !!f->entity + f->labelled_only + timed;
+    if (n == 0)
+        return true;
+    if (n > 1)
+        return false;
+    return f->status || f->rule || f->subject || f->entity || timed || f->labelled_only ||
+           (f->label && strcmp(f->label, "none") != 0) || (f->assignee && strcmp(f->assignee, "none") != 0);
+}
+
+/* count(*) of the filter; past `cap` matches (cap > 0) it stops at cap + 1. */
+static int count_plan(rg_alert_store *s, const rg_alert_filter *f, int64_t cap, int64_t *total,
+                      char *errstr, size_t errstr_size)
 {
     plan p;
-    if (make_plan(s, f, &p, errstr, errstr_size) < 0) {
+    if (make_plan(s, f, &p, true, errstr, errstr_size) < 0) {
         plan_free(&p);
         return -1;
     }
     rg_strbuf sql = RG_STRBUF_INIT;
-    rg_strbuf_printf(&sql, "SELECT count(*) FROM %s", p.from);
+    rg_strbuf_printf(&sql, cap > 0 ? "SELECT count(*) FROM (SELECT 1 FROM %s" : "SELECT count(*) FROM %s", p.from);
     build_where(f, &p, &sql);
+    if (cap > 0)
+        rg_strbuf_printf(&sql, " LIMIT %lld)", (long long)cap + 1);
     sqlite3_stmt *st = prepare_built(s, &sql, errstr, errstr_size);
     rg_strbuf_free(&sql);
     int rc = SQLITE_ERROR;
@@ -436,13 +513,31 @@ int rg_alert_store_count(rg_alert_store *s, const rg_alert_filter *f, int64_t *t
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
+int rg_alert_store_count(rg_alert_store *s, const rg_alert_filter *f, int64_t *total,
+                         char *errstr, size_t errstr_size)
+{
+    return count_plan(s, f, 0, total, errstr, errstr_size);
+}
+
+int rg_alert_store_count_upto(rg_alert_store *s, const rg_alert_filter *f, int64_t cap, int64_t *total,
+                              bool *exact, char *errstr, size_t errstr_size)
+{
+    bool whole = cap <= 0 || counted_by_one_index(f);
+    if (count_plan(s, f, whole ? 0 : cap, total, errstr, errstr_size) < 0)
+        return -1;
+    *exact = whole || *total <= cap;
+    if (!*exact)
+        *total = cap;
+    return 0;
+}
+
 int rg_alert_store_scan(rg_alert_store *s, const rg_alert_filter *f, rg_alert_cb cb, void *ctx,
                         char *errstr, size_t errstr_size)
 {
     plan p;
     sqlite3_stmt *st = NULL, *hits = NULL;
     int result = -1;
-    if (make_plan(s, f, &p, errstr, errstr_size) < 0)
+    if (make_plan(s, f, &p, false, errstr, errstr_size) < 0)
         goto done;
     rg_strbuf sql = RG_STRBUF_INIT;
     rg_strbuf_printf(&sql, "SELECT " ALERT_COLUMNS " FROM %s", p.from);

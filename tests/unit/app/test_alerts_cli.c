@@ -186,7 +186,7 @@ static void test_list_table_and_json(void **state)
     json_decref(j);
 
     assert_int_equal(run(c, "list", "--db", c->db, "--json", "--status", "resolved", NULL), 0);
-    assert_string_equal(c->out, "{\"total\":0,\"limit\":50,\"offset\":0,\"alerts\":[],\"more\":0}\n");
+    assert_string_equal(c->out, "{\"total\":0,\"total_exact\":true,\"limit\":50,\"offset\":0,\"alerts\":[],\"more\":0}\n");
 
     /* cli.md, second round: newest first, at most N, and how many more. */
     assert_int_equal(run(c, "list", "--db", c->db, "--limit", "2", NULL), 0);

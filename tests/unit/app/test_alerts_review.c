@@ -388,10 +388,12 @@ static void test_filters_and_sorts(void **state)
     assert_ids(c, &f, "e-3/u-1");
     f.search = "100%_r";                      /* LIKE's wildcards are plain text */
     assert_ids(c, &f, "e-2/u-2");
-    f.search = "%_";                          /* short: read without the index */
-    assert_ids(c, &f, "e-2/u-2");
+    f.search = "%_";                          /* under 3 characters: ids from the start only */
+    assert_ids(c, &f, "");
     f.search = "2";
-    assert_ids(c, &f, "e-2/u-2 e-4/u-2");
+    assert_ids(c, &f, "");
+    f.search = "e-";
+    assert_ids(c, &f, "e-1/u-1 e-2/u-2 e-3/u-1 e-4/u-2 e-5/u-1");
     f.search = "nothing like it";
     assert_ids(c, &f, "");
     f.search = "u-1' OR '1'='1";
@@ -422,9 +424,7 @@ static void test_filters_and_sorts(void **state)
     /* Sorts, both ways. */
     rg_alert_filter_init(&f);
     f.sort = RG_SORT_SUBJECT;
-    f.subject = NULL;
-    f.search = "u-";
-    f.until_ms = FIX_T0 + 5000;
+    f.until_ms = FIX_T0 + 5000;               /* the fixture's five */
     assert_ids(c, &f, "e-1/u-1 e-3/u-1 e-5/u-1 e-2/u-2 e-4/u-2");
     f.newest_first = true;
     assert_ids(c, &f, "e-4/u-2 e-2/u-2 e-5/u-1 e-3/u-1 e-1/u-1");
@@ -468,6 +468,25 @@ static void test_common_rule_and_broad_search(void **state)
     f.search = "acct";                        /* 2500 subjects: scanned */
     assert_int_equal(rg_alert_store_count(c->s, &f, &total, c->err, sizeof c->err), 0);
     assert_int_equal(total, 20100);
+    bool exact = true;
+    assert_int_equal(rg_alert_store_count_upto(c->s, &f, 1000, &total, &exact, c->err, sizeof c->err), 0);
+    assert_false(exact);
+    assert_int_equal(total, 1000);
+    assert_int_equal(rg_alert_store_count_upto(c->s, &f, 30000, &total, &exact, c->err, sizeof c->err), 0);
+    assert_true(exact);
+    assert_int_equal(total, 20100);
+    rg_alert_filter_init(&f);
+    f.status = "open";                        /* one index counts it exactly, whatever the cap */
+    assert_int_equal(rg_alert_store_count_upto(c->s, &f, 10, &total, &exact, c->err, sizeof c->err), 0);
+    assert_true(exact);
+    assert_int_equal(total, 20105);
+    f.action = "face_verify";                 /* common: walked, capped */
+    assert_int_equal(rg_alert_store_count_upto(c->s, &f, 10, &total, &exact, c->err, sizeof c->err), 0);
+    assert_false(exact);
+    f.action = "review";                      /* rare: through its index */
+    assert_int_equal(rg_alert_store_count(c->s, &f, &total, c->err, sizeof c->err), 0);
+    assert_int_equal(total, 1);
+    rg_alert_filter_init(&f);
     f.limit = 3;
     f.newest_first = true;
     assert_ids(c, &f, "b-20099/acct-0099 b-20098/acct-0098 b-20097/acct-0097");
