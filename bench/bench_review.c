@@ -276,7 +276,7 @@ int main(int argc, char **argv)
         int64_t last;
         rg_strbuf b = RG_STRBUF_INIT;
         double t0 = now_ms();
-        rg_alert_store_rule_days(s, INT64_MIN / 2, INT64_MAX / 2, &d, &n, &last, err, sizeof err);
+        rg_alert_store_rule_days(s, INT64_MIN / 2, INT64_MAX / 2, &d, &n, NULL, &last, err, sizeof err);
         rg_rule_stats_to_json(d, n, last - 55, last, &b);
         t[r] = now_ms() - t0;
         rg_rule_days_free(d, n);

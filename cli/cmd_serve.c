@@ -15,19 +15,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../geo/geo.h"
 #include "../serve/serve.h"
+#include "cli_common.h"
 #include "../store/users.h"
 #include "alerts_cli.h"
 #include "commands_review.h"
 
 static const char SERVE_USAGE[] =
-    "usage: riskgate serve [--db DB] [--listen ADDR:PORT] [--token-file FILE] [--as NAME] [--quiet]\n"
+    "usage: riskgate serve [--db DB] [--listen ADDR:PORT] [--token-file FILE] [--as NAME]\n"
+    "                      [--geoip FILE|none] [--quiet]\n"
     "\n"
     "Serves the alert review page and its JSON API for the alert store DB\n"
     "(default $RISKGATE_DB).\n"
     "  --listen ADDR:PORT  where to listen (default " RG_SERVE_DEFAULT_LISTEN "; port 0: any free port)\n"
     "  --token-file FILE   the single token, created with mode 0600 when missing\n"
     "                      (default: DB.token next to the database)\n"
+    "  --geoip FILE|none   GeoIP databases to place alerts' IPs on the page (default: the\n"
+    "                      ones `make geoip` installs, when present)\n"
     "  --as NAME           whom the single token's changes are recorded as\n"
     "                      (default: $USER)\n"
     "  --quiet             no access log on stderr\n"
@@ -42,6 +47,22 @@ static int serve_usage_error(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fputs("\n(see riskgate serve --help)\n", stderr);
     return 2;
+}
+
+/* The bundled databases (rg_cli_default_geoip: one path, or two joined by
+ * a comma), or NULL when they are not there. */
+static rg_geo *open_default_geo(void)
+{
+    char list[8192];
+    snprintf(list, sizeof list, "%s", rg_cli_default_geoip());
+    const char *paths[2] = {list, NULL};
+    size_t n = 1;
+    char *comma = strchr(list, ',');
+    if (comma) {
+        *comma = '\0';
+        paths[n++] = comma + 1;
+    }
+    return rg_geo_open_many(paths, n, NULL, 0);
 }
 
 /* How many users the store has (-1 when it cannot tell). */
@@ -61,10 +82,10 @@ int rg_cmd_serve(int argc, char **argv)
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'd'},         {"listen", required_argument, NULL, 'l'},
         {"token-file", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
-        {"as", required_argument, NULL, 'a'},         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"as", required_argument, NULL, 'a'},         {"geoip", required_argument, NULL, 'g'},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *listen = NULL, *token_file = NULL, *as = NULL;
+    const char *db = NULL, *listen = NULL, *token_file = NULL, *as = NULL, *geoip = NULL;
     bool quiet = false;
     optind = 0;
     opterr = 0;
@@ -76,6 +97,7 @@ int rg_cmd_serve(int argc, char **argv)
         case 't': token_file = optarg; break;
         case 'q': quiet = true; break;
         case 'a': as = optarg; break;
+        case 'g': geoip = optarg; break;
         case 'h': fputs(SERVE_USAGE, stdout); return 0;
         case ':': return serve_usage_error("%s needs a value", argv[optind - 1]);
         default: return serve_usage_error("unknown option '%s'", argv[optind - 1]);
@@ -105,6 +127,21 @@ int rg_cmd_serve(int argc, char **argv)
         return 2;
     }
 
+    /* GeoIP only decorates the page: without the default databases the
+     * page shows IPs unplaced; a database asked for by name must open. */
+    rg_geo *geo = NULL;
+    if (geoip) {
+        bool ok;
+        geo = rg_cli_open_geo("riskgate serve", geoip, &ok);
+        if (!ok)
+            return 2;
+    } else {
+        geo = open_default_geo();
+        if (!geo)
+            fprintf(stderr, "riskgate serve: no GeoIP database (make geoip, or --geoip FILE):"
+                            " the page shows IPs without their place\n");
+    }
+
     /* Block the stop signals in every thread (MHD's inherits the mask),
      * then wait for one here: no handler runs inside the server. */
     sigset_t stop;
@@ -115,12 +152,13 @@ int rg_cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, &old);
 
     rg_serve_config cfg = {.db_path = db, .listen = listen, .token = token, .user_name = as,
-                           .access_log = quiet ? NULL : stderr};
+                           .access_log = quiet ? NULL : stderr, .geo = geo};
     rg_server *srv = rg_serve_start(&cfg, err, sizeof err);
     memset(token, 0, sizeof token);
     if (!srv) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         fprintf(stderr, "riskgate serve: %s\n", err);
+        rg_geo_close(geo);
         return 2;
     }
     const char *host = listen ? listen : RG_SERVE_DEFAULT_LISTEN;
@@ -142,6 +180,7 @@ int rg_cmd_serve(int argc, char **argv)
     sigwait(&stop, &sig);
     fprintf(stderr, "riskgate serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
     rg_serve_stop(srv);
+    rg_geo_close(geo);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "../common/timeutil.h"
+#include "../geo/geo.h"
 #include "api_internal.h"
 
 #define API_MAX_WEEKS 52
@@ -246,8 +247,9 @@ static void list_alerts(rg_alert_store *s, const char *unused, const rg_api_requ
 
 static void get_alert(rg_alert_store *s, const char *id, const rg_api_request *rq, rg_api_response *rs)
 {
-    if (rg_api_check_params(rq, (const char *const[]){NULL}, rs) == 0)
-        rg_api_show_alert(s, id, -1, rs);
+    if (rg_api_check_params(rq, (const char *const[]){NULL}, rs) == 0) {
+        rg_api_show_alert(s, rq, id, -1, rs);
+    }
 }
 
 static void history(rg_alert_store *s, const char *id, const rg_api_request *rq, rg_api_response *rs)
@@ -267,7 +269,42 @@ static void history(rg_alert_store *s, const char *id, const rg_api_request *rq,
     rs->status = 200;
 }
 
-void rg_api_show_alert(rg_alert_store *s, const char *id, int release_queued, rg_api_response *rs)
+/* ,"ip_geo":{...} for the alert's event IP, placed by the server's GeoIP
+ * databases, appended to the show JSON in rs: what the page shows beside
+ * the IP (null when there is no IP or no database). */
+static void append_ip_geo(const rg_api_request *rq, rg_api_response *rs)
+{
+    if (rs->status != 200 || !rs->body.len || rs->body.data[rs->body.len - 1] != '}')
+        return;
+    json_t *root = json_loadb(rs->body.data, rs->body.len, 0, NULL);
+    const char *ip = json_string_value(json_object_get(json_object_get(json_object_get(root, "alert"), "event"), "ip"));
+    rg_geo_result g;
+    bool placed = ip && rq->geo && rg_geo_lookup_str(rq->geo, ip, &g) == 0 && g.found;
+    rs->body.data[--rs->body.len] = '\0';
+    rg_strbuf_puts(&rs->body, ",\"ip_geo\":");
+    if (placed) {
+        rg_strbuf_puts(&rs->body, "{\"ip\":");
+        rg_strbuf_put_json_str(&rs->body, ip, strlen(ip));
+        rg_strbuf_puts(&rs->body, ",\"country\":");
+        rg_strbuf_put_json_str(&rs->body, g.country, strlen(g.country));
+        rg_strbuf_puts(&rs->body, ",\"city\":");
+        if (rg_utf8_valid(g.city, strlen(g.city)))
+            rg_strbuf_put_json_str(&rs->body, g.city, strlen(g.city));
+        else
+            rg_strbuf_puts(&rs->body, "\"\"");
+        if (g.city_level)
+            rg_strbuf_printf(&rs->body, ",\"lat\":%.4f,\"lon\":%.4f", g.lat, g.lon);
+        else
+            rg_strbuf_puts(&rs->body, ",\"lat\":null,\"lon\":null");
+        rg_strbuf_printf(&rs->body, ",\"accuracy_km\":%d}}", (int)g.accuracy_km);
+    } else {
+        rg_strbuf_puts(&rs->body, "null}");
+    }
+    json_decref(root);
+}
+
+void rg_api_show_alert(rg_alert_store *s, const rg_api_request *rq, const char *id, int release_queued,
+                       rg_api_response *rs)
 {
     char err[512];
     rg_strbuf_reset(&rs->body);
@@ -281,6 +318,7 @@ void rg_api_show_alert(rg_alert_store *s, const char *id, int release_queued, rg
         rg_strbuf_puts(&rs->body, release_queued ? ",\"release_queued\":true}" : ",\"release_queued\":false}");
     }
     rs->status = 200;
+    append_ip_geo(rq, rs);
 }
 
 static bool is_json_content(const char *ct)
@@ -370,7 +408,8 @@ static void precision(rg_alert_store *s, const char *unused, const rg_api_reques
 }
 
 /* Hits per day and precision per week for the last `weeks` whole weeks
- * (Monday to Sunday, UTC, event time) up to the newest alert's day. */
+ * (Monday to Sunday, UTC, event time) up to the newest alert's day, or
+ * fewer when the alerts span less. */
 static void rule_stats(rg_alert_store *s, const char *unused, const rg_api_request *rq, rg_api_response *rs)
 {
     (void)unused;
@@ -383,15 +422,21 @@ static void rule_stats(rg_alert_store *s, const char *unused, const rg_api_reque
     char err[512];
     rg_rule_day *d;
     size_t n;
-    int64_t last;
-    if (rg_alert_store_rule_days(s, INT64_MAX, INT64_MAX, &d, &n, &last, err, sizeof err) < 0)
+    int64_t first, last;
+    /* Just the first and last days (an empty range asks for no rows). */
+    if (rg_alert_store_rule_days(s, 1, 0, &d, &n, &first, &last, err, sizeof err) < 0)
         return store_fail(rs, err);
     rg_rule_days_free(d, n);
     if (last == INT64_MIN)
-        last = rg_alert_now_ms() / 86400000;
+        first = last = rg_alert_now_ms() / 86400000;
+    /* Whole weeks, Monday to Sunday, ending with the newest alert's week
+     * and starting no earlier than the oldest alert's. */
     int64_t monday = last - ((last + 3) % 7 + 7) % 7;
+    int64_t first_monday = first - ((first + 3) % 7 + 7) % 7;
     int64_t from = monday - 7 * (int64_t)(weeks - 1), to = monday + 6;
-    if (rg_alert_store_rule_days(s, from, to, &d, &n, NULL, err, sizeof err) < 0)
+    if (from < first_monday)
+        from = first_monday;
+    if (rg_alert_store_rule_days(s, from, to, &d, &n, NULL, NULL, err, sizeof err) < 0)
         return store_fail(rs, err);
     rg_rule_stats_to_json(d, n, from, to, &rs->body);
     rg_rule_days_free(d, n);

@@ -33,8 +33,10 @@ json_t *rg_api_body_object(const rg_api_request *rq, const char *const *allowed,
  * filled) when present but wrong. */
 int rg_api_body_string(json_t *root, const char *key, size_t max, const char **out, rg_api_response *rs);
 
-/* {"alert":…,"subject_alerts":[…]} (+ "release_queued" when >= 0). */
-void rg_api_show_alert(rg_alert_store *s, const char *id, int release_queued, rg_api_response *rs);
+/* {"alert":…,"subject_alerts":[…],"ip_geo":…} (+ "release_queued" when >= 0):
+ * what GET /api/alerts/ID and every change to one alert answer. */
+void rg_api_show_alert(rg_alert_store *s, const rg_api_request *rq, const char *id, int release_queued,
+                       rg_api_response *rs);
 
 /* The changing endpoints (api_review.c); `id` is the decoded alert id. */
 void rg_api_review_one(rg_alert_store *s, rg_review_action action, const char *id,

@@ -88,7 +88,7 @@ void rg_api_review_one(rg_alert_store *s, rg_review_action action, const char *i
         else if (res.outcome == RG_REVIEW_FORBIDDEN)
             rg_api_fail(rs, 403, res.why);
         else
-            rg_api_show_alert(s, id, res.release_queued, rs);
+            rg_api_show_alert(s, rq, id, res.release_queued, rs);
     }
     json_decref(root);
 }

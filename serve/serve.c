@@ -27,6 +27,7 @@ struct rg_server {
     rg_alert_store *store;
     char token[RG_SERVE_TOKEN_HEX * 4 + 1];     /* the single token; "" when none */
     rg_user single;                             /* whom it records changes as */
+    const struct rg_geo *geo;
     FILE *log;
     uint16_t port;
 };
@@ -151,7 +152,7 @@ static enum MHD_Result serve_api(rg_server *srv, struct MHD_Connection *conn, re
             .method = method, .path = url, .params = pc.params, .n_params = pc.n,
             .body = r->body.data, .body_len = r->body.len,
             .content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
-            .user = &r->user, .single_user = r->single_user,
+            .user = &r->user, .single_user = r->single_user, .geo = srv->geo,
         };
         rg_api_response rs = {.body = RG_STRBUF_INIT};
         rg_api_handle(srv->store, &rq, &rs);
@@ -371,6 +372,7 @@ rg_server *rg_serve_start(const rg_serve_config *cfg, char *errstr, size_t errst
     snprintf(srv->single.name, sizeof srv->single.name, "%s", single);
     srv->single.role = RG_ROLE_LEAD;
     srv->log = cfg->access_log;
+    srv->geo = cfg->geo;
     srv->store = rg_alert_store_open(cfg->db_path, RG_ALERTS_EXISTING, errstr, errstr_size);
     if (!srv->store)
         goto fail;

@@ -78,6 +78,7 @@ typedef struct rg_api_request {
     const char *content_type;    /* NULL when absent */
     const rg_user *user;         /* who is asking (authenticated by serve.c); required */
     bool single_user;            /* the store has no users: the token file's one lead */
+    const struct rg_geo *geo;    /* to place an alert's IP for the page; NULL: none */
 } rg_api_request;
 
 typedef struct rg_api_response {
@@ -114,6 +115,8 @@ typedef struct rg_serve_config {
     const char *token;           /* the single token; NULL when the store has users */
     const char *user_name;       /* whom the single token records changes as; NULL: "operator" */
     FILE *access_log;            /* one line per request (never the token); NULL: none */
+    const struct rg_geo *geo;    /* GeoIP databases to place alerts' IPs (borrowed, read-only,
+                                    must outlive the server); NULL: none */
     /* Slow-client limits (serve/gate.h); 0: the defaults there. */
     int header_timeout_ms;
     size_t max_waiting;

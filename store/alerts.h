@@ -354,12 +354,14 @@ typedef struct rg_rule_day {
 
 /*
  * Per rule and day for days [from_day, to_day], ordered by rule id then
- * day; only days with alerts. *last_day (may be NULL) gets the latest day
- * that has any alert (INT64_MIN when the store is empty). Read from the
- * rule_days table: a few rows per rule and day, whatever the store's size.
+ * day; only days with alerts. *first_day and *last_day (either may be
+ * NULL) get the earliest and latest days that have any alert (INT64_MIN
+ * both when the store is empty). Read from the rule_days table: a few
+ * rows per rule and day, whatever the store's size.
  */
 int rg_alert_store_rule_days(rg_alert_store *s, int64_t from_day, int64_t to_day, rg_rule_day **out,
-                             size_t *n, int64_t *last_day, char *errstr, size_t errstr_size);
+                             size_t *n, int64_t *first_day, int64_t *last_day, char *errstr,
+                             size_t errstr_size);
 void rg_rule_days_free(rg_rule_day *d, size_t n);
 
 /* One row per rule id that has alerts, ordered by rule id. */
@@ -441,10 +443,11 @@ void rg_rule_stats_to_json(const rg_rule_day *d, size_t n, int64_t from_day, int
 
 /*
  * Alerts related to `subject` through shared parties and objects (the
- * page's "related" picture, docs/review.md): the parties and objects of
- * its newest `max_own` alerts, then up to `per_entity` alerts of each of
- * the `max_entities` most frequent of them. As JSON:
- * {"subject","nodes":[{"id","kind":"account"|"object","alerts","subject":bool}],
+ * page's "related" picture, docs/review.md): the newest `max_own` alerts
+ * that name it (as subject, party or object), the accounts and objects
+ * those name, then up to `per_entity` alerts of each of the
+ * `max_entities` most frequent of them. As JSON:
+ * {"subject","nodes":[{"id","kind":"account"|"object","alerts","subject":bool,"frozen":bool}],
  *  "edges":[{"from","to","alerts","rules":[...]}],"alerts":[alert...]}
  * ("alerts": the related alerts that are not the subject's own, newest
  * first). Returns 0, -1 on error.

@@ -803,7 +803,8 @@ void rg_rule_days_free(rg_rule_day *d, size_t n)
 }
 
 int rg_alert_store_rule_days(rg_alert_store *s, int64_t from_day, int64_t to_day, rg_rule_day **out,
-                             size_t *n, int64_t *last_day, char *errstr, size_t errstr_size)
+                             size_t *n, int64_t *first_day, int64_t *last_day, char *errstr,
+                             size_t errstr_size)
 {
     *out = NULL;
     *n = 0;
@@ -813,7 +814,7 @@ int rg_alert_store_rule_days(rg_alert_store *s, int64_t from_day, int64_t to_day
         s, "SELECT rule_id, day, alerts, fraud, legit FROM rule_days WHERE day BETWEEN ?1 AND ?2"
            " AND alerts > 0 ORDER BY rule_id, day",
         errstr, errstr_size);
-    sqlite3_stmt *last = st ? rg_alerts_prepare(s, "SELECT max(day) FROM rule_days WHERE alerts > 0",
+    sqlite3_stmt *last = st ? rg_alerts_prepare(s, "SELECT min(day), max(day) FROM rule_days WHERE alerts > 0",
                                                 errstr, errstr_size) : NULL;
     if (!last) {
         sqlite3_finalize(st);
@@ -841,10 +842,13 @@ int rg_alert_store_rule_days(rg_alert_store *s, int64_t from_day, int64_t to_day
         d->fraud = sqlite3_column_int64(st, 3);
         d->legit = sqlite3_column_int64(st, 4);
     }
-    if (rc == SQLITE_DONE && last_day) {
+    if (rc == SQLITE_DONE && (first_day || last_day)) {
         rc = sqlite3_step(last);
-        *last_day = rc == SQLITE_ROW && sqlite3_column_type(last, 0) != SQLITE_NULL
-                        ? sqlite3_column_int64(last, 0) : INT64_MIN;
+        bool any = rc == SQLITE_ROW && sqlite3_column_type(last, 0) != SQLITE_NULL;
+        if (first_day)
+            *first_day = any ? sqlite3_column_int64(last, 0) : INT64_MIN;
+        if (last_day)
+            *last_day = any ? sqlite3_column_int64(last, 1) : INT64_MIN;
         rc = rc == SQLITE_ROW ? SQLITE_DONE : rc;
     }
     sqlite3_finalize(st);

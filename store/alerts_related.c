@@ -4,7 +4,7 @@
  * a mule account's twenty senders, or the claimers of one packet, come
  * back as one graph of accounts and objects rather than twenty rows.
  *
- * Bounded work: the subject's newest `max_own` alerts, then per neighbour
+ * Bounded work: the newest `max_own` alerts naming the subject, then per neighbour
  * (at most `max_entities`, the most frequent first) its newest
  * `per_entity` alerts, each read through an index (rg_alert_filter's
  * subject and entity). Small sets, so plain arrays and linear lookups.
@@ -18,6 +18,7 @@
 typedef struct node {
     const char *id;         /* borrowed from an alert in `all` */
     bool object;            /* a packet or referenced id, not an account */
+    bool frozen;            /* the subject of an alert here whose actions include freeze */
     int64_t alerts;         /* alerts touching it */
 } node;
 
@@ -177,9 +178,9 @@ static void put_json(graph *g, const char *subject, rg_strbuf *out)
         const node *n = &g->nodes[i];
         rg_strbuf_puts(out, i ? ",{\"id\":" : "{\"id\":");
         rg_strbuf_put_json_str(out, n->id, strlen(n->id));
-        rg_strbuf_printf(out, ",\"kind\":\"%s\",\"alerts\":%lld,\"subject\":%s}",
+        rg_strbuf_printf(out, ",\"kind\":\"%s\",\"alerts\":%lld,\"subject\":%s,\"frozen\":%s}",
                          n->object ? "object" : "account", (long long)n->alerts,
-                         !n->object && strcmp(n->id, subject) == 0 ? "true" : "false");
+                         !n->object && strcmp(n->id, subject) == 0 ? "true" : "false", n->frozen ? "true" : "false");
     }
     rg_strbuf_puts(out, "],\"edges\":[");
     for (size_t i = 0; i < g->n_edges; i++) {
@@ -224,21 +225,23 @@ int rg_alert_store_related_json(rg_alert_store *s, const char *subject, size_t m
     count *counts = NULL;
     size_t n_counts = 0, cap_counts = 0;
     int rc = -1;
-    if (list_into(s, &g, subject, NULL, max_own, errstr, errstr_size) < 0)
+    /* The alerts naming the subject: its own, and those whose party or
+     * object it is (a mule's senders' alerts name the mule). */
+    if (list_into(s, &g, NULL, subject, max_own, errstr, errstr_size) < 0)
         goto done;
-    /* The subject's neighbours, the most frequent first. */
+    /* Its neighbours in them, the most frequent first. */
     for (size_t i = 0; i < g.n_all; i++) {
-        const char *v[2] = {g.all[i].party, g.all[i].object};
-        for (int k = 0; k < 2; k++) {
+        const char *v[3] = {g.all[i].subject, g.all[i].party, g.all[i].object};
+        for (int k = 0; k < 3; k++) {
             if (!v[k] || strcmp(v[k], subject) == 0)
                 continue;
             size_t c = 0;
-            while (c < n_counts && !(counts[c].object == (k == 1) && strcmp(counts[c].value, v[k]) == 0))
+            while (c < n_counts && !(counts[c].object == (k == 2) && strcmp(counts[c].value, v[k]) == 0))
                 c++;
             if (c == n_counts) {
                 if (!grow((void **)&counts, &cap_counts, n_counts, sizeof *counts))
                     goto oom;
-                counts[n_counts++] = (count){.value = v[k], .object = k == 1};
+                counts[n_counts++] = (count){.value = v[k], .object = k == 2};
             }
             counts[c].n++;
         }
@@ -254,8 +257,10 @@ int rg_alert_store_related_json(rg_alert_store *s, const char *subject, size_t m
     for (size_t i = 0; i < g.n_all; i++) {
         const rg_alert *a = &g.all[i];
         node *n = node_for(&g, a->subject, false);
-        if (n)
+        if (n) {
             n->alerts++;
+            n->frozen |= strstr(a->actions, "freeze") != NULL;
+        }
         if (a->party && strcmp(a->party, a->subject) != 0)
             link(&g, a, a->party, false);
         if (a->object)

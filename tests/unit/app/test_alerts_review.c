@@ -524,8 +524,9 @@ static void test_rule_days_and_stats(void **state)
     int64_t day0 = FIX_T0 / 86400000; /* 2026-11-22, a Sunday */
     rg_rule_day *d;
     size_t n;
-    int64_t last;
-    assert_int_equal(rg_alert_store_rule_days(c->s, day0, day0 + 7, &d, &n, &last, c->err, sizeof c->err), 0);
+    int64_t first, last;
+    assert_int_equal(rg_alert_store_rule_days(c->s, day0, day0 + 7, &d, &n, &first, &last, c->err, sizeof c->err), 0);
+    assert_int_equal(first, day0);
     assert_int_equal(last, day0 + 7);
     assert_string_equal(d[0].rule_id, "clock_tamper");
     rg_strbuf b = RG_STRBUF_INIT;
