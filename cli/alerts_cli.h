@@ -24,8 +24,10 @@ typedef struct alerts_opts {
     bool limit_given;
 } alerts_opts;
 
-/* "riskgate alerts: <msg>" and the --help hint on stderr; returns 2. */
-int rg_alerts_usage_error(const char *fmt, const char *arg);
+/* "riskgate CMD: <msg>" and the --help hint on stderr; returns 2 (cli.md's
+ * usage error). fmt takes one %s, arg. */
+int rg_review_usage_error(const char *cmd, const char *fmt, const char *arg);
+#define rg_alerts_usage_error(fmt, arg) rg_review_usage_error("alerts", fmt, arg)
 
 /* The store path: --db, else $RISKGATE_DB, else NULL. */
 const char *rg_alerts_db_path(const char *db_flag);

@@ -41,14 +41,6 @@ static const char SERVE_USAGE[] =
     "while the store has none, the single token file, which acts as one lead.\n"
     "Stop with Ctrl-C or SIGTERM.\n";
 
-static int serve_usage_error(const char *fmt, const char *arg)
-{
-    fputs("riskgate serve: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\n(see riskgate serve --help)\n", stderr);
-    return 2;
-}
-
 /* The bundled databases (rg_cli_default_geoip: one path, or two joined by
  * a comma), or NULL when they are not there. */
 static rg_geo *open_default_geo(void)
@@ -99,21 +91,21 @@ int rg_cmd_serve(int argc, char **argv)
         case 'a': as = optarg; break;
         case 'g': geoip = optarg; break;
         case 'h': fputs(SERVE_USAGE, stdout); return 0;
-        case ':': return serve_usage_error("%s needs a value", argv[optind - 1]);
-        default: return serve_usage_error("unknown option '%s'", argv[optind - 1]);
+        case ':': return rg_review_usage_error("serve", "%s needs a value", argv[optind - 1]);
+        default: return rg_review_usage_error("serve", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return serve_usage_error("unexpected argument '%s'", argv[optind]);
+        return rg_review_usage_error("serve", "unexpected argument '%s'", argv[optind]);
     db = rg_alerts_db_path(db);
     if (!db)
-        return serve_usage_error("%s", "--db DB is required (or set RISKGATE_DB)");
+        return rg_review_usage_error("serve", "%s", "--db DB is required (or set RISKGATE_DB)");
     if (!as) {
         alerts_opts o = {0};
         as = rg_alerts_analyst(&o);
     }
     if (!as || !rg_alert_name_valid(as))
-        return serve_usage_error("--as: not a user name: '%s' (A-Z a-z 0-9 . _ @ -)", as ? as : "");
+        return rg_review_usage_error("serve", "--as: not a user name: '%s' (A-Z a-z 0-9 . _ @ -)", as ? as : "");
 
     char default_token[4096];
     if (!token_file) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../common/strbuf.h"
+#include "../serve/serve.h"
 #include "../store/users.h"
 #include "alerts_cli.h"
 #include "commands_review.h"
@@ -43,36 +44,6 @@ static const char USERS_USAGE[] =
     "While the store has no users, `serve` takes its single token file instead.\n"
     "NAME: 1-64 characters of A-Z a-z 0-9 . _ @ -.\n";
 
-static int users_usage_error(const char *fmt, const char *arg)
-{
-    fputs("riskgate users: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\n(see riskgate users --help)\n", stderr);
-    return 2;
-}
-
-/* The token into a new 0600 file (never through a symlink, never over
- * an existing file). */
-static int write_token_file(const char *path, const char *token)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        fprintf(stderr, "riskgate users: %s: cannot create the token file: %s\n", path, strerror(errno));
-        return -1;
-    }
-    size_t n = strlen(token);
-    bool ok = fchmod(fd, 0600) == 0 && write(fd, token, n) == (ssize_t)n && write(fd, "\n", 1) == 1 &&
-              fsync(fd) == 0;
-    int saved = errno;
-    close(fd);
-    if (!ok) {
-        fprintf(stderr, "riskgate users: %s: cannot write the token file: %s\n", path, strerror(saved));
-        unlink(path);
-        return -1;
-    }
-    return 0;
-}
-
 static int users_add(rg_alert_store *s, const char *name, rg_role role, const char *token_file)
 {
     char err[512], token[RG_USER_TOKEN_HEX + 1];
@@ -82,7 +53,9 @@ static int users_add(rg_alert_store *s, const char *name, rg_role role, const ch
         return 1;
     }
     if (token_file) {
-        if (write_token_file(token_file, token) < 0) {
+        char werr[1024];
+        if (rg_serve_token_write(token_file, token, werr, sizeof werr) < 0) {
+            fprintf(stderr, "riskgate users: %s\n", werr);
             memset(token, 0, sizeof token);
             rg_users_remove(s, name, err, sizeof err);
             fprintf(stderr, "riskgate users add: %s not added\n", name);
@@ -152,7 +125,7 @@ int rg_cmd_users(int argc, char **argv)
     bool add = strcmp(action, "add") == 0, list = strcmp(action, "list") == 0,
          remove = strcmp(action, "remove") == 0;
     if (!add && !list && !remove)
-        return users_usage_error("unknown action '%s' (add, list or remove)", action);
+        return rg_review_usage_error("users", "unknown action '%s' (add, list or remove)", action);
     const char *db = NULL, *role_name = NULL, *token_file = NULL;
     bool json = false;
     optind = 0;
@@ -167,8 +140,8 @@ int rg_cmd_users(int argc, char **argv)
         case 't': token_file = optarg; break;
         case 'j': json = true; break;
         case 'h': fputs(USERS_USAGE, stdout); return 0;
-        case ':': return users_usage_error("%s needs a value", args[optind - 1]);
-        default: return users_usage_error("unknown option '%s'", args[optind - 1]);
+        case ':': return rg_review_usage_error("users", "%s needs a value", args[optind - 1]);
+        default: return rg_review_usage_error("users", "unknown option '%s'", args[optind - 1]);
         }
     }
     int npos = nargs - optind;
@@ -180,20 +153,20 @@ int rg_cmd_users(int argc, char **argv)
     }
     db = rg_alerts_db_path(db);
     if (!db)
-        return users_usage_error("%s", "--db DB is required (or set RISKGATE_DB)");
+        return rg_review_usage_error("users", "%s", "--db DB is required (or set RISKGATE_DB)");
     if (list && npos != 0)
-        return users_usage_error("%s", "list takes no arguments");
+        return rg_review_usage_error("users", "%s", "list takes no arguments");
     if (!list && npos != 1)
-        return users_usage_error("%s needs exactly one NAME", action);
+        return rg_review_usage_error("users", "%s needs exactly one NAME", action);
     if ((role_name || token_file) && !add)
-        return users_usage_error("%s", "--role and --token-file belong to add");
+        return rg_review_usage_error("users", "%s", "--role and --token-file belong to add");
     if (json && !list)
-        return users_usage_error("%s", "--json belongs to list");
+        return rg_review_usage_error("users", "%s", "--json belongs to list");
     int role = role_name ? rg_role_from_name(role_name) : RG_ROLE_ANALYST;
     if (role < 0)
-        return users_usage_error("the role must be analyst or lead, not '%s'", role_name);
+        return rg_review_usage_error("users", "the role must be analyst or lead, not '%s'", role_name);
     if (add && !rg_alert_name_valid(pos[0]))
-        return users_usage_error("not a user name: '%s' (1-64 of A-Z a-z 0-9 . _ @ -, not none)", pos[0]);
+        return rg_review_usage_error("users", "not a user name: '%s' (1-64 of A-Z a-z 0-9 . _ @ -, not none)", pos[0]);
 
     char err[512];
     rg_alert_store *s = rg_alert_store_open(db, RG_ALERTS_EXISTING, err, sizeof err);

@@ -20,6 +20,14 @@
 void rg_api_fail(rg_api_response *rs, int status, const char *msg);
 void rg_api_failf(rg_api_response *rs, int status, const char *fmt, const char *arg);
 
+/* A store failure: 500 with the store's message (it names the file and
+ * SQLite's reason, nothing the client could not see anyway). */
+void rg_api_store_fail(rg_api_response *rs, const char *err);
+
+/* An optional integer parameter 0..max (dflt when absent); -1 with 400. */
+int rg_api_param_count(const rg_api_request *rq, const char *name, size_t max, size_t dflt, size_t *out,
+                       rg_api_response *rs);
+
 /* Each query parameter must be one of `allowed` (NULL-terminated) and
  * appear once; else 400. Returns 0 when fine. */
 int rg_api_check_params(const rg_api_request *rq, const char *const *allowed, rg_api_response *rs);
@@ -37,6 +45,18 @@ int rg_api_body_string(json_t *root, const char *key, size_t max, const char **o
  * what GET /api/alerts/ID and every change to one alert answer. */
 void rg_api_show_alert(rg_alert_store *s, const rg_api_request *rq, const char *id, int release_queued,
                        rg_api_response *rs);
+
+/* The reading endpoints beyond one alert (api_views.c); `arg` is the
+ * decoded '*' segment of the route, or NULL. */
+#define RG_API_VIEW(name) \
+    void rg_api_view_##name(rg_alert_store *s, const char *arg, const rg_api_request *rq, rg_api_response *rs)
+RG_API_VIEW(precision);
+RG_API_VIEW(rule_stats);
+RG_API_VIEW(timeline);
+RG_API_VIEW(related);
+RG_API_VIEW(releases);
+RG_API_VIEW(users);
+RG_API_VIEW(me);
 
 /* The changing endpoints (api_review.c); `id` is the decoded alert id. */
 void rg_api_review_one(rg_alert_store *s, rg_review_action action, const char *id,

@@ -57,6 +57,11 @@
 int rg_serve_token_load(const char *path, char *out, size_t out_size, bool *created, char *errstr,
                         size_t errstr_size);
 
+/* Write `token` and a newline into a new file at path: mode 0600, never
+ * over an existing file or through a symlink (O_EXCL | O_NOFOLLOW),
+ * fsynced; removed again when writing fails. -1 with errstr. */
+int rg_serve_token_write(const char *path, const char *token, char *errstr, size_t errstr_size);
+
 /* Constant-time comparison of a presented token with the expected one:
  * the time depends on the expected length only. NULL given: false. */
 bool rg_serve_token_equal(const char *expected, const char *given);

@@ -35,18 +35,6 @@ static int end_review(rg_alert_store *s, int result, char *errstr, size_t errstr
     return result;
 }
 
-/* Run a prepared, bound statement to completion; -1 with errstr on failure. */
-static int step_done(rg_alert_store *s, sqlite3_stmt *st, const char *what, char *errstr,
-                     size_t errstr_size)
-{
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        rg_alerts_sql_error(s, what, errstr, errstr_size);
-        return -1;
-    }
-    return 0;
-}
-
 static int log_review(rg_alert_store *s, int64_t alert_id, int64_t now_ms, const char *who,
                       const char *what, const char *value, const char *note, char *errstr,
                       size_t errstr_size)
@@ -64,7 +52,7 @@ static int log_review(rg_alert_store *s, int64_t alert_id, int64_t now_ms, const
         sqlite3_bind_text(st, 5, value, -1, SQLITE_STATIC);
     if (note)
         sqlite3_bind_text(st, 6, note, -1, SQLITE_STATIC);
-    int rc = step_done(s, st, "writing the review history", errstr, errstr_size);
+    int rc = rg_alerts_step_done(s, st, "writing the review history", errstr, errstr_size);
     sqlite3_finalize(st);
     return rc;
 }
@@ -168,7 +156,7 @@ static int maybe_queue_release(rg_alert_store *s, const char *decision_id, int64
         sqlite3_bind_text(ins, 3, (const char *)sqlite3_column_text(st, 3), -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 4, json.data, (int)json.len, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 5, now_ms);
-        result = step_done(s, ins, "queuing a release", errstr, errstr_size);
+        result = rg_alerts_step_done(s, ins, "queuing a release", errstr, errstr_size);
         *queued = result == 0 && sqlite3_changes(s->db) > 0;
     }
     sqlite3_finalize(ins);
@@ -244,7 +232,7 @@ static int update_alert(rg_alert_store *s, const char *sql, int64_t id, int64_t 
     for (int i = 0; i < 3; i++)
         if (t[i])
             sqlite3_bind_text(st, 3 + i, t[i], -1, SQLITE_STATIC);
-    int rc = step_done(s, st, "changing an alert", errstr, errstr_size);
+    int rc = rg_alerts_step_done(s, st, "changing an alert", errstr, errstr_size);
     sqlite3_finalize(st);
     return rc;
 }
@@ -438,14 +426,8 @@ int rg_alert_store_history(rg_alert_store *s, const char *decision_id, rg_alert_
         found = true;
         if (sqlite3_column_type(st, 3) == SQLITE_NULL)
             continue; /* the alert, no change yet */
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            rg_alert_change *nc = realloc(*out, ncap * sizeof *nc);
-            if (!nc)
-                goto oom;
-            *out = nc;
-            cap = ncap;
-        }
+        if (!rg_alerts_grow(out, &cap, *n, sizeof **out))
+            goto oom;
         rg_alert_change *c = &(*out)[(*n)++];
         memset(c, 0, sizeof *c);
         c->at_ms = sqlite3_column_int64(st, 1);
@@ -483,139 +465,3 @@ fail:
     return -1;
 }
 
-/* ---- outbox ----------------------------------------------------------- */
-
-void rg_outbox_items_free(rg_outbox_item *items, size_t n)
-{
-    for (size_t i = 0; items && i < n; i++) {
-        free(items[i].decision_id);
-        free(items[i].subject);
-        free(items[i].json);
-        free(items[i].alert_id);
-    }
-    free(items);
-}
-
-int rg_alert_store_outbox_pending(rg_alert_store *s, size_t max, rg_outbox_item **out, size_t *n,
-                                  char *errstr, size_t errstr_size)
-{
-    *out = NULL;
-    *n = 0;
-    if (rg_alert_store_flush(s, errstr, errstr_size) < 0)
-        return -1;
-    sqlite3_stmt *st = rg_alerts_prepare(
-        s, "SELECT id, decision_id, subject, json, created_ms FROM outbox"
-           " WHERE sent_ms IS NULL ORDER BY id LIMIT ?1",
-        errstr, errstr_size);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, max ? (sqlite3_int64)max : -1);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            rg_outbox_item *ni = realloc(*out, ncap * sizeof *ni);
-            if (!ni)
-                goto oom;
-            *out = ni;
-            cap = ncap;
-        }
-        rg_outbox_item *it = &(*out)[(*n)++];
-        memset(it, 0, sizeof *it);
-        it->id = sqlite3_column_int64(st, 0);
-        it->decision_id = rg_alerts_col_dup(st, 1);
-        it->subject = rg_alerts_col_dup(st, 2);
-        it->json = rg_alerts_col_dup(st, 3);
-        it->created_ms = sqlite3_column_int64(st, 4);
-        if (!it->decision_id || !it->subject || !it->json)
-            goto oom;
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        rg_alerts_sql_error(s, "reading the outbox", errstr, errstr_size);
-        goto fail;
-    }
-    return 0;
-oom:
-    sqlite3_finalize(st);
-    snprintf(errstr, errstr_size, "%s: out of memory", s->path);
-fail:
-    rg_outbox_items_free(*out, *n);
-    *out = NULL;
-    *n = 0;
-    return -1;
-}
-
-int rg_alert_store_outbox_mark_sent(rg_alert_store *s, int64_t id, char *errstr, size_t errstr_size)
-{
-    if (rg_alert_store_flush(s, errstr, errstr_size) < 0)
-        return -1;
-    sqlite3_stmt *st = rg_alerts_prepare(
-        s, "UPDATE outbox SET sent_ms = ?2 WHERE id = ?1 AND sent_ms IS NULL", errstr, errstr_size);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, rg_alert_now_ms());
-    int rc = step_done(s, st, "marking an outbox item sent", errstr, errstr_size);
-    sqlite3_finalize(st);
-    if (rc < 0)
-        return -1;
-    return sqlite3_changes(s->db) > 0 ? 1 : 0;
-}
-
-int rg_alert_store_outbox_list(rg_alert_store *s, size_t max, rg_outbox_item **out, size_t *n,
-                               int64_t *total, char *errstr, size_t errstr_size)
-{
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *st = rg_alerts_prepare(
-        s, "SELECT o.id, o.decision_id, o.subject, o.json, o.created_ms, o.sent_ms, a.decision_id,"
-           " (SELECT count(*) FROM outbox)"
-           " FROM outbox o JOIN alerts a ON a.id = o.alert_id ORDER BY o.id DESC LIMIT ?1",
-        errstr, errstr_size);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, max ? (sqlite3_int64)max : -1);
-    if (total)
-        *total = 0;
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            rg_outbox_item *ni = realloc(*out, ncap * sizeof *ni);
-            if (!ni)
-                goto oom;
-            *out = ni;
-            cap = ncap;
-        }
-        rg_outbox_item *it = &(*out)[(*n)++];
-        memset(it, 0, sizeof *it);
-        it->id = sqlite3_column_int64(st, 0);
-        it->decision_id = rg_alerts_col_dup(st, 1);
-        it->subject = rg_alerts_col_dup(st, 2);
-        it->json = rg_alerts_col_dup(st, 3);
-        it->created_ms = sqlite3_column_int64(st, 4);
-        it->sent_ms = sqlite3_column_int64(st, 5);
-        it->alert_id = rg_alerts_col_dup(st, 6);
-        if (total)
-            *total = sqlite3_column_int64(st, 7);
-        if (!it->decision_id || !it->subject || !it->json || !it->alert_id)
-            goto oom;
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        rg_alerts_sql_error(s, "reading the outbox", errstr, errstr_size);
-        goto fail;
-    }
-    return 0;
-oom:
-    sqlite3_finalize(st);
-    snprintf(errstr, errstr_size, "%s: out of memory", s->path);
-fail:
-    rg_outbox_items_free(*out, *n);
-    *out = NULL;
-    *n = 0;
-    return -1;
-}

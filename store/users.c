@@ -54,6 +54,23 @@ static int random_bytes(void *buf, size_t n)
     return 0;
 }
 
+int rg_users_new_token(char out[RG_USER_TOKEN_HEX + 1], char *errstr, size_t errstr_size)
+{
+    unsigned char raw[TOKEN_BYTES];
+    if (random_bytes(raw, sizeof raw) < 0) {
+        snprintf(errstr, errstr_size, "cannot read random bytes (getrandom): %s", strerror(errno));
+        return -1;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof raw; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[RG_USER_TOKEN_HEX] = '\0';
+    memset(raw, 0, sizeof raw);
+    return 0;
+}
+
 int rg_users_count(rg_alert_store *s, int64_t *n, char *errstr, size_t errstr_size)
 {
     sqlite3_stmt *st = rg_alerts_prepare(s, "SELECT count(*) FROM users", errstr, errstr_size);
@@ -85,18 +102,12 @@ int rg_users_add(rg_alert_store *s, const char *name, rg_role role, char *token_
         snprintf(errstr, errstr_size, "%s: already %d users, the most a store holds", s->path, RG_USERS_MAX);
         return -1;
     }
-    unsigned char salt[SALT_BYTES], raw[TOKEN_BYTES], hash[32];
-    if (random_bytes(salt, sizeof salt) < 0 || random_bytes(raw, sizeof raw) < 0) {
+    unsigned char salt[SALT_BYTES], hash[32];
+    char token[RG_USER_TOKEN_HEX + 1];
+    if (random_bytes(salt, sizeof salt) < 0 || rg_users_new_token(token, errstr, errstr_size) < 0) {
         snprintf(errstr, errstr_size, "cannot read random bytes (getrandom): %s", strerror(errno));
         return -1;
     }
-    static const char hex[] = "0123456789abcdef";
-    char token[RG_USER_TOKEN_HEX + 1];
-    for (size_t i = 0; i < sizeof raw; i++) {
-        token[2 * i] = hex[raw[i] >> 4];
-        token[2 * i + 1] = hex[raw[i] & 15];
-    }
-    token[RG_USER_TOKEN_HEX] = '\0';
     rg_hmac_sha256(salt, sizeof salt, token, RG_USER_TOKEN_HEX, hash);
     int result = -1;
     sqlite3_stmt *st = rg_alerts_prepare(
@@ -121,7 +132,6 @@ int rg_users_add(rg_alert_store *s, const char *name, rg_role role, char *token_
         sqlite3_finalize(st);
     }
     memset(token, 0, sizeof token);
-    memset(raw, 0, sizeof raw);
     return result;
 }
 
@@ -169,15 +179,9 @@ int rg_users_list(rg_alert_store *s, rg_user **out, size_t *n, char *errstr, siz
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            rg_user *nu = realloc(*out, ncap * sizeof *nu);
-            if (!nu) {
-                snprintf(errstr, errstr_size, "%s: out of memory", s->path);
-                goto fail;
-            }
-            *out = nu;
-            cap = ncap;
+        if (!rg_alerts_grow(out, &cap, *n, sizeof **out)) {
+            snprintf(errstr, errstr_size, "%s: out of memory", s->path);
+            goto fail;
         }
         if (read_user(st, &(*out)[*n]) < 0) {
             snprintf(errstr, errstr_size, "%s: a user row is damaged", s->path);

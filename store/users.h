@@ -55,6 +55,10 @@ int rg_users_remove(rg_alert_store *s, const char *name, char *errstr, size_t er
 /* Every user, by name. Free *out with free(). */
 int rg_users_list(rg_alert_store *s, rg_user **out, size_t *n, char *errstr, size_t errstr_size);
 
+/* A new token: 32 bytes of getrandom(2) as 64 lower-case hex digits
+ * (rg_users_add's, and the review server's single token file). */
+int rg_users_new_token(char out[RG_USER_TOKEN_HEX + 1], char *errstr, size_t errstr_size);
+
 /* How many users there are. */
 int rg_users_count(rg_alert_store *s, int64_t *n, char *errstr, size_t errstr_size);
 

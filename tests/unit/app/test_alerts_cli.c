@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "alerts_fixture.h"
+#include "cli/alerts_text.c"
 #include "cli/cmd_alerts.c"
 #include "cli/cmd_alerts_review.c"
 #include "cli/cmd_users.c"
