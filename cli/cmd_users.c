@@ -30,13 +30,15 @@
 
 static const char USERS_USAGE[] =
     "usage: riskgate users add    [--db DB] NAME [--role analyst|lead] [--token-file FILE]\n"
+    "       riskgate users add    [--db DB] --name NAME [--role analyst|lead] [--token-file FILE]\n"
     "       riskgate users list   [--db DB] [--json]\n"
     "       riskgate users remove [--db DB] NAME\n"
     "\n"
     "Who may use `riskgate serve` on the alert store DB (default $RISKGATE_DB), and how:\n"
     "an analyst labels, resolves, and assigns alerts to themselves; a lead also reopens\n"
     "and reassigns. Every change is recorded under the name the token belongs to.\n"
-    "  add     a user with a new token (role analyst unless --role lead); the token is\n"
+    "  add     a user with a new token (role analyst unless --role lead, or NAME lead);\n"
+    "          the store is created when missing; the token is\n"
     "          printed once on standard output, or written to FILE (mode 0600, new file);\n"
     "          the store keeps only a hash of it\n"
     "  list    names, roles, when added\n"
@@ -115,6 +117,7 @@ int rg_cmd_users(int argc, char **argv)
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'd'},         {"role", required_argument, NULL, 'r'},
         {"token-file", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+        {"name", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -126,7 +129,7 @@ int rg_cmd_users(int argc, char **argv)
          remove = strcmp(action, "remove") == 0;
     if (!add && !list && !remove)
         return rg_review_usage_error("users", "unknown action '%s' (add, list or remove)", action);
-    const char *db = NULL, *role_name = NULL, *token_file = NULL;
+    const char *db = NULL, *role_name = NULL, *token_file = NULL, *name = NULL;
     bool json = false;
     optind = 0;
     opterr = 0;
@@ -139,6 +142,7 @@ int rg_cmd_users(int argc, char **argv)
         case 'r': role_name = optarg; break;
         case 't': token_file = optarg; break;
         case 'j': json = true; break;
+        case 'n': name = optarg; break;
         case 'h': fputs(USERS_USAGE, stdout); return 0;
         case ':': return rg_review_usage_error("users", "%s needs a value", args[optind - 1]);
         default: return rg_review_usage_error("users", "unknown option '%s'", args[optind - 1]);
@@ -146,6 +150,15 @@ int rg_cmd_users(int argc, char **argv)
     }
     int npos = nargs - optind;
     char **pos = args + optind;
+    /* --name NAME reads as well as the NAME argument. */
+    char *named[3];
+    if (name && npos < 2) {
+        named[0] = (char *)name;
+        for (int i = 0; i < npos; i++)
+            named[i + 1] = pos[i];
+        pos = named;
+        npos++;
+    }
     /* `users add NAME lead` reads as well as `--role lead`. */
     if (add && npos == 2 && !role_name) {
         role_name = pos[1];
@@ -169,7 +182,8 @@ int rg_cmd_users(int argc, char **argv)
         return rg_review_usage_error("users", "not a user name: '%s' (1-64 of A-Z a-z 0-9 . _ @ -, not none)", pos[0]);
 
     char err[512];
-    rg_alert_store *s = rg_alert_store_open(db, RG_ALERTS_EXISTING, err, sizeof err);
+    /* Users may be added before the first alert: add creates the store. */
+    rg_alert_store *s = rg_alert_store_open(db, add ? RG_ALERTS_CREATE : RG_ALERTS_EXISTING, err, sizeof err);
     if (!s) {
         fprintf(stderr, "riskgate users: %s\n", err);
         return 2;
