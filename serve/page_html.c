@@ -528,7 +528,11 @@ const char rg_page_html[] =
     "  function route() {\n"
     "    if (!state.me) return;\n"
     "    const h = location.hash;\n"
-    "    if (h.startsWith('#/alert/')) return showView('alert', () => openAlert(decodeURIComponent(h.slice(8))));\n"
+    "    if (h.startsWith('#/alert/')) {\n"
+    "      let id = null;\n"
+    "      try { id = decodeURIComponent(h.slice(8)); } catch (e) { id = null; }\n"
+    "      if (id) return showView('alert', () => openAlert(id));\n"
+    "    }\n"
     "    if (h === '#/rules') return showView('rules', loadRules);\n"
     "    if (h === '#/releases') return showView('releases', loadReleases);\n"
     "    showView('queue', loadQueue);\n"
@@ -576,7 +580,11 @@ const char rg_page_html[] =
     "  }\n"
     "  function countText(total, exact) { return exact ? fmtInt(total) : fmtInt(total) + '+'; }\n"
     "\n"
-    "  async function loadCounts() {\n"
+    "  /* The views' counts: at most every 5 s while browsing, at once after a change. */\n"
+    "  let countsAt = 0;\n"
+    "  async function loadCounts(force) {\n"
+    "    if (!force && Date.now() - countsAt < 5000) return;\n"
+    "    countsAt = Date.now();\n"
     "    for (const name of Object.keys(PRESETS)) {\n"
     "      const p = PRESETS[name];\n"
     "      const q = new URLSearchParams({ status: p.status, assignee: p.assignee(), label: p.label || '', limit: '1' });\n"
@@ -696,6 +704,7 @@ const char rg_page_html[] =
     "      if (r.not_found) parts.push(r.not_found + ' gone');\n"
     "      toast(parts.join(', '));\n"
     "      state.selected.clear();\n"
+    "      countsAt = 0;\n"
     "      loadQueue();\n"
     "    } catch (err) { failed('queue-error', err); }\n"
     "  }\n"
@@ -1156,4 +1165,4 @@ const char rg_page_html[] =
 const size_t rg_page_html_len = sizeof rg_page_html - 1;
 
 const char rg_page_csp[] =
-    "default-src 'none'; script-src 'sha256-0crqDBMMaedFVRLSVyjoA2Z+fJx53afgfu5ZhjiqDTE='; style-src 'sha256-R+rSLNZAy0zdm8ntjzJcpa8o3FKmrmbZO6HIjakiru0='; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    "default-src 'none'; script-src 'sha256-FnWK7jOlhaZqC9ZVoU+qNLKwECZ27sOygNFLj4QXbEI='; style-src 'sha256-R+rSLNZAy0zdm8ntjzJcpa8o3FKmrmbZO6HIjakiru0='; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

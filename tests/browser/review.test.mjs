@@ -177,7 +177,7 @@ try {
     await page.click('#views button[data-preset="mine"]');
     await page.waitForFunction(() => document.querySelectorAll('#alerts tbody tr.row').length === 4);
     assert.deepEqual((await rowIds()).sort(), [...MULE].sort());
-    assert.equal(await page.textContent('[data-count="mine"]'), '4');
+    await page.waitForFunction(() => document.querySelector('[data-count="mine"]').textContent === '4');
   });
 
   await step('a bulk label: the whole queue fraud', async () => {
