@@ -7,6 +7,7 @@
 #ifndef RG_TEST_ALERTS_FIXTURE_H
 #define RG_TEST_ALERTS_FIXTURE_H
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,21 @@ static inline void fix_db_remove(const char *path)
 }
 
 #define FIX_T0 INT64_C(1795358265123) /* 2026-11-22T14:37:45.123Z */
+
+/* One integer from a side connection: what another process sees. -1 when
+ * the query fails or returns no row. */
+static inline int64_t fix_side_query(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
 
 /* Five alerts, two subjects, every rule (the list/precision fixtures):
  *   e-1/u-1 large_transfer                 face_verify  T0

@@ -42,19 +42,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static int64_t side_query(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
 
 /* The ids a filter lists, joined by ' '. */
 static char *ids_of(ctx *c, const rg_alert_filter *f)
@@ -152,7 +139,7 @@ static void test_migrates_first_round_file(void **state)
     rg_alert_store *s = rg_alert_store_open(path, RG_ALERTS_EXISTING, c->err, sizeof c->err);
     assert_non_null(s);
     assert_int_equal(rg_alert_store_schema_version(s), 3);
-    assert_int_equal(side_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'alerts_ts'"), 0);
+    assert_int_equal(fix_side_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'alerts_ts'"), 0);
     rg_alert a;
     assert_int_equal(rg_alert_store_get(s, "m-5/u-m", &a, c->err, sizeof c->err), 1);
     assert_string_equal(a.party, "s-5");     /* the subject is the counterparty: the sender */
@@ -164,7 +151,7 @@ static void test_migrates_first_round_file(void **state)
     assert_string_equal(a.object, "p-5");
     rg_alert_clear(&a);
     /* Rules, counts and search indexes were built for the old rows. */
-    assert_int_equal(side_query(path, "SELECT count(*) FROM alerts WHERE rules = 'new_account_mule large_transfer'"), 1);
+    assert_int_equal(fix_side_query(path, "SELECT count(*) FROM alerts WHERE rules = 'new_account_mule large_transfer'"), 1);
     rg_rule_precision *p;
     size_t n;
     assert_int_equal(rg_alert_store_precision(s, &p, &n, c->err, sizeof c->err), 0);
@@ -194,13 +181,13 @@ static void test_migrates_first_round_file(void **state)
     assert_string_equal(h[0].note, "mule ring");
     assert_string_equal(h[1].what, "resolve");
     rg_alert_changes_free(h, n);
-    assert_int_equal(side_query(path, "SELECT count(*) FROM review_log WHERE what = 'label fraud'"), 1);
+    assert_int_equal(fix_side_query(path, "SELECT count(*) FROM review_log WHERE what = 'label fraud'"), 1);
     /* And it takes new alerts. */
     fix_decision d;
     fix_make(&d, "n-1", "u-m", FIX_T0, "large_transfer", RG_ACT_BIT(RG_ACT_FACE_VERIFY));
     assert_int_equal(rg_alert_store_add(s, &d.d, c->err, sizeof c->err), 1);
     assert_int_equal(rg_alert_store_close(s, c->err, sizeof c->err), 0);
-    assert_int_equal(side_query(path, "SELECT sum(alerts) FROM rule_days WHERE rule_id = 'large_transfer'"), 2);
+    assert_int_equal(fix_side_query(path, "SELECT sum(alerts) FROM rule_days WHERE rule_id = 'large_transfer'"), 2);
     fix_db_remove(path);
 }
 
@@ -308,7 +295,7 @@ static void test_bulk_and_release_once(void **state)
     assert_int_equal(review(c, RG_REVIEW_RESOLVE, "e-3/u-1", NULL, "lea", RG_ROLE_LEAD, res), 0);
     assert_int_equal(res[0].outcome, RG_REVIEW_DONE);
     assert_false(res[0].release_queued);
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM outbox"), 2);
+    assert_int_equal(fix_side_query(c->path, "SELECT count(*) FROM outbox"), 2);
 
     rg_outbox_item *items;
     size_t n;
@@ -516,10 +503,10 @@ static void test_rule_days_and_stats(void **state)
     assert_int_equal(rg_alert_store_label(c->s, "w-1/u-1", "fraud", NULL, "bo", c->err, sizeof c->err), 1);
 
     /* The counts match a count over every hit. */
-    assert_int_equal(side_query(c->path, "SELECT sum(alerts) FROM rule_days"),
-                     side_query(c->path, "SELECT count(*) FROM hits"));
-    assert_int_equal(side_query(c->path, "SELECT sum(fraud) FROM rule_days WHERE rule_id = 'large_transfer'"), 2);
-    assert_int_equal(side_query(c->path, "SELECT sum(legit) FROM rule_days WHERE rule_id = 'large_transfer'"), 1);
+    assert_int_equal(fix_side_query(c->path, "SELECT sum(alerts) FROM rule_days"),
+                     fix_side_query(c->path, "SELECT count(*) FROM hits"));
+    assert_int_equal(fix_side_query(c->path, "SELECT sum(fraud) FROM rule_days WHERE rule_id = 'large_transfer'"), 2);
+    assert_int_equal(fix_side_query(c->path, "SELECT sum(legit) FROM rule_days WHERE rule_id = 'large_transfer'"), 1);
 
     int64_t day0 = FIX_T0 / 86400000; /* 2026-11-22, a Sunday */
     rg_rule_day *d;
@@ -643,11 +630,11 @@ static void test_users_and_tokens(void **state)
     assert_int_equal(rg_users_authenticate(c->s, "", &u, c->err, sizeof c->err), 0);
     assert_int_equal(rg_users_authenticate(c->s, NULL, &u, c->err, sizeof c->err), 0);
     /* The store holds no token, only keyed hashes of them. */
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM users WHERE instr(CAST(token_hash AS TEXT), 'a') > 0"
+    assert_int_equal(fix_side_query(c->path, "SELECT count(*) FROM users WHERE instr(CAST(token_hash AS TEXT), 'a') > 0"
                                          " AND length(token_hash) != 32"), 0);
     char sql[300];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM users WHERE instr(hex(salt) || hex(token_hash), upper('%.16s'))", ana);
-    assert_int_equal(side_query(c->path, sql), 0);
+    assert_int_equal(fix_side_query(c->path, sql), 0);
 
     rg_user *list;
     size_t len;
