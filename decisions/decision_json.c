@@ -1,4 +1,5 @@
 #include "decision_json.h"
+#include "decision_id.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -202,14 +203,22 @@ const rg_decision *rg_decision_builder_build(rg_decision_builder *b, rg_eval_ctx
             actions |= grp->hits[i].actions;
     }
 
+    /* b->id holds the escaped decision id (decision_id.h). The subject as a
+     * C string for b->out.subject is the id's tail when escaping left it
+     * unchanged (always, unless it holds '%' or '/'): some sinks rely on
+     * finding it inside the id. Otherwise it follows the id's NUL. */
     rg_strbuf_reset(&b->id);
-    rg_strbuf_append(&b->id, ev->event_id, ev->event_id_len);
-    rg_strbuf_putc(&b->id, '/');
-    rg_strbuf_append(&b->id, grp->subject, grp->subject_len);
+    rg_decision_id_put(&b->id, ev->event_id, ev->event_id_len, grp->subject, grp->subject_len);
+    size_t id_len = b->id.len, subject_at = id_len - grp->subject_len;
+    if (memchr(grp->subject, '%', grp->subject_len) || memchr(grp->subject, '/', grp->subject_len)) {
+        subject_at = id_len + 1;
+        rg_strbuf_putc(&b->id, '\0');
+        rg_strbuf_append(&b->id, grp->subject, grp->subject_len);
+    }
 
     rg_strbuf *j = &b->json;
     rg_strbuf_reset(j);
-    rg_decision_json_write(j, b->id.data, b->id.len, ev->event_id, ev->event_id_len, ev->type, grp->subject,
+    rg_decision_json_write(j, b->id.data, id_len, ev->event_id, ev->event_id_len, ev->type, grp->subject,
                            grp->subject_len, actions, b->dhits, grp->n_hits, ev->ts_ms, rg_ruleset_id(b->rs));
     if (!rg_strbuf_ok(j) || !rg_strbuf_ok(&b->id) || !rg_strbuf_ok(&b->texts))
         return NULL;
@@ -232,10 +241,7 @@ const rg_decision *rg_decision_builder_build(rg_decision_builder *b, rg_eval_ctx
         .emit = actions != 0,
         .held = grp->held,
     };
-    /* The subject as a C string: it follows the '/' in the decision id
-     * (event ids cannot hold a NUL, so the first '/' after the event id
-     * is the separator). */
-    b->out.subject = b->id.data + ev->event_id_len + 1;
+    b->out.subject = b->id.data + subject_at;
     return &b->out;
 }
 
