@@ -302,8 +302,8 @@ void rg_run_commit_serve(rg_stream *s)
 void rg_run_commit(rg_stream *s, bool sync)
 {
     rg_commits *c = &s->commits;
-    if (!c->due->cnt)
-        return;
+    if (!c->due->cnt || (!sync && s->group_rebalancing))
+        return;   /* a periodic commit waits out a rebalance (conf.c, on_stats) */
     /* Only partitions still held: a commit for one given up would be
      * refused (or move another owner's position). */
     rd_kafka_topic_partition_list_t *held = NULL;

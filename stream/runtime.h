@@ -127,6 +127,7 @@ struct rg_stream {
     rg_strbuf scratch;          /* a decision with decided_at, a mark */
 
     bool fatal, draining, subscribed, ever_assigned;
+    bool group_rebalancing;   /* the consumer's join state is not steady (conf.c on_stats) */
     bool brokers_down, topic_missing;
     int64_t last_publish_ms, last_marks_ms;
     int64_t last_delivery_log_ms, last_consumer_log_ms, last_queue_log_ms, last_commit_log_ms, last_snapshot_log_ms;
