@@ -487,6 +487,10 @@ int rg_decide_load(rg_decide *t, const void *bytes, size_t len, char *err, size_
     uint32_t n = rg_get_u32(&in, "source count");
     if (rg_reader_ok(&in) && n != t->n_sources)
         rg_reader_fail(&in, "source count", "differs from the events topic's partition count");
+    if (!rg_reader_ok(&in)) {
+        snprintf(err, err_size, "task state: %s", in.error);
+        return -1;
+    }
     int64_t *evaluated = calloc(n ? n : 1, sizeof *evaluated);
     if (!evaluated) {
         snprintf(err, err_size, "out of memory loading the task state");

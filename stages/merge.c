@@ -1,6 +1,8 @@
 /* merge — the entity stage's merge of its sources; see merge.h. */
 #include "merge.h"
 
+#include "../common/saturate.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,10 +132,11 @@ static int64_t holds_back(const rg_smerge *m, const rg_smerge_source *s, int64_t
         int64_t since = now - s->heard_ms;
         if (since > m->mark_interval_ms)
             since = m->mark_interval_ms;
-        int64_t position = s->progress_ms + (since > 0 ? since : 0);
+        /* Saturating: progress and ts come from records (hostile bytes). */
+        int64_t position = rg_sat_add(s->progress_ms, since > 0 ? since : 0);
         if (position >= ts)
             return 0;
-        int64_t until = ts - position;
+        int64_t until = rg_sat_sub(ts, position);
         return until < m->mark_interval_ms ? until : m->mark_interval_ms;
     }
     return ts < s->progress_ms ? 0 : m->mark_interval_ms;
