@@ -64,6 +64,7 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, rg_ruleset *rules, cons
         return NULL;
     }
     s->cfg = *cfg_in;
+    rg_reloader_init(&s->reloader, s->cfg.rules_paths, s->cfg.n_rules_paths);
     if (s->cfg.max_idle_ms < 0)
         s->cfg.max_idle_ms = 0;
     if (s->cfg.max_wait_ms <= 0)
@@ -194,6 +195,7 @@ void rg_stream_free(rg_stream *s)
 {
     if (!s)
         return;
+    rg_reloader_stop(&s->reloader);
     for (size_t i = 0; i < s->tasks.n; i++)
         rg_task_free(s->tasks.slots[i]);
     free(s->tasks.slots);
@@ -434,14 +436,28 @@ static void publish(rg_stream *s, int64_t now)
     s->last_publish_ms = now;
 }
 
-static void do_reload(rg_stream *s)
+/* SIGHUP: load the rule files on the reloader's thread (reload.h). */
+static void request_reload(rg_stream *s)
 {
     if (!s->cfg.n_rules_paths) {
         rg_log(RG_LOG_WARN, "SIGHUP: no rule files to reload", NULL);
         return;
     }
+    if (rg_reloader_request(&s->reloader) != 0) {
+        s->metrics.rule_reloads_refused++;
+        rg_log(RG_LOG_WARN, "SIGHUP: cannot start the rule loader thread; the running rules stay", NULL);
+        return;
+    }
+    rg_log(RG_LOG_INFO, "SIGHUP: loading the rule files (decisions go on meanwhile)", NULL);
+}
+
+/* A load finished: swap the new set into every task, between two records. */
+static void do_reload(rg_stream *s)
+{
+    rg_ruleset *rs = NULL;
     char *errors = NULL;
-    rg_ruleset *rs = rg_ruleset_load_files(s->cfg.rules_paths, s->cfg.n_rules_paths, &errors);
+    if (!rg_reloader_take(&s->reloader, &rs, &errors))
+        return;
     if (!rs) {
         s->metrics.rule_reloads_refused++;
         /* One line per error in the loader's report; the log line is one. */
@@ -666,8 +682,9 @@ int rg_stream_run(rg_stream *s, volatile sig_atomic_t *stop, volatile sig_atomic
     while (!*stop && !s->fatal) {
         if (reload && *reload) {
             *reload = 0;
-            do_reload(s);
+            request_reload(s);
         }
+        do_reload(s);
         /* Stop taking input while the producer's queue is nearly full or
          * the alert store is not keeping up; keep serving reports. */
         size_t outq = (size_t)rd_kafka_outq_len(s->c.producer);

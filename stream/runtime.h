@@ -35,6 +35,7 @@
 #include "../common/strbuf.h"
 #include "metrics.h"
 #include "probe.h"
+#include "reload.h"
 #include "run.h"
 #include "topology.h"
 
@@ -121,6 +122,7 @@ struct rg_stream {
     rg_commits commits;
     rg_probe *probe;
     struct rg_run_alerts *alerts;   /* --alerts; NULL none */
+    rg_reloader reloader;           /* SIGHUP: rule files loaded off this thread */
     rg_metrics metrics;
     bool metrics_ready;
     unsigned metrics_port;
