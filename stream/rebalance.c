@@ -140,8 +140,11 @@ static void give_up(rg_stream *s, const size_t *slot, size_t n, bool clean, int6
     if (tasks && durable && clean && !s->fatal) {
         for (size_t i = 0; i < n; i++)
             tasks[i] = s->tasks.slots[slot[i]];
-        if (rg_snapshot_final(s, tasks, n, durable, timeout_ms) > 0)
+        size_t ok = rg_snapshot_final(s, tasks, n, durable, timeout_ms);
+        if (ok > 0)
             rg_run_commit(s, true);
+        if (s->draining)
+            s->metrics.snapshot_failures_at_drain += n - ok;   /* the exit status says so */
     }
     for (size_t i = 0; i < n; i++) {
         rg_task_free(s->tasks.slots[slot[i]]);

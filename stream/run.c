@@ -111,15 +111,11 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, rg_ruleset *rules, cons
         snprintf(errstr, errstr_size, "cannot start the watermark prober");
         goto fail;
     }
-    rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();
     /* Decisions and dead letters: the default partitioner (by key). The
-     * internal topics always get an explicit partition (rg_stage_partition). */
+     * internal topics' handles come once they exist (start_up). */
     s->c.actions = rd_kafka_topic_new(s->c.producer, s->cfg.actions_topic, NULL);
     s->c.deadletter = rd_kafka_topic_new(s->c.producer, s->cfg.deadletter_topic, NULL);
-    s->c.entities = rd_kafka_topic_new(s->c.producer, s->topo.entities, NULL);
-    s->c.decide = rd_kafka_topic_new(s->c.producer, s->topo.decide, NULL);
-    s->c.state = rd_kafka_topic_new(s->c.producer, s->topo.state, tc);
-    if (!s->c.actions || !s->c.deadletter || !s->c.entities || !s->c.decide || !s->c.state) {
+    if (!s->c.actions || !s->c.deadletter) {
         snprintf(errstr, errstr_size, "cannot create topic handles: %s", rd_kafka_err2str(rd_kafka_last_error()));
         goto fail;
     }
@@ -641,6 +637,21 @@ static int start_up(rg_stream *s)
             rg_log(RG_LOG_WARN, "not started yet; retrying every second", "error", err, NULL);
         s->topic_missing = true;
         return 1;
+    }
+    /* Only now: a handle's metadata request for a topic that does not
+     * exist yet lets a broker with auto.create.topics.enable create it
+     * with its default partition count, which rg_topology_ensure would
+     * then refuse. The internal topics always get an explicit partition
+     * (rg_stage_partition). */
+    if (!s->c.entities)
+        s->c.entities = rd_kafka_topic_new(s->c.producer, s->topo.entities, NULL);
+    if (!s->c.decide)
+        s->c.decide = rd_kafka_topic_new(s->c.producer, s->topo.decide, NULL);
+    if (!s->c.state)
+        s->c.state = rd_kafka_topic_new(s->c.producer, s->topo.state, NULL);
+    if (!s->c.entities || !s->c.decide || !s->c.state) {
+        rg_log(RG_LOG_ERROR, "cannot create topic handles", "error", rd_kafka_err2str(rd_kafka_last_error()), NULL);
+        return -1;
     }
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(3);
     rd_kafka_topic_partition_list_add(sub, s->topo.events, RD_KAFKA_PARTITION_UA);
