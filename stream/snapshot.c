@@ -485,7 +485,7 @@ static int load_newest(rg_stream *s, restoring *x, int64_t *resume, char *errstr
     rg_task *t = x->t;
     rg_strbuf blob = RG_STRBUF_INIT;
     header h = {0};
-    bool have = false;
+    bool have = false, incomplete = false;
     piece *hp = rg_strmap_get(x->pieces, t->name, strlen(t->name));
     if (hp && !hp->tombstone && header_get(hp->data, hp->len, &h) == 0 && h.kind == task_char(t->kind) &&
         h.partition == t->partition) {
@@ -502,10 +502,7 @@ static int load_newest(rg_stream *s, restoring *x, int64_t *resume, char *errstr
         have = complete && rg_strbuf_ok(&blob) && blob.len == h.len &&
                (uint32_t)crc32(0, (const Bytef *)blob.data, (uInt)blob.len) == h.crc;
         if (!have)
-            rg_log(RG_LOG_WARN,
-                   "the newest snapshot in Kafka is incomplete (chunks trimmed or corrupt); without a newer one "
-                   "in the --state cache the task starts empty",
-                   "task", t->name, NULL);
+            incomplete = true;
     }
     /* A newer generation in the local cache wins. */
     header ch;
@@ -517,6 +514,16 @@ static int load_newest(rg_stream *s, restoring *x, int64_t *resume, char *errstr
         have = true;
     } else {
         rg_strbuf_free(&cblob);
+    }
+    if (!have && incomplete) {
+        /* Starting empty would change decisions without anyone knowing:
+         * as for a snapshot that cannot be loaded, the instance stops. */
+        snprintf(errstr, errstr_size,
+                 "task %s: the newest snapshot in %s is incomplete (chunks trimmed or corrupt) and the --state "
+                 "cache has no newer one; to start this task empty on purpose, write a tombstone for key %s",
+                 t->name, s->topo.state, t->name);
+        rg_strbuf_free(&blob);
+        return -1;
     }
     int rc = 0;
     if (have) {
