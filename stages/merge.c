@@ -64,7 +64,12 @@ int rg_smerge_push(rg_smerge *m, size_t src, const rg_smerge_item *it)
         return -1;
     rg_smerge_source *s = &m->sources[src];
     if (it->seq <= s->last_seq) {
+        /* Dropped, but the source is alive: a task restored from an older
+         * snapshot working through what it sent before, towards the
+         * records the merge waits for. Its wait starts again. */
         m->resent++;
+        s->wait_since_ms = -1;
+        s->left_behind = false;
         return 0;
     }
     if (s->count == s->cap) {

@@ -32,7 +32,9 @@
  * sends again what its snapshot did not cover. Each record has a sequence
  * per source (its event's offset x 4 + a rank for the entity family: one
  * event may send two records to one partition); a record at or below the
- * last one queued or evaluated from its source is dropped.
+ * last one queued or evaluated from its source is dropped; it still
+ * counts as a sign of life (the source's wait starts again: it is working
+ * through its backlog towards new records).
  *
  * Ownership: the merge owns its queues and the copies of the record bytes
  * pushed; a popped item's data belongs to the caller. One thread.

@@ -145,6 +145,36 @@ static void test_silent_source_left_behind_after_max_wait(void **state)
     rg_smerge_free(&m);
 }
 
+/* A source restored from an older snapshot sends again what it sent
+ * before (dropped) on its way to new records: it is alive, and is waited
+ * for past max_wait_ms as long as the resends keep coming. */
+static void test_resending_source_is_waited_for(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 2, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_progress(&m, 0, 0, false, 0);
+    rg_smerge_progress(&m, 1, 5000, false, 0);
+    push(&m, 0, 1, 1000, 1);
+    pick(&m, 0, 0, 1000);
+    push(&m, 1, 1, 90000, 1);
+    /* Source 0 (not drained, at 1000) holds 90000 back; it resends its
+     * offset 1 every 10 s for 50 s, then sends offset 2. */
+    int64_t now = 1;
+    for (int k = 0; k < 5; k++) {
+        for (int64_t end = now + 10000; now < end; now += 500)
+            assert_int_equal(next(&m, now), RG_SMERGE_WAIT);
+        push(&m, 0, 1, 1000, 0);
+    }
+    push(&m, 0, 2, 60000, 1);
+    pick(&m, now, 0, 60000);
+    rg_smerge_progress(&m, 0, 95000, false, now);
+    pick(&m, now, 1, 90000);
+    assert_int_equal(m.enforced, 0);
+    assert_int_equal(m.late, 0);
+    rg_smerge_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_idle_source_left_behind_after_max_idle),
         cmocka_unit_test(test_silent_source_held_for_max_wait),
         cmocka_unit_test(test_silent_source_left_behind_after_max_wait),
+        cmocka_unit_test(test_resending_source_is_waited_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
