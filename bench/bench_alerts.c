@@ -5,9 +5,11 @@
  *   bench_alerts [COUNT [BATCH_ROWS [DB]]]     defaults: 1000000 10000 a temp file
  *
  * Decisions look like the engine's: 100k subjects, one or two rules with
- * reasons and evidence, the raw event (~250 bytes) kept. Prints alerts/s
- * for the adds and for the final commit, the file size, and re-delivers
- * the first 10% to show duplicates are cheap and ignored.
+ * reasons and evidence, the raw event (~250 bytes) kept, a counterparty
+ * among the same 100k accounts. Prints alerts/s for the adds and for the
+ * final commit, the file size, and re-delivers the first 10% to show
+ * duplicates are cheap and ignored. With DB given the store is kept:
+ * bench_review DB then times the analysts' queries on it.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,8 +36,9 @@ static double now_s(void)
 
 typedef struct bench_decision {
     rg_decision d;
+    rg_event ev;            /* what the engine hands the sink: account, counterparty */
     rg_decision_hit hits[2];
-    char id[64], event_id[32], subject[32];
+    char id[64], event_id[32], subject[32], counterparty[32];
     rg_strbuf json, raw;
 } bench_decision;
 
@@ -47,10 +50,11 @@ static void make(bench_decision *b, uint64_t i)
     rg_format_utc_ms(ts, tsbuf, sizeof tsbuf);
     snprintf(b->event_id, sizeof b->event_id, "evt-%08" PRIu64, i);
     snprintf(b->subject, sizeof b->subject, "acct-%06" PRIu64, (i * 7919) % 100000);
+    snprintf(b->counterparty, sizeof b->counterparty, "acct-%06" PRIu64, (i * 31 + 7) % 100000);
     snprintf(b->id, sizeof b->id, "%s/%s", b->event_id, b->subject);
     size_t n_hits = i % 3 == 0 ? 2 : 1;
-    b->hits[0] = (rg_decision_hit){.rule = &RULES[i % 2]};
-    b->hits[1] = (rg_decision_hit){.rule = &RULES[2]};
+    b->hits[0] = (rg_decision_hit){.rule = &RULES[i % 2], .rule_id = RULES[i % 2].id};
+    b->hits[1] = (rg_decision_hit){.rule = &RULES[2], .rule_id = RULES[2].id};
     rg_strbuf_reset(&b->json);
     rg_strbuf_printf(&b->json,
                      "{\"decision_id\":\"%s\",\"event_id\":\"%s\",\"event_type\":\"transfer\","
@@ -58,7 +62,7 @@ static void make(bench_decision *b, uint64_t i)
                      b->id, b->event_id, b->subject, n_hits == 2 ? "\"freeze\"," : "");
     for (size_t h = 0; h < n_hits; h++)
         rg_strbuf_printf(&b->json,
-                         "%s{\"id\":\"%s\",\"reason\":\"counterparty acct-77 registered 46h ago; "
+                         "%s{\"id\":\"%s\",\"reason\":\"counterparty registered 46h ago; "
                          "amount 2500.00 CNY >= 1000.00\",\"evidence\":{\"counterparty_age_s\":165600,"
                          "\"amount\":%" PRIu64 "}}",
                          h ? "," : "", b->hits[h].rule->id, 100000 + i % 5000000);
@@ -66,17 +70,21 @@ static void make(bench_decision *b, uint64_t i)
     rg_strbuf_reset(&b->raw);
     rg_strbuf_printf(&b->raw,
                      "{\"event_id\":\"%s\",\"type\":\"transfer\",\"ts\":\"%s\",\"account\":\"%s\","
-                     "\"amount\":%" PRIu64 ",\"counterparty\":\"acct-77\",\"ip\":\"203.0.113.%u\","
+                     "\"amount\":%" PRIu64 ",\"counterparty\":\"%s\",\"ip\":\"203.0.113.%u\","
                      "\"device_id\":\"dev-%04u\",\"location\":{\"lat\":31.23,\"lon\":121.47}}",
-                     b->event_id, tsbuf, b->subject, 100000 + i % 5000000, (unsigned)(i % 250),
+                     b->event_id, tsbuf, b->subject, 100000 + i % 5000000, b->counterparty, (unsigned)(i % 250),
                      (unsigned)(i % 9999));
+    b->ev = (rg_event){.type = RG_EV_TRANSFER, .ts_ms = ts, .event_id = b->event_id,
+                       .event_id_len = strlen(b->event_id), .account = b->subject,
+                       .account_len = strlen(b->subject), .counterparty = b->counterparty,
+                       .counterparty_len = strlen(b->counterparty), .amount = (int64_t)(100000 + i % 5000000)};
     b->d = (rg_decision){
         .decision_id = b->id, .event_id = b->event_id, .subject = b->subject,
         .event_type = RG_EV_TRANSFER, .ts_ms = ts,
         .actions = RG_ACT_BIT(RG_ACT_FACE_VERIFY) | (n_hits == 2 ? RG_ACT_BIT(RG_ACT_FREEZE) : 0),
         .hits = b->hits, .n_hits = n_hits, .ruleset = "3f9a1c2e0b7d",
         .json = b->json.data, .json_len = b->json.len,
-        .event_raw = b->raw.data, .event_raw_len = b->raw.len, .emit = true,
+        .event = &b->ev, .event_raw = b->raw.data, .event_raw_len = b->raw.len, .emit = true,
     };
 }
 

@@ -411,7 +411,9 @@ for w in "${which[@]}"; do
       python3 -c "r=$r; t=$t; print(f'replay {r:.3f} s; backtest {t:.3f} s = {t/r:.2f} replays (two separate replays = 2.00)')" ;;
     alerts)
       echo; echo "== bench_alerts: 1,000,000 alerts through the store sink"
-      tmp=$(mktemp -d); "$build/bench/bench_alerts" 1000000 10000 "$tmp/alerts.db"; rm -rf "$tmp" ;;
+      tmp=$(mktemp -d); "$build/bench/bench_alerts" 1000000 10000 "$tmp/alerts.db"
+      echo; echo "== bench_review: the analysts' lists, searches and history on that store (ms)"
+      "$build/bench/bench_review" "$tmp/alerts.db"; rm -rf "$tmp" ;;
     hashflood)
       echo; echo "== bench_hashflood: strmap under ids crafted against the old table hash (docs/state.md)"
       "$build/bench/bench_hashflood" ;;

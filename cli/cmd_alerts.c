@@ -1,11 +1,12 @@
 /*
- * cmd_alerts — `riskgate alerts list|show|label|resolve|precision|import`
- * (cli.md "Alerts", docs/review.md). Readable aligned tables by default,
+ * cmd_alerts — `riskgate alerts list|show|history|label|resolve|reopen|
+ * assign|releases|precision|import` (cli.md "Alerts" and "Added in the
+ * second round", docs/review.md). Readable aligned tables by default,
  * --json for scripts (the same writer as the review API, so the same keys
- * in the same order). Text from the store is printed with control
- * characters replaced, so an event field cannot drive the terminal.
+ * in the same order). The store is --db, else $RISKGATE_DB. The review
+ * actions are in cmd_alerts_review.c.
  * Exit: 0 done, 1 failure (unknown ALERT_ID, database error), 2 usage or
- * configuration error (unopenable --db), reason on stderr.
+ * configuration error (unopenable store), reason on stderr.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -13,135 +14,72 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "../common/strbuf.h"
 #include "../common/timeutil.h"
 #include "../store/alerts.h"
+#include "alerts_cli.h"
 #include "commands_review.h"
 
 #define RECENT_ALERTS 10
-
-typedef struct alerts_opts {
-    const char *db;
-    const char *note;
-    const char *by;
-    bool json;
-    rg_alert_filter filter;
-} alerts_opts;
+#define DEFAULT_LIMIT 50
+#define RG_STR_(x) #x
+#define RG_STR(x) RG_STR_(x)
 
 static const char USAGE[] =
-    "usage: riskgate alerts list      --db DB [--status open|resolved] [--rule ID] [--subject S]\n"
-    "                                 [--since TIME] [--until TIME] [--limit N] [--offset N] [--json]\n"
-    "       riskgate alerts show      --db DB ALERT_ID [--json]\n"
-    "       riskgate alerts label     --db DB ALERT_ID fraud|legit [--note TEXT] [--by NAME]\n"
-    "       riskgate alerts resolve   --db DB ALERT_ID [--by NAME]\n"
-    "       riskgate alerts precision --db DB [--json]\n"
-    "       riskgate alerts import    --db DB DECISIONS.jsonl[.gz]...\n"
+    "usage: riskgate alerts list      [--db DB] [--status open|resolved] [--rule ID] [--label fraud|legit|none]\n"
+    "                                 [--action ACTION] [--assignee NAME|none] [--search TEXT] [--subject S]\n"
+    "                                 [--entity ID] [--since TIME] [--until TIME] [--order newest|oldest]\n"
+    "                                 [--sort time|subject|status] [--limit N] [--offset N] [--json]\n"
+    "       riskgate alerts show      [--db DB] ALERT_ID [--json]\n"
+    "       riskgate alerts history   [--db DB] ALERT_ID [--json]\n"
+    "       riskgate alerts label     [--db DB] ALERT_ID... fraud|legit [--note TEXT] [--by NAME]\n"
+    "       riskgate alerts resolve   [--db DB] ALERT_ID... [--by NAME]\n"
+    "       riskgate alerts reopen    [--db DB] ALERT_ID... [--by NAME]\n"
+    "       riskgate alerts assign    [--db DB] ALERT_ID... NAME|none [--by NAME]\n"
+    "       riskgate alerts releases  [--db DB] [--limit N] [--json]\n"
+    "       riskgate alerts precision [--db DB] [--json]\n"
+    "       riskgate alerts import    [--db DB] DECISIONS.jsonl[.gz]...\n"
     "\n"
-    "An alert is one stored decision; ALERT_ID is its decision_id (\"event_id/subject\").\n"
-    "  list       alerts oldest first (ts, then id); filters combine; TIME is RFC 3339\n"
-    "  show       the decision with its evidence, the event, the subject's other recent alerts\n"
-    "  label      mark an alert fraud or legit (again to change it); --by defaults to $USER\n"
-    "  resolve    close an alert; a frozen subject's alert resolved as legit queues a\n"
+    "An alert is one stored decision; ALERT_ID is its decision_id (\"event_id/subject\", a '/'\n"
+    "or '%' inside either part written %2F or %25). DB defaults to $RISKGATE_DB.\n"
+    "  list       newest first, at most 50 (--limit N, 0: all), then how many more match;\n"
+    "             filters combine; TIME is RFC 3339, a date (UTC), a duration back from now\n"
+    "             (30m, 24h, 7d), today or yesterday; --search finds a subject or note\n"
+    "             containing TEXT, or an alert or event id starting with it;\n"
+    "             --entity an account, packet or event id: alerts that name it\n"
+    "  show       the decision with its evidence, the event, the history, the subject's\n"
+    "             other recent alerts\n"
+    "  history    every change to the alert, oldest first, with who and when\n"
+    "  label      mark alerts fraud or legit (again to change it)\n"
+    "  resolve    close alerts; a frozen subject's alert resolved as legit queues a\n"
     "             release decision for the action topic\n"
+    "  reopen     open resolved alerts again\n"
+    "  assign     give alerts to NAME (none: to nobody)\n"
+    "  releases   queued and delivered release decisions, newest first\n"
     "  precision  per rule: alerts, labelled, fraud, legit, precision = fraud / labelled\n"
     "  import     store decisions written by `replay --out` (one JSON object a line;\n"
     "             '-' is standard input); the store is created if missing\n"
-    "Exit: 0 done, 1 failure (e.g. unknown ALERT_ID), 2 usage or configuration error.\n";
+    "Changes are recorded as --by, else $USER. Exit: 0 done, 1 failure (e.g. an unknown\n"
+    "ALERT_ID; the other ids are still changed), 2 usage or configuration error.\n";
 
-static int usage_error(const char *fmt, const char *arg)
+int rg_review_usage_error(const char *cmd, const char *fmt, const char *arg)
 {
-    fputs("riskgate alerts: ", stderr);
+    fprintf(stderr, "riskgate %s: ", cmd);
     fprintf(stderr, fmt, arg);
-    fputs("\n(see riskgate alerts --help)\n", stderr);
+    fprintf(stderr, "\n(see riskgate %s --help)\n", cmd);
     return 2;
 }
 
-/* Printable form of store text: control characters become '?'. */
-static void put_clean(FILE *out, const char *s)
+const char *rg_alerts_db_path(const char *db_flag)
 {
-    for (const unsigned char *p = (const unsigned char *)(s ? s : "-"); *p; p++)
-        fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
-}
-
-/* Width on a terminal: code points (UTF-8 continuation bytes don't count). */
-static size_t text_width(const char *s)
-{
-    size_t w = 0;
-    for (const unsigned char *p = (const unsigned char *)(s ? s : "-"); *p; p++)
-        w += (*p & 0xC0) != 0x80;
-    return w;
-}
-
-static void put_cell(FILE *out, const char *s, size_t width, bool last)
-{
-    put_clean(out, s);
-    if (last)
-        return;
-    for (size_t w = text_width(s); w < width + 2; w++)
-        fputc(' ', out);
-}
-
-static void fmt_time(int64_t ms, char *buf, size_t size)
-{
-    if (!ms || !rg_format_utc_ms(ms, buf, size))
-        snprintf(buf, size, "-");
-}
-
-/* Rule ids joined with ',' (the list's RULES column). */
-static void join_rules(const rg_alert *a, rg_strbuf *out)
-{
-    for (size_t i = 0; i < a->n_hits; i++) {
-        if (i)
-            rg_strbuf_putc(out, ',');
-        rg_strbuf_puts(out, a->hits[i].rule_id);
-    }
-}
-
-enum { COL_TIME, COL_ID, COL_SUBJECT, COL_TYPE, COL_RULES, COL_ACTIONS, COL_STATUS, COL_LABEL, NCOLS };
-static const char *const LIST_HEAD[NCOLS] = {"TIME (UTC)", "ALERT_ID", "SUBJECT", "TYPE",
-                                             "RULES", "ACTIONS", "STATUS", "LABEL"};
-
-/* The alert table, every line prefixed with `indent`. */
-static void print_alert_table(FILE *out, const rg_alert *a, size_t n, const char *indent)
-{
-    size_t width[NCOLS];
-    char **cells = calloc(n * NCOLS + 1, sizeof *cells);
-    if (!cells)
-        return;
-    for (int c = 0; c < NCOLS; c++)
-        width[c] = text_width(LIST_HEAD[c]);
-    for (size_t i = 0; i < n; i++) {
-        char ts[32];
-        rg_strbuf rules = RG_STRBUF_INIT;
-        fmt_time(a[i].ts_ms, ts, sizeof ts);
-        join_rules(&a[i], &rules);
-        const char *v[NCOLS] = {ts, a[i].decision_id, a[i].subject, a[i].event_type,
-                                rules.data ? rules.data : "", *a[i].actions ? a[i].actions : "-",
-                                a[i].status, a[i].label ? a[i].label : "-"};
-        for (int c = 0; c < NCOLS; c++) {
-            cells[i * NCOLS + c] = strdup(v[c]);
-            size_t w = text_width(v[c]);
-            if (w > width[c])
-                width[c] = w;
-        }
-        rg_strbuf_free(&rules);
-    }
-    fputs(indent, out);
-    for (int c = 0; c < NCOLS; c++)
-        put_cell(out, LIST_HEAD[c], width[c], c == NCOLS - 1);
-    fputc('\n', out);
-    for (size_t i = 0; i < n; i++) {
-        fputs(indent, out);
-        for (int c = 0; c < NCOLS; c++)
-            put_cell(out, cells[i * NCOLS + c], width[c], c == NCOLS - 1);
-        fputc('\n', out);
-        for (int c = 0; c < NCOLS; c++)
-            free(cells[i * NCOLS + c]);
-    }
-    free(cells);
+    if (db_flag && *db_flag)
+        return db_flag;
+    const char *env = getenv("RISKGATE_DB");
+    return env && *env ? env : NULL;
 }
 
 /* --json list: streamed, one alert at a time, so a million alerts do not
@@ -166,14 +104,20 @@ static int do_list(rg_alert_store *s, alerts_opts *o)
 {
     char err[512];
     int64_t total;
+    bool exact;
+    /* Counted up to the page's end plus RG_ALERT_COUNT_CAP ("more than N"):
+     * a count of many among a million would cost more than the page. */
+    int64_t cap = (int64_t)o->filter.offset + (int64_t)o->filter.limit + RG_ALERT_COUNT_CAP;
+    if (rg_alert_store_count_upto(s, &o->filter, o->filter.limit ? cap : 0, &total, &exact, err, sizeof err) < 0)
+        goto fail;
     if (o->json) {
-        if (rg_alert_store_count(s, &o->filter, &total, err, sizeof err) < 0)
-            goto fail;
         json_list_ctx c = {.out = stdout, .buf = RG_STRBUF_INIT};
-        printf("{\"total\":%lld,\"alerts\":[", (long long)total);
+        printf("{\"total\":%lld,\"total_exact\":%s,\"limit\":%zu,\"offset\":%zu,\"alerts\":[",
+               (long long)total, exact ? "true" : "false", o->filter.limit, o->filter.offset);
         int rc = rg_alert_store_scan(s, &o->filter, print_json_one, &c, err, sizeof err);
         rg_strbuf_free(&c.buf);
-        printf("%s]}\n", c.n ? "\n" : "");
+        int64_t more = total - (int64_t)o->filter.offset - (int64_t)c.n;
+        printf("%s],\"more\":%lld}\n", c.n ? "\n" : "", (long long)(more > 0 ? more : 0));
         if (rc < 0)
             goto fail;
         return 0;
@@ -182,8 +126,18 @@ static int do_list(rg_alert_store *s, alerts_opts *o)
     size_t n;
     if (rg_alert_store_list(s, &o->filter, &a, &n, err, sizeof err) < 0)
         goto fail;
-    print_alert_table(stdout, a, n, "");
+    if (n)
+        rg_alerts_print_table(stdout, a, n, "");
+    else
+        printf("no alerts match\n");
     rg_alerts_free(a, n);
+    int64_t more = total - (int64_t)o->filter.offset - (int64_t)n;
+    if (more > 0 && exact)
+        printf("... %lld more match (%lld in all): --limit N shows more (0: all), --offset N skips\n",
+               (long long)more, (long long)total);
+    else if (more > 0)
+        printf("... more than %lld more match: --limit N shows more (0: all), --offset N skips\n",
+               (long long)more);
     return 0;
 fail:
     fprintf(stderr, "riskgate alerts list: %s\n", err);
@@ -217,14 +171,14 @@ static void print_evidence(FILE *out, const char *evidence_json)
     json_t *v;
     size_t width = 0;
     json_object_foreach(ev, key, v) {
-        if (text_width(key) > width)
-            width = text_width(key);
+        if (rg_text_width(key) > width)
+            width = rg_text_width(key);
     }
     json_object_foreach(ev, key, v) {
         char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
         fputs("      ", out);
-        put_cell(out, key, width, false);
-        put_clean(out, json_is_string(v) ? json_string_value(v) : text);
+        rg_put_cell(out, key, width, false);
+        rg_put_clean(out, json_is_string(v) ? json_string_value(v) : text);
         fputc('\n', out);
         free(text);
     }
@@ -234,33 +188,38 @@ static void print_evidence(FILE *out, const char *evidence_json)
 static void print_show(FILE *out, const rg_alert *a, const rg_alert *recent, size_t n_recent)
 {
     char t1[32], t2[32];
-    fmt_time(a->ts_ms, t1, sizeof t1);
-    fputs("alert      ", out), put_clean(out, a->decision_id), fputc('\n', out);
-    fputs("event      ", out), put_clean(out, a->event_id), fputc(' ', out);
-    put_clean(out, a->event_type), fprintf(out, " at %s\n", t1);
-    fputs("subject    ", out), put_clean(out, a->subject), fputc('\n', out);
-    fputs("actions    ", out), put_clean(out, *a->actions ? a->actions : "-");
+    rg_fmt_time(a->ts_ms, t1, sizeof t1);
+    fputs("alert      ", out), rg_put_clean(out, a->decision_id), fputc('\n', out);
+    fputs("event      ", out), rg_put_clean(out, a->event_id), fputc(' ', out);
+    rg_put_clean(out, a->event_type), fprintf(out, " at %s\n", t1);
+    fputs("subject    ", out), rg_put_clean(out, a->subject), fputc('\n', out);
+    fputs("actions    ", out), rg_put_clean(out, *a->actions ? a->actions : "-");
     fputs(a->suppressed ? " (suppressed by cooldown: nothing emitted)\n" : "\n", out);
-    fputs("ruleset    ", out), put_clean(out, a->ruleset), fputc('\n', out);
-    fputs("status     ", out), put_clean(out, a->status);
+    fputs("ruleset    ", out), rg_put_clean(out, a->ruleset), fputc('\n', out);
+    fputs("status     ", out), rg_put_clean(out, a->status);
     if (a->resolved_ms) {
-        fmt_time(a->resolved_ms, t2, sizeof t2);
-        fputs(" by ", out), put_clean(out, a->resolved_by), fprintf(out, " at %s", t2);
+        rg_fmt_time(a->resolved_ms, t2, sizeof t2);
+        fputs(" by ", out), rg_put_clean(out, a->resolved_by), fprintf(out, " at %s", t2);
     }
-    fputs("\nlabel      ", out), put_clean(out, a->label);
+    fputs("\nlabel      ", out), rg_put_clean(out, a->label);
     if (a->labelled_ms) {
-        fmt_time(a->labelled_ms, t2, sizeof t2);
-        fputs(" by ", out), put_clean(out, a->labelled_by), fprintf(out, " at %s", t2);
+        rg_fmt_time(a->labelled_ms, t2, sizeof t2);
+        fputs(" by ", out), rg_put_clean(out, a->labelled_by), fprintf(out, " at %s", t2);
     }
     fputc('\n', out);
     if (a->note)
-        fputs("note       ", out), put_clean(out, a->note), fputc('\n', out);
+        fputs("note       ", out), rg_put_clean(out, a->note), fputc('\n', out);
+    fputs("assignee   ", out), rg_put_clean(out, a->assignee), fputc('\n', out);
+    if (a->party)
+        fputs("party      ", out), rg_put_clean(out, a->party), fputc('\n', out);
+    if (a->object)
+        fputs("object     ", out), rg_put_clean(out, a->object), fputc('\n', out);
     if (a->release_json) {
         json_t *rel = json_loads(a->release_json, 0, NULL);
         fputs("release    ", out);
-        put_clean(out, json_string_value(json_object_get(rel, "decision_id")));
+        rg_put_clean(out, json_string_value(json_object_get(rel, "decision_id")));
         if (a->release_sent_ms) {
-            fmt_time(a->release_sent_ms, t2, sizeof t2);
+            rg_fmt_time(a->release_sent_ms, t2, sizeof t2);
             fprintf(out, " sent to the action topic at %s\n", t2);
         } else {
             fputs(" queued (streaming delivers it to the action topic)\n", out);
@@ -269,10 +228,10 @@ static void print_show(FILE *out, const rg_alert *a, const rg_alert *recent, siz
     }
     fputs("\nrules\n", out);
     for (size_t i = 0; i < a->n_hits; i++) {
-        fputs("  ", out), put_clean(out, a->hits[i].rule_id);
+        fputs("  ", out), rg_put_clean(out, a->hits[i].rule_id);
         fputs(a->hits[i].suppressed ? " (suppressed)\n" : "\n", out);
         if (a->hits[i].reason)
-            fputs("    ", out), put_clean(out, a->hits[i].reason), fputc('\n', out);
+            fputs("    ", out), rg_put_clean(out, a->hits[i].reason), fputc('\n', out);
         print_evidence(out, a->hits[i].evidence_json);
     }
     fputs("\nevent\n", out);
@@ -280,19 +239,19 @@ static void print_show(FILE *out, const rg_alert *a, const rg_alert *recent, siz
     char *pretty = ev ? json_dumps(ev, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     if (pretty) {
         for (char *line = strtok(pretty, "\n"); line; line = strtok(NULL, "\n"))
-            fputs("  ", out), put_clean(out, line), fputc('\n', out);
+            fputs("  ", out), rg_put_clean(out, line), fputc('\n', out);
     } else {
         fputs(a->event_json ? "  " : "  (not stored: the alert was imported from decisions)\n", out);
         if (a->event_json)
-            put_clean(out, a->event_json), fputc('\n', out);
+            rg_put_clean(out, a->event_json), fputc('\n', out);
     }
     free(pretty);
     json_decref(ev);
     fprintf(out, "\nother recent alerts of ");
-    put_clean(out, a->subject);
+    rg_put_clean(out, a->subject);
     fputc('\n', out);
     if (n_recent)
-        print_alert_table(out, recent, n_recent, "  ");
+        rg_alerts_print_table(out, recent, n_recent, "  ");
     else
         fputs("  (none)\n", out);
 }
@@ -325,12 +284,17 @@ static int do_show(rg_alert_store *s, alerts_opts *o, const char *id)
     } else {
         print_show(stdout, &a, others, n_others);
     }
+    if (rc == 0) {
+        printf("\nhistory\n");
+        fflush(stdout);
+        rc = rg_alerts_do_history(s, o, id);
+    }
     rg_alerts_free(recent, n_recent);
     rg_alert_clear(&a);
     return rc;
 }
 
-static const char *analyst_name(const alerts_opts *o)
+const char *rg_alerts_analyst(const alerts_opts *o)
 {
     if (o->by && *o->by)
         return o->by;
@@ -342,39 +306,6 @@ static const char *analyst_name(const alerts_opts *o)
         user = pw ? pw->pw_name : NULL;
     }
     return user && *user ? user : NULL;
-}
-
-static int do_label(rg_alert_store *s, alerts_opts *o, const char *id, const char *label)
-{
-    char err[512];
-    const char *who = analyst_name(o);
-    if (!who)
-        return usage_error("%s", "cannot tell who you are: give --by NAME");
-    int rc = rg_alert_store_label(s, id, label, o->note, who, err, sizeof err);
-    if (rc <= 0) {
-        fprintf(stderr, "riskgate alerts label: %s\n", err);
-        return 1;
-    }
-    printf("%s: labelled %s by %s\n", id, label, who);
-    return 0;
-}
-
-static int do_resolve(rg_alert_store *s, alerts_opts *o, const char *id)
-{
-    char err[512];
-    const char *who = analyst_name(o);
-    if (!who)
-        return usage_error("%s", "cannot tell who you are: give --by NAME");
-    bool queued = false;
-    int rc = rg_alert_store_resolve(s, id, who, &queued, err, sizeof err);
-    if (rc <= 0) {
-        fprintf(stderr, "riskgate alerts resolve: %s\n", err);
-        return 1;
-    }
-    printf("%s: resolved by %s\n", id, who);
-    if (queued)
-        printf("%s: release queued for the action topic (legit, and the subject was frozen)\n", id);
-    return 0;
 }
 
 static int do_precision(rg_alert_store *s, alerts_opts *o)
@@ -395,14 +326,14 @@ static int do_precision(rg_alert_store *s, alerts_opts *o)
     } else {
         size_t w = strlen("RULE");
         for (size_t i = 0; i < n; i++)
-            w = text_width(p[i].rule_id) > w ? text_width(p[i].rule_id) : w;
+            w = rg_text_width(p[i].rule_id) > w ? rg_text_width(p[i].rule_id) : w;
         printf("%-*s  %8s  %8s  %8s  %8s  %9s\n", (int)w, "RULE", "ALERTS", "LABELLED", "FRAUD",
                "LEGIT", "PRECISION");
         for (size_t i = 0; i < n; i++) {
             char prec[16] = "-";
             if (p[i].labelled)
                 snprintf(prec, sizeof prec, "%.2f", (double)p[i].fraud / (double)p[i].labelled);
-            put_cell(stdout, p[i].rule_id, w, false);
+            rg_put_cell(stdout, p[i].rule_id, w, false);
             printf("%8lld  %8lld  %8lld  %8lld  %9s\n", (long long)p[i].alerts,
                    (long long)p[i].labelled, (long long)p[i].fraud, (long long)p[i].legit, prec);
         }
@@ -487,9 +418,76 @@ static int parse_count(const char *arg, size_t *out)
     return 0;
 }
 
+/* TIME: RFC 3339, a date (UTC midnight), "now", "today", "yesterday"
+ * (UTC), or a duration back from now ("30m", "24h", "7d"). */
 static int parse_time(const char *arg, int64_t *out)
 {
-    return rg_parse_rfc3339(arg, strlen(arg), out, NULL) ? 0 : -1;
+    size_t len = strlen(arg);
+    if (rg_parse_rfc3339(arg, len, out, NULL))
+        return 0;
+    unsigned y, m, d;
+    char tail;
+    if (len == 10 && sscanf(arg, "%4u-%2u-%2u%c", &y, &m, &d, &tail) == 3 && rg_valid_date(y, m, d)) {
+        *out = rg_days_from_civil(y, m, d) * 86400000;
+        return 0;
+    }
+    int64_t now = rg_alert_now_ms(), back;
+    int64_t midnight = now - now % 86400000;
+    if (strcmp(arg, "now") == 0)
+        *out = now;
+    else if (strcmp(arg, "today") == 0)
+        *out = midnight;
+    else if (strcmp(arg, "yesterday") == 0)
+        *out = midnight - 86400000;
+    else if (rg_parse_duration(arg, len, &back) && back <= now)
+        *out = now - back;
+    else
+        return -1;
+    return 0;
+}
+
+typedef enum which_action {
+    A_LIST, A_SHOW, A_HISTORY, A_LABEL, A_RESOLVE, A_REOPEN, A_ASSIGN, A_RELEASES, A_PRECISION,
+    A_IMPORT, N_ACTIONS
+} which_action;
+
+/* The subcommands: name, positional arguments (-1: one or more ids; -2:
+ * ids then one more word; -3: one or more files), what the wrong count
+ * says. Options that belong to some subcommands only are checked below. */
+static const struct {
+    const char *name;
+    int positional;
+    const char *needs;
+} ACTIONS[N_ACTIONS] = {
+    [A_LIST] = {"list", 0, "list takes no arguments"},
+    [A_SHOW] = {"show", 1, "show needs exactly one ALERT_ID"},
+    [A_HISTORY] = {"history", 1, "history needs exactly one ALERT_ID"},
+    [A_LABEL] = {"label", -2, "label needs ALERT_ID... and fraud|legit"},
+    [A_RESOLVE] = {"resolve", -1, "resolve needs at least one ALERT_ID"},
+    [A_REOPEN] = {"reopen", -1, "reopen needs at least one ALERT_ID"},
+    [A_ASSIGN] = {"assign", -2, "assign needs ALERT_ID... and NAME (none: unassign)"},
+    [A_RELEASES] = {"releases", 0, "releases takes no arguments"},
+    [A_PRECISION] = {"precision", 0, "precision takes no arguments"},
+    [A_IMPORT] = {"import", -3, "import needs at least one decisions file"},
+};
+
+static bool one_of(const char *v, const char *const *allowed)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(v, *allowed) == 0)
+            return true;
+    return false;
+}
+
+/* A filter text: non-empty, bounded, printable. */
+static int check_text(const char *flag, const char *v, size_t max)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > max) {
+        fprintf(stderr, "riskgate alerts: %s must be 1 to %zu bytes\n(see riskgate alerts --help)\n", flag, max);
+        return -1;
+    }
+    return 0;
 }
 
 int rg_cmd_alerts(int argc, char **argv)
@@ -501,30 +499,40 @@ int rg_cmd_alerts(int argc, char **argv)
         {"limit", required_argument, NULL, 'l'},   {"offset", required_argument, NULL, 'o'},
         {"note", required_argument, NULL, 'n'},    {"by", required_argument, NULL, 'B'},
         {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"label", required_argument, NULL, 'L'},   {"action", required_argument, NULL, 'A'},
+        {"assignee", required_argument, NULL, 'W'}, {"search", required_argument, NULL, 'q'},
+        {"entity", required_argument, NULL, 'e'},  {"order", required_argument, NULL, 'O'},
+        {"sort", required_argument, NULL, 'T'},    {NULL, 0, NULL, 0},
     };
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     const char *action = argv[1];
-    static const char *const ACTIONS[] = {"list", "show", "label", "resolve", "precision", "import"};
-    static const int N_ARGS[] = {0, 1, 2, 1, 0, -1}; /* positional arguments; -1: one or more */
     int which = -1;
-    for (int i = 0; i < 6; i++)
-        if (strcmp(action, ACTIONS[i]) == 0)
+    for (int i = 0; i < N_ACTIONS; i++)
+        if (strcmp(action, ACTIONS[i].name) == 0)
             which = i;
     if (which < 0)
-        return usage_error("unknown action '%s'", action);
+        return rg_alerts_usage_error("unknown action '%s'", action);
 
     alerts_opts o = {0};
     rg_alert_filter_init(&o.filter);
+    /* cli.md, second round: newest first, 50 unless told otherwise. */
+    o.filter.newest_first = true;
+    o.filter.limit = DEFAULT_LIMIT;
+    bool filtered = false;
     optind = 0; /* GNU: full re-initialisation, so the command can run again */
     opterr = 0;
     int c;
     char **args = argv + 1;
     int nargs = argc - 1;
+    static const char *const STATUSES[] = {"open", "resolved", NULL};
+    static const char *const LABELS[] = {"fraud", "legit", "none", NULL};
+    static const char *const ACTS[] = {"freeze", "face_verify", "review", "release", NULL};
     while ((c = getopt_long(nargs, args, ":h", longopts, NULL)) != -1) {
+        /* List-only options (--limit also serves releases). */
+        filtered |= c > 0 && strchr("srSabLAWqeOTo", c) != NULL;
         switch (c) {
         case 'd': o.db = optarg; break;
         case 'j': o.json = true; break;
@@ -533,55 +541,114 @@ int rg_cmd_alerts(int argc, char **argv)
         case 'r': o.filter.rule = optarg; break;
         case 'S': o.filter.subject = optarg; break;
         case 's':
-            if (strcmp(optarg, "open") != 0 && strcmp(optarg, "resolved") != 0)
-                return usage_error("--status must be open or resolved, not '%s'", optarg);
+            if (!one_of(optarg, STATUSES))
+                return rg_alerts_usage_error("--status must be open or resolved, not '%s'", optarg);
             o.filter.status = optarg;
+            break;
+        case 'L':
+            if (!one_of(optarg, LABELS))
+                return rg_alerts_usage_error("--label must be fraud, legit or none, not '%s'", optarg);
+            o.filter.label = optarg;
+            break;
+        case 'A':
+            if (!one_of(optarg, ACTS))
+                return rg_alerts_usage_error("--action must be freeze, face_verify, review or release, not '%s'", optarg);
+            o.filter.action = optarg;
+            break;
+        case 'W':
+            if (strcmp(optarg, "none") != 0 && !rg_alert_name_valid(optarg))
+                return rg_alerts_usage_error("--assignee: not a name: '%s'", optarg);
+            o.filter.assignee = optarg;
+            break;
+        case 'q':
+            if (check_text("--search", optarg, RG_ALERT_SEARCH_MAX) < 0)
+                return 2;
+            o.filter.search = optarg;
+            break;
+        case 'e':
+            if (check_text("--entity", optarg, 512) < 0)
+                return 2;
+            o.filter.entity = optarg;
+            break;
+        case 'O':
+            if (strcmp(optarg, "newest") != 0 && strcmp(optarg, "oldest") != 0)
+                return rg_alerts_usage_error("--order must be newest or oldest, not '%s'", optarg);
+            o.filter.newest_first = strcmp(optarg, "newest") == 0;
+            break;
+        case 'T':
+            if (strcmp(optarg, "time") == 0)
+                o.filter.sort = RG_SORT_TIME;
+            else if (strcmp(optarg, "subject") == 0)
+                o.filter.sort = RG_SORT_SUBJECT;
+            else if (strcmp(optarg, "status") == 0)
+                o.filter.sort = RG_SORT_STATUS;
+            else
+                return rg_alerts_usage_error("--sort must be time, subject or status, not '%s'", optarg);
             break;
         case 'a':
         case 'b':
             if (parse_time(optarg, c == 'a' ? &o.filter.since_ms : &o.filter.until_ms) < 0)
-                return usage_error("not an RFC 3339 time: '%s'", optarg);
+                return rg_alerts_usage_error("not a time: '%s' (RFC 3339, YYYY-MM-DD, 24h, 7d, today, yesterday)", optarg);
             break;
         case 'l':
         case 'o':
             if (parse_count(optarg, c == 'l' ? &o.filter.limit : &o.filter.offset) < 0)
-                return usage_error("not a count: '%s'", optarg);
+                return rg_alerts_usage_error("not a count: '%s'", optarg);
+            o.limit_given |= c == 'l';
             break;
         case 'h': fputs(USAGE, stdout); return 0;
-        case ':': return usage_error("%s needs a value", args[optind - 1]);
-        default: return usage_error("unknown option '%s'", args[optind - 1]);
+        case ':': return rg_alerts_usage_error("%s needs a value", args[optind - 1]);
+        default: return rg_alerts_usage_error("unknown option '%s'", args[optind - 1]);
         }
     }
     int npos = nargs - optind;
     char **pos = args + optind;
+    o.db = rg_alerts_db_path(o.db);
     if (!o.db)
-        return usage_error("%s", "--db DB is required");
-    if (N_ARGS[which] >= 0 && npos != N_ARGS[which])
-        return usage_error(N_ARGS[which] == 0 ? "%s takes no arguments"
-                           : N_ARGS[which] == 1 ? "%s needs exactly one ALERT_ID"
-                                                : "%s needs ALERT_ID and fraud|legit",
-                           action);
-    if (N_ARGS[which] < 0 && npos < 1)
-        return usage_error("%s needs at least one decisions file", action);
-    if (which == 2 && strcmp(pos[1], "fraud") != 0 && strcmp(pos[1], "legit") != 0)
-        return usage_error("the label must be fraud or legit, not '%s'", pos[1]);
-    if ((o.note || o.by) && which != 2 && !(o.by && which == 3))
-        return usage_error("%s", o.note ? "--note belongs to label" : "--by belongs to label and resolve");
+        return rg_alerts_usage_error("%s", "--db DB is required (or set RISKGATE_DB)");
+    int want = ACTIONS[which].positional;
+    if ((want >= 0 && npos != want) || (want == -1 && npos < 1) || (want == -2 && npos < 2) ||
+        (want == -3 && npos < 1))
+        return rg_alerts_usage_error("%s", ACTIONS[which].needs);
+    if (which == A_LABEL && strcmp(pos[npos - 1], "fraud") != 0 && strcmp(pos[npos - 1], "legit") != 0)
+        return rg_alerts_usage_error("the label must be fraud or legit, not '%s'", pos[npos - 1]);
+    if (which == A_ASSIGN && strcmp(pos[npos - 1], "none") != 0 && !rg_alert_name_valid(pos[npos - 1]))
+        return rg_alerts_usage_error("not a name to assign to: '%s' (A-Z a-z 0-9 . _ @ -, or none)",
+                                     pos[npos - 1]);
+    if (o.note && which != A_LABEL)
+        return rg_alerts_usage_error("%s", "--note belongs to label");
+    if (o.by && (which < A_LABEL || which > A_ASSIGN))
+        return rg_alerts_usage_error("%s", "--by belongs to label, resolve, reopen and assign");
+    if (filtered && which != A_LIST)
+        return rg_alerts_usage_error("%s", "filters belong to list");
+    if (which == A_RELEASES && !o.limit_given)
+        o.filter.limit = DEFAULT_LIMIT;
+    if ((which == A_LABEL || which == A_RESOLVE || which == A_REOPEN || which == A_ASSIGN) &&
+        !rg_alerts_analyst(&o))
+        return rg_alerts_usage_error("%s", "cannot tell who you are: give --by NAME");
+    int n_ids = npos - (want == -2 ? 1 : 0);
+    if ((which == A_LABEL || which == A_RESOLVE || which == A_REOPEN || which == A_ASSIGN) &&
+        n_ids > RG_REVIEW_MAX_IDS)
+        return rg_alerts_usage_error("at most %s ALERT_IDs at once", RG_STR(RG_REVIEW_MAX_IDS));
 
     char err[512];
-    rg_alert_store *s = rg_alert_store_open(o.db, which == 5 ? RG_ALERTS_CREATE : RG_ALERTS_EXISTING,
+    rg_alert_store *s = rg_alert_store_open(o.db, which == A_IMPORT ? RG_ALERTS_CREATE : RG_ALERTS_EXISTING,
                                             err, sizeof err);
     if (!s) {
         fprintf(stderr, "riskgate alerts: %s\n", err);
         return 2;
     }
     int rc;
-    switch (which) {
-    case 0: rc = do_list(s, &o); break;
-    case 1: rc = do_show(s, &o, pos[0]); break;
-    case 2: rc = do_label(s, &o, pos[0], pos[1]); break;
-    case 3: rc = do_resolve(s, &o, pos[0]); break;
-    case 4: rc = do_precision(s, &o); break;
+    switch ((which_action)which) {
+    case A_LIST: rc = do_list(s, &o); break;
+    case A_SHOW: rc = do_show(s, &o, pos[0]); break;
+    case A_HISTORY: rc = rg_alerts_do_history(s, &o, pos[0]); break;
+    case A_LABEL: rc = rg_alerts_do_review(s, &o, RG_REVIEW_LABEL, pos, n_ids, pos[npos - 1]); break;
+    case A_RESOLVE: rc = rg_alerts_do_review(s, &o, RG_REVIEW_RESOLVE, pos, n_ids, NULL); break;
+    case A_REOPEN: rc = rg_alerts_do_review(s, &o, RG_REVIEW_REOPEN, pos, n_ids, NULL); break;
+    case A_ASSIGN: rc = rg_alerts_do_review(s, &o, RG_REVIEW_ASSIGN, pos, n_ids, pos[npos - 1]); break;
+    case A_RELEASES: rc = rg_alerts_do_releases(s, &o); break;
+    case A_PRECISION: rc = do_precision(s, &o); break;
     default: rc = do_import(s, npos, pos); break;
     }
     if (rg_alert_store_close(s, err, sizeof err) < 0) {

@@ -23,8 +23,9 @@ static const struct command commands[] = {
     {"check-rules", rg_cmd_check_rules, "validate rule files and show what they use (--json for CI)"},
     {"names", rg_cmd_names, "list every name a rule condition may use, with type, meaning and state"},
     {"explain", rg_cmd_explain, "show how every rule evaluates on one event, and the decision"},
-    {"alerts", rg_cmd_alerts, "list, show, label and resolve alerts; per-rule precision"},
+    {"alerts", rg_cmd_alerts, "list, search, label, assign, resolve alerts; history; precision"},
     {"serve", rg_cmd_serve, "the alert review page and its JSON API (loopback, token)"},
+    {"users", rg_cmd_users, "the review page's analysts and leads, each with a token"},
     {NULL, NULL, NULL},
 };
 

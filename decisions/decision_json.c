@@ -1,4 +1,5 @@
 #include "decision_json.h"
+#include "decision_id.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ static rg_subject_group *group_for(rg_decision_builder *b, const char *subject, 
     rg_subject_group *grp = &b->groups[b->n_groups++];
     grp->subject = subject;
     grp->subject_len = len;
+    grp->held = false;
     grp->n_hits = 0;
     return grp;
 }
@@ -116,13 +118,26 @@ void rg_decision_builder_add_hit(rg_decision_builder *b, rg_eval_ctx *ctx, const
 
 size_t rg_decision_builder_groups(const rg_decision_builder *b) { return b->n_groups; }
 
-void rg_decision_builder_apply_cooldowns(rg_decision_builder *b, rg_cooldowns *c)
+bool rg_rule_subject_cooldown(const rg_rule *r)
+{
+    if (r->cooldown_ms <= 0)
+        return false;
+    for (size_t t = 0; t < r->n_then; t++)
+        if (r->then[t].subject == RG_SUBJ_COUNTERPARTY)
+            return true;
+    return false;
+}
+
+void rg_decision_builder_apply_cooldowns(rg_decision_builder *b, rg_cooldowns *c, const char *const *held,
+                                         const size_t *held_lens, size_t n_held)
 {
     for (size_t g = 0; g < b->n_groups; g++) {
         rg_subject_group *grp = &b->groups[g];
+        for (size_t k = 0; k < n_held && !grp->held; k++)
+            grp->held = held_lens[k] == grp->subject_len && memcmp(held[k], grp->subject, grp->subject_len) == 0;
         for (size_t i = 0; i < grp->n_hits; i++) {
             const rg_rule *r = grp->hits[i].rule;
-            if (r->cooldown_ms > 0)
+            if (r->cooldown_ms > 0 && !(grp->held && rg_rule_subject_cooldown(r)))
                 grp->hits[i].suppressed = rg_cooldowns_suppress(c, r->id, grp->subject, grp->subject_len,
                                                                 b->ev->ts_ms, r->cooldown_ms);
         }
@@ -175,53 +190,36 @@ const rg_decision *rg_decision_builder_build(rg_decision_builder *b, rg_eval_ctx
         b->cap_dhits = grp->n_hits;
     }
     unsigned actions = 0;
+    for (size_t i = 0; i < grp->n_hits; i++)
+        rule_texts(b, ctx, grp->hits[i].rule);   /* texts may move: pointers after */
     for (size_t i = 0; i < grp->n_hits; i++) {
-        rule_texts(b, ctx, grp->hits[i].rule);
-        b->dhits[i].rule = grp->hits[i].rule;
-        b->dhits[i].suppressed = grp->hits[i].suppressed;
+        const rg_rule *r = grp->hits[i].rule;
+        const struct rg_rule_text *t = &b->rule_texts[r->index];
+        b->dhits[i] = (rg_decision_hit){.rule = r, .rule_id = r->id, .actions = grp->hits[i].actions,
+                                        .cooldown_ms = r->cooldown_ms, .suppressed = grp->hits[i].suppressed,
+                                        .reason = b->texts.data + t->reason_off, .reason_len = t->reason_len,
+                                        .evidence = b->texts.data + t->evidence_off, .evidence_len = t->evidence_len};
         if (!grp->hits[i].suppressed)
             actions |= grp->hits[i].actions;
     }
 
+    /* b->id holds the escaped decision id (decision_id.h). The subject as a
+     * C string for b->out.subject is the id's tail when escaping left it
+     * unchanged (always, unless it holds '%' or '/'): some sinks rely on
+     * finding it inside the id. Otherwise it follows the id's NUL. */
     rg_strbuf_reset(&b->id);
-    rg_strbuf_append(&b->id, ev->event_id, ev->event_id_len);
-    rg_strbuf_putc(&b->id, '/');
-    rg_strbuf_append(&b->id, grp->subject, grp->subject_len);
+    rg_decision_id_put(&b->id, ev->event_id, ev->event_id_len, grp->subject, grp->subject_len);
+    size_t id_len = b->id.len, subject_at = id_len - grp->subject_len;
+    if (memchr(grp->subject, '%', grp->subject_len) || memchr(grp->subject, '/', grp->subject_len)) {
+        subject_at = id_len + 1;
+        rg_strbuf_putc(&b->id, '\0');
+        rg_strbuf_append(&b->id, grp->subject, grp->subject_len);
+    }
 
-    /* Key order is part of the contract (byte-identical output). */
     rg_strbuf *j = &b->json;
     rg_strbuf_reset(j);
-    rg_strbuf_puts(j, "{\"decision_id\":");
-    rg_strbuf_put_json_str(j, b->id.data, b->id.len);
-    rg_strbuf_puts(j, ",\"event_id\":");
-    rg_strbuf_put_json_str(j, ev->event_id, ev->event_id_len);
-    rg_strbuf_puts(j, ",\"event_type\":\"");
-    rg_strbuf_puts(j, rg_event_type_name(ev->type));
-    rg_strbuf_puts(j, "\",\"subject\":");
-    rg_strbuf_put_json_str(j, grp->subject, grp->subject_len);
-    rg_strbuf_puts(j, ",\"actions\":");
-    rg_actions_write_json(actions, j);
-    rg_strbuf_puts(j, ",\"rules\":[");
-    for (size_t i = 0; i < grp->n_hits; i++) {
-        const rg_rule *r = grp->hits[i].rule;
-        if (i)
-            rg_strbuf_putc(j, ',');
-        rg_strbuf_puts(j, "{\"id\":");
-        rg_strbuf_put_json_str(j, r->id, strlen(r->id));
-        rg_strbuf_puts(j, ",\"reason\":");
-        const struct rg_rule_text *t = &b->rule_texts[r->index];
-        rg_strbuf_put_json_str(j, b->texts.data + t->reason_off, t->reason_len);
-        rg_strbuf_puts(j, ",\"evidence\":");
-        rg_strbuf_append(j, b->texts.data + t->evidence_off, t->evidence_len);
-        if (grp->hits[i].suppressed)
-            rg_strbuf_puts(j, ",\"suppressed\":true");
-        rg_strbuf_putc(j, '}');
-    }
-    rg_strbuf_puts(j, "],\"ts\":\"");
-    rg_strbuf_put_utc_ms(j, ev->ts_ms);
-    rg_strbuf_puts(j, "\",\"ruleset\":\"");
-    rg_strbuf_puts(j, rg_ruleset_id(b->rs));
-    rg_strbuf_puts(j, "\"}");
+    rg_decision_json_write(j, b->id.data, id_len, ev->event_id, ev->event_id_len, ev->type, grp->subject,
+                           grp->subject_len, actions, b->dhits, grp->n_hits, ev->ts_ms, rg_ruleset_id(b->rs));
     if (!rg_strbuf_ok(j) || !rg_strbuf_ok(&b->id) || !rg_strbuf_ok(&b->texts))
         return NULL;
 
@@ -241,10 +239,44 @@ const rg_decision *rg_decision_builder_build(rg_decision_builder *b, rg_eval_ctx
         .event_raw = b->raw,
         .event_raw_len = b->raw_len,
         .emit = actions != 0,
+        .held = grp->held,
     };
-    /* The subject as a C string: it follows the '/' in the decision id
-     * (event ids cannot hold a NUL, so the first '/' after the event id
-     * is the separator). */
-    b->out.subject = b->id.data + ev->event_id_len + 1;
+    b->out.subject = b->id.data + subject_at;
     return &b->out;
+}
+
+void rg_decision_json_write(rg_strbuf *j, const char *id, size_t id_len, const char *event_id, size_t event_id_len,
+                            rg_event_type type, const char *subject, size_t subject_len, unsigned actions,
+                            const rg_decision_hit *hits, size_t n_hits, int64_t ts_ms, const char *ruleset)
+{
+    /* Key order is part of the contract (byte-identical output). */
+    rg_strbuf_puts(j, "{\"decision_id\":");
+    rg_strbuf_put_json_str(j, id, id_len);
+    rg_strbuf_puts(j, ",\"event_id\":");
+    rg_strbuf_put_json_str(j, event_id, event_id_len);
+    rg_strbuf_puts(j, ",\"event_type\":\"");
+    rg_strbuf_puts(j, rg_event_type_name(type));
+    rg_strbuf_puts(j, "\",\"subject\":");
+    rg_strbuf_put_json_str(j, subject, subject_len);
+    rg_strbuf_puts(j, ",\"actions\":");
+    rg_actions_write_json(actions, j);
+    rg_strbuf_puts(j, ",\"rules\":[");
+    for (size_t i = 0; i < n_hits; i++) {
+        if (i)
+            rg_strbuf_putc(j, ',');
+        rg_strbuf_puts(j, "{\"id\":");
+        rg_strbuf_put_json_str(j, hits[i].rule_id, strlen(hits[i].rule_id));
+        rg_strbuf_puts(j, ",\"reason\":");
+        rg_strbuf_put_json_str(j, hits[i].reason, hits[i].reason_len);
+        rg_strbuf_puts(j, ",\"evidence\":");
+        rg_strbuf_append(j, hits[i].evidence, hits[i].evidence_len);
+        if (hits[i].suppressed)
+            rg_strbuf_puts(j, ",\"suppressed\":true");
+        rg_strbuf_putc(j, '}');
+    }
+    rg_strbuf_puts(j, "],\"ts\":\"");
+    rg_strbuf_put_utc_ms(j, ts_ms);
+    rg_strbuf_puts(j, "\",\"ruleset\":\"");
+    rg_strbuf_puts(j, ruleset);
+    rg_strbuf_puts(j, "\"}");
 }

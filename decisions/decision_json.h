@@ -31,6 +31,7 @@ typedef struct rg_subject_hit {
 typedef struct rg_subject_group {
     const char *subject;
     size_t subject_len;
+    bool held;            /* rg_engine_hold_subjects named it */
     rg_subject_hit *hits;
     size_t n_hits, cap_hits;
 } rg_subject_group;
@@ -72,13 +73,25 @@ void rg_decision_builder_add_hit(rg_decision_builder *b, rg_eval_ctx *ctx, const
 
 size_t rg_decision_builder_groups(const rg_decision_builder *b);
 
-/* Mark hits within their rule's cooldown as suppressed. */
-void rg_decision_builder_apply_cooldowns(rg_decision_builder *b, rg_cooldowns *c);
+/* Mark hits within their rule's cooldown as suppressed. Groups whose
+ * subject is one of the n_held `held` subjects are marked held and skip
+ * the cooldowns rg_rule_subject_cooldown() names (their subject's task
+ * applies those). */
+void rg_decision_builder_apply_cooldowns(rg_decision_builder *b, rg_cooldowns *c, const char *const *held,
+                                         const size_t *held_lens, size_t n_held);
 
 /* The decision for group g; NULL on allocation failure. */
 const rg_decision *rg_decision_builder_build(rg_decision_builder *b, rg_eval_ctx *ctx, size_t g);
 
 /* Append actions as a JSON array in the contract's order. */
 void rg_actions_write_json(unsigned actions, rg_strbuf *out);
+
+/* Append a decision's JSON (detection.md, keys in the fixed order, no
+ * decided_at): the one writer of that object, for the engine's builder
+ * and for a subject task that finishes a held decision. The hits' reason
+ * and evidence are copied as they are (evidence is a JSON object). */
+void rg_decision_json_write(rg_strbuf *j, const char *id, size_t id_len, const char *event_id, size_t event_id_len,
+                            rg_event_type type, const char *subject, size_t subject_len, unsigned actions,
+                            const rg_decision_hit *hits, size_t n_hits, int64_t ts_ms, const char *ruleset);
 
 #endif

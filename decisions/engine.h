@@ -34,8 +34,18 @@
 
 /* One rule's part in a decision. */
 typedef struct rg_decision_hit {
+    /* The rule; NULL only when a subject task finishes a decision under a
+     * rule set that no longer has the rule (a reload in between): the
+     * other fields stand. */
     const rg_rule *rule;
+    const char *rule_id;
+    unsigned actions;       /* RG_ACT_BIT mask the rule aims at this subject */
+    int64_t cooldown_ms;    /* the rule's cooldown (0 none) */
     bool suppressed;        /* within the rule's cooldown for this subject: counted and stored, no actions */
+    const char *reason;     /* as in the JSON (not NUL-terminated) */
+    size_t reason_len;
+    const char *evidence;   /* a JSON object (not NUL-terminated) */
+    size_t evidence_len;
 } rg_decision_hit;
 
 /* A decision as the sinks see it. Valid only during the sink callback. */
@@ -60,6 +70,11 @@ typedef struct rg_decision {
     /* False when every hit is under cooldown: store it as an alert, but
      * nothing goes to the action topic / decisions output. */
     bool emit;
+    /* The subject was held (rg_engine_hold_subjects): the cooldowns of the
+     * rules rg_rule_subject_cooldown() names are NOT applied here; the
+     * subject's task applies them and finishes the decision. emit and
+     * actions count only the cooldowns applied. */
+    bool held;
 } rg_decision;
 
 /* Where decisions go. Replay writes a file; streaming produces to Kafka;
@@ -86,6 +101,10 @@ typedef struct rg_engine_role {
     uint32_t families;   /* bit i: rg_detectors[i] lives here (RG_FAMILIES_ALL: every one) */
     bool dedupe;         /* keep the event-id memory and skip duplicates */
     bool decide;         /* evaluate the rules: decisions, cooldowns */
+    /* The watermark (state expiry, cooldown expiry, too_late) is set by
+     * rg_engine_advance_watermark, not by the events' ts: events come per
+     * source, not in time order (the decide stage). */
+    bool external_watermark;
 } rg_engine_role;
 
 #define RG_FAMILIES_ALL UINT32_MAX
@@ -146,6 +165,24 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
 rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len,
                                          uint32_t families, const void *values_in, size_t values_in_len,
                                          rg_strbuf *values_out, const rg_sink *sink);
+
+/* external_watermark roles: the watermark only grows; wm lower than the
+ * current one is ignored. */
+void rg_engine_advance_watermark(rg_engine *e, int64_t wm);
+
+/*
+ * The keyed topology (docs/scale-out.md, "Cooldowns of other subjects"):
+ * for the next rg_engine_process_stage call only, decisions for these
+ * subjects are handed to the sink with `held` set and without the
+ * cooldowns of rules whose cooldown is kept by the subject's task
+ * (rg_rule_subject_cooldown). The strings are borrowed for that call.
+ */
+void rg_engine_hold_subjects(rg_engine *e, const char *const *subjects, const size_t *lens, size_t n);
+
+/* Whether rule r's cooldown must be kept where its subject is keyed: it
+ * has a cooldown and aims an action at a transfer's counterparty, so its
+ * (rule, subject) pairs arise from many acting accounts. */
+bool rg_rule_subject_cooldown(const rg_rule *r);
 
 /*
  * Swap to a new rule set between two events (SIGHUP reload). A detector

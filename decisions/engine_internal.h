@@ -37,6 +37,10 @@ struct rg_engine {
     /* Uses of families outside the role, by ship key (stage_values.h) ->
      * const rg_name_use *: where shipped values go. NULL: none. */
     struct rg_strmap *shipped_uses;
+    /* rg_engine_hold_subjects: for the event being processed only */
+    const char *const *held;
+    const size_t *held_lens;
+    size_t n_held;
     rg_engine_inspect_fn inspect;   /* riskgate explain; usually NULL */
     void *inspect_arg;
 };
@@ -44,11 +48,11 @@ struct rg_engine {
 size_t rg_engine_registry_size(void);
 /* The config detector i gets for rs (n_uses 0: rs uses none of its names). */
 rg_detector_config rg_engine_config_for(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts,
-                                         size_t i);
+                                         size_t i, const rg_engine_role *role);
 /* Create every detector rs uses, with slices in `accounts`, then seal it.
  * -1 with errstr (states made so far are left for the caller to free). */
 int rg_engine_create_detectors(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts, void **states,
-                               size_t n, uint32_t families, char *errstr, size_t errstr_size);
+                               size_t n, const rg_engine_role *role, char *errstr, size_t errstr_size);
 void rg_engine_destroy_detectors(void **states, size_t n);
 /* A dedupe memory for rs: its dedupe horizon, kept max_lateness longer
  * (dedupe.h). NULL on OOM. */

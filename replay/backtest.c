@@ -9,7 +9,7 @@
 struct decision_rec {
     unsigned actions[2];
     bool present[2];
-    uint16_t subject_off;   /* subject = key + subject_off (after "event_id/") */
+    uint16_t subject_off;   /* subject = key + subject_off (key: "decision_id\0subject") */
 };
 
 /* "rule_id\0subject" -> which files hit that rule on that subject */
@@ -116,15 +116,18 @@ static int on_decision(void *opaque, const rg_decision *d)
     int lane = ls->lane;
     size_t subject_len = strlen(d->subject);
     size_t id_len = strlen(d->decision_id);
-    uint16_t subject_off = (uint16_t)(d->subject - d->decision_id);
 
     if (d->emit) {
-        struct decision_rec *dr = rg_strmap_put(b->decisions, d->decision_id, id_len, NULL);
+        /* Keyed "decision_id\0subject": the subject is not always inside
+         * the id (decision_id.h escapes '%' and '/'). */
+        if (id_len > UINT16_MAX - 1 || !pair_key(b, d->decision_id, id_len, d->subject, subject_len))
+            goto oom;
+        struct decision_rec *dr = rg_strmap_put(b->decisions, b->key.data, b->key.len, NULL);
         if (!dr)
             goto oom;
         dr->present[lane] = true;
         dr->actions[lane] = d->actions;
-        dr->subject_off = subject_off;
+        dr->subject_off = (uint16_t)(id_len + 1);
     }
 
     /* Label of this (event, subject), looked up once for all its rules. */
@@ -137,7 +140,7 @@ static int on_decision(void *opaque, const rg_decision *d)
             label->decided[lane] = true;
     }
     for (size_t i = 0; i < d->n_hits; i++) {
-        const char *rid = d->hits[i].rule->id;
+        const char *rid = d->hits[i].rule_id;
         size_t rlen = strlen(rid);
         if (!pair_key(b, rid, rlen, d->subject, subject_len))
             goto oom;

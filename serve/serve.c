@@ -16,14 +16,18 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "gate.h"
 #include "serve.h"
 
 #define MAX_PARAMS 32
 
 struct rg_server {
     struct MHD_Daemon *daemon;
+    rg_gate *gate;              /* accepts; hands over complete requests */
     rg_alert_store *store;
-    char token[RG_SERVE_TOKEN_HEX * 4 + 1];
+    char token[RG_SERVE_TOKEN_HEX * 4 + 1];     /* the single token; "" when none */
+    rg_user single;                             /* whom it records changes as */
+    const struct rg_geo *geo;
     FILE *log;
     uint16_t port;
 };
@@ -32,6 +36,8 @@ struct rg_server {
 typedef struct request {
     bool responded;       /* a response is queued; ignore the rest of the body */
     bool too_big;
+    rg_user user;         /* who the token says is asking */
+    bool single_user;
     int status;
     rg_strbuf body;
     struct timespec start;
@@ -67,6 +73,9 @@ static enum MHD_Result respond(struct MHD_Connection *conn, request *r, int stat
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"riskgate\"");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    /* One request per connection: every request then passes the gate,
+     * whose header deadline a kept-alive connection would escape. */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->responded = true;
@@ -143,6 +152,7 @@ static enum MHD_Result serve_api(rg_server *srv, struct MHD_Connection *conn, re
             .method = method, .path = url, .params = pc.params, .n_params = pc.n,
             .body = r->body.data, .body_len = r->body.len,
             .content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+            .user = &r->user, .single_user = r->single_user, .geo = srv->geo,
         };
         rg_api_response rs = {.body = RG_STRBUF_INIT};
         rg_api_handle(srv->store, &rq, &rs);
@@ -158,6 +168,26 @@ static enum MHD_Result serve_api(rg_server *srv, struct MHD_Connection *conn, re
         free(pc.params[i].value);
     }
     return ret;
+}
+
+/* Who the token belongs to: a user of the store, or (while it has none)
+ * the single token's lead. Read per request, so `riskgate users add` and
+ * `remove` take effect at once. 1 known, 0 wrong token, -1 store error. */
+static int identify(rg_server *srv, const char *given, request *r)
+{
+    char err[512];
+    int64_t users;
+    if (rg_users_count(srv->store, &users, err, sizeof err) < 0)
+        return -1;
+    if (users > 0) {
+        r->single_user = false;
+        return rg_users_authenticate(srv->store, given, &r->user, err, sizeof err);
+    }
+    if (!srv->token[0] || !rg_serve_token_equal(srv->token, given))
+        return 0;
+    r->user = srv->single;
+    r->single_user = true;
+    return 1;
 }
 
 static bool is_page(const char *url) { return strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0; }
@@ -180,7 +210,10 @@ static enum MHD_Result on_headers(rg_server *srv, struct MHD_Connection *conn, r
     const char *given = bearer(auth);
     if (!given)
         return respond_error(conn, r, 401, "missing token: send the header Authorization: Bearer TOKEN", NULL);
-    if (!rg_serve_token_equal(srv->token, given))
+    int who = identify(srv, given, r);
+    if (who < 0)
+        return respond_error(conn, r, 500, "cannot check the token: the alert store failed", NULL);
+    if (who == 0)
         return respond_error(conn, r, 401, "wrong token", NULL);
     if (strncmp(url, "/api/", 5) != 0)
         return respond_error(conn, r, 404, "no such page", NULL);
@@ -188,6 +221,13 @@ static enum MHD_Result on_headers(rg_server *srv, struct MHD_Connection *conn, r
     if (length && strtoull(length, NULL, 10) > RG_SERVE_MAX_BODY)
         return respond_error(conn, r, 413, "request body larger than 16 KiB", NULL);
     return MHD_YES;
+}
+
+static double elapsed_ms(const struct timespec *start)
+{
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    return (double)(end.tv_sec - start->tv_sec) * 1e3 + (double)(end.tv_nsec - start->tv_nsec) / 1e6;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -210,6 +250,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *req_cls = r;
         return on_headers(srv, conn, r, url, method);
     }
+    if (elapsed_ms(&r->start) > RG_SERVE_BODY_MS)
+        return MHD_NO; /* a body trickled in too slowly: drop the connection */
     if (*upload_data_size) {
         /* A body sent in chunks (no Content-Length) is counted as it comes. */
         if (!r->responded && !r->too_big) {
@@ -242,10 +284,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (!r)
         return;
     if (srv->log) {
-        struct timespec end;
-        clock_gettime(CLOCK_MONOTONIC, &end);
-        double ms = (double)(end.tv_sec - r->start.tv_sec) * 1e3 +
-                    (double)(end.tv_nsec - r->start.tv_nsec) / 1e6;
+        double ms = elapsed_ms(&r->start);
         char addr[INET6_ADDRSTRLEN] = "-";
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci && ci->client_addr) {
@@ -320,34 +359,53 @@ rg_server *rg_serve_start(const rg_serve_config *cfg, char *errstr, size_t errst
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    if (!cfg->token || strlen(cfg->token) >= sizeof srv->token) {
+    if (cfg->token && strlen(cfg->token) >= sizeof srv->token) {
         snprintf(errstr, errstr_size, "no usable token");
         goto fail;
     }
-    snprintf(srv->token, sizeof srv->token, "%s", cfg->token);
+    snprintf(srv->token, sizeof srv->token, "%s", cfg->token ? cfg->token : "");
+    const char *single = cfg->user_name ? cfg->user_name : "operator";
+    if (!rg_alert_name_valid(single)) {
+        snprintf(errstr, errstr_size, "not a user name: '%.80s' (A-Z a-z 0-9 . _ @ -)", single);
+        goto fail;
+    }
+    snprintf(srv->single.name, sizeof srv->single.name, "%s", single);
+    srv->single.role = RG_ROLE_LEAD;
     srv->log = cfg->access_log;
+    srv->geo = cfg->geo;
     srv->store = rg_alert_store_open(cfg->db_path, RG_ALERTS_EXISTING, errstr, errstr_size);
     if (!srv->store)
         goto fail;
+    rg_gate_limits limits = {.header_ms = cfg->header_timeout_ms, .max_pending = cfg->max_waiting,
+                             .max_pending_per_ip = cfg->max_waiting_per_ip};
+    char why[256];
+    srv->gate = rg_gate_listen((struct sockaddr *)&ss, ss_len, &limits, why, sizeof why);
+    if (!srv->gate) {
+        snprintf(errstr, errstr_size, "--listen %s: cannot listen there: %s",
+                 cfg->listen ? cfg->listen : RG_SERVE_DEFAULT_LISTEN, why);
+        goto fail;
+    }
+    srv->port = rg_gate_port(srv->gate);
+    /* The gate accepts and hands over requests whose headers are complete
+     * (serve/gate.h); the daemon answers them on its one polling thread. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-                     (v6 ? MHD_USE_IPv6 : 0);
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)RG_SERVE_MAX_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)RG_SERVE_MAX_CONNECTIONS_PER_IP,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)RG_SERVE_IDLE_SECONDS,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_END);
     if (!srv->daemon) {
-        snprintf(errstr, errstr_size, "--listen %s: cannot listen there (address in use or not local?)",
-                 cfg->listen ? cfg->listen : RG_SERVE_DEFAULT_LISTEN);
+        snprintf(errstr, errstr_size, "cannot start the HTTP server (libmicrohttpd)");
         goto fail;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = di ? di->port : 0;
-    (void)ss_len;
+    if (rg_gate_start(srv->gate, srv->daemon, errstr, errstr_size) < 0)
+        goto fail;
+    (void)v6;
     return srv;
 fail:
     rg_serve_stop(srv);
@@ -360,6 +418,7 @@ void rg_serve_stop(rg_server *srv)
 {
     if (!srv)
         return;
+    rg_gate_stop(srv->gate);
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
     rg_alert_store_close(srv->store, NULL, 0);

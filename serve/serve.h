@@ -2,14 +2,18 @@
  * serve — the analyst's review page and its JSON API over the alert store
  * (`riskgate serve`, docs/review.md).
  *
- * Security model (docs/review.md, "Token"):
+ * Security model (docs/review.md, "Tokens", "Per-analyst access"):
  *   - binds 127.0.0.1 unless told otherwise;
- *   - one bearer token (32 random bytes, hex) kept in a 0600 file; every
- *     request except the static page shell at GET / must carry
- *     `Authorization: Bearer TOKEN`, compared in constant time. The shell
- *     holds no data and no secret: it asks for the token and sends it in
- *     the header of every API call. No cookies, so no CSRF; the token is
- *     never logged or printed;
+ *   - every request except the static page shell at GET / must carry
+ *     `Authorization: Bearer TOKEN`. The token names who is asking: one
+ *     of the store's users (store/users.h: analyst or lead, checked
+ *     against every stored hash in constant time), or, while the store
+ *     has no users, the single token kept in a 0600 file, which acts as
+ *     one lead (rg_serve_config.user_name). Changes are recorded under
+ *     that name, never one the client sends; what a role may do is
+ *     rg_alert_store_review's rule. The shell holds no data and no secret:
+ *     it asks for the token and sends it in the header of every API call.
+ *     No cookies, so no CSRF; a token is never logged or printed;
  *   - request bodies are limited (RG_SERVE_MAX_BODY, else 413); every
  *     value from the client reaches SQL only as a bound parameter.
  *
@@ -28,8 +32,15 @@
 
 #include "../common/strbuf.h"
 #include "../store/alerts.h"
+#include "../store/users.h"
 
 #define RG_SERVE_MAX_BODY (16 * 1024)
+/* Connection limits (docs/review.md, "Limits"). Headers: serve/gate.h
+ * (10 s, 16 KiB, 256 waiting, 64 per client address). Then: */
+#define RG_SERVE_MAX_CONNECTIONS 256        /* requests being answered */
+#define RG_SERVE_MAX_CONNECTIONS_PER_IP 64
+#define RG_SERVE_BODY_MS 10000              /* from the headers to the end of the body */
+#define RG_SERVE_IDLE_SECONDS 10            /* nothing sent or received */
 #define RG_SERVE_TOKEN_HEX 64               /* 32 random bytes */
 #define RG_SERVE_DEFAULT_LISTEN "127.0.0.1:8477"
 
@@ -45,6 +56,11 @@
  */
 int rg_serve_token_load(const char *path, char *out, size_t out_size, bool *created, char *errstr,
                         size_t errstr_size);
+
+/* Write `token` and a newline into a new file at path: mode 0600, never
+ * over an existing file or through a symlink (O_EXCL | O_NOFOLLOW),
+ * fsynced; removed again when writing fails. -1 with errstr. */
+int rg_serve_token_write(const char *path, const char *token, char *errstr, size_t errstr_size);
 
 /* Constant-time comparison of a presented token with the expected one:
  * the time depends on the expected length only. NULL given: false. */
@@ -65,6 +81,9 @@ typedef struct rg_api_request {
     const char *body;            /* NULL when none */
     size_t body_len;
     const char *content_type;    /* NULL when absent */
+    const rg_user *user;         /* who is asking (authenticated by serve.c); required */
+    bool single_user;            /* the store has no users: the token file's one lead */
+    const struct rg_geo *geo;    /* to place an alert's IP for the page; NULL: none */
 } rg_api_request;
 
 typedef struct rg_api_response {
@@ -74,14 +93,10 @@ typedef struct rg_api_response {
 } rg_api_response;
 
 /*
- * Handle one authenticated request for a path under /api/. Routes:
- *   GET  /api/alerts?status=&rule=&subject=&since=&until=&limit=&offset=&order=
- *   GET  /api/alerts/ID                 ID percent-encoded ("e-3%2Fu-1")
- *   POST /api/alerts/ID/label           {"label":"fraud|legit","note":"..","by":".."}
- *   POST /api/alerts/ID/resolve         {"by":".."} or no body
- *   GET  /api/precision
- *   GET  /api/subjects/SUBJECT/timeline?limit=
- * Errors are {"error":"..."} with 400, 404, 405, 413, 415 or 500.
+ * Handle one authenticated request for a path under /api/ (the routes:
+ * the ROUTES table in api.c, docs/review.md "API reference"). An ID in a
+ * path is percent-encoded as a whole ("e-3%252Fx%2Fu-1" for e-3%2Fx/u-1).
+ * Errors are {"error":"..."} with 400, 403, 404, 405, 413, 415 or 500.
  */
 void rg_api_handle(rg_alert_store *s, const rg_api_request *rq, rg_api_response *rs);
 
@@ -102,8 +117,15 @@ extern const char rg_page_csp[];
 typedef struct rg_serve_config {
     const char *db_path;         /* an existing alert store */
     const char *listen;          /* "ADDR:PORT", "[v6]:PORT"; NULL: RG_SERVE_DEFAULT_LISTEN; port 0: any free */
-    const char *token;           /* required; copied */
+    const char *token;           /* the single token; NULL when the store has users */
+    const char *user_name;       /* whom the single token records changes as; NULL: "operator" */
     FILE *access_log;            /* one line per request (never the token); NULL: none */
+    const struct rg_geo *geo;    /* GeoIP databases to place alerts' IPs (borrowed, read-only,
+                                    must outlive the server); NULL: none */
+    /* Slow-client limits (serve/gate.h); 0: the defaults there. */
+    int header_timeout_ms;
+    size_t max_waiting;
+    size_t max_waiting_per_ip;
 } rg_serve_config;
 
 typedef struct rg_server rg_server;

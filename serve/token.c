@@ -20,27 +20,8 @@ static bool token_char(unsigned char c)
            c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
 }
 
-static int create_token(const char *path, char *out, size_t out_size, char *errstr, size_t errstr_size)
+int rg_serve_token_write(const char *path, const char *token, char *errstr, size_t errstr_size)
 {
-    unsigned char raw[RG_SERVE_TOKEN_HEX / 2];
-    int rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    ssize_t got = rnd >= 0 ? read(rnd, raw, sizeof raw) : -1;
-    if (rnd >= 0)
-        close(rnd);
-    if (got != (ssize_t)sizeof raw) {
-        snprintf(errstr, errstr_size, "%s: cannot read random bytes from /dev/urandom", path);
-        return -1;
-    }
-    static const char hex[] = "0123456789abcdef";
-    char text[RG_SERVE_TOKEN_HEX + 2];
-    for (size_t i = 0; i < sizeof raw; i++) {
-        text[2 * i] = hex[raw[i] >> 4];
-        text[2 * i + 1] = hex[raw[i] & 15];
-    }
-    text[RG_SERVE_TOKEN_HEX] = '\n';
-    text[RG_SERVE_TOKEN_HEX + 1] = '\0';
-    memset(raw, 0, sizeof raw);
-
     /* O_EXCL: never reuse a file someone else created in between;
      * O_NOFOLLOW: never write through a planted symlink. */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -48,18 +29,32 @@ static int create_token(const char *path, char *out, size_t out_size, char *errs
         snprintf(errstr, errstr_size, "%s: cannot create the token file: %s", path, strerror(errno));
         return -1;
     }
-    bool ok = fchmod(fd, 0600) == 0 && write(fd, text, RG_SERVE_TOKEN_HEX + 1) == RG_SERVE_TOKEN_HEX + 1 &&
+    size_t n = strlen(token);
+    bool ok = fchmod(fd, 0600) == 0 && write(fd, token, n) == (ssize_t)n && write(fd, "\n", 1) == 1 &&
               fsync(fd) == 0;
     int saved = errno;
     close(fd);
-    if (!ok || out_size <= RG_SERVE_TOKEN_HEX) {
+    if (!ok) {
         snprintf(errstr, errstr_size, "%s: cannot write the token file: %s", path, strerror(saved));
         unlink(path);
         return -1;
     }
-    memcpy(out, text, RG_SERVE_TOKEN_HEX);
-    out[RG_SERVE_TOKEN_HEX] = '\0';
-    memset(text, 0, sizeof text);
+    return 0;
+}
+
+static int create_token(const char *path, char *out, size_t out_size, char *errstr, size_t errstr_size)
+{
+    char token[RG_SERVE_TOKEN_HEX + 1];
+    if (out_size <= RG_SERVE_TOKEN_HEX) {
+        snprintf(errstr, errstr_size, "%s: no room for a token", path);
+        return -1;
+    }
+    if (rg_users_new_token(token, errstr, errstr_size) < 0 || rg_serve_token_write(path, token, errstr, errstr_size) < 0) {
+        memset(token, 0, sizeof token);
+        return -1;
+    }
+    memcpy(out, token, sizeof token);
+    memset(token, 0, sizeof token);
     return 0;
 }
 

@@ -9,12 +9,14 @@
 #include "../common/strmap.h"
 #include "../ingest/event_parse.h"
 #include "../ingest/reject.h"
+#include "held.h"
 #include "record.h"
 #include "stage_state.h"
 
 typedef struct queued_event {
     int64_t src_offset;
     int64_t input_offset;
+    int64_t ts_ms;
     bool needs_enrich;
     void *data;             /* the EVENT record's bytes (copy) */
     size_t len;
@@ -25,6 +27,12 @@ typedef struct source_queue {
     size_t cap, head, count;
     int64_t last_queued;    /* src offset; -1 none */
     int64_t evaluated;      /* src offset of the last event evaluated; -1 none */
+    /* For the watermark: the source's progress (EVENT and MARK records
+     * report it; INT64_MIN never heard) and the smallest ts queued (a
+     * monotonic deque of the queue's ts: front = min). */
+    int64_t progress_ms;
+    int64_t *mins;
+    size_t mins_cap, mins_head, mins_count;
 } source_queue;
 
 /* An ENRICH waiting for its EVENT, by (source, offset). */
@@ -46,6 +54,14 @@ struct rg_decide {
     rg_strbuf values;
     const rg_stage_out *out;   /* during rg_decide_run */
     bool sink_failed;
+    /* the event being evaluated: its record, its held subjects (held.h)
+     * and which of them got their HITS record */
+    const rg_rec *cur;
+    const char *held[RG_HELD_MAX_SUBJECTS];
+    size_t held_lens[RG_HELD_MAX_SUBJECTS];
+    size_t n_held;
+    bool answered[RG_HELD_MAX_SUBJECTS];
+    rg_strbuf key, extra, rec;
 };
 
 static void free_enrichment(void *value) { free(((enrichment *)value)->values); }
@@ -72,12 +88,15 @@ rg_decide *rg_decide_new(const rg_ruleset *rs, const rg_geo *geo, int32_t partit
         return NULL;
     }
     t->n_sources = n_sources;
-    for (size_t i = 0; i < n_sources; i++)
+    for (size_t i = 0; i < n_sources; i++) {
         t->sources[i].last_queued = t->sources[i].evaluated = -1;
+        t->sources[i].progress_ms = INT64_MIN;
+    }
     /* Everything but the families the earlier stages keep. */
     uint32_t upstream = rg_family_bit("login") | rg_family_bit("counterparty") | rg_family_bit("packets") |
                         rg_family_bit("complaints");
-    rg_engine_role role = {.families = RG_FAMILIES_ALL & ~upstream, .dedupe = false, .decide = true};
+    rg_engine_role role = {.families = RG_FAMILIES_ALL & ~upstream, .dedupe = false, .decide = true,
+                           .external_watermark = true};
     if (!(t->engine = rg_engine_new_role(rs, geo, &role, err, err_size))) {
         rg_decide_free(t);
         return NULL;
@@ -95,13 +114,70 @@ void rg_decide_free(rg_decide *t)
         for (size_t k = 0; k < q->count; k++)
             free(q->ring[(q->head + k) % q->cap].data);
         free(q->ring);
+        free(q->mins);
     }
     free(t->sources);
     rg_strmap_free(t->enrich, free_enrichment);
     rg_engine_free(t->engine);
     rg_event_parser_free(t->parser);
     rg_strbuf_free(&t->values);
+    rg_strbuf_free(&t->key);
+    rg_strbuf_free(&t->extra);
+    rg_strbuf_free(&t->rec);
     free(t);
+}
+
+/* The min-deque: push ts at the back (dropping larger ones), pop the
+ * front when the event leaving the queue carries it. */
+static int mins_push(source_queue *q, int64_t ts)
+{
+    while (q->mins_count && q->mins[(q->mins_head + q->mins_count - 1) % q->mins_cap] > ts)
+        q->mins_count--;
+    if (q->mins_count == q->mins_cap) {
+        size_t cap = q->mins_cap ? q->mins_cap * 2 : 64;
+        int64_t *m = malloc(cap * sizeof *m);
+        if (!m)
+            return -1;
+        for (size_t k = 0; k < q->mins_count; k++)
+            m[k] = q->mins[(q->mins_head + k) % q->mins_cap];
+        free(q->mins);
+        q->mins = m;
+        q->mins_cap = cap;
+        q->mins_head = 0;
+    }
+    q->mins[(q->mins_head + q->mins_count) % q->mins_cap] = ts;
+    q->mins_count++;
+    return 0;
+}
+
+static void mins_pop(source_queue *q, int64_t ts)
+{
+    if (q->mins_count && q->mins[q->mins_head] == ts) {
+        q->mins_head = (q->mins_head + 1) % q->mins_cap;
+        q->mins_count--;
+    }
+}
+
+/*
+ * The watermark this task's engine judges state expiry by (docs/
+ * scale-out.md, "Watermarks at decide"): the lowest ts any source may
+ * still bring here on time: per source, its smallest queued ts, or its
+ * progress when nothing is queued. A source never heard from holds it at
+ * INT64_MIN. Not the highest ts seen: sources run apart in event time
+ * (one instance behind another, a burst on one partition), and expiring
+ * windows by the fastest source's time would drop entries a slower
+ * source's accounts still count.
+ */
+static int64_t low_watermark(const rg_decide *t)
+{
+    int64_t wm = INT64_MAX;
+    for (size_t i = 0; i < t->n_sources; i++) {
+        const source_queue *q = &t->sources[i];
+        int64_t bound = q->mins_count ? q->mins[q->mins_head] : q->progress_ms;
+        if (bound < wm)
+            wm = bound;
+    }
+    return t->n_sources ? wm : INT64_MIN;
 }
 
 static int queue_event(source_queue *q, const rg_rec *r, const void *bytes, size_t len, int64_t input_offset)
@@ -121,9 +197,13 @@ static int queue_event(source_queue *q, const rg_rec *r, const void *bytes, size
     void *copy = malloc(len ? len : 1);
     if (!copy)
         return -1;
+    if (mins_push(q, r->ts_ms) != 0) {
+        free(copy);
+        return -1;
+    }
     memcpy(copy, bytes, len);
     q->ring[(q->head + q->count) % q->cap] =
-        (queued_event){r->src_offset, input_offset, r->needs_enrich, copy, len};
+        (queued_event){r->src_offset, input_offset, r->ts_ms, r->needs_enrich, copy, len};
     q->count++;
     q->last_queued = r->src_offset;
     return 0;
@@ -146,9 +226,18 @@ int rg_decide_push(rg_decide *t, const void *bytes, size_t len, int64_t input_of
         return -1;
     }
     source_queue *q = &t->sources[r.src_partition];
+    if ((r.kind == RG_REC_MARK || r.kind == RG_REC_EVENT) && r.progress_ms > q->progress_ms)
+        q->progress_ms = r.progress_ms;
     if (r.kind == RG_REC_MARK)
         return 0;
     if (r.kind == RG_REC_EVENT) {
+        const char *held[RG_HELD_MAX_SUBJECTS];
+        size_t lens[RG_HELD_MAX_SUBJECTS], n;
+        if (rg_held_list_get(r.extra, r.extra_len, held, lens, &n) != 0) {
+            snprintf(err, err_size, "an event record's held subjects are malformed");
+            t->bad_records++;
+            return -1;
+        }
         if (r.src_offset <= q->last_queued)
             return 0;   /* sent again */
         if (queue_event(q, &r, bytes, len, input_offset) != 0)
@@ -179,10 +268,40 @@ oom:
     return -1;
 }
 
+/* The HITS record of held subject number `rank` (d NULL: nothing hit
+ * it) to its task, key "s:SUBJECT". */
+static int send_hits(rg_decide *t, size_t rank, const rg_decision *d)
+{
+    const rg_rec *ev = t->cur;
+    rg_strbuf_reset(&t->key);
+    rg_strbuf_append(&t->key, "s:", 2);
+    rg_strbuf_append(&t->key, t->held[rank], t->held_lens[rank]);
+    rg_strbuf_reset(&t->extra);
+    rg_held_hits_put(&t->extra, (unsigned)rank, t->held[rank], t->held_lens[rank], d);
+    rg_rec r = {.kind = RG_REC_HITS, .family = 's', .src_partition = ev->src_partition, .src_offset = ev->src_offset,
+                .ts_ms = ev->ts_ms, .msg_ts_ms = ev->msg_ts_ms, .progress_ms = INT64_MIN, .extra = t->extra.data,
+                .extra_len = t->extra.len, .raw = ev->raw, .raw_len = ev->raw_len};
+    rg_strbuf_reset(&t->rec);
+    rg_rec_encode(&r, &t->rec);
+    t->answered[rank] = true;
+    if (!rg_strbuf_ok(&t->key) || !rg_strbuf_ok(&t->extra) || !rg_strbuf_ok(&t->rec) || !t->out->to_entities)
+        return -1;
+    return t->out->to_entities(t->out->opaque, t->key.data, t->key.len, t->rec.data, t->rec.len);
+}
+
 static int on_decision(void *opaque, const rg_decision *d)
 {
     rg_decide *t = opaque;
-    if (t->out->decision && t->out->decision(t->out->opaque, d) != 0) {
+    int rc = 0;
+    if (d->held) {
+        size_t len = strlen(d->subject);
+        for (size_t k = 0; k < t->n_held; k++)
+            if (t->held_lens[k] == len && memcmp(t->held[k], d->subject, len) == 0)
+                rc = send_hits(t, k, d);
+    } else if (t->out->decision) {
+        rc = t->out->decision(t->out->opaque, d);
+    }
+    if (rc != 0) {
         t->sink_failed = true;
         return -1;
     }
@@ -222,22 +341,36 @@ static int evaluate_head(rg_decide *t, size_t src)
     rg_event ev;
     rg_reject rej;
     int rc = 0;
-    if (rg_rec_decode(qe->data, qe->len, &r, err, sizeof err) == 0 &&
-        rg_event_parse(t->parser, r.raw, r.raw_len, &ev, &rej) == 0) {
+    bool decoded = rg_rec_decode(qe->data, qe->len, &r, err, sizeof err) == 0;
+    if (decoded) {
+        t->cur = &r;
+        if (rg_held_list_get(r.extra, r.extra_len, t->held, t->held_lens, &t->n_held) != 0)
+            t->n_held = 0;   /* checked when queued */
+        memset(t->answered, 0, sizeof t->answered);
+    }
+    t->sink_failed = false;
+    rg_engine_advance_watermark(t->engine, low_watermark(t));
+    if (decoded && rg_event_parse(t->parser, r.raw, r.raw_len, &ev, &rej) == 0) {
         rg_strbuf_reset(&t->values);
         join_values(&t->values, r.values, r.values_len, e ? e->values : NULL, e ? e->len : 0);
         rg_sink sink = {.opaque = t, .decision = on_decision};
-        t->sink_failed = false;
+        rg_engine_hold_subjects(t->engine, t->held, t->held_lens, t->n_held);
         rg_engine_process_stage(t->engine, &ev, r.raw, r.raw_len, RG_FAMILIES_ALL, t->values.data, t->values.len,
                                 NULL, &sink);
-        rc = t->sink_failed ? -1 : 1;
     } else {
         t->bad_records++;   /* it decoded when queued: a different build wrote it */
-        rc = 1;
     }
+    /* Every held subject's task waits for an answer, hit or not. */
+    for (size_t k = 0; decoded && k < t->n_held && !t->sink_failed; k++)
+        if (!t->answered[k] && send_hits(t, k, NULL) != 0)
+            t->sink_failed = true;
+    t->cur = NULL;
+    t->n_held = 0;
+    rc = t->sink_failed ? -1 : 1;
     if (e)
         rg_strmap_del(t->enrich, key, klen, free_enrichment);
     q->evaluated = qe->src_offset;
+    mins_pop(q, qe->ts_ms);
     free(qe->data);
     q->head = (q->head + 1) % q->cap;
     q->count--;

@@ -11,6 +11,11 @@
  * ENTITY record sends the decide stage an ENRICH record with the values,
  * keyed by the acting account.
  *
+ * The "s:" keys (held.h): HOLD records take their place in the same
+ * merge; the HITS records the decide stage answers with wait beside it
+ * (never in it), and the task finishes those decisions in the subject's
+ * order, applying the cooldowns kept here (out->decision).
+ *
  * Ownership: borrows rs and geo. One thread at a time.
  */
 #ifndef RG_STAGES_ENTITY_H
@@ -55,6 +60,8 @@ int64_t rg_entity_needed_offset(const rg_entity *t);
 rg_smerge *rg_entity_merge(rg_entity *t);   /* counters, left-behind flags */
 rg_engine *rg_entity_engine(rg_entity *t);
 uint64_t rg_entity_bad_records(const rg_entity *t);
+/* Held decisions waiting: HOLDs in order, HITS kept (held.h). */
+size_t rg_entity_held(const rg_entity *t, size_t *kept);
 
 int rg_entity_save(const rg_entity *t, rg_strbuf *out, char *err, size_t err_size);
 int rg_entity_load(rg_entity *t, const void *bytes, size_t len, char *err, size_t err_size);

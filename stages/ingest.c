@@ -9,6 +9,7 @@
 #include "../detectors/families.h"
 #include "../ingest/event_parse.h"
 #include "../ingest/reject.h"
+#include "held.h"
 #include "record.h"
 #include "stage_state.h"
 
@@ -19,7 +20,8 @@ struct rg_ingest {
     int64_t progress_ms;
     /* entity families the loaded rules use: where events are routed */
     bool to_counterparty, to_packets, to_complaints;
-    rg_strbuf values, rec, key, deadletter;
+    rg_held_plan held;      /* subjects whose cooldowns their own tasks keep (held.h) */
+    rg_strbuf values, rec, key, deadletter, extra;
 };
 
 static bool uses(const rg_ruleset *rs, const rg_detector *d)
@@ -34,6 +36,7 @@ static void route_for(rg_ingest *g, const rg_ruleset *rs)
     g->to_counterparty = uses(rs, &rg_detector_counterparty);
     g->to_packets = uses(rs, &rg_detector_packets);
     g->to_complaints = uses(rs, &rg_detector_complaints);
+    rg_held_plan_for(&g->held, rs);
 }
 
 rg_ingest *rg_ingest_new(const rg_ruleset *rs, const rg_geo *geo, int32_t partition, char *err, size_t err_size)
@@ -66,6 +69,7 @@ void rg_ingest_free(rg_ingest *g)
     rg_strbuf_free(&g->rec);
     rg_strbuf_free(&g->key);
     rg_strbuf_free(&g->deadletter);
+    rg_strbuf_free(&g->extra);
     free(g);
 }
 
@@ -92,6 +96,25 @@ static int to_entity(rg_ingest *g, const rg_event *ev, const void *raw, size_t l
     rg_strbuf_reset(&g->rec);
     rg_rec_encode(&r, &g->rec);
     if (!rg_strbuf_ok(&g->key) || !rg_strbuf_ok(&g->rec) || !out->to_entities)
+        return -1;
+    return out->to_entities(out->opaque, g->key.data, g->key.len, g->rec.data, g->rec.len);
+}
+
+/* One HOLD record for held subject number `rank` under key "s:" + subject. */
+static int to_hold(rg_ingest *g, const rg_event *ev, int64_t offset, int64_t msg_ts, unsigned rank,
+                   const char *subject, size_t subject_len, const rg_stage_out *out)
+{
+    rg_strbuf_reset(&g->key);
+    rg_strbuf_append(&g->key, "s:", 2);
+    rg_strbuf_append(&g->key, subject, subject_len);
+    rg_strbuf_reset(&g->extra);
+    rg_held_hold_put(&g->extra, rank, subject, subject_len);
+    rg_rec r = {.kind = RG_REC_HOLD, .family = 's', .src_partition = g->partition, .src_offset = offset,
+                .ts_ms = ev->ts_ms, .msg_ts_ms = msg_ts, .progress_ms = g->progress_ms, .extra = g->extra.data,
+                .extra_len = g->extra.len};
+    rg_strbuf_reset(&g->rec);
+    rg_rec_encode(&r, &g->rec);
+    if (!rg_strbuf_ok(&g->key) || !rg_strbuf_ok(&g->extra) || !rg_strbuf_ok(&g->rec) || !out->to_entities)
         return -1;
     return out->to_entities(out->opaque, g->key.data, g->key.len, g->rec.data, g->rec.len);
 }
@@ -163,12 +186,23 @@ rg_ingest_outcome rg_ingest_process(rg_ingest *g, const void *value, size_t len,
     default:
         break;
     }
+    /* A place in each held subject's order (held.h), with the entity
+     * records: before the EVENT, like them. */
+    const char *held[RG_HELD_MAX_SUBJECTS];
+    size_t held_lens[RG_HELD_MAX_SUBJECTS];
+    size_t n_held = rg_held_subjects(&g->held, &ev, held, held_lens);
+    for (size_t i = 0; i < n_held; i++)
+        rc |= to_hold(g, &ev, offset, msg_ts_ms, (unsigned)i, held[i], held_lens[i], out);
+    rg_strbuf_reset(&g->extra);
+    if (n_held)
+        rg_held_list_put(&g->extra, held, held_lens, n_held);
     rg_rec r = {.kind = RG_REC_EVENT, .needs_enrich = names, .src_partition = g->partition, .src_offset = offset,
                 .ts_ms = ev.ts_ms, .msg_ts_ms = msg_ts_ms, .progress_ms = g->progress_ms, .values = g->values.data,
-                .values_len = g->values.len, .raw = bytes, .raw_len = len};
+                .values_len = g->values.len, .extra = g->extra.data, .extra_len = g->extra.len, .raw = bytes,
+                .raw_len = len};
     rg_strbuf_reset(&g->rec);
     rg_rec_encode(&r, &g->rec);
-    if (!rg_strbuf_ok(&g->rec) || !out->to_decide)
+    if (!rg_strbuf_ok(&g->rec) || !rg_strbuf_ok(&g->extra) || !out->to_decide)
         return RG_INGEST_FAILED;
     rc |= out->to_decide(out->opaque, ev.account, ev.account_len, g->rec.data, g->rec.len);
     return rc ? RG_INGEST_FAILED : RG_INGEST_EVENT;

@@ -133,8 +133,9 @@ rg_pipeline *rg_pipeline_new(const rg_ruleset *rs, const rg_geo *geo, int partit
     }
     p->ingest_out = (rg_stage_out){.opaque = p, .to_entities = on_entities, .to_decide = on_decide,
                                    .reject = on_reject};
-    p->entity_out = (rg_stage_out){.opaque = p, .to_decide = on_decide};
-    p->decide_out = (rg_stage_out){.opaque = p, .decision = on_decision};
+    /* decide -> entity: HITS for held subjects; entity decides those (held.h) */
+    p->entity_out = (rg_stage_out){.opaque = p, .to_decide = on_decide, .decision = on_decision};
+    p->decide_out = (rg_stage_out){.opaque = p, .to_entities = on_entities, .decision = on_decision};
     return p;
 fail:
     rg_pipeline_free(p);

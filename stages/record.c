@@ -11,7 +11,7 @@
 
 void rg_rec_encode(const rg_rec *r, rg_strbuf *out)
 {
-    rg_strbuf_append(out, "RGR\001", 4);
+    rg_strbuf_append(out, "RGR\002", 4);
     rg_put_u8(out, (uint8_t)r->kind);
     rg_put_u8(out, (uint8_t)((r->needs_enrich ? FLAG_NEEDS_ENRICH : 0) | (r->drained ? FLAG_DRAINED : 0)));
     rg_put_u8(out, (uint8_t)r->family);
@@ -23,6 +23,9 @@ void rg_rec_encode(const rg_rec *r, rg_strbuf *out)
     rg_put_u32(out, (uint32_t)r->values_len);
     if (r->values_len)
         rg_strbuf_append(out, r->values, r->values_len);
+    rg_put_u32(out, (uint32_t)r->extra_len);
+    if (r->extra_len)
+        rg_strbuf_append(out, r->extra, r->extra_len);
     rg_put_u32(out, (uint32_t)r->raw_len);
     if (r->raw_len)
         rg_strbuf_append(out, r->raw, r->raw_len);
@@ -31,7 +34,7 @@ void rg_rec_encode(const rg_rec *r, rg_strbuf *out)
 int rg_rec_decode(const void *bytes, size_t len, rg_rec *out, char *err, size_t err_size)
 {
     memset(out, 0, sizeof *out);
-    if (!bytes || len < 4 || memcmp(bytes, "RGR\001", 4) != 0) {
+    if (!bytes || len < 4 || memcmp(bytes, "RGR\002", 4) != 0) {
         snprintf(err, err_size, "not a riskgate stage record (bad magic or version)");
         return -1;
     }
@@ -58,6 +61,14 @@ int rg_rec_decode(const void *bytes, size_t len, rg_rec *out, char *err, size_t 
         out->values_len = vlen;
         in.pos += vlen;
     }
+    uint32_t xlen = rg_get_u32(&in, "extra length");
+    if (rg_reader_ok(&in) && xlen > rg_reader_left(&in))
+        rg_reader_fail(&in, "extra", "beyond the end of the record");
+    if (rg_reader_ok(&in)) {
+        out->extra = in.p + in.pos;
+        out->extra_len = xlen;
+        in.pos += xlen;
+    }
     uint32_t rlen = rg_get_u32(&in, "raw length");
     if (rg_reader_ok(&in) && rlen != rg_reader_left(&in))
         rg_reader_fail(&in, "raw", "length does not match the record's end");
@@ -65,13 +76,15 @@ int rg_rec_decode(const void *bytes, size_t len, rg_rec *out, char *err, size_t 
         out->raw = (const char *)in.p + in.pos;
         out->raw_len = rlen;
     }
-    if (rg_reader_ok(&in) && (kind < RG_REC_EVENT || kind > RG_REC_MARK))
+    if (rg_reader_ok(&in) && (kind < RG_REC_EVENT || kind > RG_REC_HITS))
         rg_reader_fail(&in, "kind", "unknown");
     if (rg_reader_ok(&in) && out->src_partition < 0)
         rg_reader_fail(&in, "source partition", "negative");
     if (rg_reader_ok(&in) && (kind == RG_REC_ENTITY || kind == RG_REC_STORE) &&
         out->family != 'c' && out->family != 'p' && out->family != 't')
         rg_reader_fail(&in, "family", "not c, p or t");
+    if (rg_reader_ok(&in) && (kind == RG_REC_HOLD || kind == RG_REC_HITS) && out->family != 's')
+        rg_reader_fail(&in, "family", "not s");
     if (!rg_reader_ok(&in)) {
         snprintf(err, err_size, "stage record: %s", in.error);
         return -1;
@@ -90,6 +103,8 @@ const char *rg_rec_kind_name(rg_rec_kind kind)
     case RG_REC_STORE: return "store";
     case RG_REC_ENRICH: return "enrich";
     case RG_REC_MARK: return "mark";
+    case RG_REC_HOLD: return "hold";
+    case RG_REC_HITS: return "hits";
     }
     return "unknown";
 }

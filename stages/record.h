@@ -14,6 +14,15 @@
  *   ENRICH  entity -> decide: the values of the entity names for the
  *           event (source partition, source offset)
  *   MARK    ingest -> entity: the source's progress alone
+ *   HOLD    ingest -> entity ('s' family, key "s:SUBJECT"): a place in the
+ *           subject's event-time order for a decision whose cooldown the
+ *           subject's task keeps (docs/scale-out.md, "Cooldowns of other
+ *           subjects"); extra = u8 rank, then the subject
+ *   HITS    decide -> entity ('s' family): the rule hits of that decision
+ *           (possibly none), finished by the subject's task; extra =
+ *           stages/held.h's encoding
+ *
+ * EVENT's extra lists the subjects ingest held for it (held.h).
  *
  * Every record names its source (the ingest task: events partition and
  * offset of the event), the event's ts and message timestamp (the merge's
@@ -21,11 +30,12 @@
  * evaluated, advanced by silence while its partition is drained) and
  * whether its partition is drained (the merge's wait rule).
  *
- * Layout (little-endian): "RGR" 1 (magic + version), u8 kind, u8 flags
+ * Layout (little-endian): "RGR" 2 (magic + version), u8 kind, u8 flags
  * (1 needs_enrich, 2 drained), u8 family ('c' counterparty, 'p' packets,
- * 't' complaints; 0 none), i32 source partition, i64 source offset, i64
- * ts, i64 message timestamp, i64 progress, u32 values length + values
- * (decisions/stage_values.h), u32 raw length + the event's JSON bytes.
+ * 't' complaints, 's' subjects; 0 none), i32 source partition, i64 source
+ * offset, i64 ts, i64 message timestamp, i64 progress, u32 values length
+ * + values (decisions/stage_values.h), u32 extra length + extra, u32 raw
+ * length + the event's JSON bytes.
  * Decoding checks every length: the bytes came over the network.
  *
  * Ownership: a decoded record points into the caller's bytes.
@@ -44,14 +54,16 @@ typedef enum rg_rec_kind {
     RG_REC_ENTITY = 2,
     RG_REC_STORE = 3,
     RG_REC_ENRICH = 4,
-    RG_REC_MARK = 5
+    RG_REC_MARK = 5,
+    RG_REC_HOLD = 6,
+    RG_REC_HITS = 7
 } rg_rec_kind;
 
 typedef struct rg_rec {
     rg_rec_kind kind;
     bool needs_enrich;      /* EVENT */
     bool drained;           /* the source's partition is drained (its progress follows its silence) */
-    char family;            /* ENTITY/STORE: 'c', 'p' or 't' */
+    char family;            /* ENTITY/STORE: 'c', 'p' or 't'; HOLD/HITS: 's' */
     int32_t src_partition;
     int64_t src_offset;
     int64_t ts_ms;
@@ -59,7 +71,9 @@ typedef struct rg_rec {
     int64_t progress_ms;    /* INT64_MIN: none yet */
     const void *values;     /* EVENT, ENRICH */
     size_t values_len;
-    const char *raw;        /* EVENT, ENTITY, STORE */
+    const void *extra;      /* EVENT, HOLD, HITS (held.h) */
+    size_t extra_len;
+    const char *raw;        /* EVENT, ENTITY, STORE, HITS */
     size_t raw_len;
 } rg_rec;
 

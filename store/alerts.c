@@ -1,7 +1,9 @@
 /*
- * alerts.c — opening the alert store (schema, migrations, pragmas) and
- * writing alerts in batches (rg_alert_store_add, the engine sink).
- * Reading and review are in alerts_review.c; JSON output in alerts_json.c.
+ * alerts.c — opening the alert store (pragmas; the schema and its
+ * migrations are in alerts_schema.c) and writing alerts in batches
+ * (rg_alert_store_add, the engine sink). Reading: alerts_query.c,
+ * alerts_plan.c, alerts_stats.c; review and history: alerts_review.c;
+ * the outbox: alerts_outbox.c; JSON output: alerts_json.c.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -11,80 +13,9 @@
 #include <time.h>
 
 #include "../common/timeutil.h"
+#include "../decisions/decision_id.h"
 #include "../ingest/event.h"
 #include "alerts_internal.h"
-
-/*
- * Ordered migrations: MIGRATIONS[i] takes a file from user_version i to
- * i + 1. Never edit a released entry; append a new one (and bump
- * RG_ALERT_SCHEMA_VERSION), so every file in the field follows the same
- * path to the current schema.
- */
-static const char *const MIGRATIONS[RG_ALERT_SCHEMA_VERSION] = {
-    /* 0 -> 1: alerts and their rule hits. */
-    "CREATE TABLE alerts ("
-    "  id            INTEGER PRIMARY KEY,"
-    "  decision_id   TEXT    NOT NULL UNIQUE,"
-    "  event_id      TEXT    NOT NULL,"
-    "  subject       TEXT    NOT NULL,"
-    "  event_type    TEXT    NOT NULL,"
-    "  ts_ms         INTEGER NOT NULL,"
-    "  actions       TEXT    NOT NULL,"
-    "  ruleset       TEXT    NOT NULL,"
-    "  suppressed    INTEGER NOT NULL DEFAULT 0,"
-    "  decision_json TEXT    NOT NULL,"
-    "  event_json    TEXT,"
-    "  stored_ms     INTEGER NOT NULL,"
-    "  status        TEXT    NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),"
-    "  label         TEXT    CHECK (label IN ('fraud', 'legit')),"
-    "  note          TEXT,"
-    "  labelled_by   TEXT,"
-    "  labelled_ms   INTEGER,"
-    "  resolved_by   TEXT,"
-    "  resolved_ms   INTEGER"
-    ");"
-    /* Reasons and evidence stay in decision_json (one copy, and no JSON
-     * parsing on the write path); a hit row is what counting needs. */
-    "CREATE TABLE hits ("
-    "  alert_id   INTEGER NOT NULL REFERENCES alerts(id),"
-    "  position   INTEGER NOT NULL,"
-    "  rule_id    TEXT    NOT NULL,"
-    "  suppressed INTEGER NOT NULL DEFAULT 0,"
-    "  PRIMARY KEY (alert_id, position)"
-    ") WITHOUT ROWID;"
-    /* The queue, oldest or newest first, optionally by status. */
-    "CREATE INDEX alerts_ts ON alerts(ts_ms, decision_id);"
-    "CREATE INDEX alerts_status_ts ON alerts(status, ts_ms, decision_id);"
-    /* A subject's timeline and the 'other recent alerts' of show. */
-    "CREATE INDEX alerts_subject_ts ON alerts(subject, ts_ms);"
-    /* --rule filters and per-rule precision. */
-    "CREATE INDEX hits_rule ON hits(rule_id, alert_id);"
-    /* The labelled few among many (backtest --labels): partial, so it
-     * costs nothing on the write path. */
-    "CREATE INDEX alerts_labelled ON alerts(ts_ms, decision_id) WHERE label IS NOT NULL;",
-
-    /* 1 -> 2: release outbox and the review audit trail. */
-    "CREATE TABLE outbox ("
-    "  id          INTEGER PRIMARY KEY,"
-    "  decision_id TEXT    NOT NULL UNIQUE,"
-    "  alert_id    INTEGER NOT NULL REFERENCES alerts(id),"
-    "  subject     TEXT    NOT NULL,"
-    "  json        TEXT    NOT NULL,"
-    "  created_ms  INTEGER NOT NULL,"
-    "  sent_ms     INTEGER"
-    ");"
-    "CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_ms IS NULL;"
-    "CREATE INDEX outbox_alert ON outbox(alert_id);"
-    "CREATE TABLE review_log ("
-    "  id       INTEGER PRIMARY KEY,"
-    "  alert_id INTEGER NOT NULL REFERENCES alerts(id),"
-    "  at_ms    INTEGER NOT NULL,"
-    "  who      TEXT    NOT NULL,"
-    "  what     TEXT    NOT NULL,"
-    "  note     TEXT"
-    ");"
-    "CREATE INDEX review_log_alert ON review_log(alert_id, id);",
-};
 
 /* detection.md's action order (= rg_action's). */
 static const char *const ACTION_NAMES[RG_ACT_COUNT] = {
@@ -143,63 +74,40 @@ char *rg_alerts_col_dup(sqlite3_stmt *st, int col)
     return t ? strdup((const char *)t) : NULL;
 }
 
-void rg_alerts_not_found(const rg_alert_store *s, const char *decision_id, char *errstr,
-                         size_t errstr_size)
+int rg_alerts_step_done(rg_alert_store *s, sqlite3_stmt *st, const char *what, char *errstr,
+                        size_t errstr_size)
 {
-    snprintf(errstr, errstr_size, "%s: no alert with id '%s'", s->path, decision_id);
-}
-
-static int read_user_version(rg_alert_store *s, int *version, char *errstr, size_t errstr_size)
-{
-    sqlite3_stmt *st = rg_alerts_prepare(s, "PRAGMA user_version", errstr, errstr_size);
-    if (!st)
-        return -1;
     int rc = sqlite3_step(st);
-    *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW) {
-        rg_alerts_sql_error(s, "reading the schema version", errstr, errstr_size);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        rg_alerts_sql_error(s, what, errstr, errstr_size);
         return -1;
     }
     return 0;
 }
 
-/* Bring the file to RG_ALERT_SCHEMA_VERSION, one migration per
- * transaction. BEGIN IMMEDIATE takes the write lock before the version is
- * read again, so two processes opening a new file at once migrate it once. */
-static int migrate(rg_alert_store *s, char *errstr, size_t errstr_size)
+bool rg_alerts_grow(void *items_ptr, size_t *cap, size_t n, size_t elem_size)
 {
-    for (;;) {
-        int version;
-        if (read_user_version(s, &version, errstr, errstr_size) < 0)
-            return -1;
-        if (version > RG_ALERT_SCHEMA_VERSION) {
-            snprintf(errstr, errstr_size,
-                     "%s: alert store schema version %d is newer than this riskgate knows (%d)",
-                     s->path, version, RG_ALERT_SCHEMA_VERSION);
-            return -1;
-        }
-        if (version == RG_ALERT_SCHEMA_VERSION) {
-            s->schema_version = version;
-            return 0;
-        }
-        if (rg_alerts_exec(s, "BEGIN IMMEDIATE", errstr, errstr_size) < 0)
-            return -1;
-        if (read_user_version(s, &version, errstr, errstr_size) < 0)
-            goto fail;
-        if (version < RG_ALERT_SCHEMA_VERSION) {
-            char bump[64];
-            snprintf(bump, sizeof bump, "PRAGMA user_version = %d", version + 1);
-            if (rg_alerts_exec(s, MIGRATIONS[version], errstr, errstr_size) < 0 ||
-                rg_alerts_exec(s, bump, errstr, errstr_size) < 0)
-                goto fail;
-        }
-        if (rg_alerts_exec(s, "COMMIT", errstr, errstr_size) < 0)
-            goto fail;
-    }
-fail:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
+    void **items = items_ptr;
+    if (n < *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *grown = realloc(*items, ncap * elem_size);
+    if (!grown)
+        return false;
+    *items = grown;
+    *cap = ncap;
+    return true;
+}
+
+void rg_alerts_not_found(const rg_alert_store *s, const char *decision_id, char *errstr,
+                         size_t errstr_size)
+{
+    if (rg_decision_id_parse(decision_id, strlen(decision_id), NULL, NULL))
+        snprintf(errstr, errstr_size, "%s: no alert with id '%s'", s->path, decision_id);
+    else
+        snprintf(errstr, errstr_size,
+                 "%s: no alert with id '%s' (an alert id is EVENT_ID/SUBJECT, with '/' and '%%'"
+                 " inside either part written %%2F and %%25)", s->path, decision_id);
 }
 
 rg_alert_store *rg_alert_store_open(const char *path, rg_alert_open_mode mode, char *errstr,
@@ -256,26 +164,87 @@ rg_alert_store *rg_alert_store_open(const char *path, rg_alert_open_mode mode, c
     if (rg_alerts_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                           " PRAGMA cache_size=-65536", errstr, errstr_size) < 0)
         goto fail;
-    if (migrate(s, errstr, errstr_size) < 0)
+    if (rg_alerts_migrate(s, errstr, errstr_size) < 0)
         goto fail;
 
     s->insert_alert = rg_alerts_prepare(
         s,
         "INSERT INTO alerts (decision_id, event_id, subject, event_type, ts_ms, actions, ruleset,"
-        " suppressed, decision_json, event_json, stored_ms)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        " suppressed, decision_json, event_json, stored_ms, rules, party, object)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         " ON CONFLICT (decision_id) DO NOTHING",
         errstr, errstr_size);
     s->insert_hit = s->insert_alert ? rg_alerts_prepare(
         s,
         "INSERT INTO hits (alert_id, position, rule_id, suppressed) VALUES (?1, ?2, ?3, ?4)",
         errstr, errstr_size) : NULL;
-    if (!s->insert_hit)
+    s->insert_subject = s->insert_hit ? rg_alerts_prepare(
+        s, "INSERT OR IGNORE INTO subjects (name) VALUES (?1)", errstr, errstr_size) : NULL;
+    s->insert_subject_fts = s->insert_subject ? rg_alerts_prepare(
+        s, "INSERT INTO subjects_fts (rowid, name) VALUES (?1, ?2)", errstr, errstr_size) : NULL;
+    s->add_rule_day = s->insert_subject_fts ? rg_alerts_prepare(
+        s, "INSERT INTO rule_days (rule_id, day, alerts) VALUES (?1, ?2, ?3)"
+           " ON CONFLICT (rule_id, day) DO UPDATE SET alerts = alerts + excluded.alerts",
+        errstr, errstr_size) : NULL;
+    if (!s->add_rule_day)
         goto fail;
     return s;
 fail:
     rg_alert_store_close(s, NULL, 0);
     return NULL;
+}
+
+static void clear_rule_days(rg_alert_store *s)
+{
+    for (size_t i = 0; i < s->n_days; i++)
+        free(s->days[i].rule_id);
+    s->n_days = 0;
+}
+
+/* Count one hit of rule_id on the UTC day of ts_ms in the open batch. */
+static int count_rule_day(rg_alert_store *s, const char *rule_id, int64_t ts_ms)
+{
+    int64_t day = ts_ms / 86400000 - (ts_ms % 86400000 < 0);
+    for (size_t i = 0; i < s->n_days; i++) {
+        if (s->days[i].day == day && strcmp(s->days[i].rule_id, rule_id) == 0) {
+            s->days[i].alerts++;
+            return 0;
+        }
+    }
+    if (s->n_days == s->cap_days) {
+        size_t ncap = s->cap_days ? s->cap_days * 2 : 16;
+        struct rg_rule_day_count *nd = realloc(s->days, ncap * sizeof *nd);
+        if (!nd)
+            return -1;
+        s->days = nd;
+        s->cap_days = ncap;
+    }
+    char *id = strdup(rule_id);
+    if (!id)
+        return -1;
+    s->days[s->n_days++] = (struct rg_rule_day_count){.rule_id = id, .day = day, .alerts = 1};
+    return 0;
+}
+
+/* The batch's per-rule, per-day hits into rule_days, inside the batch's
+ * transaction: they commit (or roll back) with the alerts they count. */
+static int flush_rule_days(rg_alert_store *s, char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = s->add_rule_day;
+    for (size_t i = 0; i < s->n_days; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, s->days[i].rule_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, s->days[i].day);
+        sqlite3_bind_int64(st, 3, s->days[i].alerts);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            rg_alerts_sql_error(s, "counting hits per rule and day", errstr, errstr_size);
+            return -1;
+        }
+    }
+    clear_rule_days(s);
+    return 0;
 }
 
 int rg_alert_store_flush(rg_alert_store *s, char *errstr, size_t errstr_size)
@@ -284,8 +253,9 @@ int rg_alert_store_flush(rg_alert_store *s, char *errstr, size_t errstr_size)
         return 0;
     s->in_batch = false;
     s->batch_count = 0;
-    if (rg_alerts_exec(s, "COMMIT", errstr, errstr_size) < 0) {
+    if (flush_rule_days(s, errstr, errstr_size) < 0 || rg_alerts_exec(s, "COMMIT", errstr, errstr_size) < 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        clear_rule_days(s);
         return -1;
     }
     return 0;
@@ -300,6 +270,11 @@ int rg_alert_store_close(rg_alert_store *s, char *errstr, size_t errstr_size)
         rc = rg_alert_store_flush(s, errstr, errstr_size);
     sqlite3_finalize(s->insert_alert);
     sqlite3_finalize(s->insert_hit);
+    sqlite3_finalize(s->insert_subject);
+    sqlite3_finalize(s->insert_subject_fts);
+    sqlite3_finalize(s->add_rule_day);
+    clear_rule_days(s);
+    free(s->days);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
@@ -343,7 +318,47 @@ typedef struct alert_row {
     size_t event_raw_len;
     hit_row *hits;
     size_t n_hits;
+    const char *party, *object;     /* NULL when none */
+    size_t party_len, object_len;
 } alert_row;
+
+/* party and object (see the 2 -> 3 migration) from the event's fields. */
+static void set_party_object(alert_row *r, const char *account, size_t account_len,
+                             const char *counterparty, size_t counterparty_len, const char *packet_id,
+                             size_t packet_id_len, const char *ref, size_t ref_len)
+{
+    bool subject_acts = account && strlen(r->subject) == account_len &&
+                        memcmp(r->subject, account, account_len) == 0;
+    r->party = subject_acts ? counterparty : account;
+    r->party_len = subject_acts ? counterparty_len : account_len;
+    r->object = packet_id ? packet_id : ref;
+    r->object_len = packet_id ? packet_id_len : ref_len;
+}
+
+/* From the parsed event (the engine's path: no JSON parsing). */
+static void parties_from_event(alert_row *r, const rg_event *ev)
+{
+    set_party_object(r, ev->account, ev->account_len, ev->counterparty, ev->counterparty_len,
+                     ev->packet_id, ev->packet_id_len, ev->ref, ev->ref_len);
+}
+
+/* From the raw event JSON (imports and tests, which have no parsed
+ * event). `*parsed` keeps the strings alive; the caller decrefs it. */
+static void parties_from_raw(alert_row *r, const char *raw, size_t len, json_t **parsed)
+{
+    *parsed = raw ? json_loadb(raw, len, 0, NULL) : NULL;
+    if (!json_is_object(*parsed))
+        return;
+    json_t *f[4] = {json_object_get(*parsed, "account"), json_object_get(*parsed, "counterparty"),
+                    json_object_get(*parsed, "packet_id"), json_object_get(*parsed, "ref")};
+    const char *v[4];
+    size_t n[4];
+    for (int i = 0; i < 4; i++) {
+        v[i] = json_is_string(f[i]) ? json_string_value(f[i]) : NULL;
+        n[i] = v[i] ? json_string_length(f[i]) : 0;
+    }
+    set_party_object(r, v[0], n[0], v[1], n[1], v[2], n[2], v[3], n[3]);
+}
 
 static void actions_from_mask(unsigned mask, char *out, size_t size)
 {
@@ -393,6 +408,7 @@ static int abandon_batch(rg_alert_store *s, const char *what, char *errstr, size
     snprintf(errstr, errstr_size, "%s (the open batch of %zu alerts was rolled back)", msg,
              s->batch_count);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    clear_rule_days(s);
     s->in_batch = false;
     s->batch_count = 0;
     return -1;
@@ -415,7 +431,37 @@ static int insert_row(rg_alert_store *s, const alert_row *r, char *errstr, size_
     bind_text(st, 9, r->json, r->json_len);
     bind_text(st, 10, r->event_raw, r->event_raw_len);
     sqlite3_bind_int64(st, 11, rg_alert_now_ms());
+    /* The hit rule ids, space-separated: 4 rules of 64 bytes fit on the
+     * stack; a longer list is built on the heap. */
+    char rules_local[272];
+    rg_strbuf rules_heap = RG_STRBUF_INIT;
+    size_t rules_len = 0;
+    for (size_t i = 0; i < r->n_hits; i++)
+        rules_len += strlen(r->hits[i].rule_id) + 1;
+    const char *rules = rules_local;
+    if (rules_len <= sizeof rules_local) {
+        size_t at = 0;
+        for (size_t i = 0; i < r->n_hits; i++) {
+            size_t n = strlen(r->hits[i].rule_id);
+            if (i)
+                rules_local[at++] = ' ';
+            memcpy(rules_local + at, r->hits[i].rule_id, n);
+            at += n;
+        }
+        rules_local[at] = '\0';
+    } else {
+        for (size_t i = 0; i < r->n_hits; i++) {
+            if (i)
+                rg_strbuf_putc(&rules_heap, ' ');
+            rg_strbuf_puts(&rules_heap, r->hits[i].rule_id);
+        }
+        rules = rg_strbuf_ok(&rules_heap) ? rules_heap.data : "";
+    }
+    bind_text(st, 12, rules, strlen(rules));
+    bind_text(st, 13, r->party, r->party_len);
+    bind_text(st, 14, r->object, r->object_len);
     int rc = sqlite3_step(st);
+    rg_strbuf_free(&rules_heap);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return abandon_batch(s, "storing an alert", errstr, errstr_size);
@@ -436,6 +482,33 @@ static int insert_row(rg_alert_store *s, const alert_row *r, char *errstr, size_
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             return abandon_batch(s, "storing a rule hit", errstr, errstr_size);
+        if (count_rule_day(s, h->rule_id, r->ts_ms) < 0) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            clear_rule_days(s);
+            s->in_batch = false;
+            snprintf(errstr, errstr_size, "%s: out of memory (the open batch of %zu alerts was rolled back)",
+                     s->path, s->batch_count);
+            s->batch_count = 0;
+            return -1;
+        }
+    }
+    /* A subject seen for the first time joins the search dictionary. */
+    st = s->insert_subject;
+    sqlite3_reset(st);
+    bind_text(st, 1, r->subject, strlen(r->subject));
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return abandon_batch(s, "storing a subject", errstr, errstr_size);
+    if (sqlite3_changes(s->db) > 0) {
+        st = s->insert_subject_fts;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, sqlite3_last_insert_rowid(s->db));
+        bind_text(st, 2, r->subject, strlen(r->subject));
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return abandon_batch(s, "indexing a subject for search", errstr, errstr_size);
     }
     return 1;
 }
@@ -460,10 +533,16 @@ int rg_alert_store_add(rg_alert_store *s, const rg_decision *d, char *errstr, si
     }
     actions_from_mask(d->actions, r.actions, sizeof r.actions);
     for (size_t i = 0; i < d->n_hits; i++) {
-        r.hits[i].rule_id = d->hits[i].rule && d->hits[i].rule->id ? d->hits[i].rule->id : "";
+        r.hits[i].rule_id = d->hits[i].rule_id ? d->hits[i].rule_id : "";
         r.hits[i].suppressed = d->hits[i].suppressed;
     }
+    json_t *parsed = NULL;
+    if (d->event)
+        parties_from_event(&r, d->event);
+    else
+        parties_from_raw(&r, d->event_raw, d->event_raw_len, &parsed);
     int rc = insert_row(s, &r, errstr, errstr_size);
+    json_decref(parsed);
     if (r.hits != local)
         free(r.hits);
     return rc;
@@ -505,6 +584,20 @@ int rg_alert_store_add_json(rg_alert_store *s, const char *json, size_t json_len
         snprintf(errstr, errstr_size, "not a decision: ts: not an RFC 3339 time");
         goto done;
     }
+    /* The id must be the one detection.md defines for this (event,
+     * subject): an older or foreign writer that did not escape a '/' in
+     * either part would otherwise collide with another decision. */
+    rg_strbuf want = RG_STRBUF_INIT;
+    rg_decision_id_put(&want, r.event_id, strlen(r.event_id), r.subject, strlen(r.subject));
+    bool id_ok = rg_strbuf_ok(&want) && strcmp(want.data, r.decision_id) == 0;
+    if (!id_ok)
+        snprintf(errstr, errstr_size,
+                 "not a decision: decision_id '%.200s' is not event_id/subject with '%%' and '/'"
+                 " escaped in each part (expected '%.200s')", r.decision_id,
+                 rg_strbuf_ok(&want) ? want.data : "?");
+    rg_strbuf_free(&want);
+    if (!id_ok)
+        goto done;
     r.ruleset = json_str(root, "ruleset");
     if (!r.ruleset)
         r.ruleset = "";
@@ -546,11 +639,20 @@ int rg_alert_store_add_json(rg_alert_store *s, const char *json, size_t json_len
             goto done;
         }
     }
+    json_t *parsed = NULL;
+    parties_from_raw(&r, event_raw, event_raw_len, &parsed);
     rc = insert_row(s, &r, errstr, errstr_size);
+    json_decref(parsed);
 done:
     free(r.hits);
     json_decref(root);
     return rc;
+}
+
+void rg_alert_release_id(const char *alert_id, rg_strbuf *out)
+{
+    rg_strbuf_puts(out, alert_id);
+    rg_strbuf_puts(out, "/release");
 }
 
 static int sink_decision(void *opaque, const rg_decision *d)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/timeutil.h"
 #include "alerts.h"
 
 static void put_str_or_null(rg_strbuf *out, const char *s)
@@ -108,6 +109,14 @@ void rg_alert_to_json(const rg_alert *a, bool full, rg_strbuf *out)
     put_time_or_null(out, a->resolved_ms);
     rg_strbuf_puts(out, ",\"stored_at\":");
     put_time_or_null(out, a->stored_ms);
+    rg_strbuf_puts(out, ",\"assignee\":");
+    put_str_or_null(out, a->assignee);
+    rg_strbuf_puts(out, ",\"assigned_at\":");
+    put_time_or_null(out, a->assigned_ms);
+    rg_strbuf_puts(out, ",\"party\":");
+    put_str_or_null(out, a->party);
+    rg_strbuf_puts(out, ",\"object\":");
+    put_str_or_null(out, a->object);
     if (full) {
         rg_strbuf_puts(out, ",\"hits\":[");
         for (size_t i = 0; i < a->n_hits; i++) {
@@ -194,4 +203,121 @@ int rg_alert_store_show_json(rg_alert_store *s, const char *decision_id, size_t 
         return -1;
     }
     return 1;
+}
+
+void rg_alert_history_to_json(const char *decision_id, const rg_alert_change *c, size_t n,
+                              rg_strbuf *out)
+{
+    rg_strbuf_puts(out, "{\"id\":");
+    put_str_or_null(out, decision_id);
+    rg_strbuf_puts(out, ",\"history\":[");
+    for (size_t i = 0; i < n; i++) {
+        rg_strbuf_puts(out, i ? ",{\"at\":" : "{\"at\":");
+        put_time_or_null(out, c[i].at_ms);
+        rg_strbuf_puts(out, ",\"who\":");
+        put_str_or_null(out, c[i].who);
+        rg_strbuf_puts(out, ",\"what\":");
+        put_str_or_null(out, c[i].what);
+        rg_strbuf_puts(out, ",\"value\":");
+        put_str_or_null(out, c[i].value);
+        rg_strbuf_puts(out, ",\"note\":");
+        put_str_or_null(out, c[i].note);
+        rg_strbuf_putc(out, '}');
+    }
+    rg_strbuf_puts(out, "]}");
+}
+
+void rg_release_to_json(const rg_outbox_item *it, rg_strbuf *out)
+{
+    rg_strbuf_puts(out, "{\"id\":");
+    put_str_or_null(out, it->decision_id);
+    rg_strbuf_puts(out, ",\"alert_id\":");
+    put_str_or_null(out, it->alert_id);
+    rg_strbuf_puts(out, ",\"subject\":");
+    put_str_or_null(out, it->subject);
+    rg_strbuf_puts(out, it->sent_ms ? ",\"state\":\"sent\"" : ",\"state\":\"queued\"");
+    rg_strbuf_puts(out, ",\"created_at\":");
+    put_time_or_null(out, it->created_ms);
+    rg_strbuf_puts(out, ",\"sent_at\":");
+    put_time_or_null(out, it->sent_ms);
+    rg_strbuf_puts(out, ",\"decision\":");
+    put_raw_json(out, it->json);
+    rg_strbuf_putc(out, '}');
+}
+
+/* "YYYY-MM-DD" of a day number. */
+static void put_day(rg_strbuf *out, int64_t day)
+{
+    char ts[40];
+    rg_format_utc_ms(day * 86400000, ts, sizeof ts);
+    rg_strbuf_putc(out, '"');
+    rg_strbuf_append(out, ts, 10);
+    rg_strbuf_putc(out, '"');
+}
+
+/* Monday of the week of `day` (1970-01-01, day 0, was a Thursday). */
+static int64_t week_start(int64_t day)
+{
+    int64_t dow = ((day + 3) % 7 + 7) % 7; /* 0 = Monday */
+    return day - dow;
+}
+
+/* One rule's rows d[0..n) (its days in order) as an object. */
+static void put_rule_stats(const rg_rule_day *d, size_t n, int64_t from_day, int64_t to_day,
+                           rg_strbuf *out)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += d[i].alerts;
+    rg_strbuf_puts(out, "{\"id\":");
+    put_str_or_null(out, d[0].rule_id);
+    rg_strbuf_printf(out, ",\"alerts\":%lld,\"days\":[", (long long)total);
+    size_t k = 0;
+    for (int64_t day = from_day; day <= to_day; day++) {
+        while (k < n && d[k].day < day)
+            k++;
+        rg_strbuf_printf(out, day == from_day ? "%lld" : ",%lld",
+                         (long long)(k < n && d[k].day == day ? d[k].alerts : 0));
+    }
+    rg_strbuf_puts(out, "],\"weeks\":[");
+    k = 0;
+    for (int64_t w = week_start(from_day); w <= to_day; w += 7) {
+        int64_t alerts = 0, fraud = 0, legit = 0;
+        for (; k < n && d[k].day < w + 7; k++) {
+            if (d[k].day < w || d[k].day < from_day)
+                continue;
+            alerts += d[k].alerts;
+            fraud += d[k].fraud;
+            legit += d[k].legit;
+        }
+        rg_strbuf_puts(out, w == week_start(from_day) ? "{\"start\":" : ",{\"start\":");
+        put_day(out, w);
+        rg_strbuf_printf(out, ",\"alerts\":%lld,\"labelled\":%lld,\"fraud\":%lld,\"legit\":%lld,\"precision\":",
+                         (long long)alerts, (long long)(fraud + legit), (long long)fraud, (long long)legit);
+        if (fraud + legit)
+            rg_strbuf_printf(out, "%.4f}", (double)fraud / (double)(fraud + legit));
+        else
+            rg_strbuf_puts(out, "null}");
+    }
+    rg_strbuf_puts(out, "]}");
+}
+
+void rg_rule_stats_to_json(const rg_rule_day *d, size_t n, int64_t from_day, int64_t to_day,
+                           rg_strbuf *out)
+{
+    rg_strbuf_puts(out, "{\"from\":");
+    put_day(out, from_day);
+    rg_strbuf_puts(out, ",\"to\":");
+    put_day(out, to_day);
+    rg_strbuf_puts(out, ",\"rules\":[");
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && strcmp(d[j].rule_id, d[i].rule_id) == 0)
+            j++;
+        if (i)
+            rg_strbuf_putc(out, ',');
+        put_rule_stats(d + i, j - i, from_day, to_day, out);
+        i = j;
+    }
+    rg_strbuf_puts(out, "]}");
 }

@@ -1,10 +1,7 @@
 /*
- * alerts_query.c — reading the alert store: list/scan/count/get and
- * per-rule precision. Contracts in alerts.h.
- *
- * Every value a caller gives reaches SQL as a bound parameter; the only
- * SQL text built at run time is the WHERE clause of a list, assembled from
- * fixed fragments chosen by which filters are set.
+ * alerts_query.c — reading alerts: list/scan/get and the alert structs.
+ * How a list's SQL is chosen: alerts_plan.c; counts and precision per rule:
+ * alerts_plan.c and alerts_stats.c. Contracts in alerts.h.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -17,8 +14,8 @@
 #define ALERT_COLUMNS                                                                        \
     "a.id, a.decision_id, a.event_id, a.subject, a.event_type, a.ts_ms, a.actions, a.ruleset," \
     " a.suppressed, a.status, a.label, a.note, a.labelled_by, a.labelled_ms, a.resolved_by,"   \
-    " a.resolved_ms, a.stored_ms"
-#define ALERT_NCOLS 17
+    " a.resolved_ms, a.stored_ms, a.assignee, a.assigned_ms, a.party, a.object"
+#define ALERT_NCOLS 21
 
 void rg_alert_clear(rg_alert *a)
 {
@@ -35,6 +32,9 @@ void rg_alert_clear(rg_alert *a)
     free(a->note);
     free(a->labelled_by);
     free(a->resolved_by);
+    free(a->assignee);
+    free(a->party);
+    free(a->object);
     for (size_t i = 0; i < a->n_hits; i++) {
         free(a->hits[i].rule_id);
         free(a->hits[i].reason);
@@ -82,6 +82,10 @@ static int read_alert(sqlite3_stmt *st, rg_alert *a, int64_t *id)
     a->resolved_by = rg_alerts_col_dup(st, 14);
     a->resolved_ms = sqlite3_column_int64(st, 15);
     a->stored_ms = sqlite3_column_int64(st, 16);
+    a->assignee = rg_alerts_col_dup(st, 17);
+    a->assigned_ms = sqlite3_column_int64(st, 18);
+    a->party = rg_alerts_col_dup(st, 19);
+    a->object = rg_alerts_col_dup(st, 20);
     if (!a->decision_id || !a->event_id || !a->subject || !a->event_type || !a->actions ||
         !a->ruleset || !a->status)
         return -1;
@@ -124,91 +128,16 @@ oom:
     return -1;
 }
 
-/* WHERE clause for f; binds start at ?1 in the order of the fragments. */
-static void build_where(const rg_alert_filter *f, rg_strbuf *sql)
-{
-    rg_strbuf_puts(sql, " WHERE 1");
-    if (f->status)
-        rg_strbuf_puts(sql, " AND a.status = ?");
-    if (f->subject)
-        rg_strbuf_puts(sql, " AND a.subject = ?");
-    if (f->since_ms != INT64_MIN)
-        rg_strbuf_puts(sql, " AND a.ts_ms >= ?");
-    if (f->until_ms != INT64_MAX)
-        rg_strbuf_puts(sql, " AND a.ts_ms < ?");
-    if (f->rule)
-        rg_strbuf_puts(sql, " AND a.id IN (SELECT alert_id FROM hits WHERE rule_id = ?)");
-    if (f->labelled_only)
-        rg_strbuf_puts(sql, " AND a.label IS NOT NULL");
-}
-
-static int bind_where(sqlite3_stmt *st, const rg_alert_filter *f)
-{
-    int i = 1;
-    if (f->status)
-        sqlite3_bind_text(st, i++, f->status, -1, SQLITE_STATIC);
-    if (f->subject)
-        sqlite3_bind_text(st, i++, f->subject, -1, SQLITE_STATIC);
-    if (f->since_ms != INT64_MIN)
-        sqlite3_bind_int64(st, i++, f->since_ms);
-    if (f->until_ms != INT64_MAX)
-        sqlite3_bind_int64(st, i++, f->until_ms);
-    if (f->rule)
-        sqlite3_bind_text(st, i++, f->rule, -1, SQLITE_STATIC);
-    return i;
-}
-
-static sqlite3_stmt *prepare_built(rg_alert_store *s, rg_strbuf *sql, char *errstr, size_t errstr_size)
-{
-    if (!rg_strbuf_ok(sql)) {
-        snprintf(errstr, errstr_size, "%s: out of memory", s->path);
-        return NULL;
-    }
-    return rg_alerts_prepare(s, sql->data, errstr, errstr_size);
-}
-
-int rg_alert_store_count(rg_alert_store *s, const rg_alert_filter *f, int64_t *total,
-                         char *errstr, size_t errstr_size)
-{
-    rg_strbuf sql = RG_STRBUF_INIT;
-    rg_strbuf_puts(&sql, "SELECT count(*) FROM alerts a");
-    build_where(f, &sql);
-    sqlite3_stmt *st = prepare_built(s, &sql, errstr, errstr_size);
-    rg_strbuf_free(&sql);
-    if (!st)
-        return -1;
-    bind_where(st, f);
-    int rc = sqlite3_step(st);
-    *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW) {
-        rg_alerts_sql_error(s, "counting alerts", errstr, errstr_size);
-        return -1;
-    }
-    return 0;
-}
-
 int rg_alert_store_scan(rg_alert_store *s, const rg_alert_filter *f, rg_alert_cb cb, void *ctx,
                         char *errstr, size_t errstr_size)
 {
-    rg_strbuf sql = RG_STRBUF_INIT;
-    rg_strbuf_puts(&sql, "SELECT " ALERT_COLUMNS " FROM alerts a");
-    build_where(f, &sql);
-    rg_strbuf_puts(&sql, f->newest_first ? " ORDER BY a.ts_ms DESC, a.decision_id DESC"
-                                         : " ORDER BY a.ts_ms, a.decision_id");
-    rg_strbuf_puts(&sql, " LIMIT ? OFFSET ?");
-    sqlite3_stmt *st = prepare_built(s, &sql, errstr, errstr_size);
-    rg_strbuf_free(&sql);
-    sqlite3_stmt *hits = rg_alerts_prepare(
+    sqlite3_stmt *st = rg_alerts_prepare_list(s, f, ALERT_COLUMNS, errstr, errstr_size);
+    sqlite3_stmt *hits = st ? rg_alerts_prepare(
         s, "SELECT rule_id, suppressed FROM hits WHERE alert_id = ? ORDER BY position",
-        errstr, errstr_size);
+        errstr, errstr_size) : NULL;
     int result = -1;
     if (!st || !hits)
         goto done;
-    int i = bind_where(st, f);
-    sqlite3_bind_int64(st, i++, f->limit ? (sqlite3_int64)f->limit : -1);
-    sqlite3_bind_int64(st, i, (sqlite3_int64)f->offset);
-
     int rc = SQLITE_DONE;
     result = 0;
     while (result == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -258,6 +187,9 @@ static int copy_alert(rg_alert *dst, const rg_alert *src)
     dst->note = dup_or_null(src->note);
     dst->labelled_by = dup_or_null(src->labelled_by);
     dst->resolved_by = dup_or_null(src->resolved_by);
+    dst->assignee = dup_or_null(src->assignee);
+    dst->party = dup_or_null(src->party);
+    dst->object = dup_or_null(src->object);
     dst->decision_json = dst->event_json = dst->release_json = NULL;
     dst->hits = src->n_hits ? calloc(src->n_hits, sizeof *dst->hits) : NULL;
     dst->n_hits = dst->hits ? src->n_hits : 0;
@@ -383,60 +315,3 @@ done:
     return result;
 }
 
-/* ---- precision -------------------------------------------------------- */
-
-void rg_rule_precision_free(rg_rule_precision *p, size_t n)
-{
-    for (size_t i = 0; p && i < n; i++)
-        free(p[i].rule_id);
-    free(p);
-}
-
-int rg_alert_store_precision(rg_alert_store *s, rg_rule_precision **out, size_t *n, char *errstr,
-                             size_t errstr_size)
-{
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *st = rg_alerts_prepare(
-        s, "SELECT h.rule_id, count(*), count(a.label), coalesce(sum(a.label = 'fraud'), 0),"
-           " coalesce(sum(a.label = 'legit'), 0)"
-           " FROM hits h JOIN alerts a ON a.id = h.alert_id GROUP BY h.rule_id ORDER BY h.rule_id",
-        errstr, errstr_size);
-    if (!st)
-        return -1;
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            rg_rule_precision *np = realloc(*out, ncap * sizeof *np);
-            if (!np)
-                goto oom;
-            *out = np;
-            cap = ncap;
-        }
-        rg_rule_precision *p = &(*out)[*n];
-        p->rule_id = rg_alerts_col_dup(st, 0);
-        if (!p->rule_id)
-            goto oom;
-        (*n)++;
-        p->alerts = sqlite3_column_int64(st, 1);
-        p->labelled = sqlite3_column_int64(st, 2);
-        p->fraud = sqlite3_column_int64(st, 3);
-        p->legit = sqlite3_column_int64(st, 4);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        rg_alerts_sql_error(s, "computing precision", errstr, errstr_size);
-        goto fail;
-    }
-    return 0;
-oom:
-    sqlite3_finalize(st);
-    snprintf(errstr, errstr_size, "%s: out of memory", s->path);
-fail:
-    rg_rule_precision_free(*out, *n);
-    *out = NULL;
-    *n = 0;
-    return -1;
-}

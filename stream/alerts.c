@@ -162,6 +162,8 @@ static alert_copy *copy_decision(const rg_decision *d)
     size_t hits = d->n_hits * sizeof *d->hits;
     size_t strings = str_size(d->decision_id) + str_size(d->event_id) + str_size(d->subject) +
                      str_size(d->ruleset) + d->json_len + 1 + (d->event_raw ? d->event_raw_len + 1 : 0);
+    for (size_t i = 0; i < d->n_hits; i++)
+        strings += str_size(d->hits[i].rule_id);
     alert_copy *c = malloc(sizeof *c + hits + strings);
     if (!c)
         return NULL;
@@ -178,6 +180,13 @@ static alert_copy *copy_decision(const rg_decision *d)
     c->d.json = put_str(&at, d->json ? d->json : "", d->json ? d->json_len : 0);
     c->d.event_raw = put_str(&at, d->event_raw, d->event_raw_len);
     c->d.event = NULL;          /* not kept: the store reads event_raw */
+    /* The rule ids may live in the decision's own buffers (a subject
+     * task's, stages/held.c); reason and evidence are in the JSON. */
+    for (size_t i = 0; i < d->n_hits; i++) {
+        h[i].rule_id = put_str(&at, d->hits[i].rule_id, SIZE_MAX);
+        h[i].reason = h[i].evidence = NULL;
+        h[i].reason_len = h[i].evidence_len = 0;
+    }
     return c;
 }
 

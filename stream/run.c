@@ -396,8 +396,14 @@ static void publish(rg_stream *s, int64_t now)
             rg_run_fmt_i64(bad, sizeof bad,
                            (int64_t)(t->kind == RG_TASK_ENTITY ? rg_entity_bad_records(t->st.entity)
                                                                : rg_decide_bad_records(t->st.decide)));
+            char held_s[32] = "0", kept[32] = "0";
+            if (t->kind == RG_TASK_ENTITY) {
+                size_t k = 0;
+                snprintf(held_s, sizeof held_s, "%zu", rg_entity_held(t->st.entity, &k));
+                snprintf(kept, sizeof kept, "%zu", k);
+            }
             rg_log(RG_LOG_DEBUG, "task", "task", t->name, "queued", q, "waiting_for_entity_values", w, "first_waiting",
-                   first, "bad_records", bad, NULL);
+                   first, "held_waiting", held_s, "held_hits_kept", kept, "bad_records", bad, NULL);
             if (t->kind == RG_TASK_ENTITY) {
                 rg_smerge *m = rg_entity_merge(t->st.entity);
                 for (size_t k = 0; k < m->n; k++) {

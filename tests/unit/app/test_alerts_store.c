@@ -1,6 +1,7 @@
 /* Unit tests for store/alerts*.c: schema and migrations, adding decisions
  * (dedupe, batching, the sink), listing with filters, label/resolve and
- * the release outbox, per-rule precision, JSON output. */
+ * the release outbox, per-rule precision, JSON output. Schema 3's review
+ * features (migration, history, search, users): test_alerts_review.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,9 @@
 #include <sqlite3.h>
 
 #include "alerts_fixture.h"
+
+#define RG_STR_(x) #x
+#define RG_STR(x) RG_STR_(x)
 
 typedef struct ctx {
     char path[512];
@@ -41,19 +45,6 @@ static int teardown(void **state)
 }
 
 /* One integer from a side connection (what another process sees). */
-static int64_t side_query(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
 
 static void side_exec(const char *path, const char *sql)
 {
@@ -67,7 +58,7 @@ static void test_schema_wal_and_version(void **state)
 {
     ctx *c = *state;
     assert_int_equal(rg_alert_store_schema_version(c->s), RG_ALERT_SCHEMA_VERSION);
-    assert_int_equal(side_query(c->path, "PRAGMA user_version"), RG_ALERT_SCHEMA_VERSION);
+    assert_int_equal(fix_side_query(c->path, "PRAGMA user_version"), RG_ALERT_SCHEMA_VERSION);
     /* WAL is persistent: a fresh connection sees it. */
     sqlite3 *db;
     sqlite3_stmt *st;
@@ -78,33 +69,26 @@ static void test_schema_wal_and_version(void **state)
     sqlite3_finalize(st);
     sqlite3_close(db);
     /* The indexes the queries rely on exist. */
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-                                         " AND name IN ('alerts_ts', 'alerts_status_ts',"
-                                         " 'alerts_subject_ts', 'hits_rule', 'outbox_unsent')"), 5);
+    assert_int_equal(fix_side_query(c->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                         " AND name IN ('alerts_queue', 'alerts_status_ts',"
+                                         " 'alerts_subject_ts', 'hits_rule', 'outbox_unsent',"
+                                         " 'alerts_label_ts', 'alerts_assignee_ts', 'alerts_party',"
+                                         " 'alerts_object')"), 9);
 }
 
-static void test_migrates_old_and_refuses_newer(void **state)
+static void test_refuses_newer(void **state)
 {
     ctx *c = *state;
     assert_int_equal(fix_fill(c->s), 0);
     rg_alert_store_close(c->s, NULL, 0);
     c->s = NULL;
-    /* Make it a version-1 file: what 1 -> 2 adds is gone. */
-    side_exec(c->path, "DROP TABLE outbox; DROP TABLE review_log; PRAGMA user_version = 1");
-    c->s = rg_alert_store_open(c->path, RG_ALERTS_EXISTING, c->err, sizeof c->err);
-    assert_non_null(c->s);
-    assert_int_equal(side_query(c->path, "PRAGMA user_version"), 2);
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM outbox"), 0);
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM alerts"), 5);
-    rg_alert_store_close(c->s, NULL, 0);
-    c->s = NULL;
-
     side_exec(c->path, "PRAGMA user_version = 99");
     assert_null(rg_alert_store_open(c->path, RG_ALERTS_EXISTING, c->err, sizeof c->err));
     assert_non_null(strstr(c->err, "newer"));
-    side_exec(c->path, "PRAGMA user_version = 2");
+    side_exec(c->path, "PRAGMA user_version = " RG_STR(RG_ALERT_SCHEMA_VERSION));
     c->s = rg_alert_store_open(c->path, RG_ALERTS_EXISTING, c->err, sizeof c->err);
     assert_non_null(c->s);
+    assert_int_equal(fix_side_query(c->path, "SELECT count(*) FROM alerts"), 5);
 }
 
 static void test_open_missing_and_garbage(void **state)
@@ -136,8 +120,8 @@ static void test_add_get_and_dedupe(void **state)
     assert_int_equal(rg_alert_store_flush(c->s, c->err, sizeof c->err), 0);
     assert_int_equal(rg_alert_store_add(c->s, &f.d, c->err, sizeof c->err), 0);
     assert_int_equal(rg_alert_store_flush(c->s, c->err, sizeof c->err), 0);
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM alerts"), 1);
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM hits"), 2);
+    assert_int_equal(fix_side_query(c->path, "SELECT count(*) FROM alerts"), 1);
+    assert_int_equal(fix_side_query(c->path, "SELECT count(*) FROM hits"), 2);
 
     rg_alert a;
     assert_int_equal(rg_alert_store_get(c->s, "e-9/u-7", &a, c->err, sizeof c->err), 1);
@@ -176,9 +160,9 @@ static void test_batches_commit_by_rows_and_flush(void **state)
         assert_int_equal(rg_alert_store_add(c->s, &f.d, c->err, sizeof c->err), 1);
     }
     /* Three full batches are committed; the tenth add is still open. */
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM alerts"), 9);
+    assert_int_equal(fix_side_query(c->path, "SELECT count(*) FROM alerts"), 9);
     assert_int_equal(rg_alert_store_flush(c->s, c->err, sizeof c->err), 0);
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM alerts"), 10);
+    assert_int_equal(fix_side_query(c->path, "SELECT count(*) FROM alerts"), 10);
 }
 
 static void test_sink_adds(void **state)
@@ -223,7 +207,7 @@ static void test_sink_adds(void **state)
     fix_make(&f, "e-v", "u-s", FIX_T0, "clock_tamper", RG_ACT_BIT(RG_ACT_REVIEW));
     assert_int_equal(sink.decision(sink.opaque, &f.d), -1);
     assert_non_null(strstr(rg_alert_store_last_error(c->s), "rolled back"));
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM alerts WHERE event_id = 'e-v'"), 0);
+    assert_int_equal(fix_side_query(c->path, "SELECT count(*) FROM alerts WHERE event_id = 'e-v'"), 0);
 }
 
 static void test_list_filters_and_order(void **state)
@@ -320,7 +304,7 @@ static void test_label_and_resolve(void **state)
     assert_string_equal(a.resolved_by, "bo"); /* the second resolve changed nothing */
     assert_true(a.labelled_ms > 0 && a.resolved_ms >= a.labelled_ms);
     rg_alert_clear(&a);
-    assert_int_equal(side_query(c->path, "SELECT count(*) FROM review_log"), 3);
+    assert_int_equal(fix_side_query(c->path, "SELECT count(*) FROM review_log"), 3);
 }
 
 static void test_release_outbox(void **state)
@@ -490,7 +474,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema_wal_and_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrates_old_and_refuses_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_missing_and_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_get_and_dedupe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches_commit_by_rows_and_flush, setup, teardown),

@@ -2,7 +2,9 @@
  * ephemeral port, a raw-socket client): the token (missing, wrong, right,
  * constant-time compare, the 0600 file), routes and their errors (bad
  * ids, bad parameters, wrong methods, bad and oversized bodies), labels
- * and resolve through the API, and the page's headers. */
+ * and resolve through the API, the page's headers; per-analyst tokens
+ * (who is recorded, what each role may do), bulk changes, history,
+ * search and filters, rule statistics, related alerts, releases. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -335,7 +337,8 @@ static void test_label_and_resolve_bodies(void **state)
     json_t *a = json_object_get(j, "alert");
     assert_string_equal(json_string_value(json_object_get(a, "label")), "legit");
     assert_string_equal(json_string_value(json_object_get(a, "note")), "called \"back\"");
-    assert_string_equal(json_string_value(json_object_get(a, "labelled_by")), "ana");
+    /* Recorded as the token's user, never as the name the client sent. */
+    assert_string_equal(json_string_value(json_object_get(a, "labelled_by")), "operator");
     json_decref(j);
     reply_free(&r);
     r = post(c, "/api/alerts/e-3%2Fu-1/resolve", "{\"by\":\"ana\"}");
@@ -347,10 +350,10 @@ static void test_label_and_resolve_bodies(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(a, "release"), "state")), "queued");
     json_decref(j);
     reply_free(&r);
-    /* Without a body the analyst is "web". */
+    /* Without a body too. */
     r = request(c, "POST", "/api/alerts/e-1%2Fu-1/resolve", TOKEN, NULL, NULL);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.body, "\"resolved_by\":\"web\""));
+    assert_non_null(strstr(r.body, "\"resolved_by\":\"operator\""));
     assert_non_null(strstr(r.body, "\"release_queued\":false"));
     reply_free(&r);
 
@@ -448,6 +451,184 @@ static void test_token_file_and_compare(void **state)
     assert_non_null(strstr(err, "no such alert store"));
 }
 
+/* The body's JSON (caller decrefs), asserting the status. */
+static json_t *json_reply(reply *r, int status)
+{
+    if (r->status != status)
+        fprintf(stderr, "got %d %s\n", r->status, r->body);
+    assert_int_equal(r->status, status);
+    json_t *j = json_loads(r->body, 0, NULL);
+    assert_non_null(j);
+    reply_free(r);
+    return j;
+}
+
+static reply post_as(ctx *c, const char *token, const char *path, const char *body)
+{
+    return request(c, "POST", path, token, "application/json", body);
+}
+
+static void test_analysts_with_their_own_tokens(void **state)
+{
+    ctx *c = *state;
+    char err[512], ana[RG_USER_TOKEN_HEX + 1], lea[RG_USER_TOKEN_HEX + 1];
+    /* Users added while the server runs count at once. */
+    rg_alert_store *s = rg_alert_store_open(c->db, RG_ALERTS_EXISTING, err, sizeof err);
+    assert_int_equal(rg_users_add(s, "ana", RG_ROLE_ANALYST, ana, err, sizeof err), 1);
+    assert_int_equal(rg_users_add(s, "lea", RG_ROLE_LEAD, lea, err, sizeof err), 1);
+    rg_alert_store_close(s, NULL, 0);
+
+    /* The single token no longer signs in. */
+    reply r = get(c, "/api/me");
+    assert_error(&r, 401, "wrong token");
+    reply_free(&r);
+    r = request(c, "GET", "/api/me", ana, NULL, NULL);
+    json_t *j = json_reply(&r, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "ana");
+    assert_string_equal(json_string_value(json_object_get(j, "role")), "analyst");
+    json_decref(j);
+    r = request(c, "GET", "/api/users", ana, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"users\":[{\"name\":\"ana\",\"role\":\"analyst\"},{\"name\":\"lea\",\"role\":\"lead\"}]}");
+    reply_free(&r);
+
+    /* ana labels (as herself whatever "by" says), takes the alert, resolves it. */
+    r = post_as(c, ana, "/api/alerts/e-2%2Fu-2/label", "{\"label\":\"fraud\",\"note\":\"mule\",\"by\":\"lea\"}");
+    j = json_reply(&r, 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "alert"), "labelled_by")), "ana");
+    json_decref(j);
+    r = post_as(c, ana, "/api/alerts/e-2%2Fu-2/assign", "{\"assignee\":\"lea\"}");
+    assert_error(&r, 403, "only to themselves");
+    reply_free(&r);
+    r = post_as(c, ana, "/api/alerts/e-2%2Fu-2/assign", "{\"assignee\":\"ana\"}");
+    j = json_reply(&r, 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "alert"), "assignee")), "ana");
+    json_decref(j);
+    r = post_as(c, ana, "/api/alerts/e-2%2Fu-2/assign", "{}");
+    assert_error(&r, 400, "assignee is required");
+    reply_free(&r);
+    r = post_as(c, ana, "/api/alerts/e-2%2Fu-2/assign", "{\"assignee\":\"no body\"}");
+    assert_error(&r, 400, "assignee must be");
+    reply_free(&r);
+    /* lea reassigns; ana can no longer take it. */
+    r = post_as(c, lea, "/api/alerts/e-2%2Fu-2/assign", "{\"assignee\":\"lea\"}");
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    r = post_as(c, ana, "/api/alerts/e-2%2Fu-2/assign", "{\"assignee\":\"ana\"}");
+    assert_error(&r, 403, "only a lead may reassign");
+    reply_free(&r);
+    r = post_as(c, ana, "/api/alerts/e-2%2Fu-2/resolve", NULL);
+    j = json_reply(&r, 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "alert"), "resolved_by")), "ana");
+    json_decref(j);
+    /* Only a lead reopens. */
+    r = request(c, "POST", "/api/alerts/e-2%2Fu-2/reopen", ana, NULL, NULL);
+    assert_error(&r, 403, "only a lead may reopen");
+    reply_free(&r);
+    r = request(c, "POST", "/api/alerts/e-2%2Fu-2/reopen", lea, NULL, NULL);
+    j = json_reply(&r, 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "alert"), "status")), "open");
+    json_decref(j);
+
+    /* Every step, in order, with the right names. */
+    r = request(c, "GET", "/api/alerts/e-2%2Fu-2/history", ana, NULL, NULL);
+    j = json_reply(&r, 200);
+    json_t *h = json_object_get(j, "history");
+    static const char *const steps[][2] = {{"ana", "label"}, {"ana", "assign"}, {"lea", "assign"},
+                                           {"ana", "resolve"}, {"lea", "reopen"}};
+    assert_int_equal(json_array_size(h), 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(json_string_value(json_object_get(json_array_get(h, i), "who")), steps[i][0]);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(h, i), "what")), steps[i][1]);
+    }
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "note")), "mule");
+    json_decref(j);
+    r = request(c, "GET", "/api/alerts/e-404%2Fu-1/history", ana, NULL, NULL);
+    assert_error(&r, 404, "no alert");
+    reply_free(&r);
+
+    /* Bulk: several ids at once, each with its outcome. */
+    r = post_as(c, ana, "/api/review", "{\"action\":\"label\",\"ids\":[\"e-1/u-1\",\"e-5/u-1\",\"e-404/u-1\"],\"label\":\"legit\"}");
+    j = json_reply(&r, 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "done")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "not_found")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "results"), 2), "outcome")),
+                        "not_found");
+    json_decref(j);
+    r = post_as(c, ana, "/api/review", "{\"action\":\"reopen\",\"ids\":[\"e-1/u-1\"]}");
+    j = json_reply(&r, 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "forbidden")), 1);
+    json_decref(j);
+    static const struct { const char *body; const char *msg; } bad[] = {
+        {"{\"action\":\"delete\",\"ids\":[\"e-1/u-1\"]}", "action must be"},
+        {"{\"action\":\"resolve\",\"ids\":[]}", "ids must be"},
+        {"{\"action\":\"resolve\",\"ids\":\"e-1/u-1\"}", "ids must be"},
+        {"{\"action\":\"resolve\",\"ids\":[7]}", "ids must be"},
+        {"{\"action\":\"label\",\"ids\":[\"e-1/u-1\"]}", "label must be"},
+        {"{\"action\":\"resolve\",\"ids\":[\"e-1/u-1\"],\"who\":\"x\"}", "unknown field 'who'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = post_as(c, ana, "/api/review", bad[i].body);
+        assert_error(&r, 400, bad[i].msg);
+        reply_free(&r);
+    }
+
+    /* Filters the page uses. */
+    r = request(c, "GET", "/api/alerts?label=legit&sort=subject&order=desc", ana, NULL, NULL);
+    j = json_reply(&r, 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 2);
+    json_decref(j);
+    r = request(c, "GET", "/api/alerts?assignee=lea&action=freeze&search=U-2", ana, NULL, NULL);
+    j = json_reply(&r, 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 1);
+    json_decref(j);
+    r = request(c, "GET", "/api/alerts?entity=u-9&status=open&order=newest", ana, NULL, NULL);
+    j = json_reply(&r, 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 5);
+    json_decref(j);
+    static const struct { const char *path; const char *msg; } badq[] = {
+        {"/api/alerts?label=maybe", "label must be fraud, legit or none"}, {"/api/alerts?action=boom", "action"},
+        {"/api/alerts?sort=colour", "sort"}, {"/api/alerts?assignee=a%20b", "assignee"},
+        {"/api/rules/stats?weeks=0", "weeks"}, {"/api/rules/stats?weeks=99", "weeks"},
+        {"/api/releases?limit=0", "limit"},
+    };
+    for (size_t i = 0; i < sizeof badq / sizeof badq[0]; i++) {
+        r = request(c, "GET", badq[i].path, ana, NULL, NULL);
+        assert_error(&r, 400, badq[i].msg);
+        reply_free(&r);
+    }
+    /* The fixture's alerts are all on Sunday 2026-11-22: one week, not two. */
+    r = request(c, "GET", "/api/rules/stats?weeks=2", ana, NULL, NULL);
+    j = json_reply(&r, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "from")), "2026-11-16");
+    assert_string_equal(json_string_value(json_object_get(j, "to")), "2026-11-22");
+    assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(j, "rules"), 0), "days")), 7);
+    json_decref(j);
+    r = request(c, "GET", "/api/subjects/u-2/related", ana, NULL, NULL);
+    j = json_reply(&r, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "subject")), "u-2");
+    assert_int_equal(json_array_size(json_object_get(j, "alerts")), 3); /* u-1's, through u-9 */
+    json_decref(j);
+    r = request(c, "GET", "/api/releases", ana, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"total\":0,\"releases\":[]}");
+    reply_free(&r);
+    r = request(c, "DELETE", "/api/review", lea, NULL, NULL);
+    assert_error(&r, 405, "POST");
+    reply_free(&r);
+
+    /* A removed user's token stops working at once. */
+    s = rg_alert_store_open(c->db, RG_ALERTS_EXISTING, err, sizeof err);
+    assert_int_equal(rg_users_remove(s, "ana", err, sizeof err), 1);
+    rg_alert_store_close(s, NULL, 0);
+    r = request(c, "GET", "/api/me", ana, NULL, NULL);
+    assert_error(&r, 401, "wrong token");
+    reply_free(&r);
+    r = request(c, "GET", "/api/me", lea, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+}
+
 static void test_percent_decode(void **state)
 {
     (void)state;
@@ -473,6 +654,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_label_and_resolve_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_file_and_compare, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_analysts_with_their_own_tokens, setup, teardown),
         cmocka_unit_test(test_percent_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
