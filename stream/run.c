@@ -44,6 +44,7 @@ static rd_kafka_t *new_client(rg_stream *s, rd_kafka_type_t type, const char *ki
     rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof why);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
+        rg_run_redact_secrets(&s->cfg, why, sizeof why);
         snprintf(errstr, errstr_size, "%s: %s", kind, why);
     }
     return rk;

@@ -207,5 +207,9 @@ void rg_run_commit_serve(rg_stream *s);
 /* ---- conf.c ---- */
 
 rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr, size_t errstr_size);
+/* Replace, in msg, the value of every secret-looking -X property with
+ * "[redacted]" (librdkafka's messages may quote it: rd_kafka_new's
+ * "Unsupported SASL mechanism: VALUE"). */
+void rg_run_redact_secrets(const rg_stream_config *cfg, char *msg, size_t msg_size);
 
 #endif
