@@ -135,10 +135,9 @@ static void take_all(rg_stream *s, rd_kafka_topic_partition_list_t *parts)
 static void give_up(rg_stream *s, size_t i, bool clean, int64_t timeout_ms)
 {
     rg_task *t = s->tasks.slots[i];
-    if (clean && !s->fatal) {
-        if (rg_snapshot_final(s, t, timeout_ms) == 0)
-            rg_run_commit(s, true);
-    }
+    if (clean && !s->fatal && (rg_snapshot_final(s, t, timeout_ms) != 0 || rg_run_commit(s, true) != 0) &&
+        s->draining)
+        s->metrics.snapshot_failures_at_drain++;   /* the drain is incomplete: rg_stream_run returns -1 */
     s->tasks.slots[i] = NULL;
     rg_task_free(t);
 }

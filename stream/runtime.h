@@ -200,8 +200,8 @@ void rg_run_release_all(rg_stream *s, int64_t timeout_ms);
 /* Queue a position to commit (a durable snapshot's). */
 void rg_run_commit_later(rg_stream *s, const char *topic, int32_t partition, int64_t offset);
 /* Send what is due (at most one async commit in flight), or everything now
- * and wait (sync). */
-void rg_run_commit(rg_stream *s, bool sync);
+ * and wait (sync: -1 when it could not be committed, and it stays due). */
+int rg_run_commit(rg_stream *s, bool sync);
 void rg_run_commit_serve(rg_stream *s);
 
 /* ---- conf.c ---- */
