@@ -618,6 +618,11 @@ static void periodic(rg_stream *s, int64_t now)
 static int drain(rg_stream *s)
 {
     s->draining = true;
+    /* The prober borrows the consumer: a watermark query made after the
+     * consumer is closed, to a partition whose leader is down, never
+     * returns (librdkafka 2.0.2), and freeing the prober waits for it. */
+    rg_probe_free(s->probe);
+    s->probe = NULL;
     rg_log(RG_LOG_INFO, "draining: every task writes a final snapshot once its outputs are acknowledged", NULL);
     int64_t deadline = rg_run_mono_ms() + s->cfg.drain_timeout_ms;
     rg_run_release_all(s, s->cfg.drain_timeout_ms);
