@@ -14,7 +14,10 @@
  * the counterparty; amount 60000 -> freeze on the counterparty; others
  * none. The freeze rule reads counterparty_senders(24h) (>= 1 always), so
  * every transfer goes through the entity stage and back (ENTITY, ENRICH)
- * and its evidence depends on the entity stage's order: replay's output
+ * and its evidence depends on the entity stage's order and state; the
+ * review's message names the account's count() of transfers in the last
+ * hour, which the decide stage keeps: a task that lost its state (started
+ * empty after a move or restart) writes other bodies. Replay's output
  * (check_replay) is the reference for the bodies.
  *
  * The invariant (docs/scale-out.md, "When a snapshot is written"): a task's
@@ -57,8 +60,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "common/binio.h"
+#include "common/strbuf.h"
 #include "common/strmap.h"
 #include "decisions/engine.h"
 #include "replay/replay.h"
@@ -84,13 +92,14 @@
 static const char RULES_YAML[] = "version: 1\n"
                                  "signals:\n"
                                  "  senders: counterparty_senders(24h)\n"
+                                 "  transfers: count(1h, type in [transfer])\n"
                                  "rules:\n"
                                  "  - id: large_transfer\n"
                                  "    on: [transfer]\n"
                                  "    when: amount >= 100000\n"
                                  "    then:\n"
                                  "      - review: account\n"
-                                 "    message: \"amount {amount} >= 1000.00 CNY\"\n"
+                                 "    message: \"amount {amount} >= 1000.00 CNY, {transfers} transfers in 1h\"\n"
                                  "  - id: busy_counterparty\n"
                                  "    on: [transfer]\n"
                                  "    when: amount >= 50000 and senders >= 1\n"
@@ -184,8 +193,10 @@ typedef struct harness {
     rg_strmap *dl_src, *event_src, *entity_src, *enrich_src;   /* "k/o" -> int */
     rec_list event_recs[NPART];     /* EVENT records per <group>.decide partition */
     rec_list entity_recs[NPART];    /* ENTITY records per <group>.entities partition */
-    int64_t internal_end[3][NPART]; /* [1] entities, [2] decide: one past the last record read */
+    int64_t data_end[3][NPART];     /* [1] entities, [2] decide: one past the last record read that is
+                                     * not a MARK (ingest sends MARKs to both while idle: they never end) */
     header_list headers[3 * NPART]; /* per <group>.state partition */
+    rg_strbuf last_header[3 * NPART];   /* the newest header's bytes, per state partition */
     int64_t state_end[3 * NPART];   /* the state topic's ends as of this round */
     int64_t pos[3][NPART];          /* per task: max(committed, snapshot resume) */
     int64_t committed[3][NPART];
@@ -237,6 +248,8 @@ static inline void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *m, void
         h->produce_errors++;
         return;
     }
+    if (strcmp(rd_kafka_topic_name(m->rkt), EVENTS) != 0)
+        return;   /* a record a test wrote elsewhere (<group>.state) */
     size_t i = (size_t)(uintptr_t)m->_private;
     h->ev[i].offset = m->offset;
     h->ev[i].partition = m->partition;
@@ -581,8 +594,8 @@ static inline void take_internal(harness *h, const rd_kafka_message_t *m, bool e
     if (rg_rec_decode(m->payload, m->len, &r, err, sizeof err) != 0)
         fail_msg("not a record on %s/%d at %lld: %s", rd_kafka_topic_name(m->rkt), (int)m->partition,
                  (long long)m->offset, err);
-    int64_t *end = &h->internal_end[entities ? 1 : 2][m->partition];
-    if (m->offset + 1 > *end)
+    int64_t *end = &h->data_end[entities ? 1 : 2][m->partition];
+    if (r.kind != RG_REC_MARK && m->offset + 1 > *end)
         *end = m->offset + 1;
     if (entities && (r.kind == RG_REC_ENTITY || r.kind == RG_REC_STORE)) {
         count_src(h->entity_src, r.src_partition, r.src_offset);
@@ -633,6 +646,10 @@ static inline void take_state(harness *h, const rd_kafka_message_t *m)
         assert_non_null(l->v);
     }
     l->v[l->n++] = (header_seen){m->offset, k, partition, resume};
+    rg_strbuf *last = &h->last_header[m->partition];
+    rg_strbuf_reset(last);
+    rg_strbuf_append(last, m->payload, m->len);
+    assert_true(rg_strbuf_ok(last));
 }
 
 static inline void reader_take(harness *h, int timeout_ms)
@@ -820,7 +837,8 @@ static inline int check_invariant(harness *h)
  * position at its end, every decision on the action topic, every
  * transfer's ENRICH on <group>.decide (the entity stage evaluated it:
  * transfers without a decision count too) and every <group>.decide
- * partition's position at its end (the decide stage evaluated it all). */
+ * partition's position past its last EVENT or ENRICH record (the decide
+ * stage evaluated it all; only MARKs may follow). */
 static inline bool all_processed(harness *h, int complete)
 {
     if (complete != NPART || h->n_seen_distinct != h->n_expected)
@@ -829,7 +847,7 @@ static inline bool all_processed(harness *h, int complete)
         if (h->ev[i].kind == EV_TRANSFER && !has_src(h->enrich_src, h->ev[i].partition, h->ev[i].offset))
             return false;
     for (int d = 0; d < NPART; d++)
-        if (h->pos[2][d] < h->internal_end[2][d])
+        if (h->pos[2][d] < h->data_end[2][d])
             return false;
     return true;
 }
@@ -855,8 +873,10 @@ static inline void harness_down(harness *h)
         free(h->event_recs[p].v);
         free(h->entity_recs[p].v);
     }
-    for (int p = 0; p < 3 * NPART; p++)
+    for (int p = 0; p < 3 * NPART; p++) {
         free(h->headers[p].v);
+        rg_strbuf_free(&h->last_header[p]);
+    }
     free(h->ev);
     fclose(h->capture);
     char cmd[128];
@@ -938,6 +958,40 @@ typedef struct runner {
     rg_stream_counts counts;    /* as rg_stream_run left them (runner_stop) */
 } runner;
 
+/* Runners started and not stopped yet: a test that fails (cmocka jumps
+ * out of it) leaves them running on its stack's memory. */
+static runner *live_runners[8];
+static int n_live_runners;
+
+static inline void runner_live(runner *r, bool live)
+{
+    if (live) {
+        assert_true(n_live_runners < 8);
+        live_runners[n_live_runners++] = r;
+        return;
+    }
+    for (int i = 0; i < n_live_runners; i++)
+        if (live_runners[i] == r)
+            live_runners[i] = live_runners[--n_live_runners];
+}
+
+/* Every Kafka test's teardown (STREAM_TEST): after a failure with runners
+ * still running there is nothing safe left to do (their threads use the
+ * failed test's stack): exit at once, failed, rather than crash or hang
+ * later. */
+static inline int harness_teardown(void **state)
+{
+    (void)state;
+    if (n_live_runners) {
+        fprintf(stderr, "a test failed with %d runner(s) still running: exiting\n", n_live_runners);
+        fflush(NULL);
+        _exit(1);
+    }
+    return 0;
+}
+
+#define STREAM_TEST(f) cmocka_unit_test_teardown(f, harness_teardown)
+
 static inline void *runner_main(void *arg)
 {
     runner *r = arg;
@@ -955,6 +1009,8 @@ typedef struct runner_opts {
     int64_t checkpoint_interval_ms;   /* 0: 200 */
     int64_t max_idle_ms;              /* 0: 50 */
     int64_t max_wait_ms;              /* 0: 20000 */
+    int64_t drain_timeout_ms;         /* 0: 30000 */
+    bool metrics;                     /* the endpoint on a free loopback port (runner_metric) */
 } runner_opts;
 
 /* The configuration every test runner gets (before rg_stream_new). */
@@ -988,10 +1044,11 @@ static inline void runner_config(rg_stream_config *cfg, harness *h, const runner
     cfg->max_wait_ms = o && o->max_wait_ms ? o->max_wait_ms : 20000;
     cfg->commit_interval_ms = 100;
     cfg->checkpoint_interval_ms = o && o->checkpoint_interval_ms ? o->checkpoint_interval_ms : 200;
-    cfg->drain_timeout_ms = 30000;
+    cfg->drain_timeout_ms = o && o->drain_timeout_ms ? o->drain_timeout_ms : 30000;
     if (o) {
         cfg->alerts_path = o->alerts_path;
         cfg->state_dir = o->state_dir;
+        cfg->metrics_addr = o->metrics ? "127.0.0.1:0" : NULL;
     }
 }
 
@@ -1019,6 +1076,7 @@ static inline void runner_start_opts(runner *r, harness *h, const runner_opts *o
         fail_msg("rg_stream_new: %s", err);
     }
     assert_int_equal(pthread_create(&r->thread, NULL, runner_main, r), 0);
+    runner_live(r, true);
 }
 
 static inline void runner_start(runner *r, harness *h) { runner_start_opts(r, h, NULL); }
@@ -1036,10 +1094,43 @@ static inline int runner_stop(runner *r)
 {
     r->stop = 1;
     pthread_join(r->thread, NULL);
+    runner_live(r, false);
     rg_stream_get_counts(r->stream, &r->counts);
     rg_stream_free(r->stream);
     r->stream = NULL;
     return r->rc;
+}
+
+/* A value on a running runner's metrics endpoint (runner_opts.metrics;
+ * published once a second): the sample named exactly `sample` (with its
+ * labels), or -1 when it cannot be read. */
+static inline double runner_metric(runner *r, const char *sample)
+{
+    unsigned port = rg_stream_metrics_port(r->stream);
+    assert_true(port > 0);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    static char body[65536];
+    size_t n = 0;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+        static const char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+        if (write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1)) {
+            ssize_t got;
+            while (n + 1 < sizeof body && (got = read(fd, body + n, sizeof body - 1 - n)) > 0)
+                n += (size_t)got;
+        }
+    }
+    close(fd);
+    body[n] = '\0';
+    size_t len = strlen(sample);
+    for (const char *line = body; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, sample, len) == 0 && line[len] == ' ')
+            return strtod(line + len + 1, NULL);
+    return -1;
 }
 
 /* Wait until everything produced is fully processed (all_processed),
@@ -1067,30 +1158,51 @@ static inline void await_all(harness *h, int64_t timeout_ms, void (*during)(harn
     }
 }
 
+/* The mock keeps about 5 MB per partition and drops the oldest records
+ * beyond (it never compacts): a test that writes more would read a
+ * partial history. Every partition must still start at offset 0. */
+static inline void check_nothing_trimmed(harness *h)
+{
+    rd_kafka_topic_partition_list_t *l = output_partitions(h);
+    for (int p = 0; p < NPART; p++)
+        rd_kafka_topic_partition_list_add(l, EVENTS, p);
+    for (int p = 0; p < 3 * NPART; p++)
+        rd_kafka_topic_partition_list_add(l, h->state_topic, p);
+    for (int i = 0; i < l->cnt; i++) {
+        int64_t lo = -1, hi = -1;
+        assert_int_equal(
+            rd_kafka_query_watermark_offsets(h->reader, l->elems[i].topic, l->elems[i].partition, &lo, &hi, 5000), 0);
+        if (lo != 0)
+            fail_msg("the mock dropped the start of %s/%d (it begins at %lld of %lld): the test writes more than its "
+                     "5 MB partition tail",
+                     l->elems[i].topic, (int)l->elems[i].partition, (long long)lo, (long long)hi);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* After every runner stopped (cleanly, after await_all): one last check
- * with everything up. Every events partition is committed to its end; so
- * is every <group>.decide partition (a drain's final snapshots cover
- * everything taken, and decide had evaluated every record), and every
- * <group>.entities partition past its last ENTITY record (only MARKs may
- * follow). Else a restart would evaluate again what was done. */
+ * with everything up. Every events partition is committed to its end;
+ * every <group>.decide and <group>.entities partition past its last record
+ * that is not a MARK (a drain's final snapshots cover everything taken,
+ * and every record had been evaluated; MARKs may follow, sent while the
+ * tasks downstream were given up). Else a restart would evaluate again
+ * what was done. */
 static inline void final_check(harness *h)
 {
     int complete = -1;
     for (int i = 0; i < 20 && complete < 0; i++)
         complete = check_invariant(h);
     assert_int_equal(complete, NPART);
+    check_nothing_trimmed(h);
     assert_int_equal(h->n_seen_distinct, h->n_expected);
     for (int p = 0; p < NPART; p++) {
         if (h->committed[0][p] != h->end_offset[p])
             fail_msg("%s/%d committed at %lld, its end is %lld", EVENTS, p, (long long)h->committed[0][p],
                      (long long)h->end_offset[p]);
-        if (h->committed[2][p] != h->internal_end[2][p])
-            fail_msg("%s/%d committed at %lld after the drain, its end is %lld", h->topics[2], p,
-                     (long long)h->committed[2][p], (long long)h->internal_end[2][p]);
-        const rec_list *l = &h->entity_recs[p];
-        if (l->n && h->committed[1][p] <= l->v[l->n - 1].offset)
-            fail_msg("%s/%d committed at %lld after the drain, its last ENTITY record is at %lld", h->topics[1], p,
-                     (long long)h->committed[1][p], (long long)l->v[l->n - 1].offset);
+        for (int k = 1; k < 3; k++)
+            if (h->committed[k][p] < h->data_end[k][p])
+                fail_msg("%s/%d committed at %lld after the drain, its last record that is not a MARK is at %lld",
+                         h->topics[k], p, (long long)h->committed[k][p], (long long)h->data_end[k][p] - 1);
     }
 }
 

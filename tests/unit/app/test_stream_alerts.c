@@ -233,8 +233,8 @@ int main(void)
 {
     harness_main_setup();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_alerts_wait_for_a_locked_store),
-        cmocka_unit_test(test_release_outbox_delivery),
+        STREAM_TEST(test_alerts_wait_for_a_locked_store),
+        STREAM_TEST(test_release_outbox_delivery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

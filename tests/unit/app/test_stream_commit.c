@@ -102,8 +102,8 @@ int main(void)
 {
     harness_main_setup();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_commits_resume_after_coordinator_errors),
-        cmocka_unit_test(test_commits_resume_after_repeated_coordinator_changes),
+        STREAM_TEST(test_commits_resume_after_coordinator_errors),
+        STREAM_TEST(test_commits_resume_after_repeated_coordinator_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,7 +96,8 @@ static void test_bad_config_is_a_config_error(void **state)
  * client is created: rd_kafka_new's message quotes the value ("Unsupported
  * SASL mechanism: ..."), and stream/conf.c promises that a secret-looking
  * -X value never appears in errstr, "even in librdkafka's own refusal
- * message". */
+ * message" (it did before rg_run_redact_secrets). The refusal still says
+ * what is wrong. */
 static void test_secret_refused_at_client_creation(void **state)
 {
     (void)state;
@@ -110,6 +111,7 @@ static void test_secret_refused_at_client_creation(void **state)
     assert_int_equal(se, RG_STREAM_ERR_CONFIG);
     if (strstr(err, "hunter2"))
         fail_msg("a secret-looking -X value is echoed: %s", err);
+    assert_non_null(strstr(err, "SASL mechanism"));
 }
 
 /* Internal topics whose partition counts differ from the events topic's:
@@ -159,16 +161,15 @@ static void test_consume_decide_produce(void **state)
     harness_down(&h);
 }
 
-/* Also the reproduction of a snapshot that never becomes durable: with the
- * queue full, rg_run_produce serves delivery reports while it waits for
- * room, and stream/snapshot.c's write_pieces produces the chunks before
- * it sets snap_phase = WRITING and snap_pieces; a chunk acknowledged in
- * that wait is ignored (rg_snapshot_delivered: phase is not WRITING), the
- * snapshot waits for it for ever (no bound in WRITING), the task never
- * snapshots or commits again, and the drain's final snapshot times out
- * after drain_timeout_ms (yet rg_stream_run returns 0: nothing counts
- * snapshot_failures_at_drain). final_check then finds the decide
- * partitions committed far behind their ends. */
+/* Also the regression test of a snapshot that never became durable: with
+ * the queue full, rg_run_produce serves delivery reports while it waits
+ * for room, and stream/snapshot.c's write_pieces used to count the pieces
+ * (snap_phase = WRITING, snap_pieces) only after producing them all; a
+ * piece acknowledged in that wait was ignored, the snapshot waited for it
+ * for ever, the task never snapshotted or committed again, and the drain's
+ * final snapshot timed out (then rg_stream_run returned 0 all the same).
+ * final_check found partitions committed far behind their ends, or the
+ * drain's -1 shows it. */
 static void test_full_producer_queue(void **state)
 {
     (void)state;
@@ -194,11 +195,11 @@ int main(void)
 {
     harness_main_setup();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_config_is_a_config_error),
-        cmocka_unit_test(test_secret_refused_at_client_creation),
-        cmocka_unit_test(test_internal_topics_that_do_not_fit),
-        cmocka_unit_test(test_consume_decide_produce),
-        cmocka_unit_test(test_full_producer_queue),
+        STREAM_TEST(test_bad_config_is_a_config_error),
+        STREAM_TEST(test_secret_refused_at_client_creation),
+        STREAM_TEST(test_internal_topics_that_do_not_fit),
+        STREAM_TEST(test_consume_decide_produce),
+        STREAM_TEST(test_full_producer_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

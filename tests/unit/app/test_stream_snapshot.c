@@ -1,5 +1,5 @@
 /*
- * Task snapshots taken while records are in flight, and a restart from
+ * Task snapshots taken while records are in flight, and restarts from
  * them (stream_kafka_harness.h; docs/scale-out.md, "State moves with its
  * partition").
  *
@@ -42,7 +42,7 @@ static void check_snapshots(harness *h, int round, void *arg)
         if (check_invariant(h) < 0)
             continue;
         for (int p = 0; p < NPART; p++)
-            if (h->pos[2][p] > 0 && h->pos[2][p] < h->internal_end[2][p])
+            if (h->pos[2][p] > 0 && h->pos[2][p] < h->data_end[2][p])
                 c->behind++;
         sleep_ms(20);
     }
@@ -102,11 +102,96 @@ static void test_snapshots_in_flight_and_restart(void **state)
     harness_down(&h);
 }
 
+/* ---- the --state directory is only a cache ---- */
+
+/* A shell command made of fmt with up to three paths. */
+static void shell(const char *fmt, const char *a, const char *b, const char *c)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, fmt, a, b, c);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* One more run over a preloaded batch: every task resumes exactly where
+ * the last run left it (only the new events are taken, nothing is
+ * decided twice) and the new decisions are replay's. */
+static void run_batch(harness *h, const runner_opts *o, int first)
+{
+    size_t before = h->n_ev;
+    produce_batch(h, first, 600, 40);
+    runner r;
+    runner_start_opts(&r, h, o);
+    await_all(h, 60000, NULL, NULL);
+    assert_int_equal(runner_stop(&r), 0);
+    final_check(h);
+    assert_int_equal(r.counts.events, h->n_ev - before);
+    assert_int_equal(h->n_duplicates, 0);
+    check_replay(h, first);
+}
+
+/* Kafka is the truth; --state DIR only spares reading it, and only a copy
+ * of a snapshot Kafka has (or had: when Kafka's newest is unusable) is
+ * taken from it:
+ *   - a stale cache (an older generation) and a corrupt one are ignored;
+ *   - no cache at all: everything comes from <group>.state;
+ *   - Kafka's newest header unusable (a newer generation whose chunks are
+ *     missing, written here by hand for every task): the cache's copy of
+ *     the last good one is used. Without the cache those tasks would
+ *     start empty, and the decisions would not be replay's.
+ * Each restart resumes exactly (run_batch). */
+static void test_state_dir_is_only_a_cache(void **state)
+{
+    (void)state;
+    harness h;
+    harness_up(&h, "g-cache");
+    char dir[160], old[176];
+    snprintf(dir, sizeof dir, "%s/state", h.dir);
+    snprintf(old, sizeof old, "%s/state.old", h.dir);
+    reader_start(&h);
+    runner_opts o = {.state_dir = dir};
+
+    run_batch(&h, &o, 0);
+    shell("cp -r '%s' '%s'%s", dir, old, "");      /* the cache as of now */
+    run_batch(&h, &o, 100000);
+
+    /* Stale: the first run's cache back; one file corrupt. */
+    shell("rm -rf '%s' && mv '%s' '%s'", dir, old, dir);
+    shell("test -f '%s/g-cache.entity-1.snap' && head -c 100 /dev/urandom > '%s/g-cache.entity-1.snap'%s", dir, dir,
+          "");
+    run_batch(&h, &o, 200000);
+
+    /* None. */
+    shell("rm -rf '%s'%s%s", dir, "", "");
+    run_batch(&h, &o, 300000);
+
+    /* Kafka's newest header of every task names a generation that does not
+     * exist (no chunks): the cache holds the last good one. */
+    reader_catch_up(&h, 5000);
+    for (int sp = 0; sp < 3 * NPART; sp++) {
+        rg_strbuf *hb = &h.last_header[sp];
+        assert_true(hb->len > 20);
+        unsigned char *gen = (unsigned char *)hb->data + 12;   /* "RGSNAP", version, kind, partition */
+        for (int i = 0; i < 8 && ++gen[i] == 0; i++)
+            ;   /* + 1, little-endian */
+        char key[32];
+        static const char *const kinds[] = {"ingest", "entity", "decide"};
+        snprintf(key, sizeof key, "%s/%d", kinds[sp / NPART], sp % NPART);
+        assert_int_equal(rd_kafka_producev(h.producer, RD_KAFKA_V_TOPIC(h.state_topic), RD_KAFKA_V_PARTITION(sp),
+                                           RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(hb->data, hb->len),
+                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+                         0);
+    }
+    assert_int_equal(rd_kafka_flush(h.producer, 10000), 0);
+    run_batch(&h, &o, 400000);
+    harness_down(&h);
+}
+
 int main(void)
 {
     harness_main_setup();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_snapshots_in_flight_and_restart),
+        STREAM_TEST(test_snapshots_in_flight_and_restart),
+        STREAM_TEST(test_state_dir_is_only_a_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
