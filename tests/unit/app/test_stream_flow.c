@@ -24,12 +24,19 @@ static rg_stream *try_new(rg_stream_config *cfg, const char *const *props, size_
     return s;
 }
 
+/* Defaults with a broker address nothing listens on (nothing connects
+ * before rg_stream_run). */
+static void config_nowhere(rg_stream_config *cfg)
+{
+    rg_stream_config_init(cfg);
+    cfg->brokers = "127.0.0.1:1";
+}
+
 static void test_bad_config_is_a_config_error(void **state)
 {
     (void)state;
     rg_stream_config cfg;
-    rg_stream_config_init(&cfg);
-    cfg.brokers = "127.0.0.1:1";
+    config_nowhere(&cfg);
     char err[512];
     rg_stream_error se;
 
@@ -102,8 +109,7 @@ static void test_secret_refused_at_client_creation(void **state)
 {
     (void)state;
     rg_stream_config cfg;
-    rg_stream_config_init(&cfg);
-    cfg.brokers = "127.0.0.1:1";
+    config_nowhere(&cfg);
     char err[512];
     rg_stream_error se;
     static const char *const sasl_bad[] = {"security.protocol=sasl_plaintext", "sasl.mechanisms=hunter2"};
