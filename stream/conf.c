@@ -160,6 +160,35 @@ static int apply_props(const rg_stream_config *cfg, rd_kafka_conf_t *conf, const
     return 0;
 }
 
+void rg_run_redact_secrets(const rg_stream_config *cfg, char *msg, size_t msg_size)
+{
+    static const char mask[] = "[redacted]";
+    for (size_t i = 0; i < cfg->n_kafka_props && msg_size; i++) {
+        const char *kv = cfg->kafka_props[i], *eq = strchr(kv, '=');
+        char key[256];
+        if (!eq || !eq[1] || (size_t)(eq - kv) >= sizeof key)
+            continue;
+        memcpy(key, kv, (size_t)(eq - kv));
+        key[eq - kv] = '\0';
+        if (!rg_log_secret_key(key))
+            continue;
+        const char *value = eq + 1;
+        size_t vlen = strlen(value), o = 0;
+        char out[1024];
+        for (const char *p = msg; *p && o + 1 < sizeof out;) {
+            if (strncmp(p, value, vlen) == 0) {
+                for (size_t m = 0; mask[m] && o + 1 < sizeof out; m++)
+                    out[o++] = mask[m];
+                p += vlen;
+            } else {
+                out[o++] = *p++;
+            }
+        }
+        out[o] = '\0';
+        snprintf(msg, msg_size, "%s", out);
+    }
+}
+
 rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr, size_t errstr_size)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();

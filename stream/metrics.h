@@ -51,7 +51,7 @@ typedef struct rg_metrics {
     double restore_seconds;             /* their time, summed */
     uint64_t restore_bytes;             /* bytes of <group>.state read for them */
     uint64_t snapshot_bytes;            /* bytes of durable snapshots */
-    uint64_t snapshot_failures_at_drain;/* final snapshots not acknowledged at a drain */
+    uint64_t snapshot_failures_at_drain;/* final snapshots not acknowledged (or not committed) at a drain */
     uint64_t tasks_held[3];             /* gauge: ingest, entity, decide tasks held */
     uint64_t rejected[RG_METRICS_MAX_REJECT_KINDS];
     const char *reject_kind_names[RG_METRICS_MAX_REJECT_KINDS];  /* static strings */

@@ -44,6 +44,7 @@ static rd_kafka_t *new_client(rg_stream *s, rd_kafka_type_t type, const char *ki
     rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof why);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
+        rg_run_redact_secrets(&s->cfg, why, sizeof why);
         snprintf(errstr, errstr_size, "%s: %s", kind, why);
     }
     return rk;
@@ -261,6 +262,8 @@ void rg_stream_get_counts(const rg_stream *s, rg_stream_counts *out)
 
 /* How long an async commit may stay unanswered before another is sent. */
 #define COMMIT_ANSWER_WAIT_MS 30000
+/* How long a sync commit is sent again while the coordinator moves. */
+#define COMMIT_SYNC_WAIT_MS 5000
 
 void rg_run_commit_later(rg_stream *s, const char *topic, int32_t partition, int64_t offset)
 {
@@ -297,16 +300,26 @@ void rg_run_commit_serve(rg_stream *s)
     }
 }
 
-void rg_run_commit(rg_stream *s, bool sync)
+/* Errors after which a sync commit is sent again (the coordinator moves
+ * or answers late); others (the partition moved on) are final. */
+static bool commit_retriable(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR__WAIT_COORD || e == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
+           e == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE || e == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+           e == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+           e == RD_KAFKA_RESP_ERR__TRANSPORT;
+}
+
+int rg_run_commit(rg_stream *s, bool sync)
 {
     rg_commits *c = &s->commits;
     if (!c->due->cnt || (!sync && s->group_rebalancing))
-        return;   /* a periodic commit waits out a rebalance (conf.c, on_stats) */
+        return 0;   /* a periodic commit waits out a rebalance (conf.c, on_stats) */
     /* Only partitions still held: a commit for one given up would be
      * refused (or move another owner's position). */
     rd_kafka_topic_partition_list_t *held = NULL;
     if (rd_kafka_assignment(s->c.consumer, &held) != RD_KAFKA_RESP_ERR_NO_ERROR || !held)
-        return;
+        return -1;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(c->due->cnt);
     for (int i = 0; i < c->due->cnt; i++) {
         rd_kafka_topic_partition_t *p = &c->due->elems[i];
@@ -314,11 +327,24 @@ void rg_run_commit(rg_stream *s, bool sync)
             rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->offset;
     }
     rd_kafka_topic_partition_list_destroy(held);
+    int rc = 0;
     if (sync) {
+        /* A task given up (a drain, a revoke) commits now or never: sent
+         * again while the coordinator is being found (each answer comes
+         * at once), for a bounded time; kept due when it still fails. */
+        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+        int64_t until = rg_run_mono_ms() + COMMIT_SYNC_WAIT_MS;
+        while (list->cnt && (e = rd_kafka_commit(s->c.consumer, list, 0)) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+               commit_retriable(e) && rg_run_mono_ms() < until)
+            rd_kafka_poll(s->c.producer, 100);
         if (list->cnt)
-            committed(s, rd_kafka_commit(s->c.consumer, list, 0));
-        rd_kafka_topic_partition_list_destroy(c->due);
-        c->due = rd_kafka_topic_partition_list_new(8);
+            committed(s, e);
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            rc = -1;
+        } else {
+            rd_kafka_topic_partition_list_destroy(c->due);
+            c->due = rd_kafka_topic_partition_list_new(8);
+        }
     } else if (list->cnt && (!c->inflight || rg_run_mono_ms() - c->sent_ms > COMMIT_ANSWER_WAIT_MS)) {
         if (rd_kafka_commit_queue(s->c.consumer, list, s->c.commit_q, NULL, NULL) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             c->inflight = true;
@@ -331,6 +357,7 @@ void rg_run_commit(rg_stream *s, bool sync)
         c->due = rd_kafka_topic_partition_list_new(8);
     }
     rd_kafka_topic_partition_list_destroy(list);
+    return rc;
 }
 
 /* ---- the loop ---- */
@@ -607,6 +634,11 @@ static void periodic(rg_stream *s, int64_t now)
 static int drain(rg_stream *s)
 {
     s->draining = true;
+    /* The prober borrows the consumer: a watermark query made after the
+     * consumer is closed, to a partition whose leader is down, never
+     * returns (librdkafka 2.0.2), and freeing the prober waits for it. */
+    rg_probe_free(s->probe);
+    s->probe = NULL;
     rg_log(RG_LOG_INFO, "draining: every task writes a final snapshot once its outputs are acknowledged", NULL);
     int64_t deadline = rg_run_mono_ms() + s->cfg.drain_timeout_ms;
     rg_run_release_all(s, s->cfg.drain_timeout_ms);

@@ -203,12 +203,16 @@ void rg_run_release_all(rg_stream *s, int64_t timeout_ms);
 /* Queue a position to commit (a durable snapshot's). */
 void rg_run_commit_later(rg_stream *s, const char *topic, int32_t partition, int64_t offset);
 /* Send what is due (at most one async commit in flight), or everything now
- * and wait (sync). */
-void rg_run_commit(rg_stream *s, bool sync);
+ * and wait (sync: -1 when it could not be committed, and it stays due). */
+int rg_run_commit(rg_stream *s, bool sync);
 void rg_run_commit_serve(rg_stream *s);
 
 /* ---- conf.c ---- */
 
 rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr, size_t errstr_size);
+/* Replace, in msg, the value of every secret-looking -X property with
+ * "[redacted]" (librdkafka's messages may quote it: rd_kafka_new's
+ * "Unsupported SASL mechanism: VALUE"). */
+void rg_run_redact_secrets(const rg_stream_config *cfg, char *msg, size_t msg_size);
 
 #endif

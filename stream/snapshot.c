@@ -223,6 +223,12 @@ static void write_pieces(rg_stream *s, rg_task *t)
     if (!chunks)
         chunks = 1;
     void *ticket = rg_ticket(t->slot, t->gen, RG_TICKET_SNAPSHOT, (uint32_t)gen);
+    /* Counted before the first piece is produced: a full queue serves
+     * delivery reports while it waits for room, and a piece acknowledged
+     * then must count (else the snapshot waits for it for ever). */
+    t->snap_pieces = chunks + 1;
+    t->snap_chunks = chunks;
+    t->snap_phase = RG_SNAP_WRITING;
     char key[96];
     for (uint32_t i = 0; i < chunks; i++) {
         size_t at = (size_t)i * RG_SNAPSHOT_CHUNK, n = len - at < RG_SNAPSHOT_CHUNK ? len - at : RG_SNAPSHOT_CHUNK;
@@ -236,9 +242,6 @@ static void write_pieces(rg_stream *s, rg_task *t)
     header_put(&hb, &h, rg_ruleset_id(s->rs));
     rg_run_produce(s, s->c.state, part, t->name, strlen(t->name), hb.data, hb.len, ticket);
     rg_strbuf_free(&hb);
-    t->snap_pieces = chunks + 1;
-    t->snap_chunks = chunks;
-    t->snap_phase = RG_SNAP_WRITING;
 }
 
 static void durable(rg_stream *s, rg_task *t)
