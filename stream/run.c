@@ -430,6 +430,17 @@ static void publish(rg_stream *s, int64_t now)
     s->metrics.buffered_messages = buffered;
     for (int k = 0; k < 3; k++)
         s->metrics.tasks_held[k] = held[k];
+    /* Operations (docs/operations.md): riskgate_ruleset_info and /readyz --
+     * ready once tasks are held (restored: rebalance.c restores inside the
+     * assignment and says "restoring" meanwhile), rules loaded, brokers up. */
+    rg_metrics_set_ruleset(&s->metrics, s->rs ? rg_ruleset_id(s->rs) : "");
+    const char *not_ready = s->draining            ? "draining"
+                            : !s->subscribed       ? "waiting for the topics"
+                            : s->brokers_down      ? "all brokers down"
+                            : !s->rs               ? "no rule set"
+                            : !held[0] && !held[1] && !held[2] ? "no partitions assigned"
+                                                   : NULL;
+    rg_metrics_set_ready(&s->metrics, !not_ready, not_ready);
     rg_metrics_publish(&s->metrics, rg_run_wall_us() / 1000);
     s->last_publish_ms = now;
 }
@@ -443,7 +454,7 @@ static void do_reload(rg_stream *s)
     char *errors = NULL;
     rg_ruleset *rs = rg_ruleset_load_files(s->cfg.rules_paths, s->cfg.n_rules_paths, &errors);
     if (!rs) {
-        s->metrics.rule_reloads_refused++;
+        rg_metrics_rule_reload(&s->metrics, false);
         /* One line per error in the loader's report; the log line is one. */
         size_t n = errors ? strlen(errors) : 0;
         while (n && (errors[n - 1] == '\n' || errors[n - 1] == ' '))
@@ -472,7 +483,7 @@ static void do_reload(rg_stream *s)
     rg_ruleset *old = s->rs;
     s->rs = rs;
     rg_ruleset_free(old);
-    s->metrics.rule_reloads_ok++;
+    rg_metrics_rule_reload(&s->metrics, true);
     rg_log(RG_LOG_INFO, "rules reloaded", "ruleset", rg_ruleset_id(s->rs), NULL);
 }
 
@@ -591,6 +602,7 @@ static void periodic(rg_stream *s, int64_t now)
 static int drain(rg_stream *s)
 {
     s->draining = true;
+    rg_metrics_set_ready(&s->metrics, false, "draining");
     rg_log(RG_LOG_INFO, "draining: every task writes a final snapshot once its outputs are acknowledged", NULL);
     int64_t deadline = rg_run_mono_ms() + s->cfg.drain_timeout_ms;
     rg_run_release_all(s, s->cfg.drain_timeout_ms);
