@@ -36,7 +36,7 @@ static int name_ok(const char *s, int allow_empty)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size ? size : 1);
+    char *text = calloc(size ? size : 1, 1);
     if (!text)
         return 0;
     if (size)

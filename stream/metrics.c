@@ -185,6 +185,12 @@ static void info_metrics(const rg_metrics *m, rg_strbuf *b)
         rg_strbuf_puts(b, "\"");
     }
     rg_strbuf_puts(b, "} 1\n");
+    /* /readyz as a metric, for alerts and the dashboard. The engine thread
+     * is the one that sets it, and the one rendering: no lock needed. */
+    rg_strbuf_printf(b,
+                     "# HELP riskgate_ready 1 while /readyz answers 200 (partitions assigned and restored, rules "
+                     "loaded, a broker up), else 0.\n# TYPE riskgate_ready gauge\nriskgate_ready %d\n",
+                     m->ready ? 1 : 0);
     rg_strbuf_puts(b, "# HELP riskgate_ruleset_info The running rule set's id (docs/ruleset-id.md; value 1).\n"
                       "# TYPE riskgate_ruleset_info gauge\nriskgate_ruleset_info{ruleset=\"");
     label_value(b, m->ruleset);

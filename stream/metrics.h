@@ -15,11 +15,13 @@
  * Probes (docs/operations.md, "Health and readiness"), on the same
  * endpoint: GET /healthz answers 200 while the process serves HTTP;
  * GET /readyz answers 200 "ready" or 503 "not ready: WHY" from the state
- * the runner last set with rg_metrics_set_ready (any thread, under `lock`).
+ * the runner last set with rg_metrics_set_ready (the engine thread; the HTTP
+ * thread reads it under `lock`).
  *
  * Info metrics: riskgate_build_info{version, librdkafka, libmaxminddb,
- * sqlite, libmicrohttpd} 1 (rg_metrics_versions) and
- * riskgate_ruleset_info{ruleset} 1 (rg_metrics_set_ruleset).
+ * sqlite, libmicrohttpd} 1 (rg_metrics_versions),
+ * riskgate_ruleset_info{ruleset} 1 (rg_metrics_set_ruleset), and
+ * riskgate_ready (what /readyz answers, as 1 or 0).
  */
 #ifndef RG_STREAM_METRICS_H
 #define RG_STREAM_METRICS_H
@@ -131,7 +133,8 @@ void rg_metrics_rule_reload(rg_metrics *m, bool ok);
 void rg_metrics_set_ruleset(rg_metrics *m, const char *ruleset_id);
 
 /* Readiness for /readyz; `why` (copied, NULL when ready) is its body.
- * Any thread. Not ready until first set. */
+ * The engine thread (it also renders riskgate_ready). Not ready until
+ * first set. */
 void rg_metrics_set_ready(rg_metrics *m, bool ready, const char *why);
 
 /* The versions riskgate runs with: its own and each library's, as the
