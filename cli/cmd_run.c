@@ -60,7 +60,7 @@ static void usage(FILE *f)
           "  --rules FILE            rule file (default: the bundled rules/default.yaml); repeat\n"
           "                          it for several files read as one rule set; SIGHUP reloads\n"
           "                          them all, refused files keep the running rules\n"
-          "  --geoip FILE            MaxMind DB (default: the database `make geoip` installs);\n"
+          "  --geoip FILE            MaxMind DB (default: as for replay, docs/install.md);\n"
           "                          `none` runs without, leaving geo names unknown\n"
           "  --state DIR             also keep each task's newest snapshot here (a cache: Kafka's\n"
           "                          GROUP.state is the truth; a newer one here wins at restore)\n"
