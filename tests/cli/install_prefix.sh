@@ -140,9 +140,13 @@ complete_words() { # words... -> completions of the last one
     _riskgate riskgate "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
     printf "%s\n" "${COMPREPLY[@]}"' _ "$moved/share/bash-completion/completions/riskgate" "$@"
 }
-complete_words "$rg" re | grep -qx replay || bad "completion: 'riskgate re' does not offer replay"
-complete_words "$rg" run --con | grep -qx -- --config || bad "completion: 'riskgate run --con' does not offer --config"
-complete_words "$rg" run --log-level "" | grep -qx warn || bad "completion: --log-level does not offer warn"
+# (Whole outputs first: `grep -q` leaving early would break the pipe under pipefail.)
+offered=$(complete_words "$rg" re)
+grep -qx replay <<<"$offered" || bad "completion: 'riskgate re' offers '$offered', not replay"
+offered=$(complete_words "$rg" run --con)
+grep -qx -- --config <<<"$offered" || bad "completion: 'riskgate run --con' offers '$offered', not --config"
+offered=$(complete_words "$rg" run --log-level "")
+grep -qx warn <<<"$offered" || bad "completion: --log-level offers '$offered', not warn"
 
 [ "$fail" = 0 ] && echo "ok: installed tree works on its own (moved, clone untouched)"
 exit "$fail"

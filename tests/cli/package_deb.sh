@@ -7,7 +7,7 @@
 # completion, both systemd units naming /usr/bin/riskgate, the deploy/
 # files, /etc configuration as conffiles), its maintainer scripts (the
 # riskgate system user, sound shell), and that the unpacked program finds
-# its rules beside itself. Quick: one cpack run, ~20 s.
+# its rules beside itself. Quick: one cpack run, 20-30 s.
 set -uo pipefail
 : "${RG_BIN:?}" "${RG_SOURCE_DIR:?}" "${RG_TEST_BUILD:?}"
 build=$(cd "$(dirname "$RG_BIN")" && pwd)
