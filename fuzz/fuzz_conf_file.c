@@ -15,14 +15,9 @@
 
 #include "common/conf_file.h"
 #include "common/strbuf.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)          \
-    do {                  \
-        if (!(c))         \
-            abort();      \
-    } while (0)
 
 static int name_ok(const char *s, int allow_empty)
 {
