@@ -84,6 +84,10 @@ static void take_all(rg_stream *s, rd_kafka_topic_partition_list_t *parts)
         }
     }
     char err[1024] = "";
+    /* /readyz answers "not ready" while this thread restores; the next
+     * publish (run.c) makes it ready again once the tasks are held. */
+    if (n && !s->fatal)
+        rg_metrics_set_ready(&s->metrics, false, "restoring assigned tasks");
     int64_t t0 = rg_run_mono_us();
     int rc = s->fatal || !n ? 0 : rg_snapshot_restore(s, tasks, n, res, err, sizeof err);
     double ms = (double)(rg_run_mono_us() - t0) / 1000.0;

@@ -455,6 +455,17 @@ static void publish(rg_stream *s, int64_t now)
     s->metrics.buffered_messages = buffered;
     for (int k = 0; k < 3; k++)
         s->metrics.tasks_held[k] = held[k];
+    /* Operations (docs/operations.md): riskgate_ruleset_info and /readyz --
+     * ready once tasks are held (restored: rebalance.c restores inside the
+     * assignment and says "restoring" meanwhile), rules loaded, brokers up. */
+    rg_metrics_set_ruleset(&s->metrics, s->rs ? rg_ruleset_id(s->rs) : "");
+    const char *not_ready = s->draining            ? "draining"
+                            : !s->subscribed       ? "waiting for the topics"
+                            : s->brokers_down      ? "all brokers down"
+                            : !s->rs               ? "no rule set"
+                            : !held[0] && !held[1] && !held[2] ? "no partitions assigned"
+                                                   : NULL;
+    rg_metrics_set_ready(&s->metrics, !not_ready, not_ready);
     rg_metrics_publish(&s->metrics, rg_run_wall_us() / 1000);
     s->last_publish_ms = now;
 }
@@ -467,7 +478,7 @@ static void request_reload(rg_stream *s)
         return;
     }
     if (rg_reloader_request(&s->reloader) != 0) {
-        s->metrics.rule_reloads_refused++;
+        rg_metrics_rule_reload(&s->metrics, false);
         rg_log(RG_LOG_WARN, "SIGHUP: cannot start the rule loader thread; the running rules stay", NULL);
         return;
     }
@@ -482,7 +493,7 @@ static void do_reload(rg_stream *s)
     if (!rg_reloader_take(&s->reloader, &rs, &errors))
         return;
     if (!rs) {
-        s->metrics.rule_reloads_refused++;
+        rg_metrics_rule_reload(&s->metrics, false);
         /* One line per error in the loader's report; the log line is one. */
         size_t n = errors ? strlen(errors) : 0;
         while (n && (errors[n - 1] == '\n' || errors[n - 1] == ' '))
@@ -512,7 +523,7 @@ static void do_reload(rg_stream *s)
     rg_ruleset *old = s->rs;
     s->rs = rs;
     rg_ruleset_free(old);
-    s->metrics.rule_reloads_ok++;
+    rg_metrics_rule_reload(&s->metrics, true);
     /* The loop's own pause: moving every task's state to the new set. */
     char swap_ms[32];
     snprintf(swap_ms, sizeof swap_ms, "%.1f", (double)(rg_run_mono_us() - swap_t0) / 1000.0);
@@ -634,6 +645,7 @@ static void periodic(rg_stream *s, int64_t now)
 static int drain(rg_stream *s)
 {
     s->draining = true;
+    rg_metrics_set_ready(&s->metrics, false, "draining");
     /* The prober borrows the consumer: a watermark query made after the
      * consumer is closed, to a partition whose leader is down, never
      * returns (librdkafka 2.0.2), and freeing the prober waits for it. */
