@@ -999,6 +999,7 @@ static int cmd_latency(int argc, char **argv)
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk)
         die("consumer: %s", err);
+    rd_kafka_poll_set_consumer(rk);   /* statistics are served by consumer_poll too */
     const char *assigned[2] = {topic, stages_topic};
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
     for (int t = 0; t < 2 && assigned[t]; t++) {
