@@ -32,6 +32,9 @@ which=("$@"); [ ${#which[@]} -eq 0 ] && which=(parse replay backtest alerts hash
 #                        the first throughput run of each instance count
 #   RG_BENCH_RISKGATE    another riskgate binary (before/after figures)
 #   RG_BENCH_SKIP        sections to leave out: "throughput", "latency"
+#   RG_BENCH_QUIET=PCT   before each run, wait until the cores were under PCT%
+#                        busy for 3 s (at most RG_BENCH_QUIET_MAX_S, default
+#                        600); the machine is shared, the runs say what they found
 #   ST_LIVE=0            latency runs keep the capture's ts (a backlog)
 stream_bench() {
   local rg="${RG_BENCH_RISKGATE:-$build/riskgate}" mock="$build/mock-cluster" bs="$build/bench/bench_stream" f
@@ -107,11 +110,27 @@ stream_throughput() {
   return 0
 }
 
+# st_quiet: with RG_BENCH_QUIET=PCT, wait (bounded) until both cores were
+# under PCT% busy for 3 s; ST_BUSY is the busy % seen last (- without).
+st_quiet() {
+  ST_BUSY=-
+  [ -n "${RG_BENCH_QUIET:-}" ] || return 0
+  local deadline=$((SECONDS + ${RG_BENCH_QUIET_MAX_S:-600})) a b
+  while :; do
+    a=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    sleep 3
+    b=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    ST_BUSY=$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2] + 1e-9) }')
+    [ "$ST_BUSY" -lt "$RG_BENCH_QUIET" ] || [ $SECONDS -ge $deadline ] && return 0
+  done
+}
+
 # st_tp_run N REP PARTITIONS CHECKPOINT_MS: one throughput run on a mock
 # cluster of its own, appending a row to tp.rows (and, for N = 1, two to
 # restore.rows).
 st_tp_run() {
   local n=$1 rep=$2 parts=$3 ckpt=$4 g="tp$1x$2" k names=() pids=() load
+  st_quiet
   load=$(cut -d' ' -f1 /proc/loadavg)
   st_mock_start 3 || return 1
   st_topic "$g.events" "$parts"; st_topic "$g.actions" 6; st_topic "$g.deadletter" 6
@@ -147,14 +166,14 @@ st_tp_run() {
     done | sort | head -n 1)
   moves=$(for k in "${names[@]}"; do cat "$ST_TMP/$k.log"; done | grep -c 'msg="partitions \(revoked\|lost\)')
   chk=$(st_check "$g")
-  local row="n=$n rep=$rep load=$load assign_us=$(st_us "$assigned") moves=$moves cpu_s=${cpus%,}"
+  local row="n=$n rep=$rep load=$load busy=$ST_BUSY assign_us=$(st_us "$assigned") moves=$moves cpu_s=${cpus%,}"
   row+=" mock_cpu_s=$(awk -v a="$mock0" -v b="$mock1" 'BEGIN { printf "%.2f", b - a }')"
   row+=" $(grep '^events=' "$ST_TMP/$g.watch" | sed 's/topic0_done_us=/events_done_us=/;
     s/topic1_done_us=/entities_done_us=/; s/topic2_done_us=/decide_done_us=/')"
   [ ${#ST_WATCH[@]} = 2 ] && row+=" decide_done_us=$(sed -n 's/.* done_us=\([0-9]*\).*/\1/p' "$ST_TMP/$g.watch")"
   row+=" check=$(sed 's/^check=\([a-zA-Z]*\).*/\1/' <<<"$chk")"
   echo "$row" >>"$ST_TMP/tp.rows"
-  echo "  N=$n run $rep (load $load): ${chk#check=}"
+  echo "  N=$n run $rep (load $load, cores ${ST_BUSY}% busy before): ${chk#check=}"
   if [ "$moves" != 0 ]; then
     echo "  NOTE: N=$n run $rep: $moves revocations during the run (the instances did not join together)"
   fi
@@ -276,6 +295,8 @@ EOF
     "each event's ts is its send time (ST_LIVE=0 keeps the capture's ts); load average" \
     "$(cut -d' ' -f1-3 /proc/loadavg):"
   # The path without riskgate: producer -> mock -> consumer of the events topic.
+  st_quiet
+  echo "  floor: load average $(cut -d' ' -f1 /proc/loadavg), cores ${ST_BUSY}% busy before" >>"$ST_TMP/notes"
   st_topic floor.events 6
   st_latency floor floor.events "busy:$phase_s" "mock floor (no riskgate)" >>"$rows" || return 1
   sed -n 's/^fetch_rtt /  mock floor             benchmark consumer fetch_rtt /p' "$ST_TMP/floor.lat" >>"$splits"
@@ -293,6 +314,8 @@ EOF
     if [[ $run == *=-* ]]; then label=${run%%=-*}; flags=-${run#*=-}; else label=${run%=}; flags=""; fi
     k=$((k + 1))
     local nm="lat$k"
+    st_quiet
+    echo "  run '$label': load average $(cut -d' ' -f1 /proc/loadavg), cores ${ST_BUSY}% busy before" >>"$ST_TMP/notes"
     st_topic "$nm.events" 6; st_topic "$nm.actions" 6; st_topic "$nm.deadletter" 6
     st_group "$nm" 6
     # shellcheck disable=SC2086
@@ -477,7 +500,7 @@ st_latency() {
     --sendlog "$ST_TMP/$name.sendlog" --timeout-s 120 -X socket.nagle.disable=true >"$ST_TMP/$name.lat" \
     2>"$ST_TMP/$name.lat.err" &
   local cp=$!; ST_PIDS+=($cp)
-  for _ in $(seq 400); do grep -q ready "$ST_TMP/$name.lat" && break; sleep 0.05; done
+  for _ in $(seq 400); do grep -qs ready "$ST_TMP/$name.lat" && break; sleep 0.05; done
   sleep 0.5
   "$bs" produce --brokers "$ST_B" --topic "$produce_topic" --rate "$rate" --linger-ms 5 \
     -X socket.nagle.disable=true "${live[@]}" \

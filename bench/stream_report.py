@@ -119,10 +119,10 @@ def throughput(path):
         r["cpu_bound_rate"] = ev / r["busiest"]
         r["busy_pct"] = 100 * r["cpu"] / n / r["wall"]
         r["mock_us_ev"] = num(r, "mock_cpu_s") * 1e6 / ev
-    print(f"  {'run':10s} {'load':>5s} {'to lag 0':>9s} {'events/s':>9s} {'ingest':>7s} {'entity':>7s} "
+    print(f"  {'run':10s} {'load':>5s} {'busy':>4s} {'to lag 0':>9s} {'events/s':>9s} {'ingest':>7s} {'entity':>7s} "
           f"{'CPU us/ev':>9s} {'busiest':>8s} {'inst busy':>9s} {'mock us/ev':>10s}  check")
     for r in rows:
-        print(f"  N={r['n']:<2s} #{r['rep']:<4s} {r.get('load', '-'):>5s} {r['wall']:>8.1f}s {r['rate']:>9,.0f} "
+        print(f"  N={r['n']:<2s} #{r['rep']:<4s} {r.get('load', '-'):>5s} {r.get('busy', '-'):>4s} {r['wall']:>8.1f}s {r['rate']:>9,.0f} "
               f"{r['ingest']:>6.1f}s {r['entity']:>6.1f}s {r['us_ev']:>9.1f} {r['busiest']:>7.1f}s "
               f"{r['busy_pct']:>8.0f}% {r['mock_us_ev']:>10.1f}  {r.get('check', '-')}")
     by_n = collections.OrderedDict()
