@@ -153,6 +153,14 @@ typedef struct capture {
     size_t n;
 } capture;
 
+static void capture_free(capture *c)
+{
+    free(c->data);
+    free(c->off);
+    free(c->len);
+    memset(c, 0, sizeof *c);
+}
+
 static void load_capture(const char *path, capture *c)
 {
     FILE *f = fopen(path, "rb");
@@ -529,6 +537,7 @@ static int cmd_produce(int argc, char **argv)
                (unsigned long long)produce_errors);
         rd_kafka_topic_destroy(rkt);
         rd_kafka_destroy(p);
+        capture_free(&cap);
         return produce_errors ? 1 : 0;
     }
 
@@ -609,6 +618,7 @@ static int cmd_produce(int argc, char **argv)
     __atomic_store_n(&sl.h->done_us, wall_us(), __ATOMIC_RELEASE);
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(p);
+    capture_free(&cap);
     if (produce_errors)
         fprintf(stderr, "bench_stream produce: %llu delivery errors\n", (unsigned long long)produce_errors);
     return produce_errors ? 1 : 0;
@@ -1343,6 +1353,11 @@ static int cmd_watch(int argc, char **argv)
     if (l)
         rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_destroy(rk);
+    for (int i = 0; i < n_topics; i++) {
+        free(topics[i].lo);
+        free(topics[i].target);
+        topics[i].lo = topics[i].target = NULL;
+    }
     if (k < n_topics) {
         printf("not all committed before the timeout (%s)\n", topics[k].topic);
         return 1;
