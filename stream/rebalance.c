@@ -145,14 +145,17 @@ static void give_up(rg_stream *s, const size_t *slot, size_t n, bool clean, int6
         for (size_t i = 0; i < n; i++)
             tasks[i] = s->tasks.slots[slot[i]];
         size_t ok = rg_snapshot_final(s, tasks, n, durable, timeout_ms);
-        /* A failed commit loses nothing (the snapshot names its own
-         * position, and a commit refused mid-rebalance is normal while
-         * several instances stop); a final snapshot not durable makes the
-         * drain incomplete (rg_stream_run returns -1: exit 1). */
-        if (ok > 0)
-            rg_run_commit(s, true);
+        int crc = ok > 0 ? rg_run_commit(s, true) : 0;
+        /* The drain is incomplete (rg_stream_run returns -1: exit 1) when
+         * a final snapshot is not durable or its commit failed, except a
+         * commit refused because the group moved on (several instances
+         * stopping together): the next owner resumes at the snapshot's
+         * own position. */
+        rd_kafka_resp_err_t e = s->commits.last_sync_err;
+        bool group_moved = e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+                           e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
         if (s->draining)
-            s->metrics.snapshot_failures_at_drain += n - ok;
+            s->metrics.snapshot_failures_at_drain += (n - ok) + (crc != 0 && !group_moved);
     }
     for (size_t i = 0; i < n; i++) {
         rg_task_free(s->tasks.slots[slot[i]]);

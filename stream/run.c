@@ -339,6 +339,7 @@ int rg_run_commit(rg_stream *s, bool sync)
             rd_kafka_poll(s->c.producer, 100);
         if (list->cnt)
             committed(s, e);
+        c->last_sync_err = e;
         if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
             rc = -1;
         } else {

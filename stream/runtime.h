@@ -109,6 +109,7 @@ typedef struct rg_commits {
     rd_kafka_topic_partition_list_t *due;   /* positions waiting to be committed */
     bool inflight;
     int64_t sent_ms, last_ms;
+    rd_kafka_resp_err_t last_sync_err;   /* the last synchronous commit's answer */
 } rg_commits;
 
 struct rg_stream {
