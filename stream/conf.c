@@ -8,6 +8,8 @@
  */
 #include <string.h>
 
+#include <jansson.h>
+
 #include "log.h"
 #include "runtime.h"
 
@@ -42,6 +44,25 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
      * (e.g. a property ignored by one client) stay warnings. */
     rg_log_level l = level == 4 ? RG_LOG_WARN : level <= 2 ? RG_LOG_ERROR : RG_LOG_DEBUG;
     rg_log(l, "librdkafka", "client", rd_kafka_name(rk), "facility", fac, "detail", buf, NULL);
+}
+
+/* The consumer's statistics (statistics.interval.ms), read for one fact:
+ * whether its group is in a rebalance. An offset commit sent while the
+ * group completes a rebalance may carry the generation being replaced; a
+ * broker that answers it ILLEGAL_GENERATION (the mock cluster does, where
+ * Kafka answers REBALANCE_IN_PROGRESS) makes librdkafka declare the whole
+ * assignment lost, and every task is then given up without its final
+ * snapshot. So periodic commits wait while the group is not steady. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+    (void)rk;
+    rg_stream *s = opaque;
+    json_t *root = json_loadb(json, json_len, 0, NULL);
+    const char *join_state = json_string_value(json_object_get(json_object_get(root, "cgrp"), "join_state"));
+    if (join_state)
+        s->group_rebalancing = strcmp(join_state, "steady") != 0;
+    json_decref(root);
+    return 0;   /* librdkafka frees json */
 }
 
 /* ---- configuration ---- */
@@ -198,6 +219,8 @@ rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr
          * default backs off to 10 s): a coordinator outage shorter than
          * the session then costs no rebalance. */
         {"reconnect.backoff.max.ms", "1000"},
+        /* on_stats: commits wait while the group rebalances. */
+        {"statistics.interval.ms", "100"},
     },
       restorer_defaults[] = {
           /* rd_kafka_assign needs a group id; the restorer never joins
@@ -238,8 +261,10 @@ rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
-    if (consumer)
+    if (consumer) {
         rd_kafka_conf_set_rebalance_cb(conf, rg_run_on_rebalance);
+        rd_kafka_conf_set_stats_cb(conf, on_stats);
+    }
     else if (!restorer)
         rd_kafka_conf_set_dr_msg_cb(conf, rg_run_on_delivery);
     return conf;

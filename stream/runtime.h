@@ -35,6 +35,7 @@
 #include "../common/strbuf.h"
 #include "metrics.h"
 #include "probe.h"
+#include "reload.h"
 #include "run.h"
 #include "topology.h"
 
@@ -121,12 +122,14 @@ struct rg_stream {
     rg_commits commits;
     rg_probe *probe;
     struct rg_run_alerts *alerts;   /* --alerts; NULL none */
+    rg_reloader reloader;           /* SIGHUP: rule files loaded off this thread */
     rg_metrics metrics;
     bool metrics_ready;
     unsigned metrics_port;
     rg_strbuf scratch;          /* a decision with decided_at, a mark */
 
     bool fatal, draining, subscribed, ever_assigned;
+    bool group_rebalancing;   /* the consumer's join state is not steady (conf.c on_stats) */
     bool brokers_down, topic_missing;
     int64_t last_publish_ms, last_marks_ms;
     int64_t last_delivery_log_ms, last_consumer_log_ms, last_queue_log_ms, last_commit_log_ms, last_snapshot_log_ms;
