@@ -347,7 +347,13 @@ int rg_run_commit(rg_stream *s, bool sync)
             rd_kafka_poll(s->c.producer, 100);
         if (list->cnt)
             committed(s, e);
-        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        /* Refused because the group is moving partitions (a rebalance,
+         * this member's generation replaced): every position in it is a
+         * durable snapshot's, and the partitions' next owners resume from
+         * the snapshots, not from the committed offsets. Not a failure. */
+        bool handed_over = e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+                           e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET && !handed_over) {
             rc = -1;
         } else {
             rd_kafka_topic_partition_list_destroy(c->due);
