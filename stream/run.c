@@ -334,6 +334,14 @@ int rg_run_commit(rg_stream *s, bool sync)
          * at once), for a bounded time; kept due when it still fails. */
         rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
         int64_t until = rg_run_mono_ms() + COMMIT_SYNC_WAIT_MS;
+        /* An async commit still unanswered (librdkafka sends it again
+         * across coordinator changes) could land after this one and move
+         * the positions back: its answer first. */
+        while (c->inflight && rg_run_mono_ms() < until) {
+            rg_run_commit_serve(s);
+            if (c->inflight)
+                rd_kafka_poll(s->c.producer, 20);
+        }
         while (list->cnt && (e = rd_kafka_commit(s->c.consumer, list, 0)) != RD_KAFKA_RESP_ERR_NO_ERROR &&
                commit_retriable(e) && rg_run_mono_ms() < until)
             rd_kafka_poll(s->c.producer, 100);

@@ -177,7 +177,6 @@ typedef struct harness {
     char dir[64];               /* rule file, capture, state dirs, stores */
     char rules_path[128];
     char capture_path[128];
-    const char *rules_list[1];  /* rules_path, for the runner's reloads */
     FILE *capture;              /* every produced value, one a line: replay's input */
     char accounts[NPART][N_ACCOUNTS][16];
 
@@ -948,44 +947,66 @@ static inline void check_replay(harness *h, int from)
 
 /* ---- the runner in a thread ---- */
 
-typedef struct runner {
+/* What a runner's thread touches, on the heap with copies of every
+ * string its configuration names: a test that fails (cmocka jumps out of
+ * it) leaves its stack to be reused, and its runners must still stop
+ * cleanly (harness_teardown). */
+typedef struct runner_core {
     pthread_t thread;
     rg_stream *stream;
     volatile sig_atomic_t stop, reload;
     int rc;
     volatile int finished;      /* rg_stream_run returned */
-    const char *props[16];      /* its -X (borrowed by the stream) */
+    char bootstrap[256], group[64], rules_path[128], state_dir[256], alerts_path[256];
+    const char *rules_list[1];
+    char props_buf[16][160];
+    const char *props[16];      /* its -X */
+} runner_core;
+
+typedef struct runner {
+    runner_core *core;
     rg_stream_counts counts;    /* as rg_stream_run left them (runner_stop) */
 } runner;
 
-/* Runners started and not stopped yet: a test that fails (cmocka jumps
- * out of it) leaves them running on its stack's memory. */
-static runner *live_runners[8];
+/* Runners started and not stopped yet. */
+static runner_core *live_runners[8];
 static int n_live_runners;
 
-static inline void runner_live(runner *r, bool live)
+static inline void runner_live(runner_core *c, bool live)
 {
     if (live) {
         assert_true(n_live_runners < 8);
-        live_runners[n_live_runners++] = r;
+        live_runners[n_live_runners++] = c;
         return;
     }
     for (int i = 0; i < n_live_runners; i++)
-        if (live_runners[i] == r)
+        if (live_runners[i] == c)
             live_runners[i] = live_runners[--n_live_runners];
 }
 
-/* Every Kafka test's teardown (STREAM_TEST): after a failure with runners
- * still running there is nothing safe left to do (their threads use the
- * failed test's stack): exit at once, failed, rather than crash or hang
- * later. */
+/* Every Kafka test's teardown (STREAM_TEST): the runners a failed test
+ * left running are stopped (their drain still has the failed test's mock
+ * cluster, which is never freed), so cmocka can report the failure and go
+ * on; one that does not stop within a minute ends the program. */
 static inline int harness_teardown(void **state)
 {
     (void)state;
-    if (n_live_runners) {
-        fprintf(stderr, "a test failed with %d runner(s) still running: exiting\n", n_live_runners);
-        fflush(NULL);
-        _exit(1);
+    for (int i = 0; i < n_live_runners; i++)
+        live_runners[i]->stop = 1;
+    int64_t deadline = now_ms() + 60000;
+    while (n_live_runners) {
+        runner_core *c = live_runners[0];
+        while (!__atomic_load_n(&c->finished, __ATOMIC_ACQUIRE) && now_ms() < deadline)
+            sleep_ms(20);
+        if (!__atomic_load_n(&c->finished, __ATOMIC_ACQUIRE)) {
+            fprintf(stderr, "a failed test's runner did not stop within a minute: exiting\n");
+            fflush(NULL);
+            _exit(1);
+        }
+        pthread_join(c->thread, NULL);
+        runner_live(c, false);
+        rg_stream_free(c->stream);
+        free(c);
     }
     return 0;
 }
@@ -994,9 +1015,9 @@ static inline int harness_teardown(void **state)
 
 static inline void *runner_main(void *arg)
 {
-    runner *r = arg;
-    r->rc = rg_stream_run(r->stream, &r->stop, &r->reload);
-    __atomic_store_n(&r->finished, 1, __ATOMIC_RELEASE);
+    runner_core *c = arg;
+    c->rc = rg_stream_run(c->stream, &c->stop, &c->reload);
+    __atomic_store_n(&c->finished, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -1013,27 +1034,38 @@ typedef struct runner_opts {
     bool metrics;                     /* the endpoint on a free loopback port (runner_metric) */
 } runner_opts;
 
-/* The configuration every test runner gets (before rg_stream_new). */
-static inline void runner_config(rg_stream_config *cfg, harness *h, const runner_opts *o, const char **props,
-                                 size_t max_props)
+static inline const char *core_copy(char *buf, size_t n, const char *s)
+{
+    if (!s)
+        return NULL;
+    assert_true(strlen(s) < n);
+    snprintf(buf, n, "%s", s);
+    return buf;
+}
+
+/* The configuration every test runner gets (before rg_stream_new), its
+ * strings copied into c. */
+static inline void runner_config(rg_stream_config *cfg, runner_core *c, harness *h, const runner_opts *o)
 {
     rg_stream_config_init(cfg);
-    cfg->brokers = h->bootstrap;
-    cfg->group = h->group;
+    cfg->brokers = core_copy(c->bootstrap, sizeof c->bootstrap, h->bootstrap);
+    cfg->group = core_copy(c->group, sizeof c->group, h->group);
     cfg->events_topic = EVENTS;
     cfg->actions_topic = ACTIONS;
     cfg->deadletter_topic = DEADLETTER;
-    h->rules_list[0] = h->rules_path;
-    cfg->rules_paths = h->rules_list;
+    c->rules_list[0] = core_copy(c->rules_path, sizeof c->rules_path, h->rules_path);
+    cfg->rules_paths = c->rules_list;
     cfg->n_rules_paths = 1;
     /* RG_TEST_X adds one -X property to every runner (e.g. librdkafka's
      * debug contexts). */
-    size_t n = 0;
-    for (size_t i = 0; o && i < o->n_props && n + 1 < max_props; i++)
-        props[n++] = o->props[i];
-    if (getenv("RG_TEST_X"))
-        props[n++] = getenv("RG_TEST_X");
-    cfg->kafka_props = props;
+    size_t n = 0, max = sizeof c->props / sizeof *c->props;
+    for (size_t i = 0; o && i < o->n_props && n + 1 < max; i++, n++)
+        c->props[n] = core_copy(c->props_buf[n], sizeof c->props_buf[n], o->props[i]);
+    if (getenv("RG_TEST_X")) {
+        c->props[n] = core_copy(c->props_buf[n], sizeof c->props_buf[n], getenv("RG_TEST_X"));
+        n++;
+    }
+    cfg->kafka_props = c->props;
     cfg->n_kafka_props = n;
     /* Drained, silent partitions hold the entity merge back at most this
      * long: short, because each new batch jumps ahead in event time. */
@@ -1046,8 +1078,8 @@ static inline void runner_config(rg_stream_config *cfg, harness *h, const runner
     cfg->checkpoint_interval_ms = o && o->checkpoint_interval_ms ? o->checkpoint_interval_ms : 200;
     cfg->drain_timeout_ms = o && o->drain_timeout_ms ? o->drain_timeout_ms : 30000;
     if (o) {
-        cfg->alerts_path = o->alerts_path;
-        cfg->state_dir = o->state_dir;
+        cfg->alerts_path = core_copy(c->alerts_path, sizeof c->alerts_path, o->alerts_path);
+        cfg->state_dir = core_copy(c->state_dir, sizeof c->state_dir, o->state_dir);
         cfg->metrics_addr = o->metrics ? "127.0.0.1:0" : NULL;
     }
 }
@@ -1065,18 +1097,22 @@ static inline rg_ruleset *load_rules(harness *h)
 static inline void runner_start_opts(runner *r, harness *h, const runner_opts *o)
 {
     memset(r, 0, sizeof *r);
+    runner_core *c = calloc(1, sizeof *c);
+    assert_non_null(c);
     rg_stream_config cfg;
-    runner_config(&cfg, h, o, r->props, sizeof r->props / sizeof *r->props);
+    runner_config(&cfg, c, h, o);
     rg_ruleset *rs = load_rules(h);
     char err[512];
     rg_stream_error se;
-    r->stream = rg_stream_new(&cfg, rs, NULL, &se, err, sizeof err);
-    if (!r->stream) {
+    c->stream = rg_stream_new(&cfg, rs, NULL, &se, err, sizeof err);
+    if (!c->stream) {
         rg_ruleset_free(rs);
+        free(c);
         fail_msg("rg_stream_new: %s", err);
     }
-    assert_int_equal(pthread_create(&r->thread, NULL, runner_main, r), 0);
-    runner_live(r, true);
+    assert_int_equal(pthread_create(&c->thread, NULL, runner_main, c), 0);
+    runner_live(c, true);
+    r->core = c;
 }
 
 static inline void runner_start(runner *r, harness *h) { runner_start_opts(r, h, NULL); }
@@ -1085,20 +1121,23 @@ static inline void runner_start(runner *r, harness *h) { runner_start_opts(r, h,
 static inline bool runner_await_exit(runner *r, int64_t timeout_ms)
 {
     int64_t deadline = now_ms() + timeout_ms;
-    while (!__atomic_load_n(&r->finished, __ATOMIC_ACQUIRE) && now_ms() < deadline)
+    while (!__atomic_load_n(&r->core->finished, __ATOMIC_ACQUIRE) && now_ms() < deadline)
         sleep_ms(20);
-    return __atomic_load_n(&r->finished, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&r->core->finished, __ATOMIC_ACQUIRE);
 }
 
 static inline int runner_stop(runner *r)
 {
-    r->stop = 1;
-    pthread_join(r->thread, NULL);
-    runner_live(r, false);
-    rg_stream_get_counts(r->stream, &r->counts);
-    rg_stream_free(r->stream);
-    r->stream = NULL;
-    return r->rc;
+    runner_core *c = r->core;
+    c->stop = 1;
+    pthread_join(c->thread, NULL);
+    runner_live(c, false);
+    rg_stream_get_counts(c->stream, &r->counts);
+    rg_stream_free(c->stream);
+    int rc = c->rc;
+    free(c);
+    r->core = NULL;
+    return rc;
 }
 
 /* A value on a running runner's metrics endpoint (runner_opts.metrics;
@@ -1106,7 +1145,7 @@ static inline int runner_stop(runner *r)
  * labels), or -1 when it cannot be read. */
 static inline double runner_metric(runner *r, const char *sample)
 {
-    unsigned port = rg_stream_metrics_port(r->stream);
+    unsigned port = rg_stream_metrics_port(r->core->stream);
     assert_true(port > 0);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);

@@ -95,6 +95,8 @@ static void hold_write_lock(harness *h, int round, void *arg)
     lock_window *w = arg;
     if (!w->locked && h->n_seen_distinct > 0) {
         assert_int_equal(sqlite3_open(w->db->path, &w->holder), SQLITE_OK);
+        /* The runner may be writing at that moment: wait for its lock. */
+        sqlite3_busy_timeout(w->holder, 30000);
         assert_int_equal(sqlite3_exec(w->holder, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
         w->locked = true;
         w->locked_at = now_ms();

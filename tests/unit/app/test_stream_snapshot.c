@@ -136,8 +136,10 @@ static void run_batch(harness *h, const runner_opts *o, int first)
  *   - no cache at all: everything comes from <group>.state;
  *   - Kafka's newest header unusable (a newer generation whose chunks are
  *     missing, written here by hand for every task): the cache's copy of
- *     the last good one is used. Without the cache those tasks would
- *     start empty, and the decisions would not be replay's.
+ *     the last good one is used. Without the cache the instance would stop
+ *     (docs/scale-out.md: an incomplete newest snapshot; before main's
+ *     c01b2ea the tasks started empty, and this test then failed on a
+ *     body that was not replay's).
  * Each restart resumes exactly (run_batch). */
 static void test_state_dir_is_only_a_cache(void **state)
 {
