@@ -111,6 +111,11 @@ static void take_all(rg_stream *s, rd_kafka_topic_partition_list_t *parts)
         if (res[i].restored == 1 && res[i].resume >= 0) {
             where[i]->offset = res[i].resume;
             t->start_offset = res[i].resume;
+            /* The group's committed offset may lag the snapshot (commits
+             * refused, the assignment lost before one landed): commit the
+             * snapshot's position, so lag reads true even if no record
+             * arrives again. */
+            rg_run_commit_later(s, rg_topology_topic(&s->topo, t->kind), t->partition, res[i].resume);
             rg_run_fmt_i64(at, sizeof at, res[i].resume);
             rg_log(RG_LOG_INFO, "task restored from its snapshot", "task", t->name, "position", at, "read_mb", mb_s,
                    NULL);

@@ -281,7 +281,7 @@ static void committed(rg_stream *s, rd_kafka_resp_err_t err)
     if (err) {
         s->metrics.commit_errors++;
         if (rg_run_log_due(&s->last_commit_log_ms))
-            rg_log(RG_LOG_WARN, "offset commit failed; retried with the next snapshot", "error", rd_kafka_err2str(err),
+            rg_log(RG_LOG_WARN, "offset commit failed; sent again with the next commit", "error", rd_kafka_err2str(err),
                    NULL);
         return;
     }
@@ -294,7 +294,14 @@ void rg_run_commit_serve(rg_stream *s)
     while (s->c.commit_q && (ev = rd_kafka_queue_poll(s->c.commit_q, 0)) != NULL) {
         if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
             s->commits.inflight = false;
-            committed(s, rd_kafka_event_error(ev));
+            rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+            committed(s, err);
+            /* Failed: its positions are due again, not left until the
+             * next snapshot (an idle partition may never have one). */
+            const rd_kafka_topic_partition_list_t *sent = rd_kafka_event_topic_partition_list(ev);
+            for (int i = 0; sent && i < sent->cnt; i++)
+                if ((err || sent->elems[i].err) && sent->elems[i].offset >= 0)
+                    rg_run_commit_later(s, sent->elems[i].topic, sent->elems[i].partition, sent->elems[i].offset);
         }
         rd_kafka_event_destroy(ev);
     }

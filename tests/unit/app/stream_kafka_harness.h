@@ -1197,6 +1197,29 @@ static inline void await_all(harness *h, int64_t timeout_ms, void (*during)(harn
     }
 }
 
+/* Wait until every events partition's committed offset reached its end
+ * while the runners still run (commits resume after faults, and a task
+ * restored after a lost assignment commits its snapshot's position). */
+static inline void await_committed(harness *h, int64_t timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int at_end = 0;
+        if (check_invariant(h) >= 0)
+            for (int p = 0; p < NPART; p++)
+                at_end += h->committed[0][p] >= h->end_offset[p];
+        if (at_end == NPART)
+            return;
+        if (now_ms() > deadline)
+            fail_msg("timed out: %d/%d events partitions committed to their end (committed %lld %lld %lld, ends "
+                     "%lld %lld %lld)",
+                     at_end, NPART, (long long)h->committed[0][0], (long long)h->committed[0][1],
+                     (long long)h->committed[0][2], (long long)h->end_offset[0], (long long)h->end_offset[1],
+                     (long long)h->end_offset[2]);
+        sleep_ms(100);
+    }
+}
+
 /* The mock keeps about 5 MB per partition and drops the oldest records
  * beyond (it never compacts): a test that writes more would read a
  * partial history. Every partition must still start at offset 0. */

@@ -139,7 +139,7 @@ static void inject_request_errors(harness *h, int round, void *arg)
                          h->mc, ACTIONS_BROKER, 0 /* Produce */, 3, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, 0,
                          RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, 0, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, 0),
                      0);
-    /* OffsetCommit: failed commits are retried with the next snapshot.
+    /* OffsetCommit: a failed commit's positions go with the next commit.
      * Errors that keep the coordinator here; those that drop it
      * (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE) have their own
      * regression test, test_stream_commit.c. */
