@@ -28,13 +28,14 @@ size_t rg_engine_registry_size(void)
 }
 
 rg_detector_config rg_engine_config_for(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts,
-                                         size_t i)
+                                         size_t i, const rg_engine_role *role)
 {
     rg_detector_config cfg = {
         .history_horizon_ms = rg_ruleset_history_horizon_ms(rs),
         .max_lateness_ms = rg_ruleset_max_lateness_ms(rs),
         .geo = geo,
         .accounts = accounts,
+        .watermark_external = role && role->external_watermark,
     };
     cfg.uses = rg_ruleset_detector_uses(rs, rg_detectors[i], &cfg.n_uses);
     return cfg;
@@ -54,11 +55,11 @@ void *rg_engine_create_one(size_t i, const rg_detector_config *cfg, char *errstr
  * detector nobody uses keeps nothing (rules.md: state only for what the
  * loaded rules use). */
 int rg_engine_create_detectors(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts, void **states,
-                               size_t n, uint32_t families, char *errstr, size_t errstr_size)
+                               size_t n, const rg_engine_role *role, char *errstr, size_t errstr_size)
 {
     for (size_t i = 0; i < n; i++) {
-        rg_detector_config cfg = rg_engine_config_for(rs, geo, accounts, i);
-        if (!cfg.n_uses || i >= 32 || !(families & (UINT32_C(1) << i)))
+        rg_detector_config cfg = rg_engine_config_for(rs, geo, accounts, i, role);
+        if (!cfg.n_uses || i >= 32 || !(role->families & (UINT32_C(1) << i)))
             continue;
         if (!(states[i] = rg_engine_create_one(i, &cfg, errstr, errstr_size)))
             return -1;
@@ -149,7 +150,7 @@ rg_engine *rg_engine_new_role(const rg_ruleset *rs, const rg_geo *geo, const rg_
     if (!e->detector_state || !e->rule_hits || !e->dedupe || !e->cooldowns || !e->accounts ||
         map_shipped_uses(rs, e->role.families, &e->shipped_uses) != 0)
         goto oom;
-    if (rg_engine_create_detectors(rs, geo, e->accounts, e->detector_state, e->n_detectors, e->role.families, errstr,
+    if (rg_engine_create_detectors(rs, geo, e->accounts, e->detector_state, e->n_detectors, &e->role, errstr,
                                    errstr_size) != 0) {
         rg_engine_free(e);
         return NULL;
@@ -256,7 +257,7 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
         return RG_ENGINE_DUPLICATE;
     }
     e->stats.evaluated++;
-    if (ev->ts_ms > e->stats.watermark_ms)
+    if (ev->ts_ms > e->stats.watermark_ms && !e->role.external_watermark)
         e->stats.watermark_ms = ev->ts_ms;
 
     rg_eval_ctx *ctx = &e->ctx;
@@ -285,6 +286,12 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     e->held_lens = NULL;
     e->n_held = 0;
     return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
+}
+
+void rg_engine_advance_watermark(rg_engine *e, int64_t wm)
+{
+    if (wm > e->stats.watermark_ms)
+        e->stats.watermark_ms = wm;
 }
 
 void rg_engine_hold_subjects(rg_engine *e, const char *const *subjects, const size_t *lens, size_t n)
@@ -388,7 +395,7 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
         goto fail;
     }
     ctx_ok = true;
-    if (rg_engine_create_detectors(rs, e->geo, accounts, states, n, e->role.families, errstr, errstr_size) != 0)
+    if (rg_engine_create_detectors(rs, e->geo, accounts, states, n, &e->role, errstr, errstr_size) != 0)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         const rg_detector *det = rg_detectors[i];

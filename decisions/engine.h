@@ -101,6 +101,10 @@ typedef struct rg_engine_role {
     uint32_t families;   /* bit i: rg_detectors[i] lives here (RG_FAMILIES_ALL: every one) */
     bool dedupe;         /* keep the event-id memory and skip duplicates */
     bool decide;         /* evaluate the rules: decisions, cooldowns */
+    /* The watermark (state expiry, cooldown expiry, too_late) is set by
+     * rg_engine_advance_watermark, not by the events' ts: events come per
+     * source, not in time order (the decide stage). */
+    bool external_watermark;
 } rg_engine_role;
 
 #define RG_FAMILIES_ALL UINT32_MAX
@@ -161,6 +165,10 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
 rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len,
                                          uint32_t families, const void *values_in, size_t values_in_len,
                                          rg_strbuf *values_out, const rg_sink *sink);
+
+/* external_watermark roles: the watermark only grows; wm lower than the
+ * current one is ignored. */
+void rg_engine_advance_watermark(rg_engine *e, int64_t wm);
 
 /*
  * The keyed topology (docs/scale-out.md, "Cooldowns of other subjects"):

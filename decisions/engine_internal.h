@@ -48,11 +48,11 @@ struct rg_engine {
 size_t rg_engine_registry_size(void);
 /* The config detector i gets for rs (n_uses 0: rs uses none of its names). */
 rg_detector_config rg_engine_config_for(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts,
-                                         size_t i);
+                                         size_t i, const rg_engine_role *role);
 /* Create every detector rs uses, with slices in `accounts`, then seal it.
  * -1 with errstr (states made so far are left for the caller to free). */
 int rg_engine_create_detectors(const rg_ruleset *rs, const rg_geo *geo, rg_account_store *accounts, void **states,
-                               size_t n, uint32_t families, char *errstr, size_t errstr_size);
+                               size_t n, const rg_engine_role *role, char *errstr, size_t errstr_size);
 void rg_engine_destroy_detectors(void **states, size_t n);
 /* A dedupe memory for rs: its dedupe horizon, kept max_lateness longer
  * (dedupe.h). NULL on OOM. */

@@ -175,7 +175,7 @@ static int staged_init(staged *st, const rg_engine *e, char *errstr, size_t errs
         snprintf(errstr, errstr_size, "out of memory loading the engine state");
         return -1;
     }
-    if (rg_engine_create_detectors(e->rs, e->geo, st->accounts, st->states, st->n, e->role.families, errstr,
+    if (rg_engine_create_detectors(e->rs, e->geo, st->accounts, st->states, st->n, &e->role, errstr,
                                    errstr_size) != 0)
         return -1;
     st->stats.watermark_ms = INT64_MIN;

@@ -150,6 +150,11 @@ typedef struct rg_detector_config {
      * in create(). NULL (unit tests driving one family): the family makes
      * and seals a private store. */
     struct rg_account_store *accounts;
+    /* The engine sets the watermark (expire()) instead of the events'
+     * ts: a keyed stage whose events come per source, not in time order
+     * (the decide stage, docs/scale-out.md "Watermarks at decide"). A
+     * family whose update() advances its own watermark does not then. */
+    bool watermark_external;
 } rg_detector_config;
 
 /* Memory accounting for docs, benchmarks and metrics. */

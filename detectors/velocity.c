@@ -53,7 +53,8 @@ typedef struct velocity_state {
     const rg_name_use *const *uses;
     size_t n_uses;
     int64_t max_lateness_ms;
-    int64_t watermark_ms;             /* highest ts folded in */
+    int64_t watermark_ms;             /* highest ts folded in (or the engine's: watermark_external) */
+    bool watermark_external;
     size_t dropped;
 
     /* This event, as observe saw it (reset by update): the account's
@@ -84,6 +85,7 @@ static void *velocity_create(const rg_detector_config *cfg, char *errstr, size_t
     s->uses = cfg->uses;
     s->n_uses = cfg->n_uses;
     s->max_lateness_ms = cfg->max_lateness_ms > 0 ? cfg->max_lateness_ms : 0;
+    s->watermark_external = cfg->watermark_external;
     s->watermark_ms = INT64_MIN;
     s->matched = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->matched);
     if (!s->matched)
@@ -183,7 +185,7 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
     s->folded_since_sweep++;
     if (s->observed != ev)
         velocity_observe(s, ev, ctx);
-    if (ev->ts_ms > s->watermark_ms)
+    if (ev->ts_ms > s->watermark_ms && !s->watermark_external)
         s->watermark_ms = ev->ts_ms;
     vel_record *r = s->observed_record;
     if (s->any_matched && !r) {

@@ -16,6 +16,7 @@
 typedef struct queued_event {
     int64_t src_offset;
     int64_t input_offset;
+    int64_t ts_ms;
     bool needs_enrich;
     void *data;             /* the EVENT record's bytes (copy) */
     size_t len;
@@ -26,6 +27,12 @@ typedef struct source_queue {
     size_t cap, head, count;
     int64_t last_queued;    /* src offset; -1 none */
     int64_t evaluated;      /* src offset of the last event evaluated; -1 none */
+    /* For the watermark: the source's progress (EVENT and MARK records
+     * report it; INT64_MIN never heard) and the smallest ts queued (a
+     * monotonic deque of the queue's ts: front = min). */
+    int64_t progress_ms;
+    int64_t *mins;
+    size_t mins_cap, mins_head, mins_count;
 } source_queue;
 
 /* An ENRICH waiting for its EVENT, by (source, offset). */
@@ -81,12 +88,15 @@ rg_decide *rg_decide_new(const rg_ruleset *rs, const rg_geo *geo, int32_t partit
         return NULL;
     }
     t->n_sources = n_sources;
-    for (size_t i = 0; i < n_sources; i++)
+    for (size_t i = 0; i < n_sources; i++) {
         t->sources[i].last_queued = t->sources[i].evaluated = -1;
+        t->sources[i].progress_ms = INT64_MIN;
+    }
     /* Everything but the families the earlier stages keep. */
     uint32_t upstream = rg_family_bit("login") | rg_family_bit("counterparty") | rg_family_bit("packets") |
                         rg_family_bit("complaints");
-    rg_engine_role role = {.families = RG_FAMILIES_ALL & ~upstream, .dedupe = false, .decide = true};
+    rg_engine_role role = {.families = RG_FAMILIES_ALL & ~upstream, .dedupe = false, .decide = true,
+                           .external_watermark = true};
     if (!(t->engine = rg_engine_new_role(rs, geo, &role, err, err_size))) {
         rg_decide_free(t);
         return NULL;
@@ -104,6 +114,7 @@ void rg_decide_free(rg_decide *t)
         for (size_t k = 0; k < q->count; k++)
             free(q->ring[(q->head + k) % q->cap].data);
         free(q->ring);
+        free(q->mins);
     }
     free(t->sources);
     rg_strmap_free(t->enrich, free_enrichment);
@@ -114,6 +125,59 @@ void rg_decide_free(rg_decide *t)
     rg_strbuf_free(&t->extra);
     rg_strbuf_free(&t->rec);
     free(t);
+}
+
+/* The min-deque: push ts at the back (dropping larger ones), pop the
+ * front when the event leaving the queue carries it. */
+static int mins_push(source_queue *q, int64_t ts)
+{
+    while (q->mins_count && q->mins[(q->mins_head + q->mins_count - 1) % q->mins_cap] > ts)
+        q->mins_count--;
+    if (q->mins_count == q->mins_cap) {
+        size_t cap = q->mins_cap ? q->mins_cap * 2 : 64;
+        int64_t *m = malloc(cap * sizeof *m);
+        if (!m)
+            return -1;
+        for (size_t k = 0; k < q->mins_count; k++)
+            m[k] = q->mins[(q->mins_head + k) % q->mins_cap];
+        free(q->mins);
+        q->mins = m;
+        q->mins_cap = cap;
+        q->mins_head = 0;
+    }
+    q->mins[(q->mins_head + q->mins_count) % q->mins_cap] = ts;
+    q->mins_count++;
+    return 0;
+}
+
+static void mins_pop(source_queue *q, int64_t ts)
+{
+    if (q->mins_count && q->mins[q->mins_head] == ts) {
+        q->mins_head = (q->mins_head + 1) % q->mins_cap;
+        q->mins_count--;
+    }
+}
+
+/*
+ * The watermark this task's engine judges state expiry by (docs/
+ * scale-out.md, "Watermarks at decide"): the lowest ts any source may
+ * still bring here on time: per source, its smallest queued ts, or its
+ * progress when nothing is queued. A source never heard from holds it at
+ * INT64_MIN. Not the highest ts seen: sources run apart in event time
+ * (one instance behind another, a burst on one partition), and expiring
+ * windows by the fastest source's time would drop entries a slower
+ * source's accounts still count.
+ */
+static int64_t low_watermark(const rg_decide *t)
+{
+    int64_t wm = INT64_MAX;
+    for (size_t i = 0; i < t->n_sources; i++) {
+        const source_queue *q = &t->sources[i];
+        int64_t bound = q->mins_count ? q->mins[q->mins_head] : q->progress_ms;
+        if (bound < wm)
+            wm = bound;
+    }
+    return t->n_sources ? wm : INT64_MIN;
 }
 
 static int queue_event(source_queue *q, const rg_rec *r, const void *bytes, size_t len, int64_t input_offset)
@@ -133,9 +197,13 @@ static int queue_event(source_queue *q, const rg_rec *r, const void *bytes, size
     void *copy = malloc(len ? len : 1);
     if (!copy)
         return -1;
+    if (mins_push(q, r->ts_ms) != 0) {
+        free(copy);
+        return -1;
+    }
     memcpy(copy, bytes, len);
     q->ring[(q->head + q->count) % q->cap] =
-        (queued_event){r->src_offset, input_offset, r->needs_enrich, copy, len};
+        (queued_event){r->src_offset, input_offset, r->ts_ms, r->needs_enrich, copy, len};
     q->count++;
     q->last_queued = r->src_offset;
     return 0;
@@ -158,6 +226,8 @@ int rg_decide_push(rg_decide *t, const void *bytes, size_t len, int64_t input_of
         return -1;
     }
     source_queue *q = &t->sources[r.src_partition];
+    if ((r.kind == RG_REC_MARK || r.kind == RG_REC_EVENT) && r.progress_ms > q->progress_ms)
+        q->progress_ms = r.progress_ms;
     if (r.kind == RG_REC_MARK)
         return 0;
     if (r.kind == RG_REC_EVENT) {
@@ -279,6 +349,7 @@ static int evaluate_head(rg_decide *t, size_t src)
         memset(t->answered, 0, sizeof t->answered);
     }
     t->sink_failed = false;
+    rg_engine_advance_watermark(t->engine, low_watermark(t));
     if (decoded && rg_event_parse(t->parser, r.raw, r.raw_len, &ev, &rej) == 0) {
         rg_strbuf_reset(&t->values);
         join_values(&t->values, r.values, r.values_len, e ? e->values : NULL, e ? e->len : 0);
@@ -299,6 +370,7 @@ static int evaluate_head(rg_decide *t, size_t src)
     if (e)
         rg_strmap_del(t->enrich, key, klen, free_enrichment);
     q->evaluated = qe->src_offset;
+    mins_pop(q, qe->ts_ms);
     free(qe->data);
     q->head = (q->head + 1) % q->cap;
     q->count--;

@@ -40,13 +40,13 @@ static int free_slot(rg_stream *s)
     return (int)s->tasks.n++;
 }
 
-/* Create, restore and hold the task of one assigned partition; sets
- * p->offset to where it resumes. */
-static void take(rg_stream *s, rd_kafka_topic_partition_t *p)
+/* Create the task of one assigned partition (not restored yet); NULL when
+ * it is held already or the topic is not ours (or on failure: fatal). */
+static rg_task *create(rg_stream *s, const rd_kafka_topic_partition_t *p)
 {
     int kind = rg_topology_kind(&s->topo, p->topic);
     if (kind < 0 || find_task(s, (rg_task_kind)kind, p->partition) >= 0)
-        return;
+        return NULL;
     int slot = free_slot(s);
     char err[1024] = "";
     rg_task *t = slot >= 0 ? rg_task_new(s, (rg_task_kind)kind, p->partition, (unsigned)slot, ++s->tasks.next_gen,
@@ -56,38 +56,78 @@ static void take(rg_stream *s, rd_kafka_topic_partition_t *p)
         rg_log(RG_LOG_ERROR, "cannot create a task; stopping", "topic", p->topic, "error",
                slot < 0 ? "out of memory" : err, NULL);
         s->fatal = true;
-        return;
+        return NULL;
     }
-    int64_t t0 = rg_run_mono_us(), resume = -1;
-    double mb = 0;
-    int rc = rg_snapshot_restore(s, t, &resume, &mb, err, sizeof err);
-    double ms = (double)(rg_run_mono_us() - t0) / 1000.0;
-    char ms_s[32], mb_s[32], at[32];
-    snprintf(ms_s, sizeof ms_s, "%.1f", ms);
-    snprintf(mb_s, sizeof mb_s, "%.3f", mb);
-    if (rc < 0) {
-        /* Starting empty would change decisions without anyone knowing. */
-        rg_log(RG_LOG_ERROR, "cannot restore a task's state; stopping (nothing is committed past it)", "task",
-               t->name, "error", err, NULL);
-        rg_task_free(t);
+    s->tasks.slots[slot] = t;   /* reserved; freed again if its restore fails */
+    return t;
+}
+
+/* Create and restore the tasks of the assigned partitions, all state
+ * partitions read at once (a rebalance must finish within the group's
+ * rebalance timeout); set each partition's offset to where its task
+ * resumes. */
+static void take_all(rg_stream *s, rd_kafka_topic_partition_list_t *parts)
+{
+    rg_task **tasks = calloc((size_t)parts->cnt + 1, sizeof *tasks);
+    rd_kafka_topic_partition_t **where = calloc((size_t)parts->cnt + 1, sizeof *where);
+    rg_restore_result *res = calloc((size_t)parts->cnt + 1, sizeof *res);
+    size_t n = 0;
+    if (!tasks || !where || !res) {
+        rg_log(RG_LOG_ERROR, "out of memory taking partitions; stopping", NULL);
         s->fatal = true;
-        return;
     }
-    s->metrics.restores++;
-    s->metrics.restore_seconds += ms / 1000.0;
-    s->metrics.restore_bytes += (uint64_t)(mb * 1e6);
-    if (rc == 1 && resume >= 0) {
-        p->offset = resume;
-        t->start_offset = resume;
-        rg_run_fmt_i64(at, sizeof at, resume);
-        rg_log(RG_LOG_INFO, "task restored from its snapshot", "task", t->name, "position", at, "read_mb", mb_s,
-               "restore_ms", ms_s, NULL);
-    } else {
-        rg_log(RG_LOG_INFO, "task starts with empty state (no snapshot)", "task", t->name, "read_mb", mb_s,
-               "restore_ms", ms_s, NULL);
+    for (int i = 0; i < parts->cnt && !s->fatal; i++) {
+        rg_task *t = create(s, &parts->elems[i]);
+        if (t) {
+            tasks[n] = t;
+            where[n++] = &parts->elems[i];
+        }
     }
-    t->last_snapshot_ms = rg_run_mono_ms();
-    s->tasks.slots[slot] = t;
+    char err[1024] = "";
+    int64_t t0 = rg_run_mono_us();
+    int rc = s->fatal || !n ? 0 : rg_snapshot_restore(s, tasks, n, res, err, sizeof err);
+    double ms = (double)(rg_run_mono_us() - t0) / 1000.0;
+    if (rc != 0) {
+        /* Starting empty would change decisions without anyone knowing. */
+        rg_log(RG_LOG_ERROR, "cannot restore tasks' state; stopping (nothing is committed past it)", "error", err,
+               NULL);
+        s->fatal = true;
+    }
+    double mb_all = 0;
+    for (size_t i = 0; i < n; i++) {
+        rg_task *t = tasks[i];
+        if (s->fatal) {
+            s->tasks.slots[t->slot] = NULL;
+            rg_task_free(t);
+            continue;
+        }
+        char mb_s[32], at[32];
+        snprintf(mb_s, sizeof mb_s, "%.3f", res[i].mb);
+        mb_all += res[i].mb;
+        if (res[i].restored == 1 && res[i].resume >= 0) {
+            where[i]->offset = res[i].resume;
+            t->start_offset = res[i].resume;
+            rg_run_fmt_i64(at, sizeof at, res[i].resume);
+            rg_log(RG_LOG_INFO, "task restored from its snapshot", "task", t->name, "position", at, "read_mb", mb_s,
+                   NULL);
+        } else {
+            rg_log(RG_LOG_INFO, "task starts with empty state (no snapshot)", "task", t->name, NULL);
+        }
+        t->last_snapshot_ms = rg_run_mono_ms();
+    }
+    if (!s->fatal && n) {
+        char ms_s[32], mb_s[32], cnt[24];
+        snprintf(ms_s, sizeof ms_s, "%.1f", ms);
+        snprintf(mb_s, sizeof mb_s, "%.3f", mb_all);
+        snprintf(cnt, sizeof cnt, "%zu", n);
+        rg_log(RG_LOG_INFO, "tasks restored", "tasks", cnt, "read_mb", mb_s, "restore_ms", ms_s, NULL);
+        s->metrics.restores += n;
+        s->metrics.restore_seconds += ms / 1000.0;
+        s->metrics.restore_bytes += (uint64_t)(mb_all * 1e6);
+    }
+    free(tasks);
+    free(where);
+    free(res);
 }
 
 /* Give up task i: when clean, its outputs acknowledged, a final snapshot
@@ -109,8 +149,8 @@ static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_lis
     char list[512];
     size_t at = 0;
     list[0] = '\0';
+    take_all(s, parts);
     for (int i = 0; i < parts->cnt && !s->fatal; i++) {
-        take(s, &parts->elems[i]);
         int kind = rg_topology_kind(&s->topo, parts->elems[i].topic);
         if (at < sizeof list - 24 && kind >= 0)
             at += (size_t)snprintf(list + at, sizeof list - at, "%s%s/%d", at ? "," : "",

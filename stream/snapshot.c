@@ -332,72 +332,114 @@ typedef struct piece {
 
 static void free_piece(void *v) { free(((piece *)v)->data); }
 
-/* Read the task's state partition to its end into pieces (key -> newest
- * value). 0, or -1 with errstr. */
-static int read_partition(rg_stream *s, int32_t part, rg_strmap *pieces, double *bytes, char *errstr,
-                          size_t errstr_size)
+/* One task being restored: its state partition read to its end. */
+typedef struct restoring {
+    rg_task *t;
+    int32_t part;           /* its <group>.state partition */
+    int64_t end;            /* the partition's high watermark when the read began */
+    bool done;
+    rg_strmap *pieces;      /* key -> newest piece */
+    double bytes;
+} restoring;
+
+static restoring *find_restoring(restoring *r, size_t n, int32_t part)
 {
-    /* An empty partition (a task's first start) needs no read: asking
-     * its watermarks takes a round trip, waiting for the end of an empty
-     * partition takes a fetch wait (about 0.5 s per task). */
-    int64_t lo = -1, hi = -1;
-    if (rd_kafka_query_watermark_offsets(s->c.restorer, s->topo.state, part, &lo, &hi, RESTORE_WATERMARK_MS) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR &&
-        hi >= 0 && lo >= hi)
+    for (size_t i = 0; i < n; i++)
+        if (r[i].part == part)
+            return &r[i];
+    return NULL;
+}
+
+/* Keep message m as the newest piece under its key. 0, or -1 (OOM). */
+static int keep_piece(restoring *r, const rd_kafka_message_t *m)
+{
+    if (!m->key || !m->key_len)
         return 0;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, s->topo.state, part)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    bool created;
+    piece *p = rg_strmap_put(r->pieces, m->key, m->key_len, &created);
+    if (!p)
+        return -1;
+    if (!created)
+        free_piece(p);
+    p->tombstone = !m->payload;
+    p->len = m->len;
+    p->data = m->payload ? malloc(m->len ? m->len : 1) : NULL;
+    if (m->payload && !p->data)
+        return -1;
+    if (m->payload)
+        memcpy(p->data, m->payload, m->len);
+    r->bytes += (double)m->len;
+    return 0;
+}
+
+/* Read every task's state partition from its start to the high watermark
+ * it had when asked, all at once: one assignment of the restorer, each
+ * partition done when its last message came (no wait for an end-of-
+ * partition fetch, which costs a fetch wait per partition). An empty
+ * partition (a task's first start) is not read at all. 0, or -1 with
+ * errstr. */
+static int read_partitions(rg_stream *s, restoring *r, size_t n, char *errstr, size_t errstr_size)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)(n ? n : 1));
+    size_t pending = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t lo = -1, hi = -1;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(s->c.restorer, s->topo.state, r[i].part, &lo, &hi,
+                                                                  RESTORE_WATERMARK_MS);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0 && lo >= hi) {
+            r[i].done = true;   /* empty */
+            continue;
+        }
+        r[i].end = e == RD_KAFKA_RESP_ERR_NO_ERROR ? hi : -1;   /* unknown: read to an end-of-partition */
+        rd_kafka_topic_partition_list_add(l, s->topo.state, r[i].part)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        pending++;
+    }
+    if (!pending) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return 0;
+    }
     rd_kafka_resp_err_t err = rd_kafka_assign(s->c.restorer, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (err) {
-        snprintf(errstr, errstr_size, "cannot read %s partition %d: %s", s->topo.state, (int)part,
-                 rd_kafka_err2str(err));
+        snprintf(errstr, errstr_size, "cannot read %s: %s", s->topo.state, rd_kafka_err2str(err));
         return -1;
     }
-    int rc = -1;
+    int rc = 0;
     int64_t deadline = rg_run_mono_ms() + RESTORE_WAIT_MS;
-    for (;;) {
+    while (pending && rc == 0) {
         if (rg_run_mono_ms() > deadline) {
-            snprintf(errstr, errstr_size, "%s partition %d not read to its end within %d s", s->topo.state,
-                     (int)part, RESTORE_WAIT_MS / 1000);
+            snprintf(errstr, errstr_size, "%s: %zu partition(s) not read to their end within %d s", s->topo.state,
+                     pending, RESTORE_WAIT_MS / 1000);
+            rc = -1;
             break;
         }
-        /* Keep the group's side alive meanwhile: delivery reports. */
+        /* Keep the producer's side served meanwhile: delivery reports. */
         rd_kafka_poll(s->c.producer, 0);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->c.restorer, 100);
         if (!m)
             continue;
+        restoring *x = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), s->topo.state) == 0
+                           ? find_restoring(r, n, m->partition)
+                           : NULL;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            rd_kafka_message_destroy(m);
-            rc = 0;
-            break;
-        }
-        if (m->err) {
+            if (x && !x->done && (x->end < 0 || m->offset >= x->end)) {
+                x->done = true;
+                pending--;
+            }
+        } else if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__TRANSPORT && m->err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-                snprintf(errstr, errstr_size, "reading %s partition %d: %s", s->topo.state, (int)part,
+                snprintf(errstr, errstr_size, "reading %s partition %d: %s", s->topo.state, (int)m->partition,
                          rd_kafka_message_errstr(m));
-                rd_kafka_message_destroy(m);
-                break;
+                rc = -1;
             }
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (m->key && m->key_len) {
-            bool created;
-            piece *p = rg_strmap_put(pieces, m->key, m->key_len, &created);
-            if (!p) {
-                rd_kafka_message_destroy(m);
+        } else if (x && !x->done) {
+            if (keep_piece(x, m) != 0) {
                 snprintf(errstr, errstr_size, "out of memory restoring");
-                break;
+                rc = -1;
+            } else if (x->end >= 0 && m->offset + 1 >= x->end) {
+                x->done = true;
+                pending--;
             }
-            if (!created)
-                free_piece(p);
-            p->tombstone = !m->payload;
-            p->len = m->len;
-            p->data = m->payload ? malloc(m->len ? m->len : 1) : NULL;
-            if (m->payload && p->data)
-                memcpy(p->data, m->payload, m->len);
-            *bytes += (double)m->len;
         }
         rd_kafka_message_destroy(m);
     }
@@ -405,68 +447,94 @@ static int read_partition(rg_stream *s, int32_t part, rg_strmap *pieces, double 
     return rc;
 }
 
-int rg_snapshot_restore(rg_stream *s, rg_task *t, int64_t *resume_offset, double *mb, char *errstr,
+/* The newest complete generation among x's pieces (or the local cache's,
+ * when newer) into the task. 1 restored (*resume set), 0 none, -1 with
+ * errstr. */
+static int load_newest(rg_stream *s, restoring *x, int64_t *resume, char *errstr, size_t errstr_size)
+{
+    rg_task *t = x->t;
+    rg_strbuf blob = RG_STRBUF_INIT;
+    header h = {0};
+    bool have = false;
+    piece *hp = rg_strmap_get(x->pieces, t->name, strlen(t->name));
+    if (hp && !hp->tombstone && header_get(hp->data, hp->len, &h) == 0 && h.kind == task_char(t->kind) &&
+        h.partition == t->partition) {
+        char key[96];
+        bool complete = true;
+        for (uint32_t i = 0; i < h.chunks && complete; i++) {
+            int kl = snprintf(key, sizeof key, "%s/%llu/%u", t->name, (unsigned long long)h.gen, i);
+            piece *c = rg_strmap_get(x->pieces, key, (size_t)kl);
+            if (!c || c->tombstone)
+                complete = false;
+            else
+                rg_strbuf_append(&blob, c->data, c->len);
+        }
+        have = complete && rg_strbuf_ok(&blob) && blob.len == h.len &&
+               (uint32_t)crc32(0, (const Bytef *)blob.data, (uInt)blob.len) == h.crc;
+        if (!have)
+            rg_log(RG_LOG_WARN,
+                   "the newest snapshot in Kafka is incomplete (chunks trimmed or corrupt); without a newer one "
+                   "in the --state cache the task starts empty",
+                   "task", t->name, NULL);
+    }
+    /* A newer generation in the local cache wins. */
+    header ch;
+    rg_strbuf cblob = RG_STRBUF_INIT;
+    if (cache_read(s, t, have ? h.gen : 0, &ch, &cblob)) {
+        rg_strbuf_free(&blob);
+        blob = cblob;
+        h = ch;
+        have = true;
+    } else {
+        rg_strbuf_free(&cblob);
+    }
+    int rc = 0;
+    if (have) {
+        if (load_stage(t, blob.data, blob.len, errstr, errstr_size) != 0) {
+            rc = -1;
+        } else {
+            *resume = h.resume;
+            t->durable_gen = t->snap_gen = h.gen;
+            t->durable_chunks = h.chunks;
+            rc = 1;
+        }
+    }
+    rg_strbuf_free(&blob);
+    return rc;
+}
+
+int rg_snapshot_restore(rg_stream *s, rg_task *const *tasks, size_t n, rg_restore_result *out, char *errstr,
                         size_t errstr_size)
 {
-    *resume_offset = -1;
-    *mb = 0;
-    rg_strmap *pieces = rg_strmap_new(sizeof(piece));
-    rg_strbuf blob = RG_STRBUF_INIT;
-    if (!pieces) {
+    restoring *r = calloc(n ? n : 1, sizeof *r);
+    if (!r) {
         snprintf(errstr, errstr_size, "out of memory restoring");
         return -1;
     }
-    double bytes = 0;
-    int rc = read_partition(s, rg_topology_state_partition(&s->topo, t->kind, t->partition), pieces, &bytes, errstr,
-                            errstr_size);
-    *mb = bytes / 1e6;
-    header h = {0};
-    bool have = false;
-    if (rc == 0) {
-        piece *hp = rg_strmap_get(pieces, t->name, strlen(t->name));
-        if (hp && !hp->tombstone && header_get(hp->data, hp->len, &h) == 0 && h.kind == task_char(t->kind) &&
-            h.partition == t->partition) {
-            char key[96];
-            bool complete = true;
-            for (uint32_t i = 0; i < h.chunks && complete; i++) {
-                int kl = snprintf(key, sizeof key, "%s/%llu/%u", t->name, (unsigned long long)h.gen, i);
-                piece *c = rg_strmap_get(pieces, key, (size_t)kl);
-                if (!c || c->tombstone)
-                    complete = false;
-                else
-                    rg_strbuf_append(&blob, c->data, c->len);
-            }
-            have = complete && rg_strbuf_ok(&blob) && blob.len == h.len &&
-                   (uint32_t)crc32(0, (const Bytef *)blob.data, (uInt)blob.len) == h.crc;
-            if (!have)
-                rg_log(RG_LOG_WARN,
-                       "the newest snapshot in Kafka is incomplete (chunks trimmed or corrupt); without a newer one "
-                       "in the --state cache the task starts empty",
-                       "task", t->name, NULL);
-        }
-        /* A newer generation in the local cache wins. */
-        header ch;
-        rg_strbuf cblob = RG_STRBUF_INIT;
-        if (cache_read(s, t, have ? h.gen : 0, &ch, &cblob)) {
-            rg_strbuf_free(&blob);
-            blob = cblob;
-            h = ch;
-            have = true;
-        } else {
-            rg_strbuf_free(&cblob);
-        }
-        if (have) {
-            if (load_stage(t, blob.data, blob.len, errstr, errstr_size) != 0) {
-                rc = -1;
-            } else {
-                *resume_offset = h.resume;
-                t->durable_gen = t->snap_gen = h.gen;
-                t->durable_chunks = h.chunks;
-                rc = 1;
-            }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        r[i].t = tasks[i];
+        r[i].part = rg_topology_state_partition(&s->topo, tasks[i]->kind, tasks[i]->partition);
+        r[i].end = -1;
+        out[i] = (rg_restore_result){.resume = -1};
+        if (!(r[i].pieces = rg_strmap_new(sizeof(piece))))
+            rc = -1;
+    }
+    if (rc != 0)
+        snprintf(errstr, errstr_size, "out of memory restoring");
+    else
+        rc = read_partitions(s, r, n, errstr, errstr_size);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        out[i].mb = r[i].bytes / 1e6;
+        char err[512] = "";
+        out[i].restored = load_newest(s, &r[i], &out[i].resume, err, sizeof err);
+        if (out[i].restored < 0) {
+            snprintf(errstr, errstr_size, "task %s: %s", tasks[i]->name, err);
+            rc = -1;
         }
     }
-    rg_strmap_free(pieces, free_piece);
-    rg_strbuf_free(&blob);
+    for (size_t i = 0; i < n; i++)
+        rg_strmap_free(r[i].pieces, free_piece);
+    free(r);
     return rc;
 }

@@ -20,11 +20,12 @@
  * A snapshot whose epochs are not acknowledged within 30 s (a broker
  * down) is given up; the next interval takes another.
  *
- * Restoring (rg_snapshot_restore, when a partition is assigned): the
- * task's state partition is read from its start to its end with a
- * consumer of its own, and the newest generation whose header and every
- * chunk are there and whose CRC matches is loaded; a newer one in DIR
- * wins. No snapshot: the task starts empty at the committed offset.
+ * Restoring (rg_snapshot_restore, when partitions are assigned): the
+ * tasks' state partitions are read together from their start to the high
+ * watermark each had when the read began, with a consumer of its own, and
+ * for each task the newest generation whose header and every chunk are
+ * there and whose CRC matches is loaded; a newer one in DIR wins. No
+ * snapshot: the task starts empty at the committed offset.
  *
  * Engine thread only.
  */
@@ -48,9 +49,17 @@ void rg_snapshot_delivered(rg_stream *s, rg_task *t, uint32_t gen_low, bool ok);
  * durable or timeout_ms passed: 0 durable, -1 not (logged). */
 int rg_snapshot_final(rg_stream *s, rg_task *t, int64_t timeout_ms);
 
-/* Restore t from its newest snapshot: 1 restored (*resume_offset set), 0
- * none (start empty), -1 with errstr (unreadable, corrupt, refused). */
-int rg_snapshot_restore(rg_stream *s, rg_task *t, int64_t *resume_offset, double *mb, char *errstr,
+/* What restoring one task found. */
+typedef struct rg_restore_result {
+    int restored;       /* 1 from a snapshot, 0 none (start empty) */
+    int64_t resume;     /* the input position to resume at (restored), else -1 */
+    double mb;          /* bytes of <group>.state read for it, in MB */
+} rg_restore_result;
+
+/* Restore tasks[0..n) from their newest snapshots, reading all their state
+ * partitions at once. 0 (out[i] says what each found), or -1 with errstr
+ * (unreadable, corrupt, refused: nothing is loaded that can be trusted). */
+int rg_snapshot_restore(rg_stream *s, rg_task *const *tasks, size_t n, rg_restore_result *out, char *errstr,
                         size_t errstr_size);
 
 #endif

@@ -36,15 +36,16 @@ uint64_t rg_task_inflight(const rg_task *t)
     return n;
 }
 
-/* Count an entities partition as told the task's progress (a record to it
- * carries it, like a MARK). */
-static void told(rg_task *t, int32_t partition, int64_t progress)
+/* Count a partition (slot: entities partition p at p, decide partition p
+ * at n + p) as told the task's progress: a record to it carries it, like
+ * a MARK. */
+static void told(rg_task *t, int32_t slot, int64_t progress)
 {
-    if (t->kind != RG_TASK_INGEST || partition < 0 || partition >= t->s->topo.partitions)
+    if (t->kind != RG_TASK_INGEST || slot < 0 || slot >= 2 * t->s->topo.partitions)
         return;
-    t->mark_sent_ms[partition] = rg_run_mono_ms();
-    t->mark_progress[partition] = progress;
-    t->mark_drained[partition] = false;
+    t->mark_sent_ms[slot] = rg_run_mono_ms();
+    t->mark_progress[slot] = progress;
+    t->mark_drained[slot] = false;
 }
 
 static int out_entities(void *opaque, const char *key, size_t key_len, const void *rec, size_t rec_len)
@@ -65,6 +66,8 @@ static int out_decide(void *opaque, const char *key, size_t key_len, const void 
     rg_stream *s = t->s;
     int32_t part = rg_stage_partition(key, key_len, s->topo.partitions);
     rg_run_produce(s, s->c.decide, part, key, key_len, rec, rec_len, rg_task_ticket(t));
+    if (t->kind == RG_TASK_INGEST)
+        told(t, s->topo.partitions + part, rg_ingest_progress(t->st.ingest));
     s->metrics.records_decide++;
     return s->fatal ? -1 : 0;
 }
@@ -144,15 +147,17 @@ rg_task *rg_task_new(rg_stream *s, rg_task_kind kind, int32_t partition, unsigne
     switch (kind) {
     case RG_TASK_INGEST:
         t->st.ingest = rg_ingest_new(s->rs, s->geo, partition, errstr, errstr_size);
-        t->mark_sent_ms = calloc(n, sizeof *t->mark_sent_ms);
-        t->mark_progress = calloc(n, sizeof *t->mark_progress);
-        t->mark_drained = calloc(n, sizeof *t->mark_drained);
+        /* MARKs go to every entities partition (the merge) and every
+         * decide partition (its watermark): 2n slots. */
+        t->mark_sent_ms = calloc(2 * n, sizeof *t->mark_sent_ms);
+        t->mark_progress = calloc(2 * n, sizeof *t->mark_progress);
+        t->mark_drained = calloc(2 * n, sizeof *t->mark_drained);
         if (t->st.ingest && (!t->mark_sent_ms || !t->mark_progress || !t->mark_drained)) {
             snprintf(errstr, errstr_size, "out of memory");
             rg_task_free(t);
             return NULL;
         }
-        for (size_t i = 0; t->mark_progress && i < n; i++)
+        for (size_t i = 0; t->mark_progress && i < 2 * n; i++)
             t->mark_progress[i] = INT64_MIN;
         break;
     case RG_TASK_ENTITY:
@@ -349,7 +354,7 @@ void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms)
     if (is_drained && now_ms - t->drained_at_ms >= REPROBE_MS / 2 && now_ms >= t->probe_after_ms && s->probe)
         rg_probe_request(s->probe, t->partition, now_ms);
     int32_t n = s->topo.partitions;
-    for (int32_t r = 0; r < n; r++) {
+    for (int32_t r = 0; r < 2 * n; r++) {
         if (now_ms - t->mark_sent_ms[r] < s->cfg.mark_interval_ms)
             continue;
         if (t->mark_progress[r] == position && t->mark_drained[r] == is_drained)
@@ -359,8 +364,8 @@ void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms)
         if (!rg_strbuf_ok(&s->scratch))
             return;
         /* A MARK that is lost only delays the merge: nothing waits for it. */
-        rg_run_produce(s, s->c.entities, r, NULL, 0, s->scratch.data, s->scratch.len,
-                       rg_ticket(t->slot, t->gen, RG_TICKET_UNTRACKED, 0));
+        rg_run_produce(s, r < n ? s->c.entities : s->c.decide, r < n ? r : r - n, NULL, 0, s->scratch.data,
+                       s->scratch.len, rg_ticket(t->slot, t->gen, RG_TICKET_UNTRACKED, 0));
         t->mark_sent_ms[r] = now_ms;
         t->mark_progress[r] = position;
         t->mark_drained[r] = is_drained;

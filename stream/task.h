@@ -20,7 +20,8 @@
  * highest ts evaluated, plus the wall time the partition has been silent
  * while the broker confirms it drained (end of partition, watermark
  * probes; a failed probe stops the advance). rg_task_marks sends it to
- * every <group>.entities partition that heard nothing from the task for a
+ * every <group>.entities partition (the merge) and every <group>.decide
+ * partition (its watermark) that heard nothing from the task for a
  * mark interval.
  *
  * Ownership: the runner's task table owns tasks. Engine thread only.
@@ -71,7 +72,8 @@ typedef struct rg_task {
     int64_t drained_at_ms;      /* the broker confirmed nothing follows next_offset; -1 not */
     int64_t high_watermark;     /* as last seen; -1 unknown */
     int64_t probe_after_ms;
-    int64_t *mark_sent_ms;      /* per <group>.entities partition: last record or MARK sent */
+    int64_t *mark_sent_ms;      /* per entities partition p (slot p) and decide partition p
+                                 * (slot n + p): last record or MARK sent */
     int64_t *mark_progress;     /* ... the progress it carried */
     bool *mark_drained;
 
@@ -108,7 +110,8 @@ void rg_task_note_unreachable(rg_task *t, int64_t now_ms);
 /* Entity/decide: evaluate what can be, at most max records. The number
  * evaluated; *wait_ms (entity) when it waits on its sources (-1 not). */
 long rg_task_run(rg_stream *s, rg_task *t, size_t max, int64_t *wait_ms);
-/* Ingest: MARKs to the entities partitions due one; probes while drained. */
+/* Ingest: MARKs to the entities and decide partitions due one; probes
+ * while drained. */
 void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms);
 /* Ingest: the progress a MARK would carry now, and whether drained. */
 int64_t rg_task_position(const rg_task *t, int64_t now_ms, bool *drained);

@@ -69,7 +69,7 @@ static int create_topics(rd_kafka_t *rk, const char *const *names, const int32_t
         /* Replication: the cluster's default (-1). */
         nt[i] = rd_kafka_NewTopic_new(names[i], counts[i], -1, why, sizeof why);
         if (!nt[i]) {
-            snprintf(errstr, errstr_size, "cannot describe topic %s: %s", names[i], why);
+            snprintf(errstr, errstr_size, "cannot describe topic %.200s: %.200s", names[i], why);
             goto done;
         }
         if (compact[i])

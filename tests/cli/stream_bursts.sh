@@ -106,24 +106,31 @@ produce_burst() {
     for p in "${pids[@]}"; do wait "$p" || rg_fail "producing burst $2"; done
 }
 
-# wait_done NAME : every held partition (events, entities, decide)
-# evaluated to its end, nothing
-# buffered or in flight (after every burst was produced).
+# wait_done NAME... : the instances together hold every partition
+# (events, entities, decide), each evaluated to its end, nothing buffered
+# or in flight; seen twice a second apart (a rebalance in between would
+# show a partition missing).
 wait_done() {
-    local name=$1 deadline=$((SECONDS + 300)) text
-    run_port "$name"
+    local deadline=$((SECONDS + 300)) text name stable=0
+    for name in "$@"; do run_port "$name"; done
     while [ $SECONDS -lt $deadline ]; do
-        text=$(curl -s --max-time 5 "http://127.0.0.1:${RUN_PORT[$name]}/metrics")
+        text=""
+        for name in "$@"; do
+            kill -0 "${RUN_PID[$name]}" 2>/dev/null || rg_fail "riskgate run ($name) exited while catching up"
+            text+=$(curl -s --max-time 5 "http://127.0.0.1:${RUN_PORT[$name]}/metrics")$'\n'
+        done
         if awk -v want="$((3 * PARTITIONS))" '$1 ~ /^riskgate_consumer_lag\{/ { n++; lag += $2 }
-                $1 == "riskgate_inflight_events" { inflight = $2 }
-                $1 == "riskgate_buffered_messages" { buffered = $2 }
+                $1 == "riskgate_inflight_events" { inflight += $2 }
+                $1 == "riskgate_buffered_messages" { buffered += $2 }
                 END { exit !(n == want && lag == 0 && inflight == 0 && buffered == 0) }' <<<"$text"; then
-            return 0
+            stable=$((stable + 1))
+            [ "$stable" -ge 2 ] && return 0
+        else
+            stable=0
         fi
-        kill -0 "${RUN_PID[$name]}" 2>/dev/null || rg_fail "riskgate run ($name) exited while catching up"
-        sleep 0.5
+        sleep 1
     done
-    rg_fail "riskgate run ($name) did not finish within 300 s"
+    rg_fail "riskgate run ($*) did not finish within 300 s"
 }
 
 # check NAME : the action topic equals replay; the dead-letter topic holds
@@ -156,6 +163,37 @@ check() {
     RESULT+=("$name: $n_decisions decisions as replay ($dups duplicates, same bodies), $n_rejects rejects")
 }
 
+# start NAME : one more instance of the scenario's group (its own --state
+# directory, as on its own machine).
+start() {
+    run_start "$1" "${common[@]}" --state "$RG_TMP/$1.state"
+    run_port "$1"
+    RUNNING+=("$1")
+}
+
+# stop NAME SIGNAL : stop one instance; SIGTERM must exit 0.
+stop() {
+    run_stop "$1" "$2"
+    if [ "$2" = TERM ]; then
+        [ "$RUN_RC" = 0 ] || rg_fail "$1: riskgate run exited $RUN_RC after SIGTERM"
+    else
+        [ "$RUN_RC" = 137 ] || rg_fail "$1: kill -9 gave exit status $RUN_RC"
+    fi
+    local keep=() n
+    for n in "${RUNNING[@]}"; do [ "$n" = "$1" ] || keep+=("$n"); done
+    RUNNING=("${keep[@]}")
+}
+
+# wait_running NAME : until the instance holds partitions (bounded).
+wait_running() {
+    for _ in $(seq 300); do
+        grep -q 'msg="partitions assigned"' "$RG_TMP/$1.log" && return 0
+        kill -0 "${RUN_PID[$1]}" 2>/dev/null || rg_fail "$1 exited before its first assignment"
+        sleep 0.1
+    done
+    rg_fail "$1: no partitions within 30 s"
+}
+
 RESULT=()
 for sc in "${scenarios[@]}"; do
     ev=$sc.events
@@ -164,11 +202,14 @@ for sc in "${scenarios[@]}"; do
     mc_cmd topic "$sc.deadletter" 1
     mc_group "$sc" "$PARTITIONS"
     common=(--group "$sc" --geoip "$GEO" --events-topic "$ev" --actions-topic "$sc.actions"
-        --deadletter-topic "$sc.deadletter" --state "$RG_TMP/$sc.state" --commit-interval-ms 200
-        --checkpoint-interval-ms 2000 -X consumer.session.timeout.ms=6000)
-    run_start "$sc.1" "${common[@]}"
-    run_port "$sc.1"
-    name=$sc.1
+        --deadletter-topic "$sc.deadletter" --commit-interval-ms 200
+        --checkpoint-interval-ms 2000 -X consumer.session.timeout.ms=6000 ${BURST_RUN_ARGS:-})
+    RUNNING=()
+    start "$sc.1"
+    case "$sc" in
+    two) start "$sc.2" ;;
+    three_kill | rolling) start "$sc.2"; start "$sc.3" ;;
+    esac
     SLOW_PIDS=()
     fault_pid=""
     for b in $(seq 0 $((BURSTS - 1))); do
@@ -176,31 +217,41 @@ for sc in "${scenarios[@]}"; do
         slow) produce_burst "$ev" "$b" 3 ;;
         *) produce_burst "$ev" "$b" ;;
         esac
-        if [ "$b" = 3 ]; then
-            case "$sc" in
-            brokers)
-                (for id in 1 2 3; do mc_cmd down "$id"; sleep 3; mc_cmd up "$id"; done) &
-                fault_pid=$!
-                ;;
-            kill)
-                run_stop "$sc.1" KILL
-                [ "$RUN_RC" = 137 ] || rg_fail "kill: kill -9 gave exit status $RUN_RC"
-                # The restart catches up while one broker answers slowly:
-                # its partitions' first fetches come late.
-                mc_cmd rtt 2 500
-                run_start "$sc.2" "${common[@]}"
-                name=$sc.2
-                ;;
-            esac
-        fi
+        case "$sc/$b" in
+        brokers/3)
+            (for id in 1 2 3; do mc_cmd down "$id"; sleep 3; mc_cmd up "$id"; done) &
+            fault_pid=$!
+            ;;
+        kill/3)
+            stop "$sc.1" KILL
+            # The restart catches up while one broker answers slowly: its
+            # partitions' first fetches come late. Same --state directory.
+            mc_cmd rtt 2 500
+            run_start "$sc.1b" "${common[@]}" --state "$RG_TMP/$sc.1.state"
+            run_port "$sc.1b"
+            RUNNING+=("$sc.1b")
+            ;;
+        three_kill/3)
+            # Not restarted: the other two take its partitions (and their
+            # state) once its session expires.
+            stop "$sc.2" KILL
+            ;;
+        join/2) start "$sc.2" ;;
+        join/5) start "$sc.3" ;;
+        rolling/2 | rolling/4 | rolling/6)
+            k=$((b / 2))
+            stop "$sc.$k" TERM
+            start "$sc.${k}b"
+            wait_running "$sc.${k}b"
+            ;;
+        esac
         sleep 0.5
     done
     [ -z "$fault_pid" ] || wait "$fault_pid" || rg_fail "$sc: fault injection failed"
     [ "$sc" != kill ] || { sleep 5; mc_cmd rtt 2 0; }
     for p in "${SLOW_PIDS[@]}"; do wait "$p" || rg_fail "$sc: producing the slow partition"; done
-    wait_done "$name"
-    run_stop "$name" TERM
-    [ "$RUN_RC" = 0 ] || rg_fail "$sc: riskgate run exited $RUN_RC after SIGTERM"
+    wait_done "${RUNNING[@]}"
+    for n in "${RUNNING[@]}"; do stop "$n" TERM; done
     check "$sc"
 done
 printf 'ok: %s\n' "${RESULT[@]}"
