@@ -28,6 +28,15 @@
 #define CHUNK_RECORDS (UINT32_C(1) << CHUNK_LOG2)
 #define MAX_RECORDS (UINT32_MAX - 1)
 
+/* The memo of hash32 (below): the last short keys hashed and their hashes. */
+#define MEMO_SLOTS 16
+
+struct hash_memo {
+    uint64_t w0[MEMO_SLOTS], w1[MEMO_SLOTS];
+    uint32_t len[MEMO_SLOTS];   /* 0: empty (an empty key is never memoised) */
+    uint32_t hash[MEMO_SLOTS];
+};
+
 struct slot {
     uint32_t hash;
     uint32_t ref;   /* record number + 1; 0 means empty */
@@ -46,6 +55,7 @@ struct rg_strmap {
     uint32_t fresh;             /* records [0, fresh) have been handed out */
     uint32_t free_head;         /* first free record + 1, or 0 */
     size_t spilled_bytes;       /* heap copies of long keys, at their real size */
+    struct hash_memo *memo;     /* the last keys hashed (hash32); written through const maps */
 };
 
 #define KEYLEN_BITS 24
@@ -121,6 +131,8 @@ rg_strmap *rg_strmap_new_sized(size_t value_size, size_t inline_key)
     rg_strmap *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
+    /* Without its memo a map still works (every key hashed). */
+    m->memo = calloc(1, sizeof *m->memo);
     m->value_size = value_size;
     /* 8, not 16: values hold int64s and pointers at most, and every byte
      * of padding is paid once per entity. */
@@ -159,12 +171,75 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
         free(m->chunks[c]);
     free(m->chunks);
     free(m->slots);
+    free(m->memo);
     free(m);
 }
 
+/*
+ * The hashes of the last few short keys, per map. One event's keys are
+ * hashed several times over: its account by each family that keeps
+ * something per account, its event id by dedupe's check and insert, and
+ * every key once more when it is prefetched (rg_strmap_prefetch) before
+ * the event is evaluated. SipHash-1-3 costs ~140 instructions on an
+ * 11-byte id; a memo hit ~15. A key of up to 16 bytes is held as two
+ * words (overlapping loads, so the words and the length determine the
+ * bytes), which is also how the memo compares it: a hit is the same
+ * bytes, never an approximation. Longer keys are always hashed. The memo
+ * is a cache of a pure function of the key under the process key, which
+ * never changes while a map exists (hash.h), so it cannot change a
+ * lookup's result.
+ */
+static uint64_t load64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint32_t load32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Keys of 1..16 bytes as two words. */
+static void key_words(const char *key, size_t len, uint64_t *w0, uint64_t *w1)
+{
+    if (len >= 8) {
+        *w0 = load64(key);
+        *w1 = load64(key + len - 8);
+    } else if (len >= 4) {
+        *w0 = load32(key) | (uint64_t)load32(key + len - 4) << 32;
+        *w1 = 0;
+    } else {
+        *w0 = (uint64_t)(unsigned char)key[0] | (uint64_t)(unsigned char)key[len / 2] << 8 |
+              (uint64_t)(unsigned char)key[len - 1] << 16;
+        *w1 = 0;
+    }
+}
+
 /* Keyed per process (hash.h): ids an event names cannot be chosen to
- * collide. */
-static uint32_t hash32(const char *key, size_t keylen) { return (uint32_t)rg_hash_bytes(key, keylen); }
+ * collide. Through the map's memo for short keys. */
+static uint32_t hash32(const rg_strmap *m, const char *key, size_t keylen)
+{
+    struct hash_memo *memo = m->memo;
+    if (!memo || keylen == 0 || keylen > 16)
+        return (uint32_t)rg_hash_bytes(key, keylen);
+    uint64_t w0, w1;
+    key_words(key, keylen, &w0, &w1);
+    /* Which slot: any mix of the words will do (the slot only decides
+     * which earlier key is forgotten). */
+    size_t i = (size_t)(((w0 ^ (w1 >> 7) ^ keylen) * UINT64_C(0x9E3779B97F4A7C15)) >> 60) & (MEMO_SLOTS - 1);
+    if (memo->len[i] == keylen && memo->w0[i] == w0 && memo->w1[i] == w1)
+        return memo->hash[i];
+    uint32_t h = (uint32_t)rg_hash_bytes(key, keylen);
+    memo->w0[i] = w0;
+    memo->w1[i] = w1;
+    memo->len[i] = (uint32_t)keylen;
+    memo->hash[i] = h;
+    return h;
+}
 
 static struct slot *find(const rg_strmap *m, const char *key, size_t keylen, uint32_t h)
 {
@@ -185,8 +260,29 @@ static struct slot *find(const rg_strmap *m, const char *key, size_t keylen, uin
 
 void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen)
 {
-    struct slot *s = find(m, key, keylen, hash32(key, keylen));
+    struct slot *s = find(m, key, keylen, hash32(m, key, keylen));
     return s ? record_at(m, s->ref - 1) : NULL;
+}
+
+void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int stage)
+{
+    if (!m || !m->cap)
+        return;
+    uint32_t h = hash32(m, key, keylen);
+    size_t mask = m->cap - 1, i = h & mask;
+    if (stage == 0) {
+        __builtin_prefetch(&m->slots[i]);
+        return;
+    }
+    for (;; i = (i + 1) & mask) {
+        const struct slot *s = &m->slots[i];
+        if (!s->ref)
+            return;
+        if (s->hash == h) {
+            __builtin_prefetch(record_at(m, s->ref - 1));
+            return;
+        }
+    }
 }
 
 static bool grow(rg_strmap *m)
@@ -251,7 +347,7 @@ static void give_back_record(rg_strmap *m, uint32_t i)
 
 void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
 {
-    uint32_t h = hash32(key, keylen);
+    uint32_t h = hash32(m, key, keylen);
     struct slot *s = find(m, key, keylen, h);
     if (created)
         *created = false;
@@ -330,7 +426,7 @@ static void remove_at(rg_strmap *m, size_t i, void (*free_value)(void *))
 
 bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_value)(void *))
 {
-    struct slot *s = find(m, key, keylen, hash32(key, keylen));
+    struct slot *s = find(m, key, keylen, hash32(m, key, keylen));
     if (!s)
         return false;
     remove_at(m, (size_t)(s - m->slots), free_value);
@@ -373,7 +469,8 @@ size_t rg_strmap_count(const rg_strmap *m) { return m->count; }
 
 size_t rg_strmap_bytes(const rg_strmap *m)
 {
-    size_t bytes = rg_heap_block_bytes(m, sizeof *m) + rg_heap_block_bytes(m->slots, m->cap * sizeof(struct slot)) +
+    size_t bytes = rg_heap_block_bytes(m, sizeof *m) + rg_heap_block_bytes(m->memo, sizeof *m->memo) +
+                   rg_heap_block_bytes(m->slots, m->cap * sizeof(struct slot)) +
                    rg_heap_block_bytes(m->chunks, m->chunks_cap * sizeof *m->chunks) + m->spilled_bytes;
     for (uint32_t c = 0; c < m->n_chunks; c++)
         bytes += rg_heap_block_bytes(m->chunks[c], chunk_records(c) * m->stride);

@@ -288,6 +288,15 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
 }
 
+void rg_engine_prefetch(const rg_engine *e, const rg_event *ev, int stage)
+{
+    if (e->role.dedupe)
+        rg_dedupe_prefetch(e->dedupe, ev->event_id, ev->event_id_len, stage);
+    rg_account_prefetch(e->accounts, ev->account, ev->account_len, stage);
+    if (ev->counterparty)
+        rg_account_prefetch(e->accounts, ev->counterparty, ev->counterparty_len, stage);
+}
+
 void rg_engine_advance_watermark(rg_engine *e, int64_t wm)
 {
     if (wm > e->stats.watermark_ms)

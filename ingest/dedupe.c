@@ -78,6 +78,13 @@ void rg_dedupe_set_lateness(rg_dedupe *d, int64_t lateness_ms)
     d->lateness_ms = lateness_ms < 0 ? 0 : lateness_ms;
 }
 
+void rg_dedupe_prefetch(const rg_dedupe *d, const char *id, size_t len, int stage)
+{
+    rg_strmap_prefetch(d->ids, id, len, stage);
+    if (stage == 1 && d->n)
+        __builtin_prefetch(d->heap[0].rec);
+}
+
 size_t rg_dedupe_size(const rg_dedupe *d) { return rg_strmap_count(d->ids); }
 
 size_t rg_dedupe_bytes(const rg_dedupe *d)
