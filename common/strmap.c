@@ -31,8 +31,11 @@
 /* The memo of hash32 (below): the last short keys hashed and their hashes. */
 #define MEMO_SLOTS 16
 
+/* Keys of up to this many bytes are memoised (as four words). */
+#define MEMO_KEY_MAX 32
+
 struct hash_memo {
-    uint64_t w0[MEMO_SLOTS], w1[MEMO_SLOTS];
+    uint64_t w[MEMO_SLOTS][4];
     uint32_t len[MEMO_SLOTS];   /* 0: empty (an empty key is never memoised) */
     uint32_t hash[MEMO_SLOTS];
 };
@@ -180,11 +183,13 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
  * hashed several times over: its account by each family that keeps
  * something per account, its event id by dedupe's check and insert, and
  * every key once more when it is prefetched (rg_strmap_prefetch) before
- * the event is evaluated. SipHash-1-3 costs ~140 instructions on an
- * 11-byte id; a memo hit ~15. A key of up to 16 bytes is held as two
- * words (overlapping loads, so the words and the length determine the
- * bytes), which is also how the memo compares it: a hit is the same
- * bytes, never an approximation. Longer keys are always hashed. The memo
+ * the event is evaluated; the keyed stages look up the names of shipped
+ * values ("counterparty_senders/86400000") by key. SipHash-1-3 costs
+ * ~140 instructions on an 11-byte id; a memo hit ~20. A key of up to 32
+ * bytes is held as four words (overlapping loads, so the words and the
+ * length determine the bytes), which is also how the memo compares it: a
+ * hit is the same bytes, never an approximation. Longer keys are always
+ * hashed. The memo
  * is a cache of a pure function of the key under the process key, which
  * never changes while a map exists (hash.h), so it cannot change a
  * lookup's result.
@@ -203,19 +208,24 @@ static uint32_t load32(const char *p)
     return v;
 }
 
-/* Keys of 1..16 bytes as two words. */
-static void key_words(const char *key, size_t len, uint64_t *w0, uint64_t *w1)
+/* Keys of 1..MEMO_KEY_MAX bytes as four words: overlapping loads, so
+ * the words and the length determine every byte. */
+static void key_words(const char *key, size_t len, uint64_t w[4])
 {
-    if (len >= 8) {
-        *w0 = load64(key);
-        *w1 = load64(key + len - 8);
+    w[1] = w[2] = w[3] = 0;
+    if (len > 16) {
+        w[0] = load64(key);
+        w[1] = load64(key + 8);
+        w[2] = load64(key + 16);
+        w[3] = load64(key + len - 8);
+    } else if (len >= 8) {
+        w[0] = load64(key);
+        w[1] = load64(key + len - 8);
     } else if (len >= 4) {
-        *w0 = load32(key) | (uint64_t)load32(key + len - 4) << 32;
-        *w1 = 0;
+        w[0] = load32(key) | (uint64_t)load32(key + len - 4) << 32;
     } else {
-        *w0 = (uint64_t)(unsigned char)key[0] | (uint64_t)(unsigned char)key[len / 2] << 8 |
-              (uint64_t)(unsigned char)key[len - 1] << 16;
-        *w1 = 0;
+        w[0] = (uint64_t)(unsigned char)key[0] | (uint64_t)(unsigned char)key[len / 2] << 8 |
+               (uint64_t)(unsigned char)key[len - 1] << 16;
     }
 }
 
@@ -224,18 +234,19 @@ static void key_words(const char *key, size_t len, uint64_t *w0, uint64_t *w1)
 static uint32_t hash32(const rg_strmap *m, const char *key, size_t keylen)
 {
     struct hash_memo *memo = m->memo;
-    if (!memo || keylen == 0 || keylen > 16)
+    if (!memo || keylen == 0 || keylen > MEMO_KEY_MAX)
         return (uint32_t)rg_hash_bytes(key, keylen);
-    uint64_t w0, w1;
-    key_words(key, keylen, &w0, &w1);
+    uint64_t w[4];
+    key_words(key, keylen, w);
     /* Which slot: any mix of the words will do (the slot only decides
      * which earlier key is forgotten). */
-    size_t i = (size_t)(((w0 ^ (w1 >> 7) ^ keylen) * UINT64_C(0x9E3779B97F4A7C15)) >> 60) & (MEMO_SLOTS - 1);
-    if (memo->len[i] == keylen && memo->w0[i] == w0 && memo->w1[i] == w1)
+    size_t i = (size_t)(((w[0] ^ (w[1] >> 7) ^ (w[3] >> 13) ^ keylen) * UINT64_C(0x9E3779B97F4A7C15)) >> 60) &
+               (MEMO_SLOTS - 1);
+    if (memo->len[i] == keylen && memo->w[i][0] == w[0] && memo->w[i][1] == w[1] && memo->w[i][2] == w[2] &&
+        memo->w[i][3] == w[3])
         return memo->hash[i];
     uint32_t h = (uint32_t)rg_hash_bytes(key, keylen);
-    memo->w0[i] = w0;
-    memo->w1[i] = w1;
+    memcpy(memo->w[i], w, sizeof w);
     memo->len[i] = (uint32_t)keylen;
     memo->hash[i] = h;
     return h;
@@ -347,7 +358,13 @@ static void give_back_record(rg_strmap *m, uint32_t i)
 
 void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
 {
-    uint32_t h = hash32(m, key, keylen);
+    uint32_t h;
+    return rg_strmap_put_hashed(m, key, keylen, created, &h);
+}
+
+void *rg_strmap_put_hashed(rg_strmap *m, const char *key, size_t keylen, bool *created, uint32_t *hash)
+{
+    uint32_t h = *hash = hash32(m, key, keylen);
     struct slot *s = find(m, key, keylen, h);
     if (created)
         *created = false;
@@ -433,6 +450,23 @@ bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_val
     return true;
 }
 
+/* How far ahead a sweep prefetches records (slots). */
+#define SWEEP_AHEAD 8
+
+bool rg_strmap_del_value(rg_strmap *m, void *value, uint32_t hash, void (*free_value)(void *))
+{
+    if (!m->cap)
+        return false;
+    size_t mask = m->cap - 1;
+    for (size_t i = hash & mask; m->slots[i].ref; i = (i + 1) & mask) {
+        if (m->slots[i].hash == hash && record_at(m, m->slots[i].ref - 1) == value) {
+            remove_at(m, i, free_value);
+            return true;
+        }
+    }
+    return false;
+}
+
 size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *, void *), void *arg,
                        void (*free_value)(void *))
 {
@@ -442,6 +476,10 @@ size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *, void *), void *arg,
      * shifted from past the wrap point to before it may be seen twice,
      * which is harmless: keep() is a pure predicate. */
     for (size_t i = 0; i < m->cap;) {
+        /* The table is read in order, the records it points to are not:
+         * ask for a record a few slots ahead while this one is visited. */
+        if (i + SWEEP_AHEAD < m->cap && m->slots[i + SWEEP_AHEAD].ref)
+            __builtin_prefetch(record_at(m, m->slots[i + SWEEP_AHEAD].ref - 1));
         if (m->slots[i].ref && !keep(record_at(m, m->slots[i].ref - 1), arg)) {
             remove_at(m, i, free_value);
             removed++;

@@ -71,6 +71,17 @@ void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int 
  * NULL only on allocation failure. `created` may be NULL. */
 void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created);
 
+/* put, also giving the table hash the key is placed by (*hash), for a
+ * later rg_strmap_del_value: a caller that deletes records it reaches by
+ * other ways than their key (dedupe's expiry heap) then pays no hashing.
+ * Hashes are per process (hash.h): never save or print them. */
+void *rg_strmap_put_hashed(rg_strmap *m, const char *key, size_t keylen, bool *created, uint32_t *hash);
+
+/* Delete the record `value` of this map, placed under `hash` (from
+ * rg_strmap_put_hashed); free_value as in rg_strmap_free. Returns whether
+ * it was found there. */
+bool rg_strmap_del_value(rg_strmap *m, void *value, uint32_t hash, void (*free_value)(void *value));
+
 /* The key of a value record returned by get/put/iteration (NUL-terminated). */
 const char *rg_strmap_key(const rg_strmap *m, const void *value, size_t *keylen);
 

@@ -259,6 +259,13 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     e->stats.evaluated++;
     if (ev->ts_ms > e->stats.watermark_ms && !e->role.external_watermark)
         e->stats.watermark_ms = ev->ts_ms;
+    /* Nothing to evaluate here (a role that only dedupes and keeps the
+     * watermark, as replay --workers' order step): no family runs, no
+     * rule, so the rest would only walk empty tables. */
+    if (!families && !e->role.decide && !values_out) {
+        e->n_held = 0;
+        return RG_ENGINE_OK;
+    }
 
     rg_eval_ctx *ctx = &e->ctx;
     rg_eval_begin(ctx, ev);

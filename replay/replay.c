@@ -8,6 +8,7 @@
 #include "../ingest/capture.h"
 #include "../ingest/event_parse.h"
 #include "../stages/pipeline.h"
+#include "workers.h"
 
 static double now_seconds(void)
 {
@@ -99,9 +100,30 @@ static void prefetch(const rg_replay_opts *o, const rg_event *ev, int stage)
         rg_engine_prefetch(o->lanes[l].engine, ev, stage);
 }
 
+/* The lanes' counters from their engines (the one-thread path). */
+static void lane_results(const rg_replay_opts *o, rg_replay_result *res)
+{
+    for (size_t l = 0; l < o->n_lanes && l < RG_REPLAY_MAX_LANES; l++) {
+        res->lane[l].rs = rg_engine_ruleset(o->lanes[l].engine);
+        rg_engine_get_stats(o->lanes[l].engine, &res->lane[l].stats);
+    }
+}
+
+void rg_replay_result_free(rg_replay_result *res)
+{
+    free(res->hits_storage);
+    res->hits_storage = NULL;
+}
+
 int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, size_t errstr_size)
 {
     memset(res, 0, sizeof *res);
+    if (o->n_lanes > RG_REPLAY_MAX_LANES) {
+        snprintf(errstr, errstr_size, "at most %d rule sets side by side", RG_REPLAY_MAX_LANES);
+        return -1;
+    }
+    if (o->workers > 1 && !o->pipeline)
+        return rg_workers_run(o, res, errstr, errstr_size);
     rg_capture *cap = rg_capture_new(o->captures, o->n_captures);
     ahead_slot ring[AHEAD] = {{0}};
     bool ok = cap != NULL;
@@ -181,6 +203,7 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
     const rg_capture_stats *cs = rg_capture_get_stats(cap);
     res->lines = cs->lines;
     res->blank_lines = cs->blank_lines;
+    lane_results(o, res);
     rg_strbuf_free(&run.reject_line);
     for (size_t k = 0; k < AHEAD; k++) {
         rg_event_parser_free(ring[k].parser);
@@ -191,11 +214,10 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
     return rc;
 }
 
-void rg_replay_summary_json(const rg_replay_result *res, const rg_engine *e, rg_strbuf *out)
+void rg_replay_summary_json(const rg_replay_result *res, rg_strbuf *out)
 {
-    rg_engine_stats st;
-    rg_engine_get_stats(e, &st);
-    const rg_ruleset *rs = rg_engine_ruleset(e);
+    const rg_engine_stats st = res->lane[0].stats;
+    const rg_ruleset *rs = res->lane[0].rs;
     rg_strbuf_puts(out, "{\"ruleset\":\"");
     rg_strbuf_puts(out, rg_ruleset_id(rs));
     rg_strbuf_printf(out, "\",\"lines\":%llu,\"blank_lines\":%llu,\"events_read\":%llu,\"accepted\":%llu,"
@@ -228,10 +250,9 @@ void rg_replay_summary_json(const rg_replay_result *res, const rg_engine *e, rg_
                      res->seconds, eps);
 }
 
-void rg_replay_summary_text(const rg_replay_result *res, const rg_engine *e, rg_strbuf *out)
+void rg_replay_summary_text(const rg_replay_result *res, rg_strbuf *out)
 {
-    rg_engine_stats st;
-    rg_engine_get_stats(e, &st);
+    const rg_engine_stats st = res->lane[0].stats;
     double eps = res->seconds > 0 ? (double)res->events_read / res->seconds : 0;
     rg_strbuf_printf(out, "replay: %llu events read, %llu accepted (%llu duplicates), %llu rejected",
                      (unsigned long long)res->events_read, (unsigned long long)res->accepted,
@@ -266,5 +287,5 @@ void rg_replay_summary_text(const rg_replay_result *res, const rg_engine *e, rg_
     if (st.suppressed)
         rg_strbuf_printf(out, ", %llu suppressed by cooldown", (unsigned long long)st.suppressed);
     rg_strbuf_printf(out, " in %.2f s (%.0f events/s), ruleset %s\n", res->seconds, eps,
-                     rg_ruleset_id(rg_engine_ruleset(e)));
+                     rg_ruleset_id(res->lane[0].rs));
 }
