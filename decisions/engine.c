@@ -302,6 +302,11 @@ void rg_engine_prefetch(const rg_engine *e, const rg_event *ev, int stage)
     rg_account_prefetch(e->accounts, ev->account, ev->account_len, stage);
     if (ev->counterparty)
         rg_account_prefetch(e->accounts, ev->counterparty, ev->counterparty_len, stage);
+    for (size_t i = 0; i < e->n_detectors; i++)
+        if (e->detector_state[i] && rg_detectors[i]->prefetch)
+            rg_detectors[i]->prefetch(e->detector_state[i], ev, stage);
+    if (stage == 1 && ev->ip_family)
+        rg_geo_cache_prefetch(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
 }
 
 void rg_engine_advance_watermark(rg_engine *e, int64_t wm)

@@ -76,16 +76,33 @@ static size_t set_of(const cache_key *k)
     return (size_t)(h >> 32) & (RG_GEO_CACHE_SETS - 1);
 }
 
+/* The cache key of an address. */
+static cache_key key_of(int family, const unsigned char *addr)
+{
+    cache_key k;
+    memset(&k, 0, sizeof k);
+    memcpy(k.addr, addr, family == AF_INET ? 4 : 16);
+    k.family = (uint8_t)family;
+    return k;
+}
+
+void rg_geo_cache_prefetch(const rg_geo_cache *c, int family, const unsigned char *addr)
+{
+    if (!c || !c->keys || !addr || (family != AF_INET && family != AF_INET6))
+        return;
+    cache_key k = key_of(family, addr);
+    const cache_key *first = &c->keys[set_of(&k) * RG_GEO_CACHE_WAYS];
+    __builtin_prefetch(first);
+    __builtin_prefetch(first + RG_GEO_CACHE_WAYS - 1);
+}
+
 int rg_geo_cache_lookup(rg_geo_cache *c, int family, const unsigned char *addr, rg_geo_result *out)
 {
     if (!c)
         return -1;
     if (!c->geo || !addr || (family != AF_INET && family != AF_INET6) || (!c->keys && (c->no_table || !make_table(c))))
         return rg_geo_lookup(c->geo, family, addr, out);
-    cache_key k;
-    memset(&k, 0, sizeof k);
-    memcpy(k.addr, addr, family == AF_INET ? 4 : 16);
-    k.family = (uint8_t)family;
+    cache_key k = key_of(family, addr);
     size_t set = set_of(&k), first = set * RG_GEO_CACHE_WAYS;
     for (size_t w = 0; w < RG_GEO_CACHE_WAYS; w++) {
         if (memcmp(&c->keys[first + w], &k, sizeof k) == 0) {

@@ -47,6 +47,11 @@ void rg_geo_cache_free(rg_geo_cache *c);   /* NULL-safe */
  * table cannot be allocated the lookup goes to the databases every time. */
 int rg_geo_cache_lookup(rg_geo_cache *c, int family, const unsigned char *addr, rg_geo_result *out);
 
+/* A hint that the address will be looked up soon: its set's keys are
+ * fetched into the cache (replay reads ahead, rg_engine_prefetch).
+ * Changes nothing; NULL c or no table yet: nothing. */
+void rg_geo_cache_prefetch(const rg_geo_cache *c, int family, const unsigned char *addr);
+
 /* Lookups answered from the table / asked of the databases (tests, bench). */
 void rg_geo_cache_counts(const rg_geo_cache *c, uint64_t *hits, uint64_t *misses);
 
