@@ -272,6 +272,33 @@ static int string_escape(rg_json_scanner *s, char **dst, bool *has_nul)
     return 0;
 }
 
+int rg_json_key(rg_json_scanner *s, rg_json_val *out)
+{
+    /* A plain name (printable ASCII, no escape) is its own decoding: find
+     * its closing quote eight bytes at a time and point at it. */
+    const unsigned char *start = s->p + 1, *p = start, *end = s->end;
+    for (;;) {
+        if (end - p < 8)
+            return rg_json_string(s, out);   /* near the end: the careful way */
+        uint64_t v;
+        memcpy(&v, p, 8);
+        uint64_t stop = stop_bytes(v);
+        if (stop) {
+            p += (size_t)__builtin_ctzll(stop) >> 3;
+            break;
+        }
+        p += 8;
+    }
+    if (*p != '"')
+        return rg_json_string(s, out);       /* an escape, UTF-8 or a control byte */
+    out->type = RG_JSON_STRING;
+    out->str = (const char *)start;
+    out->str_len = (size_t)(p - start);
+    out->str_has_nul = false;
+    s->p = p + 1;
+    return 0;
+}
+
 int rg_json_string(rg_json_scanner *s, rg_json_val *out)
 {
     char *start = s->arena + s->arena_used, *d = start;
@@ -484,7 +511,7 @@ static int container(rg_json_scanner *s, int depth, rg_json_val *out)
         if (s->p >= s->end || *s->p != '"')
             return rg_json_fail(s, RG_REJ_INVALID_JSON, "string key expected");
         const unsigned char *key_at = s->p;
-        if (rg_json_string(s, &v) != 0)
+        if (rg_json_key(s, &v) != 0)
             return -1;
         if (rg_json_key_add(s, obj, v.str, v.str_len) != 0) {
             s->p = key_at;
