@@ -444,12 +444,7 @@ static int read_all(w_pool *p, rg_capture *cap, char *errstr, size_t errstr_size
             rg_strbuf_putc(&b->text, '\0');
         } else {
             /* Over-long: rejected by the reader, with its first bytes. */
-            ln->event = -1;
-            ln->reject_kind = (uint8_t)item.reject.kind;
-            ln->reject_off = (uint32_t)b->rejects.len;
-            rg_reject_write_json(&item.reject, item.source, item.raw, item.raw_len, &b->rejects);
-            rg_strbuf_putc(&b->rejects, '\n');
-            ln->reject_len = (uint32_t)(b->rejects.len - ln->reject_off);
+            (void)w_line_reject(b, ln, &item);
         }
         if (!rg_strbuf_ok(&b->text) || !rg_strbuf_ok(&b->rejects)) {
             snprintf(errstr, errstr_size, "out of memory reading %s", item.source);

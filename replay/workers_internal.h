@@ -114,6 +114,11 @@ int w_decide(w_pool *p, w_batch *b, size_t lane, size_t task, char *errstr, size
  * refused one). */
 int w_emit_decisions(w_pool *p, w_batch *b, size_t lane, size_t task, uint32_t event);
 
+/* Make line ln a reject: its JSON line (rg_reject_write_json, with its
+ * source) appended to the batch's rejects. 0, or -1 out of memory. */
+struct rg_capture_item;
+int w_line_reject(w_batch *b, w_line *ln, const struct rg_capture_item *item);
+
 /* What the steps need of the pool. */
 size_t w_pool_tasks(const w_pool *p);
 size_t w_pool_lanes(const w_pool *p);

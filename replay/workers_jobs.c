@@ -74,6 +74,17 @@ int w_list_push(w_list *l, uint32_t v)
 
 /* ---- parse */
 
+int w_line_reject(w_batch *b, w_line *ln, const rg_capture_item *item)
+{
+    ln->event = -1;
+    ln->reject_kind = (uint8_t)item->reject.kind;
+    ln->reject_off = (uint32_t)b->rejects.len;
+    rg_reject_write_json(&item->reject, item->source, item->raw, item->raw_len, &b->rejects);
+    rg_strbuf_putc(&b->rejects, '\n');
+    ln->reject_len = (uint32_t)(b->rejects.len - ln->reject_off);
+    return rg_strbuf_ok(&b->rejects) ? 0 : -1;
+}
+
 /* The partition of "P:" + id among n (the topology's entity keys). */
 static int32_t entity_task(char prefix, const char *id, size_t len, size_t n)
 {
@@ -138,13 +149,7 @@ int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t
         rg_capture_parse(parser, line, ln->text_len, &item, &envelope, &accepted);
         b->envelopes += envelope;
         if (!accepted) {
-            ln->event = -1;
-            ln->reject_kind = (uint8_t)item.reject.kind;
-            ln->reject_off = (uint32_t)b->rejects.len;
-            rg_reject_write_json(&item.reject, item.source, item.raw, item.raw_len, &b->rejects);
-            rg_strbuf_putc(&b->rejects, '\n');
-            ln->reject_len = (uint32_t)(b->rejects.len - ln->reject_off);
-            if (!rg_strbuf_ok(&b->rejects))
+            if (w_line_reject(b, ln, &item) != 0)
                 goto oom;
             continue;
         }
