@@ -23,7 +23,8 @@
 struct w_pool {
     const rg_replay_opts *o;
     rg_replay_result *res;
-    size_t tasks, n_lanes;
+    size_t tasks, n_lanes, n_workers;
+    size_t next_worker;         /* the index the next thread to start takes */
     w_lane lane[RG_REPLAY_MAX_LANES];
     w_batch *batches;
     size_t n_batches;
@@ -259,8 +260,12 @@ typedef struct job {
     size_t lane, task;
 } job;
 
-/* The next runnable step (lock held), marked running. */
-static job take_job(w_pool *p)
+/* The next runnable step for worker `me` (lock held), marked running.
+ * Entity and decide task t run on worker t % workers only: a task's
+ * engine state then stays in one core's caches and in one thread's
+ * malloc arena (glibc gives each thread its own). Parse, order and
+ * output go to whoever is free. */
+static job take_job(w_pool *p, size_t me)
 {
     for (uint64_t seq = p->next_output; seq < p->next_seq; seq++) {
         w_batch *b = batch_of(p, seq);
@@ -276,13 +281,13 @@ static job take_job(w_pool *p)
         w_batch *prev = seq > p->next_output ? batch_of(p, seq - 1) : NULL;
         for (size_t l = 0; b->ordered && l < p->n_lanes; l++) {
             w_batch_lane *bl = &b->lane[l];
-            for (size_t t = 0; bl->entity_left == 0 && t < p->tasks; t++) {
+            for (size_t t = me; bl->entity_left == 0 && t < p->tasks; t += p->n_workers) {
                 if (!bl->decide_done[t] && !bl->decide_running[t] && (!prev || prev->lane[l].decide_done[t])) {
                     bl->decide_running[t] = true;
                     return (job){S_DECIDE, b, l, t};
                 }
             }
-            for (size_t t = 0; t < p->tasks; t++) {
+            for (size_t t = me; t < p->tasks; t += p->n_workers) {
                 if (!bl->entity_done[t] && !bl->entity_running[t] && (!prev || prev->lane[l].entity_done[t])) {
                     bl->entity_running[t] = true;
                     return (job){S_ENTITY, b, l, t};
@@ -345,12 +350,13 @@ static void *worker_main(void *arg)
     rg_event_parser *parser = rg_event_parser_new();
     char err[512];
     pthread_mutex_lock(&p->lock);
+    size_t me = p->next_worker++;
     if (!parser)
         fail(p, "out of memory creating a parser");
     for (;;) {
         if (p->failed)
             break;
-        job j = take_job(p);
+        job j = take_job(p, me);
         if (j.what == S_NONE) {
             if (p->reading_done && p->next_output == p->next_seq)
                 break;
@@ -503,7 +509,7 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
     p->o = o;
     p->res = res;
     p->n_lanes = o->n_lanes;
-    p->tasks = (size_t)(o->workers > RG_WORKERS_MAX ? RG_WORKERS_MAX : o->workers);
+    p->tasks = p->n_workers = (size_t)(o->workers > RG_WORKERS_MAX ? RG_WORKERS_MAX : o->workers);
     p->n_batches = 2 * p->tasks + 2;
     pthread_t threads[RG_WORKERS_MAX];
     size_t started = 0;
