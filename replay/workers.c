@@ -510,7 +510,7 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
     p->res = res;
     p->n_lanes = o->n_lanes;
     p->tasks = p->n_workers = (size_t)(o->workers > RG_WORKERS_MAX ? RG_WORKERS_MAX : o->workers);
-    p->n_batches = 2 * p->tasks + 2;
+    p->n_batches = W_BATCHES_PER_WORKER * p->tasks + 2;
     pthread_t threads[RG_WORKERS_MAX];
     size_t started = 0;
     rg_capture *cap = NULL;

@@ -55,7 +55,7 @@
  * task; here the output step could, but does not): rg_workers_possible
  * says why, and the callers run them on one thread.
  *
- * Memory: at most 2 x workers + 2 batches of 4,096 lines are in flight
+ * Memory: at most 4 x workers + 2 batches of 1,024 lines are in flight
  * (the reading thread waits for the output step), plus each task's
  * engine state.
  */

@@ -2,8 +2,8 @@
 # replay --workers N and backtest --workers N give the bytes of --workers 1
 # (ctest cli_workers_equivalence; replay/workers.h). For every golden case
 # (its rule files, its GeoIP database; one batch each) with 2 and 8
-# workers; the bundled sample (5 batches of lines) and a generated capture
-# with late arrivals and resent duplicates (13 batches; late arrivals all
+# workers; the bundled sample (18 batches of lines) and a generated capture
+# with late arrivals and resent duplicates (49 batches; late arrivals all
 # within max_lateness: replay/workers.h says what can differ beyond it)
 # with 2, 3 and 8 workers, each run twice (threads interleave differently
 # every time); the capture's kcat form and the sample as two files once:
