@@ -213,10 +213,10 @@ static uint32_t load32(const char *p)
 static void key_words(const char *key, size_t len, uint64_t w[4])
 {
     w[1] = w[2] = w[3] = 0;
-    if (len > 16) {
+    if (len > 16) {   /* 17..32: the first 16 bytes and the last 16 */
         w[0] = load64(key);
         w[1] = load64(key + 8);
-        w[2] = load64(key + 16);
+        w[2] = load64(key + len - 16);
         w[3] = load64(key + len - 8);
     } else if (len >= 8) {
         w[0] = load64(key);

@@ -518,6 +518,11 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->room, NULL);
+    /* Counters the summaries can print whatever happens below. */
+    for (size_t l = 0; l < p->n_lanes; l++) {
+        res->lane[l].rs = rg_engine_ruleset(o->lanes[l].engine);
+        rg_engine_get_stats(o->lanes[l].engine, &res->lane[l].stats);
+    }
     for (size_t l = 0; l < p->n_lanes; l++)
         if (lane_init(p, &p->lane[l], &o->lanes[l], errstr, errstr_size) != 0)
             goto done;
