@@ -194,10 +194,6 @@ int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
             bl->decide_work[t].n = 0;
         }
         for (size_t i = 0; i < b->n_events; i++) {
-            if (i + 2 < b->n_events)
-                rg_engine_prefetch(lane->order, &b->events[i + 2].ev, 0);
-            if (i + 1 < b->n_events)
-                rg_engine_prefetch(lane->order, &b->events[i + 1].ev, 1);
             const w_event *we = &b->events[i];
             w_lane_event *le = &bl->events[i];
             /* The engine of the order step has the dedupe role and no
@@ -225,17 +221,6 @@ oom:
     return -1;
 }
 
-/* As replay's one thread does (replay.c): the engine is told about the
- * task's next two events, so their lookups' cache misses overlap with
- * this one's work. Items are event indexes times `per`. */
-static void prefetch_ahead(const rg_engine *e, const w_batch *b, const w_list *work, size_t n, uint32_t per)
-{
-    if (n + 2 < work->n)
-        rg_engine_prefetch(e, &b->events[work->item[n + 2] / per].ev, 0);
-    if (n + 1 < work->n)
-        rg_engine_prefetch(e, &b->events[work->item[n + 1] / per].ev, 1);
-}
-
 /* ---- entity */
 
 int w_entity(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t errstr_size)
@@ -247,7 +232,6 @@ int w_entity(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     rg_strbuf_reset(values);
     const w_list *work = &bl->entity_work[task];
     for (size_t n = 0; n < work->n; n++) {
-        prefetch_ahead(e, b, work, n, W_MAX_ROUTES);
         uint32_t i = work->item[n] / W_MAX_ROUTES, k = work->item[n] % W_MAX_ROUTES;
         const w_event *we = &b->events[i];
         w_lane_event *le = &bl->events[i];
@@ -356,7 +340,6 @@ int w_decide(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     rg_sink sink = {.opaque = &cap, .decision = capture_decision};
     const w_list *work = &bl->decide_work[task];
     for (size_t n = 0; n < work->n; n++) {
-        prefetch_ahead(e, b, work, n, 1);
         uint32_t i = work->item[n];
         const w_event *we = &b->events[i];
         const w_lane_event *le = &bl->events[i];
