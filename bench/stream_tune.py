@@ -1,31 +1,16 @@
 #!/usr/bin/env python3
-"""Helpers of bench/stream_tune.sh (docs/bench-stream.md, "Where the milliseconds go").
+"""Helpers of bench/stream_tune.sh (docs/bench-stream.md).
 
   stream_tune.py hist METRICS_AFTER METRICS_BEFORE NAME
       p50 p99 count (ms) of Prometheus histogram NAME between two scrapes of
       riskgate's /metrics, interpolated within the bucket that holds the rank
       (as histogram_quantile does); "nan nan 0" if riskgate does not export it.
 
-  stream_tune.py split CAPTURE SERIES TRACE [WARMUP_MS]
-      Per-decision split of the end-to-end latency. SERIES is what
-      `bench_stream latency --series` wrote (phase, ms into the phase, latency,
-      capture line, send us, receipt us); TRACE is what a riskgate built with
-      bench/stream_trace.patch writes to $RG_EXP_TRACE: "P <hand-off us>
-      <produce() us> <event_id>" per decision and "A <ack served us> <librdkafka
-      produce->ack us> <event_id>" per acknowledgement, all CLOCK_REALTIME on
-      this machine, as the send and receipt times are. Prints p50/p99 (ms) of
-        in   send -> riskgate's consumer hands the event over
-        rg   hand-off -> produce() of the decision (merge wait, parse, rules)
-        out  produce() -> the benchmark's consumer reads the decision
-        ack  hand-off -> the decision's delivery report is served
-      and the mean of each part over the slowest 1% by end-to-end latency.
-
   stream_tune.py summary RESULTS [KEY,...]
       Median [min-max] per label of the key=value lines stream_tune.sh wrote.
 """
 import collections
 import math
-import re
 import statistics
 import sys
 
@@ -60,55 +45,6 @@ def hist(after, before, name):
     print(f"{q(0.5):.2f} {q(0.99):.2f} {int(cum[-1])}")
 
 
-def pct(values, q):
-    v = sorted(x for x in values if x == x)
-    if not v:
-        return math.nan
-    k = min(len(v), max(1, math.ceil(q * len(v))))
-    return v[k - 1]
-
-
-def split(capture, series, trace, warmup_ms=1000.0):
-    pat = re.compile(rb'"event_id"\s*:\s*"([^"]*)"')
-    ids = []
-    for line in open(capture, "rb"):
-        line = line.rstrip(b"\r\n")
-        if not line.strip():
-            continue
-        m = pat.search(line)
-        ids.append(m.group(1).decode() if m else "")
-    produced, acked = {}, {}
-    for line in open(trace):
-        f = line.split()
-        if len(f) < 4:
-            continue
-        target = produced if f[0] == "P" else acked if f[0] == "A" else None
-        if target is not None and f[3] not in target:
-            target[f[3]] = (int(f[1]), int(f[2]))
-    rows = []
-    for line in open(series):
-        f = line.split()
-        if len(f) < 6 or float(f[1]) < warmup_ms:
-            continue
-        n, sent, recv = int(f[3]), int(f[4]), int(f[5])
-        p = produced.get(ids[n]) if n < len(ids) else None
-        if not p:
-            continue
-        taken, prod = p
-        a = acked.get(ids[n])
-        rows.append({"e2e": (recv - sent) / 1e3, "in": (taken - sent) / 1e3, "rg": (prod - taken) / 1e3,
-                     "out": (recv - prod) / 1e3, "ack": (a[0] - taken) / 1e3 if a else math.nan})
-    out = [f"split_n={len(rows)}"]
-    for k in ("in", "rg", "out", "ack"):
-        v = [r[k] for r in rows]
-        out.append(f"{k}_p50={pct(v, .5):.2f} {k}_p99={pct(v, .99):.2f}")
-    rows.sort(key=lambda r: r["e2e"])
-    tail = rows[-max(1, len(rows) // 100):] if rows else []
-    if tail:
-        out.append("tail_" + "_".join(f"{k}={sum(r[k] for r in tail) / len(tail):.1f}" for k in ("e2e", "in", "rg", "out")))
-    print(" ".join(out))
-
-
 def summary(path, keys):
     groups = collections.OrderedDict()
     for line in open(path):
@@ -134,11 +70,10 @@ if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "hist" and len(sys.argv) == 5:
         hist(*sys.argv[2:5])
-    elif cmd == "split" and len(sys.argv) in (5, 6):
-        split(*sys.argv[2:5], *(float(x) for x in sys.argv[5:6]))
     elif cmd == "summary" and len(sys.argv) in (3, 4):
         keys = (sys.argv[3] if len(sys.argv) == 4 else
-                "floor_p50,floor_p99,e2e_p50,e2e_p99,in_p50,in_p99,rg_p50,rg_p99,out_p50,out_p99,drift").split(",")
+                "floor_p50,floor_p99,e2e_p50,e2e_p99,in_p50,in_p99,ent_p50,ent_p99,dec_p50,dec_p99,own_p50,own_p99,"
+                "out_p50,out_p99,rtt_p50,drift").split(",")
         summary(sys.argv[2], keys)
     else:
         sys.exit(__doc__)

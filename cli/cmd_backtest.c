@@ -28,7 +28,7 @@ static void usage(FILE *f)
           "  --rules OLD       the rule file in force; repeat it for a rule set of several files\n"
           "                    (read in order, as replay --rules reads them)\n"
           "  --candidate NEW   the rule file to try; repeat it the same way\n"
-          "  --geoip FILE      as for replay (default: the databases `make geoip` installs; a comma\n"
+          "  --geoip FILE      as for replay (default: the databases riskgate finds, as replay; a comma\n"
           "                    list or repeated --geoip for several; `none` for none)\n"
           "  --labels DB       an alert store with analyst labels: per-rule precision under\n"
           "                    each file, and fraud-labelled subjects the candidate would miss\n"

@@ -40,7 +40,7 @@ static void usage(FILE *f)
           "\n"
           "  --rules FILE      rule file(s), read in order as one rule set (default: the bundled\n"
           "                    rules/default.yaml)\n"
-          "  --geoip FILE      as for replay (default: the databases `make geoip` installs)\n"
+          "  --geoip FILE      as for replay (default: the databases replay finds)\n"
           "  --history CAPTURE captures replayed first, in order, to build state (windows,\n"
           "                    registrations, devices, packets); repeat for several\n"
           "  --json            one JSON object: event, ruleset, history, rules, not_evaluated,\n"

@@ -16,6 +16,7 @@
 #include "../stream/run.h"
 #include "cli_common.h"
 #include "commands_stream.h"
+#include "run_config.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -39,6 +40,7 @@ static void usage(FILE *f)
           "                    [--events-topic T] [--actions-topic T] [--deadletter-topic T]\n"
           "                    [--metrics ADDR:PORT] [--max-wait-ms N] [--max-idle-ms N]\n"
           "                    [--checkpoint-interval-ms N] [--log-level LEVEL]\n"
+          "       riskgate run --config FILE [FLAGS]...\n"
           "\n"
           "Consumes events from Kafka, evaluates them with the rule files, and produces one\n"
           "decision per (event, subject) to the action topic (key = subject) and each rejected\n"
@@ -49,13 +51,16 @@ static void usage(FILE *f)
           "and keeps each task's state in GROUP.state (compacted), so a partition moves with\n"
           "its state. At-least-once: duplicates share a decision_id and its body.\n"
           "\n"
+          "  --config FILE           read flags from FILE: `key = value` lines, the keys being the\n"
+          "                          flags below without --, librdkafka properties under\n"
+          "                          [kafka]; flags given here override the file's\n"
           "  --brokers LIST          bootstrap servers (required)\n"
           "  --group ID              consumer group and prefix of the internal topics (default\n"
           "                          riskgate)\n"
           "  --rules FILE            rule file (default: the bundled rules/default.yaml); repeat\n"
           "                          it for several files read as one rule set; SIGHUP reloads\n"
           "                          them all, refused files keep the running rules\n"
-          "  --geoip FILE            MaxMind DB (default: the database `make geoip` installs);\n"
+          "  --geoip FILE            MaxMind DB (default: as for replay, docs/install.md);\n"
           "                          `none` runs without, leaving geo names unknown\n"
           "  --state DIR             also keep each task's newest snapshot here (a cache: Kafka's\n"
           "                          GROUP.state is the truth; a newer one here wins at restore)\n"
@@ -63,11 +68,14 @@ static void usage(FILE *f)
           "                          (as replay --alerts), and deliver the releases analysts\n"
           "                          queue there (riskgate alerts resolve) to the action topic\n"
           "  -X KEY=VALUE            librdkafka property, for every client; prefix consumer. or\n"
-          "                          producer. for one (secret values are never printed)\n"
+          "                          producer. for one (secret values are never printed); a\n"
+          "                          secret's value may be file:PATH or env:NAME, so it is\n"
+          "                          not in the command line (docs/operations.md, Secrets)\n"
           "  --events-topic T        input topic (default riskgate.events)\n"
           "  --actions-topic T       decisions topic (default riskgate.actions)\n"
           "  --deadletter-topic T    rejects topic (default riskgate.deadletter)\n"
-          "  --metrics ADDR:PORT     Prometheus text endpoint on loopback (e.g. 127.0.0.1:9464)\n"
+          "  --metrics ADDR:PORT     Prometheus text endpoint on loopback (e.g. 127.0.0.1:9464),\n"
+          "                          with /healthz and /readyz for probes\n"
           "  --max-wait-ms N         the entity stage waits for a source that may still send\n"
           "                          older events (data on the broker, leader down, an instance\n"
           "                          gone) at most this long, then goes on without it, logged\n"
@@ -115,7 +123,7 @@ int rg_cmd_run(int argc, char **argv)
     rg_stream *stream = NULL;
 
     enum { OPT_EVENTS = 256, OPT_ALERTS, OPT_ACTIONS, OPT_DEADLETTER, OPT_METRICS, OPT_IDLE, OPT_MAXWAIT, OPT_DRAIN,
-           OPT_COMMIT, OPT_CKPT, OPT_LOG, OPT_MARK };
+           OPT_COMMIT, OPT_CKPT, OPT_LOG, OPT_MARK, OPT_CONFIG };
     static const struct option opts[] = {
         {"brokers", required_argument, NULL, 'b'},
         {"group", required_argument, NULL, 'G'},
@@ -134,26 +142,47 @@ int rg_cmd_run(int argc, char **argv)
         {"commit-interval-ms", required_argument, NULL, OPT_COMMIT},
         {"checkpoint-interval-ms", required_argument, NULL, OPT_CKPT},
         {"log-level", required_argument, NULL, OPT_LOG},
+        {"config", required_argument, NULL, OPT_CONFIG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    props = calloc((size_t)argc + 1, sizeof *props);
+    static const char optstring[] = "b:G:r:g:s:X:h";
+    /* --config FILE: the file's entries come first, as options (run_config.h). */
+    rg_run_args args;
+    if (rg_run_args_build(&args, argc, argv, opts, optstring) != 0) {
+        rg_run_args_free(&args);
+        return RG_EXIT_USAGE;
+    }
+    props = calloc((size_t)args.argc + 1, sizeof *props);
     if (!props) {
         fputs("riskgate run: out of memory\n", stderr);
+        rg_run_args_free(&args);
         return RG_EXIT_FAILURE;
     }
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "b:G:r:g:s:X:h", opts, NULL)) != -1) {
+    bool rules_from_file = false;
+    const char *origin = NULL;   /* of the option being read: FILE:LINE, or NULL */
+    while ((c = getopt_long(args.argc, args.argv, optstring, opts, NULL)) != -1) {
+        origin = rg_run_args_origin(&args);
         switch (c) {
         case 'b': cfg.brokers = optarg; break;
         case 'G': cfg.group = optarg; break;
         case 'r':
+            /* The command line's --rules replace the file's. */
+            if (rules_from_file && !origin) {
+                rules.n = 0;
+                rules_from_file = false;
+            }
             if (!rg_cli_rules_add(&rules, "riskgate run", optarg))
                 goto done;
+            rules_from_file = origin != NULL;
             break;
+        case OPT_CONFIG: break;   /* read by rg_run_args_build */
         case 'g': geo_path = optarg; break;
         case 's': cfg.state_dir = optarg; break;
-        case 'X': props[n_props++] = optarg; break;
+        case 'X':
+            if (!(props[n_props++] = rg_run_secret_prop(&args, optarg)))
+                goto done;
+            break;
         case OPT_ALERTS: cfg.alerts_path = optarg; break;
         case OPT_EVENTS: cfg.events_topic = optarg; break;
         case OPT_ACTIONS: cfg.actions_topic = optarg; break;
@@ -209,13 +238,14 @@ int rg_cmd_run(int argc, char **argv)
             goto done;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "riskgate run: unexpected argument %s\n", argv[optind]);
+    origin = NULL;
+    if (optind < args.argc) {
+        fprintf(stderr, "riskgate run: unexpected argument %s\n", args.argv[optind]);
         usage(stderr);
         goto done;
     }
     if (!cfg.brokers) {
-        fputs("riskgate run: --brokers is required\n", stderr);
+        fputs("riskgate run: --brokers is required (or `brokers = HOST:PORT` in the --config file)\n", stderr);
         usage(stderr);
         goto done;
     }
@@ -261,9 +291,12 @@ int rg_cmd_run(int argc, char **argv)
            NULL);
 
 done:
+    if (rc == RG_EXIT_USAGE && origin)
+        fprintf(stderr, "riskgate run: (that value is from %s)\n", origin);
     rg_stream_free(stream);
     rg_geo_close(geo);
     rg_ruleset_free(rs);
     free(props);
+    rg_run_args_free(&args);
     return rc;
 }

@@ -32,7 +32,7 @@ static const char SERVE_USAGE[] =
     "  --token-file FILE   the single token, created with mode 0600 when missing\n"
     "                      (default: DB.token next to the database)\n"
     "  --geoip FILE|none   GeoIP databases to place alerts' IPs on the page (default: the\n"
-    "                      ones `make geoip` installs, when present)\n"
+    "                      ones replay finds by default, when present)\n"
     "  --as NAME           whom the single token's changes are recorded as\n"
     "                      (default: $USER)\n"
     "  --quiet             no access log on stderr\n"
@@ -130,7 +130,7 @@ int rg_cmd_serve(int argc, char **argv)
     } else {
         geo = open_default_geo();
         if (!geo)
-            fprintf(stderr, "riskgate serve: no GeoIP database (make geoip, or --geoip FILE):"
+            fprintf(stderr, "riskgate serve: no GeoIP database in the default places (--geoip FILE):"
                             " the page shows IPs without their place\n");
     }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../stream/metrics.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "commands_review.h"
@@ -29,12 +30,25 @@ static const struct command commands[] = {
     {NULL, NULL, NULL},
 };
 
+/* The first line is the contract ("riskgate VERSION"); then each library
+ * as it reports itself at run time (what this binary really loaded), as
+ * kcat -V does. riskgate_build_info exports the same (stream/metrics.h). */
+static void version(void)
+{
+    rg_versions v;
+    rg_metrics_versions(&v);
+    printf("riskgate %s\n", v.riskgate);
+    printf("librdkafka %s (builtin.features=%s)\n", v.librdkafka, v.librdkafka_features);
+    printf("libmaxminddb %s\nSQLite %s\nlibmicrohttpd %s\nJansson %s\nLibYAML %s\nzlib %s\n", v.libmaxminddb,
+           v.sqlite, v.libmicrohttpd, v.jansson, v.libyaml, v.zlib);
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: riskgate COMMAND [OPTIONS] [ARGS]\n\nCommands:\n", f);
     for (const struct command *c = commands; c->name; c++)
         fprintf(f, "  %-12s %s\n", c->name, c->summary);
-    fputs("\n`riskgate COMMAND --help` describes each. `riskgate --version` prints the version.\n", f);
+    fputs("\n`riskgate COMMAND --help` describes each. `riskgate --version` prints the version and the libraries'.\n", f);
 }
 
 int main(int argc, char **argv)
@@ -47,8 +61,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return RG_EXIT_OK;
     }
-    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-        printf("riskgate %s\n", RG_VERSION);
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "version") == 0) {
+        version();
         return RG_EXIT_OK;
     }
     for (const struct command *c = commands; c->name; c++) {

@@ -18,11 +18,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)          \
-    do {                  \
-        if (!(c))         \
-            abort();      \
-    } while (0)
+#include "fuzz_check.h"
 
 static void check_str(const char *s, size_t len, size_t min, size_t max)
 {

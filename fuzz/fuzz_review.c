@@ -29,11 +29,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)          \
-    do {                  \
-        if (!(c))         \
-            abort();      \
-    } while (0)
+#include "fuzz_check.h"
 
 static rg_alert_store *store;
 static char path[64];

@@ -20,11 +20,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)          \
-    do {                  \
-        if (!(c))         \
-            abort();      \
-    } while (0)
+#include "fuzz_check.h"
 
 static void check_errors(const char *errors)
 {

@@ -22,11 +22,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)          \
-    do {                  \
-        if (!(c))         \
-            abort();      \
-    } while (0)
+#include "fuzz_check.h"
 
 static rg_ruleset *rules;
 static rg_event_parser *parser;

@@ -77,7 +77,8 @@ int main(int argc, char **argv)
             snprintf(names[n++], l, "%s/%s", argv[i], de->d_name);
         }
         closedir(d);
-        qsort(names, n, sizeof *names, cmp);
+        if (n)
+            qsort(names, n, sizeof *names, cmp);
         for (size_t k = 0; k < n; k++) {
             failures += run_file(names[k]);
             files++;

@@ -31,6 +31,10 @@ typedef struct source_queue {
      * report it; INT64_MIN never heard) and the smallest ts queued (a
      * monotonic deque of the queue's ts: front = min). */
     int64_t progress_ms;
+    /* Its last MARK said drained and it never had an event (an events
+     * partition nobody writes to): it bounds nothing, as in the entity
+     * merge; else every window here would wait for it forever. */
+    bool drained_empty;
     int64_t *mins;
     size_t mins_cap, mins_head, mins_count;
 } source_queue;
@@ -163,21 +167,24 @@ static void mins_pop(source_queue *q, int64_t ts)
  * scale-out.md, "Watermarks at decide"): the lowest ts any source may
  * still bring here on time: per source, its smallest queued ts, or its
  * progress when nothing is queued. A source never heard from holds it at
- * INT64_MIN. Not the highest ts seen: sources run apart in event time
- * (one instance behind another, a burst on one partition), and expiring
- * windows by the fastest source's time would drop entries a slower
- * source's accounts still count.
+ * INT64_MIN; one drained that never had an event bounds nothing (with no
+ * bounding source at all, the watermark stays). Not the highest ts seen:
+ * sources run apart in event time (one instance behind another, a burst
+ * on one partition), and expiring windows by the fastest source's time
+ * would drop entries a slower source's accounts still count.
  */
 static int64_t low_watermark(const rg_decide *t)
 {
     int64_t wm = INT64_MAX;
     for (size_t i = 0; i < t->n_sources; i++) {
         const source_queue *q = &t->sources[i];
+        if (!q->mins_count && q->drained_empty)
+            continue;
         int64_t bound = q->mins_count ? q->mins[q->mins_head] : q->progress_ms;
         if (bound < wm)
             wm = bound;
     }
-    return t->n_sources ? wm : INT64_MIN;
+    return wm != INT64_MAX ? wm : INT64_MIN;
 }
 
 static int queue_event(source_queue *q, const rg_rec *r, const void *bytes, size_t len, int64_t input_offset)
@@ -228,6 +235,8 @@ int rg_decide_push(rg_decide *t, const void *bytes, size_t len, int64_t input_of
     source_queue *q = &t->sources[r.src_partition];
     if ((r.kind == RG_REC_MARK || r.kind == RG_REC_EVENT) && r.progress_ms > q->progress_ms)
         q->progress_ms = r.progress_ms;
+    if (r.kind == RG_REC_MARK || r.kind == RG_REC_EVENT)
+        q->drained_empty = r.kind == RG_REC_MARK && r.drained && q->progress_ms == INT64_MIN;
     if (r.kind == RG_REC_MARK)
         return 0;
     if (r.kind == RG_REC_EVENT) {
@@ -487,6 +496,10 @@ int rg_decide_load(rg_decide *t, const void *bytes, size_t len, char *err, size_
     uint32_t n = rg_get_u32(&in, "source count");
     if (rg_reader_ok(&in) && n != t->n_sources)
         rg_reader_fail(&in, "source count", "differs from the events topic's partition count");
+    if (!rg_reader_ok(&in)) {
+        snprintf(err, err_size, "task state: %s", in.error);
+        return -1;
+    }
     int64_t *evaluated = calloc(n ? n : 1, sizeof *evaluated);
     if (!evaluated) {
         snprintf(err, err_size, "out of memory loading the task state");

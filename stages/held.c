@@ -481,7 +481,8 @@ int rg_held_load(rg_held *h, rg_reader *in)
         s.src = (int32_t)rg_get_u32(in, "held source");
         s.offset = rg_get_i64(in, "held offset");
         s.rank = rg_get_u8(in, "held rank");
-        if (rg_reader_ok(in) && ((size_t)s.src >= h->n_sources || s.rank >= RG_HELD_MAX_SUBJECTS))
+        if (rg_reader_ok(in) && ((size_t)s.src >= h->n_sources || s.rank >= RG_HELD_MAX_SUBJECTS ||
+                                 s.offset < 0 || s.offset > RG_REC_MAX_OFFSET))
             rg_reader_fail(in, "held slot", "out of range");
         if (rg_reader_ok(in) && queue_slot(h, s) != 0)
             rg_reader_fail(in, "held queue", "out of memory");

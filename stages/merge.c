@@ -1,6 +1,8 @@
 /* merge — the entity stage's merge of its sources; see merge.h. */
 #include "merge.h"
 
+#include "../common/saturate.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,13 +43,33 @@ void rg_smerge_free(rg_smerge *m)
 
 static bool is_drained(const rg_smerge_source *s) { return s->drained && s->heard_ms >= 0; }
 
+/* A drained source that still reports (its task marks every
+ * mark_interval_ms while idle) is idle: holding for it is bounded by
+ * max_idle_ms. One that stopped reporting is not known idle: its instance
+ * may have died with events of its partition unread, and a new owner
+ * restores it after the group notices (a session timeout, a rebalance);
+ * it gets the bound of a source known to hold data, max_wait_ms
+ * (docs/scale-out.md, "A source that falls silent"). */
+static bool is_idle(const rg_smerge *m, const rg_smerge_source *s, int64_t now_ms)
+{
+    int64_t silent_after = m->mark_interval_ms * RG_SMERGE_SILENT_MARKS;
+    if (silent_after < RG_SMERGE_SILENT_MIN_MS)
+        silent_after = RG_SMERGE_SILENT_MIN_MS;
+    return is_drained(s) && now_ms - s->heard_ms <= silent_after;
+}
+
 int rg_smerge_push(rg_smerge *m, size_t src, const rg_smerge_item *it)
 {
     if (src >= m->n)
         return -1;
     rg_smerge_source *s = &m->sources[src];
     if (it->seq <= s->last_seq) {
+        /* Dropped, but the source is alive: a task restored from an older
+         * snapshot working through what it sent before, towards the
+         * records the merge waits for. Its wait starts again. */
         m->resent++;
+        s->wait_since_ms = -1;
+        s->left_behind = false;
         return 0;
     }
     if (s->count == s->cap) {
@@ -115,10 +137,11 @@ static int64_t holds_back(const rg_smerge *m, const rg_smerge_source *s, int64_t
         int64_t since = now - s->heard_ms;
         if (since > m->mark_interval_ms)
             since = m->mark_interval_ms;
-        int64_t position = s->progress_ms + (since > 0 ? since : 0);
+        /* Saturating: progress and ts come from records (hostile bytes). */
+        int64_t position = rg_sat_add(s->progress_ms, since > 0 ? since : 0);
         if (position >= ts)
             return 0;
-        int64_t until = ts - position;
+        int64_t until = rg_sat_sub(ts, position);
         return until < m->mark_interval_ms ? until : m->mark_interval_ms;
     }
     return ts < s->progress_ms ? 0 : m->mark_interval_ms;
@@ -145,7 +168,7 @@ rg_smerge_result rg_smerge_next(rg_smerge *m, int64_t now_ms, size_t *src, int64
         int64_t w = holds_back(m, s, ts, now_ms);
         if (w == 0)
             continue;
-        bool drained = is_drained(s);
+        bool drained = is_idle(m, s, now_ms);
         int64_t *since = drained ? &m->idle_since_ms : &s->wait_since_ms;
         if (*since < 0)
             *since = now_ms;

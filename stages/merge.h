@@ -18,18 +18,23 @@
  *     interval, so a source that stopped reporting stops advancing);
  *   - an empty source that is not drained holds back a head at or beyond
  *     its progress; one never heard from holds back everything;
- *   - bounds (wall): drained sources together hold the merge back at most
- *     max_idle_ms per spell (from the first hold until the merge runs out
- *     of heads or a drained source that may have held it back sends data),
- *     any other source at most max_wait_ms from its first hold until it
- *     sends data; past its bound a source is left behind until it sends
- *     data again, and its records then come late (flagged).
+ *   - bounds (wall): drained sources that still report (idle) together
+ *     hold the merge back at most max_idle_ms per spell (from the first
+ *     hold until the merge runs out of heads or a drained source that may
+ *     have held it back sends data), any other source (not drained, or
+ *     silent: no report for RG_SMERGE_SILENT_MARKS mark intervals and at
+ *     least RG_SMERGE_SILENT_MIN_MS, its instance perhaps dead) at most
+ *     max_wait_ms from its first hold until it sends data; past its bound
+ *     a source is left behind until it sends data again, and its records
+ *     then come late (flagged).
  *
  * Sending again: after a source's task is restored on another instance it
  * sends again what its snapshot did not cover. Each record has a sequence
  * per source (its event's offset x 4 + a rank for the entity family: one
  * event may send two records to one partition); a record at or below the
- * last one queued or evaluated from its source is dropped.
+ * last one queued or evaluated from its source is dropped; it still
+ * counts as a sign of life (the source's wait starts again: it is working
+ * through its backlog towards new records).
  *
  * Ownership: the merge owns its queues and the copies of the record bytes
  * pushed; a popped item's data belongs to the caller. One thread.
@@ -43,6 +48,11 @@
 
 #include "../common/binio.h"
 #include "../common/strbuf.h"
+
+/* A drained source silent this many mark intervals (and at least this
+ * long) is no longer taken for idle. */
+#define RG_SMERGE_SILENT_MARKS 10
+#define RG_SMERGE_SILENT_MIN_MS 1000
 
 typedef struct rg_smerge_item {
     int64_t seq;            /* per source, increasing: offset * 4 + family rank */

@@ -80,6 +80,8 @@ int rg_rec_decode(const void *bytes, size_t len, rg_rec *out, char *err, size_t 
         rg_reader_fail(&in, "kind", "unknown");
     if (rg_reader_ok(&in) && out->src_partition < 0)
         rg_reader_fail(&in, "source partition", "negative");
+    if (rg_reader_ok(&in) && (out->src_offset < -1 || out->src_offset > RG_REC_MAX_OFFSET))
+        rg_reader_fail(&in, "source offset", "out of range");
     if (rg_reader_ok(&in) && (kind == RG_REC_ENTITY || kind == RG_REC_STORE) &&
         out->family != 'c' && out->family != 'p' && out->family != 't')
         rg_reader_fail(&in, "family", "not c, p or t");

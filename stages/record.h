@@ -77,6 +77,12 @@ typedef struct rg_rec {
     size_t raw_len;
 } rg_rec;
 
+/* The largest source offset decode accepts: the stages number a record
+ * within its source as offset x 8 + rank (merge.h, held.h), which must
+ * not overflow. A Kafka offset never comes near 2^59. The smallest is -1
+ * (a MARK has no source offset). */
+#define RG_REC_MAX_OFFSET (INT64_MAX / 16)
+
 /* The largest record decode accepts (an event is at most 1 MiB, plus
  * values). */
 #define RG_REC_MAX_BYTES (2u << 20)

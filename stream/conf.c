@@ -8,6 +8,8 @@
  */
 #include <string.h>
 
+#include <jansson.h>
+
 #include "log.h"
 #include "runtime.h"
 
@@ -42,6 +44,25 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
      * (e.g. a property ignored by one client) stay warnings. */
     rg_log_level l = level == 4 ? RG_LOG_WARN : level <= 2 ? RG_LOG_ERROR : RG_LOG_DEBUG;
     rg_log(l, "librdkafka", "client", rd_kafka_name(rk), "facility", fac, "detail", buf, NULL);
+}
+
+/* The consumer's statistics (statistics.interval.ms), read for one fact:
+ * whether its group is in a rebalance. An offset commit sent while the
+ * group completes a rebalance may carry the generation being replaced; a
+ * broker that answers it ILLEGAL_GENERATION (the mock cluster does, where
+ * Kafka answers REBALANCE_IN_PROGRESS) makes librdkafka declare the whole
+ * assignment lost, and every task is then given up without its final
+ * snapshot. So periodic commits wait while the group is not steady. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+    (void)rk;
+    rg_stream *s = opaque;
+    json_t *root = json_loadb(json, json_len, 0, NULL);
+    const char *join_state = json_string_value(json_object_get(json_object_get(root, "cgrp"), "join_state"));
+    if (join_state)
+        s->group_rebalancing = strcmp(join_state, "steady") != 0;
+    json_decref(root);
+    return 0;   /* librdkafka frees json */
 }
 
 /* ---- configuration ---- */
@@ -139,6 +160,35 @@ static int apply_props(const rg_stream_config *cfg, rd_kafka_conf_t *conf, const
     return 0;
 }
 
+void rg_run_redact_secrets(const rg_stream_config *cfg, char *msg, size_t msg_size)
+{
+    static const char mask[] = "[redacted]";
+    for (size_t i = 0; i < cfg->n_kafka_props && msg_size; i++) {
+        const char *kv = cfg->kafka_props[i], *eq = strchr(kv, '=');
+        char key[256];
+        if (!eq || !eq[1] || (size_t)(eq - kv) >= sizeof key)
+            continue;
+        memcpy(key, kv, (size_t)(eq - kv));
+        key[eq - kv] = '\0';
+        if (!rg_log_secret_key(key))
+            continue;
+        const char *value = eq + 1;
+        size_t vlen = strlen(value), o = 0;
+        char out[1024];
+        for (const char *p = msg; *p && o + 1 < sizeof out;) {
+            if (strncmp(p, value, vlen) == 0) {
+                for (size_t m = 0; mask[m] && o + 1 < sizeof out; m++)
+                    out[o++] = mask[m];
+                p += vlen;
+            } else {
+                out[o++] = *p++;
+            }
+        }
+        out[o] = '\0';
+        snprintf(msg, msg_size, "%s", out);
+    }
+}
+
 rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr, size_t errstr_size)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -169,6 +219,8 @@ rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr
          * default backs off to 10 s): a coordinator outage shorter than
          * the session then costs no rebalance. */
         {"reconnect.backoff.max.ms", "1000"},
+        /* on_stats: commits wait while the group rebalances. */
+        {"statistics.interval.ms", "100"},
     },
       restorer_defaults[] = {
           /* rd_kafka_assign needs a group id; the restorer never joins
@@ -209,8 +261,10 @@ rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
-    if (consumer)
+    if (consumer) {
         rd_kafka_conf_set_rebalance_cb(conf, rg_run_on_rebalance);
+        rd_kafka_conf_set_stats_cb(conf, on_stats);
+    }
     else if (!restorer)
         rd_kafka_conf_set_dr_msg_cb(conf, rg_run_on_delivery);
     return conf;

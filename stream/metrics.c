@@ -2,7 +2,13 @@
 #include "metrics.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <maxminddb.h>
 #include <microhttpd.h>
+#include <sqlite3.h>
+#include <yaml.h>
+#include <zlib.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +20,10 @@
 static const double latency_bounds_s[RG_METRICS_LATENCY_BUCKETS] = {
     0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
-
-
-
 int rg_metrics_init(rg_metrics *m)
 {
     memset(m, 0, sizeof *m);
+    snprintf(m->not_ready_why, sizeof m->not_ready_why, "starting");
     m->rule_hits = rg_strmap_new(sizeof(uint64_t));
     if (!m->rule_hits)
         return -1;
@@ -101,6 +105,103 @@ void rg_metrics_set_lags(rg_metrics *m, const rg_partition_lag *lags, size_t n)
     m->n_lags = n;
 }
 
+void rg_metrics_rule_reload(rg_metrics *m, bool ok)
+{
+    if (ok)
+        m->rule_reloads_ok++;
+    else
+        m->rule_reloads_refused++;
+    m->last_reload_refused = !ok;
+}
+
+void rg_metrics_set_ruleset(rg_metrics *m, const char *ruleset_id)
+{
+    snprintf(m->ruleset, sizeof m->ruleset, "%s", ruleset_id ? ruleset_id : "");
+}
+
+void rg_metrics_set_ready(rg_metrics *m, bool ready, const char *why)
+{
+    pthread_mutex_lock(&m->lock);
+    m->ready = ready;
+    snprintf(m->not_ready_why, sizeof m->not_ready_why, "%s", ready || !why ? "" : why);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* The versions without librdkafka's feature list (which needs a conf
+ * object: --version asks for it, every render does not). */
+static void lib_versions(rg_versions *out)
+{
+    memset(out, 0, sizeof *out);
+    out->riskgate = RG_VERSION;
+    out->librdkafka = rd_kafka_version_str();
+    out->libmaxminddb = MMDB_lib_version();
+    out->sqlite = sqlite3_libversion();
+    out->libmicrohttpd = MHD_get_version();
+    out->jansson = jansson_version_str();
+    out->libyaml = yaml_get_version_string();
+    out->zlib = zlibVersion();
+}
+
+void rg_metrics_versions(rg_versions *out)
+{
+    lib_versions(out);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    size_t n = sizeof out->librdkafka_features;
+    if (!conf || rd_kafka_conf_get(conf, "builtin.features", out->librdkafka_features, &n) != RD_KAFKA_CONF_OK)
+        snprintf(out->librdkafka_features, sizeof out->librdkafka_features, "unknown");
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+}
+
+/* A label value as the exposition format wants it: \\, \" and \n escaped. */
+static void label_value(rg_strbuf *b, const char *v)
+{
+    for (; v && *v; v++) {
+        if (*v == '\\' || *v == '"')
+            rg_strbuf_printf(b, "\\%c", *v);
+        else if (*v == '\n')
+            rg_strbuf_puts(b, "\\n");
+        else
+            rg_strbuf_append(b, v, 1);
+    }
+}
+
+static void info_metrics(const rg_metrics *m, rg_strbuf *b)
+{
+    rg_versions v;
+    lib_versions(&v);
+    const struct {
+        const char *label, *value;
+    } build[] = {{"version", v.riskgate},
+                 {"librdkafka", v.librdkafka},
+                 {"libmaxminddb", v.libmaxminddb},
+                 {"sqlite", v.sqlite},
+                 {"libmicrohttpd", v.libmicrohttpd}};
+    rg_strbuf_puts(b, "# HELP riskgate_build_info riskgate's version and the libraries it runs with (value 1).\n"
+                      "# TYPE riskgate_build_info gauge\nriskgate_build_info{");
+    for (size_t i = 0; i < sizeof build / sizeof *build; i++) {
+        rg_strbuf_printf(b, "%s%s=\"", i ? "," : "", build[i].label);
+        label_value(b, build[i].value);
+        rg_strbuf_puts(b, "\"");
+    }
+    rg_strbuf_puts(b, "} 1\n");
+    /* /readyz as a metric, for alerts and the dashboard. The engine thread
+     * is the one that sets it, and the one rendering: no lock needed. */
+    rg_strbuf_printf(b,
+                     "# HELP riskgate_ready 1 while /readyz answers 200 (partitions assigned and restored, rules "
+                     "loaded, a broker up), else 0.\n# TYPE riskgate_ready gauge\nriskgate_ready %d\n",
+                     m->ready ? 1 : 0);
+    rg_strbuf_puts(b, "# HELP riskgate_ruleset_info The running rule set's id (docs/ruleset-id.md; value 1).\n"
+                      "# TYPE riskgate_ruleset_info gauge\nriskgate_ruleset_info{ruleset=\"");
+    label_value(b, m->ruleset);
+    rg_strbuf_puts(b, "\"} 1\n");
+    rg_strbuf_printf(b,
+                     "# HELP riskgate_rules_last_reload_successful 0 when the last SIGHUP reload was refused (the "
+                     "previous rules still run), else 1.\n"
+                     "# TYPE riskgate_rules_last_reload_successful gauge\nriskgate_rules_last_reload_successful %d\n",
+                     m->last_reload_refused ? 0 : 1);
+}
+
 static void counter(rg_strbuf *b, const char *name, const char *help, uint64_t v)
 {
     rg_strbuf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
@@ -114,6 +215,7 @@ static void gauge(rg_strbuf *b, const char *name, const char *help, double v)
 
 void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
 {
+    info_metrics(m, b);
     counter(b, "riskgate_events_consumed_total", "Input messages taken for processing.", m->events_consumed);
     rg_strbuf_puts(b, "# HELP riskgate_events_rejected_total Inputs that broke the event contract, per kind.\n"
                       "# TYPE riskgate_events_rejected_total counter\n");
@@ -170,8 +272,10 @@ void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
                      (unsigned long long)m->rule_reloads_refused);
     counter(b, "riskgate_checkpoints_total", "Task snapshots made durable in <group>.state.", m->checkpoints);
     counter(b, "riskgate_checkpoint_errors_total", "Task snapshots that failed.", m->checkpoint_errors);
-    gauge(b, "riskgate_checkpoint_age_seconds", "Seconds since the last durable snapshot (-1: none yet).",
-          m->last_checkpoint_ms ? (double)(now_ms - m->last_checkpoint_ms) / 1000.0 : -1.0);
+    int64_t since = m->last_checkpoint_ms > m->holding_since_ms ? m->last_checkpoint_ms : m->holding_since_ms;
+    gauge(b, "riskgate_checkpoint_age_seconds",
+          "Seconds since the last durable snapshot, or since tasks were first held without one (0: no task held).",
+          m->holding_since_ms && now_ms > since ? (double)(now_ms - since) / 1000.0 : 0.0);
     counter(b, "riskgate_snapshot_bytes_total", "Bytes of durable task snapshots.", m->snapshot_bytes);
     counter(b, "riskgate_restores_total", "Tasks restored from their snapshot (or started empty) at assignment.",
             m->restores);
@@ -231,6 +335,11 @@ void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
 
 void rg_metrics_publish(rg_metrics *m, int64_t now_ms)
 {
+    bool holding = m->tasks_held[0] + m->tasks_held[1] + m->tasks_held[2] > 0;
+    if (!holding)
+        m->holding_since_ms = 0;
+    else if (!m->holding_since_ms)
+        m->holding_since_ms = now_ms;
     rg_strbuf text = RG_STRBUF_INIT;
     rg_metrics_render(m, now_ms, &text);
     if (!rg_strbuf_ok(&text)) {
@@ -255,8 +364,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         static const char msg[] = "method not allowed\n";
         resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
         status = MHD_HTTP_METHOD_NOT_ALLOWED;
+    } else if (strcmp(url, "/healthz") == 0) {
+        /* Alive: this thread answers. Restores and drains do not make a
+         * process unhealthy (a liveness probe must not kill a restore). */
+        static const char msg[] = "ok\n";
+        resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+        status = MHD_HTTP_OK;
+    } else if (strcmp(url, "/readyz") == 0) {
+        char body[160];
+        pthread_mutex_lock(&m->lock);
+        bool ready = m->ready;
+        if (ready)
+            snprintf(body, sizeof body, "ready\n");
+        else
+            snprintf(body, sizeof body, "not ready: %s\n", m->not_ready_why);
+        pthread_mutex_unlock(&m->lock);
+        resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+        status = ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
     } else if (strcmp(url, "/metrics") != 0 && strcmp(url, "/") != 0) {
-        static const char msg[] = "not found: try /metrics\n";
+        static const char msg[] = "not found: try /metrics, /healthz or /readyz\n";
         resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
         status = MHD_HTTP_NOT_FOUND;
     } else {

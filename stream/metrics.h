@@ -11,6 +11,17 @@
  *
  * Loopback only: rg_metrics_serve refuses an address that is not
  * 127.0.0.0/8 or ::1 (the endpoint has no authentication).
+ *
+ * Probes (docs/operations.md, "Health and readiness"), on the same
+ * endpoint: GET /healthz answers 200 while the process serves HTTP;
+ * GET /readyz answers 200 "ready" or 503 "not ready: WHY" from the state
+ * the runner last set with rg_metrics_set_ready (the engine thread; the HTTP
+ * thread reads it under `lock`).
+ *
+ * Info metrics: riskgate_build_info{version, librdkafka, libmaxminddb,
+ * sqlite, libmicrohttpd} 1 (rg_metrics_versions),
+ * riskgate_ruleset_info{ruleset} 1 (rg_metrics_set_ruleset), and
+ * riskgate_ready (what /readyz answers, as 1 or 0).
  */
 #ifndef RG_STREAM_METRICS_H
 #define RG_STREAM_METRICS_H
@@ -51,7 +62,7 @@ typedef struct rg_metrics {
     double restore_seconds;             /* their time, summed */
     uint64_t restore_bytes;             /* bytes of <group>.state read for them */
     uint64_t snapshot_bytes;            /* bytes of durable snapshots */
-    uint64_t snapshot_failures_at_drain;/* final snapshots not acknowledged at a drain */
+    uint64_t snapshot_failures_at_drain;/* final snapshots not acknowledged (or not committed) at a drain */
     uint64_t tasks_held[3];             /* gauge: ingest, entity, decide tasks held */
     uint64_t rejected[RG_METRICS_MAX_REJECT_KINDS];
     const char *reject_kind_names[RG_METRICS_MAX_REJECT_KINDS];  /* static strings */
@@ -73,6 +84,13 @@ typedef struct rg_metrics {
     uint64_t checkpoints;
     uint64_t checkpoint_errors;
     int64_t last_checkpoint_ms;         /* wall ms; 0 none */
+    /* riskgate_checkpoint_age_seconds counts from the last durable snapshot,
+     * or, before the first, from when this instance began holding tasks;
+     * 0 while it holds none (nothing is owed). Kept by rg_metrics_publish
+     * from tasks_held. */
+    int64_t holding_since_ms;           /* wall ms; 0 while no task is held */
+    char ruleset[96];                   /* riskgate_ruleset_info's label ("" unknown) */
+    bool last_reload_refused;           /* riskgate_rules_last_reload_successful == 0 */
     uint64_t latency_buckets[RG_METRICS_LATENCY_BUCKETS + 1]; /* last = +Inf */
     double latency_sum_s;
     uint64_t latency_count;
@@ -87,9 +105,11 @@ typedef struct rg_metrics {
     rg_partition_lag *lags;
     size_t n_lags, lags_cap;
 
-    /* published exposition */
+    /* published exposition, and readiness (under lock) */
     pthread_mutex_t lock;
     rg_strbuf published;
+    bool ready;
+    char not_ready_why[128];
     struct MHD_Daemon *httpd;
 } rg_metrics;
 
@@ -106,12 +126,32 @@ void rg_metrics_latency(rg_metrics *m, double seconds);
 /* Replace the per-partition lag table. */
 void rg_metrics_set_lags(rg_metrics *m, const rg_partition_lag *lags, size_t n);
 
+/* Count a SIGHUP reload (riskgate_rule_reloads_total{result}) and keep its
+ * result for riskgate_rules_last_reload_successful. */
+void rg_metrics_rule_reload(rg_metrics *m, bool ok);
+/* The running rule set's id, for riskgate_ruleset_info (copied). */
+void rg_metrics_set_ruleset(rg_metrics *m, const char *ruleset_id);
+
+/* Readiness for /readyz; `why` (copied, NULL when ready) is its body.
+ * The engine thread (it also renders riskgate_ready). Not ready until
+ * first set. */
+void rg_metrics_set_ready(rg_metrics *m, bool ready, const char *why);
+
+/* The versions riskgate runs with: its own and each library's, as the
+ * library reports it at run time (--version, riskgate_build_info). Static
+ * strings, but for librdkafka_features (builtin.features). */
+typedef struct rg_versions {
+    const char *riskgate, *librdkafka, *libmaxminddb, *sqlite, *libmicrohttpd, *jansson, *libyaml, *zlib;
+    char librdkafka_features[512];
+} rg_versions;
+void rg_metrics_versions(rg_versions *out);
+
 /* Render the exposition now (engine thread). */
 void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *out);
 /* Render and hand to the HTTP thread. */
 void rg_metrics_publish(rg_metrics *m, int64_t now_ms);
 
-/* Serve GET /metrics on "ADDR:PORT" (loopback; "[::1]:PORT" for IPv6).
+/* Serve GET /metrics, /healthz, /readyz on "ADDR:PORT" (loopback; "[::1]:PORT" for IPv6).
  * Port 0 picks a free port; *bound_port gets the port. -1 with errstr. */
 int rg_metrics_serve(rg_metrics *m, const char *addr_port, unsigned *bound_port, char *errstr,
                      size_t errstr_size);

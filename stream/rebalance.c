@@ -84,6 +84,10 @@ static void take_all(rg_stream *s, rd_kafka_topic_partition_list_t *parts)
         }
     }
     char err[1024] = "";
+    /* /readyz answers "not ready" while this thread restores; the next
+     * publish (run.c) makes it ready again once the tasks are held. */
+    if (n && !s->fatal)
+        rg_metrics_set_ready(&s->metrics, false, "restoring assigned tasks");
     int64_t t0 = rg_run_mono_us();
     int rc = s->fatal || !n ? 0 : rg_snapshot_restore(s, tasks, n, res, err, sizeof err);
     double ms = (double)(rg_run_mono_us() - t0) / 1000.0;
@@ -130,17 +134,35 @@ static void take_all(rg_stream *s, rd_kafka_topic_partition_list_t *parts)
     free(res);
 }
 
-/* Give up task i: when clean, its outputs acknowledged, a final snapshot
- * and its commit first. */
-static void give_up(rg_stream *s, size_t i, bool clean, int64_t timeout_ms)
+/* Give up the tasks in the n slots given: when clean, their outputs
+ * acknowledged and final snapshots durable first (all in flight
+ * together), then one commit of the positions they reflect. */
+static void give_up(rg_stream *s, const size_t *slot, size_t n, bool clean, int64_t timeout_ms)
 {
-    rg_task *t = s->tasks.slots[i];
-    if (clean && !s->fatal) {
-        if (rg_snapshot_final(s, t, timeout_ms) == 0)
-            rg_run_commit(s, true);
+    rg_task **tasks = calloc(n ? n : 1, sizeof *tasks);
+    bool *durable = calloc(n ? n : 1, sizeof *durable);
+    if (tasks && durable && clean && !s->fatal) {
+        for (size_t i = 0; i < n; i++)
+            tasks[i] = s->tasks.slots[slot[i]];
+        size_t ok = rg_snapshot_final(s, tasks, n, durable, timeout_ms);
+        int crc = ok > 0 ? rg_run_commit(s, true) : 0;
+        /* The drain is incomplete (rg_stream_run returns -1: exit 1) when
+         * a final snapshot is not durable or its commit failed, except a
+         * commit refused because the group moved on (several instances
+         * stopping together): the next owner resumes at the snapshot's
+         * own position. */
+        rd_kafka_resp_err_t e = s->commits.last_sync_err;
+        bool group_moved = e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+                           e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
+        if (s->draining)
+            s->metrics.snapshot_failures_at_drain += (n - ok) + (crc != 0 && !group_moved);
     }
-    s->tasks.slots[i] = NULL;
-    rg_task_free(t);
+    for (size_t i = 0; i < n; i++) {
+        rg_task_free(s->tasks.slots[slot[i]]);
+        s->tasks.slots[slot[i]] = NULL;
+    }
+    free(tasks);
+    free(durable);
 }
 
 static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
@@ -172,12 +194,19 @@ static void on_assign(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_lis
 static void on_revoke(rg_stream *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
     bool lost = rd_kafka_assignment_lost(rk);
-    for (int i = 0; i < parts->cnt; i++) {
+    size_t *slots = calloc((size_t)parts->cnt + 1, sizeof *slots), held = 0;
+    for (int i = 0; slots && i < parts->cnt; i++) {
         int kind = rg_topology_kind(&s->topo, parts->elems[i].topic);
         int slot = kind < 0 ? -1 : find_task(s, (rg_task_kind)kind, parts->elems[i].partition);
         if (slot >= 0)
-            give_up(s, (size_t)slot, !lost, s->draining ? 1000 : REVOKE_WAIT_MS);
+            slots[held++] = (size_t)slot;
     }
+    if (!slots) {
+        rg_log(RG_LOG_ERROR, "out of memory giving up partitions; stopping", NULL);
+        s->fatal = true;
+    }
+    give_up(s, slots, held, !lost, s->draining ? 1000 : REVOKE_WAIT_MS);
+    free(slots);
     char n[16];
     snprintf(n, sizeof n, "%d", parts->cnt);
     rg_log(lost ? RG_LOG_WARN : RG_LOG_INFO,
@@ -207,11 +236,10 @@ void rg_run_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 
 void rg_run_release_all(rg_stream *s, int64_t timeout_ms)
 {
-    int64_t deadline = rg_run_mono_ms() + timeout_ms;
-    for (size_t i = 0; i < s->tasks.n; i++) {
-        if (!s->tasks.slots[i])
-            continue;
-        int64_t left = deadline - rg_run_mono_ms();
-        give_up(s, i, true, left > 1000 ? left : 1000);
-    }
+    size_t *slots = calloc(s->tasks.n + 1, sizeof *slots), held = 0;
+    for (size_t i = 0; slots && i < s->tasks.n; i++)
+        if (s->tasks.slots[i])
+            slots[held++] = i;
+    give_up(s, slots ? slots : (size_t[1]){0}, held, true, timeout_ms > 1000 ? timeout_ms : 1000);
+    free(slots);
 }

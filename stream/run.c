@@ -44,6 +44,7 @@ static rd_kafka_t *new_client(rg_stream *s, rd_kafka_type_t type, const char *ki
     rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof why);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
+        rg_run_redact_secrets(&s->cfg, why, sizeof why);
         snprintf(errstr, errstr_size, "%s: %s", kind, why);
     }
     return rk;
@@ -64,6 +65,7 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, rg_ruleset *rules, cons
         return NULL;
     }
     s->cfg = *cfg_in;
+    rg_reloader_init(&s->reloader, s->cfg.rules_paths, s->cfg.n_rules_paths);
     if (s->cfg.max_idle_ms < 0)
         s->cfg.max_idle_ms = 0;
     if (s->cfg.max_wait_ms <= 0)
@@ -110,15 +112,11 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, rg_ruleset *rules, cons
         snprintf(errstr, errstr_size, "cannot start the watermark prober");
         goto fail;
     }
-    rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();
     /* Decisions and dead letters: the default partitioner (by key). The
-     * internal topics always get an explicit partition (rg_stage_partition). */
+     * internal topics' handles come once they exist (start_up). */
     s->c.actions = rd_kafka_topic_new(s->c.producer, s->cfg.actions_topic, NULL);
     s->c.deadletter = rd_kafka_topic_new(s->c.producer, s->cfg.deadletter_topic, NULL);
-    s->c.entities = rd_kafka_topic_new(s->c.producer, s->topo.entities, NULL);
-    s->c.decide = rd_kafka_topic_new(s->c.producer, s->topo.decide, NULL);
-    s->c.state = rd_kafka_topic_new(s->c.producer, s->topo.state, tc);
-    if (!s->c.actions || !s->c.deadletter || !s->c.entities || !s->c.decide || !s->c.state) {
+    if (!s->c.actions || !s->c.deadletter) {
         snprintf(errstr, errstr_size, "cannot create topic handles: %s", rd_kafka_err2str(rd_kafka_last_error()));
         goto fail;
     }
@@ -194,6 +192,7 @@ void rg_stream_free(rg_stream *s)
 {
     if (!s)
         return;
+    rg_reloader_stop(&s->reloader);
     for (size_t i = 0; i < s->tasks.n; i++)
         rg_task_free(s->tasks.slots[i]);
     free(s->tasks.slots);
@@ -263,6 +262,8 @@ void rg_stream_get_counts(const rg_stream *s, rg_stream_counts *out)
 
 /* How long an async commit may stay unanswered before another is sent. */
 #define COMMIT_ANSWER_WAIT_MS 30000
+/* How long a sync commit is sent again while the coordinator moves. */
+#define COMMIT_SYNC_WAIT_MS 5000
 
 void rg_run_commit_later(rg_stream *s, const char *topic, int32_t partition, int64_t offset)
 {
@@ -299,16 +300,26 @@ void rg_run_commit_serve(rg_stream *s)
     }
 }
 
-void rg_run_commit(rg_stream *s, bool sync)
+/* Errors after which a sync commit is sent again (the coordinator moves
+ * or answers late); others (the partition moved on) are final. */
+static bool commit_retriable(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR__WAIT_COORD || e == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
+           e == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE || e == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+           e == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+           e == RD_KAFKA_RESP_ERR__TRANSPORT;
+}
+
+int rg_run_commit(rg_stream *s, bool sync)
 {
     rg_commits *c = &s->commits;
-    if (!c->due->cnt)
-        return;
+    if (!c->due->cnt || (!sync && s->group_rebalancing))
+        return 0;   /* a periodic commit waits out a rebalance (conf.c, on_stats) */
     /* Only partitions still held: a commit for one given up would be
      * refused (or move another owner's position). */
     rd_kafka_topic_partition_list_t *held = NULL;
     if (rd_kafka_assignment(s->c.consumer, &held) != RD_KAFKA_RESP_ERR_NO_ERROR || !held)
-        return;
+        return -1;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(c->due->cnt);
     for (int i = 0; i < c->due->cnt; i++) {
         rd_kafka_topic_partition_t *p = &c->due->elems[i];
@@ -316,11 +327,33 @@ void rg_run_commit(rg_stream *s, bool sync)
             rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->offset;
     }
     rd_kafka_topic_partition_list_destroy(held);
+    int rc = 0;
     if (sync) {
+        /* A task given up (a drain, a revoke) commits now or never: sent
+         * again while the coordinator is being found (each answer comes
+         * at once), for a bounded time; kept due when it still fails. */
+        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+        int64_t until = rg_run_mono_ms() + COMMIT_SYNC_WAIT_MS;
+        /* An async commit still unanswered (librdkafka sends it again
+         * across coordinator changes) could land after this one and move
+         * the positions back: its answer first. */
+        while (c->inflight && rg_run_mono_ms() < until) {
+            rg_run_commit_serve(s);
+            if (c->inflight)
+                rd_kafka_poll(s->c.producer, 20);
+        }
+        while (list->cnt && (e = rd_kafka_commit(s->c.consumer, list, 0)) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+               commit_retriable(e) && rg_run_mono_ms() < until)
+            rd_kafka_poll(s->c.producer, 100);
         if (list->cnt)
-            committed(s, rd_kafka_commit(s->c.consumer, list, 0));
-        rd_kafka_topic_partition_list_destroy(c->due);
-        c->due = rd_kafka_topic_partition_list_new(8);
+            committed(s, e);
+        c->last_sync_err = e;
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            rc = -1;
+        } else {
+            rd_kafka_topic_partition_list_destroy(c->due);
+            c->due = rd_kafka_topic_partition_list_new(8);
+        }
     } else if (list->cnt && (!c->inflight || rg_run_mono_ms() - c->sent_ms > COMMIT_ANSWER_WAIT_MS)) {
         if (rd_kafka_commit_queue(s->c.consumer, list, s->c.commit_q, NULL, NULL) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             c->inflight = true;
@@ -333,6 +366,7 @@ void rg_run_commit(rg_stream *s, bool sync)
         c->due = rd_kafka_topic_partition_list_new(8);
     }
     rd_kafka_topic_partition_list_destroy(list);
+    return rc;
 }
 
 /* ---- the loop ---- */
@@ -430,20 +464,45 @@ static void publish(rg_stream *s, int64_t now)
     s->metrics.buffered_messages = buffered;
     for (int k = 0; k < 3; k++)
         s->metrics.tasks_held[k] = held[k];
+    /* Operations (docs/operations.md): riskgate_ruleset_info and /readyz --
+     * ready once tasks are held (restored: rebalance.c restores inside the
+     * assignment and says "restoring" meanwhile), rules loaded, brokers up. */
+    rg_metrics_set_ruleset(&s->metrics, s->rs ? rg_ruleset_id(s->rs) : "");
+    const char *not_ready = s->draining            ? "draining"
+                            : !s->subscribed       ? "waiting for the topics"
+                            : s->brokers_down      ? "all brokers down"
+                            : !s->rs               ? "no rule set"
+                            : !held[0] && !held[1] && !held[2] ? "no partitions assigned"
+                                                   : NULL;
+    rg_metrics_set_ready(&s->metrics, !not_ready, not_ready);
     rg_metrics_publish(&s->metrics, rg_run_wall_us() / 1000);
     s->last_publish_ms = now;
 }
 
-static void do_reload(rg_stream *s)
+/* SIGHUP: load the rule files on the reloader's thread (reload.h). */
+static void request_reload(rg_stream *s)
 {
     if (!s->cfg.n_rules_paths) {
         rg_log(RG_LOG_WARN, "SIGHUP: no rule files to reload", NULL);
         return;
     }
+    if (rg_reloader_request(&s->reloader) != 0) {
+        rg_metrics_rule_reload(&s->metrics, false);
+        rg_log(RG_LOG_WARN, "SIGHUP: cannot start the rule loader thread; the running rules stay", NULL);
+        return;
+    }
+    rg_log(RG_LOG_INFO, "SIGHUP: loading the rule files (decisions go on meanwhile)", NULL);
+}
+
+/* A load finished: swap the new set into every task, between two records. */
+static void do_reload(rg_stream *s)
+{
+    rg_ruleset *rs = NULL;
     char *errors = NULL;
-    rg_ruleset *rs = rg_ruleset_load_files(s->cfg.rules_paths, s->cfg.n_rules_paths, &errors);
+    if (!rg_reloader_take(&s->reloader, &rs, &errors))
+        return;
     if (!rs) {
-        s->metrics.rule_reloads_refused++;
+        rg_metrics_rule_reload(&s->metrics, false);
         /* One line per error in the loader's report; the log line is one. */
         size_t n = errors ? strlen(errors) : 0;
         while (n && (errors[n - 1] == '\n' || errors[n - 1] == ' '))
@@ -454,6 +513,7 @@ static void do_reload(rg_stream *s)
         return;
     }
     free(errors);
+    int64_t swap_t0 = rg_run_mono_us();
     /* Alerts written so far borrow the running rule set's rules. */
     rg_run_alerts_write(s, true);
     char err[1024] = "";
@@ -472,8 +532,11 @@ static void do_reload(rg_stream *s)
     rg_ruleset *old = s->rs;
     s->rs = rs;
     rg_ruleset_free(old);
-    s->metrics.rule_reloads_ok++;
-    rg_log(RG_LOG_INFO, "rules reloaded", "ruleset", rg_ruleset_id(s->rs), NULL);
+    rg_metrics_rule_reload(&s->metrics, true);
+    /* The loop's own pause: moving every task's state to the new set. */
+    char swap_ms[32];
+    snprintf(swap_ms, sizeof swap_ms, "%.1f", (double)(rg_run_mono_us() - swap_t0) / 1000.0);
+    rg_log(RG_LOG_INFO, "rules reloaded", "ruleset", rg_ruleset_id(s->rs), "swap_ms", swap_ms, NULL);
 }
 
 /* Take what the consumer has (bounded, so the producer is served). */
@@ -591,6 +654,12 @@ static void periodic(rg_stream *s, int64_t now)
 static int drain(rg_stream *s)
 {
     s->draining = true;
+    rg_metrics_set_ready(&s->metrics, false, "draining");
+    /* The prober borrows the consumer: a watermark query made after the
+     * consumer is closed, to a partition whose leader is down, never
+     * returns (librdkafka 2.0.2), and freeing the prober waits for it. */
+    rg_probe_free(s->probe);
+    s->probe = NULL;
     rg_log(RG_LOG_INFO, "draining: every task writes a final snapshot once its outputs are acknowledged", NULL);
     int64_t deadline = rg_run_mono_ms() + s->cfg.drain_timeout_ms;
     rg_run_release_all(s, s->cfg.drain_timeout_ms);
@@ -621,6 +690,21 @@ static int start_up(rg_stream *s)
             rg_log(RG_LOG_WARN, "not started yet; retrying every second", "error", err, NULL);
         s->topic_missing = true;
         return 1;
+    }
+    /* Only now: a handle's metadata request for a topic that does not
+     * exist yet lets a broker with auto.create.topics.enable create it
+     * with its default partition count, which rg_topology_ensure would
+     * then refuse. The internal topics always get an explicit partition
+     * (rg_stage_partition). */
+    if (!s->c.entities)
+        s->c.entities = rd_kafka_topic_new(s->c.producer, s->topo.entities, NULL);
+    if (!s->c.decide)
+        s->c.decide = rd_kafka_topic_new(s->c.producer, s->topo.decide, NULL);
+    if (!s->c.state)
+        s->c.state = rd_kafka_topic_new(s->c.producer, s->topo.state, NULL);
+    if (!s->c.entities || !s->c.decide || !s->c.state) {
+        rg_log(RG_LOG_ERROR, "cannot create topic handles", "error", rd_kafka_err2str(rd_kafka_last_error()), NULL);
+        return -1;
     }
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(3);
     rd_kafka_topic_partition_list_add(sub, s->topo.events, RD_KAFKA_PARTITION_UA);
@@ -666,8 +750,9 @@ int rg_stream_run(rg_stream *s, volatile sig_atomic_t *stop, volatile sig_atomic
     while (!*stop && !s->fatal) {
         if (reload && *reload) {
             *reload = 0;
-            do_reload(s);
+            request_reload(s);
         }
+        do_reload(s);
         /* Stop taking input while the producer's queue is nearly full or
          * the alert store is not keeping up; keep serving reports. */
         size_t outq = (size_t)rd_kafka_outq_len(s->c.producer);

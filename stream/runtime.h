@@ -35,6 +35,7 @@
 #include "../common/strbuf.h"
 #include "metrics.h"
 #include "probe.h"
+#include "reload.h"
 #include "run.h"
 #include "topology.h"
 
@@ -108,6 +109,7 @@ typedef struct rg_commits {
     rd_kafka_topic_partition_list_t *due;   /* positions waiting to be committed */
     bool inflight;
     int64_t sent_ms, last_ms;
+    rd_kafka_resp_err_t last_sync_err;   /* the last synchronous commit's answer */
 } rg_commits;
 
 struct rg_stream {
@@ -121,12 +123,14 @@ struct rg_stream {
     rg_commits commits;
     rg_probe *probe;
     struct rg_run_alerts *alerts;   /* --alerts; NULL none */
+    rg_reloader reloader;           /* SIGHUP: rule files loaded off this thread */
     rg_metrics metrics;
     bool metrics_ready;
     unsigned metrics_port;
     rg_strbuf scratch;          /* a decision with decided_at, a mark */
 
     bool fatal, draining, subscribed, ever_assigned;
+    bool group_rebalancing;   /* the consumer's join state is not steady (conf.c on_stats) */
     bool brokers_down, topic_missing;
     int64_t last_publish_ms, last_marks_ms;
     int64_t last_delivery_log_ms, last_consumer_log_ms, last_queue_log_ms, last_commit_log_ms, last_snapshot_log_ms;
@@ -200,12 +204,16 @@ void rg_run_release_all(rg_stream *s, int64_t timeout_ms);
 /* Queue a position to commit (a durable snapshot's). */
 void rg_run_commit_later(rg_stream *s, const char *topic, int32_t partition, int64_t offset);
 /* Send what is due (at most one async commit in flight), or everything now
- * and wait (sync). */
-void rg_run_commit(rg_stream *s, bool sync);
+ * and wait (sync: -1 when it could not be committed, and it stays due). */
+int rg_run_commit(rg_stream *s, bool sync);
 void rg_run_commit_serve(rg_stream *s);
 
 /* ---- conf.c ---- */
 
 rd_kafka_conf_t *rg_run_client_conf(rg_stream *s, const char *kind, char *errstr, size_t errstr_size);
+/* Replace, in msg, the value of every secret-looking -X property with
+ * "[redacted]" (librdkafka's messages may quote it: rd_kafka_new's
+ * "Unsupported SASL mechanism: VALUE"). */
+void rg_run_redact_secrets(const rg_stream_config *cfg, char *msg, size_t msg_size);
 
 #endif

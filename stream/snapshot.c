@@ -223,6 +223,12 @@ static void write_pieces(rg_stream *s, rg_task *t)
     if (!chunks)
         chunks = 1;
     void *ticket = rg_ticket(t->slot, t->gen, RG_TICKET_SNAPSHOT, (uint32_t)gen);
+    /* Counted before the first piece is produced: a full queue serves
+     * delivery reports while it waits for room, and a piece acknowledged
+     * then must count (else the snapshot waits for it for ever). */
+    t->snap_pieces = chunks + 1;
+    t->snap_chunks = chunks;
+    t->snap_phase = RG_SNAP_WRITING;
     char key[96];
     for (uint32_t i = 0; i < chunks; i++) {
         size_t at = (size_t)i * RG_SNAPSHOT_CHUNK, n = len - at < RG_SNAPSHOT_CHUNK ? len - at : RG_SNAPSHOT_CHUNK;
@@ -236,9 +242,6 @@ static void write_pieces(rg_stream *s, rg_task *t)
     header_put(&hb, &h, rg_ruleset_id(s->rs));
     rg_run_produce(s, s->c.state, part, t->name, strlen(t->name), hb.data, hb.len, ticket);
     rg_strbuf_free(&hb);
-    t->snap_pieces = chunks + 1;
-    t->snap_chunks = chunks;
-    t->snap_phase = RG_SNAP_WRITING;
 }
 
 static void durable(rg_stream *s, rg_task *t)
@@ -298,28 +301,58 @@ void rg_snapshot_delivered(rg_stream *s, rg_task *t, uint32_t gen_low, bool ok)
         durable(s, t);
 }
 
-int rg_snapshot_final(rg_stream *s, rg_task *t, int64_t timeout_ms)
+size_t rg_snapshot_final(rg_stream *s, rg_task *const *tasks, size_t n, bool *durable_out, int64_t timeout_ms)
 {
     int64_t deadline = rg_run_mono_ms() + timeout_ms;
-    /* One in progress finishes first; then a fresh one of now. */
-    bool fresh = false;
-    while (rg_run_mono_ms() < deadline && !s->fatal) {
-        if (t->snap_phase == RG_SNAP_IDLE) {
-            if (fresh)
-                return 0;
+    /* Per task: one in progress finishes first; then a fresh one of now.
+     * All tasks' snapshots are in flight together, so giving up k
+     * partitions costs one round trip, not k (a rebalance waits on it). */
+    enum { WAITING, FRESH, DONE } *st = calloc(n ? n : 1, sizeof *st);
+    uint64_t *was = calloc(n ? n : 1, sizeof *was);   /* durable_gen when the fresh one began */
+    if (!st || !was) {
+        free(st);
+        free(was);
+        return 0;
+    }
+    size_t left = n, ok = 0;
+    for (size_t i = 0; i < n; i++)
+        durable_out[i] = false;
+    while (left && rg_run_mono_ms() < deadline && !s->fatal) {
+        for (size_t i = 0; i < n; i++) {
+            rg_task *t = tasks[i];
+            if (st[i] == DONE || t->snap_phase != RG_SNAP_IDLE)
+                continue;
+            if (st[i] == FRESH) {
+                /* Idle again: durable, or postponed (outputs unacknowledged). */
+                durable_out[i] = t->durable_gen > was[i];
+                ok += durable_out[i];
+                st[i] = DONE, left--;
+                continue;
+            }
+            was[i] = t->durable_gen;
             rg_snapshot_serve(s, t, rg_run_mono_ms(), true);
-            fresh = t->snap_phase != RG_SNAP_IDLE;
-            if (!fresh)
-                return -1;   /* could not serialise (logged) */
+            if (t->snap_phase == RG_SNAP_IDLE)
+                st[i] = DONE, left--;   /* could not serialise (logged) */
+            else
+                st[i] = FRESH;
         }
+        if (!left)
+            break;
         rd_kafka_poll(s->c.producer, 10);
         rg_run_retry_due(s, false);
         rg_run_alerts_write(s, true);   /* alerts are outputs too */
-        rg_snapshot_serve(s, t, rg_run_mono_ms(), false);
+        for (size_t i = 0; i < n; i++)
+            if (st[i] != DONE)
+                rg_snapshot_serve(s, tasks[i], rg_run_mono_ms(), false);
     }
-    rg_log(RG_LOG_WARN, "final snapshot not acknowledged in time; the next owner evaluates from the previous one",
-           "task", t->name, NULL);
-    return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!durable_out[i])
+            rg_log(RG_LOG_WARN,
+                   "no final snapshot acknowledged in time; the next owner evaluates from the previous one", "task",
+                   tasks[i]->name, NULL);
+    free(st);
+    free(was);
+    return ok;
 }
 
 /* ---- restoring ---- */
@@ -455,7 +488,7 @@ static int load_newest(rg_stream *s, restoring *x, int64_t *resume, char *errstr
     rg_task *t = x->t;
     rg_strbuf blob = RG_STRBUF_INIT;
     header h = {0};
-    bool have = false;
+    bool have = false, incomplete = false;
     piece *hp = rg_strmap_get(x->pieces, t->name, strlen(t->name));
     if (hp && !hp->tombstone && header_get(hp->data, hp->len, &h) == 0 && h.kind == task_char(t->kind) &&
         h.partition == t->partition) {
@@ -472,10 +505,7 @@ static int load_newest(rg_stream *s, restoring *x, int64_t *resume, char *errstr
         have = complete && rg_strbuf_ok(&blob) && blob.len == h.len &&
                (uint32_t)crc32(0, (const Bytef *)blob.data, (uInt)blob.len) == h.crc;
         if (!have)
-            rg_log(RG_LOG_WARN,
-                   "the newest snapshot in Kafka is incomplete (chunks trimmed or corrupt); without a newer one "
-                   "in the --state cache the task starts empty",
-                   "task", t->name, NULL);
+            incomplete = true;
     }
     /* A newer generation in the local cache wins. */
     header ch;
@@ -487,6 +517,16 @@ static int load_newest(rg_stream *s, restoring *x, int64_t *resume, char *errstr
         have = true;
     } else {
         rg_strbuf_free(&cblob);
+    }
+    if (!have && incomplete) {
+        /* Starting empty would change decisions without anyone knowing:
+         * as for a snapshot that cannot be loaded, the instance stops. */
+        snprintf(errstr, errstr_size,
+                 "task %s: the newest snapshot in %s is incomplete (chunks trimmed or corrupt) and the --state "
+                 "cache has no newer one; to start this task empty on purpose, write a tombstone for key %s",
+                 t->name, s->topo.state, t->name);
+        rg_strbuf_free(&blob);
+        return -1;
     }
     int rc = 0;
     if (have) {

@@ -45,9 +45,10 @@ void rg_snapshot_serve(rg_stream *s, rg_task *t, int64_t now_ms, bool force);
 /* A piece's delivery report (ticket kind SNAPSHOT). */
 void rg_snapshot_delivered(rg_stream *s, rg_task *t, uint32_t gen_low, bool ok);
 
-/* Take a snapshot now and wait (serving the producer) until it is
- * durable or timeout_ms passed: 0 durable, -1 not (logged). */
-int rg_snapshot_final(rg_stream *s, rg_task *t, int64_t timeout_ms);
+/* Take a snapshot of each of the n tasks now, all in flight together, and
+ * wait (serving the producer) until each is durable or timeout_ms passed.
+ * durable_out[i] says which were; returns how many (the others logged). */
+size_t rg_snapshot_final(rg_stream *s, rg_task *const *tasks, size_t n, bool *durable_out, int64_t timeout_ms);
 
 /* What restoring one task found. */
 typedef struct rg_restore_result {

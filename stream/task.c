@@ -286,7 +286,7 @@ long rg_task_run(rg_stream *s, rg_task *t, size_t max, int64_t *wait_ms)
             snprintf(task, sizeof task, "%s", t->name);
             rg_run_fmt_i64(waited, sizeof waited, src->left_while_drained ? s->cfg.max_idle_ms : s->cfg.max_wait_ms);
             if (src->left_while_drained)
-                rg_log(RG_LOG_DEBUG, "entity merge went on without a drained, silent source (--max-idle-ms)", "task",
+                rg_log(RG_LOG_DEBUG, "entity merge went on without an idle source (drained, still reporting; --max-idle-ms)", "task",
                        task, "source_partition", source, "waited_ms", waited, NULL);
             else
                 rg_log(RG_LOG_WARN,

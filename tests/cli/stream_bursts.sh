@@ -10,7 +10,7 @@
 # produced with kcat into an 8-partition topic (key = account, partition =
 # librdkafka's consistent hash of the key, as kcat's own partitioner would
 # choose) in ten bursts half a second apart, while one `riskgate run`
-# consumes it:
+# consumes it (one instance unless the scenario says otherwise):
 #   brokers  after the fourth burst, each of the three brokers is taken down
 #            for 3 s in turn (kcat keeps producing the later bursts);
 #   kill     after the fourth burst the runner is killed with SIGKILL and
@@ -18,6 +18,16 @@
 #            broker answers 0.5 s late (until 5 s after the last burst);
 #   slow     one partition's share of every burst is produced 1.5 s after
 #            the rest (an upstream producer lagging on one partition).
+# Several instances in one group (issue 18; stream_scaleout.sh and
+# stream_failover.sh run these):
+#   two        two instances from the start;
+#   three_kill three instances; one is killed with SIGKILL after the fourth
+#              burst and not restarted;
+#   join       one instance; a second joins after the third burst, a third
+#              after the sixth;
+#   rolling    three instances; after bursts 3, 5 and 7 one of them in turn
+#              gets SIGTERM and is started again.
+# BURST_RUN_ARGS adds flags to every `riskgate run`.
 # Then the action topic, deduplicated by decision_id (every duplicate must
 # have the same body) and less decided_at, must equal replay's decisions
 # exactly, and the dead-letter topic must hold every reject (duplicates

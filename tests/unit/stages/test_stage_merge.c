@@ -1,0 +1,189 @@
+/* The entity stage's merge of its sources (stages/merge.h): order, sending
+ * again, and how long each kind of empty source holds the merge back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "../../../stages/merge.h"
+
+enum { IDLE_MS = 5000, WAIT_MS = 30000, MARK_MS = 20 };
+
+static void push(rg_smerge *m, size_t src, int64_t offset, int64_t ts, int expect)
+{
+    char byte = (char)('a' + src);
+    rg_smerge_item it = {.seq = offset * 4, .ts_ms = ts, .msg_ts_ms = 0, .input_offset = offset, .data = &byte,
+                         .len = 1};
+    assert_int_equal(rg_smerge_push(m, src, &it), expect);
+}
+
+/* PICK the head of the expected source and pop it. */
+static void pick(rg_smerge *m, int64_t now, size_t want_src, int64_t want_ts)
+{
+    size_t src = SIZE_MAX;
+    int64_t wait = -1;
+    bool late = true;
+    assert_int_equal(rg_smerge_next(m, now, &src, &wait, &late), RG_SMERGE_PICK);
+    assert_int_equal(src, want_src);
+    rg_smerge_item it = rg_smerge_pop(m, src);
+    assert_int_equal(it.ts_ms, want_ts);
+    free(it.data);
+}
+
+static rg_smerge_result next(rg_smerge *m, int64_t now)
+{
+    size_t src;
+    int64_t wait;
+    bool late;
+    return rg_smerge_next(m, now, &src, &wait, &late);
+}
+
+static void test_lowest_ts_first_once_every_source_passed_it(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 2, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    push(&m, 0, 10, 2000, 1);
+    /* Source 1 never heard from: nothing may pass. */
+    assert_int_equal(next(&m, 0), RG_SMERGE_WAIT);
+    push(&m, 1, 7, 1000, 1);
+    rg_smerge_progress(&m, 1, 1000, false, 0);
+    pick(&m, 0, 1, 1000);
+    /* Source 1 is empty, not drained, at 1000: 2000 must wait for it. */
+    assert_int_equal(next(&m, 1), RG_SMERGE_WAIT);
+    rg_smerge_progress(&m, 1, 2500, false, 2);
+    pick(&m, 2, 0, 2000);
+    assert_int_equal(next(&m, 3), RG_SMERGE_IDLE);
+    rg_smerge_free(&m);
+}
+
+static void test_sent_again_is_dropped(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 1, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_progress(&m, 0, 0, false, 0);
+    push(&m, 0, 5, 100, 1);
+    push(&m, 0, 6, 200, 1);
+    push(&m, 0, 6, 200, 0);   /* queued already */
+    pick(&m, 0, 0, 100);
+    push(&m, 0, 5, 100, 0);   /* evaluated already */
+    assert_int_equal(m.resent, 2);
+    rg_smerge_free(&m);
+}
+
+/* A drained source that keeps reporting is idle: it holds a later head
+ * back at most max_idle_ms, then is left behind. */
+static void test_idle_source_left_behind_after_max_idle(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 2, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_progress(&m, 0, 1000, true, 0);
+    rg_smerge_progress(&m, 1, 0, false, 0);
+    push(&m, 1, 1, 3600000, 1);   /* an hour of event time later */
+    int64_t now = 0;
+    for (; now < IDLE_MS; now += MARK_MS) {
+        rg_smerge_progress(&m, 0, 1000, true, now);   /* still marking, still drained */
+        assert_int_equal(next(&m, now), RG_SMERGE_WAIT);
+    }
+    rg_smerge_progress(&m, 0, 1000, true, now);
+    pick(&m, now + 1, 1, 3600000);
+    assert_true(m.sources[0].left_behind);
+    assert_int_equal(m.enforced, 1);
+    assert_int_equal(m.enforced_wait, 0);
+    rg_smerge_free(&m);
+}
+
+/* A drained source whose task stopped reporting (its instance died; a
+ * new owner restores it after a session timeout and a rebalance) is not
+ * known idle: it holds the merge back until max_wait_ms, and the records
+ * it then sends are evaluated in order, not late. */
+static void test_silent_source_held_for_max_wait(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 2, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_progress(&m, 0, 1000, true, 0);   /* its last word: drained at 1000 */
+    rg_smerge_progress(&m, 1, 0, false, 0);
+    push(&m, 1, 1, 60000, 1);
+    for (int64_t now = 0; now < 12000; now += 100) {
+        rg_smerge_progress(&m, 1, 60000, true, now);
+        assert_int_equal(next(&m, now), RG_SMERGE_WAIT);
+    }
+    /* 12 s later the restored task sends what its partition held. */
+    push(&m, 0, 3, 30000, 1);
+    rg_smerge_progress(&m, 0, 30000, false, 12000);
+    pick(&m, 12000, 0, 30000);
+    rg_smerge_progress(&m, 0, 90000, true, 12001);
+    pick(&m, 12001, 1, 60000);
+    assert_int_equal(m.enforced, 0);
+    assert_int_equal(m.late, 0);
+    rg_smerge_free(&m);
+}
+
+/* ... but not forever: past max_wait_ms it is left behind, counted. */
+static void test_silent_source_left_behind_after_max_wait(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 2, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_progress(&m, 0, 1000, true, 0);
+    rg_smerge_progress(&m, 1, 0, false, 0);
+    push(&m, 1, 1, 60000, 1);
+    int64_t now = 0;
+    rg_smerge_result r;
+    while ((r = next(&m, now)) == RG_SMERGE_WAIT && now < 2 * WAIT_MS)
+        now += 100;
+    assert_int_equal(r, RG_SMERGE_PICK);
+    assert_true(now >= WAIT_MS + RG_SMERGE_SILENT_MIN_MS - 100);
+    assert_int_equal(m.enforced_wait, 1);
+    pick(&m, now, 1, 60000);
+    rg_smerge_free(&m);
+}
+
+/* A source restored from an older snapshot sends again what it sent
+ * before (dropped) on its way to new records: it is alive, and is waited
+ * for past max_wait_ms as long as the resends keep coming. */
+static void test_resending_source_is_waited_for(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 2, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_progress(&m, 0, 0, false, 0);
+    rg_smerge_progress(&m, 1, 5000, false, 0);
+    push(&m, 0, 1, 1000, 1);
+    pick(&m, 0, 0, 1000);
+    push(&m, 1, 1, 90000, 1);
+    /* Source 0 (not drained, at 1000) holds 90000 back; it resends its
+     * offset 1 every 10 s for 50 s, then sends offset 2. */
+    int64_t now = 1;
+    for (int k = 0; k < 5; k++) {
+        for (int64_t end = now + 10000; now < end; now += 500)
+            assert_int_equal(next(&m, now), RG_SMERGE_WAIT);
+        push(&m, 0, 1, 1000, 0);
+    }
+    push(&m, 0, 2, 60000, 1);
+    pick(&m, now, 0, 60000);
+    rg_smerge_progress(&m, 0, 95000, false, now);
+    pick(&m, now, 1, 90000);
+    assert_int_equal(m.enforced, 0);
+    assert_int_equal(m.late, 0);
+    rg_smerge_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lowest_ts_first_once_every_source_passed_it),
+        cmocka_unit_test(test_sent_again_is_dropped),
+        cmocka_unit_test(test_idle_source_left_behind_after_max_idle),
+        cmocka_unit_test(test_silent_source_held_for_max_wait),
+        cmocka_unit_test(test_silent_source_left_behind_after_max_wait),
+        cmocka_unit_test(test_resending_source_is_waited_for),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
