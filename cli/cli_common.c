@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../replay/workers.h"
+
 /* The directory of the running program, resolved ("" when unknown), and
  * the prefix above it (PREFIX/bin/riskgate -> PREFIX), so paths in
  * messages read PREFIX/share/riskgate/..., not PREFIX/bin/../share/... */
@@ -261,4 +263,33 @@ int rg_cli_write_file(const char *prog, const char *path, const char *what, cons
     if (short_write)
         fprintf(stderr, "%s: error writing %s\n", prog, path);
     return short_write ? -1 : 0;
+}
+
+long rg_cli_default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > RG_WORKERS_MAX ? RG_WORKERS_MAX : n;
+}
+
+int rg_cli_parse_workers(const char *prog, const char *arg, long *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(arg, &end, 10);
+    if (!*arg || *end || errno || n < 1 || n > RG_WORKERS_MAX) {
+        fprintf(stderr, "%s: --workers needs a thread count 1..%d, not '%s'\n", prog, RG_WORKERS_MAX, arg);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+bool rg_cli_workers_possible(const char *prog, const rg_ruleset *rs, bool quiet)
+{
+    const char *why;
+    if (rg_workers_possible(rs, &why))
+        return true;
+    if (!quiet)
+        fprintf(stderr, "%s: evaluating on one thread: %s (docs/bench.md)\n", prog, why);
+    return false;
 }

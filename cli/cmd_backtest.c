@@ -17,7 +17,8 @@
 static void usage(FILE *f)
 {
     fputs("usage: riskgate backtest --rules OLD... --candidate NEW... [--geoip FILE[,FILE]|none]\n"
-          "                         [--labels DB] [--report FILE] [--progress|--no-progress] CAPTURE...\n"
+          "                         [--labels DB] [--report FILE] [--progress|--no-progress] [--workers N]\n"
+          "                         CAPTURE...\n"
           "\n"
           "Replays the capture once under both rule files, side by side, and reports per rule\n"
           "the hits under each (equal to what `replay --summary` reports for each file alone),\n"
@@ -31,7 +32,9 @@ static void usage(FILE *f)
           "                    list or repeated --geoip for several; `none` for none)\n"
           "  --labels DB       an alert store with analyst labels: per-rule precision under\n"
           "                    each file, and fraud-labelled subjects the candidate would miss\n"
-          "  --report FILE     the JSON report (default: none; the table goes to stdout)\n",
+          "  --report FILE     the JSON report (default: none; the table goes to stdout)\n"
+          "  --workers N       threads that evaluate (default: the machine's cores), as for replay:\n"
+          "                    the same report as --workers 1\n",
           f);
 }
 
@@ -40,11 +43,13 @@ int rg_cmd_backtest(int argc, char **argv)
     const char *geo_path = NULL, *labels_path = NULL, *report_path = NULL;
     rg_cli_rules old_files = {0}, new_files = {0};
     int progress = -1;
+    long workers = rg_cli_default_workers();
     static const struct option opts[] = {
         {"rules", required_argument, NULL, 'r'},  {"candidate", required_argument, NULL, 'c'},
         {"geoip", required_argument, NULL, 'g'},  {"labels", required_argument, NULL, 'l'},
         {"report", required_argument, NULL, 'o'}, {"progress", no_argument, NULL, 'p'},
         {"no-progress", no_argument, NULL, 'P'},  {"help", no_argument, NULL, 'h'},
+        {"workers", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
@@ -65,6 +70,10 @@ int rg_cmd_backtest(int argc, char **argv)
         case 'o': report_path = optarg; break;
         case 'p': progress = 1; break;
         case 'P': progress = 0; break;
+        case 'W':
+            if (rg_cli_parse_workers("riskgate backtest", optarg, &workers) != 0)
+                return RG_EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return RG_EXIT_OK;
         default: usage(stderr); return RG_EXIT_USAGE;
         }
@@ -83,6 +92,7 @@ int rg_cmd_backtest(int argc, char **argv)
     rg_engine *old_e = NULL, *new_e = NULL;
     rg_backtest *bt = NULL;
     rg_strbuf text = RG_STRBUF_INIT;
+    rg_replay_result res = {0};
     char err[512] = "";
     bool geo_ok;
 
@@ -108,21 +118,25 @@ int rg_cmd_backtest(int argc, char **argv)
 
     rg_replay_lane lanes[2] = {{.engine = old_e, .sink = rg_backtest_sink(bt, 0)},
                                {.engine = new_e, .sink = rg_backtest_sink(bt, 1)}};
+    if (workers > 1 && (!rg_cli_workers_possible("riskgate backtest", old_rs, false) ||
+                        !rg_cli_workers_possible("riskgate backtest", new_rs, false)))
+        workers = 1;
     rg_replay_opts ro = {
         .captures = (const char *const *)argv + optind,
         .n_captures = (size_t)(argc - optind),
         .lanes = lanes,
         .n_lanes = 2,
         .progress = progress == -1 ? isatty(STDERR_FILENO) : progress,
+        .workers = (int)workers,
+        .geo = geo,
     };
-    rg_replay_result res;
     rc = RG_EXIT_FAILURE;
     if (rg_replay_run(&ro, &res, err, sizeof err) != 0) {
         fprintf(stderr, "riskgate backtest: %s\n", err);
         goto done;
     }
     if (report_path) {
-        rg_backtest_report_json(bt, old_e, new_e, &res, &text);
+        rg_backtest_report_json(bt, &res, &text);
         rg_strbuf_putc(&text, '\n');
         if (!rg_strbuf_ok(&text) ||
             rg_cli_write_file("riskgate backtest", report_path, "the report to", text.data, text.len) != 0)
@@ -130,13 +144,14 @@ int rg_cmd_backtest(int argc, char **argv)
         rg_strbuf_reset(&text);
     }
     if (!report_path || strcmp(report_path, "-") != 0) {
-        rg_backtest_report_text(bt, old_e, new_e, &res, &text);
+        rg_backtest_report_text(bt, &res, &text);
         fputs(text.data, stdout);
     }
     fprintf(stderr, "backtest: %llu events in %.2f s (%.0f events/s)\n", (unsigned long long)res.events_read,
             res.seconds, res.seconds > 0 ? (double)res.events_read / res.seconds : 0.0);
     rc = fflush(stdout) == 0 ? RG_EXIT_OK : RG_EXIT_FAILURE;
 done:
+    rg_replay_result_free(&res);
     rg_strbuf_free(&text);
     rg_backtest_free(bt);
     rg_engine_free(old_e);

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 {
     fputs("usage: riskgate replay [--rules FILE]... [--geoip FILE[,FILE]|none] [--out FILE] [--rejects FILE]\n"
           "                       [--max-rejects N] [--summary FILE] [--alerts DB] [--progress|--no-progress] [--quiet]\n"
-          "                       [--stages N [--stages-seed S]] CAPTURE...\n"
+          "                       [--workers N] [--stages N [--stages-seed S]] CAPTURE...\n"
           "\n"
           "Replays captured events (JSON Lines, .gz, or kcat -C -J envelopes; - for stdin),\n"
           "several files in order as one stream, through the rule file, and writes one\n"
@@ -47,6 +47,11 @@ static void usage(FILE *f)
           "  --alerts DB      also store every decision as an alert in this SQLite file\n"
           "  --progress       progress line on stderr (default: when stderr is a terminal)\n"
           "  --quiet          no human summary on stderr\n"
+          "  --workers N      threads that evaluate (default: the machine's cores, at most 64): the\n"
+          "                   capture is cut into batches and the keyed stages of the streaming\n"
+          "                   topology run as threads (docs/bench.md); the output is byte-identical\n"
+          "                   to --workers 1. Rule files with a cooldown on a counterparty run on one\n"
+          "                   thread (said on stderr)\n"
           "  --stages N       evaluate through the streaming topology of `riskgate run`, in memory,\n"
           "                   with N partitions (docs/scale-out.md): the same decisions as without,\n"
           "                   in the order the tasks produce them; --stages-seed S interleaves the\n"
@@ -74,7 +79,7 @@ int rg_cmd_replay(int argc, char **argv)
     int progress = -1, quiet = 0;
     bool max_rejects_set = false;
     unsigned long long max_rejects = 0;
-    long stages = 0;
+    long stages = 0, workers = rg_cli_default_workers();
     unsigned long long stages_seed = 0;
     static const struct option opts[] = {
         {"rules", required_argument, NULL, 'r'},   {"geoip", required_argument, NULL, 'g'},
@@ -84,6 +89,7 @@ int rg_cmd_replay(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
         {"max-rejects", required_argument, NULL, 'M'},
         {"stages", required_argument, NULL, 'S'},  {"stages-seed", required_argument, NULL, 'E'},
+        {"workers", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
@@ -126,6 +132,10 @@ int rg_cmd_replay(int argc, char **argv)
             }
             break;
         }
+        case 'W':
+            if (rg_cli_parse_workers(PROG, optarg, &workers) != 0)
+                return RG_EXIT_USAGE;
+            break;
         case 'E': {
             char *end;
             errno = 0;
@@ -195,6 +205,8 @@ int rg_cmd_replay(int argc, char **argv)
         goto done;
     }
     rg_replay_lane lane = {.engine = engine, .sink = &sinks.sink};
+    if (workers > 1 && !stages && !rg_cli_workers_possible(PROG, rs, quiet))
+        workers = 1;
     rg_replay_opts ro = {
         .captures = (const char *const *)argv + optind,
         .n_captures = (size_t)(argc - optind),
@@ -205,6 +217,8 @@ int rg_cmd_replay(int argc, char **argv)
         .max_rejects = max_rejects,
         .progress = progress == -1 ? isatty(STDERR_FILENO) : progress,
         .pipeline = pipeline,
+        .workers = (int)workers,
+        .geo = geo,
     };
     rg_replay_result res;
     int run_rc = rg_replay_run(&ro, &res, err, sizeof err);
@@ -216,7 +230,7 @@ int rg_cmd_replay(int argc, char **argv)
 
     rg_strbuf text = RG_STRBUF_INIT;
     if (summary_path) {
-        rg_replay_summary_json(&res, engine, &text);
+        rg_replay_summary_json(&res, &text);
         rg_strbuf_putc(&text, '\n');
         if (!rg_strbuf_ok(&text) || rg_cli_write_file(PROG, summary_path, "summary to", text.data, text.len) != 0)
             run_rc = -1;
@@ -232,10 +246,11 @@ int rg_cmd_replay(int argc, char **argv)
                 (unsigned long long)res.rejected, (unsigned long long)ps.records_entities,
                 (unsigned long long)ps.records_decide, (unsigned long long)ps.marks, (unsigned long long)ps.late);
     } else if (!quiet) {
-        rg_replay_summary_text(&res, engine, &text);
+        rg_replay_summary_text(&res, &text);
         fputs(text.data, stderr);
     }
     rg_strbuf_free(&text);
+    rg_replay_result_free(&res);
     rc = run_rc == 0 ? RG_EXIT_OK : RG_EXIT_FAILURE;
 
 done:

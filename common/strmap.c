@@ -28,6 +28,18 @@
 #define CHUNK_RECORDS (UINT32_C(1) << CHUNK_LOG2)
 #define MAX_RECORDS (UINT32_MAX - 1)
 
+/* The memo of hash32 (below): the last short keys hashed and their hashes. */
+#define MEMO_SLOTS 16
+
+/* Keys of up to this many bytes are memoised (as four words). */
+#define MEMO_KEY_MAX 32
+
+struct hash_memo {
+    uint64_t w[MEMO_SLOTS][4];
+    uint32_t len[MEMO_SLOTS];   /* 0: empty (an empty key is never memoised) */
+    uint32_t hash[MEMO_SLOTS];
+};
+
 struct slot {
     uint32_t hash;
     uint32_t ref;   /* record number + 1; 0 means empty */
@@ -46,6 +58,7 @@ struct rg_strmap {
     uint32_t fresh;             /* records [0, fresh) have been handed out */
     uint32_t free_head;         /* first free record + 1, or 0 */
     size_t spilled_bytes;       /* heap copies of long keys, at their real size */
+    struct hash_memo *memo;     /* the last keys hashed (hash32); written through const maps */
 };
 
 #define KEYLEN_BITS 24
@@ -121,6 +134,8 @@ rg_strmap *rg_strmap_new_sized(size_t value_size, size_t inline_key)
     rg_strmap *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
+    /* Without its memo a map still works (every key hashed). */
+    m->memo = calloc(1, sizeof *m->memo);
     m->value_size = value_size;
     /* 8, not 16: values hold int64s and pointers at most, and every byte
      * of padding is paid once per entity. */
@@ -159,12 +174,83 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
         free(m->chunks[c]);
     free(m->chunks);
     free(m->slots);
+    free(m->memo);
     free(m);
 }
 
+/*
+ * The hashes of the last few short keys, per map. One event's keys are
+ * hashed several times over: its account by each family that keeps
+ * something per account, its event id by dedupe's check and insert, and
+ * every key once more when it is prefetched (rg_strmap_prefetch) before
+ * the event is evaluated; the keyed stages look up the names of shipped
+ * values ("counterparty_senders/86400000") by key. SipHash-1-3 costs
+ * ~140 instructions on an 11-byte id; a memo hit ~20. A key of up to 32
+ * bytes is held as four words (overlapping loads, so the words and the
+ * length determine the bytes), which is also how the memo compares it: a
+ * hit is the same bytes, never an approximation. Longer keys are always
+ * hashed. The memo
+ * is a cache of a pure function of the key under the process key, which
+ * never changes while a map exists (hash.h), so it cannot change a
+ * lookup's result.
+ */
+static uint64_t load64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint32_t load32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Keys of 1..MEMO_KEY_MAX bytes as four words: overlapping loads, so
+ * the words and the length determine every byte. */
+static void key_words(const char *key, size_t len, uint64_t w[4])
+{
+    w[1] = w[2] = w[3] = 0;
+    if (len > 16) {   /* 17..32: the first 16 bytes and the last 16 */
+        w[0] = load64(key);
+        w[1] = load64(key + 8);
+        w[2] = load64(key + len - 16);
+        w[3] = load64(key + len - 8);
+    } else if (len >= 8) {
+        w[0] = load64(key);
+        w[1] = load64(key + len - 8);
+    } else if (len >= 4) {
+        w[0] = load32(key) | (uint64_t)load32(key + len - 4) << 32;
+    } else {
+        w[0] = (uint64_t)(unsigned char)key[0] | (uint64_t)(unsigned char)key[len / 2] << 8 |
+               (uint64_t)(unsigned char)key[len - 1] << 16;
+    }
+}
+
 /* Keyed per process (hash.h): ids an event names cannot be chosen to
- * collide. */
-static uint32_t hash32(const char *key, size_t keylen) { return (uint32_t)rg_hash_bytes(key, keylen); }
+ * collide. Through the map's memo for short keys. */
+static uint32_t hash32(const rg_strmap *m, const char *key, size_t keylen)
+{
+    struct hash_memo *memo = m->memo;
+    if (!memo || keylen == 0 || keylen > MEMO_KEY_MAX)
+        return (uint32_t)rg_hash_bytes(key, keylen);
+    uint64_t w[4];
+    key_words(key, keylen, w);
+    /* Which slot: any mix of the words will do (the slot only decides
+     * which earlier key is forgotten). */
+    size_t i = (size_t)(((w[0] ^ (w[1] >> 7) ^ (w[3] >> 13) ^ keylen) * UINT64_C(0x9E3779B97F4A7C15)) >> 60) &
+               (MEMO_SLOTS - 1);
+    if (memo->len[i] == keylen && memo->w[i][0] == w[0] && memo->w[i][1] == w[1] && memo->w[i][2] == w[2] &&
+        memo->w[i][3] == w[3])
+        return memo->hash[i];
+    uint32_t h = (uint32_t)rg_hash_bytes(key, keylen);
+    memcpy(memo->w[i], w, sizeof w);
+    memo->len[i] = (uint32_t)keylen;
+    memo->hash[i] = h;
+    return h;
+}
 
 static struct slot *find(const rg_strmap *m, const char *key, size_t keylen, uint32_t h)
 {
@@ -185,8 +271,29 @@ static struct slot *find(const rg_strmap *m, const char *key, size_t keylen, uin
 
 void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen)
 {
-    struct slot *s = find(m, key, keylen, hash32(key, keylen));
+    struct slot *s = find(m, key, keylen, hash32(m, key, keylen));
     return s ? record_at(m, s->ref - 1) : NULL;
+}
+
+void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int stage)
+{
+    if (!m || !m->cap)
+        return;
+    uint32_t h = hash32(m, key, keylen);
+    size_t mask = m->cap - 1, i = h & mask;
+    if (stage == 0) {
+        __builtin_prefetch(&m->slots[i]);
+        return;
+    }
+    for (;; i = (i + 1) & mask) {
+        const struct slot *s = &m->slots[i];
+        if (!s->ref)
+            return;
+        if (s->hash == h) {
+            __builtin_prefetch(record_at(m, s->ref - 1));
+            return;
+        }
+    }
 }
 
 static bool grow(rg_strmap *m)
@@ -251,7 +358,13 @@ static void give_back_record(rg_strmap *m, uint32_t i)
 
 void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
 {
-    uint32_t h = hash32(key, keylen);
+    uint32_t h;
+    return rg_strmap_put_hashed(m, key, keylen, created, &h);
+}
+
+void *rg_strmap_put_hashed(rg_strmap *m, const char *key, size_t keylen, bool *created, uint32_t *hash)
+{
+    uint32_t h = *hash = hash32(m, key, keylen);
     struct slot *s = find(m, key, keylen, h);
     if (created)
         *created = false;
@@ -330,11 +443,28 @@ static void remove_at(rg_strmap *m, size_t i, void (*free_value)(void *))
 
 bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_value)(void *))
 {
-    struct slot *s = find(m, key, keylen, hash32(key, keylen));
+    struct slot *s = find(m, key, keylen, hash32(m, key, keylen));
     if (!s)
         return false;
     remove_at(m, (size_t)(s - m->slots), free_value);
     return true;
+}
+
+/* How far ahead a sweep prefetches records (slots). */
+#define SWEEP_AHEAD 8
+
+bool rg_strmap_del_value(rg_strmap *m, void *value, uint32_t hash, void (*free_value)(void *))
+{
+    if (!m->cap)
+        return false;
+    size_t mask = m->cap - 1;
+    for (size_t i = hash & mask; m->slots[i].ref; i = (i + 1) & mask) {
+        if (m->slots[i].hash == hash && record_at(m, m->slots[i].ref - 1) == value) {
+            remove_at(m, i, free_value);
+            return true;
+        }
+    }
+    return false;
 }
 
 size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *, void *), void *arg,
@@ -346,6 +476,10 @@ size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *, void *), void *arg,
      * shifted from past the wrap point to before it may be seen twice,
      * which is harmless: keep() is a pure predicate. */
     for (size_t i = 0; i < m->cap;) {
+        /* The table is read in order, the records it points to are not:
+         * ask for a record a few slots ahead while this one is visited. */
+        if (i + SWEEP_AHEAD < m->cap && m->slots[i + SWEEP_AHEAD].ref)
+            __builtin_prefetch(record_at(m, m->slots[i + SWEEP_AHEAD].ref - 1));
         if (m->slots[i].ref && !keep(record_at(m, m->slots[i].ref - 1), arg)) {
             remove_at(m, i, free_value);
             removed++;
@@ -373,7 +507,8 @@ size_t rg_strmap_count(const rg_strmap *m) { return m->count; }
 
 size_t rg_strmap_bytes(const rg_strmap *m)
 {
-    size_t bytes = rg_heap_block_bytes(m, sizeof *m) + rg_heap_block_bytes(m->slots, m->cap * sizeof(struct slot)) +
+    size_t bytes = rg_heap_block_bytes(m, sizeof *m) + rg_heap_block_bytes(m->memo, sizeof *m->memo) +
+                   rg_heap_block_bytes(m->slots, m->cap * sizeof(struct slot)) +
                    rg_heap_block_bytes(m->chunks, m->chunks_cap * sizeof *m->chunks) + m->spilled_bytes;
     for (uint32_t c = 0; c < m->n_chunks; c++)
         bytes += rg_heap_block_bytes(m->chunks[c], chunk_records(c) * m->stride);

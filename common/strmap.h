@@ -27,7 +27,11 @@
  * drawn per process, so ids from events cannot be crafted to collide.
  * Iteration order (foreach, sweep) therefore differs from run to run:
  * whatever reaches output or a checkpoint goes through rg_strmap_sorted.
- * Not thread-safe.
+ * A map remembers the hashes of the last few short keys it was asked
+ * (strmap.c, "memo"): one event's keys are looked up by several families.
+ *
+ * Not thread-safe, not even for concurrent reads: get and prefetch write
+ * the memo. One map, one thread at a time.
  */
 #ifndef RG_STRMAP_H
 #define RG_STRMAP_H
@@ -58,9 +62,25 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *value));
 /* Value record for key, or NULL when absent. */
 void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen);
 
+/* A hint that key will be looked up soon: stage 0 fetches its table slot
+ * into the cache, stage 1 (once the slot is there) its record. Changes
+ * nothing; any key, present or not. */
+void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int stage);
+
 /* Value record for key, created zero-filled when absent (*created = true).
  * NULL only on allocation failure. `created` may be NULL. */
 void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created);
+
+/* put, also giving the table hash the key is placed by (*hash), for a
+ * later rg_strmap_del_value: a caller that deletes records it reaches by
+ * other ways than their key (dedupe's expiry heap) then pays no hashing.
+ * Hashes are per process (hash.h): never save or print them. */
+void *rg_strmap_put_hashed(rg_strmap *m, const char *key, size_t keylen, bool *created, uint32_t *hash);
+
+/* Delete the record `value` of this map, placed under `hash` (from
+ * rg_strmap_put_hashed); free_value as in rg_strmap_free. Returns whether
+ * it was found there. */
+bool rg_strmap_del_value(rg_strmap *m, void *value, uint32_t hash, void (*free_value)(void *value));
 
 /* The key of a value record returned by get/put/iteration (NUL-terminated). */
 const char *rg_strmap_key(const rg_strmap *m, const void *value, size_t *keylen);

@@ -259,6 +259,13 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     e->stats.evaluated++;
     if (ev->ts_ms > e->stats.watermark_ms && !e->role.external_watermark)
         e->stats.watermark_ms = ev->ts_ms;
+    /* Nothing to evaluate here (a role that only dedupes and keeps the
+     * watermark, as replay --workers' order step): no family runs, no
+     * rule, so the rest would only walk empty tables. */
+    if (!families && !e->role.decide && !values_out) {
+        e->n_held = 0;
+        return RG_ENGINE_OK;
+    }
 
     rg_eval_ctx *ctx = &e->ctx;
     rg_eval_begin(ctx, ev);
@@ -286,6 +293,20 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     e->held_lens = NULL;
     e->n_held = 0;
     return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
+}
+
+void rg_engine_prefetch(const rg_engine *e, const rg_event *ev, int stage)
+{
+    if (e->role.dedupe)
+        rg_dedupe_prefetch(e->dedupe, ev->event_id, ev->event_id_len, stage);
+    rg_account_prefetch(e->accounts, ev->account, ev->account_len, stage);
+    if (ev->counterparty)
+        rg_account_prefetch(e->accounts, ev->counterparty, ev->counterparty_len, stage);
+    for (size_t i = 0; i < e->n_detectors; i++)
+        if (e->detector_state[i] && rg_detectors[i]->prefetch)
+            rg_detectors[i]->prefetch(e->detector_state[i], ev, stage);
+    if (stage == 1 && ev->ip_family)
+        rg_geo_cache_prefetch(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
 }
 
 void rg_engine_advance_watermark(rg_engine *e, int64_t wm)

@@ -166,6 +166,10 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
                                          uint32_t families, const void *values_in, size_t values_in_len,
                                          rg_strbuf *values_out, const rg_sink *sink);
 
+/* A hint that ev comes next but one (stage 0) or next (stage 1): fetch
+ * what its evaluation will read into the cache. Changes nothing. */
+void rg_engine_prefetch(const rg_engine *e, const rg_event *ev, int stage);
+
 /* external_watermark roles: the watermark only grows; wm lower than the
  * current one is ignored. */
 void rg_engine_advance_watermark(rg_engine *e, int64_t wm);

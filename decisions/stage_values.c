@@ -6,13 +6,34 @@
 
 #include "../common/binio.h"
 
+/* Without snprintf: the entity stage writes a key per value per event
+ * (replay --workers ships every entity value of an event this way). The
+ * bytes are snprintf("%s/%lld")'s, truncated the same way. */
 size_t rg_use_ship_key(const rg_name_use *use, char *buf)
 {
-    int n = use->window_ms ? snprintf(buf, RG_SHIP_KEY_MAX, "%s/%lld", use->spec->name, (long long)use->window_ms)
-                           : snprintf(buf, RG_SHIP_KEY_MAX, "%s", use->spec->name);
-    if (n < 0)
-        n = 0;
-    return (size_t)n < RG_SHIP_KEY_MAX ? (size_t)n : RG_SHIP_KEY_MAX - 1;
+    char tmp[RG_SHIP_KEY_MAX + 24];
+    size_t name_len = strlen(use->spec->name), n = name_len < RG_SHIP_KEY_MAX ? name_len : RG_SHIP_KEY_MAX;
+    memcpy(tmp, use->spec->name, n);
+    if (use->window_ms) {
+        char digits[24];
+        size_t d = 0;
+        int64_t w = use->window_ms;
+        uint64_t v = w < 0 ? 0 - (uint64_t)w : (uint64_t)w;
+        do {
+            digits[d++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        tmp[n++] = '/';
+        if (w < 0)
+            tmp[n++] = '-';
+        while (d)
+            tmp[n++] = digits[--d];
+    }
+    if (n > RG_SHIP_KEY_MAX - 1)
+        n = RG_SHIP_KEY_MAX - 1;
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
+    return n;
 }
 
 void rg_values_begin(rg_strbuf *out)

@@ -129,6 +129,12 @@ static void *promote(rg_account_store *s, const char *key, size_t keylen, uint8_
     return record;
 }
 
+void rg_account_prefetch(const rg_account_store *s, const char *key, size_t keylen, int stage)
+{
+    if (s && key)
+        rg_strmap_prefetch(s->records, key, keylen, stage);
+}
+
 void *rg_account_get(const rg_account_slice *sl, const char *key, size_t keylen)
 {
     rg_account_store *s = sl->store;

@@ -77,6 +77,8 @@ int rg_account_store_reserve(rg_account_store *s, size_t size, rg_account_slice 
 /* The same for a slice of facts kept for good: it follows its account
  * into the dormant map when the windowed slices are empty. */
 int rg_account_store_reserve_kept(rg_account_store *s, size_t size, rg_account_slice *out);
+/* rg_strmap_prefetch of key's active record. */
+void rg_account_prefetch(const rg_account_store *s, const char *key, size_t keylen, int stage);
 /* Fix the layout and create the map. 0, or -1 on OOM. */
 int rg_account_store_seal(rg_account_store *s);
 

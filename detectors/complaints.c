@@ -130,6 +130,16 @@ static bool has_ref(const rg_event *ev)
     return (ev->type == RG_EV_COMPLAINT || ev->type == RG_EV_RECALL_REQUEST) && ev->ref;
 }
 
+/* A transfer is stored under its event id, a complaint looks up its ref. */
+static void complaints_prefetch(const void *state, const rg_event *ev, int stage)
+{
+    const ref_state *s = state;
+    if (ev->type == RG_EV_TRANSFER)
+        rg_strmap_prefetch(s->transfers, ev->event_id, ev->event_id_len, stage);
+    else if (ev->ref)
+        rg_strmap_prefetch(s->transfers, ev->ref, ev->ref_len, stage);
+}
+
 static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     ref_state *s = state;
@@ -307,6 +317,7 @@ const rg_detector rg_detector_complaints = {
     .n_names = R_COUNT,
     .create = complaints_create,
     .eval = complaints_eval,
+    .prefetch = complaints_prefetch,
     .update = complaints_update,
     .expire = complaints_expire,
     .stats = complaints_stats,

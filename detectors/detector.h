@@ -208,6 +208,13 @@ typedef struct rg_detector {
     rg_name_kept kept;
     const char *state;
     const rg_name_state *name_states;
+
+    /* Optional: a hint that ev will be evaluated soon (replay reads ahead,
+     * rg_engine_prefetch): stage 0 fetches the table slot of the records
+     * ev will look up, stage 1 (an event later) the records. Changes
+     * nothing; families keyed by account need none (the engine asks the
+     * account store). */
+    void (*prefetch)(const void *state, const rg_event *ev, int stage);
 } rg_detector;
 
 /* The registration table (detectors/registry.c), NULL-terminated. */

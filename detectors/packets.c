@@ -173,6 +173,13 @@ static bool known(const packet_state *s, const packet_record *r, int64_t waterma
     return r->send_ts_ms > rg_sat_sub(watermark_ms, s->history_horizon_ms);
 }
 
+static void packets_prefetch(const void *state, const rg_event *ev, int stage)
+{
+    const packet_state *s = state;
+    if (ev->packet_id)
+        rg_strmap_prefetch(s->packets, ev->packet_id, ev->packet_id_len, stage);
+}
+
 static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     packet_state *s = state;
@@ -381,6 +388,7 @@ const rg_detector rg_detector_packets = {
     .n_names = P_COUNT,
     .create = packets_create,
     .eval = packets_eval,
+    .prefetch = packets_prefetch,
     .update = packets_update,
     .expire = packets_expire,
     .stats = packets_stats,

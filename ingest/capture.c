@@ -279,7 +279,11 @@ static void set_source(rg_capture *c)
     *d = '\0';
 }
 
-rg_capture_status rg_capture_next(rg_capture *c, rg_capture_item *item, char *errstr, size_t errstr_size)
+/* The next non-blank line: RG_CAPTURE_EVENT with *line, *len set (not
+ * parsed yet; item->source set), RG_CAPTURE_REJECT for an over-long one
+ * (item filled), END or ERROR. */
+static rg_capture_status next_line(rg_capture *c, rg_capture_item *item, const char **line_out, size_t *len_out,
+                                   char *errstr, size_t errstr_size)
 {
     if (c->failed)
         goto error;
@@ -329,19 +333,52 @@ rg_capture_status rg_capture_next(rg_capture *c, rg_capture_item *item, char *er
             item->raw_len = (size_t)total;
             return RG_CAPTURE_REJECT;
         }
-        rg_event_line info;
-        int rc = rg_event_parse_line(c->parser, line, len, &item->event, &item->reject, &info);
-        if (info.is_envelope)
-            c->stats.envelopes++;
-        /* A bad envelope is reported with the whole line; a bad payload
-         * with the payload, which is the event that was sent. */
-        bool whole_line = rc != 0 && item->reject.kind == RG_REJ_BAD_ENVELOPE;
-        item->raw = whole_line ? line : info.event_raw;
-        item->raw_len = whole_line ? len : info.event_raw_len;
-        return rc == 0 ? RG_CAPTURE_EVENT : RG_CAPTURE_REJECT;
+        *line_out = line;
+        *len_out = len;
+        return RG_CAPTURE_EVENT;
     }
 error:
     if (errstr && errstr_size)
         snprintf(errstr, errstr_size, "%s", c->error);
     return RG_CAPTURE_ERROR;
+}
+
+void rg_capture_parse(rg_event_parser *p, const char *line, size_t len, rg_capture_item *item, bool *is_envelope,
+                      bool *accepted)
+{
+    rg_event_line info;
+    int rc = rg_event_parse_line(p, line, len, &item->event, &item->reject, &info);
+    *is_envelope = info.is_envelope;
+    /* A bad envelope is reported with the whole line; a bad payload
+     * with the payload, which is the event that was sent. */
+    bool whole_line = rc != 0 && item->reject.kind == RG_REJ_BAD_ENVELOPE;
+    item->raw = whole_line ? line : info.event_raw;
+    item->raw_len = whole_line ? len : info.event_raw_len;
+    *accepted = rc == 0;
+}
+
+rg_capture_status rg_capture_next(rg_capture *c, rg_capture_item *item, char *errstr, size_t errstr_size)
+{
+    const char *line;
+    size_t len;
+    rg_capture_status st = next_line(c, item, &line, &len, errstr, errstr_size);
+    if (st != RG_CAPTURE_EVENT)
+        return st;
+    bool is_envelope, accepted;
+    rg_capture_parse(c->parser, line, len, item, &is_envelope, &accepted);
+    if (is_envelope)
+        c->stats.envelopes++;
+    return accepted ? RG_CAPTURE_EVENT : RG_CAPTURE_REJECT;
+}
+
+rg_capture_status rg_capture_next_line(rg_capture *c, rg_capture_item *item, char *errstr, size_t errstr_size)
+{
+    const char *line;
+    size_t len;
+    rg_capture_status st = next_line(c, item, &line, &len, errstr, errstr_size);
+    if (st == RG_CAPTURE_EVENT) {
+        item->raw = line;
+        item->raw_len = len;
+    }
+    return st;
 }

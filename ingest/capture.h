@@ -70,6 +70,26 @@ void rg_capture_free(rg_capture *c);
  * and the stream cannot continue. */
 rg_capture_status rg_capture_next(rg_capture *c, rg_capture_item *item, char *errstr, size_t errstr_size);
 
+/* The same stream of lines, not parsed, for callers that parse on other
+ * threads (replay --workers): RG_CAPTURE_EVENT means "a line": item->raw
+ * and raw_len are its bytes (a trailing "\r" dropped) and item->source
+ * its source, valid until the next call; item->event is not set. An
+ * over-long line is RG_CAPTURE_REJECT as from rg_capture_next; blank lines
+ * are counted and skipped. The caller parses each line with
+ * rg_capture_parse, which yields what rg_capture_next would have (the
+ * envelopes count of rg_capture_get_stats is then the caller's to keep).
+ * Do not mix with rg_capture_next on one reader. */
+rg_capture_status rg_capture_next_line(rg_capture *c, rg_capture_item *item, char *errstr, size_t errstr_size);
+
+/* Parse one line from rg_capture_next_line with the caller's parser (one
+ * per thread): fills item->event (accepted) or item->reject, and item->raw
+ * / raw_len as rg_capture_next does (the payload of an envelope, in p's
+ * storage; the whole line for a bad envelope). item->source is left as it
+ * is. Valid until p's next call. */
+struct rg_event_parser;
+void rg_capture_parse(struct rg_event_parser *p, const char *line, size_t len, rg_capture_item *item,
+                      bool *is_envelope, bool *accepted);
+
 const rg_capture_stats *rg_capture_get_stats(const rg_capture *c);
 
 /* Compressed bytes consumed / total size of all files, for progress; total

@@ -32,7 +32,8 @@ typedef struct seen_id {
 
 typedef struct heap_entry {
     int64_t ts_ms;
-    seen_id *rec;  /* strmap value record: never moves until deleted */
+    seen_id *rec;   /* strmap value record: never moves until deleted */
+    uint32_t hash;  /* its table hash: expiry deletes it without hashing the id again */
 } heap_entry;
 
 struct rg_dedupe {
@@ -76,6 +77,13 @@ void rg_dedupe_set_horizon(rg_dedupe *d, int64_t horizon_ms)
 void rg_dedupe_set_lateness(rg_dedupe *d, int64_t lateness_ms)
 {
     d->lateness_ms = lateness_ms < 0 ? 0 : lateness_ms;
+}
+
+void rg_dedupe_prefetch(const rg_dedupe *d, const char *id, size_t len, int stage)
+{
+    rg_strmap_prefetch(d->ids, id, len, stage);
+    if (stage == 1 && d->n)
+        __builtin_prefetch(d->heap[0].rec);
 }
 
 size_t rg_dedupe_size(const rg_dedupe *d) { return rg_strmap_count(d->ids); }
@@ -129,11 +137,8 @@ static void expire(rg_dedupe *d)
     int64_t oldest = cutoff(d);
     while (d->n > 0 && d->heap[0].ts_ms < oldest) {
         /* Only the entry of the record's current time removes it. */
-        if (d->heap[0].rec->ts_ms == d->heap[0].ts_ms) {
-            size_t keylen;
-            const char *key = rg_strmap_key(d->ids, d->heap[0].rec, &keylen);
-            rg_strmap_del(d->ids, key, keylen, NULL);
-        }
+        if (d->heap[0].rec->ts_ms == d->heap[0].ts_ms)
+            rg_strmap_del_value(d->ids, d->heap[0].rec, d->heap[0].hash, NULL);
         d->heap[0] = d->heap[--d->n];
         if (d->n > 0)
             sift_down(d->heap, d->n, 0);
@@ -149,11 +154,11 @@ static void expire(rg_dedupe *d)
     }
 }
 
-/* Remember id at ts_ms (a new id, or one seen again farther than the
- * horizon and later: its record moves forward to ts_ms; it never moves
- * back, so its current heap entry is always its newest). -1 on allocation
- * failure. */
-static int remember(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
+/* Remember rec (hash: its table hash) at ts_ms: a new id, or one seen
+ * again farther than the horizon and later (its record moves forward to
+ * ts_ms; it never moves back, so its current heap entry is always its
+ * newest). -1 on allocation failure. */
+static int remember(rg_dedupe *d, seen_id *rec, uint32_t hash, int64_t ts_ms)
 {
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 256;
@@ -163,12 +168,8 @@ static int remember(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
         d->heap = h;
         d->cap = cap;
     }
-    bool created;
-    seen_id *rec = rg_strmap_put(d->ids, id, len, &created);
-    if (!rec)
-        return -1;
     rec->ts_ms = ts_ms;
-    d->heap[d->n] = (heap_entry){ts_ms, rec};
+    d->heap[d->n] = (heap_entry){ts_ms, rec, hash};
     sift_up(d->heap, d->n++);
     return 0;
 }
@@ -180,19 +181,27 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
         d->any = true;
     }
     expire(d);
-    const seen_id *seen = rg_strmap_get(d->ids, id, len);
-    if (seen) {
+    /* One lookup: the record is made at once, and given back in the rare
+     * case the id is not to be remembered. */
+    bool created;
+    uint32_t hash;
+    seen_id *rec = rg_strmap_put_hashed(d->ids, id, len, &created, &hash);
+    if (!rec)
+        return false;   /* out of memory: evaluated, not remembered */
+    if (!created) {
         /* |ts - seen| <= horizon, without overflow. */
-        uint64_t apart = ts_ms >= seen->ts_ms ? (uint64_t)ts_ms - (uint64_t)seen->ts_ms
-                                              : (uint64_t)seen->ts_ms - (uint64_t)ts_ms;
+        uint64_t apart = ts_ms >= rec->ts_ms ? (uint64_t)ts_ms - (uint64_t)rec->ts_ms
+                                             : (uint64_t)rec->ts_ms - (uint64_t)ts_ms;
         if (apart <= (uint64_t)d->horizon_ms)
             return true;
-        if (ts_ms < seen->ts_ms)
+        if (ts_ms < rec->ts_ms)
             return false; /* an older sighting far apart: evaluated, the newer one stays remembered */
+    } else if (ts_ms < cutoff(d)) {
+        rg_strmap_del_value(d->ids, rec, hash, NULL);   /* already beyond what is kept */
+        return false;
     }
-    if (ts_ms < cutoff(d))
-        return false; /* already beyond what is kept: nothing to remember */
-    (void)remember(d, id, len, ts_ms);
+    if (remember(d, rec, hash, ts_ms) != 0 && created)
+        rg_strmap_del_value(d->ids, rec, hash, NULL);
     return false;
 }
 
@@ -231,9 +240,12 @@ int rg_dedupe_load(rg_dedupe *d, rg_reader *in)
         int64_t ts_ms = rg_get_ts(in, "event id ts");
         if (!rg_reader_ok(in))
             break;
-        if (!id || rg_strmap_get(d->ids, id, len))
+        bool created = false;
+        uint32_t hash;
+        seen_id *rec = id ? rg_strmap_put_hashed(d->ids, id, len, &created, &hash) : NULL;
+        if (!id || (rec && !created))
             rg_reader_fail(in, "event id", id ? "saved twice" : "empty");
-        else if (remember(d, id, len, ts_ms) != 0)
+        else if (!rec || remember(d, rec, hash, ts_ms) != 0)
             rg_reader_fail(in, "event id", "out of memory");
     }
     if (!rg_reader_ok(in))

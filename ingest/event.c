@@ -91,3 +91,50 @@ int64_t rg_packet_lifetime_ms(rg_packet_kind k)
     }
     return INT64_C(24) * 3600 * 1000;
 }
+
+/* The NUL-terminated strings of an event beside those with a length. */
+#define EVENT_CSTRINGS(X) X(ip) X(device_id) X(region) X(currency) X(target)
+#define EVENT_LSTRINGS(X) X(event_id) X(account) X(counterparty) X(packet_id) X(ref)
+
+static size_t cstr_size(const char *s) { return s ? strlen(s) + 1 : 0; }
+
+size_t rg_event_copy_size(const rg_event *src)
+{
+    size_t n = src->n_client_packages * sizeof(char *);
+#define ADD_C(f) n += cstr_size(src->f);
+#define ADD_L(f) n += src->f ? src->f##_len + 1 : 0;
+    EVENT_CSTRINGS(ADD_C)
+    EVENT_LSTRINGS(ADD_L)
+#undef ADD_C
+#undef ADD_L
+    for (size_t i = 0; i < src->n_client_packages; i++)
+        n += cstr_size(src->client_packages[i]);
+    return n;
+}
+
+static const char *put_str(char **at, const char *s, size_t len)
+{
+    char *d = *at;
+    memcpy(d, s, len);
+    d[len] = '\0';
+    *at = d + len + 1;
+    return d;
+}
+
+void rg_event_copy(rg_event *dst, const rg_event *src, void *buf)
+{
+    *dst = *src;
+    /* The package pointers first: buf is aligned for them. */
+    const char **pkgs = buf;
+    char *at = (char *)buf + src->n_client_packages * sizeof(char *);
+#define COPY_C(f) if (src->f) dst->f = put_str(&at, src->f, strlen(src->f));
+#define COPY_L(f) if (src->f) dst->f = put_str(&at, src->f, src->f##_len);
+    EVENT_CSTRINGS(COPY_C)
+    EVENT_LSTRINGS(COPY_L)
+#undef COPY_C
+#undef COPY_L
+    for (size_t i = 0; i < src->n_client_packages; i++)
+        pkgs[i] = src->client_packages[i] ? put_str(&at, src->client_packages[i], strlen(src->client_packages[i]))
+                                          : NULL;
+    dst->client_packages = src->n_client_packages ? (const char *const *)pkgs : src->client_packages;
+}

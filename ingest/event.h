@@ -120,6 +120,17 @@ int rg_packet_kind_from_name(const char *name, size_t len);
 int rg_transfer_mode_from_name(const char *name, size_t len);
 int rg_complaint_reason_from_name(const char *name, size_t len);
 
+/* A deep copy of an event, for holding it past its parser's next call
+ * (replay --workers parses a batch of lines on several threads, then
+ * evaluates them in order). rg_event_copy_size says how many bytes src's
+ * strings and package list need; rg_event_copy fills *dst with src's
+ * fields and puts every string it points to (and the client_packages
+ * array) in buf, which must hold that many bytes and be aligned for a
+ * pointer. A field added to rg_event that points into the parser's arena
+ * must be copied here too. */
+size_t rg_event_copy_size(const rg_event *src);
+void rg_event_copy(rg_event *dst, const rg_event *src, void *buf);
+
 /* Platform packet lifetime after the send's ts (events.md): normal and
  * lucky 24 h, group 72 h, timed 60 s (24 h for an out-of-range value). */
 int64_t rg_packet_lifetime_ms(rg_packet_kind k);

@@ -132,7 +132,7 @@ static int scan_sub_object(rg_event_parser *p, int depth, unsigned *seen, sub_sl
         rg_json_val key, skipped, *val;
         unsigned bit;
         const char *name;
-        if (rg_json_string(s, &key) != 0)
+        if (rg_json_key(s, &key) != 0)
             return -1;
         if (slot(p, key.str, key.str_len, &val, &bit, &name)) {
             s->arena_used = mark;
@@ -277,7 +277,7 @@ static int scan(rg_event_parser *p, const char *json, size_t len)
         const unsigned char *key_at = s->p;
         size_t mark = s->arena_used;
         rg_json_val key, skipped, *val = &skipped;
-        if (rg_json_string(s, &key) != 0)
+        if (rg_json_key(s, &key) != 0)
             return -1;
         int f = field_of(key.str, key.str_len);
         if (f >= 0) {

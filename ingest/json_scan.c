@@ -1,8 +1,8 @@
 /*
  * json_scan — strict RFC 8259 scanning primitives (see json_scan.h).
  * Owned by the ingest layer. This is the hot path of replay: strings are
- * scanned eight bytes at a time while they are plain printable ASCII, and
- * nothing is allocated per token.
+ * scanned and copied eight bytes at a time while they are plain printable
+ * ASCII, and nothing is allocated per token.
  */
 #include "json_scan.h"
 
@@ -122,25 +122,43 @@ int rg_json_key_add(rg_json_scanner *s, uint32_t obj, const char *key, size_t le
     }
 }
 
-/* End of the run of bytes at p that a string copies verbatim: printable
- * ASCII other than '"' and '\\'. Eight bytes per step (SWAR): a byte below
- * 0x20, with the top bit set, or equal to '"' or '\\' stops the wide loop,
- * and the byte loop finds exactly where. */
-static const unsigned char *plain_run(const unsigned char *p, const unsigned char *end)
+/* Bytes of the 8 at v that end a verbatim run: below 0x20, with the top
+ * bit set, '"' or '\\' (SWAR). The lowest flagged byte is exact (a
+ * borrow only runs upwards), which is all the callers use. */
+static inline uint64_t stop_bytes(uint64_t v)
 {
     const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+    return (v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+}
+
+/* Copy the run of plain printable ASCII (not '"' or '\\') at s->p to *dst,
+ * eight bytes per step: each word is stored whole before it is known how
+ * much of it belongs to the run (the arena has room for that: json_scan.h
+ * sizes it at the text's length + 64, and no decoded string outgrows its
+ * encoding), then the first stopping byte's position is the end. */
+static void copy_plain_run(rg_json_scanner *s, char **dst)
+{
+    const unsigned char *p = s->p, *end = s->end;
+    char *d = *dst;
     while (end - p >= 8) {
         uint64_t v;
         memcpy(&v, p, 8);
-        uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
-        uint64_t stop = (v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
-        if (stop)
-            break;
+        memcpy(d, &v, 8);
+        uint64_t stop = stop_bytes(v);
+        if (stop) {
+            size_t n = (size_t)__builtin_ctzll(stop) >> 3;
+            s->p = p + n;
+            *dst = d + n;
+            return;
+        }
         p += 8;
+        d += 8;
     }
     while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-        p++;
-    return p;
+        *d++ = (char)*p++;
+    s->p = p;
+    *dst = d;
 }
 
 static int hex4(const unsigned char *p, uint32_t *out)
@@ -254,16 +272,40 @@ static int string_escape(rg_json_scanner *s, char **dst, bool *has_nul)
     return 0;
 }
 
+int rg_json_key(rg_json_scanner *s, rg_json_val *out)
+{
+    /* A plain name (printable ASCII, no escape) is its own decoding: find
+     * its closing quote eight bytes at a time and point at it. */
+    const unsigned char *start = s->p + 1, *p = start, *end = s->end;
+    for (;;) {
+        if (end - p < 8)
+            return rg_json_string(s, out);   /* near the end: the careful way */
+        uint64_t v;
+        memcpy(&v, p, 8);
+        uint64_t stop = stop_bytes(v);
+        if (stop) {
+            p += (size_t)__builtin_ctzll(stop) >> 3;
+            break;
+        }
+        p += 8;
+    }
+    if (*p != '"')
+        return rg_json_string(s, out);       /* an escape, UTF-8 or a control byte */
+    out->type = RG_JSON_STRING;
+    out->str = (const char *)start;
+    out->str_len = (size_t)(p - start);
+    out->str_has_nul = false;
+    s->p = p + 1;
+    return 0;
+}
+
 int rg_json_string(rg_json_scanner *s, rg_json_val *out)
 {
     char *start = s->arena + s->arena_used, *d = start;
     bool has_nul = false;
     s->p++; /* opening quote */
     for (;;) {
-        const unsigned char *run = s->p;
-        s->p = plain_run(run, s->end);
-        memcpy(d, run, (size_t)(s->p - run));
-        d += s->p - run;
+        copy_plain_run(s, &d);
         if (s->p >= s->end)
             return rg_json_fail(s, RG_REJ_INVALID_JSON, "unterminated string");
         unsigned c = *s->p;
@@ -352,8 +394,63 @@ static int number(rg_json_scanner *s, rg_json_num *n)
     return 0;
 }
 
+/* Clinger's fast path: a literal whose significant digits form an integer
+ * w <= 2^53 and whose decimal exponent e is within +-22 is w * 10^e or
+ * w / 10^-e, one IEEE operation on two exact doubles, hence correctly
+ * rounded: the same double strtod gives. Locations (lat/lon) always take
+ * it; anything else (more digits, a large exponent) goes to strtod.
+ * 1 with *out set, or 0. n is a valid JSON number (number() checked). */
+static int fast_double(const rg_json_num *n, double *out)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = n->text, *end = n->text + n->len;
+    bool neg = p < end && *p == '-';
+    p += neg;
+    uint64_t w = 0;
+    int digits = 0, e10 = 0;
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (digits || *p != '0')
+            digits++;
+        w = w * 10 + (uint64_t)(*p - '0');
+        if (digits > 18)
+            return 0;
+    }
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (digits || *p != '0')
+                digits++;
+            w = w * 10 + (uint64_t)(*p - '0');
+            e10--;
+            if (digits > 18)
+                return 0;
+        }
+    }
+    if (p < end) {   /* an exponent */
+        p++;
+        bool eneg = *p == '-';
+        p += *p == '-' || *p == '+';
+        int x = 0;
+        for (; p < end; p++) {
+            x = x * 10 + (*p - '0');
+            if (x > 1000)
+                return 0;
+        }
+        e10 += eneg ? -x : x;
+    }
+    if (w > (UINT64_C(1) << 53) || e10 < -22 || e10 > 22)
+        return 0;
+    double d = (double)w;
+    d = e10 < 0 ? d / pow10[-e10] : d * pow10[e10];
+    *out = neg ? -d : d;
+    return 1;
+}
+
 double rg_json_num_double(rg_json_scanner *s, const rg_json_num *n)
 {
+    double fast;
+    if (fast_double(n, &fast))
+        return fast;
     /* The number's own input bytes pay for its copy (json_scan.h), so the
      * arena has room; the copy is dropped again at once. */
     if (!s->c_locale)
@@ -414,7 +511,7 @@ static int container(rg_json_scanner *s, int depth, rg_json_val *out)
         if (s->p >= s->end || *s->p != '"')
             return rg_json_fail(s, RG_REJ_INVALID_JSON, "string key expected");
         const unsigned char *key_at = s->p;
-        if (rg_json_string(s, &v) != 0)
+        if (rg_json_key(s, &v) != 0)
             return -1;
         if (rg_json_key_add(s, obj, v.str, v.str_len) != 0) {
             s->p = key_at;

@@ -99,6 +99,12 @@ int rg_json_value(rg_json_scanner *s, int depth, rg_json_val *out);
 /* A string at the cursor (which must be at '"'), decoded into the arena. */
 int rg_json_string(rg_json_scanner *s, rg_json_val *out);
 
+/* An object member's name at the cursor (at '"'): as rg_json_string, but
+ * a name of plain printable ASCII without escapes (every known key) is
+ * not copied: out->str then points into the text, NOT NUL-terminated,
+ * valid while the text is. Compare it by its length. */
+int rg_json_key(rg_json_scanner *s, rg_json_val *out);
+
 /* A new object's id for rg_json_key_add. */
 static inline uint32_t rg_json_object(rg_json_scanner *s) { return ++s->next_object; }
 

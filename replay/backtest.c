@@ -316,11 +316,10 @@ static bool collect_missed(const char *key, size_t keylen, void *value, void *ar
     return true;
 }
 
-static void add_rows(report *r, const rg_engine *e, int lane)
+static void add_rows(report *r, const rg_replay_lane_result *lr, int lane)
 {
-    rg_engine_stats st;
-    rg_engine_get_stats(e, &st);
-    const rg_ruleset *rs = rg_engine_ruleset(e);
+    const rg_engine_stats st = lr->stats;
+    const rg_ruleset *rs = lr->rs;
     for (size_t i = 0; i < st.n_rules; i++) {
         const rg_rule *rule = rg_ruleset_rule(rs, i);
         rule_row *row = find_row(r, rule->id);
@@ -334,15 +333,15 @@ static void add_rows(report *r, const rg_engine *e, int lane)
     }
 }
 
-static void build_report(rg_backtest *b, const rg_engine *old_e, const rg_engine *new_e, report *r)
+static void build_report(rg_backtest *b, const rg_replay_result *res, report *r)
 {
     memset(r, 0, sizeof *r);
-    size_t cap = rg_ruleset_rule_count(rg_engine_ruleset(old_e)) + rg_ruleset_rule_count(rg_engine_ruleset(new_e));
+    size_t cap = rg_ruleset_rule_count(res->lane[0].rs) + rg_ruleset_rule_count(res->lane[1].rs);
     r->rows = calloc(cap ? cap : 1, sizeof *r->rows);
     if (!r->rows)
         return;
-    add_rows(r, old_e, 0);
-    add_rows(r, new_e, 1);
+    add_rows(r, &res->lane[0], 0);
+    add_rows(r, &res->lane[1], 1);
     rg_strmap_foreach(b->rule_subjects, collect_rule_subject, r);
     for (size_t i = 0; i < r->n_rows; i++) {
         strvec_sort_unique(&r->rows[i].added);
@@ -394,13 +393,12 @@ static void put_precision(rg_strbuf *out, uint64_t fraud, uint64_t labelled)
         rg_strbuf_puts(out, "null");
 }
 
-void rg_backtest_report_json(rg_backtest *b, const rg_engine *old_e, const rg_engine *new_e,
-                             const rg_replay_result *res, rg_strbuf *out)
+void rg_backtest_report_json(rg_backtest *b, const rg_replay_result *res, rg_strbuf *out)
 {
     report r;
-    build_report(b, old_e, new_e, &r);
+    build_report(b, res, &r);
     rg_strbuf_printf(out, "{\"old\":\"%s\",\"new\":\"%s\",\"events\":%llu,\"rules\":[",
-                     rg_ruleset_id(rg_engine_ruleset(old_e)), rg_ruleset_id(rg_engine_ruleset(new_e)),
+                     rg_ruleset_id(res->lane[0].rs), rg_ruleset_id(res->lane[1].rs),
                      (unsigned long long)res->accepted);
     for (size_t i = 0; i < r.n_rows; i++) {
         rule_row *row = &r.rows[i];
@@ -462,14 +460,12 @@ static void put_names(rg_strbuf *out, const strvec *s, size_t max)
         rg_strbuf_printf(out, ", ... (%zu more)", s->n - max);
 }
 
-void rg_backtest_report_text(rg_backtest *b, const rg_engine *old_e, const rg_engine *new_e,
-                             const rg_replay_result *res, rg_strbuf *out)
+void rg_backtest_report_text(rg_backtest *b, const rg_replay_result *res, rg_strbuf *out)
 {
     report r;
-    build_report(b, old_e, new_e, &r);
+    build_report(b, res, &r);
     rg_strbuf_printf(out, "backtest: %llu events, current %s vs candidate %s\n\n",
-                     (unsigned long long)res->accepted, rg_ruleset_id(rg_engine_ruleset(old_e)),
-                     rg_ruleset_id(rg_engine_ruleset(new_e)));
+                     (unsigned long long)res->accepted, rg_ruleset_id(res->lane[0].rs), rg_ruleset_id(res->lane[1].rs));
     /* The rule column fits the longest label ("id (old only)"), so the
      * figures stay aligned whatever the ids. */
     int width = 26;

@@ -12,7 +12,8 @@
  * labels by (event_id, subject) to give per-rule precision for both files,
  * and the fraud-labelled subjects the candidate would miss.
  *
- * Ownership: the collector copies what it keeps; one thread.
+ * Ownership: the collector copies what it keeps; one call at a time (the
+ * replay calls its sinks in capture order, from whichever thread).
  */
 #ifndef RG_BACKTEST_H
 #define RG_BACKTEST_H
@@ -42,13 +43,12 @@ const rg_sink *rg_backtest_sink(rg_backtest *b, int lane);
 /* Add one analyst label (copied). -1 on OOM. */
 int rg_backtest_add_label(rg_backtest *b, const rg_backtest_label *label);
 
-/* The JSON report of cli.md (no newline), from the two engines after the
- * replay, plus sections riskgate adds (subjects per action, labels). */
-void rg_backtest_report_json(rg_backtest *b, const rg_engine *old_engine, const rg_engine *new_engine,
-                             const rg_replay_result *res, rg_strbuf *out);
+/* The JSON report of cli.md (no newline), from the replay's two lanes
+ * (lane 0 the current file, lane 1 the candidate), plus sections riskgate
+ * adds (subjects per action, labels). */
+void rg_backtest_report_json(rg_backtest *b, const rg_replay_result *res, rg_strbuf *out);
 
 /* The readable table for stdout. */
-void rg_backtest_report_text(rg_backtest *b, const rg_engine *old_engine, const rg_engine *new_engine,
-                             const rg_replay_result *res, rg_strbuf *out);
+void rg_backtest_report_text(rg_backtest *b, const rg_replay_result *res, rg_strbuf *out);
 
 #endif

@@ -6,7 +6,9 @@
 #include <time.h>
 
 #include "../ingest/capture.h"
+#include "../ingest/event_parse.h"
 #include "../stages/pipeline.h"
+#include "workers.h"
 
 static double now_seconds(void)
 {
@@ -30,61 +32,159 @@ static void draw_progress(const rg_capture *cap, const rg_replay_result *res, do
     fflush(stderr);
 }
 
+/* Events read ahead of the one being evaluated: the engine is told about
+ * the next two (rg_engine_prefetch), so the cache misses of their lookups
+ * overlap with this event's work instead of following it. Each slot
+ * keeps its own parser (the event points into it) and a copy of its line
+ * and source (the reader's buffers move on). */
+#define AHEAD 3
+
+typedef struct ahead_slot {
+    rg_event_parser *parser;
+    rg_capture_item item;
+    rg_strbuf line, source;
+} ahead_slot;
+
+typedef struct replay_run {
+    const rg_replay_opts *o;
+    rg_replay_result *res;
+    rg_strbuf reject_line;
+    char *errstr;
+    size_t errstr_size;
+} replay_run;
+
+static int write_reject(replay_run *r, const rg_capture_item *item)
+{
+    const rg_replay_opts *o = r->o;
+    r->res->rejected++;
+    r->res->rejected_by_kind[item->reject.kind]++;
+    if (o->rejects && o->max_rejects_set && r->res->rejected > o->max_rejects) {
+        r->res->rejects_not_written++;
+    } else if (o->rejects) {
+        rg_strbuf_reset(&r->reject_line);
+        rg_reject_write_json(&item->reject, item->source, item->raw, item->raw_len, &r->reject_line);
+        rg_strbuf_putc(&r->reject_line, '\n');
+        if (fwrite(r->reject_line.data, 1, r->reject_line.len, o->rejects) != r->reject_line.len) {
+            snprintf(r->errstr, r->errstr_size, "writing rejects: %s", strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int evaluate(replay_run *r, const rg_capture_item *item)
+{
+    const rg_replay_opts *o = r->o;
+    r->res->accepted++;
+    if (o->pipeline) {
+        if (rg_pipeline_feed(o->pipeline, item->raw, item->raw_len, item->source) != 0) {
+            snprintf(r->errstr, r->errstr_size, "out of memory at %s", item->source);
+            return -1;
+        }
+        return 0;
+    }
+    int rc = 0;
+    for (size_t l = 0; l < o->n_lanes; l++) {
+        if (rg_engine_process(o->lanes[l].engine, &item->event, item->raw, item->raw_len, o->lanes[l].sink) ==
+            RG_ENGINE_SINK_ERROR) {
+            snprintf(r->errstr, r->errstr_size, "writing decisions failed at %s", item->source);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+static void prefetch(const rg_replay_opts *o, const rg_event *ev, int stage)
+{
+    for (size_t l = 0; l < o->n_lanes && !o->pipeline; l++)
+        rg_engine_prefetch(o->lanes[l].engine, ev, stage);
+}
+
+/* The lanes' counters from their engines (the one-thread path). */
+static void lane_results(const rg_replay_opts *o, rg_replay_result *res)
+{
+    for (size_t l = 0; l < o->n_lanes && l < RG_REPLAY_MAX_LANES; l++) {
+        res->lane[l].rs = rg_engine_ruleset(o->lanes[l].engine);
+        rg_engine_get_stats(o->lanes[l].engine, &res->lane[l].stats);
+    }
+}
+
+void rg_replay_result_free(rg_replay_result *res)
+{
+    free(res->hits_storage);
+    res->hits_storage = NULL;
+}
+
 int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, size_t errstr_size)
 {
     memset(res, 0, sizeof *res);
-    rg_capture *cap = rg_capture_new(o->captures, o->n_captures);
-    if (!cap) {
-        snprintf(errstr, errstr_size, "out of memory opening captures");
+    if (o->n_lanes > RG_REPLAY_MAX_LANES) {
+        snprintf(errstr, errstr_size, "at most %d rule sets side by side", RG_REPLAY_MAX_LANES);
         return -1;
     }
-    int rc = 0;
+    if (o->workers > 1 && !o->pipeline)
+        return rg_workers_run(o, res, errstr, errstr_size);
+    rg_capture *cap = rg_capture_new(o->captures, o->n_captures);
+    ahead_slot ring[AHEAD] = {{0}};
+    bool ok = cap != NULL;
+    for (size_t k = 0; k < AHEAD && ok; k++)
+        ok = (ring[k].parser = rg_event_parser_new()) != NULL;
+    if (!ok) {
+        snprintf(errstr, errstr_size, "out of memory opening captures");
+        for (size_t k = 0; k < AHEAD; k++)
+            rg_event_parser_free(ring[k].parser);
+        rg_capture_free(cap);
+        return -1;
+    }
+    replay_run run = {.o = o, .res = res, .errstr = errstr, .errstr_size = errstr_size};
+    int rc = 0, read_rc = 0;
     double start = now_seconds(), next_progress = start + 0.5;
-    rg_strbuf line = RG_STRBUF_INIT;
-    rg_capture_item item;
-    for (;;) {
-        rg_capture_status st = rg_capture_next(cap, &item, errstr, errstr_size);
-        if (st == RG_CAPTURE_END)
-            break;
-        if (st == RG_CAPTURE_ERROR) {
-            rc = -1;
-            break;
-        }
-        res->events_read++;
-        if (st == RG_CAPTURE_REJECT) {
-            res->rejected++;
-            res->rejected_by_kind[item.reject.kind]++;
-            if (o->rejects && o->max_rejects_set && res->rejected > o->max_rejects) {
-                res->rejects_not_written++;
-            } else if (o->rejects) {
-                rg_strbuf_reset(&line);
-                rg_reject_write_json(&item.reject, item.source, item.raw, item.raw_len, &line);
-                rg_strbuf_putc(&line, '\n');
-                if (fwrite(line.data, 1, line.len, o->rejects) != line.len) {
-                    snprintf(errstr, errstr_size, "writing rejects: %s", strerror(errno));
+    size_t head = 0, queued = 0;   /* events read ahead: ring[head], ring[head + 1], ... */
+    bool reading = true;
+    while (rc == 0) {
+        /* Fill the ring: rejects are written as they come (they go to
+         * their own file, so only their order among themselves counts).
+         * An I/O error ends the stream; the events read before it are
+         * still evaluated. */
+        while (reading && queued < AHEAD && rc == 0) {
+            ahead_slot *sl = &ring[(head + queued) % AHEAD];
+            rg_capture_status st = rg_capture_next_line(cap, &sl->item, errstr, errstr_size);
+            if (st == RG_CAPTURE_END || st == RG_CAPTURE_ERROR) {
+                reading = false;
+                read_rc = st == RG_CAPTURE_ERROR ? -1 : 0;
+                break;
+            }
+            res->events_read++;
+            if (st == RG_CAPTURE_EVENT) {
+                rg_strbuf_reset(&sl->line);
+                rg_strbuf_append(&sl->line, sl->item.raw, sl->item.raw_len);
+                rg_strbuf_reset(&sl->source);
+                rg_strbuf_puts(&sl->source, sl->item.source);
+                if (!rg_strbuf_ok(&sl->line) || !rg_strbuf_ok(&sl->source)) {
+                    snprintf(errstr, errstr_size, "out of memory at %s", sl->item.source);
                     rc = -1;
                     break;
                 }
-            }
-        } else if (o->pipeline) {
-            res->accepted++;
-            if (rg_pipeline_feed(o->pipeline, item.raw, item.raw_len, item.source) != 0) {
-                snprintf(errstr, errstr_size, "out of memory at %s", item.source);
-                rc = -1;
-                break;
-            }
-        } else {
-            res->accepted++;
-            for (size_t l = 0; l < o->n_lanes; l++) {
-                if (rg_engine_process(o->lanes[l].engine, &item.event, item.raw, item.raw_len,
-                                      o->lanes[l].sink) == RG_ENGINE_SINK_ERROR) {
-                    snprintf(errstr, errstr_size, "writing decisions failed at %s", item.source);
-                    rc = -1;
+                sl->item.source = sl->source.data;
+                bool envelope, accepted;
+                rg_capture_parse(sl->parser, sl->line.data, sl->line.len, &sl->item, &envelope, &accepted);
+                res->envelopes += envelope;
+                if (accepted) {
+                    queued++;
+                    continue;
                 }
             }
-            if (rc)
-                break;
+            rc = write_reject(&run, &sl->item);
         }
+        if (rc != 0 || !queued)
+            break;
+        if (queued > 2)
+            prefetch(o, &ring[(head + 2) % AHEAD].item.event, 0);
+        if (queued > 1)
+            prefetch(o, &ring[(head + 1) % AHEAD].item.event, 1);
+        rc = evaluate(&run, &ring[head].item);
+        head = (head + 1) % AHEAD;
+        queued--;
         if (o->progress && (res->events_read & 4095) == 0) {
             double t = now_seconds();
             if (t >= next_progress) {
@@ -93,6 +193,8 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
             }
         }
     }
+    if (rc == 0)
+        rc = read_rc;
     if (rc == 0 && o->pipeline)
         rc = rg_pipeline_finish(o->pipeline, errstr, errstr_size);
     res->seconds = now_seconds() - start;
@@ -101,17 +203,21 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
     const rg_capture_stats *cs = rg_capture_get_stats(cap);
     res->lines = cs->lines;
     res->blank_lines = cs->blank_lines;
-    res->envelopes = cs->envelopes;
-    rg_strbuf_free(&line);
+    lane_results(o, res);
+    rg_strbuf_free(&run.reject_line);
+    for (size_t k = 0; k < AHEAD; k++) {
+        rg_event_parser_free(ring[k].parser);
+        rg_strbuf_free(&ring[k].line);
+        rg_strbuf_free(&ring[k].source);
+    }
     rg_capture_free(cap);
     return rc;
 }
 
-void rg_replay_summary_json(const rg_replay_result *res, const rg_engine *e, rg_strbuf *out)
+void rg_replay_summary_json(const rg_replay_result *res, rg_strbuf *out)
 {
-    rg_engine_stats st;
-    rg_engine_get_stats(e, &st);
-    const rg_ruleset *rs = rg_engine_ruleset(e);
+    const rg_engine_stats st = res->lane[0].stats;
+    const rg_ruleset *rs = res->lane[0].rs;
     rg_strbuf_puts(out, "{\"ruleset\":\"");
     rg_strbuf_puts(out, rg_ruleset_id(rs));
     rg_strbuf_printf(out, "\",\"lines\":%llu,\"blank_lines\":%llu,\"events_read\":%llu,\"accepted\":%llu,"
@@ -144,10 +250,9 @@ void rg_replay_summary_json(const rg_replay_result *res, const rg_engine *e, rg_
                      res->seconds, eps);
 }
 
-void rg_replay_summary_text(const rg_replay_result *res, const rg_engine *e, rg_strbuf *out)
+void rg_replay_summary_text(const rg_replay_result *res, rg_strbuf *out)
 {
-    rg_engine_stats st;
-    rg_engine_get_stats(e, &st);
+    const rg_engine_stats st = res->lane[0].stats;
     double eps = res->seconds > 0 ? (double)res->events_read / res->seconds : 0;
     rg_strbuf_printf(out, "replay: %llu events read, %llu accepted (%llu duplicates), %llu rejected",
                      (unsigned long long)res->events_read, (unsigned long long)res->accepted,
@@ -182,5 +287,5 @@ void rg_replay_summary_text(const rg_replay_result *res, const rg_engine *e, rg_
     if (st.suppressed)
         rg_strbuf_printf(out, ", %llu suppressed by cooldown", (unsigned long long)st.suppressed);
     rg_strbuf_printf(out, " in %.2f s (%.0f events/s), ruleset %s\n", res->seconds, eps,
-                     rg_ruleset_id(rg_engine_ruleset(e)));
+                     rg_ruleset_id(res->lane[0].rs));
 }

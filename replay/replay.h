@@ -8,7 +8,9 @@
  * of the design's "one engine, several doors".
  *
  * Ownership: the caller owns engines, sinks and FILE handles; replay only
- * writes to them. One thread.
+ * writes to them. One thread, or with `workers` > 1 that many more
+ * (workers.h): the sinks and the rejects file are then called from them,
+ * one call at a time, in capture order.
  */
 #ifndef RG_REPLAY_H
 #define RG_REPLAY_H
@@ -43,7 +45,21 @@ typedef struct rg_replay_opts {
      * staged topology (replay --stages, docs/scale-out.md), run to the end
      * after the last capture. Rejects are handled here as usual. */
     struct rg_pipeline *pipeline;
+    /* Worker threads (workers.h); 0 or 1: this thread runs the lanes'
+     * engines. With more, the engines only give their rule sets, and
+     * geo is the handle the workers' engines use. */
+    int workers;
+    const rg_geo *geo;
 } rg_replay_opts;
+
+#define RG_REPLAY_MAX_LANES 2
+
+/* A lane's counters after the run: its engine's (one thread), or the sum
+ * over the workers' engines (rule_hits then points into the result). */
+typedef struct rg_replay_lane_result {
+    const rg_ruleset *rs;
+    rg_engine_stats stats;
+} rg_replay_lane_result;
 
 typedef struct rg_replay_result {
     uint64_t lines;              /* physical lines, blank included */
@@ -58,19 +74,24 @@ typedef struct rg_replay_result {
      * set by the caller, which owns the handle; printed by the summaries. */
     uint64_t geoip_lookup_errors;
     double seconds;
+    rg_replay_lane_result lane[RG_REPLAY_MAX_LANES];
+    uint64_t *hits_storage;      /* the workers' summed rule hits (freed by rg_replay_result_free) */
 } rg_replay_result;
 
 /* Run the replay. Returns 0 when every capture was read to the end; -1 on
  * an I/O error (errstr names the file), a sink failure or a write error
- * on the rejects file. *res holds what was done either way. */
+ * on the rejects file. *res holds what was done either way (free it with
+ * rg_replay_result_free; its lane stats borrow the lanes' engines). At
+ * most RG_REPLAY_MAX_LANES lanes. */
 int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, size_t errstr_size);
+void rg_replay_result_free(rg_replay_result *res);
 
 /* The --summary JSON object of cli.md for lane 0 (no newline). Counters
  * first in a fixed order, then "seconds" and "events_per_second" last, so
  * two runs differ only in those two keys. */
-void rg_replay_summary_json(const rg_replay_result *res, const rg_engine *e, rg_strbuf *out);
+void rg_replay_summary_json(const rg_replay_result *res, rg_strbuf *out);
 
 /* The short human summary (one or two lines, with newline). */
-void rg_replay_summary_text(const rg_replay_result *res, const rg_engine *e, rg_strbuf *out);
+void rg_replay_summary_text(const rg_replay_result *res, rg_strbuf *out);
 
 #endif

@@ -21,6 +21,7 @@
 #include "../common/strbuf.h"
 #include "../common/value.h"
 #include "../geo/geo.h"
+#include "../geo/geo_cache.h"
 #include "../ingest/event.h"
 #include "ruleset.h"
 
@@ -37,6 +38,7 @@ typedef struct rg_eval_ctx {
     uint32_t *memo_gen;        /* [n_uses] */
     rg_value *memo;            /* [n_uses] */
     uint32_t geo_gen;
+    rg_geo_cache *geo_cache;   /* answers by address, across events (geo_cache.h); NULL without geo */
     rg_geo_result geo_res;
     bool geo_ok;
 } rg_eval_ctx;

@@ -19,7 +19,11 @@ int rg_eval_ctx_init(rg_eval_ctx *ctx, const rg_ruleset *rs, void **detector_sta
     size_t n = rg_ruleset_use_count(rs);
     ctx->memo_gen = calloc(n ? n : 1, sizeof *ctx->memo_gen);
     ctx->memo = calloc(n ? n : 1, sizeof *ctx->memo);
-    if (!ctx->memo_gen || !ctx->memo) {
+    /* Many events share an address: the context remembers the databases'
+     * answers across events (geo_cache.h); the memo only the current one's. */
+    if (geo)
+        ctx->geo_cache = rg_geo_cache_new(geo);
+    if (!ctx->memo_gen || !ctx->memo || (geo && !ctx->geo_cache)) {
         rg_eval_ctx_free(ctx);
         return -1;
     }
@@ -30,8 +34,10 @@ void rg_eval_ctx_free(rg_eval_ctx *ctx)
 {
     free(ctx->memo_gen);
     free(ctx->memo);
+    rg_geo_cache_free(ctx->geo_cache);
     ctx->memo_gen = NULL;
     ctx->memo = NULL;
+    ctx->geo_cache = NULL;
 }
 
 void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev)
@@ -72,7 +78,7 @@ const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx)
     if (ctx->geo_gen != ctx->gen) {
         ctx->geo_gen = ctx->gen;
         ctx->geo_ok = ctx->geo && ctx->ev && ctx->ev->ip_family &&
-                      rg_geo_lookup(ctx->geo, ctx->ev->ip_family, ctx->ev->ip_bin, &ctx->geo_res) == 0 &&
+                      rg_geo_cache_lookup(ctx->geo_cache, ctx->ev->ip_family, ctx->ev->ip_bin, &ctx->geo_res) == 0 &&
                       ctx->geo_res.found;
     }
     return ctx->geo_ok ? &ctx->geo_res : NULL;

@@ -9,7 +9,7 @@ PKGS=(
   librdkafka-dev libmaxminddb-dev libsqlite3-dev sqlite3 libjansson-dev
   libcmocka-dev libyaml-dev zlib1g-dev libmicrohttpd-dev
   kcat clang libclang-rt-14-dev llvm
-  libmaxmind-db-writer-perl jq python3 python3-maxminddb nodejs npm ca-certificates curl
+  libsimdjson-dev libmaxmind-db-writer-perl jq python3 python3-maxminddb nodejs npm ca-certificates curl
 )
 # Extra groups, asked for by name: `install-deps.sh browser ops`.
 BROWSER_PKGS=(chromium chromium-driver fonts-dejavu-core)

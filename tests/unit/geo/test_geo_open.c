@@ -12,6 +12,8 @@
 
 #include <maxminddb.h>
 
+#include "geo/geo_cache.h"
+
 /* ---- layout detection ---------------------------------------------------- */
 
 static void test_layouts_detected(void **state)
@@ -360,11 +362,23 @@ static void test_corrupt_database(void **state)
     assert_string_equal(r.country, "");
     assert_string_equal(r.city, "");
     assert_int_equal(rg_geo_lookup_errors(g), 1);
+    /* Through the answer cache: a failed lookup is never remembered, so
+     * each one still fails and is counted. */
+    rg_geo_cache *c = rg_geo_cache_new(g);
+    unsigned char tokyo[16];
+    assert_int_equal(inet_pton(AF_INET6, "2001:db8:1::1", tokyo), 1);
+    for (int i = 0; i < 2; i++) {
+        memset(&r, 0x5a, sizeof r);
+        assert_int_equal(rg_geo_cache_lookup(c, AF_INET6, tokyo, &r), -1);
+        assert_false(r.found);
+    }
+    assert_int_equal(rg_geo_lookup_errors(g), 3);
+    rg_geo_cache_free(c);
     assert_int_equal(rg_geo_lookup_str(g, "1.0.0.1", &r), 0);
     assert_string_equal(r.city, "Shanghai");
     assert_int_equal(rg_geo_lookup_str(g, "8.8.8.8", &r), 0);   /* not found is no error */
     assert_int_equal(rg_geo_lookup_str(g, "not an ip", &r), -1);   /* nor is a bad literal */
-    assert_int_equal(rg_geo_lookup_errors(g), 1);
+    assert_int_equal(rg_geo_lookup_errors(g), 3);
     assert_int_equal(rg_geo_lookup_errors(NULL), 0);
     rg_geo_close(g);
 

@@ -3,6 +3,8 @@
  * members, kcat -J envelopes (same events, same fields), an over-long line
  * followed by a good one, CRLF, blank lines, a last line without newline,
  * several files as one stream, a missing file, corrupt and truncated gzip.
+ * Every read is done twice, the second time as replay --workers does it
+ * (rg_capture_next_line, rg_capture_parse, rg_event_copy): same items.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 
 #include "common/strbuf.h"
 #include "ingest/capture.h"
+#include "ingest/event_parse.h"
 
 static char dir[256];
 
@@ -82,7 +85,75 @@ static void describe(rg_capture_status st, const rg_capture_item *it, rg_strbuf 
     }
 }
 
-/* Read everything; the error (if any) is appended as "X <message>". */
+static const char *or_dash(const char *s) { return s ? s : "-"; }
+
+/* Every field of an event (describe's and the rest), to compare an event
+ * with its deep copy (rg_event_copy). */
+static void describe_full(const rg_event *e, rg_strbuf *out)
+{
+    rg_strbuf_printf(out, "%s/%zu %s/%zu ip=%s dev=%s reg=%s cur=%s tgt=%s cp=%s/%zu pk=%s/%zu ref=%s/%zu",
+                     e->event_id, e->event_id_len, e->account, e->account_len, or_dash(e->ip), or_dash(e->device_id),
+                     or_dash(e->region), or_dash(e->currency), or_dash(e->target), or_dash(e->counterparty),
+                     e->counterparty_len, or_dash(e->packet_id), e->packet_id_len, or_dash(e->ref), e->ref_len);
+    rg_strbuf_printf(out, " pkgs=%d/%zu", e->has_client_packages, e->n_client_packages);
+    for (size_t i = 0; i < e->n_client_packages; i++)
+        rg_strbuf_printf(out, ",%s", or_dash(e->client_packages[i]));
+    rg_strbuf_printf(out, " t=%d ts=%lld amt=%lld fam=%d auto=%d hook=%d sh=%lld kind=%d mode=%d reason=%d|", e->type,
+                     (long long)e->ts_ms, (long long)e->amount, e->ip_family, e->client_automation,
+                     e->client_hooked, (long long)e->shares, e->kind, e->mode, e->reason);
+}
+
+/* The same stream read as replay --workers reads it: lines from
+ * rg_capture_next_line, parsed with a parser of the caller's, each event
+ * deep-copied (rg_event_copy) and described only after the parser has
+ * moved on to another line, so a copy that still pointed into the
+ * parser's storage would show. Rejects and the error as in read_all. */
+static void read_all_by_lines(const char *const *paths, size_t n, rg_strbuf *out, rg_strbuf *full,
+                              uint64_t *envelopes)
+{
+    rg_capture *c = rg_capture_new(paths, n);
+    rg_event_parser *p = rg_event_parser_new();
+    assert_non_null(c);
+    assert_non_null(p);
+    rg_capture_item it;
+    char err[512];
+    rg_capture_status st;
+    *envelopes = 0;
+    while ((st = rg_capture_next_line(c, &it, err, sizeof err)) != RG_CAPTURE_END) {
+        if (st == RG_CAPTURE_ERROR) {
+            rg_strbuf_printf(out, "X %s|", err);
+            break;
+        }
+        if (st == RG_CAPTURE_EVENT) {
+            bool envelope, accepted;
+            rg_capture_parse(p, it.raw, it.raw_len, &it, &envelope, &accepted);
+            *envelopes += envelope;
+            st = accepted ? RG_CAPTURE_EVENT : RG_CAPTURE_REJECT;
+        }
+        if (st == RG_CAPTURE_EVENT) {
+            size_t need = rg_event_copy_size(&it.event);
+            void *buf = malloc(need ? need : 1);
+            assert_non_null(buf);
+            rg_event copy;
+            rg_event_copy(&copy, &it.event, buf);
+            /* Scribble over the parser's storage with another event. */
+            rg_event junk;
+            rg_reject rej;
+            assert_int_equal(rg_event_parse(p, EV2, strlen(EV2), &junk, &rej), 0);
+            it.event = copy;
+            describe(st, &it, out);
+            describe_full(&copy, full);
+            free(buf);
+        } else {
+            describe(st, &it, out);
+        }
+    }
+    rg_event_parser_free(p);
+    rg_capture_free(c);
+}
+
+/* Read everything; the error (if any) is appended as "X <message>". Also
+ * reads it line by line (read_all_by_lines) and checks both agree. */
 static void read_all(const char *const *paths, size_t n, rg_strbuf *out, rg_capture_stats *stats)
 {
     rg_capture *c = rg_capture_new(paths, n);
@@ -90,6 +161,8 @@ static void read_all(const char *const *paths, size_t n, rg_strbuf *out, rg_capt
     rg_capture_item it;
     char err[512];
     rg_capture_status st;
+    size_t start = out->len;
+    rg_strbuf full = RG_STRBUF_INIT, lines = RG_STRBUF_INIT, lines_full = RG_STRBUF_INIT;
     while ((st = rg_capture_next(c, &it, err, sizeof err)) != RG_CAPTURE_END) {
         if (st == RG_CAPTURE_ERROR) {
             rg_strbuf_printf(out, "X %s|", err);
@@ -97,9 +170,21 @@ static void read_all(const char *const *paths, size_t n, rg_strbuf *out, rg_capt
             break;
         }
         describe(st, &it, out);
+        if (st == RG_CAPTURE_EVENT)
+            describe_full(&it.event, &full);
     }
+    uint64_t envelopes;
+    read_all_by_lines(paths, n, &lines, &lines_full, &envelopes);
+    assert_int_equal(out->len - start, lines.len);
+    assert_memory_equal(out->data + start, lines.data, lines.len);
+    assert_int_equal(full.len, lines_full.len);
+    assert_memory_equal(full.data, lines_full.data, full.len);
+    assert_int_equal(envelopes, rg_capture_get_stats(c)->envelopes);
     if (stats)
         *stats = *rg_capture_get_stats(c);
+    rg_strbuf_free(&full);
+    rg_strbuf_free(&lines);
+    rg_strbuf_free(&lines_full);
     rg_capture_free(c);
 }
 
@@ -306,6 +391,31 @@ static void test_rejects_have_sources(void **state)
     rg_strbuf_free(&out);
 }
 
+/* Events with every string field and a package list, escapes decoded:
+ * the line-by-line read (read_all) must copy each of them whole. */
+static void test_every_field_copied(void **state)
+{
+    (void)state;
+    const char data[] =
+        "{\"event_id\":\"e-\\u00e9-1\",\"type\":\"account_open\",\"account\":\"a\\\"b\",\"region\":\"CN\","
+        "\"device_id\":\"d-1\",\"ts\":1795305600000}\n"
+        "{\"event_id\":\"e-2\",\"type\":\"transfer\",\"account\":\"a\",\"counterparty\":\"c\\/d\",\"amount\":5,"
+        "\"currency\":\"USD\",\"mode\":\"delay_2h\",\"ip\":\"2001:db8::1\",\"device_id\":\"d-2\","
+        "\"client\":{\"automation\":true,\"hooked\":false,\"packages\":[\"com.a\",\"com.\\u4e2d\",\"x\"]},"
+        "\"ts\":1795305600001}\n"
+        "{\"event_id\":\"e-3\",\"type\":\"red_packet_send\",\"account\":\"a\",\"packet_id\":\"p-1\",\"amount\":9,"
+        "\"shares\":3,\"kind\":\"group\",\"target\":\"g-7\",\"ts\":1795305600002}\n"
+        "{\"event_id\":\"e-4\",\"type\":\"complaint\",\"account\":\"c\",\"ref\":\"e-2\",\"reason\":\"mistake\","
+        "\"client\":{\"packages\":[]},\"ts\":1795305600003}\n";
+    const char *p = path_of("fields.jsonl");
+    write_file(p, data, sizeof data - 1);
+    rg_strbuf out = RG_STRBUF_INIT;
+    read_all(&p, 1, &out, NULL);
+    assert_null(strstr(out.data, "R "));   /* all four are events */
+    assert_non_null(strstr(out.data, "E e-\xc3\xa9-1 account_open"));
+    rg_strbuf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_long_line_resync),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_rejects_have_sources),
+        cmocka_unit_test(test_every_field_copied),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

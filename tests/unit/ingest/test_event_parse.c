@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -282,6 +283,104 @@ static void test_reads_only_len(void **state)
     rg_event_parser_free(p);
 }
 
+/* lat/lon are read by a fast path (Clinger's: few digits, a small
+ * exponent) and strtod otherwise; either way the double must be exactly
+ * strtod's. Literals of every shape: 1 to 20 digits, 0 to 17 after the
+ * point, exponents, leading zeros, negative zero, halfway cases. */
+static void test_locations_exact(void **state)
+{
+    (void)state;
+    rg_event_parser *p = rg_event_parser_new();
+    rg_event ev;
+    rg_reject rej;
+    uint64_t x = 88172645463325252ULL;
+    char lit[64], line[256];
+    size_t checked = 0;
+    static const char *const fixed[] = {"0", "-0", "-0.0", "0.0000000000000000000000001", "89.999999999999999999",
+                                        "9007199254740993", "9007199254740992.5", "0.1e1", "1E+2", "-45e-1",
+                                        "30.68872", "104.09168", "0.30000000000000004", "2.2250738585072014e-308"};
+    for (int i = 0; i < 200000 + (int)(sizeof fixed / sizeof *fixed); i++) {
+        if (i < (int)(sizeof fixed / sizeof *fixed)) {
+            snprintf(lit, sizeof lit, "%s", fixed[i]);
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int int_digits = (int)(x % 3), frac = (int)((x >> 8) % 18), exp = (int)((x >> 16) % 8);
+            size_t n = 0;
+            if (x >> 63)
+                lit[n++] = '-';
+            uint64_t y = x;
+            for (int k = 0; k <= int_digits; k++, y /= 10)
+                lit[n++] = (char)('0' + (k == 0 && int_digits ? 1 + y % 9 : y % 10));
+            if (frac) {
+                lit[n++] = '.';
+                uint64_t z = x * 2862933555777941757ULL + 3037000493ULL;
+                for (int k = 0; k < frac; k++, z = z * 6364136223846793005ULL + 1442695040888963407ULL)
+                    lit[n++] = (char)('0' + (z >> 60) % 10);
+            }
+            if (exp == 1)
+                n += (size_t)snprintf(lit + n, sizeof lit - n, "e-%d", (int)((x >> 24) % 30));
+            else if (exp == 2)
+                n += (size_t)snprintf(lit + n, sizeof lit - n, "E%d", (int)((x >> 24) % 3));
+            lit[n] = 0;
+        }
+        double want = strtod(lit, NULL);
+        if (want < -90 || want > 90)
+            continue;
+        snprintf(line, sizeof line,
+                 "{\"event_id\":\"e\",\"type\":\"login\",\"ts\":5,\"account\":\"a\","
+                 "\"location\":{\"lat\":%s,\"lon\":%s}}", lit, lit);
+        assert_int_equal(rg_event_parse(p, line, strlen(line), &ev, &rej), 0);
+        if (memcmp(&ev.lat, &want, sizeof want) != 0 || memcmp(&ev.lon, &want, sizeof want) != 0)
+            fail_msg("%s: parsed %.17g, strtod %.17g", lit, ev.lat, want);
+        checked++;
+    }
+    assert_true(checked > 100000);
+    rg_event_parser_free(p);
+}
+
+/* ip: IPv4 text is read inline (event_check.c), IPv6 by inet_pton; the
+ * family and bytes (or the rejection) must be inet_pton's for every
+ * text: random strings over digits and dots, and near misses. */
+static void test_ip_as_inet_pton(void **state)
+{
+    (void)state;
+    rg_event_parser *p = rg_event_parser_new();
+    rg_event ev;
+    rg_reject rej;
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    char ip[40], line[256];
+    static const char *const fixed[] = {"1.2.3.4", "255.255.255.255", "256.1.1.1", "01.2.3.4", "0.0.0.0", "1.2.3",
+                                        "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.4.5", "00.1.1.1", "1.2.3.04",
+                                        "10.0.0.1", "::ffff:1.2.3.4", "1.2.3.4a", "", "1.2.3.255", "1.2.3.256"};
+    for (int i = 0; i < 100000 + (int)(sizeof fixed / sizeof *fixed); i++) {
+        if (i < (int)(sizeof fixed / sizeof *fixed)) {
+            snprintf(ip, sizeof ip, "%s", fixed[i]);
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t n = 1 + x % 16;
+            for (size_t k = 0; k < n; k++)
+                ip[k] = "0123456789.....5"[(x >> (4 * k % 60)) % 16 ^ (k & 1)];
+            ip[n] = 0;
+        }
+        unsigned char want[16] = {0};
+        int v4 = inet_pton(AF_INET, ip, want) == 1;
+        int v6 = !v4 && inet_pton(AF_INET6, ip, want) == 1;
+        snprintf(line, sizeof line, "{\"event_id\":\"e\",\"type\":\"login\",\"ts\":5,\"account\":\"a\",\"ip\":\"%s\"}",
+                 ip);
+        int rc = rg_event_parse(p, line, strlen(line), &ev, &rej);
+        if (!v4 && !v6) {
+            if (rc == 0 || rej.kind != RG_REJ_BAD_IP)
+                fail_msg("%s: accepted as an IP", ip);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(ev.ip_family, v4 ? AF_INET : AF_INET6);
+        if (memcmp(ev.ip_bin, want, v4 ? 4 : 16) != 0)
+            fail_msg("%s: other bytes than inet_pton's", ip);
+    }
+    rg_event_parser_free(p);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -309,6 +408,8 @@ int main(void)
         cmocka_unit_test(test_fields_and_defaults),
         cmocka_unit_test(test_reads_only_len),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_locations_exact),
+        cmocka_unit_test(test_ip_as_inet_pton),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

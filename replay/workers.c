@@ -1,0 +1,584 @@
+/*
+ * workers — replay --workers N (workers.h): the batches, the threads that
+ * run the steps, the reading thread and the output step. The steps' work
+ * is in workers_jobs.c.
+ *
+ * Scheduling: one lock over the batches' step flags. A worker takes the
+ * first runnable step of the oldest batch that has one, later steps
+ * first (output, decide, entity, order, parse): the oldest batch drains
+ * first, which bounds what is in flight. Steps are thousands of events
+ * long, so the lock is taken a few hundred times a second.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../detectors/detector.h"
+#include "../ingest/capture.h"
+#include "workers_internal.h"
+
+struct w_pool {
+    const rg_replay_opts *o;
+    rg_replay_result *res;
+    size_t tasks, n_lanes, n_workers;
+    size_t next_worker;         /* the index the next thread to start takes */
+    w_lane lane[RG_REPLAY_MAX_LANES];
+    w_batch *batches;
+    size_t n_batches;
+    uint64_t next_seq;          /* the next batch the reader fills */
+    uint64_t next_output;       /* the next batch the output step writes */
+    uint64_t next_order;        /* the next batch the order step takes */
+    bool reading_done;          /* no batch will come after next_seq - 1 */
+    bool failed;
+    char error[512];
+    pthread_mutex_t lock;
+    pthread_cond_t work, room;  /* a step may be runnable / a batch is free */
+};
+
+size_t w_pool_tasks(const w_pool *p) { return p->tasks; }
+size_t w_pool_lanes(const w_pool *p) { return p->n_lanes; }
+w_lane *w_pool_lane(w_pool *p, size_t lane) { return &p->lane[lane]; }
+
+bool rg_workers_possible(const rg_ruleset *rs, const char **why)
+{
+    for (size_t i = 0; i < rg_ruleset_rule_count(rs); i++) {
+        const rg_rule *r = rg_ruleset_rule(rs, i);
+        if (r->cooldown_ms <= 0)
+            continue;
+        for (size_t t = 0; t < r->n_then; t++) {
+            if (r->then[t].subject != RG_SUBJ_ACCOUNT) {
+                *why = "a rule has a cooldown on a subject other than the acting account";
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* ---- engines */
+
+/* Family `name`'s bit, and whether rs uses any of its names. */
+static bool family_used(const rg_ruleset *rs, const char *name, uint32_t *bit)
+{
+    *bit = rg_family_bit(name);
+    size_t n = 0;
+    if (*bit)
+        (void)rg_ruleset_detector_uses(rs, rg_detectors[__builtin_ctz(*bit)], &n);
+    return n > 0;
+}
+
+static int lane_init(w_pool *p, w_lane *l, const rg_replay_lane *src, char *errstr, size_t errstr_size)
+{
+    l->rs = rg_engine_ruleset(src->engine);
+    l->sink = src->sink;
+    l->to_counterparty = family_used(l->rs, "counterparty", &l->bit_counterparty);
+    l->to_packets = family_used(l->rs, "packets", &l->bit_packets);
+    l->to_complaints = family_used(l->rs, "complaints", &l->bit_complaints);
+    uint32_t upstream = l->bit_counterparty | l->bit_packets | l->bit_complaints;
+    /* The three roles of the order, entity and decide steps (workers.h). */
+    rg_engine_role order = {.families = 0, .dedupe = true, .decide = false};
+    rg_engine_role entity = {.families = upstream, .external_watermark = true};
+    rg_engine_role decide = {.families = RG_FAMILIES_ALL & ~upstream, .decide = true, .external_watermark = true};
+    l->entity = calloc(p->tasks, sizeof *l->entity);
+    l->decide = calloc(p->tasks, sizeof *l->decide);
+    if (!l->entity || !l->decide) {
+        snprintf(errstr, errstr_size, "out of memory creating the workers' engines");
+        return -1;
+    }
+    if (!(l->order = rg_engine_new_role(l->rs, p->o->geo, &order, errstr, errstr_size)))
+        return -1;
+    for (size_t t = 0; t < p->tasks; t++)
+        if (!(l->entity[t] = rg_engine_new_role(l->rs, p->o->geo, &entity, errstr, errstr_size)) ||
+            !(l->decide[t] = rg_engine_new_role(l->rs, p->o->geo, &decide, errstr, errstr_size)))
+            return -1;
+    return 0;
+}
+
+static void lane_free(w_pool *p, w_lane *l)
+{
+    rg_engine_free(l->order);
+    for (size_t t = 0; l->entity && t < p->tasks; t++)
+        rg_engine_free(l->entity[t]);
+    for (size_t t = 0; l->decide && t < p->tasks; t++)
+        rg_engine_free(l->decide[t]);
+    free(l->entity);
+    free(l->decide);
+}
+
+/* The lane's counters: dedupe's and the watermark from the order step,
+ * decisions and hits summed over the decide tasks. */
+static int lane_result(w_pool *p, size_t l, rg_replay_lane_result *out, uint64_t *hits)
+{
+    w_lane *lane = &p->lane[l];
+    rg_engine_stats order;
+    rg_engine_get_stats(lane->order, &order);
+    out->rs = lane->rs;
+    out->stats = order;
+    out->stats.n_rules = rg_ruleset_rule_count(lane->rs);
+    out->stats.rule_hits = hits;
+    for (size_t t = 0; t < p->tasks; t++) {
+        rg_engine_stats d;
+        rg_engine_get_stats(lane->decide[t], &d);
+        out->stats.decisions += d.decisions;
+        out->stats.suppressed += d.suppressed;
+        for (int a = 0; a < RG_ACT_COUNT; a++)
+            out->stats.actions[a] += d.actions[a];
+        for (size_t i = 0; i < d.n_rules && i < out->stats.n_rules; i++)
+            hits[i] += d.rule_hits[i];
+    }
+    return 0;
+}
+
+/* ---- batches */
+
+static int batch_init(w_pool *p, w_batch *b)
+{
+    if (!(b->lines = calloc(W_BATCH_LINES, sizeof *b->lines)) || !(b->events = calloc(W_BATCH_LINES, sizeof *b->events)))
+        return -1;
+    for (size_t l = 0; l < p->n_lanes; l++) {
+        w_batch_lane *bl = &b->lane[l];
+        if (!(bl->events = calloc(W_BATCH_LINES, sizeof *bl->events)) ||
+            !(bl->entity_work = calloc(p->tasks, sizeof *bl->entity_work)) ||
+            !(bl->decide_work = calloc(p->tasks, sizeof *bl->decide_work)) ||
+            !(bl->values = calloc(p->tasks, sizeof *bl->values)) ||
+            !(bl->decisions = calloc(p->tasks, sizeof *bl->decisions)) ||
+            !(bl->decision_read = calloc(p->tasks, sizeof *bl->decision_read)) ||
+            !(bl->entity_done = calloc(p->tasks, sizeof(bool))) ||
+            !(bl->entity_running = calloc(p->tasks, sizeof(bool))) ||
+            !(bl->decide_done = calloc(p->tasks, sizeof(bool))) ||
+            !(bl->decide_running = calloc(p->tasks, sizeof(bool))))
+            return -1;
+    }
+    return 0;
+}
+
+static void batch_free(w_pool *p, w_batch *b)
+{
+    rg_strbuf_free(&b->text);
+    rg_strbuf_free(&b->rejects);
+    free(b->lines);
+    free(b->events);
+    w_arena_free(b);
+    for (size_t l = 0; l < p->n_lanes; l++) {
+        w_batch_lane *bl = &b->lane[l];
+        for (size_t t = 0; t < p->tasks; t++) {
+            if (bl->entity_work)
+                free(bl->entity_work[t].item);
+            if (bl->decide_work)
+                free(bl->decide_work[t].item);
+            if (bl->values)
+                rg_strbuf_free(&bl->values[t]);
+            if (bl->decisions)
+                rg_strbuf_free(&bl->decisions[t]);
+        }
+        free(bl->events);
+        free(bl->entity_work);
+        free(bl->decide_work);
+        free(bl->values);
+        free(bl->decisions);
+        free(bl->decision_read);
+        free(bl->entity_done);
+        free(bl->entity_running);
+        free(bl->decide_done);
+        free(bl->decide_running);
+    }
+}
+
+/* Empty b for the reader (lock held or b not yet shared). */
+static void batch_reset(w_pool *p, w_batch *b, uint64_t seq)
+{
+    b->seq = seq;
+    rg_strbuf_reset(&b->text);
+    rg_strbuf_reset(&b->rejects);
+    b->n_lines = b->n_events = 0;
+    b->envelopes = 0;
+    w_arena_reset(b);
+    b->parse_running = b->parsed = b->order_running = b->ordered = b->output_running = false;
+    for (size_t l = 0; l < p->n_lanes; l++) {
+        w_batch_lane *bl = &b->lane[l];
+        bl->entity_left = bl->decide_left = (uint32_t)p->tasks;
+        memset(bl->entity_done, 0, p->tasks * sizeof(bool));
+        memset(bl->entity_running, 0, p->tasks * sizeof(bool));
+        memset(bl->decide_done, 0, p->tasks * sizeof(bool));
+        memset(bl->decide_running, 0, p->tasks * sizeof(bool));
+    }
+}
+
+/* The batch with sequence number seq, if it is in flight. */
+static w_batch *batch_of(w_pool *p, uint64_t seq)
+{
+    w_batch *b = &p->batches[seq % p->n_batches];
+    return b->state == W_READY && b->seq == seq ? b : NULL;
+}
+
+/* ---- the output step: rejects and decisions in capture order */
+
+static int output(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
+{
+    const rg_replay_opts *o = p->o;
+    rg_replay_result *res = p->res;
+    res->envelopes += b->envelopes;
+    for (size_t i = 0; i < b->n_lines; i++) {
+        const w_line *ln = &b->lines[i];
+        res->events_read++;
+        if (ln->event < 0) {
+            res->rejected++;
+            res->rejected_by_kind[ln->reject_kind]++;
+            if (o->rejects && o->max_rejects_set && res->rejected > o->max_rejects) {
+                res->rejects_not_written++;
+            } else if (o->rejects &&
+                       fwrite(b->rejects.data + ln->reject_off, 1, ln->reject_len, o->rejects) != ln->reject_len) {
+                snprintf(errstr, errstr_size, "writing rejects: %s", strerror(errno));
+                return -1;
+            }
+            continue;
+        }
+        res->accepted++;
+        const w_event *we = &b->events[ln->event];
+        for (size_t l = 0; l < p->n_lanes; l++) {
+            if (b->lane[l].events[ln->event].dup)
+                continue;
+            if (w_emit_decisions(p, b, l, (size_t)we->decide_task, (uint32_t)ln->event) != 0) {
+                snprintf(errstr, errstr_size, "writing decisions failed at %s", b->text.data + ln->source_off);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- the worker threads */
+
+typedef enum step { S_NONE, S_PARSE, S_ORDER, S_ENTITY, S_DECIDE, S_OUTPUT } step;
+
+typedef struct job {
+    step what;
+    w_batch *b;
+    size_t lane, task;
+} job;
+
+/* The next runnable step for worker `me` (lock held), marked running.
+ * Entity and decide task t run on worker t % workers only: a task's
+ * engine state then stays in one core's caches and in one thread's
+ * malloc arena (glibc gives each thread its own). Parse, order and
+ * output go to whoever is free. */
+static job take_job(w_pool *p, size_t me)
+{
+    for (uint64_t seq = p->next_output; seq < p->next_seq; seq++) {
+        w_batch *b = batch_of(p, seq);
+        if (!b)
+            continue;
+        bool all_decided = true;
+        for (size_t l = 0; l < p->n_lanes; l++)
+            all_decided &= b->lane[l].decide_left == 0;
+        if (all_decided && seq == p->next_output && !b->output_running) {
+            b->output_running = true;
+            return (job){S_OUTPUT, b, 0, 0};
+        }
+        w_batch *prev = seq > p->next_output ? batch_of(p, seq - 1) : NULL;
+        for (size_t l = 0; b->ordered && l < p->n_lanes; l++) {
+            w_batch_lane *bl = &b->lane[l];
+            for (size_t t = me; bl->entity_left == 0 && t < p->tasks; t += p->n_workers) {
+                if (!bl->decide_done[t] && !bl->decide_running[t] && (!prev || prev->lane[l].decide_done[t])) {
+                    bl->decide_running[t] = true;
+                    return (job){S_DECIDE, b, l, t};
+                }
+            }
+            for (size_t t = me; t < p->tasks; t += p->n_workers) {
+                if (!bl->entity_done[t] && !bl->entity_running[t] && (!prev || prev->lane[l].entity_done[t])) {
+                    bl->entity_running[t] = true;
+                    return (job){S_ENTITY, b, l, t};
+                }
+            }
+        }
+        if (b->parsed && !b->ordered && !b->order_running && seq == p->next_order) {
+            b->order_running = true;
+            return (job){S_ORDER, b, 0, 0};
+        }
+        if (!b->parsed && !b->parse_running) {
+            b->parse_running = true;
+            return (job){S_PARSE, b, 0, 0};
+        }
+    }
+    return (job){S_NONE, NULL, 0, 0};
+}
+
+/* Mark j done (lock held). */
+static void finish_job(w_pool *p, const job *j)
+{
+    w_batch *b = j->b;
+    switch (j->what) {
+    case S_PARSE: b->parsed = true; break;
+    case S_ORDER:
+        b->ordered = true;
+        p->next_order++;
+        break;
+    case S_ENTITY:
+        b->lane[j->lane].entity_done[j->task] = true;
+        b->lane[j->lane].entity_left--;
+        break;
+    case S_DECIDE:
+        b->lane[j->lane].decide_done[j->task] = true;
+        b->lane[j->lane].decide_left--;
+        break;
+    case S_OUTPUT:
+        b->state = W_FREE;
+        p->next_output++;
+        pthread_cond_broadcast(&p->room);
+        break;
+    case S_NONE: break;
+    }
+    pthread_cond_broadcast(&p->work);
+}
+
+static void fail(w_pool *p, const char *why)
+{
+    if (!p->failed) {
+        p->failed = true;
+        snprintf(p->error, sizeof p->error, "%s", why);
+    }
+    pthread_cond_broadcast(&p->work);
+    pthread_cond_broadcast(&p->room);
+}
+
+static void *worker_main(void *arg)
+{
+    w_pool *p = arg;
+    rg_event_parser *parser = rg_event_parser_new();
+    char err[512];
+    pthread_mutex_lock(&p->lock);
+    size_t me = p->next_worker++;
+    if (!parser)
+        fail(p, "out of memory creating a parser");
+    for (;;) {
+        if (p->failed)
+            break;
+        job j = take_job(p, me);
+        if (j.what == S_NONE) {
+            if (p->reading_done && p->next_output == p->next_seq)
+                break;
+            pthread_cond_wait(&p->work, &p->lock);
+            continue;
+        }
+        pthread_mutex_unlock(&p->lock);
+        int rc = 0;
+        switch (j.what) {
+        case S_PARSE: rc = w_parse(p, j.b, parser, err, sizeof err); break;
+        case S_ORDER: rc = w_order(p, j.b, err, sizeof err); break;
+        case S_ENTITY: rc = w_entity(p, j.b, j.lane, j.task, err, sizeof err); break;
+        case S_DECIDE: rc = w_decide(p, j.b, j.lane, j.task, err, sizeof err); break;
+        case S_OUTPUT: rc = output(p, j.b, err, sizeof err); break;
+        case S_NONE: break;
+        }
+        pthread_mutex_lock(&p->lock);
+        if (rc != 0)
+            fail(p, err);
+        else
+            finish_job(p, &j);
+    }
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    rg_event_parser_free(parser);
+    return NULL;
+}
+
+/* ---- the reading thread (the caller's) */
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A free batch for sequence number next_seq: waits for the output step
+ * when all are in flight. NULL when the pool failed. */
+static w_batch *free_batch(w_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    w_batch *b = &p->batches[p->next_seq % p->n_batches];
+    while (!p->failed && b->state != W_FREE)
+        pthread_cond_wait(&p->room, &p->lock);
+    if (p->failed) {
+        pthread_mutex_unlock(&p->lock);
+        return NULL;
+    }
+    batch_reset(p, b, p->next_seq);
+    b->state = W_FILLING;
+    pthread_mutex_unlock(&p->lock);
+    return b;
+}
+
+static void publish(w_pool *p, w_batch *b)
+{
+    pthread_mutex_lock(&p->lock);
+    b->state = W_READY;
+    p->next_seq++;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Read every capture into batches. 0, or -1 with errstr (I/O, memory). */
+static int read_all(w_pool *p, rg_capture *cap, char *errstr, size_t errstr_size)
+{
+    const rg_replay_opts *o = p->o;
+    double start = now_seconds(), next_progress = start + 0.5;
+    uint64_t read = 0;
+    w_batch *b = NULL;
+    int rc = 0;
+    for (;;) {
+        if (!b && !(b = free_batch(p)))
+            return 0;   /* a step failed: its error is the pool's */
+        rg_capture_item item;
+        rg_capture_status st = rg_capture_next_line(cap, &item, errstr, errstr_size);
+        if (st == RG_CAPTURE_END || st == RG_CAPTURE_ERROR) {
+            rc = st == RG_CAPTURE_ERROR ? -1 : 0;
+            break;
+        }
+        w_line *ln = &b->lines[b->n_lines];
+        memset(ln, 0, sizeof *ln);
+        ln->source_off = (uint32_t)b->text.len;
+        rg_strbuf_append(&b->text, item.source, strlen(item.source) + 1);
+        if (st == RG_CAPTURE_EVENT) {
+            ln->parsed = true;
+            ln->text_off = (uint32_t)b->text.len;
+            ln->text_len = (uint32_t)item.raw_len;
+            rg_strbuf_append(&b->text, item.raw, item.raw_len);
+            rg_strbuf_putc(&b->text, '\0');
+        } else {
+            /* Over-long: rejected by the reader, with its first bytes. */
+            (void)w_line_reject(b, ln, &item);
+        }
+        if (!rg_strbuf_ok(&b->text) || !rg_strbuf_ok(&b->rejects)) {
+            snprintf(errstr, errstr_size, "out of memory reading %s", item.source);
+            rc = -1;
+            break;
+        }
+        b->n_lines++;
+        read++;
+        if (b->n_lines == W_BATCH_LINES || b->text.len >= W_BATCH_TEXT) {
+            publish(p, b);
+            b = NULL;
+        }
+        if (o->progress && (read & 4095) == 0 && now_seconds() >= next_progress) {
+            uint64_t done = 0, total = 0;
+            rg_capture_progress(cap, &done, &total);
+            double rate = (double)read / (now_seconds() - start);
+            if (total)
+                fprintf(stderr, "\r\033[Kreplay: %5.1f%%  %llu lines  %.0f lines/s", 100.0 * (double)done / (double)total,
+                        (unsigned long long)read, rate);
+            else
+                fprintf(stderr, "\r\033[Kreplay: %llu lines  %.0f lines/s", (unsigned long long)read, rate);
+            fflush(stderr);
+            next_progress = now_seconds() + 0.5;
+        }
+    }
+    /* The lines read before an error are still evaluated. */
+    if (b && b->n_lines)
+        publish(p, b);
+    else if (b) {
+        pthread_mutex_lock(&p->lock);
+        b->state = W_FREE;
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (o->progress)
+        fputs("\r\033[K", stderr);
+    return rc;
+}
+
+/* Room for every lane's summed rule hits. */
+static size_t hits_needed(const w_pool *p)
+{
+    size_t n = 0;
+    for (size_t l = 0; l < p->n_lanes; l++)
+        n += rg_ruleset_rule_count(p->lane[l].rs) + 1;
+    return n;
+}
+
+int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, size_t errstr_size)
+{
+    double start = now_seconds();
+    w_pool *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(errstr, errstr_size, "out of memory starting the workers");
+        return -1;
+    }
+    p->o = o;
+    p->res = res;
+    p->n_lanes = o->n_lanes;
+    p->tasks = p->n_workers = (size_t)(o->workers > RG_WORKERS_MAX ? RG_WORKERS_MAX : o->workers);
+    p->n_batches = W_BATCHES_PER_WORKER * p->tasks + 2;
+    pthread_t threads[RG_WORKERS_MAX];
+    size_t started = 0;
+    rg_capture *cap = NULL;
+    int rc = -1;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->room, NULL);
+    /* Counters the summaries can print whatever happens below. */
+    for (size_t l = 0; l < p->n_lanes; l++) {
+        res->lane[l].rs = rg_engine_ruleset(o->lanes[l].engine);
+        rg_engine_get_stats(o->lanes[l].engine, &res->lane[l].stats);
+    }
+    for (size_t l = 0; l < p->n_lanes; l++)
+        if (lane_init(p, &p->lane[l], &o->lanes[l], errstr, errstr_size) != 0)
+            goto done;
+    if (!(p->batches = calloc(p->n_batches, sizeof *p->batches)) ||
+        !(cap = rg_capture_new(o->captures, o->n_captures)) ||
+        !(res->hits_storage = calloc(hits_needed(p), sizeof *res->hits_storage))) {
+        snprintf(errstr, errstr_size, "out of memory starting the workers");
+        goto done;
+    }
+    for (size_t i = 0; i < p->n_batches; i++) {
+        if (batch_init(p, &p->batches[i]) != 0) {
+            snprintf(errstr, errstr_size, "out of memory starting the workers");
+            goto done;
+        }
+    }
+    for (; started < p->tasks; started++) {
+        if (pthread_create(&threads[started], NULL, worker_main, p) != 0) {
+            snprintf(errstr, errstr_size, "cannot start worker threads");
+            pthread_mutex_lock(&p->lock);
+            fail(p, errstr);
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+    }
+    int read_rc = started ? read_all(p, cap, errstr, errstr_size) : -1;
+    pthread_mutex_lock(&p->lock);
+    p->reading_done = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    if (p->failed) {
+        snprintf(errstr, errstr_size, "%s", p->error);
+        rc = -1;
+    } else {
+        rc = read_rc;
+    }
+    const rg_capture_stats *cs = rg_capture_get_stats(cap);
+    res->lines = cs->lines;
+    res->blank_lines = cs->blank_lines;
+    uint64_t *hits = res->hits_storage;
+    for (size_t l = 0; l < p->n_lanes; l++) {
+        lane_result(p, l, &res->lane[l], hits);
+        hits += rg_ruleset_rule_count(p->lane[l].rs) + 1;
+    }
+done:
+    res->seconds = now_seconds() - start;
+    for (size_t i = 0; p->batches && i < p->n_batches; i++)
+        batch_free(p, &p->batches[i]);
+    free(p->batches);
+    for (size_t l = 0; l < p->n_lanes; l++)
+        lane_free(p, &p->lane[l]);
+    rg_capture_free(cap);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->room);
+    free(p);
+    return rc;
+}

@@ -1,0 +1,83 @@
+/*
+ * workers — `replay --workers N` and `backtest --workers N`: the keyed
+ * stages of docs/scale-out.md as threads over in-memory queues, with the
+ * decisions of --workers 1 (replay.h's one-thread path), byte for byte
+ * and in the same order, on any capture.
+ *
+ * The capture is cut into batches of lines (the reading thread). Each
+ * batch goes through five steps, each a job any worker thread may run:
+ *
+ *   parse      the lines (in parallel with other batches' parses): the
+ *              event contract, rejects, and for each event its keys'
+ *              partitions (rg_stage_partition, as `riskgate run` routes);
+ *   order      in capture order, one batch after the other: dedupe and
+ *              the watermark (an engine with the dedupe role), exactly as
+ *              the single engine sees them, since they depend on every
+ *              event before; the events each keyed task gets, in order;
+ *   entity     one job per partition: the counterparty, packets and
+ *              complaints families for the keys of that partition
+ *              (c:ACCOUNT, p:PACKET, t:TRANSFER), the values of the names
+ *              the rules need from them (the ENTITY/STORE records of the
+ *              topology, without their bytes: the parsed event is shared);
+ *   decide     one job per partition of acting accounts: every other
+ *              family (count() windows, login facts, stateless names),
+ *              the rules, decisions and cooldowns, with the entity values
+ *              seeded (rg_engine_process_stage);
+ *   output     in capture order: rejects, then each event's decisions,
+ *              taken from the decide partitions' queues by line number
+ *              (a k-way merge: each queue is in capture order).
+ *
+ * A task of a later step for batch b runs once its inputs for b are done
+ * and the same task has done b - 1, so every keyed task sees its events in
+ * capture order: each entity's history, and each account's, is replay's.
+ * Dedupe and the watermark are computed once in capture order and handed
+ * to the keyed tasks (their engines take the watermark from outside:
+ * rg_engine_advance_watermark), so state expiry, too_late counts and
+ * cooldown expiry follow replay's watermark.
+ *
+ * Where it can differ from the single engine (neither happens on a
+ * capture whose events all come within max_lateness: the summary's
+ * too_late is 0): an event later than max_lateness behind the watermark
+ * is counted against windows that the single engine and a keyed task may
+ * have trimmed at different moments (a window keeps what is past
+ * watermark - max_lateness - W until a pass over its account, and those
+ * passes follow each engine's own event count), so its count() and
+ * counterparty_senders can differ; and the entity families judge a
+ * fact's history horizon by the highest ts they have seen or been told
+ * at their last expiry pass, not replay's watermark at that event, so a
+ * fact within that margin of the 7-day horizon can be answered where the
+ * single engine no longer knows it. Both come from families judging by
+ * their own watermark and trimming lazily (docs/bench.md, "Limits").
+ *
+ * Not for rule sets with a cooldown on a subject other than the acting
+ * account: such a (rule, subject) pair is reached from many accounts'
+ * decide partitions (docs/scale-out.md keeps them at the subject's own
+ * task; here the output step could, but does not): rg_workers_possible
+ * says why, and the callers run them on one thread.
+ *
+ * Memory: at most 4 x workers + 2 batches of 1,024 lines are in flight
+ * (the reading thread waits for the output step), plus each task's
+ * engine state.
+ */
+#ifndef RG_REPLAY_WORKERS_H
+#define RG_REPLAY_WORKERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../rules/ruleset.h"
+#include "replay.h"
+
+/* The most worker threads (and partitions). */
+#define RG_WORKERS_MAX 64
+
+/* Whether rs can run on several workers; when not, *why says what stops
+ * it (static text). */
+bool rg_workers_possible(const rg_ruleset *rs, const char **why);
+
+/* rg_replay_run with o->workers threads (>= 2); the lanes' engines give
+ * the rule sets (they are not used themselves: each task makes its own).
+ * Not with o->pipeline. */
+int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, size_t errstr_size);
+
+#endif

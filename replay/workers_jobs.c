@@ -1,0 +1,399 @@
+/*
+ * workers_jobs — the steps of replay --workers (workers.h): parse, order,
+ * entity, decide, and the decisions' round trip from a decide task to
+ * the output step. workers.c decides when each runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ingest/capture.h"
+#include "../stages/stage.h"
+#include "workers_internal.h"
+
+/* ---- the batch arena: event strings and payloads, in chunks that never
+ * move (events point into them) and are kept for the next batch. */
+
+struct w_arena_chunk {
+    w_arena_chunk *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+};
+
+#define ARENA_CHUNK (256u << 10)
+
+void *w_arena_alloc(w_batch *b, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    w_arena_chunk *c = b->arena;
+    /* The first chunk with room (the list is short: a batch needs a few). */
+    while (c && c->cap - c->used < n)
+        c = c->next;
+    if (!c) {
+        size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+        if (!(c = malloc(sizeof *c + cap)))
+            return NULL;
+        c->used = 0;
+        c->cap = cap;
+        c->next = b->arena;
+        b->arena = c;
+    }
+    void *at = c->data + c->used;
+    c->used += n;
+    return at;
+}
+
+void w_arena_reset(w_batch *b)
+{
+    for (w_arena_chunk *c = b->arena; c; c = c->next)
+        c->used = 0;
+}
+
+void w_arena_free(w_batch *b)
+{
+    while (b->arena) {
+        w_arena_chunk *next = b->arena->next;
+        free(b->arena);
+        b->arena = next;
+    }
+}
+
+int w_list_push(w_list *l, uint32_t v)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        uint32_t *item = realloc(l->item, cap * sizeof *item);
+        if (!item)
+            return -1;
+        l->item = item;
+        l->cap = cap;
+    }
+    l->item[l->n++] = v;
+    return 0;
+}
+
+/* ---- parse */
+
+int w_line_reject(w_batch *b, w_line *ln, const rg_capture_item *item)
+{
+    ln->event = -1;
+    ln->reject_kind = (uint8_t)item->reject.kind;
+    ln->reject_off = (uint32_t)b->rejects.len;
+    rg_reject_write_json(&item->reject, item->source, item->raw, item->raw_len, &b->rejects);
+    rg_strbuf_putc(&b->rejects, '\n');
+    ln->reject_len = (uint32_t)(b->rejects.len - ln->reject_off);
+    return rg_strbuf_ok(&b->rejects) ? 0 : -1;
+}
+
+/* The partition of "P:" + id among n (the topology's entity keys). */
+static int32_t entity_task(char prefix, const char *id, size_t len, size_t n)
+{
+    char key[2 + 128];
+    if (len > sizeof key - 2)
+        len = sizeof key - 2;   /* ids are at most 128 bytes (events.md) */
+    key[0] = prefix;
+    key[1] = ':';
+    memcpy(key + 2, id, len);
+    return rg_stage_partition(key, len + 2, (int32_t)n);
+}
+
+/* Where ev goes in lane l: the routing table of docs/scale-out.md (what
+ * stages/ingest.c sends), for the families the lane's rules use. */
+static void route(const w_lane *l, const rg_event *ev, size_t tasks, w_lane_event *le)
+{
+    for (int k = 0; k < W_MAX_ROUTES; k++)
+        le->route[k] = (w_route){.task = -1};
+    int k = 0;
+    switch (ev->type) {
+    case RG_EV_TRANSFER:
+        if (l->to_counterparty)
+            le->route[k++] = (w_route){entity_task('c', ev->counterparty, ev->counterparty_len, tasks),
+                                       l->bit_counterparty, true};
+        if (l->to_complaints)
+            le->route[k++] =
+                (w_route){entity_task('t', ev->event_id, ev->event_id_len, tasks), l->bit_complaints, false};
+        break;
+    case RG_EV_ACCOUNT_OPEN:
+        if (l->to_counterparty)
+            le->route[k++] =
+                (w_route){entity_task('c', ev->account, ev->account_len, tasks), l->bit_counterparty, false};
+        break;
+    case RG_EV_RED_PACKET_SEND:
+    case RG_EV_RED_PACKET_CLAIM:
+        if (l->to_packets)
+            le->route[k++] = (w_route){entity_task('p', ev->packet_id, ev->packet_id_len, tasks), l->bit_packets,
+                                       ev->type == RG_EV_RED_PACKET_CLAIM};
+        break;
+    case RG_EV_COMPLAINT:
+    case RG_EV_RECALL_REQUEST:
+        if (l->to_complaints && ev->ref)
+            le->route[k++] = (w_route){entity_task('t', ev->ref, ev->ref_len, tasks), l->bit_complaints, true};
+        break;
+    default:
+        break;
+    }
+}
+
+int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t errstr_size)
+{
+    size_t tasks = w_pool_tasks(p), lanes = w_pool_lanes(p);
+    b->n_events = 0;
+    for (size_t i = 0; i < b->n_lines; i++) {
+        w_line *ln = &b->lines[i];
+        if (!ln->parsed)
+            continue;   /* rejected by the reader */
+        rg_capture_item item;
+        const char *line = b->text.data + ln->text_off;
+        item.source = b->text.data + ln->source_off;
+        bool envelope, accepted;
+        rg_capture_parse(parser, line, ln->text_len, &item, &envelope, &accepted);
+        b->envelopes += envelope;
+        if (!accepted) {
+            if (w_line_reject(b, ln, &item) != 0)
+                goto oom;
+            continue;
+        }
+        w_event *we = &b->events[b->n_events];
+        void *strings = w_arena_alloc(b, rg_event_copy_size(&item.event));
+        if (!strings)
+            goto oom;
+        rg_event_copy(&we->ev, &item.event, strings);
+        if (item.raw == line) {
+            we->raw = line;   /* the batch text: it stays */
+        } else {
+            char *payload = w_arena_alloc(b, item.raw_len + 1);
+            if (!payload)
+                goto oom;
+            memcpy(payload, item.raw, item.raw_len);
+            payload[item.raw_len] = '\0';
+            we->raw = payload;
+        }
+        we->raw_len = item.raw_len;
+        we->line = (uint32_t)i;
+        we->decide_task = rg_stage_partition(we->ev.account, we->ev.account_len, (int32_t)tasks);
+        for (size_t l = 0; l < lanes; l++)
+            route(w_pool_lane(p, l), &we->ev, tasks, &b->lane[l].events[b->n_events]);
+        ln->event = (int32_t)b->n_events++;
+    }
+    return 0;
+oom:
+    snprintf(errstr, errstr_size, "out of memory parsing lines");
+    return -1;
+}
+
+/* ---- order: dedupe and the watermark in capture order; each task's work */
+
+int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
+{
+    size_t tasks = w_pool_tasks(p);
+    for (size_t l = 0; l < w_pool_lanes(p); l++) {
+        w_lane *lane = w_pool_lane(p, l);
+        w_batch_lane *bl = &b->lane[l];
+        for (size_t t = 0; t < tasks; t++) {
+            bl->entity_work[t].n = 0;
+            bl->decide_work[t].n = 0;
+        }
+        for (size_t i = 0; i < b->n_events; i++) {
+            const w_event *we = &b->events[i];
+            w_lane_event *le = &bl->events[i];
+            /* The engine of the order step has the dedupe role and no
+             * family: it counts, dedupes and keeps the watermark exactly
+             * as the single engine does, in the same order. */
+            le->dup = rg_engine_process_stage(lane->order, &we->ev, we->raw, we->raw_len, 0, NULL, 0, NULL, NULL) ==
+                      RG_ENGINE_DUPLICATE;
+            le->values_task = -1;
+            if (le->dup)
+                continue;
+            rg_engine_stats st;
+            rg_engine_get_stats(lane->order, &st);
+            le->watermark_ms = st.watermark_ms;
+            for (uint32_t k = 0; k < W_MAX_ROUTES; k++)
+                if (le->route[k].task >= 0 &&
+                    w_list_push(&bl->entity_work[le->route[k].task], (uint32_t)i * W_MAX_ROUTES + k) != 0)
+                    goto oom;
+            if (w_list_push(&bl->decide_work[we->decide_task], (uint32_t)i) != 0)
+                goto oom;
+        }
+    }
+    return 0;
+oom:
+    snprintf(errstr, errstr_size, "out of memory ordering events");
+    return -1;
+}
+
+/* ---- entity */
+
+int w_entity(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t errstr_size)
+{
+    w_lane *lane = w_pool_lane(p, l);
+    w_batch_lane *bl = &b->lane[l];
+    rg_engine *e = lane->entity[task];
+    rg_strbuf *values = &bl->values[task];
+    rg_strbuf_reset(values);
+    const w_list *work = &bl->entity_work[task];
+    for (size_t n = 0; n < work->n; n++) {
+        uint32_t i = work->item[n] / W_MAX_ROUTES, k = work->item[n] % W_MAX_ROUTES;
+        const w_event *we = &b->events[i];
+        w_lane_event *le = &bl->events[i];
+        const w_route *r = &le->route[k];
+        rg_engine_advance_watermark(e, le->watermark_ms);
+        size_t at = values->len;
+        rg_engine_process_stage(e, &we->ev, we->raw, we->raw_len, r->family, NULL, 0, r->names ? values : NULL,
+                                NULL);
+        if (r->names) {
+            le->values_task = (int32_t)task;
+            le->values_off = (uint32_t)at;
+            le->values_len = (uint32_t)(values->len - at);
+        }
+    }
+    if (!rg_strbuf_ok(values)) {
+        snprintf(errstr, errstr_size, "out of memory keeping entity values");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- decide, and its decisions' trip to the output step. A decision is
+ * valid during the sink call only, so the decide task copies it (a
+ * record: head, hits, strings) and the output step hands the copy to the
+ * lane's sink as an rg_decision again. The rule, its id, the rule set id
+ * and the event stay where they are (the rule set and the batch outlive
+ * the record). */
+
+typedef struct cap_head {
+    uint32_t event, size, n_hits;
+    uint32_t decision_id, event_id, subject, json, json_len;   /* offsets from the record's start */
+    int32_t event_type;
+    unsigned actions;
+    int64_t ts_ms;
+    const char *ruleset;
+    bool emit, held;
+} cap_head;
+
+typedef struct cap_hit {
+    const rg_rule *rule;
+    const char *rule_id;
+    unsigned actions;
+    int64_t cooldown_ms;
+    bool suppressed;
+    uint32_t reason, reason_len, evidence, evidence_len;
+} cap_hit;
+
+typedef struct capture {
+    rg_strbuf *out;
+    uint32_t event;
+} capture;
+
+static uint32_t put_bytes(rg_strbuf *out, size_t start, const char *s, size_t len)
+{
+    uint32_t off = (uint32_t)(out->len - start);
+    rg_strbuf_append(out, s, len);
+    rg_strbuf_putc(out, '\0');
+    return off;
+}
+
+static int capture_decision(void *opaque, const rg_decision *d)
+{
+    capture *c = opaque;
+    rg_strbuf *out = c->out;
+    size_t start = out->len;
+    cap_head h = {.event = c->event, .n_hits = (uint32_t)d->n_hits, .event_type = (int32_t)d->event_type,
+                  .actions = d->actions, .ts_ms = d->ts_ms, .ruleset = d->ruleset, .emit = d->emit,
+                  .held = d->held};
+    size_t fixed = sizeof h + d->n_hits * sizeof(cap_hit);
+    if (!rg_strbuf_reserve(out, fixed + 256))
+        return -1;
+    out->len += fixed;   /* filled in below, once the strings' offsets are known */
+    h.decision_id = put_bytes(out, start, d->decision_id, strlen(d->decision_id));
+    h.event_id = put_bytes(out, start, d->event_id, strlen(d->event_id));
+    h.subject = put_bytes(out, start, d->subject, strlen(d->subject));
+    h.json = put_bytes(out, start, d->json, d->json_len);
+    h.json_len = (uint32_t)d->json_len;
+    for (size_t k = 0; k < d->n_hits; k++) {
+        const rg_decision_hit *src = &d->hits[k];
+        cap_hit hit = {.rule = src->rule, .rule_id = src->rule_id, .actions = src->actions,
+                       .cooldown_ms = src->cooldown_ms, .suppressed = src->suppressed,
+                       .reason_len = (uint32_t)src->reason_len, .evidence_len = (uint32_t)src->evidence_len};
+        hit.reason = put_bytes(out, start, src->reason, src->reason_len);
+        hit.evidence = put_bytes(out, start, src->evidence, src->evidence_len);
+        if (rg_strbuf_ok(out))
+            memcpy(out->data + start + sizeof h + k * sizeof hit, &hit, sizeof hit);
+    }
+    while ((out->len - start) % 8)
+        rg_strbuf_putc(out, '\0');
+    h.size = (uint32_t)(out->len - start);
+    if (!rg_strbuf_ok(out))
+        return -1;
+    memcpy(out->data + start, &h, sizeof h);
+    return 0;
+}
+
+int w_decide(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t errstr_size)
+{
+    w_lane *lane = w_pool_lane(p, l);
+    w_batch_lane *bl = &b->lane[l];
+    rg_engine *e = lane->decide[task];
+    rg_strbuf *out = &bl->decisions[task];
+    rg_strbuf_reset(out);
+    bl->decision_read[task] = 0;
+    capture cap = {.out = out};
+    rg_sink sink = {.opaque = &cap, .decision = capture_decision};
+    const w_list *work = &bl->decide_work[task];
+    for (size_t n = 0; n < work->n; n++) {
+        uint32_t i = work->item[n];
+        const w_event *we = &b->events[i];
+        const w_lane_event *le = &bl->events[i];
+        const void *values = NULL;
+        size_t values_len = 0;
+        if (le->values_task >= 0) {
+            values = bl->values[le->values_task].data + le->values_off;
+            values_len = le->values_len;
+        }
+        cap.event = i;
+        rg_engine_advance_watermark(e, le->watermark_ms);
+        if (rg_engine_process_stage(e, &we->ev, we->raw, we->raw_len, RG_FAMILIES_ALL, values, values_len, NULL,
+                                    &sink) == RG_ENGINE_SINK_ERROR) {
+            snprintf(errstr, errstr_size, "out of memory keeping decisions");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int w_emit_decisions(w_pool *p, w_batch *b, size_t l, size_t task, uint32_t event)
+{
+    w_batch_lane *bl = &b->lane[l];
+    const rg_strbuf *in = &bl->decisions[task];
+    const rg_sink *sink = w_pool_lane(p, l)->sink;
+    rg_decision_hit hits[64], *many = NULL;
+    int rc = 0;
+    while (bl->decision_read[task] < in->len && rc == 0) {
+        const char *rec = in->data + bl->decision_read[task];
+        cap_head h;
+        memcpy(&h, rec, sizeof h);
+        if (h.event != event)
+            break;   /* the next event's */
+        bl->decision_read[task] += h.size;
+        rg_decision_hit *hv = hits;
+        if (h.n_hits > sizeof hits / sizeof *hits && !(hv = many = realloc(many, h.n_hits * sizeof *hv)))
+            return -1;
+        for (uint32_t k = 0; k < h.n_hits; k++) {
+            cap_hit c;
+            memcpy(&c, rec + sizeof h + k * sizeof c, sizeof c);
+            hv[k] = (rg_decision_hit){.rule = c.rule, .rule_id = c.rule_id, .actions = c.actions,
+                                      .cooldown_ms = c.cooldown_ms, .suppressed = c.suppressed,
+                                      .reason = rec + c.reason, .reason_len = c.reason_len,
+                                      .evidence = rec + c.evidence, .evidence_len = c.evidence_len};
+        }
+        const w_event *we = &b->events[event];
+        rg_decision d = {.decision_id = rec + h.decision_id, .event_id = rec + h.event_id,
+                         .subject = rec + h.subject, .event_type = (rg_event_type)h.event_type, .ts_ms = h.ts_ms,
+                         .actions = h.actions, .hits = hv, .n_hits = h.n_hits, .ruleset = h.ruleset,
+                         .json = rec + h.json, .json_len = h.json_len, .event = &we->ev, .event_raw = we->raw,
+                         .event_raw_len = we->raw_len, .emit = h.emit, .held = h.held};
+        if (sink && sink->decision && sink->decision(sink->opaque, &d) != 0)
+            rc = -1;
+    }
+    free(many);
+    return rc;
+}

