@@ -24,6 +24,8 @@ which=("$@"); [ ${#which[@]} -eq 0 ] && which=(replay parse backtest alerts hash
 #   RG_BENCH_CKPT_MS     --checkpoint-interval-ms of the throughput runs
 #                        (default 1000: committed offsets, which mark lag 0,
 #                        move only with snapshots)
+#   RG_BENCH_TP_FLAGS    more riskgate flags for the throughput runs (e.g.
+#                        "-X fetch.wait.max.ms=10")
 #   RG_BENCH_PHASE_S     seconds per latency phase (default 5)
 #   RG_BENCH_LAT_BROKERS brokers of the latency runs' mock cluster (default 1)
 #   RG_BENCH_LAT_RUNS    latency runs, "label=flags;..." (default: with
@@ -86,7 +88,8 @@ stream_throughput() {
     "$ST_TMP/tp.capture.jsonl" || { echo "stream: replay of the throughput capture failed" >&2; return 1; }
   echo "throughput: $(wc -l <"$ST_TMP/tp.capture.jsonl") events preloaded into $parts partitions (replay:" \
     "$(wc -l <"$ST_TMP/tp.replay.jsonl") decisions, $(wc -l <"$ST_TMP/tp.replay.rej") rejects), default rules;"
-  echo "each instance unpinned with its own --state, --checkpoint-interval-ms $ckpt --commit-interval-ms 100;" \
+  echo "each instance unpinned with its own --state, --checkpoint-interval-ms $ckpt --commit-interval-ms 100" \
+    "${RG_BENCH_TP_FLAGS:-};" \
     "mock cluster of 3 brokers; $runs run(s) per instance count, interleaved:"
   : >"$ST_TMP/tp.rows"; : >"$ST_TMP/restore.rows"; : >"$ST_TMP/tp.perf"
   for rep in $(seq "$runs"); do
@@ -140,6 +143,8 @@ st_tp_run() {
   local mock0; mock0=$(st_cpu "$ST_MOCK")
   local common=(--group "$g" --events-topic "$g.events" --actions-topic "$g.actions" --deadletter-topic "$g.deadletter"
     --checkpoint-interval-ms "$ckpt" --commit-interval-ms 100)
+  # shellcheck disable=SC2206
+  common+=(${RG_BENCH_TP_FLAGS:-})
   for k in $(seq "$n"); do
     st_run_launch "$g.$k" -- "${common[@]}"
     names+=("$g.$k"); pids+=("$ST_RG")
