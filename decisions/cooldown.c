@@ -16,6 +16,7 @@ struct cooldown_entry {
 struct rg_cooldowns {
     rg_strmap *by_key;   /* "rule_id\0subject" -> cooldown_entry */
     rg_strbuf key;       /* scratch */
+    int64_t judged_at_ms; /* rg_cooldowns_judge_at: entries expired by then count as gone */
 };
 
 rg_cooldowns *rg_cooldowns_new(void)
@@ -24,6 +25,7 @@ rg_cooldowns *rg_cooldowns_new(void)
     if (!c)
         return NULL;
     c->by_key = rg_strmap_new(sizeof(struct cooldown_entry));
+    c->judged_at_ms = INT64_MIN;
     if (!c->by_key) {
         free(c);
         return NULL;
@@ -54,6 +56,12 @@ bool rg_cooldowns_suppress(rg_cooldowns *c, const char *rule_id, const char *sub
         return false;
     /* Saturating: a cooldown longer than any time span (a rule file may
      * say 100000d) must suppress forever, not wrap and stop working. */
+    /* An entry rg_cooldowns_expire would have dropped by now is gone,
+     * swept or not: a late event's answer does not depend on when the
+     * last sweep ran (one engine and replay --workers' tasks sweep at
+     * different moments). */
+    if (!created && rg_sat_add(e->last_emitted_ms, e->cooldown_ms) < c->judged_at_ms)
+        created = true;
     if (!created && rg_sat_absdiff(ts_ms, e->last_emitted_ms) < e->cooldown_ms)
         return true;
     e->last_emitted_ms = ts_ms;
@@ -66,6 +74,11 @@ static bool still_cooling(void *value, void *arg)
     const struct cooldown_entry *e = value;
     int64_t watermark = *(const int64_t *)arg;
     return rg_sat_add(e->last_emitted_ms, e->cooldown_ms) >= watermark;
+}
+
+void rg_cooldowns_judge_at(rg_cooldowns *c, int64_t watermark_ms)
+{
+    c->judged_at_ms = watermark_ms;
 }
 
 void rg_cooldowns_expire(rg_cooldowns *c, int64_t watermark_ms)

@@ -30,6 +30,11 @@ void rg_cooldowns_free(rg_cooldowns *c);       /* NULL-safe */
 bool rg_cooldowns_suppress(rg_cooldowns *c, const char *rule_id, const char *subject, size_t subject_len,
                            int64_t ts_ms, int64_t cooldown_ms);
 
+/* The watermark the next rg_cooldowns_suppress calls judge by: an entry
+ * that rg_cooldowns_expire(watermark_ms) would drop counts as gone whether
+ * or not a sweep ran (INT64_MIN, the default: none). */
+void rg_cooldowns_judge_at(rg_cooldowns *c, int64_t watermark_ms);
+
 /* Forget entries whose cooldown ended before the watermark. */
 void rg_cooldowns_expire(rg_cooldowns *c, int64_t watermark_ms);
 

@@ -257,6 +257,7 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
         return RG_ENGINE_DUPLICATE;
     }
     e->stats.evaluated++;
+    int64_t watermark_before_ms = e->stats.watermark_ms;
     if (ev->ts_ms > e->stats.watermark_ms && !e->role.external_watermark)
         e->stats.watermark_ms = ev->ts_ms;
     /* Nothing to evaluate here (a role that only dedupes and keeps the
@@ -269,6 +270,7 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
 
     rg_eval_ctx *ctx = &e->ctx;
     rg_eval_begin(ctx, ev);
+    ctx->watermark_ms = watermark_before_ms;
     /* Values an earlier stage computed are this event's, whatever this
      * engine's own (absent) state would say. A malformed list seeds what
      * came before the fault; the rest is unknown. */
@@ -346,6 +348,7 @@ static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_
 
     int sink_failed = 0;
     if (rg_decision_builder_groups(b) > 0) {
+        rg_cooldowns_judge_at(e->cooldowns, ctx->watermark_ms);
         rg_decision_builder_apply_cooldowns(b, e->cooldowns, e->held, e->held_lens, e->n_held);
         for (size_t g = 0; g < rg_decision_builder_groups(b); g++) {
             const rg_decision *d = rg_decision_builder_build(b, ctx, g);

@@ -32,6 +32,7 @@
 #include "../common/binio.h"
 #include "../common/saturate.h"
 #include "../common/strmap.h"
+#include "../rules/eval.h"
 #include "detector.h"
 #include "record_cache.h"
 #include "sweep.h"
@@ -140,6 +141,14 @@ static void complaints_prefetch(const void *state, const rg_event *ev, int stage
         rg_strmap_prefetch(s->transfers, ev->ref, ev->ref_len, stage);
 }
 
+/* The watermark E is judged by: the engine's before E (rg_eval_ctx), or
+ * this family's own when higher. */
+static int64_t judge_at(const ref_state *s, const struct rg_eval_ctx *ctx)
+{
+    int64_t engine_ms = rg_eval_watermark(ctx);
+    return engine_ms > s->watermark_ms ? engine_ms : s->watermark_ms;
+}
+
 static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     ref_state *s = state;
@@ -147,7 +156,7 @@ static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_ev
     if (!has_ref(ev))
         return rg_unknown(type);
     const transfer_record *r = rg_record_cache_get(&s->cache, s->transfers, ev, ev->ref, ev->ref_len);
-    if (!r || !known(s, r, s->watermark_ms))
+    if (!r || !known(s, r, judge_at(s, ctx)))
         return rg_unknown(type);   /* not seen, or past the horizon (swept or not) */
     switch (use->spec - ref_names) {
     case R_REF_AGE:
@@ -163,6 +172,7 @@ static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ct
 {
     ref_state *s = state;
     s->folded_since_sweep++;
+    s->watermark_ms = judge_at(s, ctx);
     int64_t judged_at_ms = s->watermark_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;

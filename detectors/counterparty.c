@@ -54,6 +54,7 @@
 #include "../common/saturate.h"
 #include "../common/strmap.h"
 #include "account_store.h"
+#include "../rules/eval.h"
 #include "detector.h"
 #include "counterparty_internal.h"
 #include "record_cache.h"
@@ -324,6 +325,12 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
     if (!r || !r->raw_n)
         return rg_int_typed(RG_T_INT, 1);   /* E's sender alone */
     int64_t lo_ms = rg_sat_sub(ev->ts_ms, use->window_ms);
+    /* Nothing at or below the trim cutoff of the watermark E is judged by
+     * counts, trimmed yet or not (velocity_eval says why). */
+    int64_t wm_ms = rg_eval_watermark(ctx) > s->watermark_ms ? rg_eval_watermark(ctx) : s->watermark_ms;
+    int64_t cutoff_ms = rg_sat_sub(wm_ms, s->senders_keep_ms);
+    if (cutoff_ms > lo_ms)
+        lo_ms = cutoff_ms;
     uint64_t sender = rg_fingerprint64(ev->account, ev->account_len);
     int64_t newest_ms = r->raw[r->raw_start + r->raw_n - 1].ts_ms;
     if (r->index && ev->ts_ms >= newest_ms) {
@@ -359,6 +366,8 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
 {
     cp_state *s = state;
     s->folded_since_sweep++;
+    if (rg_eval_watermark(ctx) > s->watermark_ms)
+        s->watermark_ms = rg_eval_watermark(ctx);
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
     bool is_transfer = ev->type == RG_EV_TRANSFER && ev->counterparty;

@@ -162,8 +162,20 @@ static rg_value velocity_eval(void *state, const rg_name_use *use, const rg_even
         return rg_unknown(RG_T_INT);
     int64_t window_count = s->matched[i] ? 1 : 0;
     const vel_record *r = s->observed_record;
-    if (r)
-        window_count += rg_window_count(&r->windows[i], r->base_ms, rg_sat_sub(ev->ts_ms, use->window_ms), ev->ts_ms);
+    if (r) {
+        /* Entries at or below the trim cutoff of the watermark E is judged
+         * by count for no one, trimmed yet or not: a late event's count
+         * does not depend on when its account was last trimmed (one
+         * engine and replay --workers' tasks trim at different moments).
+         * For an event within max_lateness the cutoff is below its window
+         * and changes nothing. */
+        int64_t lo_ms = rg_sat_sub(ev->ts_ms, use->window_ms);
+        int64_t wm_ms = rg_eval_watermark(ctx) > s->watermark_ms ? rg_eval_watermark(ctx) : s->watermark_ms;
+        int64_t cutoff_ms = rg_sat_sub(rg_sat_sub(wm_ms, s->max_lateness_ms), s->uses[i]->window_ms);
+        if (cutoff_ms > lo_ms)
+            lo_ms = cutoff_ms;
+        window_count += rg_window_count(&r->windows[i], r->base_ms, lo_ms, ev->ts_ms);
+    }
     return rg_int_typed(RG_T_INT, window_count);
 }
 
@@ -185,6 +197,8 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
     s->folded_since_sweep++;
     if (s->observed != ev)
         velocity_observe(s, ev, ctx);
+    if (rg_eval_watermark(ctx) > s->watermark_ms)
+        s->watermark_ms = rg_eval_watermark(ctx);
     if (ev->ts_ms > s->watermark_ms && !s->watermark_external)
         s->watermark_ms = ev->ts_ms;
     vel_record *r = s->observed_record;

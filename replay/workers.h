@@ -35,19 +35,13 @@
  * rg_engine_advance_watermark), so state expiry, too_late counts and
  * cooldown expiry follow replay's watermark.
  *
- * Where it can differ from the single engine (neither happens on a
- * capture whose events all come within max_lateness: the summary's
- * too_late is 0): an event later than max_lateness behind the watermark
- * is counted against windows that the single engine and a keyed task may
- * have trimmed at different moments (a window keeps what is past
- * watermark - max_lateness - W until a pass over its account, and those
- * passes follow each engine's own event count), so its count() and
- * counterparty_senders can differ; and the entity families judge a
- * fact's history horizon by the highest ts they have seen or been told
- * at their last expiry pass, not replay's watermark at that event, so a
- * fact within that margin of the 7-day horizon can be answered where the
- * single engine no longer knows it. Both come from families judging by
- * their own watermark and trimming lazily (docs/bench.md, "Limits").
+ * Late events (past max_lateness) too: every family judges an event by
+ * the engine's watermark before it (rg_eval_ctx.watermark_ms, which the
+ * order step computes and hands to each keyed task), and counts nothing
+ * that a trim or sweep at that watermark could have removed, removed yet
+ * or not; so the single engine and the keyed tasks, which trim at
+ * different moments, answer alike (docs/state.md, "Late events";
+ * tests/cli/workers_equivalence.sh, the "late" capture).
  *
  * Not for rule sets with a cooldown on a subject other than the acting
  * account: such a (rule, subject) pair is reached from many accounts'

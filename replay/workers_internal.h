@@ -38,7 +38,7 @@ typedef struct w_route {
 typedef struct w_lane_event {
     w_route route[W_MAX_ROUTES];
     bool dup;                   /* a duplicate (order step): evaluated nowhere */
-    int64_t watermark_ms;       /* the lane's watermark once this event is counted (order step) */
+    int64_t watermark_ms;       /* the lane's watermark before this event (order step) */
     int32_t values_task;        /* the entity partition whose values buffer holds its values; -1 none */
     uint32_t values_off, values_len;
 } w_lane_event;

@@ -199,14 +199,16 @@ int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
             /* The engine of the order step has the dedupe role and no
              * family: it counts, dedupes and keeps the watermark exactly
              * as the single engine does, in the same order. */
+            /* The keyed tasks are given the watermark before the event,
+             * as the one engine judges it (rg_eval_ctx.watermark_ms). */
+            rg_engine_stats st;
+            rg_engine_get_stats(lane->order, &st);
+            le->watermark_ms = st.watermark_ms;
             le->dup = rg_engine_process_stage(lane->order, &we->ev, we->raw, we->raw_len, 0, NULL, 0, NULL, NULL) ==
                       RG_ENGINE_DUPLICATE;
             le->values_task = -1;
             if (le->dup)
                 continue;
-            rg_engine_stats st;
-            rg_engine_get_stats(lane->order, &st);
-            le->watermark_ms = st.watermark_ms;
             for (uint32_t k = 0; k < W_MAX_ROUTES; k++)
                 if (le->route[k].task >= 0 &&
                     w_list_push(&bl->entity_work[le->route[k].task], (uint32_t)i * W_MAX_ROUTES + k) != 0)

@@ -31,6 +31,14 @@ typedef struct rg_eval_ctx {
     const rg_ruleset *rs;
     void **detector_state;     /* indexed like rg_detectors[]; NULL = not created */
     const rg_geo *geo;         /* may be NULL */
+    /* The engine's event-time watermark before this event (the highest ts
+     * of the events before it in capture order, or what an external-
+     * watermark role was given): INT64_MIN before any. Families judge
+     * horizons and clip windows by it rather than by their own (a keyed
+     * task's family sees only its own events), so one engine and the
+     * keyed tasks answer alike whatever each has trimmed (docs/state.md,
+     * "Late events"). Set by the engine before rg_eval_begin. */
+    int64_t watermark_ms;
 
     /* private to eval.c: */
     const rg_event *ev;
@@ -46,6 +54,9 @@ typedef struct rg_eval_ctx {
 /* Allocate memo storage for rs; 0 or -1 on OOM. */
 int rg_eval_ctx_init(rg_eval_ctx *ctx, const rg_ruleset *rs, void **detector_state, const rg_geo *geo);
 void rg_eval_ctx_free(rg_eval_ctx *ctx);
+
+/* ctx's watermark (INT64_MIN when ctx is NULL: a detector's own tests). */
+static inline int64_t rg_eval_watermark(const rg_eval_ctx *ctx) { return ctx ? ctx->watermark_ms : INT64_MIN; }
 
 /* Start evaluating a new event (invalidates the memo). */
 void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev);

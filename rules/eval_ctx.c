@@ -16,6 +16,7 @@ int rg_eval_ctx_init(rg_eval_ctx *ctx, const rg_ruleset *rs, void **detector_sta
     ctx->rs = rs;
     ctx->detector_state = detector_state;
     ctx->geo = geo;
+    ctx->watermark_ms = INT64_MIN;
     size_t n = rg_ruleset_use_count(rs);
     ctx->memo_gen = calloc(n ? n : 1, sizeof *ctx->memo_gen);
     ctx->memo = calloc(n ? n : 1, sizeof *ctx->memo);
