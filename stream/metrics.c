@@ -287,7 +287,11 @@ void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
                       "# TYPE riskgate_records_total counter\n");
     rg_strbuf_printf(b, "riskgate_records_total{topic=\"entities\"} %llu\n", (unsigned long long)m->records_entities);
     rg_strbuf_printf(b, "riskgate_records_total{topic=\"decide\"} %llu\n", (unsigned long long)m->records_decide);
-    counter(b, "riskgate_marks_total", "Progress marks produced to <group>.entities.", m->marks);
+    counter(b, "riskgate_marks_total",
+            "Progress MARKs produced by ingest tasks to <group>.entities and <group>.decide: one per partition "
+            "sent nothing for --mark-interval-ms, when the task's progress or drained flag changed (not in "
+            "riskgate_records_total).",
+            m->marks);
     counter(b, "riskgate_bad_records_total", "Records on internal topics that are not riskgate's (skipped).",
             m->bad_records);
     rg_strbuf_puts(b, "# HELP riskgate_tasks Tasks this instance holds, by stage.\n# TYPE riskgate_tasks gauge\n");

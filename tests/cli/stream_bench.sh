@@ -10,7 +10,9 @@
 #     decision missing, one replay does not have, a body that differs, and
 #     a duplicate with another body (duplicates with the same body pass);
 #   - bench_stream latency --stages-topic splits each decision's latency by
-#     hop from the EVENT and ENRICH records on GROUP.decide.
+#     hop from the EVENT and ENRICH records on GROUP.decide;
+#   - every metric bench/run.sh and bench/stream_tune.sh read is exported,
+#     and stream_tune.py hist reads the latency histogram (all decisions).
 . "$(dirname "$0")/stream_lib.sh"
 
 BS="$(dirname "$RG_BIN")/bench/bench_stream"
@@ -115,6 +117,26 @@ for part in in ent dec own out; do
     awk -v v="$(kv "${part}_p50_ms")" 'BEGIN { exit !(v > -2 && v < 10000) }' || rg_fail "$part split: $line"
 done
 grep -q '^fetch_rtt windows=' "$RG_TMP/lt.lat" || rg_fail "no fetch round trips: $(cat "$RG_TMP/lt.lat")"
+
+# Every metric bench/run.sh and bench/stream_tune.sh read of riskgate's
+# /metrics is one it exports (a renamed or dropped one leaves a benchmark
+# column empty, as the stage histograms of the previous runner did), and the
+# latency histogram reads as they read it (stream_tune.py hist): its count
+# is every decision produced.
+wait_metric lt riskgate_decisions_total "$(kv decisions)" 30
+curl -s --max-time 5 "http://127.0.0.1:${RUN_PORT[lt]}/metrics" >"$RG_TMP/lt.metrics" || rg_fail "no /metrics"
+read_names=$(grep -ho 'riskgate_[a-z_]*' "$RG_SOURCE_DIR/bench/run.sh" "$RG_SOURCE_DIR/bench/stream_tune.sh" | sort -u)
+[ -n "$read_names" ] || rg_fail "no metric names found in bench/run.sh"
+for name in $read_names; do
+    grep -q "^# TYPE $name " "$RG_TMP/lt.metrics" || rg_fail "the benchmark reads $name, which riskgate run does not export"
+done
+read -r h_p50 h_p99 h_count <<<"$(python3 "$RG_SOURCE_DIR/bench/stream_tune.py" hist "$RG_TMP/lt.metrics" /dev/null \
+    riskgate_event_decision_latency_seconds)"
+n_dec=$(awk '$1 == "riskgate_decisions_total" { print $2 }' "$RG_TMP/lt.metrics")
+[ "$h_count" = "$n_dec" ] && [ "$h_count" -gt 0 ] ||
+    rg_fail "stream_tune.py hist counted $h_count decisions, riskgate_decisions_total is $n_dec"
+awk -v a="$h_p50" -v b="$h_p99" 'BEGIN { exit !(a >= 0 && b >= a && b < 10000) }' ||
+    rg_fail "latency histogram p50 $h_p50 / p99 $h_p99 ms"
 run_stop lt
 [ "$RUN_RC" = 0 ] || rg_fail "riskgate run (lt) exited $RUN_RC after SIGTERM"
 echo "stream_bench: watch, dump, check ($n_replay decisions as replay) and the per-hop split work"
