@@ -41,22 +41,6 @@ static const char SERVE_USAGE[] =
     "while the store has none, the single token file, which acts as one lead.\n"
     "Stop with Ctrl-C or SIGTERM.\n";
 
-/* The bundled databases (rg_cli_default_geoip: one path, or two joined by
- * a comma), or NULL when they are not there. */
-static rg_geo *open_default_geo(void)
-{
-    char list[8192];
-    snprintf(list, sizeof list, "%s", rg_cli_default_geoip());
-    const char *paths[2] = {list, NULL};
-    size_t n = 1;
-    char *comma = strchr(list, ',');
-    if (comma) {
-        *comma = '\0';
-        paths[n++] = comma + 1;
-    }
-    return rg_geo_open_many(paths, n, NULL, 0);
-}
-
 /* How many users the store has (-1 when it cannot tell). */
 static int64_t users_in(const char *db)
 {
@@ -128,9 +112,13 @@ int rg_cmd_serve(int argc, char **argv)
         if (!ok)
             return 2;
     } else {
-        geo = open_default_geo();
-        if (!geo)
-            fprintf(stderr, "riskgate serve: no GeoIP database in the default places (--geoip FILE):"
+        /* The default list ($RISKGATE_GEOIP or the search order of
+         * cli_common.h), read as --geoip reads it: any number of files,
+         * or none. */
+        bool ok;
+        geo = rg_cli_open_geo("riskgate serve", rg_cli_default_geoip(), &ok);
+        if (!geo && !ok)
+            fprintf(stderr, "riskgate serve: no usable GeoIP database in the default places (--geoip FILE):"
                             " the page shows IPs without their place\n");
     }
 

@@ -52,5 +52,19 @@ if [ -s "$work/bt.json" ]; then
   [ "$hits" = 3 ] || bad "backtest over the split pair: ip_geo_mismatch old_hits $hits, expected 3"
 fi
 
+# serve reads $RISKGATE_GEOIP as --geoip reads it: three files, or none,
+# start without a word about GeoIP (it split at the first comma only and
+# warned it had none).
+"$RG_BIN" replay --quiet --geoip none --alerts "$work/serve.db" --out /dev/null "$case_dir/events.jsonl" 2>/dev/null ||
+  bad "replay --alerts for the serve check failed"
+for spec in "$geo/flat-v6.mmdb,$geo/flat-v4.mmdb,$geo/flat-v6.mmdb" none; do
+  RISKGATE_GEOIP="$spec" timeout 3 "$RG_BIN" serve --db "$work/serve.db" --listen 127.0.0.1:0 2>"$work/serve.err"
+  grep -q 'review page at' "$work/serve.err" || bad "serve with RISKGATE_GEOIP=$spec did not start: $(cat "$work/serve.err")"
+  if grep -qE 'GeoIP database|without their place' "$work/serve.err"; then bad "serve with RISKGATE_GEOIP=$spec: $(cat "$work/serve.err")"; fi
+done
+RISKGATE_GEOIP="$geo/nope.mmdb" timeout 3 "$RG_BIN" serve --db "$work/serve.db" --listen 127.0.0.1:0 2>"$work/serve.err"
+grep -q 'nope.mmdb' "$work/serve.err" && grep -q 'without their place' "$work/serve.err" ||
+  bad "serve with a missing default database: $(cat "$work/serve.err")"
+
 [ "$fail" = 0 ] && echo "geoip flags: ok"
 exit "$fail"
