@@ -110,6 +110,8 @@ void rg_smerge_progress(rg_smerge *m, size_t src, int64_t progress_ms, bool drai
     s->heard_ms = now_ms;
 }
 
+void rg_smerge_set_input_behind(rg_smerge *m, bool behind) { m->input_behind = behind; }
+
 static const rg_smerge_item *head_of(const rg_smerge_source *s) { return &s->ring[s->head]; }
 
 /* (ts, msg ts, source, seq) order. */
@@ -170,8 +172,8 @@ rg_smerge_result rg_smerge_next(rg_smerge *m, int64_t now_ms, size_t *src, int64
             continue;
         bool drained = is_idle(m, s, now_ms);
         int64_t *since = drained ? &m->idle_since_ms : &s->wait_since_ms;
-        if (*since < 0)
-            *since = now_ms;
+        if (*since < 0 || m->input_behind)
+            *since = now_ms;   /* the bounds' clock runs only while the input is read to its end */
         int64_t left = *since + (drained ? m->max_idle_ms : m->max_wait_ms) - now_ms;
         if (left <= 0) {
             s->left_behind = s->just_left_behind = true;

@@ -87,6 +87,7 @@ typedef struct rg_smerge {
     uint64_t enforced_wait;     /* ... of them not drained */
     uint64_t late;              /* records evaluated below stream time */
     uint64_t resent;            /* records dropped as sent again */
+    bool input_behind;          /* the task's own input has records not read yet */
 } rg_smerge;
 
 typedef enum rg_smerge_result { RG_SMERGE_IDLE = 0, RG_SMERGE_PICK, RG_SMERGE_WAIT } rg_smerge_result;
@@ -104,6 +105,15 @@ int rg_smerge_push(rg_smerge *m, size_t src, const rg_smerge_item *it);
  * time now_ms. Progress only grows (a restored source reports an older
  * progress while it catches up: what it reported before still holds). */
 void rg_smerge_progress(rg_smerge *m, size_t src, int64_t progress_ms, bool drained, int64_t now_ms);
+
+/* Whether the task's own input partition holds records it has not read
+ * yet (its consumer is behind). Meanwhile no bound runs out: a report
+ * read from that backlog is old news (a source "drained" seconds ago may
+ * have sent its next records since, further on in the same backlog), so
+ * a source is left behind only after its bound has passed with the input
+ * read to its end. A task whose fetch is paused (too much queued) is not
+ * behind in this sense: its bounds run. */
+void rg_smerge_set_input_behind(rg_smerge *m, bool behind);
 
 /* What to evaluate next at now_ms (local monotonic): PICK (*src, *late),
  * WAIT (*wait_ms: nothing changes before that but a record), IDLE. */
