@@ -162,8 +162,10 @@ rg_task *rg_task_new(rg_stream *s, rg_task_kind kind, int32_t partition, unsigne
             t->mark_progress[i] = INT64_MIN;
         break;
     case RG_TASK_ENTITY:
+        /* A drained source reports every RG_IDLE_MARK_EVERY intervals: its
+         * progress is carried forward that long between reports. */
         t->st.entity = rg_entity_new(s->rs, s->geo, partition, n, c->max_idle_ms, c->max_wait_ms,
-                                     c->mark_interval_ms, errstr, errstr_size);
+                                     c->mark_interval_ms * RG_IDLE_MARK_EVERY, errstr, errstr_size);
         break;
     case RG_TASK_DECIDE:
         t->st.decide = rg_decide_new(s->rs, s->geo, partition, n, errstr, errstr_size);
@@ -377,7 +379,10 @@ void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms)
         rg_probe_request(s->probe, t->partition, now_ms);
     int32_t n = s->topo.partitions;
     for (int32_t r = 0; r < 2 * n; r++) {
-        if (now_ms - t->mark_sent_ms[r] < s->cfg.mark_interval_ms)
+        int64_t every = s->cfg.mark_interval_ms;
+        if (is_drained && t->mark_drained[r])
+            every *= RG_IDLE_MARK_EVERY;   /* only its silence moved it (task.h) */
+        if (now_ms - t->mark_sent_ms[r] < every)
             continue;
         if (t->mark_progress[r] == position && t->mark_drained[r] == is_drained)
             continue;

@@ -41,6 +41,12 @@
 #include "topology.h"
 
 #define RG_TASK_EPOCHS 64   /* epochs in flight at once; the oldest waits */
+/* A drained ingest task whose only news is its silence (its progress
+ * follows the wall clock) marks every this many mark intervals, not every
+ * one; the entity merge carries a drained source's progress forward as
+ * long (merge.h). Idle instances otherwise flood every internal partition
+ * with MARK batches (docs/streaming.md, --mark-interval-ms). */
+#define RG_IDLE_MARK_EVERY 5
 
 typedef enum rg_snap_phase {
     RG_SNAP_IDLE = 0,

@@ -166,6 +166,30 @@ static void test_no_bound_runs_out_while_input_behind(void **state)
     rg_smerge_free(&m);
 }
 
+/* The clock is paused, not restarted: a moment behind (a fetch answered
+ * between two turns of the runner's loop, every few ms while MARKs flow)
+ * costs the bound that moment only, else an idle source that keeps
+ * reporting could hold the merge back for ever. */
+static void test_a_moment_behind_only_pauses_the_bound(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 2, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_progress(&m, 0, 1000, true, 0);
+    push(&m, 1, 1, 60000, 1);
+    int64_t now = 0;
+    for (; now < 2 * IDLE_MS; now += 5) {
+        rg_smerge_set_input_behind(&m, now % 100 == 50);   /* behind for 5 ms in every 100 */
+        rg_smerge_progress(&m, 0, 1000, true, now);
+        if (next(&m, now) == RG_SMERGE_PICK)
+            break;
+    }
+    /* 5000 ms of the clock running: about 5263 ms (5 of every 100 paused). */
+    assert_true(now >= IDLE_MS + 200 && now <= IDLE_MS + 300);
+    assert_int_equal(m.enforced, 1);
+    rg_smerge_free(&m);
+}
+
 /* ... but not forever: past max_wait_ms it is left behind, counted. */
 static void test_silent_source_left_behind_after_max_wait(void **state)
 {
@@ -224,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_idle_source_left_behind_after_max_idle),
         cmocka_unit_test(test_silent_source_held_for_max_wait),
         cmocka_unit_test(test_no_bound_runs_out_while_input_behind),
+        cmocka_unit_test(test_a_moment_behind_only_pauses_the_bound),
         cmocka_unit_test(test_silent_source_left_behind_after_max_wait),
         cmocka_unit_test(test_resending_source_is_waited_for),
     };
