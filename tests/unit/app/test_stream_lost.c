@@ -23,7 +23,7 @@ typedef struct lose_plan {
     rd_kafka_resp_err_t err;
     int64_t next_at;
     runner *r;
-    double restores;            /* riskgate_restores_total before the last loss */
+    double restores;            /* riskgate_restores_total when the last loss was caused */
 } lose_plan;
 
 static double metric(runner *r, const char *name)
@@ -39,15 +39,18 @@ static void lose(harness *h, int round, void *arg)
 {
     (void)round;
     lose_plan *p = arg;
-    if (p->done > 0 && metric(p->r, "riskgate_restores_total") <= p->restores)
-        return;   /* not restored yet */
+    double restores = metric(p->r, "riskgate_restores_total");
+    /* First the runner holds its nine tasks (its first restores, published
+     * once a second), then each loss is followed by nine more. */
+    if (p->done == 0 ? restores < 9 : restores < p->restores + 9)
+        return;
     if (p->done == p->rounds) {
         h->hold_completion = false;
         return;
     }
     if (now_ms() < p->next_at)
         return;
-    p->restores = metric(p->r, "riskgate_restores_total");
+    p->restores = restores;
     produce_batch(h, 100000 * (p->done + 1), 900, 40);
     /* The member's next request of that kind is answered with it. */
     rd_kafka_mock_push_request_errors(h->mc, p->api, 1, p->err);
