@@ -25,6 +25,7 @@ int rg_smerge_init(rg_smerge *m, size_t n_sources, int64_t max_idle_ms, int64_t 
     m->max_wait_ms = max_wait_ms > 0 ? max_wait_ms : 30000;
     m->mark_interval_ms = mark_interval_ms > 0 ? mark_interval_ms : 20;
     m->idle_since_ms = -1;
+    m->clock_ms = -1;
     m->stream_time_ms = INT64_MIN;
     return 0;
 }
@@ -110,6 +111,8 @@ void rg_smerge_progress(rg_smerge *m, size_t src, int64_t progress_ms, bool drai
     s->heard_ms = now_ms;
 }
 
+void rg_smerge_set_input_behind(rg_smerge *m, bool behind) { m->input_behind = behind; }
+
 static const rg_smerge_item *head_of(const rg_smerge_source *s) { return &s->ring[s->head]; }
 
 /* (ts, msg ts, source, seq) order. */
@@ -147,8 +150,26 @@ static int64_t holds_back(const rg_smerge *m, const rg_smerge_source *s, int64_t
     return ts < s->progress_ms ? 0 : m->mark_interval_ms;
 }
 
+/* The bounds' clock stands still while the input is behind (merge.h):
+ * every spell begun moves forward by the time since the last call. A
+ * pause, not a restart: a moment behind (a fetch answered between two
+ * turns of the loop) costs the bound only that moment. */
+static void pause_bounds(rg_smerge *m, int64_t now_ms)
+{
+    if (m->input_behind && m->clock_ms >= 0 && now_ms > m->clock_ms) {
+        int64_t d = now_ms - m->clock_ms;
+        if (m->idle_since_ms >= 0)
+            m->idle_since_ms += d;
+        for (size_t i = 0; i < m->n; i++)
+            if (m->sources[i].wait_since_ms >= 0)
+                m->sources[i].wait_since_ms += d;
+    }
+    m->clock_ms = now_ms;
+}
+
 rg_smerge_result rg_smerge_next(rg_smerge *m, int64_t now_ms, size_t *src, int64_t *wait_ms, bool *late)
 {
+    pause_bounds(m, now_ms);
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < m->n; i++)
         if (m->sources[i].count && (best == SIZE_MAX || before(m, i, best)))

@@ -15,7 +15,9 @@
  *   - an empty source that is drained holds back a head beyond its
  *     progress (its progress follows its silence at the source; here it
  *     is carried forward by the time since the report, at most one mark
- *     interval, so a source that stopped reporting stops advancing);
+ *     interval -- the interval at which a drained source reports, which
+ *     the runner passes here -- so a source that stopped reporting stops
+ *     advancing);
  *   - an empty source that is not drained holds back a head at or beyond
  *     its progress; one never heard from holds back everything;
  *   - bounds (wall): drained sources that still report (idle) together
@@ -87,6 +89,8 @@ typedef struct rg_smerge {
     uint64_t enforced_wait;     /* ... of them not drained */
     uint64_t late;              /* records evaluated below stream time */
     uint64_t resent;            /* records dropped as sent again */
+    bool input_behind;          /* the task's own input has records not read yet */
+    int64_t clock_ms;           /* now_ms of the last rg_smerge_next; -1 none */
 } rg_smerge;
 
 typedef enum rg_smerge_result { RG_SMERGE_IDLE = 0, RG_SMERGE_PICK, RG_SMERGE_WAIT } rg_smerge_result;
@@ -104,6 +108,15 @@ int rg_smerge_push(rg_smerge *m, size_t src, const rg_smerge_item *it);
  * time now_ms. Progress only grows (a restored source reports an older
  * progress while it catches up: what it reported before still holds). */
 void rg_smerge_progress(rg_smerge *m, size_t src, int64_t progress_ms, bool drained, int64_t now_ms);
+
+/* Whether the task's own input partition holds records it has not read
+ * yet (its consumer is behind). Meanwhile the bounds' clock stands still:
+ * a report read from that backlog is old news (a source "drained" seconds
+ * ago may have sent its next records since, further on in the same
+ * backlog), so a source is left behind only once its bound has passed
+ * with the input read to its end. A task whose fetch is paused (too much
+ * queued) is not behind in this sense: its bounds run. */
+void rg_smerge_set_input_behind(rg_smerge *m, bool behind);
 
 /* What to evaluate next at now_ms (local monotonic): PICK (*src, *late),
  * WAIT (*wait_ms: nothing changes before that but a record), IDLE. */

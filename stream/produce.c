@@ -143,6 +143,8 @@ void rg_run_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
     rg_task *t = ticket_task(s, ticket);
     rg_ticket_kind kind = rg_ticket_kind_of(ticket);
+    if (t && kind == RG_TICKET_UNTRACKED)
+        rg_task_mark_acked(t, rg_ticket_epoch(ticket));   /* delivered or not: the next may go */
     if (m->err) {
         s->metrics.delivery_errors++;
         if (rg_run_log_due(&s->last_delivery_log_ms))

@@ -152,7 +152,8 @@ rg_task *rg_task_new(rg_stream *s, rg_task_kind kind, int32_t partition, unsigne
         t->mark_sent_ms = calloc(2 * n, sizeof *t->mark_sent_ms);
         t->mark_progress = calloc(2 * n, sizeof *t->mark_progress);
         t->mark_drained = calloc(2 * n, sizeof *t->mark_drained);
-        if (t->st.ingest && (!t->mark_sent_ms || !t->mark_progress || !t->mark_drained)) {
+        t->mark_inflight = calloc(2 * n, sizeof *t->mark_inflight);
+        if (t->st.ingest && (!t->mark_sent_ms || !t->mark_progress || !t->mark_drained || !t->mark_inflight)) {
             snprintf(errstr, errstr_size, "out of memory");
             rg_task_free(t);
             return NULL;
@@ -161,8 +162,10 @@ rg_task *rg_task_new(rg_stream *s, rg_task_kind kind, int32_t partition, unsigne
             t->mark_progress[i] = INT64_MIN;
         break;
     case RG_TASK_ENTITY:
+        /* A drained source reports every RG_IDLE_MARK_EVERY intervals: its
+         * progress is carried forward that long between reports. */
         t->st.entity = rg_entity_new(s->rs, s->geo, partition, n, c->max_idle_ms, c->max_wait_ms,
-                                     c->mark_interval_ms, errstr, errstr_size);
+                                     c->mark_interval_ms * RG_IDLE_MARK_EVERY, errstr, errstr_size);
         break;
     case RG_TASK_DECIDE:
         t->st.decide = rg_decide_new(s->rs, s->geo, partition, n, errstr, errstr_size);
@@ -187,6 +190,7 @@ void rg_task_free(rg_task *t)
     free(t->mark_sent_ms);
     free(t->mark_progress);
     free(t->mark_drained);
+    free(t->mark_inflight);
     rg_strbuf_free(&t->snap_blob);
     free(t);
 }
@@ -268,14 +272,28 @@ void rg_task_take(rg_stream *s, rg_task *t, const rd_kafka_message_t *m)
     }
 }
 
+/* Whether the task's input partition holds records not taken yet, by the
+ * high watermark its consumer last saw (no round trip). A paused fetch is
+ * not behind: the merge's bounds must run for it (merge.h). */
+static bool input_behind(rg_stream *s, const rg_task *t)
+{
+    int64_t next = t->next_offset >= 0 ? t->next_offset : t->start_offset, lo = -1, hi = -1;
+    if (t->paused || next < 0 ||
+        rd_kafka_get_watermark_offsets(s->c.consumer, rg_topology_topic(&s->topo, t->kind), t->partition, &lo,
+                                       &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return false;
+    return hi > next;
+}
+
 long rg_task_run(rg_stream *s, rg_task *t, size_t max, int64_t *wait_ms)
 {
     *wait_ms = -1;
     rg_stage_out out = stage_out(t);
     long n = 0;
     if (t->kind == RG_TASK_ENTITY) {
-        n = rg_entity_run(t->st.entity, rg_run_mono_ms(), max, &out, wait_ms);
         rg_smerge *m = rg_entity_merge(t->st.entity);
+        rg_smerge_set_input_behind(m, input_behind(s, t));
+        n = rg_entity_run(t->st.entity, rg_run_mono_ms(), max, &out, wait_ms);
         for (size_t i = 0; i < m->n; i++) {
             rg_smerge_source *src = &m->sources[i];
             if (!src->just_left_behind)
@@ -344,6 +362,12 @@ int64_t rg_task_position(const rg_task *t, int64_t now_ms, bool *is_drained)
     return last + (silent > 0 ? silent : 0);
 }
 
+void rg_task_mark_acked(rg_task *t, uint32_t epoch)
+{
+    if (t->kind == RG_TASK_INGEST && epoch >= 1 && epoch <= 2 * (uint32_t)t->s->topo.partitions)
+        t->mark_inflight[epoch - 1] = false;
+}
+
 void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms)
 {
     if (t->kind != RG_TASK_INGEST)
@@ -355,17 +379,24 @@ void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms)
         rg_probe_request(s->probe, t->partition, now_ms);
     int32_t n = s->topo.partitions;
     for (int32_t r = 0; r < 2 * n; r++) {
-        if (now_ms - t->mark_sent_ms[r] < s->cfg.mark_interval_ms)
+        int64_t every = s->cfg.mark_interval_ms;
+        if (is_drained && t->mark_drained[r])
+            every *= RG_IDLE_MARK_EVERY;   /* only its silence moved it (task.h) */
+        if (now_ms - t->mark_sent_ms[r] < every)
             continue;
         if (t->mark_progress[r] == position && t->mark_drained[r] == is_drained)
             continue;
+        if (t->mark_inflight[r])
+            continue;   /* the next one once this one is acknowledged (task.h) */
         rg_strbuf_reset(&s->scratch);
         rg_ingest_mark(t->partition, position, is_drained, &s->scratch);
         if (!rg_strbuf_ok(&s->scratch))
             return;
-        /* A MARK that is lost only delays the merge: nothing waits for it. */
+        /* A MARK that is lost only delays the merge: nothing waits for it.
+         * Its ticket names its slot (epoch r + 1; 0 is a tombstone's). */
+        t->mark_inflight[r] = true;
         rg_run_produce(s, r < n ? s->c.entities : s->c.decide, r < n ? r : r - n, NULL, 0, s->scratch.data,
-                       s->scratch.len, rg_ticket(t->slot, t->gen, RG_TICKET_UNTRACKED, 0));
+                       s->scratch.len, rg_ticket(t->slot, t->gen, RG_TICKET_UNTRACKED, (uint32_t)r + 1));
         t->mark_sent_ms[r] = now_ms;
         t->mark_progress[r] = position;
         t->mark_drained[r] = is_drained;

@@ -41,6 +41,12 @@
 #include "topology.h"
 
 #define RG_TASK_EPOCHS 64   /* epochs in flight at once; the oldest waits */
+/* A drained ingest task whose only news is its silence (its progress
+ * follows the wall clock) marks every this many mark intervals, not every
+ * one; the entity merge carries a drained source's progress forward as
+ * long (merge.h). Idle instances otherwise flood every internal partition
+ * with MARK batches (docs/streaming.md, --mark-interval-ms). */
+#define RG_IDLE_MARK_EVERY 5
 
 typedef enum rg_snap_phase {
     RG_SNAP_IDLE = 0,
@@ -76,6 +82,7 @@ typedef struct rg_task {
                                  * (slot n + p): last record or MARK sent */
     int64_t *mark_progress;     /* ... the progress it carried */
     bool *mark_drained;
+    bool *mark_inflight;        /* ... a MARK to it not yet acknowledged: no other is sent */
 
     /* outputs in flight, per epoch (mod RG_TASK_EPOCHS) */
     uint32_t epoch;
@@ -111,8 +118,13 @@ void rg_task_note_unreachable(rg_task *t, int64_t now_ms);
  * evaluated; *wait_ms (entity) when it waits on its sources (-1 not). */
 long rg_task_run(rg_stream *s, rg_task *t, size_t max, int64_t *wait_ms);
 /* Ingest: MARKs to the entities and decide partitions due one; probes
- * while drained. */
+ * while drained. At most one MARK per partition is in flight: a newer one
+ * says all an older one did, and a broker that falls behind (the mock
+ * cluster hands a consumer one producer batch per partition per fetch)
+ * must not be sent more of them than it acknowledges. */
 void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms);
+/* The delivery report of the MARK with ticket epoch `epoch` (ok or not). */
+void rg_task_mark_acked(rg_task *t, uint32_t epoch);
 /* Ingest: the progress a MARK would carry now, and whether drained. */
 int64_t rg_task_position(const rg_task *t, int64_t now_ms, bool *drained);
 

@@ -4,8 +4,6 @@
 #   three_kill  three instances; one is killed with SIGKILL after the
 #               fourth burst and not restarted (its partitions are restored
 #               from their snapshots by the other two).
-# The rolling restart (stream_bursts.sh rolling) is not run here: it fails
-# intermittently (2 runs in 6 on a loaded machine, both after an
-# assignment was declared lost): docs/scale-out.md, "Limits".
+# The rolling restart is stream_rolling.sh.
 # The scenarios, the capture and the comparison are stream_bursts.sh's.
 exec bash "$(dirname "$0")/stream_bursts.sh" three_kill

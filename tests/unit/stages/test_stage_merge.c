@@ -125,6 +125,71 @@ static void test_silent_source_held_for_max_wait(void **state)
     rg_smerge_free(&m);
 }
 
+/* A task whose own input is behind (catching up a backlog, one batch per
+ * fetch on a loaded machine) reads reports seconds after they were sent:
+ * a source that said "drained" then may have sent its next records since,
+ * further on in that backlog. No bound runs out while the input is behind
+ * (issue 18, rolling restarts: a drained source left behind after 5 s of
+ * backlog reading, its next burst then evaluated late, a decision lost);
+ * the bound counts from when the input is read to its end. */
+static void test_no_bound_runs_out_while_input_behind(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 3, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_set_input_behind(&m, true);
+    rg_smerge_progress(&m, 0, 1000, true, 0);    /* an old MARK: drained at 1000 */
+    rg_smerge_progress(&m, 2, 0, false, 0);      /* not drained, progress 0 */
+    push(&m, 1, 1, 60000, 1);
+    for (int64_t now = 0; now < 40000; now += 100) {
+        rg_smerge_progress(&m, 0, 1000, true, now);   /* still reading old MARKs */
+        assert_int_equal(next(&m, now), RG_SMERGE_WAIT);
+    }
+    /* The backlog brings source 0's next records and source 2's: in order,
+     * nothing late. */
+    push(&m, 0, 2, 30000, 1);
+    push(&m, 2, 3, 40000, 1);
+    rg_smerge_progress(&m, 0, 30000, false, 40000);
+    rg_smerge_progress(&m, 2, 40000, false, 40000);
+    pick(&m, 40000, 0, 30000);
+    assert_int_equal(m.enforced, 0);
+    /* Read to its end: now the bounds run, from then on. Source 0 still
+     * reports drained at 30000 (idle): left behind after max_idle. */
+    rg_smerge_set_input_behind(&m, false);
+    for (int64_t now = 40000; now < 40000 + IDLE_MS; now += 100) {
+        rg_smerge_progress(&m, 0, 30000, true, now);
+        assert_int_equal(next(&m, now), RG_SMERGE_WAIT);
+    }
+    pick(&m, 40000 + IDLE_MS, 2, 40000);
+    assert_int_equal(m.enforced, 1);
+    assert_int_equal(m.late, 0);
+    rg_smerge_free(&m);
+}
+
+/* The clock is paused, not restarted: a moment behind (a fetch answered
+ * between two turns of the runner's loop, every few ms while MARKs flow)
+ * costs the bound that moment only, else an idle source that keeps
+ * reporting could hold the merge back for ever. */
+static void test_a_moment_behind_only_pauses_the_bound(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 2, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_progress(&m, 0, 1000, true, 0);
+    push(&m, 1, 1, 60000, 1);
+    int64_t now = 0;
+    for (; now < 2 * IDLE_MS; now += 5) {
+        rg_smerge_set_input_behind(&m, now % 100 == 50);   /* behind for 5 ms in every 100 */
+        rg_smerge_progress(&m, 0, 1000, true, now);
+        if (next(&m, now) == RG_SMERGE_PICK)
+            break;
+    }
+    /* 5000 ms of the clock running: about 5263 ms (5 of every 100 paused). */
+    assert_true(now >= IDLE_MS + 200 && now <= IDLE_MS + 300);
+    assert_int_equal(m.enforced, 1);
+    rg_smerge_free(&m);
+}
+
 /* ... but not forever: past max_wait_ms it is left behind, counted. */
 static void test_silent_source_left_behind_after_max_wait(void **state)
 {
@@ -182,6 +247,8 @@ int main(void)
         cmocka_unit_test(test_sent_again_is_dropped),
         cmocka_unit_test(test_idle_source_left_behind_after_max_idle),
         cmocka_unit_test(test_silent_source_held_for_max_wait),
+        cmocka_unit_test(test_no_bound_runs_out_while_input_behind),
+        cmocka_unit_test(test_a_moment_behind_only_pauses_the_bound),
         cmocka_unit_test(test_silent_source_left_behind_after_max_wait),
         cmocka_unit_test(test_resending_source_is_waited_for),
     };
