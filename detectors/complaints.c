@@ -141,14 +141,6 @@ static void complaints_prefetch(const void *state, const rg_event *ev, int stage
         rg_strmap_prefetch(s->transfers, ev->ref, ev->ref_len, stage);
 }
 
-/* The watermark E is judged by: the engine's before E (rg_eval_ctx), or
- * this family's own when higher. */
-static int64_t judge_at(const ref_state *s, const struct rg_eval_ctx *ctx)
-{
-    int64_t engine_ms = rg_eval_watermark(ctx);
-    return engine_ms > s->watermark_ms ? engine_ms : s->watermark_ms;
-}
-
 static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     ref_state *s = state;
@@ -156,7 +148,7 @@ static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_ev
     if (!has_ref(ev))
         return rg_unknown(type);
     const transfer_record *r = rg_record_cache_get(&s->cache, s->transfers, ev, ev->ref, ev->ref_len);
-    if (!r || !known(s, r, judge_at(s, ctx)))
+    if (!r || !known(s, r, rg_eval_judge_at(ctx, s->watermark_ms)))
         return rg_unknown(type);   /* not seen, or past the horizon (swept or not) */
     switch (use->spec - ref_names) {
     case R_REF_AGE:
@@ -172,7 +164,7 @@ static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ct
 {
     ref_state *s = state;
     s->folded_since_sweep++;
-    s->watermark_ms = judge_at(s, ctx);
+    s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
     int64_t judged_at_ms = s->watermark_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;

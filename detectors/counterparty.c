@@ -327,7 +327,7 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
     int64_t lo_ms = rg_sat_sub(ev->ts_ms, use->window_ms);
     /* Nothing at or below the trim cutoff of the watermark E is judged by
      * counts, trimmed yet or not (velocity_eval says why). */
-    int64_t wm_ms = rg_eval_watermark(ctx) > s->watermark_ms ? rg_eval_watermark(ctx) : s->watermark_ms;
+    int64_t wm_ms = rg_eval_judge_at(ctx, s->watermark_ms);
     int64_t cutoff_ms = rg_sat_sub(wm_ms, s->senders_keep_ms);
     if (cutoff_ms > lo_ms)
         lo_ms = cutoff_ms;
@@ -366,8 +366,7 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
 {
     cp_state *s = state;
     s->folded_since_sweep++;
-    if (rg_eval_watermark(ctx) > s->watermark_ms)
-        s->watermark_ms = rg_eval_watermark(ctx);
+    s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
     bool is_transfer = ev->type == RG_EV_TRANSFER && ev->counterparty;

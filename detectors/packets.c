@@ -181,14 +181,6 @@ static void packets_prefetch(const void *state, const rg_event *ev, int stage)
         rg_strmap_prefetch(s->packets, ev->packet_id, ev->packet_id_len, stage);
 }
 
-/* The watermark E is judged by: the engine's before E (rg_eval_ctx), or
- * this family's own when higher. */
-static int64_t judge_at(const packet_state *s, const struct rg_eval_ctx *ctx)
-{
-    int64_t engine_ms = rg_eval_watermark(ctx);
-    return engine_ms > s->watermark_ms ? engine_ms : s->watermark_ms;
-}
-
 static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     packet_state *s = state;
@@ -196,7 +188,7 @@ static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event
     if (ev->type != RG_EV_RED_PACKET_CLAIM || !ev->packet_id)
         return rg_unknown(type);
     const packet_record *r = rg_record_cache_get(&s->cache, s->packets, ev, ev->packet_id, ev->packet_id_len);
-    if (!r || !known(s, r, judge_at(s, ctx)))
+    if (!r || !known(s, r, rg_eval_judge_at(ctx, s->watermark_ms)))
         return rg_unknown(type);   /* not seen, or past the horizon (swept or not) */
     int64_t claim_delay_ms = ev->ts_ms - r->send_ts_ms;   /* both event times: no overflow */
     switch (use->spec - packet_names) {
@@ -218,7 +210,7 @@ static void fold_event(packet_state *s, const rg_event *ev);
 static void packets_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     packet_state *s = state;
-    s->watermark_ms = judge_at(s, ctx);
+    s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
     fold_event(s, ev);
     rg_record_cache_reset(&s->cache);
 }

@@ -170,7 +170,7 @@ static rg_value velocity_eval(void *state, const rg_name_use *use, const rg_even
          * For an event within max_lateness the cutoff is below its window
          * and changes nothing. */
         int64_t lo_ms = rg_sat_sub(ev->ts_ms, use->window_ms);
-        int64_t wm_ms = rg_eval_watermark(ctx) > s->watermark_ms ? rg_eval_watermark(ctx) : s->watermark_ms;
+        int64_t wm_ms = rg_eval_judge_at(ctx, s->watermark_ms);
         int64_t cutoff_ms = rg_sat_sub(rg_sat_sub(wm_ms, s->max_lateness_ms), s->uses[i]->window_ms);
         if (cutoff_ms > lo_ms)
             lo_ms = cutoff_ms;
@@ -197,8 +197,7 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
     s->folded_since_sweep++;
     if (s->observed != ev)
         velocity_observe(s, ev, ctx);
-    if (rg_eval_watermark(ctx) > s->watermark_ms)
-        s->watermark_ms = rg_eval_watermark(ctx);
+    s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
     if (ev->ts_ms > s->watermark_ms && !s->watermark_external)
         s->watermark_ms = ev->ts_ms;
     vel_record *r = s->observed_record;

@@ -58,6 +58,14 @@ void rg_eval_ctx_free(rg_eval_ctx *ctx);
 /* ctx's watermark (INT64_MIN when ctx is NULL: a detector's own tests). */
 static inline int64_t rg_eval_watermark(const rg_eval_ctx *ctx) { return ctx ? ctx->watermark_ms : INT64_MIN; }
 
+/* The watermark a family judges the current event by: the engine's, or the
+ * family's own (own_ms) when that is higher. */
+static inline int64_t rg_eval_judge_at(const rg_eval_ctx *ctx, int64_t own_ms)
+{
+    int64_t engine_ms = rg_eval_watermark(ctx);
+    return engine_ms > own_ms ? engine_ms : own_ms;
+}
+
 /* Start evaluating a new event (invalidates the memo). */
 void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev);
 
