@@ -145,6 +145,19 @@ void rg_run_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     rg_ticket_kind kind = rg_ticket_kind_of(ticket);
     if (t && kind == RG_TICKET_UNTRACKED)
         rg_task_mark_acked(t, rg_ticket_epoch(ticket));   /* delivered or not: the next may go */
+    if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+        /* Purged as the producer closes (rg_stream_free: records still
+         * queued, MARKs or a drain that did not finish): nothing past it
+         * was committed, so the partition's next owner starts before it.
+         * This process will not produce it again, so it must not say so. */
+        s->metrics.delivery_errors++;
+        if (rg_run_log_due(&s->last_delivery_log_ms))
+            rg_log(RG_LOG_WARN,
+                   "record purged as the producer closed; nothing past it is committed, its partition's next owner "
+                   "starts before it",
+                   "topic", rd_kafka_topic_name(m->rkt), NULL);
+        return;
+    }
     if (m->err) {
         s->metrics.delivery_errors++;
         if (rg_run_log_due(&s->last_delivery_log_ms))
