@@ -16,7 +16,6 @@ struct cooldown_entry {
 struct rg_cooldowns {
     rg_strmap *by_key;   /* "rule_id\0subject" -> cooldown_entry */
     rg_strbuf key;       /* scratch */
-    int64_t judged_at_ms; /* rg_cooldowns_judge_at: entries expired by then count as gone */
 };
 
 rg_cooldowns *rg_cooldowns_new(void)
@@ -25,7 +24,6 @@ rg_cooldowns *rg_cooldowns_new(void)
     if (!c)
         return NULL;
     c->by_key = rg_strmap_new(sizeof(struct cooldown_entry));
-    c->judged_at_ms = INT64_MIN;
     if (!c->by_key) {
         free(c);
         return NULL;
@@ -43,7 +41,7 @@ void rg_cooldowns_free(rg_cooldowns *c)
 }
 
 bool rg_cooldowns_suppress(rg_cooldowns *c, const char *rule_id, const char *subject, size_t subject_len,
-                           int64_t ts_ms, int64_t cooldown_ms)
+                           int64_t ts_ms, int64_t cooldown_ms, int64_t watermark_ms)
 {
     rg_strbuf_reset(&c->key);
     rg_strbuf_append(&c->key, rule_id, strlen(rule_id) + 1); /* keep the NUL as separator */
@@ -60,7 +58,7 @@ bool rg_cooldowns_suppress(rg_cooldowns *c, const char *rule_id, const char *sub
      * swept or not: a late event's answer does not depend on when the
      * last sweep ran (one engine and replay --workers' tasks sweep at
      * different moments). */
-    if (!created && rg_sat_add(e->last_emitted_ms, e->cooldown_ms) < c->judged_at_ms)
+    if (!created && rg_sat_add(e->last_emitted_ms, e->cooldown_ms) < watermark_ms)
         created = true;
     if (!created && rg_sat_absdiff(ts_ms, e->last_emitted_ms) < e->cooldown_ms)
         return true;
@@ -74,11 +72,6 @@ static bool still_cooling(void *value, void *arg)
     const struct cooldown_entry *e = value;
     int64_t watermark = *(const int64_t *)arg;
     return rg_sat_add(e->last_emitted_ms, e->cooldown_ms) >= watermark;
-}
-
-void rg_cooldowns_judge_at(rg_cooldowns *c, int64_t watermark_ms)
-{
-    c->judged_at_ms = watermark_ms;
 }
 
 void rg_cooldowns_expire(rg_cooldowns *c, int64_t watermark_ms)

@@ -25,15 +25,12 @@ void rg_cooldowns_free(rg_cooldowns *c);       /* NULL-safe */
  * event cannot re-trigger) of the last emitted hit: suppress it. Otherwise
  * records ts_ms as the last emitted hit and returns false. On allocation
  * failure nothing is recorded and false is returned: better an extra
- * action than a missing one.
+ * action than a missing one. watermark_ms: the watermark the hit is judged
+ * by; an entry rg_cooldowns_expire(watermark_ms) would drop counts as gone
+ * whether or not a sweep ran (INT64_MIN: none does).
  */
 bool rg_cooldowns_suppress(rg_cooldowns *c, const char *rule_id, const char *subject, size_t subject_len,
-                           int64_t ts_ms, int64_t cooldown_ms);
-
-/* The watermark the next rg_cooldowns_suppress calls judge by: an entry
- * that rg_cooldowns_expire(watermark_ms) would drop counts as gone whether
- * or not a sweep ran (INT64_MIN, the default: none). */
-void rg_cooldowns_judge_at(rg_cooldowns *c, int64_t watermark_ms);
+                           int64_t ts_ms, int64_t cooldown_ms, int64_t watermark_ms);
 
 /* Forget entries whose cooldown ended before the watermark. */
 void rg_cooldowns_expire(rg_cooldowns *c, int64_t watermark_ms);

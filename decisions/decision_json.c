@@ -129,7 +129,7 @@ bool rg_rule_subject_cooldown(const rg_rule *r)
 }
 
 void rg_decision_builder_apply_cooldowns(rg_decision_builder *b, rg_cooldowns *c, const char *const *held,
-                                         const size_t *held_lens, size_t n_held)
+                                         const size_t *held_lens, size_t n_held, int64_t watermark_ms)
 {
     for (size_t g = 0; g < b->n_groups; g++) {
         rg_subject_group *grp = &b->groups[g];
@@ -139,7 +139,7 @@ void rg_decision_builder_apply_cooldowns(rg_decision_builder *b, rg_cooldowns *c
             const rg_rule *r = grp->hits[i].rule;
             if (r->cooldown_ms > 0 && !(grp->held && rg_rule_subject_cooldown(r)))
                 grp->hits[i].suppressed = rg_cooldowns_suppress(c, r->id, grp->subject, grp->subject_len,
-                                                                b->ev->ts_ms, r->cooldown_ms);
+                                                                b->ev->ts_ms, r->cooldown_ms, watermark_ms);
         }
     }
 }

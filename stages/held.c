@@ -369,10 +369,11 @@ static int finish(rg_held *h, const kept_hits *k, const rg_stage_out *out)
         hit->actions = acts;
         hit->cooldown_ms = cooldown;
         hit->suppressed = (flags & HIT_SUPPRESSED) != 0;
-        /* In the subject's order: what replay's one engine does. */
+        /* In the subject's order: what replay's one engine does (judged
+         * by what the task holds, not clipped at a watermark). */
         if ((flags & HIT_COOLDOWN_HERE) && cooldown > 0)
             hit->suppressed = rg_cooldowns_suppress(h->cooldowns, names.data + rule_at[i], subject, subject_len,
-                                                    r.ts_ms, cooldown);
+                                                    r.ts_ms, cooldown, INT64_MIN);
     }
     if (rc == 0 && !rg_reader_ok(&in))
         rc = 1;

@@ -32,18 +32,18 @@ static void test_cooldown_longer_than_time(void **unused)
     for (size_t i = 0; i < 2; i++) {
         char subject[16];
         snprintf(subject, sizeof subject, "acct-%zu", i);
-        assert_false(rg_cooldowns_suppress(c, "r", subject, strlen(subject), FAR_FUTURE, durations[i]));
+        assert_false(rg_cooldowns_suppress(c, "r", subject, strlen(subject), FAR_FUTURE, durations[i], INT64_MIN));
         rg_cooldowns_expire(c, FAR_FUTURE);
         /* Never ends: suppressed before and after, from either side. */
-        assert_true(rg_cooldowns_suppress(c, "r", subject, strlen(subject), FAR_PAST, durations[i]));
+        assert_true(rg_cooldowns_suppress(c, "r", subject, strlen(subject), FAR_PAST, durations[i], INT64_MIN));
         rg_cooldowns_expire(c, FAR_FUTURE);
-        assert_true(rg_cooldowns_suppress(c, "r", subject, strlen(subject), FAR_FUTURE, durations[i]));
+        assert_true(rg_cooldowns_suppress(c, "r", subject, strlen(subject), FAR_FUTURE, durations[i], INT64_MIN));
     }
     /* An ordinary cooldown at the far end of time still ends. */
-    assert_false(rg_cooldowns_suppress(c, "r2", "s", 1, FAR_FUTURE - HOUR_MS, HOUR_MS));
-    assert_true(rg_cooldowns_suppress(c, "r2", "s", 1, FAR_FUTURE - 1, HOUR_MS));
+    assert_false(rg_cooldowns_suppress(c, "r2", "s", 1, FAR_FUTURE - HOUR_MS, HOUR_MS, INT64_MIN));
+    assert_true(rg_cooldowns_suppress(c, "r2", "s", 1, FAR_FUTURE - 1, HOUR_MS, INT64_MIN));
     rg_cooldowns_expire(c, FAR_FUTURE);
-    assert_false(rg_cooldowns_suppress(c, "r2", "s", 1, FAR_FUTURE, HOUR_MS));
+    assert_false(rg_cooldowns_suppress(c, "r2", "s", 1, FAR_FUTURE, HOUR_MS, INT64_MIN));
     rg_cooldowns_free(c);
 }
 
