@@ -1,6 +1,6 @@
-/* run — `riskgate run`: lifecycle, the loop, commits, reload, drain; see
- * run.h and runtime.h (how the files fit), docs/streaming.md and
- * docs/scale-out.md. */
+/* run — `riskgate run`: lifecycle, the loop, reload, drain (commits are
+ * commit.c, what the loop publishes status.c); see run.h and runtime.h
+ * (how the files fit), docs/streaming.md and docs/scale-out.md. */
 #include "run.h"
 
 #include <errno.h>
@@ -252,239 +252,7 @@ void rg_stream_get_counts(const rg_stream *s, rg_stream_counts *out)
     out->releases_delivered = s->metrics.releases_delivered;
 }
 
-/* ---- commits ----
- * A task's input position is committed once a snapshot of it is durable
- * (snapshot.h): Kafka's committed offsets never pass the state that
- * covers them. At most one async commit is in flight: with commits sent
- * regardless, librdkafka 2.0.2 could stop committing for good after a
- * NOT_COORDINATOR answer (docs/streaming.md, "Commits and the group
- * coordinator"). */
-
-/* How long an async commit may stay unanswered before another is sent. */
-#define COMMIT_ANSWER_WAIT_MS 30000
-/* How long a sync commit is sent again while the coordinator moves. */
-#define COMMIT_SYNC_WAIT_MS 5000
-
-void rg_run_commit_later(rg_stream *s, const char *topic, int32_t partition, int64_t offset)
-{
-    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(s->commits.due, topic, partition);
-    if (!p)
-        p = rd_kafka_topic_partition_list_add(s->commits.due, topic, partition);
-    if (p && offset > p->offset)
-        p->offset = offset;
-}
-
-static void committed(rg_stream *s, rd_kafka_resp_err_t err)
-{
-    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
-        return;
-    if (err) {
-        s->metrics.commit_errors++;
-        if (rg_run_log_due(&s->last_commit_log_ms))
-            rg_log(RG_LOG_WARN, "offset commit failed; sent again with the next commit", "error", rd_kafka_err2str(err),
-                   NULL);
-        return;
-    }
-    s->metrics.commits++;
-}
-
-void rg_run_commit_serve(rg_stream *s)
-{
-    rd_kafka_event_t *ev;
-    while (s->c.commit_q && (ev = rd_kafka_queue_poll(s->c.commit_q, 0)) != NULL) {
-        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
-            s->commits.inflight = false;
-            rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
-            committed(s, err);
-            /* Failed: its positions are due again, not left until the
-             * next snapshot (an idle partition may never have one). */
-            const rd_kafka_topic_partition_list_t *sent = rd_kafka_event_topic_partition_list(ev);
-            for (int i = 0; sent && i < sent->cnt; i++)
-                if ((err || sent->elems[i].err) && sent->elems[i].offset >= 0)
-                    rg_run_commit_later(s, sent->elems[i].topic, sent->elems[i].partition, sent->elems[i].offset);
-        }
-        rd_kafka_event_destroy(ev);
-    }
-}
-
-/* Errors after which a sync commit is sent again (the coordinator moves
- * or answers late); others (the partition moved on) are final. */
-static bool commit_retriable(rd_kafka_resp_err_t e)
-{
-    return e == RD_KAFKA_RESP_ERR__WAIT_COORD || e == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
-           e == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE || e == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
-           e == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
-           e == RD_KAFKA_RESP_ERR__TRANSPORT;
-}
-
-int rg_run_commit(rg_stream *s, bool sync)
-{
-    rg_commits *c = &s->commits;
-    if (!c->due->cnt || (!sync && s->group_rebalancing))
-        return 0;   /* a periodic commit waits out a rebalance (conf.c, on_stats) */
-    /* Only partitions still held: a commit for one given up would be
-     * refused (or move another owner's position). */
-    rd_kafka_topic_partition_list_t *held = NULL;
-    if (rd_kafka_assignment(s->c.consumer, &held) != RD_KAFKA_RESP_ERR_NO_ERROR || !held)
-        return -1;
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(c->due->cnt);
-    for (int i = 0; i < c->due->cnt; i++) {
-        rd_kafka_topic_partition_t *p = &c->due->elems[i];
-        if (rd_kafka_topic_partition_list_find(held, p->topic, p->partition))
-            rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->offset;
-    }
-    rd_kafka_topic_partition_list_destroy(held);
-    int rc = 0;
-    if (sync) {
-        /* A task given up (a drain, a revoke) commits now or never: sent
-         * again while the coordinator is being found (each answer comes
-         * at once), for a bounded time; kept due when it still fails. */
-        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
-        int64_t until = rg_run_mono_ms() + COMMIT_SYNC_WAIT_MS;
-        /* An async commit still unanswered (librdkafka sends it again
-         * across coordinator changes) could land after this one and move
-         * the positions back: its answer first. */
-        while (c->inflight && rg_run_mono_ms() < until) {
-            rg_run_commit_serve(s);
-            if (c->inflight)
-                rd_kafka_poll(s->c.producer, 20);
-        }
-        while (list->cnt && (e = rd_kafka_commit(s->c.consumer, list, 0)) != RD_KAFKA_RESP_ERR_NO_ERROR &&
-               commit_retriable(e) && rg_run_mono_ms() < until)
-            rd_kafka_poll(s->c.producer, 100);
-        if (list->cnt)
-            committed(s, e);
-        c->last_sync_err = e;
-        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-            rc = -1;
-        } else {
-            rd_kafka_topic_partition_list_destroy(c->due);
-            c->due = rd_kafka_topic_partition_list_new(8);
-        }
-    } else if (list->cnt && (!c->inflight || rg_run_mono_ms() - c->sent_ms > COMMIT_ANSWER_WAIT_MS)) {
-        if (rd_kafka_commit_queue(s->c.consumer, list, s->c.commit_q, NULL, NULL) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            c->inflight = true;
-            c->sent_ms = rg_run_mono_ms();
-            rd_kafka_topic_partition_list_destroy(c->due);
-            c->due = rd_kafka_topic_partition_list_new(8);
-        }
-    } else if (!list->cnt) {
-        rd_kafka_topic_partition_list_destroy(c->due);
-        c->due = rd_kafka_topic_partition_list_new(8);
-    }
-    rd_kafka_topic_partition_list_destroy(list);
-    return rc;
-}
-
 /* ---- the loop ---- */
-
-static void publish(rg_stream *s, int64_t now)
-{
-    rg_partition_lag lags[768];
-    size_t n = 0;
-    uint64_t inflight = 0, buffered = 0, late = 0, enforced_idle = 0, enforced_wait = 0, too_late = 0;
-    size_t held[3] = {0, 0, 0};
-    for (size_t i = 0; i < s->tasks.n; i++) {
-        rg_task *t = s->tasks.slots[i];
-        if (!t)
-            continue;
-        held[t->kind]++;
-        inflight += rg_task_inflight(t);
-        buffered += rg_task_queued(t);
-        rg_engine_stats st;
-        rg_engine_get_stats(rg_task_engine(t), &st);
-        too_late += st.too_late;
-        if (t->kind == RG_TASK_ENTITY) {
-            rg_smerge *m = rg_entity_merge(t->st.entity);
-            late += m->late;
-            enforced_idle += m->enforced - m->enforced_wait;
-            enforced_wait += m->enforced_wait;
-        }
-        if (n >= sizeof lags / sizeof *lags)
-            continue;
-        const char *topic = rg_topology_topic(&s->topo, t->kind);
-        int64_t lo, hi;
-        lags[n].topic = topic;
-        lags[n].partition = t->partition;
-        lags[n].lag = -1;
-        if (rd_kafka_get_watermark_offsets(s->c.consumer, topic, t->partition, &lo, &hi) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            hi >= 0) {
-            int64_t next = t->next_offset >= 0 ? t->next_offset : t->start_offset;
-            if (t->kind == RG_TASK_INGEST)
-                t->high_watermark = hi > t->high_watermark ? hi : t->high_watermark;
-            lags[n].lag = next >= 0 ? (hi > next ? hi - next : 0) : hi - (lo > 0 ? lo : 0);
-        }
-        lags[n].committed = -1;
-        n++;
-    }
-    if (rg_log_get_level() <= RG_LOG_DEBUG) {
-        for (size_t i = 0; i < s->tasks.n; i++) {
-            rg_task *t = s->tasks.slots[i];
-            if (!t || t->kind == RG_TASK_INGEST)
-                continue;
-            size_t waiting = 0, queued = t->kind == RG_TASK_DECIDE ? rg_decide_queued(t->st.decide, &waiting)
-                                                                    : rg_task_queued(t);
-            char q[32], w[32];
-            snprintf(q, sizeof q, "%zu", queued);
-            snprintf(w, sizeof w, "%zu", waiting);
-            char first[64] = "";
-            int32_t fsrc;
-            int64_t foff;
-            if (t->kind == RG_TASK_DECIDE && rg_decide_first_waiting(t->st.decide, &fsrc, &foff))
-                snprintf(first, sizeof first, "%d/%lld", (int)fsrc, (long long)foff);
-            char bad[32];
-            rg_run_fmt_i64(bad, sizeof bad,
-                           (int64_t)(t->kind == RG_TASK_ENTITY ? rg_entity_bad_records(t->st.entity)
-                                                               : rg_decide_bad_records(t->st.decide)));
-            char held_s[32] = "0", kept[32] = "0";
-            if (t->kind == RG_TASK_ENTITY) {
-                size_t k = 0;
-                snprintf(held_s, sizeof held_s, "%zu", rg_entity_held(t->st.entity, &k));
-                snprintf(kept, sizeof kept, "%zu", k);
-            }
-            rg_log(RG_LOG_DEBUG, "task", "task", t->name, "queued", q, "waiting_for_entity_values", w, "first_waiting",
-                   first, "held_waiting", held_s, "held_hits_kept", kept, "bad_records", bad, NULL);
-            if (t->kind == RG_TASK_ENTITY) {
-                rg_smerge *m = rg_entity_merge(t->st.entity);
-                for (size_t k = 0; k < m->n; k++) {
-                    char src[24], cnt[32], prog[32], heard[32];
-                    snprintf(src, sizeof src, "%zu", k);
-                    snprintf(cnt, sizeof cnt, "%zu", m->sources[k].count);
-                    rg_run_fmt_i64(prog, sizeof prog, m->sources[k].progress_ms);
-                    rg_run_fmt_i64(heard, sizeof heard, m->sources[k].heard_ms >= 0 ? now - m->sources[k].heard_ms : -1);
-                    char resent[32];
-                    rg_run_fmt_i64(resent, sizeof resent, (int64_t)m->resent);
-                    rg_log(RG_LOG_DEBUG, "entity source", "task", t->name, "source", src, "queued", cnt, "progress",
-                           prog, "drained", m->sources[k].drained ? "yes" : "no", "heard_ms_ago", heard,
-                           "left_behind", m->sources[k].left_behind ? "yes" : "no", "resent", resent, NULL);
-                }
-            }
-        }
-    }
-    rg_metrics_set_lags(&s->metrics, lags, n);
-    s->metrics.late_events = late;
-    s->metrics.merge_enforced_idle = enforced_idle;
-    s->metrics.merge_enforced_wait = enforced_wait;
-    s->metrics.too_late_events = too_late;
-    s->metrics.inflight_events = inflight;
-    s->metrics.buffered_messages = buffered;
-    for (int k = 0; k < 3; k++)
-        s->metrics.tasks_held[k] = held[k];
-    /* Operations (docs/operations.md): riskgate_ruleset_info and /readyz --
-     * ready once tasks are held (restored: rebalance.c restores inside the
-     * assignment and says "restoring" meanwhile), rules loaded, brokers up. */
-    rg_metrics_set_ruleset(&s->metrics, s->rs ? rg_ruleset_id(s->rs) : "");
-    const char *not_ready = s->draining            ? "draining"
-                            : !s->subscribed       ? "waiting for the topics"
-                            : s->brokers_down      ? "all brokers down"
-                            : !s->rs               ? "no rule set"
-                            : !held[0] && !held[1] && !held[2] ? "no partitions assigned"
-                                                   : NULL;
-    rg_metrics_set_ready(&s->metrics, !not_ready, not_ready);
-    rg_metrics_publish(&s->metrics, rg_run_wall_us() / 1000);
-    s->last_publish_ms = now;
-}
 
 /* SIGHUP: load the rule files on the reloader's thread (reload.h). */
 static void request_reload(rg_stream *s)
@@ -655,7 +423,7 @@ static void periodic(rg_stream *s, int64_t now)
         s->commits.last_ms = now;
     }
     if (now - s->last_publish_ms >= 1000)
-        publish(s, now);
+        rg_run_publish(s, now);
 }
 
 static int drain(rg_stream *s)
@@ -677,7 +445,7 @@ static int drain(rg_stream *s)
     }
     bool complete = s->metrics.snapshot_failures_at_drain == 0 && !s->fatal;
     rd_kafka_consumer_close(s->c.consumer);
-    publish(s, rg_run_mono_ms());
+    rg_run_publish(s, rg_run_mono_ms());
     return complete ? 0 : -1;
 }
 
@@ -740,7 +508,7 @@ int rg_stream_run(rg_stream *s, volatile sig_atomic_t *stop, volatile sig_atomic
 {
     int64_t now = rg_run_mono_ms();
     s->last_publish_ms = s->commits.last_ms = now;
-    publish(s, now);
+    rg_run_publish(s, now);
     while (!s->subscribed && !*stop) {
         int rc = start_up(s);
         if (rc < 0)

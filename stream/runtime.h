@@ -2,7 +2,9 @@
  * runtime — what the files of `riskgate run` share (private to stream/):
  *
  *   run.c        lifecycle and the loop: poll, run tasks, marks,
- *                snapshots, commits, drain, reload
+ *                snapshots, drain, reload
+ *   commit.c     input positions committed once their snapshot is durable
+ *   status.c     what the loop publishes: lag, tasks, readiness
  *   task.c       one (stage, partition): its stage object, input,
  *                outputs in flight per epoch, its progress (ingest)
  *   snapshot.c   a task's state to <group>.state and back (restore)
@@ -199,7 +201,7 @@ void rg_run_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 /* Give up every task cleanly (final snapshots, commits): the drain. */
 void rg_run_release_all(rg_stream *s, int64_t timeout_ms);
 
-/* ---- commits (run.c) ---- */
+/* ---- commit.c ---- */
 
 /* Queue a position to commit (a durable snapshot's). */
 void rg_run_commit_later(rg_stream *s, const char *topic, int32_t partition, int64_t offset);
@@ -207,6 +209,11 @@ void rg_run_commit_later(rg_stream *s, const char *topic, int32_t partition, int
  * and wait (sync: -1 when it could not be committed, and it stays due). */
 int rg_run_commit(rg_stream *s, bool sync);
 void rg_run_commit_serve(rg_stream *s);
+
+/* ---- status.c ---- */
+
+/* Publish metrics and readiness (once a second, from the loop). */
+void rg_run_publish(rg_stream *s, int64_t now);
 
 /* ---- conf.c ---- */
 
