@@ -6,7 +6,8 @@
 #   - the long options of cli/cmd_run.c's getopt table, and the short options
 #     that have no long form (-X), are each in the synopsis (--help apart), in
 #     the flag list, and in docs/streaming.md's "Flags and defaults" table,
-#     and those name no flag the table lacks;
+#     and those name no flag the table lacks; the short forms of long options
+#     (-b, -G, -r, -g, -s, -h) are in the list and the table beside them;
 #   - every flag the flag list names is accepted: FLAG VALUE --help exits 0,
 #     where an unknown flag exits 2 with the usage on stderr;
 #   - `riskgate --help` lists the run command.
@@ -55,6 +56,7 @@ def write(name, flags):
         f.write("".join(x + "\n" for x in sorted(flags)))
 
 write("accepted", accepted)
+write("aliases", {"-" + c for c in aliased})
 write("synopsis", set(re.findall(flag, synopsis)))
 write("listed", listed)
 write("documented", documented)
@@ -72,8 +74,10 @@ compare() {
 }
 grep -vx -- --help "$work/accepted" >"$work/accepted.nohelp"
 compare "the --help synopsis" "$work/accepted.nohelp" "$work/synopsis"
-# -h is --help's short form: the list and the table write "-h, --help".
-sort -u "$work/accepted" <(echo -h) >"$work/accepted.h"
+# Short forms (-h for --help, -b for --brokers, ...): the list and the
+# table write "-b, --brokers LIST".
+[ "$(wc -l <"$work/aliases")" -ge 6 ] || bad "only $(wc -l <"$work/aliases") short forms read from cli/cmd_run.c"
+sort -u "$work/accepted" "$work/aliases" >"$work/accepted.h"
 compare "the --help flag list" "$work/accepted.h" "$work/listed"
 compare "docs/streaming.md's flag table" "$work/accepted.h" "$work/documented"
 
