@@ -328,7 +328,7 @@ static void poll_consumer(rg_stream *s, int timeout_ms)
         }
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             if (t && t->kind == RG_TASK_INGEST)
-                rg_task_note_end(t, rg_run_mono_ms(), m->offset);
+                rg_task_note_end(t, rg_run_mono_ms(), m->offset, true);
         } else if (m->err) {
             if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
                 if (!s->topic_missing)
@@ -399,7 +399,7 @@ static void collect_probes(rg_stream *s)
             if (!t || t->kind != RG_TASK_INGEST || t->partition != a.partition)
                 continue;
             if (a.ok)
-                rg_task_note_end(t, a.asked_ms, a.high_watermark);
+                rg_task_note_end(t, a.asked_ms, a.high_watermark, false);
             else
                 rg_task_note_unreachable(t, rg_run_mono_ms());
         }

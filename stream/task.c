@@ -142,6 +142,7 @@ rg_task *rg_task_new(rg_stream *s, rg_task_kind kind, int32_t partition, unsigne
     snprintf(t->name, sizeof t->name, "%s/%d", rg_task_kind_name(kind), (int)partition);
     t->next_offset = t->start_offset = -1;
     t->last_take_ms = t->drained_at_ms = t->high_watermark = -1;
+    t->created_ms = rg_run_mono_ms();
     size_t n = (size_t)s->topo.partitions;
     const rg_stream_config *c = &s->cfg;
     switch (kind) {
@@ -331,15 +332,27 @@ static bool drained(const rg_task *t)
            !(t->high_watermark >= 0 && t->next_offset >= 0 && t->high_watermark > t->next_offset);
 }
 
-void rg_task_note_end(rg_task *t, int64_t at_ms, int64_t end_offset)
+void rg_task_note_end(rg_task *t, int64_t at_ms, int64_t end_offset, bool at_position)
 {
     if (end_offset < 0)
         return;
+    /* A probe the partition's previous task here asked (given up and
+     * assigned again): its answer may predate this task's restore. */
+    if (!at_position && at_ms < t->created_ms)
+        return;
     if (end_offset > t->high_watermark)
         t->high_watermark = end_offset;
-    if (t->next_offset < 0 && t->last_take_ms < 0)
-        t->next_offset = end_offset;   /* nothing taken since assigned: the end is where it stands */
-    if (end_offset <= t->next_offset && at_ms > t->drained_at_ms)
+    if (t->next_offset < 0 && t->last_take_ms < 0) {
+        /* Nothing taken since assigned: at EOF the consumer stands at the
+         * end; a probe's answer tells only where the end is, and the task
+         * stands where it was restored (unknown: not drained). */
+        if (at_position)
+            t->next_offset = end_offset;
+        else if (t->start_offset < 0 || end_offset > t->start_offset)
+            return;
+    }
+    int64_t position = t->next_offset >= 0 ? t->next_offset : t->start_offset;
+    if (end_offset <= position && at_ms > t->drained_at_ms)
         t->drained_at_ms = at_ms;
 }
 

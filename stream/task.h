@@ -74,6 +74,7 @@ typedef struct rg_task {
     int64_t cur_msg_ts_ms;      /* ... and its timestamp */
 
     /* ingest: the partition's state for its progress */
+    int64_t created_ms;         /* monotonic ms the task was created */
     int64_t last_take_ms;       /* monotonic ms of the last message taken; -1 none */
     int64_t drained_at_ms;      /* the broker confirmed nothing follows next_offset; -1 not */
     int64_t high_watermark;     /* as last seen; -1 unknown */
@@ -110,9 +111,13 @@ void rg_task_free(rg_task *t);   /* NULL-safe */
 
 /* A consumed message of the task's partition (not an error message). */
 void rg_task_take(rg_stream *s, rg_task *t, const rd_kafka_message_t *m);
-/* A fetch reached the partition's end (PARTITION_EOF), or a probe
- * answered (ok: end_offset its high watermark). */
-void rg_task_note_end(rg_task *t, int64_t at_ms, int64_t end_offset);
+/* A fetch reached the partition's end (PARTITION_EOF: at_position, the
+ * consumer stands at end_offset), or a probe asked at at_ms answered with
+ * the high watermark end_offset (!at_position: it says nothing of where
+ * the consumer stands, so a task that has taken nothing is judged by its
+ * restored position, and an answer to a question asked before the task
+ * existed is ignored). */
+void rg_task_note_end(rg_task *t, int64_t at_ms, int64_t end_offset, bool at_position);
 void rg_task_note_unreachable(rg_task *t, int64_t now_ms);
 /* Entity/decide: evaluate what can be, at most max records. The number
  * evaluated; *wait_ms (entity) when it waits on its sources (-1 not). */

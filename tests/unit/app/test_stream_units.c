@@ -1,6 +1,7 @@
 /* Unit tests for the streaming runner's pure parts: delivery tickets
- * (stream/runtime.h), secret keys in logs (stream/log.c) and the
- * Prometheus rendering (stream/metrics.c). The stages' merge has its
+ * (stream/runtime.h), secret keys in logs (stream/log.c), the
+ * Prometheus rendering (stream/metrics.c) and when an ingest task counts
+ * as drained (stream/task.c). The stages' merge has its
  * tests in tests/unit/stages/test_stages_merge.c. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "stream/log.h"
 #include "stream/metrics.h"
 #include "stream/runtime.h"
+#include "stream/task.h"
 
 /* ---- tickets ---- */
 
@@ -109,6 +111,76 @@ static void test_metrics_text(void **state)
     rg_metrics_free(&m);
 }
 
+/* ---- drained ingest tasks ----
+ * A drained task's MARKs let the entity merge go on without it after
+ * --max-idle-ms; a task wrongly judged drained (a backlog not yet fetched)
+ * lets the merge run past events it has yet to send. */
+
+static rg_task *ingest_task(rg_stream *s, rg_ruleset **rs)
+{
+    static const char rules[] = "version: 1\nrules:\n  - id: r\n    on: [transfer]\n    when: amount > 100\n"
+                                "    then:\n      - review: account\n";
+    char *errors = NULL;
+    *rs = rg_ruleset_load_buffer("t.yaml", rules, sizeof rules - 1, &errors);
+    if (!*rs)
+        fail_msg("rules: %s", errors ? errors : "?");
+    free(errors);
+    memset(s, 0, sizeof *s);
+    s->rs = *rs;
+    s->topo.partitions = 2;
+    s->cfg.mark_interval_ms = 20;
+    char err[256];
+    rg_task *t = rg_task_new(s, RG_TASK_INGEST, 0, 0, 1, err, sizeof err);
+    assert_non_null(t);
+    return t;
+}
+
+static bool is_drained(rg_task *t)
+{
+    bool d;
+    (void)rg_task_position(t, rg_run_mono_ms(), &d);
+    return d;
+}
+
+static void test_drained_judged_by_restored_position(void **state)
+{
+    (void)state;
+    static rg_stream s;
+    rg_ruleset *rs;
+    rg_task *t = ingest_task(&s, &rs);
+    int64_t now = rg_run_mono_ms();
+    t->start_offset = 100;   /* restored there, nothing fetched yet */
+
+    /* A probe says the partition ends at 150: 50 records still to read. */
+    rg_task_note_end(t, now, 150, false);
+    assert_false(is_drained(t));
+    /* ... at 100: nothing past the restored position. */
+    rg_task_note_end(t, now + 1, 100, false);
+    assert_true(is_drained(t));
+    rg_task_free(t);
+    rg_ruleset_free(rs);
+
+    /* An answer to a probe asked before the task existed (its partition's
+     * previous task here asked it) is ignored. */
+    t = ingest_task(&s, &rs);
+    t->start_offset = 100;
+    rg_task_note_end(t, t->created_ms - 1, 100, false);
+    assert_false(is_drained(t));
+    /* Restored position unknown (no snapshot): a probe cannot say. */
+    t->start_offset = -1;
+    rg_task_note_end(t, t->created_ms + 1, 0, false);
+    assert_false(is_drained(t));
+    /* A fetch's EOF says where the consumer stands: drained there. */
+    rg_task_note_end(t, t->created_ms + 2, 70, true);
+    assert_true(is_drained(t));
+    assert_int_equal(t->next_offset, 70);
+    /* The end moves on (a probe): no longer drained. */
+    rg_task_note_end(t, t->created_ms + 3, 75, false);
+    assert_false(is_drained(t));
+    rg_task_free(t);
+    rg_ruleset_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_secret_keys),
         cmocka_unit_test(test_log_line_is_one_logfmt_line),
         cmocka_unit_test(test_metrics_text),
+        cmocka_unit_test(test_drained_judged_by_restored_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
