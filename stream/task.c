@@ -371,7 +371,11 @@ int64_t rg_task_position(const rg_task *t, int64_t now_ms, bool *is_drained)
     /* Advance only through time the broker confirmed (plus one probe
      * interval): a leader down since stops it. */
     int64_t until = now_ms < t->drained_at_ms + REPROBE_MS ? now_ms : t->drained_at_ms + REPROBE_MS;
-    int64_t silent = until - (t->last_take_ms >= 0 ? t->last_take_ms : until);
+    /* A task that has taken nothing (restored at its partition's end) has
+     * been silent at least since it was created: counted from then, its
+     * position moves and it keeps reporting, where a fixed one would stop
+     * its MARKs and be waited for as a source gone (--max-wait-ms). */
+    int64_t silent = until - (t->last_take_ms >= 0 ? t->last_take_ms : t->created_ms);
     return last + (silent > 0 ? silent : 0);
 }
 

@@ -16,6 +16,7 @@
 #include "stream/log.h"
 #include "stream/metrics.h"
 #include "stream/runtime.h"
+#include "stages/ingest.h"
 #include "stream/task.h"
 
 /* ---- tickets ---- */
@@ -181,6 +182,41 @@ static void test_drained_judged_by_restored_position(void **state)
     rg_ruleset_free(rs);
 }
 
+static int no_record(void *o, const char *k, size_t kl, const void *r, size_t rl)
+{
+    (void)o, (void)k, (void)kl, (void)r, (void)rl;
+    return 0;
+}
+
+/* A task restored at its partition's end takes nothing: its position
+ * still moves with the time it is silent, so its MARKs go on (a fixed
+ * position stops them, and the merge then waits --max-wait-ms for it as
+ * for an instance gone). */
+static void test_restored_drained_task_position_moves(void **state)
+{
+    (void)state;
+    static rg_stream s;
+    rg_ruleset *rs;
+    rg_task *t = ingest_task(&s, &rs);
+    /* Its restored progress: one event evaluated, ts 1,000,000 ms. */
+    static const char ev[] = "{\"event_id\":\"e1\",\"type\":\"transfer\",\"ts\":1000000,\"account\":\"a\","
+                             "\"counterparty\":\"b\",\"amount\":5}";
+    rg_stage_out out = {.to_entities = no_record, .to_decide = no_record};
+    assert_int_equal(rg_ingest_process(t->st.ingest, ev, sizeof ev - 1, 0, 1000000, "t/0", &out), RG_INGEST_EVENT);
+    assert_int_equal(rg_ingest_progress(t->st.ingest), 1000000);
+    t->start_offset = 1;
+    t->created_ms -= 300;   /* assigned 300 ms ago */
+    int64_t now = rg_run_mono_ms();
+    rg_task_note_end(t, now, 1, true);
+    bool d;
+    int64_t position = rg_task_position(t, now, &d);
+    assert_true(d);
+    assert_true(position >= 1000000 + 300);
+    assert_true(rg_task_position(t, now + 100, &d) == position + 100);
+    rg_task_free(t);
+    rg_ruleset_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_log_line_is_one_logfmt_line),
         cmocka_unit_test(test_metrics_text),
         cmocka_unit_test(test_drained_judged_by_restored_position),
+        cmocka_unit_test(test_restored_drained_task_position_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
