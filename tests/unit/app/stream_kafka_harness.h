@@ -1140,10 +1140,10 @@ static inline int runner_stop(runner *r)
     return rc;
 }
 
-/* A value on a running runner's metrics endpoint (runner_opts.metrics;
- * published once a second): the sample named exactly `sample` (with its
- * labels), or -1 when it cannot be read. */
-static inline double runner_metric(runner *r, const char *sample)
+/* GET path from a running runner's metrics endpoint (runner_opts.metrics):
+ * the status (0 when it could not be read) and the body in a static
+ * buffer (*body). */
+static inline int runner_get(runner *r, const char *path, const char **body)
 {
     unsigned port = rg_stream_metrics_port(r->core->stream);
     assert_true(port > 0);
@@ -1153,18 +1153,35 @@ static inline double runner_metric(runner *r, const char *sample)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    static char body[65536];
+    static char resp[65536];
     size_t n = 0;
     if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
-        static const char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-        if (write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1)) {
+        char req[256];
+        int len = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+        if (write(fd, req, (size_t)len) == (ssize_t)len) {
             ssize_t got;
-            while (n + 1 < sizeof body && (got = read(fd, body + n, sizeof body - 1 - n)) > 0)
+            while (n + 1 < sizeof resp && (got = read(fd, resp + n, sizeof resp - 1 - n)) > 0)
                 n += (size_t)got;
         }
     }
     close(fd);
-    body[n] = '\0';
+    resp[n] = '\0';
+    int status = 0;
+    if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+        status = 0;
+    const char *b = strstr(resp, "\r\n\r\n");
+    *body = b ? b + 4 : resp + n;
+    return status;
+}
+
+/* A value on a running runner's metrics endpoint (runner_opts.metrics;
+ * published once a second): the sample named exactly `sample` (with its
+ * labels), or -1 when it cannot be read. */
+static inline double runner_metric(runner *r, const char *sample)
+{
+    const char *body;
+    if (runner_get(r, "/metrics", &body) != 200)
+        return -1;
     size_t len = strlen(sample);
     for (const char *line = body; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
         if (strncmp(line, sample, len) == 0 && line[len] == ' ')

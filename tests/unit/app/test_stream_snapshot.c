@@ -15,6 +15,8 @@
  * lose nothing. Then a new runner on the same group restores every task
  * and goes on: nothing is read or decided again, and the decisions of
  * new events are replay's (the counterparty stage's state came back).
+ * Also: --state DIR is only a cache; /readyz says "restoring" while a
+ * restore runs.
  */
 #include "stream_kafka_harness.h"
 
@@ -188,12 +190,61 @@ static void test_state_dir_is_only_a_cache(void **state)
     harness_down(&h);
 }
 
+/* /readyz answers "not ready: restoring assigned tasks" while a new owner
+ * restores its tasks (a load balancer or Kubernetes sends nothing its way
+ * meanwhile), and ready once they are held: with the state topic's broker
+ * slow (500 ms a request), the restore of nine tasks takes seconds, which
+ * a poll every 20 ms cannot miss. Then it goes on exactly (replay's
+ * bodies, nothing evaluated twice). */
+static void test_not_ready_while_restoring(void **state)
+{
+    (void)state;
+    harness h;
+    harness_up(&h, "g-ready");
+    reader_start(&h);
+    runner_opts o = {.metrics = true};
+    run_batch(&h, &o, 0);   /* every task has a snapshot now */
+
+    assert_int_equal(rd_kafka_mock_broker_set_rtt(h.mc, INTERNAL_BROKER, 500), 0);
+    size_t before = h.n_ev;
+    produce_batch(&h, 100000, 300, 40);
+    runner r;
+    runner_start_opts(&r, &h, &o);
+    bool restoring = false, ready = false;
+    char seen[512] = "";
+    int64_t deadline = now_ms() + 120000;
+    while (!ready && now_ms() < deadline) {
+        const char *body;
+        int status = runner_get(&r, "/readyz", &body);
+        if (status == 503 && strstr(body, "restoring assigned tasks"))
+            restoring = true;
+        if (status == 200)
+            ready = true;
+        else if (strlen(seen) + 80 < sizeof seen && !strstr(seen, body))
+            snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "[%d %.60s]", status, body);
+        sleep_ms(20);
+    }
+    if (!restoring || !ready)
+        fail_msg("readyz: restoring seen %d, ready %d; other answers: %s", restoring, ready, seen);
+    /* Ready means restored: the tasks' restores are counted by then. */
+    assert_true(runner_metric(&r, "riskgate_restores_total") >= 1);
+    assert_int_equal(rd_kafka_mock_broker_set_rtt(h.mc, INTERNAL_BROKER, 0), 0);
+    await_all(&h, 60000, NULL, NULL);
+    assert_int_equal(runner_stop(&r), 0);
+    final_check(&h);
+    assert_int_equal(r.counts.events, h.n_ev - before);
+    assert_int_equal(h.n_duplicates, 0);
+    check_replay(&h, 100000);
+    harness_down(&h);
+}
+
 int main(void)
 {
     harness_main_setup();
     const struct CMUnitTest tests[] = {
         STREAM_TEST(test_snapshots_in_flight_and_restart),
         STREAM_TEST(test_state_dir_is_only_a_cache),
+        STREAM_TEST(test_not_ready_while_restoring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
