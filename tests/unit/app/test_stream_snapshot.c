@@ -50,6 +50,21 @@ static void check_snapshots(harness *h, int round, void *arg)
     }
 }
 
+/* Once a runner was started over events from `first` on (the harness
+ * held `before` events then): it takes them, stops cleanly, and every
+ * task resumed exactly where the last run left it (only the new events
+ * were taken, nothing was decided twice) with decisions that read the
+ * restored state as replay's do. */
+static void finish_exactly(harness *h, runner *r, size_t before, int first)
+{
+    await_all(h, 60000, NULL, NULL);
+    assert_int_equal(runner_stop(r), 0);
+    final_check(h);
+    assert_int_equal(r->counts.events, h->n_ev - before);
+    assert_int_equal(h->n_duplicates, 0);
+    check_replay(h, first);
+}
+
 static size_t headers_read(const harness *h)
 {
     size_t n = 0;
@@ -92,15 +107,7 @@ static void test_snapshots_in_flight_and_restart(void **state)
     assert_int_equal(rd_kafka_mock_broker_set_rtt(h.mc, ACTIONS_BROKER, 0), 0);
     produce_batch(&h, 100000, 600, 40);
     runner_start_opts(&r, &h, &o);
-    await_all(&h, 60000, NULL, NULL);
-    assert_int_equal(runner_stop(&r), 0);
-    final_check(&h);
-    /* Only the new events were taken (every task resumed at its snapshot's
-     * position), nothing was decided twice, and the new decisions read the
-     * restored state as replay's do. */
-    assert_int_equal(r.counts.events, h.n_ev - before);
-    assert_int_equal(h.n_duplicates, 0);
-    check_replay(&h, 100000);
+    finish_exactly(&h, &r, before, 100000);
     harness_down(&h);
 }
 
@@ -123,12 +130,7 @@ static void run_batch(harness *h, const runner_opts *o, int first)
     produce_batch(h, first, 600, 40);
     runner r;
     runner_start_opts(&r, h, o);
-    await_all(h, 60000, NULL, NULL);
-    assert_int_equal(runner_stop(&r), 0);
-    final_check(h);
-    assert_int_equal(r.counts.events, h->n_ev - before);
-    assert_int_equal(h->n_duplicates, 0);
-    check_replay(h, first);
+    finish_exactly(h, &r, before, first);
 }
 
 /* Kafka is the truth; --state DIR only spares reading it, and only a copy
@@ -229,12 +231,7 @@ static void test_not_ready_while_restoring(void **state)
     /* Ready means restored: the tasks' restores are counted by then. */
     assert_true(runner_metric(&r, "riskgate_restores_total") >= 1);
     assert_int_equal(rd_kafka_mock_broker_set_rtt(h.mc, INTERNAL_BROKER, 0), 0);
-    await_all(&h, 60000, NULL, NULL);
-    assert_int_equal(runner_stop(&r), 0);
-    final_check(&h);
-    assert_int_equal(r.counts.events, h.n_ev - before);
-    assert_int_equal(h.n_duplicates, 0);
-    check_replay(&h, 100000);
+    finish_exactly(&h, &r, before, 100000);
     harness_down(&h);
 }
 
