@@ -471,21 +471,32 @@ size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *, void *), void *arg,
                        void (*free_value)(void *))
 {
     size_t removed = 0;
-    /* Backward-shift deletion can move a not-yet-visited entry into the
-     * current slot, so re-examine a slot after removing from it. An entry
-     * shifted from past the wrap point to before it may be seen twice,
-     * which is harmless: keep() is a pure predicate. */
-    for (size_t i = 0; i < m->cap;) {
+    if (!m->cap)
+        return 0;
+    /* Each entry is visited exactly once (keep() may have effects: the
+     * account store counts, demotes and releases in it). Backward-shift
+     * deletion moves entries of the current cluster back into the hole,
+     * so a slot is examined again after a removal; and the walk starts
+     * just past an empty slot, so no cluster wraps past the walk's start.
+     * Started at slot 0 instead, an entry of a cluster that wraps the
+     * table's end could be seen twice: once in the wrapped part, then
+     * again after a removal shifted it back across the end. */
+    size_t mask = m->cap - 1, start = 0;
+    while (start < m->cap && m->slots[start].ref)
+        start++;   /* the table always has an empty slot (load < 1) */
+    for (size_t seen = 0, i = (start + 1) & mask; seen < m->cap;) {
         /* The table is read in order, the records it points to are not:
          * ask for a record a few slots ahead while this one is visited. */
-        if (i + SWEEP_AHEAD < m->cap && m->slots[i + SWEEP_AHEAD].ref)
-            __builtin_prefetch(record_at(m, m->slots[i + SWEEP_AHEAD].ref - 1));
+        size_t ahead = (i + SWEEP_AHEAD) & mask;
+        if (m->slots[ahead].ref)
+            __builtin_prefetch(record_at(m, m->slots[ahead].ref - 1));
         if (m->slots[i].ref && !keep(record_at(m, m->slots[i].ref - 1), arg)) {
             remove_at(m, i, free_value);
             removed++;
             continue;
         }
-        i++;
+        i = (i + 1) & mask;
+        seen++;
     }
     return removed;
 }

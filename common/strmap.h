@@ -89,7 +89,9 @@ const char *rg_strmap_key(const rg_strmap *m, const void *value, size_t *keylen)
 bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_value)(void *value));
 
 /* Remove every entry for which keep(value, arg) returns false, calling
- * free_value on it first. Returns how many were removed. */
+ * free_value on it first. keep sees each entry exactly once (it may count
+ * or act; it must not put into or delete from m). Returns how many were
+ * removed. */
 size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *value, void *arg), void *arg,
                        void (*free_value)(void *value));
 
