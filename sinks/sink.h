@@ -30,11 +30,13 @@
  * Acknowledgement. Each implementation is built with an rg_sink_acked_fn
  * (may be NULL: nobody waits) and calls it once per record it TOOK, with
  * the caller's ticket, when what it wrote is where its reader will find
- * it; err != 0 when it never will be (the sink gave up on it). A caller
- * that counts tickets (`riskgate run`: nothing is committed past an output
- * not yet acknowledged, stream/task.h) counts one per TAKEN and takes back
- * a ticket that was DECLINED or FAILED. An acknowledgement may come during
- * the op itself (a synchronous sink). The implementations:
+ * it; err != 0 when it never will be (the sink gave up on it). A DECLINED
+ * op is never acknowledged, so a caller that counts tickets (`riskgate
+ * run`: nothing is committed past an output not yet acknowledged,
+ * stream/task.h) takes such a ticket back at once; after FAILED the caller
+ * stops (a Kafka sink may still deliver what it produced). An
+ * acknowledgement may come during the op itself (a synchronous sink). The
+ * implementations:
  *
  *   sinks/jsonl.c     decisions file and rejects file (JSON Lines): acked
  *                     once the line is handed to stdio (fwrite returned);
@@ -42,15 +44,17 @@
  *   sinks/fanout.c    several sinks behind one handle (replay's file +
  *                     alert store): every op goes to each; it acknowledges
  *                     nothing itself, each child does with its own callback.
- *   store/alerts.c    the alert store (rg_alert_sink_open): every
+ *   store/alerts_sink.c  the alert store (rg_alert_sink_open): every
  *                     decision; acked when the batch transaction holding it
- *                     committed (at flush or close: late, never early).
+ *                     committed (seen at the sink's next op, flush or
+ *                     close: late, never early).
  *   stream/produce.c  a Kafka topic of `riskgate run` (action topic,
  *                     dead-letter topic, the internal entities, decide and
  *                     state topics): acked by the producer's delivery
  *                     report; a failed delivery is produced again (the
- *                     retry queue) and acked only when it finally arrives
- *                     (or with err when purged at exit).
+ *                     retry queue) and acked only when it finally arrives,
+ *                     or with err when it will not be produced again
+ *                     (purged at exit, a MARK, its task given up).
  *   stream/alerts.c   the alert store of `riskgate run --alerts`: copies
  *                     written in short transactions, acked when one
  *                     committed; a failed write is retried, not dropped.
