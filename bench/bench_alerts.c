@@ -1,6 +1,6 @@
 /*
  * bench_alerts — how fast the alert store takes decisions through its
- * engine sink (rg_alert_store_sink), in batched transactions.
+ * alert store sink (rg_alert_sink_open), in batched transactions.
  *
  *   bench_alerts [COUNT [BATCH_ROWS [DB]]]     defaults: 1000000 10000 a temp file
  *
@@ -110,7 +110,11 @@ int main(int argc, char **argv)
     }
     /* Row count decides the batch here, not the clock. */
     rg_alert_store_set_batch(s, batch, INT64_C(1) << 40);
-    rg_sink sink = rg_alert_store_sink(s);
+    rg_sink sink;
+    if (rg_alert_sink_open(&sink, &(rg_alert_sink_conf){.store = s}, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_alerts: %s\n", err);
+        return 1;
+    }
     bench_decision b = {.json = RG_STRBUF_INIT, .raw = RG_STRBUF_INIT};
 
     double make_s = 0, t0 = now_s();
@@ -118,7 +122,7 @@ int main(int argc, char **argv)
         double m0 = now_s();
         make(&b, i);
         make_s += now_s() - m0;
-        if (sink.decision(sink.opaque, &b.d) != 0) {
+        if (rg_sink_decision(&sink, &b.d, NULL) < 0) {
             fprintf(stderr, "bench_alerts: %s\n", rg_alert_store_last_error(s));
             return 1;
         }
@@ -135,10 +139,11 @@ int main(int argc, char **argv)
         double m0 = now_s();
         make(&b, i);
         dmake += now_s() - m0;
-        sink.decision(sink.opaque, &b.d);
+        rg_sink_decision(&sink, &b.d, NULL);
     }
     rg_alert_store_flush(s, err, sizeof err);
     double dup_s = now_s() - d0 - dmake;
+    rg_sink_close(&sink, NULL, 0);
     rg_alert_store_close(s, NULL, 0);
 
     struct stat st = {0};

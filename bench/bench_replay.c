@@ -25,12 +25,14 @@
 #include "rules/ruleset.h"
 #include "lines.h"
 
-static int null_sink(void *opaque, const rg_decision *d)
+static int null_sink(void *opaque, const rg_decision *d, void *ticket)
 {
     size_t *bytes = opaque;
     *bytes += d->json_len + 1;
     return 0;
 }
+
+static const rg_sink_ops null_sink_ops = {.name = "null sink", .decision = null_sink};
 
 int main(int argc, char **argv)
 {
@@ -85,7 +87,7 @@ int main(int argc, char **argv)
             return 1;
         }
         size_t out_bytes = 0;
-        rg_sink sink = {.opaque = &out_bytes, .decision = null_sink};
+        rg_sink sink = {.ops = &null_sink_ops, .self = &out_bytes};
         rg_event ev;
         rg_reject rej;
         double t0 = bench_now();

@@ -96,7 +96,7 @@ static void inspect(void *arg, struct rg_eval_ctx *ctx, const rg_event *ev)
         rg_explain_text(ctx, ev, &x->rules);
 }
 
-static int collect_decision(void *opaque, const rg_decision *d)
+static int collect_decision(void *opaque, const rg_decision *d, void *ticket)
 {
     explain_run *x = opaque;
     if (x->json) {
@@ -112,6 +112,8 @@ static int collect_decision(void *opaque, const rg_decision *d)
     x->n_decisions++;
     return rg_strbuf_ok(&x->decisions) ? 0 : -1;
 }
+
+static const rg_sink_ops collect_decision_ops = {.name = "explain collector", .decision = collect_decision};
 
 static void put_json_str(rg_strbuf *out, const char *s, size_t len) { rg_strbuf_put_json_str(out, s ? s : "", s ? len : 0); }
 
@@ -260,7 +262,7 @@ int rg_cmd_explain(int argc, char **argv)
         goto done;
     }
     rg_engine_set_inspector(engine, inspect, &x);
-    rg_sink sink = {.opaque = &x, .decision = collect_decision};
+    rg_sink sink = {.ops = &collect_decision_ops, .self = &x};
     rg_engine_result er = rg_engine_process(engine, &ev, info.event_raw, info.event_raw_len, &sink);
     rg_engine_set_inspector(engine, NULL, NULL);
     rc = RG_EXIT_FAILURE;

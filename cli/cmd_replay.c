@@ -13,10 +13,12 @@
 
 #include "../decisions/engine.h"
 #include "../replay/replay.h"
+#include "../sinks/fanout.h"
+#include "../sinks/jsonl.h"
 #include "../stages/pipeline.h"
+#include "../store/alerts.h"
 #include "cli_common.h"
 #include "commands.h"
-#include "sinks.h"
 
 #define PROG "riskgate replay"
 
@@ -67,8 +69,30 @@ static void usage(FILE *f)
  * cooldown), to the same sinks the engine's go to. */
 static int staged_decision(void *opaque, const rg_decision *d)
 {
-    rg_decision_sinks *sinks = opaque;
-    return sinks->sink.decision(sinks->sink.opaque, d);
+    return rg_sink_decision(opaque, d, NULL) < 0 ? -1 : 0;
+}
+
+/* The sinks of a replay: the decisions file (--out) and its rejects file
+ * (--rejects, at most --max-rejects lines), and with --alerts the alert
+ * store, behind one fan-out. One sink for both decisions and rejects: the
+ * alert store declines rejects, the file writes them. */
+static int open_sinks(rg_sink *out, FILE *decisions, FILE *rejects, bool max_rejects_set,
+                      unsigned long long max_rejects, const char *alerts_path, char *err, size_t err_size)
+{
+    rg_sink children[2] = {{0}};
+    rg_jsonl_sink_conf files = {.decisions = decisions, .rejects = rejects, .max_rejects_set = max_rejects_set,
+                                .max_rejects = max_rejects};
+    if (rg_jsonl_sink_open(&children[0], &files, err, err_size) != 0)
+        return -1;
+    if (alerts_path) {
+        rg_alert_store *store = rg_alert_store_open(alerts_path, RG_ALERTS_CREATE, err, err_size);
+        if (!store || rg_alert_sink_open(&children[1], &(rg_alert_sink_conf){.store = store, .owns_store = true},
+                                         err, err_size) != 0) {
+            rg_sink_close(&children[0], NULL, 0);
+            return -1;
+        }
+    }
+    return rg_fanout_sink_open(out, children, 2, err, err_size);
 }
 
 int rg_cmd_replay(int argc, char **argv)
@@ -167,7 +191,7 @@ int rg_cmd_replay(int argc, char **argv)
     rg_geo *geo = NULL;
     rg_engine *engine = NULL;
     FILE *out = NULL, *rejects = NULL;
-    rg_decision_sinks sinks = {0};
+    rg_sink sinks = {0};
     rg_pipeline *pipeline = NULL;
     bool geo_ok;
 
@@ -193,7 +217,7 @@ int rg_cmd_replay(int argc, char **argv)
         goto done;
     if (rejects_path && !(rejects = rg_cli_open_out(PROG, rejects_path, "rejects to")))
         goto done;
-    if (rg_decision_sinks_open(&sinks, out, alerts_path, err, sizeof err) != 0) {
+    if (open_sinks(&sinks, out, rejects, max_rejects_set, max_rejects, alerts_path, err, sizeof err) != 0) {
         fprintf(stderr, "riskgate replay: %s\n", err);
         rc = RG_EXIT_USAGE;
         goto done;
@@ -204,7 +228,7 @@ int rg_cmd_replay(int argc, char **argv)
         fprintf(stderr, "riskgate replay: %s\n", err);
         goto done;
     }
-    rg_replay_lane lane = {.engine = engine, .sink = &sinks.sink};
+    rg_replay_lane lane = {.engine = engine, .sink = &sinks};
     if (workers > 1 && !stages && !rg_cli_workers_possible(PROG, rs, quiet))
         workers = 1;
     rg_replay_opts ro = {
@@ -212,9 +236,7 @@ int rg_cmd_replay(int argc, char **argv)
         .n_captures = (size_t)(argc - optind),
         .lanes = &lane,
         .n_lanes = 1,
-        .rejects = rejects,
-        .max_rejects_set = max_rejects_set,
-        .max_rejects = max_rejects,
+        .rejects = rejects ? &sinks : NULL,
         .progress = progress == -1 ? isatty(STDERR_FILENO) : progress,
         .pipeline = pipeline,
         .workers = (int)workers,
@@ -223,7 +245,7 @@ int rg_cmd_replay(int argc, char **argv)
     rg_replay_result res;
     int run_rc = rg_replay_run(&ro, &res, err, sizeof err);
     res.geoip_lookup_errors = rg_geo_lookup_errors(geo);
-    if (rg_decision_sinks_close(&sinks, err, sizeof err) != 0)
+    if (rg_sink_close(&sinks, err, sizeof err) != 0)
         run_rc = -1;
     if (run_rc != 0)
         fprintf(stderr, "riskgate replay: %s\n", err);
@@ -254,6 +276,7 @@ int rg_cmd_replay(int argc, char **argv)
     rc = run_rc == 0 ? RG_EXIT_OK : RG_EXIT_FAILURE;
 
 done:
+    rg_sink_close(&sinks, NULL, 0);   /* a failure before the run; closed (and reported) above otherwise */
     if (rg_cli_close_out(PROG, rejects, rejects_path) != 0)
         rc = RG_EXIT_FAILURE;
     if (out && rg_cli_close_out(PROG, out, out_path) != 0)

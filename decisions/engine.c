@@ -365,7 +365,7 @@ static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_
             } else {
                 e->stats.suppressed++;
             }
-            if (sink && sink->decision && sink->decision(sink->opaque, d) != 0)
+            if (rg_sink_decision(sink, d, NULL) < 0)
                 sink_failed = 1;
         }
     }

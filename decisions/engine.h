@@ -31,6 +31,7 @@
 #include "../ingest/event.h"
 #include "../ingest/reject.h"
 #include "../rules/ruleset.h"
+#include "../sinks/sink.h"
 
 /* One rule's part in a decision. */
 typedef struct rg_decision_hit {
@@ -77,14 +78,13 @@ typedef struct rg_decision {
     bool held;
 } rg_decision;
 
-/* Where decisions go. Replay writes a file; streaming produces to Kafka;
- * the alert store inserts rows. A return value != 0 from a callback is
- * reported by rg_engine_process as -1 (the event is fully evaluated and
- * state updated either way: the caller decides whether to stop). */
-typedef struct rg_sink {
-    void *opaque;
-    int (*decision)(void *opaque, const rg_decision *d);
-} rg_sink;
+/* Where decisions go: an rg_sink (sinks/sink.h). Replay writes a file;
+ * streaming produces to Kafka; the alert store inserts rows. The engine
+ * hands every decision to the sink's `decision` op without a ticket (NULL:
+ * it counts nothing); RG_SINK_FAILED from it is reported by
+ * rg_engine_process as -1 (the event is fully evaluated and state updated
+ * either way: the caller decides whether to stop). A user that only wants
+ * decisions fills a static ops table with `decision` alone. */
 
 typedef struct rg_engine rg_engine;
 

@@ -67,7 +67,7 @@ static void init(void)
     CHECK(parser);
 }
 
-static int check_decision(void *opaque, const rg_decision *d)
+static int check_decision(void *opaque, const rg_decision *d, void *ticket)
 {
     const rg_event *ev = opaque;
     CHECK(d->json_len >= 2 && d->json[0] == '{' && d->json[d->json_len - 1] == '}');
@@ -75,6 +75,8 @@ static int check_decision(void *opaque, const rg_decision *d)
     CHECK(strncmp(d->event_id, ev->event_id, ev->event_id_len) == 0);
     return 0;
 }
+
+static const rg_sink_ops check_decision_ops = {.name = "fuzz check", .decision = check_decision};
 
 /* One event line through the engine (lines the contract refuses are
  * skipped, as replay counts them). */
@@ -86,7 +88,7 @@ static void play(rg_engine *e, const char *line, size_t len)
     rg_event ev;
     rg_reject rej;
     if (rg_event_parse(parser, copy, len, &ev, &rej) == 0) {
-        rg_sink sink = {.opaque = &ev, .decision = check_decision};
+        rg_sink sink = {.ops = &check_decision_ops, .self = &ev};
         CHECK(rg_engine_process(e, &ev, copy, len, &sink) != RG_ENGINE_SINK_ERROR);
     }
     free(copy);

@@ -48,7 +48,8 @@ struct rg_backtest {
     bool oom;
 };
 
-static int on_decision(void *opaque, const rg_decision *d);
+static int on_decision(void *opaque, const rg_decision *d, void *ticket);
+static const rg_sink_ops lane_ops = {.name = "backtest collector", .decision = on_decision};
 
 rg_backtest *rg_backtest_new(void)
 {
@@ -64,7 +65,7 @@ rg_backtest *rg_backtest_new(void)
         return NULL;
     }
     for (int l = 0; l < 2; l++) {
-        b->lanes[l] = (struct lane_sink){.sink = {.opaque = &b->lanes[l], .decision = on_decision}, .b = b, .lane = l};
+        b->lanes[l] = (struct lane_sink){.sink = {.ops = &lane_ops, .self = &b->lanes[l]}, .b = b, .lane = l};
     }
     return b;
 }
@@ -109,7 +110,7 @@ int rg_backtest_add_label(rg_backtest *b, const rg_backtest_label *label)
     return 0;
 }
 
-static int on_decision(void *opaque, const rg_decision *d)
+static int on_decision(void *opaque, const rg_decision *d, void *ticket)
 {
     struct lane_sink *ls = opaque;
     rg_backtest *b = ls->b;

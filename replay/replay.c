@@ -58,16 +58,19 @@ static int write_reject(replay_run *r, const rg_capture_item *item)
     const rg_replay_opts *o = r->o;
     r->res->rejected++;
     r->res->rejected_by_kind[item->reject.kind]++;
-    if (o->rejects && o->max_rejects_set && r->res->rejected > o->max_rejects) {
+    if (!o->rejects)
+        return 0;
+    rg_strbuf_reset(&r->reject_line);
+    rg_reject_write_json(&item->reject, item->source, item->raw, item->raw_len, &r->reject_line);
+    rg_dead_letter dl = {.json = r->reject_line.data, .json_len = r->reject_line.len,
+                         .kind = rg_reject_kind_name(item->reject.kind)};
+    int rc = rg_strbuf_ok(&r->reject_line) ? rg_sink_reject(o->rejects, &dl, NULL) : RG_SINK_FAILED;
+    if (rc == RG_SINK_DECLINED)
         r->res->rejects_not_written++;
-    } else if (o->rejects) {
-        rg_strbuf_reset(&r->reject_line);
-        rg_reject_write_json(&item->reject, item->source, item->raw, item->raw_len, &r->reject_line);
-        rg_strbuf_putc(&r->reject_line, '\n');
-        if (fwrite(r->reject_line.data, 1, r->reject_line.len, o->rejects) != r->reject_line.len) {
-            snprintf(r->errstr, r->errstr_size, "writing rejects: %s", strerror(errno));
-            return -1;
-        }
+    if (rc < 0) {
+        snprintf(r->errstr, r->errstr_size, "writing rejects: %s",
+                 rg_strbuf_ok(&r->reject_line) ? strerror(errno) : "out of memory");
+        return -1;
     }
     return 0;
 }

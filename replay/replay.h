@@ -7,10 +7,10 @@
  * rejects sink once. Nothing here decides anything: it is the offline door
  * of the design's "one engine, several doors".
  *
- * Ownership: the caller owns engines, sinks and FILE handles; replay only
- * writes to them. One thread, or with `workers` > 1 that many more
- * (workers.h): the sinks and the rejects file are then called from them,
- * one call at a time, in capture order.
+ * Ownership: the caller owns engines and sinks (sinks/sink.h); replay
+ * only calls them (never flush or close). One thread, or with `workers` >
+ * 1 that many more (workers.h): the sinks are then called from them, one
+ * call at a time, in capture order.
  */
 #ifndef RG_REPLAY_H
 #define RG_REPLAY_H
@@ -35,11 +35,10 @@ typedef struct rg_replay_opts {
     size_t n_captures;
     rg_replay_lane *lanes;
     size_t n_lanes;
-    FILE *rejects;               /* rejects file; NULL to only count them */
-    /* --max-rejects: write at most this many rejects (the rest are still
-     * counted), so a corrupted input cannot fill a disk; only when set. */
-    bool max_rejects_set;
-    uint64_t max_rejects;
+    /* Every rejected line goes to this sink's `reject` (no ticket); NULL
+     * to only count them. One it declines (the rejects file past
+     * --max-rejects: sinks/jsonl.h) is counted in rejects_not_written. */
+    const rg_sink *rejects;
     bool progress;               /* draw a progress line on stderr */
     /* Instead of the lanes: every accepted event goes to this in-memory
      * staged topology (replay --stages, docs/scale-out.md), run to the end
@@ -69,7 +68,7 @@ typedef struct rg_replay_result {
     uint64_t rejected;
     uint64_t rejected_by_kind[RG_REJ_KIND_COUNT];
     uint64_t envelopes;          /* lines that were kcat envelopes */
-    uint64_t rejects_not_written;/* counted in `rejected`, past max_rejects */
+    uint64_t rejects_not_written;/* counted in `rejected`, declined by the rejects sink (past --max-rejects) */
     /* GeoIP lookups that failed on a database error (rg_geo_lookup_errors),
      * set by the caller, which owns the handle; printed by the summaries. */
     uint64_t geoip_lookup_errors;
@@ -79,8 +78,8 @@ typedef struct rg_replay_result {
 } rg_replay_result;
 
 /* Run the replay. Returns 0 when every capture was read to the end; -1 on
- * an I/O error (errstr names the file), a sink failure or a write error
- * on the rejects file. *res holds what was done either way (free it with
+ * an I/O error (errstr names the file), a sink failure or a failure of the
+ * rejects sink ("writing rejects: " and errno's message). *res holds what was done either way (free it with
  * rg_replay_result_free; its lane stats borrow the lanes' engines). At
  * most RG_REPLAY_MAX_LANES lanes. */
 int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, size_t errstr_size);

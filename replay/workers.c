@@ -227,10 +227,14 @@ static int output(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
         if (ln->event < 0) {
             res->rejected++;
             res->rejected_by_kind[ln->reject_kind]++;
-            if (o->rejects && o->max_rejects_set && res->rejected > o->max_rejects) {
+            if (!o->rejects)
+                continue;
+            rg_dead_letter dl = {.json = b->rejects.data + ln->reject_off, .json_len = ln->reject_len,
+                                 .kind = rg_reject_kind_name((rg_reject_kind)ln->reject_kind)};
+            int rc = rg_sink_reject(o->rejects, &dl, NULL);
+            if (rc == RG_SINK_DECLINED)
                 res->rejects_not_written++;
-            } else if (o->rejects &&
-                       fwrite(b->rejects.data + ln->reject_off, 1, ln->reject_len, o->rejects) != ln->reject_len) {
+            if (rc < 0) {
                 snprintf(errstr, errstr_size, "writing rejects: %s", strerror(errno));
                 return -1;
             }

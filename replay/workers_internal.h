@@ -55,7 +55,7 @@ typedef struct w_line {
     uint32_t text_off, text_len;    /* the line's bytes in the batch text */
     uint32_t source_off;            /* "file:line", NUL-terminated, in the batch text */
     int32_t event;                  /* an event: its index; -1 a reject */
-    uint32_t reject_off, reject_len;    /* a reject: its JSON line (with "\n") in the batch rejects */
+    uint32_t reject_off, reject_len;    /* a reject: its JSON object (no newline) in the batch rejects */
     uint8_t reject_kind;
     bool parsed;                    /* false: the reader rejected it already (over-long) */
 } w_line;
@@ -90,7 +90,7 @@ typedef struct w_batch {
     size_t n_lines;
     w_event *events;                /* [W_BATCH_LINES] */
     size_t n_events;
-    rg_strbuf rejects;              /* reject JSON lines */
+    rg_strbuf rejects;              /* reject JSON objects, one after the other */
     w_arena_chunk *arena;           /* event strings, payloads */
     uint64_t envelopes;
     bool parse_running, parsed, order_running, ordered, output_running;
@@ -119,8 +119,8 @@ int w_decide(w_pool *p, w_batch *b, size_t lane, size_t task, char *errstr, size
  * refused one). */
 int w_emit_decisions(w_pool *p, w_batch *b, size_t lane, size_t task, uint32_t event);
 
-/* Make line ln a reject: its JSON line (rg_reject_write_json, with its
- * source) appended to the batch's rejects. 0, or -1 out of memory. */
+/* Make line ln a reject: its JSON object (rg_reject_write_json, with its
+ * source) appended to the batch's rejects, for the rejects sink. 0, or -1 out of memory. */
 struct rg_capture_item;
 int w_line_reject(w_batch *b, w_line *ln, const struct rg_capture_item *item);
 

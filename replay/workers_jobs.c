@@ -80,7 +80,6 @@ int w_line_reject(w_batch *b, w_line *ln, const rg_capture_item *item)
     ln->reject_kind = (uint8_t)item->reject.kind;
     ln->reject_off = (uint32_t)b->rejects.len;
     rg_reject_write_json(&item->reject, item->source, item->raw, item->raw_len, &b->rejects);
-    rg_strbuf_putc(&b->rejects, '\n');
     ln->reject_len = (uint32_t)(b->rejects.len - ln->reject_off);
     return rg_strbuf_ok(&b->rejects) ? 0 : -1;
 }
@@ -294,7 +293,7 @@ static uint32_t put_bytes(rg_strbuf *out, size_t start, const char *s, size_t le
     return off;
 }
 
-static int capture_decision(void *opaque, const rg_decision *d)
+static int capture_decision(void *opaque, const rg_decision *d, void *ticket)
 {
     capture *c = opaque;
     rg_strbuf *out = c->out;
@@ -330,6 +329,8 @@ static int capture_decision(void *opaque, const rg_decision *d)
     return 0;
 }
 
+static const rg_sink_ops capture_decision_ops = {.name = "decide task capture", .decision = capture_decision};
+
 int w_decide(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t errstr_size)
 {
     w_lane *lane = w_pool_lane(p, l);
@@ -339,7 +340,7 @@ int w_decide(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     rg_strbuf_reset(out);
     bl->decision_read[task] = 0;
     capture cap = {.out = out};
-    rg_sink sink = {.opaque = &cap, .decision = capture_decision};
+    rg_sink sink = {.ops = &capture_decision_ops, .self = &cap};
     const w_list *work = &bl->decide_work[task];
     for (size_t n = 0; n < work->n; n++) {
         uint32_t i = work->item[n];
@@ -393,7 +394,7 @@ int w_emit_decisions(w_pool *p, w_batch *b, size_t l, size_t task, uint32_t even
                          .actions = h.actions, .hits = hv, .n_hits = h.n_hits, .ruleset = h.ruleset,
                          .json = rec + h.json, .json_len = h.json_len, .event = &we->ev, .event_raw = we->raw,
                          .event_raw_len = we->raw_len, .emit = h.emit, .held = h.held};
-        if (sink && sink->decision && sink->decision(sink->opaque, &d) != 0)
+        if (rg_sink_decision(sink, &d, NULL) < 0)
             rc = -1;
     }
     free(many);

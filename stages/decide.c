@@ -298,7 +298,7 @@ static int send_hits(rg_decide *t, size_t rank, const rg_decision *d)
     return t->out->to_entities(t->out->opaque, t->key.data, t->key.len, t->rec.data, t->rec.len);
 }
 
-static int on_decision(void *opaque, const rg_decision *d)
+static int on_decision(void *opaque, const rg_decision *d, void *ticket)
 {
     rg_decide *t = opaque;
     int rc = 0;
@@ -316,6 +316,8 @@ static int on_decision(void *opaque, const rg_decision *d)
     }
     return 0;
 }
+
+static const rg_sink_ops on_decision_ops = {.name = "decide task decisions", .decision = on_decision};
 
 /* Two value lists as one (stage_values.h: u16 count, then the values). */
 static void join_values(rg_strbuf *out, const void *a, size_t alen, const void *b, size_t blen)
@@ -362,7 +364,7 @@ static int evaluate_head(rg_decide *t, size_t src)
     if (decoded && rg_event_parse(t->parser, r.raw, r.raw_len, &ev, &rej) == 0) {
         rg_strbuf_reset(&t->values);
         join_values(&t->values, r.values, r.values_len, e ? e->values : NULL, e ? e->len : 0);
-        rg_sink sink = {.opaque = t, .decision = on_decision};
+        rg_sink sink = {.ops = &on_decision_ops, .self = t};
         rg_engine_hold_subjects(t->engine, t->held, t->held_lens, t->n_held);
         rg_engine_process_stage(t->engine, &ev, r.raw, r.raw_len, RG_FAMILIES_ALL, t->values.data, t->values.len,
                                 NULL, &sink);

@@ -1,7 +1,7 @@
 /*
  * alerts.c — opening the alert store (pragmas; the schema and its
  * migrations are in alerts_schema.c) and writing alerts in batches
- * (rg_alert_store_add, the engine sink). Reading: alerts_query.c,
+ * (rg_alert_store_add; the sink over it: alerts_sink.c). Reading: alerts_query.c,
  * alerts_plan.c, alerts_stats.c; review and history: alerts_review.c;
  * the outbox: alerts_outbox.c; JSON output: alerts_json.c.
  */
@@ -258,6 +258,7 @@ int rg_alert_store_flush(rg_alert_store *s, char *errstr, size_t errstr_size)
         clear_rule_days(s);
         return -1;
     }
+    s->commits++;
     return 0;
 }
 
@@ -653,16 +654,4 @@ void rg_alert_release_id(const char *alert_id, rg_strbuf *out)
 {
     rg_strbuf_puts(out, alert_id);
     rg_strbuf_puts(out, "/release");
-}
-
-static int sink_decision(void *opaque, const rg_decision *d)
-{
-    rg_alert_store *s = opaque;
-    return rg_alert_store_add(s, d, s->last_error, sizeof s->last_error) < 0 ? -1 : 0;
-}
-
-rg_sink rg_alert_store_sink(rg_alert_store *s)
-{
-    rg_sink sink = {.opaque = s, .decision = sink_decision};
-    return sink;
 }

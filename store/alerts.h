@@ -99,11 +99,28 @@ int rg_alert_store_add_json(rg_alert_store *s, const char *json, size_t json_len
                             size_t errstr_size);
 
 /*
- * A sink for the engine (engine.h) that adds every decision it is given.
- * The store must outlive the sink's use. On error the callback returns -1
- * and the message is kept: read it with rg_alert_store_last_error.
+ * The alert store as a sink (sinks/sink.h; alerts_sink.c): `decision` adds
+ * every decision it is given, emitted or all under cooldown (an alert
+ * either way), and returns RG_SINK_TAKEN (a new alert or one that was
+ * there) or RG_SINK_FAILED, the message kept for rg_alert_store_last_error
+ * (a failed add rolls the open batch back: the tickets of that batch are
+ * acknowledged with err -1, lost). Acknowledgement: when the batch holding
+ * the decision committed; the sink learns it at its next op, flush or
+ * close (late, never early). flush commits the open batch. close: with
+ * owns_store, "alert store: MESSAGE" when an add failed, then the store is
+ * closed (its final commit); without, the batch is committed and the store
+ * stays open. Ownership: a borrowed store must outlive the sink.
  */
-rg_sink rg_alert_store_sink(rg_alert_store *s);
+typedef struct rg_alert_sink_conf {
+    rg_alert_store *store;
+    bool owns_store;            /* close the store with the sink */
+    rg_sink_acked_fn acked;     /* may be NULL */
+    void *ack_opaque;
+} rg_alert_sink_conf;
+
+/* 0, or -1 (out of memory) with errstr; with owns_store the store is
+ * closed on failure too. */
+int rg_alert_sink_open(rg_sink *out, const rg_alert_sink_conf *conf, char *errstr, size_t errstr_size);
 const char *rg_alert_store_last_error(const rg_alert_store *s);
 
 /* ---- reading ---------------------------------------------------------- */

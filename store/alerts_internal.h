@@ -26,6 +26,7 @@ struct rg_alert_store {
     int64_t batch_ms;           /* ... or when a batch is older than this */
     size_t batch_count;         /* adds in the open batch */
     int64_t batch_started_ms;   /* monotonic */
+    uint64_t commits;           /* batches committed: the sink acknowledges by it (alerts_sink.c) */
 
     /* Prepared once, reused for every add. */
     sqlite3_stmt *insert_alert;

@@ -1,4 +1,4 @@
-/* run_alerts — the alert store and its release outbox from streaming; see run_alerts.h. */
+/* alerts — the alert store (a sink) and its release outbox from streaming; see alerts.h. */
 #include "alerts.h"
 
 #include <stdlib.h>
@@ -39,6 +39,9 @@ typedef struct id_set {
 } id_set;
 
 struct rg_run_alerts {
+    rg_stream *s;
+    rg_sink_acked_fn acked;     /* a copy's ticket, once the store has it */
+    void *ack_opaque;
     rg_alert_store *store;
     char *path;
     alert_copy **pending;
@@ -90,6 +93,8 @@ static bool ids_remove(id_set *s, int64_t id)
 
 /* ---- lifecycle ---- */
 
+static const rg_sink_ops alerts_ops;
+
 int rg_run_alerts_open(rg_stream *s, const char *path, char *errstr, size_t errstr_size)
 {
     rg_run_alerts *a = calloc(1, sizeof *a);
@@ -105,7 +110,11 @@ int rg_run_alerts_open(rg_stream *s, const char *path, char *errstr, size_t errs
         return -1;
     }
     rg_alert_store_set_busy_timeout(a->store, ALERT_BUSY_MS);
+    a->s = s;
+    a->acked = rg_run_acked;
+    a->ack_opaque = s;
     s->alerts = a;
+    s->sinks.alerts = (rg_sink){.ops = &alerts_ops, .self = a};
     return 0;
 }
 
@@ -116,19 +125,28 @@ static void free_pending(rg_run_alerts *a)
     a->n_pending = 0;
 }
 
-void rg_run_alerts_close(rg_stream *s)
+/* The sink's close: write what can still be written, then close. */
+static int alerts_close(void *self, char *errstr, size_t errstr_size)
 {
-    rg_run_alerts *a = s->alerts;
-    if (!a)
-        return;
+    rg_run_alerts *a = self;
+    rg_stream *s = a->s;
+    int rc = 0;
     a->retry_at_ms = 0;
-    if (rg_run_alerts_write(s, true) > 0)
+    if (rg_run_alerts_write(s, true) > 0) {
         rg_log(RG_LOG_WARN, "alerts not written at exit; their events' offsets were not committed, so a restart "
                             "evaluates them again",
                "db", a->path, NULL);
+        snprintf(errstr, errstr_size, "alerts not written at exit");
+        rc = -1;
+    }
     char err[512];
-    if (rg_alert_store_close(a->store, err, sizeof err) != 0)
+    if (rg_alert_store_close(a->store, err, sizeof err) != 0) {
         rg_log(RG_LOG_WARN, "closing the alert store failed", "db", a->path, "error", err, NULL);
+        rc = -1;
+    }
+    /* Copies never written will never be: their tickets say so. */
+    for (size_t i = 0; i < a->n_pending; i++)
+        a->acked(a->ack_opaque, a->pending[i]->ticket, -1);
     free_pending(a);
     free(a->pending);
     free(a->inflight.ids);
@@ -137,6 +155,13 @@ void rg_run_alerts_close(rg_stream *s)
     free(a->path);
     free(a);
     s->alerts = NULL;
+    return rc;
+}
+
+void rg_run_alerts_close(rg_stream *s)
+{
+    if (s->alerts)
+        rg_sink_close(&s->sinks.alerts, NULL, 0);   /* what went wrong is logged */
 }
 
 /* ---- alerts ---- */
@@ -190,9 +215,11 @@ static alert_copy *copy_decision(const rg_decision *d)
     return c;
 }
 
-int rg_run_alerts_add(rg_stream *s, const struct rg_decision *d, void *ticket)
+/* The sink's decision: a copy kept until a write commits it. */
+static int alerts_decision(void *self, const rg_decision *d, void *ticket)
 {
-    rg_run_alerts *a = s->alerts;
+    rg_run_alerts *a = self;
+    rg_stream *s = a->s;
     if (a->n_pending == a->cap_pending) {
         size_t cap = a->cap_pending ? a->cap_pending * 2 : 1024;
         alert_copy **p = realloc(a->pending, cap * sizeof *p);
@@ -209,11 +236,11 @@ int rg_run_alerts_add(rg_stream *s, const struct rg_decision *d, void *ticket)
     c->ticket = ticket;
     a->pending[a->n_pending++] = c;
     s->metrics.alerts_pending = a->n_pending;
-    return 0;
+    return RG_SINK_TAKEN;
 oom:
     rg_log(RG_LOG_ERROR, "out of memory keeping an alert; stopping without committing past it", NULL);
     s->fatal = true;
-    return -1;
+    return RG_SINK_FAILED;
 }
 
 size_t rg_run_alerts_write(rg_stream *s, bool force)
@@ -253,12 +280,32 @@ size_t rg_run_alerts_write(rg_stream *s, bool force)
     a->failing = false;
     a->paused_logged = false;
     for (i = 0; i < a->n_pending; i++)
-        rg_run_output_acked(s, a->pending[i]->ticket);
+        a->acked(a->ack_opaque, a->pending[i]->ticket, 0);
     s->metrics.alerts_stored += a->n_pending;
     free_pending(a);
     s->metrics.alerts_pending = 0;
     return 0;
 }
+
+/* The sink's flush: write now (a failed write still waits out its
+ * backoff). */
+static int alerts_flush(void *self, char *errstr, size_t errstr_size)
+{
+    rg_run_alerts *a = self;
+    size_t waiting = rg_run_alerts_write(a->s, true);
+    if (waiting) {
+        snprintf(errstr, errstr_size, "%s: %zu alerts waiting for the store", a->path, waiting);
+        return -1;
+    }
+    return 0;
+}
+
+static const rg_sink_ops alerts_ops = {
+    .name = "alert store",
+    .decision = alerts_decision,
+    .flush = alerts_flush,
+    .close = alerts_close,
+};
 
 size_t rg_run_alerts_pending(const rg_stream *s) { return s->alerts ? s->alerts->n_pending : 0; }
 

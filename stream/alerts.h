@@ -4,15 +4,19 @@
  * (store/alerts.h), and the store's release outbox is delivered to the
  * action topic.
  *
- * Alerts. A decide task hands every decision (emitted or under cooldown)
- * to rg_run_alerts_add with an output ticket of its current epoch, exactly
- * like a produced decision (task.h). Copies are written in short
- * transactions (every 200 ms, at once when the loop is idle, or when 5000
- * are waiting) and their tickets acknowledged only after the transaction
+ * Alerts. The store is a sink (sinks/sink.h; s->sinks.alerts once open):
+ * a decide task hands it every decision (emitted or under cooldown) with
+ * an output ticket of its current epoch, exactly like a produced decision
+ * (task.h); `decision` keeps a copy (RG_SINK_FAILED only out of memory,
+ * which is fatal), `flush` writes now, `close` is rg_run_alerts_close.
+ * Copies are written in short transactions (every 200 ms, at once when the
+ * loop is idle, or when 5000 are waiting) and their tickets acknowledged
+ * (the sink's callback, rg_run_acked) only after the transaction
  * committed. So no snapshot (and no commit) covers an event whose alerts
  * are not in the store; a task that evaluates events again adds nothing
- * twice (an alert's id is its decision_id, unique in the store). Between writes the store holds no transaction, so `riskgate
- * alerts label/resolve` and `riskgate serve` get the write lock at once.
+ * twice (an alert's id is its decision_id, unique in the store). Between
+ * writes the store holds no transaction, so `riskgate alerts
+ * label/resolve` and `riskgate serve` get the write lock at once.
  * A write that fails (SQLITE_BUSY after a 100 ms wait: another process
  * holds the write lock; or any other error) keeps every copy and tries
  * again 200 ms later; offsets simply do not move meanwhile, and above
@@ -47,14 +51,12 @@ typedef struct rg_run_alerts rg_run_alerts;
 
 struct rg_decision;
 
-/* Open (or create) the store at path. 0, or -1 with errstr. */
+/* Open (or create) the store at path, and make s->sinks.alerts its sink
+ * (acknowledging with rg_run_acked). 0, or -1 with errstr. */
 int rg_run_alerts_open(rg_stream *s, const char *path, char *errstr, size_t errstr_size);
-/* Write what can still be written, then close. NULL-safe (no store). */
+/* Write what can still be written, then close (the sink's close; copies
+ * not written are acknowledged with err: never). NULL-safe (no store). */
 void rg_run_alerts_close(rg_stream *s);
-
-/* Copy d for the store; ticket (an output ticket of the deciding task) is
- * acknowledged once it is written. 0, or -1 out of memory (fatal). */
-int rg_run_alerts_add(rg_stream *s, const struct rg_decision *d, void *ticket);
 
 /* Write the waiting copies when due (or now, with force; a failed write
  * still waits out its 200 ms backoff). Returns the number still waiting. */

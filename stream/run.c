@@ -65,6 +65,7 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, rg_ruleset *rules, cons
         return NULL;
     }
     s->cfg = *cfg_in;
+    rg_run_sinks_init(s);   /* the topics as sinks, over the handles made below (produce.c) */
     rg_reloader_init(&s->reloader, s->cfg.rules_paths, s->cfg.n_rules_paths);
     if (s->cfg.max_idle_ms < 0)
         s->cfg.max_idle_ms = 0;

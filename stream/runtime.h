@@ -11,7 +11,7 @@
  *   topology.c   topic names, partition counts, creating the internal
  *                topics
  *   produce.c    producing with delivery tickets, the retry queue,
- *                delivery reports
+ *                delivery reports; the topics as sinks (sinks/sink.h)
  *   rebalance.c  tasks created (restored) and given up with partitions
  *   alerts.c     --alerts: decisions into the store, its release outbox
  *   conf.c       librdkafka configuration and client callbacks
@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "../common/strbuf.h"
+#include "../sinks/sink.h"
 #include "metrics.h"
 #include "probe.h"
 #include "reload.h"
@@ -85,6 +86,35 @@ typedef struct rg_retry {
     void *ticket;
 } rg_retry;
 
+/* ---- sinks ----
+ * Everything a task produces goes through a sink (sinks/sink.h): one per
+ * topic, over rg_run_produce (produce.c), and with --alerts the alert
+ * store (alerts.c). Every one is built with rg_run_acked as its
+ * acknowledgement: a ticket's output is counted until it comes. */
+typedef enum rg_run_topic {
+    RG_OUT_ACTIONS = 0,     /* decision: emitted ones, key = subject, decided_at spliced in */
+    RG_OUT_DEADLETTER,      /* reject: key = the input record's */
+    RG_OUT_ENTITIES,        /* record: repartition records and MARKs for the entity stage */
+    RG_OUT_DECIDE,          /* record: ... for the decide stage */
+    RG_OUT_STATE,           /* record: snapshot pieces, headers, tombstones */
+    RG_OUT_COUNT
+} rg_run_topic;
+
+/* A topic as a sink: `rkt` points at the rg_clients handle, which for the
+ * internal topics exists only once they do (run.c start_up). */
+typedef struct rg_topic_sink {
+    rg_stream *s;
+    rd_kafka_topic_t *const *rkt;
+    rg_sink_acked_fn acked;
+    void *ack_opaque;
+} rg_topic_sink;
+
+typedef struct rg_run_sinks {
+    rg_topic_sink topic[RG_OUT_COUNT];
+    rg_sink out[RG_OUT_COUNT];      /* {ops, &topic[i]} */
+    rg_sink alerts;                 /* --alerts (alerts.c); no sink without */
+} rg_run_sinks;
+
 typedef struct rg_clients {
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
@@ -122,6 +152,7 @@ struct rg_stream {
     rg_clients c;
     rg_tasks tasks;
     rg_outputs out;
+    rg_run_sinks sinks;
     rg_commits commits;
     rg_probe *probe;
     struct rg_run_alerts *alerts;   /* --alerts; NULL none */
@@ -181,9 +212,15 @@ static inline bool rg_run_log_due(int64_t *last_ms)
  * a later attempt. RD_KAFKA_PARTITION_UA: the partitioner (by key). */
 void rg_run_produce(rg_stream *s, rd_kafka_topic_t *rkt, int32_t partition, const void *key, size_t key_len,
                     const void *value, size_t value_len, void *ticket);
-/* An output of a task acknowledged otherwise than by a delivery report
- * (an alert written): its epoch count goes down if the task is held. */
-void rg_run_output_acked(rg_stream *s, void *ticket);
+/* Make the topic sinks (s->sinks.out), each over its rg_clients handle
+ * (which may still be NULL: the internal topics' come later). */
+void rg_run_sinks_init(rg_stream *s);
+/* The runners' acknowledgement (rg_sink_acked_fn, opaque = s): the output
+ * a ticket names reached its reader (err 0) or never will. An output
+ * ticket's count in its task's epoch goes down, a snapshot piece counts
+ * for its snapshot, a MARK frees its slot (delivered or not); a ticket of
+ * a task given up since is ignored. */
+void rg_run_acked(void *opaque, void *ticket, int err);
 /* Produce the retries that are due (or all, with force). */
 void rg_run_retry_due(rg_stream *s, bool force);
 void rg_run_retries_free(rg_stream *s);

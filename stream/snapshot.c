@@ -233,14 +233,20 @@ static void write_pieces(rg_stream *s, rg_task *t)
     for (uint32_t i = 0; i < chunks; i++) {
         size_t at = (size_t)i * RG_SNAPSHOT_CHUNK, n = len - at < RG_SNAPSHOT_CHUNK ? len - at : RG_SNAPSHOT_CHUNK;
         int kl = snprintf(key, sizeof key, "%s/%llu/%u", t->name, (unsigned long long)gen, i);
-        rg_run_produce(s, s->c.state, part, key, (size_t)kl, t->snap_blob.data + at, n, ticket);
+        rg_sink_record(&s->sinks.out[RG_OUT_STATE],
+                       &(rg_keyed_record){.key = key, .key_len = (size_t)kl, .partition = part,
+                                          .value = t->snap_blob.data + at, .value_len = n},
+                       ticket);
     }
     header h = {task_char(t->kind), t->partition, gen, chunks, len,
                 (uint32_t)crc32(0, (const Bytef *)t->snap_blob.data, (uInt)len), t->snap_resume,
                 rg_run_wall_us() / 1000};
     rg_strbuf hb = RG_STRBUF_INIT;
     header_put(&hb, &h, rg_ruleset_id(s->rs));
-    rg_run_produce(s, s->c.state, part, t->name, strlen(t->name), hb.data, hb.len, ticket);
+    rg_sink_record(&s->sinks.out[RG_OUT_STATE],
+                   &(rg_keyed_record){.key = t->name, .key_len = strlen(t->name), .partition = part,
+                                      .value = hb.data, .value_len = hb.len},
+                   ticket);
     rg_strbuf_free(&hb);
 }
 
@@ -251,7 +257,8 @@ static void durable(rg_stream *s, rg_task *t)
     char key[96];
     for (uint32_t i = 0; t->durable_gen && i < t->durable_chunks; i++) {
         int kl = snprintf(key, sizeof key, "%s/%llu/%u", t->name, (unsigned long long)t->durable_gen, i);
-        rg_run_produce(s, s->c.state, part, key, (size_t)kl, NULL, 0,
+        rg_sink_record(&s->sinks.out[RG_OUT_STATE],
+                       &(rg_keyed_record){.key = key, .key_len = (size_t)kl, .partition = part},   /* a tombstone */
                        rg_ticket(t->slot, t->gen, RG_TICKET_UNTRACKED, 0));
     }
     header h = {task_char(t->kind), t->partition, t->snap_gen, t->snap_chunks, t->snap_blob.len,

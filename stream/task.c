@@ -48,28 +48,45 @@ static void told(rg_task *t, int32_t slot, int64_t progress)
     t->mark_drained[slot] = false;
 }
 
+/* Give one output to a sink under a new ticket of t's epoch. A ticket the
+ * sink declined is taken back at once: nothing will acknowledge it. */
+static int give(rg_task *t, int rc, void *ticket)
+{
+    if (rc == RG_SINK_DECLINED)
+        rg_task_acked(t, rg_ticket_epoch(ticket));
+    return rc;
+}
+
+static int out_record(rg_task *t, rg_run_topic topic, const char *key, size_t key_len, const void *rec,
+                      size_t rec_len, int32_t *part)
+{
+    rg_stream *s = t->s;
+    *part = rg_stage_partition(key, key_len, s->topo.partitions);
+    rg_keyed_record r = {.key = key, .key_len = key_len, .partition = *part, .value = rec, .value_len = rec_len};
+    void *ticket = rg_task_ticket(t);
+    return give(t, rg_sink_record(&s->sinks.out[topic], &r, ticket), ticket) < 0 ? -1 : 0;
+}
+
 static int out_entities(void *opaque, const char *key, size_t key_len, const void *rec, size_t rec_len)
 {
     rg_task *t = opaque;
-    rg_stream *s = t->s;
-    int32_t part = rg_stage_partition(key, key_len, s->topo.partitions);
-    rg_run_produce(s, s->c.entities, part, key, key_len, rec, rec_len, rg_task_ticket(t));
+    int32_t part;
+    int rc = out_record(t, RG_OUT_ENTITIES, key, key_len, rec, rec_len, &part);
     if (t->kind == RG_TASK_INGEST)
         told(t, part, rg_ingest_progress(t->st.ingest));   /* decide's HITS carry no progress */
-    s->metrics.records_entities++;
-    return s->fatal ? -1 : 0;
+    t->s->metrics.records_entities++;
+    return rc;
 }
 
 static int out_decide(void *opaque, const char *key, size_t key_len, const void *rec, size_t rec_len)
 {
     rg_task *t = opaque;
-    rg_stream *s = t->s;
-    int32_t part = rg_stage_partition(key, key_len, s->topo.partitions);
-    rg_run_produce(s, s->c.decide, part, key, key_len, rec, rec_len, rg_task_ticket(t));
+    int32_t part;
+    int rc = out_record(t, RG_OUT_DECIDE, key, key_len, rec, rec_len, &part);
     if (t->kind == RG_TASK_INGEST)
-        told(t, s->topo.partitions + part, rg_ingest_progress(t->st.ingest));
-    s->metrics.records_decide++;
-    return s->fatal ? -1 : 0;
+        told(t, t->s->topo.partitions + part, rg_ingest_progress(t->st.ingest));
+    t->s->metrics.records_decide++;
+    return rc;
 }
 
 static int out_reject(void *opaque, const char *json, size_t json_len, const char *kind)
@@ -77,10 +94,12 @@ static int out_reject(void *opaque, const char *json, size_t json_len, const cha
     rg_task *t = opaque;
     rg_stream *s = t->s;
     rg_metrics_reject(&s->metrics, kind);
-    rg_run_produce(s, s->c.deadletter, RD_KAFKA_PARTITION_UA, t->cur_key, t->cur_key_len, json, json_len,
-                   rg_task_ticket(t));
+    rg_dead_letter dl = {.json = json, .json_len = json_len, .kind = kind, .key = t->cur_key,
+                         .key_len = t->cur_key_len};
+    void *ticket = rg_task_ticket(t);
+    int rc = give(t, rg_sink_reject(&s->sinks.out[RG_OUT_DEADLETTER], &dl, ticket), ticket);
     s->metrics.deadletter_records++;
-    return s->fatal ? -1 : 0;
+    return rc < 0 ? -1 : 0;
 }
 
 static int out_decision(void *opaque, const rg_decision *d)
@@ -88,19 +107,20 @@ static int out_decision(void *opaque, const rg_decision *d)
     rg_task *t = opaque;
     rg_stream *s = t->s;
     /* Every decision is an alert, one under cooldown too (as replay
-     * --alerts stores it). */
-    if (s->alerts && rg_run_alerts_add(s, d, rg_task_ticket(t)) != 0)
-        return -1;
-    if (!d->emit)
-        return 0;   /* every hit under cooldown: nothing to the action topic */
-    rg_strbuf_reset(&s->scratch);
-    if (!rg_run_splice_decided_at(&s->scratch, d->json, d->json_len)) {
-        rg_log(RG_LOG_ERROR, "cannot format a decision (out of memory, or not a JSON object); stopping", NULL);
-        s->fatal = true;
-        return -1;
+     * --alerts stores it); the action topic takes the emitted ones. Each
+     * destination acknowledges under its own ticket. */
+    void *ticket;
+    if (s->alerts) {
+        ticket = rg_task_ticket(t);
+        if (give(t, rg_sink_decision(&s->sinks.alerts, d, ticket), ticket) < 0)
+            return -1;
     }
-    rg_run_produce(s, s->c.actions, RD_KAFKA_PARTITION_UA, d->subject, strlen(d->subject), s->scratch.data,
-                   s->scratch.len, rg_task_ticket(t));
+    ticket = rg_task_ticket(t);
+    int rc = give(t, rg_sink_decision(&s->sinks.out[RG_OUT_ACTIONS], d, ticket), ticket);
+    if (rc == RG_SINK_DECLINED)
+        return 0;   /* every hit under cooldown: nothing to the action topic */
+    if (rc < 0)
+        return -1;
     const char *actions[RG_ACT_COUNT];
     size_t n_actions = 0;
     for (int a = 0; a < RG_ACT_COUNT; a++)
@@ -115,7 +135,7 @@ static int out_decision(void *opaque, const rg_decision *d)
     /* From the event's own time (in live traffic, when it happened) to
      * its decision's produce: every hop of the topology is in it. */
     rg_metrics_latency(&s->metrics, (double)(rg_run_wall_us() / 1000 - d->ts_ms) / 1e3);
-    return s->fatal ? -1 : 0;
+    return 0;
 }
 
 static rg_stage_out stage_out(rg_task *t)
@@ -412,8 +432,10 @@ void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms)
         /* A MARK that is lost only delays the merge: nothing waits for it.
          * Its ticket names its slot (epoch r + 1; 0 is a tombstone's). */
         t->mark_inflight[r] = true;
-        rg_run_produce(s, r < n ? s->c.entities : s->c.decide, r < n ? r : r - n, NULL, 0, s->scratch.data,
-                       s->scratch.len, rg_ticket(t->slot, t->gen, RG_TICKET_UNTRACKED, (uint32_t)r + 1));
+        rg_keyed_record mark = {.partition = r < n ? r : r - n, .value = s->scratch.data,
+                                .value_len = s->scratch.len};
+        rg_sink_record(&s->sinks.out[r < n ? RG_OUT_ENTITIES : RG_OUT_DECIDE], &mark,
+                       rg_ticket(t->slot, t->gen, RG_TICKET_UNTRACKED, (uint32_t)r + 1));
         t->mark_sent_ms[r] = now_ms;
         t->mark_progress[r] = position;
         t->mark_drained[r] = is_drained;

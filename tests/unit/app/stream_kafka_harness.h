@@ -893,7 +893,7 @@ typedef struct replay_cmp {
     char problem[2048];
 } replay_cmp;
 
-static inline int replay_cmp_decision(void *opaque, const rg_decision *d)
+static inline int replay_cmp_decision(void *opaque, const rg_decision *d, void *ticket)
 {
     replay_cmp *c = opaque;
     int index = atoi(d->event_id + 2);
@@ -927,7 +927,8 @@ static inline void check_replay(harness *h, int from)
     if (!e)
         fail_msg("engine: %s", err);
     replay_cmp c = {.h = h, .from = from};
-    rg_sink sink = {.opaque = &c, .decision = replay_cmp_decision};
+    static const rg_sink_ops replay_cmp_ops = {.name = "replay comparison", .decision = replay_cmp_decision};
+    rg_sink sink = {.ops = &replay_cmp_ops, .self = &c};
     rg_replay_lane lane = {.engine = e, .sink = &sink};
     const char *captures[] = {h->capture_path};
     rg_replay_opts o = {.captures = captures, .n_captures = 1, .lanes = &lane, .n_lanes = 1};

@@ -168,14 +168,15 @@ static void test_batches_commit_by_rows_and_flush(void **state)
 static void test_sink_adds(void **state)
 {
     ctx *c = *state;
-    rg_sink sink = rg_alert_store_sink(c->s);
+    rg_sink sink;
+    assert_int_equal(rg_alert_sink_open(&sink, &(rg_alert_sink_conf){.store = c->s}, c->err, sizeof c->err), 0);
     fix_decision f;
     fix_make(&f, "e-s", "u-s", FIX_T0, "clock_tamper", RG_ACT_BIT(RG_ACT_REVIEW));
     f.d.emit = false; /* every hit under cooldown: still stored */
     f.hits[0].suppressed = true;
     f.d.actions = 0;
-    assert_int_equal(sink.decision(sink.opaque, &f.d), 0);
-    assert_int_equal(sink.decision(sink.opaque, &f.d), 0);
+    assert_int_equal(rg_sink_decision(&sink, &f.d, NULL), 0);
+    assert_int_equal(rg_sink_decision(&sink, &f.d, NULL), 0);
     rg_alert a;
     assert_int_equal(rg_alert_store_get(c->s, "e-s/u-s", &a, c->err, sizeof c->err), 1);
     assert_true(a.suppressed);
@@ -186,7 +187,7 @@ static void test_sink_adds(void **state)
     f.d.decision_id = "e-t/u-s";
     f.d.json = "{\"broken";
     f.d.json_len = strlen(f.d.json);
-    assert_int_equal(sink.decision(sink.opaque, &f.d), 0);
+    assert_int_equal(rg_sink_decision(&sink, &f.d, NULL), 0);
     assert_int_equal(rg_alert_store_get(c->s, "e-t/u-s", &a, c->err, sizeof c->err), 1);
     assert_null(a.hits[0].reason);
     rg_strbuf b = RG_STRBUF_INIT;
@@ -201,13 +202,65 @@ static void test_sink_adds(void **state)
     /* A failing insert rolls the open batch back and says so. */
     rg_alert_store_set_batch(c->s, 100, 60000);
     fix_make(&f, "e-u", "u-s", FIX_T0, "clock_tamper", RG_ACT_BIT(RG_ACT_REVIEW));
-    assert_int_equal(sink.decision(sink.opaque, &f.d), 0);
+    assert_int_equal(rg_sink_decision(&sink, &f.d, NULL), 0);
     assert_int_equal(rg_alert_store_flush(c->s, c->err, sizeof c->err), 0);
     side_exec(c->path, "DROP INDEX hits_rule; DROP TABLE hits");
     fix_make(&f, "e-v", "u-s", FIX_T0, "clock_tamper", RG_ACT_BIT(RG_ACT_REVIEW));
-    assert_int_equal(sink.decision(sink.opaque, &f.d), -1);
+    assert_int_equal(rg_sink_decision(&sink, &f.d, NULL), -1);
     assert_non_null(strstr(rg_alert_store_last_error(c->s), "rolled back"));
     assert_int_equal(fix_side_query(c->path, "SELECT count(*) FROM alerts WHERE event_id = 'e-v'"), 0);
+    assert_int_equal(rg_sink_close(&sink, c->err, sizeof c->err), 0);   /* borrowed: the store stays open */
+}
+
+/* The store sink acknowledges a decision once the batch holding it
+ * committed, never before; a failed add is not acknowledged. */
+typedef struct sink_acks {
+    void *ticket[8];
+    int err[8];
+    size_t n;
+} sink_acks;
+
+static void on_sink_acked(void *opaque, void *ticket, int err)
+{
+    sink_acks *a = opaque;
+    assert_true(a->n < 8);
+    a->ticket[a->n] = ticket;
+    a->err[a->n++] = err;
+}
+
+static void test_sink_acks_on_commit(void **state)
+{
+    ctx *c = *state;
+    sink_acks a = {0};
+    rg_sink sink;
+    assert_int_equal(rg_alert_sink_open(&sink, &(rg_alert_sink_conf){.store = c->s, .acked = on_sink_acked,
+                                                                    .ack_opaque = &a},
+                                        c->err, sizeof c->err),
+                     0);
+    rg_alert_store_set_batch(c->s, 2, 60000);
+    fix_decision f;
+    fix_make(&f, "e-a1", "u-a", FIX_T0, "clock_tamper", RG_ACT_BIT(RG_ACT_REVIEW));
+    assert_int_equal(rg_sink_decision(&sink, &f.d, (void *)1), RG_SINK_TAKEN);
+    fix_make(&f, "e-a2", "u-a", FIX_T0, "clock_tamper", RG_ACT_BIT(RG_ACT_REVIEW));
+    assert_int_equal(rg_sink_decision(&sink, &f.d, (void *)2), RG_SINK_TAKEN);
+    assert_int_equal(a.n, 0);   /* the batch is still open */
+    /* The third add commits the full batch before it: 1 and 2 are in. */
+    fix_make(&f, "e-a3", "u-a", FIX_T0, "clock_tamper", RG_ACT_BIT(RG_ACT_REVIEW));
+    assert_int_equal(rg_sink_decision(&sink, &f.d, (void *)3), RG_SINK_TAKEN);
+    assert_int_equal(a.n, 2);
+    assert_ptr_equal(a.ticket[0], (void *)1);
+    assert_ptr_equal(a.ticket[1], (void *)2);
+    assert_int_equal(a.err[0] | a.err[1], 0);
+    assert_int_equal(rg_sink_flush(&sink, c->err, sizeof c->err), 0);
+    assert_int_equal(a.n, 3);
+    assert_ptr_equal(a.ticket[2], (void *)3);
+    /* A failing add is not acknowledged (FAILED: nothing follows). */
+    side_exec(c->path, "DROP INDEX hits_rule; DROP TABLE hits");
+    fix_make(&f, "e-a4", "u-a", FIX_T0, "clock_tamper", RG_ACT_BIT(RG_ACT_REVIEW));
+    assert_int_equal(rg_sink_decision(&sink, &f.d, (void *)4), RG_SINK_FAILED);
+    assert_int_equal(a.n, 3);
+    assert_int_equal(rg_sink_close(&sink, c->err, sizeof c->err), 0);
+    assert_int_equal(a.n, 3);
 }
 
 static void test_list_filters_and_order(void **state)
@@ -479,6 +532,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_get_and_dedupe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches_commit_by_rows_and_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sink_adds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sink_acks_on_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters_and_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_label_and_resolve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_outbox, setup, teardown),

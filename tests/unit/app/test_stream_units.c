@@ -1,7 +1,8 @@
 /* Unit tests for the streaming runner's pure parts: delivery tickets
  * (stream/runtime.h), secret keys in logs (stream/log.c), the
- * Prometheus rendering (stream/metrics.c) and when an ingest task counts
- * as drained (stream/task.c). The stages' merge has its
+ * Prometheus rendering (stream/metrics.c), when an ingest task counts
+ * as drained (stream/task.c) and what the sinks' acknowledgement does to
+ * a task's count of outputs in flight (stream/produce.c). The stages' merge has its
  * tests in tests/unit/stages/test_stages_merge.c. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -217,6 +218,43 @@ static void test_restored_drained_task_position_moves(void **state)
     rg_ruleset_free(rs);
 }
 
+/* The runner's sinks acknowledge through rg_run_acked: an output counts
+ * in its task's epoch until it arrives (a report with an error leaves it
+ * counted: nothing past it may be committed), a MARK frees its slot
+ * delivered or not, and a ticket of a task given up since is ignored. The
+ * action topic declines a decision with every hit under cooldown. */
+static void test_sink_acks_count_outputs(void **state)
+{
+    (void)state;
+    static rg_stream s;
+    rg_ruleset *rs;
+    rg_task *t = ingest_task(&s, &rs);
+    rg_run_sinks_init(&s);
+    rg_task *slots[1] = {t};
+    s.tasks.slots = slots;
+    s.tasks.n = 1;
+    void *first = rg_task_ticket(t), *second = rg_task_ticket(t);
+    assert_int_equal(rg_task_inflight(t), 2);
+    rg_run_acked(&s, first, RD_KAFKA_RESP_ERR__PURGE_QUEUE);
+    assert_int_equal(rg_task_inflight(t), 2);
+    rg_run_acked(&s, first, 0);
+    assert_int_equal(rg_task_inflight(t), 1);
+    rg_run_acked(&s, rg_ticket(t->slot, t->gen + 1, RG_TICKET_OUTPUT, 0), 0);   /* another generation */
+    assert_int_equal(rg_task_inflight(t), 1);
+    t->mark_inflight[0] = true;
+    rg_run_acked(&s, rg_ticket(t->slot, t->gen, RG_TICKET_UNTRACKED, 1), RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+    assert_false(t->mark_inflight[0]);
+    /* Declined before anything is produced (there is no producer here). */
+    rg_decision quiet = {.subject = "a", .json = "{}", .json_len = 2, .emit = false};
+    assert_int_equal(rg_sink_decision(&s.sinks.out[RG_OUT_ACTIONS], &quiet, second), RG_SINK_DECLINED);
+    rg_run_acked(&s, second, 0);
+    assert_int_equal(rg_task_inflight(t), 0);
+    s.tasks.slots = NULL;
+    s.tasks.n = 0;
+    rg_task_free(t);
+    rg_ruleset_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_metrics_text),
         cmocka_unit_test(test_drained_judged_by_restored_position),
         cmocka_unit_test(test_restored_drained_task_position_moves),
+        cmocka_unit_test(test_sink_acks_count_outputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

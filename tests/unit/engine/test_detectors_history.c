@@ -42,7 +42,7 @@ static const char *geo_path(const char *file)
     return path;
 }
 
-static int collect(void *opaque, const rg_decision *d)
+static int collect(void *opaque, const rg_decision *d, void *ticket)
 {
     run *r = opaque;
     for (size_t i = 0; i < d->n_hits; i++) {
@@ -52,6 +52,8 @@ static int collect(void *opaque, const rg_decision *d)
     rg_strbuf_putc(&r->hits, '\n');
     return 0;
 }
+
+static const rg_sink_ops collect_ops = {.name = "test collector", .decision = collect};
 
 static void run_open(run *r, const char *yaml, const char *mmdb)
 {
@@ -94,7 +96,7 @@ static const char *feed(run *r, const char *fmt, ...)
     if (rg_event_parse(r->p, json, strlen(json), &ev, &rej) != 0)
         fail_msg("event refused: %s: %s", rej.error, json);
     rg_strbuf_reset(&r->hits);
-    rg_sink sink = {.opaque = r, .decision = collect};
+    rg_sink sink = {.ops = &collect_ops, .self = r};
     assert_int_equal(rg_engine_process(r->e, &ev, json, strlen(json), &sink), RG_ENGINE_OK);
     return r->hits.data && r->hits.len ? r->hits.data : "";
 }

@@ -121,13 +121,15 @@ typedef struct outcome {
     uint64_t allocations, failed;
 } outcome;
 
-static int sink_decision(void *opaque, const rg_decision *d)
+static int sink_decision(void *opaque, const rg_decision *d, void *ticket)
 {
     rg_strbuf *out = opaque;
     rg_strbuf_append(out, d->json, d->json_len);
     rg_strbuf_putc(out, '\n');
     return rg_strbuf_ok(out) ? 0 : -1;
 }
+
+static const rg_sink_ops sink_decision_ops = {.name = "test sink", .decision = sink_decision};
 
 /* One run with allocation `nth` failing (0: none). */
 static outcome run(uint64_t nth, bool persistent)
@@ -147,7 +149,7 @@ static outcome run(uint64_t nth, bool persistent)
         goto done;
     }
     o.stage = 2;
-    rg_sink sink = {.opaque = &out, .decision = sink_decision};
+    rg_sink sink = {.ops = &sink_decision_ops, .self = &out};
     for (size_t i = 0; i < in.n_lines; i++) {
         rg_event ev;
         rg_reject rej;

@@ -21,7 +21,7 @@ typedef struct collected {
     int emitted, suppressed;
 } collected;
 
-static int collect(void *opaque, const rg_decision *d)
+static int collect(void *opaque, const rg_decision *d, void *ticket)
 {
     collected *c = opaque;
     if (d->emit) {
@@ -36,6 +36,8 @@ static int collect(void *opaque, const rg_decision *d)
     assert_string_equal(d->decision_id + strlen(d->event_id) + 1, d->subject);
     return 0;
 }
+
+static const rg_sink_ops collect_ops = {.name = "test collector", .decision = collect};
 
 static rg_ruleset *load(const char *yaml)
 {
@@ -52,7 +54,7 @@ static rg_engine_result feed(rg_engine *e, rg_event_parser *p, const char *json,
     rg_reject rej;
     if (rg_event_parse(p, json, strlen(json), &ev, &rej) != 0)
         fail_msg("event refused: %s: %s", rej.error, json);
-    rg_sink sink = {.opaque = c, .decision = collect};
+    rg_sink sink = {.ops = &collect_ops, .self = c};
     return rg_engine_process(e, &ev, json, strlen(json), &sink);
 }
 

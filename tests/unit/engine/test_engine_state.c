@@ -80,7 +80,7 @@ static void capture_free(capture *c)
 /* ---- running an engine over part of a capture -------------------------- */
 
 /* Every decision, emitted or not, as the sinks see it. */
-static int collect(void *opaque, const rg_decision *d)
+static int collect(void *opaque, const rg_decision *d, void *ticket)
 {
     rg_strbuf *out = opaque;
     rg_strbuf_puts(out, d->emit ? "E " : "S ");
@@ -88,6 +88,8 @@ static int collect(void *opaque, const rg_decision *d)
     rg_strbuf_putc(out, '\n');
     return 0;
 }
+
+static const rg_sink_ops collect_ops = {.name = "test collector", .decision = collect};
 
 typedef struct setup {
     rg_ruleset *rs;
@@ -97,7 +99,7 @@ typedef struct setup {
 
 static void run_range(rg_engine *e, setup *s, const capture *c, size_t from, size_t to, rg_strbuf *out)
 {
-    rg_sink sink = {.opaque = out, .decision = collect};
+    rg_sink sink = {.ops = &collect_ops, .self = out};
     for (size_t i = from; i < to; i++) {
         rg_event ev;
         rg_reject rej;
