@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Partitions are few (one per held slot); a small list, scanned. */
 typedef struct probe_req {
@@ -18,13 +19,27 @@ struct rg_probe {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
+    pthread_cond_t done_cv;      /* signalled when the thread ends */
     bool stop;
+    bool done;                   /* the thread has left its loop */
+    bool abandoned;              /* freed while a query ran: the thread frees it */
     probe_req *pending;          /* filed, not started */
     size_t n_pending, cap_pending;
     int32_t running;             /* partition being queried; -1 none */
     rg_probe_answer *answers;
     size_t n_answers, cap_answers;
 };
+
+static void destroy(rg_probe *p)
+{
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done_cv);
+    free(p->pending);
+    free(p->answers);
+    free(p->topic);
+    free(p);
+}
 
 static void *probe_main(void *arg)
 {
@@ -59,7 +74,12 @@ static void *probe_main(void *arg)
             .partition = req.partition, .asked_ms = req.asked_ms, .ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0,
             .high_watermark = hi};
     }
+    p->done = true;
+    bool abandoned = p->abandoned;
+    pthread_cond_broadcast(&p->done_cv);
     pthread_mutex_unlock(&p->lock);
+    if (abandoned)
+        destroy(p);
     return NULL;
 }
 
@@ -78,32 +98,49 @@ rg_probe *rg_probe_new(rd_kafka_t *consumer, const char *topic, int timeout_ms)
     }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
     if (pthread_create(&p->thread, NULL, probe_main, p) != 0) {
-        pthread_mutex_destroy(&p->lock);
-        pthread_cond_destroy(&p->wake);
-        free(p->topic);
-        free(p);
+        destroy(p);
         return NULL;
     }
     return p;
 }
 
-void rg_probe_free(rg_probe *p)
+bool rg_probe_release(rg_probe *p, int wait_ms)
 {
     if (!p)
-        return;
+        return true;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&p->lock);
     p->stop = true;
     pthread_cond_signal(&p->wake);
+    while (!p->done) {
+        if (wait_ms < 0)
+            pthread_cond_wait(&p->done_cv, &p->lock);
+        else if (pthread_cond_timedwait(&p->done_cv, &p->lock, &until) != 0)
+            break;
+    }
+    bool done = p->done;
+    if (!done)
+        p->abandoned = true;   /* the thread frees p when its query returns */
     pthread_mutex_unlock(&p->lock);
+    if (!done) {
+        pthread_detach(p->thread);
+        return false;
+    }
     pthread_join(p->thread, NULL);
-    pthread_mutex_destroy(&p->lock);
-    pthread_cond_destroy(&p->wake);
-    free(p->pending);
-    free(p->answers);
-    free(p->topic);
-    free(p);
+    destroy(p);
+    return true;
 }
+
+void rg_probe_free(rg_probe *p) { (void)rg_probe_release(p, -1); }
 
 static bool busy_locked(const rg_probe *p, int32_t partition)
 {

@@ -38,9 +38,15 @@ typedef struct rg_probe_answer {
 /* NULL on failure (out of memory, thread not started). timeout_ms bounds
  * each query. */
 rg_probe *rg_probe_new(rd_kafka_t *consumer, const char *topic, int timeout_ms);
-/* Stops the thread (waits for a running query to end, at most its
- * timeout) and frees. NULL-safe. */
+/* Stops the thread and frees, waiting for a running query to end (a
+ * query to a partition whose leader is down can outlast its timeout by
+ * minutes in librdkafka 2.0.2: ListOffsets waits for its reply). NULL-safe. */
 void rg_probe_free(rg_probe *p);
+/* The same, waiting at most wait_ms: true when freed; false when a query
+ * still runs, and then the thread frees the prober once the query
+ * returns, still using the consumer: the caller must not destroy the
+ * consumer (run.c keeps it for the process's life). */
+bool rg_probe_release(rg_probe *p, int wait_ms);
 
 /* File a query for partition (no-op while one for it is pending). */
 void rg_probe_request(rg_probe *p, int32_t partition, int64_t now_ms);

@@ -140,6 +140,9 @@ fail:
     return NULL;
 }
 
+/* How long a drain waits for the prober's running query (probe.h). */
+#define PROBE_RELEASE_MS 3000
+
 /* ---- librdkafka < 2.3.0: a consumer that never got an assignment ----
  *
  * librdkafka before 2.3.0 aborts in rd_kafka_destroy of a consumer whose
@@ -175,7 +178,7 @@ static bool destroy_would_abort(const rg_stream *s)
     return strstr(strategy, "cooperative-sticky") != NULL;
 }
 
-static void keep_consumer(rd_kafka_t *rk)
+static void keep_consumer(rd_kafka_t *rk, const char *why)
 {
     rd_kafka_set_log_level(rk, 0);
     pthread_mutex_lock(&kept_consumers_lock);
@@ -185,8 +188,7 @@ static void keep_consumer(rd_kafka_t *rk)
         kept_consumers[n_kept_consumers++] = rk;
     }
     pthread_mutex_unlock(&kept_consumers_lock);
-    rg_log(RG_LOG_DEBUG, "consumer never assigned: not destroyed (librdkafka < 2.3.0 would abort, issue #4312)",
-           NULL);
+    rg_log(RG_LOG_DEBUG, "consumer kept, not destroyed", "why", why, NULL);
 }
 
 void rg_stream_free(rg_stream *s)
@@ -208,12 +210,15 @@ void rg_stream_free(rg_stream *s)
         rd_kafka_queue_destroy(s->c.commit_q);
     if (s->commits.due)
         rd_kafka_topic_partition_list_destroy(s->commits.due);
-    rg_probe_free(s->probe);   /* it borrows the consumer */
+    if (!rg_probe_release(s->probe, PROBE_RELEASE_MS))   /* it borrows the consumer */
+        s->probe_abandoned = true;
     if (s->c.restorer)
         rd_kafka_destroy(s->c.restorer);
     if (s->c.consumer) {
-        if (destroy_would_abort(s))
-            keep_consumer(s->c.consumer);
+        if (s->probe_abandoned)
+            keep_consumer(s->c.consumer, "a watermark query still uses it");
+        else if (destroy_would_abort(s))
+            keep_consumer(s->c.consumer, "never assigned: librdkafka < 2.3.0 would abort, issue #4312");
         else
             rd_kafka_destroy(s->c.consumer);
     }
@@ -434,7 +439,11 @@ static int drain(rg_stream *s)
     /* The prober borrows the consumer: a watermark query made after the
      * consumer is closed, to a partition whose leader is down, never
      * returns (librdkafka 2.0.2), and freeing the prober waits for it. */
-    rg_probe_free(s->probe);
+    if (!rg_probe_release(s->probe, PROBE_RELEASE_MS)) {
+        s->probe_abandoned = true;
+        rg_log(RG_LOG_WARN, "a watermark query to a partition whose leader is down is still running; the drain goes "
+                            "on without it (its consumer handle is kept until exit)", NULL);
+    }
     s->probe = NULL;
     rg_log(RG_LOG_INFO, "draining: every task writes a final snapshot once its outputs are acknowledged", NULL);
     int64_t deadline = rg_run_mono_ms() + s->cfg.drain_timeout_ms;

@@ -153,6 +153,7 @@ struct rg_stream {
     rg_tasks tasks;
     rg_outputs out;
     rg_run_sinks sinks;
+    bool probe_abandoned;       /* the prober outlived a drain: its consumer is kept (probe.h) */
     rg_commits commits;
     rg_probe *probe;
     struct rg_run_alerts *alerts;   /* --alerts; NULL none */
