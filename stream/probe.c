@@ -128,11 +128,12 @@ bool rg_probe_release(rg_probe *p, int wait_ms)
             break;
     }
     bool done = p->done;
+    pthread_t thread = p->thread;   /* p may be freed by its thread once unlocked */
     if (!done)
         p->abandoned = true;   /* the thread frees p when its query returns */
     pthread_mutex_unlock(&p->lock);
     if (!done) {
-        pthread_detach(p->thread);
+        pthread_detach(thread);
         return false;
     }
     pthread_join(p->thread, NULL);
