@@ -51,7 +51,7 @@ static int64_t resume_position(const rg_task *t)
         needed = rg_entity_needed_offset(t->st.entity);
     else if (t->kind == RG_TASK_DECIDE)
         needed = rg_decide_needed_offset(t->st.decide);
-    int64_t next = t->next_offset >= 0 ? t->next_offset : t->start_offset;
+    int64_t next = rg_task_input_at(t);
     if (needed < INT64_MAX && (next < 0 || needed < next))
         return needed;
     return next;

@@ -40,7 +40,7 @@ void rg_run_publish(rg_stream *s, int64_t now)
         if (rd_kafka_get_watermark_offsets(s->c.consumer, topic, t->partition, &lo, &hi) ==
                 RD_KAFKA_RESP_ERR_NO_ERROR &&
             hi >= 0) {
-            int64_t next = t->next_offset >= 0 ? t->next_offset : t->start_offset;
+            int64_t next = rg_task_input_at(t);
             if (t->kind == RG_TASK_INGEST)
                 t->high_watermark = hi > t->high_watermark ? hi : t->high_watermark;
             lags[n].lag = next >= 0 ? (hi > next ? hi - next : 0) : hi - (lo > 0 ? lo : 0);

@@ -298,7 +298,7 @@ void rg_task_take(rg_stream *s, rg_task *t, const rd_kafka_message_t *m)
  * not behind: the merge's bounds must run for it (merge.h). */
 static bool input_behind(rg_stream *s, const rg_task *t)
 {
-    int64_t next = t->next_offset >= 0 ? t->next_offset : t->start_offset, lo = -1, hi = -1;
+    int64_t next = rg_task_input_at(t), lo = -1, hi = -1;
     if (t->paused || next < 0 ||
         rd_kafka_get_watermark_offsets(s->c.consumer, rg_topology_topic(&s->topo, t->kind), t->partition, &lo,
                                        &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -348,8 +348,9 @@ long rg_task_run(rg_stream *s, rg_task *t, size_t max, int64_t *wait_ms)
 
 static bool drained(const rg_task *t)
 {
+    int64_t at = rg_task_input_at(t);
     return t->drained_at_ms >= 0 && t->drained_at_ms >= t->last_take_ms &&
-           !(t->high_watermark >= 0 && t->next_offset >= 0 && t->high_watermark > t->next_offset);
+           !(t->high_watermark >= 0 && at >= 0 && t->high_watermark > at);
 }
 
 void rg_task_note_end(rg_task *t, int64_t at_ms, int64_t end_offset, bool at_position)
@@ -371,7 +372,7 @@ void rg_task_note_end(rg_task *t, int64_t at_ms, int64_t end_offset, bool at_pos
         else if (t->start_offset < 0 || end_offset > t->start_offset)
             return;
     }
-    int64_t position = t->next_offset >= 0 ? t->next_offset : t->start_offset;
+    int64_t position = rg_task_input_at(t);
     if (end_offset <= position && at_ms > t->drained_at_ms)
         t->drained_at_ms = at_ms;
 }

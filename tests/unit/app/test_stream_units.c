@@ -156,9 +156,19 @@ static void test_drained_judged_by_restored_position(void **state)
     /* A probe says the partition ends at 150: 50 records still to read. */
     rg_task_note_end(t, now, 150, false);
     assert_false(is_drained(t));
-    /* ... at 100: nothing past the restored position. */
+    rg_task_free(t);
+    rg_ruleset_free(rs);
+
+    /* One that says it ends at 100: nothing past the restored position. */
+    t = ingest_task(&s, &rs);
+    t->start_offset = 100;
+    now = rg_run_mono_ms();
     rg_task_note_end(t, now + 1, 100, false);
     assert_true(is_drained(t));
+    /* Then records arrive before a fetch hands them over: a later probe
+     * shows them, and the task is no longer drained. */
+    rg_task_note_end(t, now + 2, 120, false);
+    assert_false(is_drained(t));
     rg_task_free(t);
     rg_ruleset_free(rs);
 
