@@ -86,7 +86,8 @@ void rg_json_scanner_free(rg_json_scanner *s); /* releases buffers; reusable */
 /* Skip JSON whitespace (space, tab, LF, CR only). */
 static inline void rg_json_ws(rg_json_scanner *s)
 {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+    /* Every whitespace byte is <= ' ': one compare for the usual none. */
+    while (s->p < s->end && *s->p <= ' ' && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
         s->p++;
 }
 
@@ -104,6 +105,127 @@ int rg_json_string(rg_json_scanner *s, rg_json_val *out);
  * not copied: out->str then points into the text, NOT NUL-terminated,
  * valid while the text is. Compare it by its length. */
 int rg_json_key(rg_json_scanner *s, rg_json_val *out);
+
+/*
+ * Inline fast paths of rg_json_key and rg_json_string for the event scan:
+ * a name or string of plain printable ASCII (no escape) whose closing
+ * quote is within the next 16 (keys) or 32 (strings) bytes, with that
+ * many bytes of text left, is read here; anything else goes to the
+ * out-of-line primitive, which then reads it from the start. Same results
+ * either way (tests/unit/ingest/test_json_syntax.c compares them).
+ */
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* A bit per byte of p[0..16) that ends a plain run: '"', '\\', below 0x20
+ * or with its top bit set (the signed compare with 0x20 catches both). */
+static inline unsigned rg_json_stop_mask16(const unsigned char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i q = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(q, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+}
+#endif
+
+/* A plain name at q (at its opening quote), end the text's end: its
+ * length, its closing quote at q[1 + length]; -1 when it is not plain
+ * and within 16 bytes (with 16 bytes of text to look at). */
+static inline long rg_json_plain_key(const unsigned char *q, const unsigned char *end)
+{
+#ifdef __SSE2__
+    if (end - q >= 17) {
+        unsigned m = rg_json_stop_mask16(q + 1);
+        if (m) {
+            unsigned n = (unsigned)__builtin_ctz(m);
+            if (q[1 + n] == '"')
+                return n;
+        }
+    }
+#else
+    (void)q, (void)end;
+#endif
+    return -1;
+}
+
+/* The same for a string value of at most 31 plain bytes, copied to d
+ * (which must have 32 bytes of room: the arena has, see the header)
+ * without its NUL. */
+static inline long rg_json_plain_string(const unsigned char *q, const unsigned char *end, char *d)
+{
+#ifdef __SSE2__
+    if (end - q >= 17) {
+        _mm_storeu_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)(q + 1)));
+        unsigned m = rg_json_stop_mask16(q + 1), n = 0;
+        if (!m && end - q >= 33) {
+            _mm_storeu_si128((__m128i *)(void *)(d + 16), _mm_loadu_si128((const __m128i *)(const void *)(q + 17)));
+            m = rg_json_stop_mask16(q + 17);
+            n = 16;
+        }
+        if (m) {
+            n += (unsigned)__builtin_ctz(m);
+            if (q[1 + n] == '"')
+                return n;
+        }
+    }
+#else
+    (void)q, (void)end, (void)d;
+#endif
+    return -1;
+}
+
+/* A plain integer at q, 1..18 digits without a leading zero, sign,
+ * fraction or exponent, followed by a byte that is none of those (so
+ * within the text): its length, with *n as rg_json_value's number reading
+ * fills it; -1 for anything else. */
+static inline long rg_json_plain_uint(const unsigned char *q, const unsigned char *end, rg_json_num *n)
+{
+    if (q >= end || (unsigned)(*q - '1') > 8)
+        return -1;
+    uint64_t m = (uint64_t)(*q - '0');
+    const unsigned char *d = q + 1;
+    while (d < end && (unsigned)(*d - '0') <= 9 && d - q < 18)
+        m = m * 10 + (uint64_t)(*d++ - '0');
+    if (d >= end || (unsigned)(*d - '0') <= 9 || *d == '.' || (*d | 0x20) == 'e')
+        return -1;
+    n->text = (const char *)q;
+    n->len = (size_t)(d - q);
+    n->is_int = true;
+    n->neg = false;
+    n->big = false;
+    n->mag = m;
+    return d - q;
+}
+
+static inline int rg_json_key_inline(rg_json_scanner *s, rg_json_val *out)
+{
+    long n = rg_json_plain_key(s->p, s->end);
+    if (n < 0)
+        return rg_json_key(s, out);
+    out->type = RG_JSON_STRING;
+    out->str = (const char *)s->p + 1;
+    out->str_len = (size_t)n;
+    out->str_has_nul = false;
+    s->p += n + 2;
+    return 0;
+}
+
+/* Blocks are stored to the arena whole before their end is known:
+ * rg_json_string's copy does the same (the arena has the room). */
+static inline int rg_json_string_inline(rg_json_scanner *s, rg_json_val *out)
+{
+    char *d = s->arena + s->arena_used;
+    long n = rg_json_plain_string(s->p, s->end, d);
+    if (n < 0)
+        return rg_json_string(s, out);
+    d[n] = '\0';
+    out->type = RG_JSON_STRING;
+    out->str = d;
+    out->str_len = (size_t)n;
+    out->str_has_nul = false;
+    s->arena_used += (size_t)n + 1;
+    s->p += n + 2;
+    return 0;
+}
 
 /* A new object's id for rg_json_key_add. */
 static inline uint32_t rg_json_object(rg_json_scanner *s) { return ++s->next_object; }
