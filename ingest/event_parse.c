@@ -300,6 +300,42 @@ static int scan_begin(rg_event_parser *p, const char *json, size_t len)
     return rg_json_begin(&p->js, json, len);
 }
 
+/* A compact location object at q ('{'), {"lat":N,"lon":N} in either
+ * order with plain numbers: its length, with what scan_sub_object would
+ * have kept for it; -1 for anything else. */
+static long compact_location(rg_event_parser *p, const unsigned char *q, const unsigned char *e)
+{
+    const unsigned char *start = q;
+    q++;
+    if (q >= e || *q != '"')
+        return -1;
+    rg_json_object(&p->js);
+    for (;;) {
+        long n = rg_json_plain_key(q, e);
+        rg_json_val *val;
+        unsigned bit;
+        const char *name;
+        if (n < 0 || !location_slot(p, (const char *)q + 1, (size_t)n, &val, &bit, &name) || (p->loc_seen & bit))
+            return -1;
+        p->loc_seen |= bit;
+        q += n + 2;
+        if (q >= e || *q != ':')
+            return -1;
+        q++;
+        if ((n = rg_json_plain_number(q, e, &val->num)) < 0)
+            return -1;
+        val->type = RG_JSON_NUMBER;
+        q += n;
+        if (e - q >= 2 && q[0] == ',' && q[1] == '"') {
+            q++;
+            continue;
+        }
+        if (q < e && *q == '}')
+            return q + 1 - start;
+        return -1;
+    }
+}
+
 /*
  * The scan of a compact line (no whitespace between tokens, every key
  * known, plain and written once), the shape of nearly every captured
@@ -333,7 +369,8 @@ static int scan_compact(rg_event_parser *p, const char *json, size_t len)
         q++;
         rg_json_val *val = &p->vals[f];
         char *d = s->arena + s->arena_used;
-        if (*q == '"' && (n = rg_json_plain_string(q, e, d)) >= 0) {
+        unsigned c = *q;
+        if (c == '"' && (n = rg_json_plain_string(q, e, d)) >= 0) {
             d[n] = '\0';
             val->type = RG_JSON_STRING;
             val->str = d;
@@ -341,8 +378,13 @@ static int scan_compact(rg_event_parser *p, const char *json, size_t len)
             val->str_has_nul = false;
             s->arena_used += (size_t)n + 1;
             q += n + 2;
-        } else if ((n = rg_json_plain_uint(q, e, &val->num)) >= 0) {
+        } else if ((c - '0' <= 9 || c == '-') && (n = rg_json_plain_number(q, e, &val->num)) >= 0) {
             val->type = RG_JSON_NUMBER;
+            q += n;
+        } else if (f == F_LOCATION && c == '{') {
+            if ((n = compact_location(p, q, e)) < 0)
+                return 0;
+            val->type = RG_JSON_OBJECT;
             q += n;
         } else {
             s->p = q;

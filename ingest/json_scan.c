@@ -371,6 +371,7 @@ static int number(rg_json_scanner *s, rg_json_num *n)
     n->big = false;
     n->is_int = true;
     n->mag = 0;
+    n->w_ok = false;
     if (*q == '-') {
         n->neg = true;
         q++;
@@ -428,10 +429,11 @@ static int number(rg_json_scanner *s, rg_json_num *n)
  * rounded: the same double strtod gives. Locations (lat/lon) always take
  * it; anything else (more digits, a large exponent) goes to strtod.
  * 1 with *out set, or 0. n is a valid JSON number (number() checked). */
+static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                               1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 static int fast_double(const rg_json_num *n, double *out)
 {
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char *p = n->text, *end = n->text + n->len;
     bool neg = p < end && *p == '-';
     p += neg;
@@ -476,6 +478,10 @@ static int fast_double(const rg_json_num *n, double *out)
 
 double rg_json_num_double(rg_json_scanner *s, const rg_json_num *n)
 {
+    if (n->w_ok) { /* fast_double's sum, done while the number was read */
+        double d = (double)n->w / pow10[-n->e10];
+        return n->neg ? -d : d;
+    }
     double fast;
     if (fast_double(n, &fast))
         return fast;

@@ -52,6 +52,13 @@ typedef struct rg_json_num {
     bool neg;
     bool big;          /* integer magnitude did not fit (saturated) */
     uint64_t mag;      /* integer magnitude when is_int && !big */
+    /* Set by the compact scan's number reading (rg_json_plain_number):
+     * when w_ok, the value is exactly w * 10^e10 (e10 in -22..0, w <=
+     * 2^53), Clinger's fast path of rg_json_num_double without reading
+     * the digits again. */
+    bool w_ok;
+    int e10;
+    uint64_t w;
 } rg_json_num;
 
 typedef struct rg_json_val {
@@ -149,50 +156,79 @@ static inline long rg_json_plain_key(const unsigned char *q, const unsigned char
 
 /* The same for a string value of at most 31 plain bytes, copied to d
  * (which must have 32 bytes of room: the arena has, see the header)
- * without its NUL. */
+ * without its NUL. A string that ends the text's last 32 bytes is looked
+ * at with a second block that ends where the text ends. */
 static inline long rg_json_plain_string(const unsigned char *q, const unsigned char *end, char *d)
 {
 #ifdef __SSE2__
-    if (end - q >= 17) {
-        _mm_storeu_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)(q + 1)));
-        unsigned m = rg_json_stop_mask16(q + 1), n = 0;
-        if (!m && end - q >= 33) {
-            _mm_storeu_si128((__m128i *)(void *)(d + 16), _mm_loadu_si128((const __m128i *)(const void *)(q + 17)));
-            m = rg_json_stop_mask16(q + 17);
-            n = 16;
-        }
-        if (m) {
-            n += (unsigned)__builtin_ctz(m);
-            if (q[1 + n] == '"')
-                return n;
-        }
+    if (end - q < 17)
+        return -1;
+    _mm_storeu_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)(q + 1)));
+    unsigned m = rg_json_stop_mask16(q + 1), n = 0;
+    if (!m) {
+        const unsigned char *b = end - q >= 33 ? q + 17 : end - 16; /* b <= q + 17, b > q */
+        _mm_storeu_si128((__m128i *)(void *)(d + (b - q - 1)), _mm_loadu_si128((const __m128i *)(const void *)b));
+        m = rg_json_stop_mask16(b) >> (q + 17 - b);
+        if (!m)
+            return -1;
+        n = 16;
     }
+    n += (unsigned)__builtin_ctz(m);
+    if (q[1 + n] == '"')
+        return n;
 #else
     (void)q, (void)end, (void)d;
 #endif
     return -1;
 }
 
-/* A plain integer at q, 1..18 digits without a leading zero, sign,
- * fraction or exponent, followed by a byte that is none of those (so
- * within the text): its length, with *n as rg_json_value's number reading
- * fills it; -1 for anything else. */
-static inline long rg_json_plain_uint(const unsigned char *q, const unsigned char *end, rg_json_num *n)
+/* A plain number at q: an optional '-', an integer part of 1..18 digits
+ * without a leading zero (or a lone 0), an optional fraction, no
+ * exponent, followed by a byte that could not continue it (so within
+ * the text): its length, with *n as rg_json_value's number reading fills
+ * it (mag is the integer part); -1 for anything else, which the general
+ * reading then takes (errors included). */
+static inline long rg_json_plain_number(const unsigned char *q, const unsigned char *end, rg_json_num *n)
 {
-    if (q >= end || (unsigned)(*q - '1') > 8)
+    const unsigned char *d = q;
+    bool neg = d < end && *d == '-';
+    d += neg;
+    if (d >= end || (unsigned)(*d - '0') > 9)
         return -1;
-    uint64_t m = (uint64_t)(*q - '0');
-    const unsigned char *d = q + 1;
-    while (d < end && (unsigned)(*d - '0') <= 9 && d - q < 18)
-        m = m * 10 + (uint64_t)(*d++ - '0');
+    const unsigned char *int_at = d;
+    uint64_t m = (uint64_t)(*d++ - '0');
+    if (m != 0) {
+        const unsigned char *lim = d + 17 < end ? d + 17 : end;
+        while (d < lim && (unsigned)(*d - '0') <= 9)
+            m = m * 10 + (uint64_t)(*d++ - '0');
+    }
+    /* Significant digits and their value for rg_json_num_double, counted
+     * as its fast path counts them (leading zeros are not significant). */
+    int sig = m ? (int)(d - int_at) : 0, e10 = 0;
+    uint64_t w = m;
+    bool is_int = true;
+    if (d < end && *d == '.') {
+        is_int = false;
+        d++;
+        if (d >= end || (unsigned)(*d - '0') > 9)
+            return -1;
+        for (; d < end && (unsigned)(*d - '0') <= 9; d++) {
+            sig += sig || *d != '0';
+            w = w * 10 + (uint64_t)(*d - '0');
+            e10--;
+        }
+    }
     if (d >= end || (unsigned)(*d - '0') <= 9 || *d == '.' || (*d | 0x20) == 'e')
         return -1;
     n->text = (const char *)q;
     n->len = (size_t)(d - q);
-    n->is_int = true;
-    n->neg = false;
+    n->is_int = is_int;
+    n->neg = neg;
     n->big = false;
     n->mag = m;
+    n->w_ok = sig <= 18 && w <= (UINT64_C(1) << 53) && e10 >= -22;
+    n->w = w;
+    n->e10 = e10;
     return d - q;
 }
 

@@ -440,6 +440,8 @@ static void test_compact_scan_as_general(void **state)
         "{\"event_id\":\"e-5\",\"type\":\"red_packet_claim\",\"ts\":\"2026-11-22T00:01:00.300Z\",\"account\":\"u-8\",\"packet_id\":\"p-5\",\"amount\":900,\"client\":{\"automation\":true,\"hooked\":false,\"packages\":[\"com.example.autoclick\",\"x\"]}}",
         "{\"event_id\":\"e-1\",\"type\":\"account_open\",\"ts\":0,\"account\":\"u-77\",\"region\":\"CN\",\"extra\":{\"a\":[1,2.5e3,null,true]},\"device_id\":\"d-9\"}",
         "{\"event_id\":\"e-7\",\"type\":\"complaint\",\"ts\":\"2026-11-22T00:30:00Z\",\"account\":\"u-1\",\"ref\":\"e-3\",\"reason\":\"mistake\"}",
+        "{\"event_id\":\"e-8\",\"type\":\"login\",\"ts\":0,\"account\":\"a\",\"location\":{\"lon\":-0.000000000000000000000123,\"lat\":-0.5},\"ip\":\"::1\"}",
+        "{\"event_id\":\"e-9\",\"type\":\"login\",\"ts\":0,\"account\":\"a\",\"location\":{\"lat\":12.34567890123456789,\"lon\":179.9999999999999999999}}",
         "{\"event_id\":\"e-6\",\"type\":\"recall_request\",\"ts\":123456789012345678,\"account\":\"u-1\",\"ref\":\"p-5\"}",
         "{\"topic\":\"ev\",\"partition\":0,\"offset\":12,\"payload\":\"{\\\"event_id\\\":\\\"e\\\",\\\"type\\\":\\\"login\\\",\\\"ts\\\":5,\\\"account\\\":\\\"a\\\"}\"}",
     };
