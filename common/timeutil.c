@@ -100,11 +100,17 @@ static bool rfc3339_fast(const unsigned char *u, size_t len, int64_t *out_ms)
     unsigned mon = BYTE_AT(a, 5) * 10 + BYTE_AT(a, 6), day = BYTE_AT(b, 0) * 10 + BYTE_AT(b, 1);
     unsigned hh = BYTE_AT(c, 0) * 10 + BYTE_AT(c, 1), mm = BYTE_AT(c, 3) * 10 + BYTE_AT(c, 4);
     unsigned ss = BYTE_AT(c, 6) * 10 + BYTE_AT(c, 7);
-    if (year < 1970 || !rg_valid_date(year, mon, day) || hh > 23 || mm > 59 || ss > 60)
+    static const unsigned char mdays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1970 || mon - 1 > 11 || day - 1 >= mdays[mon] || hh > 23 || mm > 59 || ss > 60 ||
+        (mon == 2 && day == 29 && !rg_valid_date(year, mon, day)))
         return false;
     size_t i = 19;
     unsigned frac_ms = 0;
-    if (u[i] == '.') {
+    if (len >= 24 && u[19] == '.' && (unsigned)(u[20] - '0') <= 9 && (unsigned)(u[21] - '0') <= 9 &&
+        (unsigned)(u[22] - '0') <= 9 && (unsigned)(u[23] - '0') > 9) { /* milliseconds, the usual fraction */
+        frac_ms = (unsigned)(u[20] - '0') * 100 + (unsigned)(u[21] - '0') * 10 + (unsigned)(u[22] - '0');
+        i = 23;
+    } else if (u[i] == '.') {
         unsigned scale = 100;
         for (i++; i < len && u[i] >= '0' && u[i] <= '9'; i++) {
             frac_ms += (unsigned)(u[i] - '0') * scale; /* truncate past ms */

@@ -53,8 +53,9 @@ static bool has(const rg_event_parser *p, rg_field f)
 }
 
 /* A string field of min..max bytes, kept in the event. Absent: *out stays
- * NULL, and that is an error only when required. */
-static int string_field(rg_event_parser *p, rg_field f, bool required, size_t max, const char **out,
+ * NULL, and that is an error only when required. Inlined: it is read
+ * several times for every event. */
+static inline __attribute__((always_inline)) int string_field(rg_event_parser *p, rg_field f, bool required, size_t max, const char **out,
                         size_t *out_len, rg_reject *rej)
 {
     const char *name = rg_field_names[f];

@@ -32,7 +32,7 @@ const char *const rg_field_names[F_COUNT] = {
 
 /* Known top-level key → field, or -1. Dispatch on length first: this runs
  * for every key of every line. */
-static inline int field_of(const char *k, size_t len)
+static inline __attribute__((always_inline)) int field_of(const char *k, size_t len)
 {
     switch (len) {
     case 2: return KEY_IS("ts") ? F_TS : KEY_IS("ip") ? F_IP : -1;

@@ -104,7 +104,7 @@ static void test_rfc3339_fast_path(void **state)
         unsigned frac_digits = (unsigned)(x >> 40) % 8; /* 0: no fraction; 7: "." alone */
         if (frac_digits)
             n += snprintf(buf + n, sizeof buf - (size_t)n, ".%.*s", (int)(frac_digits % 7),
-                          "987654321" + (x >> 44) % 3);
+                          &"987654321"[(x >> 44) % 3]);
         if ((x >> 50) & 1)
             n += snprintf(buf + n, sizeof buf - (size_t)n, "Z");
         else
