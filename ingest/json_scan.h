@@ -212,11 +212,14 @@ static inline long rg_json_plain_number(const unsigned char *q, const unsigned c
         d++;
         if (d >= end || (unsigned)(*d - '0') > 9)
             return -1;
-        for (; d < end && (unsigned)(*d - '0') <= 9; d++) {
-            sig += sig || *d != '0';
-            w = w * 10 + (uint64_t)(*d - '0');
-            e10--;
-        }
+        const unsigned char *frac_at = d;
+        for (; d < end && (unsigned)(*d - '0') <= 9; d++)
+            w = w * 10 + (uint64_t)(*d - '0'); /* wraps only when sig > 18 */
+        long fd = d - frac_at, lz = 0;
+        while (!m && lz < fd && frac_at[lz] == '0')
+            lz++; /* 0.00x: leading zeros are not significant */
+        sig += (int)(fd - lz < 100 ? fd - lz : 100);
+        e10 = fd < 100 ? -(int)fd : -100;
     }
     if (d >= end || (unsigned)(*d - '0') <= 9 || *d == '.' || (*d | 0x20) == 'e')
         return -1;
