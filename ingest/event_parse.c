@@ -368,15 +368,9 @@ static int scan_compact(rg_event_parser *p, const char *json, size_t len)
             return 0;
         q++;
         rg_json_val *val = &p->vals[f];
-        char *d = s->arena + s->arena_used;
         unsigned c = *q;
-        if (c == '"' && (n = rg_json_plain_string(q, e, d)) >= 0) {
-            d[n] = '\0';
-            val->type = RG_JSON_STRING;
-            val->str = d;
-            val->str_len = (size_t)n;
-            val->str_has_nul = false;
-            s->arena_used += (size_t)n + 1;
+        if (c == '"' && (n = rg_json_plain_string(q, e, s->arena + s->arena_used)) >= 0) {
+            rg_json_keep_plain(s, val, (size_t)n);
             q += n + 2;
         } else if ((c - '0' <= 9 || c == '-') && (n = rg_json_plain_number(q, e, &val->num)) >= 0) {
             val->type = RG_JSON_NUMBER;

@@ -248,20 +248,28 @@ static inline int rg_json_key_inline(rg_json_scanner *s, rg_json_val *out)
     return 0;
 }
 
+/* A plain string of n bytes that rg_json_plain_string copied to the
+ * arena's free end: NUL-terminated and kept there, as rg_json_string
+ * would have left it. */
+static inline void rg_json_keep_plain(rg_json_scanner *s, rg_json_val *out, size_t n)
+{
+    char *d = s->arena + s->arena_used;
+    d[n] = '\0';
+    out->type = RG_JSON_STRING;
+    out->str = d;
+    out->str_len = n;
+    out->str_has_nul = false;
+    s->arena_used += n + 1;
+}
+
 /* Blocks are stored to the arena whole before their end is known:
  * rg_json_string's copy does the same (the arena has the room). */
 static inline int rg_json_string_inline(rg_json_scanner *s, rg_json_val *out)
 {
-    char *d = s->arena + s->arena_used;
-    long n = rg_json_plain_string(s->p, s->end, d);
+    long n = rg_json_plain_string(s->p, s->end, s->arena + s->arena_used);
     if (n < 0)
         return rg_json_string(s, out);
-    d[n] = '\0';
-    out->type = RG_JSON_STRING;
-    out->str = d;
-    out->str_len = (size_t)n;
-    out->str_has_nul = false;
-    s->arena_used += (size_t)n + 1;
+    rg_json_keep_plain(s, out, (size_t)n);
     s->p += n + 2;
     return 0;
 }
