@@ -1,6 +1,7 @@
 #include "timeutil.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* Howard Hinnant's days_from_civil: exact for the proleptic Gregorian
  * calendar, no tables, no locale, no timezone database. */
@@ -57,7 +58,109 @@ static bool digits(const char *s, size_t n, unsigned *out)
         return false;        \
     } while (0)
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Eight bytes of a fixed template at once: each byte where `digits` is
+ * 0xFF must be '0'..'9', every other byte must equal `seps`' byte. The
+ * digit test works per byte without carries between bytes (a byte's low
+ * seven bits plus 0x46 or 0x50 stays below 0x100). Returns the word with
+ * each digit byte's value 0..9 (separators 0), or UINT64_MAX. */
+static inline uint64_t template8(const unsigned char *u, uint64_t digits, uint64_t seps)
+{
+    uint64_t w;
+    memcpy(&w, u, 8);
+    const uint64_t h = digits & UINT64_C(0x8080808080808080), lo7 = digits & UINT64_C(0x7F7F7F7F7F7F7F7F);
+    uint64_t x = w & digits, lo = x & lo7;
+    uint64_t bad = (x & h) | ((lo + (digits & UINT64_C(0x4646464646464646))) & h) |
+                   (~(lo + (digits & UINT64_C(0x5050505050505050))) & h);
+    if (bad || (w & ~digits) != seps)
+        return UINT64_MAX;
+    return x - (digits & UINT64_C(0x3030303030303030));
+}
+
+#define BYTE_AT(w, i) ((unsigned)((w) >> (8 * (i))) & 0xFF)
+
+/* The fast path for what nearly every event's time looks like: the 19-byte
+ * "YYYY-MM-DDTHH:MM:SS" checked eight bytes at a time, year 1970 or later,
+ * then the fraction and offset as the general path reads them. True with
+ * *out_ms set only when rg_parse_rfc3339_general gives the same value;
+ * false for anything else (the general path then reads it, errors
+ * included). tests/unit/common/test_common.c compares the two. */
+static bool rfc3339_fast(const unsigned char *u, size_t len, int64_t *out_ms)
+{
+    if (len < 20)
+        return false;
+    uint64_t a = template8(u, UINT64_C(0x00FFFF00FFFFFFFF), UINT64_C(0x2D00002D00000000));     /* YYYY-MM- */
+    uint64_t b = template8(u + 8, UINT64_C(0xFFFF00FFFF00FFFF), UINT64_C(0x00003A0000540000)); /* DDTHH:MM */
+    uint64_t c = template8(u + 11, UINT64_C(0xFFFF00FFFF00FFFF), UINT64_C(0x00003A00003A0000)); /* HH:MM:SS */
+    if (b == UINT64_MAX && u[10] == 't') /* the lower-case separator RFC 3339 allows */
+        b = template8(u + 8, UINT64_C(0xFFFF00FFFF00FFFF), UINT64_C(0x00003A0000740000));
+    if (a == UINT64_MAX || b == UINT64_MAX || c == UINT64_MAX)
+        return false;
+    unsigned year = BYTE_AT(a, 0) * 1000 + BYTE_AT(a, 1) * 100 + BYTE_AT(a, 2) * 10 + BYTE_AT(a, 3);
+    unsigned mon = BYTE_AT(a, 5) * 10 + BYTE_AT(a, 6), day = BYTE_AT(b, 0) * 10 + BYTE_AT(b, 1);
+    unsigned hh = BYTE_AT(c, 0) * 10 + BYTE_AT(c, 1), mm = BYTE_AT(c, 3) * 10 + BYTE_AT(c, 4);
+    unsigned ss = BYTE_AT(c, 6) * 10 + BYTE_AT(c, 7);
+    static const unsigned char mdays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1970 || mon - 1 > 11 || day - 1 >= mdays[mon] || hh > 23 || mm > 59 || ss > 60 ||
+        (mon == 2 && day == 29 && !rg_valid_date(year, mon, day)))
+        return false;
+    size_t i = 19;
+    unsigned frac_ms = 0;
+    if (len >= 24 && u[19] == '.' && (unsigned)(u[20] - '0') <= 9 && (unsigned)(u[21] - '0') <= 9 &&
+        (unsigned)(u[22] - '0') <= 9 && (unsigned)(u[23] - '0') > 9) { /* milliseconds, the usual fraction */
+        frac_ms = (unsigned)(u[20] - '0') * 100 + (unsigned)(u[21] - '0') * 10 + (unsigned)(u[22] - '0');
+        i = 23;
+    } else if (u[i] == '.') {
+        unsigned scale = 100;
+        for (i++; i < len && u[i] >= '0' && u[i] <= '9'; i++) {
+            frac_ms += (unsigned)(u[i] - '0') * scale; /* truncate past ms */
+            scale /= 10;
+        }
+        if (i == 20 || i >= len)
+            return false;
+    }
+    int offset_min = 0;
+    if ((u[i] | 0x20) == 'z') {
+        if (i + 1 != len)
+            return false;
+    } else {
+        if ((u[i] != '+' && u[i] != '-') || len - i != 6 || u[i + 3] != ':')
+            return false;
+        unsigned oh0 = (unsigned)u[i + 1] - '0', oh1 = (unsigned)u[i + 2] - '0', om0 = (unsigned)u[i + 4] - '0',
+                 om1 = (unsigned)u[i + 5] - '0';
+        if (oh0 > 9 || oh1 > 9 || om0 > 9 || om1 > 9)
+            return false;
+        unsigned oh = oh0 * 10 + oh1, om = om0 * 10 + om1;
+        if (oh > 23 || om > 59)
+            return false;
+        offset_min = (int)(oh * 60 + om) * (u[i] == '-' ? -1 : 1);
+    }
+    /* days_from_civil for y >= 1969 (after the shift), in unsigned 32 bits. */
+    unsigned y = year - (mon <= 2), era = y / 400, yoe = y - era * 400;
+    unsigned doy = (153 * (mon > 2 ? mon - 3 : mon + 9) + 2) / 5 + day - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + (int64_t)doe - 719468;
+    int64_t ms = (days * 86400 + (int64_t)hh * 3600 + (int64_t)mm * 60 + ss - (int64_t)offset_min * 60) * 1000 +
+                 frac_ms;
+    if (ms < RG_TS_MIN_MS || ms > RG_TS_MAX_MS)
+        return false;
+    *out_ms = ms;
+    return true;
+}
+#else
+static bool rfc3339_fast(const unsigned char *u, size_t len, int64_t *out_ms)
+{
+    (void)u, (void)len, (void)out_ms;
+    return false;
+}
+#endif
+
 bool rg_parse_rfc3339(const char *s, size_t len, int64_t *out_ms, const char **why)
+{
+    return rfc3339_fast((const unsigned char *)s, len, out_ms) || rg_parse_rfc3339_general(s, len, out_ms, why);
+}
+
+bool rg_parse_rfc3339_general(const char *s, size_t len, int64_t *out_ms, const char **why)
 {
     unsigned year, mon, day, hh, mm, ss;
     /* YYYY-MM-DDTHH:MM:SS is 19 bytes, then fraction and offset. */

@@ -28,6 +28,10 @@
  */
 bool rg_parse_rfc3339(const char *s, size_t len, int64_t *out_ms, const char **why);
 
+/* The same without its fast path for the usual fixed form (millisecond
+ * fraction, Z or +HH:MM): the reference the fast path is tested against. */
+bool rg_parse_rfc3339_general(const char *s, size_t len, int64_t *out_ms, const char **why);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (no validation). */
 int64_t rg_days_from_civil(int64_t y, unsigned m, unsigned d);
 

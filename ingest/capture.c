@@ -2,12 +2,19 @@
  * capture — reading captured traffic for replay (capture.h). Owned by the
  * ingest layer.
  *
- * Every file, plain or gzip, goes through zlib's gz* reader: it recognises
- * gzip by its magic bytes (1f 8b), reads concatenated members as one
- * stream, and passes any other file through unchanged, so there is one code
- * path. Lines are cut from a large read buffer and handed to the parser in
- * place; only a line that straddles two reads is copied, and only its
- * first RG_CAPTURE_MAX_LINE + 1 bytes are kept: an endless line costs
+ * A regular file whose first two bytes are not gzip's magic (1f 8b) is
+ * read with read() straight into the line buffers: zlib's transparent mode
+ * would copy every byte once more. A gzip file, standard input and pipes
+ * go through zlib's gz* reader, which recognises gzip by its magic bytes,
+ * reads concatenated members as one stream and passes anything else
+ * through unchanged (a pipe cannot be peeked at without consuming it).
+ *
+ * Lines are cut in place from large read chunks and handed out without a
+ * copy. A line that straddles two reads has its start copied to the front
+ * of a fresh chunk; a chunk is reused only when no held line points into
+ * it (rg_capture_hold), so held lines never move. A line longer than
+ * RG_CAPTURE_MAX_LINE keeps only its first RG_CAPTURE_MAX_LINE + 1 bytes
+ * and the rest is counted as it is read past: an endless line costs
  * bounded memory and is rejected once its newline comes.
  */
 #include "capture.h"
@@ -23,29 +30,56 @@
 
 #include "event_parse.h"
 
-/* Big enough that a read costs little per line, small enough to stay out
- * of the allocators' mmap path (zlib's own buffers are twice GZ_BUFFER). */
-#define READ_SIZE (64 * 1024)
+/* A read fills up to a chunk's free room; big enough that reads cost
+ * nothing per line, small enough to stay cache-friendly. At least
+ * READ_MIN bytes are asked for at a time. */
+#define CHUNK_SIZE (256 * 1024)
+#define READ_MIN (16 * 1024)
 #define GZ_BUFFER (32 * 1024)
+/* Chunks: one per held line at most, the current one, and one to move to. */
+#define MAX_CHUNKS (RG_CAPTURE_MAX_HELD + 2)
+#define SOURCE_SLOTS (RG_CAPTURE_MAX_HELD + 1)
+
+typedef struct chunk {
+    unsigned char *data;
+    size_t cap;
+    unsigned pins;            /* held lines pointing into it */
+} chunk;
+
+typedef struct held {
+    unsigned chunk, source;
+} held;
 
 struct rg_capture {
     char **paths;
     size_t n_paths, cur;      /* cur: the file being read (== n_paths at the end) */
-    gzFile gz;                /* NULL when no file is open */
+    bool open;                /* a file is open: gz or fd */
+    gzFile gz;                /* gzip, stdin and pipes */
+    int fd;                   /* plain regular files (-1 otherwise) */
+    uint64_t fd_offset;       /* bytes read from fd */
     uint64_t *sizes;          /* st_size of each regular file, 0 otherwise */
     uint64_t total;           /* sum of sizes; 0 when any input has no size */
     uint64_t done_before;     /* compressed bytes of the files already read */
-    unsigned char *buf;       /* read buffer: buf[pos..len) not yet cut into lines */
-    size_t pos, len;
+    chunk chunks[MAX_CHUNKS];
+    unsigned n_chunks, cur_chunk;
+    size_t pos, len;          /* cur chunk: [pos, len) not yet cut into lines */
     bool file_eof;
-    char *line;               /* a line that straddles reads (first MAX+1 bytes) */
-    size_t line_len, line_cap;
-    uint64_t line_total;      /* its full length, however long */
-    bool line_pending;
+    bool over;                /* reading past the end of an over-long line */
+    size_t over_start;        /* its first byte in the current chunk */
+    uint64_t over_total;      /* its full length so far */
+    unsigned line_chunk;      /* the chunk of the line last returned */
+    held holds[RG_CAPTURE_MAX_HELD]; /* FIFO: holds[hold_first .. + n_holds) */
+    unsigned hold_first, n_holds;
     uint64_t line_no;
     rg_event_parser *parser;
-    char *source;             /* "path:" + line number */
-    size_t source_prefix, source_cap;
+    char *sources[SOURCE_SLOTS]; /* "path:" + line number; held ones are kept */
+    size_t source_caps[SOURCE_SLOTS];
+    size_t source_file[SOURCE_SLOTS]; /* 1 + the file whose path it starts with */
+    bool source_held[SOURCE_SLOTS];
+    unsigned cur_source;
+    size_t source_prefix;
+    char line_digits[24];     /* line_no in decimal, counted up in place */
+    size_t n_digits;
     bool failed;
     char error[512];
     rg_capture_stats stats;
@@ -56,11 +90,11 @@ rg_capture *rg_capture_new(const char *const *paths, size_t n_paths)
     rg_capture *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->fd = -1;
     c->paths = calloc(n_paths ? n_paths : 1, sizeof *c->paths);
     c->sizes = calloc(n_paths ? n_paths : 1, sizeof *c->sizes);
-    c->buf = malloc(READ_SIZE);
     c->parser = rg_event_parser_new();
-    if (!c->paths || !c->sizes || !c->buf || !c->parser)
+    if (!c->paths || !c->sizes || !c->parser)
         goto fail;
     c->n_paths = n_paths;
     bool sized = true;
@@ -84,19 +118,30 @@ fail:
     return NULL;
 }
 
+static void close_file(rg_capture *c)
+{
+    if (c->gz)
+        gzclose(c->gz);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->gz = NULL;
+    c->fd = -1;
+    c->open = false;
+}
+
 void rg_capture_free(rg_capture *c)
 {
     if (!c)
         return;
-    if (c->gz)
-        gzclose(c->gz);
+    close_file(c);
     for (size_t i = 0; c->paths && i < c->n_paths; i++)
         free(c->paths[i]);
     free(c->paths);
     free(c->sizes);
-    free(c->buf);
-    free(c->line);
-    free(c->source);
+    for (unsigned i = 0; i < c->n_chunks; i++)
+        free(c->chunks[i].data);
+    for (unsigned i = 0; i < SOURCE_SLOTS; i++)
+        free(c->sources[i]);
     rg_event_parser_free(c->parser);
     free(c);
 }
@@ -110,6 +155,8 @@ void rg_capture_progress(const rg_capture *c, uint64_t *done, uint64_t *total)
         z_off_t off = gzoffset(c->gz);
         if (off > 0)
             d += (uint64_t)off;
+    } else if (c->fd >= 0) {
+        d += c->fd_offset;
     }
     *done = d;
     *total = c->total;
@@ -119,11 +166,16 @@ static rg_capture_status fail(rg_capture *c, const char *fmt, const char *path, 
 {
     snprintf(c->error, sizeof c->error, fmt, path, why);
     c->failed = true;
-    if (c->gz) {
-        gzclose(c->gz);
-        c->gz = NULL;
-    }
+    close_file(c);
     return RG_CAPTURE_ERROR;
+}
+
+/* Whether fd, a regular file, starts with gzip's magic bytes (read at
+ * offset 0 without moving the file offset). */
+static bool starts_gzip(int fd)
+{
+    unsigned char m[2];
+    return pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b;
 }
 
 static rg_capture_status open_next(rg_capture *c)
@@ -135,124 +187,187 @@ static rg_capture_status open_next(rg_capture *c)
     if (fd < 0)
         return fail(c, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        return fail(c, "%s: cannot read: %s", path, strerror(EISDIR));
+    bool regular = false;
+    if (fstat(fd, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            close(fd);
+            return fail(c, "%s: cannot read: %s", path, strerror(EISDIR));
+        }
+        regular = S_ISREG(st.st_mode);
     }
-    c->gz = gzdopen(fd, "rb");
-    if (!c->gz) {
-        close(fd);
-        return fail(c, "%s: cannot open: %s", path, "out of memory");
-    }
-    gzbuffer(c->gz, GZ_BUFFER);
-    c->pos = c->len = 0;
-    c->file_eof = false;
-    c->line_pending = false;
-    c->line_no = 0;
-    size_t plen = strlen(is_stdin ? "-" : path);
-    if (plen + 24 > c->source_cap) {
-        char *s = realloc(c->source, plen + 24);
-        if (!s)
+    if (regular && !starts_gzip(fd)) {
+        c->fd = fd;
+        c->fd_offset = 0;
+    } else {
+        c->gz = gzdopen(fd, "rb");
+        if (!c->gz) {
+            close(fd);
             return fail(c, "%s: cannot open: %s", path, "out of memory");
-        c->source = s;
-        c->source_cap = plen + 24;
+        }
+        gzbuffer(c->gz, GZ_BUFFER);
     }
-    memcpy(c->source, is_stdin ? "-" : path, plen);
-    c->source[plen] = ':';
-    c->source_prefix = plen + 1;
+    c->open = true;
+    /* pos == len here: reading goes on after the previous file's last
+     * line, which may be held. */
+    c->file_eof = false;
+    c->over = false;
+    c->line_no = 0;
+    c->n_digits = 0;
+    c->source_prefix = strlen(is_stdin ? "-" : path) + 1;
     return RG_CAPTURE_EVENT;
 }
 
-/* Keep the first MAX+1 bytes of a straddling line (the buffer grows to
- * what lines need, at most that); count the rest. */
-static bool line_append(rg_capture *c, const unsigned char *p, size_t n)
+/* Make room to read into: the current chunk's bytes from `keep` on must
+ * stay (the start of a line, or an over-long line's kept bytes). When the
+ * chunk has too little room left, they move to the front of a chunk no
+ * held line points into. False on OOM. */
+static bool make_room(rg_capture *c, size_t keep)
 {
-    size_t room = RG_CAPTURE_MAX_LINE + 1 - c->line_len;
-    size_t keep = n < room ? n : room;
-    if (c->line_len + keep > c->line_cap) {
-        size_t cap = c->line_cap ? c->line_cap : 4096;
-        while (cap < c->line_len + keep)
-            cap *= 2;
-        if (cap > RG_CAPTURE_MAX_LINE + 1)
-            cap = RG_CAPTURE_MAX_LINE + 1;
-        char *l = realloc(c->line, cap);
-        if (!l)
-            return false;
-        c->line = l;
-        c->line_cap = cap;
+    chunk *k = &c->chunks[c->cur_chunk];
+    if (c->n_chunks && k->cap - c->len >= READ_MIN)
+        return true;
+    size_t kept = c->n_chunks ? c->len - keep : 0;
+    size_t need = kept + CHUNK_SIZE;
+    unsigned to = MAX_CHUNKS;
+    for (unsigned i = 0; i < c->n_chunks && to == MAX_CHUNKS; i++)
+        if (i != c->cur_chunk && c->chunks[i].pins == 0)
+            to = i;
+    if (to == MAX_CHUNKS) {
+        if (c->n_chunks == MAX_CHUNKS)
+            return false; /* cannot happen: at most MAX_HELD chunks are pinned */
+        to = c->n_chunks++;
     }
-    if (keep)
-        memcpy(c->line + c->line_len, p, keep);
-    c->line_len += keep;
-    c->line_total += n;
+    chunk *t = &c->chunks[to];
+    if (t->cap < need) {
+        unsigned char *d = realloc(t->data, need);
+        if (!d) {
+            if (!t->data)
+                c->n_chunks--;
+            return false;
+        }
+        t->data = d;
+        t->cap = need;
+    }
+    if (kept)
+        memcpy(t->data, c->chunks[c->cur_chunk].data + keep, kept);
+    if (c->over)
+        c->over_start -= keep;
+    c->pos -= keep;
+    c->len = kept;
+    c->cur_chunk = to;
     return true;
 }
 
-/* Next physical line (without '\n'): 1 with line, len and total set, 0 at
- * the end of the current file, -1 on a read error. *len <= MAX+1. */
-static int read_line(rg_capture *c, const char **line, size_t *len, uint64_t *total)
+/* Read more of the file into the current chunk after its len. -1 on a
+ * read error, else the bytes read (0 at the end of the file). */
+static long fill(rg_capture *c)
 {
-    for (;;) {
-        if (c->pos < c->len) {
-            unsigned char *start = c->buf + c->pos;
-            unsigned char *nl = memchr(start, '\n', c->len - c->pos);
-            size_t n = nl ? (size_t)(nl - start) : c->len - c->pos;
-            c->pos += n + (nl ? 1 : 0);
-            if (nl && !c->line_pending) { /* the common case: no copy */
-                *line = (const char *)start;
-                *len = n;
-                *total = n;
-                return 1;
-            }
-            if (!c->line_pending) {
-                c->line_pending = true;
-                c->line_len = 0;
-                c->line_total = 0;
-            }
-            if (!line_append(c, start, n)) {
-                snprintf(c->error, sizeof c->error, "%s: out of memory for a long line", c->paths[c->cur]);
-                return -1;
-            }
-            if (nl) {
-                c->line_pending = false;
-                *line = c->line;
-                *len = c->line_len;
-                *total = c->line_total;
-                return 1;
-            }
-            continue;
+    chunk *k = &c->chunks[c->cur_chunk];
+    size_t room = k->cap - c->len;
+    long n;
+    if (c->fd >= 0) {
+        ssize_t r;
+        do
+            r = read(c->fd, k->data + c->len, room);
+        while (r < 0 && errno == EINTR);
+        if (r < 0) {
+            snprintf(c->error, sizeof c->error, "%s: read error: %s", c->paths[c->cur], strerror(errno));
+            return -1;
         }
-        if (c->file_eof) {
-            if (c->line_pending) { /* last line without a newline */
-                c->line_pending = false;
-                *line = c->line;
-                *len = c->line_len;
-                *total = c->line_total;
-                return 1;
-            }
-            return 0;
-        }
-        int n = gzread(c->gz, c->buf, READ_SIZE);
-        if (n < 0) {
-            int errnum;
+        c->fd_offset += (uint64_t)r;
+        n = (long)r;
+    } else {
+        int r = gzread(c->gz, k->data + c->len, room > (1u << 30) ? (1u << 30) : (unsigned)room);
+        int errnum;
+        if (r < 0) {
             const char *msg = gzerror(c->gz, &errnum);
             snprintf(c->error, sizeof c->error, "%s: read error: %s", c->paths[c->cur],
                      errnum == Z_ERRNO ? strerror(errno) : msg);
             return -1;
         }
-        if (n == 0) {
+        if (r == 0) {
             /* zlib reports a truncated gzip member only through gzerror. */
-            int errnum;
             const char *msg = gzerror(c->gz, &errnum);
             if (errnum != Z_OK) {
                 snprintf(c->error, sizeof c->error, "%s: read error: %s", c->paths[c->cur], msg);
                 return -1;
             }
-            c->file_eof = true;
         }
-        c->pos = 0;
-        c->len = (size_t)n;
-        c->stats.bytes += (uint64_t)n;
+        n = r;
+    }
+    c->len += (size_t)n;
+    c->stats.bytes += (uint64_t)n;
+    return n;
+}
+
+/* Next physical line (without '\n'): 1 with line, len and total set, 0 at
+ * the end of the current file, -1 on a read error (message in c->error).
+ * *len <= MAX+1. */
+static int read_line(rg_capture *c, const char **line, size_t *len, uint64_t *total)
+{
+    for (;;) {
+        unsigned char *data = c->n_chunks ? c->chunks[c->cur_chunk].data : NULL;
+        if (c->pos < c->len) {
+            unsigned char *start = data + c->pos;
+            unsigned char *nl = memchr(start, '\n', c->len - c->pos);
+            if (nl && !c->over) { /* the common case */
+                size_t n = (size_t)(nl - start);
+                c->pos += n + 1;
+                *line = (const char *)start;
+                *len = n;
+                *total = n;
+                c->line_chunk = c->cur_chunk;
+                return 1;
+            }
+            if (nl) { /* the end of an over-long line */
+                size_t n = (size_t)(nl - start);
+                c->over_total += n;
+                c->pos += n + 1;
+                c->over = false;
+                *line = (const char *)data + c->over_start;
+                *len = RG_CAPTURE_MAX_LINE + 1;
+                *total = c->over_total;
+                c->line_chunk = c->cur_chunk;
+                return 1;
+            }
+            if (c->over) { /* read past the rest; keep nothing of it */
+                c->over_total += c->len - c->pos;
+                c->len = c->pos;
+            } else if (c->len - c->pos > RG_CAPTURE_MAX_LINE) {
+                c->over = true;
+                c->over_start = c->pos;
+                c->over_total = c->len - c->pos;
+                c->pos = c->len = c->pos + RG_CAPTURE_MAX_LINE + 1;
+            }
+        }
+        if (c->file_eof) {
+            if (c->over) {
+                c->over = false;
+                *line = (const char *)data + c->over_start;
+                *len = RG_CAPTURE_MAX_LINE + 1;
+                *total = c->over_total;
+                c->line_chunk = c->cur_chunk;
+                return 1;
+            }
+            if (c->pos < c->len) { /* last line without a newline */
+                *line = (const char *)data + c->pos;
+                *len = c->len - c->pos;
+                *total = *len;
+                c->pos = c->len;
+                c->line_chunk = c->cur_chunk;
+                return 1;
+            }
+            return 0;
+        }
+        if (!make_room(c, c->over ? c->over_start : c->pos)) {
+            snprintf(c->error, sizeof c->error, "%s: out of memory for a long line", c->paths[c->cur]);
+            return -1;
+        }
+        long n = fill(c);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            c->file_eof = true;
     }
 }
 
@@ -264,19 +379,44 @@ static bool blank(const char *s, size_t n)
     return true;
 }
 
-static void set_source(rg_capture *c)
+/* line_no + 1, in decimal, counted up in place (no division per line). */
+static void count_line(rg_capture *c)
 {
-    char digits[24];
-    size_t n = 0;
-    uint64_t v = c->line_no;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    char *d = c->source + c->source_prefix;
-    while (n)
-        *d++ = digits[--n];
-    *d = '\0';
+    c->line_no++;
+    char *d = c->line_digits;
+    size_t i = c->n_digits;
+    while (i > 0 && d[i - 1] == '9')
+        d[--i] = '0';
+    if (i > 0) {
+        d[i - 1]++;
+    } else {
+        memmove(d + 1, d, c->n_digits);
+        d[0] = '1';
+        c->n_digits++;
+        d[c->n_digits] = '\0';
+    }
+}
+
+/* "path:line" into the current source slot; false on OOM. */
+static bool set_source(rg_capture *c)
+{
+    unsigned s = c->cur_source;
+    if (c->source_file[s] != c->cur + 1) {
+        const char *path = strcmp(c->paths[c->cur], "-") == 0 ? "-" : c->paths[c->cur];
+        size_t need = c->source_prefix + sizeof c->line_digits;
+        if (c->source_caps[s] < need) {
+            char *b = realloc(c->sources[s], need);
+            if (!b)
+                return false;
+            c->sources[s] = b;
+            c->source_caps[s] = need;
+        }
+        memcpy(c->sources[s], path, c->source_prefix - 1);
+        c->sources[s][c->source_prefix - 1] = ':';
+        c->source_file[s] = c->cur + 1;
+    }
+    memcpy(c->sources[s] + c->source_prefix, c->line_digits, sizeof c->line_digits);
+    return true;
 }
 
 /* The next non-blank line: RG_CAPTURE_EVENT with *line, *len set (not
@@ -288,7 +428,7 @@ static rg_capture_status next_line(rg_capture *c, rg_capture_item *item, const c
     if (c->failed)
         goto error;
     for (;;) {
-        if (!c->gz) {
+        if (!c->open) {
             if (c->cur >= c->n_paths)
                 return RG_CAPTURE_END;
             if (open_next(c) == RG_CAPTURE_ERROR)
@@ -300,18 +440,16 @@ static rg_capture_status next_line(rg_capture *c, rg_capture_item *item, const c
         int r = read_line(c, &line, &len, &total);
         if (r < 0) {
             c->failed = true;
-            gzclose(c->gz);
-            c->gz = NULL;
+            close_file(c);
             goto error;
         }
         if (r == 0) {
             c->done_before += c->sizes[c->cur];
-            gzclose(c->gz);
-            c->gz = NULL;
+            close_file(c);
             c->cur++;
             continue;
         }
-        c->line_no++;
+        count_line(c);
         c->stats.lines++;
         if (len > 0 && len == total && line[len - 1] == '\r') {
             len--;
@@ -321,8 +459,13 @@ static rg_capture_status next_line(rg_capture *c, rg_capture_item *item, const c
             c->stats.blank_lines++;
             continue;
         }
-        set_source(c);
-        item->source = c->source;
+        if (!set_source(c)) {
+            snprintf(c->error, sizeof c->error, "%s: out of memory", c->paths[c->cur]);
+            c->failed = true;
+            close_file(c);
+            goto error;
+        }
+        item->source = c->sources[c->cur_source];
         if (total > RG_CAPTURE_MAX_LINE) {
             item->reject.kind = RG_REJ_LINE_TOO_LONG;
             item->reject.field = NULL;
@@ -381,4 +524,30 @@ rg_capture_status rg_capture_next_line(rg_capture *c, rg_capture_item *item, cha
         item->raw_len = len;
     }
     return st;
+}
+
+bool rg_capture_hold(rg_capture *c)
+{
+    if (c->n_holds == RG_CAPTURE_MAX_HELD)
+        return false;
+    unsigned s = c->cur_source;
+    c->holds[(c->hold_first + c->n_holds++) % RG_CAPTURE_MAX_HELD] = (held){c->line_chunk, s};
+    c->chunks[c->line_chunk].pins++;
+    c->source_held[s] = true;
+    /* A free slot for the next line's source: there is one more slot
+     * than there can be holds. */
+    while (c->source_held[c->cur_source])
+        c->cur_source = (c->cur_source + 1) % SOURCE_SLOTS;
+    return true;
+}
+
+void rg_capture_release(rg_capture *c)
+{
+    if (!c->n_holds)
+        return;
+    held h = c->holds[c->hold_first];
+    c->hold_first = (c->hold_first + 1) % RG_CAPTURE_MAX_HELD;
+    c->n_holds--;
+    c->chunks[h.chunk].pins--;
+    c->source_held[h.source] = false;
 }

@@ -23,7 +23,8 @@
  * the stream with RG_CAPTURE_ERROR (the lines before it were delivered).
  *
  * Ownership: items point into the reader's buffers and are valid until the
- * next call. Not thread-safe.
+ * next call, or, for lines of rg_capture_next_line the caller holds
+ * (rg_capture_hold), until it releases them. Not thread-safe.
  */
 #ifndef RG_CAPTURE_H
 #define RG_CAPTURE_H
@@ -89,6 +90,16 @@ rg_capture_status rg_capture_next_line(rg_capture *c, rg_capture_item *item, cha
 struct rg_event_parser;
 void rg_capture_parse(struct rg_event_parser *p, const char *line, size_t len, rg_capture_item *item,
                       bool *is_envelope, bool *accepted);
+
+/* Keep the line rg_capture_next_line just gave as RG_CAPTURE_EVENT (its
+ * raw bytes and its source) valid past the next calls, until released, so
+ * a caller that reads ahead need not copy it. Holds are released oldest
+ * first by rg_capture_release; at most RG_CAPTURE_MAX_HELD at a time
+ * (false beyond that). The event parsed from a held line points into the
+ * caller's parser, not the reader: holding concerns only raw and source. */
+#define RG_CAPTURE_MAX_HELD 8
+bool rg_capture_hold(rg_capture *c);
+void rg_capture_release(rg_capture *c);
 
 const rg_capture_stats *rg_capture_get_stats(const rg_capture *c);
 

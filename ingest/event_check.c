@@ -53,8 +53,9 @@ static bool has(const rg_event_parser *p, rg_field f)
 }
 
 /* A string field of min..max bytes, kept in the event. Absent: *out stays
- * NULL, and that is an error only when required. */
-static int string_field(rg_event_parser *p, rg_field f, bool required, size_t max, const char **out,
+ * NULL, and that is an error only when required. Inlined: it is read
+ * several times for every event. */
+static inline __attribute__((always_inline)) int string_field(rg_event_parser *p, rg_field f, bool required, size_t max, const char **out,
                         size_t *out_len, rg_reject *rej)
 {
     const char *name = rg_field_names[f];
@@ -180,33 +181,27 @@ static int code_field(rg_event_parser *p, rg_field f, size_t n, const char *what
  * tests/unit/ingest/test_event_parse.c compares it with inet_pton. */
 static int ipv4_text(const char *s, size_t len, unsigned char out[4])
 {
-    unsigned char tmp[4] = {0};
-    int tp = 0, octets = 0;
-    bool saw_digit = false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned c = (unsigned char)s[i];
-        if (c >= '0' && c <= '9') {
-            unsigned v = tmp[tp] * 10u + (c - '0');
-            if (saw_digit && tmp[tp] == 0)
-                return 0;
-            if (v > 255)
-                return 0;
-            tmp[tp] = (unsigned char)v;
-            if (!saw_digit) {
-                if (++octets > 4)
-                    return 0;
-                saw_digit = true;
-            }
-        } else if (c == '.' && saw_digit) {
-            if (octets == 4)
-                return 0;
-            tmp[++tp] = 0;
-            saw_digit = false;
-        } else {
+    const unsigned char *p = (const unsigned char *)s, *e = p + len;
+    unsigned char tmp[4];
+    for (int k = 0; k < 4; k++) {
+        if (k && (p >= e || *p++ != '.'))
             return 0;
+        if (p >= e || (unsigned)(*p - '0') > 9)
+            return 0;
+        unsigned v = (unsigned)(*p++ - '0');
+        if (v == 0) { /* "0" alone: a leading zero ("01") is refused */
+            if (p < e && (unsigned)(*p - '0') <= 9)
+                return 0;
+        } else {
+            while (p < e && (unsigned)(*p - '0') <= 9) {
+                v = v * 10 + (unsigned)(*p++ - '0');
+                if (v > 255)
+                    return 0;
+            }
         }
+        tmp[k] = (unsigned char)v;
     }
-    if (octets < 4)
+    if (p != e)
         return 0;
     memcpy(out, tmp, 4);
     return 1;

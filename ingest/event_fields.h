@@ -58,6 +58,7 @@ struct rg_event_parser {
     char field_buf[96];
     char *envbuf;                 /* an envelope's payload, parsed as the event */
     size_t envbuf_cap;
+    bool general_only;            /* tests: skip the compact scan (event_parse.c) */
 };
 
 extern const char *const rg_field_names[F_COUNT];

@@ -32,7 +32,7 @@ const char *const rg_field_names[F_COUNT] = {
 
 /* Known top-level key → field, or -1. Dispatch on length first: this runs
  * for every key of every line. */
-static int field_of(const char *k, size_t len)
+static inline __attribute__((always_inline)) int field_of(const char *k, size_t len)
 {
     switch (len) {
     case 2: return KEY_IS("ts") ? F_TS : KEY_IS("ip") ? F_IP : -1;
@@ -69,7 +69,7 @@ static void field_from_key(rg_event_parser *p, const char *prefix, const char *k
     p->field = p->field_buf;
 }
 
-static int expect_colon(rg_json_scanner *s)
+static int expect_colon_slow(rg_json_scanner *s)
 {
     rg_json_ws(s);
     if (s->p >= s->end || *s->p != ':')
@@ -79,8 +79,19 @@ static int expect_colon(rg_json_scanner *s)
     return 0;
 }
 
+/* ':' and no whitespace around it, the usual case, inline; else the
+ * careful way. */
+static inline int expect_colon(rg_json_scanner *s)
+{
+    if (s->end - s->p >= 2 && s->p[0] == ':' && s->p[1] > ' ') {
+        s->p++;
+        return 0;
+    }
+    return expect_colon_slow(s);
+}
+
 /* After a member: ',' (more, returns 1) or the closing '}' (returns 0). */
-static int next_member(rg_json_scanner *s)
+static int next_member_slow(rg_json_scanner *s)
 {
     rg_json_ws(s);
     if (s->p >= s->end)
@@ -96,6 +107,23 @@ static int next_member(rg_json_scanner *s)
     if (s->p >= s->end || *s->p != '"')
         return rg_json_fail(s, RG_REJ_INVALID_JSON, "string key expected");
     return 1;
+}
+
+static inline int next_member(rg_json_scanner *s)
+{
+    if (s->end - s->p >= 2 && s->p[0] == ',' && s->p[1] == '"') {
+        s->p++;
+        return 1;
+    }
+    return next_member_slow(s);
+}
+
+/* A value at the cursor: a string by the inline fast path when it can. */
+static inline int member_value(rg_json_scanner *s, int depth, rg_json_val *val)
+{
+    if (s->p < s->end && *s->p == '"')
+        return rg_json_string_inline(s, val);
+    return rg_json_value(s, depth, val);
 }
 
 /* At '{': 1 when there is a first member, 0 for {}. */
@@ -132,7 +160,7 @@ static int scan_sub_object(rg_event_parser *p, int depth, unsigned *seen, sub_sl
         rg_json_val key, skipped, *val;
         unsigned bit;
         const char *name;
-        if (rg_json_key(s, &key) != 0)
+        if (rg_json_key_inline(s, &key) != 0)
             return -1;
         if (slot(p, key.str, key.str_len, &val, &bit, &name)) {
             s->arena_used = mark;
@@ -194,7 +222,7 @@ static int scan_sub_object(rg_event_parser *p, int depth, unsigned *seen, sub_sl
                 }
             }
         } else {
-            rc = rg_json_value(s, depth + 1, val);
+            rc = member_value(s, depth + 1, val);
         }
         if (rc != 0) {
             if (!p->field) {
@@ -244,17 +272,141 @@ static int client_slot(rg_event_parser *p, const char *k, size_t len, rg_json_va
     return 0;
 }
 
-/* The scan pass over one JSON text: 0 when it is a JSON object (known
- * fields collected), -1 with the scanner's error otherwise. */
-static int scan(rg_event_parser *p, const char *json, size_t len)
+/* A top-level member's value at the cursor, for field f (-1: unknown,
+ * skipped into *val): location and client are read as the sub-objects
+ * they are, anything else validated as a value. */
+static int top_value(rg_event_parser *p, int f, rg_json_val *val)
 {
     rg_json_scanner *s = &p->js;
+    if (f == F_LOCATION && s->p < s->end && *s->p == '{') {
+        val->type = RG_JSON_OBJECT;
+        return scan_sub_object(p, 2, &p->loc_seen, location_slot, "location.");
+    }
+    if (f == F_CLIENT && s->p < s->end && *s->p == '{') {
+        val->type = RG_JSON_OBJECT;
+        return scan_sub_object(p, 2, &p->client_seen, client_slot, "client.");
+    }
+    return member_value(s, 2, val);
+}
+
+/* Reset what a scan collects and start the scanner on the text. */
+static int scan_begin(rg_event_parser *p, const char *json, size_t len)
+{
     p->seen = 0;
     p->loc_seen = p->client_seen = 0;
     p->n_pkgs = 0;
     p->pkg_bad = false;
     p->field = NULL;
-    if (rg_json_begin(s, json, len) != 0)
+    return rg_json_begin(&p->js, json, len);
+}
+
+/* A compact location object at q ('{'), {"lat":N,"lon":N} in either
+ * order with plain numbers: its length, with what scan_sub_object would
+ * have kept for it; -1 for anything else. */
+static long compact_location(rg_event_parser *p, const unsigned char *q, const unsigned char *e)
+{
+    const unsigned char *start = q;
+    q++;
+    if (q >= e || *q != '"')
+        return -1;
+    rg_json_object(&p->js);
+    for (;;) {
+        long n = rg_json_plain_key(q, e);
+        rg_json_val *val;
+        unsigned bit;
+        const char *name;
+        if (n < 0 || !location_slot(p, (const char *)q + 1, (size_t)n, &val, &bit, &name) || (p->loc_seen & bit))
+            return -1;
+        p->loc_seen |= bit;
+        q += n + 2;
+        if (q >= e || *q != ':')
+            return -1;
+        q++;
+        if ((n = rg_json_plain_number(q, e, &val->num)) < 0)
+            return -1;
+        val->type = RG_JSON_NUMBER;
+        q += n;
+        if (e - q >= 2 && q[0] == ',' && q[1] == '"') {
+            q++;
+            continue;
+        }
+        if (q < e && *q == '}')
+            return q + 1 - start;
+        return -1;
+    }
+}
+
+/*
+ * The scan of a compact line (no whitespace between tokens, every key
+ * known, plain and written once), the shape of nearly every captured
+ * event, with the cursor in a register: 1 when the line was read, with
+ * exactly the state scan() would have left (the same steps, the same
+ * primitives for every value but the plain strings, which are copied as
+ * rg_json_string would); 0 on anything else, and scan() then starts the
+ * line over, so every error is scan()'s. test_event_parse.c compares the
+ * two on every one-byte change of sample lines.
+ */
+static int scan_compact(rg_event_parser *p, const char *json, size_t len)
+{
+    rg_json_scanner *s = &p->js;
+    if (scan_begin(p, json, len) != 0)
+        return 0;
+    const unsigned char *q = s->start, *e = s->end;
+    if (e - q < 2 || q[0] != '{' || q[1] != '"')
+        return 0;
+    rg_json_object(s);
+    q++;
+    uint32_t seen = 0;
+    for (;;) { /* q at a key's opening quote */
+        long n = rg_json_plain_key(q, e);
+        int f = n < 0 ? -1 : field_of((const char *)q + 1, (size_t)n);
+        if (f < 0 || (seen & F_BIT(f)))
+            return 0;
+        seen |= F_BIT(f);
+        q += n + 2;
+        if (e - q < 2 || *q != ':' || q[1] <= ' ')
+            return 0;
+        q++;
+        rg_json_val *val = &p->vals[f];
+        unsigned c = *q;
+        if (c == '"' && (n = rg_json_plain_string(q, e, s->arena + s->arena_used)) >= 0) {
+            rg_json_keep_plain(s, val, (size_t)n);
+            q += n + 2;
+        } else if ((c - '0' <= 9 || c == '-') && (n = rg_json_plain_number(q, e, &val->num)) >= 0) {
+            val->type = RG_JSON_NUMBER;
+            q += n;
+        } else if (f == F_LOCATION && c == '{') {
+            if ((n = compact_location(p, q, e)) < 0)
+                return 0;
+            val->type = RG_JSON_OBJECT;
+            q += n;
+        } else {
+            s->p = q;
+            if (top_value(p, f, val) != 0)
+                return 0;
+            q = s->p;
+        }
+        if (e - q >= 2 && q[0] == ',' && q[1] == '"') {
+            q++;
+            continue;
+        }
+        if (e - q == 1 && q[0] == '}')
+            break;
+        return 0;
+    }
+    p->seen = seen;
+    s->p = e;
+    return 1;
+}
+
+/* The scan pass over one JSON text: 0 when it is a JSON object (known
+ * fields collected), -1 with the scanner's error otherwise. */
+static int scan(rg_event_parser *p, const char *json, size_t len)
+{
+    if (!p->general_only && scan_compact(p, json, len))
+        return 0;
+    rg_json_scanner *s = &p->js;
+    if (scan_begin(p, json, len) != 0)
         return -1;
     rg_json_ws(s);
     if (s->p >= s->end)
@@ -277,7 +429,7 @@ static int scan(rg_event_parser *p, const char *json, size_t len)
         const unsigned char *key_at = s->p;
         size_t mark = s->arena_used;
         rg_json_val key, skipped, *val = &skipped;
-        if (rg_json_key(s, &key) != 0)
+        if (rg_json_key_inline(s, &key) != 0)
             return -1;
         int f = field_of(key.str, key.str_len);
         if (f >= 0) {
@@ -296,17 +448,7 @@ static int scan(rg_event_parser *p, const char *json, size_t len)
         }
         if (expect_colon(s) != 0)
             return -1;
-        int rc;
-        if (f == F_LOCATION && s->p < s->end && *s->p == '{') {
-            val->type = RG_JSON_OBJECT;
-            rc = scan_sub_object(p, 2, &p->loc_seen, location_slot, "location.");
-        } else if (f == F_CLIENT && s->p < s->end && *s->p == '{') {
-            val->type = RG_JSON_OBJECT;
-            rc = scan_sub_object(p, 2, &p->client_seen, client_slot, "client.");
-        } else {
-            rc = rg_json_value(s, 2, val);
-        }
-        if (rc != 0) {
+        if (top_value(p, f, val) != 0) {
             if (!p->field) {
                 if (f >= 0)
                     p->field = rg_field_names[f];

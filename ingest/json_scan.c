@@ -133,14 +133,29 @@ static inline uint64_t stop_bytes(uint64_t v)
 }
 
 /* Copy the run of plain printable ASCII (not '"' or '\\') at s->p to *dst,
- * eight bytes per step: each word is stored whole before it is known how
- * much of it belongs to the run (the arena has room for that: json_scan.h
- * sizes it at the text's length + 64, and no decoded string outgrows its
- * encoding), then the first stopping byte's position is the end. */
+ * 16 (or 8) bytes per step: each block is stored whole before it is known
+ * how much of it belongs to the run (the arena has room for that:
+ * json_scan.h sizes it at the text's length + 64, and no decoded string
+ * outgrows its encoding), then the first stopping byte's position is the
+ * end. */
 static void copy_plain_run(rg_json_scanner *s, char **dst)
 {
     const unsigned char *p = s->p, *end = s->end;
     char *d = *dst;
+#ifdef __SSE2__
+    while (end - p >= 16) {
+        _mm_storeu_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)p));
+        unsigned stop = rg_json_stop_mask16(p);
+        if (stop) {
+            size_t n = (size_t)__builtin_ctz(stop);
+            s->p = p + n;
+            *dst = d + n;
+            return;
+        }
+        p += 16;
+        d += 16;
+    }
+#endif
     while (end - p >= 8) {
         uint64_t v;
         memcpy(&v, p, 8);
@@ -277,6 +292,16 @@ int rg_json_key(rg_json_scanner *s, rg_json_val *out)
     /* A plain name (printable ASCII, no escape) is its own decoding: find
      * its closing quote eight bytes at a time and point at it. */
     const unsigned char *start = s->p + 1, *p = start, *end = s->end;
+#ifdef __SSE2__
+    while (end - p >= 16) {
+        unsigned stop = rg_json_stop_mask16(p);
+        if (stop) {
+            p += __builtin_ctz(stop);
+            goto found;
+        }
+        p += 16;
+    }
+#endif
     for (;;) {
         if (end - p < 8)
             return rg_json_string(s, out);   /* near the end: the careful way */
@@ -289,6 +314,9 @@ int rg_json_key(rg_json_scanner *s, rg_json_val *out)
         }
         p += 8;
     }
+#ifdef __SSE2__
+found:
+#endif
     if (*p != '"')
         return rg_json_string(s, out);       /* an escape, UTF-8 or a control byte */
     out->type = RG_JSON_STRING;
@@ -343,6 +371,7 @@ static int number(rg_json_scanner *s, rg_json_num *n)
     n->big = false;
     n->is_int = true;
     n->mag = 0;
+    n->w_ok = false;
     if (*q == '-') {
         n->neg = true;
         q++;
@@ -400,10 +429,11 @@ static int number(rg_json_scanner *s, rg_json_num *n)
  * rounded: the same double strtod gives. Locations (lat/lon) always take
  * it; anything else (more digits, a large exponent) goes to strtod.
  * 1 with *out set, or 0. n is a valid JSON number (number() checked). */
+static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                               1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 static int fast_double(const rg_json_num *n, double *out)
 {
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char *p = n->text, *end = n->text + n->len;
     bool neg = p < end && *p == '-';
     p += neg;
@@ -448,6 +478,10 @@ static int fast_double(const rg_json_num *n, double *out)
 
 double rg_json_num_double(rg_json_scanner *s, const rg_json_num *n)
 {
+    if (n->w_ok) { /* fast_double's sum, done while the number was read */
+        double d = (double)n->w / pow10[-n->e10];
+        return n->neg ? -d : d;
+    }
     double fast;
     if (fast_double(n, &fast))
         return fast;

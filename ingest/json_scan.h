@@ -52,6 +52,13 @@ typedef struct rg_json_num {
     bool neg;
     bool big;          /* integer magnitude did not fit (saturated) */
     uint64_t mag;      /* integer magnitude when is_int && !big */
+    /* Set by the compact scan's number reading (rg_json_plain_number):
+     * when w_ok, the value is exactly w * 10^e10 (e10 in -22..0, w <=
+     * 2^53), Clinger's fast path of rg_json_num_double without reading
+     * the digits again. */
+    bool w_ok;
+    int e10;
+    uint64_t w;
 } rg_json_num;
 
 typedef struct rg_json_val {
@@ -86,7 +93,8 @@ void rg_json_scanner_free(rg_json_scanner *s); /* releases buffers; reusable */
 /* Skip JSON whitespace (space, tab, LF, CR only). */
 static inline void rg_json_ws(rg_json_scanner *s)
 {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+    /* Every whitespace byte is <= ' ': one compare for the usual none. */
+    while (s->p < s->end && *s->p <= ' ' && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
         s->p++;
 }
 
@@ -104,6 +112,167 @@ int rg_json_string(rg_json_scanner *s, rg_json_val *out);
  * not copied: out->str then points into the text, NOT NUL-terminated,
  * valid while the text is. Compare it by its length. */
 int rg_json_key(rg_json_scanner *s, rg_json_val *out);
+
+/*
+ * Inline fast paths of rg_json_key and rg_json_string for the event scan:
+ * a name or string of plain printable ASCII (no escape) whose closing
+ * quote is within the next 16 (keys) or 32 (strings) bytes, with that
+ * many bytes of text left, is read here; anything else goes to the
+ * out-of-line primitive, which then reads it from the start. Same results
+ * either way (tests/unit/ingest/test_json_syntax.c compares them).
+ */
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* A bit per byte of p[0..16) that ends a plain run: '"', '\\', below 0x20
+ * or with its top bit set (the signed compare with 0x20 catches both). */
+static inline unsigned rg_json_stop_mask16(const unsigned char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i q = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(q, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+}
+#endif
+
+/* A plain name at q (at its opening quote), end the text's end: its
+ * length, its closing quote at q[1 + length]; -1 when it is not plain
+ * and within 16 bytes (with 16 bytes of text to look at). */
+static inline long rg_json_plain_key(const unsigned char *q, const unsigned char *end)
+{
+#ifdef __SSE2__
+    if (end - q >= 17) {
+        unsigned m = rg_json_stop_mask16(q + 1);
+        if (m) {
+            unsigned n = (unsigned)__builtin_ctz(m);
+            if (q[1 + n] == '"')
+                return n;
+        }
+    }
+#else
+    (void)q, (void)end;
+#endif
+    return -1;
+}
+
+/* The same for a string value of at most 31 plain bytes, copied to d
+ * (which must have 32 bytes of room: the arena has, see the header)
+ * without its NUL. A string that ends the text's last 32 bytes is looked
+ * at with a second block that ends where the text ends. */
+static inline long rg_json_plain_string(const unsigned char *q, const unsigned char *end, char *d)
+{
+#ifdef __SSE2__
+    if (end - q < 17)
+        return -1;
+    _mm_storeu_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)(q + 1)));
+    unsigned m = rg_json_stop_mask16(q + 1), n = 0;
+    if (!m) {
+        const unsigned char *b = end - q >= 33 ? q + 17 : end - 16; /* b <= q + 17, b > q */
+        _mm_storeu_si128((__m128i *)(void *)(d + (b - q - 1)), _mm_loadu_si128((const __m128i *)(const void *)b));
+        m = rg_json_stop_mask16(b) >> (q + 17 - b);
+        if (!m)
+            return -1;
+        n = 16;
+    }
+    n += (unsigned)__builtin_ctz(m);
+    if (q[1 + n] == '"')
+        return n;
+#else
+    (void)q, (void)end, (void)d;
+#endif
+    return -1;
+}
+
+/* A plain number at q: an optional '-', an integer part of 1..18 digits
+ * without a leading zero (or a lone 0), an optional fraction, no
+ * exponent, followed by a byte that could not continue it (so within
+ * the text): its length, with *n as rg_json_value's number reading fills
+ * it (mag is the integer part); -1 for anything else, which the general
+ * reading then takes (errors included). */
+static inline long rg_json_plain_number(const unsigned char *q, const unsigned char *end, rg_json_num *n)
+{
+    const unsigned char *d = q;
+    bool neg = d < end && *d == '-';
+    d += neg;
+    if (d >= end || (unsigned)(*d - '0') > 9)
+        return -1;
+    const unsigned char *int_at = d;
+    uint64_t m = (uint64_t)(*d++ - '0');
+    if (m != 0) {
+        const unsigned char *lim = d + 17 < end ? d + 17 : end;
+        while (d < lim && (unsigned)(*d - '0') <= 9)
+            m = m * 10 + (uint64_t)(*d++ - '0');
+    }
+    /* Significant digits and their value for rg_json_num_double, counted
+     * as its fast path counts them (leading zeros are not significant). */
+    int sig = m ? (int)(d - int_at) : 0, e10 = 0;
+    uint64_t w = m;
+    bool is_int = true;
+    if (d < end && *d == '.') {
+        is_int = false;
+        d++;
+        if (d >= end || (unsigned)(*d - '0') > 9)
+            return -1;
+        const unsigned char *frac_at = d;
+        for (; d < end && (unsigned)(*d - '0') <= 9; d++)
+            w = w * 10 + (uint64_t)(*d - '0'); /* wraps only when sig > 18 */
+        long fd = d - frac_at, lz = 0;
+        while (!m && lz < fd && frac_at[lz] == '0')
+            lz++; /* 0.00x: leading zeros are not significant */
+        sig += (int)(fd - lz < 100 ? fd - lz : 100);
+        e10 = fd < 100 ? -(int)fd : -100;
+    }
+    if (d >= end || (unsigned)(*d - '0') <= 9 || *d == '.' || (*d | 0x20) == 'e')
+        return -1;
+    n->text = (const char *)q;
+    n->len = (size_t)(d - q);
+    n->is_int = is_int;
+    n->neg = neg;
+    n->big = false;
+    n->mag = m;
+    n->w_ok = sig <= 18 && w <= (UINT64_C(1) << 53) && e10 >= -22;
+    n->w = w;
+    n->e10 = e10;
+    return d - q;
+}
+
+static inline int rg_json_key_inline(rg_json_scanner *s, rg_json_val *out)
+{
+    long n = rg_json_plain_key(s->p, s->end);
+    if (n < 0)
+        return rg_json_key(s, out);
+    out->type = RG_JSON_STRING;
+    out->str = (const char *)s->p + 1;
+    out->str_len = (size_t)n;
+    out->str_has_nul = false;
+    s->p += n + 2;
+    return 0;
+}
+
+/* A plain string of n bytes that rg_json_plain_string copied to the
+ * arena's free end: NUL-terminated and kept there, as rg_json_string
+ * would have left it. */
+static inline void rg_json_keep_plain(rg_json_scanner *s, rg_json_val *out, size_t n)
+{
+    char *d = s->arena + s->arena_used;
+    d[n] = '\0';
+    out->type = RG_JSON_STRING;
+    out->str = d;
+    out->str_len = n;
+    out->str_has_nul = false;
+    s->arena_used += n + 1;
+}
+
+/* Blocks are stored to the arena whole before their end is known:
+ * rg_json_string's copy does the same (the arena has the room). */
+static inline int rg_json_string_inline(rg_json_scanner *s, rg_json_val *out)
+{
+    long n = rg_json_plain_string(s->p, s->end, s->arena + s->arena_used);
+    if (n < 0)
+        return rg_json_string(s, out);
+    rg_json_keep_plain(s, out, (size_t)n);
+    s->p += n + 2;
+    return 0;
+}
 
 /* A new object's id for rg_json_key_add. */
 static inline uint32_t rg_json_object(rg_json_scanner *s) { return ++s->next_object; }

@@ -35,14 +35,14 @@ static void draw_progress(const rg_capture *cap, const rg_replay_result *res, do
 /* Events read ahead of the one being evaluated: the engine is told about
  * the next two (rg_engine_prefetch), so the cache misses of their lookups
  * overlap with this event's work instead of following it. Each slot
- * keeps its own parser (the event points into it) and a copy of its line
- * and source (the reader's buffers move on). */
+ * keeps its own parser (the event points into it); its line and source
+ * stay in the reader's buffers, held (rg_capture_hold) until evaluated. */
 #define AHEAD 3
+_Static_assert(AHEAD <= RG_CAPTURE_MAX_HELD, "the reader holds every line read ahead");
 
 typedef struct ahead_slot {
     rg_event_parser *parser;
     rg_capture_item item;
-    rg_strbuf line, source;
 } ahead_slot;
 
 typedef struct replay_run {
@@ -159,20 +159,11 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
             }
             res->events_read++;
             if (st == RG_CAPTURE_EVENT) {
-                rg_strbuf_reset(&sl->line);
-                rg_strbuf_append(&sl->line, sl->item.raw, sl->item.raw_len);
-                rg_strbuf_reset(&sl->source);
-                rg_strbuf_puts(&sl->source, sl->item.source);
-                if (!rg_strbuf_ok(&sl->line) || !rg_strbuf_ok(&sl->source)) {
-                    snprintf(errstr, errstr_size, "out of memory at %s", sl->item.source);
-                    rc = -1;
-                    break;
-                }
-                sl->item.source = sl->source.data;
                 bool envelope, accepted;
-                rg_capture_parse(sl->parser, sl->line.data, sl->line.len, &sl->item, &envelope, &accepted);
+                rg_capture_parse(sl->parser, sl->item.raw, sl->item.raw_len, &sl->item, &envelope, &accepted);
                 res->envelopes += envelope;
                 if (accepted) {
+                    rg_capture_hold(cap); /* cannot fail: AHEAD <= RG_CAPTURE_MAX_HELD */
                     queued++;
                     continue;
                 }
@@ -186,6 +177,7 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
         if (queued > 1)
             prefetch(o, &ring[(head + 1) % AHEAD].item.event, 1);
         rc = evaluate(&run, &ring[head].item);
+        rg_capture_release(cap);
         head = (head + 1) % AHEAD;
         queued--;
         if (o->progress && (res->events_read & 4095) == 0) {
@@ -210,8 +202,6 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
     rg_strbuf_free(&run.reject_line);
     for (size_t k = 0; k < AHEAD; k++) {
         rg_event_parser_free(ring[k].parser);
-        rg_strbuf_free(&ring[k].line);
-        rg_strbuf_free(&ring[k].source);
     }
     rg_capture_free(cap);
     return rc;

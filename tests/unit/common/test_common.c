@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
@@ -51,6 +52,68 @@ static void test_rfc3339_rejects(void **state)
             fail_msg("accepted %s", bad[i]);
         assert_non_null(why);
     }
+}
+
+/* rg_parse_rfc3339's fast path for the fixed form must give exactly what
+ * the general path gives (value, or failure and its reason) on the usual
+ * forms and on every one-byte mutation of them, and on random dates. */
+static void check_rfc3339_paths(const char *s, size_t len)
+{
+    int64_t a = -7, b = -7;
+    const char *wa = NULL, *wb = NULL;
+    bool ra = rg_parse_rfc3339(s, len, &a, &wa), rb = rg_parse_rfc3339_general(s, len, &b, &wb);
+    if (ra != rb || a != b || wa != wb)
+        fail_msg("%.*s: fast path %d %lld (%s), general %d %lld (%s)", (int)len, s, ra, (long long)a,
+                 wa ? wa : "-", rb, (long long)b, wb ? wb : "-");
+}
+
+static void test_rfc3339_fast_path(void **state)
+{
+    (void)state;
+    static const char *const forms[] = {
+        "2026-11-29T06:00:38.099+08:00", "2026-11-28T22:00:52.293Z", "1970-01-01T00:00:00.000Z",
+        "1970-01-01T00:59:59.999+01:00", "1969-12-31T23:59:59.999-01:00", "9999-12-31T23:59:59.999Z",
+        "9999-12-31T23:59:59.999-00:01", "2024-02-29T12:00:00.000z", "2100-02-28t23:59:60.999-23:59",
+        "2000-02-29T00:00:00.000+23:59", "2026-11-22T14:37:45.123Z", "2026-11-29T06:00:38Z",
+        "2026-11-29T06:00:38+08:00", "2026-11-29T06:00:38.123456Z", "2026-11-29T06:00:38.123456-05:30",
+        "2026-11-29T06:00:38.1Z", "2026-11-29T06:00:38.123456789012+00:00"};
+    static const char alphabet[] = "0123456789-:T.Zz+t /\\\x80\x7f";
+    uint64_t x = 0x2545F4914F6CDD1DULL;
+    size_t checked = 0;
+    for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+        char buf[40];
+        size_t len = strlen(forms[f]);
+        check_rfc3339_paths(forms[f], len);
+        for (size_t i = 0; i < len; i++) {
+            for (size_t c = 0; c < sizeof alphabet - 1; c++) {
+                memcpy(buf, forms[f], len);
+                buf[i] = alphabet[c];
+                check_rfc3339_paths(buf, len);
+                checked++;
+            }
+        }
+        for (size_t cut = 0; cut < len; cut++)
+            check_rfc3339_paths(forms[f], cut);
+    }
+    for (int i = 0; i < 300000; i++) { /* random valid-looking fields, out-of-range ones included */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        char buf[40];
+        int n = snprintf(buf, sizeof buf, "%04u-%02u-%02uT%02u:%02u:%02u", (unsigned)(1960 + x % 8100),
+                         (unsigned)(x >> 13) % 14, (unsigned)(x >> 17) % 33, (unsigned)(x >> 23) % 25,
+                         (unsigned)(x >> 28) % 61, (unsigned)(x >> 34) % 62);
+        unsigned frac_digits = (unsigned)(x >> 40) % 8; /* 0: no fraction; 7: "." alone */
+        if (frac_digits)
+            n += snprintf(buf + n, sizeof buf - (size_t)n, ".%.*s", (int)(frac_digits % 7),
+                          &"987654321"[(x >> 44) % 3]);
+        if ((x >> 50) & 1)
+            n += snprintf(buf + n, sizeof buf - (size_t)n, "Z");
+        else
+            n += snprintf(buf + n, sizeof buf - (size_t)n, "%c%02u:%02u", (x >> 51) & 1 ? '-' : '+',
+                          (unsigned)(x >> 52) % 25, (unsigned)(x >> 57) % 61);
+        check_rfc3339_paths(buf, (size_t)n);
+        checked++;
+    }
+    assert_true(checked > 300000);
 }
 
 static void test_format_utc(void **state)
@@ -312,6 +375,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339_forms), cmocka_unit_test(test_rfc3339_rejects),
+        cmocka_unit_test(test_rfc3339_fast_path),
         cmocka_unit_test(test_format_utc),    cmocka_unit_test(test_durations),
         cmocka_unit_test(test_json_str_and_base64), cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_strmap),

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "ingest/event_fields.h"
 #include "ingest/event_parse.h"
 
 #define OK (-1)
@@ -381,6 +382,98 @@ static void test_ip_as_inet_pton(void **state)
     rg_event_parser_free(p);
 }
 
+/* Everything an accepted line yields, as text, or the reject. */
+static void describe(int rc, const rg_event *ev, const rg_reject *rej, const rg_event_line *info, char *out,
+                     size_t size)
+{
+#define S(x) ((x) ? (x) : "(null)")
+    int n = snprintf(out, size, "envelope=%d raw=%.*s|", info->is_envelope, (int)info->event_raw_len,
+                     info->event_raw);
+    if (rc != 0) {
+        snprintf(out + n, size - (size_t)n, "reject %d %s %s", rej->kind, S(rej->field), rej->error);
+        return;
+    }
+    n += snprintf(out + n, size - (size_t)n,
+                  "%d %lld %.*s %.*s ip=%s/%d/%02x%02x%02x%02x%02x%02x dev=%s loc=%d/%a/%a cts=%d/%lld cl=%d/%d/%d/%zu "
+                  "reg=%s amt=%lld cp=%s cur=%s/%d mode=%d/%d cca=%d/%lld pk=%s sh=%lld/%d kind=%d/%d tgt=%s ref=%s "
+                  "rsn=%d/%d",
+                  ev->type, (long long)ev->ts_ms, (int)ev->event_id_len, ev->event_id, (int)ev->account_len,
+                  ev->account, S(ev->ip), ev->ip_family, ev->ip_bin[0], ev->ip_bin[1], ev->ip_bin[2], ev->ip_bin[3],
+                  ev->ip_bin[4], ev->ip_bin[15], S(ev->device_id), ev->has_location, ev->lat, ev->lon,
+                  ev->has_client_ts, (long long)ev->client_ts_ms, ev->client_automation, ev->client_hooked,
+                  ev->has_client_packages, ev->n_client_packages, S(ev->region), (long long)ev->amount,
+                  S(ev->counterparty), S(ev->currency), ev->currency_given, ev->mode, ev->mode_given,
+                  ev->has_counterparty_created_at, (long long)ev->counterparty_created_at_ms, S(ev->packet_id),
+                  (long long)ev->shares, ev->shares_given, ev->kind, ev->kind_given, S(ev->target), S(ev->ref),
+                  ev->reason, ev->reason_given);
+    for (size_t i = 0; i < ev->n_client_packages && (size_t)n < size; i++)
+        n += snprintf(out + n, size - (size_t)n, " [%s]", ev->client_packages[i]);
+#undef S
+}
+
+static void compare_paths(rg_event_parser *fast, rg_event_parser *general, const char *line, size_t len)
+{
+    char a[2048], b[2048];
+    rg_event ev;
+    rg_reject rej;
+    rg_event_line info;
+    int rc = rg_event_parse_line(fast, line, len, &ev, &rej, &info);
+    describe(rc, &ev, &rej, &info, a, sizeof a);
+    rc = rg_event_parse_line(general, line, len, &ev, &rej, &info);
+    describe(rc, &ev, &rej, &info, b, sizeof b);
+    if (strcmp(a, b) != 0)
+        fail_msg("%.*s\n compact scan: %s\n general scan: %s", (int)len, line, a, b);
+}
+
+/* The compact scan (event_parse.c) must leave what the general scan
+ * leaves: every line below, and every one-byte change, deletion and
+ * truncation of it, gives the same event or the same reject (kind, field,
+ * message with its byte position) either way. */
+static void test_compact_scan_as_general(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "{\"event_id\":\"e-0390803\",\"type\":\"login\",\"account\":\"bg10292\",\"ip\":\"182.90.206.83\",\"device_id\":\"d-bg10292-a\",\"location\":{\"lat\":22.86727,\"lon\":108.34263},\"ts\":\"2026-11-29T06:00:38.099+08:00\"}",
+        "{\"event_id\":\"e-0465945\",\"type\":\"red_packet_send\",\"account\":\"bg11264\",\"packet_id\":\"p-0053676\",\"amount\":19394,\"shares\":2,\"kind\":\"lucky\",\"target\":\"g-01970\",\"ip\":\"58.35.171.237\",\"device_id\":\"d-bg11264-a\",\"ts\":1795903250636}",
+        "{\"event_id\":\"e-0137477\",\"type\":\"red_packet_claim\",\"account\":\"bg10072\",\"packet_id\":\"p-0014431\",\"amount\":619,\"ip\":\"221.6.95.21\",\"device_id\":\"d-bg10072-a\",\"client_ts\":\"2026-11-28T22:01:33.483Z\",\"ts\":\"2026-11-29T06:01:06.124+08:00\"}",
+        "{\"event_id\":\"e-0739929\",\"type\":\"transfer\",\"account\":\"bg06359\",\"counterparty\":\"bg00473\",\"amount\":56239,\"currency\":\"CNY\",\"mode\":\"delay_2h\",\"counterparty_created_at\":\"2026-11-01T00:00:00Z\",\"ip\":\"77.192.125.87\",\"device_id\":\"d-bg06359-a\",\"ts\":1795903277451}",
+        "{\"event_id\":\"e-5\",\"type\":\"red_packet_claim\",\"ts\":\"2026-11-22T00:01:00.300Z\",\"account\":\"u-8\",\"packet_id\":\"p-5\",\"amount\":900,\"client\":{\"automation\":true,\"hooked\":false,\"packages\":[\"com.example.autoclick\",\"x\"]}}",
+        "{\"event_id\":\"e-1\",\"type\":\"account_open\",\"ts\":0,\"account\":\"u-77\",\"region\":\"CN\",\"extra\":{\"a\":[1,2.5e3,null,true]},\"device_id\":\"d-9\"}",
+        "{\"event_id\":\"e-7\",\"type\":\"complaint\",\"ts\":\"2026-11-22T00:30:00Z\",\"account\":\"u-1\",\"ref\":\"e-3\",\"reason\":\"mistake\"}",
+        "{\"event_id\":\"e-8\",\"type\":\"login\",\"ts\":0,\"account\":\"a\",\"location\":{\"lon\":-0.000000000000000000000123,\"lat\":-0.5},\"ip\":\"::1\"}",
+        "{\"event_id\":\"e-9\",\"type\":\"login\",\"ts\":0,\"account\":\"a\",\"location\":{\"lat\":12.34567890123456789,\"lon\":179.9999999999999999999}}",
+        "{\"event_id\":\"e-6\",\"type\":\"recall_request\",\"ts\":123456789012345678,\"account\":\"u-1\",\"ref\":\"p-5\"}",
+        "{\"topic\":\"ev\",\"partition\":0,\"offset\":12,\"payload\":\"{\\\"event_id\\\":\\\"e\\\",\\\"type\\\":\\\"login\\\",\\\"ts\\\":5,\\\"account\\\":\\\"a\\\"}\"}",
+    };
+    static const char alphabet[] = "\"\\,:{}[] \t01-9.eE+aZTn\x01\x7f\x80\xc3\xff";
+    rg_event_parser *fast = rg_event_parser_new(), *general = rg_event_parser_new();
+    assert_non_null(fast);
+    assert_non_null(general);
+    general->general_only = true;
+    char buf[512];
+    size_t compared = 0;
+    for (size_t l = 0; l < sizeof lines / sizeof *lines; l++) {
+        size_t len = strlen(lines[l]);
+        assert_true(len < sizeof buf);
+        compare_paths(fast, general, lines[l], len);
+        for (size_t i = 0; i < len; i++) {
+            for (size_t c = 0; c < sizeof alphabet - 1; c++) {
+                memcpy(buf, lines[l], len);
+                buf[i] = alphabet[c];
+                compare_paths(fast, general, buf, len);
+            }
+            memcpy(buf, lines[l], i); /* byte i deleted */
+            memcpy(buf + i, lines[l] + i + 1, len - i - 1);
+            compare_paths(fast, general, buf, len - 1);
+            compare_paths(fast, general, lines[l], i); /* truncated */
+            compared += sizeof alphabet + 1;
+        }
+    }
+    assert_true(compared > 30000);
+    rg_event_parser_free(fast);
+    rg_event_parser_free(general);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -410,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_locations_exact),
         cmocka_unit_test(test_ip_as_inet_pton),
+        cmocka_unit_test(test_compact_scan_as_general),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
