@@ -316,6 +316,7 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
      * came before the fault; the rest is unknown. */
     if (values_in && e->shipped_uses)
         (void)rg_values_each(values_in, values_in_len, preset_one, e);
+    rg_account_focus(e->accounts, ev->account, ev->account_len, ev->counterparty, ev->counterparty_len);
     for (size_t k = 0; k < e->plan.n_observe; k++) {
         size_t i = e->plan.observe[k];
         if (families & (UINT32_C(1) << i))
@@ -329,6 +330,7 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
         if (families & (UINT32_C(1) << i))
             rg_detectors[i]->update(e->detector_state[i], ev, ctx);
     }
+    rg_account_unfocus(e->accounts);
     if (++e->since_expire >= EXPIRE_EVERY) {
         e->since_expire = 0;
         expire_state(e);
@@ -339,16 +341,41 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
 }
 
-void rg_engine_prefetch(const rg_engine *e, const rg_event *ev, int stage)
+/* Table hashes of ev's ids (0 for those it lacks). */
+static void hash_ids(const rg_event *ev, rg_event_hashes *h)
 {
+    h->event_id = ev->event_id ? rg_strmap_hash(ev->event_id, ev->event_id_len) : 0;
+    h->account = ev->account ? rg_strmap_hash(ev->account, ev->account_len) : 0;
+    h->counterparty = ev->counterparty ? rg_strmap_hash(ev->counterparty, ev->counterparty_len) : 0;
+    h->packet_id = ev->packet_id ? rg_strmap_hash(ev->packet_id, ev->packet_id_len) : 0;
+    h->ref = ev->ref ? rg_strmap_hash(ev->ref, ev->ref_len) : 0;
+}
+
+void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
+{
+    /* Stage 0 hashes the ids (the hashes stay in the thread's memo for
+     * the lookups to come) and keeps them for stage 1, an event later. */
+    const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
+    const rg_event_hashes *h = NULL;
+    for (size_t back = 1; stage == 1 && back <= n_ahead && !h; back++) {   /* newest first */
+        size_t k = (e->ahead_next - back) % n_ahead;
+        if (e->ahead[k].ev == ev)
+            h = &e->ahead[k].h;
+    }
+    if (!h) {
+        size_t k = e->ahead_next++ % n_ahead;
+        e->ahead[k].ev = ev;
+        hash_ids(ev, &e->ahead[k].h);
+        h = &e->ahead[k].h;
+    }
     if (e->role.dedupe)
-        rg_dedupe_prefetch(e->dedupe, ev->event_id, ev->event_id_len, stage);
-    rg_account_prefetch(e->accounts, ev->account, ev->account_len, stage);
+        rg_dedupe_prefetch(e->dedupe, h->event_id, stage);
+    rg_account_prefetch(e->accounts, h->account, stage);
     if (ev->counterparty)
-        rg_account_prefetch(e->accounts, ev->counterparty, ev->counterparty_len, stage);
+        rg_account_prefetch(e->accounts, h->counterparty, stage);
     for (size_t k = 0; k < e->plan.n_prefetch; k++) {
         size_t i = e->plan.prefetch[k];
-        rg_detectors[i]->prefetch(e->detector_state[i], ev, stage);
+        rg_detectors[i]->prefetch(e->detector_state[i], ev, h, stage);
     }
     if (stage == 1 && ev->ip_family)
         rg_geo_cache_prefetch(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);

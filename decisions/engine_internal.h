@@ -41,6 +41,15 @@ struct rg_engine {
         uint32_t rules_at[RG_EV_TYPE_COUNT + 1];
     } plan;
 
+    /* rg_engine_prefetch: the ids' hashes of the last events stage 0
+     * saw, for their stage 1 (a hint: an event struct reused for another
+     * line only fetches the wrong lines). */
+    struct {
+        const rg_event *ev;
+        rg_event_hashes h;
+    } ahead[4];
+    unsigned ahead_next;
+
     uint64_t *rule_hits;        /* [rule count] */
     rg_engine_stats stats;
     uint64_t since_expire;      /* evaluated events since detectors last expired */

@@ -14,8 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An id of the event in hand (rg_account_focus): its active record, once
+ * looked up. Matched by the key's address and length: within one event
+ * the families pass the event's own fields, and the focus is dropped
+ * before the next event (and before any sweep), so an address never
+ * outlives the bytes it was set for. */
+typedef struct focus {
+    const char *key;     /* NULL: unused */
+    size_t keylen;
+    bool resolved;       /* record below is the map's answer */
+    void *record;        /* the active record, NULL when it has none */
+} focus;
+
 struct rg_account_store {
     rg_strmap *records;             /* active records; NULL until sealed */
+    focus focus[2];                 /* the event's account and counterparty */
     rg_strmap *dormant;             /* kept slices of quiet accounts; NULL without both lives */
     size_t record_size;             /* slices, before the in-use byte */
     size_t kept_size;               /* kept slices only */
@@ -98,6 +111,60 @@ static void copy_kept(const rg_account_store *s, uint8_t used, unsigned char *ac
     }
 }
 
+void rg_account_focus(rg_account_store *s, const char *account, size_t account_len, const char *counterparty,
+                      size_t counterparty_len)
+{
+    s->focus[0] = (focus){account, account_len, false, NULL};
+    s->focus[1] = (focus){counterparty, counterparty_len, false, NULL};
+}
+
+void rg_account_unfocus(rg_account_store *s)
+{
+    s->focus[0].key = s->focus[1].key = NULL;
+}
+
+/* The focus entry of key (by address), or NULL. */
+static focus *focus_of(rg_account_store *s, const char *key, size_t keylen)
+{
+    for (int i = 0; i < 2; i++)
+        if (s->focus[i].key == key && s->focus[i].keylen == keylen && key)
+            return &s->focus[i];
+    return NULL;
+}
+
+/* The active record of key, through the focus when key is one of the
+ * event's ids. */
+static void *active_record(rg_account_store *s, const char *key, size_t keylen)
+{
+    focus *f = focus_of(s, key, keylen);
+    if (!f)
+        return rg_strmap_get(s->records, key, keylen);
+    if (!f->resolved) {
+        f->record = rg_strmap_get(s->records, key, keylen);
+        f->resolved = true;
+    }
+    return f->record;
+}
+
+/* An active record was made for key, or (record NULL) the active record
+ * `gone` was deleted: keep the focus true. Compared by bytes on a create,
+ * since the account and the counterparty may be one id at two addresses. */
+static void focus_created(rg_account_store *s, const char *key, size_t keylen, void *record)
+{
+    for (int i = 0; i < 2; i++) {
+        focus *f = &s->focus[i];
+        if (f->key && f->resolved && !f->record && f->keylen == keylen && memcmp(f->key, key, keylen) == 0)
+            f->record = record;
+    }
+}
+
+static void focus_deleted(rg_account_store *s, const void *gone)
+{
+    for (int i = 0; i < 2; i++)
+        if (s->focus[i].record == gone)
+            s->focus[i].record = NULL;
+}
+
 /* Move the dormant record of key (if any) into the fresh active record
  * `record` (just created, zero). */
 static void take_dormant(rg_account_store *s, const char *key, size_t keylen, void *record)
@@ -124,21 +191,23 @@ static void *promote(rg_account_store *s, const char *key, size_t keylen, uint8_
     if (!d || !(in_use(s->dormant, d) & bit))
         return NULL;
     void *record = rg_strmap_put(s->records, key, keylen, NULL);
-    if (record)
+    if (record) {
         take_dormant(s, key, keylen, record);
+        focus_created(s, key, keylen, record);
+    }
     return record;
 }
 
-void rg_account_prefetch(const rg_account_store *s, const char *key, size_t keylen, int stage)
+void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage)
 {
-    if (s && key)
-        rg_strmap_prefetch(s->records, key, keylen, stage);
+    if (s)
+        rg_strmap_prefetch_hashed(s->records, hash, stage);
 }
 
 void *rg_account_get(const rg_account_slice *sl, const char *key, size_t keylen)
 {
     rg_account_store *s = sl->store;
-    void *record = rg_strmap_get(s->records, key, keylen);
+    void *record = active_record(s, key, keylen);
     if (!record && sl->kept)
         record = promote(s, key, keylen, sl->bit);
     if (!record || !(in_use(s->records, record) & sl->bit))
@@ -152,11 +221,17 @@ void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen,
     if (created)
         *created = false;
     bool fresh = false;
-    void *record = rg_strmap_put(s->records, key, keylen, &fresh);
+    focus *f = focus_of(s, key, keylen);
+    void *record = f && f->resolved && f->record ? f->record : rg_strmap_put(s->records, key, keylen, &fresh);
     if (!record)
         return NULL;
-    if (fresh)
+    if (fresh) {
         take_dormant(s, key, keylen, record);
+        focus_created(s, key, keylen, record);
+    } else if (f && !f->resolved) {
+        f->resolved = true;
+        f->record = record;
+    }
     uint8_t used = in_use(s->records, record);
     if (!(used & sl->bit)) {
         /* The slice is zero: a new record, or released (which zeroes it). */
@@ -186,10 +261,12 @@ static uint8_t release_in(rg_account_store *s, rg_strmap *m, void *slice_at, con
 void rg_account_release(const rg_account_slice *sl, const char *key, size_t keylen)
 {
     rg_account_store *s = sl->store;
-    void *record = rg_strmap_get(s->records, key, keylen);
+    void *record = active_record(s, key, keylen);
     if (record) {
-        if (!release_in(s, s->records, (char *)record + sl->offset, sl, record))
+        if (!release_in(s, s->records, (char *)record + sl->offset, sl, record)) {
+            focus_deleted(s, record);
             rg_strmap_del(s->records, key, keylen, NULL);
+        }
         return;
     }
     if (sl->kept && s->dormant && (record = rg_strmap_get(s->dormant, key, keylen)) &&
@@ -251,6 +328,7 @@ size_t rg_account_sweep(const rg_account_slice *sl, bool (*keep)(void *slice, vo
 {
     rg_account_store *s = sl->store;
     sweep_arg a = {sl, keep, arg, 0};
+    rg_account_unfocus(s);   /* records are deleted and demoted below */
     /* Dormant records first: those demoted below were visited already. */
     if (sl->kept && s->dormant)
         rg_strmap_sweep(s->dormant, keep_dormant, &a, NULL);

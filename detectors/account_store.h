@@ -77,10 +77,22 @@ int rg_account_store_reserve(rg_account_store *s, size_t size, rg_account_slice 
 /* The same for a slice of facts kept for good: it follows its account
  * into the dormant map when the windowed slices are empty. */
 int rg_account_store_reserve_kept(rg_account_store *s, size_t size, rg_account_slice *out);
-/* rg_strmap_prefetch of key's active record. */
-void rg_account_prefetch(const rg_account_store *s, const char *key, size_t keylen, int stage);
+/* rg_strmap_prefetch_hashed of the active record of a key whose table
+ * hash is `hash` (rg_strmap_hash). */
+void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage);
 /* Fix the layout and create the map. 0, or -1 on OOM. */
 int rg_account_store_seal(rg_account_store *s);
+
+/* The event in hand names these ids (the counterparty may be NULL):
+ * until rg_account_unfocus, get/put/release of exactly these addresses
+ * and lengths look the record up once for every family (issue 16: one
+ * lookup per entity per event, the record reused by every family). The
+ * bytes must not change until the unfocus (the engine focuses after
+ * dedupe and unfocuses after the families' update, before any expire;
+ * a sweep unfocuses itself). */
+void rg_account_focus(rg_account_store *s, const char *account, size_t account_len, const char *counterparty,
+                      size_t counterparty_len);
+void rg_account_unfocus(rg_account_store *s);
 
 /* The account's slice, or NULL when the slice holds nothing. A kept
  * slice of a dormant account promotes it (an allocation: NULL when that

@@ -79,9 +79,9 @@ void rg_dedupe_set_lateness(rg_dedupe *d, int64_t lateness_ms)
     d->lateness_ms = lateness_ms < 0 ? 0 : lateness_ms;
 }
 
-void rg_dedupe_prefetch(const rg_dedupe *d, const char *id, size_t len, int stage)
+void rg_dedupe_prefetch(const rg_dedupe *d, uint32_t hash, int stage)
 {
-    rg_strmap_prefetch(d->ids, id, len, stage);
+    rg_strmap_prefetch_hashed(d->ids, hash, stage);
     if (stage == 1 && d->n)
         __builtin_prefetch(d->heap[0].rec);
 }
