@@ -233,10 +233,14 @@ void rg_engine_set_inspector(rg_engine *e, rg_engine_inspect_fn fn, void *arg)
 static void expire_state(rg_engine *e)
 {
     int64_t wm = e->stats.watermark_ms;
+    /* The families keyed by account sweep one store: one walk for all. */
+    rg_account_store_defer(e->accounts, true);
     for (size_t k = 0; k < e->plan.n_expire; k++) {
         size_t i = e->plan.expire[k];
         rg_detectors[i]->expire(e->detector_state[i], wm);
     }
+    rg_account_store_run_sweeps(e->accounts);
+    rg_account_store_defer(e->accounts, false);
     rg_cooldowns_expire(e->cooldowns, wm);
 }
 

@@ -26,8 +26,18 @@ typedef struct focus {
     void *record;        /* the active record, NULL when it has none */
 } focus;
 
+/* A sweep asked for while sweeps are deferred (rg_account_store_defer). */
+typedef struct pending_sweep {
+    const rg_account_slice *sl;
+    bool (*keep)(void *slice, void *arg);
+    void *arg;
+} pending_sweep;
+
 struct rg_account_store {
     rg_strmap *records;             /* active records; NULL until sealed */
+    bool defer;                     /* sweeps wait for rg_account_store_run_sweeps */
+    size_t n_pending;
+    pending_sweep pending[RG_ACCOUNT_MAX_SLICES];
     focus focus[2];                 /* the event's account and counterparty */
     rg_strmap *dormant;             /* kept slices of quiet accounts; NULL without both lives */
     size_t record_size;             /* slices, before the in-use byte */
@@ -275,9 +285,8 @@ void rg_account_release(const rg_account_slice *sl, const char *key, size_t keyl
 }
 
 typedef struct sweep_arg {
-    const rg_account_slice *sl;
-    bool (*keep)(void *slice, void *arg);
-    void *arg;
+    const pending_sweep *sweeps;   /* the sweeps of the walk, one per slice */
+    size_t n;
     size_t released;
 } sweep_arg;
 
@@ -298,17 +307,22 @@ static bool stay_active(rg_account_store *s, void *record, uint8_t used)
     return false;
 }
 
+/* One walk over the active records serves every slice swept now: each
+ * record's slices are judged in turn, then it is deleted (nothing left)
+ * or demoted (only kept slices left) once. */
 static bool keep_record(void *record, void *opaque)
 {
     sweep_arg *a = opaque;
-    const rg_account_slice *sl = a->sl;
-    rg_account_store *s = sl->store;
+    rg_account_store *s = a->sweeps[0].sl->store;
     uint8_t used = in_use(s->records, record);
-    if ((used & sl->bit) && !a->keep((char *)record + sl->offset, a->arg)) {
-        a->released++;
-        used = release_in(s, s->records, (char *)record + sl->offset, sl, record);
-        if (!used)
-            return false;
+    for (size_t i = 0; i < a->n; i++) {
+        const rg_account_slice *sl = a->sweeps[i].sl;
+        if ((used & sl->bit) && !a->sweeps[i].keep((char *)record + sl->offset, a->sweeps[i].arg)) {
+            a->released++;
+            used = release_in(s, s->records, (char *)record + sl->offset, sl, record);
+            if (!used)
+                return false;
+        }
     }
     return stay_active(s, record, used);
 }
@@ -316,24 +330,57 @@ static bool keep_record(void *record, void *opaque)
 static bool keep_dormant(void *record, void *opaque)
 {
     sweep_arg *a = opaque;
-    const rg_account_slice *sl = a->sl;
+    const rg_account_slice *sl = a->sweeps[0].sl;
     rg_account_store *s = sl->store;
-    if (!(in_use(s->dormant, record) & sl->bit) || a->keep((char *)record + sl->kept_offset, a->arg))
+    if (!(in_use(s->dormant, record) & sl->bit) || a->sweeps[0].keep((char *)record + sl->kept_offset, a->sweeps[0].arg))
         return true;
     a->released++;
     return release_in(s, s->dormant, (char *)record + sl->kept_offset, sl, record) != 0;
 }
 
+/* Sweep these slices: the dormant records of each kept one first (those
+ * demoted below were visited already), then one walk over the active
+ * records for all. Returns how many slices were released. */
+static size_t sweep_now(rg_account_store *s, const pending_sweep *sweeps, size_t n)
+{
+    rg_account_unfocus(s);   /* records are deleted and demoted below */
+    size_t released = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sweeps[i].sl->kept && s->dormant) {
+            sweep_arg d = {&sweeps[i], 1, 0};
+            rg_strmap_sweep(s->dormant, keep_dormant, &d, NULL);
+            released += d.released;
+        }
+    }
+    sweep_arg a = {sweeps, n, 0};
+    rg_strmap_sweep(s->records, keep_record, &a, NULL);
+    return released + a.released;
+}
+
 size_t rg_account_sweep(const rg_account_slice *sl, bool (*keep)(void *slice, void *arg), void *arg)
 {
     rg_account_store *s = sl->store;
-    sweep_arg a = {sl, keep, arg, 0};
-    rg_account_unfocus(s);   /* records are deleted and demoted below */
-    /* Dormant records first: those demoted below were visited already. */
-    if (sl->kept && s->dormant)
-        rg_strmap_sweep(s->dormant, keep_dormant, &a, NULL);
-    rg_strmap_sweep(s->records, keep_record, &a, NULL);
-    return a.released;
+    pending_sweep p = {sl, keep, arg};
+    if (!s->defer)
+        return sweep_now(s, &p, 1);
+    for (size_t i = 0; i < s->n_pending; i++)
+        if (s->pending[i].sl == sl) {
+            s->pending[i] = p;   /* asked twice: once is enough */
+            return 0;
+        }
+    if (s->n_pending < RG_ACCOUNT_MAX_SLICES)
+        s->pending[s->n_pending++] = p;
+    return 0;
+}
+
+void rg_account_store_defer(rg_account_store *s, bool defer) { s->defer = defer; }
+
+void rg_account_store_run_sweeps(rg_account_store *s)
+{
+    size_t n = s->n_pending;
+    s->n_pending = 0;
+    if (n)
+        (void)sweep_now(s, s->pending, n);
 }
 
 typedef struct visit_arg {

@@ -109,8 +109,17 @@ void rg_account_release(const rg_account_slice *sl, const char *key, size_t keyl
 /* Visit the records whose slice holds something (a kept slice: active
  * and dormant ones); keep(slice, arg) false means "empty now" (contents
  * freed by keep). Returns how many were released. The sweep also demotes
- * every active record it passes whose windowed slices are all empty. */
+ * every active record it passes whose windowed slices are all empty.
+ * While sweeps are deferred, it only notes the request (and returns 0):
+ * keep then runs in rg_account_store_run_sweeps, with arg as it is then. */
 size_t rg_account_sweep(const rg_account_slice *sl, bool (*keep)(void *slice, void *arg), void *arg);
+/* Defer sweeps (the engine, around its families' expire()): the families
+ * that sweep at one expiry then share one walk over the active records
+ * instead of one walk each. A slice's keep must then depend only on its
+ * own slice and arg (no family reads another's slice while sweeping). */
+void rg_account_store_defer(rg_account_store *s, bool defer);
+/* Run the sweeps noted since (one walk for all). */
+void rg_account_store_run_sweeps(rg_account_store *s);
 /* Visit the slices that hold something; stop when fn returns false. */
 void rg_account_foreach(const rg_account_slice *sl,
                         bool (*fn)(const char *key, size_t keylen, void *slice, void *arg), void *arg);
