@@ -40,7 +40,8 @@
  * which creates an active one but never moves one handed out before).
  * Only sweeps demote, so a family must not keep a slice pointer across
  * a sweep of any family: the families' caches are reset in expire(), and
- * sweeps run only there, between events. foreach and sorted may hand out
+ * sweeps run only there, between events (or, deferred by the engine,
+ * right after its families' expire(): rg_account_store_defer). foreach and sorted may hand out
  * dormant records (their kept slices) for the visit only.
  * Releasing or sweeping never frees what a slice points to: the family
  * does that first. Not thread-safe (the engine's thread).
