@@ -21,6 +21,7 @@
 
 static unsigned char process_key[16];
 static const char *process_key_source = "unset";
+uint32_t rg_hash_key_generation;
 
 /* The fingerprint key: fixed, so fingerprints saved in a checkpoint by
  * one process are compared with those of the next. Any 16 bytes would
@@ -115,6 +116,7 @@ void rg_hash_set_key(const unsigned char key[16])
 {
     memcpy(process_key, key, sizeof process_key);
     process_key_source = "set";
+    rg_hash_key_generation++;
 }
 
 const char *rg_hash_key_source(void) { return process_key_source; }
@@ -142,6 +144,7 @@ static bool read_urandom(unsigned char *buf, size_t len)
  * is read instead. */
 __attribute__((constructor)) static void init_process_key(void)
 {
+    rg_hash_key_generation++;
     size_t got = 0;
     while (got < sizeof process_key) {
         ssize_t n = getrandom(process_key + got, sizeof process_key - got, GRND_NONBLOCK);

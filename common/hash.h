@@ -51,6 +51,11 @@ uint64_t rg_siphash(const unsigned char key[16], const void *data, size_t len, i
  * since every table's placement would change under it). */
 void rg_hash_set_key(const unsigned char key[16]);
 
+/* How many times the process key was set (1 after the constructor): a
+ * cache of table hashes (strmap.c's memo) drops what it holds when this
+ * changes. Read-only outside hash.c. */
+extern uint32_t rg_hash_key_generation;
+
 /* Where the process key came from: "getrandom", "/dev/urandom", or
  * "fallback" (clock, pid and addresses: not secret, only when the kernel
  * gave nothing), or "set" after rg_hash_set_key. */

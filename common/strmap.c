@@ -28,17 +28,7 @@
 #define CHUNK_RECORDS (UINT32_C(1) << CHUNK_LOG2)
 #define MAX_RECORDS (UINT32_MAX - 1)
 
-/* The memo of hash32 (below): the last short keys hashed and their hashes. */
-#define MEMO_SLOTS 16
-
-/* Keys of up to this many bytes are memoised (as four words). */
-#define MEMO_KEY_MAX 32
-
-struct hash_memo {
-    uint64_t w[MEMO_SLOTS][4];
-    uint32_t len[MEMO_SLOTS];   /* 0: empty (an empty key is never memoised) */
-    uint32_t hash[MEMO_SLOTS];
-};
+#include "strmap_memo.h"
 
 struct slot {
     uint32_t hash;
@@ -58,7 +48,6 @@ struct rg_strmap {
     uint32_t fresh;             /* records [0, fresh) have been handed out */
     uint32_t free_head;         /* first free record + 1, or 0 */
     size_t spilled_bytes;       /* heap copies of long keys, at their real size */
-    struct hash_memo *memo;     /* the last keys hashed (hash32); written through const maps */
 };
 
 #define KEYLEN_BITS 24
@@ -77,7 +66,7 @@ size_t rg_heap_block_bytes(const void *block, size_t requested)
 }
 
 /* The chunk holding record i, and i's place in it. */
-static uint32_t chunk_of(uint32_t i, uint32_t *offset)
+static inline __attribute__((always_inline)) uint32_t chunk_of(uint32_t i, uint32_t *offset)
 {
     if (i >= CHUNK_RECORDS) {
         *offset = i & (CHUNK_RECORDS - 1);
@@ -95,13 +84,14 @@ static uint32_t chunk_of(uint32_t i, uint32_t *offset)
 /* Records in chunk c. */
 static uint32_t chunk_records(uint32_t c) { return c >= 4 ? CHUNK_RECORDS : c == 0 ? 8 : UINT32_C(4) << c; }
 
-static unsigned char *record_at(const rg_strmap *m, uint32_t i)
+/* Inlined: every probe goes through it (a call cost a third of a lookup). */
+static inline __attribute__((always_inline)) unsigned char *record_at(const rg_strmap *m, uint32_t i)
 {
     uint32_t offset, c = chunk_of(i, &offset);
     return m->chunks[c] + (size_t)offset * m->stride;
 }
 
-static uint32_t length_word(const rg_strmap *m, const unsigned char *e)
+static inline uint32_t length_word(const rg_strmap *m, const unsigned char *e)
 {
     uint32_t kl;
     memcpy(&kl, e + m->value_size_aligned, sizeof kl);
@@ -113,11 +103,11 @@ static void set_length_word(const rg_strmap *m, unsigned char *e, uint32_t kl)
     memcpy(e + m->value_size_aligned, &kl, sizeof kl);
 }
 
-static size_t entry_keylen(const rg_strmap *m, const unsigned char *e) { return length_word(m, e) & KEYLEN_MASK; }
+static inline size_t entry_keylen(const rg_strmap *m, const unsigned char *e) { return length_word(m, e) & KEYLEN_MASK; }
 
-static bool key_spilled(const rg_strmap *m, size_t keylen) { return keylen >= m->key_room; }
+static inline bool key_spilled(const rg_strmap *m, size_t keylen) { return keylen >= m->key_room; }
 
-static char *entry_key(const rg_strmap *m, unsigned char *e)
+static inline char *entry_key(const rg_strmap *m, unsigned char *e)
 {
     unsigned char *room = e + m->value_size_aligned + sizeof(uint32_t);
     if (!key_spilled(m, entry_keylen(m, e)))
@@ -134,8 +124,6 @@ rg_strmap *rg_strmap_new_sized(size_t value_size, size_t inline_key)
     rg_strmap *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
-    /* Without its memo a map still works (every key hashed). */
-    m->memo = calloc(1, sizeof *m->memo);
     m->value_size = value_size;
     /* 8, not 16: values hold int64s and pointers at most, and every byte
      * of padding is paid once per entity. */
@@ -174,85 +162,11 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
         free(m->chunks[c]);
     free(m->chunks);
     free(m->slots);
-    free(m->memo);
     free(m);
 }
 
-/*
- * The hashes of the last few short keys, per map. One event's keys are
- * hashed several times over: its account by each family that keeps
- * something per account, its event id by dedupe's check and insert, and
- * every key once more when it is prefetched (rg_strmap_prefetch) before
- * the event is evaluated; the keyed stages look up the names of shipped
- * values ("counterparty_senders/86400000") by key. SipHash-1-3 costs
- * ~140 instructions on an 11-byte id; a memo hit ~20. A key of up to 32
- * bytes is held as four words (overlapping loads, so the words and the
- * length determine the bytes), which is also how the memo compares it: a
- * hit is the same bytes, never an approximation. Longer keys are always
- * hashed. The memo
- * is a cache of a pure function of the key under the process key, which
- * never changes while a map exists (hash.h), so it cannot change a
- * lookup's result.
- */
-static uint64_t load64(const char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint32_t load32(const char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* Keys of 1..MEMO_KEY_MAX bytes as four words: overlapping loads, so
- * the words and the length determine every byte. */
-static void key_words(const char *key, size_t len, uint64_t w[4])
-{
-    w[1] = w[2] = w[3] = 0;
-    if (len > 16) {   /* 17..32: the first 16 bytes and the last 16 */
-        w[0] = load64(key);
-        w[1] = load64(key + 8);
-        w[2] = load64(key + len - 16);
-        w[3] = load64(key + len - 8);
-    } else if (len >= 8) {
-        w[0] = load64(key);
-        w[1] = load64(key + len - 8);
-    } else if (len >= 4) {
-        w[0] = load32(key) | (uint64_t)load32(key + len - 4) << 32;
-    } else {
-        w[0] = (uint64_t)(unsigned char)key[0] | (uint64_t)(unsigned char)key[len / 2] << 8 |
-               (uint64_t)(unsigned char)key[len - 1] << 16;
-    }
-}
-
-/* Keyed per process (hash.h): ids an event names cannot be chosen to
- * collide. Through the map's memo for short keys. */
-static uint32_t hash32(const rg_strmap *m, const char *key, size_t keylen)
-{
-    struct hash_memo *memo = m->memo;
-    if (!memo || keylen == 0 || keylen > MEMO_KEY_MAX)
-        return (uint32_t)rg_hash_bytes(key, keylen);
-    uint64_t w[4];
-    key_words(key, keylen, w);
-    /* Which slot: any mix of the words will do (the slot only decides
-     * which earlier key is forgotten). */
-    size_t i = (size_t)(((w[0] ^ (w[1] >> 7) ^ (w[3] >> 13) ^ keylen) * UINT64_C(0x9E3779B97F4A7C15)) >> 60) &
-               (MEMO_SLOTS - 1);
-    if (memo->len[i] == keylen && memo->w[i][0] == w[0] && memo->w[i][1] == w[1] && memo->w[i][2] == w[2] &&
-        memo->w[i][3] == w[3])
-        return memo->hash[i];
-    uint32_t h = (uint32_t)rg_hash_bytes(key, keylen);
-    memcpy(memo->w[i], w, sizeof w);
-    memo->len[i] = (uint32_t)keylen;
-    memo->hash[i] = h;
-    return h;
-}
-
-static struct slot *find(const rg_strmap *m, const char *key, size_t keylen, uint32_t h)
+static inline __attribute__((always_inline)) struct slot *find(const rg_strmap *m, const char *key, size_t keylen,
+                                                               uint32_t h)
 {
     if (!m->cap)
         return NULL;
@@ -264,22 +178,29 @@ static struct slot *find(const rg_strmap *m, const char *key, size_t keylen, uin
         if (s->hash != h)
             continue;
         unsigned char *e = record_at(m, s->ref - 1);
-        if (entry_keylen(m, e) == keylen && memcmp(entry_key(m, e), key, keylen) == 0)
+        if (entry_keylen(m, e) == keylen && same_key(entry_key(m, e), key, keylen))
             return s;
     }
 }
 
 void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen)
 {
-    struct slot *s = find(m, key, keylen, hash32(m, key, keylen));
+    struct slot *s = find(m, key, keylen, hash32(key, keylen));
     return s ? record_at(m, s->ref - 1) : NULL;
 }
 
+uint32_t rg_strmap_hash(const char *key, size_t keylen) { return hash32(key, keylen); }
+
 void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int stage)
+{
+    if (m && m->cap)
+        rg_strmap_prefetch_hashed(m, hash32(key, keylen), stage);
+}
+
+void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t h, int stage)
 {
     if (!m || !m->cap)
         return;
-    uint32_t h = hash32(m, key, keylen);
     size_t mask = m->cap - 1, i = h & mask;
     if (stage == 0) {
         __builtin_prefetch(&m->slots[i]);
@@ -364,7 +285,7 @@ void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
 
 void *rg_strmap_put_hashed(rg_strmap *m, const char *key, size_t keylen, bool *created, uint32_t *hash)
 {
-    uint32_t h = *hash = hash32(m, key, keylen);
+    uint32_t h = *hash = hash32(key, keylen);
     struct slot *s = find(m, key, keylen, h);
     if (created)
         *created = false;
@@ -443,7 +364,7 @@ static void remove_at(rg_strmap *m, size_t i, void (*free_value)(void *))
 
 bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_value)(void *))
 {
-    struct slot *s = find(m, key, keylen, hash32(m, key, keylen));
+    struct slot *s = find(m, key, keylen, hash32(key, keylen));
     if (!s)
         return false;
     remove_at(m, (size_t)(s - m->slots), free_value);
@@ -518,8 +439,7 @@ size_t rg_strmap_count(const rg_strmap *m) { return m->count; }
 
 size_t rg_strmap_bytes(const rg_strmap *m)
 {
-    size_t bytes = rg_heap_block_bytes(m, sizeof *m) + rg_heap_block_bytes(m->memo, sizeof *m->memo) +
-                   rg_heap_block_bytes(m->slots, m->cap * sizeof(struct slot)) +
+    size_t bytes = rg_heap_block_bytes(m, sizeof *m) + rg_heap_block_bytes(m->slots, m->cap * sizeof(struct slot)) +
                    rg_heap_block_bytes(m->chunks, m->chunks_cap * sizeof *m->chunks) + m->spilled_bytes;
     for (uint32_t c = 0; c < m->n_chunks; c++)
         bytes += rg_heap_block_bytes(m->chunks[c], chunk_records(c) * m->stride);

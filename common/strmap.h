@@ -27,11 +27,12 @@
  * drawn per process, so ids from events cannot be crafted to collide.
  * Iteration order (foreach, sweep) therefore differs from run to run:
  * whatever reaches output or a checkpoint goes through rg_strmap_sorted.
- * A map remembers the hashes of the last few short keys it was asked
- * (strmap.c, "memo"): one event's keys are looked up by several families.
+ * Each thread remembers the hashes of the last short keys it hashed, for
+ * every map (strmap.c, "memo"): one event's keys are looked up by several
+ * families in several maps.
  *
- * Not thread-safe, not even for concurrent reads: get and prefetch write
- * the memo. One map, one thread at a time.
+ * Not thread-safe: one map, one thread at a time (concurrent gets would
+ * do, the memo being per thread, but nothing promises it).
  */
 #ifndef RG_STRMAP_H
 #define RG_STRMAP_H
@@ -66,6 +67,14 @@ void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen);
  * into the cache, stage 1 (once the slot is there) its record. Changes
  * nothing; any key, present or not. */
 void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int stage);
+
+/* The table hash every map places key by (the same in all maps of the
+ * process; per process, hash.h: never save or print it). */
+uint32_t rg_strmap_hash(const char *key, size_t keylen);
+/* rg_strmap_prefetch of a key whose rg_strmap_hash is `hash`: a caller
+ * that prefetches one key in several stages or maps hashes it once. A
+ * wrong hash only fetches the wrong line. */
+void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t hash, int stage);
 
 /* Value record for key, created zero-filled when absent (*created = true).
  * NULL only on allocation failure. `created` may be NULL. */

@@ -126,6 +126,44 @@ static int map_shipped_uses(const rg_ruleset *rs, uint32_t families, rg_strmap *
 
 const rg_engine_role *rg_engine_role_of(const rg_engine *e) { return &e->role; }
 
+/* The per-event loops' lists for these states and this rule set (the
+ * engine's plan): walking every registered family and every rule for
+ * each event cost ~600 instructions an event, most of it on families
+ * not held and rules not on the event's type. -1 on OOM (plan unchanged). */
+static int make_plan(struct rg_engine_plan *p, const rg_ruleset *rs, void *const *states, size_t n)
+{
+    size_t n_rules = rg_ruleset_rule_count(rs), total = 0;
+    uint32_t *rules = malloc((n_rules * RG_EV_TYPE_COUNT + 1) * sizeof *rules);
+    if (!rules)
+        return -1;
+    free(p->rules);
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < n && i < 32; i++) {
+        const rg_detector *d = rg_detectors[i];
+        if (!states[i])
+            continue;
+        if (d->observe)
+            p->observe[p->n_observe++] = (uint8_t)i;
+        if (d->update)
+            p->update[p->n_update++] = (uint8_t)i;
+        if (d->expire)
+            p->expire[p->n_expire++] = (uint8_t)i;
+        if (d->prefetch)
+            p->prefetch[p->n_prefetch++] = (uint8_t)i;
+    }
+    for (unsigned t = 0; t < RG_EV_TYPE_COUNT; t++) {
+        p->rules_at[t] = (uint32_t)total;
+        for (size_t i = 0; i < n_rules; i++) {
+            const rg_rule *r = rg_ruleset_rule(rs, i);
+            if (r->enabled && (r->on_mask & RG_EV_BIT(t)))
+                rules[total++] = (uint32_t)i;
+        }
+    }
+    p->rules_at[RG_EV_TYPE_COUNT] = (uint32_t)total;
+    p->rules = rules;
+    return 0;
+}
+
 rg_engine *rg_engine_new(const rg_ruleset *rs, const rg_geo *geo, char *errstr, size_t errstr_size)
 {
     const rg_engine_role all = {.families = RG_FAMILIES_ALL, .dedupe = true, .decide = true};
@@ -155,7 +193,8 @@ rg_engine *rg_engine_new_role(const rg_ruleset *rs, const rg_geo *geo, const rg_
         rg_engine_free(e);
         return NULL;
     }
-    if (rg_eval_ctx_init(&e->ctx, rs, e->detector_state, geo) != 0)
+    if (rg_eval_ctx_init(&e->ctx, rs, e->detector_state, geo) != 0 ||
+        make_plan(&e->plan, rs, e->detector_state, e->n_detectors) != 0)
         goto oom;
     e->stats.watermark_ms = INT64_MIN;
     return e;
@@ -179,6 +218,7 @@ void rg_engine_free(rg_engine *e)
     rg_decision_builder_free(&e->builder);
     rg_strmap_free(e->shipped_uses, NULL);
     free(e->rule_hits);
+    free(e->plan.rules);
     free(e);
 }
 
@@ -193,10 +233,14 @@ void rg_engine_set_inspector(rg_engine *e, rg_engine_inspect_fn fn, void *arg)
 static void expire_state(rg_engine *e)
 {
     int64_t wm = e->stats.watermark_ms;
-    for (size_t i = 0; i < e->n_detectors; i++) {
-        if (e->detector_state[i] && rg_detectors[i]->expire)
-            rg_detectors[i]->expire(e->detector_state[i], wm);
+    /* The families keyed by account sweep one store: one walk for all. */
+    rg_account_store_defer(e->accounts, true);
+    for (size_t k = 0; k < e->plan.n_expire; k++) {
+        size_t i = e->plan.expire[k];
+        rg_detectors[i]->expire(e->detector_state[i], wm);
     }
+    rg_account_store_run_sweeps(e->accounts);
+    rg_account_store_defer(e->accounts, false);
     rg_cooldowns_expire(e->cooldowns, wm);
 }
 
@@ -276,17 +320,21 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
      * came before the fault; the rest is unknown. */
     if (values_in && e->shipped_uses)
         (void)rg_values_each(values_in, values_in_len, preset_one, e);
-    for (size_t i = 0; i < e->n_detectors; i++) {
-        if (e->detector_state[i] && rg_detectors[i]->observe && i < 32 && (families & (UINT32_C(1) << i)))
+    rg_account_focus(e->accounts, ev->account, ev->account_len, ev->counterparty, ev->counterparty_len);
+    for (size_t k = 0; k < e->plan.n_observe; k++) {
+        size_t i = e->plan.observe[k];
+        if (families & (UINT32_C(1) << i))
             rg_detectors[i]->observe(e->detector_state[i], ev, ctx);
     }
     if (values_out)
         ship_values(e, families, values_out);
     int sink_failed = e->role.decide ? decide(e, ev, raw, raw_len, sink) : 0;
-    for (size_t i = 0; i < e->n_detectors; i++) {
-        if (e->detector_state[i] && rg_detectors[i]->update && i < 32 && (families & (UINT32_C(1) << i)))
+    for (size_t k = 0; k < e->plan.n_update; k++) {
+        size_t i = e->plan.update[k];
+        if (families & (UINT32_C(1) << i))
             rg_detectors[i]->update(e->detector_state[i], ev, ctx);
     }
+    rg_account_unfocus(e->accounts);
     if (++e->since_expire >= EXPIRE_EVERY) {
         e->since_expire = 0;
         expire_state(e);
@@ -297,16 +345,42 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
 }
 
-void rg_engine_prefetch(const rg_engine *e, const rg_event *ev, int stage)
+/* Table hashes of ev's ids (0 for those it lacks). */
+static void hash_ids(const rg_event *ev, rg_event_hashes *h)
 {
+    h->event_id = ev->event_id ? rg_strmap_hash(ev->event_id, ev->event_id_len) : 0;
+    h->account = ev->account ? rg_strmap_hash(ev->account, ev->account_len) : 0;
+    h->counterparty = ev->counterparty ? rg_strmap_hash(ev->counterparty, ev->counterparty_len) : 0;
+    h->packet_id = ev->packet_id ? rg_strmap_hash(ev->packet_id, ev->packet_id_len) : 0;
+    h->ref = ev->ref ? rg_strmap_hash(ev->ref, ev->ref_len) : 0;
+}
+
+void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
+{
+    /* Stage 0 hashes the ids (the hashes stay in the thread's memo for
+     * the lookups to come) and keeps them for stage 1, an event later. */
+    const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
+    const rg_event_hashes *h = NULL;
+    for (size_t back = 1; stage == 1 && back <= n_ahead && !h; back++) {   /* newest first */
+        size_t k = (e->ahead_next - back) % n_ahead;
+        if (e->ahead[k].ev == ev)
+            h = &e->ahead[k].h;
+    }
+    if (!h) {
+        size_t k = e->ahead_next++ % n_ahead;
+        e->ahead[k].ev = ev;
+        hash_ids(ev, &e->ahead[k].h);
+        h = &e->ahead[k].h;
+    }
     if (e->role.dedupe)
-        rg_dedupe_prefetch(e->dedupe, ev->event_id, ev->event_id_len, stage);
-    rg_account_prefetch(e->accounts, ev->account, ev->account_len, stage);
+        rg_dedupe_prefetch(e->dedupe, h->event_id, stage);
+    rg_account_prefetch(e->accounts, h->account, stage);
     if (ev->counterparty)
-        rg_account_prefetch(e->accounts, ev->counterparty, ev->counterparty_len, stage);
-    for (size_t i = 0; i < e->n_detectors; i++)
-        if (e->detector_state[i] && rg_detectors[i]->prefetch)
-            rg_detectors[i]->prefetch(e->detector_state[i], ev, stage);
+        rg_account_prefetch(e->accounts, h->counterparty, stage);
+    for (size_t k = 0; k < e->plan.n_prefetch; k++) {
+        size_t i = e->plan.prefetch[k];
+        rg_detectors[i]->prefetch(e->detector_state[i], ev, h, stage);
+    }
     if (stage == 1 && ev->ip_family)
         rg_geo_cache_prefetch(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
 }
@@ -332,12 +406,14 @@ static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_
     /* Evaluate every rule that runs on this type; collect the hits. */
     rg_decision_builder *b = &e->builder;
     rg_decision_builder_begin(b, e->rs, ev, raw, raw_len);
-    size_t n_rules = rg_ruleset_rule_count(e->rs);
-    uint32_t type_bit = RG_EV_BIT(ev->type);
-    for (size_t i = 0; i < n_rules; i++) {
+    /* Types are checked by the parser; out of range, no rule runs. */
+    unsigned t = (unsigned)ev->type < RG_EV_TYPE_COUNT ? (unsigned)ev->type : RG_EV_TYPE_COUNT;
+    const uint32_t *at = e->plan.rules + e->plan.rules_at[t], *end = e->plan.rules + e->plan.rules_at[RG_EV_TYPE_COUNT];
+    if (t < RG_EV_TYPE_COUNT)
+        end = e->plan.rules + e->plan.rules_at[t + 1];
+    for (; at < end; at++) {
+        size_t i = *at;
         const rg_rule *r = rg_ruleset_rule(e->rs, i);
-        if (!r->enabled || !(r->on_mask & type_bit))
-            continue;
         if (rg_eval_condition(ctx, r->when) != RG_TRUE)
             continue;
         e->rule_hits[i]++;
@@ -411,6 +487,7 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     rg_strbuf scratch = RG_STRBUF_INIT;
     rg_strmap *shipped = NULL;
     rg_eval_ctx ctx;
+    struct rg_engine_plan plan = {0};
     bool ctx_ok = false;
     if (!states || !hits || !accounts || map_shipped_uses(rs, e->role.families, &shipped) != 0 ||
         rg_eval_ctx_init(&ctx, rs, states, e->geo) != 0) {
@@ -420,6 +497,10 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     ctx_ok = true;
     if (rg_engine_create_detectors(rs, e->geo, accounts, states, n, &e->role, errstr, errstr_size) != 0)
         goto fail;
+    if (make_plan(&plan, rs, states, n) != 0) {
+        snprintf(errstr, errstr_size, "out of memory loading the new rule set");
+        goto fail;
+    }
     for (size_t i = 0; i < n; i++) {
         const rg_detector *det = rg_detectors[i];
         if (states[i] && e->detector_state[i] && det->save && det->load &&
@@ -437,6 +518,8 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     e->ctx = ctx;
     e->ctx.detector_state = states;
     e->rule_hits = hits;
+    free(e->plan.rules);
+    e->plan = plan;
     e->rs = rs;
     rg_strmap_free(e->shipped_uses, NULL);
     e->shipped_uses = shipped;
@@ -453,6 +536,7 @@ fail:
     rg_strmap_free(shipped, NULL);
     free(states);
     free(hits);
+    free(plan.rules);
     rg_strbuf_free(&scratch);
     return -1;
 }

@@ -167,8 +167,9 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
                                          rg_strbuf *values_out, const rg_sink *sink);
 
 /* A hint that ev comes next but one (stage 0) or next (stage 1): fetch
- * what its evaluation will read into the cache. Changes nothing. */
-void rg_engine_prefetch(const rg_engine *e, const rg_event *ev, int stage);
+ * what its evaluation will read into the cache. Changes nothing an event
+ * can see (the engine keeps stage 0's hashes of ev's ids for stage 1). */
+void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage);
 
 /* external_watermark roles: the watermark only grows; wm lower than the
  * current one is ignored. */

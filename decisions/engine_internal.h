@@ -30,6 +30,25 @@ struct rg_engine {
     rg_cooldowns *cooldowns;
     rg_account_store *accounts; /* per-account records shared by the families */
     rg_decision_builder builder;
+    /* What runs per event, fixed when the detectors are made (make_plan):
+     * the detector indexes with each hook, so the per-event loops skip the
+     * families this engine does not hold; and per event type the indexes
+     * of the enabled rules that run on it, in file order. */
+    struct rg_engine_plan {
+        uint8_t observe[32], update[32], expire[32], prefetch[32];
+        uint8_t n_observe, n_update, n_expire, n_prefetch;
+        uint32_t *rules;                      /* every type's list, one after another */
+        uint32_t rules_at[RG_EV_TYPE_COUNT + 1];
+    } plan;
+
+    /* rg_engine_prefetch: the ids' hashes of the last events stage 0
+     * saw, for their stage 1 (a hint: an event struct reused for another
+     * line only fetches the wrong lines). */
+    struct {
+        const rg_event *ev;
+        rg_event_hashes h;
+    } ahead[4];
+    unsigned ahead_next;
 
     uint64_t *rule_hits;        /* [rule count] */
     rg_engine_stats stats;

@@ -14,8 +14,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An id of the event in hand (rg_account_focus): its active record, once
+ * looked up. Matched by the key's address and length: within one event
+ * the families pass the event's own fields, and the focus is dropped
+ * before the next event (and before any sweep), so an address never
+ * outlives the bytes it was set for. */
+typedef struct focus {
+    const char *key;     /* NULL: unused */
+    size_t keylen;
+    bool resolved;       /* record below is the map's answer */
+    void *record;        /* the active record, NULL when it has none */
+} focus;
+
+/* A sweep asked for while sweeps are deferred (rg_account_store_defer). */
+typedef struct pending_sweep {
+    const rg_account_slice *sl;
+    bool (*keep)(void *slice, void *arg);
+    void *arg;
+} pending_sweep;
+
 struct rg_account_store {
     rg_strmap *records;             /* active records; NULL until sealed */
+    bool defer;                     /* sweeps wait for rg_account_store_run_sweeps */
+    size_t n_pending;
+    pending_sweep pending[RG_ACCOUNT_MAX_SLICES];
+    focus focus[2];                 /* the event's account and counterparty */
     rg_strmap *dormant;             /* kept slices of quiet accounts; NULL without both lives */
     size_t record_size;             /* slices, before the in-use byte */
     size_t kept_size;               /* kept slices only */
@@ -98,6 +121,60 @@ static void copy_kept(const rg_account_store *s, uint8_t used, unsigned char *ac
     }
 }
 
+void rg_account_focus(rg_account_store *s, const char *account, size_t account_len, const char *counterparty,
+                      size_t counterparty_len)
+{
+    s->focus[0] = (focus){account, account_len, false, NULL};
+    s->focus[1] = (focus){counterparty, counterparty_len, false, NULL};
+}
+
+void rg_account_unfocus(rg_account_store *s)
+{
+    s->focus[0].key = s->focus[1].key = NULL;
+}
+
+/* The focus entry of key (by address), or NULL. */
+static focus *focus_of(rg_account_store *s, const char *key, size_t keylen)
+{
+    for (int i = 0; i < 2; i++)
+        if (s->focus[i].key == key && s->focus[i].keylen == keylen && key)
+            return &s->focus[i];
+    return NULL;
+}
+
+/* The active record of key, through the focus when key is one of the
+ * event's ids. */
+static void *active_record(rg_account_store *s, const char *key, size_t keylen)
+{
+    focus *f = focus_of(s, key, keylen);
+    if (!f)
+        return rg_strmap_get(s->records, key, keylen);
+    if (!f->resolved) {
+        f->record = rg_strmap_get(s->records, key, keylen);
+        f->resolved = true;
+    }
+    return f->record;
+}
+
+/* An active record was made for key, or (record NULL) the active record
+ * `gone` was deleted: keep the focus true. Compared by bytes on a create,
+ * since the account and the counterparty may be one id at two addresses. */
+static void focus_created(rg_account_store *s, const char *key, size_t keylen, void *record)
+{
+    for (int i = 0; i < 2; i++) {
+        focus *f = &s->focus[i];
+        if (f->key && f->resolved && !f->record && f->keylen == keylen && memcmp(f->key, key, keylen) == 0)
+            f->record = record;
+    }
+}
+
+static void focus_deleted(rg_account_store *s, const void *gone)
+{
+    for (int i = 0; i < 2; i++)
+        if (s->focus[i].record == gone)
+            s->focus[i].record = NULL;
+}
+
 /* Move the dormant record of key (if any) into the fresh active record
  * `record` (just created, zero). */
 static void take_dormant(rg_account_store *s, const char *key, size_t keylen, void *record)
@@ -124,21 +201,23 @@ static void *promote(rg_account_store *s, const char *key, size_t keylen, uint8_
     if (!d || !(in_use(s->dormant, d) & bit))
         return NULL;
     void *record = rg_strmap_put(s->records, key, keylen, NULL);
-    if (record)
+    if (record) {
         take_dormant(s, key, keylen, record);
+        focus_created(s, key, keylen, record);
+    }
     return record;
 }
 
-void rg_account_prefetch(const rg_account_store *s, const char *key, size_t keylen, int stage)
+void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage)
 {
-    if (s && key)
-        rg_strmap_prefetch(s->records, key, keylen, stage);
+    if (s)
+        rg_strmap_prefetch_hashed(s->records, hash, stage);
 }
 
 void *rg_account_get(const rg_account_slice *sl, const char *key, size_t keylen)
 {
     rg_account_store *s = sl->store;
-    void *record = rg_strmap_get(s->records, key, keylen);
+    void *record = active_record(s, key, keylen);
     if (!record && sl->kept)
         record = promote(s, key, keylen, sl->bit);
     if (!record || !(in_use(s->records, record) & sl->bit))
@@ -152,11 +231,17 @@ void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen,
     if (created)
         *created = false;
     bool fresh = false;
-    void *record = rg_strmap_put(s->records, key, keylen, &fresh);
+    focus *f = focus_of(s, key, keylen);
+    void *record = f && f->resolved && f->record ? f->record : rg_strmap_put(s->records, key, keylen, &fresh);
     if (!record)
         return NULL;
-    if (fresh)
+    if (fresh) {
         take_dormant(s, key, keylen, record);
+        focus_created(s, key, keylen, record);
+    } else if (f && !f->resolved) {
+        f->resolved = true;
+        f->record = record;
+    }
     uint8_t used = in_use(s->records, record);
     if (!(used & sl->bit)) {
         /* The slice is zero: a new record, or released (which zeroes it). */
@@ -186,10 +271,12 @@ static uint8_t release_in(rg_account_store *s, rg_strmap *m, void *slice_at, con
 void rg_account_release(const rg_account_slice *sl, const char *key, size_t keylen)
 {
     rg_account_store *s = sl->store;
-    void *record = rg_strmap_get(s->records, key, keylen);
+    void *record = active_record(s, key, keylen);
     if (record) {
-        if (!release_in(s, s->records, (char *)record + sl->offset, sl, record))
+        if (!release_in(s, s->records, (char *)record + sl->offset, sl, record)) {
+            focus_deleted(s, record);
             rg_strmap_del(s->records, key, keylen, NULL);
+        }
         return;
     }
     if (sl->kept && s->dormant && (record = rg_strmap_get(s->dormant, key, keylen)) &&
@@ -198,9 +285,8 @@ void rg_account_release(const rg_account_slice *sl, const char *key, size_t keyl
 }
 
 typedef struct sweep_arg {
-    const rg_account_slice *sl;
-    bool (*keep)(void *slice, void *arg);
-    void *arg;
+    const pending_sweep *sweeps;   /* the sweeps of the walk, one per slice */
+    size_t n;
     size_t released;
 } sweep_arg;
 
@@ -221,17 +307,22 @@ static bool stay_active(rg_account_store *s, void *record, uint8_t used)
     return false;
 }
 
+/* One walk over the active records serves every slice swept now: each
+ * record's slices are judged in turn, then it is deleted (nothing left)
+ * or demoted (only kept slices left) once. */
 static bool keep_record(void *record, void *opaque)
 {
     sweep_arg *a = opaque;
-    const rg_account_slice *sl = a->sl;
-    rg_account_store *s = sl->store;
+    rg_account_store *s = a->sweeps[0].sl->store;
     uint8_t used = in_use(s->records, record);
-    if ((used & sl->bit) && !a->keep((char *)record + sl->offset, a->arg)) {
-        a->released++;
-        used = release_in(s, s->records, (char *)record + sl->offset, sl, record);
-        if (!used)
-            return false;
+    for (size_t i = 0; i < a->n; i++) {
+        const rg_account_slice *sl = a->sweeps[i].sl;
+        if ((used & sl->bit) && !a->sweeps[i].keep((char *)record + sl->offset, a->sweeps[i].arg)) {
+            a->released++;
+            used = release_in(s, s->records, (char *)record + sl->offset, sl, record);
+            if (!used)
+                return false;
+        }
     }
     return stay_active(s, record, used);
 }
@@ -239,23 +330,57 @@ static bool keep_record(void *record, void *opaque)
 static bool keep_dormant(void *record, void *opaque)
 {
     sweep_arg *a = opaque;
-    const rg_account_slice *sl = a->sl;
+    const rg_account_slice *sl = a->sweeps[0].sl;
     rg_account_store *s = sl->store;
-    if (!(in_use(s->dormant, record) & sl->bit) || a->keep((char *)record + sl->kept_offset, a->arg))
+    if (!(in_use(s->dormant, record) & sl->bit) || a->sweeps[0].keep((char *)record + sl->kept_offset, a->sweeps[0].arg))
         return true;
     a->released++;
     return release_in(s, s->dormant, (char *)record + sl->kept_offset, sl, record) != 0;
 }
 
+/* Sweep these slices: the dormant records of each kept one first (those
+ * demoted below were visited already), then one walk over the active
+ * records for all. Returns how many slices were released. */
+static size_t sweep_now(rg_account_store *s, const pending_sweep *sweeps, size_t n)
+{
+    rg_account_unfocus(s);   /* records are deleted and demoted below */
+    size_t released = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sweeps[i].sl->kept && s->dormant) {
+            sweep_arg d = {&sweeps[i], 1, 0};
+            rg_strmap_sweep(s->dormant, keep_dormant, &d, NULL);
+            released += d.released;
+        }
+    }
+    sweep_arg a = {sweeps, n, 0};
+    rg_strmap_sweep(s->records, keep_record, &a, NULL);
+    return released + a.released;
+}
+
 size_t rg_account_sweep(const rg_account_slice *sl, bool (*keep)(void *slice, void *arg), void *arg)
 {
     rg_account_store *s = sl->store;
-    sweep_arg a = {sl, keep, arg, 0};
-    /* Dormant records first: those demoted below were visited already. */
-    if (sl->kept && s->dormant)
-        rg_strmap_sweep(s->dormant, keep_dormant, &a, NULL);
-    rg_strmap_sweep(s->records, keep_record, &a, NULL);
-    return a.released;
+    pending_sweep p = {sl, keep, arg};
+    if (!s->defer)
+        return sweep_now(s, &p, 1);
+    for (size_t i = 0; i < s->n_pending; i++)
+        if (s->pending[i].sl == sl) {
+            s->pending[i] = p;   /* asked twice: once is enough */
+            return 0;
+        }
+    if (s->n_pending < RG_ACCOUNT_MAX_SLICES)
+        s->pending[s->n_pending++] = p;
+    return 0;
+}
+
+void rg_account_store_defer(rg_account_store *s, bool defer) { s->defer = defer; }
+
+void rg_account_store_run_sweeps(rg_account_store *s)
+{
+    size_t n = s->n_pending;
+    s->n_pending = 0;
+    if (n)
+        (void)sweep_now(s, s->pending, n);
 }
 
 typedef struct visit_arg {

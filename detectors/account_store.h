@@ -40,7 +40,8 @@
  * which creates an active one but never moves one handed out before).
  * Only sweeps demote, so a family must not keep a slice pointer across
  * a sweep of any family: the families' caches are reset in expire(), and
- * sweeps run only there, between events. foreach and sorted may hand out
+ * sweeps run only there, between events (or, deferred by the engine,
+ * right after its families' expire(): rg_account_store_defer). foreach and sorted may hand out
  * dormant records (their kept slices) for the visit only.
  * Releasing or sweeping never frees what a slice points to: the family
  * does that first. Not thread-safe (the engine's thread).
@@ -77,10 +78,22 @@ int rg_account_store_reserve(rg_account_store *s, size_t size, rg_account_slice 
 /* The same for a slice of facts kept for good: it follows its account
  * into the dormant map when the windowed slices are empty. */
 int rg_account_store_reserve_kept(rg_account_store *s, size_t size, rg_account_slice *out);
-/* rg_strmap_prefetch of key's active record. */
-void rg_account_prefetch(const rg_account_store *s, const char *key, size_t keylen, int stage);
+/* rg_strmap_prefetch_hashed of the active record of a key whose table
+ * hash is `hash` (rg_strmap_hash). */
+void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage);
 /* Fix the layout and create the map. 0, or -1 on OOM. */
 int rg_account_store_seal(rg_account_store *s);
+
+/* The event in hand names these ids (the counterparty may be NULL):
+ * until rg_account_unfocus, get/put/release of exactly these addresses
+ * and lengths look the record up once for every family (issue 16: one
+ * lookup per entity per event, the record reused by every family). The
+ * bytes must not change until the unfocus (the engine focuses after
+ * dedupe and unfocuses after the families' update, before any expire;
+ * a sweep unfocuses itself). */
+void rg_account_focus(rg_account_store *s, const char *account, size_t account_len, const char *counterparty,
+                      size_t counterparty_len);
+void rg_account_unfocus(rg_account_store *s);
 
 /* The account's slice, or NULL when the slice holds nothing. A kept
  * slice of a dormant account promotes it (an allocation: NULL when that
@@ -97,8 +110,17 @@ void rg_account_release(const rg_account_slice *sl, const char *key, size_t keyl
 /* Visit the records whose slice holds something (a kept slice: active
  * and dormant ones); keep(slice, arg) false means "empty now" (contents
  * freed by keep). Returns how many were released. The sweep also demotes
- * every active record it passes whose windowed slices are all empty. */
+ * every active record it passes whose windowed slices are all empty.
+ * While sweeps are deferred, it only notes the request (and returns 0):
+ * keep then runs in rg_account_store_run_sweeps, with arg as it is then. */
 size_t rg_account_sweep(const rg_account_slice *sl, bool (*keep)(void *slice, void *arg), void *arg);
+/* Defer sweeps (the engine, around its families' expire()): the families
+ * that sweep at one expiry then share one walk over the active records
+ * instead of one walk each. A slice's keep must then depend only on its
+ * own slice and arg (no family reads another's slice while sweeping). */
+void rg_account_store_defer(rg_account_store *s, bool defer);
+/* Run the sweeps noted since (one walk for all). */
+void rg_account_store_run_sweeps(rg_account_store *s);
 /* Visit the slices that hold something; stop when fn returns false. */
 void rg_account_foreach(const rg_account_slice *sl,
                         bool (*fn)(const char *key, size_t keylen, void *slice, void *arg), void *arg);

@@ -132,13 +132,13 @@ static bool has_ref(const rg_event *ev)
 }
 
 /* A transfer is stored under its event id, a complaint looks up its ref. */
-static void complaints_prefetch(const void *state, const rg_event *ev, int stage)
+static void complaints_prefetch(const void *state, const rg_event *ev, const rg_event_hashes *h, int stage)
 {
     const ref_state *s = state;
     if (ev->type == RG_EV_TRANSFER)
-        rg_strmap_prefetch(s->transfers, ev->event_id, ev->event_id_len, stage);
+        rg_strmap_prefetch_hashed(s->transfers, h->event_id, stage);
     else if (ev->ref)
-        rg_strmap_prefetch(s->transfers, ev->ref, ev->ref_len, stage);
+        rg_strmap_prefetch_hashed(s->transfers, h->ref, stage);
 }
 
 static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)

@@ -157,6 +157,13 @@ typedef struct rg_detector_config {
     bool watermark_external;
 } rg_detector_config;
 
+/* The table hashes (common/strmap.h rg_strmap_hash) of an event's ids,
+ * 0 for an id it lacks: what rg_engine_prefetch gives the families'
+ * prefetch hooks. A hint only (a lookup hashes its key itself). */
+typedef struct rg_event_hashes {
+    uint32_t event_id, account, counterparty, packet_id, ref;
+} rg_event_hashes;
+
 /* Memory accounting for docs, benchmarks and metrics. */
 typedef struct rg_detector_stats {
     size_t entities;        /* records held (accounts, packets, ...) */
@@ -211,10 +218,11 @@ typedef struct rg_detector {
 
     /* Optional: a hint that ev will be evaluated soon (replay reads ahead,
      * rg_engine_prefetch): stage 0 fetches the table slot of the records
-     * ev will look up, stage 1 (an event later) the records. Changes
-     * nothing; families keyed by account need none (the engine asks the
-     * account store). */
-    void (*prefetch)(const void *state, const rg_event *ev, int stage);
+     * ev will look up, stage 1 (an event later) the records. `hashes`
+     * are ev's ids' table hashes, made once for both stages and every
+     * family (rg_strmap_prefetch_hashed). Changes nothing; families keyed
+     * by account need none (the engine asks the account store). */
+    void (*prefetch)(const void *state, const rg_event *ev, const struct rg_event_hashes *hashes, int stage);
 } rg_detector;
 
 /* The registration table (detectors/registry.c), NULL-terminated. */

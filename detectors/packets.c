@@ -174,11 +174,11 @@ static bool known(const packet_state *s, const packet_record *r, int64_t waterma
     return r->send_ts_ms > rg_sat_sub(watermark_ms, s->history_horizon_ms);
 }
 
-static void packets_prefetch(const void *state, const rg_event *ev, int stage)
+static void packets_prefetch(const void *state, const rg_event *ev, const rg_event_hashes *h, int stage)
 {
     const packet_state *s = state;
     if (ev->packet_id)
-        rg_strmap_prefetch(s->packets, ev->packet_id, ev->packet_id_len, stage);
+        rg_strmap_prefetch_hashed(s->packets, h->packet_id, stage);
 }
 
 static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)

@@ -37,7 +37,6 @@ static uint32_t capacity(const rg_window *w)
     return kind(w) == INLINE ? RG_WINDOW_INLINE : UINT32_C(1) << cap_log2(w);
 }
 
-uint32_t rg_window_len(const rg_window *w) { return kind(w) == INLINE ? (w->meta & 3) : w->word; }
 
 static void set_len(rg_window *w, uint32_t n)
 {
@@ -213,7 +212,8 @@ int rg_window_remove(rg_window *w, int64_t base_ms, int64_t ts_ms)
     return 1;
 }
 
-uint32_t rg_window_trim(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
+/* rg_window_trim past its inline checks. */
+uint32_t rg_window_trim_some(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
 {
     uint32_t n = rg_window_len(w);
     uint32_t dropped = 0;

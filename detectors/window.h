@@ -54,7 +54,9 @@ typedef struct rg_window {
 void rg_window_init(rg_window *w);
 void rg_window_free(rg_window *w);   /* back to empty inline; NULL-safe */
 
-uint32_t rg_window_len(const rg_window *w);   /* entries held */
+/* Entries held (inline: bits 0..1 of meta; heap: word). Inline here:
+ * every per-event trim and count asks it. */
+static inline uint32_t rg_window_len(const rg_window *w) { return (w->meta >> 30) == 0 ? (w->meta & 3) : w->word; }
 
 /* Number of timestamps t with lo_ms < t <= hi_ms. */
 uint32_t rg_window_count(const rg_window *w, int64_t base_ms, int64_t lo_ms, int64_t hi_ms);
@@ -68,7 +70,16 @@ int rg_window_remove(rg_window *w, int64_t base_ms, int64_t ts_ms);
 
 /* Drop every timestamp <= cutoff_ms (they can no longer be in any window
  * that is still asked for); may shrink the heap buffer. Returns how many. */
-uint32_t rg_window_trim(rg_window *w, int64_t base_ms, int64_t cutoff_ms);
+uint32_t rg_window_trim_some(rg_window *w, int64_t base_ms, int64_t cutoff_ms);
+static inline uint32_t rg_window_trim(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
+{
+    /* Nothing to drop, decided without a call: an empty window, or an
+     * inline one whose oldest entry (base + word) is past the cutoff,
+     * which is what a steady account's trims meet. */
+    if (!rg_window_len(w) || ((w->meta >> 30) == 0 && base_ms + (int64_t)w->word > cutoff_ms))
+        return 0;
+    return rg_window_trim_some(w, base_ms, cutoff_ms);
+}
 
 /* Oldest / newest timestamp; INT64_MIN when empty. */
 int64_t rg_window_oldest(const rg_window *w, int64_t base_ms);

@@ -37,8 +37,9 @@ void rg_dedupe_free(rg_dedupe *d);              /* NULL-safe */
  * (false is returned: an event is never dropped for lack of memory). */
 bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms);
 
-/* A hint that id will be checked soon (rg_strmap_prefetch stages). */
-void rg_dedupe_prefetch(const rg_dedupe *d, const char *id, size_t len, int stage);
+/* A hint that an id whose table hash is `hash` (rg_strmap_hash) will be
+ * checked soon (rg_strmap_prefetch stages). */
+void rg_dedupe_prefetch(const rg_dedupe *d, uint32_t hash, int stage);
 size_t rg_dedupe_size(const rg_dedupe *d);     /* ids remembered */
 size_t rg_dedupe_bytes(const rg_dedupe *d);
 void rg_dedupe_set_horizon(rg_dedupe *d, int64_t horizon_ms);

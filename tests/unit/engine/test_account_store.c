@@ -224,6 +224,98 @@ static void test_dormant_cost(void **unused)
     rg_account_store_free(s);
 }
 
+/* A store with windowed slices a and b and kept slice k over 100
+ * accounts: a on all (value i), b on even ones, k on multiples of 3. */
+static rg_account_store *three_slices(rg_account_slice *a, rg_account_slice *b, rg_account_slice *k)
+{
+    rg_account_store *s = rg_account_store_new();
+    assert_int_equal(rg_account_store_reserve(s, 16, a), 0);
+    assert_int_equal(rg_account_store_reserve(s, 16, b), 0);
+    assert_int_equal(rg_account_store_reserve_kept(s, 16, k), 0);
+    assert_int_equal(rg_account_store_seal(s), 0);
+    char key[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof key, "acct-%03d", i);
+        ((two *)rg_account_put(a, KEY(key), NULL))->a = i;
+        if (i % 2 == 0)
+            ((two *)rg_account_put(b, KEY(key), NULL))->a = i;
+        if (i % 3 == 0)
+            ((two *)rg_account_put(k, KEY(key), NULL))->a = i;
+    }
+    return s;
+}
+
+/* Deferred sweeps (the engine's expiry) share one walk and leave the
+ * store exactly as the same sweeps run one after the other. */
+static void test_deferred_sweeps_share_a_walk(void **unused)
+{
+    rg_account_slice a1, b1, k1, a2, b2, k2;
+    rg_account_store *now = three_slices(&a1, &b1, &k1), *later = three_slices(&a2, &b2, &k2);
+    int visits_now = 0, visits_later = 0;
+    assert_int_equal(rg_account_sweep(&a1, drop_odd, &visits_now), 50);
+    assert_int_equal(rg_account_sweep(&b1, drop_all, NULL), 50);
+
+    rg_account_store_defer(later, true);
+    assert_int_equal(rg_account_sweep(&a2, drop_odd, &visits_later), 0);
+    assert_int_equal(rg_account_sweep(&b2, drop_all, NULL), 0);
+    assert_int_equal(rg_account_active_records(later), 100);   /* nothing ran yet */
+    assert_int_equal(visits_later, 0);
+    rg_account_store_run_sweeps(later);
+    rg_account_store_defer(later, false);
+
+    assert_int_equal(visits_later, visits_now);   /* each slice judged once */
+    assert_int_equal(rg_account_active_records(later), rg_account_active_records(now));
+    assert_int_equal(rg_account_dormant_records(later), rg_account_dormant_records(now));
+    assert_int_equal(rg_account_count(&a2), rg_account_count(&a1));
+    assert_int_equal(rg_account_count(&b2), 0);
+    char key[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof key, "acct-%03d", i);
+        assert_int_equal(rg_account_get(&a2, KEY(key)) != NULL, rg_account_get(&a1, KEY(key)) != NULL);
+        assert_int_equal(rg_account_get(&k2, KEY(key)) != NULL, i % 3 == 0);
+    }
+    /* Running again with nothing noted does nothing. */
+    rg_account_store_run_sweeps(later);
+    assert_int_equal(rg_account_count(&a2), 50);
+    rg_account_store_free(now);
+    rg_account_store_free(later);
+}
+
+/* The focus (one lookup per id per event) stays true when the event's
+ * own calls create and delete records, also when the account and the
+ * counterparty are one id at two addresses. */
+static void test_focus_follows_creates_and_deletes(void **unused)
+{
+    rg_account_store *s = rg_account_store_new();
+    rg_account_slice w, k;
+    assert_int_equal(rg_account_store_reserve(s, 16, &w), 0);
+    assert_int_equal(rg_account_store_reserve_kept(s, 16, &k), 0);
+    assert_int_equal(rg_account_store_seal(s), 0);
+    char account[] = "acct-1", counterparty[] = "acct-1";
+    rg_account_focus(s, account, 6, counterparty, 6);
+    assert_null(rg_account_get(&w, account, 6));        /* resolves: no record */
+    assert_null(rg_account_get(&w, counterparty, 6));
+    two *via_cp = rg_account_put(&w, counterparty, 6, NULL);   /* created through the other address */
+    assert_non_null(via_cp);
+    via_cp->a = 7;
+    assert_ptr_equal(rg_account_get(&w, account, 6), via_cp);
+    assert_non_null(rg_account_put(&k, account, 6, NULL));
+    rg_account_release(&w, account, 6);
+    assert_null(rg_account_get(&w, counterparty, 6));
+    rg_account_release(&k, counterparty, 6);          /* the record goes */
+    assert_int_equal(rg_account_records(s), 0);
+    assert_null(rg_account_get(&k, account, 6));
+    assert_non_null(rg_account_put(&w, account, 6, NULL));   /* made anew, seen by both */
+    assert_non_null(rg_account_get(&w, counterparty, 6));
+    rg_account_unfocus(s);
+    /* The same address now holds another id: without the focus it is
+     * looked up by its bytes. */
+    memcpy(account, "acct-2", 6);
+    assert_null(rg_account_get(&w, account, 6));
+    assert_int_equal(rg_account_records(s), 1);
+    rg_account_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +324,8 @@ int main(void)
         cmocka_unit_test(test_dormant_records),
         cmocka_unit_test(test_kept_only_store),
         cmocka_unit_test(test_dormant_cost),
+        cmocka_unit_test(test_deferred_sweeps_share_a_walk),
+        cmocka_unit_test(test_focus_follows_creates_and_deletes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
  * within one horizon after a million distinct ids over a long span.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -146,6 +147,65 @@ static void test_memory_bounded(void **state)
     rg_dedupe_free(d);
 }
 
+/* A plain model of the contract (dedupe.h): every id with its time, all
+ * of those older than watermark - horizon - lateness forgotten at each
+ * check. Ids arrive mostly in time order (the memory's FIFO) with some
+ * late ones (its heap), re-sighted within and beyond the horizon, so
+ * expiry must interleave the two in time order to agree. */
+#define MODEL_IDS 300
+
+static void test_matches_model(void **state)
+{
+    (void)state;
+    const int64_t horizon = 1000, lateness = 400;
+    rg_dedupe *d = rg_dedupe_new(horizon);
+    rg_dedupe_set_lateness(d, lateness);
+    int64_t seen[MODEL_IDS];
+    bool present[MODEL_IDS] = {false};
+    int64_t wm = 0, t = 0;
+    bool any = false;
+    uint64_t rnd = 12345;
+    size_t late = 0, dups = 0;
+    for (int step = 0; step < 200000; step++) {
+        rnd = rnd * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+        unsigned id = (unsigned)(rnd >> 33) % MODEL_IDS;
+        t += (int64_t)((rnd >> 20) % 7);
+        int64_t ts = t;
+        if ((rnd >> 40) % 10 == 0) {   /* a late one, up to twice the lateness behind */
+            ts = t - (int64_t)((rnd >> 45) % (2 * lateness));
+            late++;
+        }
+        if (!any || ts > wm)
+            wm = ts;
+        any = true;
+        size_t held = 0;
+        for (unsigned i = 0; i < MODEL_IDS; i++) {
+            if (present[i] && seen[i] < wm - horizon - lateness)
+                present[i] = false;
+            held += present[i];
+        }
+        bool want = false;
+        if (present[id]) {
+            int64_t apart = ts >= seen[id] ? ts - seen[id] : seen[id] - ts;
+            if (apart <= horizon)
+                want = true;
+            else if (ts > seen[id])
+                seen[id] = ts;
+        } else if (ts >= wm - horizon - lateness) {
+            present[id] = true;
+            seen[id] = ts;
+            held++;
+        }
+        char key[16];
+        snprintf(key, sizeof key, "id-%u", id);
+        assert_int_equal(CHECK(d, key, ts), want);
+        assert_int_equal(rg_dedupe_size(d), held);
+        dups += want;
+    }
+    assert_true(late > 10000 && dups > 10000);   /* both paths were taken */
+    rg_dedupe_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_set_horizon),
         cmocka_unit_test(test_lateness_keeps_ids),
         cmocka_unit_test(test_memory_bounded),
+        cmocka_unit_test(test_matches_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
