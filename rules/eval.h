@@ -69,8 +69,19 @@ static inline int64_t rg_eval_judge_at(const rg_eval_ctx *ctx, int64_t own_ms)
 /* Start evaluating a new event (invalidates the memo). */
 void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev);
 
-/* The value of a name use for the current event (memoised). */
-rg_value rg_eval_use(rg_eval_ctx *ctx, const rg_name_use *use);
+/* The value of a name use for the current event, computed now and
+ * memoised (rg_eval_use's first call for the use in this event). */
+rg_value rg_eval_use_compute(rg_eval_ctx *ctx, const rg_name_use *use);
+
+/* The value of a name use for the current event (memoised). Inline: a
+ * condition asks the memo several times per event, mostly for values
+ * already there. */
+static inline rg_value rg_eval_use(rg_eval_ctx *ctx, const rg_name_use *use)
+{
+    if (ctx->memo_gen[use->slot] == ctx->gen)
+        return ctx->memo[use->slot];
+    return rg_eval_use_compute(ctx, use);
+}
 
 /* Give a name use its value for the current event, computed elsewhere (an
  * earlier stage of the streaming topology, docs/scale-out.md): later

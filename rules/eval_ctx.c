@@ -52,10 +52,8 @@ void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev)
     }
 }
 
-rg_value rg_eval_use(rg_eval_ctx *ctx, const rg_name_use *use)
+rg_value rg_eval_use_compute(rg_eval_ctx *ctx, const rg_name_use *use)
 {
-    if (ctx->memo_gen[use->slot] == ctx->gen)
-        return ctx->memo[use->slot];
     rg_value v;
     if (use->signal) {
         v = rg_eval_expr_value(ctx, use->signal);
