@@ -244,7 +244,7 @@ static rg_value value_of(rg_eval_ctx *ctx, const rg_expr *e)
     }
 }
 
-rg_tri rg_eval_condition(rg_eval_ctx *ctx, const struct rg_expr *e)
+rg_tri rg_eval_condition_walk(rg_eval_ctx *ctx, const struct rg_expr *e)
 {
     return e ? tri_of(ctx, e) : RG_UNKNOWN;
 }
@@ -265,7 +265,13 @@ static int node_cmp(rg_eval_ctx *ctx, const rg_expr *e) { return tri_cmp(ctx, e)
 static int node_generic(rg_eval_ctx *ctx, const rg_expr *e) { return tri_generic(ctx, e); }
 
 /* A boolean name used as a condition: `new_device`, `client.hooked`. */
-static int node_use_bool(rg_eval_ctx *ctx, const rg_expr *e) { return tri_from_value(rg_eval_use(ctx, e->use)); }
+static int node_use_bool(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    const rg_value *v = rg_eval_use_ref(ctx, e->use);
+    if (!v->known || v->type != RG_T_BOOL)
+        return RG_UNKNOWN;
+    return v->u.b ? RG_TRUE : RG_FALSE;
+}
 
 static rg_tri tri_of_order(rg_expr_op op, int64_t x, int64_t y)
 {
@@ -284,37 +290,37 @@ static rg_tri tri_of_order(rg_expr_op op, int64_t x, int64_t y)
  * duration): `payments_24h > 50`, `counterparty_age < 72h`. */
 static int node_use_cmp_int(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    rg_value a = rg_eval_use(ctx, e->a->use);
-    if (!a.known)
+    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    if (!a->known)
         return RG_UNKNOWN;
-    if (!is_integral(a.type))
-        return compare(e->op, a, e->b->lit);
-    return tri_of_order(e->op, a.u.i, e->b->lit.u.i);
+    if (!is_integral(a->type))
+        return compare(e->op, *a, e->b->lit);
+    return tri_of_order(e->op, a->u.i, e->b->lit.u.i);
 }
 
 /* `NAME == 'literal'` / `!=` over strings: `reason == fraud`. */
 static int node_use_cmp_str(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    rg_value a = rg_eval_use(ctx, e->a->use);
-    if (!a.known)
+    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    if (!a->known)
         return RG_UNKNOWN;
-    if (a.type != RG_T_STRING)
-        return compare(e->op, a, e->b->lit);
-    bool eq = str_equal(a, e->b->lit);
+    if (a->type != RG_T_STRING)
+        return compare(e->op, *a, e->b->lit);
+    bool eq = str_equal(*a, e->b->lit);
     return (e->op == RG_OP_EQ) == eq ? RG_TRUE : RG_FALSE;
 }
 
 /* `NAME in [literals...]` over one string: `type in [transfer, ...]`. */
 static int node_use_in_items(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    rg_value a = rg_eval_use(ctx, e->a->use);
-    if (!a.known)
+    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    if (!a->known)
         return RG_UNKNOWN;
-    if (a.type != RG_T_STRING)
-        return membership(e, a);
+    if (a->type != RG_T_STRING)
+        return membership(e, *a);
     for (size_t i = 0; i < e->n_items; i++) {
         const rg_value *lit = &e->items[i]->lit;
-        if (lit->type == RG_T_STRING ? str_equal(a, *lit) : compare(RG_OP_EQ, a, *lit) == RG_TRUE)
+        if (lit->type == RG_T_STRING ? str_equal(*a, *lit) : compare(RG_OP_EQ, *a, *lit) == RG_TRUE)
             return RG_TRUE;
     }
     return RG_FALSE;
