@@ -133,6 +133,11 @@ rg_expr *rg_expr_compile(const char *text, size_t len, const rg_expr_env *env, r
 /* Give every boolean node of a checked tree its specialised evaluator
  * (rg_expr.tri). rg_expr_compile does it; expr_eval.c owns the choice. */
 void rg_expr_specialise(rg_expr *e);
+/* Clear every evaluator of a tree, its signals' and its filters', so that
+ * rg_eval_condition walks it generically: for tests and fuzzing, which
+ * compare the two on a tree (and rule set) of their own. Not thread-safe
+ * against evaluation of the same tree. */
+void rg_expr_despecialise(const rg_expr *e);
 
 /* Structural equality of two checked trees (uses by identity). */
 bool rg_expr_equal(const rg_expr *a, const rg_expr *b);

@@ -123,27 +123,22 @@ static inline rg_tri tri_of(rg_eval_ctx *ctx, const rg_expr *e)
 
 static rg_tri tri_not(rg_tri a) { return a == RG_UNKNOWN ? RG_UNKNOWN : a == RG_TRUE ? RG_FALSE : RG_TRUE; }
 
-static rg_tri tri_and(rg_eval_ctx *ctx, const rg_expr *e)
+/* `and` (dominant FALSE) and `or` (dominant TRUE), Kleene's tables: the
+ * dominant value on either side decides; both the other value give it;
+ * anything else is UNKNOWN. */
+static rg_tri tri_junction(rg_eval_ctx *ctx, const rg_expr *e, rg_tri dominant)
 {
     rg_tri a = tri_of(ctx, e->a);
-    if (a == RG_FALSE)
-        return RG_FALSE;
+    if (a == dominant)
+        return dominant;
     rg_tri b = tri_of(ctx, e->b);
-    if (b == RG_FALSE)
-        return RG_FALSE;
-    return a == RG_TRUE && b == RG_TRUE ? RG_TRUE : RG_UNKNOWN;
+    if (b == dominant)
+        return dominant;
+    return a == tri_not(dominant) && b == tri_not(dominant) ? tri_not(dominant) : RG_UNKNOWN;
 }
 
-static rg_tri tri_or(rg_eval_ctx *ctx, const rg_expr *e)
-{
-    rg_tri a = tri_of(ctx, e->a);
-    if (a == RG_TRUE)
-        return RG_TRUE;
-    rg_tri b = tri_of(ctx, e->b);
-    if (b == RG_TRUE)
-        return RG_TRUE;
-    return a == RG_FALSE && b == RG_FALSE ? RG_FALSE : RG_UNKNOWN;
-}
+static rg_tri tri_and(rg_eval_ctx *ctx, const rg_expr *e) { return tri_junction(ctx, e, RG_FALSE); }
+static rg_tri tri_or(rg_eval_ctx *ctx, const rg_expr *e) { return tri_junction(ctx, e, RG_TRUE); }
 
 static rg_tri tri_cmp(rg_eval_ctx *ctx, const rg_expr *e)
 {
@@ -365,4 +360,25 @@ void rg_expr_specialise(rg_expr *e)
     if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
         for (size_t i = 0; i < e->n_items; i++)
             rg_expr_specialise(e->items[i]);
+}
+
+void rg_expr_despecialise(const rg_expr *e)
+{
+    if (!e)
+        return;
+    ((rg_expr *)e)->tri = NULL;   /* a tree of the caller's own (arena memory) */
+    if (e->kind == RG_X_USE) {
+        if (e->use) {
+            rg_expr_despecialise(e->use->signal);
+            rg_expr_despecialise(e->use->filter);
+        }
+        return;
+    }
+    if (e->kind == RG_X_LIT)
+        return;
+    rg_expr_despecialise(e->a);
+    rg_expr_despecialise(e->b);
+    if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
+        for (size_t i = 0; i < e->n_items; i++)
+            rg_expr_despecialise(e->items[i]);
 }

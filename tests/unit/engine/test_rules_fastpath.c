@@ -63,27 +63,6 @@ static rg_event event_at(size_t i)
 }
 #define N_EVENTS 6
 
-/* Make a tree walk generically: every node's evaluator cleared. The tree
- * is the test's own rule set's (arena memory, writable). */
-static void despecialise(const rg_expr *e)
-{
-    if (!e)
-        return;
-    ((rg_expr *)e)->tri = NULL;
-    if (e->kind == RG_X_USE) {
-        despecialise(e->use->signal);
-        despecialise(e->use->filter);
-        return;
-    }
-    if (e->kind == RG_X_LIT)
-        return;
-    despecialise(e->a);
-    despecialise(e->b);
-    if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
-        for (size_t i = 0; i < e->n_items; i++)
-            despecialise(e->items[i]);
-}
-
 /* The use named `name` in the file, or NULL. */
 static const rg_name_use *use_named(const rg_ruleset *rs, const char *name)
 {
@@ -104,7 +83,7 @@ static void both_ways(const char *expr, size_t i, const rg_value *preset, rg_tri
     free(yaml);
     const rg_expr *when = rg_ruleset_rule(f.rs, 0)->when;
     assert_non_null(when->tri);   /* every boolean root is specialised */
-    despecialise(rg_ruleset_rule(g.rs, 0)->when);
+    rg_expr_despecialise(rg_ruleset_rule(g.rs, 0)->when);
     rg_event ev = event_at(i);
     rules_fx *fx[2] = {&f, &g};
     rg_tri *out[2] = {fast, generic};
