@@ -305,6 +305,36 @@ static int node_use_cmp_str(rg_eval_ctx *ctx, const rg_expr *e)
     return (e->op == RG_OP_EQ) == eq ? RG_TRUE : RG_FALSE;
 }
 
+/* `NAME op anything`: the name read in place, and when it is unknown the
+ * right operand is not evaluated (`geo_distance_km > 500 + geo_accuracy_km`). */
+static int node_use_cmp(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    if (!a->known)
+        return RG_UNKNOWN;
+    rg_value b = value_of(ctx, e->b);
+    if (!b.known)
+        return RG_UNKNOWN;
+    return compare(e->op, *a, b);
+}
+
+/* `NAME in LIST`, and a string list name inside any(): membership of the
+ * value read in place. */
+static int node_use_in_list(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    return membership(e, *rg_eval_use_ref(ctx, e->a->use));
+}
+
+/* A function of one condition (any(client.packages in tools)): the
+ * argument's truth as a value, the function's answer as a truth, without
+ * the walk's value conversions in between. */
+static int node_func_of_condition(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    rg_tri t = tri_of(ctx, e->items[0]);
+    rg_value arg = t == RG_UNKNOWN ? rg_unknown(RG_T_BOOL) : rg_bool(t == RG_TRUE);
+    return tri_from_value(e->fn->eval(&arg, 1, e->type));
+}
+
 /* `NAME in [literals...]` over one string: `type in [transfer, ...]`. */
 static int node_use_in_items(rg_eval_ctx *ctx, const rg_expr *e)
 {
@@ -340,9 +370,17 @@ static int (*specialised(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
                 (e->op == RG_OP_EQ || e->op == RG_OP_NE))
                 return node_use_cmp_str;
         }
-        return node_cmp;
+        return is_use(e->a) ? node_use_cmp : node_cmp;
     case RG_X_IN:
-        return is_use(e->a) && e->a->type == RG_T_STRING ? node_use_in_items : node_generic;
+        return is_use(e->a) ? node_use_in_items : node_generic;
+    case RG_X_IN_LIST:
+        return is_use(e->a) ? node_use_in_list : node_generic;
+    case RG_X_FUNC:
+        /* The argument a membership test, whose value the walk takes from
+         * its truth too (value_of's default): any(). */
+        return e->fn && e->n_items == 1 && (e->items[0]->kind == RG_X_IN || e->items[0]->kind == RG_X_IN_LIST)
+                   ? node_func_of_condition
+                   : node_generic;
     default:
         return node_generic;
     }

@@ -21,7 +21,8 @@ static const char *const EXPRS[] = {
     "client.automation", "not client.hooked", "client.automation or client.hooked",
     "client.automation and amount > 5", "amount > 5 or client.hooked", "not (amount > 5 and clock_skew < 1s)",
     "big", "double_amount > 15", "claim_delay + clock_skew > 1s", "clock_skew > claim_delay", "amount * 2 >= 14",
-    "any(client.packages in tools)", "any(client.packages in ['com.fake.grabber'])",
+    "any(client.packages in tools)", "any(client.packages in ['com.fake.grabber'])", "not any(client.packages in tools)",
+    "ip in tools", "geo_accuracy_km < 1 + geo_distance_km", "clock_skew > 1s + claim_delay",
     "geo_distance_km > 500 + geo_accuracy_km", "5 < amount", "geo_accuracy_km >= 0",
 };
 
