@@ -15,7 +15,9 @@
  *   ip_country       ISO 3166-1 alpha-2 of the IP; unknown when the IP is
  *                    not in the database or its record names no country.
  * The returned ip_country string borrows the context's GeoIP record,
- * valid until the next event.
+ * valid until the next event. geo_distance_km of an event without a
+ * location is unknown before any lookup: the IP is looked up only when a
+ * name's value depends on the answer.
  */
 #include <string.h>
 
@@ -48,6 +50,10 @@ static void geo_destroy(void *state) {}
 static rg_value geo_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     rg_type type = use->spec->type;
+    /* Without a location the distance is unknown whatever the database
+     * says: no lookup for it (most events have none; docs/geoip.md). */
+    if (use->spec == &geo_names[G_DISTANCE_KM] && !ev->has_location)
+        return rg_unknown(type);
     const rg_geo_result *where = ctx ? rg_eval_geo(ctx) : NULL;
     if (!where)
         return rg_unknown(type);

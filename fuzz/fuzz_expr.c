@@ -6,8 +6,11 @@
  * `tools`, and one signal `sig` (an integer). Every error must have a
  * position inside the text and a message; a compiled tree must be typed,
  * equal to itself, and evaluate (as a condition or a value) on an event
- * with every name unknown, without crashing. The input is copied to an
- * exact-size buffer so ASan sees any read past `len`.
+ * with every name unknown, without crashing; then, with names given
+ * values chosen by the input (rg_eval_preset, some of another runtime type
+ * than their static one), its specialised nodes (rg_expr.tri) must answer
+ * what the generic walk answers. The input is copied to an exact-size
+ * buffer so ASan sees any read past `len`.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -92,6 +95,31 @@ static const rg_name_use *on_builtin(void *opaque, const rg_name_spec *spec, con
     return u;
 }
 
+/* A value for use i picked by the input: unknown, of the use's type, or
+ * (rarely) of another type. */
+static rg_value value_for(const rg_name_use *u, const uint8_t *data, size_t size, size_t i)
+{
+    static const char *const strings[] = {"com.a", "transfer", "fraud", "CN", ""};
+    static const char *const list[] = {"com.b", "com.a"};
+    uint8_t b = size ? data[(i * 7 + 1) % size] : 0;
+    rg_type t = (b & 0x30) == 0x30 ? (rg_type)(1 + b % 7) : u->spec->type;
+    if ((b & 7) == 0)
+        return rg_unknown(t);
+    int64_t small = (int64_t)(b >> 3) - 8;
+    switch (t) {
+    case RG_T_BOOL: return rg_bool(b & 8);
+    case RG_T_NUMBER: return rg_number((double)small / 2);
+    case RG_T_STRING: return rg_string(strings[b % 5], strlen(strings[b % 5]));
+    case RG_T_STRLIST: {
+        rg_value v = {.type = RG_T_STRLIST, .known = true};
+        v.u.list.items = list;
+        v.u.list.n = b % 3;
+        return v;
+    }
+    default: return rg_int_typed(t, small * (b & 8 ? 1000 : 1));
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const items[] = {"com.a", "com.b"};
@@ -134,6 +162,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             rg_value v = rg_eval_expr_value(&ctx, e);
             CHECK(v.type == e->type || !v.known);
+            if (e->type == RG_T_BOOL) {
+                ctx.gen = 2;
+                for (size_t i = 0; i < f->n_uses; i++)
+                    rg_eval_preset(&ctx, f->uses[i], value_for(f->uses[i], data, size, i));
+                rg_tri fast = rg_eval_condition(&ctx, e);
+                rg_expr_despecialise(e);
+                CHECK(rg_eval_condition(&ctx, e) == fast);
+            }
         }
         free(ctx.memo_gen);
         free(ctx.memo);

@@ -132,6 +132,31 @@ const char *rg_geo_layout_name(rg_geo_layout layout);
  */
 int rg_geo_lookup(const rg_geo *g, int family, const unsigned char *addr, rg_geo_result *out);
 
+/*
+ * rg_geo_lookup in its two steps, for a cache of answers (geo_cache.h):
+ * many addresses lead to one data record (a city's networks), and
+ * decoding a record is most of a lookup's work, so a cache keeps decoded
+ * records by where they are.
+ *
+ * rg_geo_locate walks the databases' search trees as rg_geo_lookup does
+ * (same priority, same skipping, same ::ffff:a.b.c.d rule) and says which
+ * database's record answers (*ref; ref->found false when none does):
+ * 0, or -1 on a database error (counted in rg_geo_lookup_errors), an
+ * unknown family or a NULL argument, with *ref zeroed.
+ * rg_geo_read decodes that record into *out exactly as rg_geo_lookup
+ * would (found false and the rest zero for a ref that found nothing):
+ * 0, or -1 on corrupt data (counted) or a ref that is no record of g,
+ * with *out zeroed. rg_geo_lookup(g, f, a, out) is the two in turn, and
+ * one failing lookup counts one error either way.
+ */
+typedef struct rg_geo_record_ref {
+    bool found;
+    uint32_t db;        /* index in the handle, priority order */
+    uint32_t offset;    /* the record's place in that database's data */
+} rg_geo_record_ref;
+int rg_geo_locate(const rg_geo *g, int family, const unsigned char *addr, rg_geo_record_ref *ref);
+int rg_geo_read(const rg_geo *g, const rg_geo_record_ref *ref, rg_geo_result *out);
+
 /* Lookups on this handle that failed on a database error (a corrupt
  * record or tree pointer that the checks at open cannot see), since it
  * was opened, from every thread; 0 for NULL. Such an event's geo names

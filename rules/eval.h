@@ -23,6 +23,7 @@
 #include "../geo/geo.h"
 #include "../geo/geo_cache.h"
 #include "../ingest/event.h"
+#include "expr.h"
 #include "ruleset.h"
 
 typedef enum rg_tri { RG_FALSE = 0, RG_TRUE = 1, RG_UNKNOWN = 2 } rg_tri;
@@ -69,8 +70,22 @@ static inline int64_t rg_eval_judge_at(const rg_eval_ctx *ctx, int64_t own_ms)
 /* Start evaluating a new event (invalidates the memo). */
 void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev);
 
+/* The memo entry of a name use, computed now (rg_eval_use's first call
+ * for the use in this event). */
+const rg_value *rg_eval_use_compute(rg_eval_ctx *ctx, const rg_name_use *use);
+
+/* The value of a name use for the current event (memoised), in the memo:
+ * valid until the next rg_eval_begin. Inline: a condition asks the memo
+ * several times per event, mostly for values already there. */
+static inline const rg_value *rg_eval_use_ref(rg_eval_ctx *ctx, const rg_name_use *use)
+{
+    if (ctx->memo_gen[use->slot] == ctx->gen)
+        return &ctx->memo[use->slot];
+    return rg_eval_use_compute(ctx, use);
+}
+
 /* The value of a name use for the current event (memoised). */
-rg_value rg_eval_use(rg_eval_ctx *ctx, const rg_name_use *use);
+static inline rg_value rg_eval_use(rg_eval_ctx *ctx, const rg_name_use *use) { return *rg_eval_use_ref(ctx, use); }
 
 /* Give a name use its value for the current event, computed elsewhere (an
  * earlier stage of the streaming topology, docs/scale-out.md): later
@@ -82,8 +97,17 @@ void rg_eval_preset(rg_eval_ctx *ctx, const rg_name_use *use, rg_value v);
  * no database, or the IP is not in it. Memoised. */
 const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx);
 
-/* Evaluate a condition (a rule's `when`, or a count() filter). */
-rg_tri rg_eval_condition(rg_eval_ctx *ctx, const struct rg_expr *e);
+/* Evaluate a condition (a rule's `when`, or a count() filter). Inline:
+ * the engine asks once per rule and event, count() filters once per use
+ * and event; a loaded condition goes straight to its root's evaluator
+ * (rg_expr.tri), anything else to the generic walk. */
+rg_tri rg_eval_condition_walk(rg_eval_ctx *ctx, const struct rg_expr *e);
+static inline rg_tri rg_eval_condition(rg_eval_ctx *ctx, const struct rg_expr *e)
+{
+    if (!e)
+        return RG_UNKNOWN;
+    return e->tri ? (rg_tri)e->tri(ctx, e) : rg_eval_condition_walk(ctx, e);
+}
 
 /* Evaluate any expression to a value (a signal's expression). Unknown
  * operands give an unknown value; a condition gives a BOOL value, unknown

@@ -52,20 +52,22 @@ void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev)
     }
 }
 
-rg_value rg_eval_use(rg_eval_ctx *ctx, const rg_name_use *use)
+const rg_value *rg_eval_use_compute(rg_eval_ctx *ctx, const rg_name_use *use)
 {
-    if (ctx->memo_gen[use->slot] == ctx->gen)
-        return ctx->memo[use->slot];
     rg_value v;
     if (use->signal) {
-        v = rg_eval_expr_value(ctx, use->signal);
+        /* A signal that names one use (`payments_24h: count(24h, ...)`)
+         * is that use's value: no walk. */
+        const struct rg_expr *sig = use->signal;
+        v = sig->kind == RG_X_USE ? rg_eval_use(ctx, sig->use) : rg_eval_expr_value(ctx, sig);
     } else {
         void *state = ctx->detector_state ? ctx->detector_state[use->detector_index] : NULL;
         v = state ? use->detector->eval(state, use, ctx->ev, ctx) : rg_unknown(use->spec->type);
     }
-    ctx->memo[use->slot] = v;
+    rg_value *slot = &ctx->memo[use->slot];
+    *slot = v;
     ctx->memo_gen[use->slot] = ctx->gen;
-    return v;
+    return slot;
 }
 
 void rg_eval_preset(rg_eval_ctx *ctx, const rg_name_use *use, rg_value v)

@@ -32,6 +32,8 @@
 #include "../detectors/detector.h"
 #include "arena.h"
 
+struct rg_eval_ctx;
+
 typedef enum rg_expr_kind {
     /* What evaluation sees after loading: */
     RG_X_LIT = 0,   /* lit */
@@ -84,6 +86,11 @@ typedef struct rg_expr {
     size_t name_len;
     const rg_strset *set;         /* RG_X_IN_LIST */
     const struct rg_function *fn; /* RG_X_FUNC */
+    /* A boolean node's evaluator (an rg_tri of eval.h), picked by
+     * rg_expr_compile for the node's shape and static types (expr_eval.c,
+     * "Specialised nodes"); NULL: the generic walk. Same answer either
+     * way: only the work differs. */
+    int (*tri)(struct rg_eval_ctx *ctx, const struct rg_expr *e);
 } rg_expr;
 
 /* What the compiler needs from the loader: name resolution, name uses
@@ -122,6 +129,15 @@ typedef enum rg_expr_want {
  */
 rg_expr *rg_expr_compile(const char *text, size_t len, const rg_expr_env *env, rg_expr_want want,
                          bool *filterable);
+
+/* Give every boolean node of a checked tree its specialised evaluator
+ * (rg_expr.tri). rg_expr_compile does it; expr_eval.c owns the choice. */
+void rg_expr_specialise(rg_expr *e);
+/* Clear every evaluator of a tree, its signals' and its filters', so that
+ * rg_eval_condition walks it generically: for tests and fuzzing, which
+ * compare the two on a tree (and rule set) of their own. Not thread-safe
+ * against evaluation of the same tree. */
+void rg_expr_despecialise(const rg_expr *e);
 
 /* Structural equality of two checked trees (uses by identity). */
 bool rg_expr_equal(const rg_expr *a, const rg_expr *b);

@@ -449,6 +449,8 @@ static void check_builtin_call(checker *c, rg_expr *e, const rg_name_spec *spec,
                 describe(arg, d, sizeof d);
                 cerr(c, arg->pos, "wrong type: the filter of %s() must be a condition, got %s", spec->name, d);
                 ok = false;
+            } else {
+                rg_expr_specialise(arg);   /* the use keeps it; the tree above ends at the use */
             }
             filter = arg;
         }
@@ -634,5 +636,6 @@ rg_expr *rg_expr_compile(const char *text, size_t len, const rg_expr_env *env, r
         return NULL;
     if (filterable)
         *filterable = c.filterable;
+    rg_expr_specialise(e);
     return e;
 }

@@ -11,7 +11,20 @@
  *
  * Names are read through rg_eval_use (memoised per event), so evaluation
  * order and short-circuiting change no result and no evidence: the engine
- * asks for every evidence name separately.
+ * asks for every evidence name separately. A comparison (or arithmetic)
+ * whose left operand is unknown is unknown whatever its right one is, so
+ * the right one is not evaluated: `geo_distance_km > 500 +
+ * geo_accuracy_km` on an event without a location asks no GeoIP lookup
+ * for the accuracy (docs/geoip.md says what that does to the count of
+ * failed lookups).
+ *
+ * Specialised nodes: rg_expr_specialise gives each boolean node the
+ * function for its shape (rg_expr.tri), chosen once at load, so the common
+ * conditions (`NAME op LITERAL` over integers or strings, a boolean name,
+ * `and`/`or`/`not` of those) skip the generic walk's dispatch on kind and
+ * on runtime type. Each specialised function answers exactly what the
+ * generic walk (tri_generic) answers; a value whose runtime type is not
+ * the one the node was specialised for goes to the generic compare.
  */
 #include <math.h>
 #include <string.h>
@@ -99,37 +112,56 @@ static rg_tri membership(const rg_expr *in, rg_value x)
     return RG_FALSE;
 }
 
-static rg_tri tri_of(rg_eval_ctx *ctx, const rg_expr *e)
+/* Every boolean node of a compiled tree has its evaluator; a tree built
+ * some other way is walked generically. */
+static rg_tri tri_generic(rg_eval_ctx *ctx, const rg_expr *e);
+
+static inline rg_tri tri_of(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    return e->tri ? (rg_tri)e->tri(ctx, e) : tri_generic(ctx, e);
+}
+
+static rg_tri tri_not(rg_tri a) { return a == RG_UNKNOWN ? RG_UNKNOWN : a == RG_TRUE ? RG_FALSE : RG_TRUE; }
+
+/* `and` (dominant FALSE) and `or` (dominant TRUE), Kleene's tables: the
+ * dominant value on either side decides; both the other value give it;
+ * anything else is UNKNOWN. */
+static rg_tri tri_junction(rg_eval_ctx *ctx, const rg_expr *e, rg_tri dominant)
+{
+    rg_tri a = tri_of(ctx, e->a);
+    if (a == dominant)
+        return dominant;
+    rg_tri b = tri_of(ctx, e->b);
+    if (b == dominant)
+        return dominant;
+    return a == tri_not(dominant) && b == tri_not(dominant) ? tri_not(dominant) : RG_UNKNOWN;
+}
+
+static rg_tri tri_and(rg_eval_ctx *ctx, const rg_expr *e) { return tri_junction(ctx, e, RG_FALSE); }
+static rg_tri tri_or(rg_eval_ctx *ctx, const rg_expr *e) { return tri_junction(ctx, e, RG_TRUE); }
+
+static rg_tri tri_cmp(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    rg_value a = value_of(ctx, e->a);
+    if (!a.known)
+        return RG_UNKNOWN;   /* whatever b is: b is not asked */
+    rg_value b = value_of(ctx, e->b);
+    if (!b.known)
+        return RG_UNKNOWN;
+    return compare(e->op, a, b);
+}
+
+static rg_tri tri_generic(rg_eval_ctx *ctx, const rg_expr *e)
 {
     switch (e->kind) {
-    case RG_X_NOT: {
-        rg_tri a = tri_of(ctx, e->a);
-        return a == RG_UNKNOWN ? RG_UNKNOWN : a == RG_TRUE ? RG_FALSE : RG_TRUE;
-    }
-    case RG_X_AND: {
-        rg_tri a = tri_of(ctx, e->a);
-        if (a == RG_FALSE)
-            return RG_FALSE;
-        rg_tri b = tri_of(ctx, e->b);
-        if (b == RG_FALSE)
-            return RG_FALSE;
-        return a == RG_TRUE && b == RG_TRUE ? RG_TRUE : RG_UNKNOWN;
-    }
-    case RG_X_OR: {
-        rg_tri a = tri_of(ctx, e->a);
-        if (a == RG_TRUE)
-            return RG_TRUE;
-        rg_tri b = tri_of(ctx, e->b);
-        if (b == RG_TRUE)
-            return RG_TRUE;
-        return a == RG_FALSE && b == RG_FALSE ? RG_FALSE : RG_UNKNOWN;
-    }
-    case RG_X_CMP: {
-        rg_value a = value_of(ctx, e->a), b = value_of(ctx, e->b);
-        if (!a.known || !b.known)
-            return RG_UNKNOWN;
-        return compare(e->op, a, b);
-    }
+    case RG_X_NOT:
+        return tri_not(tri_of(ctx, e->a));
+    case RG_X_AND:
+        return tri_and(ctx, e);
+    case RG_X_OR:
+        return tri_or(ctx, e);
+    case RG_X_CMP:
+        return tri_cmp(ctx, e);
     case RG_X_IN:
     case RG_X_IN_LIST:
         return membership(e, value_of(ctx, e->a));
@@ -175,8 +207,11 @@ static rg_value value_of(rg_eval_ctx *ctx, const rg_expr *e)
     case RG_X_USE:
         return rg_eval_use(ctx, e->use);
     case RG_X_ARITH: {
-        rg_value a = value_of(ctx, e->a), b = value_of(ctx, e->b);
-        if (!a.known || !b.known)
+        rg_value a = value_of(ctx, e->a);
+        if (!a.known)
+            return rg_unknown(e->type);   /* whatever b is: b is not asked */
+        rg_value b = value_of(ctx, e->b);
+        if (!b.known)
             return rg_unknown(e->type);
         return arith(e, a, b);
     }
@@ -204,7 +239,7 @@ static rg_value value_of(rg_eval_ctx *ctx, const rg_expr *e)
     }
 }
 
-rg_tri rg_eval_condition(rg_eval_ctx *ctx, const struct rg_expr *e)
+rg_tri rg_eval_condition_walk(rg_eval_ctx *ctx, const struct rg_expr *e)
 {
     return e ? tri_of(ctx, e) : RG_UNKNOWN;
 }
@@ -212,4 +247,176 @@ rg_tri rg_eval_condition(rg_eval_ctx *ctx, const struct rg_expr *e)
 rg_value rg_eval_expr_value(rg_eval_ctx *ctx, const struct rg_expr *e)
 {
     return e ? value_of(ctx, e) : rg_unknown(RG_T_NONE);
+}
+
+/* ---- Specialised nodes (rg_expr.tri) ------------------------------------
+ * Each is the generic walk's answer for one shape, without its dispatch.
+ * Children are reached through their own evaluator (tri_of). */
+
+static int node_not(rg_eval_ctx *ctx, const rg_expr *e) { return tri_not(tri_of(ctx, e->a)); }
+static int node_and(rg_eval_ctx *ctx, const rg_expr *e) { return tri_and(ctx, e); }
+static int node_or(rg_eval_ctx *ctx, const rg_expr *e) { return tri_or(ctx, e); }
+static int node_cmp(rg_eval_ctx *ctx, const rg_expr *e) { return tri_cmp(ctx, e); }
+static int node_generic(rg_eval_ctx *ctx, const rg_expr *e) { return tri_generic(ctx, e); }
+
+/* A boolean name used as a condition: `new_device`, `client.hooked`. */
+static int node_use_bool(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    const rg_value *v = rg_eval_use_ref(ctx, e->use);
+    if (!v->known || v->type != RG_T_BOOL)
+        return RG_UNKNOWN;
+    return v->u.b ? RG_TRUE : RG_FALSE;
+}
+
+static rg_tri tri_of_order(rg_expr_op op, int64_t x, int64_t y)
+{
+    switch (op) {
+    case RG_OP_EQ: return x == y ? RG_TRUE : RG_FALSE;
+    case RG_OP_NE: return x != y ? RG_TRUE : RG_FALSE;
+    case RG_OP_LT: return x < y ? RG_TRUE : RG_FALSE;
+    case RG_OP_LE: return x <= y ? RG_TRUE : RG_FALSE;
+    case RG_OP_GT: return x > y ? RG_TRUE : RG_FALSE;
+    case RG_OP_GE: return x >= y ? RG_TRUE : RG_FALSE;
+    default: return RG_UNKNOWN;
+    }
+}
+
+/* `NAME op INTEGER-LITERAL`, both of integer types (integer, money,
+ * duration): `payments_24h > 50`, `counterparty_age < 72h`. */
+static int node_use_cmp_int(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    if (!a->known)
+        return RG_UNKNOWN;
+    if (!is_integral(a->type))
+        return compare(e->op, *a, e->b->lit);
+    return tri_of_order(e->op, a->u.i, e->b->lit.u.i);
+}
+
+/* `NAME == 'literal'` / `!=` over strings: `reason == fraud`. */
+static int node_use_cmp_str(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    if (!a->known)
+        return RG_UNKNOWN;
+    if (a->type != RG_T_STRING)
+        return compare(e->op, *a, e->b->lit);
+    bool eq = str_equal(*a, e->b->lit);
+    return (e->op == RG_OP_EQ) == eq ? RG_TRUE : RG_FALSE;
+}
+
+/* `NAME op anything`: the name read in place, and when it is unknown the
+ * right operand is not evaluated (`geo_distance_km > 500 + geo_accuracy_km`). */
+static int node_use_cmp(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    if (!a->known)
+        return RG_UNKNOWN;
+    rg_value b = value_of(ctx, e->b);
+    if (!b.known)
+        return RG_UNKNOWN;
+    return compare(e->op, *a, b);
+}
+
+/* `NAME in LIST`, and a string list name inside any(): membership of the
+ * value read in place. */
+static int node_use_in_list(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    return membership(e, *rg_eval_use_ref(ctx, e->a->use));
+}
+
+/* A function of one condition (any(client.packages in tools)): the
+ * argument's truth as a value, the function's answer as a truth, without
+ * the walk's value conversions in between. */
+static int node_func_of_condition(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    rg_tri t = tri_of(ctx, e->items[0]);
+    rg_value arg = t == RG_UNKNOWN ? rg_unknown(RG_T_BOOL) : rg_bool(t == RG_TRUE);
+    return tri_from_value(e->fn->eval(&arg, 1, e->type));
+}
+
+/* `NAME in [literals...]` over one string: `type in [transfer, ...]`. */
+static int node_use_in_items(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    if (!a->known)
+        return RG_UNKNOWN;
+    if (a->type != RG_T_STRING)
+        return membership(e, *a);
+    for (size_t i = 0; i < e->n_items; i++) {
+        const rg_value *lit = &e->items[i]->lit;
+        if (lit->type == RG_T_STRING ? str_equal(*a, *lit) : compare(RG_OP_EQ, *a, *lit) == RG_TRUE)
+            return RG_TRUE;
+    }
+    return RG_FALSE;
+}
+
+static bool is_use(const rg_expr *e) { return e && e->kind == RG_X_USE && e->use; }
+static bool is_known_lit(const rg_expr *e) { return e && e->kind == RG_X_LIT && e->lit.known; }
+
+/* The evaluator of a boolean node of this shape. */
+static int (*specialised(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
+{
+    switch (e->kind) {
+    case RG_X_NOT: return node_not;
+    case RG_X_AND: return node_and;
+    case RG_X_OR: return node_or;
+    case RG_X_USE: return e->type == RG_T_BOOL ? node_use_bool : node_generic;
+    case RG_X_CMP:
+        if (is_use(e->a) && is_known_lit(e->b)) {
+            if (is_integral(e->a->type) && is_integral(e->b->lit.type))
+                return node_use_cmp_int;
+            if (e->a->type == RG_T_STRING && e->b->lit.type == RG_T_STRING &&
+                (e->op == RG_OP_EQ || e->op == RG_OP_NE))
+                return node_use_cmp_str;
+        }
+        return is_use(e->a) ? node_use_cmp : node_cmp;
+    case RG_X_IN:
+        return is_use(e->a) ? node_use_in_items : node_generic;
+    case RG_X_IN_LIST:
+        return is_use(e->a) ? node_use_in_list : node_generic;
+    case RG_X_FUNC:
+        /* The argument a membership test, whose value the walk takes from
+         * its truth too (value_of's default): any(). */
+        return e->fn && e->n_items == 1 && (e->items[0]->kind == RG_X_IN || e->items[0]->kind == RG_X_IN_LIST)
+                   ? node_func_of_condition
+                   : node_generic;
+    default:
+        return node_generic;
+    }
+}
+
+void rg_expr_specialise(rg_expr *e)
+{
+    if (!e)
+        return;
+    e->tri = e->type == RG_T_BOOL ? specialised(e) : NULL;
+    if (e->kind == RG_X_USE || e->kind == RG_X_LIT)
+        return;   /* a use's signal or filter is compiled (and specialised) on its own */
+    rg_expr_specialise(e->a);
+    rg_expr_specialise(e->b);
+    if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
+        for (size_t i = 0; i < e->n_items; i++)
+            rg_expr_specialise(e->items[i]);
+}
+
+void rg_expr_despecialise(const rg_expr *e)
+{
+    if (!e)
+        return;
+    ((rg_expr *)e)->tri = NULL;   /* a tree of the caller's own (arena memory) */
+    if (e->kind == RG_X_USE) {
+        if (e->use) {
+            rg_expr_despecialise(e->use->signal);
+            rg_expr_despecialise(e->use->filter);
+        }
+        return;
+    }
+    if (e->kind == RG_X_LIT)
+        return;
+    rg_expr_despecialise(e->a);
+    rg_expr_despecialise(e->b);
+    if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
+        for (size_t i = 0; i < e->n_items; i++)
+            rg_expr_despecialise(e->items[i]);
 }

@@ -273,6 +273,7 @@ static rg_expr *node(parser *p, rg_expr_kind kind, unsigned pos, unsigned end)
         return NULL;
     }
     e->kind = kind;
+    e->tri = NULL;
     e->src = p->src;
     e->pos = pos;
     e->end = end;

@@ -326,12 +326,16 @@ void load_compile_rules(loader *L)
     }
     L->src = saved;
     rs->rules = rg_arena_calloc(&rs->arena, total + 1, sizeof *rs->rules);
-    if (rs->rules) {
+    const rg_rule **list = rg_arena_calloc(&rs->arena, total + 1, sizeof *list);
+    if (rs->rules && list) {
         for (size_t s = 0; s < total; s++) {
             rs->rules[s] = L->entries[order[s]].rule;
             rs->rules[s].pub.index = (unsigned)s;
+            list[s] = &rs->rules[s].pub;
         }
         rs->n_rules = total;
+        rs->head.rules = list;
+        rs->head.n_rules = total;
     }
     L->order = order;   /* the horizon check reports at each rule's `when` */
 }

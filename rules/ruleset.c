@@ -38,11 +38,6 @@ size_t rg_ruleset_file_count(const rg_ruleset *rs) { return rs->n_files; }
 const char *rg_ruleset_file(const rg_ruleset *rs, size_t i) { return i < rs->n_files ? rs->files[i] : NULL; }
 size_t rg_ruleset_rule_count(const rg_ruleset *rs) { return rs->n_rules; }
 
-const rg_rule *rg_ruleset_rule(const rg_ruleset *rs, size_t i)
-{
-    return i < rs->n_rules ? &rs->rules[i].pub : NULL;
-}
-
 size_t rg_ruleset_use_count(const rg_ruleset *rs) { return rs->n_uses; }
 
 const rg_name_use *rg_ruleset_use(const rg_ruleset *rs, size_t slot)

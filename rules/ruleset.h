@@ -137,7 +137,21 @@ size_t rg_ruleset_file_count(const rg_ruleset *rs);
 const char *rg_ruleset_file(const rg_ruleset *rs, size_t i);
 
 size_t rg_ruleset_rule_count(const rg_ruleset *rs);
-const rg_rule *rg_ruleset_rule(const rg_ruleset *rs, size_t i);
+
+/* The start of every rule set, so that the engine's per-event loop over
+ * the rules reads them inline (not a call per rule and event). Set once
+ * at load; read-only after. */
+typedef struct rg_ruleset_head {
+    const rg_rule *const *rules;   /* [n_rules], file order */
+    size_t n_rules;
+} rg_ruleset_head;
+
+/* Rule i (file order), NULL when i >= rg_ruleset_rule_count(rs). */
+static inline const rg_rule *rg_ruleset_rule(const rg_ruleset *rs, size_t i)
+{
+    const rg_ruleset_head *head = (const rg_ruleset_head *)(const void *)rs;
+    return i < head->n_rules ? head->rules[i] : NULL;
+}
 
 /* Every distinct name use in the file (conditions, signals, count()
  * filters, messages, and subjects such as ref_counterparty), slot order.

@@ -56,6 +56,7 @@ typedef struct rg_signal {
 } rg_signal;
 
 struct rg_ruleset {
+    rg_ruleset_head head;        /* first: rg_ruleset_rule reads it (ruleset.h) */
     rg_arena arena;
     char id[13];
     const char *path;            /* the files' names, joined with " + " */

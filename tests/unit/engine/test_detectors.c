@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 
 #include "geo/geo.h"
+#include "geo/geo_cache.h"
+#include "rules/expr.h"
 #include "rules/ruleset.h"
 #include "test_detectors_util.h"
 
@@ -253,6 +255,33 @@ static void test_filter_geo(void **unused)
     driver_close(&d);
 }
 
+/* ip_geo_mismatch's condition on an event with an IP but no location:
+ * the distance is unknown before any lookup, so the accuracy on its right
+ * is not asked either and the database is not asked at all (most events
+ * have no location); with a location it is asked once. */
+static void test_no_lookup_without_location(void **unused)
+{
+    driver d;
+    driver_open(&d, "flat.mmdb");
+    const rg_expr *when = NULL;
+    for (size_t i = 0; i < rg_ruleset_rule_count(d.rs); i++)
+        if (strcmp(rg_ruleset_rule(d.rs, i)->id, "geo") == 0)
+            when = rg_ruleset_rule(d.rs, i)->when;
+    assert_non_null(when);
+    rg_event ev = with_ip(mk_event(RG_EV_TRANSFER, T0, "geo-9"), "1.0.0.1");
+    rg_eval_begin(&d.ctx, &ev);
+    assert_int_equal(rg_eval_condition(&d.ctx, when), RG_UNKNOWN);
+    uint64_t hits, misses;
+    rg_geo_cache_counts(d.ctx.geo_cache, &hits, &misses);
+    assert_int_equal(hits + misses, 0);
+    ev = with_location(ev, 39.9110, 116.3950);   /* Beijing, the IP in Shanghai */
+    rg_eval_begin(&d.ctx, &ev);
+    assert_int_equal(rg_eval_condition(&d.ctx, when), RG_TRUE);
+    rg_geo_cache_counts(d.ctx.geo_cache, &hits, &misses);
+    assert_int_equal(misses, 1);
+    driver_close(&d);
+}
+
 static void check_geo_names(const char *mmdb, double accuracy_shanghai, double accuracy_us)
 {
     driver d;
@@ -353,7 +382,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filter_payments),   cmocka_unit_test(test_filter_instant_claims),
-        cmocka_unit_test(test_filter_geo),        cmocka_unit_test(test_geo_names_flat),
+        cmocka_unit_test(test_filter_geo),
+        cmocka_unit_test(test_no_lookup_without_location),
+        cmocka_unit_test(test_geo_names_flat),
         cmocka_unit_test(test_geo_names_maxmind), cmocka_unit_test(test_geo_without_database),
         cmocka_unit_test(test_login_countries),
     };

@@ -343,6 +343,46 @@ static void test_inconsistent_database_refused(void **state)
     unlink(path);
 }
 
+/* Every record of flat.mmdb broken in turn, with each kind of bad value
+ * (the root, just past "empty", the last separator byte, just past the
+ * data section, the largest 24-bit value), is found and named, wherever
+ * it sits (the first pass checks four nodes at a time where the CPU
+ * allows, the rest one by one). */
+static void test_every_bad_record_found(void **state)
+{
+    (void)state;
+    MMDB_s mmdb;
+    assert_int_equal(MMDB_open(db_path("flat.mmdb"), MMDB_MODE_MMAP, &mmdb), MMDB_SUCCESS);
+    const uint32_t node_count = mmdb.metadata.node_count, data_size = mmdb.data_section_size;
+    MMDB_close(&mmdb);
+    size_t size;
+    unsigned char *bytes = read_all(db_path("flat.mmdb"), &size);
+    const uint32_t bad[] = {0, node_count + 1, node_count + 15, node_count + 16 + data_size, 0xFFFFFF};
+    char want[128], err[1024];
+    for (uint32_t node = 0; node < node_count; node++)
+        for (int side = 0; side < 2; side++) {
+            unsigned char *rec = bytes + (size_t)node * 6 + (size_t)side * 3, saved[3];
+            memcpy(saved, rec, 3);
+            for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+                uint32_t v = bad[k];
+                rec[0] = (unsigned char)(v >> 16);
+                rec[1] = (unsigned char)(v >> 8);
+                rec[2] = (unsigned char)v;
+                const char *path = write_scratch("every.mmdb", bytes, size);
+                err[0] = '\0';
+                rg_geo *g = rg_geo_open(path, err, sizeof err);
+                snprintf(want, sizeof want, "node %u's %s record is %u,", node, side ? "right" : "left", v);
+                if (g || !strstr(err, want)) {
+                    rg_geo_close(g);
+                    fail_msg("want \"%s\", got %s", want, g ? "the file opened" : err);
+                }
+                unlink(path);
+            }
+            memcpy(rec, saved, 3);
+        }
+    free(bytes);
+}
+
 static void test_corrupt_database(void **state)
 {
     (void)state;
@@ -455,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_database),
         cmocka_unit_test(test_inconsistent_database_refused),
         cmocka_unit_test(test_lookup_errors_counted_across_threads),
+        cmocka_unit_test(test_every_bad_record_found),
     };
     return cmocka_run_group_tests_name("geo_open", tests, setup_dir, NULL);
 }

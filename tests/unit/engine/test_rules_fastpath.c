@@ -1,0 +1,197 @@
+/*
+ * Unit tests for the specialised condition nodes (rules/expr_eval.c,
+ * "Specialised nodes"): every shape the loader specialises answers what
+ * the generic walk answers, on events that make its names known, unknown,
+ * or of another runtime type than the static one (a preset value), and a
+ * comparison whose left operand is unknown leaves its right one unasked.
+ * Owner: rules.
+ */
+#include "test_rules_util.h"
+
+#include "rules/expr.h"
+
+static const char *const TRI[] = {"FALSE", "TRUE", "UNKNOWN"};
+
+/* Each shape that gets its own evaluator, and shapes around them. */
+static const char *const EXPRS[] = {
+    "amount > 5000", "amount >= 100000", "amount < 100000", "amount <= 7", "amount == 7", "amount != 7",
+    "clock_skew > 5m", "clock_skew <= 1s", "shares == 3",
+    "reason == fraud", "reason != fraud", "type == transfer", "type != login", "ip == '1.2.3.4'",
+    "type in [transfer, login]", "device_id in ['d-1', 'd-2']", "device_id in devices",
+    "client.automation", "not client.hooked", "client.automation or client.hooked",
+    "client.automation and amount > 5", "amount > 5 or client.hooked", "not (amount > 5 and clock_skew < 1s)",
+    "big", "double_amount > 15", "claim_delay + clock_skew > 1s", "clock_skew > claim_delay", "amount * 2 >= 14",
+    "any(client.packages in tools)", "any(client.packages in ['com.fake.grabber'])", "not any(client.packages in tools)",
+    "ip in tools", "geo_accuracy_km < 1 + geo_distance_km", "clock_skew > 1s + claim_delay",
+    "geo_distance_km > 500 + geo_accuracy_km", "5 < amount", "geo_accuracy_km >= 0",
+};
+
+/* An event of each kind the shapes care about. */
+static rg_event event_at(size_t i)
+{
+    rg_event ev;
+    switch (i) {
+    case 0: ev = mk_transfer(T0, "u-1", "u-2", 7); break;
+    case 1: ev = mk_transfer(T0, "u-1", "u-2", 200000); break;
+    case 2:
+        ev = mk_event(RG_EV_LOGIN, T0, "u-1");   /* amount unknown */
+        ev.ip = "1.2.3.4";
+        ev.device_id = "d-2";
+        ev.client_automation = 1;
+        ev.client_hooked = 0;
+        break;
+    case 3:
+        ev = mk_event(RG_EV_COMPLAINT, T0, "u-1");
+        ev.reason = RG_REASON_FRAUD;
+        ev.has_client_ts = true;
+        ev.client_ts_ms = T0 - 600000;
+        break;
+    case 4: {
+        static const char *const packages[] = {"com.fake.grabber", NULL};
+        ev = mk_transfer(T0, "u-1", "u-2", 3);
+        ev.has_client_packages = true;
+        ev.client_packages = packages;
+        ev.n_client_packages = 1;
+        ev.client_automation = 0;
+        ev.client_hooked = 1;
+        ev.has_client_ts = true;
+        ev.client_ts_ms = T0 + 500;
+        break;
+    }
+    default: ev = mk_event(RG_EV_LOGIN, T0, "u-1"); break;   /* nothing known */
+    }
+    return ev;
+}
+#define N_EVENTS 6
+
+/* The use named `name` in the file, or NULL. */
+static const rg_name_use *use_named(const rg_ruleset *rs, const char *name)
+{
+    for (size_t i = 0; i < rg_ruleset_use_count(rs); i++)
+        if (strcmp(rg_ruleset_use(rs, i)->spec->name, name) == 0)
+            return rg_ruleset_use(rs, i);
+    return NULL;
+}
+
+/* Both answers for expr on event i; `amount` preset to *preset when given
+ * (a value of another runtime type than the name's static one). */
+static void both_ways(const char *expr, size_t i, const rg_value *preset, rg_tri *fast, rg_tri *generic)
+{
+    char *yaml = one_rule_file(expr);
+    rules_fx f, g;
+    fx_load(&f, yaml);
+    fx_load(&g, yaml);
+    free(yaml);
+    const rg_expr *when = rg_ruleset_rule(f.rs, 0)->when;
+    assert_non_null(when->tri);   /* every boolean root is specialised */
+    rg_expr_despecialise(rg_ruleset_rule(g.rs, 0)->when);
+    rg_event ev = event_at(i);
+    rules_fx *fx[2] = {&f, &g};
+    rg_tri *out[2] = {fast, generic};
+    for (int k = 0; k < 2; k++) {
+        fx_begin(fx[k], &ev);
+        const rg_name_use *amount = use_named(fx[k]->rs, "amount");
+        if (preset && amount)
+            rg_eval_preset(&fx[k]->ctx, amount, *preset);
+        *out[k] = rg_eval_condition(&fx[k]->ctx, rg_ruleset_rule(fx[k]->rs, 0)->when);
+        fx_end(fx[k], &ev);
+    }
+    fx_close(&f);
+    fx_close(&g);
+}
+
+static void test_specialised_equals_generic(void **state)
+{
+    (void)state;
+    const rg_value number = rg_number(5.5), unknown = rg_unknown(RG_T_MONEY);
+    const rg_value *presets[] = {NULL, &number, &unknown};
+    for (size_t x = 0; x < sizeof EXPRS / sizeof EXPRS[0]; x++)
+        for (size_t i = 0; i < N_EVENTS; i++)
+            for (size_t p = 0; p < 3; p++) {
+                rg_tri fast, generic;
+                both_ways(EXPRS[x], i, presets[p], &fast, &generic);
+                if (fast != generic)
+                    fail_msg("%s on event %zu (preset %zu): specialised %s, generic %s", EXPRS[x], i, p, TRI[fast],
+                             TRI[generic]);
+            }
+}
+
+/* The specialised answers, spelled out (the comparison above cannot see a
+ * mistake both ways share). */
+static void test_specialised_answers(void **state)
+{
+    (void)state;
+    rg_event seven = event_at(0), login = event_at(2), complaint = event_at(3);
+    const struct {
+        const char *expr;
+        const rg_event *ev;
+        rg_tri want;
+    } cases[] = {
+        {"amount > 6", &seven, RG_TRUE},         {"amount > 7", &seven, RG_FALSE},
+        {"amount >= 7", &seven, RG_TRUE},        {"amount < 7", &seven, RG_FALSE},
+        {"amount <= 7", &seven, RG_TRUE},        {"amount == 7", &seven, RG_TRUE},
+        {"amount != 7", &seven, RG_FALSE},       {"amount > 6", &login, RG_UNKNOWN},
+        {"amount != 7", &login, RG_UNKNOWN},     {"reason == fraud", &complaint, RG_TRUE},
+        {"reason != fraud", &complaint, RG_FALSE}, {"reason == fraud", &seven, RG_UNKNOWN},
+        {"type in [transfer, login]", &login, RG_TRUE}, {"type in [complaint]", &login, RG_FALSE},
+        {"device_id in ['d-1', 'd-2']", &seven, RG_UNKNOWN}, {"client.automation", &login, RG_TRUE},
+        {"client.automation", &seven, RG_UNKNOWN}, {"clock_skew > 5m", &complaint, RG_TRUE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rg_tri got = eval_on(cases[i].expr, cases[i].ev);
+        if (got != cases[i].want)
+            fail_msg("%s: got %s, want %s", cases[i].expr, TRI[got], TRI[cases[i].want]);
+    }
+}
+
+/* Whether the use named `name` was computed for the current event. */
+static bool asked(const rules_fx *f, const char *name)
+{
+    const rg_name_use *u = use_named(f->rs, name);
+    assert_non_null(u);
+    return f->ctx.memo_gen[u->slot] == f->ctx.gen;
+}
+
+/* A comparison (or sum) whose left operand is unknown is unknown whatever
+ * the right one is: the right one is not evaluated (so an event without a
+ * location asks no GeoIP lookup for geo_accuracy_km). */
+static void test_unknown_left_operand_skips_the_right(void **state)
+{
+    (void)state;
+    static const char *const exprs[] = {"claim_delay > clock_skew", "claim_delay + clock_skew > 5m"};
+    for (size_t x = 0; x < 2; x++) {
+        char *yaml = one_rule_file(exprs[x]);
+        rules_fx f;
+        fx_load(&f, yaml);
+        free(yaml);
+        rg_event complaint = event_at(3);   /* no claim_delay (not a claim), a client_ts */
+        fx_begin(&f, &complaint);
+        assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_UNKNOWN);
+        assert_true(asked(&f, "claim_delay"));
+        if (asked(&f, "clock_skew"))
+            fail_msg("%s: clock_skew was evaluated although claim_delay is unknown", exprs[x]);
+        fx_end(&f, &complaint);
+        fx_close(&f);
+    }
+    /* A known left operand: the right one is asked. */
+    char *yaml = one_rule_file("clock_skew > claim_delay");
+    rules_fx f;
+    fx_load(&f, yaml);
+    free(yaml);
+    rg_event complaint = event_at(3);
+    fx_begin(&f, &complaint);
+    assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_UNKNOWN);
+    assert_true(asked(&f, "clock_skew") && asked(&f, "claim_delay"));
+    fx_end(&f, &complaint);
+    fx_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_specialised_equals_generic),
+        cmocka_unit_test(test_specialised_answers),
+        cmocka_unit_test(test_unknown_left_operand_skips_the_right),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
