@@ -65,6 +65,7 @@ screenshots: test-deps geoip build-asan
 
 # `make bench BENCH=replay` runs one of them (bench/run.sh lists the names).
 bench: geoip build
+	@./tools/install-deps.sh bench
 	@./bench/run.sh $(BUILD) $(BENCH)
 
 # A self-contained tree under PREFIX (default /usr/local; DESTDIR is

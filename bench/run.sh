@@ -2,7 +2,7 @@
 # make bench: every benchmark, printing its figures. The 100k-event capture
 # comes from tools/gencapture.py (fixed seed, so every run measures the
 # same bytes) and is kept in var/bench/.
-#   bench/run.sh BUILD_DIR [parse|replay|backtest|alerts|hashflood|rules|stream]...
+#   bench/run.sh BUILD_DIR [parse|replay|instr|backtest|alerts|hashflood|rules|stream]...
 set -euo pipefail
 build="${1:-build}"; shift || true
 top="$(cd "$(dirname "$0")/.." && pwd)"
@@ -632,6 +632,40 @@ PY
   "$build/bench/bench_replay" --geoip "$geo" "$mcap"
 }
 
+# ---- instr (issue 16): instructions per event of `riskgate replay --workers
+# 1` under callgrind, on 200,000 lines from the middle of the month capture
+# (lines 400,000-599,999; default rules, the pinned IPv4 database). Unlike
+# wall time it does not move with the machine's load: a rerun gives the
+# same count to within a few instructions per event, so it is how a small
+# change is judged (docs/bench.md). About a minute.
+instr_bench() {
+  local rg="${RG_BENCH_RISKGATE:-$build/riskgate}" mdir="$top/var/bench/capture-1m-30d"
+  command -v valgrind >/dev/null || { echo "instr: valgrind is not installed (tools/install-deps.sh bench)" >&2; return 1; }
+  [ -s "$mdir/capture.jsonl" ] || { echo "instr: run the replay benchmark once first (it makes $mdir)" >&2; return 1; }
+  local tmp; tmp=$(mktemp -d "${TMPDIR:-/tmp}/rg-bench-instr.XXXXXX")
+  sed -n 400000,599999p "$mdir/capture.jsonl" >"$tmp/slice.jsonl"
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$rg" replay --quiet --workers 1 \
+    --rules "$top/rules/default.yaml" --geoip "$geo" --out /dev/null "$tmp/slice.jsonl" 2>/dev/null
+  python3 - "$tmp/cg" <<'PY'
+import re, subprocess, sys
+out = subprocess.run(["callgrind_annotate", "--inclusive=yes", sys.argv[1]], capture_output=True, text=True).stdout
+total = int(re.search(r"([\d,]+) \(100.0%\)\s+PROGRAM TOTALS", out).group(1).replace(",", ""))
+print(f"instructions: {total:,} on 200,000 lines, {total // 200000:,} per event")
+seen = set()
+for line in out.splitlines():
+    m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+):(\w+) \[", line)
+    if not m or m.group(3) in seen:
+        continue
+    fn = m.group(3)
+    if fn in ("rg_replay_run", "rg_engine_process", "rg_capture_parse", "rg_capture_next_line", "rg_engine_prefetch",
+              "rg_event_check", "rg_dedupe_check", "rg_eval_use_compute", "velocity_observe", "rg_geo_open_many",
+              "rg_strmap_sweep", "login_update", "siphash_cd"):
+        seen.add(fn)
+        print(f"  {fn:<22} {int(m.group(1).replace(',', '')) // 200000:>6,} per event (inclusive)")
+PY
+  rm -rf "$tmp"
+}
+
 if [ ! -s "$cap_dir/capture.jsonl" ]; then
   echo "== generating a 100k-event capture into $cap_dir (once)"
   /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$cap_dir" --events 100000 --seed 1 \
@@ -646,6 +680,9 @@ for w in "${which[@]}"; do
       "$build/bench/bench_parse" "$cap" ;;
     replay)
       replay_bench ;;
+    instr)
+      echo; echo "== instructions per event of replay --workers 1 (callgrind)"
+      instr_bench ;;
     backtest)
       echo; echo "== backtest vs two separate replays (wall time, best of 3)"
       best() { local b=999; for i in 1 2 3; do

@@ -19,12 +19,15 @@ BROWSER_PKGS=(chromium chromium-driver fonts-dejavu-core)
 # units, dpkg-shlibdeps/dpkg-deb for the package, strace to prove an
 # installed tree reads nothing of the clone, man and groff for the man pages.
 OPS_PKGS=(prometheus systemd dpkg-dev strace man-db groff-base)
+# The benchmarks' instruction counts (bench/run.sh instr): callgrind.
+BENCH_PKGS=(valgrind)
 
 want=("${PKGS[@]}")
 for g in "$@"; do
   case "$g" in
     browser) want+=("${BROWSER_PKGS[@]}") ;;
     ops) want+=("${OPS_PKGS[@]}") ;;
+    bench) want+=("${BENCH_PKGS[@]}") ;;
     *) echo "install-deps: unknown group '$g'" >&2; exit 2 ;;
   esac
 done
