@@ -2,7 +2,6 @@
 #include "probe.h"
 
 #include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,8 +25,6 @@ struct rg_probe {
     bool abandoned;              /* freed while a query ran: the thread frees it */
     probe_req *pending;          /* filed, not started */
     size_t n_pending, cap_pending;
-    int32_t *failed;             /* partitions whose last query failed */
-    size_t n_failed, cap_failed;
     int32_t running;             /* partition being queried; -1 none */
     rg_probe_answer *answers;
     size_t n_answers, cap_answers;
@@ -39,80 +36,9 @@ static void destroy(rg_probe *p)
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->done_cv);
     free(p->pending);
-    free(p->failed);
     free(p->answers);
     free(p->topic);
     free(p);
-}
-
-int rg_kafka_list_offsets(rd_kafka_t *rk, const char *topic, const int32_t *parts, size_t n, int64_t which,
-                          int timeout_ms, int64_t *out)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = -1;
-    if (n == 0 || n > INT32_MAX)
-        return 0;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
-    if (!l)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        rd_kafka_topic_partition_list_add(l, topic, parts[i])->offset = which;
-    int answered = 0;
-    /* The call fails as a whole when any leader's reply is missing at the
-     * deadline; then no partition of the list is answered. */
-    if (rd_kafka_offsets_for_times(rk, l, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (size_t i = 0; i < n; i++) {
-            const rd_kafka_topic_partition_t *e = rd_kafka_topic_partition_list_find(l, topic, parts[i]);
-            if (e && e->err == RD_KAFKA_RESP_ERR_NO_ERROR && e->offset >= 0) {
-                out[i] = e->offset;
-                answered++;
-            }
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-    return answered;
-}
-
-static bool failed_last(const rg_probe *p, int32_t partition)
-{
-    for (size_t i = 0; i < p->n_failed; i++)
-        if (p->failed[i] == partition)
-            return true;
-    return false;
-}
-
-/* Remember whether partition's query failed (a full list forgets it). */
-static void note_failed(rg_probe *p, int32_t partition, bool failed)
-{
-    for (size_t i = 0; i < p->n_failed; i++)
-        if (p->failed[i] == partition) {
-            if (!failed)
-                p->failed[i] = p->failed[--p->n_failed];
-            return;
-        }
-    if (!failed)
-        return;
-    if (p->n_failed == p->cap_failed) {
-        size_t cap = p->cap_failed ? p->cap_failed * 2 : 16;
-        int32_t *f = realloc(p->failed, cap * sizeof *f);
-        if (!f)
-            return;
-        p->failed = f;
-        p->cap_failed = cap;
-    }
-    p->failed[p->n_failed++] = partition;
-}
-
-/* The next request to run: the oldest of a partition whose last query
- * answered, else the oldest. A leader that is down costs each of its
- * partitions a whole timeout per query; asked first, they would hold
- * back the answers of every healthy leader behind them. */
-static size_t next_request(const rg_probe *p)
-{
-    for (size_t i = 0; i < p->n_pending; i++)
-        if (!failed_last(p, p->pending[i].partition))
-            return i;
-    return 0;
 }
 
 static void *probe_main(void *arg)
@@ -124,20 +50,18 @@ static void *probe_main(void *arg)
             pthread_cond_wait(&p->wake, &p->lock);
         if (p->stop)
             break;
-        size_t k = next_request(p);
-        probe_req req = p->pending[k];
-        memmove(p->pending + k, p->pending + k + 1, (p->n_pending - k - 1) * sizeof *p->pending);
+        probe_req req = p->pending[0];
+        memmove(p->pending, p->pending + 1, (p->n_pending - 1) * sizeof *p->pending);
         p->n_pending--;
         p->running = req.partition;
         pthread_mutex_unlock(&p->lock);
 
-        int64_t hi = -1;
-        bool ok = rg_kafka_list_offsets(p->consumer, p->topic, &req.partition, 1, RD_KAFKA_OFFSET_END,
-                                        p->timeout_ms, &hi) == 1;
+        int64_t lo = -1, hi = -1;
+        rd_kafka_resp_err_t err =
+            rd_kafka_query_watermark_offsets(p->consumer, p->topic, req.partition, &lo, &hi, p->timeout_ms);
 
         pthread_mutex_lock(&p->lock);
         p->running = -1;
-        note_failed(p, req.partition, !(ok && hi >= 0));
         if (p->n_answers == p->cap_answers) {
             size_t cap = p->cap_answers ? p->cap_answers * 2 : 16;
             rg_probe_answer *a = realloc(p->answers, cap * sizeof *a);
@@ -147,7 +71,7 @@ static void *probe_main(void *arg)
             p->cap_answers = cap;
         }
         p->answers[p->n_answers++] = (rg_probe_answer){
-            .partition = req.partition, .asked_ms = req.asked_ms, .ok = ok && hi >= 0,
+            .partition = req.partition, .asked_ms = req.asked_ms, .ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0,
             .high_watermark = hi};
     }
     p->done = true;

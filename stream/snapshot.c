@@ -12,14 +12,12 @@
 #include "../common/strmap.h"
 #include "alerts.h"
 #include "log.h"
-#include "probe.h"
 
 #define HEADER_MAGIC "RGSNAP"   /* 6 bytes, then a version byte */
 #define HEADER_VERSION 1
 #define ACK_WAIT_MS 30000
-/* How long asking where the state partitions begin and end may take (half
- * for each end); a partition not answered by then is read to its end
- * anyway. */
+/* How long asking a state partition's watermarks may take; past it the
+ * partition is read to its end anyway. */
 #define RESTORE_WATERMARK_MS 5000
 #define RESTORE_WAIT_MS 30000
 
@@ -423,38 +421,19 @@ static int keep_piece(restoring *r, const rd_kafka_message_t *m)
 static int read_partitions(rg_stream *s, restoring *r, size_t n, char *errstr, size_t errstr_size)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)(n ? n : 1));
-    int32_t *parts = malloc((n ? n : 1) * sizeof *parts);
-    int64_t *lo = malloc((n ? n : 1) * sizeof *lo), *hi = malloc((n ? n : 1) * sizeof *hi);
-    if (!l || !parts || !lo || !hi) {
-        if (l)
-            rd_kafka_topic_partition_list_destroy(l);
-        free(parts);
-        free(lo);
-        free(hi);
-        snprintf(errstr, errstr_size, "out of memory restoring tasks");
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        parts[i] = r[i].part;
-    /* Where every partition begins and ends, two bounded round trips per
-     * leader for all of them (probe.h says why not the watermark query). A
-     * partition without an answer is read to an end-of-partition. */
-    int deadline_ms = RESTORE_WATERMARK_MS / 2;
-    (void)rg_kafka_list_offsets(s->c.restorer, s->topo.state, parts, n, RD_KAFKA_OFFSET_END, deadline_ms, hi);
-    (void)rg_kafka_list_offsets(s->c.restorer, s->topo.state, parts, n, RD_KAFKA_OFFSET_BEGINNING, deadline_ms, lo);
     size_t pending = 0;
     for (size_t i = 0; i < n; i++) {
-        if (hi[i] >= 0 && lo[i] >= hi[i]) {
+        int64_t lo = -1, hi = -1;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(s->c.restorer, s->topo.state, r[i].part, &lo, &hi,
+                                                                  RESTORE_WATERMARK_MS);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0 && lo >= hi) {
             r[i].done = true;   /* empty */
             continue;
         }
-        r[i].end = hi[i];   /* -1, unknown: read to an end-of-partition */
+        r[i].end = e == RD_KAFKA_RESP_ERR_NO_ERROR ? hi : -1;   /* unknown: read to an end-of-partition */
         rd_kafka_topic_partition_list_add(l, s->topo.state, r[i].part)->offset = RD_KAFKA_OFFSET_BEGINNING;
         pending++;
     }
-    free(parts);
-    free(lo);
-    free(hi);
     if (!pending) {
         rd_kafka_topic_partition_list_destroy(l);
         return 0;

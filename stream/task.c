@@ -361,7 +361,6 @@ void rg_task_note_end(rg_task *t, int64_t at_ms, int64_t end_offset, bool at_pos
      * assigned again): its answer may predate this task's restore. */
     if (!at_position && at_ms < t->created_ms)
         return;
-    t->unreachable = false;
     if (end_offset > t->high_watermark)
         t->high_watermark = end_offset;
     if (t->next_offset < 0 && t->last_take_ms < 0) {
@@ -381,7 +380,6 @@ void rg_task_note_end(rg_task *t, int64_t at_ms, int64_t end_offset, bool at_pos
 void rg_task_note_unreachable(rg_task *t, int64_t now_ms)
 {
     t->drained_at_ms = -1;
-    t->unreachable = true;
     t->probe_after_ms = now_ms + REPROBE_MS;
 }
 
@@ -414,11 +412,8 @@ void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms)
         return;
     bool is_drained;
     int64_t position = rg_task_position(t, now_ms, &is_drained);
-    /* Keep the drain confirmed while it is used: a probe every interval;
-     * and after a failed probe, ask again until the leader answers (the
-     * drain that was confirmed before its outage is confirmed again). */
-    bool confirm = is_drained && now_ms - t->drained_at_ms >= REPROBE_MS / 2;
-    if ((confirm || t->unreachable) && now_ms >= t->probe_after_ms && s->probe)
+    /* Keep the drain confirmed while it is used: a probe every interval. */
+    if (is_drained && now_ms - t->drained_at_ms >= REPROBE_MS / 2 && now_ms >= t->probe_after_ms && s->probe)
         rg_probe_request(s->probe, t->partition, now_ms);
     int32_t n = s->topo.partitions;
     for (int32_t r = 0; r < 2 * n; r++) {

@@ -79,9 +79,6 @@ typedef struct rg_task {
     int64_t drained_at_ms;      /* the broker confirmed nothing follows next_offset; -1 not */
     int64_t high_watermark;     /* as last seen; -1 unknown */
     int64_t probe_after_ms;
-    bool unreachable;           /* the last probe failed: probed again every REPROBE_MS
-                                 * until one answers (nothing else would ask: a drained
-                                 * partition sends no new end-of-partition) */
     int64_t *mark_sent_ms;      /* per entities partition p (slot p) and decide partition p
                                  * (slot n + p): last record or MARK sent */
     int64_t *mark_progress;     /* ... the progress it carried */
@@ -127,9 +124,6 @@ static inline int64_t rg_task_input_at(const rg_task *t)
 {
     return t->next_offset >= 0 ? t->next_offset : t->start_offset;
 }
-/* A probe of the task's partition failed (its leader down, no answer in
- * time): the drain is no longer confirmed, and the partition is probed
- * again until an answer comes. */
 void rg_task_note_unreachable(rg_task *t, int64_t now_ms);
 /* Entity/decide: evaluate what can be, at most max records. The number
  * evaluated; *wait_ms (entity) when it waits on its sources (-1 not). */

@@ -3,13 +3,11 @@
  * the action topic's broker down and back, the coordinator's (and two
  * events partitions') broker down and back, the internal topics' broker
  * down and back, produce and commit request errors, topics that vanish and
- * return, a stop while the state topic's broker is down, the watermark
- * prober while a leader is down. Throughout, no task's position passes input whose outputs are
+ * return, a stop while the state topic's broker is down. Throughout, no task's position passes input whose outputs are
  * not on their topics (the harness's invariant), and in the end every
  * decision arrives, a second copy only with the same body.
  */
 #include "stream_kafka_harness.h"
-#include "stream/probe.h"
 
 /* Fault windows are set by wall time (the window only makes the fault
  * bite; nothing asserts on how long anything took). */
@@ -247,88 +245,6 @@ static void test_missing_topics(void **state)
     harness_down(&h);
 }
 
-/* The watermark prober while one leader is down: the query of a partition
- * on the down broker fails within its timeout, and a partition on a
- * healthy leader asked after it is answered meanwhile. librdkafka 2.0.2's
- * rd_kafka_query_watermark_offsets, which the prober used before, did not
- * return for minutes here, and every later probe waited behind it. */
-static void test_probe_with_a_leader_down(void **state)
-{
-    (void)state;
-    harness h;
-    harness_up(&h, "g-probe");
-    produce_batch(&h, 0, 60, 0);
-    /* Partition 0 is led by broker 1, partitions 1 and 2 by broker 2. */
-    assert_int_equal(rd_kafka_mock_partition_set_leader(h.mc, EVENTS, 2, 2), 0);
-    char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", h.bootstrap, err, sizeof err);
-    rd_kafka_conf_set(conf, "group.id", "g-probe-consumer", err, sizeof err);
-    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
-    rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    assert_non_null(consumer);
-    int32_t all[NPART];
-    int64_t ends[NPART], begins[NPART];
-    for (int p = 0; p < NPART; p++)
-        all[p] = p;
-    assert_int_equal(rg_kafka_list_offsets(consumer, EVENTS, all, NPART, RD_KAFKA_OFFSET_END, 5000, ends), NPART);
-    assert_int_equal(rg_kafka_list_offsets(consumer, EVENTS, all, NPART, RD_KAFKA_OFFSET_BEGINNING, 5000, begins),
-                     NPART);
-    for (int p = 0; p < NPART; p++) {
-        assert_true(ends[p] == h.end_offset[p]);
-        assert_true(begins[p] == 0);
-    }
-
-    rg_probe *probe = rg_probe_new(consumer, EVENTS, 1000);
-    assert_non_null(probe);
-    assert_int_equal(rd_kafka_mock_broker_set_down(h.mc, 2), 0);
-    /* Each query is bounded by its 1 s timeout (a liveness bound, not a
-     * speed target: the old query did not come back for minutes, and
-     * every probe behind it waited). */
-    int order[2][NPART];
-    for (int round = 0; round < 2; round++) {
-        int64_t t0 = now_ms();
-        rg_probe_request(probe, 1, t0);
-        rg_probe_request(probe, 2, t0);
-        rg_probe_request(probe, 0, t0);
-        int n = 0;
-        rg_probe_answer a;
-        while (n < NPART && now_ms() - t0 < 20000) {
-            if (!rg_probe_collect(probe, &a)) {
-                sleep_ms(10);
-                continue;
-            }
-            assert_true(a.asked_ms == t0);
-            if (a.partition == 0) {
-                assert_true(a.ok);
-                assert_true(a.high_watermark == h.end_offset[0]);
-            } else {
-                assert_false(a.ok);
-            }
-            order[round][n++] = a.partition;
-        }
-        assert_int_equal(n, NPART);
-    }
-    /* Nothing had failed in the first round: asked in turn, partition 0
-     * last. In the second, the partitions that failed go after it (the
-     * first may have started before the others were filed). */
-    assert_int_equal(order[0][2], 0);
-    assert_true(order[1][0] == 0 || order[1][1] == 0);
-    /* Asked alone, the healthy leader's partition is answered; a list that
-     * holds a down leader's partition is not (offsets_for_times fails as
-     * a whole at its deadline). */
-    int64_t one;
-    assert_int_equal(rg_kafka_list_offsets(consumer, EVENTS, all, 1, RD_KAFKA_OFFSET_END, 5000, &one), 1);
-    assert_true(one == h.end_offset[0]);
-    assert_int_equal(rg_kafka_list_offsets(consumer, EVENTS, all, NPART, RD_KAFKA_OFFSET_END, 1000, ends), 0);
-    for (int p = 0; p < NPART; p++)
-        assert_true(ends[p] == -1);
-    assert_int_equal(rd_kafka_mock_broker_set_up(h.mc, 2), 0);
-    assert_true(rg_probe_release(probe, 5000));
-    rd_kafka_destroy(consumer);
-    harness_down(&h);
-}
-
 int main(void)
 {
     harness_main_setup();
@@ -340,7 +256,6 @@ int main(void)
         STREAM_TEST(test_produce_and_commit_request_errors),
         STREAM_TEST(test_stop_with_the_state_broker_down),
         STREAM_TEST(test_missing_topics),
-        STREAM_TEST(test_probe_with_a_leader_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
