@@ -195,7 +195,11 @@ static rg_capture_status open_next(rg_capture *c)
         }
         regular = S_ISREG(st.st_mode);
     }
-    if (regular && !starts_gzip(fd)) {
+    /* Standard input always goes through zlib (which reads gzip and plain
+     * text alike from wherever the descriptor stands): a redirected file
+     * may have been partly read before us, and starts_gzip looks at its
+     * first bytes, not at the current position. */
+    if (regular && !is_stdin && !starts_gzip(fd)) {
         c->fd = fd;
         c->fd_offset = 0;
     } else {
@@ -451,7 +455,10 @@ static rg_capture_status next_line(rg_capture *c, rg_capture_item *item, const c
         }
         count_line(c);
         c->stats.lines++;
-        if (len > 0 && len == total && line[len - 1] == '\r') {
+        /* The CR of a CR LF ends a line only when the line is not over
+         * the limit: an over-long line's reported length counts it, as
+         * it always did when such a line came in several reads. */
+        if (len > 0 && len == total && total <= RG_CAPTURE_MAX_LINE + 1 && line[len - 1] == '\r') {
             len--;
             total--;
         }

@@ -198,7 +198,7 @@ static inline long rg_json_plain_number(const unsigned char *q, const unsigned c
     const unsigned char *int_at = d;
     uint64_t m = (uint64_t)(*d++ - '0');
     if (m != 0) {
-        const unsigned char *lim = d + 17 < end ? d + 17 : end;
+        const unsigned char *lim = end - d > 17 ? d + 17 : end;   /* no pointer past end */
         while (d < lim && (unsigned)(*d - '0') <= 9)
             m = m * 10 + (uint64_t)(*d++ - '0');
     }
