@@ -51,6 +51,9 @@ int rg_alerts_do_review(rg_alert_store *s, alerts_opts *o, rg_review_action acti
                         int n_ids, const char *value);
 int rg_alerts_do_history(rg_alert_store *s, alerts_opts *o, const char *id);
 int rg_alerts_do_releases(rg_alert_store *s, alerts_opts *o);
+/* `alerts show` (cmd_alerts_show.c): 0 shown, 1 unknown id or a
+ * database error. */
+int rg_alerts_do_show(rg_alert_store *s, alerts_opts *o, const char *id);
 
 /* The alert table (list, show's other alerts), lines prefixed by indent. */
 void rg_alerts_print_table(FILE *out, const rg_alert *a, size_t n, const char *indent);

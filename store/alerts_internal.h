@@ -77,6 +77,10 @@ char *rg_alerts_col_dup(sqlite3_stmt *st, int col);
  * (the array is left as it was). */
 bool rg_alerts_grow(void *items_ptr, size_t *cap, size_t n, size_t elem_size);
 
+/* Forget the open batch's per-rule, per-day hit counts (alerts_add.c;
+ * also on close and after a rolled-back batch). */
+void rg_alerts_clear_rule_days(rg_alert_store *s);
+
 /* The list query for f (alerts_plan.c): SELECT columns FROM alerts a ...
  * WHERE ... ORDER BY ... LIMIT/OFFSET, prepared and bound. NULL with
  * errstr on failure. The statement refers to f's strings: keep f alive

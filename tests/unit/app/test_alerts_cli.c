@@ -16,6 +16,7 @@
 #include "cli/alerts_text.c"
 #include "cli/cmd_alerts.c"
 #include "cli/cmd_alerts_review.c"
+#include "cli/cmd_alerts_show.c"
 #include "cli/cmd_users.c"
 
 typedef struct ctx {
