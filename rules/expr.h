@@ -95,6 +95,11 @@ typedef struct rg_expr {
      * (`type == red_packet_claim and ...`): what is left of it for each
      * type (expr_eval.c, "Folding on the event type"); NULL otherwise. */
     const struct rg_expr_by_type *by_type;
+    /* RG_X_USE, specialised: the use whose memo entry the value is read
+     * from: `use`, or for a signal that names one use (`payments_24h:
+     * count(24h, ...)`) that use, which has the same value (eval_ctx.c)
+     * without a second memo step. Evidence still asks `use`. */
+    const rg_name_use *value_use;
 } rg_expr;
 
 /* What the compiler needs from the loader: name resolution, name uses

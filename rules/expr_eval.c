@@ -260,10 +260,13 @@ static int node_or(rg_eval_ctx *ctx, const rg_expr *e) { return tri_or(ctx, e); 
 static int node_cmp(rg_eval_ctx *ctx, const rg_expr *e) { return tri_cmp(ctx, e); }
 static int node_generic(rg_eval_ctx *ctx, const rg_expr *e) { return tri_generic(ctx, e); }
 
+/* The use a specialised node reads a name node's value from (rg_expr.value_use). */
+static inline const rg_name_use *use_read(const rg_expr *e) { return e->value_use ? e->value_use : e->use; }
+
 /* A boolean name used as a condition: `new_device`, `client.hooked`. */
 static int node_use_bool(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    const rg_value *v = rg_eval_use_ref(ctx, e->use);
+    const rg_value *v = rg_eval_use_ref(ctx, use_read(e));
     if (!v->known || v->type != RG_T_BOOL)
         return RG_UNKNOWN;
     return v->u.b ? RG_TRUE : RG_FALSE;
@@ -286,7 +289,7 @@ static rg_tri tri_of_order(rg_expr_op op, int64_t x, int64_t y)
  * duration): `payments_24h > 50`, `counterparty_age < 72h`. */
 static int node_use_cmp_int(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    const rg_value *a = rg_eval_use_ref(ctx, use_read(e->a));
     if (!a->known)
         return RG_UNKNOWN;
     if (!is_integral(a->type))
@@ -294,10 +297,41 @@ static int node_use_cmp_int(rg_eval_ctx *ctx, const rg_expr *e)
     return tri_of_order(e->op, a->u.i, e->b->lit.u.i);
 }
 
+/* The same for one operator, the literal's value read in place. */
+#define USE_CMP_INT_OP(name, OP)                                   \
+    static int name(rg_eval_ctx *ctx, const rg_expr *e)            \
+    {                                                              \
+        const rg_value *a = rg_eval_use_ref(ctx, use_read(e->a));  \
+        if (!a->known)                                             \
+            return RG_UNKNOWN;                                     \
+        if (!is_integral(a->type))                                 \
+            return compare(e->op, *a, e->b->lit);                  \
+        return a->u.i OP e->b->lit.u.i ? RG_TRUE : RG_FALSE;       \
+    }
+USE_CMP_INT_OP(node_use_eq_int, ==)
+USE_CMP_INT_OP(node_use_ne_int, !=)
+USE_CMP_INT_OP(node_use_lt_int, <)
+USE_CMP_INT_OP(node_use_le_int, <=)
+USE_CMP_INT_OP(node_use_gt_int, >)
+USE_CMP_INT_OP(node_use_ge_int, >=)
+
+static int (*use_cmp_int_node(rg_expr_op op))(rg_eval_ctx *, const rg_expr *)
+{
+    switch (op) {
+    case RG_OP_EQ: return node_use_eq_int;
+    case RG_OP_NE: return node_use_ne_int;
+    case RG_OP_LT: return node_use_lt_int;
+    case RG_OP_LE: return node_use_le_int;
+    case RG_OP_GT: return node_use_gt_int;
+    case RG_OP_GE: return node_use_ge_int;
+    default: return node_use_cmp_int;
+    }
+}
+
 /* `NAME == 'literal'` / `!=` over strings: `reason == fraud`. */
 static int node_use_cmp_str(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    const rg_value *a = rg_eval_use_ref(ctx, use_read(e->a));
     if (!a->known)
         return RG_UNKNOWN;
     if (a->type != RG_T_STRING)
@@ -310,7 +344,7 @@ static int node_use_cmp_str(rg_eval_ctx *ctx, const rg_expr *e)
  * right operand is not evaluated (`geo_distance_km > 500 + geo_accuracy_km`). */
 static int node_use_cmp(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    const rg_value *a = rg_eval_use_ref(ctx, use_read(e->a));
     if (!a->known)
         return RG_UNKNOWN;
     rg_value b = value_of(ctx, e->b);
@@ -323,7 +357,7 @@ static int node_use_cmp(rg_eval_ctx *ctx, const rg_expr *e)
  * value read in place. */
 static int node_use_in_list(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    return membership(e, *rg_eval_use_ref(ctx, e->a->use));
+    return membership(e, *rg_eval_use_ref(ctx, use_read(e->a)));
 }
 
 /* A function of one condition (any(client.packages in tools)): the
@@ -339,7 +373,7 @@ static int node_func_of_condition(rg_eval_ctx *ctx, const rg_expr *e)
 /* `NAME in [literals...]` over one string: `type in [transfer, ...]`. */
 static int node_use_in_items(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    const rg_value *a = rg_eval_use_ref(ctx, use_read(e->a));
     if (!a->known)
         return RG_UNKNOWN;
     if (a->type != RG_T_STRING)
@@ -366,7 +400,7 @@ static int (*specialised(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
     case RG_X_CMP:
         if (is_use(e->a) && is_known_lit(e->b)) {
             if (is_integral(e->a->type) && is_integral(e->b->lit.type))
-                return node_use_cmp_int;
+                return use_cmp_int_node(e->op);
             if (e->a->type == RG_T_STRING && e->b->lit.type == RG_T_STRING &&
                 (e->op == RG_OP_EQ || e->op == RG_OP_NE))
                 return node_use_cmp_str;
@@ -392,6 +426,15 @@ void rg_expr_specialise(rg_expr *e)
     if (!e)
         return;
     e->tri = e->type == RG_T_BOOL ? specialised(e) : NULL;
+    if (e->kind == RG_X_USE && e->use) {
+        /* A signal naming one use reads that use's entry (its value, as
+         * rg_eval_use_compute gives it); chains of such signals too. */
+        const rg_name_use *u = e->use;
+        for (int hops = 0; hops < RG_EXPR_MAX_DEPTH && u->signal && u->signal->kind == RG_X_USE && u->signal->use;
+             hops++)
+            u = u->signal->use;
+        e->value_use = u;
+    }
     if (e->kind == RG_X_USE || e->kind == RG_X_LIT)
         return;   /* a use's signal or filter is compiled (and specialised) on its own */
     rg_expr_specialise(e->a);
@@ -406,6 +449,7 @@ void rg_expr_despecialise(const rg_expr *e)
     if (!e)
         return;
     ((rg_expr *)e)->tri = NULL;   /* a tree of the caller's own (arena memory) */
+    ((rg_expr *)e)->value_use = NULL;
     if (e->kind == RG_X_USE) {
         if (e->use) {
             rg_expr_despecialise(e->use->signal);
