@@ -451,7 +451,8 @@ static void check_builtin_call(checker *c, rg_expr *e, const rg_name_spec *spec,
                 ok = false;
             } else {
                 rg_expr_specialise(arg);   /* the use keeps it; the tree above ends at the use */
-                rg_expr_fold_types(arg, c->env->arena);
+                if (!c->failed)   /* folding evaluates type tests: only a tree without errors */
+                    rg_expr_fold_types(arg, c->env->arena);
             }
             filter = arg;
         }

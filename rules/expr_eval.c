@@ -534,8 +534,12 @@ static rg_expr_residue residue(const rg_expr *e, const char *name)
         if (is_type_use(e->a) && is_known_lit(e->b))
             return settled(compare(e->op, type, e->b->lit));
         return whole(e);
-    case RG_X_IN:
     case RG_X_IN_LIST:
+        return is_type_use(e->a) && e->set ? settled(membership(e, type)) : whole(e);
+    case RG_X_IN:
+        for (size_t i = 0; i < e->n_items; i++)
+            if (!e->items[i] || e->items[i]->kind != RG_X_LIT)
+                return whole(e);
         return is_type_use(e->a) ? settled(membership(e, type)) : whole(e);
     case RG_X_NOT: {
         rg_expr_residue a = residue(e->a, name);
