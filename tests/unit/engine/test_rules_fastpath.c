@@ -223,6 +223,12 @@ static void test_type_fold(void **state)
     fx_end(&f, &login);
     fx_close(&f);
 
+    /* A filter in error is refused, not folded (folding evaluates its
+     * type tests: an unknown list has no items to test). */
+    char *errors = expr_errors("count(1h, type in no_such_list) > 1");
+    assert_non_null(strstr(errors, "no_such_list"));
+    free(errors);
+
     /* Nothing about the type: no table. */
     yaml = one_rule_file("amount > 5 and client.hooked");
     fx_load(&f, yaml);
