@@ -2,14 +2,22 @@
  * geo_cache — rg_geo_lookup answers by address; see geo_cache.h. Owner:
  * the GeoIP module.
  *
- * Two tables of the same shape (RG_GEO_CACHE_SETS sets of
- * RG_GEO_CACHE_WAYS ways, a miss replacing a set's ways in turn):
+ * Two tables of the same shape (RG_GEO_CACHE_SETS, RG_GEO_CACHE_RECORD_SETS
+ * sets of RG_GEO_CACHE_WAYS ways, a miss replacing a set's ways in turn):
  *   by address: the answer an address got (found or not);
  *   by record:  the decoded data record a tree walk led to, so a new
  *               address of a known network (a city's many networks share
  *               one record) costs a tree walk, not a decoding.
- * Keys and answers are separate arrays, so the probe of a set reads one
- * short run of keys and only a hit touches its answer. An answer is the
+ * Tags and answers are separate arrays, so the probe of a set reads one
+ * line of eight 64-bit tags (an AF_INET address is its own tag; an
+ * AF_INET6 one is hashed and compared whole only on a tag match, from an
+ * array AF_INET never touches) and only a hit touches its answer: two
+ * lines a hit, where 4 ways of 24-byte keys spanned two lines before the
+ * answer's. Eight ways and 32,768 of them: on the month capture (9,593
+ * addresses) four ways of 16,384 left 12,500 conflict misses beside the
+ * 9,593 first sightings (eight of 16,384: 3,000), each a tree walk over
+ * the 60 MB file. Records are fewer than addresses (1,760 decodings for
+ * 10,866 address misses on 200,000 events): 8,192 ways. An answer is the
  * compact form of rg_geo_result without the city name (32 bytes instead
  * of 96): the engine's names never read it.
  */
@@ -20,13 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An address: AF_INET's 4 bytes in lo (hi 0), AF_INET6's 16 in both. */
-typedef struct addr_key {
-    uint64_t hi, lo;
-    uint32_t family;   /* 0: empty way */
-    uint32_t pad;
-} addr_key;
-
 /* What rg_geo_result says, but the city. */
 typedef struct answer {
     double lat, lon;
@@ -36,14 +37,18 @@ typedef struct answer {
     bool city_level;
 } answer;
 
+/* The line a set's tags fill: a probe reads one line. */
+#define TAG_LINE 64
+
 struct rg_geo_cache {
     const rg_geo *geo;
-    addr_key *keys;           /* [SETS][WAYS]; NULL until the first lookup */
+    uint64_t *tags;           /* [SETS][WAYS], one line a set; NULL until the first lookup */
     answer *answers;          /* [SETS][WAYS] */
+    uint64_t (*v6)[2];        /* [SETS][WAYS]: an AF_INET6 way's whole address */
     uint8_t *victim;          /* [SETS]: the way the next miss replaces */
-    uint64_t *record_keys;    /* [SETS][WAYS]: (db + 1) << 32 | offset; 0 empty */
-    answer *records;          /* [SETS][WAYS] */
-    uint8_t *record_victim;   /* [SETS] */
+    uint64_t *record_keys;    /* [RECORD_SETS][WAYS]: (db + 1) << 32 | offset; 0 empty */
+    answer *records;          /* [RECORD_SETS][WAYS] */
+    uint8_t *record_victim;   /* [RECORD_SETS] */
     bool no_table;            /* allocation failed: ask the databases */
     uint64_t hits, misses;
 };
@@ -58,14 +63,16 @@ rg_geo_cache *rg_geo_cache_new(const rg_geo *g)
 
 static void drop_tables(rg_geo_cache *c)
 {
-    free(c->keys);
+    free(c->tags);
     free(c->answers);
+    free(c->v6);
     free(c->victim);
     free(c->record_keys);
     free(c->records);
     free(c->record_victim);
-    c->keys = NULL;
+    c->tags = NULL;
     c->answers = NULL;
+    c->v6 = NULL;
     c->victim = NULL;
     c->record_keys = NULL;
     c->records = NULL;
@@ -80,56 +87,63 @@ void rg_geo_cache_free(rg_geo_cache *c)
     free(c);
 }
 
+/* n zeroed 64-bit words starting on a line (a set's tags in one line). */
+static uint64_t *line_words(size_t n)
+{
+    uint64_t *p = aligned_alloc(TAG_LINE, n * sizeof *p);
+    if (p)
+        memset(p, 0, n * sizeof *p);
+    return p;
+}
+
 static bool make_table(rg_geo_cache *c)
 {
     size_t n = (size_t)RG_GEO_CACHE_SETS * RG_GEO_CACHE_WAYS;
-    c->keys = calloc(n, sizeof *c->keys);
+    c->tags = line_words(n);
     c->answers = malloc(n * sizeof *c->answers);
+    c->v6 = malloc(n * sizeof *c->v6);
     c->victim = calloc(RG_GEO_CACHE_SETS, 1);
-    c->record_keys = calloc(n, sizeof *c->record_keys);
-    c->records = malloc(n * sizeof *c->records);
-    c->record_victim = calloc(RG_GEO_CACHE_SETS, 1);
-    if (c->keys && c->answers && c->victim && c->record_keys && c->records && c->record_victim)
+    size_t n_records = (size_t)RG_GEO_CACHE_RECORD_SETS * RG_GEO_CACHE_WAYS;
+    c->record_keys = line_words(n_records);
+    c->records = malloc(n_records * sizeof *c->records);
+    c->record_victim = calloc(RG_GEO_CACHE_RECORD_SETS, 1);
+    if (c->tags && c->answers && c->v6 && c->victim && c->record_keys && c->records && c->record_victim)
         return true;
     drop_tables(c);
     c->no_table = true;
     return false;
 }
 
-static size_t mix_to_set(uint64_t h)
+static size_t mix_to_set(uint64_t h, size_t sets)
 {
     h ^= h >> 29;
     h *= UINT64_C(0xBF58476D1CE4E5B9);
-    return (size_t)(h >> 32) & (RG_GEO_CACHE_SETS - 1);
+    return (size_t)(h >> 32) & (sets - 1);
 }
 
-/* A set for the address: not keyed, and it need not be (geo_cache.h: a
- * set never chains, so colliding addresses cost at most a miss each). */
-static size_t set_of(const addr_key *k)
+/* An address's tag: AF_INET's the address itself beside bit 32 (exact);
+ * AF_INET6's a hash of its 16 bytes with bit 63 set (so never an
+ * AF_INET tag), its way keeping the whole address to compare. 0: empty. */
+static uint64_t tag_of(int family, const unsigned char *addr, uint64_t v6[2])
 {
-    return mix_to_set((k->lo ^ k->family) * UINT64_C(0x9E3779B97F4A7C15) ^ k->hi * UINT64_C(0xC2B2AE3D27D4EB4F));
-}
-
-static size_t record_set_of(uint64_t key) { return mix_to_set(key * UINT64_C(0x9E3779B97F4A7C15)); }
-
-/* The cache key of an address (family AF_INET or AF_INET6). */
-static addr_key key_of(int family, const unsigned char *addr)
-{
-    addr_key k = {.family = (uint32_t)family};
     if (family == AF_INET) {
         uint32_t v4;
         memcpy(&v4, addr, 4);
-        k.lo = v4;
-    } else {
-        memcpy(&k.hi, addr, 8);
-        memcpy(&k.lo, addr + 8, 8);
+        return UINT64_C(1) << 32 | v4;
     }
-    return k;
+    memcpy(&v6[0], addr, 8);
+    memcpy(&v6[1], addr + 8, 8);
+    uint64_t h = v6[0] * UINT64_C(0x9E3779B97F4A7C15) ^ v6[1] * UINT64_C(0xC2B2AE3D27D4EB4F);
+    return (h ^ h >> 31) | UINT64_C(1) << 63;
 }
 
-static bool same_key(const addr_key *a, const addr_key *b)
+/* A set for a tag: not keyed, and it need not be (geo_cache.h: a set
+ * never chains, so colliding addresses cost at most a miss each). */
+static size_t set_of(uint64_t tag) { return mix_to_set(tag * UINT64_C(0x9E3779B97F4A7C15), RG_GEO_CACHE_SETS); }
+
+static size_t record_set_of(uint64_t key)
 {
-    return ((a->hi ^ b->hi) | (a->lo ^ b->lo) | (uint64_t)(a->family ^ b->family)) == 0;
+    return mix_to_set(key * UINT64_C(0x9E3779B97F4A7C15), RG_GEO_CACHE_RECORD_SETS);
 }
 
 static answer compact(const rg_geo_result *r)
@@ -159,12 +173,10 @@ static void expand(const answer *a, rg_geo_result *out)
 
 void rg_geo_cache_prefetch(const rg_geo_cache *c, int family, const unsigned char *addr)
 {
-    if (!c || !c->keys || !addr || (family != AF_INET && family != AF_INET6))
+    if (!c || !c->tags || !addr || (family != AF_INET && family != AF_INET6))
         return;
-    addr_key k = key_of(family, addr);
-    const addr_key *first = &c->keys[set_of(&k) * RG_GEO_CACHE_WAYS];
-    __builtin_prefetch(first);
-    __builtin_prefetch(first + RG_GEO_CACHE_WAYS - 1);
+    uint64_t v6[2];
+    __builtin_prefetch(&c->tags[set_of(tag_of(family, addr, v6)) * RG_GEO_CACHE_WAYS]);
 }
 
 /* The decoded record ref leads to, from the record table or decoded now
@@ -194,15 +206,17 @@ int rg_geo_cache_lookup(rg_geo_cache *c, int family, const unsigned char *addr, 
 {
     if (!c || !out)
         return -1;
-    if (!c->geo || !addr || (family != AF_INET && family != AF_INET6) || (!c->keys && (c->no_table || !make_table(c)))) {
+    if (!c->geo || !addr || (family != AF_INET && family != AF_INET6) || (!c->tags && (c->no_table || !make_table(c)))) {
         int rc = rg_geo_lookup(c->geo, family, addr, out);
         out->city[0] = '\0';   /* as every cached answer: no city */
         return rc;
     }
-    addr_key k = key_of(family, addr);
-    size_t set = set_of(&k), first = set * RG_GEO_CACHE_WAYS;
+    uint64_t v6[2] = {0, 0};
+    uint64_t tag = tag_of(family, addr, v6);
+    size_t set = set_of(tag), first = set * RG_GEO_CACHE_WAYS;
     for (size_t w = 0; w < RG_GEO_CACHE_WAYS; w++) {
-        if (same_key(&c->keys[first + w], &k)) {
+        if (c->tags[first + w] == tag &&
+            (family == AF_INET || (c->v6[first + w][0] == v6[0] && c->v6[first + w][1] == v6[1]))) {
             c->hits++;
             expand(&c->answers[first + w], out);
             return 0;
@@ -220,7 +234,11 @@ int rg_geo_cache_lookup(rg_geo_cache *c, int family, const unsigned char *addr, 
     }
     size_t way = first + c->victim[set];
     c->victim[set] = (uint8_t)((c->victim[set] + 1) % RG_GEO_CACHE_WAYS);
-    c->keys[way] = k;
+    c->tags[way] = tag;
+    if (family == AF_INET6) {
+        c->v6[way][0] = v6[0];
+        c->v6[way][1] = v6[1];
+    }
     c->answers[way] = a;
     expand(&a, out);
     return 0;

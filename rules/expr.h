@@ -91,6 +91,15 @@ typedef struct rg_expr {
      * "Specialised nodes"); NULL: the generic walk. Same answer either
      * way: only the work differs. */
     int (*tri)(struct rg_eval_ctx *ctx, const struct rg_expr *e);
+    /* A root whose answer the event's type alone settles for some types
+     * (`type == red_packet_claim and ...`): what is left of it for each
+     * type (expr_eval.c, "Folding on the event type"); NULL otherwise. */
+    const struct rg_expr_by_type *by_type;
+    /* RG_X_USE, specialised: the use whose memo entry the value is read
+     * from: `use`, or for a signal that names one use (`payments_24h:
+     * count(24h, ...)`) that use, which has the same value (eval_ctx.c)
+     * without a second memo step. Evidence still asks `use`. */
+    const rg_name_use *value_use;
 } rg_expr;
 
 /* What the compiler needs from the loader: name resolution, name uses
@@ -133,6 +142,11 @@ rg_expr *rg_expr_compile(const char *text, size_t len, const rg_expr_env *env, r
 /* Give every boolean node of a checked tree its specialised evaluator
  * (rg_expr.tri). rg_expr_compile does it; expr_eval.c owns the choice. */
 void rg_expr_specialise(rg_expr *e);
+/* Then, for a root (a `when`, a signal, a count() filter), what the event
+ * type settles of it, per type (rg_expr.by_type, allocated in arena);
+ * nothing when the type settles nothing. The answer stays the generic
+ * walk's, and no name the walk would have computed is left out. */
+void rg_expr_fold_types(rg_expr *e, rg_arena *arena);
 /* Clear every evaluator of a tree, its signals' and its filters', so that
  * rg_eval_condition walks it generically: for tests and fuzzing, which
  * compare the two on a tree (and rule set) of their own. Not thread-safe

@@ -451,6 +451,8 @@ static void check_builtin_call(checker *c, rg_expr *e, const rg_name_spec *spec,
                 ok = false;
             } else {
                 rg_expr_specialise(arg);   /* the use keeps it; the tree above ends at the use */
+                if (!c->failed)   /* folding evaluates type tests: only a tree without errors */
+                    rg_expr_fold_types(arg, c->env->arena);
             }
             filter = arg;
         }
@@ -637,5 +639,6 @@ rg_expr *rg_expr_compile(const char *text, size_t len, const rg_expr_env *env, r
     if (filterable)
         *filterable = c.filterable;
     rg_expr_specialise(e);
+    rg_expr_fold_types(e, env->arena);
     return e;
 }

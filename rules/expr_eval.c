@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "eval.h"
+#include "expr_internal.h"
 #include "functions.h"
 #include "ruleset_internal.h"
 
@@ -259,10 +260,13 @@ static int node_or(rg_eval_ctx *ctx, const rg_expr *e) { return tri_or(ctx, e); 
 static int node_cmp(rg_eval_ctx *ctx, const rg_expr *e) { return tri_cmp(ctx, e); }
 static int node_generic(rg_eval_ctx *ctx, const rg_expr *e) { return tri_generic(ctx, e); }
 
+/* The use a specialised node reads a name node's value from (rg_expr.value_use). */
+static inline const rg_name_use *use_read(const rg_expr *e) { return e->value_use ? e->value_use : e->use; }
+
 /* A boolean name used as a condition: `new_device`, `client.hooked`. */
 static int node_use_bool(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    const rg_value *v = rg_eval_use_ref(ctx, e->use);
+    const rg_value *v = rg_eval_use_ref(ctx, use_read(e));
     if (!v->known || v->type != RG_T_BOOL)
         return RG_UNKNOWN;
     return v->u.b ? RG_TRUE : RG_FALSE;
@@ -285,7 +289,7 @@ static rg_tri tri_of_order(rg_expr_op op, int64_t x, int64_t y)
  * duration): `payments_24h > 50`, `counterparty_age < 72h`. */
 static int node_use_cmp_int(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    const rg_value *a = rg_eval_use_ref(ctx, use_read(e->a));
     if (!a->known)
         return RG_UNKNOWN;
     if (!is_integral(a->type))
@@ -293,10 +297,41 @@ static int node_use_cmp_int(rg_eval_ctx *ctx, const rg_expr *e)
     return tri_of_order(e->op, a->u.i, e->b->lit.u.i);
 }
 
+/* The same for one operator, the literal's value read in place. */
+#define USE_CMP_INT_OP(name, OP)                                   \
+    static int name(rg_eval_ctx *ctx, const rg_expr *e)            \
+    {                                                              \
+        const rg_value *a = rg_eval_use_ref(ctx, use_read(e->a));  \
+        if (!a->known)                                             \
+            return RG_UNKNOWN;                                     \
+        if (!is_integral(a->type))                                 \
+            return compare(e->op, *a, e->b->lit);                  \
+        return a->u.i OP e->b->lit.u.i ? RG_TRUE : RG_FALSE;       \
+    }
+USE_CMP_INT_OP(node_use_eq_int, ==)
+USE_CMP_INT_OP(node_use_ne_int, !=)
+USE_CMP_INT_OP(node_use_lt_int, <)
+USE_CMP_INT_OP(node_use_le_int, <=)
+USE_CMP_INT_OP(node_use_gt_int, >)
+USE_CMP_INT_OP(node_use_ge_int, >=)
+
+static int (*use_cmp_int_node(rg_expr_op op))(rg_eval_ctx *, const rg_expr *)
+{
+    switch (op) {
+    case RG_OP_EQ: return node_use_eq_int;
+    case RG_OP_NE: return node_use_ne_int;
+    case RG_OP_LT: return node_use_lt_int;
+    case RG_OP_LE: return node_use_le_int;
+    case RG_OP_GT: return node_use_gt_int;
+    case RG_OP_GE: return node_use_ge_int;
+    default: return node_use_cmp_int;
+    }
+}
+
 /* `NAME == 'literal'` / `!=` over strings: `reason == fraud`. */
 static int node_use_cmp_str(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    const rg_value *a = rg_eval_use_ref(ctx, use_read(e->a));
     if (!a->known)
         return RG_UNKNOWN;
     if (a->type != RG_T_STRING)
@@ -309,7 +344,7 @@ static int node_use_cmp_str(rg_eval_ctx *ctx, const rg_expr *e)
  * right operand is not evaluated (`geo_distance_km > 500 + geo_accuracy_km`). */
 static int node_use_cmp(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    const rg_value *a = rg_eval_use_ref(ctx, use_read(e->a));
     if (!a->known)
         return RG_UNKNOWN;
     rg_value b = value_of(ctx, e->b);
@@ -322,7 +357,7 @@ static int node_use_cmp(rg_eval_ctx *ctx, const rg_expr *e)
  * value read in place. */
 static int node_use_in_list(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    return membership(e, *rg_eval_use_ref(ctx, e->a->use));
+    return membership(e, *rg_eval_use_ref(ctx, use_read(e->a)));
 }
 
 /* A function of one condition (any(client.packages in tools)): the
@@ -338,7 +373,7 @@ static int node_func_of_condition(rg_eval_ctx *ctx, const rg_expr *e)
 /* `NAME in [literals...]` over one string: `type in [transfer, ...]`. */
 static int node_use_in_items(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    const rg_value *a = rg_eval_use_ref(ctx, e->a->use);
+    const rg_value *a = rg_eval_use_ref(ctx, use_read(e->a));
     if (!a->known)
         return RG_UNKNOWN;
     if (a->type != RG_T_STRING)
@@ -365,7 +400,7 @@ static int (*specialised(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
     case RG_X_CMP:
         if (is_use(e->a) && is_known_lit(e->b)) {
             if (is_integral(e->a->type) && is_integral(e->b->lit.type))
-                return node_use_cmp_int;
+                return use_cmp_int_node(e->op);
             if (e->a->type == RG_T_STRING && e->b->lit.type == RG_T_STRING &&
                 (e->op == RG_OP_EQ || e->op == RG_OP_NE))
                 return node_use_cmp_str;
@@ -391,6 +426,15 @@ void rg_expr_specialise(rg_expr *e)
     if (!e)
         return;
     e->tri = e->type == RG_T_BOOL ? specialised(e) : NULL;
+    if (e->kind == RG_X_USE && e->use) {
+        /* A signal naming one use reads that use's entry (its value, as
+         * rg_eval_use_compute gives it); chains of such signals too. */
+        const rg_name_use *u = e->use;
+        for (int hops = 0; hops < RG_EXPR_MAX_DEPTH && u->signal && u->signal->kind == RG_X_USE && u->signal->use;
+             hops++)
+            u = u->signal->use;
+        e->value_use = u;
+    }
     if (e->kind == RG_X_USE || e->kind == RG_X_LIT)
         return;   /* a use's signal or filter is compiled (and specialised) on its own */
     rg_expr_specialise(e->a);
@@ -405,6 +449,7 @@ void rg_expr_despecialise(const rg_expr *e)
     if (!e)
         return;
     ((rg_expr *)e)->tri = NULL;   /* a tree of the caller's own (arena memory) */
+    ((rg_expr *)e)->value_use = NULL;
     if (e->kind == RG_X_USE) {
         if (e->use) {
             rg_expr_despecialise(e->use->signal);
@@ -419,4 +464,139 @@ void rg_expr_despecialise(const rg_expr *e)
     if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
         for (size_t i = 0; i < e->n_items; i++)
             rg_expr_despecialise(e->items[i]);
+}
+
+/* ---- Folding on the event type -------------------------------------------
+ * `type` is the one name every event knows before anything is computed:
+ * its value is the event type's name whenever the fields family runs here
+ * (fields.c; a role without that family gets it from an earlier stage
+ * or not at all, and is left to the full evaluator). A count() filter
+ * such as `type == red_packet_claim and claim_delay < 1s` is asked on
+ * every event of every type; for six types of seven its answer is FALSE
+ * before claim_delay is looked at, and for the seventh it is
+ * `claim_delay < 1s`. So a root that mentions `type` keeps, per event
+ * type, a residue: a constant, or the subtree left to evaluate.
+ *
+ * A residue is taken only where it is exactly what the walk does:
+ * `c and x` is x when c is TRUE (x evaluated as before), FALSE when c is
+ * FALSE (x was not evaluated before either); `x and c` with c TRUE is x;
+ * `x and c` with c FALSE is not folded (x was evaluated first, and a name
+ * it computes may count, e.g. a failed GeoIP lookup). `or` the same with
+ * TRUE and FALSE swapped; `not c` is the negation. Anything else keeps the
+ * node whole, so a fold never changes an answer or which names are
+ * computed but `type` itself (whose computation has no effect). */
+
+typedef int (*tri_fn)(rg_eval_ctx *, const rg_expr *);
+
+typedef struct rg_expr_residue {
+    int konst;             /* an rg_tri the type settles; -1: evaluate node with tri */
+    const rg_expr *node;
+    tri_fn tri;
+} rg_expr_residue;
+
+struct rg_expr_by_type {
+    unsigned detector_index;   /* the fields family's: `type` is known only with its state */
+    tri_fn full;               /* the root's own evaluator, for everything else */
+    rg_expr_residue at[RG_EV_TYPE_COUNT];
+};
+
+static int node_by_type(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    const struct rg_expr_by_type *bt = e->by_type;
+    const rg_event *ev = ctx->ev;
+    if (ev && (unsigned)ev->type < RG_EV_TYPE_COUNT && ctx->detector_state &&
+        ctx->detector_state[bt->detector_index]) {
+        const rg_expr_residue *r = &bt->at[ev->type];
+        return r->konst >= 0 ? r->konst : r->tri(ctx, r->node);
+    }
+    return bt->full(ctx, e);
+}
+
+static bool is_type_use(const rg_expr *e)
+{
+    return is_use(e) && e->use->detector && !e->use->signal && e->use->spec && e->use->spec->name &&
+           strcmp(e->use->spec->name, "type") == 0 && e->use->detector->family &&
+           strcmp(e->use->detector->family, "fields") == 0;
+}
+
+static rg_expr_residue whole(const rg_expr *e) { return (rg_expr_residue){-1, e, e->tri}; }
+static rg_expr_residue settled(rg_tri t) { return (rg_expr_residue){(int)t, NULL, NULL}; }
+
+/* What is left of e when `type` is `name` (through the walk's own compare
+ * and membership, so a settled answer is the walk's). */
+static rg_expr_residue residue(const rg_expr *e, const char *name)
+{
+    if (!e->tri)
+        return whole(e);
+    rg_value type = rg_string(name, strlen(name));
+    switch (e->kind) {
+    case RG_X_CMP:
+        if (is_type_use(e->a) && is_known_lit(e->b))
+            return settled(compare(e->op, type, e->b->lit));
+        return whole(e);
+    case RG_X_IN_LIST:
+        return is_type_use(e->a) && e->set ? settled(membership(e, type)) : whole(e);
+    case RG_X_IN:
+        for (size_t i = 0; i < e->n_items; i++)
+            if (!e->items[i] || e->items[i]->kind != RG_X_LIT)
+                return whole(e);
+        return is_type_use(e->a) ? settled(membership(e, type)) : whole(e);
+    case RG_X_NOT: {
+        rg_expr_residue a = residue(e->a, name);
+        return a.konst >= 0 ? settled(tri_not((rg_tri)a.konst)) : whole(e);
+    }
+    case RG_X_AND:
+    case RG_X_OR: {
+        int dominant = e->kind == RG_X_AND ? RG_FALSE : RG_TRUE;
+        int other = dominant == RG_FALSE ? RG_TRUE : RG_FALSE;
+        rg_expr_residue a = residue(e->a, name), b = residue(e->b, name);
+        if (a.konst == dominant)
+            return a;
+        if (a.konst == other)
+            return b;
+        if (a.konst < 0 && b.konst == other)
+            return a;
+        return whole(e);
+    }
+    default:
+        return whole(e);
+    }
+}
+
+void rg_expr_fold_types(rg_expr *e, rg_arena *arena)
+{
+    if (!e || !e->tri || e->by_type)
+        return;
+    struct rg_expr_by_type bt = {.full = e->tri};
+    bool any = false, found = false;
+    for (unsigned t = 0; t < RG_EV_TYPE_COUNT; t++) {
+        if (!rg_rules_event_types[t])
+            return;
+        bt.at[t] = residue(e, rg_rules_event_types[t]);
+        any |= bt.at[t].node != e;
+    }
+    if (!any)
+        return;
+    /* Which family answers `type`: the first type test's use says. */
+    const rg_expr *stack[RG_EXPR_MAX_DEPTH * 2 + 2];
+    size_t n = 0;
+    stack[n++] = e;
+    while (n && !found) {
+        const rg_expr *x = stack[--n];
+        if ((x->kind == RG_X_CMP || x->kind == RG_X_IN || x->kind == RG_X_IN_LIST) && is_type_use(x->a)) {
+            bt.detector_index = x->a->use->detector_index;
+            found = true;
+        } else if (x->kind == RG_X_AND || x->kind == RG_X_OR || x->kind == RG_X_NOT) {
+            if (x->b && n < sizeof stack / sizeof stack[0])
+                stack[n++] = x->b;
+            if (x->a && n < sizeof stack / sizeof stack[0])
+                stack[n++] = x->a;
+        }
+    }
+    struct rg_expr_by_type *keep = found ? rg_arena_alloc(arena, sizeof *keep) : NULL;
+    if (!keep)
+        return;
+    *keep = bt;
+    e->by_type = keep;
+    e->tri = node_by_type;
 }

@@ -24,6 +24,10 @@ static const char *const EXPRS[] = {
     "any(client.packages in tools)", "any(client.packages in ['com.fake.grabber'])", "not any(client.packages in tools)",
     "ip in tools", "geo_accuracy_km < 1 + geo_distance_km", "clock_skew > 1s + claim_delay",
     "geo_distance_km > 500 + geo_accuracy_km", "5 < amount", "geo_accuracy_km >= 0",
+    /* roots the event type settles for some types (rg_expr_fold_types) */
+    "type == login and amount > 5", "amount > 5 and type == transfer", "type == transfer or client.hooked",
+    "client.hooked or type != login", "not (type == login)", "type in [transfer, complaint] and clock_skew > 1s",
+    "big and type == transfer", "type == transfer and amount > 5 and client.hooked", "not type == complaint or big",
 };
 
 /* An event of each kind the shapes care about. */
@@ -186,12 +190,106 @@ static void test_unknown_left_operand_skips_the_right(void **state)
     fx_close(&f);
 }
 
+/* A root the event type settles: on an event of another type the answer
+ * comes without computing a name (not even `type`); on the type it names,
+ * only the rest is evaluated. A type test after a name is not folded away
+ * when it is FALSE: the name was computed before and still is. */
+static void test_type_fold(void **state)
+{
+    (void)state;
+    char *yaml = one_rule_file("type == transfer and amount > 5");
+    rules_fx f;
+    fx_load(&f, yaml);
+    free(yaml);
+    assert_non_null(rg_ruleset_rule(f.rs, 0)->when->by_type);
+    rg_event login = event_at(2), seven = event_at(0);
+    fx_begin(&f, &login);
+    assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_FALSE);
+    assert_false(asked(&f, "amount"));
+    assert_false(asked(&f, "type"));
+    fx_end(&f, &login);
+    fx_begin(&f, &seven);
+    assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_TRUE);
+    assert_true(asked(&f, "amount"));
+    fx_end(&f, &seven);
+    fx_close(&f);
+
+    yaml = one_rule_file("amount > 5 and type == transfer");
+    fx_load(&f, yaml);
+    free(yaml);
+    fx_begin(&f, &login);
+    assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_FALSE);
+    assert_true(asked(&f, "amount"));   /* as the walk: the left operand first */
+    fx_end(&f, &login);
+    fx_close(&f);
+
+    /* A filter in error is refused, not folded (folding evaluates its
+     * type tests: an unknown list has no items to test). */
+    char *errors = expr_errors("count(1h, type in no_such_list) > 1");
+    assert_non_null(strstr(errors, "no_such_list"));
+    free(errors);
+
+    /* Nothing about the type: no table. */
+    yaml = one_rule_file("amount > 5 and client.hooked");
+    fx_load(&f, yaml);
+    free(yaml);
+    assert_null(rg_ruleset_rule(f.rs, 0)->when->by_type);
+    fx_close(&f);
+}
+
+/* A signal that names one use (`amt: amount`, a count()) is read from that
+ * use's memo entry by the specialised nodes: same answers as the walk,
+ * and the rule's evidence still shows the signal under its own name. */
+static void test_signal_of_one_use(void **state)
+{
+    (void)state;
+    static const char yaml[] = "version: 1\n"
+                               "signals:\n"
+                               "  amt: amount\n"
+                               "  amt2: amt\n"
+                               "  transfers_1h: count(1h, type == transfer)\n"
+                               "rules:\n"
+                               "  - id: t\n"
+                               "    when: amt > 5 and amt2 < 1000000 and transfers_1h >= 1\n"
+                               "    then:\n"
+                               "      - review: account\n";
+    rules_fx f, g;
+    fx_load(&f, yaml);
+    fx_load(&g, yaml);
+    rg_expr_despecialise(rg_ruleset_rule(g.rs, 0)->when);
+    for (size_t i = 0; i < N_EVENTS; i++) {
+        rg_event ev = event_at(i);
+        rg_tri t[2];
+        rules_fx *fx[2] = {&f, &g};
+        rg_strbuf evidence[2] = {RG_STRBUF_INIT, RG_STRBUF_INIT};
+        for (int k = 0; k < 2; k++) {
+            fx_begin(fx[k], &ev);
+            t[k] = rg_eval_condition(&fx[k]->ctx, rg_ruleset_rule(fx[k]->rs, 0)->when);
+            rg_eval_evidence_json(&fx[k]->ctx, rg_ruleset_rule(fx[k]->rs, 0), &evidence[k]);
+            fx_end(fx[k], &ev);
+        }
+        const char *fast = evidence[0].data ? evidence[0].data : "", *walk = evidence[1].data ? evidence[1].data : "";
+        if (t[0] != t[1] || strcmp(fast, walk) != 0)
+            fail_msg("event %zu: specialised %s %s, generic %s %s", i, TRI[t[0]], fast, TRI[t[1]], walk);
+        if (i == 1) {   /* 200000 > 5, a transfer: TRUE, evidence by signal name */
+            assert_int_equal(t[0], RG_TRUE);
+            assert_non_null(strstr(fast, "\"amt\":200000"));
+        }
+        rg_strbuf_free(&evidence[0]);
+        rg_strbuf_free(&evidence[1]);
+    }
+    fx_close(&f);
+    fx_close(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_specialised_equals_generic),
         cmocka_unit_test(test_specialised_answers),
         cmocka_unit_test(test_unknown_left_operand_skips_the_right),
+        cmocka_unit_test(test_type_fold),
+        cmocka_unit_test(test_signal_of_one_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
