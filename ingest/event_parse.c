@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "event_fields.h"
+#include "event_usual.h"
 
 const char *const rg_field_names[F_COUNT] = {
     [F_EVENT_ID] = "event_id", [F_TYPE] = "type", [F_TS] = "ts", [F_ACCOUNT] = "account",
@@ -345,8 +346,13 @@ static long compact_location(rg_event_parser *p, const unsigned char *q, const u
  * rg_json_string would); 0 on anything else, and scan() then starts the
  * line over, so every error is scan()'s. test_event_parse.c compares the
  * two on every one-byte change of sample lines.
+ *
+ * Each value is also taken into *ev as it goes by (event_usual.h): when
+ * every one was and the fields make a usual event, *usual is set and *ev
+ * is the checked event; otherwise rg_event_check reads the collected
+ * values as after any scan.
  */
-static int scan_compact(rg_event_parser *p, const char *json, size_t len)
+static int scan_compact(rg_event_parser *p, const char *json, size_t len, rg_event *ev, bool *usual)
 {
     rg_json_scanner *s = &p->js;
     if (scan_begin(p, json, len) != 0)
@@ -357,6 +363,9 @@ static int scan_compact(rg_event_parser *p, const char *json, size_t len)
     rg_json_object(s);
     q++;
     uint32_t seen = 0;
+    bool taken = true;
+    memset(ev, 0, sizeof *ev);
+    ev->client_automation = ev->client_hooked = -1;
     for (;;) { /* q at a key's opening quote */
         long n = rg_json_plain_key(q, e);
         int f = n < 0 ? -1 : field_of((const char *)q + 1, (size_t)n);
@@ -386,6 +395,7 @@ static int scan_compact(rg_event_parser *p, const char *json, size_t len)
                 return 0;
             q = s->p;
         }
+        taken = taken && rg_usual_take(p, ev, f, val);
         if (e - q >= 2 && q[0] == ',' && q[1] == '"') {
             q++;
             continue;
@@ -396,14 +406,17 @@ static int scan_compact(rg_event_parser *p, const char *json, size_t len)
     }
     p->seen = seen;
     s->p = e;
+    *usual = taken && rg_usual_finish(ev, seen);
     return 1;
 }
 
 /* The scan pass over one JSON text: 0 when it is a JSON object (known
- * fields collected), -1 with the scanner's error otherwise. */
-static int scan(rg_event_parser *p, const char *json, size_t len)
+ * fields collected; *usual when *ev is already the checked event), -1
+ * with the scanner's error otherwise. */
+static int scan(rg_event_parser *p, const char *json, size_t len, rg_event *ev, bool *usual)
 {
-    if (!p->general_only && scan_compact(p, json, len))
+    *usual = false;
+    if (!p->general_only && scan_compact(p, json, len, ev, usual))
         return 0;
     rg_json_scanner *s = &p->js;
     if (scan_begin(p, json, len) != 0)
@@ -495,11 +508,12 @@ void rg_event_parser_free(rg_event_parser *p)
 
 int rg_event_parse(rg_event_parser *p, const char *json, size_t len, rg_event *ev, rg_reject *rej)
 {
-    if (scan(p, json, len) != 0) {
+    bool usual;
+    if (scan(p, json, len, ev, &usual) != 0) {
         scan_reject(p, rej);
         return -1;
     }
-    return rg_event_check(p, ev, rej);
+    return usual ? 0 : rg_event_check(p, ev, rej);
 }
 
 #define ENVELOPE_KEYS (F_BIT(F_TOPIC) | F_BIT(F_PARTITION) | F_BIT(F_OFFSET))
@@ -510,10 +524,13 @@ int rg_event_parse_line(rg_event_parser *p, const char *line, size_t len, rg_eve
     info->is_envelope = false;
     info->event_raw = line;
     info->event_raw_len = len;
-    if (scan(p, line, len) != 0) {
+    bool usual;
+    if (scan(p, line, len, ev, &usual) != 0) {
         scan_reject(p, rej);
         return -1;
     }
+    if (usual) /* no envelope keys either */
+        return 0;
     if ((p->seen & ENVELOPE_KEYS) != ENVELOPE_KEYS || (p->seen & (F_BIT(F_EVENT_ID) | F_BIT(F_TYPE))))
         return rg_event_check(p, ev, rej);
 
