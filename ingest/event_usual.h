@@ -5,9 +5,9 @@
  * without a second pass over the collected values. Owned by the ingest
  * layer; not for use outside ingest/.
  *
- * Only acceptance is decided here. A value this code does not take (null,
- * a wrong type, out of range, a field of another event type, an object
- * other than a compact location, IPv6 that inet_pton refuses, ...) makes
+ * Only acceptance is decided here. A value this code does not take (null
+ * for a required field, a wrong type, out of range, a field of another
+ * event type, an envelope key, ...) makes
  * the line unusual, and rg_event_check then reads the collected values
  * from the start: every reject, and every event with anything unusual,
  * still comes from the one general check. When a line is usual, *ev is
@@ -28,6 +28,29 @@
 #define RG_AMOUNT_MAX INT64_C(1000000000000)
 #define RG_SHARES_MAX 10000
 
+/* One octet of a dotted quad at p: 0..255 in decimal, 1..3 digits, no
+ * leading zero ("0" alone is one); the byte after it is returned in
+ * *next, or NULL when it is no octet. Unrolled: a loop's bookkeeping was
+ * most of what reading an address cost. */
+static inline __attribute__((always_inline)) const unsigned char *rg_ipv4_octet(const unsigned char *p, const unsigned char *e, unsigned *out)
+{
+    unsigned v, d;
+    if (p >= e || (v = (unsigned)(*p - '0')) > 9)
+        return NULL;
+    if (++p < e && (d = (unsigned)(*p - '0')) <= 9) {
+        if (v == 0)
+            return NULL; /* "01" */
+        v = v * 10 + d;
+        if (++p < e && (d = (unsigned)(*p - '0')) <= 9) {
+            v = v * 10 + d;
+            if (v > 255 || (++p < e && (unsigned)(*p - '0') <= 9))
+                return NULL; /* a fourth digit makes it >= 1000 */
+        }
+    }
+    *out = v;
+    return p;
+}
+
 /* inet_pton(AF_INET, ...) exactly as glibc's inet_pton4 reads it (four
  * decimal octets 0..255, no leading zeros, nothing else), inline: it is
  * read on nearly every event. 1 with out[0..3] set, or 0 (out untouched).
@@ -35,28 +58,12 @@
 static inline int rg_ipv4_text(const char *s, size_t len, unsigned char out[4])
 {
     const unsigned char *p = (const unsigned char *)s, *e = p + len;
-    unsigned char tmp[4];
-    for (int k = 0; k < 4; k++) {
-        if (k && (p >= e || *p++ != '.'))
-            return 0;
-        if (p >= e || (unsigned)(*p - '0') > 9)
-            return 0;
-        unsigned v = (unsigned)(*p++ - '0');
-        if (v == 0) { /* "0" alone: a leading zero ("01") is refused */
-            if (p < e && (unsigned)(*p - '0') <= 9)
-                return 0;
-        } else {
-            while (p < e && (unsigned)(*p - '0') <= 9) {
-                v = v * 10 + (unsigned)(*p++ - '0');
-                if (v > 255)
-                    return 0;
-            }
-        }
-        tmp[k] = (unsigned char)v;
-    }
-    if (p != e)
+    unsigned a, b, c, d;
+    if (!(p = rg_ipv4_octet(p, e, &a)) || p >= e || *p != '.' || !(p = rg_ipv4_octet(p + 1, e, &b)) || p >= e ||
+        *p != '.' || !(p = rg_ipv4_octet(p + 1, e, &c)) || p >= e || *p != '.' ||
+        !(p = rg_ipv4_octet(p + 1, e, &d)) || p != e)
         return 0;
-    memcpy(out, tmp, 4);
+    out[0] = (unsigned char)a, out[1] = (unsigned char)b, out[2] = (unsigned char)c, out[3] = (unsigned char)d;
     return 1;
 }
 
@@ -66,8 +73,15 @@ static inline int rg_ipv4_text(const char *s, size_t len, unsigned char out[4])
  * taken them into the event. */
 #define RG_USUAL_COMMON                                                                                     \
     (F_BIT(F_EVENT_ID) | F_BIT(F_TYPE) | F_BIT(F_TS) | F_BIT(F_ACCOUNT) | F_BIT(F_IP) | F_BIT(F_DEVICE_ID) | \
-     F_BIT(F_LOCATION) | F_BIT(F_CLIENT_TS))
+     F_BIT(F_LOCATION) | F_BIT(F_CLIENT_TS) | F_BIT(F_CLIENT))
 #define RG_USUAL_REQUIRED (F_BIT(F_EVENT_ID) | F_BIT(F_TYPE) | F_BIT(F_TS) | F_BIT(F_ACCOUNT))
+/* Fields for which null means absent. The others are required by every
+ * type that reads them, so null is a reject there (or, for a field of
+ * another type, the line is not usual anyway). */
+#define RG_USUAL_OPTIONAL                                                                                    \
+    (F_BIT(F_IP) | F_BIT(F_DEVICE_ID) | F_BIT(F_LOCATION) | F_BIT(F_CLIENT_TS) | F_BIT(F_CLIENT) |             \
+     F_BIT(F_REGION) | F_BIT(F_CURRENCY) | F_BIT(F_MODE) | F_BIT(F_COUNTERPARTY_CREATED_AT) | F_BIT(F_SHARES) | \
+     F_BIT(F_KIND) | F_BIT(F_TARGET) | F_BIT(F_REASON))
 
 /* A string of 1..max bytes without U+0000 (string_field's acceptance). */
 static inline bool rg_usual_string(const rg_json_val *v, size_t max, const char **out, size_t *out_len)
@@ -138,13 +152,41 @@ static inline bool rg_usual_coordinate(rg_event_parser *p, const rg_json_val *v,
     return true;
 }
 
+/* flag()'s acceptance for client.automation or client.hooked. */
+static inline bool rg_usual_flag(const rg_event_parser *p, const rg_json_val *v, unsigned bit, int8_t *out)
+{
+    if (!(p->client_seen & bit) || v->type == RG_JSON_NULL)
+        return true;
+    if (v->type != RG_JSON_TRUE && v->type != RG_JSON_FALSE)
+        return false;
+    *out = v->type == RG_JSON_TRUE;
+    return true;
+}
+
+/* client_field's acceptance: the object, its flags and its package list
+ * (whose items the scan checked as they went by). */
+static inline bool rg_usual_client(const rg_event_parser *p, rg_event *ev, const rg_json_val *v)
+{
+    if (v->type != RG_JSON_OBJECT || !rg_usual_flag(p, &p->automation, CL_AUTOMATION, &ev->client_automation) ||
+        !rg_usual_flag(p, &p->hooked, CL_HOOKED, &ev->client_hooked))
+        return false;
+    if (!(p->client_seen & CL_PACKAGES) || p->packages.type == RG_JSON_NULL)
+        return true;
+    if (p->packages.type != RG_JSON_ARRAY || p->pkg_bad || p->n_pkgs > RG_PACKAGES_MAX)
+        return false;
+    ev->has_client_packages = true;
+    ev->client_packages = p->pkgs;
+    ev->n_client_packages = p->n_pkgs;
+    return true;
+}
+
 /*
  * Field f's value v, just read by the compact scan, into ev as
  * rg_event_check would put it there: true when taken, false when the line
- * is not usual (rg_event_check decides then). Enum fields are kept as ints
- * until rg_usual_finish knows the event's type.
+ * is not usual (rg_event_check decides then). A null is looked at only
+ * when a field did not take its value (most values are not null).
  */
-static inline bool rg_usual_take(rg_event_parser *p, rg_event *ev, int f, const rg_json_val *v)
+static inline bool rg_usual_take_value(rg_event_parser *p, rg_event *ev, int f, const rg_json_val *v)
 {
     size_t unused;
     int e;
@@ -201,8 +243,15 @@ static inline bool rg_usual_take(rg_event_parser *p, rg_event *ev, int f, const 
             return false;
         ev->reason = (rg_complaint_reason)e;
         return (ev->reason_given = true);
-    default: return false; /* client (its checks are rg_event_check's), envelope keys */
+    case F_CLIENT: return rg_usual_client(p, ev, v);
+    default: return false; /* envelope keys */
     }
+}
+
+static inline bool rg_usual_take(rg_event_parser *p, rg_event *ev, int f, const rg_json_val *v)
+{
+    /* null: absent when optional; wrong_type for a required field */
+    return rg_usual_take_value(p, ev, f, v) || (v->type == RG_JSON_NULL && ((RG_USUAL_OPTIONAL >> f) & 1));
 }
 
 /* After the last field: true when the fields seen are exactly a usual

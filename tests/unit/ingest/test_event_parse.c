@@ -450,6 +450,9 @@ static void test_compact_scan_as_general(void **state)
         "{\"event_id\":\"e-11\",\"type\":\"red_packet_send\",\"account\":\"bg1\",\"packet_id\":\"p\",\"amount\":1,\"shares\":10000,\"kind\":\"timed\",\"target\":\"g-1\",\"location\":{\"lon\":-180,\"lat\":90},\"ts\":\"1970-01-01T00:00:00.000Z\"}",
         "{\"event_id\":\"e-12\",\"type\":\"complaint\",\"account\":\"bg1\",\"ref\":\"e-11\",\"reason\":\"other\",\"ip\":\"255.255.255.255\",\"client_ts\":\"2026-12-01T21:52:27.1234+08:00\",\"ts\":\"9999-12-31T23:59:59.999Z\"}",
         "{\"event_id\":\"e-13\",\"type\":\"transfer\",\"account\":\"bg1\",\"counterparty\":\"bg2\",\"amount\":7,\"currency\":\"CNY\",\"ip\":\"10.0.0.1\",\"device_id\":\"d-1\",\"location\":{\"lat\":-0.0,\"lon\":0},\"client_ts\":\"2026-12-01t21:52:27z\",\"ts\":\"2026-12-01T21:52:27.913Z\"}",
+        "{\"event_id\":\"e-14\",\"type\":\"transfer\",\"account\":\"bg1\",\"counterparty\":\"bg2\",\"amount\":70,\"currency\":null,\"mode\":null,\"ip\":null,\"device_id\":null,\"location\":null,\"client_ts\":null,\"client\":{\"hooked\":true,\"automation\":null,\"packages\":[]},\"ts\":\"2026-12-01T21:52:27.913Z\"}",
+        "{\"event_id\":\"e-15\",\"type\":\"red_packet_send\",\"account\":\"bg1\",\"packet_id\":\"p-1\",\"amount\":70,\"shares\":null,\"kind\":null,\"target\":null,\"client\":null,\"ts\":\"2026-12-01T21:52:27.913Z\"}",
+        "{\"event_id\":\"e-16\",\"type\":\"complaint\",\"account\":\"bg1\",\"ref\":\"e-1\",\"reason\":null,\"region\":null,\"client\":{\"packages\":null,\"x\":1},\"ts\":\"2026-12-01T21:52:27.913Z\"}",
         "{\"topic\":\"ev\",\"partition\":0,\"offset\":12,\"payload\":\"{\\\"event_id\\\":\\\"e\\\",\\\"type\\\":\\\"login\\\",\\\"ts\\\":5,\\\"account\\\":\\\"a\\\"}\"}",
     };
     static const char alphabet[] = "\"\\,:{}[] \t01-9.eE+aZTn\x01\x7f\x80\xc3\xff";
