@@ -339,7 +339,7 @@ static long compact_location(rg_event_parser *p, const unsigned char *q, const u
 
 /*
  * The scan of a compact line (no whitespace between tokens, every key
- * known, plain and written once), the shape of nearly every captured
+ * plain and written once), the shape of nearly every captured
  * event, with the cursor in a register: 1 when the line was read, with
  * exactly the state scan() would have left (the same steps, the same
  * primitives for every value but the plain strings, which are copied as
@@ -360,7 +360,7 @@ static int scan_compact(rg_event_parser *p, const char *json, size_t len, rg_eve
     const unsigned char *q = s->start, *e = s->end;
     if (e - q < 2 || q[0] != '{' || q[1] != '"')
         return 0;
-    rg_json_object(s);
+    uint32_t obj = rg_json_object(s);
     q++;
     uint32_t seen = 0;
     bool taken = true;
@@ -368,15 +368,24 @@ static int scan_compact(rg_event_parser *p, const char *json, size_t len, rg_eve
     ev->client_automation = ev->client_hooked = -1;
     for (;;) { /* q at a key's opening quote */
         long n = rg_json_plain_key(q, e);
-        int f = n < 0 ? -1 : field_of((const char *)q + 1, (size_t)n);
-        if (f < 0 || (seen & F_BIT(f)))
+        if (n < 0)
             return 0;
-        seen |= F_BIT(f);
+        int f = field_of((const char *)q + 1, (size_t)n);
+        rg_json_val skipped, *val = &skipped;
+        if (f >= 0) {
+            if (seen & F_BIT(f))
+                return 0;
+            seen |= F_BIT(f);
+            val = &p->vals[f];
+        } else if (rg_json_key_add(s, obj, (const char *)q + 1, (size_t)n) != 0) {
+            return 0; /* a duplicate: scan() says so */
+        }
         q += n + 2;
-        if (e - q < 2 || *q != ':' || q[1] <= ' ')
+        /* Whitespace after the ':' is no value's first byte: the value's
+         * reading below refuses it, and scan() reads the line. */
+        if (e - q < 2 || *q != ':')
             return 0;
         q++;
-        rg_json_val *val = &p->vals[f];
         unsigned c = *q;
         if (c == '"' && (n = rg_json_plain_string(q, e, s->arena + s->arena_used)) >= 0) {
             rg_json_keep_plain(s, val, (size_t)n);
@@ -395,7 +404,7 @@ static int scan_compact(rg_event_parser *p, const char *json, size_t len, rg_eve
                 return 0;
             q = s->p;
         }
-        taken = taken && rg_usual_take(p, ev, f, val);
+        taken = taken && (f < 0 || rg_usual_take(p, ev, f, val)); /* unknown fields are ignored */
         if (e - q >= 2 && q[0] == ',' && q[1] == '"') {
             q++;
             continue;

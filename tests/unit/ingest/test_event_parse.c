@@ -453,6 +453,7 @@ static void test_compact_scan_as_general(void **state)
         "{\"event_id\":\"e-14\",\"type\":\"transfer\",\"account\":\"bg1\",\"counterparty\":\"bg2\",\"amount\":70,\"currency\":null,\"mode\":null,\"ip\":null,\"device_id\":null,\"location\":null,\"client_ts\":null,\"client\":{\"hooked\":true,\"automation\":null,\"packages\":[]},\"ts\":\"2026-12-01T21:52:27.913Z\"}",
         "{\"event_id\":\"e-15\",\"type\":\"red_packet_send\",\"account\":\"bg1\",\"packet_id\":\"p-1\",\"amount\":70,\"shares\":null,\"kind\":null,\"target\":null,\"client\":null,\"ts\":\"2026-12-01T21:52:27.913Z\"}",
         "{\"event_id\":\"e-16\",\"type\":\"complaint\",\"account\":\"bg1\",\"ref\":\"e-1\",\"reason\":null,\"region\":null,\"client\":{\"packages\":null,\"x\":1},\"ts\":\"2026-12-01T21:52:27.913Z\"}",
+        "{\"event_id\":\"e-17\",\"type\":\"login\",\"app_ver\":\"5.1.2\",\"account\":\"bg1\",\"trace\":{\"id\":\"t-1\",\"hops\":[1,2]},\"x_a\":1,\"x_b\":null,\"ts\":\"2026-12-01T21:52:27.913Z\"}",
         "{\"topic\":\"ev\",\"partition\":0,\"offset\":12,\"payload\":\"{\\\"event_id\\\":\\\"e\\\",\\\"type\\\":\\\"login\\\",\\\"ts\\\":5,\\\"account\\\":\\\"a\\\"}\"}",
     };
     static const char alphabet[] = "\"\\,:{}[] \t01-9.eE+aZTn\x01\x7f\x80\xc3\xff";
