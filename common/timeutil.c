@@ -79,30 +79,69 @@ static inline uint64_t template8(const unsigned char *u, uint64_t digits, uint64
 
 #define BYTE_AT(w, i) ((unsigned)((w) >> (8 * (i))) & 0xFF)
 
+/* The last dates read, per thread: a capture's times mostly fall on one
+ * or two dates (its own and UTC's), so the date part of the text is
+ * nearly always one just converted. A slot holds the 10 bytes
+ * "YYYY-MM-DD" (as two words) of a date that passed the checks below,
+ * and its day number; slots are picked by the day's last digit's parity,
+ * so a date and the next one do not evict each other. Only a pure
+ * function is memoised: the result never depends on what is cached. */
+struct date_memo {
+    uint64_t ymd;   /* "YYYY-MM-", 0 when empty (never looked up) */
+    uint16_t dd;
+    int64_t days;
+};
+static _Thread_local struct date_memo date_memo[2];
+
+/* "YYYY-MM-DD" at u, year >= 1970, a calendar date: its day number
+ * (days_from_civil, for y >= 1969 after the shift, in unsigned 32 bits),
+ * or -1. */
+static int64_t fast_date(const unsigned char *u)
+{
+    uint64_t ymd;
+    uint16_t dd;
+    memcpy(&ymd, u, 8);
+    memcpy(&dd, u + 8, 2);
+    struct date_memo *m = &date_memo[u[9] & 1];
+    if (m->ymd == ymd && m->dd == dd && ymd != 0)
+        return m->days;
+    uint64_t a = template8(u, UINT64_C(0x00FFFF00FFFFFFFF), UINT64_C(0x2D00002D00000000)); /* YYYY-MM- */
+    unsigned d0 = (unsigned)u[8] - '0', d1 = (unsigned)u[9] - '0';
+    if (a == UINT64_MAX || d0 > 9 || d1 > 9)
+        return -1;
+    unsigned year = BYTE_AT(a, 0) * 1000 + BYTE_AT(a, 1) * 100 + BYTE_AT(a, 2) * 10 + BYTE_AT(a, 3);
+    unsigned mon = BYTE_AT(a, 5) * 10 + BYTE_AT(a, 6), day = d0 * 10 + d1;
+    static const unsigned char mdays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1970 || mon - 1 > 11 || day - 1 >= mdays[mon] || (mon == 2 && day == 29 && !rg_valid_date(year, mon, day)))
+        return -1;
+    unsigned y = year - (mon <= 2), era = y / 400, yoe = y - era * 400;
+    unsigned doy = (153 * (mon > 2 ? mon - 3 : mon + 9) + 2) / 5 + day - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + (int64_t)doe - 719468;
+    *m = (struct date_memo){ymd, dd, days};
+    return days;
+}
+
 /* The fast path for what nearly every event's time looks like: the 19-byte
- * "YYYY-MM-DDTHH:MM:SS" checked eight bytes at a time, year 1970 or later,
- * then the fraction and offset as the general path reads them. True with
+ * "YYYY-MM-DDTHH:MM:SS" checked eight bytes at a time (the date through
+ * fast_date's memo), year 1970 or later, then the fraction and offset as
+ * the general path reads them. True with
  * *out_ms set only when rg_parse_rfc3339_general gives the same value;
  * false for anything else (the general path then reads it, errors
  * included). tests/unit/common/test_common.c compares the two. */
 static bool rfc3339_fast(const unsigned char *u, size_t len, int64_t *out_ms)
 {
-    if (len < 20)
+    if (len < 20 || (u[10] | 0x20) != 't') /* 'T', or the lower-case separator RFC 3339 allows */
         return false;
-    uint64_t a = template8(u, UINT64_C(0x00FFFF00FFFFFFFF), UINT64_C(0x2D00002D00000000));     /* YYYY-MM- */
-    uint64_t b = template8(u + 8, UINT64_C(0xFFFF00FFFF00FFFF), UINT64_C(0x00003A0000540000)); /* DDTHH:MM */
     uint64_t c = template8(u + 11, UINT64_C(0xFFFF00FFFF00FFFF), UINT64_C(0x00003A00003A0000)); /* HH:MM:SS */
-    if (b == UINT64_MAX && u[10] == 't') /* the lower-case separator RFC 3339 allows */
-        b = template8(u + 8, UINT64_C(0xFFFF00FFFF00FFFF), UINT64_C(0x00003A0000740000));
-    if (a == UINT64_MAX || b == UINT64_MAX || c == UINT64_MAX)
+    if (c == UINT64_MAX)
         return false;
-    unsigned year = BYTE_AT(a, 0) * 1000 + BYTE_AT(a, 1) * 100 + BYTE_AT(a, 2) * 10 + BYTE_AT(a, 3);
-    unsigned mon = BYTE_AT(a, 5) * 10 + BYTE_AT(a, 6), day = BYTE_AT(b, 0) * 10 + BYTE_AT(b, 1);
     unsigned hh = BYTE_AT(c, 0) * 10 + BYTE_AT(c, 1), mm = BYTE_AT(c, 3) * 10 + BYTE_AT(c, 4);
     unsigned ss = BYTE_AT(c, 6) * 10 + BYTE_AT(c, 7);
-    static const unsigned char mdays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (year < 1970 || mon - 1 > 11 || day - 1 >= mdays[mon] || hh > 23 || mm > 59 || ss > 60 ||
-        (mon == 2 && day == 29 && !rg_valid_date(year, mon, day)))
+    if (hh > 23 || mm > 59 || ss > 60)
+        return false;
+    int64_t days = fast_date(u);
+    if (days < 0)
         return false;
     size_t i = 19;
     unsigned frac_ms = 0;
@@ -135,11 +174,6 @@ static bool rfc3339_fast(const unsigned char *u, size_t len, int64_t *out_ms)
             return false;
         offset_min = (int)(oh * 60 + om) * (u[i] == '-' ? -1 : 1);
     }
-    /* days_from_civil for y >= 1969 (after the shift), in unsigned 32 bits. */
-    unsigned y = year - (mon <= 2), era = y / 400, yoe = y - era * 400;
-    unsigned doy = (153 * (mon > 2 ? mon - 3 : mon + 9) + 2) / 5 + day - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = (int64_t)era * 146097 + (int64_t)doe - 719468;
     int64_t ms = (days * 86400 + (int64_t)hh * 3600 + (int64_t)mm * 60 + ss - (int64_t)offset_min * 60) * 1000 +
                  frac_ms;
     if (ms < RG_TS_MIN_MS || ms > RG_TS_MAX_MS)

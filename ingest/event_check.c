@@ -16,9 +16,8 @@
 
 #include "../common/timeutil.h"
 #include "event_fields.h"
+#include "event_usual.h"
 
-#define AMOUNT_MAX INT64_C(1000000000000)
-#define SHARES_MAX 10000
 
 static int fail(rg_reject *rej, rg_reject_kind kind, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -175,38 +174,6 @@ static int code_field(rg_event_parser *p, rg_field f, size_t n, const char *what
     return 0;
 }
 
-/* inet_pton(AF_INET, ...) exactly as glibc's inet_pton4 reads it (four
- * decimal octets 0..255, no leading zeros, nothing else), inline: it is
- * read on nearly every event. 1 with out[0..3] set, or 0 (out untouched).
- * tests/unit/ingest/test_event_parse.c compares it with inet_pton. */
-static int ipv4_text(const char *s, size_t len, unsigned char out[4])
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + len;
-    unsigned char tmp[4];
-    for (int k = 0; k < 4; k++) {
-        if (k && (p >= e || *p++ != '.'))
-            return 0;
-        if (p >= e || (unsigned)(*p - '0') > 9)
-            return 0;
-        unsigned v = (unsigned)(*p++ - '0');
-        if (v == 0) { /* "0" alone: a leading zero ("01") is refused */
-            if (p < e && (unsigned)(*p - '0') <= 9)
-                return 0;
-        } else {
-            while (p < e && (unsigned)(*p - '0') <= 9) {
-                v = v * 10 + (unsigned)(*p++ - '0');
-                if (v > 255)
-                    return 0;
-            }
-        }
-        tmp[k] = (unsigned char)v;
-    }
-    if (p != e)
-        return 0;
-    memcpy(out, tmp, 4);
-    return 1;
-}
-
 static int ip_field(rg_event_parser *p, rg_event *ev, rg_reject *rej)
 {
     const rg_json_val *v = &p->vals[F_IP];
@@ -219,7 +186,7 @@ static int ip_field(rg_event_parser *p, rg_event *ev, rg_reject *rej)
         return fail(rej, RG_REJ_BAD_STRING, "ip", "must not contain U+0000");
     /* A longer text is no IP literal: that is bad_ip, not string_too_long,
      * since the limit is inet_pton's, not the contract's. */
-    if (v->str_len <= RG_IP_TEXT_MAX && ipv4_text(v->str, v->str_len, ev->ip_bin))
+    if (v->str_len <= RG_IP_TEXT_MAX && rg_ipv4_text(v->str, v->str_len, ev->ip_bin))
         ev->ip_family = AF_INET;
     else if (v->str_len <= RG_IP_TEXT_MAX && inet_pton(AF_INET6, v->str, ev->ip_bin) == 1)
         ev->ip_family = AF_INET6;
@@ -319,7 +286,7 @@ static int amount_field(rg_event_parser *p, rg_event *ev, const char *type, rg_r
 {
     if (!(p->seen & F_BIT(F_AMOUNT)))
         return fail(rej, RG_REJ_MISSING_FIELD, "amount", "required for type %s", type);
-    return int_field(p, F_AMOUNT, 1, AMOUNT_MAX, "1..10^12", &ev->amount, rej);
+    return int_field(p, F_AMOUNT, 1, RG_AMOUNT_MAX, "1..10^12", &ev->amount, rej);
 }
 
 /* A string the type requires: missing names the type. */
@@ -361,7 +328,7 @@ static int type_fields(rg_event_parser *p, rg_event *ev, rg_reject *rej)
             amount_field(p, ev, type, rej))
             return -1;
         if (has(p, F_SHARES)) {
-            if (int_field(p, F_SHARES, 1, SHARES_MAX, "1..10000", &ev->shares, rej))
+            if (int_field(p, F_SHARES, 1, RG_SHARES_MAX, "1..10000", &ev->shares, rej))
                 return -1;
             ev->shares_given = true;
         }

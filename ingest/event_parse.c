@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "event_fields.h"
+#include "event_usual.h"
 
 const char *const rg_field_names[F_COUNT] = {
     [F_EVENT_ID] = "event_id", [F_TYPE] = "type", [F_TS] = "ts", [F_ACCOUNT] = "account",
@@ -338,36 +339,60 @@ static long compact_location(rg_event_parser *p, const unsigned char *q, const u
 
 /*
  * The scan of a compact line (no whitespace between tokens, every key
- * known, plain and written once), the shape of nearly every captured
- * event, with the cursor in a register: 1 when the line was read, with
- * exactly the state scan() would have left (the same steps, the same
- * primitives for every value but the plain strings, which are copied as
- * rg_json_string would); 0 on anything else, and scan() then starts the
+ * plain and written once), the shape of nearly every captured
+ * event, with the cursor in a register: COMPACT_KEPT when the line was
+ * read, with exactly the state scan() would have left (the same steps, the
+ * same primitives for every value but the plain strings, which are copied
+ * as rg_json_string would); COMPACT_NO on anything else, and scan() then starts the
  * line over, so every error is scan()'s. test_event_parse.c compares the
  * two on every one-byte change of sample lines.
+ *
+ * With `take`, each value is taken into *ev instead of being kept
+ * (event_usual.h): COMPACT_USUAL when every one was and the fields make a
+ * usual event, COMPACT_UNUSUAL as soon as that fails. Without, values are
+ * kept in p->vals for rg_event_check: COMPACT_KEPT.
  */
-static int scan_compact(rg_event_parser *p, const char *json, size_t len)
+enum { COMPACT_NO = 0, COMPACT_KEPT, COMPACT_USUAL, COMPACT_UNUSUAL };
+
+static inline __attribute__((always_inline)) int scan_compact_as(rg_event_parser *p, const char *json, size_t len,
+                                                                 rg_event *ev, bool take)
 {
     rg_json_scanner *s = &p->js;
     if (scan_begin(p, json, len) != 0)
-        return 0;
+        return COMPACT_NO;
     const unsigned char *q = s->start, *e = s->end;
     if (e - q < 2 || q[0] != '{' || q[1] != '"')
-        return 0;
-    rg_json_object(s);
+        return COMPACT_NO;
+    uint32_t obj = rg_json_object(s);
     q++;
     uint32_t seen = 0;
+    if (take) {
+        memset(ev, 0, sizeof *ev);
+        ev->client_automation = ev->client_hooked = -1;
+    }
     for (;;) { /* q at a key's opening quote */
         long n = rg_json_plain_key(q, e);
-        int f = n < 0 ? -1 : field_of((const char *)q + 1, (size_t)n);
-        if (f < 0 || (seen & F_BIT(f)))
-            return 0;
-        seen |= F_BIT(f);
+        if (n < 0)
+            return COMPACT_NO;
+        int f = field_of((const char *)q + 1, (size_t)n);
+        rg_json_val skipped, *kept = &skipped;
+        if (f >= 0) {
+            if (seen & F_BIT(f))
+                return COMPACT_NO;
+            seen |= F_BIT(f);
+            kept = &p->vals[f];
+        } else if (rg_json_key_add(s, obj, (const char *)q + 1, (size_t)n) != 0) {
+            return COMPACT_NO; /* a duplicate: scan() says so */
+        }
         q += n + 2;
-        if (e - q < 2 || *q != ':' || q[1] <= ' ')
-            return 0;
+        /* Whitespace after the ':' is no value's first byte: the value's
+         * reading below refuses it, and scan() reads the line. */
+        if (e - q < 2 || *q != ':')
+            return COMPACT_NO;
         q++;
-        rg_json_val *val = &p->vals[f];
+        /* Taking, the value is read into a local that never has its
+         * address taken, so it can live in registers until taken. */
+        rg_json_val local = {0}, *val = take ? &local : kept;
         unsigned c = *q;
         if (c == '"' && (n = rg_json_plain_string(q, e, s->arena + s->arena_used)) >= 0) {
             rg_json_keep_plain(s, val, (size_t)n);
@@ -377,34 +402,59 @@ static int scan_compact(rg_event_parser *p, const char *json, size_t len)
             q += n;
         } else if (f == F_LOCATION && c == '{') {
             if ((n = compact_location(p, q, e)) < 0)
-                return 0;
+                return COMPACT_NO;
             val->type = RG_JSON_OBJECT;
             q += n;
         } else {
             s->p = q;
-            if (top_value(p, f, val) != 0)
-                return 0;
+            if (top_value(p, f, kept) != 0)
+                return COMPACT_NO;
             q = s->p;
+            if (take)
+                local = *kept;
         }
+        if (take && f >= 0 && !rg_usual_take(p, ev, f, val)) /* unknown fields are ignored */
+            return COMPACT_UNUSUAL;
         if (e - q >= 2 && q[0] == ',' && q[1] == '"') {
             q++;
             continue;
         }
         if (e - q == 1 && q[0] == '}')
             break;
-        return 0;
+        return COMPACT_NO;
     }
     p->seen = seen;
     s->p = e;
-    return 1;
+    if (!take)
+        return COMPACT_KEPT;
+    return rg_usual_finish(ev, seen) ? COMPACT_USUAL : COMPACT_UNUSUAL;
+}
+
+/*
+ * The compact scan, first taking each value into *ev as it goes by
+ * (event_usual.h) without keeping it in p->vals: COMPACT_USUAL when the
+ * line was a usual event, *ev then being the checked event. A line that
+ * turns out not to be usual is read again keeping its values
+ * (COMPACT_KEPT), for rg_event_check; COMPACT_NO sends it to scan().
+ */
+static int scan_compact(rg_event_parser *p, const char *json, size_t len, rg_event *ev)
+{
+    int r = scan_compact_as(p, json, len, ev, true);
+    return r == COMPACT_UNUSUAL ? scan_compact_as(p, json, len, ev, false) : r;
 }
 
 /* The scan pass over one JSON text: 0 when it is a JSON object (known
- * fields collected), -1 with the scanner's error otherwise. */
-static int scan(rg_event_parser *p, const char *json, size_t len)
+ * fields collected; *usual when *ev is already the checked event), -1
+ * with the scanner's error otherwise. */
+static int scan(rg_event_parser *p, const char *json, size_t len, rg_event *ev, bool *usual)
 {
-    if (!p->general_only && scan_compact(p, json, len))
-        return 0;
+    *usual = false;
+    if (!p->general_only) {
+        int r = scan_compact(p, json, len, ev);
+        *usual = r == COMPACT_USUAL;
+        if (r != COMPACT_NO)
+            return 0;
+    }
     rg_json_scanner *s = &p->js;
     if (scan_begin(p, json, len) != 0)
         return -1;
@@ -495,11 +545,12 @@ void rg_event_parser_free(rg_event_parser *p)
 
 int rg_event_parse(rg_event_parser *p, const char *json, size_t len, rg_event *ev, rg_reject *rej)
 {
-    if (scan(p, json, len) != 0) {
+    bool usual;
+    if (scan(p, json, len, ev, &usual) != 0) {
         scan_reject(p, rej);
         return -1;
     }
-    return rg_event_check(p, ev, rej);
+    return usual ? 0 : rg_event_check(p, ev, rej);
 }
 
 #define ENVELOPE_KEYS (F_BIT(F_TOPIC) | F_BIT(F_PARTITION) | F_BIT(F_OFFSET))
@@ -510,10 +561,13 @@ int rg_event_parse_line(rg_event_parser *p, const char *line, size_t len, rg_eve
     info->is_envelope = false;
     info->event_raw = line;
     info->event_raw_len = len;
-    if (scan(p, line, len) != 0) {
+    bool usual;
+    if (scan(p, line, len, ev, &usual) != 0) {
         scan_reject(p, rej);
         return -1;
     }
+    if (usual) /* no envelope keys either */
+        return 0;
     if ((p->seen & ENVELOPE_KEYS) != ENVELOPE_KEYS || (p->seen & (F_BIT(F_EVENT_ID) | F_BIT(F_TYPE))))
         return rg_event_check(p, ev, rej);
 

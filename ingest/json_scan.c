@@ -144,8 +144,9 @@ static void copy_plain_run(rg_json_scanner *s, char **dst)
     char *d = *dst;
 #ifdef __SSE2__
     while (end - p >= 16) {
-        _mm_storeu_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)p));
-        unsigned stop = rg_json_stop_mask16(p);
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        _mm_storeu_si128((__m128i *)(void *)d, v);
+        unsigned stop = rg_json_stop_mask(v);
         if (stop) {
             size_t n = (size_t)__builtin_ctz(stop);
             s->p = p + n;

@@ -126,11 +126,15 @@ int rg_json_key(rg_json_scanner *s, rg_json_val *out);
 
 /* A bit per byte of p[0..16) that ends a plain run: '"', '\\', below 0x20
  * or with its top bit set (the signed compare with 0x20 catches both). */
-static inline unsigned rg_json_stop_mask16(const unsigned char *p)
+static inline unsigned rg_json_stop_mask(__m128i v)
 {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i q = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
     return (unsigned)_mm_movemask_epi8(_mm_or_si128(q, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+}
+
+static inline unsigned rg_json_stop_mask16(const unsigned char *p)
+{
+    return rg_json_stop_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
 }
 #endif
 
@@ -163,12 +167,16 @@ static inline long rg_json_plain_string(const unsigned char *q, const unsigned c
 #ifdef __SSE2__
     if (end - q < 17)
         return -1;
-    _mm_storeu_si128((__m128i *)(void *)d, _mm_loadu_si128((const __m128i *)(const void *)(q + 1)));
-    unsigned m = rg_json_stop_mask16(q + 1), n = 0;
+    /* Each block is loaded once: stored to d, then looked at (a load
+     * after the store could not be merged with the first, d may alias). */
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(q + 1));
+    _mm_storeu_si128((__m128i *)(void *)d, v);
+    unsigned m = rg_json_stop_mask(v), n = 0;
     if (!m) {
         const unsigned char *b = end - q >= 33 ? q + 17 : end - 16; /* b <= q + 17, b > q */
-        _mm_storeu_si128((__m128i *)(void *)(d + (b - q - 1)), _mm_loadu_si128((const __m128i *)(const void *)b));
-        m = rg_json_stop_mask16(b) >> (q + 17 - b);
+        v = _mm_loadu_si128((const __m128i *)(const void *)b);
+        _mm_storeu_si128((__m128i *)(void *)(d + (b - q - 1)), v);
+        m = rg_json_stop_mask(v) >> (q + 17 - b);
         if (!m)
             return -1;
         n = 16;

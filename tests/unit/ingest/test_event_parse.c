@@ -422,7 +422,7 @@ static void compare_paths(rg_event_parser *fast, rg_event_parser *general, const
     rc = rg_event_parse_line(general, line, len, &ev, &rej, &info);
     describe(rc, &ev, &rej, &info, b, sizeof b);
     if (strcmp(a, b) != 0)
-        fail_msg("%.*s\n compact scan: %s\n general scan: %s", (int)len, line, a, b);
+        fail_msg("%.*s\n fast paths: %s\n general scan: %s", (int)len, line, a, b);
 }
 
 /* The compact scan (event_parse.c) must leave what the general scan
@@ -443,6 +443,17 @@ static void test_compact_scan_as_general(void **state)
         "{\"event_id\":\"e-8\",\"type\":\"login\",\"ts\":0,\"account\":\"a\",\"location\":{\"lon\":-0.000000000000000000000123,\"lat\":-0.5},\"ip\":\"::1\"}",
         "{\"event_id\":\"e-9\",\"type\":\"login\",\"ts\":0,\"account\":\"a\",\"location\":{\"lat\":12.34567890123456789,\"lon\":179.9999999999999999999}}",
         "{\"event_id\":\"e-6\",\"type\":\"recall_request\",\"ts\":123456789012345678,\"account\":\"u-1\",\"ref\":\"p-5\"}",
+        "{\"event_id\":\"e-2\",\"type\":\"account_open\",\"account\":\"u-2\",\"region\":\"CN\",\"ip\":\"2001:db8::1\",\"device_id\":\"d\",\"ts\":\"2026-02-28T23:30:00+08:00\"}",
+        "{\"event_id\":\"e-3\",\"type\":\"login\",\"account\":\"u\",\"amount\":5,\"ip\":\"0.0.0.0\",\"ts\":\"2024-02-29T00:30:00.5-05:30\",\"client_ts\":1795903277451}",
+        "{\"event_id\":\"e-4\",\"type\":\"recall_request\",\"account\":\"u\",\"ref\":\"e-3\",\"ts\":253402300799999,\"device_id\":null}",
+        "{\"type\":\"transfer\",\"event_id\":\"e-10\",\"account\":\"bg1\",\"counterparty\":\"bg2\",\"amount\":1000000000000,\"mode\":\"delay_24h\",\"currency\":\"USD\",\"counterparty_created_at\":1795903277451,\"ts\":\"2026-12-01T21:52:27Z\"}",
+        "{\"event_id\":\"e-11\",\"type\":\"red_packet_send\",\"account\":\"bg1\",\"packet_id\":\"p\",\"amount\":1,\"shares\":10000,\"kind\":\"timed\",\"target\":\"g-1\",\"location\":{\"lon\":-180,\"lat\":90},\"ts\":\"1970-01-01T00:00:00.000Z\"}",
+        "{\"event_id\":\"e-12\",\"type\":\"complaint\",\"account\":\"bg1\",\"ref\":\"e-11\",\"reason\":\"other\",\"ip\":\"255.255.255.255\",\"client_ts\":\"2026-12-01T21:52:27.1234+08:00\",\"ts\":\"9999-12-31T23:59:59.999Z\"}",
+        "{\"event_id\":\"e-13\",\"type\":\"transfer\",\"account\":\"bg1\",\"counterparty\":\"bg2\",\"amount\":7,\"currency\":\"CNY\",\"ip\":\"10.0.0.1\",\"device_id\":\"d-1\",\"location\":{\"lat\":-0.0,\"lon\":0},\"client_ts\":\"2026-12-01t21:52:27z\",\"ts\":\"2026-12-01T21:52:27.913Z\"}",
+        "{\"event_id\":\"e-14\",\"type\":\"transfer\",\"account\":\"bg1\",\"counterparty\":\"bg2\",\"amount\":70,\"currency\":null,\"mode\":null,\"ip\":null,\"device_id\":null,\"location\":null,\"client_ts\":null,\"client\":{\"hooked\":true,\"automation\":null,\"packages\":[]},\"ts\":\"2026-12-01T21:52:27.913Z\"}",
+        "{\"event_id\":\"e-15\",\"type\":\"red_packet_send\",\"account\":\"bg1\",\"packet_id\":\"p-1\",\"amount\":70,\"shares\":null,\"kind\":null,\"target\":null,\"client\":null,\"ts\":\"2026-12-01T21:52:27.913Z\"}",
+        "{\"event_id\":\"e-16\",\"type\":\"complaint\",\"account\":\"bg1\",\"ref\":\"e-1\",\"reason\":null,\"region\":null,\"client\":{\"packages\":null,\"x\":1},\"ts\":\"2026-12-01T21:52:27.913Z\"}",
+        "{\"event_id\":\"e-17\",\"type\":\"login\",\"app_ver\":\"5.1.2\",\"account\":\"bg1\",\"trace\":{\"id\":\"t-1\",\"hops\":[1,2]},\"x_a\":1,\"x_b\":null,\"ts\":\"2026-12-01T21:52:27.913Z\"}",
         "{\"topic\":\"ev\",\"partition\":0,\"offset\":12,\"payload\":\"{\\\"event_id\\\":\\\"e\\\",\\\"type\\\":\\\"login\\\",\\\"ts\\\":5,\\\"account\\\":\\\"a\\\"}\"}",
     };
     static const char alphabet[] = "\"\\,:{}[] \t01-9.eE+aZTn\x01\x7f\x80\xc3\xff";
