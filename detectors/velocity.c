@@ -63,6 +63,13 @@ typedef struct velocity_state {
     struct vel_record *observed_record;
     bool *matched;                    /* [n_uses] */
     bool any_matched;
+
+    /* Each use's trim cutoff (watermark - max_lateness - W) at
+     * cutoffs_wm_ms: worked out once per watermark, not once per record
+     * a sweep trims. */
+    int64_t *cutoff_ms;               /* [n_uses] */
+    int64_t cutoffs_wm_ms;
+    bool cutoffs_valid;
 } velocity_state;
 
 /* An account's slice: the base of every window's offsets, then one
@@ -88,7 +95,8 @@ static void *velocity_create(const rg_detector_config *cfg, char *errstr, size_t
     s->watermark_external = cfg->watermark_external;
     s->watermark_ms = INT64_MIN;
     s->matched = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->matched);
-    if (!s->matched)
+    s->cutoff_ms = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->cutoff_ms);
+    if (!s->matched || !s->cutoff_ms)
         goto fail;
     rg_account_store *store = cfg->accounts;
     if (!store && !(store = s->own_store = rg_account_store_new()))
@@ -135,6 +143,7 @@ static void velocity_destroy(void *state)
         rg_account_foreach(&s->accounts, free_record_visit, &s->n_uses);
     rg_account_store_free(s->own_store);
     free(s->matched);
+    free(s->cutoff_ms);
     free(s);
 }
 
@@ -179,13 +188,30 @@ static rg_value velocity_eval(void *state, const rg_name_use *use, const rg_even
     return rg_int_typed(RG_T_INT, window_count);
 }
 
-/* Drop what no window that is still answered exactly can contain. */
-static bool trim_record(velocity_state *s, vel_record *r)
+/* The uses' trim cutoffs at the current watermark. The watermark moves
+ * with nearly every event, so update works them out itself (trim_record
+ * with NULL); a sweep, whose watermark stays, once for all its records. */
+static const int64_t *trim_cutoffs(velocity_state *s)
 {
+    if (!s->cutoffs_valid || s->cutoffs_wm_ms != s->watermark_ms) {
+        int64_t late_ms = rg_sat_sub(s->watermark_ms, s->max_lateness_ms);
+        for (size_t i = 0; i < s->n_uses; i++)
+            s->cutoff_ms[i] = rg_sat_sub(late_ms, s->uses[i]->window_ms);
+        s->cutoffs_wm_ms = s->watermark_ms;
+        s->cutoffs_valid = true;
+    }
+    return s->cutoff_ms;
+}
+
+/* Drop what no window that is still answered exactly can contain, by
+ * the uses' cutoffs at the watermark (NULL: worked out here). */
+static bool trim_record(velocity_state *s, vel_record *r, const int64_t *cutoff_ms)
+{
+    int64_t late_ms = rg_sat_sub(s->watermark_ms, s->max_lateness_ms);
     bool any_left = false;
     for (size_t i = 0; i < s->n_uses; i++) {
-        int64_t cutoff_ms = rg_sat_sub(rg_sat_sub(s->watermark_ms, s->max_lateness_ms), s->uses[i]->window_ms);
-        rg_window_trim(&r->windows[i], r->base_ms, cutoff_ms);
+        rg_window_trim(&r->windows[i], r->base_ms,
+                       cutoff_ms ? cutoff_ms[i] : rg_sat_sub(late_ms, s->uses[i]->window_ms));
         any_left |= rg_window_len(&r->windows[i]) > 0;
     }
     return any_left;
@@ -209,7 +235,7 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
     if (r) {
         /* Trim first: an account that is steady in time then keeps its
          * few live timestamps inline instead of growing a heap buffer. */
-        bool any_left = trim_record(s, r);
+        bool any_left = trim_record(s, r, NULL);
         if (s->any_matched)
             (void)rg_window_group_fit(r->windows, s->n_uses, &r->base_ms, ev->ts_ms);
         for (size_t i = 0; i < s->n_uses; i++) {
@@ -234,7 +260,7 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
 static bool keep_record(void *value, void *arg)
 {
     velocity_state *s = arg;
-    if (trim_record(s, value))
+    if (trim_record(s, value, trim_cutoffs(s)))
         return true;
     free_record(value, s->n_uses);
     return false;
@@ -245,7 +271,8 @@ static void velocity_expire(void *state, int64_t watermark_ms)
     velocity_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
-    if (rg_sweep_due(&s->folded_since_sweep, rg_account_active_records(s->accounts.store)))
+    if (rg_sweep_due_every(&s->folded_since_sweep, rg_account_active_records(s->accounts.store),
+                           RG_SWEEP_ACCOUNTS_EVERY))
         rg_account_sweep(&s->accounts, keep_record, s);
 }
 
@@ -273,7 +300,7 @@ static void velocity_stats(const void *state, rg_detector_stats *out)
     out->entities = rg_account_count(&s->accounts);
     /* The shared store's records are counted once, by the engine; a
      * private store is this family's alone. */
-    out->bytes = sizeof *s + s->n_uses * sizeof *s->matched +
+    out->bytes = sizeof *s + s->n_uses * (sizeof *s->matched + sizeof *s->cutoff_ms) +
                  (s->own_store ? rg_account_store_bytes(s->own_store) : 0);
     out->dropped = s->dropped;
     stats_acc acc = {s->n_uses, out};
