@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/hash.h"
+
 /* An id of the event in hand (rg_account_focus): its active record, once
  * looked up. Matched by the key's address and length: within one event
  * the families pass the event's own fields, and the focus is dropped
@@ -23,7 +25,9 @@ typedef struct focus {
     const char *key;     /* NULL: unused */
     size_t keylen;
     bool resolved;       /* record below is the map's answer */
+    bool fingerprinted;  /* fingerprint below is the key's */
     void *record;        /* the active record, NULL when it has none */
+    uint64_t fingerprint;
 } focus;
 
 /* A sweep asked for while sweeps are deferred (rg_account_store_defer). */
@@ -124,8 +128,8 @@ static void copy_kept(const rg_account_store *s, uint8_t used, unsigned char *ac
 void rg_account_focus(rg_account_store *s, const char *account, size_t account_len, const char *counterparty,
                       size_t counterparty_len)
 {
-    s->focus[0] = (focus){account, account_len, false, NULL};
-    s->focus[1] = (focus){counterparty, counterparty_len, false, NULL};
+    s->focus[0] = (focus){.key = account, .keylen = account_len};
+    s->focus[1] = (focus){.key = counterparty, .keylen = counterparty_len};
 }
 
 void rg_account_unfocus(rg_account_store *s)
@@ -140,6 +144,18 @@ static focus *focus_of(rg_account_store *s, const char *key, size_t keylen)
         if (s->focus[i].key == key && s->focus[i].keylen == keylen && key)
             return &s->focus[i];
     return NULL;
+}
+
+uint64_t rg_account_fingerprint(rg_account_store *s, const char *key, size_t keylen)
+{
+    focus *f = s ? focus_of(s, key, keylen) : NULL;
+    if (!f)
+        return rg_fingerprint64(key, keylen);
+    if (!f->fingerprinted) {
+        f->fingerprint = rg_fingerprint64(key, keylen);
+        f->fingerprinted = true;
+    }
+    return f->fingerprint;
 }
 
 /* The active record of key, through the focus when key is one of the

@@ -94,6 +94,11 @@ int rg_account_store_seal(rg_account_store *s);
 void rg_account_focus(rg_account_store *s, const char *account, size_t account_len, const char *counterparty,
                       size_t counterparty_len);
 void rg_account_unfocus(rg_account_store *s);
+/* rg_fingerprint64(key, keylen), made once per event for a focused id
+ * (matched by address and length, as get/put match them) however many
+ * families ask: counterparty and packets fingerprint the acting account
+ * in eval and again in update. Any other key, or s NULL: made now. */
+uint64_t rg_account_fingerprint(rg_account_store *s, const char *key, size_t keylen);
 
 /* The account's slice, or NULL when the slice holds nothing. A kept
  * slice of a dormant account promotes it (an allocation: NULL when that

@@ -171,7 +171,10 @@ void rg_cp_index_build(cp_record *r)
  * amortised O(1) while the slack (16 B a transfer) stays small. */
 static uint32_t raw_slack(uint32_t n) { return n / 4 + 1; }
 
-static void record_trim(cp_record *r, int64_t cutoff_ms)
+/* Drop the received transfers <= cutoff_ms. An emptied buffer is given
+ * back, unless it is small and `refill` says a transfer is about to go
+ * in (freeing it would only make the insert allocate again). */
+static void record_trim(cp_record *r, int64_t cutoff_ms, bool refill)
 {
     /* A cutoff before any time a record can hold (a window longer than
      * all of time, saturated) trims nothing: say "none", the one mark so
@@ -185,17 +188,22 @@ static void record_trim(cp_record *r, int64_t cutoff_ms)
         r->raw_start++;
         r->raw_n--;
     }
-    if (!r->raw_n) {
+    if (!r->raw_n && refill && r->raw_cap <= 2 * raw_slack(0)) {
+        r->raw_start = 0;   /* a small buffer, about to take a transfer */
+    } else if (!r->raw_n) {
         free(r->raw);   /* a quiet counterparty holds no buffer */
         r->raw = NULL;
         r->raw_start = r->raw_cap = 0;
-    } else if (r->raw_cap - r->raw_n > raw_slack(r->raw_n)) {
-        /* Trimmed history at the front, or a burst gone: slide the live
-         * transfers down and give the rest back. A counterparty paid
-         * steadily would otherwise hold up to twice its live transfers.
-         * Each compaction follows at least n/4 trims, so its O(n) move
-         * costs O(1) per trimmed transfer. A failed realloc keeps the
-         * bigger buffer. */
+    } else if ((uint64_t)r->raw_cap > 2 * ((uint64_t)r->raw_n + raw_slack(r->raw_n))) {
+        /* A burst gone: slide the live transfers down and give back
+         * what is over twice their need (trimmed history at the front
+         * alone is reused by raw_insert's slide). A counterparty paid
+         * steadily then holds at most about twice its live transfers;
+         * giving back at any excess made it shrink at every trim and
+         * grow again at the next transfer: a realloc pair per transfer
+         * (issue 16). Each compaction follows at least n/2 trims, so its
+         * O(n) move costs O(1) per trimmed transfer. A failed realloc
+         * keeps the bigger buffer. */
         memmove(r->raw, r->raw + r->raw_start, r->raw_n * sizeof *r->raw);
         r->raw_start = 0;
         uint32_t cap = r->raw_n + raw_slack(r->raw_n);
@@ -331,7 +339,7 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
     int64_t cutoff_ms = rg_sat_sub(wm_ms, s->senders_keep_ms);
     if (cutoff_ms > lo_ms)
         lo_ms = cutoff_ms;
-    uint64_t sender = rg_fingerprint64(ev->account, ev->account_len);
+    uint64_t sender = rg_account_fingerprint(s->received.store, ev->account, ev->account_len);
     int64_t newest_ms = r->raw[r->raw_start + r->raw_n - 1].ts_ms;
     if (r->index && ev->ts_ms >= newest_ms) {
         /* In order: every held ts is <= E.ts, so a sender is in the
@@ -399,13 +407,14 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
     }
     if (created)
         r->trimmed_ms = INT64_MIN;
-    record_trim(r, rg_sat_sub(s->watermark_ms, s->senders_keep_ms));
+    int64_t cutoff_ms = rg_sat_sub(s->watermark_ms, s->senders_keep_ms);
+    record_trim(r, cutoff_ms, ev->ts_ms > cutoff_ms);
     if (ev->ts_ms <= r->trimmed_ms) {
         if (!r->raw_n)
             rg_account_release(&s->received, ev->counterparty, ev->counterparty_len);
         return;   /* older than any window still answered exactly */
     }
-    uint64_t sender = rg_fingerprint64(ev->account, ev->account_len);
+    uint64_t sender = rg_account_fingerprint(s->received.store, ev->account, ev->account_len);
     if (raw_insert(r, ev->ts_ms, sender) != 0) {
         s->dropped++;
         return;
@@ -428,7 +437,7 @@ static bool keep_received(void *value, void *arg)
     cp_record *r = value;
     if (!s->want_senders)
         return false;
-    record_trim(r, rg_sat_sub(s->watermark_ms, s->senders_keep_ms));
+    record_trim(r, rg_sat_sub(s->watermark_ms, s->senders_keep_ms), false);
     if (r->raw_n > 0)
         return true;
     free_record(r);
@@ -444,7 +453,8 @@ static void counterparty_expire(void *state, int64_t watermark_ms)
      * one or another family's) may move records (account_store.h). */
     rg_record_cache_reset(&s->registration_cache);
     rg_record_cache_reset(&s->received_cache);
-    if (s->received.store && rg_sweep_due(&s->folded_since_sweep, rg_account_active_records(s->received.store)))
+    if (s->received.store && rg_sweep_due_every(&s->folded_since_sweep, rg_account_active_records(s->received.store),
+                                                  RG_SWEEP_ACCOUNTS_EVERY))
         rg_account_sweep(&s->received, keep_received, s);
 }
 

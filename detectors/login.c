@@ -72,6 +72,13 @@ typedef struct login_record {
 
 typedef struct login_state {
     rg_record_cache cache;            /* the account of the event in hand */
+    /* The event in hand's device fingerprint, made by eval (new_device)
+     * for update to reuse: set between them only (update and expire
+     * clear it), matched by the event as record_cache.h matches it and
+     * by the device_id's address. */
+    const char *fingerprinted_device; /* NULL: none */
+    rg_record_cache fingerprinted_event;
+    uint64_t device_fingerprint;
     rg_account_slice accounts;        /* login_record per account, in the shared store */
     rg_account_store *own_store;      /* a private store (no engine), else NULL */
     bool want_devices, want_country;
@@ -154,6 +161,23 @@ static int device_index(const login_record *r, uint64_t device)
     return -1;
 }
 
+/* The fingerprint of E's device, made once between eval and update. */
+static bool device_fingerprinted(const login_state *s, const rg_event *ev)
+{
+    const rg_record_cache *c = &s->fingerprinted_event;
+    return s->fingerprinted_device == ev->device_id && c->ev == ev && c->ts_ms == ev->ts_ms && c->type == ev->type;
+}
+
+static uint64_t device_fingerprint(login_state *s, const rg_event *ev)
+{
+    if (!device_fingerprinted(s, ev)) {
+        s->device_fingerprint = rg_fingerprint64(ev->device_id, strlen(ev->device_id));
+        s->fingerprinted_device = ev->device_id;
+        s->fingerprinted_event = (rg_record_cache){.ev = ev, .ts_ms = ev->ts_ms, .type = ev->type};
+    }
+    return s->device_fingerprint;
+}
+
 static rg_value login_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     login_state *s = state;
@@ -163,7 +187,7 @@ static rg_value login_eval(void *state, const rg_name_use *use, const rg_event *
             return rg_unknown(RG_T_BOOL);
         if (!r || !r->has_login)
             return rg_bool(false);
-        return rg_bool(device_index(r, rg_fingerprint64(ev->device_id, strlen(ev->device_id))) < 0);
+        return rg_bool(device_index(r, device_fingerprint(s, ev)) < 0);
     }
     if (use->spec == &login_names[L_PREV_LOGIN_COUNTRY]) {
         if (!r || !r->prev_login_country[0])
@@ -227,13 +251,16 @@ static void login_update(void *state, const rg_event *ev, struct rg_eval_ctx *ct
     bool has_device = s->want_devices && ev->device_id;
     login_record *r = rg_record_cache_slice(&s->cache, &s->accounts, ev, ev->account, ev->account_len);
     rg_record_cache_reset(&s->cache);   /* the record may be created below */
+    bool fingerprinted = has_device && device_fingerprinted(s, ev);
+    s->fingerprinted_device = NULL;     /* E's alone */
     if (!r && !is_login && !has_device)
         return;   /* nothing to remember about this account yet */
     if (!r && !(r = rg_account_put(&s->accounts, ev->account, ev->account_len, NULL))) {
         s->dropped++;
         return;
     }
-    if (has_device && remember_device(r, rg_fingerprint64(ev->device_id, strlen(ev->device_id))) != 0)
+    if (has_device && remember_device(r, fingerprinted ? s->device_fingerprint
+                                                       : rg_fingerprint64(ev->device_id, strlen(ev->device_id))) != 0)
         s->dropped++;
     if (!is_login)
         return;
@@ -258,6 +285,7 @@ static void login_expire(void *state, int64_t watermark_ms)
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
     rg_record_cache_reset(&s->cache);
+    s->fingerprinted_device = NULL;
 }
 
 static bool add_record_stats(const char *key, size_t keylen, void *value, void *arg)

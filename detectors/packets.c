@@ -81,6 +81,7 @@ typedef struct packet_state {
     rg_record_cache cache;            /* the claimed packet of the event in hand */
     size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
     rg_strmap *packets;
+    rg_account_store *accounts;       /* the engine's (may be NULL): E's account fingerprinted once */
     bool want_total, want_claimers;
     int64_t history_horizon_ms;
     int64_t watermark_ms;
@@ -126,6 +127,7 @@ static void *packets_create(const rg_detector_config *cfg, char *errstr, size_t 
         return NULL;
     }
     s->watermark_ms = INT64_MIN / 2;
+    s->accounts = cfg->accounts;
     configure(s, cfg);
     return s;
 }
@@ -199,7 +201,7 @@ static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event
     case P_OVERCLAIMED:
         return rg_bool(rg_sat_add(r->claimed_total, ev->amount) > r->amount);
     case P_RECLAIMED:
-        return rg_bool(has_claimed(r, rg_fingerprint64(ev->account, ev->account_len)));
+        return rg_bool(has_claimed(r, rg_account_fingerprint(s->accounts, ev->account, ev->account_len)));
     default:
         return rg_unknown(type);
     }
@@ -253,7 +255,7 @@ static void fold_event(packet_state *s, const rg_event *ev)
         return;
     if (s->want_total)
         r->claimed_total = rg_sat_add(r->claimed_total, ev->amount);   /* 10^7 claims of 10^12 would wrap */
-    if (s->want_claimers && add_claimer(r, rg_fingerprint64(ev->account, ev->account_len)) != 0)
+    if (s->want_claimers && add_claimer(r, rg_account_fingerprint(s->accounts, ev->account, ev->account_len)) != 0)
         s->dropped++;
 }
 

@@ -17,7 +17,8 @@
  * holding one rg_window per count() use (uses with equal W and FILTER are
  * merged by the loader, so e.g. instant claims and recall bursts each keep
  * their own timestamps, once) and the base their 32-bit offsets count
- * from (window.h): 8 + 16 bytes per use, 3 timestamps per use inline.
+ * from (window.h), and when a trim could first drop one (trim_due_ms):
+ * 16 bytes, plus 16 per use holding 3 timestamps inline.
  * Nothing is kept for an account until one of its events matches.
  *
  * Expiry: a timestamp matters while some event may still ask for a window
@@ -63,6 +64,14 @@ typedef struct velocity_state {
     struct vel_record *observed_record;
     bool *matched;                    /* [n_uses] */
     bool any_matched;
+
+    /* Each use's trim cutoff (watermark - max_lateness - W) at
+     * cutoffs_wm_ms: worked out once per watermark, not once per record
+     * a sweep trims. */
+    int64_t *cutoff_ms;               /* [n_uses] */
+    int64_t cutoffs_wm_ms;
+    bool cutoffs_valid;
+    int64_t *keep_ms;                 /* [n_uses]: max_lateness + W, saturated */
 } velocity_state;
 
 /* An account's slice: the base of every window's offsets, then one
@@ -70,6 +79,11 @@ typedef struct velocity_state {
  * count, that would cost every account bytes). */
 typedef struct vel_record {
     int64_t base_ms;
+    /* The lowest watermark at which a trim could drop an entry (a lower
+     * bound: min over the windows of oldest + max_lateness + W), so the
+     * trims of an update or a sweep that would drop nothing skip the
+     * windows (issue 16). INT64_MIN: unknown, trim and work it out. */
+    int64_t trim_due_ms;
     rg_window windows[];
 } vel_record;
 
@@ -88,8 +102,12 @@ static void *velocity_create(const rg_detector_config *cfg, char *errstr, size_t
     s->watermark_external = cfg->watermark_external;
     s->watermark_ms = INT64_MIN;
     s->matched = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->matched);
-    if (!s->matched)
+    s->cutoff_ms = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->cutoff_ms);
+    s->keep_ms = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->keep_ms);
+    if (!s->matched || !s->cutoff_ms || !s->keep_ms)
         goto fail;
+    for (size_t i = 0; i < cfg->n_uses; i++)
+        s->keep_ms[i] = rg_sat_add(s->max_lateness_ms, cfg->uses[i]->window_ms);
     rg_account_store *store = cfg->accounts;
     if (!store && !(store = s->own_store = rg_account_store_new()))
         goto fail;
@@ -135,6 +153,8 @@ static void velocity_destroy(void *state)
         rg_account_foreach(&s->accounts, free_record_visit, &s->n_uses);
     rg_account_store_free(s->own_store);
     free(s->matched);
+    free(s->cutoff_ms);
+    free(s->keep_ms);
     free(s);
 }
 
@@ -179,14 +199,57 @@ static rg_value velocity_eval(void *state, const rg_name_use *use, const rg_even
     return rg_int_typed(RG_T_INT, window_count);
 }
 
-/* Drop what no window that is still answered exactly can contain. */
-static bool trim_record(velocity_state *s, vel_record *r)
+/* The uses' trim cutoffs at the current watermark. The watermark moves
+ * with nearly every event, so update works them out itself (trim_record
+ * with NULL); a sweep, whose watermark stays, once for all its records. */
+static const int64_t *trim_cutoffs(velocity_state *s)
 {
+    if (!s->cutoffs_valid || s->cutoffs_wm_ms != s->watermark_ms) {
+        int64_t late_ms = rg_sat_sub(s->watermark_ms, s->max_lateness_ms);
+        for (size_t i = 0; i < s->n_uses; i++)
+            s->cutoff_ms[i] = rg_sat_sub(late_ms, s->uses[i]->window_ms);
+        s->cutoffs_wm_ms = s->watermark_ms;
+        s->cutoffs_valid = true;
+    }
+    return s->cutoff_ms;
+}
+
+/* When an entry at ts_ms of use i can first be trimmed: the watermark
+ * at which cutoff (watermark - max_lateness - W, saturated) reaches it.
+ * Never later than that (saturating down), so skipping a trim below it
+ * skips nothing a trim would drop. */
+static int64_t entry_due(const velocity_state *s, size_t i, int64_t ts_ms)
+{
+    return ts_ms == INT64_MIN ? INT64_MIN : rg_sat_add(ts_ms, s->keep_ms[i]);
+}
+
+/* A record's window i holds an entry at ts_ms now. */
+static void note_entry(const velocity_state *s, vel_record *r, size_t i, int64_t ts_ms)
+{
+    int64_t due = entry_due(s, i, ts_ms);
+    if (due < r->trim_due_ms)
+        r->trim_due_ms = due;
+}
+
+/* Drop what no window that is still answered exactly can contain, by
+ * the uses' cutoffs at the watermark (NULL: worked out here); returns
+ * whether anything is left. Below the record's trim_due_ms nothing
+ * would go: the windows are not looked at (a record holds entries while
+ * it exists: update and sweeps release an emptied one). */
+static bool trim_record(velocity_state *s, vel_record *r, const int64_t *cutoff_ms)
+{
+    if (s->watermark_ms < r->trim_due_ms)
+        return true;
+    int64_t late_ms = rg_sat_sub(s->watermark_ms, s->max_lateness_ms);
     bool any_left = false;
+    r->trim_due_ms = INT64_MAX;
     for (size_t i = 0; i < s->n_uses; i++) {
-        int64_t cutoff_ms = rg_sat_sub(rg_sat_sub(s->watermark_ms, s->max_lateness_ms), s->uses[i]->window_ms);
-        rg_window_trim(&r->windows[i], r->base_ms, cutoff_ms);
-        any_left |= rg_window_len(&r->windows[i]) > 0;
+        rg_window *w = &r->windows[i];
+        rg_window_trim(w, r->base_ms, cutoff_ms ? cutoff_ms[i] : rg_sat_sub(late_ms, s->uses[i]->window_ms));
+        if (rg_window_len(w)) {
+            any_left = true;
+            note_entry(s, r, i, rg_window_oldest(w, r->base_ms));
+        }
     }
     return any_left;
 }
@@ -205,20 +268,24 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
         r = rg_account_put(&s->accounts, ev->account, ev->account_len, NULL);
         if (!r)
             s->dropped++;
+        else
+            r->trim_due_ms = INT64_MAX;   /* no entry yet */
     }
     if (r) {
         /* Trim first: an account that is steady in time then keeps its
          * few live timestamps inline instead of growing a heap buffer. */
-        bool any_left = trim_record(s, r);
+        bool any_left = trim_record(s, r, NULL);
         if (s->any_matched)
             (void)rg_window_group_fit(r->windows, s->n_uses, &r->base_ms, ev->ts_ms);
         for (size_t i = 0; i < s->n_uses; i++) {
             if (!s->matched[i])
                 continue;
-            if (rg_window_insert(&r->windows[i], r->base_ms, ev->ts_ms) != 0)
+            if (rg_window_insert(&r->windows[i], r->base_ms, ev->ts_ms) != 0) {
                 s->dropped++;
-            else
+            } else {
                 any_left = true;
+                note_entry(s, r, i, ev->ts_ms);
+            }
         }
         if (!any_left) {
             free_record(r, s->n_uses);
@@ -234,7 +301,7 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
 static bool keep_record(void *value, void *arg)
 {
     velocity_state *s = arg;
-    if (trim_record(s, value))
+    if (trim_record(s, value, trim_cutoffs(s)))
         return true;
     free_record(value, s->n_uses);
     return false;
@@ -245,7 +312,8 @@ static void velocity_expire(void *state, int64_t watermark_ms)
     velocity_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
-    if (rg_sweep_due(&s->folded_since_sweep, rg_account_active_records(s->accounts.store)))
+    if (rg_sweep_due_every(&s->folded_since_sweep, rg_account_active_records(s->accounts.store),
+                           RG_SWEEP_ACCOUNTS_EVERY))
         rg_account_sweep(&s->accounts, keep_record, s);
 }
 
@@ -273,7 +341,7 @@ static void velocity_stats(const void *state, rg_detector_stats *out)
     out->entities = rg_account_count(&s->accounts);
     /* The shared store's records are counted once, by the engine; a
      * private store is this family's alone. */
-    out->bytes = sizeof *s + s->n_uses * sizeof *s->matched +
+    out->bytes = sizeof *s + s->n_uses * (sizeof *s->matched + sizeof *s->cutoff_ms) +
                  (s->own_store ? rg_account_store_bytes(s->own_store) : 0);
     out->dropped = s->dropped;
     stats_acc acc = {s->n_uses, out};
@@ -384,9 +452,12 @@ static int velocity_load(void *state, uint32_t version, rg_reader *in)
                 prev = ts;
                 if (target[i] < 0)
                     continue;
-                if (!r && !(r = rg_account_put(&s->accounts, key, keylen, NULL))) {
-                    rg_reader_fail(in, "account", "out of memory");
-                    break;
+                if (!r) {
+                    if (!(r = rg_account_put(&s->accounts, key, keylen, NULL))) {
+                        rg_reader_fail(in, "account", "out of memory");
+                        break;
+                    }
+                    r->trim_due_ms = INT64_MIN;   /* unknown until its first trim */
                 }
                 (void)rg_window_group_fit(r->windows, s->n_uses, &r->base_ms, ts);
                 if (rg_window_insert(&r->windows[target[i]], r->base_ms, ts) != 0)

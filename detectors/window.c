@@ -250,11 +250,6 @@ uint32_t rg_window_trim_some(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
 
 int64_t rg_window_at(const rg_window *w, int64_t base_ms, uint32_t i) { return at(w, base_ms, i); }
 
-int64_t rg_window_oldest(const rg_window *w, int64_t base_ms)
-{
-    return rg_window_len(w) ? at(w, base_ms, 0) : INT64_MIN;
-}
-
 int64_t rg_window_newest(const rg_window *w, int64_t base_ms)
 {
     uint32_t n = rg_window_len(w);

@@ -81,12 +81,18 @@ static inline uint32_t rg_window_trim(rg_window *w, int64_t base_ms, int64_t cut
     return rg_window_trim_some(w, base_ms, cutoff_ms);
 }
 
-/* Oldest / newest timestamp; INT64_MIN when empty. */
-int64_t rg_window_oldest(const rg_window *w, int64_t base_ms);
-int64_t rg_window_newest(const rg_window *w, int64_t base_ms);
-
 /* The i-th oldest timestamp (i < len). */
 int64_t rg_window_at(const rg_window *w, int64_t base_ms, uint32_t i);
+
+/* Oldest / newest timestamp; INT64_MIN when empty. The oldest inline
+ * here: every trim of a velocity record asks it. */
+static inline int64_t rg_window_oldest(const rg_window *w, int64_t base_ms)
+{
+    if (!rg_window_len(w))
+        return INT64_MIN;
+    return (w->meta >> 30) == 0 ? base_ms + (int64_t)w->word : rg_window_at(w, base_ms, 0);
+}
+int64_t rg_window_newest(const rg_window *w, int64_t base_ms);
 
 /* Before inserting ts_ms into one of the n windows sharing *base_ms:
  * when ts_ms does not fit the base, move the base (and every narrow

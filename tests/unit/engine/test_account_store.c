@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "detectors/account_store.h"
 
 #define KEY(s) (s), strlen(s)
@@ -316,6 +317,35 @@ static void test_focus_follows_creates_and_deletes(void **unused)
     rg_account_store_free(s);
 }
 
+/* The event's ids are fingerprinted once per focus, and only for that
+ * focus: a new event's id at the same address gets its own fingerprint
+ * (a parser reuses its buffers), an id not focused is fingerprinted from
+ * its bytes. */
+static void test_focus_fingerprints_once_per_event(void **unused)
+{
+    rg_account_store *s = rg_account_store_new();
+    rg_account_slice w;
+    assert_int_equal(rg_account_store_reserve(s, 16, &w), 0);
+    assert_int_equal(rg_account_store_seal(s), 0);
+    char account[] = "acct-1", counterparty[] = "acct-9", other[] = "acct-5";
+    assert_int_equal(rg_account_fingerprint(NULL, account, 6), rg_fingerprint64("acct-1", 6));
+    rg_account_focus(s, account, 6, counterparty, 6);
+    assert_int_equal(rg_account_fingerprint(s, account, 6), rg_fingerprint64("acct-1", 6));
+    assert_int_equal(rg_account_fingerprint(s, counterparty, 6), rg_fingerprint64("acct-9", 6));
+    assert_int_equal(rg_account_fingerprint(s, account, 6), rg_fingerprint64("acct-1", 6));   /* again: kept */
+    assert_int_equal(rg_account_fingerprint(s, other, 6), rg_fingerprint64("acct-5", 6));
+    assert_int_equal(rg_account_fingerprint(s, account, 5), rg_fingerprint64("acct-", 5));   /* another length */
+    rg_account_unfocus(s);
+    memcpy(account, "acct-2", 6);   /* the next event, in the same buffer */
+    assert_int_equal(rg_account_fingerprint(s, account, 6), rg_fingerprint64("acct-2", 6));
+    rg_account_focus(s, account, 6, NULL, 0);
+    assert_int_equal(rg_account_fingerprint(s, account, 6), rg_fingerprint64("acct-2", 6));
+    memcpy(account, "acct-3", 6);
+    rg_account_focus(s, account, 6, NULL, 0);   /* refocused without an unfocus */
+    assert_int_equal(rg_account_fingerprint(s, account, 6), rg_fingerprint64("acct-3", 6));
+    rg_account_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_dormant_cost),
         cmocka_unit_test(test_deferred_sweeps_share_a_walk),
         cmocka_unit_test(test_focus_follows_creates_and_deletes),
+        cmocka_unit_test(test_focus_fingerprints_once_per_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,6 +133,33 @@ static void test_trim_and_expire(void **unused)
     fixture_end(&f);
 }
 
+/* A record's windows are not looked at by a trim below its trim due
+ * time (velocity.c: the first watermark at which an entry can go); a
+ * late entry, inserted before the others, brings that time forward, so
+ * the next sweep drops it from the short window (it stayed there when
+ * the due time followed only the newest entries). */
+static void test_late_entry_brings_trim_forward(void **unused)
+{
+    det_fixture f;
+    fixture_begin(&f, "count");
+    const rg_name_use *count_10m = fixture_use(&f, "count", 10 * MIN_MS, NULL);
+    (void)fixture_use(&f, "count", DAY_MS, NULL);
+    fixture_create(&f);
+    rg_event on_time = mk_event(RG_EV_LOGIN, T0 + 2 * HOUR_MS, "u");
+    fixture_fold(&f, &on_time, NULL);
+    rg_event late = mk_event(RG_EV_LOGIN, T0 + 65 * MIN_MS, "u");   /* 55 min late: within max_lateness */
+    fixture_fold(&f, &late, NULL);
+    assert_int_equal(fixture_stats(&f).window_entries, 4);
+    rg_event other = mk_event(RG_EV_LOGIN, T0 + 140 * MIN_MS, "v");
+    fixture_fold(&f, &other, NULL);
+    /* Cutoff of the 10m window: 140 - 60 - 10 = 70 min past T0 > 65. */
+    f.det->expire(f.state, T0 + 140 * MIN_MS);
+    assert_int_equal(fixture_stats(&f).window_entries, 3 + 2);   /* u: 1 + 2, v: 1 + 1 */
+    rg_event again = mk_event(RG_EV_LOGIN, T0 + 141 * MIN_MS, "u");
+    assert_int_value(fixture_peek(&f, count_10m, &again, NULL), 1);   /* E alone */
+    fixture_end(&f);
+}
+
 /* A late event within max_lateness still sees its exact window. */
 static void test_late_within_lateness(void **unused)
 {
@@ -297,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_fifty_vs_fifty_one), cmocka_unit_test(test_window_boundary),
         cmocka_unit_test(test_across_midnight),    cmocka_unit_test(test_out_of_order),
         cmocka_unit_test(test_two_windows),        cmocka_unit_test(test_trim_and_expire),
+        cmocka_unit_test(test_late_entry_brings_trim_forward),
         cmocka_unit_test(test_late_within_lateness), cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_window_offsets_rebase_and_wide), cmocka_unit_test(test_window_longer_than_offsets),
     };
