@@ -103,6 +103,24 @@ static void set_length_word(const rg_strmap *m, unsigned char *e, uint32_t kl)
     memcpy(e + m->value_size_aligned, &kl, sizeof kl);
 }
 
+/* Fetch a record into the cache: its first line and, when the value is
+ * longer than a line, the line of its length word and key too (the
+ * account store's records are ~100 bytes: a lookup compares the key
+ * first, so that line is the one it waits for). */
+static inline __attribute__((always_inline)) void prefetch_record(const rg_strmap *m, const unsigned char *e,
+                                                                   int for_write)
+{
+    const unsigned char *key_line = e + m->value_size_aligned;
+    if (for_write) {
+        __builtin_prefetch(e, 1);
+        __builtin_prefetch(key_line, 1);
+        return;
+    }
+    __builtin_prefetch(e);
+    if (((uintptr_t)e ^ (uintptr_t)key_line) >= 64)
+        __builtin_prefetch(key_line);
+}
+
 static inline size_t entry_keylen(const rg_strmap *m, const unsigned char *e) { return length_word(m, e) & KEYLEN_MASK; }
 
 static inline bool key_spilled(const rg_strmap *m, size_t keylen) { return keylen >= m->key_room; }
@@ -211,7 +229,7 @@ void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t h, int stage)
         if (!s->ref)
             return;
         if (s->hash == h) {
-            __builtin_prefetch(record_at(m, s->ref - 1));
+            prefetch_record(m, record_at(m, s->ref - 1), 0);
             return;
         }
     }
@@ -247,6 +265,12 @@ static uint32_t take_record(rg_strmap *m)
         uint32_t i = m->free_head - 1;
         unsigned char *e = record_at(m, i);
         m->free_head = length_word(m, e);
+        /* Free records are scattered (a sweep frees them in table order)
+         * and this one's length word was a cache miss that stalled every
+         * insert: ask for the next one's now, so the next insert finds
+         * it there. */
+        if (m->free_head)
+            prefetch_record(m, record_at(m, m->free_head - 1), 1);
         memset(e, 0, m->stride);
         return i;
     }
