@@ -61,7 +61,7 @@ typedef struct transfer_record {
 
 typedef struct ref_state {
     rg_record_cache cache;            /* the transfer the event in hand refers to */
-    size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
+    rg_sweep_clock sweep_clock;       /* when the next sweep is due (sweep.h) */
     rg_strmap *transfers;      /* transfer event_id -> transfer_record */
     bool want_counterparty;
     int64_t history_horizon_ms;
@@ -116,6 +116,7 @@ static void *complaints_create(const rg_detector_config *cfg, char *errstr, size
         return NULL;
     }
     s->watermark_ms = INT64_MIN / 2;
+    s->sweep_clock = RG_SWEEP_CLOCK_INIT;
     configure(s, cfg);
     return s;
 }
@@ -163,7 +164,7 @@ static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_ev
 static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     ref_state *s = state;
-    s->folded_since_sweep++;
+    rg_sweep_tick(&s->sweep_clock);
     s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
     int64_t judged_at_ms = s->watermark_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
@@ -216,7 +217,7 @@ static void complaints_expire(void *state, int64_t watermark_ms)
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
     rg_record_cache_reset(&s->cache);
-    if (rg_sweep_due(&s->folded_since_sweep, rg_strmap_count(s->transfers)))
+    if (rg_sweep_due(&s->sweep_clock, rg_strmap_count(s->transfers)))
         rg_strmap_sweep(s->transfers, keep_record, s, free_record);
 }
 
@@ -230,18 +231,21 @@ static void complaints_stats(const void *state, rg_detector_stats *out)
 }
 
 /* ---- checkpoint ---------------------------------------------------------
- * Format 2: watermark, sweep counter, dropped; per transfer in key order:
- * event id, ts, counterparty (empty: not kept). Format 1 also had a last
- * touch, read and ignored (a transfer now lasts from its own ts). */
+ * Format 3: watermark, sweep clock (events since the last sweep and the
+ * base: sweep.h), dropped; per transfer in key order: event id, ts,
+ * counterparty (empty: not kept). Format 2 had no sweep base (it is taken
+ * anew).
+ * Format 1 also had a last touch, read and ignored (a transfer now lasts
+ * from its own ts). */
 
-#define COMPLAINTS_STATE_VERSION 2
+#define COMPLAINTS_STATE_VERSION 3
 #define KEY_MAX 1024
 
 static int complaints_save(const void *state, rg_strbuf *out)
 {
     const ref_state *s = state;
     rg_put_i64(out, s->watermark_ms);
-    rg_put_u64(out, s->folded_since_sweep);
+    rg_sweep_clock_save(out, &s->sweep_clock);
     rg_put_u64(out, s->dropped);
     size_t n;
     rg_strmap_item *items = rg_strmap_sorted(s->transfers, &n);
@@ -261,12 +265,12 @@ static int complaints_save(const void *state, rg_strbuf *out)
 static int complaints_load(void *state, uint32_t version, rg_reader *in)
 {
     ref_state *s = state;
-    if (version != COMPLAINTS_STATE_VERSION && version != 1) {
+    if (version < 1 || version > COMPLAINTS_STATE_VERSION) {
         rg_reader_fail(in, "complaints", "unknown section version");
         return -1;
     }
     int64_t watermark_ms = rg_get_mark(in, "watermark");
-    uint64_t folded = rg_get_u64(in, "sweep counter");
+    rg_sweep_clock clock = rg_sweep_clock_load(in, version >= 3);
     uint64_t dropped = rg_get_u64(in, "dropped");
     uint32_t n = rg_get_count(in, 4 + (version == 1 ? 16 : 8) + 4, "transfer count");
     for (uint32_t k = 0; k < n && rg_reader_ok(in); k++) {
@@ -308,7 +312,7 @@ static int complaints_load(void *state, uint32_t version, rg_reader *in)
         return -1;
     }
     s->watermark_ms = watermark_ms;
-    s->folded_since_sweep = (size_t)folded;
+    s->sweep_clock = clock;
     s->dropped = (size_t)dropped;
     return 0;
 }

@@ -134,6 +134,7 @@ static void *counterparty_create(const rg_detector_config *cfg, char *errstr, si
         return NULL;
     }
     s->watermark_ms = INT64_MIN / 2;
+    s->sweep_clock = RG_SWEEP_CLOCK_INIT;
     if (configure(s, cfg) != 0) {
         snprintf(errstr, errstr_size, "counterparty_senders(): window must be a positive duration");
         counterparty_destroy(s);
@@ -373,7 +374,7 @@ void rg_cp_grow_scratch(cp_state *s, uint32_t raw_n)
 static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     cp_state *s = state;
-    s->folded_since_sweep++;
+    rg_sweep_tick(&s->sweep_clock);
     s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
@@ -453,7 +454,7 @@ static void counterparty_expire(void *state, int64_t watermark_ms)
      * one or another family's) may move records (account_store.h). */
     rg_record_cache_reset(&s->registration_cache);
     rg_record_cache_reset(&s->received_cache);
-    if (s->received.store && rg_sweep_due_every(&s->folded_since_sweep, rg_account_active_records(s->received.store),
+    if (s->received.store && rg_sweep_due_every(&s->sweep_clock, rg_account_active_records(s->received.store),
                                                   RG_SWEEP_ACCOUNTS_EVERY))
         rg_account_sweep(&s->received, keep_received, s);
 }

@@ -14,6 +14,7 @@
 #include "detector.h"
 #include "record_cache.h"
 #include "sender_index.h"
+#include "sweep.h"
 
 typedef struct transfer_in {
     int64_t ts_ms;
@@ -59,7 +60,7 @@ typedef struct cp_state {
     int64_t senders_keep_ms;          /* largest W + max_lateness (saturated) */
     int64_t watermark_ms;
     size_t dropped;
-    size_t folded_since_sweep;        /* events since the received slice's last sweep (sweep.h) */
+    rg_sweep_clock sweep_clock;       /* when the received slice's next sweep is due (sweep.h) */
     /* Distinct-sender scratch set for late events: sized in update (never
      * on the eval path) to twice the largest raw array held. */
     scratch_slot *scratch;
@@ -72,7 +73,7 @@ void rg_cp_index_build(cp_record *r);
 /* Size the late-event scratch set for a counterparty of raw_n transfers. */
 void rg_cp_grow_scratch(cp_state *s, uint32_t raw_n);
 
-#define RG_COUNTERPARTY_STATE_VERSION 2
+#define RG_COUNTERPARTY_STATE_VERSION 3
 int rg_counterparty_save(const void *state, rg_strbuf *out);
 int rg_counterparty_load(void *state, uint32_t version, rg_reader *in);
 

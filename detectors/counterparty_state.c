@@ -8,11 +8,13 @@
 #include "counterparty_internal.h"
 
 /* ---- checkpoint ---------------------------------------------------------
- * Format 2: watermark, sweep counter, dropped; registrations in key order
+ * Format 3: watermark, sweep clock (events since the last sweep and the
+ * base: sweep.h), dropped; registrations in key order
  * (key, registered); received records in key order (key, trim mark,
  * whether it had a sender index, its transfers (ts, sender fingerprint)
  * in ts order). The index is rebuilt from the transfers: it is a
- * function of them (each live sender's latest ts).
+ * function of them (each live sender's latest ts). Format 2 had no sweep base
+ * (it is taken anew).
  * Format 1 (registrations expired after the history horizon) had two
  * sweep counters and a last touch per registration, read and ignored;
  * its senders were hashes of another function, which no fingerprint of
@@ -33,7 +35,7 @@ int rg_counterparty_save(const void *state, rg_strbuf *out)
 {
     const cp_state *s = state;
     rg_put_i64(out, s->watermark_ms);
-    rg_put_u64(out, s->folded_since_sweep);
+    rg_sweep_clock_save(out, &s->sweep_clock);
     rg_put_u64(out, s->dropped);
     size_t n;
     rg_strmap_item *items = sorted_slices(&s->registrations, &n);
@@ -125,12 +127,12 @@ static void load_received(cp_state *s, uint32_t version, rg_reader *in)
 int rg_counterparty_load(void *state, uint32_t version, rg_reader *in)
 {
     cp_state *s = state;
-    if (version != RG_COUNTERPARTY_STATE_VERSION && version != 1) {
+    if (version < 1 || version > RG_COUNTERPARTY_STATE_VERSION) {
         rg_reader_fail(in, "counterparty", "unknown section version");
         return -1;
     }
     int64_t watermark_ms = rg_get_mark(in, "watermark");
-    uint64_t folded = rg_get_u64(in, "sweep counter");
+    rg_sweep_clock clock = rg_sweep_clock_load(in, version >= 3);
     if (version == 1)
         (void)rg_get_u64(in, "sweep counter");
     uint64_t dropped = rg_get_u64(in, "dropped");
@@ -163,7 +165,7 @@ int rg_counterparty_load(void *state, uint32_t version, rg_reader *in)
         return -1;
     }
     s->watermark_ms = watermark_ms;
-    s->folded_since_sweep = (size_t)folded;
+    s->sweep_clock = clock;
     s->dropped = (size_t)dropped;
     return 0;
 }

@@ -79,7 +79,7 @@ typedef struct packet_record {
 
 typedef struct packet_state {
     rg_record_cache cache;            /* the claimed packet of the event in hand */
-    size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
+    rg_sweep_clock sweep_clock;       /* when the next sweep is due (sweep.h) */
     rg_strmap *packets;
     rg_account_store *accounts;       /* the engine's (may be NULL): E's account fingerprinted once */
     bool want_total, want_claimers;
@@ -127,6 +127,7 @@ static void *packets_create(const rg_detector_config *cfg, char *errstr, size_t 
         return NULL;
     }
     s->watermark_ms = INT64_MIN / 2;
+    s->sweep_clock = RG_SWEEP_CLOCK_INIT;
     s->accounts = cfg->accounts;
     configure(s, cfg);
     return s;
@@ -219,7 +220,7 @@ static void packets_update(void *state, const rg_event *ev, struct rg_eval_ctx *
 
 static void fold_event(packet_state *s, const rg_event *ev)
 {
-    s->folded_since_sweep++;
+    rg_sweep_tick(&s->sweep_clock);
     int64_t judged_at_ms = s->watermark_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
@@ -271,7 +272,7 @@ static void packets_expire(void *state, int64_t watermark_ms)
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
     rg_record_cache_reset(&s->cache);
-    if (rg_sweep_due(&s->folded_since_sweep, rg_strmap_count(s->packets)))
+    if (rg_sweep_due(&s->sweep_clock, rg_strmap_count(s->packets)))
         rg_strmap_sweep(s->packets, keep_record, s, free_record);
 }
 
@@ -295,22 +296,24 @@ static void packets_stats(const void *state, rg_detector_stats *out)
 }
 
 /* ---- checkpoint ---------------------------------------------------------
- * Format 2: watermark, sweep counter, dropped; per packet in key order:
- * key, send ts, amount, claimed total, kind, claimer fingerprints.
- * Format 1 also had a last touch per packet (read and ignored: a packet
+ * Format 3: watermark, sweep clock (events since the last sweep and the
+ * base: sweep.h), dropped; per packet in key order: key, send ts, amount,
+ * claimed total, kind, claimer fingerprints. Format 2 had no sweep base
+ * (it is taken anew). Format 1 also had a last touch per packet (read
+ * and ignored: a packet
  * now lasts from its send), and its claimers were hashes of another
  * function that today's fingerprints never equal: they are dropped, so
  * packet_reclaimed may miss a repeat claim on a packet sent before such
  * a load (it never fires wrongly). */
 
-#define PACKETS_STATE_VERSION 2
+#define PACKETS_STATE_VERSION 3
 #define KEY_MAX 1024
 
 static int packets_save(const void *state, rg_strbuf *out)
 {
     const packet_state *s = state;
     rg_put_i64(out, s->watermark_ms);
-    rg_put_u64(out, s->folded_since_sweep);
+    rg_sweep_clock_save(out, &s->sweep_clock);
     rg_put_u64(out, s->dropped);
     size_t n;
     rg_strmap_item *items = rg_strmap_sorted(s->packets, &n);
@@ -336,12 +339,12 @@ static int packets_save(const void *state, rg_strbuf *out)
 static int packets_load(void *state, uint32_t version, rg_reader *in)
 {
     packet_state *s = state;
-    if (version != PACKETS_STATE_VERSION && version != 1) {
+    if (version < 1 || version > PACKETS_STATE_VERSION) {
         rg_reader_fail(in, "packets", "unknown section version");
         return -1;
     }
     int64_t watermark_ms = rg_get_mark(in, "watermark");
-    uint64_t folded = rg_get_u64(in, "sweep counter");
+    rg_sweep_clock clock = rg_sweep_clock_load(in, version >= 3);
     uint64_t dropped = rg_get_u64(in, "dropped");
     uint32_t n = rg_get_count(in, 4 + (version == 1 ? 4 : 3) * 8 + 1 + 4, "packet count");
     for (uint32_t k = 0; k < n && rg_reader_ok(in); k++) {
@@ -381,7 +384,7 @@ static int packets_load(void *state, uint32_t version, rg_reader *in)
         return -1;
     }
     s->watermark_ms = watermark_ms;
-    s->folded_since_sweep = (size_t)folded;
+    s->sweep_clock = clock;
     s->dropped = (size_t)dropped;
     return 0;
 }

@@ -48,7 +48,7 @@ static const rg_name_spec velocity_names[] = {
 };
 
 typedef struct velocity_state {
-    size_t folded_since_sweep;        /* events folded in since the last sweep (sweep.h) */
+    rg_sweep_clock sweep_clock;       /* when the next sweep is due (sweep.h) */
     rg_account_slice accounts;        /* account -> vel_record, in the shared store */
     rg_account_store *own_store;      /* a private store (no engine), else NULL */
     const rg_name_use *const *uses;
@@ -96,6 +96,7 @@ static void *velocity_create(const rg_detector_config *cfg, char *errstr, size_t
     velocity_state *s = calloc(1, sizeof *s);
     if (!s)
         goto fail;
+    s->sweep_clock = RG_SWEEP_CLOCK_INIT;
     s->uses = cfg->uses;
     s->n_uses = cfg->n_uses;
     s->max_lateness_ms = cfg->max_lateness_ms > 0 ? cfg->max_lateness_ms : 0;
@@ -257,7 +258,7 @@ static bool trim_record(velocity_state *s, vel_record *r, const int64_t *cutoff_
 static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     velocity_state *s = state;
-    s->folded_since_sweep++;
+    rg_sweep_tick(&s->sweep_clock);
     if (s->observed != ev)
         velocity_observe(s, ev, ctx);
     s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
@@ -312,7 +313,7 @@ static void velocity_expire(void *state, int64_t watermark_ms)
     velocity_state *s = state;
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
-    if (rg_sweep_due_every(&s->folded_since_sweep, rg_account_active_records(s->accounts.store),
+    if (rg_sweep_due_every(&s->sweep_clock, rg_account_active_records(s->accounts.store),
                            RG_SWEEP_ACCOUNTS_EVERY))
         rg_account_sweep(&s->accounts, keep_record, s);
 }
@@ -349,19 +350,21 @@ static void velocity_stats(const void *state, rg_detector_stats *out)
 }
 
 /* ---- checkpoint ---------------------------------------------------------
- * Format 1: watermark, sweep counter, dropped; the uses (W, canonical
- * form of the use: rg_use_canonical), so a blob saved under another rule
+ * Format 2: watermark, sweep clock (events since the last sweep and the
+ * base: sweep.h), dropped; the uses (W, canonical form of the use:
+ * rg_use_canonical), so a blob saved under another rule
  * file maps each window to an equal use or drops it; then per account in
- * key order: the key, and per saved use its timestamps, oldest first. */
+ * key order: the key, and per saved use its timestamps, oldest first.
+ * Format 1 had no sweep base (it is taken anew). */
 
-#define VELOCITY_STATE_VERSION 1
+#define VELOCITY_STATE_VERSION 2
 #define KEY_MAX 1024   /* longer than any id events.md allows */
 
 static int velocity_save(const void *state, rg_strbuf *out)
 {
     const velocity_state *s = state;
     rg_put_i64(out, s->watermark_ms);
-    rg_put_u64(out, s->folded_since_sweep);
+    rg_sweep_clock_save(out, &s->sweep_clock);
     rg_put_u64(out, s->dropped);
     rg_put_u32(out, (uint32_t)s->n_uses);
     rg_strbuf form = RG_STRBUF_INIT;
@@ -395,12 +398,12 @@ static int velocity_save(const void *state, rg_strbuf *out)
 static int velocity_load(void *state, uint32_t version, rg_reader *in)
 {
     velocity_state *s = state;
-    if (version != VELOCITY_STATE_VERSION) {
+    if (version != VELOCITY_STATE_VERSION && version != 1) {
         rg_reader_fail(in, "velocity", "unknown section version");
         return -1;
     }
     int64_t watermark_ms = rg_get_mark(in, "watermark");
-    uint64_t folded = rg_get_u64(in, "sweep counter");
+    rg_sweep_clock clock = rg_sweep_clock_load(in, version >= 2);
     uint64_t dropped = rg_get_u64(in, "dropped");
     uint32_t n_saved = rg_get_count(in, 4, "use count");
     if (!rg_reader_ok(in))
@@ -473,7 +476,7 @@ static int velocity_load(void *state, uint32_t version, rg_reader *in)
         return -1;
     }
     s->watermark_ms = watermark_ms;
-    s->folded_since_sweep = (size_t)folded;
+    s->sweep_clock = clock;
     s->dropped = (size_t)dropped;
     return 0;
 }

@@ -2,8 +2,9 @@
  * Memory tests for the stateful families: 100k accounts with a few events
  * each, the default pack's uses. Asserts bytes per account (from each
  * family's stats) stays under the budget of docs/state.md, and that
- * expire() past the horizon leaves nothing behind. Prints the measured
- * figures (the numbers docs/state.md quotes). Owner: detectors.
+ * expire() past the horizon leaves nothing behind, and that a stream
+ * that adds a record per event is still swept (sweep.h). Prints the
+ * measured figures (the numbers docs/state.md quotes). Owner: detectors.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,61 @@ static void test_complaints_memory(void **unused)
     fixture_end(&f);
 }
 
+/* A stream where every event adds a record that outlives the next
+ * expire() (detectors/sweep.h): the map must still be swept, so that it
+ * holds about its live records, not everything ever seen. The expire()
+ * cadence is the engine's (every 1,000 events). Before the sweep clock
+ * had a base, such a map grew as fast as the count it waited for and was
+ * never swept past 4,096 records: these ended at 60,000. */
+#define STREAM_EVENTS 60000
+#define EXPIRE_EVERY 1000
+
+static void fold_stream(det_fixture *f, int64_t spacing_ms, bool fresh_event_ids)
+{
+    for (int i = 0; i < STREAM_EVENTS; i++) {
+        int64_t ts = T0 + (int64_t)i * spacing_ms;
+        rg_event t = mk_transfer(ts, account_name[i], account_name[(i + 1) % N_ACCOUNTS], 100);
+        if (fresh_event_ids) {
+            t.event_id = account_name[i];
+            t.event_id_len = strlen(account_name[i]);
+        }
+        fixture_fold(f, &t, NULL);
+        if ((i + 1) % EXPIRE_EVERY == 0)
+            f->det->expire(f->state, ts);
+    }
+}
+
+static void test_complaints_swept_on_a_transfer_stream(void **unused)
+{
+    det_fixture f;
+    fixture_begin(&f, "ref_age");
+    fixture_use(&f, "ref_age", 0, NULL);
+    fixture_create(&f);
+    /* One transfer a minute: 10,080 of them within the 7-day horizon. */
+    fold_stream(&f, MIN_MS, true);
+    size_t entities = fixture_stats(&f).entities;
+    printf("# complaints, transfer-only stream: %zu records of %d transfers (10,080 live)\n", entities,
+           STREAM_EVENTS);
+    assert_true(entities <= 3 * 10080);
+    fixture_end(&f);
+}
+
+static void test_velocity_swept_on_fresh_accounts(void **unused)
+{
+    det_fixture f;
+    fixture_begin(&f, "count");
+    fixture_use(&f, "count", 2 * HOUR_MS, NULL);
+    fixture_create(&f);
+    /* A new account every second, each seen once: 7,200 within the 2 h
+     * window. */
+    fold_stream(&f, 1000, false);
+    size_t entities = fixture_stats(&f).entities;
+    printf("# velocity, a fresh account per event: %zu records of %d accounts (7,200 live)\n", entities,
+           STREAM_EVENTS);
+    assert_true(entities <= 5 * 7200);
+    fixture_end(&f);
+}
+
 int main(void)
 {
     make_names();
@@ -197,6 +253,8 @@ int main(void)
         cmocka_unit_test(test_velocity_memory),     cmocka_unit_test(test_login_memory),
         cmocka_unit_test(test_counterparty_memory), cmocka_unit_test(test_registration_only_memory),
         cmocka_unit_test(test_packets_memory),      cmocka_unit_test(test_complaints_memory),
+        cmocka_unit_test(test_complaints_swept_on_a_transfer_stream),
+        cmocka_unit_test(test_velocity_swept_on_fresh_accounts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
