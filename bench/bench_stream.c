@@ -705,6 +705,14 @@ static int cmp_i64(const void *a, const void *b)
 }
 #define cmp_i64_fwd cmp_i64
 
+/* Sort n latencies; an empty set may have no array (a phase that got no
+ * sample under load), and qsort must not be given NULL. */
+static void sort_i64(int64_t *v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_i64);
+}
+
 typedef struct samples {
     int64_t *v;
     int64_t *at; /* send time into the phase, us (for the drift) */
@@ -918,7 +926,7 @@ static void split_print(split *sp)
     } parts[] = {{"in", &sp->in}, {"ent", &sp->ent}, {"dec", &sp->dec}, {"own", &sp->own}, {"out", &sp->out}};
     printf(" split_n=%zu", sp->own.n);
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
-        qsort(parts[i].s->v, parts[i].s->n, sizeof *parts[i].s->v, cmp_i64);
+        sort_i64(parts[i].s->v, parts[i].s->n);
         printf(" %s_n=%zu %s_p50_ms=%.1f %s_p99_ms=%.1f", parts[i].name, parts[i].s->n, parts[i].name,
                pct_ms(parts[i].s, 0.5), parts[i].name, pct_ms(parts[i].s, 0.99));
     }
@@ -1125,8 +1133,8 @@ static int cmd_latency(int argc, char **argv)
                 last_at = s->at[i];
         double drift = median_between(s, last_at - 1000000, last_at + 1) -
                        median_between(s, warmup_ms * 1000, warmup_ms * 1000 + 1000000);
-        qsort(s->v, s->n, sizeof *s->v, cmp_i64);
-        qsort(d->v, d->n, sizeof *d->v, cmp_i64);
+        sort_i64(s->v, s->n);
+        sort_i64(d->v, d->n);
         printf("phase=%s decisions=%zu p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f "
                "warmup_max_ms=%.2f decided_p50_ms=%.1f decided_p99_ms=%.1f drift_ms=%.1f",
                sl.h->phase_name[k], s->n, pct_ms(s, 0.5), pct_ms(s, 0.9), pct_ms(s, 0.99), pct_ms(s, 0.999),
@@ -1143,8 +1151,8 @@ static int cmd_latency(int argc, char **argv)
     /* The median over the one-second windows of this consumer's broker
      * round trips (its fetches: fetch.wait.max.ms included). */
     if (rtts.p50.n) {
-        qsort(rtts.p50.v, rtts.p50.n, sizeof *rtts.p50.v, cmp_i64);
-        qsort(rtts.p99.v, rtts.p99.n, sizeof *rtts.p99.v, cmp_i64);
+        sort_i64(rtts.p50.v, rtts.p50.n);
+        sort_i64(rtts.p99.v, rtts.p99.n);
         printf("fetch_rtt windows=%zu p50_ms=%.2f p99_ms=%.2f\n", rtts.p50.n, pct_ms(&rtts.p50, 0.5),
                pct_ms(&rtts.p99, 0.5));
     }
