@@ -20,6 +20,7 @@ int rg_smerge_init(rg_smerge *m, size_t n_sources, int64_t max_idle_ms, int64_t 
         s->progress_ms = INT64_MIN;
         s->heard_ms = -1;
         s->wait_since_ms = -1;
+        s->idle_from_ms = -1;
     }
     m->max_idle_ms = max_idle_ms < 0 ? 0 : max_idle_ms;
     m->max_wait_ms = max_wait_ms > 0 ? max_wait_ms : 30000;
@@ -105,10 +106,25 @@ void rg_smerge_progress(rg_smerge *m, size_t src, int64_t progress_ms, bool drai
     if (src >= m->n)
         return;
     rg_smerge_source *s = &m->sources[src];
+    bool was_idle = is_idle(m, s, now_ms), was_drained = is_drained(s);
     if (progress_ms > s->progress_ms)
         s->progress_ms = progress_ms;
     s->drained = drained;
     s->heard_ms = now_ms;
+    /* Idle from now on (merge.h): its word "drained" is new, or comes
+     * again after a silence; its own bound counts from here. */
+    if (!drained)
+        s->idle_from_ms = -1;
+    else if (!was_idle)
+        s->idle_from_ms = now_ms;
+    /* Left behind, then its partition is no longer drained: records are
+     * on the broker that it has not read, and nobody knows how old they
+     * are (docs/streaming.md, proof step 2): it holds the merge back
+     * again, under the max_wait bound of a source with data known, from
+     * its first hold (not reset here: a source flapping between the two
+     * stays bounded). */
+    if (was_drained && !drained && s->left_behind)
+        s->left_behind = false;
 }
 
 void rg_smerge_set_input_behind(rg_smerge *m, bool behind) { m->input_behind = behind; }
@@ -160,9 +176,14 @@ static void pause_bounds(rg_smerge *m, int64_t now_ms)
         int64_t d = now_ms - m->clock_ms;
         if (m->idle_since_ms >= 0)
             m->idle_since_ms += d;
-        for (size_t i = 0; i < m->n; i++)
-            if (m->sources[i].wait_since_ms >= 0)
-                m->sources[i].wait_since_ms += d;
+        for (size_t i = 0; i < m->n; i++) {
+            rg_smerge_source *s = &m->sources[i];
+            if (s->wait_since_ms >= 0)
+                s->wait_since_ms += d;
+            /* Set by a report between two calls: not past now. */
+            if (s->idle_from_ms >= 0)
+                s->idle_from_ms = s->idle_from_ms + d < now_ms ? s->idle_from_ms + d : now_ms;
+        }
     }
     m->clock_ms = now_ms;
 }
@@ -193,7 +214,10 @@ rg_smerge_result rg_smerge_next(rg_smerge *m, int64_t now_ms, size_t *src, int64
         int64_t *since = drained ? &m->idle_since_ms : &s->wait_since_ms;
         if (*since < 0)
             *since = now_ms;
-        int64_t left = *since + (drained ? m->max_idle_ms : m->max_wait_ms) - now_ms;
+        /* Idle sources share one spell, but each has at least max_idle
+         * from when it became idle (merge.h). */
+        int64_t from = drained && s->idle_from_ms > *since ? s->idle_from_ms : *since;
+        int64_t left = from + (drained ? m->max_idle_ms : m->max_wait_ms) - now_ms;
         if (left <= 0) {
             s->left_behind = s->just_left_behind = true;
             s->left_while_drained = drained;

@@ -23,12 +23,18 @@
  *   - bounds (wall): drained sources that still report (idle) together
  *     hold the merge back at most max_idle_ms per spell (from the first
  *     hold until the merge runs out of heads or a drained source that may
- *     have held it back sends data), any other source (not drained, or
- *     silent: no report for RG_SMERGE_SILENT_MARKS mark intervals and at
- *     least RG_SMERGE_SILENT_MIN_MS, its instance perhaps dead) at most
- *     max_wait_ms from its first hold until it sends data; past its bound
- *     a source is left behind until it sends data again, and its records
- *     then come late (flagged).
+ *     have held it back sends data), except that each has at least
+ *     max_idle_ms from when it became idle (its first "drained", or the
+ *     first after a silence or after "not drained": that word is new, and
+ *     its partition's next records may be on their way); any other source
+ *     (not drained, or silent: no report for RG_SMERGE_SILENT_MARKS mark
+ *     intervals and at least RG_SMERGE_SILENT_MIN_MS, its instance
+ *     perhaps dead) at most max_wait_ms from its first hold until it
+ *     sends data; past its bound a source is left behind until it sends
+ *     data again or, left behind while drained, reports its partition not
+ *     drained (records on the broker it has not read: it holds again,
+ *     under max_wait_ms from its first hold), and its records then come
+ *     late (flagged).
  *
  * Sending again: after a source's task is restored on another instance it
  * sends again what its snapshot did not cover. Each record has a sequence
@@ -74,6 +80,7 @@ typedef struct rg_smerge_source {
     bool drained;
     int64_t heard_ms;           /* local monotonic ms of the last report; -1 never */
     int64_t wait_since_ms;      /* first hold of this spell (not drained); -1 none */
+    int64_t idle_from_ms;       /* local monotonic ms it became idle (drained, reporting); -1 not */
     bool left_behind;           /* past its bound: ignored until it sends data */
     bool just_left_behind;      /* set when left behind; the caller logs and clears it */
     bool left_while_drained;

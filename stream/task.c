@@ -314,7 +314,17 @@ long rg_task_run(rg_stream *s, rg_task *t, size_t max, int64_t *wait_ms)
     if (t->kind == RG_TASK_ENTITY) {
         rg_smerge *m = rg_entity_merge(t->st.entity);
         rg_smerge_set_input_behind(m, input_behind(s, t));
+        uint64_t late_before = m->late;
         n = rg_entity_run(t->st.entity, rg_run_mono_ms(), max, &out, wait_ms);
+        if (m->late > late_before) {
+            /* Evaluated after a later record of another source: its
+             * entity's answers may differ from replay's. */
+            char late[32], stream_time[32];
+            rg_run_fmt_i64(late, sizeof late, (int64_t)(m->late - late_before));
+            rg_run_fmt_i64(stream_time, sizeof stream_time, m->stream_time_ms);
+            rg_log(RG_LOG_DEBUG, "entity merge evaluated records late", "task", t->name, "records", late,
+                   "stream_time", stream_time, NULL);
+        }
         for (size_t i = 0; i < m->n; i++) {
             rg_smerge_source *src = &m->sources[i];
             if (!src->just_left_behind)
