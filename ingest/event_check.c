@@ -308,9 +308,9 @@ static int type_fields(rg_event_parser *p, rg_event *ev, rg_reject *rej)
     case RG_EV_LOGIN:
         return 0;
     case RG_EV_TRANSFER:
-        ev->currency = "CNY";
+        ev->currency = RG_DEFAULT_CURRENCY;
         e = RG_MODE_REALTIME;
-        if (required_string(p, F_COUNTERPARTY, 64, &ev->counterparty, &ev->counterparty_len, type, rej) ||
+        if (required_string(p, F_COUNTERPARTY, RG_ACCOUNT_ID_MAX, &ev->counterparty, &ev->counterparty_len, type, rej) ||
             amount_field(p, ev, type, rej) ||
             code_field(p, F_CURRENCY, 3, "an ISO 4217 code like \"CNY\"", &ev->currency, rej) ||
             enum_field(p, F_MODE, rg_transfer_mode_from_name, "realtime, delay_2h, delay_24h", &e,
@@ -322,9 +322,9 @@ static int type_fields(rg_event_parser *p, rg_event *ev, rg_reject *rej)
         ev->mode = (rg_transfer_mode)e;
         return 0;
     case RG_EV_RED_PACKET_SEND:
-        ev->shares = 1;
+        ev->shares = RG_DEFAULT_SHARES;
         e = RG_PACKET_NORMAL;
-        if (required_string(p, F_PACKET_ID, 128, &ev->packet_id, &ev->packet_id_len, type, rej) ||
+        if (required_string(p, F_PACKET_ID, RG_ID_MAX, &ev->packet_id, &ev->packet_id_len, type, rej) ||
             amount_field(p, ev, type, rej))
             return -1;
         if (has(p, F_SHARES)) {
@@ -339,15 +339,15 @@ static int type_fields(rg_event_parser *p, rg_event *ev, rg_reject *rej)
         ev->kind = (rg_packet_kind)e;
         return 0;
     case RG_EV_RED_PACKET_CLAIM:
-        return required_string(p, F_PACKET_ID, 128, &ev->packet_id, &ev->packet_id_len, type, rej) ||
+        return required_string(p, F_PACKET_ID, RG_ID_MAX, &ev->packet_id, &ev->packet_id_len, type, rej) ||
                        amount_field(p, ev, type, rej)
                    ? -1
                    : 0;
     case RG_EV_RECALL_REQUEST:
-        return required_string(p, F_REF, 128, &ev->ref, &ev->ref_len, type, rej);
+        return required_string(p, F_REF, RG_ID_MAX, &ev->ref, &ev->ref_len, type, rej);
     case RG_EV_COMPLAINT:
         e = RG_REASON_FRAUD;
-        if (required_string(p, F_REF, 128, &ev->ref, &ev->ref_len, type, rej) ||
+        if (required_string(p, F_REF, RG_ID_MAX, &ev->ref, &ev->ref_len, type, rej) ||
             enum_field(p, F_REASON, rg_complaint_reason_from_name, "fraud, mistake, other", &e,
                        &ev->reason_given, rej))
             return -1;
@@ -364,7 +364,7 @@ int rg_event_check(rg_event_parser *p, rg_event *ev, rg_reject *rej)
     memset(ev, 0, sizeof *ev);
     ev->client_automation = ev->client_hooked = -1;
 
-    if (string_field(p, F_EVENT_ID, true, 128, &ev->event_id, &ev->event_id_len, rej) != 0)
+    if (string_field(p, F_EVENT_ID, true, RG_ID_MAX, &ev->event_id, &ev->event_id_len, rej) != 0)
         return -1;
     const rg_json_val *t = &p->vals[F_TYPE];
     if (!(p->seen & F_BIT(F_TYPE)))
@@ -381,9 +381,9 @@ int rg_event_check(rg_event_parser *p, rg_event *ev, rg_reject *rej)
     ev->type = (rg_event_type)type;
 
     if (time_field(p, F_TS, true, &ev->ts_ms, NULL, rej) != 0 ||
-        string_field(p, F_ACCOUNT, true, 64, &ev->account, &ev->account_len, rej) != 0 ||
+        string_field(p, F_ACCOUNT, true, RG_ACCOUNT_ID_MAX, &ev->account, &ev->account_len, rej) != 0 ||
         ip_field(p, ev, rej) != 0 ||
-        string_field(p, F_DEVICE_ID, false, 128, &ev->device_id, NULL, rej) != 0 ||
+        string_field(p, F_DEVICE_ID, false, RG_ID_MAX, &ev->device_id, NULL, rej) != 0 ||
         location_field(p, ev, rej) != 0 ||
         time_field(p, F_CLIENT_TS, false, &ev->client_ts_ms, &ev->has_client_ts, rej) != 0 ||
         client_field(p, ev, rej) != 0)

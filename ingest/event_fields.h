@@ -31,6 +31,16 @@ typedef enum rg_field {
 
 #define F_BIT(f) (UINT32_C(1) << (f))
 
+/* events.md's limits on ids: event_id, device_id, packet_id and ref are
+ * 1..128 bytes, account and counterparty 1..64. */
+#define RG_ID_MAX 128
+#define RG_ACCOUNT_ID_MAX 64
+
+/* A transfer's currency and a red packet's shares when the event leaves
+ * them out (events.md). */
+#define RG_DEFAULT_CURRENCY "CNY"
+#define RG_DEFAULT_SHARES 1
+
 /* Limits we chose where events.md is silent (docs/events.md). */
 #define RG_TARGET_MAX 128
 #define RG_IP_TEXT_MAX 45         /* INET6_ADDRSTRLEN - 1 */

@@ -191,14 +191,14 @@ static inline bool rg_usual_take_value(rg_event_parser *p, rg_event *ev, int f, 
     size_t unused;
     int e;
     switch (f) {
-    case F_EVENT_ID: return rg_usual_string(v, 128, &ev->event_id, &ev->event_id_len);
+    case F_EVENT_ID: return rg_usual_string(v, RG_ID_MAX, &ev->event_id, &ev->event_id_len);
     case F_TYPE:
         if (v->type != RG_JSON_STRING || v->str_has_nul || (e = rg_event_type_from_name(v->str, v->str_len)) < 0)
             return false;
         ev->type = (rg_event_type)e;
         return true;
     case F_TS: return rg_usual_time(v, &ev->ts_ms);
-    case F_ACCOUNT: return rg_usual_string(v, 64, &ev->account, &ev->account_len);
+    case F_ACCOUNT: return rg_usual_string(v, RG_ACCOUNT_ID_MAX, &ev->account, &ev->account_len);
     case F_IP:
         if (v->type != RG_JSON_STRING || v->str_has_nul || v->str_len > RG_IP_TEXT_MAX)
             return false;
@@ -210,7 +210,7 @@ static inline bool rg_usual_take_value(rg_event_parser *p, rg_event *ev, int f, 
             return false;
         ev->ip = v->str;
         return true;
-    case F_DEVICE_ID: return rg_usual_string(v, 128, &ev->device_id, &unused);
+    case F_DEVICE_ID: return rg_usual_string(v, RG_ID_MAX, &ev->device_id, &unused);
     case F_LOCATION:
         if (v->type != RG_JSON_OBJECT || p->loc_seen != (LOC_LAT | LOC_LON) ||
             !rg_usual_coordinate(p, &p->lat, 90, &ev->lat) || !rg_usual_coordinate(p, &p->lon, 180, &ev->lon))
@@ -219,7 +219,7 @@ static inline bool rg_usual_take_value(rg_event_parser *p, rg_event *ev, int f, 
         return true;
     case F_CLIENT_TS: return (ev->has_client_ts = rg_usual_time(v, &ev->client_ts_ms));
     case F_REGION: return rg_usual_code(v, 2, &ev->region);
-    case F_COUNTERPARTY: return rg_usual_string(v, 64, &ev->counterparty, &ev->counterparty_len);
+    case F_COUNTERPARTY: return rg_usual_string(v, RG_ACCOUNT_ID_MAX, &ev->counterparty, &ev->counterparty_len);
     case F_AMOUNT: return rg_usual_int(v, (uint64_t)RG_AMOUNT_MAX, &ev->amount);
     case F_CURRENCY: return (ev->currency_given = rg_usual_code(v, 3, &ev->currency));
     case F_MODE:
@@ -229,7 +229,7 @@ static inline bool rg_usual_take_value(rg_event_parser *p, rg_event *ev, int f, 
         return (ev->mode_given = true);
     case F_COUNTERPARTY_CREATED_AT:
         return (ev->has_counterparty_created_at = rg_usual_time(v, &ev->counterparty_created_at_ms));
-    case F_PACKET_ID: return rg_usual_string(v, 128, &ev->packet_id, &ev->packet_id_len);
+    case F_PACKET_ID: return rg_usual_string(v, RG_ID_MAX, &ev->packet_id, &ev->packet_id_len);
     case F_SHARES: return (ev->shares_given = rg_usual_int(v, RG_SHARES_MAX, &ev->shares));
     case F_KIND:
         if (!rg_usual_enum(v, rg_packet_kind_from_name, &e))
@@ -237,7 +237,7 @@ static inline bool rg_usual_take_value(rg_event_parser *p, rg_event *ev, int f, 
         ev->kind = (rg_packet_kind)e;
         return (ev->kind_given = true);
     case F_TARGET: return rg_usual_string(v, RG_TARGET_MAX, &ev->target, &unused);
-    case F_REF: return rg_usual_string(v, 128, &ev->ref, &ev->ref_len);
+    case F_REF: return rg_usual_string(v, RG_ID_MAX, &ev->ref, &ev->ref_len);
     case F_REASON:
         if (!rg_usual_enum(v, rg_complaint_reason_from_name, &e))
             return false;
@@ -286,9 +286,9 @@ static inline bool rg_usual_finish(rg_event *ev, uint32_t seen)
     if ((seen & ~allowed[t]) || (seen & required[t]) != required[t])
         return false;
     if (t == RG_EV_TRANSFER && !ev->currency_given)
-        ev->currency = "CNY";
+        ev->currency = RG_DEFAULT_CURRENCY;
     else if (t == RG_EV_RED_PACKET_SEND && !ev->shares_given)
-        ev->shares = 1;
+        ev->shares = RG_DEFAULT_SHARES;
     return true;
 }
 
