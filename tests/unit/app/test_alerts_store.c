@@ -1,7 +1,8 @@
 /* Unit tests for store/alerts*.c: schema and migrations, adding decisions
  * (dedupe, batching, the sink), listing with filters, label/resolve and
  * the release outbox, per-rule precision, JSON output. Schema 3's review
- * features (migration, history, search, users): test_alerts_review.c. */
+ * features: test_alerts_review.c (migration, history, users) and
+ * test_alerts_review_lists.c (filters, search, counts). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
