@@ -1,7 +1,7 @@
 /*
  * bench_stream — the separate processes around `riskgate run` for the
  * streaming benchmark (bench/run.sh BUILD stream; docs/bench-stream.md).
- * One program, three roles, each run as its own process:
+ * One program, four roles, each run as its own process:
  *
  *   bench_stream produce --brokers B --topic T [--partitions N]
  *                        [--rate EV_PER_S --phases NAME:SECONDS,... --sendlog FILE]
