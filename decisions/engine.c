@@ -414,7 +414,7 @@ static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_
     for (; at < end; at++) {
         size_t i = *at;
         const rg_rule *r = rg_ruleset_rule(e->rs, i);
-        if (rg_eval_condition(ctx, r->when) != RG_TRUE)
+        if (!rg_eval_fires(ctx, r->when))
             continue;
         e->rule_hits[i]++;
         rg_decision_builder_add_hit(b, ctx, r);

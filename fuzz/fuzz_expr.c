@@ -9,8 +9,9 @@
  * with every name unknown, without crashing; then, with names given
  * values chosen by the input (rg_eval_preset, some of another runtime type
  * than their static one), its specialised nodes (rg_expr.tri) must answer
- * what the generic walk answers. The input is copied to an exact-size
- * buffer so ASan sees any read past `len`.
+ * what the generic walk answers, and rg_eval_fires (the engine's "is it
+ * TRUE?") must say TRUE exactly when the walk does. The input is copied
+ * to an exact-size buffer so ASan sees any read past `len`.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -187,6 +188,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 for (size_t i = 0; i < f->n_uses; i++)
                     rg_eval_preset(&ctx, f->uses[i], value_for(f->uses[i], data, size, i));
                 rg_tri fast = rg_eval_condition(&ctx, e);
+                /* "Does it fire" (rg_eval_fires, the engine's question),
+                 * from a fresh memo: TRUE exactly when the walk's is. */
+                ctx.gen = 10;
+                for (size_t i = 0; i < f->n_uses; i++)
+                    rg_eval_preset(&ctx, f->uses[i], value_for(f->uses[i], data, size, i));
+                CHECK(rg_eval_fires(&ctx, e) == (fast == RG_TRUE));
                 /* With the fields family's state present, `type` is the
                  * event type's name and a root the type folds
                  * (rg_expr_fold_types) answers from its residue. */
@@ -197,6 +204,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 preset_as_event(f, &ctx, states, &fields_state, &ev, data, size);
                 ctx.detector_state = states;
                 rg_tri folded = rg_eval_condition(&ctx, e);
+                ctx.gen = 11;
+                preset_as_event(f, &ctx, states, &fields_state, &ev, data, size);
+                CHECK(rg_eval_fires(&ctx, e) == (folded == RG_TRUE));
                 ctx.detector_state = NULL;
                 rg_expr_despecialise(e);
                 CHECK(rg_eval_condition(&ctx, e) == folded);

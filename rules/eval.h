@@ -109,6 +109,21 @@ static inline rg_tri rg_eval_condition(rg_eval_ctx *ctx, const struct rg_expr *e
     return e->tri ? (rg_tri)e->tri(ctx, e) : rg_eval_condition_walk(ctx, e);
 }
 
+/* Does a rule's `when` fire (is it TRUE)? rg_eval_condition(ctx, e) ==
+ * RG_TRUE, asked of the loaded tree's "fires" evaluators (rg_expr.fires):
+ * once a conjunct is not TRUE the rest are not asked, and the conjunct
+ * that reads only the event's own fields goes first. Names a rule that
+ * cannot fire would have computed are left out (their values come lazily
+ * to whoever asks later: evidence, explain), never a name that may look
+ * the IP up, so the GeoIP lookups (and geoip_lookup_errors) are the walk's.
+ * The engine asks this once per rule and event. */
+static inline bool rg_eval_fires(rg_eval_ctx *ctx, const struct rg_expr *e)
+{
+    if (!e)
+        return false;
+    return e->fires ? e->fires(ctx, e) != 0 : rg_eval_condition(ctx, e) == RG_TRUE;
+}
+
 /* Evaluate any expression to a value (a signal's expression). Unknown
  * operands give an unknown value; a condition gives a BOOL value, unknown
  * for RG_UNKNOWN. */

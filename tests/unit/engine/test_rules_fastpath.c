@@ -77,31 +77,38 @@ static const rg_name_use *use_named(const rg_ruleset *rs, const char *name)
     return NULL;
 }
 
-/* Both answers for expr on event i; `amount` preset to *preset when given
- * (a value of another runtime type than the name's static one). */
-static void both_ways(const char *expr, size_t i, const rg_value *preset, rg_tri *fast, rg_tri *generic)
+/* Both answers for expr on event i, and whether it fires (rg_eval_fires,
+ * on a third copy, so that nothing the others computed is in its memo);
+ * `amount` preset to *preset when given (a value of another runtime type
+ * than the name's static one). */
+static void both_ways(const char *expr, size_t i, const rg_value *preset, rg_tri *fast, rg_tri *generic, bool *fires)
 {
     char *yaml = one_rule_file(expr);
-    rules_fx f, g;
+    rules_fx f, g, h;
     fx_load(&f, yaml);
     fx_load(&g, yaml);
+    fx_load(&h, yaml);
     free(yaml);
     const rg_expr *when = rg_ruleset_rule(f.rs, 0)->when;
     assert_non_null(when->tri);   /* every boolean root is specialised */
     rg_expr_despecialise(rg_ruleset_rule(g.rs, 0)->when);
     rg_event ev = event_at(i);
-    rules_fx *fx[2] = {&f, &g};
+    rules_fx *fx[3] = {&f, &g, &h};
     rg_tri *out[2] = {fast, generic};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         fx_begin(fx[k], &ev);
         const rg_name_use *amount = use_named(fx[k]->rs, "amount");
         if (preset && amount)
             rg_eval_preset(&fx[k]->ctx, amount, *preset);
-        *out[k] = rg_eval_condition(&fx[k]->ctx, rg_ruleset_rule(fx[k]->rs, 0)->when);
+        if (k < 2)
+            *out[k] = rg_eval_condition(&fx[k]->ctx, rg_ruleset_rule(fx[k]->rs, 0)->when);
+        else
+            *fires = rg_eval_fires(&fx[k]->ctx, rg_ruleset_rule(fx[k]->rs, 0)->when);
         fx_end(fx[k], &ev);
     }
     fx_close(&f);
     fx_close(&g);
+    fx_close(&h);
 }
 
 static void test_specialised_equals_generic(void **state)
@@ -113,9 +120,13 @@ static void test_specialised_equals_generic(void **state)
         for (size_t i = 0; i < N_EVENTS; i++)
             for (size_t p = 0; p < 3; p++) {
                 rg_tri fast, generic;
-                both_ways(EXPRS[x], i, presets[p], &fast, &generic);
+                bool fires;
+                both_ways(EXPRS[x], i, presets[p], &fast, &generic, &fires);
                 if (fast != generic)
                     fail_msg("%s on event %zu (preset %zu): specialised %s, generic %s", EXPRS[x], i, p, TRI[fast],
+                             TRI[generic]);
+                if (fires != (generic == RG_TRUE))
+                    fail_msg("%s on event %zu (preset %zu): fires %d, generic %s", EXPRS[x], i, p, fires,
                              TRI[generic]);
             }
 }
@@ -237,6 +248,50 @@ static void test_type_fold(void **state)
     fx_close(&f);
 }
 
+/* rg_eval_fires asks a conjunct only while the rule can still fire, the
+ * one reading the event's own fields first; a conjunct that may look the
+ * IP up is asked exactly when the walk asks it. */
+static void test_fires_skips_what_cannot_fire(void **state)
+{
+    (void)state;
+    rg_event transfer7 = event_at(0), transfer3 = event_at(4), complaint = event_at(3);
+    const struct {
+        const char *expr;
+        const rg_event *ev;
+        bool want;
+        const char *asked, *not_asked;   /* NULL: no check */
+    } cases[] = {
+        /* amount (the event's own) first: FALSE for 3, claim_delay left out */
+        {"claim_delay < 1s and amount > 5", &transfer3, false, "amount", "claim_delay"},
+        {"claim_delay < 1s and amount > 5", &transfer7, false, "claim_delay", NULL},
+        /* written order among state names: clock_skew unknown, claim_delay left out */
+        {"clock_skew > 5m and claim_delay < 1s", &transfer7, false, "clock_skew", "claim_delay"},
+        {"clock_skew > 5m and claim_delay < 1s", &complaint, false, "claim_delay", NULL},
+        /* a GeoIP name after an unknown conjunct: asked, as the walk does */
+        {"claim_delay < 1s and geo_accuracy_km >= 0", &transfer7, false, "geo_accuracy_km", NULL},
+        /* ... and not put after the event's own fields */
+        {"geo_accuracy_km >= 0 and amount > 5", &transfer3, false, "geo_accuracy_km", NULL},
+        {"clock_skew > 5m or amount > 5", &transfer7, true, "amount", NULL},
+        {"reason == fraud and clock_skew > 5m", &complaint, true, "clock_skew", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *yaml = one_rule_file(cases[i].expr);
+        rules_fx f;
+        fx_load(&f, yaml);
+        free(yaml);
+        fx_begin(&f, cases[i].ev);
+        bool got = rg_eval_fires(&f.ctx, rg_ruleset_rule(f.rs, 0)->when);
+        if (got != cases[i].want)
+            fail_msg("%s (case %zu): fires %d, want %d", cases[i].expr, i, got, cases[i].want);
+        if (cases[i].asked && !asked(&f, cases[i].asked))
+            fail_msg("%s (case %zu): %s not asked", cases[i].expr, i, cases[i].asked);
+        if (cases[i].not_asked && asked(&f, cases[i].not_asked))
+            fail_msg("%s (case %zu): %s asked", cases[i].expr, i, cases[i].not_asked);
+        fx_end(&f, cases[i].ev);
+        fx_close(&f);
+    }
+}
+
 /* A signal that names one use (`amt: amount`, a count()) is read from that
  * use's memo entry by the specialised nodes: same answers as the walk,
  * and the rule's evidence still shows the signal under its own name. */
@@ -290,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_unknown_left_operand_skips_the_right),
         cmocka_unit_test(test_type_fold),
         cmocka_unit_test(test_signal_of_one_use),
+        cmocka_unit_test(test_fires_skips_what_cannot_fire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
