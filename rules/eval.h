@@ -43,6 +43,7 @@ typedef struct rg_eval_ctx {
 
     /* private to eval.c: */
     const rg_event *ev;
+    uint32_t parts;            /* rg_event_parts(ev) (detector.h) */
     uint32_t gen;              /* bumped per event; memo entries of older gens are stale */
     uint32_t *memo_gen;        /* [n_uses] */
     rg_value *memo;            /* [n_uses] */

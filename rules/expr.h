@@ -110,6 +110,10 @@ typedef struct rg_expr {
      * failed lookup): such a subtree is asked exactly when the walk asks it. */
     bool looks_up_ip;
     unsigned cost;                /* names below that come from state (not the event's own fields) */
+    /* The event parts (detector.h RG_PART_*) without which this node is
+     * UNKNOWN before anything is computed: a name, or a comparison or
+     * membership test of one, whose family promises it unknown then. */
+    uint32_t needs;
 } rg_expr;
 
 /* What the compiler needs from the loader: name resolution, name uses

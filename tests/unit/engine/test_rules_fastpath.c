@@ -8,6 +8,8 @@
  */
 #include "test_rules_util.h"
 
+#include <arpa/inet.h>
+
 #include "rules/expr.h"
 
 static const char *const TRI[] = {"FALSE", "TRUE", "UNKNOWN"};
@@ -250,11 +252,16 @@ static void test_type_fold(void **state)
 
 /* rg_eval_fires asks a conjunct only while the rule can still fire, the
  * one reading the event's own fields first; a conjunct that may look the
- * IP up is asked exactly when the walk asks it. */
+ * IP up is asked exactly when the walk asks it; a name whose family says
+ * the event lacks the part it needs is not asked at all. */
 static void test_fires_skips_what_cannot_fire(void **state)
 {
     (void)state;
-    rg_event transfer7 = event_at(0), transfer3 = event_at(4), complaint = event_at(3);
+    rg_event transfer7 = event_at(0), transfer3 = event_at(4), complaint = event_at(3), login = event_at(2),
+             packages = event_at(4), transfer3_ip = event_at(4);
+    transfer3_ip.ip = "1.2.3.4";   /* an IP (no database here: every geo name unknown, after asking) */
+    transfer3_ip.ip_family = AF_INET;
+    memcpy(transfer3_ip.ip_bin, (const unsigned char[]){1, 2, 3, 4}, 4);
     const struct {
         const char *expr;
         const rg_event *ev;
@@ -264,13 +271,26 @@ static void test_fires_skips_what_cannot_fire(void **state)
         /* amount (the event's own) first: FALSE for 3, claim_delay left out */
         {"claim_delay < 1s and amount > 5", &transfer3, false, "amount", "claim_delay"},
         {"claim_delay < 1s and amount > 5", &transfer7, false, "claim_delay", NULL},
-        /* written order among state names: clock_skew unknown, claim_delay left out */
-        {"clock_skew > 5m and claim_delay < 1s", &transfer7, false, "clock_skew", "claim_delay"},
+        /* written order among state names: clock_skew unknown (no
+         * client_ts: settled without asking), claim_delay left out */
+        {"clock_skew > 5m and claim_delay < 1s", &transfer7, false, NULL, "claim_delay"},
+        {"claim_delay > 5m and clock_skew > 1s", &transfer7, false, "claim_delay", "clock_skew"},
+        /* names whose part the event lacks (rg_detector.name_needs) are not asked */
+        {"client.automation or any(client.packages in tools) or clock_skew > 5m", &transfer7, false, NULL,
+         "client.automation"},
+        {"client.automation or any(client.packages in tools) or clock_skew > 5m", &transfer7, false, NULL,
+         "client.packages"},
+        {"client.automation or any(client.packages in tools) or clock_skew > 5m", &transfer7, false, NULL,
+         "clock_skew"},
+        {"geo_distance_km > 500", &transfer7, false, NULL, "geo_distance_km"},
+        {"client.automation or client.hooked", &login, true, "client.automation", NULL},
+        {"client.automation or any(client.packages in ['com.fake.grabber'])", &packages, true, "client.packages", NULL},
         {"clock_skew > 5m and claim_delay < 1s", &complaint, false, "claim_delay", NULL},
         /* a GeoIP name after an unknown conjunct: asked, as the walk does */
         {"claim_delay < 1s and geo_accuracy_km >= 0", &transfer7, false, "geo_accuracy_km", NULL},
         /* ... and not put after the event's own fields */
-        {"geo_accuracy_km >= 0 and amount > 5", &transfer3, false, "geo_accuracy_km", NULL},
+        {"geo_accuracy_km >= 0 and amount > 5", &transfer3_ip, false, "geo_accuracy_km", NULL},
+        {"geo_accuracy_km >= 0 and amount > 5", &transfer3, false, NULL, "geo_accuracy_km"},   /* no IP */
         {"clock_skew > 5m or amount > 5", &transfer7, true, "amount", NULL},
         {"reason == fraud and clock_skew > 5m", &complaint, true, "clock_skew", NULL},
     };
