@@ -312,6 +312,81 @@ static void test_fires_skips_what_cannot_fire(void **state)
     }
 }
 
+/* The promise behind rg_detector.name_needs, for every family that makes
+ * it: the name is unknown on an event without one of its parts, through
+ * the family's own eval (the memo, nothing settled early), and the
+ * event with every part makes the client names known (so the check
+ * cannot pass by every value being unknown). */
+static void test_name_needs_kept(void **state)
+{
+    (void)state;
+    static const char *const packages[] = {"com.fake.grabber", NULL};
+    rg_event full = mk_transfer(T0, "u-1", "u-2", 7);
+    full.ip = "1.2.3.4";
+    full.ip_family = AF_INET;
+    memcpy(full.ip_bin, (const unsigned char[]){1, 2, 3, 4}, 4);
+    full.has_location = true;
+    full.lat = 31.2;
+    full.lon = 121.4;
+    full.client_automation = 1;
+    full.client_hooked = 0;
+    full.has_client_packages = true;
+    full.client_packages = packages;
+    full.n_client_packages = 1;
+    full.has_client_ts = true;
+    full.client_ts_ms = T0 - 1000;
+    size_t checked = 0;
+    for (size_t d = 0; rg_detectors[d]; d++) {
+        const rg_detector *det = rg_detectors[d];
+        for (size_t i = 0; det->name_needs && i < det->n_names; i++) {
+            uint32_t needs = det->name_needs[i];
+            if (!needs || det->names[i].args[0] != RG_ARG_NONE)
+                continue;
+            char yaml[512];
+            snprintf(yaml, sizeof yaml,
+                     "version: 1\nlists:\n  tools: [x]\nrules:\n  - id: t\n    when: |\n      %s\n"
+                     "    then:\n      - review: account\n    message: \"{%s}\"\n",
+                     det->names[i].type == RG_T_BOOL ? det->names[i].name : "1 > 2", det->names[i].name);
+            rules_fx f;
+            fx_load(&f, yaml);
+            const rg_name_use *u = use_named(f.rs, det->names[i].name);
+            assert_non_null(u);
+            fx_begin(&f, &full);
+            bool known_full = rg_eval_use(&f.ctx, u).known;
+            fx_end(&f, &full);
+            if (strcmp(det->family, "client") == 0 && !known_full)
+                fail_msg("%s unknown on an event with every part", det->names[i].name);
+            for (uint32_t bit = 1; bit; bit <<= 1) {
+                if (!(needs & bit))
+                    continue;
+                rg_event ev = full;
+                if (bit == RG_PART_IP)
+                    ev.ip_family = 0, ev.ip = NULL;
+                else if (bit == RG_PART_LOCATION)
+                    ev.has_location = false;
+                else if (bit == RG_PART_CLIENT_AUTOMATION)
+                    ev.client_automation = -1;
+                else if (bit == RG_PART_CLIENT_HOOKED)
+                    ev.client_hooked = -1;
+                else if (bit == RG_PART_CLIENT_PACKAGES)
+                    ev.has_client_packages = false;
+                else if (bit == RG_PART_CLIENT_TS)
+                    ev.has_client_ts = false;
+                else
+                    fail_msg("%s needs part %#x, which this test does not know", det->names[i].name, bit);
+                assert_int_equal(rg_event_parts(&ev) & bit, 0);
+                fx_begin(&f, &ev);
+                if (rg_eval_use(&f.ctx, u).known)
+                    fail_msg("%s known on an event without part %#x", det->names[i].name, bit);
+                fx_end(&f, &ev);
+                checked++;
+            }
+            fx_close(&f);
+        }
+    }
+    assert_true(checked >= 7);   /* four client names, three geo names (the distance two parts) */
+}
+
 /* A signal that names one use (`amt: amount`, a count()) is read from that
  * use's memo entry by the specialised nodes: same answers as the walk,
  * and the rule's evidence still shows the signal under its own name. */
@@ -366,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_type_fold),
         cmocka_unit_test(test_signal_of_one_use),
         cmocka_unit_test(test_fires_skips_what_cannot_fire),
+        cmocka_unit_test(test_name_needs_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
