@@ -98,6 +98,9 @@ void rg_eval_preset(rg_eval_ctx *ctx, const rg_name_use *use, rg_value v);
  * no database, or the IP is not in it. Memoised. */
 const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx);
 
+/* Whether the current event's IP has been looked up (rg_eval_geo asked). */
+static inline bool rg_eval_geo_asked(const rg_eval_ctx *ctx) { return ctx->geo_gen == ctx->gen; }
+
 /* Evaluate a condition (a rule's `when`, or a count() filter). Inline:
  * the engine asks once per rule and event, count() filters once per use
  * and event; a loaded condition goes straight to its root's evaluator
