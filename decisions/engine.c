@@ -252,6 +252,13 @@ rg_engine_result rg_engine_process(rg_engine *e, const rg_event *ev, const char 
 
 static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len, const rg_sink *sink);
 
+/* An event's class for rg_engine.geo_asked. */
+static size_t geo_class(const rg_event *ev)
+{
+    size_t t = (unsigned)ev->type < RG_EV_TYPE_COUNT ? (size_t)ev->type : RG_EV_TYPE_COUNT;
+    return t * 2 + (ev->has_location ? 1 : 0);
+}
+
 static bool preset_one(void *arg, const char *key, size_t key_len, const rg_value *v)
 {
     rg_engine *e = arg;
@@ -335,6 +342,7 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
             rg_detectors[i]->update(e->detector_state[i], ev, ctx);
     }
     rg_account_unfocus(e->accounts);
+    e->geo_asked[geo_class(ev)] = rg_eval_geo_asked(ctx);
     if (++e->since_expire >= EXPIRE_EVERY) {
         e->since_expire = 0;
         expire_state(e);
@@ -381,7 +389,7 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
         size_t i = e->plan.prefetch[k];
         rg_detectors[i]->prefetch(e->detector_state[i], ev, h, stage);
     }
-    if (stage == 1 && ev->ip_family)
+    if (stage == 1 && ev->ip_family && e->geo_asked[geo_class(ev)])
         rg_geo_cache_prefetch(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
 }
 
@@ -414,7 +422,7 @@ static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_
     for (; at < end; at++) {
         size_t i = *at;
         const rg_rule *r = rg_ruleset_rule(e->rs, i);
-        if (rg_eval_condition(ctx, r->when) != RG_TRUE)
+        if (!rg_eval_fires(ctx, r->when))
             continue;
         e->rule_hits[i]++;
         rg_decision_builder_add_hit(b, ctx, r);

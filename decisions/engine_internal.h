@@ -49,6 +49,11 @@ struct rg_engine {
         rg_event_hashes h;
     } ahead[4];
     unsigned ahead_next;
+    /* Whether the last evaluated event of each class (type x has a
+     * location) had its IP looked up: stage 1 fetches the GeoIP cache's
+     * set only for a class that does (on the month, half the events with
+     * an IP never ask: no location and no rule that needs the country). */
+    bool geo_asked[(RG_EV_TYPE_COUNT + 1) * 2];
 
     uint64_t *rule_hits;        /* [rule count] */
     rg_engine_stats stats;

@@ -24,6 +24,14 @@ static const rg_name_spec client_names[C_COUNT] = {
                       "|client_ts - ts| (ms); unknown without client_ts"},
 };
 
+/* Every name is unknown when the client did not report its part. */
+static const uint32_t client_needs[C_COUNT] = {
+    [C_AUTOMATION] = RG_PART_CLIENT_AUTOMATION,
+    [C_HOOKED] = RG_PART_CLIENT_HOOKED,
+    [C_PACKAGES] = RG_PART_CLIENT_PACKAGES,
+    [C_CLOCK_SKEW] = RG_PART_CLIENT_TS,
+};
+
 static char client_token;
 
 static void *client_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
@@ -73,4 +81,5 @@ const rg_detector rg_detector_client = {
     .destroy = client_destroy,
     .kept = RG_KEPT_NONE,
     .state = "none: read from the event itself",
+    .name_needs = client_needs,
 };

@@ -102,6 +102,25 @@ typedef struct rg_name_spec {
     const char *doc;                      /* one line: meaning, with units */
 } rg_name_spec;
 
+/* Parts of an event a name may need (rg_detector.name_needs). */
+enum {
+    RG_PART_IP = 1u << 0,
+    RG_PART_LOCATION = 1u << 1,
+    RG_PART_CLIENT_AUTOMATION = 1u << 2,
+    RG_PART_CLIENT_HOOKED = 1u << 3,
+    RG_PART_CLIENT_PACKAGES = 1u << 4,
+    RG_PART_CLIENT_TS = 1u << 5,
+};
+
+/* The parts ev has. */
+static inline uint32_t rg_event_parts(const rg_event *ev)
+{
+    return (ev->ip_family ? RG_PART_IP : 0) | (ev->has_location ? RG_PART_LOCATION : 0) |
+           (ev->client_automation >= 0 ? RG_PART_CLIENT_AUTOMATION : 0) |
+           (ev->client_hooked >= 0 ? RG_PART_CLIENT_HOOKED : 0) |
+           (ev->has_client_packages ? RG_PART_CLIENT_PACKAGES : 0) | (ev->has_client_ts ? RG_PART_CLIENT_TS : 0);
+}
+
 /* The state behind one name, where it differs from its family's
  * (rg_detector.kept, .state). */
 typedef struct rg_name_state {
@@ -223,6 +242,13 @@ typedef struct rg_detector {
      * family (rg_strmap_prefetch_hashed). Changes nothing; families keyed
      * by account need none (the engine asks the account store). */
     void (*prefetch)(const void *state, const rg_event *ev, const struct rg_event_hashes *hashes, int stage);
+
+    /* Optional, indexed like `names`: the parts of the event (RG_PART_*)
+     * each name's value needs. On an event without one of them the name
+     * is unknown whatever the state, and computing it would look nothing
+     * up, so the engine does not ask eval (rules/eval_ctx.c) and a rule
+     * that needs the name TRUE is settled without it. 0: no promise. */
+    const uint32_t *name_needs;
 } rg_detector;
 
 /* The registration table (detectors/registry.c), NULL-terminated. */

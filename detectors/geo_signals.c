@@ -38,6 +38,13 @@ static const rg_name_spec geo_names[G_COUNT] = {
                       "ISO 3166-1 alpha-2 country of the IP; unknown when not in the database"},
 };
 
+/* Without an IP nothing is looked up; without a location no distance. */
+static const uint32_t geo_needs[G_COUNT] = {
+    [G_DISTANCE_KM] = RG_PART_IP | RG_PART_LOCATION,
+    [G_ACCURACY_KM] = RG_PART_IP,
+    [G_IP_COUNTRY] = RG_PART_IP,
+};
+
 static char geo_token;
 
 static void *geo_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
@@ -82,4 +89,5 @@ const rg_detector rg_detector_geo_signals = {
     .destroy = geo_destroy,
     .kept = RG_KEPT_NONE,
     .state = "none: one GeoIP lookup of the event's ip, shared by every geo name",
+    .name_needs = geo_needs,
 };

@@ -9,8 +9,11 @@
  * with every name unknown, without crashing; then, with names given
  * values chosen by the input (rg_eval_preset, some of another runtime type
  * than their static one), its specialised nodes (rg_expr.tri) must answer
- * what the generic walk answers. The input is copied to an exact-size
- * buffer so ASan sees any read past `len`.
+ * what the generic walk answers, and rg_eval_fires (the engine's "is it
+ * TRUE?") must say TRUE exactly when the walk does, on an event whose
+ * parts (detector.h RG_PART_*, a name unknown without its part) the input
+ * picks too. The input is copied
+ * to an exact-size buffer so ASan sees any read past `len`.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -120,6 +123,21 @@ static rg_value value_for(const rg_name_use *u, const uint8_t *data, size_t size
     }
 }
 
+/* The event parts (detector.h) the input picks for the preset rounds. */
+static uint32_t parts_for(const uint8_t *data, size_t size) { return size > 2 ? data[2] : UINT32_MAX; }
+
+/* A use's value as the event's parts allow it: unknown when its family
+ * says it needs a part the event lacks (rg_detector.name_needs), as the
+ * family would answer. */
+static rg_value value_with_parts(const rg_name_use *u, uint32_t parts, const uint8_t *data, size_t size, size_t i)
+{
+    const rg_detector *d = u->detector;
+    if (d && d->name_needs && !u->signal && u->spec >= d->names && u->spec < d->names + d->n_names &&
+        (d->name_needs[u->spec - d->names] & ~parts))
+        return rg_unknown(u->spec->type);
+    return value_for(u, data, size, i);
+}
+
 /* Every use given an input-chosen value but `type`, which gets the
  * event's type name, as the fields family answers it; that family's state
  * marked present in states (no use is computed: all are preset). */
@@ -135,7 +153,7 @@ static void preset_as_event(fuzz_env *f, rg_eval_ctx *ctx, void **states, void *
             states[u->detector_index] = fields_state;
             rg_eval_preset(ctx, u, rg_string(names[ev->type], strlen(names[ev->type])));
         } else {
-            rg_eval_preset(ctx, u, value_for(u, data, size, i));
+            rg_eval_preset(ctx, u, value_with_parts(u, ctx->parts, data, size, i));
         }
     }
 }
@@ -184,9 +202,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(v.type == e->type || !v.known);
             if (e->type == RG_T_BOOL) {
                 ctx.gen = 2;
+                ctx.parts = parts_for(data, size);
                 for (size_t i = 0; i < f->n_uses; i++)
-                    rg_eval_preset(&ctx, f->uses[i], value_for(f->uses[i], data, size, i));
+                    rg_eval_preset(&ctx, f->uses[i], value_with_parts(f->uses[i], ctx.parts, data, size, i));
                 rg_tri fast = rg_eval_condition(&ctx, e);
+                /* "Does it fire" (rg_eval_fires, the engine's question),
+                 * from a fresh memo: TRUE exactly when the walk's is. */
+                ctx.gen = 10;
+                for (size_t i = 0; i < f->n_uses; i++)
+                    rg_eval_preset(&ctx, f->uses[i], value_with_parts(f->uses[i], ctx.parts, data, size, i));
+                CHECK(rg_eval_fires(&ctx, e) == (fast == RG_TRUE));
                 /* With the fields family's state present, `type` is the
                  * event type's name and a root the type folds
                  * (rg_expr_fold_types) answers from its residue. */
@@ -197,12 +222,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 preset_as_event(f, &ctx, states, &fields_state, &ev, data, size);
                 ctx.detector_state = states;
                 rg_tri folded = rg_eval_condition(&ctx, e);
+                ctx.gen = 11;
+                preset_as_event(f, &ctx, states, &fields_state, &ev, data, size);
+                CHECK(rg_eval_fires(&ctx, e) == (folded == RG_TRUE));
                 ctx.detector_state = NULL;
                 rg_expr_despecialise(e);
                 CHECK(rg_eval_condition(&ctx, e) == folded);
                 ctx.gen = 4;
                 for (size_t i = 0; i < f->n_uses; i++)
-                    rg_eval_preset(&ctx, f->uses[i], value_for(f->uses[i], data, size, i));
+                    rg_eval_preset(&ctx, f->uses[i], value_with_parts(f->uses[i], ctx.parts, data, size, i));
                 CHECK(rg_eval_condition(&ctx, e) == fast);
             }
         }

@@ -572,25 +572,3 @@ int rg_geo_lookup_str(const rg_geo *g, const char *ip, rg_geo_result *out)
         return rg_geo_lookup(g, AF_INET6, addr, out);
     return -1;
 }
-
-double rg_geo_distance_km(double lat1, double lon1, double lat2, double lon2)
-{
-    /* IUGG mean Earth radius: the sphere that best fits the ellipsoid, so
-     * the error against the true (geodesic) distance stays within ~0.5%. */
-    static const double earth_radius_km = 6371.0088;
-    static const double rad_per_deg = 3.14159265358979323846 / 180.0;
-    const double phi1 = lat1 * rad_per_deg, phi2 = lat2 * rad_per_deg;
-    const double half_dphi = (lat2 - lat1) * rad_per_deg / 2.0;
-    /* sin² of half the longitude difference is periodic, so a pair across
-     * the antimeridian (179.5 and -179.5) comes out 1 degree apart. */
-    const double half_dlambda = (lon2 - lon1) * rad_per_deg / 2.0;
-    const double s_phi = sin(half_dphi), s_lambda = sin(half_dlambda);
-    double h = s_phi * s_phi + cos(phi1) * cos(phi2) * s_lambda * s_lambda;
-    /* Rounding can take h a hair past 1 for near-antipodal points, and
-     * asin of more than 1 is NaN. (A NaN input still gives NaN.) */
-    if (h > 1.0)
-        h = 1.0;
-    else if (h < 0.0)
-        h = 0.0;
-    return 2.0 * earth_radius_km * asin(sqrt(h));
-}

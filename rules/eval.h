@@ -43,6 +43,7 @@ typedef struct rg_eval_ctx {
 
     /* private to eval.c: */
     const rg_event *ev;
+    uint32_t parts;            /* rg_event_parts(ev) (detector.h) */
     uint32_t gen;              /* bumped per event; memo entries of older gens are stale */
     uint32_t *memo_gen;        /* [n_uses] */
     rg_value *memo;            /* [n_uses] */
@@ -97,6 +98,9 @@ void rg_eval_preset(rg_eval_ctx *ctx, const rg_name_use *use, rg_value v);
  * no database, or the IP is not in it. Memoised. */
 const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx);
 
+/* Whether the current event's IP has been looked up (rg_eval_geo asked). */
+static inline bool rg_eval_geo_asked(const rg_eval_ctx *ctx) { return ctx->geo_gen == ctx->gen; }
+
 /* Evaluate a condition (a rule's `when`, or a count() filter). Inline:
  * the engine asks once per rule and event, count() filters once per use
  * and event; a loaded condition goes straight to its root's evaluator
@@ -107,6 +111,21 @@ static inline rg_tri rg_eval_condition(rg_eval_ctx *ctx, const struct rg_expr *e
     if (!e)
         return RG_UNKNOWN;
     return e->tri ? (rg_tri)e->tri(ctx, e) : rg_eval_condition_walk(ctx, e);
+}
+
+/* Does a rule's `when` fire (is it TRUE)? rg_eval_condition(ctx, e) ==
+ * RG_TRUE, asked of the loaded tree's "fires" evaluators (rg_expr.fires):
+ * once a conjunct is not TRUE the rest are not asked, and the conjunct
+ * that reads only the event's own fields goes first. Names a rule that
+ * cannot fire would have computed are left out (their values come lazily
+ * to whoever asks later: evidence, explain), never a name that may look
+ * the IP up, so the GeoIP lookups (and geoip_lookup_errors) are the walk's.
+ * The engine asks this once per rule and event. */
+static inline bool rg_eval_fires(rg_eval_ctx *ctx, const struct rg_expr *e)
+{
+    if (!e)
+        return false;
+    return e->fires ? e->fires(ctx, e) != 0 : rg_eval_condition(ctx, e) == RG_TRUE;
 }
 
 /* Evaluate any expression to a value (a signal's expression). Unknown

@@ -44,6 +44,7 @@ void rg_eval_ctx_free(rg_eval_ctx *ctx)
 void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev)
 {
     ctx->ev = ev;
+    ctx->parts = ev ? rg_event_parts(ev) : 0;
     if (++ctx->gen == 0) {
         /* Wrapped after 2^32 events: stale entries could look fresh. */
         memset(ctx->memo_gen, 0, rg_ruleset_use_count(ctx->rs) * sizeof *ctx->memo_gen);

@@ -100,6 +100,20 @@ typedef struct rg_expr {
      * count(24h, ...)`) that use, which has the same value (eval_ctx.c)
      * without a second memo step. Evidence still asks `use`. */
     const rg_name_use *value_use;
+    /* A boolean node's "is it TRUE?" evaluator (rg_eval_fires, what the
+     * engine asks of a rule's `when`): the same answer as tri == TRUE,
+     * but a conjunct is not asked once the rule cannot fire, and the
+     * cheaper conjunct is asked first (expr_eval.c, "Firing"). NULL:
+     * tri == TRUE. */
+    int (*fires)(struct rg_eval_ctx *ctx, const struct rg_expr *e);
+    /* Some name below may look the event's IP up in GeoIP (and so count a
+     * failed lookup): such a subtree is asked exactly when the walk asks it. */
+    bool looks_up_ip;
+    unsigned cost;                /* names below that come from state (not the event's own fields) */
+    /* The event parts (detector.h RG_PART_*) without which this node is
+     * UNKNOWN before anything is computed: a name, or a comparison or
+     * membership test of one, whose family promises it unknown then. */
+    uint32_t needs;
 } rg_expr;
 
 /* What the compiler needs from the loader: name resolution, name uses

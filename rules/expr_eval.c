@@ -421,11 +421,139 @@ static int (*specialised(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
     }
 }
 
+/* ---- Firing (rg_expr.fires, rg_eval_fires) --------------------------------
+ * The engine needs only whether a rule's `when` is TRUE. `a and b` is TRUE
+ * only when both are, so once one is not (FALSE or UNKNOWN) the other need
+ * not be asked: the walk asks b after an UNKNOWN a, and after a FALSE b it
+ * has asked a. Which conjunct goes first is free when neither may look the
+ * IP up, so the one that reads only the event's own fields goes first
+ * (`counterparty_age < 72h and amount >= 100000` asks amount, then the
+ * counterparty's record only for a large amount). `a or b` is TRUE when
+ * either is: the walk's order, each asked for its TRUE only. `not` and
+ * everything else are asked for their three-valued answer.
+ *
+ * What may change is which names are computed, never an answer: a name
+ * is a pure function of the event and the state before it (detector.h),
+ * but one that looks the event's IP up may count a failed lookup
+ * (geoip_lookup_errors), so a subtree that may do that is asked exactly
+ * when the walk asks it. */
+
+static inline bool fires_of(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    return e->fires ? e->fires(ctx, e) != 0 : tri_of(ctx, e) == RG_TRUE;
+}
+
+static int fires_and(rg_eval_ctx *ctx, const rg_expr *e) { return fires_of(ctx, e->a) && fires_of(ctx, e->b); }
+static int fires_and_b_first(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    return fires_of(ctx, e->b) && fires_of(ctx, e->a);
+}
+static int fires_or(rg_eval_ctx *ctx, const rg_expr *e) { return fires_of(ctx, e->a) || fires_of(ctx, e->b); }
+
+/* A name, or a test of one, that is UNKNOWN on an event without the parts
+ * its family says it needs (rg_detector.name_needs): not TRUE, settled
+ * before the memo is looked at (`client.automation` on an event that
+ * reports no client: 93% of the month's). */
+static int fires_leaf(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    return !(e->needs & ~ctx->parts) && e->tri(ctx, e) == RG_TRUE;
+}
+
+/* The parts a built-in use's family says its value needs; 0 for a signal. */
+static uint32_t use_needs(const rg_name_use *u)
+{
+    const rg_detector *d = u ? u->detector : NULL;
+    if (!d || u->signal || !d->name_needs || !u->spec || !d->names)
+        return 0;
+    uintptr_t at = (uintptr_t)u->spec, first = (uintptr_t)d->names;
+    if (at < first || at >= first + d->n_names * sizeof *d->names)
+        return 0;   /* a spec of its own (tests): no promise */
+    return d->name_needs[(at - first) / sizeof *d->names];
+}
+
+/* e->needs for a node whose children are marked: the shapes whose answer
+ * is UNKNOWN when the name they read is (a boolean name; a comparison,
+ * membership or any() whose left operand is the name). */
+static uint32_t node_needs(const rg_expr *e)
+{
+    switch (e->kind) {
+    case RG_X_USE: return e->type == RG_T_BOOL ? use_needs(use_read(e)) : 0;
+    case RG_X_CMP:
+    case RG_X_IN:
+    case RG_X_IN_LIST: return is_use(e->a) ? use_needs(use_read(e->a)) : 0;
+    case RG_X_FUNC:
+        return e->fn && e->fn->args == RG_FN_MEMBERSHIP && e->n_items == 1 && e->items[0] &&
+                       (e->items[0]->kind == RG_X_IN || e->items[0]->kind == RG_X_IN_LIST)
+                   ? e->items[0]->needs
+                   : 0;
+    default: return 0;
+    }
+}
+
+/* The family of a use's detector is `family` (a built-in name, not a signal). */
+static bool use_of_family(const rg_name_use *u, const char *family)
+{
+    return u && !u->signal && u->detector && u->detector->family && strcmp(u->detector->family, family) == 0;
+}
+
+/* Whether e may look the event's IP up (the geo family's names do,
+ * geo_signals.c; a count() or counterparty_senders() value does not: a
+ * filter runs when its family observes the event, whatever the rules
+ * ask), and how many of its names come from a family's state or a lookup
+ * rather than the event's own fields (the fields family): the order of
+ * conjuncts. From e's children, already specialised, and a signal's
+ * expression, compiled (so specialised) before any use of it. */
+static void mark_cost(rg_expr *e)
+{
+    bool ip = false;
+    unsigned cost = 0;
+    if (e->kind == RG_X_USE) {
+        const rg_name_use *u = e->use;
+        if (u && u->signal) {
+            ip = u->signal->looks_up_ip;
+            cost = u->signal->cost;
+        } else if (u) {
+            ip = use_of_family(u, "geo");
+            cost = !use_of_family(u, "fields");
+        }
+    } else if (e->kind != RG_X_LIT) {
+        const rg_expr *kids[2] = {e->a, e->b};
+        for (size_t i = 0; i < 2; i++)
+            if (kids[i]) {
+                ip |= kids[i]->looks_up_ip;
+                cost += kids[i]->cost;
+            }
+        if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
+            for (size_t i = 0; i < e->n_items; i++)
+                if (e->items[i]) {
+                    ip |= e->items[i]->looks_up_ip;
+                    cost += e->items[i]->cost;
+                }
+    }
+    e->looks_up_ip = ip;
+    e->cost = cost < 1000 ? cost : 1000;
+}
+
+/* The "fires" evaluator of a boolean node whose children are specialised. */
+static int (*firing(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
+{
+    if (e->needs)
+        return fires_leaf;
+    if (e->kind == RG_X_OR)
+        return fires_or;
+    if (e->kind != RG_X_AND)
+        return NULL;
+    if (!e->a->looks_up_ip && !e->b->looks_up_ip && e->b->cost < e->a->cost)
+        return fires_and_b_first;
+    return e->b->looks_up_ip ? NULL : fires_and;
+}
+
 void rg_expr_specialise(rg_expr *e)
 {
     if (!e)
         return;
     e->tri = e->type == RG_T_BOOL ? specialised(e) : NULL;
+    e->fires = NULL;
     if (e->kind == RG_X_USE && e->use) {
         /* A signal naming one use reads that use's entry (its value, as
          * rg_eval_use_compute gives it); chains of such signals too. */
@@ -435,13 +563,22 @@ void rg_expr_specialise(rg_expr *e)
             u = u->signal->use;
         e->value_use = u;
     }
-    if (e->kind == RG_X_USE || e->kind == RG_X_LIT)
+    if (e->kind == RG_X_USE || e->kind == RG_X_LIT) {
+        mark_cost(e);
+        e->needs = node_needs(e);
+        if (e->tri)
+            e->fires = firing(e);
         return;   /* a use's signal or filter is compiled (and specialised) on its own */
+    }
     rg_expr_specialise(e->a);
     rg_expr_specialise(e->b);
     if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
         for (size_t i = 0; i < e->n_items; i++)
             rg_expr_specialise(e->items[i]);
+    mark_cost(e);
+    e->needs = node_needs(e);
+    if (e->tri)
+        e->fires = firing(e);
 }
 
 void rg_expr_despecialise(const rg_expr *e)
@@ -450,6 +587,7 @@ void rg_expr_despecialise(const rg_expr *e)
         return;
     ((rg_expr *)e)->tri = NULL;   /* a tree of the caller's own (arena memory) */
     ((rg_expr *)e)->value_use = NULL;
+    ((rg_expr *)e)->fires = NULL;
     if (e->kind == RG_X_USE) {
         if (e->use) {
             rg_expr_despecialise(e->use->signal);
@@ -599,4 +737,5 @@ void rg_expr_fold_types(rg_expr *e, rg_arena *arena)
     *keep = bt;
     e->by_type = keep;
     e->tri = node_by_type;
+    e->fires = NULL;   /* the residue's answer, asked whole */
 }

@@ -8,6 +8,8 @@
  */
 #include "test_rules_util.h"
 
+#include <arpa/inet.h>
+
 #include "rules/expr.h"
 
 static const char *const TRI[] = {"FALSE", "TRUE", "UNKNOWN"};
@@ -77,31 +79,38 @@ static const rg_name_use *use_named(const rg_ruleset *rs, const char *name)
     return NULL;
 }
 
-/* Both answers for expr on event i; `amount` preset to *preset when given
- * (a value of another runtime type than the name's static one). */
-static void both_ways(const char *expr, size_t i, const rg_value *preset, rg_tri *fast, rg_tri *generic)
+/* Both answers for expr on event i, and whether it fires (rg_eval_fires,
+ * on a third copy, so that nothing the others computed is in its memo);
+ * `amount` preset to *preset when given (a value of another runtime type
+ * than the name's static one). */
+static void both_ways(const char *expr, size_t i, const rg_value *preset, rg_tri *fast, rg_tri *generic, bool *fires)
 {
     char *yaml = one_rule_file(expr);
-    rules_fx f, g;
+    rules_fx f, g, h;
     fx_load(&f, yaml);
     fx_load(&g, yaml);
+    fx_load(&h, yaml);
     free(yaml);
     const rg_expr *when = rg_ruleset_rule(f.rs, 0)->when;
     assert_non_null(when->tri);   /* every boolean root is specialised */
     rg_expr_despecialise(rg_ruleset_rule(g.rs, 0)->when);
     rg_event ev = event_at(i);
-    rules_fx *fx[2] = {&f, &g};
+    rules_fx *fx[3] = {&f, &g, &h};
     rg_tri *out[2] = {fast, generic};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         fx_begin(fx[k], &ev);
         const rg_name_use *amount = use_named(fx[k]->rs, "amount");
         if (preset && amount)
             rg_eval_preset(&fx[k]->ctx, amount, *preset);
-        *out[k] = rg_eval_condition(&fx[k]->ctx, rg_ruleset_rule(fx[k]->rs, 0)->when);
+        if (k < 2)
+            *out[k] = rg_eval_condition(&fx[k]->ctx, rg_ruleset_rule(fx[k]->rs, 0)->when);
+        else
+            *fires = rg_eval_fires(&fx[k]->ctx, rg_ruleset_rule(fx[k]->rs, 0)->when);
         fx_end(fx[k], &ev);
     }
     fx_close(&f);
     fx_close(&g);
+    fx_close(&h);
 }
 
 static void test_specialised_equals_generic(void **state)
@@ -113,9 +122,13 @@ static void test_specialised_equals_generic(void **state)
         for (size_t i = 0; i < N_EVENTS; i++)
             for (size_t p = 0; p < 3; p++) {
                 rg_tri fast, generic;
-                both_ways(EXPRS[x], i, presets[p], &fast, &generic);
+                bool fires;
+                both_ways(EXPRS[x], i, presets[p], &fast, &generic, &fires);
                 if (fast != generic)
                     fail_msg("%s on event %zu (preset %zu): specialised %s, generic %s", EXPRS[x], i, p, TRI[fast],
+                             TRI[generic]);
+                if (fires != (generic == RG_TRUE))
+                    fail_msg("%s on event %zu (preset %zu): fires %d, generic %s", EXPRS[x], i, p, fires,
                              TRI[generic]);
             }
 }
@@ -237,6 +250,143 @@ static void test_type_fold(void **state)
     fx_close(&f);
 }
 
+/* rg_eval_fires asks a conjunct only while the rule can still fire, the
+ * one reading the event's own fields first; a conjunct that may look the
+ * IP up is asked exactly when the walk asks it; a name whose family says
+ * the event lacks the part it needs is not asked at all. */
+static void test_fires_skips_what_cannot_fire(void **state)
+{
+    (void)state;
+    rg_event transfer7 = event_at(0), transfer3 = event_at(4), complaint = event_at(3), login = event_at(2),
+             packages = event_at(4), transfer3_ip = event_at(4);
+    transfer3_ip.ip = "1.2.3.4";   /* an IP (no database here: every geo name unknown, after asking) */
+    transfer3_ip.ip_family = AF_INET;
+    memcpy(transfer3_ip.ip_bin, (const unsigned char[]){1, 2, 3, 4}, 4);
+    const struct {
+        const char *expr;
+        const rg_event *ev;
+        bool want;
+        const char *asked, *not_asked;   /* NULL: no check */
+    } cases[] = {
+        /* amount (the event's own) first: FALSE for 3, claim_delay left out */
+        {"claim_delay < 1s and amount > 5", &transfer3, false, "amount", "claim_delay"},
+        {"claim_delay < 1s and amount > 5", &transfer7, false, "claim_delay", NULL},
+        /* written order among state names: clock_skew unknown (no
+         * client_ts: settled without asking), claim_delay left out */
+        {"clock_skew > 5m and claim_delay < 1s", &transfer7, false, NULL, "claim_delay"},
+        {"claim_delay > 5m and clock_skew > 1s", &transfer7, false, "claim_delay", "clock_skew"},
+        /* names whose part the event lacks (rg_detector.name_needs) are not asked */
+        {"client.automation or any(client.packages in tools) or clock_skew > 5m", &transfer7, false, NULL,
+         "client.automation"},
+        {"client.automation or any(client.packages in tools) or clock_skew > 5m", &transfer7, false, NULL,
+         "client.packages"},
+        {"client.automation or any(client.packages in tools) or clock_skew > 5m", &transfer7, false, NULL,
+         "clock_skew"},
+        {"geo_distance_km > 500", &transfer7, false, NULL, "geo_distance_km"},
+        {"client.automation or client.hooked", &login, true, "client.automation", NULL},
+        {"client.automation or any(client.packages in ['com.fake.grabber'])", &packages, true, "client.packages", NULL},
+        {"clock_skew > 5m and claim_delay < 1s", &complaint, false, "claim_delay", NULL},
+        /* a GeoIP name after an unknown conjunct: asked, as the walk does */
+        {"claim_delay < 1s and geo_accuracy_km >= 0", &transfer7, false, "geo_accuracy_km", NULL},
+        /* ... and not put after the event's own fields */
+        {"geo_accuracy_km >= 0 and amount > 5", &transfer3_ip, false, "geo_accuracy_km", NULL},
+        {"geo_accuracy_km >= 0 and amount > 5", &transfer3, false, NULL, "geo_accuracy_km"},   /* no IP */
+        {"clock_skew > 5m or amount > 5", &transfer7, true, "amount", NULL},
+        {"reason == fraud and clock_skew > 5m", &complaint, true, "clock_skew", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *yaml = one_rule_file(cases[i].expr);
+        rules_fx f;
+        fx_load(&f, yaml);
+        free(yaml);
+        fx_begin(&f, cases[i].ev);
+        bool got = rg_eval_fires(&f.ctx, rg_ruleset_rule(f.rs, 0)->when);
+        if (got != cases[i].want)
+            fail_msg("%s (case %zu): fires %d, want %d", cases[i].expr, i, got, cases[i].want);
+        if (cases[i].asked && !asked(&f, cases[i].asked))
+            fail_msg("%s (case %zu): %s not asked", cases[i].expr, i, cases[i].asked);
+        if (cases[i].not_asked && asked(&f, cases[i].not_asked))
+            fail_msg("%s (case %zu): %s asked", cases[i].expr, i, cases[i].not_asked);
+        fx_end(&f, cases[i].ev);
+        fx_close(&f);
+    }
+}
+
+/* The promise behind rg_detector.name_needs, for every family that makes
+ * it: the name is unknown on an event without one of its parts, through
+ * the family's own eval (the memo, nothing settled early), and the
+ * event with every part makes the client names known (so the check
+ * cannot pass by every value being unknown). */
+static void test_name_needs_kept(void **state)
+{
+    (void)state;
+    static const char *const packages[] = {"com.fake.grabber", NULL};
+    rg_event full = mk_transfer(T0, "u-1", "u-2", 7);
+    full.ip = "1.2.3.4";
+    full.ip_family = AF_INET;
+    memcpy(full.ip_bin, (const unsigned char[]){1, 2, 3, 4}, 4);
+    full.has_location = true;
+    full.lat = 31.2;
+    full.lon = 121.4;
+    full.client_automation = 1;
+    full.client_hooked = 0;
+    full.has_client_packages = true;
+    full.client_packages = packages;
+    full.n_client_packages = 1;
+    full.has_client_ts = true;
+    full.client_ts_ms = T0 - 1000;
+    size_t checked = 0;
+    for (size_t d = 0; rg_detectors[d]; d++) {
+        const rg_detector *det = rg_detectors[d];
+        for (size_t i = 0; det->name_needs && i < det->n_names; i++) {
+            uint32_t needs = det->name_needs[i];
+            if (!needs || det->names[i].args[0] != RG_ARG_NONE)
+                continue;
+            char yaml[512];
+            snprintf(yaml, sizeof yaml,
+                     "version: 1\nlists:\n  tools: [x]\nrules:\n  - id: t\n    when: |\n      %s\n"
+                     "    then:\n      - review: account\n    message: \"{%s}\"\n",
+                     det->names[i].type == RG_T_BOOL ? det->names[i].name : "1 > 2", det->names[i].name);
+            rules_fx f;
+            fx_load(&f, yaml);
+            const rg_name_use *u = use_named(f.rs, det->names[i].name);
+            assert_non_null(u);
+            fx_begin(&f, &full);
+            bool known_full = rg_eval_use(&f.ctx, u).known;
+            fx_end(&f, &full);
+            if (strcmp(det->family, "client") == 0 && !known_full)
+                fail_msg("%s unknown on an event with every part", det->names[i].name);
+            for (uint32_t bit = 1; bit; bit <<= 1) {
+                if (!(needs & bit))
+                    continue;
+                rg_event ev = full;
+                if (bit == RG_PART_IP)
+                    ev.ip_family = 0, ev.ip = NULL;
+                else if (bit == RG_PART_LOCATION)
+                    ev.has_location = false;
+                else if (bit == RG_PART_CLIENT_AUTOMATION)
+                    ev.client_automation = -1;
+                else if (bit == RG_PART_CLIENT_HOOKED)
+                    ev.client_hooked = -1;
+                else if (bit == RG_PART_CLIENT_PACKAGES)
+                    ev.has_client_packages = false;
+                else if (bit == RG_PART_CLIENT_TS)
+                    ev.has_client_ts = false;
+                else
+                    fail_msg("%s needs part %#x, which this test does not know", det->names[i].name, bit);
+                assert_int_equal(rg_event_parts(&ev) & bit, 0);
+                fx_begin(&f, &ev);
+                if (rg_eval_use(&f.ctx, u).known)
+                    fail_msg("%s known on an event without part %#x", det->names[i].name, bit);
+                fx_end(&f, &ev);
+                checked++;
+            }
+            fx_close(&f);
+        }
+    }
+    assert_true(checked >= 7);   /* four client names, three geo names (the distance two parts) */
+}
+
 /* A signal that names one use (`amt: amount`, a count()) is read from that
  * use's memo entry by the specialised nodes: same answers as the walk,
  * and the rule's evidence still shows the signal under its own name. */
@@ -290,6 +440,8 @@ int main(void)
         cmocka_unit_test(test_unknown_left_operand_skips_the_right),
         cmocka_unit_test(test_type_fold),
         cmocka_unit_test(test_signal_of_one_use),
+        cmocka_unit_test(test_fires_skips_what_cannot_fire),
+        cmocka_unit_test(test_name_needs_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -239,6 +239,34 @@ static void test_distance(void **state)
     assert_true(isnan(rg_geo_distance_km(NAN, 0, 0, 0)));
 }
 
+/* The haversine as written before the memo of cos(latitude): the
+ * function must give exactly this, bit for bit (evidence prints it). */
+static double distance_reference(double lat1, double lon1, double lat2, double lon2)
+{
+    const double rad = 3.14159265358979323846 / 180.0;
+    const double s_phi = sin((lat2 - lat1) * rad / 2.0), s_lambda = sin((lon2 - lon1) * rad / 2.0);
+    double h = s_phi * s_phi + cos(lat1 * rad) * cos(lat2 * rad) * s_lambda * s_lambda;
+    h = h > 1.0 ? 1.0 : h < 0.0 ? 0.0 : h;
+    return 2.0 * 6371.0088 * asin(sqrt(h));
+}
+
+/* Many first points (more than the memo's 256 ways, so they collide and
+ * replace each other), each asked again and again in a shuffled order:
+ * every answer identical to the reference. */
+static void test_distance_memo_exact(void **state)
+{
+    (void)state;
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double lat1 = -80.0 + (double)(x % 1500) * 0.1, lon1 = (double)(x % 977) * 0.3 - 140.0;
+        double lat2 = (double)((x >> 20) % 170000) / 1000.0 - 85.0, lon2 = (double)((x >> 40) % 359000) / 1000.0 - 179.0;
+        double got = rg_geo_distance_km(lat1, lon1, lat2, lon2), want = distance_reference(lat1, lon1, lat2, lon2);
+        if (memcmp(&got, &want, sizeof got) != 0)
+            fail_msg("(%.4f, %.4f) - (%.4f, %.4f): %.17g, reference %.17g", lat1, lon1, lat2, lon2, got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_unexpected_types_read_as_absent),
         cmocka_unit_test(test_concurrent_lookups),
         cmocka_unit_test(test_distance),
+        cmocka_unit_test(test_distance_memo_exact),
     };
     return cmocka_run_group_tests_name("geo_lookup", tests, setup_dir, NULL);
 }

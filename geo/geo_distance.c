@@ -1,0 +1,59 @@
+/*
+ * geo_distance — great-circle distance for geo_distance_km (geo.h
+ * rg_geo_distance_km). Owner: the GeoIP module. Apart from geo.c (the
+ * database handle) because it reads no database: a pure function of two
+ * positions, whose per-thread memo of cos(latitude) is its only state.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "geo/geo.h"
+
+/* cos of a latitude in radians, remembered per thread by the latitude's
+ * bits: the first point of a distance is the IP's city (geo_signals.c),
+ * and a capture's located events come from a few thousand cities (the
+ * month: ~1,800 records) while their device positions are all distinct.
+ * A pure function, so a remembered value is the one cos() gives. 256
+ * ways direct-mapped; a colliding latitude only recomputes. */
+static double cos_latitude(double phi)
+{
+    static _Thread_local struct {
+        uint64_t bits;
+        double cos;
+        bool set;
+    } memo[256];
+    uint64_t bits;
+    memcpy(&bits, &phi, sizeof bits);
+    uint64_t h = bits * UINT64_C(0x9E3779B97F4A7C15);
+    size_t i = (size_t)(h >> 56);
+    if (!memo[i].set || memo[i].bits != bits) {
+        memo[i].bits = bits;
+        memo[i].cos = cos(phi);
+        memo[i].set = true;
+    }
+    return memo[i].cos;
+}
+
+double rg_geo_distance_km(double lat1, double lon1, double lat2, double lon2)
+{
+    /* IUGG mean Earth radius: the sphere that best fits the ellipsoid, so
+     * the error against the true (geodesic) distance stays within ~0.5%. */
+    static const double earth_radius_km = 6371.0088;
+    static const double rad_per_deg = 3.14159265358979323846 / 180.0;
+    const double phi1 = lat1 * rad_per_deg, phi2 = lat2 * rad_per_deg;
+    const double half_dphi = (lat2 - lat1) * rad_per_deg / 2.0;
+    /* sin² of half the longitude difference is periodic, so a pair across
+     * the antimeridian (179.5 and -179.5) comes out 1 degree apart. */
+    const double half_dlambda = (lon2 - lon1) * rad_per_deg / 2.0;
+    const double s_phi = sin(half_dphi), s_lambda = sin(half_dlambda);
+    double h = s_phi * s_phi + cos_latitude(phi1) * cos(phi2) * s_lambda * s_lambda;
+    /* Rounding can take h a hair past 1 for near-antipodal points, and
+     * asin of more than 1 is NaN. (A NaN input still gives NaN.) */
+    if (h > 1.0)
+        h = 1.0;
+    else if (h < 0.0)
+        h = 0.0;
+    return 2.0 * earth_radius_km * asin(sqrt(h));
+}
