@@ -1,0 +1,215 @@
+/*
+ * event_line — the line pass, the first of the event scan's readings of a
+ * line (event_parse.c; internal to the ingest layer).
+ *
+ * The line is copied once into the parser's copy (event_fields.h,
+ * RG_LINE_PASS_MAX bytes at most, NUL padding after it) and read there
+ * with no bounds checks: the padding stops every run. A string value is
+ * taken where it lies in the copy, its closing quote overwritten with the
+ * NUL that terminates it, so no string is copied on its own; keys are
+ * recognised by comparing their first eight bytes as one word. Each value
+ * goes through event_usual.h's acceptance, exactly as the compact scan
+ * takes it. (A simdjson-style first pass, a bit per quote for the whole
+ * line and strings found from the bits, was measured and cost more on
+ * these ~220-byte lines than finding each string's end with one 16-byte
+ * compare: docs/bench.md.)
+ *
+ * Only the compact usual line is read here (no whitespace between tokens,
+ * plain strings: printable ASCII without escapes, known keys once each);
+ * anything else returns LINE_NO and the compact scan then reads the line
+ * from the start, so every reject still comes from the general scan and
+ * rg_event_check. tests/unit/ingest/test_event_parse.c compares the
+ * three readings on every one-byte change, deletion and truncation of
+ * usual lines; fuzz_event compares them on any input.
+ */
+#include <string.h>
+
+#include "event_fields.h"
+#include "event_usual.h"
+
+/* A key's first (up to) eight bytes as the little-endian word a load of
+ * them gives, the rest zero: compile-time constants for the dispatch. */
+#define KB(s, i) ((i) < sizeof(s) - 1 ? (uint64_t)(unsigned char)(s)[(i) < sizeof(s) - 1 ? (i) : 0] << (8 * (i)) : 0)
+#define KW(s) (KB(s, 0) | KB(s, 1) | KB(s, 2) | KB(s, 3) | KB(s, 4) | KB(s, 5) | KB(s, 6) | KB(s, 7))
+
+static inline uint64_t load64(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* A known key of n bytes at k (in the padded copy: eight bytes can be
+ * loaded from any key) -> its field, or -1. */
+static inline __attribute__((always_inline)) int key_field(const unsigned char *k, size_t n)
+{
+    uint64_t w = load64(k);
+    if (n < 8)
+        w &= (UINT64_C(1) << (8 * n)) - 1;
+    switch (n) {
+    case 2: return w == KW("ts") ? F_TS : w == KW("ip") ? F_IP : -1;
+    case 3: return w == KW("ref") ? F_REF : -1;
+    case 4: return w == KW("type") ? F_TYPE : w == KW("mode") ? F_MODE : w == KW("kind") ? F_KIND : -1;
+    case 5: return w == KW("topic") ? F_TOPIC : -1;
+    case 6:
+        return w == KW("amount") ? F_AMOUNT : w == KW("region") ? F_REGION : w == KW("shares") ? F_SHARES
+             : w == KW("target") ? F_TARGET : w == KW("reason") ? F_REASON : w == KW("client") ? F_CLIENT
+             : w == KW("offset") ? F_OFFSET : -1;
+    case 7: return w == KW("account") ? F_ACCOUNT : w == KW("payload") ? F_PAYLOAD : -1;
+    case 8:
+        return w == KW("event_id") ? F_EVENT_ID : w == KW("location") ? F_LOCATION
+             : w == KW("currency") ? F_CURRENCY : -1;
+    case 9:
+        switch (k[8]) {
+        case 'd': return w == KW("device_i") ? F_DEVICE_ID : w == KW("packet_i") ? F_PACKET_ID : -1;
+        case 's': return w == KW("client_t") ? F_CLIENT_TS : -1;
+        case 'n': return w == KW("partitio") ? F_PARTITION : -1;
+        default: return -1;
+        }
+    case 12: return w == KW("counterp") && memcmp(k + 8, "arty", 4) == 0 ? F_COUNTERPARTY : -1;
+    case 23:
+        return w == KW("counterp") && memcmp(k + 8, "arty_created_at", 15) == 0 ? F_COUNTERPARTY_CREATED_AT : -1;
+    default: return -1;
+    }
+}
+
+/* The length of the plain string whose opening quote is at q, or -1 when
+ * a byte a plain string cannot hold (backslash, control, non-ASCII) comes
+ * before its closing quote. The copy's NUL padding ends every run. */
+static inline long plain_run(const unsigned char *q)
+{
+    const unsigned char *b = q + 1;
+    for (;;) {
+        unsigned m = rg_json_stop_mask16(b);
+        if (m) {
+            b += __builtin_ctz(m);
+            return *b == '"' ? b - (q + 1) : -1;
+        }
+        b += 16;
+    }
+}
+
+/* `"lat":` or `"lon":` at q: the member's value slot, bit and limit. */
+static inline bool location_key(rg_event_parser *p, const unsigned char *q, rg_json_val **val, unsigned *bit,
+                                double *limit)
+{
+    uint64_t w = load64(q) & UINT64_C(0xFFFFFFFFFFFF);
+    if (w == KW("\"lat\":")) {
+        *val = &p->lat, *bit = LOC_LAT, *limit = 90;
+        return true;
+    }
+    if (w == KW("\"lon\":")) {
+        *val = &p->lon, *bit = LOC_LON, *limit = 180;
+        return true;
+    }
+    return false;
+}
+
+/* A compact location object at q ('{'): {"lat":N,"lon":N} in either order
+ * with plain numbers, taken into ev as rg_usual_take would: the byte
+ * after it, or NULL when it is anything else (or not usual). */
+static inline const unsigned char *line_location(rg_event_parser *p, rg_event *ev, const unsigned char *q,
+                                                 const unsigned char *e)
+{
+    double d[2];
+    unsigned seen = 0;
+    q++;
+    for (int i = 0; i < 2; i++) {
+        rg_json_val *val;
+        unsigned bit;
+        double limit;
+        if (!location_key(p, q, &val, &bit, &limit) || (seen & bit))
+            return NULL;
+        seen |= bit;
+        q += 6;
+        long n = rg_json_plain_number(q, e, &val->num);
+        if (n < 0)
+            return NULL;
+        val->type = RG_JSON_NUMBER;
+        q += n;
+        if (!rg_usual_coordinate(p, val, limit, &d[bit - 1]))
+            return NULL;
+        if (*q != (i ? '}' : ','))
+            return NULL;
+        q++;
+    }
+    p->loc_seen = seen;
+    ev->lat = d[0];
+    ev->lon = d[1];
+    ev->has_location = true;
+    return q;
+}
+
+int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_event *ev)
+{
+    if (len > RG_LINE_PASS_MAX || len < 2 || json[0] != '{' || json[1] != '"')
+        return LINE_NO;
+    rg_json_scanner *s = &p->js;
+    if (rg_event_scan_begin(p, json, len) != 0)
+        return LINE_NO;
+    unsigned char *a = p->line;
+    memcpy(a, json, len);
+    memset(a + len, 0, RG_LINE_PAD);
+    const unsigned char *e = a + len, *last = e - 1;
+    unsigned char *q = a + 1;
+    uint32_t obj = rg_json_object(s), seen = 0;
+    memset(ev, 0, sizeof *ev);
+    ev->client_automation = ev->client_hooked = -1;
+    for (;;) { /* q at a key's opening quote */
+        long n = plain_run(q);
+        if (n < 0)
+            return LINE_NO;
+        int f = key_field(q + 1, (size_t)n);
+        if (f >= 0) {
+            if (seen & F_BIT(f))
+                return LINE_NO; /* a duplicate: the general scan says so */
+            seen |= F_BIT(f);
+        } else if (rg_json_key_add(s, obj, (const char *)q + 1, (size_t)n) != 0) {
+            return LINE_NO;
+        }
+        q += n + 2;
+        if (*q != ':')
+            return LINE_NO;
+        q++;
+        rg_json_val v;
+        unsigned c = *q;
+        if (c == '"' && (n = plain_run(q)) >= 0) {
+            q[n + 1] = '\0';
+            v.type = RG_JSON_STRING;
+            v.str = (const char *)q + 1;
+            v.str_len = (size_t)n;
+            v.str_has_nul = false;
+            q += n + 2;
+        } else if ((c - '0' <= 9 || c == '-') && (n = rg_json_plain_number(q, e, &v.num)) >= 0) {
+            v.type = RG_JSON_NUMBER;
+            q += n;
+        } else if (f == F_LOCATION && c == '{') {
+            if (!(q = (unsigned char *)line_location(p, ev, q, e)))
+                return LINE_NO;
+            goto next; /* taken */
+        } else {
+            /* Anything else (a literal, client, an unknown field's
+             * container) is read by the compact scan's own reading, on
+             * the line itself at the same offset. */
+            rg_json_val *kept = f >= 0 ? &p->vals[f] : &v;
+            s->p = s->start + (q - a);
+            if (rg_event_scan_value(p, f, kept) != 0)
+                return LINE_NO;
+            v = *kept;
+            q = a + (s->p - s->start);
+        }
+        if (f >= 0 && !rg_usual_take(p, ev, f, &v)) /* unknown fields are ignored */
+            return LINE_UNUSUAL;
+    next:
+        if (q[0] == ',' && q[1] == '"') {
+            q++;
+            continue;
+        }
+        if (q == last && *q == '}')
+            break;
+        return LINE_NO;
+    }
+    p->seen = seen;
+    s->p = s->end;
+    return rg_usual_finish(ev, seen) ? LINE_USUAL : LINE_UNUSUAL;
+}
