@@ -75,8 +75,10 @@ struct rg_event_parser {
     size_t envbuf_cap;
     bool general_only;            /* tests: skip the line pass and the compact scan (event_parse.c) */
     bool no_line_pass;            /* tests: skip the line pass (event_line.c) */
-    /* The line pass's copy of the line, NUL padding after it (event_line.c). */
+    /* The line pass's copy of the line, NUL padding after it, and the key
+     * it last saw after each field, per event type (event_line.c). */
     unsigned char line[RG_LINE_PASS_MAX + RG_LINE_PAD];
+    uint8_t key_after[RG_EV_TYPE_COUNT + 1][F_COUNT + 1];
 };
 
 extern const char *const rg_field_names[F_COUNT];

@@ -89,6 +89,41 @@ static inline long plain_run(const unsigned char *q)
     }
 }
 
+/*
+ * Key prediction: captured lines of one event type write their keys in
+ * one order, so the key that followed field `prev` on a line of type t
+ * last time (p->key_after[t + 1][prev]; row 0 before the type is read) is
+ * compared first, quotes and colon included, with one 16-byte compare:
+ * `"name":` at q is exactly what reading the key would have found. A
+ * miss reads the key the ordinary way and remembers it. Names of up to
+ * 13 bytes have a pattern; longer ones are always read.
+ */
+#define KEY_PATTERN(name) {{"\"" name "\":"}, (1u << (sizeof(name) + 2)) - 1, sizeof(name) + 2}
+static const struct {
+    union {
+        char text[16];
+        __m128i v;
+    } u;
+    unsigned want;  /* a bit per byte of `"name":`, 0 for no pattern */
+    unsigned bytes;
+} key_pattern[F_COUNT] = {
+    [F_EVENT_ID] = KEY_PATTERN("event_id"), [F_TYPE] = KEY_PATTERN("type"), [F_TS] = KEY_PATTERN("ts"),
+    [F_ACCOUNT] = KEY_PATTERN("account"), [F_IP] = KEY_PATTERN("ip"), [F_DEVICE_ID] = KEY_PATTERN("device_id"),
+    [F_LOCATION] = KEY_PATTERN("location"), [F_CLIENT_TS] = KEY_PATTERN("client_ts"),
+    [F_CLIENT] = KEY_PATTERN("client"), [F_REGION] = KEY_PATTERN("region"),
+    [F_COUNTERPARTY] = KEY_PATTERN("counterparty"), [F_AMOUNT] = KEY_PATTERN("amount"),
+    [F_CURRENCY] = KEY_PATTERN("currency"), [F_MODE] = KEY_PATTERN("mode"),
+    [F_PACKET_ID] = KEY_PATTERN("packet_id"), [F_SHARES] = KEY_PATTERN("shares"), [F_KIND] = KEY_PATTERN("kind"),
+    [F_TARGET] = KEY_PATTERN("target"), [F_REF] = KEY_PATTERN("ref"), [F_REASON] = KEY_PATTERN("reason"),
+};
+
+static inline bool predicted(const unsigned char *q, unsigned f)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+    unsigned want = key_pattern[f].want;
+    return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, key_pattern[f].u.v)) & want) == want;
+}
+
 /* `"lat":` or `"lon":` at q: the member's value slot, bit and limit. */
 static inline bool location_key(rg_event_parser *p, const unsigned char *q, rg_json_val **val, unsigned *bit,
                                 double *limit)
@@ -155,22 +190,34 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
     uint32_t obj = rg_json_object(s), seen = 0;
     memset(ev, 0, sizeof *ev);
     ev->client_automation = ev->client_hooked = -1;
+    unsigned prev = F_COUNT; /* the field before this key (F_COUNT: none; an unknown one: F_COUNT too) */
+    uint8_t *after = p->key_after[0];
     for (;;) { /* q at a key's opening quote */
-        long n = plain_run(q);
-        if (n < 0)
-            return LINE_NO;
-        int f = key_field(q + 1, (size_t)n);
+        unsigned g = after[prev];
+        int f;
+        long n;
+        if (g && predicted(q, g - 1)) {
+            f = (int)g - 1;
+            q += key_pattern[f].bytes;
+        } else {
+            if ((n = plain_run(q)) < 0)
+                return LINE_NO;
+            f = key_field(q + 1, (size_t)n);
+            if (f < 0 && rg_json_key_add(s, obj, (const char *)q + 1, (size_t)n) != 0)
+                return LINE_NO;
+            q += n + 2;
+            if (*q != ':')
+                return LINE_NO;
+            q++;
+            if (f >= 0 && key_pattern[f].bytes)
+                after[prev] = (uint8_t)(f + 1);
+        }
         if (f >= 0) {
             if (seen & F_BIT(f))
                 return LINE_NO; /* a duplicate: the general scan says so */
             seen |= F_BIT(f);
-        } else if (rg_json_key_add(s, obj, (const char *)q + 1, (size_t)n) != 0) {
-            return LINE_NO;
         }
-        q += n + 2;
-        if (*q != ':')
-            return LINE_NO;
-        q++;
+        prev = f >= 0 ? (unsigned)f : F_COUNT;
         rg_json_val v;
         unsigned c = *q;
         if (c == '"' && (n = plain_run(q)) >= 0) {
@@ -200,6 +247,8 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
         }
         if (f >= 0 && !rg_usual_take(p, ev, f, &v)) /* unknown fields are ignored */
             return LINE_UNUSUAL;
+        if (f == F_TYPE)
+            after = p->key_after[ev->type + 1];
     next:
         if (q[0] == ',' && q[1] == '"') {
             q++;
