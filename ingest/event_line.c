@@ -89,6 +89,84 @@ static inline long plain_run(const unsigned char *q)
     }
 }
 
+/* How many digits start at d (0..16), from one 16-byte compare. */
+static inline unsigned digit_run(const unsigned char *d)
+{
+    __m128i t = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)d), _mm_set1_epi8('0'));
+    unsigned is_digit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(t, _mm_set1_epi8(9)), _mm_set1_epi8(9)));
+    return (unsigned)__builtin_ctz(~is_digit); /* bit 16 and up of ~is_digit are set */
+}
+
+/* The value of the k (1..8) digits at d, eight at a time in one word
+ * (the digits shifted to its top, zeros before them). */
+static inline uint64_t digits_value8(const unsigned char *d, unsigned k)
+{
+    uint64_t w = (load64(d) << (8 * (8 - k))) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+    w = (w * 2561) >> 8;
+    w = ((w & UINT64_C(0x00FF00FF00FF00FF)) * 6553601) >> 16;
+    return ((w & UINT64_C(0x0000FFFF0000FFFF)) * UINT64_C(42949672960001)) >> 32;
+}
+
+/* The value of the k (1..16) digits at d. */
+static inline uint64_t digits_value(const unsigned char *d, unsigned k)
+{
+    if (k <= 8)
+        return digits_value8(d, k);
+    return digits_value8(d, k - 8) * 100000000 + digits_value8(d + k - 8, 8);
+}
+
+/*
+ * rg_json_plain_number at q in the padded copy, its digits counted with
+ * one compare and read eight at a time: an integer part of 1..16 digits
+ * and a fraction of 1..16 here, anything else by rg_json_plain_number
+ * itself. Same length and same *n (the wrapping of w included: w is the
+ * integer part times 10^digits plus the fraction, modulo 2^64, as its
+ * digit-by-digit reading makes it).
+ */
+static inline long line_number(const unsigned char *q, const unsigned char *e, rg_json_num *n)
+{
+    static const uint64_t pow10[17] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+                                       1000000000, 10000000000, 100000000000, 1000000000000,
+                                       10000000000000, 100000000000000, 1000000000000000,
+                                       10000000000000000};
+    const unsigned char *d = q;
+    bool neg = *d == '-';
+    d += neg;
+    unsigned k = digit_run(d);
+    if (k == 0 || k > 16 || (k > 1 && *d == '0'))
+        return rg_json_plain_number(q, e, n);
+    uint64_t m = digits_value(d, k), w = m;
+    int sig = m ? (int)k : 0, e10 = 0;
+    bool is_int = true;
+    d += k;
+    if (*d == '.') {
+        const unsigned char *frac_at = d + 1;
+        unsigned fd = digit_run(frac_at);
+        if (fd == 0 || fd > 16)
+            return rg_json_plain_number(q, e, n);
+        w = m * pow10[fd] + digits_value(frac_at, fd);
+        unsigned lz = 0;
+        while (!m && lz < fd && frac_at[lz] == '0')
+            lz++; /* 0.00x: leading zeros are not significant */
+        sig += (int)(fd - lz);
+        e10 = -(int)fd;
+        is_int = false;
+        d = frac_at + fd;
+    }
+    if (d >= e || *d == '.' || (*d | 0x20) == 'e')
+        return rg_json_plain_number(q, e, n);
+    n->text = (const char *)q;
+    n->len = (size_t)(d - q);
+    n->is_int = is_int;
+    n->neg = neg;
+    n->big = false;
+    n->mag = m;
+    n->w_ok = sig <= 18 && w <= (UINT64_C(1) << 53) && e10 >= -22;
+    n->w = w;
+    n->e10 = e10;
+    return d - q;
+}
+
 /*
  * Key prediction: captured lines of one event type write their keys in
  * one order, so the key that followed field `prev` on a line of type t
@@ -157,7 +235,7 @@ static inline const unsigned char *line_location(rg_event_parser *p, rg_event *e
             return NULL;
         seen |= bit;
         q += 6;
-        long n = rg_json_plain_number(q, e, &val->num);
+        long n = line_number(q, e, &val->num);
         if (n < 0)
             return NULL;
         val->type = RG_JSON_NUMBER;
@@ -227,7 +305,7 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
             v.str_len = (size_t)n;
             v.str_has_nul = false;
             q += n + 2;
-        } else if ((c - '0' <= 9 || c == '-') && (n = rg_json_plain_number(q, e, &v.num)) >= 0) {
+        } else if ((c - '0' <= 9 || c == '-') && (n = line_number(q, e, &v.num)) >= 0) {
             v.type = RG_JSON_NUMBER;
             q += n;
         } else if (f == F_LOCATION && c == '{') {
