@@ -155,16 +155,7 @@ static inline long line_number(const unsigned char *q, const unsigned char *e, r
     }
     if (d >= e || *d == '.' || (*d | 0x20) == 'e')
         return rg_json_plain_number(q, e, n);
-    n->text = (const char *)q;
-    n->len = (size_t)(d - q);
-    n->is_int = is_int;
-    n->neg = neg;
-    n->big = false;
-    n->mag = m;
-    n->w_ok = sig <= 18 && w <= (UINT64_C(1) << 53) && e10 >= -22;
-    n->w = w;
-    n->e10 = e10;
-    return d - q;
+    return rg_json_plain_number_fill(n, q, d, is_int, neg, m, sig, w, e10);
 }
 
 /*
