@@ -8,9 +8,10 @@
  * gives a valid JSON record. The input is copied to an exact-size buffer so
  * ASan sees any read past `len`.
  *
- * It also reads every input a second time with the fast paths off (the
- * compact scan and the checks it does as values go by, event_usual.h):
- * both must give the same event or the same reject, word for word.
+ * It also reads every input with the fast paths off (the line pass,
+ * event_line.c, the compact scan and the checks they do as values go by,
+ * event_usual.h), and with the line pass alone off: all three must give
+ * the same event or the same reject, word for word.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -127,9 +128,14 @@ static void check_same(int rc, const rg_event *a, const rg_reject *ra, int rc_g,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static rg_event_parser *parser, *general;
+    static rg_event_parser *parser, *compact, *general;
     if (!parser && !(parser = rg_event_parser_new()))
         return 0;
+    if (!compact) {
+        if (!(compact = rg_event_parser_new()))
+            return 0;
+        compact->no_line_pass = true; /* the compact scan without the line pass before it */
+    }
     if (!general) {
         if (!(general = rg_event_parser_new()))
             return 0;
@@ -154,6 +160,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rg_event ev_g;
     rg_reject rej_g;
     int rc_g = rg_event_parse_line(general, copy, size, &ev_g, &rej_g, &info_g);
+    check_same(rc, &ev, &rej, rc_g, &ev_g, &rej_g);
+    CHECK(info.is_envelope == info_g.is_envelope && info.event_raw_len == info_g.event_raw_len);
+    rc = rg_event_parse_line(compact, copy, size, &ev, &rej, &info);
     check_same(rc, &ev, &rej, rc_g, &ev_g, &rej_g);
     CHECK(info.is_envelope == info_g.is_envelope && info.event_raw_len == info_g.event_raw_len);
     free(copy);

@@ -47,6 +47,11 @@ typedef enum rg_field {
 #define RG_PACKAGE_MAX 256        /* bytes per client.packages item */
 #define RG_PACKAGES_MAX 256       /* items in client.packages */
 
+/* The line pass (event_line.c) reads lines up to this long; longer ones
+ * go to the compact scan. RG_LINE_PAD bytes of padding follow its copy. */
+#define RG_LINE_PASS_MAX 2048
+#define RG_LINE_PAD 32
+
 /* Sub-field bits of location and client. */
 enum { LOC_LAT = 1, LOC_LON = 2 };
 enum { CL_AUTOMATION = 1, CL_HOOKED = 2, CL_PACKAGES = 4 };
@@ -68,10 +73,29 @@ struct rg_event_parser {
     char field_buf[96];
     char *envbuf;                 /* an envelope's payload, parsed as the event */
     size_t envbuf_cap;
-    bool general_only;            /* tests: skip the compact scan (event_parse.c) */
+    bool general_only;            /* tests: skip the line pass and the compact scan (event_parse.c) */
+    bool no_line_pass;            /* tests: skip the line pass (event_line.c) */
+    /* The line pass's copy of the line, NUL padding after it, and the key
+     * it last saw after each field, per event type (event_line.c). */
+    unsigned char line[RG_LINE_PASS_MAX + RG_LINE_PAD];
+    uint8_t key_after[RG_EV_TYPE_COUNT + 1][F_COUNT + 1];
 };
 
 extern const char *const rg_field_names[F_COUNT];
+
+/* The line pass over a compact line (event_line.c): LINE_USUAL with *ev
+ * the checked event; LINE_UNUSUAL when the line read so far is compact
+ * but not a usual event (the compact scan then keeps its values for
+ * rg_event_check); LINE_NO for anything else (the compact scan reads it
+ * from the start). */
+enum { LINE_NO = 0, LINE_USUAL, LINE_UNUSUAL };
+int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_event *ev);
+
+/* event_parse.c's scan state reset and start (-1 on out of memory), and
+ * its reading of a top-level value at the scanner's cursor for field f
+ * (-1: unknown), location and client read as the objects they are. */
+int rg_event_scan_begin(rg_event_parser *p, const char *json, size_t len);
+int rg_event_scan_value(rg_event_parser *p, int f, rg_json_val *val);
 
 /* The contract checks over what the scan collected; fills ev or rej. */
 int rg_event_check(rg_event_parser *p, rg_event *ev, rg_reject *rej);

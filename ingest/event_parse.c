@@ -290,8 +290,10 @@ static int top_value(rg_event_parser *p, int f, rg_json_val *val)
     return member_value(s, 2, val);
 }
 
+int rg_event_scan_value(rg_event_parser *p, int f, rg_json_val *val) { return top_value(p, f, val); }
+
 /* Reset what a scan collects and start the scanner on the text. */
-static int scan_begin(rg_event_parser *p, const char *json, size_t len)
+int rg_event_scan_begin(rg_event_parser *p, const char *json, size_t len)
 {
     p->seen = 0;
     p->loc_seen = p->client_seen = 0;
@@ -358,7 +360,7 @@ static inline __attribute__((always_inline)) int scan_compact_as(rg_event_parser
                                                                  rg_event *ev, bool take)
 {
     rg_json_scanner *s = &p->js;
-    if (scan_begin(p, json, len) != 0)
+    if (rg_event_scan_begin(p, json, len) != 0)
         return COMPACT_NO;
     const unsigned char *q = s->start, *e = s->end;
     if (e - q < 2 || q[0] != '{' || q[1] != '"')
@@ -450,13 +452,20 @@ static int scan(rg_event_parser *p, const char *json, size_t len, rg_event *ev, 
 {
     *usual = false;
     if (!p->general_only) {
-        int r = scan_compact(p, json, len, ev);
+        /* The line pass first (event_line.c); a line it found compact but
+         * unusual is read again keeping its values. */
+        int r = p->no_line_pass ? LINE_NO : rg_event_line_pass(p, json, len, ev);
+        if (r == LINE_USUAL) {
+            *usual = true;
+            return 0;
+        }
+        r = r == LINE_UNUSUAL ? scan_compact_as(p, json, len, ev, false) : scan_compact(p, json, len, ev);
         *usual = r == COMPACT_USUAL;
         if (r != COMPACT_NO)
             return 0;
     }
     rg_json_scanner *s = &p->js;
-    if (scan_begin(p, json, len) != 0)
+    if (rg_event_scan_begin(p, json, len) != 0)
         return -1;
     rg_json_ws(s);
     if (s->p >= s->end)

@@ -190,6 +190,24 @@ static inline long rg_json_plain_string(const unsigned char *q, const unsigned c
     return -1;
 }
 
+/* A plain number's reading from q to d into *n (its length returned):
+ * integer part m, sig significant digits, value w * 10^e10. Shared by
+ * rg_json_plain_number and the line pass's reading (event_line.c). */
+static inline long rg_json_plain_number_fill(rg_json_num *n, const unsigned char *q, const unsigned char *d,
+                                             bool is_int, bool neg, uint64_t m, int sig, uint64_t w, int e10)
+{
+    n->text = (const char *)q;
+    n->len = (size_t)(d - q);
+    n->is_int = is_int;
+    n->neg = neg;
+    n->big = false;
+    n->mag = m;
+    n->w_ok = sig <= 18 && w <= (UINT64_C(1) << 53) && e10 >= -22;
+    n->w = w;
+    n->e10 = e10;
+    return d - q;
+}
+
 /* A plain number at q: an optional '-', an integer part of 1..18 digits
  * without a leading zero (or a lone 0), an optional fraction, no
  * exponent, followed by a byte that could not continue it (so within
@@ -231,16 +249,7 @@ static inline long rg_json_plain_number(const unsigned char *q, const unsigned c
     }
     if (d >= end || (unsigned)(*d - '0') <= 9 || *d == '.' || (*d | 0x20) == 'e')
         return -1;
-    n->text = (const char *)q;
-    n->len = (size_t)(d - q);
-    n->is_int = is_int;
-    n->neg = neg;
-    n->big = false;
-    n->mag = m;
-    n->w_ok = sig <= 18 && w <= (UINT64_C(1) << 53) && e10 >= -22;
-    n->w = w;
-    n->e10 = e10;
-    return d - q;
+    return rg_json_plain_number_fill(n, q, d, is_int, neg, m, sig, w, e10);
 }
 
 static inline int rg_json_key_inline(rg_json_scanner *s, rg_json_val *out)

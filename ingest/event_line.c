@@ -1,0 +1,333 @@
+/*
+ * event_line — the line pass, the first of the event scan's readings of a
+ * line (event_parse.c; internal to the ingest layer).
+ *
+ * The line is copied once into the parser's copy (event_fields.h,
+ * RG_LINE_PASS_MAX bytes at most, NUL padding after it) and read there
+ * with no bounds checks: the padding stops every run. A string value is
+ * taken where it lies in the copy, its closing quote overwritten with the
+ * NUL that terminates it, so no string is copied on its own; keys are
+ * recognised by comparing their first eight bytes as one word. Each value
+ * goes through event_usual.h's acceptance, exactly as the compact scan
+ * takes it. (A simdjson-style first pass, a bit per quote for the whole
+ * line and strings found from the bits, was measured and cost more on
+ * these ~220-byte lines than finding each string's end with one 16-byte
+ * compare: docs/bench.md.)
+ *
+ * Only the compact usual line is read here (no whitespace between tokens,
+ * plain strings: printable ASCII without escapes, known keys once each);
+ * anything else returns LINE_NO and the compact scan then reads the line
+ * from the start, so every reject still comes from the general scan and
+ * rg_event_check. tests/unit/ingest/test_event_parse.c compares the
+ * three readings on every one-byte change, deletion and truncation of
+ * usual lines; fuzz_event compares them on any input.
+ */
+#include <string.h>
+
+#include "event_fields.h"
+#include "event_usual.h"
+
+/* A key's first (up to) eight bytes as the little-endian word a load of
+ * them gives, the rest zero: compile-time constants for the dispatch. */
+#define KB(s, i) ((i) < sizeof(s) - 1 ? (uint64_t)(unsigned char)(s)[(i) < sizeof(s) - 1 ? (i) : 0] << (8 * (i)) : 0)
+#define KW(s) (KB(s, 0) | KB(s, 1) | KB(s, 2) | KB(s, 3) | KB(s, 4) | KB(s, 5) | KB(s, 6) | KB(s, 7))
+
+static inline uint64_t load64(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* A known key of n bytes at k (in the padded copy: eight bytes can be
+ * loaded from any key) -> its field, or -1. */
+static inline __attribute__((always_inline)) int key_field(const unsigned char *k, size_t n)
+{
+    uint64_t w = load64(k);
+    if (n < 8)
+        w &= (UINT64_C(1) << (8 * n)) - 1;
+    switch (n) {
+    case 2: return w == KW("ts") ? F_TS : w == KW("ip") ? F_IP : -1;
+    case 3: return w == KW("ref") ? F_REF : -1;
+    case 4: return w == KW("type") ? F_TYPE : w == KW("mode") ? F_MODE : w == KW("kind") ? F_KIND : -1;
+    case 5: return w == KW("topic") ? F_TOPIC : -1;
+    case 6:
+        return w == KW("amount") ? F_AMOUNT : w == KW("region") ? F_REGION : w == KW("shares") ? F_SHARES
+             : w == KW("target") ? F_TARGET : w == KW("reason") ? F_REASON : w == KW("client") ? F_CLIENT
+             : w == KW("offset") ? F_OFFSET : -1;
+    case 7: return w == KW("account") ? F_ACCOUNT : w == KW("payload") ? F_PAYLOAD : -1;
+    case 8:
+        return w == KW("event_id") ? F_EVENT_ID : w == KW("location") ? F_LOCATION
+             : w == KW("currency") ? F_CURRENCY : -1;
+    case 9:
+        switch (k[8]) {
+        case 'd': return w == KW("device_i") ? F_DEVICE_ID : w == KW("packet_i") ? F_PACKET_ID : -1;
+        case 's': return w == KW("client_t") ? F_CLIENT_TS : -1;
+        case 'n': return w == KW("partitio") ? F_PARTITION : -1;
+        default: return -1;
+        }
+    case 12: return w == KW("counterp") && memcmp(k + 8, "arty", 4) == 0 ? F_COUNTERPARTY : -1;
+    case 23:
+        return w == KW("counterp") && memcmp(k + 8, "arty_created_at", 15) == 0 ? F_COUNTERPARTY_CREATED_AT : -1;
+    default: return -1;
+    }
+}
+
+/* The length of the plain string whose opening quote is at q, or -1 when
+ * a byte a plain string cannot hold (backslash, control, non-ASCII) comes
+ * before its closing quote. The copy's NUL padding ends every run. */
+static inline long plain_run(const unsigned char *q)
+{
+    const unsigned char *b = q + 1;
+    for (;;) {
+        unsigned m = rg_json_stop_mask16(b);
+        if (m) {
+            b += __builtin_ctz(m);
+            return *b == '"' ? b - (q + 1) : -1;
+        }
+        b += 16;
+    }
+}
+
+/* How many digits start at d (0..16), from one 16-byte compare. */
+static inline unsigned digit_run(const unsigned char *d)
+{
+    __m128i t = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)d), _mm_set1_epi8('0'));
+    unsigned is_digit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(t, _mm_set1_epi8(9)), _mm_set1_epi8(9)));
+    return (unsigned)__builtin_ctz(~is_digit); /* bit 16 and up of ~is_digit are set */
+}
+
+/* The value of the k (1..8) digits at d, eight at a time in one word
+ * (the digits shifted to its top, zeros before them). */
+static inline uint64_t digits_value8(const unsigned char *d, unsigned k)
+{
+    uint64_t w = (load64(d) << (8 * (8 - k))) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+    w = (w * 2561) >> 8;
+    w = ((w & UINT64_C(0x00FF00FF00FF00FF)) * 6553601) >> 16;
+    return ((w & UINT64_C(0x0000FFFF0000FFFF)) * UINT64_C(42949672960001)) >> 32;
+}
+
+/* The value of the k (1..16) digits at d. */
+static inline uint64_t digits_value(const unsigned char *d, unsigned k)
+{
+    if (k <= 8)
+        return digits_value8(d, k);
+    return digits_value8(d, k - 8) * 100000000 + digits_value8(d + k - 8, 8);
+}
+
+/*
+ * rg_json_plain_number at q in the padded copy, its digits counted with
+ * one compare and read eight at a time: an integer part of 1..16 digits
+ * and a fraction of 1..16 here, anything else by rg_json_plain_number
+ * itself. Same length and same *n (the wrapping of w included: w is the
+ * integer part times 10^digits plus the fraction, modulo 2^64, as its
+ * digit-by-digit reading makes it).
+ */
+static inline long line_number(const unsigned char *q, const unsigned char *e, rg_json_num *n)
+{
+    static const uint64_t pow10[17] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+                                       1000000000, 10000000000, 100000000000, 1000000000000,
+                                       10000000000000, 100000000000000, 1000000000000000,
+                                       10000000000000000};
+    const unsigned char *d = q;
+    bool neg = *d == '-';
+    d += neg;
+    unsigned k = digit_run(d);
+    if (k == 0 || k > 16 || (k > 1 && *d == '0'))
+        return rg_json_plain_number(q, e, n);
+    uint64_t m = digits_value(d, k), w = m;
+    int sig = m ? (int)k : 0, e10 = 0;
+    bool is_int = true;
+    d += k;
+    if (*d == '.') {
+        const unsigned char *frac_at = d + 1;
+        unsigned fd = digit_run(frac_at);
+        if (fd == 0 || fd > 16)
+            return rg_json_plain_number(q, e, n);
+        w = m * pow10[fd] + digits_value(frac_at, fd);
+        unsigned lz = 0;
+        while (!m && lz < fd && frac_at[lz] == '0')
+            lz++; /* 0.00x: leading zeros are not significant */
+        sig += (int)(fd - lz);
+        e10 = -(int)fd;
+        is_int = false;
+        d = frac_at + fd;
+    }
+    if (d >= e || *d == '.' || (*d | 0x20) == 'e')
+        return rg_json_plain_number(q, e, n);
+    return rg_json_plain_number_fill(n, q, d, is_int, neg, m, sig, w, e10);
+}
+
+/*
+ * Key prediction: captured lines of one event type write their keys in
+ * one order, so the key that followed field `prev` on a line of type t
+ * last time (p->key_after[t + 1][prev]; row 0 before the type is read) is
+ * compared first, quotes and colon included, with one 16-byte compare:
+ * `"name":` at q is exactly what reading the key would have found. A
+ * miss reads the key the ordinary way and remembers it. Names of up to
+ * 13 bytes have a pattern; longer ones are always read.
+ */
+#define KEY_PATTERN(name) {{"\"" name "\":"}, (1u << (sizeof(name) + 2)) - 1, sizeof(name) + 2}
+static const struct {
+    union {
+        char text[16];
+        __m128i v;
+    } u;
+    unsigned want;  /* a bit per byte of `"name":`, 0 for no pattern */
+    unsigned bytes;
+} key_pattern[F_COUNT] = {
+    [F_EVENT_ID] = KEY_PATTERN("event_id"), [F_TYPE] = KEY_PATTERN("type"), [F_TS] = KEY_PATTERN("ts"),
+    [F_ACCOUNT] = KEY_PATTERN("account"), [F_IP] = KEY_PATTERN("ip"), [F_DEVICE_ID] = KEY_PATTERN("device_id"),
+    [F_LOCATION] = KEY_PATTERN("location"), [F_CLIENT_TS] = KEY_PATTERN("client_ts"),
+    [F_CLIENT] = KEY_PATTERN("client"), [F_REGION] = KEY_PATTERN("region"),
+    [F_COUNTERPARTY] = KEY_PATTERN("counterparty"), [F_AMOUNT] = KEY_PATTERN("amount"),
+    [F_CURRENCY] = KEY_PATTERN("currency"), [F_MODE] = KEY_PATTERN("mode"),
+    [F_PACKET_ID] = KEY_PATTERN("packet_id"), [F_SHARES] = KEY_PATTERN("shares"), [F_KIND] = KEY_PATTERN("kind"),
+    [F_TARGET] = KEY_PATTERN("target"), [F_REF] = KEY_PATTERN("ref"), [F_REASON] = KEY_PATTERN("reason"),
+};
+
+static inline bool predicted(const unsigned char *q, unsigned f)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+    unsigned want = key_pattern[f].want;
+    return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, key_pattern[f].u.v)) & want) == want;
+}
+
+/* `"lat":` or `"lon":` at q: the member's value slot, bit and limit. */
+static inline bool location_key(rg_event_parser *p, const unsigned char *q, rg_json_val **val, unsigned *bit,
+                                double *limit)
+{
+    uint64_t w = load64(q) & UINT64_C(0xFFFFFFFFFFFF);
+    if (w == KW("\"lat\":")) {
+        *val = &p->lat, *bit = LOC_LAT, *limit = 90;
+        return true;
+    }
+    if (w == KW("\"lon\":")) {
+        *val = &p->lon, *bit = LOC_LON, *limit = 180;
+        return true;
+    }
+    return false;
+}
+
+/* A compact location object at q ('{'): {"lat":N,"lon":N} in either order
+ * with plain numbers, taken into ev as rg_usual_take would: the byte
+ * after it, or NULL when it is anything else (or not usual). */
+static inline const unsigned char *line_location(rg_event_parser *p, rg_event *ev, const unsigned char *q,
+                                                 const unsigned char *e)
+{
+    double d[2];
+    unsigned seen = 0;
+    q++;
+    for (int i = 0; i < 2; i++) {
+        rg_json_val *val;
+        unsigned bit;
+        double limit;
+        if (!location_key(p, q, &val, &bit, &limit) || (seen & bit))
+            return NULL;
+        seen |= bit;
+        q += 6;
+        long n = line_number(q, e, &val->num);
+        if (n < 0)
+            return NULL;
+        val->type = RG_JSON_NUMBER;
+        q += n;
+        if (!rg_usual_coordinate(p, val, limit, &d[bit - 1]))
+            return NULL;
+        if (*q != (i ? '}' : ','))
+            return NULL;
+        q++;
+    }
+    p->loc_seen = seen;
+    ev->lat = d[0];
+    ev->lon = d[1];
+    ev->has_location = true;
+    return q;
+}
+
+int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_event *ev)
+{
+    if (len > RG_LINE_PASS_MAX || len < 2 || json[0] != '{' || json[1] != '"')
+        return LINE_NO;
+    rg_json_scanner *s = &p->js;
+    if (rg_event_scan_begin(p, json, len) != 0)
+        return LINE_NO;
+    unsigned char *a = p->line;
+    memcpy(a, json, len);
+    memset(a + len, 0, RG_LINE_PAD);
+    const unsigned char *e = a + len, *last = e - 1;
+    unsigned char *q = a + 1;
+    uint32_t obj = rg_json_object(s), seen = 0;
+    memset(ev, 0, sizeof *ev);
+    ev->client_automation = ev->client_hooked = -1;
+    unsigned prev = F_COUNT; /* the field before this key (F_COUNT: none; an unknown one: F_COUNT too) */
+    uint8_t *after = p->key_after[0];
+    for (;;) { /* q at a key's opening quote */
+        unsigned g = after[prev];
+        int f;
+        long n;
+        if (g && predicted(q, g - 1)) {
+            f = (int)g - 1;
+            q += key_pattern[f].bytes;
+        } else {
+            if ((n = plain_run(q)) < 0)
+                return LINE_NO;
+            f = key_field(q + 1, (size_t)n);
+            if (f < 0 && rg_json_key_add(s, obj, (const char *)q + 1, (size_t)n) != 0)
+                return LINE_NO;
+            q += n + 2;
+            if (*q != ':')
+                return LINE_NO;
+            q++;
+            if (f >= 0 && key_pattern[f].bytes)
+                after[prev] = (uint8_t)(f + 1);
+        }
+        if (f >= 0) {
+            if (seen & F_BIT(f))
+                return LINE_NO; /* a duplicate: the general scan says so */
+            seen |= F_BIT(f);
+        }
+        prev = f >= 0 ? (unsigned)f : F_COUNT;
+        rg_json_val v;
+        unsigned c = *q;
+        if (c == '"' && (n = plain_run(q)) >= 0) {
+            q[n + 1] = '\0';
+            v.type = RG_JSON_STRING;
+            v.str = (const char *)q + 1;
+            v.str_len = (size_t)n;
+            v.str_has_nul = false;
+            q += n + 2;
+        } else if ((c - '0' <= 9 || c == '-') && (n = line_number(q, e, &v.num)) >= 0) {
+            v.type = RG_JSON_NUMBER;
+            q += n;
+        } else if (f == F_LOCATION && c == '{') {
+            if (!(q = (unsigned char *)line_location(p, ev, q, e)))
+                return LINE_NO;
+            goto next; /* taken */
+        } else {
+            /* Anything else (a literal, client, an unknown field's
+             * container) is read by the compact scan's own reading, on
+             * the line itself at the same offset. */
+            rg_json_val *kept = f >= 0 ? &p->vals[f] : &v;
+            s->p = s->start + (q - a);
+            if (rg_event_scan_value(p, f, kept) != 0)
+                return LINE_NO;
+            v = *kept;
+            q = a + (s->p - s->start);
+        }
+        if (f >= 0 && !rg_usual_take(p, ev, f, &v)) /* unknown fields are ignored */
+            return LINE_UNUSUAL;
+        if (f == F_TYPE)
+            after = p->key_after[ev->type + 1];
+    next:
+        if (q[0] == ',' && q[1] == '"') {
+            q++;
+            continue;
+        }
+        if (q == last && *q == '}')
+            break;
+        return LINE_NO;
+    }
+    p->seen = seen;
+    s->p = s->end;
+    return rg_usual_finish(ev, seen) ? LINE_USUAL : LINE_UNUSUAL;
+}
