@@ -146,7 +146,6 @@ static void forget(ref_state *s)
     const rg_ts_entry *top;
     if (!(top = rg_ts_queue_oldest(&s->queue)) || top->ts_ms > horizon_start)
         return;
-    rg_record_cache_reset(&s->cache);
     for (; top && top->ts_ms <= horizon_start; top = rg_ts_queue_oldest(&s->queue)) {
         transfer_record *r = top->rec;
         if (r->ts_ms == top->ts_ms) {
@@ -212,10 +211,10 @@ static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ct
     int64_t judged_at_ms = s->watermark_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
+    rg_record_cache_reset(&s->cache);   /* E's alone; records may go or be created below */
     forget(s);
     if (ev->type != RG_EV_TRANSFER || ev->ts_ms <= rg_sat_sub(s->watermark_ms, s->history_horizon_ms))
         return;   /* no transfer, or one already past the horizon */
-    rg_record_cache_reset(&s->cache);   /* records may be created below */
     bool created;
     uint32_t hash;
     transfer_record *r = rg_strmap_put_hashed(s->transfers, ev->event_id, ev->event_id_len, &created, &hash);

@@ -281,6 +281,25 @@ static void test_ref_forgotten_without_expire(void **unused)
     fixture_end(&rf.f);
 }
 
+/* The transfer a complaint names is looked up once per event: a parser
+ * reuses one event struct, so the next complaint at the same address,
+ * ts and type names its own transfer, not the one before. */
+static void test_ref_next_event_same_struct(void **unused)
+{
+    ref_fixture rf;
+    setup_refs(&rf);
+    rg_event t1 = transfer_with_id(T0, "e-1", "sc-1");
+    fixture_fold(&rf.f, &t1, NULL);
+    rg_event t2 = transfer_with_id(T0 + HOUR_MS, "e-2", "sc-2");
+    fixture_fold(&rf.f, &t2, NULL);
+    rg_event c = complaint(T0 + 2 * HOUR_MS, "a", "e-1");
+    assert_int_value(fixture_step(&rf.f, rf.age, &c, NULL), 2 * HOUR_MS);
+    c.ref = "e-2";   /* the next line, parsed into the same struct */
+    assert_int_value(fixture_step(&rf.f, rf.age, &c, NULL), HOUR_MS);
+    assert_string_value(fixture_peek(&rf.f, rf.counterparty, &c, NULL), "sc-2");
+    fixture_end(&rf.f);
+}
+
 /* Format 3 (before the queue) saved a sweep clock after the watermark: a
  * checkpoint of it still loads, its transfers are known and queued (they
  * leave at their horizon), and what format 4 saves loads back. */
@@ -340,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_ref_age), cmocka_unit_test(test_ref_expire),
         cmocka_unit_test(test_ref_long_counterparty), cmocka_unit_test(test_ref_horizon_without_sweep),
         cmocka_unit_test(test_ref_forgotten_without_expire), cmocka_unit_test(test_ref_loads_format_3),
+        cmocka_unit_test(test_ref_next_event_same_struct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
