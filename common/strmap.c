@@ -183,22 +183,35 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
     free(m);
 }
 
-static inline __attribute__((always_inline)) struct slot *find(const rg_strmap *m, const char *key, size_t keylen,
-                                                               uint32_t h)
+/* The slot of key, or NULL; then *empty is the empty slot where the
+ * probe ended (where put places the key, unless the table grows first),
+ * or SIZE_MAX without a table. */
+static inline __attribute__((always_inline)) struct slot *find_at(const rg_strmap *m, const char *key,
+                                                                  size_t keylen, uint32_t h, size_t *empty)
 {
+    *empty = SIZE_MAX;
     if (!m->cap)
         return NULL;
     size_t mask = m->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         struct slot *s = &m->slots[i];
-        if (!s->ref)
+        if (!s->ref) {
+            *empty = i;
             return NULL;
+        }
         if (s->hash != h)
             continue;
         unsigned char *e = record_at(m, s->ref - 1);
         if (entry_keylen(m, e) == keylen && same_key(entry_key(m, e), key, keylen))
             return s;
     }
+}
+
+static inline __attribute__((always_inline)) struct slot *find(const rg_strmap *m, const char *key, size_t keylen,
+                                                               uint32_t h)
+{
+    size_t empty;
+    return find_at(m, key, keylen, h, &empty);
 }
 
 void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen)
@@ -257,6 +270,32 @@ static bool grow(rg_strmap *m)
     return true;
 }
 
+/* memset(e, 0, stride) without a call (stride is a multiple of 8, a few
+ * words: dedupe's records are 32 bytes). */
+static inline void zero_record(unsigned char *e, size_t stride)
+{
+    const uint64_t zero = 0;
+    for (size_t at = 0; at < stride; at += sizeof zero)
+        memcpy(e + at, &zero, sizeof zero);
+}
+
+/* Copy a key of keylen bytes into its room without a call for the usual
+ * ids (4..16 bytes: two overlapping moves inside the key). */
+static inline void copy_key(unsigned char *room, const char *key, size_t keylen)
+{
+    if (keylen >= 8 && keylen <= 16) {
+        uint64_t a = load64(key), b = load64(key + keylen - 8);
+        memcpy(room, &a, sizeof a);
+        memcpy(room + keylen - 8, &b, sizeof b);
+    } else if (keylen >= 4 && keylen < 8) {
+        uint32_t a = load32(key), b = load32(key + keylen - 4);
+        memcpy(room, &a, sizeof a);
+        memcpy(room + keylen - 4, &b, sizeof b);
+    } else {
+        memcpy(room, key, keylen);
+    }
+}
+
 /* A zeroed record's number: a freed one, else the next fresh one (a new
  * chunk when the last is full). UINT32_MAX on OOM. */
 static uint32_t take_record(rg_strmap *m)
@@ -271,7 +310,7 @@ static uint32_t take_record(rg_strmap *m)
          * it there. */
         if (m->free_head)
             prefetch_record(m, record_at(m, m->free_head - 1), 1);
-        memset(e, 0, m->stride);
+        zero_record(e, m->stride);
         return i;
     }
     if (m->fresh == MAX_RECORDS)
@@ -310,7 +349,8 @@ void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
 void *rg_strmap_put_hashed(rg_strmap *m, const char *key, size_t keylen, bool *created, uint32_t *hash)
 {
     uint32_t h = *hash = hash32(key, keylen);
-    struct slot *s = find(m, key, keylen, h);
+    size_t j;
+    struct slot *s = find_at(m, key, keylen, h, &j);
     if (created)
         *created = false;
     if (s)
@@ -318,8 +358,11 @@ void *rg_strmap_put_hashed(rg_strmap *m, const char *key, size_t keylen, bool *c
     if (keylen > KEYLEN_MASK)
         return NULL;
     /* Keep the load factor under 3/4 so probe runs stay short. */
-    if ((m->count + 1) * 4 > m->cap * 3 && !grow(m))
-        return NULL;
+    if ((m->count + 1) * 4 > m->cap * 3) {
+        if (!grow(m))
+            return NULL;
+        j = SIZE_MAX;   /* the probe's empty slot was in the old table */
+    }
     char *heap_key = NULL;
     if (key_spilled(m, keylen)) {
         if (!(heap_key = malloc(keylen + 1)))
@@ -339,11 +382,13 @@ void *rg_strmap_put_hashed(rg_strmap *m, const char *key, size_t keylen, bool *c
         memcpy(room, &heap_key, sizeof heap_key);
         m->spilled_bytes += rg_heap_block_bytes(heap_key, keylen + 1);
     } else {
-        memcpy(room, key, keylen);   /* the NUL is there: records start zeroed */
+        copy_key(room, key, keylen);   /* the NUL is there: records start zeroed */
     }
-    size_t mask = m->cap - 1, j = h & mask;
-    while (m->slots[j].ref)
-        j = (j + 1) & mask;
+    if (j == SIZE_MAX) {
+        size_t mask = m->cap - 1;
+        for (j = h & mask; m->slots[j].ref; j = (j + 1) & mask) {
+        }
+    }
     m->slots[j].hash = h;
     m->slots[j].ref = i + 1;
     m->count++;

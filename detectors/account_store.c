@@ -2,7 +2,9 @@
  * account_store — per-account records shared by the families; see
  * account_store.h. Owner: detectors.
  *
- * Record layout: [slice 0][slice 1]..., every slice 8-byte aligned; the
+ * Record layout: [slice 0][slice 1]...[fingerprint], every slice 8-byte
+ * aligned, the key's fingerprint (8 bytes) only when a family asked for
+ * it (rg_account_store_keep_fingerprints); the
  * in-use bits are the map entry's tag byte (rg_strmap_tag), which costs
  * nothing. The bits, not "all zero", say whether a slice holds
  * something: a family's zeroed slice can be a real value (a timestamp 0).
@@ -44,7 +46,9 @@ struct rg_account_store {
     pending_sweep pending[RG_ACCOUNT_MAX_SLICES];
     focus focus[2];                 /* the event's account and counterparty */
     rg_strmap *dormant;             /* kept slices of quiet accounts; NULL without both lives */
-    size_t record_size;             /* slices, before the in-use byte */
+    size_t record_size;             /* slices, then the fingerprint if kept */
+    bool keep_fingerprints;         /* active records end with their key's fingerprint */
+    size_t fingerprint_at;          /* its offset in an active record */
     size_t kept_size;               /* kept slices only */
     size_t n_slices;
     uint8_t kept_bits;              /* the kept slices' bits */
@@ -96,11 +100,18 @@ int rg_account_store_reserve_kept(rg_account_store *s, size_t size, rg_account_s
     return reserve(s, size, true, out);
 }
 
+void rg_account_store_keep_fingerprints(rg_account_store *s)
+{
+    if (s && !s->records)
+        s->keep_fingerprints = true;
+}
+
 int rg_account_store_seal(rg_account_store *s)
 {
     if (s->records)
         return 0;
-    s->records = rg_strmap_new(s->record_size);
+    s->fingerprint_at = s->record_size;
+    s->records = rg_strmap_new(s->record_size + (s->keep_fingerprints ? sizeof(uint64_t) : 0));
     /* Both lives: quiet accounts move to records of their kept slices. */
     if (s->records && s->kept_bits && s->kept_size < s->record_size && !(s->dormant = rg_strmap_new(s->kept_size))) {
         rg_strmap_free(s->records, NULL);
@@ -146,16 +157,14 @@ static focus *focus_of(rg_account_store *s, const char *key, size_t keylen)
     return NULL;
 }
 
-uint64_t rg_account_fingerprint(rg_account_store *s, const char *key, size_t keylen)
+/* The active record of a focus entry, looked up once. */
+static void *resolve(rg_account_store *s, focus *f)
 {
-    focus *f = s ? focus_of(s, key, keylen) : NULL;
-    if (!f)
-        return rg_fingerprint64(key, keylen);
-    if (!f->fingerprinted) {
-        f->fingerprint = rg_fingerprint64(key, keylen);
-        f->fingerprinted = true;
+    if (!f->resolved) {
+        f->record = rg_strmap_get(s->records, f->key, f->keylen);
+        f->resolved = true;
     }
-    return f->fingerprint;
+    return f->record;
 }
 
 /* The active record of key, through the focus when key is one of the
@@ -163,13 +172,40 @@ uint64_t rg_account_fingerprint(rg_account_store *s, const char *key, size_t key
 static void *active_record(rg_account_store *s, const char *key, size_t keylen)
 {
     focus *f = focus_of(s, key, keylen);
+    return f ? resolve(s, f) : rg_strmap_get(s->records, key, keylen);
+}
+
+static uint64_t kept_fingerprint(const rg_account_store *s, const void *record)
+{
+    uint64_t fp;
+    memcpy(&fp, (const unsigned char *)record + s->fingerprint_at, sizeof fp);
+    return fp;
+}
+
+uint64_t rg_account_fingerprint(rg_account_store *s, const char *key, size_t keylen)
+{
+    focus *f = s ? focus_of(s, key, keylen) : NULL;
     if (!f)
-        return rg_strmap_get(s->records, key, keylen);
-    if (!f->resolved) {
-        f->record = rg_strmap_get(s->records, key, keylen);
-        f->resolved = true;
+        return rg_fingerprint64(key, keylen);
+    if (!f->fingerprinted) {
+        /* The record is the event's anyway (every family that asks
+         * looks it up too): its copy, or made now. */
+        void *record = s->keep_fingerprints ? resolve(s, f) : NULL;
+        f->fingerprint = record ? kept_fingerprint(s, record) : rg_fingerprint64(key, keylen);
+        f->fingerprinted = true;
     }
-    return f->record;
+    return f->fingerprint;
+}
+
+/* A new active record of key: its fingerprint, when records keep it (the
+ * focus's if it made one already). */
+static void record_made(rg_account_store *s, const char *key, size_t keylen, void *record)
+{
+    if (!s->keep_fingerprints)
+        return;
+    focus *f = focus_of(s, key, keylen);
+    uint64_t fp = f && f->fingerprinted ? f->fingerprint : rg_fingerprint64(key, keylen);
+    memcpy((unsigned char *)record + s->fingerprint_at, &fp, sizeof fp);
 }
 
 /* An active record was made for key, or (record NULL) the active record
@@ -216,7 +252,10 @@ static void *promote(rg_account_store *s, const char *key, size_t keylen, uint8_
     const unsigned char *d = rg_strmap_get(s->dormant, key, keylen);
     if (!d || !(in_use(s->dormant, d) & bit))
         return NULL;
-    void *record = rg_strmap_put(s->records, key, keylen, NULL);
+    bool fresh = false;
+    void *record = rg_strmap_put(s->records, key, keylen, &fresh);
+    if (record && fresh)
+        record_made(s, key, keylen, record);
     if (record) {
         take_dormant(s, key, keylen, record);
         focus_created(s, key, keylen, record);
@@ -252,6 +291,7 @@ void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen,
     if (!record)
         return NULL;
     if (fresh) {
+        record_made(s, key, keylen, record);
         take_dormant(s, key, keylen, record);
         focus_created(s, key, keylen, record);
     } else if (f && !f->resolved) {

@@ -97,8 +97,17 @@ void rg_account_unfocus(rg_account_store *s);
 /* rg_fingerprint64(key, keylen), made once per event for a focused id
  * (matched by address and length, as get/put match them) however many
  * families ask: counterparty and packets fingerprint the acting account
- * in eval and again in update. Any other key, or s NULL: made now. */
+ * in eval and again in update. With rg_account_store_keep_fingerprints,
+ * a focused id that has an active record reads it from there (made once
+ * per record instead of once per event). Any other key, or s NULL: made
+ * now. */
 uint64_t rg_account_fingerprint(rg_account_store *s, const char *key, size_t keylen);
+/* A family that fingerprints the acting account (counterparty senders,
+ * packet claimers) asks, before the seal, that every active record keep
+ * its key's fingerprint: 8 bytes per active record (dormant records keep
+ * none; a promoted one makes it again) for ~150 instructions an event.
+ * No effect on a sealed store or NULL. */
+void rg_account_store_keep_fingerprints(rg_account_store *s);
 
 /* The account's slice, or NULL when the slice holds nothing. A kept
  * slice of a dormant account promotes it (an allocation: NULL when that

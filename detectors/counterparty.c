@@ -141,6 +141,8 @@ static void *counterparty_create(const rg_detector_config *cfg, char *errstr, si
         return NULL;
     }
     rg_account_store *store = cfg->accounts;
+    if (s->want_senders)   /* the sender is fingerprinted at every transfer */
+        rg_account_store_keep_fingerprints(store);
     if ((!store && !(store = s->own_store = rg_account_store_new())) ||
         (s->want_age && rg_account_store_reserve_kept(store, sizeof(registration), &s->registrations) != 0) ||
         (s->want_senders && rg_account_store_reserve(store, sizeof(cp_record), &s->received) != 0) ||

@@ -130,6 +130,8 @@ static void *packets_create(const rg_detector_config *cfg, char *errstr, size_t 
     s->sweep_clock = RG_SWEEP_CLOCK_INIT;
     s->accounts = cfg->accounts;
     configure(s, cfg);
+    if (s->want_claimers)   /* the claimer is fingerprinted at every claim */
+        rg_account_store_keep_fingerprints(s->accounts);
     return s;
 }
 

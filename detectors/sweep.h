@@ -19,7 +19,8 @@
  * store — grew as fast as the count it waited for and was never swept
  * past RG_SWEEP_ALWAYS_BELOW.)
  *
- * The packets and complaints maps use per_record 1; the account store's
+ * The packets map uses per_record 1 (the complaints map used it too
+ * until its transfers left by a queue: complaints.c); the account store's
  * sweep, whose visit costs most (every windowed slice trimmed, quiet
  * records demoted: ~400 instructions against ~60 for a packet), uses
  * RG_SWEEP_ACCOUNTS_EVERY = 3 (issue 16; with the base, 3 costs what 2

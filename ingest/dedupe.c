@@ -11,12 +11,10 @@
  * watermark - horizon, so each id costs O(log n) once to insert and once
  * to expire, and nothing is ever scanned.
  *
- * Most ids arrive in time order, and for those the heap is pure cost (a
- * pop sifts through log n levels): an id whose ts is at least that of
- * the last one queued goes to a FIFO instead (a ring, ts non-decreasing
- * by construction), and only the ones that arrive out of order go to the
- * heap. Expiry pops whichever of the two holds the oldest ts, so entries
- * leave in the same order of ts as from one heap.
+ * Most ids arrive in time order, and for those the heap is pure cost:
+ * the queue (common/ts_queue.h) keeps in-order ids in a FIFO and only the
+ * ones that arrive out of order in its heap; entries leave in the same
+ * order of ts as from one heap.
  *
  * The horizon is inclusive: an event at t' is a duplicate of one at t with
  * the same id when |t' - t| <= horizon. An id seen again farther apart is
@@ -32,23 +30,15 @@
 #include "../common/binio.h"
 #include "../common/saturate.h"
 #include "../common/strmap.h"
+#include "../common/ts_queue.h"
 
 typedef struct seen_id {
     int64_t ts_ms; /* first seen */
 } seen_id;
 
-typedef struct heap_entry {
-    int64_t ts_ms;
-    seen_id *rec;   /* strmap value record: never moves until deleted */
-    uint32_t hash;  /* its table hash: expiry deletes it without hashing the id again */
-} heap_entry;
-
 struct rg_dedupe {
     rg_strmap *ids;
-    heap_entry *heap;             /* ids that arrived out of order */
-    size_t n, cap;
-    heap_entry *fifo;             /* ids in time order: a ring of fifo_cap (a power of two) */
-    size_t fifo_head, fifo_n, fifo_cap;
+    rg_ts_queue queue;     /* every id remembered, by its ts */
     int64_t horizon_ms;
     int64_t lateness_ms;   /* kept this much longer, for late events */
     int64_t watermark_ms;
@@ -74,8 +64,7 @@ void rg_dedupe_free(rg_dedupe *d)
     if (!d)
         return;
     rg_strmap_free(d->ids, NULL);
-    free(d->heap);
-    free(d->fifo);
+    rg_ts_queue_free(&d->queue);
     free(d);
 }
 
@@ -92,45 +81,15 @@ void rg_dedupe_set_lateness(rg_dedupe *d, int64_t lateness_ms)
 void rg_dedupe_prefetch(const rg_dedupe *d, uint32_t hash, int stage)
 {
     rg_strmap_prefetch_hashed(d->ids, hash, stage);
-    if (stage == 1 && d->fifo_n)
-        __builtin_prefetch(d->fifo[d->fifo_head].rec);
+    if (stage == 1 && rg_ts_queue_next_rec(&d->queue))
+        __builtin_prefetch(rg_ts_queue_next_rec(&d->queue));
 }
 
 size_t rg_dedupe_size(const rg_dedupe *d) { return rg_strmap_count(d->ids); }
 
 size_t rg_dedupe_bytes(const rg_dedupe *d)
 {
-    return sizeof *d + rg_strmap_bytes(d->ids) + (d->cap + d->fifo_cap) * sizeof *d->heap;
-}
-
-static void sift_up(heap_entry *h, size_t i)
-{
-    heap_entry e = h[i];
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (h[parent].ts_ms <= e.ts_ms)
-            break;
-        h[i] = h[parent];
-        i = parent;
-    }
-    h[i] = e;
-}
-
-static void sift_down(heap_entry *h, size_t n, size_t i)
-{
-    heap_entry e = h[i];
-    for (;;) {
-        size_t child = 2 * i + 1;
-        if (child >= n)
-            break;
-        if (child + 1 < n && h[child + 1].ts_ms < h[child].ts_ms)
-            child++;
-        if (e.ts_ms <= h[child].ts_ms)
-            break;
-        h[i] = h[child];
-        i = child;
-    }
-    h[i] = e;
+    return sizeof *d + rg_strmap_bytes(d->ids) + rg_ts_queue_bytes(&d->queue);
 }
 
 /* Oldest ts still remembered: anything older than this is forgotten. */
@@ -142,59 +101,17 @@ static int64_t cutoff(const rg_dedupe *d)
     return rg_sat_sub(d->watermark_ms, rg_sat_add(d->horizon_ms, d->lateness_ms));
 }
 
-/* Move the ring into `cap` entries (a power of two >= fifo_n), oldest
- * first. -1 on OOM (the ring is unchanged). */
-static int fifo_resize(rg_dedupe *d, size_t cap)
-{
-    heap_entry *f = malloc(cap * sizeof *f);
-    if (!f)
-        return -1;
-    for (size_t i = 0; i < d->fifo_n; i++)
-        f[i] = d->fifo[(d->fifo_head + i) & (d->fifo_cap - 1)];
-    free(d->fifo);
-    d->fifo = f;
-    d->fifo_cap = cap;
-    d->fifo_head = 0;
-    return 0;
-}
-
-/* The oldest entry of the two queues, or NULL when both are empty. */
-static heap_entry *oldest_entry(rg_dedupe *d, bool *in_fifo)
-{
-    heap_entry *f = d->fifo_n ? &d->fifo[d->fifo_head] : NULL;
-    heap_entry *h = d->n ? &d->heap[0] : NULL;
-    *in_fifo = f && (!h || f->ts_ms <= h->ts_ms);
-    return *in_fifo ? f : h;
-}
-
 static void expire(rg_dedupe *d)
 {
     int64_t oldest = cutoff(d);
-    bool in_fifo;
-    for (heap_entry *top; (top = oldest_entry(d, &in_fifo)) && top->ts_ms < oldest;) {
+    for (const rg_ts_entry *top; (top = rg_ts_queue_oldest(&d->queue)) && top->ts_ms < oldest;) {
         /* Only the entry of the record's current time removes it. */
-        if (top->rec->ts_ms == top->ts_ms)
-            rg_strmap_del_value(d->ids, top->rec, top->hash, NULL);
-        if (in_fifo) {
-            d->fifo_head = (d->fifo_head + 1) & (d->fifo_cap - 1);
-            d->fifo_n--;
-            continue;
-        }
-        d->heap[0] = d->heap[--d->n];
-        if (d->n > 0)
-            sift_down(d->heap, d->n, 0);
+        seen_id *rec = top->rec;
+        if (rec->ts_ms == top->ts_ms)
+            rg_strmap_del_value(d->ids, rec, top->hash, NULL);
+        rg_ts_queue_pop(&d->queue);
     }
-    /* Give memory back after a burst, so the footprint follows the ids
-     * within one horizon rather than the peak. */
-    if (d->cap > 1024 && d->n < d->cap / 4) {
-        heap_entry *h = realloc(d->heap, d->cap / 2 * sizeof *h);
-        if (h) {
-            d->heap = h;
-            d->cap /= 2;
-        }
-    }
-    if (d->fifo_cap > 1024 && d->fifo_n < d->fifo_cap / 4)
-        (void)fifo_resize(d, d->fifo_cap / 2);
+    rg_ts_queue_shrink(&d->queue);
 }
 
 /* Remember rec (hash: its table hash) at ts_ms: a new id, or one seen
@@ -203,25 +120,9 @@ static void expire(rg_dedupe *d)
  * newest). -1 on allocation failure. */
 static int remember(rg_dedupe *d, seen_id *rec, uint32_t hash, int64_t ts_ms)
 {
-    /* In time order (not older than the newest queued): the FIFO. */
-    if (!d->fifo_n || d->fifo[(d->fifo_head + d->fifo_n - 1) & (d->fifo_cap - 1)].ts_ms <= ts_ms) {
-        if (d->fifo_n == d->fifo_cap && fifo_resize(d, d->fifo_cap ? d->fifo_cap * 2 : 256) != 0)
-            return -1;
-        rec->ts_ms = ts_ms;
-        d->fifo[(d->fifo_head + d->fifo_n++) & (d->fifo_cap - 1)] = (heap_entry){ts_ms, rec, hash};
-        return 0;
-    }
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 256;
-        heap_entry *h = realloc(d->heap, cap * sizeof *h);
-        if (!h)
-            return -1;
-        d->heap = h;
-        d->cap = cap;
-    }
+    if (rg_ts_queue_push(&d->queue, (rg_ts_entry){ts_ms, rec, hash}) != 0)
+        return -1;
     rec->ts_ms = ts_ms;
-    d->heap[d->n] = (heap_entry){ts_ms, rec, hash};
-    sift_up(d->heap, d->n++);
     return 0;
 }
 

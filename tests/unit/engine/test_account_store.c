@@ -346,6 +346,54 @@ static void test_focus_fingerprints_once_per_event(void **unused)
     rg_account_store_free(s);
 }
 
+/* With fingerprints kept, a focused account's fingerprint comes from its
+ * record: made when the record is (put, or a promotion from the dormant
+ * map, which keeps none), and the same value as from its bytes. The
+ * record's copy is what is read: planting another value in it shows. */
+static void test_records_keep_fingerprints(void **unused)
+{
+    rg_account_store *s = rg_account_store_new();
+    rg_account_slice win, kept;
+    assert_int_equal(rg_account_store_reserve(s, 16, &win), 0);
+    assert_int_equal(rg_account_store_reserve_kept(s, 8, &kept), 0);
+    rg_account_store_keep_fingerprints(s);
+    assert_int_equal(rg_account_store_seal(s), 0);
+    rg_account_store_keep_fingerprints(s);   /* sealed: no effect */
+    char key[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "acct-%03d", i);
+        rg_account_put(&win, KEY(key), NULL);
+        rg_account_put(&kept, KEY(key), NULL);
+        if (i % 2)
+            rg_account_release(&win, KEY(key));   /* dormant at the sweep */
+    }
+    assert_int_equal(rg_account_sweep(&win, keep_all, NULL), 0);
+    assert_int_equal(rg_account_dormant_records(s), 20);
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "acct-%03d", i);
+        rg_account_focus(s, KEY(key), NULL, 0);
+        if (i % 4 == 1)
+            assert_non_null(rg_account_get(&kept, KEY(key)));   /* promoted first */
+        assert_int_equal(rg_account_fingerprint(s, KEY(key)), rg_fingerprint64(key, strlen(key)));
+        rg_account_unfocus(s);
+    }
+    /* Read from the record, not made again: a record's copy changed
+     * under it is what comes back. */
+    snprintf(key, sizeof key, "acct-%03d", 0);
+    unsigned char *slice = rg_account_get(&win, KEY(key));
+    assert_non_null(slice);
+    uint64_t planted = 42;
+    memcpy(slice + 16 + 8, &planted, sizeof planted);   /* win 16 B, kept 8 B, then the fingerprint */
+    rg_account_focus(s, KEY(key), NULL, 0);
+    assert_int_equal(rg_account_fingerprint(s, KEY(key)), 42);
+    rg_account_unfocus(s);
+    /* No record: made from the bytes. */
+    rg_account_focus(s, "nobody", 6, NULL, 0);
+    assert_int_equal(rg_account_fingerprint(s, "nobody", 6), rg_fingerprint64("nobody", 6));
+    rg_account_unfocus(s);
+    rg_account_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_deferred_sweeps_share_a_walk),
         cmocka_unit_test(test_focus_follows_creates_and_deletes),
         cmocka_unit_test(test_focus_fingerprints_once_per_event),
+        cmocka_unit_test(test_records_keep_fingerprints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

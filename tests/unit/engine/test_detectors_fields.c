@@ -244,6 +244,113 @@ static void test_ref_expire(void **unused)
     fixture_end(&rf.f);
 }
 
+static rg_event transfer_with_id(int64_t ts_ms, const char *event_id, const char *counterparty)
+{
+    rg_event t = mk_transfer(ts_ms, "a", counterparty, 1);
+    t.event_id = event_id;
+    t.event_id_len = strlen(event_id);
+    return t;
+}
+
+/* Transfers leave the map as the watermark passes their horizon, at the
+ * update of the event that moves it (their ts queue: complaints.c), with
+ * no expire() at all, late ones too; the ones still in the horizon stay
+ * known. With a sweep at expire() only, all 216 of these stayed. */
+static void test_ref_forgotten_without_expire(void **unused)
+{
+    ref_fixture rf;
+    setup_refs(&rf);
+    char ids[9 * 24][16];
+    for (int h = 0; h < 9 * 24; h++) {
+        snprintf(ids[h], sizeof ids[h], "e-%d", h);
+        /* every 10th an hour late (out of ts order: the queue's heap) */
+        int64_t ts = T0 + (int64_t)h * HOUR_MS - (h % 10 == 9 ? HOUR_MS : 0);
+        rg_event t = transfer_with_id(ts, ids[h], "sc-1");
+        fixture_fold(&rf.f, &t, NULL);
+        /* The watermark is T0 + h hours: what is left is the last 7 days. */
+        size_t live = h < 7 * 24 ? (size_t)h + 1 : 7 * 24;
+        size_t held = fixture_stats(&rf.f).entities;
+        if (held < live - 1 || held > live + 1)
+            fail_msg("after %d hours: %zu transfers held, %zu in the horizon", h, held, live);
+    }
+    rg_event in_horizon = complaint(T0 + (9 * 24 - 1) * HOUR_MS, "a", "e-100");
+    assert_int_value(fixture_peek(&rf.f, rf.age, &in_horizon, NULL), (9 * 24 - 1 - 100) * HOUR_MS);
+    rg_event far = mk_event(RG_EV_LOGIN, T0 + 30 * DAY_MS, "a");
+    fixture_fold(&rf.f, &far, NULL);
+    assert_int_equal(fixture_stats(&rf.f).entities, 0);
+    fixture_end(&rf.f);
+}
+
+/* The transfer a complaint names is looked up once per event: a parser
+ * reuses one event struct, so the next complaint at the same address,
+ * ts and type names its own transfer, not the one before. */
+static void test_ref_next_event_same_struct(void **unused)
+{
+    ref_fixture rf;
+    setup_refs(&rf);
+    rg_event t1 = transfer_with_id(T0, "e-1", "sc-1");
+    fixture_fold(&rf.f, &t1, NULL);
+    rg_event t2 = transfer_with_id(T0 + HOUR_MS, "e-2", "sc-2");
+    fixture_fold(&rf.f, &t2, NULL);
+    rg_event c = complaint(T0 + 2 * HOUR_MS, "a", "e-1");
+    assert_int_value(fixture_step(&rf.f, rf.age, &c, NULL), 2 * HOUR_MS);
+    c.ref = "e-2";   /* the next line, parsed into the same struct */
+    assert_int_value(fixture_step(&rf.f, rf.age, &c, NULL), HOUR_MS);
+    assert_string_value(fixture_peek(&rf.f, rf.counterparty, &c, NULL), "sc-2");
+    fixture_end(&rf.f);
+}
+
+/* Format 3 (before the queue) saved a sweep clock after the watermark: a
+ * checkpoint of it still loads, its transfers are known and queued (they
+ * leave at their horizon), and what format 4 saves loads back. */
+static void test_ref_loads_format_3(void **unused)
+{
+    rg_strbuf blob = RG_STRBUF_INIT;
+    rg_put_i64(&blob, T0 + HOUR_MS);   /* watermark */
+    rg_put_u64(&blob, 123);            /* events since the last sweep */
+    rg_put_u64(&blob, 4567);           /* the sweep's base */
+    rg_put_u64(&blob, 0);              /* dropped */
+    rg_put_u32(&blob, 2);
+    rg_put_str(&blob, "e-1", 3);
+    rg_put_i64(&blob, T0 + HOUR_MS);
+    rg_put_str(&blob, "sc-1", 4);
+    rg_put_str(&blob, "e-2", 3);
+    rg_put_i64(&blob, T0);
+    rg_put_str(&blob, "", 0);
+    ref_fixture rf;
+    setup_refs(&rf);
+    rg_reader in;
+    rg_reader_init(&in, blob.data, blob.len, 0);
+    assert_int_equal(rf.f.det->load(rf.f.state, 3, &in), 0);
+    rg_event c1 = complaint(T0 + 2 * HOUR_MS, "a", "e-1");
+    assert_int_value(fixture_peek(&rf.f, rf.age, &c1, NULL), HOUR_MS);
+    assert_string_value(fixture_peek(&rf.f, rf.counterparty, &c1, NULL), "sc-1");
+    rg_event c2 = complaint(T0 + 2 * HOUR_MS, "a", "e-2");
+    assert_int_value(fixture_peek(&rf.f, rf.age, &c2, NULL), 2 * HOUR_MS);
+    assert_unknown(fixture_peek(&rf.f, rf.counterparty, &c2, NULL));
+
+    /* Saved as format 4 and loaded again: the same answers. */
+    rg_strbuf_reset(&blob);
+    assert_int_equal(rf.f.det->save(rf.f.state, &blob), 0);
+    ref_fixture again;
+    setup_refs(&again);
+    rg_reader_init(&in, blob.data, blob.len, 0);
+    assert_int_equal(again.f.det->state_version, 4);
+    assert_int_equal(again.f.det->load(again.f.state, 4, &in), 0);
+    assert_int_value(fixture_peek(&again.f, again.age, &c1, NULL), HOUR_MS);
+    assert_int_value(fixture_peek(&again.f, again.age, &c2, NULL), 2 * HOUR_MS);
+    /* The loaded transfers are queued: e-2 leaves first, then e-1. */
+    rg_event later = mk_event(RG_EV_LOGIN, T0 + 7 * DAY_MS, "a");
+    fixture_fold(&again.f, &later, NULL);
+    assert_int_equal(fixture_stats(&again.f).entities, 1);
+    later.ts_ms += HOUR_MS;
+    fixture_fold(&again.f, &later, NULL);
+    assert_int_equal(fixture_stats(&again.f).entities, 0);
+    fixture_end(&again.f);
+    fixture_end(&rf.f);
+    rg_strbuf_free(&blob);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +358,8 @@ int main(void)
         cmocka_unit_test(test_packet_and_other_fields), cmocka_unit_test(test_client),
         cmocka_unit_test(test_ref_age), cmocka_unit_test(test_ref_expire),
         cmocka_unit_test(test_ref_long_counterparty), cmocka_unit_test(test_ref_horizon_without_sweep),
+        cmocka_unit_test(test_ref_forgotten_without_expire), cmocka_unit_test(test_ref_loads_format_3),
+        cmocka_unit_test(test_ref_next_event_same_struct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

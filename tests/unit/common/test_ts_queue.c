@@ -1,0 +1,86 @@
+/*
+ * Unit tests for common/ts_queue: entries leave in order of ts whatever
+ * order they came in (in-order ones through the FIFO, late ones through
+ * the heap), each exactly once, across the ring's growth, wrap-around and
+ * shrinking. Owner: common (the detectors engineer).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ts_queue.h"
+
+#define N 20000
+
+static uint64_t rng = 0x243f6a8885a308d3ull;
+
+static uint32_t next_random(void)
+{
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng >> 33);
+}
+
+/* Push N entries, mostly in ts order, every `late_every`-th up to an
+ * hour behind; pop a few as the "watermark" moves. Every entry must come
+ * out once, in non-decreasing ts. */
+static void run(int late_every)
+{
+    static unsigned char seen[N];
+    memset(seen, 0, sizeof seen);
+    rg_ts_queue q = RG_TS_QUEUE_INIT;
+    int64_t ts = 1000000, last_out = INT64_MIN;
+    size_t out = 0;
+    for (size_t i = 0; i < N; i++) {
+        ts += next_random() % 1000;
+        int64_t at = late_every && i % (size_t)late_every == 0 ? ts - (int64_t)(next_random() % 3600000) : ts;
+        assert_int_equal(rg_ts_queue_push(&q, (rg_ts_entry){at, &seen[i], (uint32_t)i}), 0);
+        /* Forget what is older than an hour and a half behind. */
+        for (const rg_ts_entry *top; (top = rg_ts_queue_oldest(&q)) && top->ts_ms < ts - 5400000;) {
+            assert_true(top->ts_ms >= last_out);
+            last_out = top->ts_ms;
+            unsigned char *mark = top->rec;
+            assert_ptr_equal(mark, &seen[top->hash]);
+            assert_int_equal(*mark, 0);
+            *mark = 1;
+            out++;
+            rg_ts_queue_pop(&q);
+        }
+        rg_ts_queue_shrink(&q);
+        assert_int_equal(rg_ts_queue_count(&q) + out, i + 1);
+    }
+    for (const rg_ts_entry *top; (top = rg_ts_queue_oldest(&q));) {
+        assert_true(top->ts_ms >= last_out);
+        last_out = top->ts_ms;
+        assert_int_equal(*(unsigned char *)top->rec, 0);
+        *(unsigned char *)top->rec = 1;
+        out++;
+        rg_ts_queue_pop(&q);
+    }
+    assert_int_equal(out, N);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+    /* Empty: each shrink halves what is over 1,024 entries an array. */
+    for (int k = 0; k < 16; k++)
+        rg_ts_queue_shrink(&q);
+    assert_true(rg_ts_queue_bytes(&q) <= 2048 * sizeof(rg_ts_entry));
+    rg_ts_queue_free(&q);
+    assert_null(rg_ts_queue_oldest(&q));
+}
+
+static void test_in_order(void **unused) { run(0); }
+static void test_some_late(void **unused) { run(7); }
+static void test_mostly_late(void **unused) { run(1); }
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_in_order),
+        cmocka_unit_test(test_some_late),
+        cmocka_unit_test(test_mostly_late),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
