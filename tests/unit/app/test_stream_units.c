@@ -91,6 +91,13 @@ static void test_metrics_text(void **state)
     rg_partition_lag lag = {"g.entities", 3, 42, 100};
     rg_metrics_set_lags(&m, &lag, 1);
     rg_strbuf b = RG_STRBUF_INIT;
+    rg_task_status ts[2] = {
+        {.task = "decide/3", .input_offset = 7121, .high_watermark = 7300, .buffered = 4, .drained = -1,
+         .waiting_enrich = 1, .first_waiting_source = 5, .first_waiting_offset = 5512, .waiting_hits = -1},
+        {.task = "entity/1", .input_offset = 40, .high_watermark = 40, .buffered = 2, .paused = true, .drained = -1,
+         .waiting_enrich = -1, .first_waiting_source = -1, .waiting_hits = 0, .n_holders = 2, .holders = {0, 6}},
+    };
+    rg_metrics_set_tasks(&m, ts, 2);
     rg_metrics_render(&m, 0, &b);
     assert_non_null(strstr(b.data, "riskgate_events_consumed_total 7\n"));
     assert_non_null(strstr(b.data, "riskgate_events_rejected_total{kind=\"invalid_json\"} 2\n"));
@@ -99,6 +106,18 @@ static void test_metrics_text(void **state)
     assert_non_null(strstr(b.data, "riskgate_consumer_lag{topic=\"g.entities\",partition=\"3\"} 42\n"));
     assert_non_null(strstr(b.data, "riskgate_records_total{topic=\"entities\"} 5\n"));
     assert_non_null(strstr(b.data, "riskgate_tasks{stage=\"entity\"} 2\n"));
+    /* Per task: what it waits on; a stage's own gauges only for it. */
+    assert_non_null(strstr(b.data, "riskgate_task_input_offset{task=\"decide/3\"} 7121\n"));
+    assert_non_null(strstr(b.data, "riskgate_task_high_watermark{task=\"decide/3\"} 7300\n"));
+    assert_non_null(strstr(b.data, "riskgate_task_buffered{task=\"entity/1\"} 2\n"));
+    assert_non_null(strstr(b.data, "riskgate_task_paused{task=\"entity/1\"} 1\n"));
+    assert_non_null(strstr(b.data, "riskgate_task_waiting_enrich{task=\"decide/3\"} 1\n"));
+    assert_null(strstr(b.data, "riskgate_task_waiting_enrich{task=\"entity/1\"}"));
+    assert_non_null(strstr(b.data, "riskgate_task_first_waiting_offset{task=\"decide/3\",source=\"5\"} 5512\n"));
+    assert_non_null(strstr(b.data, "riskgate_task_merge_holders{task=\"entity/1\"} 2\n"));
+    assert_null(strstr(b.data, "riskgate_task_merge_holders{task=\"decide/3\"}"));
+    assert_non_null(strstr(b.data, "riskgate_task_merge_holder{task=\"entity/1\",source=\"6\"} 1\n"));
+    assert_null(strstr(b.data, "riskgate_task_drained{"));
     assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_bucket{le=\"0.002\"} 1\n"));
     assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_bucket{le=\"+Inf\"} 2\n"));
     assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_count 2\n"));
