@@ -18,6 +18,7 @@
 #include "stream/metrics.h"
 #include "stream/runtime.h"
 #include "stages/ingest.h"
+#include "stages/record.h"
 #include "stream/task.h"
 
 /* ---- tickets ---- */
@@ -284,6 +285,92 @@ static void test_sink_acks_count_outputs(void **state)
     rg_ruleset_free(rs);
 }
 
+/* ---- idle MARKs on one tick ----
+ * An instance's drained ingest tasks send their idle MARKs (only silence
+ * moved them) on one tick, so their MARKs to a partition are produced
+ * together and travel in one batch: a consumer handed one batch per
+ * partition per fetch (the mock cluster) then keeps up. Each task on its
+ * own clock sent one batch per task per tick, and on a loaded machine the
+ * internal partitions' lag grew for good (cli_stream_rolling stalled). */
+
+typedef struct mark_log {
+    rg_stream *s;
+    int step;
+    int sends[2][64];   /* per task (its source partition): the steps it marked in */
+    int n[2];
+} mark_log;
+
+static int log_mark(void *self, const rg_keyed_record *r, void *ticket)
+{
+    mark_log *l = self;
+    rg_rec rec;
+    char err[128];
+    assert_int_equal(rg_rec_decode(r->value, r->value_len, &rec, err, sizeof err), 0);
+    assert_int_equal(rec.kind, RG_REC_MARK);
+    int src = (int)rec.src_partition;
+    assert_true(src == 0 || src == 1);
+    if (l->n[src] == 0 || l->sends[src][l->n[src] - 1] != l->step) {
+        assert_true(l->n[src] < 64);
+        l->sends[src][l->n[src]++] = l->step;
+    }
+    rg_run_acked(l->s, ticket, 0);   /* acknowledged at once: the next may go */
+    return RG_SINK_TAKEN;
+}
+
+static void test_idle_marks_share_one_tick(void **state)
+{
+    (void)state;
+    static rg_stream s;
+    rg_ruleset *rs;
+    rg_task *t0 = ingest_task(&s, &rs);   /* resets s */
+    char err[256];
+    rg_task *t1 = rg_task_new(&s, RG_TASK_INGEST, 1, 1, 2, err, sizeof err);
+    assert_non_null(t1);
+    rg_task *slots[2] = {t0, t1};
+    s.tasks.slots = slots;
+    s.tasks.n = 2;
+    mark_log l = {.s = &s};
+    static const rg_sink_ops ops = {.name = "mark log", .record = log_mark};
+    s.sinks.out[RG_OUT_ENTITIES] = s.sinks.out[RG_OUT_DECIDE] = (rg_sink){.ops = &ops, .self = &l};
+    rg_stage_out out = {.to_entities = no_record, .to_decide = no_record};
+    static const char ev0[] = "{\"event_id\":\"e0\",\"type\":\"transfer\",\"ts\":1000000,\"account\":\"a\","
+                              "\"counterparty\":\"b\",\"amount\":5}";
+    static const char ev1[] = "{\"event_id\":\"e1\",\"type\":\"transfer\",\"ts\":1000000,\"account\":\"c\","
+                              "\"counterparty\":\"d\",\"amount\":5}";
+    assert_int_equal(rg_ingest_process(t0->st.ingest, ev0, sizeof ev0 - 1, 0, 1000000, "t/0", &out), RG_INGEST_EVENT);
+    assert_int_equal(rg_ingest_process(t1->st.ingest, ev1, sizeof ev1 - 1, 0, 1000000, "t/1", &out), RG_INGEST_EVENT);
+    t0->start_offset = t1->start_offset = 1;   /* restored at their partitions' ends */
+    int64_t t0_ms = rg_run_mono_ms(), step_ms = s.cfg.mark_interval_ms / 2;
+    /* 1.2 s in half mark intervals; task 1's partition is confirmed
+     * drained 30 ms after task 0's, and each stays confirmed (probes). */
+    for (l.step = 0; l.step < 120; l.step++) {
+        int64_t now = t0_ms + l.step * step_ms;
+        rg_task_note_end(t0, now, 1, true);
+        if (now >= t0_ms + 30)
+            rg_task_note_end(t1, now, 1, true);
+        rg_task_marks_all(&s, now);
+    }
+    /* After the first words (not drained, then drained: each task's own),
+     * every idle MARK of one task went in a step the other's did too. */
+    int from = 300 / (int)step_ms;
+    int a = 0, b = 0, idle_steps = 0;
+    while (a < l.n[0] && l.sends[0][a] < from)
+        a++;
+    while (b < l.n[1] && l.sends[1][b] < from)
+        b++;
+    for (; a < l.n[0] || b < l.n[1]; a++, b++, idle_steps++) {
+        assert_true(a < l.n[0] && b < l.n[1]);
+        assert_int_equal(l.sends[0][a], l.sends[1][b]);
+    }
+    /* Still every RG_IDLE_MARK_EVERY intervals: 900 ms of ticks. */
+    assert_in_range(idle_steps, 8, 10);
+    s.tasks.slots = NULL;
+    s.tasks.n = 0;
+    rg_task_free(t0);
+    rg_task_free(t1);
+    rg_ruleset_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_drained_judged_by_restored_position),
         cmocka_unit_test(test_restored_drained_task_position_moves),
         cmocka_unit_test(test_sink_acks_count_outputs),
+        cmocka_unit_test(test_idle_marks_share_one_tick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
