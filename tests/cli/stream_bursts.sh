@@ -192,10 +192,16 @@ stall_report() {
 # wait_done NAME... : the instances together hold every partition
 # (events, entities, decide), each evaluated to its end, nothing buffered
 # or in flight; seen twice a second apart (a rebalance in between would
-# show a partition missing).
+# show a partition missing). "Evaluated to its end" is lag 0 on every
+# partition, or, for the internal topics, every task past the high
+# watermark its partition had a sample earlier while no instance produced
+# a record, decision or dead letter for four samples: what follows is
+# MARKs the idle ingest tasks keep sending (docs/streaming.md), which a
+# consumer on a loaded mock cluster takes a batch per fetch and may never
+# have all of at one instant.
 wait_done() {
     local limit=${BURST_DONE_TIMEOUT:-300}
-    local deadline=$((SECONDS + limit)) text name stable=0
+    local deadline=$((SECONDS + limit)) text name stable=0 sample prev_hw="" quiet_run=0 prev_out=""
     for name in "$@"; do run_port "$name"; done
     while [ $SECONDS -lt $deadline ]; do
         text=""
@@ -203,15 +209,48 @@ wait_done() {
             kill -0 "${RUN_PID[$name]}" 2>/dev/null || rg_fail "riskgate run ($name) exited while catching up"
             text+=$(curl -s --max-time 5 "http://127.0.0.1:${RUN_PORT[$name]}/metrics")$'\n'
         done
-        if awk -v want="$((3 * PARTITIONS))" '$1 ~ /^riskgate_consumer_lag\{/ { n++; lag += $2 }
-                $1 == "riskgate_inflight_events" { inflight += $2 }
-                $1 == "riskgate_buffered_messages" { buffered += $2 }
-                END { exit !(n == want && lag == 0 && inflight == 0 && buffered == 0) }' <<<"$text"; then
+        # One line: ZERO QUIET OUTPUTS CAUGHT_UP, then "task=in=hw" per
+        # internal task. QUIET: every partition held, the events topic
+        # read to its end, nothing queued or in flight; ZERO: and no lag
+        # anywhere; CAUGHT_UP: each internal task past its partition's
+        # high watermark of the previous sample (prev_hw).
+        sample=$(awk -v want="$((3 * PARTITIONS))" -v ev="$ev" -v prev="$prev_hw" '
+            BEGIN { n_prev = split(prev, p, " "); for (i = 1; i <= n_prev; i++) { split(p[i], f, "="); was[f[1]] = f[3] } }
+            $1 ~ /^riskgate_consumer_lag\{/ { n++; lag += $2; if (index($1, "topic=\"" ev "\"")) evlag += $2 }
+            $1 == "riskgate_inflight_events" { inflight += $2 }
+            $1 == "riskgate_buffered_messages" { buffered += $2 }
+            $1 ~ /^riskgate_records_total\{/ || $1 == "riskgate_decisions_total" || $1 == "riskgate_deadletter_total" { out += $2 }
+            $1 ~ /^riskgate_task_(input_offset|high_watermark)\{task="(entity|decide)\// {
+                t = $1; sub(/.*task="/, "", t); sub(/".*/, "", t)
+                if ($1 ~ /input_offset/) inp[t] = $2; else hw[t] = $2
+            }
+            END {
+                quiet = n == want && evlag == 0 && inflight == 0 && buffered == 0
+                caught = n_prev > 0; tasks = ""
+                for (t in inp) {
+                    tasks = tasks " " t "=" inp[t] "=" hw[t]
+                    if (!(t in was) || inp[t] < was[t]) caught = 0
+                }
+                printf "%d %d %d %d%s\n", quiet && lag == 0, quiet, out, caught, tasks
+            }' <<<"$text")
+        read -r zero quiet outputs caught _ <<<"$sample"
+        prev_hw=${sample#* * * * }
+        if [ "$zero" = 1 ]; then
             stable=$((stable + 1))
             [ "$stable" -ge 2 ] && return 0
         else
             stable=0
         fi
+        if [ "$quiet" = 1 ] && [ "$outputs" = "${prev_out:-x}" ]; then
+            quiet_run=$((quiet_run + 1))
+            # Four samples with the same outputs, the last three quiet:
+            # everything produced was acknowledged a sample before the
+            # high watermarks the last one is compared with.
+            [ "$quiet_run" -ge 3 ] && [ "$caught" = 1 ] && return 0
+        else
+            quiet_run=0
+        fi
+        prev_out=$outputs
         sleep 1
     done
     stall_report "$@"
