@@ -237,7 +237,7 @@ wait_done() {
         prev_hw=${sample#* * * * }
         if [ "$zero" = 1 ]; then
             stable=$((stable + 1))
-            [ "$stable" -ge 2 ] && return 0
+            [ "$stable" -ge 2 ] && { DONE_HOW="lag 0"; return 0; }
         else
             stable=0
         fi
@@ -246,7 +246,10 @@ wait_done() {
             # Four samples with the same outputs, the last three quiet:
             # everything produced was acknowledged a sample before the
             # high watermarks the last one is compared with.
-            [ "$quiet_run" -ge 3 ] && [ "$caught" = 1 ] && return 0
+            if [ "$quiet_run" -ge 3 ] && [ "$caught" = 1 ]; then
+                DONE_HOW="caught up, $(awk '$1 ~ /^riskgate_consumer_lag\{/ { l += $2 } END { print l + 0 }' <<<"$text") MARKs left"
+                return 0
+            fi
         else
             quiet_run=0
         fi
@@ -284,7 +287,7 @@ check() {
     local got
     got=$(jq -r .source "$RG_TMP/$name.dl.jsonl" | sort -u | wc -l)
     [ "$got" = "$n_rejects" ] || rg_fail "$name: $got distinct rejects on the dead-letter topic, replay rejected $n_rejects"
-    RESULT+=("$name: $n_decisions decisions as replay ($dups duplicates, same bodies), $n_rejects rejects")
+    RESULT+=("$name: $n_decisions decisions as replay ($dups duplicates, same bodies), $n_rejects rejects; finished: $DONE_HOW")
 }
 
 # start NAME : one more instance of the scenario's group (its own --state
