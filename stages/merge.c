@@ -245,6 +245,26 @@ rg_smerge_result rg_smerge_next(rg_smerge *m, int64_t now_ms, size_t *src, int64
     return RG_SMERGE_PICK;
 }
 
+size_t rg_smerge_holders(const rg_smerge *m, int64_t now_ms, size_t *srcs, size_t max)
+{
+    size_t best = SIZE_MAX, n = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->sources[i].count && (best == SIZE_MAX || before(m, i, best)))
+            best = i;
+    if (best == SIZE_MAX)
+        return 0;
+    int64_t ts = head_of(&m->sources[best])->ts_ms;
+    for (size_t i = 0; i < m->n; i++) {
+        const rg_smerge_source *s = &m->sources[i];
+        if (s->count || s->left_behind || holds_back(m, s, ts, now_ms) == 0)
+            continue;
+        if (n < max)
+            srcs[n] = i;
+        n++;
+    }
+    return n;
+}
+
 rg_smerge_item rg_smerge_pop(rg_smerge *m, size_t src)
 {
     rg_smerge_source *s = &m->sources[src];

@@ -132,6 +132,12 @@ rg_smerge_result rg_smerge_next(rg_smerge *m, int64_t now_ms, size_t *src, int64
 /* Take the head of src (after PICK); the item's data is the caller's. */
 rg_smerge_item rg_smerge_pop(rg_smerge *m, size_t src);
 
+/* Diagnostics (the runner's per-task metrics): the empty sources that
+ * hold back the lowest queued head at now_ms (not left behind), at most
+ * max of them into srcs, in source order; returns how many there are in
+ * all (0: nothing queued, or nothing holds the head). Changes nothing. */
+size_t rg_smerge_holders(const rg_smerge *m, int64_t now_ms, size_t *srcs, size_t max);
+
 /* The lowest input offset of a queued record; INT64_MAX when none. */
 int64_t rg_smerge_min_input_offset(const rg_smerge *m);
 size_t rg_smerge_queued(const rg_smerge *m);

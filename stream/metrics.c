@@ -40,6 +40,8 @@ void rg_metrics_free(rg_metrics *m)
     m->rule_hits = NULL;
     free(m->lags);
     m->lags = NULL;
+    free(m->task_status);
+    m->task_status = NULL;
     rg_strbuf_free(&m->published);
     pthread_mutex_destroy(&m->lock);
 }
@@ -103,6 +105,20 @@ void rg_metrics_set_lags(rg_metrics *m, const rg_partition_lag *lags, size_t n)
     if (n)
         memcpy(m->lags, lags, n * sizeof *lags);
     m->n_lags = n;
+}
+
+void rg_metrics_set_tasks(rg_metrics *m, const rg_task_status *tasks, size_t n)
+{
+    if (n > m->task_status_cap) {
+        rg_task_status *p = realloc(m->task_status, n * sizeof *p);
+        if (!p)
+            return;
+        m->task_status = p;
+        m->task_status_cap = n;
+    }
+    if (n)
+        memcpy(m->task_status, tasks, n * sizeof *tasks);
+    m->n_task_status = n;
 }
 
 void rg_metrics_rule_reload(rg_metrics *m, bool ok)
@@ -213,6 +229,73 @@ static void gauge(rg_strbuf *b, const char *name, const char *help, double v)
     rg_strbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
 }
 
+/* riskgate_task_*: one series per held task (and, for an entity or a
+ * decide task, per source it waits on). A gauge that does not apply to a
+ * task's stage is left out for it (its getter says false). */
+typedef bool (*task_value_fn)(const rg_task_status *t, long long *v);
+
+static bool tv_input(const rg_task_status *t, long long *v) { return *v = t->input_offset, true; }
+static bool tv_hwm(const rg_task_status *t, long long *v) { return *v = t->high_watermark, true; }
+static bool tv_buffered(const rg_task_status *t, long long *v) { return *v = (long long)t->buffered, true; }
+static bool tv_inflight(const rg_task_status *t, long long *v) { return *v = (long long)t->inflight, true; }
+static bool tv_paused(const rg_task_status *t, long long *v) { return *v = t->paused, true; }
+static bool tv_snapshot(const rg_task_status *t, long long *v) { return *v = t->snapshot_phase, true; }
+static bool tv_drained(const rg_task_status *t, long long *v) { return *v = t->drained, t->drained >= 0; }
+static bool tv_enrich(const rg_task_status *t, long long *v) { return *v = t->waiting_enrich, t->waiting_enrich >= 0; }
+static bool tv_hits(const rg_task_status *t, long long *v) { return *v = t->waiting_hits, t->waiting_hits >= 0; }
+static bool tv_holders(const rg_task_status *t, long long *v)
+{
+    return *v = (long long)t->n_holders, t->waiting_hits >= 0;   /* entity tasks */
+}
+
+static const struct {
+    const char *name, *help;
+    task_value_fn value;
+} task_series[] = {
+    {"riskgate_task_input_offset",
+     "Next input offset a held task takes (its restored position before the first record), -1 unknown.", tv_input},
+    {"riskgate_task_high_watermark", "Its input partition's high watermark as the consumer last saw it, -1 unknown.",
+     tv_hwm},
+    {"riskgate_task_buffered", "Records queued in the task's stage, not yet evaluated.", tv_buffered},
+    {"riskgate_task_inflight", "The task's outputs produced and not yet acknowledged.", tv_inflight},
+    {"riskgate_task_paused", "1 while the task's fetch is paused (too much queued).", tv_paused},
+    {"riskgate_task_snapshot_phase",
+     "0 idle, 1 a snapshot waits for the outputs it covers, 2 its pieces are in flight.", tv_snapshot},
+    {"riskgate_task_drained", "Ingest: 1 while the broker confirms its partition drained.", tv_drained},
+    {"riskgate_task_waiting_enrich", "Decide: queue heads waiting for their ENRICH record.", tv_enrich},
+    {"riskgate_task_waiting_hits", "Entity: held decisions (HOLDs) waiting for their HITS record.", tv_hits},
+    {"riskgate_task_merge_holders", "Entity: empty sources holding back the merge's lowest head now.", tv_holders},
+};
+
+static void task_metrics(const rg_metrics *m, rg_strbuf *b)
+{
+    for (size_t k = 0; k < sizeof task_series / sizeof *task_series; k++) {
+        rg_strbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", task_series[k].name, task_series[k].help,
+                         task_series[k].name);
+        for (size_t i = 0; i < m->n_task_status; i++) {
+            long long v;
+            if (task_series[k].value(&m->task_status[i], &v))
+                rg_strbuf_printf(b, "%s{task=\"%s\"} %lld\n", task_series[k].name, m->task_status[i].task, v);
+        }
+    }
+    rg_strbuf_puts(b, "# HELP riskgate_task_first_waiting_offset Decide: the source offset of the first queue head "
+                      "waiting for its ENRICH, by source.\n# TYPE riskgate_task_first_waiting_offset gauge\n");
+    for (size_t i = 0; i < m->n_task_status; i++) {
+        const rg_task_status *t = &m->task_status[i];
+        if (t->first_waiting_source >= 0)
+            rg_strbuf_printf(b, "riskgate_task_first_waiting_offset{task=\"%s\",source=\"%d\"} %lld\n", t->task,
+                             (int)t->first_waiting_source, (long long)t->first_waiting_offset);
+    }
+    rg_strbuf_puts(b, "# HELP riskgate_task_merge_holder Entity: 1 per source holding back the merge's lowest head "
+                      "(the first 8).\n# TYPE riskgate_task_merge_holder gauge\n");
+    for (size_t i = 0; i < m->n_task_status; i++) {
+        const rg_task_status *t = &m->task_status[i];
+        for (size_t h = 0; h < t->n_holders && h < RG_TASK_STATUS_HOLDERS; h++)
+            rg_strbuf_printf(b, "riskgate_task_merge_holder{task=\"%s\",source=\"%d\"} 1\n", t->task,
+                             (int)t->holders[h]);
+    }
+}
+
 void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
 {
     info_metrics(m, b);
@@ -319,6 +402,8 @@ void rg_metrics_render(const rg_metrics *m, int64_t now_ms, rg_strbuf *b)
             rg_strbuf_printf(b, "riskgate_consumer_lag{topic=\"%s\",partition=\"%d\"} %lld\n",
                              m->lags[i].topic ? m->lags[i].topic : "", (int)m->lags[i].partition,
                              (long long)m->lags[i].lag);
+
+    task_metrics(m, b);
 
     rg_strbuf_puts(b, "# HELP riskgate_event_decision_latency_seconds From the event's ts to the produce of its "
                       "decision (in live traffic: from when it happened, through every stage).\n"

@@ -47,6 +47,28 @@ typedef struct rg_partition_lag {
     int64_t committed;      /* last offset committed; -1 none */
 } rg_partition_lag;
 
+/* One held task as the loop last saw it (riskgate_task_* series): what
+ * it waits on, for an operator (or a test that timed out) to tell a
+ * stalled task's cause from the metrics alone (docs/streaming.md,
+ * "Per-task metrics"). */
+#define RG_TASK_STATUS_HOLDERS 8
+typedef struct rg_task_status {
+    char task[32];              /* "entity/3" */
+    int64_t input_offset;       /* next input offset to take (restored position before the first); -1 unknown */
+    int64_t high_watermark;     /* of its input partition, as the consumer last saw it; -1 unknown */
+    uint64_t buffered;          /* records queued in its stage */
+    uint64_t inflight;          /* its outputs not yet acknowledged */
+    bool paused;                /* fetch paused (flow control) */
+    int snapshot_phase;         /* 0 idle, 1 waiting for its outputs' acks, 2 pieces in flight */
+    int drained;                /* ingest: 1 drained, 0 not; -1 other stages */
+    int64_t waiting_enrich;     /* decide: queue heads waiting for their ENRICH; -1 other stages */
+    int32_t first_waiting_source;   /* decide: the first such head's source and offset; -1 none */
+    int64_t first_waiting_offset;
+    int64_t waiting_hits;       /* entity: HOLDs waiting for their HITS; -1 other stages */
+    size_t n_holders;           /* entity: sources holding back the merge's head (merge.h) */
+    int32_t holders[RG_TASK_STATUS_HOLDERS];   /* the first of them */
+} rg_task_status;
+
 typedef struct rg_metrics {
     uint64_t events_consumed;
     uint64_t duplicates;
@@ -104,6 +126,8 @@ typedef struct rg_metrics {
     uint64_t release_errors;            /* failed release deliveries (produced again) */
     rg_partition_lag *lags;
     size_t n_lags, lags_cap;
+    rg_task_status *task_status;
+    size_t n_task_status, task_status_cap;
 
     /* published exposition, and readiness (under lock) */
     pthread_mutex_t lock;
@@ -125,6 +149,9 @@ void rg_metrics_decision(rg_metrics *m, const char *const *action_names, size_t 
 void rg_metrics_latency(rg_metrics *m, double seconds);
 /* Replace the per-partition lag table. */
 void rg_metrics_set_lags(rg_metrics *m, const rg_partition_lag *lags, size_t n);
+
+/* Replace the per-task table (riskgate_task_*). */
+void rg_metrics_set_tasks(rg_metrics *m, const rg_task_status *tasks, size_t n);
 
 /* Count a SIGHUP reload (riskgate_rule_reloads_total{result}) and keep its
  * result for riskgate_rules_last_reload_successful. */

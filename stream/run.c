@@ -416,9 +416,7 @@ static void periodic(rg_stream *s, int64_t now)
 {
     collect_probes(s);
     if (now - s->last_marks_ms >= s->cfg.mark_interval_ms / 2) {
-        for (size_t i = 0; i < s->tasks.n; i++)
-            if (s->tasks.slots[i])
-                rg_task_marks(s, s->tasks.slots[i], now);
+        rg_task_marks_all(s, now);
         s->last_marks_ms = now;
     }
     for (size_t i = 0; i < s->tasks.n; i++)

@@ -167,6 +167,10 @@ struct rg_stream {
     bool group_rebalancing;   /* the consumer's join state is not steady (conf.c on_stats) */
     bool brokers_down, topic_missing;
     int64_t last_publish_ms, last_marks_ms;
+    /* Idle MARKs (task.h, rg_task_marks_all) go on one tick for every task
+     * here: when this turn of the loop is one, and when the last was. */
+    bool idle_marks_due;
+    int64_t last_idle_marks_ms;
     int64_t last_delivery_log_ms, last_consumer_log_ms, last_queue_log_ms, last_commit_log_ms, last_snapshot_log_ms;
 };
 

@@ -3,14 +3,54 @@
  * readiness for /readyz, the ruleset info metric, and at debug level one
  * line per task and entity source. Reads tasks, writes s->metrics only. */
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 #include "runtime.h"
 #include "task.h"
 
+/* What task t waits on, for riskgate_task_* (metrics.h). */
+static void task_status(rg_stream *s, rg_task *t, int64_t now, rg_task_status *st)
+{
+    memset(st, 0, sizeof *st);
+    snprintf(st->task, sizeof st->task, "%s", t->name);
+    st->input_offset = rg_task_input_at(t);
+    st->high_watermark = -1;
+    int64_t lo, hi;
+    if (rd_kafka_get_watermark_offsets(s->c.consumer, rg_topology_topic(&s->topo, t->kind), t->partition, &lo, &hi) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        hi >= 0)
+        st->high_watermark = hi;
+    st->buffered = rg_task_queued(t);
+    st->inflight = rg_task_inflight(t);
+    st->paused = t->paused;
+    st->snapshot_phase = (int)t->snap_phase;
+    st->drained = -1;
+    st->waiting_enrich = st->waiting_hits = -1;
+    st->first_waiting_source = -1;
+    if (t->kind == RG_TASK_INGEST) {
+        bool drained;
+        rg_task_position(t, now, &drained);
+        st->drained = drained;
+    } else if (t->kind == RG_TASK_DECIDE) {
+        size_t waiting = 0;
+        rg_decide_queued(t->st.decide, &waiting);
+        st->waiting_enrich = (int64_t)waiting;
+        if (!rg_decide_first_waiting(t->st.decide, &st->first_waiting_source, &st->first_waiting_offset))
+            st->first_waiting_source = -1;
+    } else {
+        st->waiting_hits = (int64_t)rg_entity_held(t->st.entity, NULL);
+        size_t holders[RG_TASK_STATUS_HOLDERS];
+        st->n_holders = rg_smerge_holders(rg_entity_merge(t->st.entity), now, holders, RG_TASK_STATUS_HOLDERS);
+        for (size_t h = 0; h < st->n_holders && h < RG_TASK_STATUS_HOLDERS; h++)
+            st->holders[h] = (int32_t)holders[h];
+    }
+}
+
 void rg_run_publish(rg_stream *s, int64_t now)
 {
     rg_partition_lag lags[768];
+    rg_task_status status[768];
     size_t n = 0;
     uint64_t inflight = 0, buffered = 0, late = 0, enforced_idle = 0, enforced_wait = 0, too_late = 0;
     size_t held[3] = {0, 0, 0};
@@ -46,6 +86,7 @@ void rg_run_publish(rg_stream *s, int64_t now)
             lags[n].lag = next >= 0 ? (hi > next ? hi - next : 0) : hi - (lo > 0 ? lo : 0);
         }
         lags[n].committed = -1;
+        task_status(s, t, now, &status[n]);
         n++;
     }
     if (rg_log_get_level() <= RG_LOG_DEBUG) {
@@ -93,6 +134,7 @@ void rg_run_publish(rg_stream *s, int64_t now)
         }
     }
     rg_metrics_set_lags(&s->metrics, lags, n);
+    rg_metrics_set_tasks(&s->metrics, status, n);
     s->metrics.late_events = late;
     s->metrics.merge_enforced_idle = enforced_idle;
     s->metrics.merge_enforced_wait = enforced_wait;

@@ -410,6 +410,17 @@ int64_t rg_task_position(const rg_task *t, int64_t now_ms, bool *is_drained)
     return last + (silent > 0 ? silent : 0);
 }
 
+void rg_task_marks_all(rg_stream *s, int64_t now_ms)
+{
+    s->idle_marks_due = now_ms - s->last_idle_marks_ms >= s->cfg.mark_interval_ms * RG_IDLE_MARK_EVERY;
+    for (size_t i = 0; i < s->tasks.n; i++)
+        if (s->tasks.slots[i])
+            rg_task_marks(s, s->tasks.slots[i], now_ms);
+    if (s->idle_marks_due)
+        s->last_idle_marks_ms = now_ms;
+    s->idle_marks_due = false;
+}
+
 void rg_task_mark_acked(rg_task *t, uint32_t epoch)
 {
     if (t->kind == RG_TASK_INGEST && epoch >= 1 && epoch <= 2 * (uint32_t)t->s->topo.partitions)
@@ -427,10 +438,11 @@ void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms)
         rg_probe_request(s->probe, t->partition, now_ms);
     int32_t n = s->topo.partitions;
     for (int32_t r = 0; r < 2 * n; r++) {
-        int64_t every = s->cfg.mark_interval_ms;
-        if (is_drained && t->mark_drained[r])
-            every *= RG_IDLE_MARK_EVERY;   /* only its silence moved it (task.h) */
-        if (now_ms - t->mark_sent_ms[r] < every)
+        /* Only its silence moved it: on the instance's idle tick, with
+         * every other task's (task.h); else a mark interval after the
+         * last word to r. */
+        bool idle = is_drained && t->mark_drained[r];
+        if (idle ? !s->idle_marks_due : now_ms - t->mark_sent_ms[r] < s->cfg.mark_interval_ms)
             continue;
         if (t->mark_progress[r] == position && t->mark_drained[r] == is_drained)
             continue;

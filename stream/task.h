@@ -45,7 +45,16 @@
  * follows the wall clock) marks every this many mark intervals, not every
  * one; the entity merge carries a drained source's progress forward as
  * long (merge.h). Idle instances otherwise flood every internal partition
- * with MARK batches (docs/streaming.md, --mark-interval-ms). */
+ * with MARK batches (docs/streaming.md, --mark-interval-ms).
+ *
+ * And those idle MARKs go out on one tick of the instance for all its
+ * ingest tasks (rg_task_marks_all), not on each task's own clock: the
+ * tasks' MARKs to one partition are then produced together and travel in
+ * one producer batch. A consumer takes a partition's records batch by
+ * batch (librdkafka's mock cluster hands it one batch per partition per
+ * fetch), so on a loaded machine one batch per task per tick outran the
+ * fetches: the internal partitions' lag grew for good and an idle group
+ * never caught up (cli_stream_rolling's 300 s stall). */
 #define RG_IDLE_MARK_EVERY 5
 
 typedef enum rg_snap_phase {
@@ -134,6 +143,9 @@ long rg_task_run(rg_stream *s, rg_task *t, size_t max, int64_t *wait_ms);
  * cluster hands a consumer one producer batch per partition per fetch)
  * must not be sent more of them than it acknowledges. */
 void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms);
+/* rg_task_marks for every task held, on the instance's idle-MARK tick
+ * (RG_IDLE_MARK_EVERY); the loop calls it every half mark interval. */
+void rg_task_marks_all(rg_stream *s, int64_t now_ms);
 /* The delivery report of the MARK with ticket epoch `epoch` (ok or not). */
 void rg_task_mark_acked(rg_task *t, uint32_t epoch);
 /* Ingest: the progress a MARK would carry now, and whether drained. */

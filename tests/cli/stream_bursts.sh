@@ -27,7 +27,10 @@
 #              after the sixth;
 #   rolling    three instances; after bursts 3, 5 and 7 one of them in turn
 #              gets SIGTERM and is started again.
-# BURST_RUN_ARGS adds flags to every `riskgate run`.
+# BURST_RUN_ARGS adds flags to every `riskgate run`; BURST_DONE_TIMEOUT
+# (default 300) bounds the wait for the instances to finish, after which
+# each one's per-task state (riskgate_task_*) and the topics' offsets are
+# printed before they are stopped.
 # Then the action topic, deduplicated by decision_id (every duplicate must
 # have the same body) and less decided_at, must equal replay's decisions
 # exactly, and the dead-letter topic must hold every reject (duplicates
@@ -116,12 +119,89 @@ produce_burst() {
     for p in "${pids[@]}"; do wait "$p" || rg_fail "producing burst $2"; done
 }
 
+# task_table NAME : one line per task NAME holds, from its /metrics
+# (riskgate_task_*: input offset, high watermark, queued, in flight,
+# paused, snapshot phase, drained, waiting for ENRICH/HITS, merge
+# holders), then its totals; saved whole in NAME.metrics.
+task_table() {
+    curl -s --max-time 5 "http://127.0.0.1:${RUN_PORT[$1]}/metrics" >"$RG_TMP/$1.metrics" 2>/dev/null
+    [ -f "$RG_TMP/$1.metrics.0" ] || : >"$RG_TMP/$1.metrics.0"
+    awk -v name="$1" '
+        /^#/ { next }
+        FNR == NR {   # the sample 5 s earlier: input offsets and lag then
+            if ($1 ~ /^riskgate_task_input_offset\{/) { t = $1; sub(/.*task="/, "", t); sub(/".*/, "", t); was[t] = $2 }
+            if ($1 ~ /^riskgate_consumer_lag\{/) lag0 += $2
+            next
+        }
+        $1 ~ /^riskgate_task_/ {
+            split($1, a, "{"); metric = substr(a[1], 15)
+            task = $1; sub(/.*task="/, "", task); sub(/".*/, "", task)
+            src = ""; if ($1 ~ /source="/) { src = $1; sub(/.*source="/, "", src); sub(/".*/, "", src) }
+            if (!(task in seen)) { seen[task] = 1; order[++n] = task }
+            if (metric == "merge_holder") holders[task] = holders[task] (holders[task] == "" ? "" : ",") src
+            else if (metric == "first_waiting_offset") v[task, metric] = src "/" $2
+            else v[task, metric] = $2
+            next
+        }
+        $1 ~ /^riskgate_consumer_lag\{/ { lags++; lag += $2; if ($2 > 0) lagging = lagging " " $1 "=" $2; next }
+        $1 == "riskgate_inflight_events" || $1 == "riskgate_buffered_messages" || $1 == "riskgate_ready" ||
+        $1 == "riskgate_rebalances_total" || $1 == "riskgate_merge_enforced_total{reason=\"wait\"}" ||
+        $1 == "riskgate_events_consumed_total" || $1 == "riskgate_decisions_total" { tot = tot " " $1 "=" $2 }
+        END {
+            printf "  %s: %d lag series, lag %d (5 s before: %d)%s;%s\n", name, lags, lag, lag0, lagging, tot
+            for (i = 1; i <= n; i++) {
+                t = order[i]
+                line = sprintf("    %-9s in=%s (+%d in 5 s) hw=%s queued=%s inflight=%s paused=%s snap=%s", t,
+                               v[t, "input_offset"], (t in was) ? v[t, "input_offset"] - was[t] : 0,
+                               v[t, "high_watermark"], v[t, "buffered"], v[t, "inflight"], v[t, "paused"],
+                               v[t, "snapshot_phase"])
+                if ((t, "drained") in v) line = line " drained=" v[t, "drained"]
+                if ((t, "waiting_enrich") in v) line = line " waiting_enrich=" v[t, "waiting_enrich"]
+                if ((t, "first_waiting_offset") in v) line = line " first_waiting=" v[t, "first_waiting_offset"]
+                if ((t, "waiting_hits") in v) line = line " waiting_hits=" v[t, "waiting_hits"]
+                if ((t, "merge_holders") in v) line = line " holders=" v[t, "merge_holders"] (holders[t] == "" ? "" : "(" holders[t] ")")
+                print line
+            }
+        }' "$RG_TMP/$1.metrics.0" "$RG_TMP/$1.metrics"
+}
+
+# stall_report NAME... : what each instance holds and waits on (task_table),
+# and every topic's offsets on the mock cluster (LOW > 0: it dropped the
+# oldest messages), before the caller fails and the instances are killed.
+stall_report() {
+    local name t
+    for name in "$@"; do
+        curl -s --max-time 5 "http://127.0.0.1:${RUN_PORT[$name]}/metrics" >"$RG_TMP/$name.metrics.0" 2>/dev/null
+    done
+    sleep 5
+    echo "--- per-task state at the timeout (riskgate_task_* of each instance's /metrics; +N: input taken in 5 s)" >&2
+    for name in "$@"; do
+        kill -0 "${RUN_PID[$name]}" 2>/dev/null || { echo "  $name: exited" >&2; continue; }
+        task_table "$name" >&2
+    done
+    echo "--- topic offsets (partition:low-high)" >&2
+    for t in "$ev" "$sc.entities" "$sc.decide" "$sc.actions"; do
+        local before
+        before=$(wc -l <"$RG_TMP/mc.out")
+        echo "offsets $t" >&7
+        for _ in $(seq 100); do [ "$(wc -l <"$RG_TMP/mc.out")" -gt "$before" ] && break; sleep 0.05; done
+        echo "  $t: $(tail -n 1 "$RG_TMP/mc.out")" >&2
+    done
+}
+
 # wait_done NAME... : the instances together hold every partition
 # (events, entities, decide), each evaluated to its end, nothing buffered
 # or in flight; seen twice a second apart (a rebalance in between would
-# show a partition missing).
+# show a partition missing). "Evaluated to its end" is lag 0 on every
+# partition, or, for the internal topics, every task past the high
+# watermark its partition had a sample earlier while no instance produced
+# a record, decision or dead letter for four samples: what follows is
+# MARKs the idle ingest tasks keep sending (docs/streaming.md), which a
+# consumer on a loaded mock cluster takes a batch per fetch and may never
+# have all of at one instant.
 wait_done() {
-    local deadline=$((SECONDS + 300)) text name stable=0
+    local limit=${BURST_DONE_TIMEOUT:-300}
+    local deadline=$((SECONDS + limit)) text name stable=0 sample prev_hw="" quiet_run=0 prev_out=""
     for name in "$@"; do run_port "$name"; done
     while [ $SECONDS -lt $deadline ]; do
         text=""
@@ -129,18 +209,55 @@ wait_done() {
             kill -0 "${RUN_PID[$name]}" 2>/dev/null || rg_fail "riskgate run ($name) exited while catching up"
             text+=$(curl -s --max-time 5 "http://127.0.0.1:${RUN_PORT[$name]}/metrics")$'\n'
         done
-        if awk -v want="$((3 * PARTITIONS))" '$1 ~ /^riskgate_consumer_lag\{/ { n++; lag += $2 }
-                $1 == "riskgate_inflight_events" { inflight += $2 }
-                $1 == "riskgate_buffered_messages" { buffered += $2 }
-                END { exit !(n == want && lag == 0 && inflight == 0 && buffered == 0) }' <<<"$text"; then
+        # One line: ZERO QUIET OUTPUTS CAUGHT_UP, then "task=in=hw" per
+        # internal task. QUIET: every partition held, the events topic
+        # read to its end, nothing queued or in flight; ZERO: and no lag
+        # anywhere; CAUGHT_UP: each internal task past its partition's
+        # high watermark of the previous sample (prev_hw).
+        sample=$(awk -v want="$((3 * PARTITIONS))" -v ev="$ev" -v prev="$prev_hw" '
+            BEGIN { n_prev = split(prev, p, " "); for (i = 1; i <= n_prev; i++) { split(p[i], f, "="); was[f[1]] = f[3] } }
+            $1 ~ /^riskgate_consumer_lag\{/ { n++; lag += $2; if (index($1, "topic=\"" ev "\"")) evlag += $2 }
+            $1 == "riskgate_inflight_events" { inflight += $2 }
+            $1 == "riskgate_buffered_messages" { buffered += $2 }
+            $1 ~ /^riskgate_records_total\{/ || $1 == "riskgate_decisions_total" || $1 == "riskgate_deadletter_total" { out += $2 }
+            $1 ~ /^riskgate_task_(input_offset|high_watermark)\{task="(entity|decide)\// {
+                t = $1; sub(/.*task="/, "", t); sub(/".*/, "", t)
+                if ($1 ~ /input_offset/) inp[t] = $2; else hw[t] = $2
+            }
+            END {
+                quiet = n == want && evlag == 0 && inflight == 0 && buffered == 0
+                caught = n_prev > 0; tasks = ""
+                for (t in inp) {
+                    tasks = tasks " " t "=" inp[t] "=" hw[t]
+                    if (!(t in was) || inp[t] < was[t]) caught = 0
+                }
+                printf "%d %d %d %d%s\n", quiet && lag == 0, quiet, out, caught, tasks
+            }' <<<"$text")
+        read -r zero quiet outputs caught _ <<<"$sample"
+        prev_hw=${sample#* * * * }
+        if [ "$zero" = 1 ]; then
             stable=$((stable + 1))
-            [ "$stable" -ge 2 ] && return 0
+            [ "$stable" -ge 2 ] && { DONE_HOW="lag 0"; return 0; }
         else
             stable=0
         fi
+        if [ "$quiet" = 1 ] && [ "$outputs" = "${prev_out:-x}" ]; then
+            quiet_run=$((quiet_run + 1))
+            # Four samples with the same outputs, the last three quiet:
+            # everything produced was acknowledged a sample before the
+            # high watermarks the last one is compared with.
+            if [ "$quiet_run" -ge 3 ] && [ "$caught" = 1 ]; then
+                DONE_HOW="caught up, $(awk '$1 ~ /^riskgate_consumer_lag\{/ { l += $2 } END { print l + 0 }' <<<"$text") MARKs left"
+                return 0
+            fi
+        else
+            quiet_run=0
+        fi
+        prev_out=$outputs
         sleep 1
     done
-    rg_fail "riskgate run ($*) did not finish within 300 s"
+    stall_report "$@"
+    rg_fail "riskgate run ($*) did not finish within $limit s"
 }
 
 # check NAME : the action topic equals replay; the dead-letter topic holds
@@ -170,7 +287,7 @@ check() {
     local got
     got=$(jq -r .source "$RG_TMP/$name.dl.jsonl" | sort -u | wc -l)
     [ "$got" = "$n_rejects" ] || rg_fail "$name: $got distinct rejects on the dead-letter topic, replay rejected $n_rejects"
-    RESULT+=("$name: $n_decisions decisions as replay ($dups duplicates, same bodies), $n_rejects rejects")
+    RESULT+=("$name: $n_decisions decisions as replay ($dups duplicates, same bodies), $n_rejects rejects; finished: $DONE_HOW")
 }
 
 # start NAME : one more instance of the scenario's group (its own --state

@@ -18,6 +18,7 @@
 #include "stream/metrics.h"
 #include "stream/runtime.h"
 #include "stages/ingest.h"
+#include "stages/record.h"
 #include "stream/task.h"
 
 /* ---- tickets ---- */
@@ -91,6 +92,13 @@ static void test_metrics_text(void **state)
     rg_partition_lag lag = {"g.entities", 3, 42, 100};
     rg_metrics_set_lags(&m, &lag, 1);
     rg_strbuf b = RG_STRBUF_INIT;
+    rg_task_status ts[2] = {
+        {.task = "decide/3", .input_offset = 7121, .high_watermark = 7300, .buffered = 4, .drained = -1,
+         .waiting_enrich = 1, .first_waiting_source = 5, .first_waiting_offset = 5512, .waiting_hits = -1},
+        {.task = "entity/1", .input_offset = 40, .high_watermark = 40, .buffered = 2, .paused = true, .drained = -1,
+         .waiting_enrich = -1, .first_waiting_source = -1, .waiting_hits = 0, .n_holders = 2, .holders = {0, 6}},
+    };
+    rg_metrics_set_tasks(&m, ts, 2);
     rg_metrics_render(&m, 0, &b);
     assert_non_null(strstr(b.data, "riskgate_events_consumed_total 7\n"));
     assert_non_null(strstr(b.data, "riskgate_events_rejected_total{kind=\"invalid_json\"} 2\n"));
@@ -99,6 +107,18 @@ static void test_metrics_text(void **state)
     assert_non_null(strstr(b.data, "riskgate_consumer_lag{topic=\"g.entities\",partition=\"3\"} 42\n"));
     assert_non_null(strstr(b.data, "riskgate_records_total{topic=\"entities\"} 5\n"));
     assert_non_null(strstr(b.data, "riskgate_tasks{stage=\"entity\"} 2\n"));
+    /* Per task: what it waits on; a stage's own gauges only for it. */
+    assert_non_null(strstr(b.data, "riskgate_task_input_offset{task=\"decide/3\"} 7121\n"));
+    assert_non_null(strstr(b.data, "riskgate_task_high_watermark{task=\"decide/3\"} 7300\n"));
+    assert_non_null(strstr(b.data, "riskgate_task_buffered{task=\"entity/1\"} 2\n"));
+    assert_non_null(strstr(b.data, "riskgate_task_paused{task=\"entity/1\"} 1\n"));
+    assert_non_null(strstr(b.data, "riskgate_task_waiting_enrich{task=\"decide/3\"} 1\n"));
+    assert_null(strstr(b.data, "riskgate_task_waiting_enrich{task=\"entity/1\"}"));
+    assert_non_null(strstr(b.data, "riskgate_task_first_waiting_offset{task=\"decide/3\",source=\"5\"} 5512\n"));
+    assert_non_null(strstr(b.data, "riskgate_task_merge_holders{task=\"entity/1\"} 2\n"));
+    assert_null(strstr(b.data, "riskgate_task_merge_holders{task=\"decide/3\"}"));
+    assert_non_null(strstr(b.data, "riskgate_task_merge_holder{task=\"entity/1\",source=\"6\"} 1\n"));
+    assert_null(strstr(b.data, "riskgate_task_drained{"));
     assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_bucket{le=\"0.002\"} 1\n"));
     assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_bucket{le=\"+Inf\"} 2\n"));
     assert_non_null(strstr(b.data, "riskgate_event_decision_latency_seconds_count 2\n"));
@@ -265,6 +285,92 @@ static void test_sink_acks_count_outputs(void **state)
     rg_ruleset_free(rs);
 }
 
+/* ---- idle MARKs on one tick ----
+ * An instance's drained ingest tasks send their idle MARKs (only silence
+ * moved them) on one tick, so their MARKs to a partition are produced
+ * together and travel in one batch: a consumer handed one batch per
+ * partition per fetch (the mock cluster) then keeps up. Each task on its
+ * own clock sent one batch per task per tick, and on a loaded machine the
+ * internal partitions' lag grew for good (cli_stream_rolling stalled). */
+
+typedef struct mark_log {
+    rg_stream *s;
+    int step;
+    int sends[2][64];   /* per task (its source partition): the steps it marked in */
+    int n[2];
+} mark_log;
+
+static int log_mark(void *self, const rg_keyed_record *r, void *ticket)
+{
+    mark_log *l = self;
+    rg_rec rec;
+    char err[128];
+    assert_int_equal(rg_rec_decode(r->value, r->value_len, &rec, err, sizeof err), 0);
+    assert_int_equal(rec.kind, RG_REC_MARK);
+    int src = (int)rec.src_partition;
+    assert_true(src == 0 || src == 1);
+    if (l->n[src] == 0 || l->sends[src][l->n[src] - 1] != l->step) {
+        assert_true(l->n[src] < 64);
+        l->sends[src][l->n[src]++] = l->step;
+    }
+    rg_run_acked(l->s, ticket, 0);   /* acknowledged at once: the next may go */
+    return RG_SINK_TAKEN;
+}
+
+static void test_idle_marks_share_one_tick(void **state)
+{
+    (void)state;
+    static rg_stream s;
+    rg_ruleset *rs;
+    rg_task *t0 = ingest_task(&s, &rs);   /* resets s */
+    char err[256];
+    rg_task *t1 = rg_task_new(&s, RG_TASK_INGEST, 1, 1, 2, err, sizeof err);
+    assert_non_null(t1);
+    rg_task *slots[2] = {t0, t1};
+    s.tasks.slots = slots;
+    s.tasks.n = 2;
+    mark_log l = {.s = &s};
+    static const rg_sink_ops ops = {.name = "mark log", .record = log_mark};
+    s.sinks.out[RG_OUT_ENTITIES] = s.sinks.out[RG_OUT_DECIDE] = (rg_sink){.ops = &ops, .self = &l};
+    rg_stage_out out = {.to_entities = no_record, .to_decide = no_record};
+    static const char ev0[] = "{\"event_id\":\"e0\",\"type\":\"transfer\",\"ts\":1000000,\"account\":\"a\","
+                              "\"counterparty\":\"b\",\"amount\":5}";
+    static const char ev1[] = "{\"event_id\":\"e1\",\"type\":\"transfer\",\"ts\":1000000,\"account\":\"c\","
+                              "\"counterparty\":\"d\",\"amount\":5}";
+    assert_int_equal(rg_ingest_process(t0->st.ingest, ev0, sizeof ev0 - 1, 0, 1000000, "t/0", &out), RG_INGEST_EVENT);
+    assert_int_equal(rg_ingest_process(t1->st.ingest, ev1, sizeof ev1 - 1, 0, 1000000, "t/1", &out), RG_INGEST_EVENT);
+    t0->start_offset = t1->start_offset = 1;   /* restored at their partitions' ends */
+    int64_t t0_ms = rg_run_mono_ms(), step_ms = s.cfg.mark_interval_ms / 2;
+    /* 1.2 s in half mark intervals; task 1's partition is confirmed
+     * drained 30 ms after task 0's, and each stays confirmed (probes). */
+    for (l.step = 0; l.step < 120; l.step++) {
+        int64_t now = t0_ms + l.step * step_ms;
+        rg_task_note_end(t0, now, 1, true);
+        if (now >= t0_ms + 30)
+            rg_task_note_end(t1, now, 1, true);
+        rg_task_marks_all(&s, now);
+    }
+    /* After the first words (not drained, then drained: each task's own),
+     * every idle MARK of one task went in a step the other's did too. */
+    int from = 300 / (int)step_ms;
+    int a = 0, b = 0, idle_steps = 0;
+    while (a < l.n[0] && l.sends[0][a] < from)
+        a++;
+    while (b < l.n[1] && l.sends[1][b] < from)
+        b++;
+    for (; a < l.n[0] || b < l.n[1]; a++, b++, idle_steps++) {
+        assert_true(a < l.n[0] && b < l.n[1]);
+        assert_int_equal(l.sends[0][a], l.sends[1][b]);
+    }
+    /* Still every RG_IDLE_MARK_EVERY intervals: 900 ms of ticks. */
+    assert_in_range(idle_steps, 8, 10);
+    s.tasks.slots = NULL;
+    s.tasks.n = 0;
+    rg_task_free(t0);
+    rg_task_free(t1);
+    rg_ruleset_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_drained_judged_by_restored_position),
         cmocka_unit_test(test_restored_drained_task_position_moves),
         cmocka_unit_test(test_sink_acks_count_outputs),
+        cmocka_unit_test(test_idle_marks_share_one_tick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -324,10 +324,38 @@ static void test_left_idle_source_with_data_known_holds_again(void **state)
     rg_smerge_free(&m);
 }
 
+/* rg_smerge_holders (the runner's riskgate_task_merge_holder): the empty
+ * sources that hold the lowest head back, and none once they passed it;
+ * asking changes nothing. */
+static void test_holders_name_the_sources_waited_for(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 4, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    size_t srcs[4] = {99, 99, 99, 99};
+    assert_int_equal(rg_smerge_holders(&m, 0, srcs, 4), 0);   /* nothing queued */
+    push(&m, 1, 10, 1000, 1);
+    rg_smerge_progress(&m, 1, 1000, false, 0);
+    rg_smerge_progress(&m, 2, 2000, false, 0);   /* past the head */
+    rg_smerge_progress(&m, 3, 500, false, 0);    /* behind it */
+    /* 0 never heard from, 3 behind the head; 2 passed it, 1 has data. */
+    assert_int_equal(rg_smerge_holders(&m, 0, srcs, 4), 2);
+    assert_int_equal(srcs[0], 0);
+    assert_int_equal(srcs[1], 3);
+    assert_int_equal(rg_smerge_holders(&m, 0, srcs, 1), 2);   /* the count, the first one listed */
+    assert_int_equal(next(&m, 0), RG_SMERGE_WAIT);
+    rg_smerge_progress(&m, 0, 1500, false, 1);
+    rg_smerge_progress(&m, 3, 1500, false, 1);
+    assert_int_equal(rg_smerge_holders(&m, 1, srcs, 4), 0);
+    pick(&m, 1, 1, 1000);
+    rg_smerge_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lowest_ts_first_once_every_source_passed_it),
+        cmocka_unit_test(test_holders_name_the_sources_waited_for),
         cmocka_unit_test(test_sent_again_is_dropped),
         cmocka_unit_test(test_idle_source_left_behind_after_max_idle),
         cmocka_unit_test(test_silent_source_held_for_max_wait),
