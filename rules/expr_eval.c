@@ -122,7 +122,6 @@ static inline rg_tri tri_of(rg_eval_ctx *ctx, const rg_expr *e)
     return e->tri ? (rg_tri)e->tri(ctx, e) : tri_generic(ctx, e);
 }
 
-static rg_tri tri_not(rg_tri a) { return a == RG_UNKNOWN ? RG_UNKNOWN : a == RG_TRUE ? RG_FALSE : RG_TRUE; }
 
 /* `and` (dominant FALSE) and `or` (dominant TRUE), Kleene's tables: the
  * dominant value on either side decides; both the other value give it;
@@ -135,7 +134,7 @@ static rg_tri tri_junction(rg_eval_ctx *ctx, const rg_expr *e, rg_tri dominant)
     rg_tri b = tri_of(ctx, e->b);
     if (b == dominant)
         return dominant;
-    return a == tri_not(dominant) && b == tri_not(dominant) ? tri_not(dominant) : RG_UNKNOWN;
+    return a == rg_tri_not(dominant) && b == rg_tri_not(dominant) ? rg_tri_not(dominant) : RG_UNKNOWN;
 }
 
 static rg_tri tri_and(rg_eval_ctx *ctx, const rg_expr *e) { return tri_junction(ctx, e, RG_FALSE); }
@@ -156,7 +155,7 @@ static rg_tri tri_generic(rg_eval_ctx *ctx, const rg_expr *e)
 {
     switch (e->kind) {
     case RG_X_NOT:
-        return tri_not(tri_of(ctx, e->a));
+        return rg_tri_not(tri_of(ctx, e->a));
     case RG_X_AND:
         return tri_and(ctx, e);
     case RG_X_OR:
@@ -254,7 +253,7 @@ rg_value rg_eval_expr_value(rg_eval_ctx *ctx, const struct rg_expr *e)
  * Each is the generic walk's answer for one shape, without its dispatch.
  * Children are reached through their own evaluator (tri_of). */
 
-static int node_not(rg_eval_ctx *ctx, const rg_expr *e) { return tri_not(tri_of(ctx, e->a)); }
+static int node_not(rg_eval_ctx *ctx, const rg_expr *e) { return rg_tri_not(tri_of(ctx, e->a)); }
 static int node_and(rg_eval_ctx *ctx, const rg_expr *e) { return tri_and(ctx, e); }
 static int node_or(rg_eval_ctx *ctx, const rg_expr *e) { return tri_or(ctx, e); }
 static int node_cmp(rg_eval_ctx *ctx, const rg_expr *e) { return tri_cmp(ctx, e); }
@@ -386,8 +385,6 @@ static int node_use_in_items(rg_eval_ctx *ctx, const rg_expr *e)
     return RG_FALSE;
 }
 
-static bool is_use(const rg_expr *e) { return e && e->kind == RG_X_USE && e->use; }
-static bool is_known_lit(const rg_expr *e) { return e && e->kind == RG_X_LIT && e->lit.known; }
 
 /* The evaluator of a boolean node of this shape. */
 static int (*specialised(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
@@ -398,18 +395,18 @@ static int (*specialised(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
     case RG_X_OR: return node_or;
     case RG_X_USE: return e->type == RG_T_BOOL ? node_use_bool : node_generic;
     case RG_X_CMP:
-        if (is_use(e->a) && is_known_lit(e->b)) {
+        if (rg_expr_is_use(e->a) && rg_expr_is_known_lit(e->b)) {
             if (is_integral(e->a->type) && is_integral(e->b->lit.type))
                 return use_cmp_int_node(e->op);
             if (e->a->type == RG_T_STRING && e->b->lit.type == RG_T_STRING &&
                 (e->op == RG_OP_EQ || e->op == RG_OP_NE))
                 return node_use_cmp_str;
         }
-        return is_use(e->a) ? node_use_cmp : node_cmp;
+        return rg_expr_is_use(e->a) ? node_use_cmp : node_cmp;
     case RG_X_IN:
-        return is_use(e->a) ? node_use_in_items : node_generic;
+        return rg_expr_is_use(e->a) ? node_use_in_items : node_generic;
     case RG_X_IN_LIST:
-        return is_use(e->a) ? node_use_in_list : node_generic;
+        return rg_expr_is_use(e->a) ? node_use_in_list : node_generic;
     case RG_X_FUNC:
         /* The argument a membership test, whose value the walk takes from
          * its truth too (value_of's default): any(). */
@@ -480,7 +477,7 @@ static uint32_t node_needs(const rg_expr *e)
     case RG_X_USE: return e->type == RG_T_BOOL ? use_needs(use_read(e)) : 0;
     case RG_X_CMP:
     case RG_X_IN:
-    case RG_X_IN_LIST: return is_use(e->a) ? use_needs(use_read(e->a)) : 0;
+    case RG_X_IN_LIST: return rg_expr_is_use(e->a) ? use_needs(use_read(e->a)) : 0;
     case RG_X_FUNC:
         return e->fn && e->fn->args == RG_FN_MEMBERSHIP && e->n_items == 1 && e->items[0] &&
                        (e->items[0]->kind == RG_X_IN || e->items[0]->kind == RG_X_IN_LIST)
@@ -604,138 +601,7 @@ void rg_expr_despecialise(const rg_expr *e)
             rg_expr_despecialise(e->items[i]);
 }
 
-/* ---- Folding on the event type -------------------------------------------
- * `type` is the one name every event knows before anything is computed:
- * its value is the event type's name whenever the fields family runs here
- * (fields.c; a role without that family gets it from an earlier stage
- * or not at all, and is left to the full evaluator). A count() filter
- * such as `type == red_packet_claim and claim_delay < 1s` is asked on
- * every event of every type; for six types of seven its answer is FALSE
- * before claim_delay is looked at, and for the seventh it is
- * `claim_delay < 1s`. So a root that mentions `type` keeps, per event
- * type, a residue: a constant, or the subtree left to evaluate.
- *
- * A residue is taken only where it is exactly what the walk does:
- * `c and x` is x when c is TRUE (x evaluated as before), FALSE when c is
- * FALSE (x was not evaluated before either); `x and c` with c TRUE is x;
- * `x and c` with c FALSE is not folded (x was evaluated first, and a name
- * it computes may count, e.g. a failed GeoIP lookup). `or` the same with
- * TRUE and FALSE swapped; `not c` is the negation. Anything else keeps the
- * node whole, so a fold never changes an answer or which names are
- * computed but `type` itself (whose computation has no effect). */
-
-typedef int (*tri_fn)(rg_eval_ctx *, const rg_expr *);
-
-typedef struct rg_expr_residue {
-    int konst;             /* an rg_tri the type settles; -1: evaluate node with tri */
-    const rg_expr *node;
-    tri_fn tri;
-} rg_expr_residue;
-
-struct rg_expr_by_type {
-    unsigned detector_index;   /* the fields family's: `type` is known only with its state */
-    tri_fn full;               /* the root's own evaluator, for everything else */
-    rg_expr_residue at[RG_EV_TYPE_COUNT];
-};
-
-static int node_by_type(rg_eval_ctx *ctx, const rg_expr *e)
-{
-    const struct rg_expr_by_type *bt = e->by_type;
-    const rg_event *ev = ctx->ev;
-    if (ev && (unsigned)ev->type < RG_EV_TYPE_COUNT && ctx->detector_state &&
-        ctx->detector_state[bt->detector_index]) {
-        const rg_expr_residue *r = &bt->at[ev->type];
-        return r->konst >= 0 ? r->konst : r->tri(ctx, r->node);
-    }
-    return bt->full(ctx, e);
-}
-
-static bool is_type_use(const rg_expr *e)
-{
-    return is_use(e) && e->use->detector && !e->use->signal && e->use->spec && e->use->spec->name &&
-           strcmp(e->use->spec->name, "type") == 0 && e->use->detector->family &&
-           strcmp(e->use->detector->family, "fields") == 0;
-}
-
-static rg_expr_residue whole(const rg_expr *e) { return (rg_expr_residue){-1, e, e->tri}; }
-static rg_expr_residue settled(rg_tri t) { return (rg_expr_residue){(int)t, NULL, NULL}; }
-
-/* What is left of e when `type` is `name` (through the walk's own compare
- * and membership, so a settled answer is the walk's). */
-static rg_expr_residue residue(const rg_expr *e, const char *name)
-{
-    if (!e->tri)
-        return whole(e);
-    rg_value type = rg_string(name, strlen(name));
-    switch (e->kind) {
-    case RG_X_CMP:
-        if (is_type_use(e->a) && is_known_lit(e->b))
-            return settled(compare(e->op, type, e->b->lit));
-        return whole(e);
-    case RG_X_IN_LIST:
-        return is_type_use(e->a) && e->set ? settled(membership(e, type)) : whole(e);
-    case RG_X_IN:
-        for (size_t i = 0; i < e->n_items; i++)
-            if (!e->items[i] || e->items[i]->kind != RG_X_LIT)
-                return whole(e);
-        return is_type_use(e->a) ? settled(membership(e, type)) : whole(e);
-    case RG_X_NOT: {
-        rg_expr_residue a = residue(e->a, name);
-        return a.konst >= 0 ? settled(tri_not((rg_tri)a.konst)) : whole(e);
-    }
-    case RG_X_AND:
-    case RG_X_OR: {
-        int dominant = e->kind == RG_X_AND ? RG_FALSE : RG_TRUE;
-        int other = dominant == RG_FALSE ? RG_TRUE : RG_FALSE;
-        rg_expr_residue a = residue(e->a, name), b = residue(e->b, name);
-        if (a.konst == dominant)
-            return a;
-        if (a.konst == other)
-            return b;
-        if (a.konst < 0 && b.konst == other)
-            return a;
-        return whole(e);
-    }
-    default:
-        return whole(e);
-    }
-}
-
-void rg_expr_fold_types(rg_expr *e, rg_arena *arena)
-{
-    if (!e || !e->tri || e->by_type)
-        return;
-    struct rg_expr_by_type bt = {.full = e->tri};
-    bool any = false, found = false;
-    for (unsigned t = 0; t < RG_EV_TYPE_COUNT; t++) {
-        if (!rg_rules_event_types[t])
-            return;
-        bt.at[t] = residue(e, rg_rules_event_types[t]);
-        any |= bt.at[t].node != e;
-    }
-    if (!any)
-        return;
-    /* Which family answers `type`: the first type test's use says. */
-    const rg_expr *stack[RG_EXPR_MAX_DEPTH * 2 + 2];
-    size_t n = 0;
-    stack[n++] = e;
-    while (n && !found) {
-        const rg_expr *x = stack[--n];
-        if ((x->kind == RG_X_CMP || x->kind == RG_X_IN || x->kind == RG_X_IN_LIST) && is_type_use(x->a)) {
-            bt.detector_index = x->a->use->detector_index;
-            found = true;
-        } else if (x->kind == RG_X_AND || x->kind == RG_X_OR || x->kind == RG_X_NOT) {
-            if (x->b && n < sizeof stack / sizeof stack[0])
-                stack[n++] = x->b;
-            if (x->a && n < sizeof stack / sizeof stack[0])
-                stack[n++] = x->a;
-        }
-    }
-    struct rg_expr_by_type *keep = found ? rg_arena_alloc(arena, sizeof *keep) : NULL;
-    if (!keep)
-        return;
-    *keep = bt;
-    e->by_type = keep;
-    e->tri = node_by_type;
-    e->fires = NULL;   /* the residue's answer, asked whole */
-}
+/* The walk's own compare and membership, for expr_fold.c: a type the fold
+ * settles is settled by exactly the walk's answer. */
+rg_tri rg_expr_compare(rg_expr_op op, rg_value a, rg_value b) { return compare(op, a, b); }
+rg_tri rg_expr_membership(const rg_expr *in, rg_value x) { return membership(in, x); }

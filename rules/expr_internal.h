@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eval.h"
 #include "expr.h"
 #include "ruleset.h"
 
@@ -44,5 +45,15 @@ const char *const *rg_field_enum_values(const char *name);
 extern const char *const rg_rules_event_types[];
 /* Index of an event type name of len bytes, or -1. */
 int rg_rules_event_type(const char *name, size_t len);
+
+/* Small shapes and Kleene's `not`, shared by the walk (expr_eval.c) and
+ * the fold on the event type (expr_fold.c). */
+static inline rg_tri rg_tri_not(rg_tri a) { return a == RG_UNKNOWN ? RG_UNKNOWN : a == RG_TRUE ? RG_FALSE : RG_TRUE; }
+static inline bool rg_expr_is_use(const rg_expr *e) { return e && e->kind == RG_X_USE && e->use; }
+static inline bool rg_expr_is_known_lit(const rg_expr *e) { return e && e->kind == RG_X_LIT && e->lit.known; }
+
+/* The walk's compare and membership (expr_eval.c), for the fold. */
+rg_tri rg_expr_compare(rg_expr_op op, rg_value a, rg_value b);
+rg_tri rg_expr_membership(const rg_expr *in, rg_value x);
 
 #endif
