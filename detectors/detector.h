@@ -246,8 +246,9 @@ typedef struct rg_detector {
     /* Optional, indexed like `names`: the parts of the event (RG_PART_*)
      * each name's value needs. On an event without one of them the name
      * is unknown whatever the state, and computing it would look nothing
-     * up, so the engine does not ask eval (rules/eval_ctx.c) and a rule
-     * that needs the name TRUE is settled without it. 0: no promise. */
+     * up, so a rule that needs the name TRUE is settled not-TRUE without
+     * asking eval (rg_eval_fires, rules/expr_eval.c "Firing"). 0: no
+     * promise. */
     const uint32_t *name_needs;
 } rg_detector;
 
