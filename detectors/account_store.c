@@ -242,6 +242,16 @@ static void take_dormant(rg_account_store *s, const char *key, size_t keylen, vo
     rg_strmap_del(s->dormant, key, keylen, NULL);
 }
 
+/* The active record `record` of key was just put (fresh: created, zero):
+ * its fingerprint if new, the slices its dormant record kept, the focus. */
+static void made_active(rg_account_store *s, const char *key, size_t keylen, void *record, bool fresh)
+{
+    if (fresh)
+        record_made(s, key, keylen, record);
+    take_dormant(s, key, keylen, record);
+    focus_created(s, key, keylen, record);
+}
+
 /* The active record of an account whose dormant record holds the kept
  * slice `bit`: promoted. NULL when it has none, or on OOM (then it stays
  * dormant). */
@@ -254,12 +264,8 @@ static void *promote(rg_account_store *s, const char *key, size_t keylen, uint8_
         return NULL;
     bool fresh = false;
     void *record = rg_strmap_put(s->records, key, keylen, &fresh);
-    if (record && fresh)
-        record_made(s, key, keylen, record);
-    if (record) {
-        take_dormant(s, key, keylen, record);
-        focus_created(s, key, keylen, record);
-    }
+    if (record)
+        made_active(s, key, keylen, record, fresh);
     return record;
 }
 
@@ -291,9 +297,7 @@ void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen,
     if (!record)
         return NULL;
     if (fresh) {
-        record_made(s, key, keylen, record);
-        take_dormant(s, key, keylen, record);
-        focus_created(s, key, keylen, record);
+        made_active(s, key, keylen, record, true);
     } else if (f && !f->resolved) {
         f->resolved = true;
         f->record = record;
