@@ -97,40 +97,14 @@ uint32_t rg_family_bit(const char *family)
     return 0;
 }
 
-/* The uses a role leaves to earlier stages, by ship key. NULL (and 0) when
- * the role keeps every family; -1 on OOM. */
-static int map_shipped_uses(const rg_ruleset *rs, uint32_t families, rg_strmap **out)
-{
-    *out = NULL;
-    if (families == RG_FAMILIES_ALL)
-        return 0;
-    rg_strmap *m = rg_strmap_new(sizeof(const rg_name_use *));
-    if (!m)
-        return -1;
-    for (size_t i = 0; i < rg_ruleset_use_count(rs); i++) {
-        const rg_name_use *u = rg_ruleset_use(rs, i);
-        if (!u->detector || u->detector_index >= 32 || (families & (UINT32_C(1) << u->detector_index)))
-            continue;
-        char key[RG_SHIP_KEY_MAX];
-        size_t len = rg_use_ship_key(u, key);
-        const rg_name_use **slot = rg_strmap_put(m, key, len, NULL);
-        if (!slot) {
-            rg_strmap_free(m, NULL);
-            return -1;
-        }
-        *slot = u;
-    }
-    *out = m;
-    return 0;
-}
-
 const rg_engine_role *rg_engine_role_of(const rg_engine *e) { return &e->role; }
 
 /* The per-event loops' lists for these states and this rule set (the
  * engine's plan): walking every registered family and every rule for
  * each event cost ~600 instructions an event, most of it on families
  * not held and rules not on the event's type. -1 on OOM (plan unchanged). */
-static int make_plan(struct rg_engine_plan *p, const rg_ruleset *rs, void *const *states, size_t n)
+static int make_plan(struct rg_engine_plan *p, const rg_ruleset *rs, void *const *states, size_t n,
+                     const rg_engine_role *role)
 {
     size_t n_rules = rg_ruleset_rule_count(rs), total = 0;
     uint32_t *rules = malloc((n_rules * RG_EV_TYPE_COUNT + 1) * sizeof *rules);
@@ -161,6 +135,16 @@ static int make_plan(struct rg_engine_plan *p, const rg_ruleset *rs, void *const
     }
     p->rules_at[RG_EV_TYPE_COUNT] = (uint32_t)total;
     p->rules = rules;
+    /* The account records rg_engine_prefetch fetches: the acting
+     * account's where a family keyed by it lives (an entity task's store
+     * is keyed by counterparty, and sees an account as a key only on the
+     * rare account_open), the counterparty's where its family does. */
+    uint32_t cp = rg_family_bit("counterparty"),
+             entity_only = cp | rg_family_bit("packets") | rg_family_bit("complaints");
+    p->prefetch_account = (role->families & ~entity_only) != 0;
+    for (size_t i = 0; i < n && i < 32; i++)
+        if (states[i] && (UINT32_C(1) << i) == cp)
+            p->prefetch_counterparty = true;
     return 0;
 }
 
@@ -185,16 +169,16 @@ rg_engine *rg_engine_new_role(const rg_ruleset *rs, const rg_geo *geo, const rg_
     e->dedupe = rg_engine_dedupe_new(rs);
     e->cooldowns = rg_cooldowns_new();
     e->accounts = rg_account_store_new();
-    if (!e->detector_state || !e->rule_hits || !e->dedupe || !e->cooldowns || !e->accounts ||
-        map_shipped_uses(rs, e->role.families, &e->shipped_uses) != 0)
+    if (!e->detector_state || !e->rule_hits || !e->dedupe || !e->cooldowns || !e->accounts)
         goto oom;
     if (rg_engine_create_detectors(rs, geo, e->accounts, e->detector_state, e->n_detectors, &e->role, errstr,
                                    errstr_size) != 0) {
         rg_engine_free(e);
         return NULL;
     }
-    if (rg_eval_ctx_init(&e->ctx, rs, e->detector_state, geo) != 0 ||
-        make_plan(&e->plan, rs, e->detector_state, e->n_detectors) != 0)
+    if (rg_engine_ship_init(&e->ship, rs, &e->role, e->detector_state) != 0 ||
+        rg_eval_ctx_init(&e->ctx, rs, e->detector_state, geo) != 0 ||
+        make_plan(&e->plan, rs, e->detector_state, e->n_detectors, &e->role) != 0)
         goto oom;
     e->stats.watermark_ms = INT64_MIN;
     return e;
@@ -216,7 +200,7 @@ void rg_engine_free(rg_engine *e)
     rg_dedupe_free(e->dedupe);
     rg_cooldowns_free(e->cooldowns);
     rg_decision_builder_free(&e->builder);
-    rg_strmap_free(e->shipped_uses, NULL);
+    rg_engine_ship_free(&e->ship);
     free(e->rule_hits);
     free(e->plan.rules);
     free(e);
@@ -259,36 +243,6 @@ static size_t geo_class(const rg_event *ev)
     return t * 2 + (ev->has_location ? 1 : 0);
 }
 
-static bool preset_one(void *arg, const char *key, size_t key_len, const rg_value *v)
-{
-    rg_engine *e = arg;
-    const rg_name_use **u = e->shipped_uses ? rg_strmap_get(e->shipped_uses, key, key_len) : NULL;
-    if (u && (*u)->spec->type == v->type)
-        rg_eval_preset(&e->ctx, *u, *v);
-    return true;
-}
-
-/* Append the values of every use of `families` (computed now, as the rules
- * would see them) to out. */
-static void ship_values(rg_engine *e, uint32_t families, rg_strbuf *out)
-{
-    size_t at = out->len;
-    uint16_t count = 0;
-    rg_values_begin(out);
-    for (size_t i = 0; i < rg_ruleset_use_count(e->rs); i++) {
-        const rg_name_use *u = rg_ruleset_use(e->rs, i);
-        if (!u->detector || u->detector_index >= 32 || !(families & (UINT32_C(1) << u->detector_index)) ||
-            !e->detector_state[u->detector_index] || u->spec->type == RG_T_STRLIST || count == UINT16_MAX)
-            continue;
-        rg_value v = rg_eval_use(&e->ctx, u);
-        char key[RG_SHIP_KEY_MAX];
-        size_t len = rg_use_ship_key(u, key);
-        rg_values_add(out, key, len, &v);
-        count++;
-    }
-    rg_values_end(out, at, count);
-}
-
 rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len,
                                          uint32_t families, const void *values_in, size_t values_in_len,
                                          rg_strbuf *values_out, const rg_sink *sink)
@@ -325,16 +279,20 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     /* Values an earlier stage computed are this event's, whatever this
      * engine's own (absent) state would say. A malformed list seeds what
      * came before the fault; the rest is unknown. */
-    if (values_in && e->shipped_uses)
-        (void)rg_values_each(values_in, values_in_len, preset_one, e);
-    rg_account_focus(e->accounts, ev->account, ev->account_len, ev->counterparty, ev->counterparty_len);
+    if (values_in)
+        rg_engine_take_values(&e->ship, ctx, e->role.ship_by_index, values_in, values_in_len);
+    /* Only the ids this store is keyed by in this role: a packet family in
+     * an entity task asks the claimer's fingerprint, which the store
+     * would otherwise look for among the counterparties' records. */
+    rg_account_focus(e->accounts, e->plan.prefetch_account ? ev->account : NULL, ev->account_len,
+                     e->plan.prefetch_counterparty ? ev->counterparty : NULL, ev->counterparty_len);
     for (size_t k = 0; k < e->plan.n_observe; k++) {
         size_t i = e->plan.observe[k];
         if (families & (UINT32_C(1) << i))
             rg_detectors[i]->observe(e->detector_state[i], ev, ctx);
     }
     if (values_out)
-        ship_values(e, families, values_out);
+        rg_engine_ship_values(&e->ship, ctx, families, e->role.ship_by_index, values_out);
     int sink_failed = e->role.decide ? decide(e, ev, raw, raw_len, sink) : 0;
     for (size_t k = 0; k < e->plan.n_update; k++) {
         size_t i = e->plan.update[k];
@@ -353,14 +311,20 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
 }
 
-/* Table hashes of ev's ids (0 for those it lacks). */
-static void hash_ids(const rg_event *ev, rg_event_hashes *h)
+/* Table hashes of ev's ids (0 for those it lacks or this engine does not
+ * look up). */
+static void hash_ids(const rg_engine *e, const rg_event *ev, rg_event_hashes *h)
 {
-    h->event_id = ev->event_id ? rg_strmap_hash(ev->event_id, ev->event_id_len) : 0;
-    h->account = ev->account ? rg_strmap_hash(ev->account, ev->account_len) : 0;
-    h->counterparty = ev->counterparty ? rg_strmap_hash(ev->counterparty, ev->counterparty_len) : 0;
-    h->packet_id = ev->packet_id ? rg_strmap_hash(ev->packet_id, ev->packet_id_len) : 0;
-    h->ref = ev->ref ? rg_strmap_hash(ev->ref, ev->ref_len) : 0;
+    /* Only the ids this engine looks up: a decide task's families never
+     * read the counterparty's record, an entity task's the account's. */
+    bool by_id = e->role.dedupe || e->plan.n_prefetch;
+    h->event_id = by_id && ev->event_id ? rg_strmap_hash(ev->event_id, ev->event_id_len) : 0;
+    h->account = e->plan.prefetch_account && ev->account ? rg_strmap_hash(ev->account, ev->account_len) : 0;
+    h->counterparty = e->plan.prefetch_counterparty && ev->counterparty
+                          ? rg_strmap_hash(ev->counterparty, ev->counterparty_len)
+                          : 0;
+    h->packet_id = by_id && ev->packet_id ? rg_strmap_hash(ev->packet_id, ev->packet_id_len) : 0;
+    h->ref = by_id && ev->ref ? rg_strmap_hash(ev->ref, ev->ref_len) : 0;
 }
 
 void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
@@ -377,13 +341,14 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
     if (!h) {
         size_t k = e->ahead_next++ % n_ahead;
         e->ahead[k].ev = ev;
-        hash_ids(ev, &e->ahead[k].h);
+        hash_ids(e, ev, &e->ahead[k].h);
         h = &e->ahead[k].h;
     }
     if (e->role.dedupe)
         rg_dedupe_prefetch(e->dedupe, h->event_id, stage);
-    rg_account_prefetch(e->accounts, h->account, stage);
-    if (ev->counterparty)
+    if (e->plan.prefetch_account)
+        rg_account_prefetch(e->accounts, h->account, stage);
+    if (ev->counterparty && e->plan.prefetch_counterparty)
         rg_account_prefetch(e->accounts, h->counterparty, stage);
     for (size_t k = 0; k < e->plan.n_prefetch; k++) {
         size_t i = e->plan.prefetch[k];
@@ -493,19 +458,18 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     uint64_t *hits = calloc(rg_ruleset_rule_count(rs) + 1, sizeof *hits);
     rg_account_store *accounts = rg_account_store_new();
     rg_strbuf scratch = RG_STRBUF_INIT;
-    rg_strmap *shipped = NULL;
+    rg_engine_ship ship = {0};
     rg_eval_ctx ctx;
     struct rg_engine_plan plan = {0};
     bool ctx_ok = false;
-    if (!states || !hits || !accounts || map_shipped_uses(rs, e->role.families, &shipped) != 0 ||
-        rg_eval_ctx_init(&ctx, rs, states, e->geo) != 0) {
+    if (!states || !hits || !accounts || rg_eval_ctx_init(&ctx, rs, states, e->geo) != 0) {
         snprintf(errstr, errstr_size, "out of memory loading the new rule set");
         goto fail;
     }
     ctx_ok = true;
     if (rg_engine_create_detectors(rs, e->geo, accounts, states, n, &e->role, errstr, errstr_size) != 0)
         goto fail;
-    if (make_plan(&plan, rs, states, n) != 0) {
+    if (make_plan(&plan, rs, states, n, &e->role) != 0 || rg_engine_ship_init(&ship, rs, &e->role, states) != 0) {
         snprintf(errstr, errstr_size, "out of memory loading the new rule set");
         goto fail;
     }
@@ -529,8 +493,8 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     free(e->plan.rules);
     e->plan = plan;
     e->rs = rs;
-    rg_strmap_free(e->shipped_uses, NULL);
-    e->shipped_uses = shipped;
+    rg_engine_ship_free(&e->ship);
+    e->ship = ship;
     rg_dedupe_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(e->rs));
     rg_dedupe_set_lateness(e->dedupe, rg_ruleset_max_lateness_ms(e->rs));
     rg_strbuf_free(&scratch);
@@ -541,7 +505,7 @@ fail:
     rg_account_store_free(accounts);
     if (ctx_ok)
         rg_eval_ctx_free(&ctx);
-    rg_strmap_free(shipped, NULL);
+    rg_engine_ship_free(&ship);
     free(states);
     free(hits);
     free(plan.rules);

@@ -105,6 +105,10 @@ typedef struct rg_engine_role {
      * rg_engine_advance_watermark, not by the events' ts: events come per
      * source, not in time order (the decide stage). */
     bool external_watermark;
+    /* Values to and from other stages travel by use slot, not by key
+     * (stage_values.h): every stage is a thread of this process on the
+     * same rule set object (replay --workers), never another process. */
+    bool ship_by_index;
 } rg_engine_role;
 
 #define RG_FAMILIES_ALL UINT32_MAX

@@ -12,12 +12,39 @@
 #include "decision_json.h"
 #include "engine.h"
 #include "../ingest/dedupe.h"
+#include "stage_values.h"
 
 /* How often (in evaluated events) detectors get to drop expired state. A
  * sweep costs O(entities), so doing it every few thousand events keeps its
  * amortised cost per event small while bounding the garbage a quiet stream
  * can hold to a few thousand events' worth. */
 #define EXPIRE_EVERY 4096
+
+/* A use this engine computes for later stages, with its ship key. */
+typedef struct rg_engine_ship_out {
+    const rg_name_use *use;
+    uint32_t family_bit;
+    uint8_t key_len;
+    char key[RG_SHIP_KEY_MAX];
+} rg_engine_ship_out;
+
+/* What an engine ships and takes (engine_ship.c), fixed with its rule set. */
+typedef struct rg_engine_ship {
+    struct rg_strmap *in_by_key;       /* uses of families outside the role, by ship key; NULL: none */
+    const rg_name_use **in_by_slot;    /* [n_slots]: the use when it is shipped in, else NULL */
+    size_t n_slots;
+    rg_engine_ship_out *out;           /* the role's uses that ship, in the rule set's order */
+    size_t n_out;
+} rg_engine_ship;
+
+int rg_engine_ship_init(rg_engine_ship *s, const rg_ruleset *rs, const rg_engine_role *role, void *const *states);
+void rg_engine_ship_free(rg_engine_ship *s);
+/* Append the values of every shipping use of `families` (as the rules
+ * would see them) to out, keyed or by slot (stage_values.h). */
+void rg_engine_ship_values(const rg_engine_ship *s, rg_eval_ctx *ctx, uint32_t families, bool by_slot,
+                           rg_strbuf *out);
+/* Seed ctx with the values an earlier stage shipped. */
+void rg_engine_take_values(const rg_engine_ship *s, rg_eval_ctx *ctx, bool by_slot, const void *in, size_t len);
 
 struct rg_engine {
     rg_engine_role role;
@@ -37,6 +64,7 @@ struct rg_engine {
     struct rg_engine_plan {
         uint8_t observe[32], update[32], expire[32], prefetch[32];
         uint8_t n_observe, n_update, n_expire, n_prefetch;
+        bool prefetch_account, prefetch_counterparty;   /* rg_engine_prefetch's account records */
         uint32_t *rules;                      /* every type's list, one after another */
         uint32_t rules_at[RG_EV_TYPE_COUNT + 1];
     } plan;
@@ -58,9 +86,7 @@ struct rg_engine {
     uint64_t *rule_hits;        /* [rule count] */
     rg_engine_stats stats;
     uint64_t since_expire;      /* evaluated events since detectors last expired */
-    /* Uses of families outside the role, by ship key (stage_values.h) ->
-     * const rg_name_use *: where shipped values go. NULL: none. */
-    struct rg_strmap *shipped_uses;
+    rg_engine_ship ship;        /* values to and from other stages */
     /* rg_engine_hold_subjects: for the event being processed only */
     const char *const *held;
     const size_t *held_lens;

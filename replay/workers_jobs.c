@@ -233,6 +233,12 @@ int w_entity(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     rg_strbuf_reset(values);
     const w_list *work = &bl->entity_work[task];
     for (size_t n = 0; n < work->n; n++) {
+        /* The records of the events two and one ahead are fetched while
+         * this one is evaluated, as replay's one thread does. */
+        if (n + 2 < work->n)
+            rg_engine_prefetch(e, &b->events[work->item[n + 2] / W_MAX_ROUTES].ev, 0);
+        if (n + 1 < work->n)
+            rg_engine_prefetch(e, &b->events[work->item[n + 1] / W_MAX_ROUTES].ev, 1);
         uint32_t i = work->item[n] / W_MAX_ROUTES, k = work->item[n] % W_MAX_ROUTES;
         const w_event *we = &b->events[i];
         w_lane_event *le = &bl->events[i];
@@ -343,6 +349,10 @@ int w_decide(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     rg_sink sink = {.ops = &capture_decision_ops, .self = &cap};
     const w_list *work = &bl->decide_work[task];
     for (size_t n = 0; n < work->n; n++) {
+        if (n + 2 < work->n)
+            rg_engine_prefetch(e, &b->events[work->item[n + 2]].ev, 0);
+        if (n + 1 < work->n)
+            rg_engine_prefetch(e, &b->events[work->item[n + 1]].ev, 1);
         uint32_t i = work->item[n];
         const w_event *we = &b->events[i];
         const w_lane_event *le = &bl->events[i];
