@@ -16,7 +16,9 @@
 #include <sqlite3.h>
 
 #include "store/alerts.h"
+#include "stream_kafka_checks.h"
 #include "stream_kafka_harness.h"
+#include "stream_kafka_runner.h"
 
 typedef struct alerts_db {
     char path[160];

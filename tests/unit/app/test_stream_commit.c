@@ -1,7 +1,7 @@
 /*
  * Offset commits when the group coordinator answers OffsetCommit with
  * NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE (mock cluster, the real
- * runner: stream_kafka_harness.h), while retriable produce errors slow
+ * runner: stream_kafka_runner.h), while retriable produce errors slow
  * some acknowledgements so snapshots, and their commits, keep coming.
  *
  * The regression: with a commit sent every interval regardless of the
@@ -15,7 +15,9 @@
  * task's position must reach its end: a stall fails at the deadline
  * (60 s, where a healthy run needs a few).
  */
+#include "stream_kafka_checks.h"
 #include "stream_kafka_harness.h"
+#include "stream_kafka_runner.h"
 
 /* Produce errors librdkafka retries itself, in order (idempotence). */
 static void push_produce_errors(harness *h)

@@ -7,7 +7,9 @@
  * not on their topics (the harness's invariant), and in the end every
  * decision arrives, a second copy only with the same body.
  */
+#include "stream_kafka_checks.h"
 #include "stream_kafka_harness.h"
+#include "stream_kafka_runner.h"
 
 /* Fault windows are set by wall time (the window only makes the fault
  * bite; nothing asserts on how long anything took). */

@@ -6,7 +6,9 @@
  * produce with exactly replay's decisions, and a full producer queue that
  * pauses processing without dropping anything.
  */
+#include "stream_kafka_checks.h"
 #include "stream_kafka_harness.h"
+#include "stream_kafka_runner.h"
 
 static rg_stream *try_new(rg_stream_config *cfg, const char *const *props, size_t n, rg_stream_error *se, char *err,
                           size_t err_size)

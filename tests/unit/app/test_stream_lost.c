@@ -14,7 +14,9 @@
  * action topic (duplicates only with the same body) and every body as
  * replay makes it.
  */
+#include "stream_kafka_checks.h"
 #include "stream_kafka_harness.h"
+#include "stream_kafka_runner.h"
 
 typedef struct lose_plan {
     int rounds;                 /* losses to cause */

@@ -33,7 +33,9 @@
  * entity stage's merge order is replay's (a partition whose task is moving
  * still has data, is not drained, and is waited for).
  */
+#include "stream_kafka_checks.h"
 #include "stream_kafka_harness.h"
+#include "stream_kafka_runner.h"
 
 static double tasks_held(runner *r)
 {

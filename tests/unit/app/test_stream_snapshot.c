@@ -18,7 +18,9 @@
  * Also: --state DIR is only a cache; /readyz says "restoring" while a
  * restore runs.
  */
+#include "stream_kafka_checks.h"
 #include "stream_kafka_harness.h"
+#include "stream_kafka_runner.h"
 
 typedef struct snap_check {
     int produced_rounds;        /* rounds that produce more events */
