@@ -222,6 +222,41 @@ oom:
     return -1;
 }
 
+/* The keyed tasks read events another thread parsed: their lines are in
+ * that core's cache, not this one's. Four events ahead the event's own
+ * lines are fetched, three ahead the ids' bytes (the event is here by
+ * then), two and one ahead the engine's lookups (rg_engine_prefetch), as
+ * replay's one thread does for its state. */
+static void prefetch_event_lines(const w_event *we)
+{
+    for (size_t off = 0; off < sizeof *we; off += 64)
+        __builtin_prefetch((const char *)we + off);
+}
+
+static void prefetch_event_ids(const rg_event *ev)
+{
+    __builtin_prefetch(ev->event_id);
+    __builtin_prefetch(ev->account);
+    if (ev->counterparty)
+        __builtin_prefetch(ev->counterparty);
+    if (ev->packet_id)
+        __builtin_prefetch(ev->packet_id);
+    if (ev->ref)
+        __builtin_prefetch(ev->ref);
+}
+
+static void prefetch_ahead(rg_engine *e, const w_batch *b, const w_list *work, size_t n, uint32_t per_event)
+{
+    if (n + 4 < work->n)
+        prefetch_event_lines(&b->events[work->item[n + 4] / per_event]);
+    if (n + 3 < work->n)
+        prefetch_event_ids(&b->events[work->item[n + 3] / per_event].ev);
+    if (n + 2 < work->n)
+        rg_engine_prefetch(e, &b->events[work->item[n + 2] / per_event].ev, 0);
+    if (n + 1 < work->n)
+        rg_engine_prefetch(e, &b->events[work->item[n + 1] / per_event].ev, 1);
+}
+
 /* ---- entity */
 
 int w_entity(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t errstr_size)
@@ -233,12 +268,7 @@ int w_entity(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     rg_strbuf_reset(values);
     const w_list *work = &bl->entity_work[task];
     for (size_t n = 0; n < work->n; n++) {
-        /* The records of the events two and one ahead are fetched while
-         * this one is evaluated, as replay's one thread does. */
-        if (n + 2 < work->n)
-            rg_engine_prefetch(e, &b->events[work->item[n + 2] / W_MAX_ROUTES].ev, 0);
-        if (n + 1 < work->n)
-            rg_engine_prefetch(e, &b->events[work->item[n + 1] / W_MAX_ROUTES].ev, 1);
+        prefetch_ahead(e, b, work, n, W_MAX_ROUTES);
         uint32_t i = work->item[n] / W_MAX_ROUTES, k = work->item[n] % W_MAX_ROUTES;
         const w_event *we = &b->events[i];
         w_lane_event *le = &bl->events[i];
@@ -349,10 +379,7 @@ int w_decide(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     rg_sink sink = {.ops = &capture_decision_ops, .self = &cap};
     const w_list *work = &bl->decide_work[task];
     for (size_t n = 0; n < work->n; n++) {
-        if (n + 2 < work->n)
-            rg_engine_prefetch(e, &b->events[work->item[n + 2]].ev, 0);
-        if (n + 1 < work->n)
-            rg_engine_prefetch(e, &b->events[work->item[n + 1]].ev, 1);
+        prefetch_ahead(e, b, work, n, 1);
         uint32_t i = work->item[n];
         const w_event *we = &b->events[i];
         const w_lane_event *le = &bl->events[i];
