@@ -116,9 +116,10 @@ static inline __attribute__((always_inline)) void prefetch_record(const rg_strma
         __builtin_prefetch(key_line, 1);
         return;
     }
-    __builtin_prefetch(e);
-    if (((uintptr_t)e ^ (uintptr_t)key_line) >= 64)
-        __builtin_prefetch(key_line);
+    /* Every line from the record's first to its key's: the families'
+     * slices of an account record lie on all of them. */
+    for (uintptr_t line = (uintptr_t)e & ~(uintptr_t)63; line <= (uintptr_t)key_line; line += 64)
+        __builtin_prefetch((const void *)line);
 }
 
 static inline size_t entry_keylen(const rg_strmap *m, const unsigned char *e) { return length_word(m, e) & KEYLEN_MASK; }
@@ -230,7 +231,7 @@ void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int 
 
 void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t h, int stage)
 {
-    if (!m || !m->cap)
+    if (!m || !m->cap || stage > 1)
         return;
     size_t mask = m->cap - 1, i = h & mask;
     if (stage == 0) {
@@ -245,6 +246,20 @@ void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t h, int stage)
             prefetch_record(m, record_at(m, s->ref - 1), 0);
             return;
         }
+    }
+}
+
+void *rg_strmap_peek_hashed(const rg_strmap *m, uint32_t h)
+{
+    if (!m || !m->cap)
+        return NULL;
+    size_t mask = m->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const struct slot *s = &m->slots[i];
+        if (!s->ref)
+            return NULL;
+        if (s->hash == h)
+            return record_at(m, s->ref - 1);
     }
 }
 

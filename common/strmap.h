@@ -75,6 +75,11 @@ uint32_t rg_strmap_hash(const char *key, size_t keylen);
  * that prefetches one key in several stages or maps hashes it once. A
  * wrong hash only fetches the wrong line. */
 void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t hash, int stage);
+/* The record of the first key in the table with this hash, or NULL: a
+ * hint for a prefetch a stage later (its slot and record fetched by then),
+ * not an answer. It may be another key's record (keys are not compared),
+ * valid until the map next changes. */
+void *rg_strmap_peek_hashed(const rg_strmap *m, uint32_t hash);
 
 /* Value record for key, created zero-filled when absent (*created = true).
  * NULL only on allocation failure. `created` may be NULL. */

@@ -124,6 +124,8 @@ static int make_plan(struct rg_engine_plan *p, const rg_ruleset *rs, void *const
             p->expire[p->n_expire++] = (uint8_t)i;
         if (d->prefetch)
             p->prefetch[p->n_prefetch++] = (uint8_t)i;
+        if (d->prefetch_pointed)
+            p->prefetch_pointed[p->n_prefetch_pointed++] = (uint8_t)i;
     }
     for (unsigned t = 0; t < RG_EV_TYPE_COUNT; t++) {
         p->rules_at[t] = (uint32_t)total;
@@ -330,10 +332,11 @@ static void hash_ids(const rg_engine *e, const rg_event *ev, rg_event_hashes *h)
 void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
 {
     /* Stage 0 hashes the ids (the hashes stay in the thread's memo for
-     * the lookups to come) and keeps them for stage 1, an event later. */
+     * the lookups to come) and keeps them for stages 1 and 2, one and two
+     * events later. */
     const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
     const rg_event_hashes *h = NULL;
-    for (size_t back = 1; stage == 1 && back <= n_ahead && !h; back++) {   /* newest first */
+    for (size_t back = 1; stage >= 1 && back <= n_ahead && !h; back++) {   /* newest first */
         size_t k = (e->ahead_next - back) % n_ahead;
         if (e->ahead[k].ev == ev)
             h = &e->ahead[k].h;
@@ -343,6 +346,22 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
         e->ahead[k].ev = ev;
         hash_ids(e, ev, &e->ahead[k].h);
         h = &e->ahead[k].h;
+    }
+    bool geo = ev->ip_family && e->geo_asked[geo_class(ev)];
+    if (stage == 2) {
+        /* What the records point to: each account record peeked once for
+         * every family. */
+        if (e->plan.n_prefetch_pointed) {
+            rg_account_peeked rec;
+            rg_account_peek_records(e->accounts, h->account, ev->counterparty ? h->counterparty : 0, &rec);
+            for (size_t k = 0; k < e->plan.n_prefetch_pointed; k++) {
+                size_t i = e->plan.prefetch_pointed[k];
+                rg_detectors[i]->prefetch_pointed(e->detector_state[i], ev, &rec);
+            }
+        }
+        if (geo)
+            rg_geo_cache_prefetch_answer(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
+        return;
     }
     if (e->role.dedupe)
         rg_dedupe_prefetch(e->dedupe, h->event_id, stage);
@@ -354,7 +373,7 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
         size_t i = e->plan.prefetch[k];
         rg_detectors[i]->prefetch(e->detector_state[i], ev, h, stage);
     }
-    if (stage == 1 && ev->ip_family && e->geo_asked[geo_class(ev)])
+    if (stage == 1 && geo)
         rg_geo_cache_prefetch(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
 }
 

@@ -170,9 +170,11 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
                                          uint32_t families, const void *values_in, size_t values_in_len,
                                          rg_strbuf *values_out, const rg_sink *sink);
 
-/* A hint that ev comes next but one (stage 0) or next (stage 1): fetch
- * what its evaluation will read into the cache. Changes nothing an event
- * can see (the engine keeps stage 0's hashes of ev's ids for stage 1). */
+/* A hint that ev comes three events from now (stage 0), two (stage 1) or
+ * next (stage 2): fetch what its evaluation will read into the cache,
+ * table slots, then records, then what records point to (detector.h).
+ * Changes nothing an event can see (the engine keeps stage 0's hashes of
+ * ev's ids for the later stages). */
 void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage);
 
 /* external_watermark roles: the watermark only grows; wm lower than the

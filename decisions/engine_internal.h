@@ -62,8 +62,8 @@ struct rg_engine {
      * families this engine does not hold; and per event type the indexes
      * of the enabled rules that run on it, in file order. */
     struct rg_engine_plan {
-        uint8_t observe[32], update[32], expire[32], prefetch[32];
-        uint8_t n_observe, n_update, n_expire, n_prefetch;
+        uint8_t observe[32], update[32], expire[32], prefetch[32], prefetch_pointed[32];
+        uint8_t n_observe, n_update, n_expire, n_prefetch, n_prefetch_pointed;
         bool prefetch_account, prefetch_counterparty;   /* rg_engine_prefetch's account records */
         uint32_t *rules;                      /* every type's list, one after another */
         uint32_t rules_at[RG_EV_TYPE_COUNT + 1];

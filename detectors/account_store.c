@@ -275,6 +275,20 @@ void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage)
         rg_strmap_prefetch_hashed(s->records, hash, stage);
 }
 
+void rg_account_peek_records(const rg_account_store *s, uint32_t account_hash, uint32_t counterparty_hash,
+                             rg_account_peeked *out)
+{
+    out->account = s && account_hash ? rg_strmap_peek_hashed(s->records, account_hash) : NULL;
+    out->counterparty = s && counterparty_hash ? rg_strmap_peek_hashed(s->records, counterparty_hash) : NULL;
+}
+
+const void *rg_account_slice_in(const rg_account_slice *sl, const void *record)
+{
+    if (!record || !sl->store || !(in_use(sl->store->records, record) & sl->bit))
+        return NULL;
+    return (const char *)record + sl->offset;
+}
+
 void *rg_account_get(const rg_account_slice *sl, const char *key, size_t keylen)
 {
     rg_account_store *s = sl->store;

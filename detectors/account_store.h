@@ -81,6 +81,17 @@ int rg_account_store_reserve_kept(rg_account_store *s, size_t size, rg_account_s
 /* rg_strmap_prefetch_hashed of the active record of a key whose table
  * hash is `hash` (rg_strmap_hash). */
 void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage);
+/* For the families' prefetch a stage after the records' (detector.h
+ * prefetch_pointed): the active records with these table hashes (0: none
+ * asked), NULL when absent. Hints (rg_strmap_peek_hashed): one may be
+ * another account's record; read them only to fetch what they point to. */
+typedef struct rg_account_peeked {
+    const void *account, *counterparty;
+} rg_account_peeked;
+void rg_account_peek_records(const rg_account_store *s, uint32_t account_hash, uint32_t counterparty_hash,
+                             rg_account_peeked *out);
+/* sl's slice of such a record when it holds something, else NULL. */
+const void *rg_account_slice_in(const rg_account_slice *sl, const void *record);
 /* Fix the layout and create the map. 0, or -1 on OOM. */
 int rg_account_store_seal(rg_account_store *s);
 

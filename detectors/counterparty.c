@@ -491,6 +491,21 @@ static void counterparty_stats(const void *state, rg_detector_stats *out)
         rg_account_foreach(&s->received, add_record_stats, out);
 }
 
+/* Stage 2 (detector.h): the received transfers' ends a transfer trims
+ * (the oldest) and appends to (the newest). */
+static void counterparty_prefetch(const void *state, const rg_event *ev, const rg_account_peeked *accounts)
+{
+    const cp_state *s = state;
+    if (ev->type != RG_EV_TRANSFER || !s->want_senders)
+        return;
+    const cp_record *r = rg_account_slice_in(&s->received, accounts->counterparty);
+    if (!r || !r->raw)
+        return;
+    __builtin_prefetch(&r->raw[r->raw_start]);
+    if (r->raw_n)
+        __builtin_prefetch(&r->raw[r->raw_start + r->raw_n - 1]);
+}
+
 /* Registrations are facts about an account, kept for good; received
  * transfers are window entries (rules.md "State is bounded"). */
 static const rg_name_state counterparty_name_states[CP_COUNT] = {
@@ -508,6 +523,7 @@ const rg_detector rg_detector_counterparty = {
     .eval = counterparty_eval,
     .update = counterparty_update,
     .expire = counterparty_expire,
+    .prefetch_pointed = counterparty_prefetch,
     .stats = counterparty_stats,
     .destroy = counterparty_destroy,
     .state_version = RG_COUNTERPARTY_STATE_VERSION,

@@ -179,6 +179,8 @@ typedef struct rg_detector_config {
 /* The table hashes (common/strmap.h rg_strmap_hash) of an event's ids,
  * 0 for an id it lacks: what rg_engine_prefetch gives the families'
  * prefetch hooks. A hint only (a lookup hashes its key itself). */
+struct rg_account_peeked;   /* account_store.h */
+
 typedef struct rg_event_hashes {
     uint32_t event_id, account, counterparty, packet_id, ref;
 } rg_event_hashes;
@@ -242,6 +244,13 @@ typedef struct rg_detector {
      * family (rg_strmap_prefetch_hashed). Changes nothing; families keyed
      * by account need none (the engine asks the account store). */
     void (*prefetch)(const void *state, const rg_event *ev, const struct rg_event_hashes *hashes, int stage);
+    /* Optional, the step after (stage 2, an event later again): what the
+     * family's account records point to (a window's heap ring, a
+     * buffer). `accounts` are the account store's records of ev's account
+     * and counterparty as the engine peeked them once for every family
+     * (rg_account_peek_records: hints, NULL when absent); a family reads
+     * its slice of them with rg_account_slice_in. Changes nothing. */
+    void (*prefetch_pointed)(const void *state, const rg_event *ev, const struct rg_account_peeked *accounts);
 
     /* Optional, indexed like `names`: the parts of the event (RG_PART_*)
      * each name's value needs. On an event without one of them the name

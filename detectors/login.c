@@ -406,6 +406,15 @@ static int login_load(void *state, uint32_t version, rg_reader *in)
     return 0;
 }
 
+/* Stage 2 (detector.h): an account's devices past the two held inline. */
+static void login_prefetch(const void *state, const rg_event *ev, const rg_account_peeked *accounts)
+{
+    const login_state *s = state;
+    const login_record *r = s->want_devices ? rg_account_slice_in(&s->accounts, accounts->account) : NULL;
+    if (r && r->devices_cap > DEVICES_INLINE)
+        __builtin_prefetch(r->devices.heap);
+}
+
 const rg_detector rg_detector_login = {
     .family = "login",
     .names = login_names,
@@ -414,6 +423,7 @@ const rg_detector rg_detector_login = {
     .eval = login_eval,
     .update = login_update,
     .expire = login_expire,
+    .prefetch_pointed = login_prefetch,
     .stats = login_stats,
     .destroy = login_destroy,
     .state_version = LOGIN_STATE_VERSION,

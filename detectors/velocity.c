@@ -481,6 +481,16 @@ static int velocity_load(void *state, uint32_t version, rg_reader *in)
     return 0;
 }
 
+/* Stage 2 (detector.h): the record came a stage ago; its windows' rings
+ * are what the update appends to and trims. */
+static void velocity_prefetch(const void *state, const rg_event *ev, const rg_account_peeked *accounts)
+{
+    const velocity_state *s = state;
+    const vel_record *r = rg_account_slice_in(&s->accounts, accounts->account);
+    for (size_t i = 0; r && i < s->n_uses; i++)
+        rg_window_prefetch(&r->windows[i]);
+}
+
 const rg_detector rg_detector_velocity = {
     .family = "velocity",
     .names = velocity_names,
@@ -490,6 +500,7 @@ const rg_detector rg_detector_velocity = {
     .eval = velocity_eval,
     .update = velocity_update,
     .expire = velocity_expire,
+    .prefetch_pointed = velocity_prefetch,
     .stats = velocity_stats,
     .destroy = velocity_destroy,
     .state_version = VELOCITY_STATE_VERSION,

@@ -77,6 +77,27 @@ static int64_t at(const rg_window *w, int64_t base_ms, uint32_t i)
     }
 }
 
+void rg_window_prefetch(const rg_window *w)
+{
+    enum storage k = kind(w);
+    if (k == INLINE)
+        return;
+    size_t entry = k == NARROW ? sizeof(uint32_t) : sizeof(int64_t);
+    const char *ring = k == NARROW ? (const char *)w->u.narrow : (const char *)w->u.wide;
+    size_t bytes = (size_t)capacity(w) * entry;
+    if (bytes <= 256) {
+        for (size_t off = 0; off < bytes; off += 64)
+            __builtin_prefetch(ring + off);
+        return;
+    }
+    /* A long ring: the ends a trim and an append touch (a count's binary
+     * search reads a few lines between them). */
+    uint32_t n = rg_window_len(w);
+    __builtin_prefetch(ring + (size_t)slot(w, 0) * entry);
+    if (n)
+        __builtin_prefetch(ring + (size_t)slot(w, n - 1) * entry);
+}
+
 /* ts_ms must fit the base unless the window is wide. */
 static void set(rg_window *w, int64_t base_ms, uint32_t i, int64_t ts_ms)
 {

@@ -179,6 +179,20 @@ void rg_geo_cache_prefetch(const rg_geo_cache *c, int family, const unsigned cha
     __builtin_prefetch(&c->tags[set_of(tag_of(family, addr, v6)) * RG_GEO_CACHE_WAYS]);
 }
 
+void rg_geo_cache_prefetch_answer(const rg_geo_cache *c, int family, const unsigned char *addr)
+{
+    if (!c || !c->tags || !addr || (family != AF_INET && family != AF_INET6))
+        return;
+    uint64_t v6[2];
+    uint64_t tag = tag_of(family, addr, v6);
+    size_t first = set_of(tag) * RG_GEO_CACHE_WAYS;
+    for (size_t w = 0; w < RG_GEO_CACHE_WAYS; w++)
+        if (c->tags[first + w] == tag) {
+            __builtin_prefetch(&c->answers[first + w]);
+            return;
+        }
+}
+
 /* The decoded record ref leads to, from the record table or decoded now
  * (and kept). 0, or -1 on corrupt data: not kept, so every lookup that
  * reaches it fails and is counted. */

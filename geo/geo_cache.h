@@ -64,6 +64,9 @@ int rg_geo_cache_lookup(rg_geo_cache *c, int family, const unsigned char *addr, 
  * fetched into the cache (replay reads ahead, rg_engine_prefetch).
  * Changes nothing; NULL c or no table yet: nothing. */
 void rg_geo_cache_prefetch(const rg_geo_cache *c, int family, const unsigned char *addr);
+/* The next step, once the set's keys are here: the cached answer of the
+ * way that holds the address, if one does. */
+void rg_geo_cache_prefetch_answer(const rg_geo_cache *c, int family, const unsigned char *addr);
 
 /* Lookups answered from the table / asked of the databases (tests, bench). */
 void rg_geo_cache_counts(const rg_geo_cache *c, uint64_t *hits, uint64_t *misses);

@@ -33,11 +33,11 @@ static void draw_progress(const rg_capture *cap, const rg_replay_result *res, do
 }
 
 /* Events read ahead of the one being evaluated: the engine is told about
- * the next two (rg_engine_prefetch), so the cache misses of their lookups
- * overlap with this event's work instead of following it. Each slot
+ * the next three (rg_engine_prefetch), so the cache misses of their
+ * lookups overlap with this event's work instead of following it. Each slot
  * keeps its own parser (the event points into it); its line and source
  * stay in the reader's buffers, held (rg_capture_hold) until evaluated. */
-#define AHEAD 3
+#define AHEAD 4
 _Static_assert(AHEAD <= RG_CAPTURE_MAX_HELD, "the reader holds every line read ahead");
 
 typedef struct ahead_slot {
@@ -172,10 +172,12 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
         }
         if (rc != 0 || !queued)
             break;
+        if (queued > 3)
+            prefetch(o, &ring[(head + 3) % AHEAD].item.event, 0);
         if (queued > 2)
-            prefetch(o, &ring[(head + 2) % AHEAD].item.event, 0);
+            prefetch(o, &ring[(head + 2) % AHEAD].item.event, 1);
         if (queued > 1)
-            prefetch(o, &ring[(head + 1) % AHEAD].item.event, 1);
+            prefetch(o, &ring[(head + 1) % AHEAD].item.event, 2);
         rc = evaluate(&run, &ring[head].item);
         rg_capture_release(cap);
         head = (head + 1) % AHEAD;
