@@ -84,9 +84,58 @@ typedef struct slot_value {
     } u;
 } slot_value;
 
+/* By slot: the fixed heads written in place (room reserved once per
+ * event); only a STRING's bytes go through rg_strbuf_append. */
+static void ship_by_slot(const rg_engine_ship *s, rg_eval_ctx *ctx, uint32_t families, rg_strbuf *out)
+{
+    size_t at = out->len;
+    if (!rg_strbuf_reserve(out, 2 + s->n_out * sizeof(slot_value)))
+        return;
+    out->len += 2;
+    uint16_t count = 0;
+    bool room = true;   /* the reserve above still holds (no string since) */
+    for (size_t k = 0; k < s->n_out && count < UINT16_MAX; k++) {
+        const rg_engine_ship_out *o = &s->out[k];
+        if (!(families & o->family_bit))
+            continue;
+        rg_value v = rg_eval_use(ctx, o->use);
+        if (v.type == RG_T_STRLIST || v.type == RG_T_NONE)
+            continue;   /* what rg_values_add leaves out */
+        slot_value sv = {.slot = (uint16_t)o->use->slot, .type = (uint8_t)v.type, .known = v.known};
+        if (v.known && v.type == RG_T_STRING)
+            sv.str_len = v.u.str.len > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)v.u.str.len;
+        else if (v.known && v.type == RG_T_NUMBER)
+            sv.u.d = v.u.d;
+        else if (v.known && v.type == RG_T_BOOL)
+            sv.u.b = v.u.b;
+        else if (v.known)
+            sv.u.i = v.u.i;
+        if (!room && !rg_strbuf_reserve(out, sizeof sv))
+            return;
+        memcpy(out->data + out->len, &sv, sizeof sv);
+        out->len += sizeof sv;
+        out->data[out->len] = '\0';
+        if (sv.str_len) {
+            static const char pad[8];
+            rg_strbuf_append(out, v.u.str.s, sv.str_len);
+            rg_strbuf_append(out, pad, (8 - sv.str_len % 8) % 8);
+            room = false;
+        }
+        count++;
+    }
+    if (!rg_strbuf_ok(out))
+        return;
+    out->data[at] = (char)(count & 0xff);
+    out->data[at + 1] = (char)(count >> 8);
+}
+
 void rg_engine_ship_values(const rg_engine_ship *s, rg_eval_ctx *ctx, uint32_t families, bool by_slot,
                            rg_strbuf *out)
 {
+    if (by_slot) {
+        ship_by_slot(s, ctx, families, out);
+        return;
+    }
     size_t at = out->len;
     uint16_t count = 0;
     rg_values_begin(out);
@@ -95,27 +144,7 @@ void rg_engine_ship_values(const rg_engine_ship *s, rg_eval_ctx *ctx, uint32_t f
         if (!(families & o->family_bit))
             continue;
         rg_value v = rg_eval_use(ctx, o->use);
-        if (by_slot && (v.type == RG_T_STRLIST || v.type == RG_T_NONE))
-            continue;   /* what rg_values_add leaves out */
-        if (!by_slot) {
-            rg_values_add(out, o->key, o->key_len, &v);
-        } else {
-            slot_value sv = {.slot = (uint16_t)o->use->slot, .type = (uint8_t)v.type, .known = v.known};
-            if (v.known && v.type == RG_T_STRING)
-                sv.str_len = v.u.str.len > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)v.u.str.len;
-            else if (v.known && v.type == RG_T_NUMBER)
-                sv.u.d = v.u.d;
-            else if (v.known && v.type == RG_T_BOOL)
-                sv.u.b = v.u.b;
-            else if (v.known)
-                sv.u.i = v.u.i;
-            rg_strbuf_append(out, (const char *)&sv, sizeof sv);
-            if (sv.str_len) {
-                static const char pad[8];
-                rg_strbuf_append(out, v.u.str.s, sv.str_len);
-                rg_strbuf_append(out, pad, (8 - sv.str_len % 8) % 8);
-            }
-        }
+        rg_values_add(out, o->key, o->key_len, &v);
         count++;
     }
     rg_values_end(out, at, count);
