@@ -638,13 +638,15 @@ PY
 # wall time it does not move with the machine's load: a rerun gives the
 # same count to within a few instructions per event, so it is how a small
 # change is judged (docs/bench.md). About a minute.
+#   RG_BENCH_INSTR_WORKERS  --workers (default 1; callgrind runs the threads
+#                           one at a time, so 2 counts the split's work)
 instr_bench() {
   local rg="${RG_BENCH_RISKGATE:-$build/riskgate}" mdir="$top/var/bench/capture-1m-30d"
   command -v valgrind >/dev/null || { echo "instr: valgrind is not installed (tools/install-deps.sh bench)" >&2; return 1; }
   [ -s "$mdir/capture.jsonl" ] || { echo "instr: run the replay benchmark once first (it makes $mdir)" >&2; return 1; }
   local tmp; tmp=$(mktemp -d "${TMPDIR:-/tmp}/rg-bench-instr.XXXXXX")
   sed -n 400000,599999p "$mdir/capture.jsonl" >"$tmp/slice.jsonl"
-  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$rg" replay --quiet --workers 1 \
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$rg" replay --quiet --workers "${RG_BENCH_INSTR_WORKERS:-1}" \
     --rules "$top/rules/default.yaml" --geoip "$geo" --out /dev/null "$tmp/slice.jsonl" 2>/dev/null
   python3 - "$tmp/cg" <<'PY'
 import re, subprocess, sys
@@ -681,7 +683,7 @@ for w in "${which[@]}"; do
     replay)
       replay_bench ;;
     instr)
-      echo; echo "== instructions per event of replay --workers 1 (callgrind)"
+      echo; echo "== instructions per event of replay --workers ${RG_BENCH_INSTR_WORKERS:-1} (callgrind)"
       instr_bench ;;
     backtest)
       echo; echo "== backtest vs two separate replays (wall time, best of 3)"
