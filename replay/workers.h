@@ -18,7 +18,9 @@
  *              complaints families for the keys of that partition
  *              (c:ACCOUNT, p:PACKET, t:TRANSFER), the values of the names
  *              the rules need from them (the ENTITY/STORE records of the
- *              topology, without their bytes: the parsed event is shared);
+ *              topology, without their bytes: the parsed event is shared,
+ *              and the values travel by use slot, not by key:
+ *              rg_engine_role.ship_by_index);
  *   decide     one job per partition of acting accounts: every other
  *              family (count() windows, login facts, stateless names),
  *              the rules, decisions and cooldowns, with the entity values
