@@ -74,9 +74,9 @@ oom:
 /* By slot, for one process (stage_values.h): a fixed head, then a
  * STRING's bytes padded to 8. */
 typedef struct slot_value {
-    uint16_t slot;
+    uint32_t slot;
     uint8_t type, known;
-    uint32_t str_len;
+    uint16_t str_len;   /* at most UINT16_MAX bytes, as the keyed form */
     union {
         int64_t i;
         double d;
@@ -101,9 +101,9 @@ static void ship_by_slot(const rg_engine_ship *s, rg_eval_ctx *ctx, uint32_t fam
         rg_value v = rg_eval_use(ctx, o->use);
         if (v.type == RG_T_STRLIST || v.type == RG_T_NONE)
             continue;   /* what rg_values_add leaves out */
-        slot_value sv = {.slot = (uint16_t)o->use->slot, .type = (uint8_t)v.type, .known = v.known};
+        slot_value sv = {.slot = o->use->slot, .type = (uint8_t)v.type, .known = v.known};
         if (v.known && v.type == RG_T_STRING)
-            sv.str_len = v.u.str.len > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)v.u.str.len;
+            sv.str_len = v.u.str.len > UINT16_MAX ? UINT16_MAX : (uint16_t)v.u.str.len;
         else if (v.known && v.type == RG_T_NUMBER)
             sv.u.d = v.u.d;
         else if (v.known && v.type == RG_T_BOOL)

@@ -19,9 +19,10 @@
  *
  * By slot (rg_engine_role.ship_by_index, engine_ship.c): between threads
  * of one process on one rule set object, a value travels under its use's
- * slot (rg_name_use.slot) in a fixed 16-byte head (u16 slot, u8 type, u8
- * known, u32 string length, 8-byte payload), a STRING's bytes after it
- * padded to 8; u16 count first, as above. No key is written or looked up.
+ * slot (rg_name_use.slot) in a fixed 16-byte head (u32 slot, u8 type, u8
+ * known, u16 string length, 8-byte payload), a STRING's bytes (at most
+ * UINT16_MAX, as above) after it padded to 8; u16 count first, as above.
+ * No key is written or looked up.
  *
  * Ownership: decoded STRING values point into the caller's bytes, which
  * must outlive their use (the evaluation of one event).
