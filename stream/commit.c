@@ -79,8 +79,14 @@ int rg_run_commit(rg_stream *s, bool sync)
     /* Only partitions still held: a commit for one given up would be
      * refused (or move another owner's position). */
     rd_kafka_topic_partition_list_t *held = NULL;
-    if (rd_kafka_assignment(s->c.consumer, &held) != RD_KAFKA_RESP_ERR_NO_ERROR || !held)
+    rd_kafka_resp_err_t aerr = rd_kafka_assignment(s->c.consumer, &held);
+    if (aerr != RD_KAFKA_RESP_ERR_NO_ERROR || !held) {
+        if (held)
+            rd_kafka_topic_partition_list_destroy(held);
+        if (sync)   /* give_up reads it: not the previous commit's answer */
+            c->last_sync_err = aerr ? aerr : RD_KAFKA_RESP_ERR__STATE;
         return -1;
+    }
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(c->due->cnt);
     for (int i = 0; i < c->due->cnt; i++) {
         rd_kafka_topic_partition_t *p = &c->due->elems[i];

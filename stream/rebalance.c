@@ -149,7 +149,9 @@ static void give_up(rg_stream *s, const size_t *slot, size_t n, bool clean, int6
     if (tasks && durable && clean && !s->fatal) {
         for (size_t i = 0; i < n; i++)
             tasks[i] = s->tasks.slots[slot[i]];
+        int64_t t0 = rg_run_mono_ms();
         size_t ok = rg_snapshot_final(s, tasks, n, durable, timeout_ms);
+        int64_t t1 = rg_run_mono_ms();
         int crc = ok > 0 ? rg_run_commit(s, true) : 0;
         /* The drain is incomplete (rg_stream_run returns -1: exit 1) when
          * a final snapshot is not durable or its commit failed, except a
@@ -159,8 +161,25 @@ static void give_up(rg_stream *s, const size_t *slot, size_t n, bool clean, int6
         rd_kafka_resp_err_t e = s->commits.last_sync_err;
         bool group_moved = e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
                            e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
-        if (s->draining)
+        if (s->draining) {
             s->metrics.snapshot_failures_at_drain += (n - ok) + (crc != 0 && !group_moved);
+            /* Said every time, not rate-limited like the periodic commit's
+             * failures (commit.c): this line is why a drain exits 1. */
+            char cnt[24], dur[24], snap_ms[24], commit_ms[24];
+            snprintf(cnt, sizeof cnt, "%zu", n);
+            snprintf(dur, sizeof dur, "%zu", ok);
+            rg_run_fmt_i64(snap_ms, sizeof snap_ms, t1 - t0);
+            rg_run_fmt_i64(commit_ms, sizeof commit_ms, rg_run_mono_ms() - t1);
+            const char *commit = crc == 0 ? (ok > 0 ? "ok" : "none") : rd_kafka_err2name(e);
+            /* Nothing held: the revoke that closing the consumer brings. */
+            if (n && crc != 0 && !group_moved)
+                rg_log(RG_LOG_ERROR, "final offset commit failed; the drain is incomplete", "error",
+                       rd_kafka_err2str(e), "tasks", cnt, "durable", dur, "snapshot_ms", snap_ms, "commit_ms",
+                       commit_ms, NULL);
+            else if (n)
+                rg_log(RG_LOG_INFO, "final snapshots and commit", "tasks", cnt, "durable", dur, "snapshot_ms", snap_ms,
+                       "commit", commit, "commit_ms", commit_ms, NULL);
+        }
     }
     for (size_t i = 0; i < n; i++) {
         rg_task_free(s->tasks.slots[slot[i]]);

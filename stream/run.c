@@ -452,6 +452,12 @@ static int drain(rg_stream *s)
         rg_run_outbox_serve(s, rg_run_mono_ms());
     }
     bool complete = s->metrics.snapshot_failures_at_drain == 0 && !s->fatal;
+    if (!complete) {
+        char failures[24];
+        rg_run_fmt_i64(failures, sizeof failures, (int64_t)s->metrics.snapshot_failures_at_drain);
+        rg_log(RG_LOG_ERROR, "drain incomplete (exit 1): final snapshots not durable or their commit failed",
+               "failures", failures, "fatal", s->fatal ? "true" : "false", NULL);
+    }
     rd_kafka_consumer_close(s->c.consumer);
     rg_run_publish(s, rg_run_mono_ms());
     return complete ? 0 : -1;

@@ -15,6 +15,11 @@
  * task's position must reach its end: a stall fails at the deadline
  * (60 s, where a healthy run needs a few).
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream/log.h"
 #include "stream_kafka_checks.h"
 #include "stream_kafka_harness.h"
 #include "stream_kafka_runner.h"
@@ -105,12 +110,61 @@ static void test_commits_resume_after_repeated_coordinator_changes(void **state)
     harness_down(&h);
 }
 
+/* A drain whose final commit is refused for a reason other than the group
+ * moving on is incomplete: -1 (exit 1), and it says why in lines of its
+ * own, whatever was logged just before. (The periodic commit's failures
+ * are logged at most once every 5 s, and the final commit's failure went
+ * through the same rate limit: a SIGTERM after refused periodic commits
+ * exited 1 with nothing logged but "stopped with errors".) Then, the
+ * errors cleared, a new runner restores the final snapshots and goes on:
+ * nothing lost. */
+static void test_drain_says_why_its_final_commit_failed(void **state)
+{
+    (void)state;
+    harness h;
+    harness_up(&h, "g-finalcommit");
+    reader_start(&h);
+    produce_batch(&h, 0, 600, 0);
+    /* The first runner's log, read after its thread is joined. */
+    char *log = NULL;
+    size_t log_len = 0;
+    FILE *f = open_memstream(&log, &log_len);
+    assert_non_null(f);
+    rg_log_set_stream(f);
+    runner r;
+    runner_start(&r, &h);
+    await_all(&h, 60000, NULL, NULL);
+    /* Refused for good (not retried by librdkafka, not "the group moved
+     * on"): the periodic commits before the stop meet them too. */
+    rd_kafka_resp_err_t refused[64];
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        refused[i] = RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE;
+    rd_kafka_mock_push_request_errors_array(h.mc, 8 /* OffsetCommit */, sizeof refused / sizeof *refused, refused);
+    int rc = runner_stop(&r);
+    rg_log_set_stream(NULL);
+    fclose(f);
+    assert_int_equal(rc, -1);
+    if (!strstr(log, "msg=\"final offset commit failed; the drain is incomplete\"") ||
+        !strstr(log, "msg=\"drain incomplete (exit 1)"))
+        fail_msg("the drain's log does not say why it failed:\n%s", log);
+    free(log);
+    rd_kafka_mock_clear_request_errors(h.mc, 8);
+    produce_batch(&h, 100000, 300, 0);
+    runner_start(&r, &h);
+    await_all(&h, 60000, NULL, NULL);
+    await_committed(&h, 60000);
+    assert_int_equal(runner_stop(&r), 0);
+    final_check(&h);
+    harness_down(&h);
+}
+
 int main(void)
 {
     harness_main_setup();
     const struct CMUnitTest tests[] = {
         STREAM_TEST(test_commits_resume_after_coordinator_errors),
         STREAM_TEST(test_commits_resume_after_repeated_coordinator_changes),
+        STREAM_TEST(test_drain_says_why_its_final_commit_failed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
