@@ -282,7 +282,7 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
      * engine's own (absent) state would say. A malformed list seeds what
      * came before the fault; the rest is unknown. */
     if (values_in)
-        rg_engine_take_values(&e->ship, ctx, e->role.ship_by_index, values_in, values_in_len);
+        rg_engine_take_values(&e->ship, ctx, e->role.ship_by_slot, values_in, values_in_len);
     /* Only the ids this store is keyed by in this role: a packet family in
      * an entity task asks the claimer's fingerprint, which the store
      * would otherwise look for among the counterparties' records. */
@@ -294,7 +294,7 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
             rg_detectors[i]->observe(e->detector_state[i], ev, ctx);
     }
     if (values_out)
-        rg_engine_ship_values(&e->ship, ctx, families, e->role.ship_by_index, values_out);
+        rg_engine_ship_values(&e->ship, ctx, families, e->role.ship_by_slot, values_out);
     int sink_failed = e->role.decide ? decide(e, ev, raw, raw_len, sink) : 0;
     for (size_t k = 0; k < e->plan.n_update; k++) {
         size_t i = e->plan.update[k];

@@ -108,7 +108,7 @@ typedef struct rg_engine_role {
     /* Values to and from other stages travel by use slot, not by key
      * (stage_values.h): every stage is a thread of this process on the
      * same rule set object (replay --workers), never another process. */
-    bool ship_by_index;
+    bool ship_by_slot;
 } rg_engine_role;
 
 #define RG_FAMILIES_ALL UINT32_MAX

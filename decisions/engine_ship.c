@@ -3,7 +3,7 @@
  * (rg_engine_process_stage's values_out / values_in), in the two forms of
  * stage_values.h: keyed (between processes: `riskgate run`'s records) or
  * by use slot (between threads of one process on one rule set object:
- * replay --workers, rg_engine_role.ship_by_index).
+ * replay --workers, rg_engine_role.ship_by_slot).
  *
  * Both lists are fixed when the rule set is (rg_engine_ship_init): which
  * uses this engine computes and ships, with their keys; which it takes

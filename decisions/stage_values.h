@@ -17,7 +17,7 @@
  * the event's own). Decoding treats the bytes as untrusted: every length
  * is checked.
  *
- * By slot (rg_engine_role.ship_by_index, engine_ship.c): between threads
+ * By slot (rg_engine_role.ship_by_slot, engine_ship.c): between threads
  * of one process on one rule set object, a value travels under its use's
  * slot (rg_name_use.slot) in a fixed 16-byte head (u32 slot, u8 type, u8
  * known, u16 string length, 8-byte payload), a STRING's bytes (at most

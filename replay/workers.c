@@ -80,9 +80,9 @@ static int lane_init(w_pool *p, w_lane *l, const rg_replay_lane *src, char *errs
     uint32_t upstream = l->bit_counterparty | l->bit_packets | l->bit_complaints;
     /* The three roles of the order, entity and decide steps (workers.h). */
     rg_engine_role order = {.families = 0, .dedupe = true, .decide = false};
-    rg_engine_role entity = {.families = upstream, .external_watermark = true, .ship_by_index = true};
+    rg_engine_role entity = {.families = upstream, .external_watermark = true, .ship_by_slot = true};
     rg_engine_role decide = {.families = RG_FAMILIES_ALL & ~upstream, .decide = true, .external_watermark = true,
-                             .ship_by_index = true};
+                             .ship_by_slot = true};
     l->entity = calloc(p->tasks, sizeof *l->entity);
     l->decide = calloc(p->tasks, sizeof *l->decide);
     if (!l->entity || !l->decide) {

@@ -20,7 +20,7 @@
  *              the rules need from them (the ENTITY/STORE records of the
  *              topology, without their bytes: the parsed event is shared,
  *              and the values travel by use slot, not by key:
- *              rg_engine_role.ship_by_index);
+ *              rg_engine_role.ship_by_slot);
  *   decide     one job per partition of acting accounts: every other
  *              family (count() windows, login facts, stateless names),
  *              the rules, decisions and cooldowns, with the entity values

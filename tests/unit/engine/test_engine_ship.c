@@ -1,5 +1,5 @@
 /* Unit tests for decisions/engine_ship.c and the engine's prefetch: values
- * between stages by use slot (rg_engine_role.ship_by_index, replay
+ * between stages by use slot (rg_engine_role.ship_by_slot, replay
  * --workers) give the decisions of the keyed form and of one engine, a
  * cut list seeds only what came before the cut, and prefetching (stages
  * 0, 1 and 2) changes no decision. Events are real JSON through the event
@@ -125,9 +125,9 @@ static void run_split(const rg_ruleset *rs, bool by_slot, size_t cut, rg_strbuf 
     char err[256];
     uint32_t cp = rg_family_bit("counterparty");
     assert_int_not_equal(cp, 0);
-    rg_engine_role entity = {.families = cp, .ship_by_index = by_slot};
+    rg_engine_role entity = {.families = cp, .ship_by_slot = by_slot};
     rg_engine_role decide = {.families = RG_FAMILIES_ALL & ~cp, .decide = true, .dedupe = true,
-                             .ship_by_index = by_slot};
+                             .ship_by_slot = by_slot};
     rg_engine *ee = rg_engine_new_role(rs, NULL, &entity, err, sizeof err);
     rg_engine *de = rg_engine_new_role(rs, NULL, &decide, err, sizeof err);
     assert_non_null(ee);
