@@ -229,30 +229,10 @@ void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int 
         rg_strmap_prefetch_hashed(m, hash32(key, keylen), stage);
 }
 
-void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t h, int stage)
+/* The record of the first slot with hash h (keys not compared), or NULL:
+ * what stage 1 fetches and a later stage's peek reads. m has a table. */
+static inline __attribute__((always_inline)) unsigned char *first_with_hash(const rg_strmap *m, uint32_t h)
 {
-    if (!m || !m->cap || stage > 1)
-        return;
-    size_t mask = m->cap - 1, i = h & mask;
-    if (stage == 0) {
-        __builtin_prefetch(&m->slots[i]);
-        return;
-    }
-    for (;; i = (i + 1) & mask) {
-        const struct slot *s = &m->slots[i];
-        if (!s->ref)
-            return;
-        if (s->hash == h) {
-            prefetch_record(m, record_at(m, s->ref - 1), 0);
-            return;
-        }
-    }
-}
-
-void *rg_strmap_peek_hashed(const rg_strmap *m, uint32_t h)
-{
-    if (!m || !m->cap)
-        return NULL;
     size_t mask = m->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         const struct slot *s = &m->slots[i];
@@ -261,6 +241,25 @@ void *rg_strmap_peek_hashed(const rg_strmap *m, uint32_t h)
         if (s->hash == h)
             return record_at(m, s->ref - 1);
     }
+}
+
+void *rg_strmap_peek_hashed(const rg_strmap *m, uint32_t h)
+{
+    return m && m->cap ? first_with_hash(m, h) : NULL;
+}
+
+void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t h, int stage)
+{
+    if (!m || !m->cap || stage > 1)
+        return;
+    if (stage == 0) {
+        __builtin_prefetch(&m->slots[h & (m->cap - 1)]);
+        return;
+    }
+    /* Stage 1: the slot came at stage 0; the record its hash leads to. */
+    const unsigned char *record = first_with_hash(m, h);
+    if (record)
+        prefetch_record(m, record, 0);
 }
 
 static bool grow(rg_strmap *m)

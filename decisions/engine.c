@@ -347,7 +347,7 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
         hash_ids(e, ev, &e->ahead[k].h);
         h = &e->ahead[k].h;
     }
-    bool geo = ev->ip_family && e->geo_asked[geo_class(ev)];
+    bool geo = stage >= 1 && ev->ip_family && e->geo_asked[geo_class(ev)];   /* GeoIP: stages 1 and 2 */
     if (stage == 2) {
         /* What the records point to: each account record peeked once for
          * every family. */
