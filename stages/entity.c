@@ -111,7 +111,7 @@ int rg_entity_push(rg_entity *t, const void *bytes, size_t len, int64_t input_of
             return -1;
         }
     }
-    rg_smerge_progress(&t->merge, src, r.progress_ms, r.drained, now_ms);
+    rg_smerge_report(&t->merge, src, r.progress_ms, r.drained, input_offset, now_ms);
     return 0;
 }
 

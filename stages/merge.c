@@ -28,6 +28,7 @@ int rg_smerge_init(rg_smerge *m, size_t n_sources, int64_t max_idle_ms, int64_t 
     m->idle_since_ms = -1;
     m->clock_ms = -1;
     m->stream_time_ms = INT64_MIN;
+    m->history_end = INT64_MIN;
     return 0;
 }
 
@@ -125,6 +126,16 @@ void rg_smerge_progress(rg_smerge *m, size_t src, int64_t progress_ms, bool drai
      * stays bounded). */
     if (was_drained && !drained && s->left_behind)
         s->left_behind = false;
+}
+
+void rg_smerge_set_history_end(rg_smerge *m, int64_t end) { m->history_end = end; }
+
+void rg_smerge_report(rg_smerge *m, size_t src, int64_t progress_ms, bool drained, int64_t input_offset,
+                      int64_t now_ms)
+{
+    /* "Drained and never had an event" stays what it is (merge.h). */
+    bool history = input_offset < m->history_end && progress_ms != INT64_MIN;
+    rg_smerge_progress(m, src, progress_ms, drained && !history, now_ms);
 }
 
 void rg_smerge_set_input_behind(rg_smerge *m, bool behind) { m->input_behind = behind; }

@@ -36,6 +36,24 @@
  *     under max_wait_ms from its first hold), and its records then come
  *     late (flagged).
  *
+ * History: the records a task finds on its input partition when it is
+ * assigned (its backlog) were sent before it existed, perhaps by owners of
+ * the sources that are gone since: the run before a restart, an instance
+ * that died. What they say of a source's progress still holds (progress
+ * only grows), but their "drained" described that owner's partition then,
+ * and the source's present owner may be restored at an older position
+ * with records to send again and new ones after them, not having spoken
+ * yet. Taken for idle, such a source was left behind after max_idle_ms
+ * and its new records came late (measured: 184 and 495 late records in
+ * runs of tests/cli/stream_state.sh under load, two wrong decisions in
+ * one). So a "drained" read below the history end counts as "not
+ * drained": the source holds the merge under max_wait_ms until a word of
+ * its present owner comes (a record, or a MARK within a mark interval).
+ * Except "drained, never had an event" (progress INT64_MIN): its source
+ * says it once and is silent after (its position never moves), and its
+ * present owner can only have events that came since, as with a word of
+ * the present.
+ *
  * Sending again: after a source's task is restored on another instance it
  * sends again what its snapshot did not cover. Each record has a sequence
  * per source (its event's offset x 4 + a rank for the entity family: one
@@ -97,6 +115,7 @@ typedef struct rg_smerge {
     uint64_t late;              /* records evaluated below stream time */
     uint64_t resent;            /* records dropped as sent again */
     bool input_behind;          /* the task's own input has records not read yet */
+    int64_t history_end;        /* input offsets below it are history (merge.h); INT64_MIN none */
     int64_t clock_ms;           /* now_ms of the last rg_smerge_next; -1 none */
 } rg_smerge;
 
@@ -115,6 +134,17 @@ int rg_smerge_push(rg_smerge *m, size_t src, const rg_smerge_item *it);
  * time now_ms. Progress only grows (a restored source reports an older
  * progress while it catches up: what it reported before still holds). */
 void rg_smerge_progress(rg_smerge *m, size_t src, int64_t progress_ms, bool drained, int64_t now_ms);
+
+/* The end of the backlog the task found on its input when it was
+ * assigned: reports read below it are history (file comment). Set before
+ * the first record is read; the default (INT64_MIN) makes every report
+ * present, as in replay's in-memory stages. */
+void rg_smerge_set_history_end(rg_smerge *m, int64_t end);
+
+/* A report read from the task's input at input_offset: rg_smerge_progress,
+ * except that a "drained" from history counts as "not drained". */
+void rg_smerge_report(rg_smerge *m, size_t src, int64_t progress_ms, bool drained, int64_t input_offset,
+                      int64_t now_ms);
 
 /* Whether the task's own input partition holds records it has not read
  * yet (its consumer is behind). Meanwhile the bounds' clock stands still:

@@ -247,8 +247,25 @@ size_t rg_task_queued(const rg_task *t)
 
 /* ---- input ---- */
 
+/* An entity task's history (merge.h): what its partition held when the
+ * task was assigned. The high watermark of the fetch that brought its
+ * first record (librdkafka's, no round trip) is at or past that end;
+ * records appended meanwhile are taken for history too, which only waits
+ * for the next word of their source. */
+static void note_history_end(rg_stream *s, rg_task *t, const rd_kafka_message_t *m)
+{
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(s->c.consumer, rg_topology_topic(&s->topo, t->kind), t->partition, &lo,
+                                       &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi <= m->offset)
+        hi = m->offset + 1;
+    rg_smerge_set_history_end(rg_entity_merge(t->st.entity), hi);
+}
+
 void rg_task_take(rg_stream *s, rg_task *t, const rd_kafka_message_t *m)
 {
+    if (t->kind == RG_TASK_ENTITY && t->next_offset < 0)
+        note_history_end(s, t, m);
     if (t->start_offset < 0)
         t->start_offset = m->offset;
     t->next_offset = m->offset + 1;

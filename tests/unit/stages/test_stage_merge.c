@@ -351,6 +351,94 @@ static void test_holders_name_the_sources_waited_for(void **state)
     rg_smerge_free(&m);
 }
 
+/* One run of the restart the history rule is for (merge.h, "History"):
+ * the task's backlog ends at offset 100 and holds source 1's last word
+ * from the run before, "drained at 1000"; source 0's present owner sends
+ * a record at ts 3600000; source 1's present owner (restored at an older
+ * position) speaks only 3 x max_idle_ms later (a loaded machine), with a
+ * record at 2000. max_idle_ms is the streaming test's 200 ms, under the
+ * 1 s after which a source that stopped reporting is silent rather than
+ * idle. history_end INT64_MIN is the rule switched off. Returns the late
+ * records. */
+static uint64_t restart_with_stale_drained(int64_t history_end)
+{
+    rg_smerge m;
+    enum { SHORT_IDLE_MS = 200 };
+    assert_int_equal(rg_smerge_init(&m, 2, SHORT_IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_set_history_end(&m, history_end);
+    rg_smerge_report(&m, 1, 1000, true, 50, 0);
+    push(&m, 0, 101, 3600000, 1);
+    rg_smerge_report(&m, 0, 3600000, false, 101, 0);
+    int64_t now = 0;
+    bool picked = false;
+    for (; now < 3 * SHORT_IDLE_MS && !picked; now += MARK_MS) {
+        rg_smerge_report(&m, 0, 3600000, false, 101 + now, now);   /* source 0 keeps marking */
+        if (next(&m, now) == RG_SMERGE_PICK) {
+            pick(&m, now, 0, 3600000);
+            picked = true;
+        }
+    }
+    push(&m, 1, 102, 2000, 1);
+    rg_smerge_report(&m, 1, 2000, false, 3 * SHORT_IDLE_MS, now);
+    if (picked) {
+        pick(&m, now, 1, 2000);   /* after a later record: late */
+    } else {
+        pick(&m, now, 1, 2000);
+        rg_smerge_report(&m, 1, 3600001, true, 3 * SHORT_IDLE_MS + 1, now);
+        pick(&m, now, 0, 3600000);
+        assert_int_equal(m.enforced, 0);
+    }
+    uint64_t late = m.late;
+    rg_smerge_free(&m);
+    return late;
+}
+
+/* A "drained" read from the backlog a task found when it was assigned is
+ * history: the source is not idle on that word, and its present owner's
+ * records, coming after max_idle_ms, are evaluated in order. Without the
+ * rule the source is left behind and its record comes late (the failure
+ * of tests/cli/stream_state.sh, 2026-12-05). */
+static void test_drained_from_history_is_not_idle(void **state)
+{
+    (void)state;
+    assert_int_equal(restart_with_stale_drained(100), 0);
+    assert_int_equal(restart_with_stale_drained(INT64_MIN), 1);
+}
+
+/* A drained word from past the history end is the present's: the source
+ * is idle on it (left behind after max_idle_ms, as before). And a source
+ * that never had an event holds nothing, whichever side its word is. */
+static void test_drained_past_history_is_idle(void **state)
+{
+    (void)state;
+    rg_smerge m;
+    assert_int_equal(rg_smerge_init(&m, 2, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_set_history_end(&m, 100);
+    rg_smerge_report(&m, 1, 1000, true, 100, 0);
+    push(&m, 0, 101, 3600000, 1);
+    rg_smerge_report(&m, 0, 3600000, false, 101, 0);
+    int64_t now = 0;
+    for (; now < IDLE_MS; now += MARK_MS) {
+        rg_smerge_report(&m, 1, 1000, true, 102 + now, now);   /* still marking, still drained */
+        assert_int_equal(next(&m, now), RG_SMERGE_WAIT);
+    }
+    rg_smerge_report(&m, 1, 1000, true, 102 + now, now);
+    pick(&m, now + 1, 0, 3600000);
+    assert_true(m.sources[1].left_behind);
+    rg_smerge_free(&m);
+
+    /* "Drained, never had an event" holds nothing, from history too: its
+     * source says it once and never again. */
+    assert_int_equal(rg_smerge_init(&m, 2, IDLE_MS, WAIT_MS, MARK_MS), 0);
+    rg_smerge_set_history_end(&m, 100);
+    rg_smerge_report(&m, 1, INT64_MIN, true, 50, 0);
+    push(&m, 0, 101, 3600000, 1);
+    rg_smerge_report(&m, 0, 3600000, false, 101, 0);
+    pick(&m, 0, 0, 3600000);
+    assert_int_equal(m.enforced, 0);
+    rg_smerge_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +453,8 @@ int main(void)
         cmocka_unit_test(test_resending_source_is_waited_for),
         cmocka_unit_test(test_late_idle_source_gets_its_own_max_idle),
         cmocka_unit_test(test_left_idle_source_with_data_known_holds_again),
+        cmocka_unit_test(test_drained_from_history_is_not_idle),
+        cmocka_unit_test(test_drained_past_history_is_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
