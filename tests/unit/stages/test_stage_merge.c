@@ -380,10 +380,8 @@ static uint64_t restart_with_stale_drained(int64_t history_end)
     }
     push(&m, 1, 102, 2000, 1);
     rg_smerge_report(&m, 1, 2000, false, 3 * SHORT_IDLE_MS, now);
-    if (picked) {
-        pick(&m, now, 1, 2000);   /* after a later record: late */
-    } else {
-        pick(&m, now, 1, 2000);
+    pick(&m, now, 1, 2000);   /* late if source 0's later record went first */
+    if (!picked) {
         rg_smerge_report(&m, 1, 3600001, true, 3 * SHORT_IDLE_MS + 1, now);
         pick(&m, now, 0, 3600000);
         assert_int_equal(m.enforced, 0);
