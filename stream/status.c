@@ -15,12 +15,8 @@ static void task_status(rg_stream *s, rg_task *t, int64_t now, rg_task_status *s
     memset(st, 0, sizeof *st);
     snprintf(st->task, sizeof st->task, "%s", t->name);
     st->input_offset = rg_task_input_at(t);
-    st->high_watermark = -1;
-    int64_t lo, hi;
-    if (rd_kafka_get_watermark_offsets(s->c.consumer, rg_topology_topic(&s->topo, t->kind), t->partition, &lo, &hi) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR &&
-        hi >= 0)
-        st->high_watermark = hi;
+    int64_t hi = rg_task_high_watermark(s, t, NULL);
+    st->high_watermark = hi >= 0 ? hi : -1;
     st->buffered = rg_task_queued(t);
     st->inflight = rg_task_inflight(t);
     st->paused = t->paused;
@@ -73,13 +69,11 @@ void rg_run_publish(rg_stream *s, int64_t now)
         if (n >= sizeof lags / sizeof *lags)
             continue;
         const char *topic = rg_topology_topic(&s->topo, t->kind);
-        int64_t lo, hi;
+        int64_t lo, hi = rg_task_high_watermark(s, t, &lo);
         lags[n].topic = topic;
         lags[n].partition = t->partition;
         lags[n].lag = -1;
-        if (rd_kafka_get_watermark_offsets(s->c.consumer, topic, t->partition, &lo, &hi) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            hi >= 0) {
+        if (hi >= 0) {
             int64_t next = rg_task_input_at(t);
             if (t->kind == RG_TASK_INGEST)
                 t->high_watermark = hi > t->high_watermark ? hi : t->high_watermark;

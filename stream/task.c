@@ -254,12 +254,8 @@ size_t rg_task_queued(const rg_task *t)
  * for the next word of their source. */
 static void note_history_end(rg_stream *s, rg_task *t, const rd_kafka_message_t *m)
 {
-    int64_t lo = -1, hi = -1;
-    if (rd_kafka_get_watermark_offsets(s->c.consumer, rg_topology_topic(&s->topo, t->kind), t->partition, &lo,
-                                       &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        hi <= m->offset)
-        hi = m->offset + 1;
-    rg_smerge_set_history_end(rg_entity_merge(t->st.entity), hi);
+    int64_t hi = rg_task_high_watermark(s, t, NULL);
+    rg_smerge_set_history_end(rg_entity_merge(t->st.entity), hi > m->offset ? hi : m->offset + 1);
 }
 
 void rg_task_take(rg_stream *s, rg_task *t, const rd_kafka_message_t *m)
@@ -310,17 +306,24 @@ void rg_task_take(rg_stream *s, rg_task *t, const rd_kafka_message_t *m)
     }
 }
 
+int64_t rg_task_high_watermark(rg_stream *s, const rg_task *t, int64_t *low)
+{
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(s->c.consumer, rg_topology_topic(&s->topo, t->kind), t->partition, &lo,
+                                       &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        lo = hi = -1;
+    if (low)
+        *low = lo;
+    return hi;
+}
+
 /* Whether the task's input partition holds records not taken yet, by the
  * high watermark its consumer last saw (no round trip). A paused fetch is
  * not behind: the merge's bounds must run for it (merge.h). */
 static bool input_behind(rg_stream *s, const rg_task *t)
 {
-    int64_t next = rg_task_input_at(t), lo = -1, hi = -1;
-    if (t->paused || next < 0 ||
-        rd_kafka_get_watermark_offsets(s->c.consumer, rg_topology_topic(&s->topo, t->kind), t->partition, &lo,
-                                       &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return false;
-    return hi > next;
+    int64_t next = rg_task_input_at(t);
+    return !t->paused && next >= 0 && rg_task_high_watermark(s, t, NULL) > next;
 }
 
 long rg_task_run(rg_stream *s, rg_task *t, size_t max, int64_t *wait_ms)
