@@ -26,6 +26,18 @@ typedef struct runner {
     rg_stream_counts counts;    /* as rg_stream_run left them (runner_stop) */
 } runner;
 
+/* For a test that makes the mock cluster refuse Produce requests:
+ * librdkafka 2.0.2's mock checks an idempotent producer's sequence numbers
+ * only when the producer is transactional (rdkafka_mock.c,
+ * rd_kafka_mock_validate_records). A batch pipelined behind one refused
+ * with a retriable error is then stored ahead of it, and the producer
+ * takes the refused batch for delivered ("implicitly acked by subsequent
+ * batch success") though it never was: the record is lost. A real broker
+ * refuses the later batch (OUT_OF_ORDER_SEQUENCE_NUMBER) and the producer
+ * sends both again in order. One Produce request in flight per connection
+ * leaves the mock nothing to misorder. */
+#define RUNNER_ONE_PRODUCE_IN_FLIGHT "producer.max.in.flight.requests.per.connection=1"
+
 /* What a test may set beyond the harness's defaults (NULL: nothing). */
 typedef struct runner_opts {
     const char *const *props;   /* -X */

@@ -52,8 +52,10 @@ static void test_commits_resume_after_coordinator_errors(void **state)
     harness_up(&h, "g-coord");
     reader_start(&h);
     produce_batch(&h, 0, 1500, 0);
+    static const char *const props[] = {RUNNER_ONE_PRODUCE_IN_FLIGHT};
+    runner_opts o = {.props = props, .n_props = 1};
     runner r;
-    runner_start(&r, &h);
+    runner_start_opts(&r, &h, &o);
     await_all(&h, 60000, inject_coordinator_errors, NULL);
     await_committed(&h, 60000);
     assert_int_equal(runner_stop(&r), 0);

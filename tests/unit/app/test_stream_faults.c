@@ -129,7 +129,8 @@ static void inject_request_errors(harness *h, int round, void *arg)
         return;
     /* Produce, on every broker: retriable errors (not leader, timed out,
      * not enough replicas), which librdkafka's idempotent producer sends
-     * again in order. */
+     * again in order (with one request in flight: RUNNER_ONE_PRODUCE_IN_FLIGHT
+     * says why). */
     rd_kafka_mock_push_request_errors(h->mc, 0 /* Produce */, 6, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
                                       RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
                                       RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
@@ -171,8 +172,10 @@ static void test_produce_and_commit_request_errors(void **state)
     harness_up(&h, "g-errors");
     reader_start(&h);
     produce_batch(&h, 0, 1500, 40);
+    static const char *const props[] = {RUNNER_ONE_PRODUCE_IN_FLIGHT};
+    runner_opts o = {.props = props, .n_props = 1};
     runner r;
-    runner_start(&r, &h);
+    runner_start_opts(&r, &h, &o);
     await_all(&h, 90000, inject_request_errors, NULL);
     assert_int_equal(runner_stop(&r), 0);
     final_check(&h);
