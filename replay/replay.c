@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/heap_pages.h"
 #include "../ingest/capture.h"
 #include "../ingest/event_parse.h"
 #include "../stages/pipeline.h"
@@ -139,6 +140,9 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
         rg_capture_free(cap);
         return -1;
     }
+    /* One thread: its state's records are read at random, so they go on
+     * huge pages where the kernel allows (common/heap_pages.h). */
+    bool heap_pages = o->workers <= 1 && rg_heap_pages_begin();
     replay_run run = {.o = o, .res = res, .errstr = errstr, .errstr_size = errstr_size};
     int rc = 0, read_rc = 0;
     double start = now_seconds(), next_progress = start + 0.5;
@@ -182,6 +186,8 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
         rg_capture_release(cap);
         head = (head + 1) % AHEAD;
         queued--;
+        if (heap_pages && (res->events_read & 63) == 0)
+            rg_heap_pages_tick();
         if (o->progress && (res->events_read & 4095) == 0) {
             double t = now_seconds();
             if (t >= next_progress) {
