@@ -3,6 +3,7 @@
  */
 #include "heap_pages.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,16 +18,19 @@
 
 /* x86-64's PMD page; elsewhere only the rounding of what is advised differs. */
 #define HUGE_PAGE (UINT64_C(2) << 20)
-/* The heap grows by at least this much at a time (M_TOP_PAD), so that a
- * growth spans whole huge pages before anything in it is touched. */
+/* The main arena grows by at least this much at a time (M_TOP_PAD), so
+ * that a growth spans whole huge pages before anything in it is touched. */
 #define TOP_PAD (32u << 20)
 /* Blocks this big or bigger still get their own mmap (and go back to the
  * kernel when freed); everything the detectors' maps ask for is smaller. */
 #define MMAP_THRESHOLD (32u << 20)
+/* glibc's HEAP_MAX_SIZE on 64-bit (2 x DEFAULT_MMAP_THRESHOLD_MAX): the
+ * size and alignment of a thread arena's heap. */
+#define THREAD_HEAP (UINT64_C(64) << 20)
 
 static struct {
-    int on;
-    uintptr_t advised_end;   /* [start, advised_end) is advised */
+    int on;                          /* set before any thread that ticks starts */
+    _Atomic uintptr_t advised_end;   /* the main arena is advised up to here */
 } hp;
 
 /* THP's mode, from the bracketed word of
@@ -43,6 +47,21 @@ static int thp_can_advise(void)
     return ok;
 }
 
+#ifdef HEAP_PAGES_POSSIBLE
+/* The main arena: what the program break has grown by since the last
+ * advice, in whole huge pages. Threads that share the main arena take
+ * turns: whoever moves advised_end advises what it moved over. */
+static void advise_main_arena(void)
+{
+    uintptr_t end = (uintptr_t)sbrk(0) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uintptr_t done = atomic_load(&hp.advised_end);
+    if (end <= done || !atomic_compare_exchange_strong(&hp.advised_end, &done, end))
+        return;
+    /* Best effort: a refusal leaves 4 KiB pages, which only cost speed. */
+    (void)madvise((void *)done, end - done, MADV_HUGEPAGE);
+}
+#endif
+
 int rg_heap_pages_begin(void)
 {
 #ifdef HEAP_PAGES_POSSIBLE
@@ -54,9 +73,9 @@ int rg_heap_pages_begin(void)
         !mallopt(M_TRIM_THRESHOLD, (int)(2 * TOP_PAD)))
         return 0;
     uintptr_t start = (uintptr_t)sbrk(0);
-    hp.advised_end = (start + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    atomic_store(&hp.advised_end, (start + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
     hp.on = 1;
-    rg_heap_pages_tick();
+    advise_main_arena();
     return 1;
 #else
     return 0;
@@ -68,11 +87,27 @@ void rg_heap_pages_tick(void)
 #ifdef HEAP_PAGES_POSSIBLE
     if (!hp.on)
         return;
-    uintptr_t end = (uintptr_t)sbrk(0) & ~(uintptr_t)(HUGE_PAGE - 1);
-    if (end <= hp.advised_end)
+    /* Where this thread's next small block comes from says which arena
+     * it allocates from. */
+    void *probe = malloc(64);
+    if (!probe)
         return;
-    /* Best effort: a refusal leaves 4 KiB pages, which only cost speed. */
-    (void)madvise((void *)hp.advised_end, end - hp.advised_end, MADV_HUGEPAGE);
-    hp.advised_end = end;
+    uintptr_t at = (uintptr_t)probe;
+    free(probe);
+    if (at < (uintptr_t)sbrk(0)) {
+        advise_main_arena();
+        return;
+    }
+    /* Another arena's heap: a mapping of THREAD_HEAP bytes aligned to its
+     * size (glibc's heap_for_ptr relies on that too), reserved whole and
+     * made writable as it grows, so it is advised whole, once. An arena
+     * that outgrows it starts another heap, advised at the first tick
+     * whose block comes from there. */
+    static _Thread_local uintptr_t advised_heap;
+    uintptr_t heap = at & ~(uintptr_t)(THREAD_HEAP - 1);
+    if (heap == advised_heap)
+        return;
+    (void)madvise((void *)heap, THREAD_HEAP, MADV_HUGEPAGE);
+    advised_heap = heap;
 #endif
 }

@@ -126,6 +126,10 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
         snprintf(errstr, errstr_size, "at most %d rule sets side by side", RG_REPLAY_MAX_LANES);
         return -1;
     }
+    /* The state's records are read at random, so they go on huge pages
+     * where the kernel allows (common/heap_pages.h); the threads of
+     * --workers tick for their own arenas. */
+    bool heap_pages = rg_heap_pages_begin();
     if (o->workers > 1 && !o->pipeline)
         return rg_workers_run(o, res, errstr, errstr_size);
     rg_capture *cap = rg_capture_new(o->captures, o->n_captures);
@@ -140,9 +144,6 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
         rg_capture_free(cap);
         return -1;
     }
-    /* One thread: its state's records are read at random, so they go on
-     * huge pages where the kernel allows (common/heap_pages.h). */
-    bool heap_pages = o->workers <= 1 && rg_heap_pages_begin();
     replay_run run = {.o = o, .res = res, .errstr = errstr, .errstr_size = errstr_size};
     int rc = 0, read_rc = 0;
     double start = now_seconds(), next_progress = start + 0.5;

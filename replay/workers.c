@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/heap_pages.h"
 #include "../detectors/detector.h"
 #include "../ingest/capture.h"
 #include "workers_internal.h"
@@ -378,6 +379,7 @@ static void *worker_main(void *arg)
         case S_OUTPUT: rc = output(p, j.b, err, sizeof err); break;
         case S_NONE: break;
         }
+        rg_heap_pages_tick();   /* this thread's arena grew? (rg_replay_run began) */
         pthread_mutex_lock(&p->lock);
         if (rc != 0)
             fail(p, err);

@@ -1,8 +1,9 @@
 /*
  * Unit tests for common/heap_pages: with glibc's malloc and THP in
  * "madvise" or "always" mode, the heap's growth after rg_heap_pages_begin
- * is advised for huge pages (VmFlags "hg" in /proc/self/smaps) and blocks
- * under 32 MiB come from the heap; elsewhere (a sanitizer's allocator,
+ * is advised for huge pages (VmFlags "hg" in /proc/self/smaps), blocks
+ * under 32 MiB come from the heap, and a thread's tick advises its own
+ * arena's heap; elsewhere (a sanitizer's allocator,
  * THP "never") nothing is done. The kernel's granting of huge pages is
  * not checked: it depends on free memory, and costs only speed.
  *
@@ -16,6 +17,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +48,8 @@ static int expect_on(void)
 static int advised(uintptr_t addr)
 {
     FILE *f = fopen("/proc/self/smaps", "r");
-    assert_non_null(f);
+    if (!f)
+        return -1;
     char line[512];
     int in = 0, answer = -1;
     while (answer < 0 && fgets(line, sizeof line, f)) {
@@ -126,6 +129,52 @@ static void test_big_blocks_stay_in_the_heap(void **unused)
     free(big);
 }
 
+/* A thread's blocks come from an arena of its own (glibc gives a new
+ * thread one while there are fewer than 8 per core), a heap mapped apart
+ * from the program break: its tick advises that heap. The thread counts;
+ * the test's thread asserts (cmocka's failures jump on its stack). */
+typedef struct thread_counts {
+    size_t in_thread_heap, advised, not_advised;
+} thread_counts;
+
+static void *thread_allocates(void *arg)
+{
+    thread_counts *c = arg;
+    enum { N = 4096 };
+    static char *blocks[N];
+    for (size_t i = 0; i < N; i++) {
+        blocks[i] = malloc(1024);
+        if (blocks[i])
+            blocks[i][0] = 1;
+    }
+    rg_heap_pages_tick();
+    for (size_t i = 0; i < N; i += 64) {
+        if (!blocks[i] || (uintptr_t)blocks[i] < (uintptr_t)sbrk(0))
+            continue;   /* the main arena's, checked above */
+        c->in_thread_heap++;
+        if (advised((uintptr_t)blocks[i]) == 1)
+            c->advised++;
+        else
+            c->not_advised++;
+    }
+    for (size_t i = 0; i < N; i++)
+        free(blocks[i]);
+    return NULL;
+}
+
+static void test_thread_arena_is_advised(void **unused)
+{
+    (void)unused;
+    int want = expect_on();
+    assert_int_equal(begin(), want);
+    pthread_t t;
+    thread_counts c = {0};
+    assert_int_equal(pthread_create(&t, NULL, thread_allocates, &c), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(c.in_thread_heap > 0);
+    assert_int_equal(c.advised, want ? c.in_thread_heap : 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,6 +182,7 @@ int main(void)
          * there whatever the threshold, and the growth test frees 40 MiB. */
         cmocka_unit_test(test_big_blocks_stay_in_the_heap),
         cmocka_unit_test(test_growth_is_advised),
+        cmocka_unit_test(test_thread_arena_is_advised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
