@@ -16,7 +16,10 @@
  * which costs only speed.
  *
  * Owner: common. Call rg_heap_pages_begin once, before the threads that
- * tick start; rg_heap_pages_tick may then be called from any thread.
+ * tick start; rg_heap_pages_tick may then be called from any thread. The
+ * malloc settings stay for the life of the process (memory freed in the
+ * heap is kept for reuse rather than returned): meant for the commands
+ * that replay and exit (replay, backtest, explain), not for a server.
  * Nothing happens where malloc is not glibc's (a sanitizer's: mallopt
  * fails), off Linux, or with THP "never".
  */
