@@ -65,8 +65,14 @@ static void advise_main_arena(void)
 int rg_heap_pages_begin(void)
 {
 #ifdef HEAP_PAGES_POSSIBLE
-    if (hp.on || !thp_can_advise())
-        return hp.on;
+    if (hp.on)
+        return 1;
+    /* The operator's switch (docs/install.md): direct compaction on a
+     * fragmented host can make a huge page's fault slower than 512 small
+     * ones. */
+    const char *env = getenv("RISKGATE_HUGE_PAGES");
+    if ((env && strcmp(env, "0") == 0) || !thp_can_advise())
+        return 0;
     /* mallopt fails where malloc is not glibc's (sanitizers, valgrind
      * may pretend): then nothing is advised. */
     if (!mallopt(M_TOP_PAD, (int)TOP_PAD) || !mallopt(M_MMAP_THRESHOLD, (int)MMAP_THRESHOLD) ||

@@ -21,7 +21,8 @@
  * heap is kept for reuse rather than returned): meant for the commands
  * that replay and exit (replay, backtest, explain), not for a server.
  * Nothing happens where malloc is not glibc's (a sanitizer's: mallopt
- * fails), off Linux, or with THP "never".
+ * fails), off Linux, with THP "never", or with RISKGATE_HUGE_PAGES=0 in
+ * the environment.
  */
 #ifndef RG_HEAP_PAGES_H
 #define RG_HEAP_PAGES_H

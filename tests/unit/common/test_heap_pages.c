@@ -3,8 +3,9 @@
  * "madvise" or "always" mode, the heap's growth after rg_heap_pages_begin
  * is advised for huge pages (VmFlags "hg" in /proc/self/smaps), blocks
  * under 32 MiB come from the heap, and a thread's tick advises its own
- * arena's heap; elsewhere (a sanitizer's allocator,
- * THP "never") nothing is done. The kernel's granting of huge pages is
+ * arena's heap; elsewhere (a sanitizer's allocator, THP "never",
+ * RISKGATE_HUGE_PAGES=0) nothing is done. The kernel's granting of huge
+ * pages is
  * not checked: it depends on free memory, and costs only speed.
  *
  * The sanitizer build replaces malloc, so `make test` also runs this test
@@ -111,6 +112,17 @@ static void test_growth_is_advised(void **unused)
     free(blocks);
 }
 
+/* RISKGATE_HUGE_PAGES=0 keeps everything as it is; without it, the next
+ * begin goes on (first of the tests: begin is once per process). */
+static void test_switched_off_by_the_environment(void **unused)
+{
+    (void)unused;
+    assert_int_equal(setenv("RISKGATE_HUGE_PAGES", "0", 1), 0);
+    assert_int_equal(rg_heap_pages_begin(), 0);
+    rg_heap_pages_tick();   /* nothing to do */
+    assert_int_equal(unsetenv("RISKGATE_HUGE_PAGES"), 0);
+}
+
 /* A 1 MiB table (a detectors' map grown big) that the heap has no room
  * for grows the heap, so it is advised too, where glibc alone would give
  * it its own mmap. */
@@ -180,6 +192,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         /* First: a block that fits in the heap's free room comes from
          * there whatever the threshold, and the growth test frees 40 MiB. */
+        cmocka_unit_test(test_switched_off_by_the_environment),
         cmocka_unit_test(test_big_blocks_stay_in_the_heap),
         cmocka_unit_test(test_growth_is_advised),
         cmocka_unit_test(test_thread_arena_is_advised),
