@@ -5,8 +5,7 @@
  * under 32 MiB come from the heap, and a thread's tick advises its own
  * arena's heap; elsewhere (a sanitizer's allocator, THP "never",
  * RISKGATE_HUGE_PAGES=0) nothing is done. The kernel's granting of huge
- * pages is
- * not checked: it depends on free memory, and costs only speed.
+ * pages is not checked: it depends on free memory, and costs only speed.
  *
  * The sanitizer build replaces malloc, so `make test` also runs this test
  * from the optimised build. Owner: common (the detectors engineer).
