@@ -126,10 +126,6 @@ void rg_task_take(rg_stream *s, rg_task *t, const rd_kafka_message_t *m);
  * the consumer stands, so a task that has taken nothing is judged by its
  * restored position, and an answer to a question asked before the task
  * existed is ignored). */
-/* The high watermark of t's input partition as its consumer last saw it
- * (librdkafka's, no round trip); -1 unknown. *low (may be NULL): the low
- * watermark, -1 unknown. */
-int64_t rg_task_high_watermark(struct rg_stream *s, const rg_task *t, int64_t *low);
 void rg_task_note_end(rg_task *t, int64_t at_ms, int64_t end_offset, bool at_position);
 /* Where the task's input stands: one past the last record taken, else the
  * restored position; -1 unknown. */
@@ -137,6 +133,10 @@ static inline int64_t rg_task_input_at(const rg_task *t)
 {
     return t->next_offset >= 0 ? t->next_offset : t->start_offset;
 }
+/* The high watermark of t's input partition as its consumer last saw it
+ * (librdkafka's, no round trip); -1 unknown. *low (may be NULL): the low
+ * watermark, -1 unknown. */
+int64_t rg_task_high_watermark(struct rg_stream *s, const rg_task *t, int64_t *low);
 void rg_task_note_unreachable(rg_task *t, int64_t now_ms);
 /* Entity/decide: evaluate what can be, at most max records. The number
  * evaluated; *wait_ms (entity) when it waits on its sources (-1 not). */
