@@ -28,6 +28,7 @@
  * size and alignment of a thread arena's heap. */
 #define THREAD_HEAP (UINT64_C(64) << 20)
 
+#ifdef HEAP_PAGES_POSSIBLE
 static struct {
     int on;                          /* set before any thread that ticks starts */
     _Atomic uintptr_t advised_end;   /* the main arena is advised up to here */
@@ -47,7 +48,6 @@ static int thp_can_advise(void)
     return ok;
 }
 
-#ifdef HEAP_PAGES_POSSIBLE
 /* The main arena: what the program break has grown by since the last
  * advice, in whole huge pages. Threads that share the main arena take
  * turns: whoever moves advised_end advises what it moved over. */
