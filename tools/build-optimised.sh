@@ -23,6 +23,14 @@ pgo=${3:-1}
 top="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$top"
 
+# The profile and link-time options are GCC's (Debian's cc); another
+# compiler (CC=clang) builds at -O3 alone, and says so.
+if [ "$pgo" != 0 ] && { ! ${CC:-cc} -dM -E - </dev/null 2>/dev/null | grep -q '__GNUC__' ||
+                        ${CC:-cc} -dM -E - </dev/null 2>/dev/null | grep -q '__clang__'; }; then
+  echo "build-optimised: ${CC:-cc} is not GCC: building without the profile and link-time optimisation" >&2
+  pgo=0
+fi
+
 if [ "$pgo" = 0 ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRG_LTO=OFF -DRG_PGO= >/dev/null
   cmake --build "$build" -j"$jobs"
