@@ -43,12 +43,17 @@ build-asan: deps $(ASAN)/CMakeCache.txt
 	cmake --build $(ASAN) -j$(JOBS)
 
 # Every test, under ASan + UBSan, with -Wall -Wextra -Werror; then the
-# optimised build is built too (it is what demo and bench run).
+# optimised build is built too (it is what demo, bench, install and the
+# package run), and its program's decisions checked.
 test: test-deps geoip build-asan build
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN) --output-on-failure -j$(JOBS)
-	@# What the sanitizers replace (malloc), checked in the optimised build.
-	ctest --test-dir $(BUILD) --output-on-failure -R '^test_heap_pages$$'
+	@# What the sanitizers replace (malloc), checked in the optimised build;
+	@# and the program users run (profile-guided, link-time optimised)
+	@# decides as the sanitized one: the golden cases, the sample's planted
+	@# cases, back-testing, --workers N against one worker.
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) \
+	  -R '^(test_heap_pages|cli_golden|cli_sample_score|cli_backtest|cli_workers_equivalence)$$'
 
 demo: geoip build
 	@./tools/demo.sh $(BUILD)/riskgate $(GEOIP) $(SAMPLE)
