@@ -38,7 +38,7 @@ if [ "$pgo" = 0 ]; then
 fi
 
 gen="$build-pgo"
-profile="$(pwd)/$gen/profile"
+case "$gen" in /*) profile="$gen/profile" ;; *) profile="$top/$gen/profile" ;; esac
 stamp="$gen/trained"
 cmake -S . -B "$gen" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRG_LTO=ON -DRG_PGO=generate \
   -DRG_PGO_DIR="$profile" >/dev/null
