@@ -59,7 +59,8 @@ if [ ! -f "$stamp" ] || [ "$gen/riskgate" -nt "$stamp" ]; then
       --out "$tmp/decisions.jsonl" --rejects "$tmp/rejects.jsonl" "$sample"
   done
   "$gen/riskgate" backtest --no-progress --workers 1 --rules rules/default.yaml \
-    --candidate bench/sensitive.yaml --geoip "$geo" "$sample" >"$tmp/backtest.txt"
+    --candidate bench/sensitive.yaml --geoip "$geo" "$sample" >"$tmp/backtest.txt" 2>"$tmp/backtest.err" ||
+    { cat "$tmp/backtest.err" >&2; exit 1; }
   touch "$stamp"
 fi
 
