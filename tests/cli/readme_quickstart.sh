@@ -155,7 +155,16 @@ shown = ["ready"] + [l[4:] for l in shown if l.strip()]
 r = subprocess.run(["bash", "-c", script], cwd=top, env=env, capture_output=True, text=True, timeout=300)
 if r.returncode != 0:
     fails.append(f"the streaming block exited {r.returncode}: {r.stdout[-2000:]} {r.stderr[-2000:]}")
+n_fails = len(fails)
 check("the streaming block", shown, r.stdout)
+if len(fails) > n_fails:
+    # What the run said besides the routine (merges that went on without
+    # a source, late events, broker trouble): the next failure's why.
+    try:
+        said = [l for l in open(os.path.join(work, "rg-run.log"), errors="replace") if "level=info" not in l]
+    except OSError:
+        said = ["(no rg-run.log)"]
+    print("--- riskgate run's warnings and errors (last 20):\n" + "".join(said[-20:]), end="")
 
 for f in fails:
     print("FAIL:", f)
