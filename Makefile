@@ -33,7 +33,7 @@ geoip: deps
 PGO ?= 1
 
 build: deps
-	@./tools/build-optimised.sh $(BUILD) $(JOBS) $(PGO)
+	@./tools/build-optimised.sh $(BUILD) $(JOBS) $(PGO) $(GEOIP) $(SAMPLE)
 	@echo "built $(BUILD)/riskgate"
 
 $(ASAN)/CMakeCache.txt:

