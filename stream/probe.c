@@ -13,7 +13,7 @@ typedef struct probe_req {
 } probe_req;
 
 struct rg_probe {
-    rd_kafka_t *consumer;
+    rd_kafka_t *client;
     char *topic;
     int timeout_ms;
     pthread_t thread;
@@ -58,7 +58,7 @@ static void *probe_main(void *arg)
 
         int64_t lo = -1, hi = -1;
         rd_kafka_resp_err_t err =
-            rd_kafka_query_watermark_offsets(p->consumer, p->topic, req.partition, &lo, &hi, p->timeout_ms);
+            rd_kafka_query_watermark_offsets(p->client, p->topic, req.partition, &lo, &hi, p->timeout_ms);
 
         pthread_mutex_lock(&p->lock);
         p->running = -1;
@@ -83,12 +83,12 @@ static void *probe_main(void *arg)
     return NULL;
 }
 
-rg_probe *rg_probe_new(rd_kafka_t *consumer, const char *topic, int timeout_ms)
+rg_probe *rg_probe_new(rd_kafka_t *client, const char *topic, int timeout_ms)
 {
     rg_probe *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    p->consumer = consumer;
+    p->client = client;
     p->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
     p->running = -1;
     p->topic = strdup(topic);

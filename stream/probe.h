@@ -15,9 +15,11 @@
  * running; filing one again while it is is a no-op.
  *
  * Threading: request/collect/free on the engine thread; the prober's own
- * thread only queries. Ownership: the prober borrows the consumer handle
+ * thread only queries. Ownership: the prober borrows a client handle
  * and the topic name; both must outlive it (free it before destroying
- * the consumer).
+ * the client). Give it a client whose connections do not long-poll (run.c
+ * gives the restorer): a broker answers one connection's requests in
+ * order, so a query behind a consumer's fetch waits out fetch.wait.max.ms.
  */
 #ifndef RG_STREAM_PROBE_H
 #define RG_STREAM_PROBE_H
@@ -37,15 +39,15 @@ typedef struct rg_probe_answer {
 
 /* NULL on failure (out of memory, thread not started). timeout_ms bounds
  * each query. */
-rg_probe *rg_probe_new(rd_kafka_t *consumer, const char *topic, int timeout_ms);
+rg_probe *rg_probe_new(rd_kafka_t *client, const char *topic, int timeout_ms);
 /* Stops the thread and frees, waiting for a running query to end (a
  * query to a partition whose leader is down can outlast its timeout by
  * minutes in librdkafka 2.0.2: ListOffsets waits for its reply). NULL-safe. */
 void rg_probe_free(rg_probe *p);
 /* The same, waiting at most wait_ms: true when freed; false when a query
  * still runs, and then the thread frees the prober once the query
- * returns, still using the consumer: the caller must not destroy the
- * consumer (run.c keeps it for the process's life). */
+ * returns, still using the client: the caller must not destroy the
+ * client (run.c keeps it for the process's life). */
 bool rg_probe_release(rg_probe *p, int wait_ms);
 
 /* File a query for partition (no-op while one for it is pending). */

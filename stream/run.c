@@ -109,7 +109,14 @@ rg_stream *rg_stream_new(const rg_stream_config *cfg_in, rg_ruleset *rules, cons
     s->c.commit_q = rd_kafka_queue_new(s->c.consumer);
     s->commits.due = rd_kafka_topic_partition_list_new(8);
     *err = RG_STREAM_ERR_RUNTIME;
-    if (!(s->probe = rg_probe_new(s->c.consumer, s->topo.events, 1000))) {
+    /* The prober asks through the restorer, not the group consumer: a
+     * broker answers a connection's requests in order, so a watermark
+     * query on the consumer's connection waits behind its fetch long
+     * polls (fetch.wait.max.ms, 500 ms by default; two ListOffsets per
+     * query): measured ~1 s a query on the mock cluster, which stalled a
+     * drained partition's progress and its MARKs (docs/streaming.md).
+     * The restorer is read_committed too, and idle but at restores. */
+    if (!(s->probe = rg_probe_new(s->c.restorer, s->topo.events, 1000))) {
         snprintf(errstr, errstr_size, "cannot start the watermark prober");
         goto fail;
     }
@@ -188,7 +195,7 @@ static void keep_consumer(rd_kafka_t *rk, const char *why)
         kept_consumers[n_kept_consumers++] = rk;
     }
     pthread_mutex_unlock(&kept_consumers_lock);
-    rg_log(RG_LOG_DEBUG, "consumer kept, not destroyed", "why", why, NULL);
+    rg_log(RG_LOG_DEBUG, "client kept, not destroyed", "why", why, NULL);
 }
 
 void rg_stream_free(rg_stream *s)
@@ -210,14 +217,16 @@ void rg_stream_free(rg_stream *s)
         rd_kafka_queue_destroy(s->c.commit_q);
     if (s->commits.due)
         rd_kafka_topic_partition_list_destroy(s->commits.due);
-    if (!rg_probe_release(s->probe, PROBE_RELEASE_MS))   /* it borrows the consumer */
+    if (!rg_probe_release(s->probe, PROBE_RELEASE_MS))   /* it borrows the restorer */
         s->probe_abandoned = true;
-    if (s->c.restorer)
-        rd_kafka_destroy(s->c.restorer);
-    if (s->c.consumer) {
+    if (s->c.restorer) {
         if (s->probe_abandoned)
-            keep_consumer(s->c.consumer, "a watermark query still uses it");
-        else if (destroy_would_abort(s))
+            keep_consumer(s->c.restorer, "a watermark query still uses it");
+        else
+            rd_kafka_destroy(s->c.restorer);
+    }
+    if (s->c.consumer) {
+        if (destroy_would_abort(s))
             keep_consumer(s->c.consumer, "never assigned: librdkafka < 2.3.0 would abort, issue #4312");
         else
             rd_kafka_destroy(s->c.consumer);
@@ -434,13 +443,14 @@ static int drain(rg_stream *s)
 {
     s->draining = true;
     rg_metrics_set_ready(&s->metrics, false, "draining");
-    /* The prober borrows the consumer: a watermark query made after the
-     * consumer is closed, to a partition whose leader is down, never
-     * returns (librdkafka 2.0.2), and freeing the prober waits for it. */
+    /* The prober borrows the restorer: a watermark query to a partition
+     * whose leader is down can outlast its timeout by minutes (librdkafka
+     * 2.0.2), and freeing the prober waits for it; stopped first, so no
+     * query runs on past the drain. */
     if (!rg_probe_release(s->probe, PROBE_RELEASE_MS)) {
         s->probe_abandoned = true;
         rg_log(RG_LOG_WARN, "a watermark query to a partition whose leader is down is still running; the drain goes "
-                            "on without it (its consumer handle is kept until exit)", NULL);
+                            "on without it (its client handle is kept until exit)", NULL);
     }
     s->probe = NULL;
     rg_log(RG_LOG_INFO, "draining: every task writes a final snapshot once its outputs are acknowledged", NULL);

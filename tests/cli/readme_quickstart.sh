@@ -157,6 +157,18 @@ if r.returncode != 0:
     fails.append(f"the streaming block exited {r.returncode}: {r.stdout[-2000:]} {r.stderr[-2000:]}")
 n_fails = len(fails)
 check("the streaming block", shown, r.stdout)
+# A calm run with one instance and no fault: no entity merge may take a
+# source for gone (--max-wait-ms). Its probes once answered in ~1 s,
+# behind the consumer's fetch long polls, a drained partition's MARKs
+# then paused past the merge's silence threshold, and every merge held
+# its last events 30 s instead of --max-idle-ms (2026-12-05).
+try:
+    run_log = open(os.path.join(work, "rg-run.log"), errors="replace").read()
+except OSError:
+    run_log = ""
+gone = [l for l in run_log.split("\n") if "may send older records (--max-wait-ms)" in l]
+if gone:
+    fails.append("an entity merge went on without a source after --max-wait-ms in a calm run:\n" + "\n".join(gone[:4]))
 if len(fails) > n_fails:
     # What the run said besides the routine (merges that went on without
     # a source, late events, broker trouble): the next failure's why.

@@ -371,6 +371,53 @@ static void test_idle_marks_share_one_tick(void **state)
     rg_ruleset_free(rs);
 }
 
+/* A drained task whose probe answers stop coming for a while (a loaded
+ * broker) holds its position still; it must still say "drained" within
+ * the merge's silence threshold, or the entity merges take its instance
+ * for gone and hold for --max-wait-ms (30 s) instead of --max-idle-ms
+ * (measured: a calm run's every merge did, with probes answered in ~1 s). */
+static void test_drained_task_heard_while_its_position_stands(void **state)
+{
+    (void)state;
+    static rg_stream s;
+    rg_ruleset *rs;
+    rg_task *t = ingest_task(&s, &rs);
+    rg_task *slots[1] = {t};
+    s.tasks.slots = slots;
+    s.tasks.n = 1;
+    mark_log l = {.s = &s};
+    static const rg_sink_ops ops = {.name = "mark log", .record = log_mark};
+    s.sinks.out[RG_OUT_ENTITIES] = s.sinks.out[RG_OUT_DECIDE] = (rg_sink){.ops = &ops, .self = &l};
+    rg_stage_out out = {.to_entities = no_record, .to_decide = no_record};
+    static const char ev[] = "{\"event_id\":\"e0\",\"type\":\"transfer\",\"ts\":1000000,\"account\":\"a\","
+                             "\"counterparty\":\"b\",\"amount\":5}";
+    assert_int_equal(rg_ingest_process(t->st.ingest, ev, sizeof ev - 1, 0, 1000000, "t/0", &out), RG_INGEST_EVENT);
+    t->start_offset = 1;
+    int64_t t0_ms = rg_run_mono_ms(), step_ms = s.cfg.mark_interval_ms / 2;
+    /* Confirmed drained for its first 200 ms, then no answer for 3 s. */
+    for (l.step = 0; l.step < 300; l.step++) {
+        int64_t now = t0_ms + l.step * step_ms;
+        if (now < t0_ms + 200)
+            rg_task_note_end(t, now, 1, true);
+        rg_task_marks_all(&s, now);
+    }
+    bool d;
+    int64_t stands = rg_task_position(t, t0_ms + 3000, &d);
+    assert_true(d);
+    assert_true(rg_task_position(t, t0_ms + 2000, &d) == stands);   /* it stood still */
+    int longest = 0;
+    for (int i = 1; i < l.n[0]; i++)
+        if (l.sends[0][i] - l.sends[0][i - 1] > longest)
+            longest = l.sends[0][i] - l.sends[0][i - 1];
+    assert_true(l.n[0] < 64);
+    assert_true(l.sends[0][l.n[0] - 1] * step_ms >= 3000 - rg_smerge_silent_after_ms(s.cfg.mark_interval_ms));
+    assert_true(longest * step_ms < rg_smerge_silent_after_ms(s.cfg.mark_interval_ms) / 2);
+    s.tasks.slots = NULL;
+    s.tasks.n = 0;
+    rg_task_free(t);
+    rg_ruleset_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_restored_drained_task_position_moves),
         cmocka_unit_test(test_sink_acks_count_outputs),
         cmocka_unit_test(test_idle_marks_share_one_tick),
+        cmocka_unit_test(test_drained_task_heard_while_its_position_stands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
