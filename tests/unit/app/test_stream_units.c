@@ -317,6 +317,17 @@ static int log_mark(void *self, const rg_keyed_record *r, void *ticket)
     return RG_SINK_TAKEN;
 }
 
+/* The runner s holds these ingest tasks, and its internal outputs log
+ * their MARKs into l. */
+static void log_marks(rg_stream *s, rg_task **slots, size_t n, mark_log *l)
+{
+    s->tasks.slots = slots;
+    s->tasks.n = n;
+    *l = (mark_log){.s = s};
+    static const rg_sink_ops ops = {.name = "mark log", .record = log_mark};
+    s->sinks.out[RG_OUT_ENTITIES] = s->sinks.out[RG_OUT_DECIDE] = (rg_sink){.ops = &ops, .self = l};
+}
+
 static void test_idle_marks_share_one_tick(void **state)
 {
     (void)state;
@@ -327,11 +338,8 @@ static void test_idle_marks_share_one_tick(void **state)
     rg_task *t1 = rg_task_new(&s, RG_TASK_INGEST, 1, 1, 2, err, sizeof err);
     assert_non_null(t1);
     rg_task *slots[2] = {t0, t1};
-    s.tasks.slots = slots;
-    s.tasks.n = 2;
-    mark_log l = {.s = &s};
-    static const rg_sink_ops ops = {.name = "mark log", .record = log_mark};
-    s.sinks.out[RG_OUT_ENTITIES] = s.sinks.out[RG_OUT_DECIDE] = (rg_sink){.ops = &ops, .self = &l};
+    mark_log l;
+    log_marks(&s, slots, 2, &l);
     rg_stage_out out = {.to_entities = no_record, .to_decide = no_record};
     static const char ev0[] = "{\"event_id\":\"e0\",\"type\":\"transfer\",\"ts\":1000000,\"account\":\"a\","
                               "\"counterparty\":\"b\",\"amount\":5}";
@@ -383,11 +391,8 @@ static void test_drained_task_heard_while_its_position_stands(void **state)
     rg_ruleset *rs;
     rg_task *t = ingest_task(&s, &rs);
     rg_task *slots[1] = {t};
-    s.tasks.slots = slots;
-    s.tasks.n = 1;
-    mark_log l = {.s = &s};
-    static const rg_sink_ops ops = {.name = "mark log", .record = log_mark};
-    s.sinks.out[RG_OUT_ENTITIES] = s.sinks.out[RG_OUT_DECIDE] = (rg_sink){.ops = &ops, .self = &l};
+    mark_log l;
+    log_marks(&s, slots, 1, &l);
     rg_stage_out out = {.to_entities = no_record, .to_decide = no_record};
     static const char ev[] = "{\"event_id\":\"e0\",\"type\":\"transfer\",\"ts\":1000000,\"account\":\"a\","
                              "\"counterparty\":\"b\",\"amount\":5}";
