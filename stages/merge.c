@@ -55,7 +55,10 @@ static bool is_drained(const rg_smerge_source *s) { return s->drained && s->hear
  * (docs/scale-out.md, "A source that falls silent"). */
 static bool is_idle(const rg_smerge *m, const rg_smerge_source *s, int64_t now_ms)
 {
-    return is_drained(s) && now_ms - s->heard_ms <= rg_smerge_silent_after_ms(m->mark_interval_ms);
+    int64_t silent_after = m->mark_interval_ms * RG_SMERGE_SILENT_MARKS;
+    if (silent_after < RG_SMERGE_SILENT_MIN_MS)
+        silent_after = RG_SMERGE_SILENT_MIN_MS;
+    return is_drained(s) && now_ms - s->heard_ms <= silent_after;
 }
 
 int rg_smerge_push(rg_smerge *m, size_t src, const rg_smerge_item *it)

@@ -80,15 +80,6 @@
 #define RG_SMERGE_SILENT_MARKS 10
 #define RG_SMERGE_SILENT_MIN_MS 1000
 
-/* How long a drained source may go unheard and still be idle, for a mark
- * interval; a source's task says "still drained" well within it
- * (stream/task.c), even when its news has not changed. */
-static inline int64_t rg_smerge_silent_after_ms(int64_t mark_interval_ms)
-{
-    int64_t after = mark_interval_ms * RG_SMERGE_SILENT_MARKS;
-    return after < RG_SMERGE_SILENT_MIN_MS ? RG_SMERGE_SILENT_MIN_MS : after;
-}
-
 typedef struct rg_smerge_item {
     int64_t seq;            /* per source, increasing: offset * 4 + family rank */
     int64_t ts_ms;

@@ -464,16 +464,15 @@ void rg_task_marks(rg_stream *s, rg_task *t, int64_t now_ms)
         bool idle = is_drained && t->mark_drained[r];
         if (idle ? !s->idle_marks_due : now_ms - t->mark_sent_ms[r] < s->cfg.mark_interval_ms)
             continue;
-        /* Unchanged news is not sent again, except that a drained task
-         * says so within the merge's silence threshold (merge.h): its
-         * position stands still while a probe's answer is slow (a loaded
-         * broker), and a drained source unheard that long is taken for an
-         * instance gone, held for --max-wait-ms instead of --max-idle-ms.
-         * Measured: probes answered in ~1 s each, and every entity merge
-         * of a calm run waited 30 s for an idle partition. */
-        if (t->mark_progress[r] == position && t->mark_drained[r] == is_drained &&
-            (!is_drained || position == INT64_MIN ||
-             now_ms - t->mark_sent_ms[r] < rg_smerge_silent_after_ms(s->cfg.mark_interval_ms) / 4))
+        /* Unchanged news is not sent again. A drained task's position
+         * stands still only when the broker stopped confirming its end (a
+         * probe unanswered: a leader down, and librdkafka 2.0.2's query
+         * can hang past its timeout), and its silence then is the signal:
+         * the merge takes a drained source unheard for its silence
+         * threshold for one that may hold data (merge.h). So no
+         * keep-alive here; probes must answer well within that threshold,
+         * which is why they do not go through the consumer (run.c). */
+        if (t->mark_progress[r] == position && t->mark_drained[r] == is_drained)
             continue;
         if (t->mark_inflight[r])
             continue;   /* the next one once this one is acknowledged (task.h) */
