@@ -77,7 +77,10 @@ stream_throughput() {
   # consumes the events topic alone and commits it once decisions are
   # delivered.
   ST_WATCH=(--topic "{}.events" --topic "{}.entities" --topic "{}.decide")
-  if ! "$rg" run --help 2>&1 | grep -q -- --mark-interval-ms; then
+  # Not grep -q: it exits at the match, the help's last write then gets
+  # SIGPIPE, and under pipefail the test fails (seen once: the run was
+  # taken for a single-process runner and its check FAILED).
+  if ! "$rg" run --help 2>&1 | grep -- --mark-interval-ms >/dev/null; then
     ST_WATCH=(--topic "{}.events")
     echo "NOTE: $rg is a single-process runner (no --mark-interval-ms): lag 0 on the events topic alone"
   fi
@@ -573,7 +576,7 @@ replay_bench() {
     workers=1; [ "$(nproc)" -gt 1 ] && workers="1 $(nproc)"
   fi
   local has_workers=1
-  "$rg" replay --help 2>&1 | grep -q -- --workers || { has_workers=0; workers=1; }
+  "$rg" replay --help 2>&1 | grep -- --workers >/dev/null || { has_workers=0; workers=1; }
   local tmp; tmp=$(mktemp -d "${TMPDIR:-/tmp}/rg-bench-replay.XXXXXX")
   echo "capture: $mcap ($(grep -c . "$mcap") lines, $(du -m "$mcap" | cut -f1) MB, $(( $(grep -c . "$mcap") / sample_lines ))x the sample's $sample_lines)"
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -93,7 +93,7 @@ printf 'version: 1\nrules:\n  - id: x\n    when: nosuch\n    then: [review: acco
 "$RG_BIN" explain --geoip none --rules "$work/bad.yaml" "$ev" >/dev/null 2>"$work/e3"; rc=$?
 [ "$rc" -eq 2 ] || fail "bad rule file: exit $rc, expected 2"
 grep -q "bad.yaml:4:11: unknown name 'nosuch'" "$work/e3" || fail "bad rule file: $(cat "$work/e3")"
-"$RG_BIN" explain --help | grep -q '^usage: riskgate explain' || fail "--help"
+"$RG_BIN" explain --help | grep '^usage: riskgate explain' >/dev/null || fail "--help"
 
 if [ "$failures" -eq 0 ]; then echo "explain: all checks passed"; exit 0; fi
 echo "explain: $failures check(s) failed"; exit 1

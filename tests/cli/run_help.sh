@@ -102,7 +102,7 @@ rc=$?
 [ "$rc" = 2 ] && grep -q '^usage: riskgate run' "$work/err" ||
   bad "run --no-such-flag: exit $rc, expected 2 with the usage on stderr"
 
-"$RG_BIN" --help | grep -q '^  run  ' || bad "riskgate --help does not list run"
+"$RG_BIN" --help | grep '^  run  ' >/dev/null || bad "riskgate --help does not list run"
 
 [ "$fail" = 0 ] && echo "run --help: $(wc -l <"$work/accepted") options, synopsis, list and docs/streaming.md agree"
 exit "$fail"
