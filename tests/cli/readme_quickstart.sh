@@ -163,20 +163,17 @@ check("the streaming block", shown, r.stdout)
 # then paused past the merge's silence threshold, and every merge held
 # its last events 30 s instead of --max-idle-ms (2026-12-05).
 try:
-    run_log = open(os.path.join(work, "rg-run.log"), errors="replace").read()
+    run_log = open(os.path.join(work, "rg-run.log"), errors="replace").read().splitlines()
 except OSError:
-    run_log = ""
-gone = [l for l in run_log.split("\n") if "may send older records (--max-wait-ms)" in l]
+    run_log = None
+gone = [l for l in run_log or [] if "may send older records (--max-wait-ms)" in l]
 if gone:
     fails.append("an entity merge went on without a source after --max-wait-ms in a calm run:\n" + "\n".join(gone[:4]))
 if len(fails) > n_fails:
     # What the run said besides the routine (merges that went on without
     # a source, late events, broker trouble): the next failure's why.
-    try:
-        said = [l for l in open(os.path.join(work, "rg-run.log"), errors="replace") if "level=info" not in l]
-    except OSError:
-        said = ["(no rg-run.log)"]
-    print("--- riskgate run's warnings and errors (last 20):\n" + "".join(said[-20:]), end="")
+    said = [l for l in run_log if "level=info" not in l] if run_log is not None else ["(no rg-run.log)"]
+    print("--- riskgate run's warnings and errors (last 20):\n" + "\n".join(said[-20:]))
 
 for f in fails:
     print("FAIL:", f)
