@@ -149,6 +149,8 @@ fail:
 
 /* How long a drain waits for the prober's running query (probe.h). */
 #define PROBE_RELEASE_MS 3000
+/* ... and, at its end, for the records nothing waits for (drain). */
+#define TAIL_FLUSH_MS 2000
 
 /* ---- librdkafka < 2.3.0: a consumer that never got an assignment ----
  *
@@ -461,6 +463,14 @@ static int drain(rg_stream *s)
         rd_kafka_poll(s->c.producer, 20);
         rg_run_outbox_serve(s, rg_run_mono_ms());
     }
+    /* What nothing waits for goes out too: the tombstones of the
+     * generations the final snapshots superseded, and the last MARKs.
+     * Purged at close instead (rg_stream_free), the old chunks stayed in
+     * the compacted state topic and every clean stop warned that a record
+     * was purged. Bounded: with the brokers down they cannot go out. */
+    int64_t left = deadline - rg_run_mono_ms();
+    if (left > 0)
+        rd_kafka_flush(s->c.producer, (int)(left < TAIL_FLUSH_MS ? left : TAIL_FLUSH_MS));
     bool complete = s->metrics.snapshot_failures_at_drain == 0 && !s->fatal;
     if (!complete) {
         char failures[24];
