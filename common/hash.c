@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 static unsigned char process_key[16];
+bool rg_hash_aes;
 static const char *process_key_source = "unset";
 uint32_t rg_hash_key_generation;
 
@@ -97,13 +98,156 @@ uint64_t rg_siphash(const unsigned char key[16], const void *data, size_t len, i
     return siphash_cd(key, data, len, c_rounds, d_rounds);
 }
 
-uint64_t rg_hash_bytes(const void *data, size_t len) { return siphash_cd(process_key, data, len, 1, 3); }
+/*
+ * The AES-round table hash (hash.h): keys of up to 32 bytes, on a CPU
+ * with AES-NI. As Go's runtime maps and Rust's aHash place keys: a 16-byte
+ * block (an id of up to 16 bytes as two overlapping words, which with its
+ * length determine every byte; up to 32 as two such blocks, each its own
+ * lane) is whitened with a secret key chosen by its length, then goes
+ * through four AES rounds under secret round keys. Every key is derived
+ * from the process key, so, as with SipHash, nobody who cannot read the
+ * process's memory can compute where an id lands, or choose ids that
+ * collide: the rounds are a permutation, so two keys of one length never
+ * share the 128 bits that come out of a lane, and the whitening keys of
+ * two lengths differ by a secret (ids that load as the same words,
+ * "aaaaaaaa" and "aaaaaaaaa", land apart). Not a PRF with a proof, as
+ * SipHash is; nothing stored or compared across processes uses it
+ * (docs/state.md, "The table function"). A lane is a whitening xor and
+ * four aesenc, ~25 instructions an 11-byte id against SipHash-1-3's
+ * ~140; the memo of strmap_memo.h is then skipped (a hit cost more).
+ * Longer keys, and CPUs without AES-NI, take SipHash-1-3.
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define RG_HASH_HAS_AES 1
+#include <immintrin.h>
+
+#define AES_ROUNDS 4
+static struct {
+    __m128i whiten[2][33];         /* [lane][length] */
+    __m128i round[2][AES_ROUNDS];  /* [lane][round] */
+} aes_keys;
+
+/* A 128-bit key from the process key: SipHash-2-4 under it of two
+ * counters. */
+static __m128i derive_key(uint64_t *counter)
+{
+    unsigned char c[8];
+    uint64_t w[2];
+    for (int i = 0; i < 2; i++, (*counter)++) {
+        memcpy(c, counter, sizeof c);
+        w[i] = siphash_cd(process_key, c, sizeof c, 2, 4);
+    }
+    return _mm_set_epi64x((long long)w[1], (long long)w[0]);
+}
+
+static void aes_keys_derive(void)
+{
+    uint64_t counter = 0;
+    for (int lane = 0; lane < 2; lane++) {
+        for (int len = 0; len <= 32; len++)
+            aes_keys.whiten[lane][len] = derive_key(&counter);
+        for (int r = 0; r < AES_ROUNDS; r++)
+            aes_keys.round[lane][r] = derive_key(&counter);
+    }
+}
+
+__attribute__((target("aes"))) static inline __m128i aes_lane(__m128i block, int lane, size_t len)
+{
+    __m128i x = _mm_xor_si128(block, aes_keys.whiten[lane][len]);
+    for (int r = 0; r < AES_ROUNDS; r++)
+        x = _mm_aesenc_si128(x, aes_keys.round[lane][r]);
+    return x;
+}
+
+static inline uint64_t hash_load64(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+static inline uint64_t hash_load32(const unsigned char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* 1..16 bytes at p as one block (short_words of strmap_memo.h). */
+static inline __m128i short_block(const unsigned char *p, size_t len)
+{
+    uint64_t lo, hi = 0;
+    if (len >= 8) {
+        lo = hash_load64(p);
+        hi = hash_load64(p + len - 8);
+    } else if (len >= 4) {
+        lo = hash_load32(p) | hash_load32(p + len - 4) << 32;
+    } else {
+        lo = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16;
+    }
+    return _mm_set_epi64x((long long)hi, (long long)lo);
+}
+
+/* The 128 bits of a lane, folded to the 64 a table hash returns. */
+static inline uint64_t fold(__m128i x)
+{
+    return (uint64_t)_mm_cvtsi128_si64(x) ^ (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x));
+}
+
+/* A key of 0..32 bytes: one lane up to 16, two beyond. */
+__attribute__((target("aes"))) static uint64_t aes_hash(const unsigned char *p, size_t len)
+{
+    if (len <= 16)
+        return fold(aes_lane(len ? short_block(p, len) : _mm_setzero_si128(), 0, len));
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16));
+    return fold(_mm_xor_si128(aes_lane(a, 0, len), aes_lane(b, 1, len)));
+}
+
+__attribute__((target("aes"))) static uint64_t aes_hash_u64(uint64_t value)
+{
+    return fold(aes_lane(_mm_set_epi64x(0, (long long)value), 0, 8));
+}
+
+static bool cpu_has_aes(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("aes");
+}
+#endif
+
+uint64_t rg_hash_bytes(const void *data, size_t len)
+{
+#ifdef RG_HASH_HAS_AES
+    if (rg_hash_aes && len <= 32)
+        return aes_hash(data, len);
+#endif
+    return siphash_cd(process_key, data, len, 1, 3);
+}
 
 uint64_t rg_hash_u64(uint64_t value)
 {
+#ifdef RG_HASH_HAS_AES
+    if (rg_hash_aes)
+        return aes_hash_u64(value);
+#endif
     unsigned char bytes[8];
     memcpy(bytes, &value, sizeof bytes);
     return siphash_cd(process_key, bytes, sizeof bytes, 1, 3);
+}
+
+const char *rg_hash_table_function(void) { return rg_hash_aes ? "aes-4" : "siphash-1-3"; }
+
+void rg_hash_use_aes(bool on)
+{
+#ifdef RG_HASH_HAS_AES
+    rg_hash_aes = on && cpu_has_aes();
+    if (rg_hash_aes)
+        aes_keys_derive();
+#else
+    (void)on;
+#endif
+    rg_hash_key_generation++;
 }
 
 uint64_t rg_fingerprint64(const void *data, size_t len)
@@ -116,7 +260,7 @@ void rg_hash_set_key(const unsigned char key[16])
 {
     memcpy(process_key, key, sizeof process_key);
     process_key_source = "set";
-    rg_hash_key_generation++;
+    rg_hash_use_aes(rg_hash_aes);
 }
 
 const char *rg_hash_key_source(void) { return process_key_source; }
@@ -138,13 +282,21 @@ static bool read_urandom(unsigned char *buf, size_t len)
     return got == len;
 }
 
-/* Before main, so no thread can see the key change. getrandom without
+/* getrandom without
  * GRND_NONBLOCK could block early at boot; with it, a kernel whose pool
  * is not ready yet answers EAGAIN and /dev/urandom (which never blocks)
  * is read instead. */
+static void draw_process_key(void);
+
+/* Before main, so no thread can see the key or the function change. */
 __attribute__((constructor)) static void init_process_key(void)
 {
-    rg_hash_key_generation++;
+    draw_process_key();
+    rg_hash_use_aes(true);
+}
+
+static void draw_process_key(void)
+{
     size_t got = 0;
     while (got < sizeof process_key) {
         ssize_t n = getrandom(process_key + got, sizeof process_key - got, GRND_NONBLOCK);

@@ -6,12 +6,16 @@
  *
  * Owner: common (the detectors engineer). Two functions, two purposes:
  *
- *   rg_hash_bytes    table placement: SipHash-1-3 keyed with a random key
- *                    drawn once per process (getrandom), so placement,
- *                    and with it any map's iteration order, differs from
- *                    run to run. Nothing may let that order reach output:
- *                    whatever is saved or printed is sorted by key first
- *                    (rg_strmap_sorted). Never store these values.
+ *   rg_hash_bytes    table placement, keyed with a random key drawn once
+ *                    per process (getrandom): four AES rounds under keys
+ *                    derived from it for keys of up to 32 bytes on a CPU
+ *                    with AES-NI (as Go's maps and Rust's aHash), else
+ *                    SipHash-1-3 (hash.c says why either is safe). So
+ *                    placement, and with it any map's iteration order,
+ *                    differs from run to run. Nothing may let that order
+ *                    reach output: whatever is saved or printed is sorted
+ *                    by key first (rg_strmap_sorted). Never store these
+ *                    values.
  *   rg_fingerprint64 a stable 64-bit fingerprint of an id, for state that
  *                    keeps ids as fingerprints and saves them in
  *                    checkpoints (devices, senders, claimers): SipHash-2-4
@@ -32,6 +36,7 @@
 #ifndef RG_HASH_H
 #define RG_HASH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +60,17 @@ void rg_hash_set_key(const unsigned char key[16]);
  * cache of table hashes (strmap.c's memo) drops what it holds when this
  * changes. Read-only outside hash.c. */
 extern uint32_t rg_hash_key_generation;
+
+/* Whether rg_hash_bytes and rg_hash_u64 use the AES rounds (set before
+ * main; read-only outside hash.c). strmap_memo.h skips its memo then. */
+extern bool rg_hash_aes;
+
+/* Tests and benchmarks: the table function, AES rounds (when the CPU has
+ * them) or SipHash-1-3, with the same rules as rg_hash_set_key. */
+void rg_hash_use_aes(bool on);
+
+/* "aes-4" or "siphash-1-3": the table function in use. */
+const char *rg_hash_table_function(void);
 
 /* Where the process key came from: "getrandom", "/dev/urandom", or
  * "fallback" (clock, pid and addresses: not secret, only when the kernel

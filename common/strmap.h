@@ -23,13 +23,14 @@
  * so a pointer returned by get/put stays valid until that key is deleted
  * or the map is freed, across any number of other inserts.
  *
- * Keys are placed by rg_hash_bytes (common/hash.h): SipHash under a key
- * drawn per process, so ids from events cannot be crafted to collide.
- * Iteration order (foreach, sweep) therefore differs from run to run:
- * whatever reaches output or a checkpoint goes through rg_strmap_sorted.
- * Each thread remembers the hashes of the last short keys it hashed, for
- * every map (strmap.c, "memo"): one event's keys are looked up by several
- * families in several maps.
+ * Keys are placed by rg_hash_bytes (common/hash.h): AES rounds or
+ * SipHash under a key drawn per process, so ids from events cannot be
+ * crafted to collide. Iteration order (foreach, sweep) therefore differs
+ * from run to run: whatever reaches output or a checkpoint goes through
+ * rg_strmap_sorted. Under SipHash each thread remembers the hashes of the
+ * last short keys it hashed, for every map (strmap_memo.h): one event's
+ * keys are looked up by several families in several maps. The AES rounds
+ * cost less than a hit in that memo, so it is skipped with them.
  *
  * Not thread-safe: one map, one thread at a time (concurrent gets would
  * do, the memo being per thread, but nothing promises it).

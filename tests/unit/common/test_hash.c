@@ -138,7 +138,17 @@ static void test_order_independent_of_key(void **unused)
 /* Ids crafted against the old table hash: all share its low 32 bits (one
  * home slot in any table), and spread under the keyed hash. No timing
  * here: bench/bench_hashflood.c measures lookups. */
+static void flood_ids_spread(void);
 static void test_flood_ids_spread(void **unused)
+{
+    for (int aes = 0; aes < 2; aes++) {
+        rg_hash_use_aes(aes);
+        flood_ids_spread();
+    }
+    rg_hash_use_aes(true);
+}
+
+static void flood_ids_spread(void)
 {
     enum { N = 4096, SLOTS = 8192 };
     static uint16_t per_slot[SLOTS];
@@ -167,6 +177,108 @@ static void test_flood_ids_spread(void **unused)
     rg_strmap_free(m, NULL);
 }
 
+/* The table function in use is AES rounds exactly when the CPU has them
+ * (every x86-64 server CPU since 2010); rg_hash_use_aes(false) gives
+ * SipHash-1-3, whose values the test vectors pin. */
+static void test_table_function(void **unused)
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    bool aes = __builtin_cpu_supports("aes");
+#else
+    bool aes = false;
+#endif
+    assert_string_equal(rg_hash_table_function(), aes ? "aes-4" : "siphash-1-3");
+    uint32_t generation = rg_hash_key_generation;
+    rg_hash_use_aes(false);
+    assert_string_equal(rg_hash_table_function(), "siphash-1-3");
+    assert_true(rg_hash_key_generation != generation);   /* memo caches drop what they hold */
+    static const unsigned char key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    rg_hash_set_key(key);
+    assert_int_equal(rg_hash_bytes("account-1", 9), rg_siphash(key, "account-1", 9, 1, 3));
+    uint64_t v = UINT64_C(0x0123456789abcdef);
+    assert_int_equal(rg_hash_u64(v), rg_siphash(key, &v, 8, 1, 3));
+    rg_hash_use_aes(true);
+    assert_string_equal(rg_hash_table_function(), aes ? "aes-4" : "siphash-1-3");
+}
+
+/* Under either function, every length of a key up to 40 bytes (both AES
+ * lanes and SipHash beyond) places differently: the AES path reads a key
+ * as overlapping words, so "aaaaaaaa" and "aaaaaaaaa" give it the same
+ * words and only the length tells them apart. And the hash follows the
+ * process key. */
+static void test_lengths_and_keys_distinct(void **unused)
+{
+    for (int aes = 0; aes < 2; aes++) {
+        rg_hash_use_aes(aes);
+        static const unsigned char k1[16] = {7}, k2[16] = {8};
+        rg_hash_set_key(k1);
+        char a[41], z[41];
+        memset(a, 'a', sizeof a);
+        memset(z, 0, sizeof z);
+        uint64_t h[41], zh[41];
+        for (size_t n = 0; n <= 40; n++) {
+            h[n] = rg_hash_bytes(a, n);
+            zh[n] = rg_hash_bytes(z, n);
+        }
+        for (size_t i = 0; i <= 40; i++)
+            for (size_t j = i + 1; j <= 40; j++) {
+                assert_true(h[i] != h[j]);
+                assert_true(zh[i] != zh[j]);
+            }
+        /* One byte changed anywhere, in keys of 1..32 bytes. */
+        for (size_t n = 1; n <= 32; n++)
+            for (size_t at = 0; at < n; at++) {
+                a[at] = 'b';
+                assert_true(rg_hash_bytes(a, n) != h[n]);
+                a[at] = 'a';
+            }
+        rg_hash_set_key(k2);
+        for (size_t n = 0; n <= 40; n++)
+            assert_true(rg_hash_bytes(a, n) != h[n]);
+        assert_true(rg_hash_u64(42) != rg_hash_u64(43));
+    }
+    rg_hash_use_aes(true);
+}
+
+/* Maps answer alike under either function: ids of 1..40 bytes (the AES
+ * lanes, SipHash beyond them, and the SipHash path's memo of short and
+ * long keys) put, found, deleted and found gone. */
+static void test_maps_under_both_functions(void **unused)
+{
+    enum { N = 6000 };
+    for (int aes = 0; aes < 2; aes++) {
+        rg_hash_use_aes(aes);
+        rg_strmap *m = rg_strmap_new(sizeof(uint32_t));
+        char id[48];
+        for (uint32_t i = 0; i < N; i++) {
+            int n = snprintf(id, sizeof id, "%.*s%u", (int)(i % 36), "0123456789abcdefghijklmnopqrstuvwxyz", i);
+            bool created;
+            *(uint32_t *)rg_strmap_put(m, id, (size_t)n, &created) = i;
+            assert_true(created);
+        }
+        assert_int_equal(rg_strmap_count(m), N);
+        for (uint32_t i = 0; i < N; i++) {
+            int n = snprintf(id, sizeof id, "%.*s%u", (int)(i % 36), "0123456789abcdefghijklmnopqrstuvwxyz", i);
+            uint32_t *v = rg_strmap_get(m, id, (size_t)n);
+            assert_non_null(v);
+            assert_int_equal(*v, i);
+            if (i % 2)
+                assert_true(rg_strmap_del(m, id, (size_t)n, NULL));
+        }
+        for (uint32_t i = 0; i < N; i++) {
+            int n = snprintf(id, sizeof id, "%.*s%u", (int)(i % 36), "0123456789abcdefghijklmnopqrstuvwxyz", i);
+            uint32_t *v = rg_strmap_get(m, id, (size_t)n);
+            if (i % 2)
+                assert_null(v);
+            else
+                assert_true(v && *v == i);
+        }
+        rg_strmap_free(m, NULL);
+    }
+    rg_hash_use_aes(true);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--print-hash") == 0) {
@@ -176,7 +288,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_siphash_vectors),          cmocka_unit_test(test_fingerprint_stable),
         cmocka_unit_test(test_process_key_random),       cmocka_unit_test(test_order_independent_of_key),
-        cmocka_unit_test(test_flood_ids_spread),
+        cmocka_unit_test(test_flood_ids_spread),         cmocka_unit_test(test_table_function),
+        cmocka_unit_test(test_lengths_and_keys_distinct), cmocka_unit_test(test_maps_under_both_functions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
