@@ -348,27 +348,23 @@ static uint32_t take_record(rg_strmap *m)
     return m->fresh++;
 }
 
-static void give_back_record(rg_strmap *m, uint32_t i)
-{
-    set_length_word(m, record_at(m, i), m->free_head);
-    m->free_head = i + 1;
-}
-
 void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
 {
-    uint32_t h;
-    return rg_strmap_put_hashed(m, key, keylen, created, &h);
+    rg_strmap_place place;
+    return rg_strmap_put_placed(m, key, keylen, created, &place);
 }
 
-void *rg_strmap_put_hashed(rg_strmap *m, const char *key, size_t keylen, bool *created, uint32_t *hash)
+void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *created, rg_strmap_place *place)
 {
-    uint32_t h = *hash = hash32(key, keylen);
+    uint32_t h = place->hash = hash32(key, keylen);
     size_t j;
     struct slot *s = find_at(m, key, keylen, h, &j);
     if (created)
         *created = false;
-    if (s)
+    if (s) {
+        place->ref = s->ref;
         return record_at(m, s->ref - 1);
+    }
     if (keylen > KEYLEN_MASK)
         return NULL;
     /* Keep the load factor under 3/4 so probe runs stay short. */
@@ -404,7 +400,7 @@ void *rg_strmap_put_hashed(rg_strmap *m, const char *key, size_t keylen, bool *c
         }
     }
     m->slots[j].hash = h;
-    m->slots[j].ref = i + 1;
+    m->slots[j].ref = place->ref = i + 1;
     m->count++;
     if (created)
         *created = true;
@@ -428,20 +424,25 @@ static void remove_at(rg_strmap *m, size_t i, void (*free_value)(void *))
     if (free_value)
         free_value(e);
     free_key(m, e);
-    give_back_record(m, rec);
+    /* The record goes to the free list (record_at(m, rec) is e still:
+     * chunks never move). */
+    set_length_word(m, e, m->free_head);
+    m->free_head = rec + 1;
     size_t mask = m->cap - 1;
+    struct slot *slots = m->slots;
     size_t hole = i;
-    for (size_t j = (i + 1) & mask; m->slots[j].ref; j = (j + 1) & mask) {
-        size_t home = m->slots[j].hash & mask;
-        /* Move j into the hole when its home is not in (hole, j]. */
-        bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (!between) {
-            m->slots[hole] = m->slots[j];
+    for (size_t j = (i + 1) & mask; slots[j].ref; j = (j + 1) & mask) {
+        /* Move j into the hole when its home is not in (hole, j]: when
+         * the hole is at least as far back from j as its home is (both
+         * distances around the ring, so a wrapped cluster needs no case
+         * of its own). */
+        if (((j - (slots[j].hash & mask)) & mask) >= ((j - hole) & mask)) {
+            slots[hole] = slots[j];
             hole = j;
         }
     }
-    m->slots[hole].hash = 0;
-    m->slots[hole].ref = 0;
+    slots[hole].hash = 0;
+    slots[hole].ref = 0;
     m->count--;
 }
 
@@ -457,13 +458,15 @@ bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_val
 /* How far ahead a sweep prefetches records (slots). */
 #define SWEEP_AHEAD 8
 
-bool rg_strmap_del_value(rg_strmap *m, void *value, uint32_t hash, void (*free_value)(void *))
+bool rg_strmap_del_placed(rg_strmap *m, rg_strmap_place place, void (*free_value)(void *))
 {
     if (!m->cap)
         return false;
+    /* The slot holds exactly {hash, ref}: slots alone are compared, no
+     * record is read on the way. */
     size_t mask = m->cap - 1;
-    for (size_t i = hash & mask; m->slots[i].ref; i = (i + 1) & mask) {
-        if (m->slots[i].hash == hash && record_at(m, m->slots[i].ref - 1) == value) {
+    for (size_t i = place.hash & mask; m->slots[i].ref; i = (i + 1) & mask) {
+        if (m->slots[i].ref == place.ref && m->slots[i].hash == place.hash) {
             remove_at(m, i, free_value);
             return true;
         }

@@ -86,16 +86,26 @@ void *rg_strmap_peek_hashed(const rg_strmap *m, uint32_t hash);
  * NULL only on allocation failure. `created` may be NULL. */
 void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created);
 
-/* put, also giving the table hash the key is placed by (*hash), for a
- * later rg_strmap_del_value: a caller that deletes records it reaches by
- * other ways than their key (dedupe's expiry heap) then pays no hashing.
- * Hashes are per process (hash.h): never save or print them. */
-void *rg_strmap_put_hashed(rg_strmap *m, const char *key, size_t keylen, bool *created, uint32_t *hash);
+/* Where a record sits: its table hash and its record number (+1), from
+ * rg_strmap_put_placed, for a later rg_strmap_del_placed. A caller that
+ * deletes records it reaches by other ways than their key (dedupe's and
+ * the complaints family's expiry queues) then pays no hashing, and the
+ * delete finds the record's slot by comparing slots alone, never reading
+ * a record. Valid while the record lives (a record's number is reused
+ * once it is deleted). Hashes are per process (hash.h): never save or
+ * print a place. */
+typedef struct rg_strmap_place {
+    uint32_t hash;
+    uint32_t ref;
+} rg_strmap_place;
 
-/* Delete the record `value` of this map, placed under `hash` (from
- * rg_strmap_put_hashed); free_value as in rg_strmap_free. Returns whether
- * it was found there. */
-bool rg_strmap_del_value(rg_strmap *m, void *value, uint32_t hash, void (*free_value)(void *value));
+/* put, also giving where the record sits (*place). */
+void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *created, rg_strmap_place *place);
+
+/* Delete the record at `place` (from rg_strmap_put_placed, the record
+ * still in the map); free_value as in rg_strmap_free. Returns whether it
+ * was found there. */
+bool rg_strmap_del_placed(rg_strmap *m, rg_strmap_place place, void (*free_value)(void *value));
 
 /* The key of a value record returned by get/put/iteration (NUL-terminated). */
 const char *rg_strmap_key(const rg_strmap *m, const void *value, size_t *keylen);

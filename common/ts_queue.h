@@ -6,8 +6,8 @@
  * Owner: common (the detectors engineer). Used by dedupe (event ids) and
  * the complaints family (transfers): both keep one record per event in
  * an rg_strmap and forget it a fixed time after its own ts. An entry is
- * {ts, the record, its table hash}, so the owner deletes the record with
- * rg_strmap_del_value without hashing its key again.
+ * {ts, the record, where it sits in the map}, so the owner deletes the
+ * record with rg_strmap_del_placed without hashing its key again.
  *
  * Most events arrive in time order, and for those a heap is pure cost (a
  * pop sifts through log n levels): an entry whose ts is at least that of
@@ -28,10 +28,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strmap.h"
+
 typedef struct rg_ts_entry {
     int64_t ts_ms;
-    void *rec;      /* the owner's strmap value record (never moves until deleted) */
-    uint32_t hash;  /* its table hash */
+    void *rec;              /* the owner's strmap value record (never moves until deleted) */
+    rg_strmap_place place;  /* where it sits in the map (rg_strmap_put_placed) */
 } rg_ts_entry;
 
 typedef struct rg_ts_queue {

@@ -150,22 +150,22 @@ static void forget(ref_state *s)
         transfer_record *r = top->rec;
         if (r->ts_ms == top->ts_ms) {
             s->counterparty_bytes -= copy_cost(r->counterparty_len);
-            rg_strmap_del_value(s->transfers, r, top->hash, free_record);
+            rg_strmap_del_placed(s->transfers, top->place, free_record);
         }
         rg_ts_queue_pop(&s->queue);
     }
     rg_ts_queue_shrink(&s->queue);
 }
 
-/* Queue a transfer just put into the map (hash: its table hash); on
+/* Queue a transfer just put into the map (place: where it sits); on
  * allocation failure it is given back (and counted): every record in the
  * map is in the queue, so none outlives its horizon. */
-static bool queue_transfer(ref_state *s, transfer_record *r, uint32_t hash)
+static bool queue_transfer(ref_state *s, transfer_record *r, rg_strmap_place place)
 {
-    if (rg_ts_queue_push(&s->queue, (rg_ts_entry){r->ts_ms, r, hash}) == 0)
+    if (rg_ts_queue_push(&s->queue, (rg_ts_entry){r->ts_ms, r, place}) == 0)
         return true;
     s->counterparty_bytes -= copy_cost(r->counterparty_len);
-    rg_strmap_del_value(s->transfers, r, hash, free_record);
+    rg_strmap_del_placed(s->transfers, place, free_record);
     s->dropped++;
     return false;
 }
@@ -216,8 +216,8 @@ static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ct
     if (ev->type != RG_EV_TRANSFER || ev->ts_ms <= rg_sat_sub(s->watermark_ms, s->history_horizon_ms))
         return;   /* no transfer, or one already past the horizon */
     bool created;
-    uint32_t hash;
-    transfer_record *r = rg_strmap_put_hashed(s->transfers, ev->event_id, ev->event_id_len, &created, &hash);
+    rg_strmap_place place;
+    transfer_record *r = rg_strmap_put_placed(s->transfers, ev->event_id, ev->event_id_len, &created, &place);
     if (!r) {
         s->dropped++;
         return;
@@ -236,7 +236,7 @@ static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ct
         char *copy = r->counterparty.inline_id;
         if (len > COUNTERPARTY_INLINE && !(copy = r->counterparty.heap = malloc(len + 1))) {
             s->dropped++;   /* the transfer is kept, without its counterparty */
-            queue_transfer(s, r, hash);
+            queue_transfer(s, r, place);
             return;
         }
         memcpy(copy, ev->counterparty, len);
@@ -244,7 +244,7 @@ static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ct
         r->counterparty_len = (uint8_t)len;
         s->counterparty_bytes += copy_cost(len);
     }
-    queue_transfer(s, r, hash);
+    queue_transfer(s, r, place);
 }
 
 static void complaints_expire(void *state, int64_t watermark_ms)
@@ -323,8 +323,8 @@ static int complaints_load(void *state, uint32_t version, rg_reader *in)
             break;
         }
         bool created;
-        uint32_t hash;
-        transfer_record *r = rg_strmap_put_hashed(s->transfers, key, keylen, &created, &hash);
+        rg_strmap_place place;
+        transfer_record *r = rg_strmap_put_placed(s->transfers, key, keylen, &created, &place);
         if (!r || !created) {
             rg_reader_fail(in, "transfer", r ? "saved twice" : "out of memory");
             break;
@@ -341,7 +341,7 @@ static int complaints_load(void *state, uint32_t version, rg_reader *in)
             r->counterparty_len = (uint8_t)cplen;
             s->counterparty_bytes += copy_cost(cplen);
         }
-        if (rg_ts_queue_push(&s->queue, (rg_ts_entry){ts_ms, r, hash}) != 0) {
+        if (rg_ts_queue_push(&s->queue, (rg_ts_entry){ts_ms, r, place}) != 0) {
             rg_reader_fail(in, "transfer", "out of memory");
             break;
         }

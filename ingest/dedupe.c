@@ -108,19 +108,19 @@ static void expire(rg_dedupe *d)
         /* Only the entry of the record's current time removes it. */
         seen_id *rec = top->rec;
         if (rec->ts_ms == top->ts_ms)
-            rg_strmap_del_value(d->ids, rec, top->hash, NULL);
+            rg_strmap_del_placed(d->ids, top->place, NULL);
         rg_ts_queue_pop(&d->queue);
     }
     rg_ts_queue_shrink(&d->queue);
 }
 
-/* Remember rec (hash: its table hash) at ts_ms: a new id, or one seen
+/* Remember rec (place: where it sits in the map) at ts_ms: a new id, or one seen
  * again farther than the horizon and later (its record moves forward to
  * ts_ms; it never moves back, so its current heap entry is always its
  * newest). -1 on allocation failure. */
-static int remember(rg_dedupe *d, seen_id *rec, uint32_t hash, int64_t ts_ms)
+static int remember(rg_dedupe *d, seen_id *rec, rg_strmap_place place, int64_t ts_ms)
 {
-    if (rg_ts_queue_push(&d->queue, (rg_ts_entry){ts_ms, rec, hash}) != 0)
+    if (rg_ts_queue_push(&d->queue, (rg_ts_entry){ts_ms, rec, place}) != 0)
         return -1;
     rec->ts_ms = ts_ms;
     return 0;
@@ -136,8 +136,8 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
     /* One lookup: the record is made at once, and given back in the rare
      * case the id is not to be remembered. */
     bool created;
-    uint32_t hash;
-    seen_id *rec = rg_strmap_put_hashed(d->ids, id, len, &created, &hash);
+    rg_strmap_place place;
+    seen_id *rec = rg_strmap_put_placed(d->ids, id, len, &created, &place);
     if (!rec)
         return false;   /* out of memory: evaluated, not remembered */
     if (!created) {
@@ -149,11 +149,11 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
         if (ts_ms < rec->ts_ms)
             return false; /* an older sighting far apart: evaluated, the newer one stays remembered */
     } else if (ts_ms < cutoff(d)) {
-        rg_strmap_del_value(d->ids, rec, hash, NULL);   /* already beyond what is kept */
+        rg_strmap_del_placed(d->ids, place, NULL);   /* already beyond what is kept */
         return false;
     }
-    if (remember(d, rec, hash, ts_ms) != 0 && created)
-        rg_strmap_del_value(d->ids, rec, hash, NULL);
+    if (remember(d, rec, place, ts_ms) != 0 && created)
+        rg_strmap_del_placed(d->ids, place, NULL);
     return false;
 }
 
@@ -193,11 +193,11 @@ int rg_dedupe_load(rg_dedupe *d, rg_reader *in)
         if (!rg_reader_ok(in))
             break;
         bool created = false;
-        uint32_t hash;
-        seen_id *rec = id ? rg_strmap_put_hashed(d->ids, id, len, &created, &hash) : NULL;
+        rg_strmap_place place;
+        seen_id *rec = id ? rg_strmap_put_placed(d->ids, id, len, &created, &place) : NULL;
         if (!id || (rec && !created))
             rg_reader_fail(in, "event id", id ? "saved twice" : "empty");
-        else if (!rec || remember(d, rec, hash, ts_ms) != 0)
+        else if (!rec || remember(d, rec, place, ts_ms) != 0)
             rg_reader_fail(in, "event id", "out of memory");
     }
     if (!rg_reader_ok(in))

@@ -271,15 +271,15 @@ static void test_strmap(void **state)
  * as words read from both ends: keys of every length from 1 to 40 that
  * differ in one byte only, each in a heap block of exactly its size (ASan
  * sees any read past it), asked several times over in a shuffled order,
- * must each find their own record; put_hashed and del_value delete by
- * record. */
+ * must each find their own record; put_placed and del_placed delete by
+ * place. */
 static void test_strmap_memo_lengths(void **state)
 {
     (void)state;
     rg_strmap *m = rg_strmap_new(sizeof(struct rec));
     enum { MAXLEN = 40 };
     char *keys[MAXLEN + 1][MAXLEN];
-    uint32_t hashes[MAXLEN + 1][MAXLEN];
+    rg_strmap_place places[MAXLEN + 1][MAXLEN];
     for (int len = 1; len <= MAXLEN; len++) {
         for (int at = 0; at < len; at++) {
             /* malloc, not test_malloc: its guard bytes would hide an over-read */
@@ -289,7 +289,7 @@ static void test_strmap_memo_lengths(void **state)
             k[at] = (char)('A' + at % 26);   /* one byte differs, at each position in turn */
             keys[len][at] = k;
             bool created;
-            struct rec *r = rg_strmap_put_hashed(m, k, (size_t)len, &created, &hashes[len][at]);
+            struct rec *r = rg_strmap_put_placed(m, k, (size_t)len, &created, &places[len][at]);
             assert_non_null(r);
             assert_true(created);
             r->n = len * 100 + at;
@@ -304,13 +304,60 @@ static void test_strmap_memo_lengths(void **state)
         }
     for (int len = 1; len <= MAXLEN; len++)
         for (int at = 0; at < len; at++) {
-            struct rec *r = rg_strmap_get(m, keys[len][at], (size_t)len);
-            assert_true(rg_strmap_del_value(m, r, hashes[len][at], NULL));
+            assert_true(rg_strmap_del_placed(m, places[len][at], NULL));
             assert_null(rg_strmap_get(m, keys[len][at], (size_t)len));
             free(keys[len][at]);
         }
     assert_int_equal(rg_strmap_count(m), 0);
     rg_strmap_free(m, NULL);
+}
+
+/* Deletion closes the gap by backward shift (by key, and by place as the
+ * expiry queues delete): a map churned at up to its 3/4 load, so that
+ * clusters are long and some wrap the table's end, against a plain array
+ * of which keys are in it. After every delete each key must be found
+ * exactly when it is in (with its own record), whatever shifted. */
+static void test_strmap_churn(void **state)
+{
+    (void)state;
+    enum { KEYS = 96, STEPS = 20000 };
+    char key[32];
+    for (int round = 0; round < 20; round++) {
+        rg_strmap *m = rg_strmap_new(sizeof(struct rec));
+        bool in[KEYS] = {false};
+        rg_strmap_place places[KEYS];
+        uint32_t x = 2463534242u + (uint32_t)round;
+        for (int step = 0; step < STEPS; step++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            int k = (int)(x % KEYS);
+            int n = snprintf(key, sizeof key, "c%d-%d", round, k);
+            if (!in[k]) {
+                bool created;
+                struct rec *r = rg_strmap_put_placed(m, key, (size_t)n, &created, &places[k]);
+                assert_non_null(r);
+                assert_true(created);
+                r->n = k;
+                in[k] = true;
+                continue;
+            }
+            if (x & 0x100)
+                assert_true(rg_strmap_del_placed(m, places[k], NULL));
+            else
+                assert_true(rg_strmap_del(m, key, (size_t)n, NULL));
+            in[k] = false;
+            for (int j = 0; j < KEYS; j++) {
+                int nj = snprintf(key, sizeof key, "c%d-%d", round, j);
+                struct rec *r = rg_strmap_get(m, key, (size_t)nj);
+                if (!in[j]) {
+                    assert_null(r);
+                } else {
+                    assert_non_null(r);
+                    assert_int_equal(r->n, j);
+                }
+            }
+        }
+        rg_strmap_free(m, NULL);
+    }
 }
 
 /* Keys longer than the inline room live in a heap copy; tags ride in the
@@ -381,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_strmap),
         cmocka_unit_test(test_strmap_sweep_visits_once),        cmocka_unit_test(test_strmap_slab),
         cmocka_unit_test(test_strmap_memo_lengths),
+        cmocka_unit_test(test_strmap_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,13 +37,13 @@ static void run(int late_every)
     for (size_t i = 0; i < N; i++) {
         ts += next_random() % 1000;
         int64_t at = late_every && i % (size_t)late_every == 0 ? ts - (int64_t)(next_random() % 3600000) : ts;
-        assert_int_equal(rg_ts_queue_push(&q, (rg_ts_entry){at, &seen[i], (uint32_t)i}), 0);
+        assert_int_equal(rg_ts_queue_push(&q, (rg_ts_entry){at, &seen[i], {(uint32_t)i, 0}}), 0);
         /* Forget what is older than an hour and a half behind. */
         for (const rg_ts_entry *top; (top = rg_ts_queue_oldest(&q)) && top->ts_ms < ts - 5400000;) {
             assert_true(top->ts_ms >= last_out);
             last_out = top->ts_ms;
             unsigned char *mark = top->rec;
-            assert_ptr_equal(mark, &seen[top->hash]);
+            assert_ptr_equal(mark, &seen[top->place.hash]);
             assert_int_equal(*mark, 0);
             *mark = 1;
             out++;
