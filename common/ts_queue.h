@@ -80,6 +80,28 @@ static inline void rg_ts_queue_pop(rg_ts_queue *q)
     q->fifo_n--;
 }
 
+/* Take the oldest entry when its ts is before `before`: copied to *out
+ * and removed (true), or false with the queue unchanged. oldest() and
+ * pop() in one, deciding once which array holds the oldest: an expiry
+ * loop asked that three times an entry. */
+static inline bool rg_ts_queue_take_before(rg_ts_queue *q, int64_t before, rg_ts_entry *out)
+{
+    if (rg_ts_queue_oldest_in_fifo(q)) {
+        const rg_ts_entry *e = &q->fifo[q->fifo_head];
+        if (e->ts_ms >= before)
+            return false;
+        *out = *e;
+        q->fifo_head = (q->fifo_head + 1) & (q->fifo_cap - 1);
+        q->fifo_n--;
+        return true;
+    }
+    if (!q->n || q->heap[0].ts_ms >= before)
+        return false;
+    *out = q->heap[0];
+    rg_ts_queue_pop_heap(q);
+    return true;
+}
+
 /* Queue an entry: 0, or -1 on allocation failure (nothing queued). */
 static inline int rg_ts_queue_push(rg_ts_queue *q, rg_ts_entry e)
 {

@@ -137,24 +137,34 @@ static bool known(const ref_state *s, const transfer_record *r, int64_t watermar
     return r->ts_ms > rg_sat_sub(watermark_ms, s->history_horizon_ms);
 }
 
-/* Forget every transfer past the horizon at s->watermark_ms, oldest
- * first. An entry whose record has moved to a newer ts (an id reused
+/* Forget the transfers queued before `before`, the oldest first (one at
+ * least). Out of line: forget() below runs on every event and mostly
+ * finds nothing to do, and this loop's frame cost it more than its own
+ * test. An entry whose record has moved to a newer ts (an id reused
  * after the horizon, queued again) is only dropped. */
+static __attribute__((noinline)) void forget_before(ref_state *s, int64_t before)
+{
+    for (rg_ts_entry top; rg_ts_queue_take_before(&s->queue, before, &top);) {
+        const transfer_record *r = top.rec;
+        if (r->ts_ms == top.ts_ms) {
+            s->counterparty_bytes -= copy_cost(r->counterparty_len);
+            rg_strmap_del_placed(s->transfers, top.place, free_record);
+        }
+    }
+    rg_ts_queue_shrink(&s->queue);
+}
+
+/* Forget every transfer past the horizon at s->watermark_ms (ts <=
+ * watermark - horizon). */
 static void forget(ref_state *s)
 {
     int64_t horizon_start = rg_sat_sub(s->watermark_ms, s->history_horizon_ms);
-    const rg_ts_entry *top;
-    if (!(top = rg_ts_queue_oldest(&s->queue)) || top->ts_ms > horizon_start)
+    const rg_ts_entry *top = rg_ts_queue_oldest(&s->queue);
+    if (!top || top->ts_ms > horizon_start)
         return;
-    for (; top && top->ts_ms <= horizon_start; top = rg_ts_queue_oldest(&s->queue)) {
-        transfer_record *r = top->rec;
-        if (r->ts_ms == top->ts_ms) {
-            s->counterparty_bytes -= copy_cost(r->counterparty_len);
-            rg_strmap_del_placed(s->transfers, top->place, free_record);
-        }
-        rg_ts_queue_pop(&s->queue);
-    }
-    rg_ts_queue_shrink(&s->queue);
+    /* ts <= horizon_start is ts < horizon_start + 1: no overflow, the
+     * horizon is positive, so horizon_start is below the watermark. */
+    forget_before(s, horizon_start + 1);
 }
 
 /* Queue a transfer just put into the map (place: where it sits); on

@@ -104,12 +104,11 @@ static int64_t cutoff(const rg_dedupe *d)
 static void expire(rg_dedupe *d)
 {
     int64_t oldest = cutoff(d);
-    for (const rg_ts_entry *top; (top = rg_ts_queue_oldest(&d->queue)) && top->ts_ms < oldest;) {
+    for (rg_ts_entry top; rg_ts_queue_take_before(&d->queue, oldest, &top);) {
         /* Only the entry of the record's current time removes it. */
-        seen_id *rec = top->rec;
-        if (rec->ts_ms == top->ts_ms)
-            rg_strmap_del_placed(d->ids, top->place, NULL);
-        rg_ts_queue_pop(&d->queue);
+        const seen_id *rec = top.rec;
+        if (rec->ts_ms == top.ts_ms)
+            rg_strmap_del_placed(d->ids, top.place, NULL);
     }
     rg_ts_queue_shrink(&d->queue);
 }

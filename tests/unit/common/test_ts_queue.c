@@ -2,7 +2,8 @@
  * Unit tests for common/ts_queue: entries leave in order of ts whatever
  * order they came in (in-order ones through the FIFO, late ones through
  * the heap), each exactly once, across the ring's growth, wrap-around and
- * shrinking. Owner: common (the detectors engineer).
+ * shrinking; take_before hands out what oldest and pop do. Owner:
+ * common (the detectors engineer).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -75,12 +76,55 @@ static void test_in_order(void **unused) { run(0); }
 static void test_some_late(void **unused) { run(7); }
 static void test_mostly_late(void **unused) { run(1); }
 
+/* take_before (oldest and pop in one) against oldest then pop: two
+ * queues given the same entries, drained by the same watermark, one each
+ * way, hand out the same entries in the same order (ties included: many
+ * entries share a ts here) and hold the same count after every step. */
+static void run_take_before(int late_every)
+{
+    static unsigned char seen[N];
+    rg_ts_queue a = RG_TS_QUEUE_INIT, b = RG_TS_QUEUE_INIT;
+    int64_t ts = 1000000;
+    for (size_t i = 0; i < N; i++) {
+        ts += next_random() % 4 * 500;   /* ties are common */
+        int64_t at = late_every && i % (size_t)late_every == 0 ? ts - (int64_t)(next_random() % 3600000) : ts;
+        rg_ts_entry e = {at, &seen[i], {(uint32_t)i, (uint32_t)i + 1}};
+        assert_int_equal(rg_ts_queue_push(&a, e), 0);
+        assert_int_equal(rg_ts_queue_push(&b, e), 0);
+        int64_t before = i + 1 == N ? INT64_MAX : ts - 1800000;
+        for (;;) {
+            const rg_ts_entry *top = rg_ts_queue_oldest(&a);
+            bool due = top && top->ts_ms < before;
+            rg_ts_entry taken;
+            assert_int_equal(rg_ts_queue_take_before(&b, before, &taken), due);
+            if (!due)
+                break;
+            assert_int_equal(taken.ts_ms, top->ts_ms);
+            assert_ptr_equal(taken.rec, top->rec);
+            assert_int_equal(taken.place.hash, top->place.hash);
+            assert_int_equal(taken.place.ref, top->place.ref);
+            rg_ts_queue_pop(&a);
+            assert_int_equal(rg_ts_queue_count(&a), rg_ts_queue_count(&b));
+        }
+        rg_ts_queue_shrink(&a);
+        rg_ts_queue_shrink(&b);
+    }
+    assert_int_equal(rg_ts_queue_count(&b), 0);
+    rg_ts_queue_free(&a);
+    rg_ts_queue_free(&b);
+}
+
+static void test_take_before_in_order(void **unused) { run_take_before(0); }
+static void test_take_before_some_late(void **unused) { run_take_before(3); }
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_order),
         cmocka_unit_test(test_some_late),
         cmocka_unit_test(test_mostly_late),
+        cmocka_unit_test(test_take_before_in_order),
+        cmocka_unit_test(test_take_before_some_late),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
