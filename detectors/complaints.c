@@ -185,14 +185,19 @@ static bool has_ref(const rg_event *ev)
     return (ev->type == RG_EV_COMPLAINT || ev->type == RG_EV_RECALL_REQUEST) && ev->ref;
 }
 
-/* A transfer is stored under its event id, a complaint looks up its ref. */
+/* A transfer is stored under its event id, a complaint looks up its ref.
+ * A transfer's id is new (dedupe keeps ids unique): its put reads slots,
+ * not a record (keys are compared on a hash match only), so it takes
+ * stage 0 alone; a ref's record is read, and fetched at stage 1. */
 static void complaints_prefetch(const void *state, const rg_event *ev, const rg_event_hashes *h, int stage)
 {
     const ref_state *s = state;
-    if (ev->type == RG_EV_TRANSFER)
-        rg_strmap_prefetch_hashed(s->transfers, h->event_id, stage);
-    else if (ev->ref)
+    if (ev->type == RG_EV_TRANSFER) {
+        if (stage == 0)
+            rg_strmap_prefetch_hashed(s->transfers, h->event_id, 0);
+    } else if (ev->ref) {
         rg_strmap_prefetch_hashed(s->transfers, h->ref, stage);
+    }
 }
 
 static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)

@@ -78,10 +78,17 @@ void rg_dedupe_set_lateness(rg_dedupe *d, int64_t lateness_ms)
     d->lateness_ms = lateness_ms < 0 ? 0 : lateness_ms;
 }
 
+/* Stage 0: the id's table slot. Stage 1 is not strmap's (the record
+ * the slot's hash leads to): an id is almost always new, and a new id's
+ * check reads no record, only slots (a record's key is compared on a
+ * hash match alone: a duplicate, rare), so that walk of the probe run
+ * found nothing on nearly every event. What the check does write at
+ * stage 1's distance is the record expiry deletes next. */
 void rg_dedupe_prefetch(const rg_dedupe *d, uint32_t hash, int stage)
 {
-    rg_strmap_prefetch_hashed(d->ids, hash, stage);
-    if (stage == 1 && rg_ts_queue_next_rec(&d->queue))
+    if (stage == 0)
+        rg_strmap_prefetch_hashed(d->ids, hash, 0);
+    else if (stage == 1 && rg_ts_queue_next_rec(&d->queue))
         __builtin_prefetch(rg_ts_queue_next_rec(&d->queue));
 }
 
