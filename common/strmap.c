@@ -39,6 +39,7 @@ struct rg_strmap {
     struct slot *slots;
     size_t cap;                 /* power of two, or 0 */
     size_t count;
+    size_t grow_at;             /* 3/4 of cap: the count at which put grows the table first */
     size_t value_size;
     size_t value_size_aligned;
     size_t key_room;            /* bytes for the key (with its NUL) or a pointer */
@@ -281,6 +282,7 @@ static bool grow(rg_strmap *m)
     free(m->slots);
     m->slots = ns;
     m->cap = ncap;
+    m->grow_at = ncap / 4 * 3;   /* (count + 1) * 4 > cap * 3, cap a multiple of 64 */
     return true;
 }
 
@@ -315,13 +317,16 @@ static inline void copy_key(unsigned char *room, const char *key, size_t keylen)
     }
 }
 
-/* A zeroed record's number: a freed one, else the next fresh one (a new
- * chunk when the last is full). UINT32_MAX on OOM. */
-static uint32_t take_record(rg_strmap *m)
+/* A zeroed record, its number in *number: a freed one, else the next
+ * fresh one (a new chunk when the last is full). NULL on OOM. The
+ * record, not only its number: put writes it next, and finding it again
+ * from the number cost a second record_at. */
+static unsigned char *take_record(rg_strmap *m, uint32_t *number)
 {
+    unsigned char *e;
     if (m->free_head) {
         uint32_t i = m->free_head - 1;
-        unsigned char *e = record_at(m, i);
+        e = record_at(m, i);
         m->free_head = length_word(m, e);
         /* Free records are scattered (a sweep frees them in table order)
          * and this one's length word was a cache miss that stalled every
@@ -329,32 +334,35 @@ static uint32_t take_record(rg_strmap *m)
          * it there. */
         if (m->free_head)
             prefetch_record(m, record_at(m, m->free_head - 1), 1);
-        zero_record(e, m->stride);
-        return i;
-    }
-    if (m->fresh == MAX_RECORDS)
-        return UINT32_MAX;
-    uint32_t offset;
-    if (chunk_of(m->fresh, &offset) == m->n_chunks) {
-        if (m->n_chunks == m->chunks_cap) {
-            uint32_t ncap = m->chunks_cap ? m->chunks_cap * 2 : 4;
-            unsigned char **nc = realloc(m->chunks, (size_t)ncap * sizeof *nc);
-            if (!nc)
-                return UINT32_MAX;
-            m->chunks = nc;
-            m->chunks_cap = ncap;
+        *number = i;
+    } else {
+        if (m->fresh == MAX_RECORDS)
+            return NULL;
+        uint32_t offset, c = chunk_of(m->fresh, &offset);
+        if (c == m->n_chunks) {
+            if (m->n_chunks == m->chunks_cap) {
+                uint32_t ncap = m->chunks_cap ? m->chunks_cap * 2 : 4;
+                unsigned char **nc = realloc(m->chunks, (size_t)ncap * sizeof *nc);
+                if (!nc)
+                    return NULL;
+                m->chunks = nc;
+                m->chunks_cap = ncap;
+            }
+            /* malloc, not calloc: each record is zeroed as it is handed
+             * out (below), in the line put writes next anyway, instead
+             * of the whole chunk up front (4 KiB for complaints'
+             * records, a memset that cost more than the records' own
+             * zeroing). */
+            unsigned char *chunk = malloc(chunk_records(m->n_chunks) * m->stride);
+            if (!chunk)
+                return NULL;
+            m->chunks[m->n_chunks++] = chunk;
         }
-        /* malloc, not calloc: each record is zeroed as it is handed out
-         * (below), in the line put writes next anyway, instead of the
-         * whole chunk up front (4 KiB for complaints' records, a memset
-         * that cost more than the records' own zeroing). */
-        unsigned char *chunk = malloc(chunk_records(m->n_chunks) * m->stride);
-        if (!chunk)
-            return UINT32_MAX;
-        m->chunks[m->n_chunks++] = chunk;
+        e = m->chunks[c] + (size_t)offset * m->stride;
+        *number = m->fresh++;
     }
-    zero_record(record_at(m, m->fresh), m->stride);
-    return m->fresh++;
+    zero_record(e, m->stride);
+    return e;
 }
 
 void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
@@ -376,8 +384,8 @@ void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *c
     }
     if (keylen > KEYLEN_MASK)
         return NULL;
-    /* Keep the load factor under 3/4 so probe runs stay short. */
-    if ((m->count + 1) * 4 > m->cap * 3) {
+    /* Keep the load factor at most 3/4 so probe runs stay short. */
+    if (m->count >= m->grow_at) {
         if (!grow(m))
             return NULL;
         j = SIZE_MAX;   /* the probe's empty slot was in the old table */
@@ -389,12 +397,12 @@ void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *c
         memcpy(heap_key, key, keylen);
         heap_key[keylen] = 0;
     }
-    uint32_t i = take_record(m);
-    if (i == UINT32_MAX) {
+    uint32_t i;
+    unsigned char *e = take_record(m, &i);
+    if (!e) {
         free(heap_key);
         return NULL;
     }
-    unsigned char *e = record_at(m, i);
     set_length_word(m, e, (uint32_t)keylen);
     unsigned char *room = e + m->value_size_aligned + sizeof(uint32_t);
     if (heap_key) {
@@ -424,15 +432,25 @@ const char *rg_strmap_key(const rg_strmap *m, const void *value, size_t *keylen)
     return entry_key(m, e);
 }
 
-/* Remove the entry at slot index i and close the gap (backward shift), so
- * that lookups never need tombstones. */
-static void remove_at(rg_strmap *m, size_t i, void (*free_value)(void *))
+/* What a removed record points to: the caller's (free_value) and a
+ * heap copy of its key. Out of line: dedupe's ids have neither, and
+ * with these calls inside it remove_at saved and restored every
+ * register it used on each delete. */
+static __attribute__((noinline)) void release_record(rg_strmap *m, unsigned char *e, void (*free_value)(void *))
 {
-    uint32_t rec = m->slots[i].ref - 1;
-    unsigned char *e = record_at(m, rec);
     if (free_value)
         free_value(e);
     free_key(m, e);
+}
+
+/* Remove the entry at slot index i and close the gap (backward shift), so
+ * that lookups never need tombstones. Inlined into the deletes. */
+static inline __attribute__((always_inline)) void remove_at(rg_strmap *m, size_t i, void (*free_value)(void *))
+{
+    uint32_t rec = m->slots[i].ref - 1;
+    unsigned char *e = record_at(m, rec);
+    if (free_value || key_spilled(m, entry_keylen(m, e)))
+        release_record(m, e, free_value);
     /* The record goes to the free list (record_at(m, rec) is e still:
      * chunks never move). */
     set_length_word(m, e, m->free_head);
