@@ -108,9 +108,9 @@ static int64_t cutoff(const rg_dedupe *d)
     return rg_sat_sub(d->watermark_ms, rg_sat_add(d->horizon_ms, d->lateness_ms));
 }
 
-static void expire(rg_dedupe *d)
+/* Forget every id older than `oldest` (cutoff(d)). */
+static void expire(rg_dedupe *d, int64_t oldest)
 {
-    int64_t oldest = cutoff(d);
     for (rg_ts_entry top; rg_ts_queue_take_before(&d->queue, oldest, &top);) {
         /* Only the entry of the record's current time removes it. */
         const seen_id *rec = top.rec;
@@ -138,7 +138,8 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
         d->watermark_ms = ts_ms;
         d->any = true;
     }
-    expire(d);
+    int64_t oldest = cutoff(d);   /* the watermark is final for this event */
+    expire(d, oldest);
     /* One lookup: the record is made at once, and given back in the rare
      * case the id is not to be remembered. */
     bool created;
@@ -154,7 +155,7 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
             return true;
         if (ts_ms < rec->ts_ms)
             return false; /* an older sighting far apart: evaluated, the newer one stays remembered */
-    } else if (ts_ms < cutoff(d)) {
+    } else if (ts_ms < oldest) {
         rg_strmap_del_placed(d->ids, place, NULL);   /* already beyond what is kept */
         return false;
     }
