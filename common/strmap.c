@@ -187,9 +187,12 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
 
 /* The slot of key, or NULL; then *empty is the empty slot where the
  * probe ended (where put places the key, unless the table grows first),
- * or SIZE_MAX without a table. */
+ * or SIZE_MAX without a table. When found, *record is its record: the
+ * key compare had it in hand, and get and put return it (finding it
+ * again from the slot was a second record_at). */
 static inline __attribute__((always_inline)) struct slot *find_at(const rg_strmap *m, const char *key,
-                                                                  size_t keylen, uint32_t h, size_t *empty)
+                                                                  size_t keylen, uint32_t h, size_t *empty,
+                                                                  unsigned char **record)
 {
     *empty = SIZE_MAX;
     if (!m->cap)
@@ -204,22 +207,24 @@ static inline __attribute__((always_inline)) struct slot *find_at(const rg_strma
         if (s->hash != h)
             continue;
         unsigned char *e = record_at(m, s->ref - 1);
-        if (entry_keylen(m, e) == keylen && same_key(entry_key(m, e), key, keylen))
+        if (entry_keylen(m, e) == keylen && same_key(entry_key(m, e), key, keylen)) {
+            *record = e;
             return s;
+        }
     }
 }
 
 static inline __attribute__((always_inline)) struct slot *find(const rg_strmap *m, const char *key, size_t keylen,
-                                                               uint32_t h)
+                                                               uint32_t h, unsigned char **record)
 {
     size_t empty;
-    return find_at(m, key, keylen, h, &empty);
+    return find_at(m, key, keylen, h, &empty, record);
 }
 
 void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen)
 {
-    struct slot *s = find(m, key, keylen, hash32(key, keylen));
-    return s ? record_at(m, s->ref - 1) : NULL;
+    unsigned char *e;
+    return find(m, key, keylen, hash32(key, keylen), &e) ? e : NULL;
 }
 
 uint32_t rg_strmap_hash(const char *key, size_t keylen) { return hash32(key, keylen); }
@@ -375,12 +380,13 @@ void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *c
 {
     uint32_t h = place->hash = hash32(key, keylen);
     size_t j;
-    struct slot *s = find_at(m, key, keylen, h, &j);
+    unsigned char *e;
+    struct slot *s = find_at(m, key, keylen, h, &j, &e);
     if (created)
         *created = false;
     if (s) {
         place->ref = s->ref;
-        return record_at(m, s->ref - 1);
+        return e;
     }
     if (keylen > KEYLEN_MASK)
         return NULL;
@@ -398,8 +404,7 @@ void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *c
         heap_key[keylen] = 0;
     }
     uint32_t i;
-    unsigned char *e = take_record(m, &i);
-    if (!e) {
+    if (!(e = take_record(m, &i))) {
         free(heap_key);
         return NULL;
     }
@@ -475,7 +480,8 @@ static inline __attribute__((always_inline)) void remove_at(rg_strmap *m, size_t
 
 bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_value)(void *))
 {
-    struct slot *s = find(m, key, keylen, hash32(key, keylen));
+    unsigned char *e;
+    struct slot *s = find(m, key, keylen, hash32(key, keylen), &e);
     if (!s)
         return false;
     remove_at(m, (size_t)(s - m->slots), free_value);
