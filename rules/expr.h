@@ -114,6 +114,14 @@ typedef struct rg_expr {
      * UNKNOWN before anything is computed: a name, or a comparison or
      * membership test of one, whose family promises it unknown then. */
     uint32_t needs;
+    /* The event parts without which this boolean node cannot be TRUE:
+     * all of fire_all, and one of fire_any when that is not 0. A node
+     * UNKNOWN without its `needs` is not TRUE then; `a and b` is TRUE only
+     * when both are, `a or b` only when one is. rg_eval_fires answers "no"
+     * on an event without them before any evaluator is called
+     * (`client.automation or client.hooked or any(client.packages in ..)`
+     * on the 93% of events that report no client). */
+    uint32_t fire_all, fire_any;
 } rg_expr;
 
 /* What the compiler needs from the loader: name resolution, name uses

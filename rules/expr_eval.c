@@ -531,6 +531,35 @@ static void mark_cost(rg_expr *e)
     e->cost = cost < 1000 ? cost : 1000;
 }
 
+/* e->fire_all and e->fire_any for a node whose children are marked: the
+ * parts without which it cannot be TRUE (rg_expr). A node UNKNOWN without
+ * its `needs` is not TRUE without all of them; `a and b` is TRUE only
+ * when both are (all of both sides' fire_all, one of either side's
+ * fire_any); `a or b` only when one is (all of what both sides' fire_all
+ * share, and one of some part either side cannot be TRUE without).
+ * Anything else (a `not`, which is TRUE of a FALSE) promises nothing, and
+ * neither does an `and` or `or` that may look the IP up (a lookup the walk
+ * makes beside a side that is UNKNOWN for want of a part must be made). */
+static uint32_t one_of(const rg_expr *e) { return e->fire_any ? e->fire_any : e->fire_all; }
+
+static void mark_fire_needs(rg_expr *e)
+{
+    e->fire_all = e->fire_any = 0;
+    if (!e->tri)
+        return;
+    if (e->needs) {
+        e->fire_all = e->needs;   /* as fires_leaf: nothing, so no lookup, is asked without them */
+    } else if (e->looks_up_ip) {
+        return;   /* the walk may ask a GeoIP name beside an UNKNOWN side: it is asked as the walk does */
+    } else if (e->kind == RG_X_AND && e->a && e->b) {
+        e->fire_all = e->a->fire_all | e->b->fire_all;
+        e->fire_any = e->a->fire_any ? e->a->fire_any : e->b->fire_any;
+    } else if (e->kind == RG_X_OR && e->a && e->b) {
+        e->fire_all = e->a->fire_all & e->b->fire_all;
+        e->fire_any = one_of(e->a) && one_of(e->b) ? one_of(e->a) | one_of(e->b) : 0;
+    }
+}
+
 /* The "fires" evaluator of a boolean node whose children are specialised. */
 static int (*firing(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
 {
@@ -563,6 +592,7 @@ void rg_expr_specialise(rg_expr *e)
     if (e->kind == RG_X_USE || e->kind == RG_X_LIT) {
         mark_cost(e);
         e->needs = node_needs(e);
+        mark_fire_needs(e);
         if (e->tri)
             e->fires = firing(e);
         return;   /* a use's signal or filter is compiled (and specialised) on its own */
@@ -574,6 +604,7 @@ void rg_expr_specialise(rg_expr *e)
             rg_expr_specialise(e->items[i]);
     mark_cost(e);
     e->needs = node_needs(e);
+    mark_fire_needs(e);
     if (e->tri)
         e->fires = firing(e);
 }
@@ -585,6 +616,7 @@ void rg_expr_despecialise(const rg_expr *e)
     ((rg_expr *)e)->tri = NULL;   /* a tree of the caller's own (arena memory) */
     ((rg_expr *)e)->value_use = NULL;
     ((rg_expr *)e)->fires = NULL;
+    ((rg_expr *)e)->fire_all = ((rg_expr *)e)->fire_any = 0;   /* the walk's answer, asked whole */
     if (e->kind == RG_X_USE) {
         if (e->use) {
             rg_expr_despecialise(e->use->signal);

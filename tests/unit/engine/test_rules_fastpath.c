@@ -30,6 +30,10 @@ static const char *const EXPRS[] = {
     "type == login and amount > 5", "amount > 5 and type == transfer", "type == transfer or client.hooked",
     "client.hooked or type != login", "not (type == login)", "type in [transfer, complaint] and clock_skew > 1s",
     "big and type == transfer", "type == transfer and amount > 5 and client.hooked", "not type == complaint or big",
+    /* gated on the event's parts (rg_expr.fire_all, fire_any) */
+    "client.automation or client.hooked or any(client.packages in tools)", "client.automation and client.hooked",
+    "(client.automation or amount > 5) and client.hooked", "(client.automation or client.hooked) and clock_skew > 1s",
+    "geo_distance_km > 500 + geo_accuracy_km or client.hooked", "not client.automation or client.hooked",
 };
 
 /* An event of each kind the shapes care about. */
@@ -259,6 +263,10 @@ static void test_fires_skips_what_cannot_fire(void **state)
     (void)state;
     rg_event transfer7 = event_at(0), transfer3 = event_at(4), complaint = event_at(3), login = event_at(2),
              packages = event_at(4), transfer3_ip = event_at(4);
+    rg_event transfer7_ip = transfer7;   /* an IP, no client */
+    transfer7_ip.ip = "1.2.3.4";
+    transfer7_ip.ip_family = AF_INET;
+    memcpy(transfer7_ip.ip_bin, (const unsigned char[]){1, 2, 3, 4}, 4);
     transfer3_ip.ip = "1.2.3.4";   /* an IP (no database here: every geo name unknown, after asking) */
     transfer3_ip.ip_family = AF_INET;
     memcpy(transfer3_ip.ip_bin, (const unsigned char[]){1, 2, 3, 4}, 4);
@@ -274,7 +282,11 @@ static void test_fires_skips_what_cannot_fire(void **state)
         /* written order among state names: clock_skew unknown (no
          * client_ts: settled without asking), claim_delay left out */
         {"clock_skew > 5m and claim_delay < 1s", &transfer7, false, NULL, "claim_delay"},
-        {"claim_delay > 5m and clock_skew > 1s", &transfer7, false, "claim_delay", "clock_skew"},
+        /* ... and neither when the event lacks a part a conjunct needs
+         * (rg_expr.fire_all: clock_skew needs client_ts) */
+        {"claim_delay > 5m and clock_skew > 1s", &transfer7, false, NULL, "claim_delay"},
+        {"claim_delay > 5m and clock_skew > 1s", &transfer7, false, NULL, "clock_skew"},
+        {"claim_delay > 5m and clock_skew > 1s", &transfer3, false, "claim_delay", NULL},
         /* names whose part the event lacks (rg_detector.name_needs) are not asked */
         {"client.automation or any(client.packages in tools) or clock_skew > 5m", &transfer7, false, NULL,
          "client.automation"},
@@ -291,6 +303,9 @@ static void test_fires_skips_what_cannot_fire(void **state)
         /* ... and not put after the event's own fields */
         {"geo_accuracy_km >= 0 and amount > 5", &transfer3_ip, false, "geo_accuracy_km", NULL},
         {"geo_accuracy_km >= 0 and amount > 5", &transfer3, false, NULL, "geo_accuracy_km"},   /* no IP */
+        /* ... and asked beside a conjunct the event lacks the part for */
+        {"clock_skew > 5m and geo_accuracy_km >= 0", &transfer7_ip, false, "geo_accuracy_km", NULL},
+        {"client.hooked or geo_accuracy_km < 0", &transfer7_ip, false, "geo_accuracy_km", NULL},
         {"clock_skew > 5m or amount > 5", &transfer7, true, "amount", NULL},
         {"reason == fraud and clock_skew > 5m", &complaint, true, "clock_skew", NULL},
     };
@@ -308,6 +323,48 @@ static void test_fires_skips_what_cannot_fire(void **state)
         if (cases[i].not_asked && asked(&f, cases[i].not_asked))
             fail_msg("%s (case %zu): %s asked", cases[i].expr, i, cases[i].not_asked);
         fx_end(&f, cases[i].ev);
+        fx_close(&f);
+    }
+}
+
+/* The parts a root cannot be TRUE without (rg_expr.fire_all, fire_any),
+ * which rg_eval_fires checks before asking anything: all of a leaf's
+ * needs, both sides' of an `and`, one of the sides' of an `or`, nothing
+ * through a `not`. (test_specialised_equals_generic checks that the gate
+ * never changes whether a rule fires.) */
+static void test_fire_parts(void **state)
+{
+    (void)state;
+    const uint32_t A = RG_PART_CLIENT_AUTOMATION, H = RG_PART_CLIENT_HOOKED, P = RG_PART_CLIENT_PACKAGES,
+                   TS = RG_PART_CLIENT_TS, GEO = RG_PART_IP | RG_PART_LOCATION;
+    const struct {
+        const char *expr;
+        uint32_t all, any;
+    } cases[] = {
+        {"client.automation", A, 0},
+        {"client.automation or client.hooked or any(client.packages in tools)", 0, A | H | P},
+        {"client.automation and client.hooked", A | H, 0},
+        {"(client.automation or client.hooked) and clock_skew > 1s", TS, A | H},
+        {"geo_distance_km > 500 + geo_accuracy_km", GEO, 0},
+        {"geo_distance_km > 500 and client.hooked", 0, 0},   /* may look the IP up beside an UNKNOWN */
+        {"client.automation or amount > 5", 0, 0},
+        {"not client.automation", 0, 0},
+        {"amount > 5", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *yaml = one_rule_file(cases[i].expr);
+        rules_fx f;
+        fx_load(&f, yaml);
+        free(yaml);
+        const rg_expr *when = rg_ruleset_rule(f.rs, 0)->when;
+        if (when->fire_all != cases[i].all || when->fire_any != cases[i].any)
+            fail_msg("%s: fire_all %#x fire_any %#x, want %#x %#x", cases[i].expr, when->fire_all, when->fire_any,
+                     cases[i].all, cases[i].any);
+        rg_event bare = mk_transfer(T0, "u-1", "u-2", 7);   /* no client, no IP, no location */
+        fx_begin(&f, &bare);
+        if ((cases[i].all || cases[i].any) && rg_eval_fires(&f.ctx, when))
+            fail_msg("%s fires on an event without its parts", cases[i].expr);
+        fx_end(&f, &bare);
         fx_close(&f);
     }
 }
@@ -441,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_type_fold),
         cmocka_unit_test(test_signal_of_one_use),
         cmocka_unit_test(test_fires_skips_what_cannot_fire),
+        cmocka_unit_test(test_fire_parts),
         cmocka_unit_test(test_name_needs_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
