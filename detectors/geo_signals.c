@@ -21,6 +21,8 @@
  */
 #include <string.h>
 
+#include "geo_signals.h"
+
 #include "../geo/geo.h"
 #include "../rules/eval.h"
 #include "detector.h"
@@ -54,21 +56,29 @@ static void *geo_create(const rg_detector_config *cfg, char *errstr, size_t errs
 
 static void geo_destroy(void *state) {}
 
+bool rg_geo_signals_is_distance(const rg_name_spec *spec) { return spec == &geo_names[G_DISTANCE_KM]; }
+
+const rg_geo_result *rg_geo_signals_distance_ends(struct rg_eval_ctx *ctx, const rg_event *ev)
+{
+    /* Without a location the distance is unknown whatever the database
+     * says: no lookup for it (most events have none; docs/geoip.md). */
+    if (!ev->has_location)
+        return NULL;
+    const rg_geo_result *where = ctx ? rg_eval_geo(ctx) : NULL;
+    return where && where->city_level ? where : NULL;
+}
+
 static rg_value geo_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     rg_type type = use->spec->type;
-    /* Without a location the distance is unknown whatever the database
-     * says: no lookup for it (most events have none; docs/geoip.md). */
-    if (use->spec == &geo_names[G_DISTANCE_KM] && !ev->has_location)
-        return rg_unknown(type);
+    if (use->spec == &geo_names[G_DISTANCE_KM]) {
+        const rg_geo_result *where = rg_geo_signals_distance_ends(ctx, ev);
+        return where ? rg_number(rg_geo_distance_km(where->lat, where->lon, ev->lat, ev->lon)) : rg_unknown(type);
+    }
     const rg_geo_result *where = ctx ? rg_eval_geo(ctx) : NULL;
     if (!where)
         return rg_unknown(type);
     switch (use->spec - geo_names) {
-    case G_DISTANCE_KM:
-        if (!where->city_level || !ev->has_location)
-            return rg_unknown(type);
-        return rg_number(rg_geo_distance_km(where->lat, where->lon, ev->lat, ev->lon));
     case G_ACCURACY_KM:
         return rg_number(where->accuracy_km > 0 ? (double)where->accuracy_km : 0.0);
     case G_IP_COUNTRY:

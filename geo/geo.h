@@ -173,4 +173,12 @@ int rg_geo_lookup_str(const rg_geo *g, const char *ip, rg_geo_result *out);
  * no care. NaN if an input is NaN. */
 double rg_geo_distance_km(double lat1, double lon1, double lat2, double lon2);
 
+/* Whether rg_geo_distance_km(lat1, lon1, lat2, lon2) is certainly below
+ * km, told without the trigonometry (a rule that compares the distance
+ * with a threshold mostly meets positions far closer than it). false
+ * when it cannot tell: positions off the globe (|lat| > 90, |lon| >
+ * 180), NaN, or a distance near or above km. Never true when the
+ * distance is not below km. */
+bool rg_geo_distance_below(double lat1, double lon1, double lat2, double lon2, double km);
+
 #endif

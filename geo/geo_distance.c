@@ -36,12 +36,13 @@ static double cos_latitude(double phi)
     return memo[i].cos;
 }
 
+/* IUGG mean Earth radius: the sphere that best fits the ellipsoid, so
+ * the error against the true (geodesic) distance stays within ~0.5%. */
+static const double earth_radius_km = 6371.0088;
+static const double rad_per_deg = 3.14159265358979323846 / 180.0;
+
 double rg_geo_distance_km(double lat1, double lon1, double lat2, double lon2)
 {
-    /* IUGG mean Earth radius: the sphere that best fits the ellipsoid, so
-     * the error against the true (geodesic) distance stays within ~0.5%. */
-    static const double earth_radius_km = 6371.0088;
-    static const double rad_per_deg = 3.14159265358979323846 / 180.0;
     const double phi1 = lat1 * rad_per_deg, phi2 = lat2 * rad_per_deg;
     const double half_dphi = (lat2 - lat1) * rad_per_deg / 2.0;
     /* sin² of half the longitude difference is periodic, so a pair across
@@ -56,4 +57,22 @@ double rg_geo_distance_km(double lat1, double lon1, double lat2, double lon2)
     else if (h < 0.0)
         h = 0.0;
     return 2.0 * earth_radius_km * asin(sqrt(h));
+}
+
+bool rg_geo_distance_below(double lat1, double lon1, double lat2, double lon2, double km)
+{
+    /* NaN fails these too. */
+    if (!(fabs(lat1) <= 90.0 && fabs(lat2) <= 90.0 && fabs(lon1) <= 180.0 && fabs(lon2) <= 180.0))
+        return false;
+    /* On the sphere, the great circle is no longer than the way along
+     * lat1's parallel (the shorter way round) to lon2, then along that
+     * meridian to lat2: R * (cos(lat1) * dlambda + |dphi|). The haversine
+     * above is that great circle's length to within a few ulps; the
+     * margin (a millionth, plus a millimetre) covers those and the
+     * rounding of the bound itself many times over. */
+    double dlon = fabs(lon2 - lon1);
+    if (dlon > 180.0)
+        dlon = 360.0 - dlon;
+    double way_km = earth_radius_km * rad_per_deg * (cos_latitude(lat1 * rad_per_deg) * dlon + fabs(lat2 - lat1));
+    return way_km * (1.0 + 1e-6) + 1e-6 < km;
 }

@@ -29,6 +29,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../detectors/geo_signals.h"
 #include "eval.h"
 #include "expr_internal.h"
 #include "functions.h"
@@ -456,6 +457,43 @@ static int fires_leaf(rg_eval_ctx *ctx, const rg_expr *e)
     return !(e->needs & ~ctx->parts) && e->tri(ctx, e) == RG_TRUE;
 }
 
+/* `geo_distance_km > X` (or >=) on an event with an IP and a location
+ * (ip_geo_mismatch, every event type): the walk computes the distance,
+ * and then X when the distance is known. This asks the same (the IP's
+ * lookup exactly when the name's evaluation would make it, X only when
+ * the distance is known) but settles FALSE without the distance's
+ * trigonometry when the positions show it below X
+ * (rg_geo_distance_below); the name's value is then left out, as a name
+ * is once a rule cannot fire, and computed when anyone asks. */
+static int fires_distance_over(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    if (e->needs & ~ctx->parts)
+        return 0;   /* as fires_leaf */
+    const rg_name_use *u = use_read(e->a);
+    bool held = ctx->detector_state && ctx->detector_state[u->detector_index];
+    if (!held || ctx->memo_gen[u->slot] == ctx->gen)
+        return e->tri(ctx, e) == RG_TRUE;   /* no family here (unknown), or a value already known */
+    const rg_geo_result *where = rg_geo_signals_distance_ends(ctx, ctx->ev);
+    if (!where)
+        return 0;   /* the distance is unknown: so is the comparison, X unasked */
+    rg_value x = value_of(ctx, e->b);
+    if (!x.known)
+        return 0;
+    if ((is_integral(x.type) || x.type == RG_T_NUMBER) &&
+        rg_geo_distance_below(where->lat, where->lon, ctx->ev->lat, ctx->ev->lon, as_double(x)))
+        return 0;   /* distance < X: FALSE for > and >= */
+    return compare(e->op, *rg_eval_use_ref(ctx, u), x) == RG_TRUE;
+}
+
+/* A leaf comparing geo_distance_km (read in place) to be above something. */
+static bool is_distance_over(const rg_expr *e)
+{
+    const rg_name_use *u = e->kind == RG_X_CMP && (e->op == RG_OP_GT || e->op == RG_OP_GE) && rg_expr_is_use(e->a)
+                               ? use_read(e->a)
+                               : NULL;
+    return u && !u->signal && u->spec && e->a->type == RG_T_NUMBER && rg_geo_signals_is_distance(u->spec);
+}
+
 /* The parts a built-in use's family says its value needs; 0 for a signal. */
 static uint32_t use_needs(const rg_name_use *u)
 {
@@ -564,7 +602,7 @@ static void mark_fire_needs(rg_expr *e)
 static int (*firing(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
 {
     if (e->needs)
-        return fires_leaf;
+        return is_distance_over(e) ? fires_distance_over : fires_leaf;
     if (e->kind == RG_X_OR)
         return fires_or;
     if (e->kind != RG_X_AND)

@@ -267,6 +267,53 @@ static void test_distance_memo_exact(void **state)
     }
 }
 
+/* rg_geo_distance_below never says "below" of a distance that is not
+ * (random pairs anywhere on the globe, at the poles and across the
+ * antimeridian, thresholds from far above the distance to just past and
+ * at it), and says it of most pairs well below the threshold (the reason
+ * it exists). Off the globe or NaN: it cannot tell. */
+static void test_distance_below(void **state)
+{
+    (void)state;
+    uint64_t x = 2463534242u;
+    unsigned told = 0, clear = 0;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double lat1 = (double)(x % 180001) / 1000.0 - 90.0, lon1 = (double)((x >> 18) % 360001) / 1000.0 - 180.0;
+        double span = i % 3 == 0 ? 0.01 : i % 3 == 1 ? 5.0 : 400.0;   /* degrees: near, regional, anywhere */
+        double lat2 = lat1 + ((double)((x >> 38) % 2001) / 1000.0 - 1.0) * span;
+        double lon2 = lon1 + ((double)((x >> 50) % 2001) / 1000.0 - 1.0) * span;
+        lat2 = lat2 > 90.0 ? 90.0 : lat2 < -90.0 ? -90.0 : lat2;
+        lon2 = lon2 > 180.0 ? lon2 - 360.0 : lon2 < -180.0 ? lon2 + 360.0 : lon2;
+        if (i % 7 == 0)
+            lat1 = i % 2 ? 90.0 : -89.99999;
+        double d = rg_geo_distance_km(lat1, lon1, lat2, lon2);
+        const double factors[] = {0.0, 0.5, 1.0, 1.0000000001, 1.0001, 1.5, 3.0, 100.0};
+        for (size_t f = 0; f < sizeof factors / sizeof factors[0]; f++) {
+            double km = d * factors[f] + (f == 0 ? 1e-12 : 0.0);
+            if (rg_geo_distance_below(lat1, lon1, lat2, lon2, km)) {
+                told++;
+                if (!(d < km))
+                    fail_msg("(%.6f, %.6f) - (%.6f, %.6f): %.17g km said below %.17g", lat1, lon1, lat2, lon2, d, km);
+            }
+            if (rg_geo_distance_below(lat2, lon2, lat1, lon1, km) && !(rg_geo_distance_km(lat2, lon2, lat1, lon1) < km))
+                fail_msg("(%.6f, %.6f) - (%.6f, %.6f): said below %.17g", lat2, lon2, lat1, lon1, km);
+        }
+        if (d > 0.001 && fabs(lat1) < 80.0 && rg_geo_distance_below(lat1, lon1, lat2, lon2, d * 3.0))
+            clear++;
+    }
+    assert_true(told > 300000);
+    assert_true(clear > 150000);
+    assert_true(rg_geo_distance_below(31.2304, 121.4737, 31.3, 121.5, 500.0));   /* Shanghai, 8 km: below 500 */
+    assert_false(rg_geo_distance_below(31.2304, 121.4737, 39.9042, 116.4074, 500.0));   /* Beijing, 1,067 km */
+    assert_false(rg_geo_distance_below(NAN, 0, 0, 0, 1e9));
+    assert_false(rg_geo_distance_below(0, 0, 0, INFINITY, 1e9));
+    assert_false(rg_geo_distance_below(91.0, 0, 0, 0, 1e9));
+    assert_false(rg_geo_distance_below(0, 0, 0, 181.0, 1e9));
+    assert_false(rg_geo_distance_below(0, 0, 0, 0, NAN));
+    assert_false(rg_geo_distance_below(0, 0, 0, 0, 0.0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_lookups),
         cmocka_unit_test(test_distance),
         cmocka_unit_test(test_distance_memo_exact),
+        cmocka_unit_test(test_distance_below),
     };
     return cmocka_run_group_tests_name("geo_lookup", tests, setup_dir, NULL);
 }
