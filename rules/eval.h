@@ -95,8 +95,16 @@ static inline rg_value rg_eval_use(rg_eval_ctx *ctx, const rg_name_use *use) { r
 void rg_eval_preset(rg_eval_ctx *ctx, const rg_name_use *use, rg_value v);
 
 /* The GeoIP record of the current event's IP; NULL when there is no IP,
- * no database, or the IP is not in it. Memoised. */
-const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx);
+ * no database, or the IP is not in it. Memoised: inline, the event's
+ * geo names ask it one after another, mostly for the answer already
+ * here; rg_eval_geo_lookup asks the cache. */
+const rg_geo_result *rg_eval_geo_lookup(rg_eval_ctx *ctx);
+static inline const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx)
+{
+    if (ctx->geo_gen != ctx->gen)
+        return rg_eval_geo_lookup(ctx);
+    return ctx->geo_ok ? &ctx->geo_res : NULL;
+}
 
 /* Whether the current event's IP has been looked up (rg_eval_geo asked). */
 static inline bool rg_eval_geo_asked(const rg_eval_ctx *ctx) { return ctx->geo_gen == ctx->gen; }

@@ -77,13 +77,11 @@ void rg_eval_preset(rg_eval_ctx *ctx, const rg_name_use *use, rg_value v)
     ctx->memo_gen[use->slot] = ctx->gen;
 }
 
-const rg_geo_result *rg_eval_geo(rg_eval_ctx *ctx)
+const rg_geo_result *rg_eval_geo_lookup(rg_eval_ctx *ctx)
 {
-    if (ctx->geo_gen != ctx->gen) {
-        ctx->geo_gen = ctx->gen;
-        ctx->geo_ok = ctx->geo && ctx->ev && ctx->ev->ip_family &&
-                      rg_geo_cache_lookup(ctx->geo_cache, ctx->ev->ip_family, ctx->ev->ip_bin, &ctx->geo_res) == 0 &&
-                      ctx->geo_res.found;
-    }
+    ctx->geo_gen = ctx->gen;
+    ctx->geo_ok = ctx->geo && ctx->ev && ctx->ev->ip_family &&
+                  rg_geo_cache_lookup(ctx->geo_cache, ctx->ev->ip_family, ctx->ev->ip_bin, &ctx->geo_res) == 0 &&
+                  ctx->geo_res.found;
     return ctx->geo_ok ? &ctx->geo_res : NULL;
 }

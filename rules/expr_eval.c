@@ -200,6 +200,21 @@ static rg_value arith(const rg_expr *e, rg_value a, rg_value b)
     return overflow ? rg_unknown(e->type) : rg_int_typed(e->type, r);
 }
 
+/* The use a specialised node reads a name node's value from (rg_expr.value_use). */
+static inline const rg_name_use *use_read(const rg_expr *e) { return e->value_use ? e->value_use : e->use; }
+
+/* value_of for an operand, a literal or a name read in place without the
+ * walk's recursion (`500 + geo_accuracy_km`: both). The name through its
+ * value_use (rg_expr.value_use), the same value. */
+static inline rg_value operand_of(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    if (e->kind == RG_X_LIT)
+        return e->lit;
+    if (e->kind == RG_X_USE)
+        return *rg_eval_use_ref(ctx, use_read(e));
+    return value_of(ctx, e);
+}
+
 static rg_value value_of(rg_eval_ctx *ctx, const rg_expr *e)
 {
     switch (e->kind) {
@@ -208,10 +223,10 @@ static rg_value value_of(rg_eval_ctx *ctx, const rg_expr *e)
     case RG_X_USE:
         return rg_eval_use(ctx, e->use);
     case RG_X_ARITH: {
-        rg_value a = value_of(ctx, e->a);
+        rg_value a = operand_of(ctx, e->a);
         if (!a.known)
             return rg_unknown(e->type);   /* whatever b is: b is not asked */
-        rg_value b = value_of(ctx, e->b);
+        rg_value b = operand_of(ctx, e->b);
         if (!b.known)
             return rg_unknown(e->type);
         return arith(e, a, b);
@@ -260,8 +275,6 @@ static int node_or(rg_eval_ctx *ctx, const rg_expr *e) { return tri_or(ctx, e); 
 static int node_cmp(rg_eval_ctx *ctx, const rg_expr *e) { return tri_cmp(ctx, e); }
 static int node_generic(rg_eval_ctx *ctx, const rg_expr *e) { return tri_generic(ctx, e); }
 
-/* The use a specialised node reads a name node's value from (rg_expr.value_use). */
-static inline const rg_name_use *use_read(const rg_expr *e) { return e->value_use ? e->value_use : e->use; }
 
 /* A boolean name used as a condition: `new_device`, `client.hooked`. */
 static int node_use_bool(rg_eval_ctx *ctx, const rg_expr *e)
@@ -347,7 +360,7 @@ static int node_use_cmp(rg_eval_ctx *ctx, const rg_expr *e)
     const rg_value *a = rg_eval_use_ref(ctx, use_read(e->a));
     if (!a->known)
         return RG_UNKNOWN;
-    rg_value b = value_of(ctx, e->b);
+    rg_value b = operand_of(ctx, e->b);
     if (!b.known)
         return RG_UNKNOWN;
     return compare(e->op, *a, b);
@@ -476,7 +489,7 @@ static int fires_distance_over(rg_eval_ctx *ctx, const rg_expr *e)
     const rg_geo_result *where = rg_geo_signals_distance_ends(ctx, ctx->ev);
     if (!where)
         return 0;   /* the distance is unknown: so is the comparison, X unasked */
-    rg_value x = value_of(ctx, e->b);
+    rg_value x = operand_of(ctx, e->b);
     if (!x.known)
         return 0;
     if ((is_integral(x.type) || x.type == RG_T_NUMBER) &&
