@@ -221,11 +221,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ctx.gen = 3;
                 preset_as_event(f, &ctx, states, &fields_state, &ev, data, size);
                 ctx.detector_state = states;
+                ctx.type_slot = (unsigned)ev.type + 1;   /* what rg_eval_begin derives from the fields state */
                 rg_tri folded = rg_eval_condition(&ctx, e);
                 ctx.gen = 11;
                 preset_as_event(f, &ctx, states, &fields_state, &ev, data, size);
                 CHECK(rg_eval_fires(&ctx, e) == (folded == RG_TRUE));
                 ctx.detector_state = NULL;
+                ctx.type_slot = 0;
                 rg_expr_despecialise(e);
                 CHECK(rg_eval_condition(&ctx, e) == folded);
                 ctx.gen = 4;

@@ -44,6 +44,11 @@ typedef struct rg_eval_ctx {
     /* private to eval.c: */
     const rg_event *ev;
     uint32_t parts;            /* rg_event_parts(ev) (detector.h) */
+    /* ev's type + 1 when this context knows `type` (the fields family's
+     * state is held: rg_expr_by_type), 0 otherwise (a context built
+     * without rg_eval_begin reads 0 too). */
+    unsigned type_slot;
+    unsigned fields_slot;      /* the fields family's index in rg_detectors[] + 1; 0: none */
     uint32_t gen;              /* bumped per event; memo entries of older gens are stale */
     uint32_t *memo_gen;        /* [n_uses] */
     rg_value *memo;            /* [n_uses] */

@@ -17,6 +17,9 @@ int rg_eval_ctx_init(rg_eval_ctx *ctx, const rg_ruleset *rs, void **detector_sta
     ctx->detector_state = detector_state;
     ctx->geo = geo;
     ctx->watermark_ms = INT64_MIN;
+    for (unsigned d = 0; rg_detectors[d]; d++)
+        if (rg_detectors[d]->family && strcmp(rg_detectors[d]->family, "fields") == 0)
+            ctx->fields_slot = d + 1;
     size_t n = rg_ruleset_use_count(rs);
     ctx->memo_gen = calloc(n ? n : 1, sizeof *ctx->memo_gen);
     ctx->memo = calloc(n ? n : 1, sizeof *ctx->memo);
@@ -45,6 +48,12 @@ void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev)
 {
     ctx->ev = ev;
     ctx->parts = ev ? rg_event_parts(ev) : 0;
+    /* Folded roots (count() filters that test `type`, asked on every
+     * event) read their residue at this index without checking again. */
+    ctx->type_slot = ev && (unsigned)ev->type < RG_EV_TYPE_COUNT && ctx->detector_state && ctx->fields_slot &&
+                             ctx->detector_state[ctx->fields_slot - 1]
+                         ? (unsigned)ev->type + 1
+                         : 0;
     if (++ctx->gen == 0) {
         /* Wrapped after 2^32 events: stale entries could look fresh. */
         memset(ctx->memo_gen, 0, rg_ruleset_use_count(ctx->rs) * sizeof *ctx->memo_gen);

@@ -43,22 +43,16 @@ typedef struct rg_expr_residue {
     tri_fn tri;
 } rg_expr_residue;
 
+/* Indexed by rg_eval_ctx.type_slot: at[0] the root whole (its own
+ * evaluator: `type` not known here), at[t + 1] what is left for type t. */
 struct rg_expr_by_type {
-    unsigned detector_index;   /* the fields family's: `type` is known only with its state */
-    tri_fn full;               /* the root's own evaluator, for everything else */
-    rg_expr_residue at[RG_EV_TYPE_COUNT];
+    rg_expr_residue at[RG_EV_TYPE_COUNT + 1];
 };
 
 static int node_by_type(rg_eval_ctx *ctx, const rg_expr *e)
 {
-    const struct rg_expr_by_type *bt = e->by_type;
-    const rg_event *ev = ctx->ev;
-    if (ev && (unsigned)ev->type < RG_EV_TYPE_COUNT && ctx->detector_state &&
-        ctx->detector_state[bt->detector_index]) {
-        const rg_expr_residue *r = &bt->at[ev->type];
-        return r->konst >= 0 ? r->konst : r->tri(ctx, r->node);
-    }
-    return bt->full(ctx, e);
+    const rg_expr_residue *r = &e->by_type->at[ctx->type_slot];
+    return r->konst >= 0 ? r->konst : r->tri(ctx, r->node);
 }
 
 static bool is_type_use(const rg_expr *e)
@@ -116,13 +110,14 @@ void rg_expr_fold_types(rg_expr *e, rg_arena *arena)
 {
     if (!e || !e->tri || e->by_type)
         return;
-    struct rg_expr_by_type bt = {.full = e->tri};
+    struct rg_expr_by_type bt;
+    bt.at[0] = whole(e);
     bool any = false, found = false;
     for (unsigned t = 0; t < RG_EV_TYPE_COUNT; t++) {
         if (!rg_rules_event_types[t])
             return;
-        bt.at[t] = residue(e, rg_rules_event_types[t]);
-        any |= bt.at[t].node != e;
+        bt.at[t + 1] = residue(e, rg_rules_event_types[t]);
+        any |= bt.at[t + 1].node != e;
     }
     if (!any)
         return;
@@ -133,7 +128,8 @@ void rg_expr_fold_types(rg_expr *e, rg_arena *arena)
     while (n && !found) {
         const rg_expr *x = stack[--n];
         if ((x->kind == RG_X_CMP || x->kind == RG_X_IN || x->kind == RG_X_IN_LIST) && is_type_use(x->a)) {
-            bt.detector_index = x->a->use->detector_index;
+            /* the fields family's (is_type_use): rg_eval_ctx.type_slot is 0
+             * unless its state is held, as `type` is unknown without it */
             found = true;
         } else if (x->kind == RG_X_AND || x->kind == RG_X_OR || x->kind == RG_X_NOT) {
             if (x->b && n < sizeof stack / sizeof stack[0])

@@ -229,6 +229,21 @@ static void test_type_fold(void **state)
     assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_TRUE);
     assert_true(asked(&f, "amount"));
     fx_end(&f, &seven);
+    /* Without the fields family's state (a role that does not hold it)
+     * `type` is unknown: no residue, the root's own evaluator, which asks
+     * amount after the unknown type test. */
+    size_t fields = 0;
+    while (rg_detectors[fields] && strcmp(rg_detectors[fields]->family, "fields") != 0)
+        fields++;
+    assert_non_null(rg_detectors[fields]);
+    void *held = f.state[fields];
+    assert_non_null(held);
+    f.state[fields] = NULL;
+    fx_begin(&f, &login);
+    assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_UNKNOWN);
+    assert_true(asked(&f, "amount"));
+    f.state[fields] = held;
+    fx_end(&f, &login);
     fx_close(&f);
 
     yaml = one_rule_file("amount > 5 and type == transfer");
