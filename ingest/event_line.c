@@ -193,6 +193,76 @@ static inline bool predicted(const unsigned char *q, unsigned f)
     return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, key_pattern[f].u.v)) & want) == want;
 }
 
+/*
+ * The usual forms of a number, read in one step for what takes them
+ * (line_number and rg_json_num_double read every other form; the two
+ * readings agree on these, tests/unit/ingest/test_event_parse.c checks):
+ *
+ * An unsigned integer of 1..16 digits without a leading zero (or "0"),
+ * followed by ',' or '}' (what ends a usual top-level value): its length,
+ * its value in *m; 0 for anything else.
+ */
+static inline long line_uint(const unsigned char *q, uint64_t *m)
+{
+    unsigned k = digit_run(q);
+    if (k == 0 || k > 16 || (k > 1 && *q == '0') || (q[k] != ',' && q[k] != '}'))
+        return 0;
+    *m = digits_value(q, k);
+    return k;
+}
+
+/* Powers of ten as rg_json_num_double divides by them (exact doubles). */
+static const double line_pow10[17] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
+                                      1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
+
+/*
+ * A coordinate in location's usual form: an optional '-', 1..16 integer
+ * digits without a leading zero (or "0"), '.', 1..16 fraction digits,
+ * then ',' or '}', whose value w * 10^-fd fits Clinger's fast path
+ * (rg_json_num_double's w_ok: at most 18 significant digits, w <= 2^53):
+ * its length with *out set as rg_usual_coordinate sets it, -1 when that
+ * value is outside +-limit (rg_usual_coordinate refuses it), 0 for any
+ * other form (then read by line_number and rg_usual_coordinate).
+ */
+static inline long line_coordinate(const unsigned char *q, double limit, double *out)
+{
+    static const uint64_t pow10[17] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+                                       1000000000, 10000000000, 100000000000, 1000000000000,
+                                       10000000000000, 100000000000000, 1000000000000000,
+                                       10000000000000000};
+    const unsigned char *d = q;
+    bool neg = *d == '-';
+    d += neg;
+    unsigned k = digit_run(d);
+    if (k == 0 || k > 16 || (k > 1 && *d == '0') || d[k] != '.')
+        return 0;
+    unsigned fd = digit_run(d + k + 1);
+    const unsigned char *end = d + k + 1 + fd;
+    if (fd == 0 || fd > 16 || (*end != ',' && *end != '}'))
+        return 0;
+    uint64_t m = digits_value(d, k);
+    if (!m || k + fd > 18)
+        return 0; /* leading zeros of the fraction, or too many digits: line_number counts them */
+    uint64_t w = m * pow10[fd] + digits_value(d + k + 1, fd);
+    if (w > (UINT64_C(1) << 53))
+        return 0;
+    double v = (double)w / line_pow10[fd];
+    v = neg ? -v : v;
+    if (!(v >= -limit && v <= limit))
+        return -1;
+    *out = v;
+    return end - q;
+}
+
+/* Field f's value v, of the type its branch below read, taken into ev
+ * (rg_usual_take, inlined once per value type so the compiler drops the
+ * type tests that cannot fail there). */
+static inline __attribute__((always_inline)) bool line_take(rg_event_parser *p, rg_event *ev, int f,
+                                                            const rg_json_val *v)
+{
+    return rg_usual_take(p, ev, f, v);
+}
+
 /* `"lat":` or `"lon":` at q: the member's value slot, bit and limit. */
 static inline bool location_key(rg_event_parser *p, const unsigned char *q, rg_json_val **val, unsigned *bit,
                                 double *limit)
@@ -226,13 +296,17 @@ static inline const unsigned char *line_location(rg_event_parser *p, rg_event *e
             return NULL;
         seen |= bit;
         q += 6;
-        long n = line_number(q, e, &val->num);
-        if (n < 0)
+        long n = line_coordinate(q, limit, &d[bit - 1]);
+        if (n == 0) { /* not the usual form: the general number reading */
+            if ((n = line_number(q, e, &val->num)) < 0)
+                return NULL;
+            val->type = RG_JSON_NUMBER;
+            if (!rg_usual_coordinate(p, val, limit, &d[bit - 1]))
+                return NULL;
+        } else if (n < 0) {
             return NULL;
-        val->type = RG_JSON_NUMBER;
+        }
         q += n;
-        if (!rg_usual_coordinate(p, val, limit, &d[bit - 1]))
-            return NULL;
         if (*q != (i ? '}' : ','))
             return NULL;
         q++;
@@ -289,6 +363,7 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
         prev = f >= 0 ? (unsigned)f : F_COUNT;
         rg_json_val v;
         unsigned c = *q;
+        uint64_t m;
         if (c == '"' && (n = plain_run(q)) >= 0) {
             q[n + 1] = '\0';
             v.type = RG_JSON_STRING;
@@ -296,6 +371,18 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
             v.str_len = (size_t)n;
             v.str_has_nul = false;
             q += n + 2;
+            if (f >= 0 && !line_take(p, ev, f, &v))
+                return LINE_UNUSUAL;
+            goto taken;
+        } else if (c - '0' <= 9 && (n = line_uint(q, &m)) > 0) {
+            /* what line_number reads of it; the rest of v.num is not
+             * looked at by any field that takes an integer */
+            v.type = RG_JSON_NUMBER;
+            v.num = (rg_json_num){.text = (const char *)q, .len = (size_t)n, .is_int = true, .mag = m};
+            q += n;
+            if (f >= 0 && !line_take(p, ev, f, &v))
+                return LINE_UNUSUAL;
+            goto taken;
         } else if ((c - '0' <= 9 || c == '-') && (n = line_number(q, e, &v.num)) >= 0) {
             v.type = RG_JSON_NUMBER;
             q += n;
@@ -316,6 +403,7 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
         }
         if (f >= 0 && !rg_usual_take(p, ev, f, &v)) /* unknown fields are ignored */
             return LINE_UNUSUAL;
+    taken:
         if (f == F_TYPE)
             after = p->key_after[ev->type + 1];
     next:

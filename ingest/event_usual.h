@@ -186,7 +186,7 @@ static inline bool rg_usual_client(const rg_event_parser *p, rg_event *ev, const
  * is not usual (rg_event_check decides then). A null is looked at only
  * when a field did not take its value (most values are not null).
  */
-static inline bool rg_usual_take_value(rg_event_parser *p, rg_event *ev, int f, const rg_json_val *v)
+static inline __attribute__((always_inline)) bool rg_usual_take_value(rg_event_parser *p, rg_event *ev, int f, const rg_json_val *v)
 {
     size_t unused;
     int e;
@@ -248,7 +248,7 @@ static inline bool rg_usual_take_value(rg_event_parser *p, rg_event *ev, int f, 
     }
 }
 
-static inline bool rg_usual_take(rg_event_parser *p, rg_event *ev, int f, const rg_json_val *v)
+static inline __attribute__((always_inline)) bool rg_usual_take(rg_event_parser *p, rg_event *ev, int f, const rg_json_val *v)
 {
     /* null: absent when optional; wrong_type for a required field */
     return rg_usual_take_value(p, ev, f, v) || (v->type == RG_JSON_NULL && ((RG_USUAL_OPTIONAL >> f) & 1));

@@ -496,6 +496,71 @@ static void test_compact_scan_as_general(void **state)
     rg_event_parser_free(general);
 }
 
+/* The line pass reads the usual forms of numbers in one step (an
+ * unsigned integer for amount, shares and the times; a short decimal
+ * for lat/lon) and every other form as the scans do: number literals of
+ * every shape in each of those places (0 to 20 integer digits, leading
+ * zeros, 0 to 19 fraction digits, signs, exponents, around 2^53 and
+ * 18 significant digits) give what the general scan gives. */
+static void test_line_numbers_as_general(void **state)
+{
+    (void)state;
+    static const char *const fixed[] = {"0", "-0", "00", "01", "1.", "1.05", "0.5", "-0.5", "9007199254740992",
+                                        "9007199254740993", "900719925474099.3", "90071992547409.93",
+                                        "1234567890123456", "12345678901234567", "1.23456789012345678",
+                                        "12.3456789012345678", "1.2345678901234567", "89.9999999999999999",
+                                        "90.0000000000000001", "-180.000000000000001", "1e2", "1.5E-3",
+                                        "253402300799999", "253402300800000", "1000000000000", "1000000000001",
+                                        "10000", "10001", "-1", "1.0", "1796091336910"};
+    static const char *const shapes[] = {
+        "{\"event_id\":\"e\",\"type\":\"transfer\",\"account\":\"a\",\"counterparty\":\"b\",\"amount\":%s,\"ts\":5}",
+        "{\"event_id\":\"e\",\"type\":\"red_packet_send\",\"account\":\"a\",\"packet_id\":\"p\",\"amount\":5,"
+        "\"shares\":%s,\"ts\":5}",
+        "{\"event_id\":\"e\",\"type\":\"login\",\"account\":\"a\",\"ts\":%s}",
+        "{\"event_id\":\"e\",\"type\":\"login\",\"account\":\"a\",\"client_ts\":%s,\"ts\":1}",
+        "{\"event_id\":\"e\",\"type\":\"login\",\"account\":\"a\",\"ts\":1,\"location\":{\"lat\":%s,\"lon\":1.5}}",
+        "{\"event_id\":\"e\",\"type\":\"login\",\"account\":\"a\",\"location\":{\"lon\":%s,\"lat\":-1.5},\"ts\":1}",
+        "{\"event_id\":\"e\",\"type\":\"login\",\"account\":\"a\",\"x\":%s,\"ts\":1}",
+    };
+    rg_event_parser *fast[2] = {rg_event_parser_new(), rg_event_parser_new()}, *general = rg_event_parser_new();
+    assert_non_null(fast[0]);
+    assert_non_null(fast[1]);
+    assert_non_null(general);
+    fast[1]->no_line_pass = true;
+    general->general_only = true;
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    char lit[64], line[512];
+    for (int i = 0; i < 30000 + (int)(sizeof fixed / sizeof *fixed); i++) {
+        if (i < (int)(sizeof fixed / sizeof *fixed)) {
+            snprintf(lit, sizeof lit, "%s", fixed[i]);
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int int_digits = (int)(x % 21), frac = (int)((x >> 8) % 20), form = (int)((x >> 16) % 16);
+            size_t n = 0;
+            if (form == 0)
+                lit[n++] = '-';
+            uint64_t z = x * 2862933555777941757ULL + 3037000493ULL;
+            for (int k = 0; k < int_digits; k++, z = z * 6364136223846793005ULL + 1442695040888963407ULL)
+                lit[n++] = (char)('0' + (k == 0 && form > 2 && int_digits > 1 ? 1 + (z >> 60) % 9 : (z >> 60) % 10));
+            if (form < 8 && frac) {
+                lit[n++] = '.';
+                for (int k = 0; k < frac; k++, z = z * 6364136223846793005ULL + 1442695040888963407ULL)
+                    lit[n++] = (char)('0' + (z >> 60) % 10);
+            }
+            if (form == 1)
+                lit[n++] = 'e', lit[n++] = '1';
+            lit[n] = 0;
+        }
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+            int len = snprintf(line, sizeof line, shapes[s], lit);
+            compare_paths(fast, general, line, (size_t)len);
+        }
+    }
+    rg_event_parser_free(fast[0]);
+    rg_event_parser_free(fast[1]);
+    rg_event_parser_free(general);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -526,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_locations_exact),
         cmocka_unit_test(test_ip_as_inet_pton),
         cmocka_unit_test(test_compact_scan_as_general),
+        cmocka_unit_test(test_line_numbers_as_general),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
