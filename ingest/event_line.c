@@ -254,13 +254,61 @@ static inline long line_coordinate(const unsigned char *q, double limit, double 
     return end - q;
 }
 
+/* The octet of digits u[start..end): 1..3 digits, no leading zero,
+ * at most 255 (rg_ipv4_octet's rules). */
+static inline __attribute__((always_inline)) bool line_octet(const unsigned char *u, unsigned start, unsigned end,
+                                                             unsigned *o)
+{
+    const unsigned char *d = u + start;
+    switch (end - start) {
+    case 1: *o = d[0] - '0'; return true;
+    case 2: *o = (d[0] - '0') * 10 + (d[1] - '0'); return d[0] != '0';
+    case 3: *o = (d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0'); return d[0] != '0' && *o <= 255;
+    default: return false; /* no digit, or four */
+    }
+}
+
+/*
+ * rg_ipv4_text (inet_pton's IPv4 reading) for a string in the padded
+ * copy, so 16 bytes can be loaded from it: one compare finds its dots and
+ * digits, then each octet is read by its length. Same result, and out is
+ * left untouched on 0 (tests/unit/ingest/test_event_parse.c compares it
+ * with inet_pton).
+ */
+static inline int line_ipv4(const char *s, size_t len, unsigned char out[4])
+{
+    if (len < 7 || len > 15) /* "0.0.0.0" .. "255.255.255.255" */
+        return 0;
+    const unsigned char *u = (const unsigned char *)s;
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)u);
+    __m128i t = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+    unsigned in = (1u << len) - 1;
+    unsigned dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & in;
+    unsigned digits =
+        (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(t, _mm_set1_epi8(9)), _mm_set1_epi8(9))) & in;
+    if ((dots | digits) != in)
+        return 0;
+    /* three dots, then four octets between them and the ends */
+    unsigned d1 = dots & (dots - 1), d2 = d1 & (d1 - 1);
+    if (!d2 || (d2 & (d2 - 1)))
+        return 0;
+    unsigned e0 = (unsigned)__builtin_ctz(dots), e1 = (unsigned)__builtin_ctz(d1), e2 = (unsigned)__builtin_ctz(d2);
+    unsigned octet[4];
+    if (!line_octet(u, 0, e0, &octet[0]) || !line_octet(u, e0 + 1, e1, &octet[1]) ||
+        !line_octet(u, e1 + 1, e2, &octet[2]) || !line_octet(u, e2 + 1, (unsigned)len, &octet[3]))
+        return 0;
+    out[0] = (unsigned char)octet[0], out[1] = (unsigned char)octet[1];
+    out[2] = (unsigned char)octet[2], out[3] = (unsigned char)octet[3];
+    return 1;
+}
+
 /* Field f's value v, of the type its branch below read, taken into ev
  * (rg_usual_take, inlined once per value type so the compiler drops the
- * type tests that cannot fail there). */
+ * type tests that cannot fail there; addresses read by line_ipv4). */
 static inline __attribute__((always_inline)) bool line_take(rg_event_parser *p, rg_event *ev, int f,
                                                             const rg_json_val *v)
 {
-    return rg_usual_take(p, ev, f, v);
+    return rg_usual_take_with(p, ev, f, v, line_ipv4);
 }
 
 /* `"lat":` or `"lon":` at q: the member's value slot, bit and limit. */

@@ -186,7 +186,10 @@ static inline bool rg_usual_client(const rg_event_parser *p, rg_event *ev, const
  * is not usual (rg_event_check decides then). A null is looked at only
  * when a field did not take its value (most values are not null).
  */
-static inline __attribute__((always_inline)) bool rg_usual_take_value(rg_event_parser *p, rg_event *ev, int f, const rg_json_val *v)
+static inline __attribute__((always_inline)) bool rg_usual_take_value_with(rg_event_parser *p, rg_event *ev, int f,
+                                                                           const rg_json_val *v,
+                                                                           int (*ipv4)(const char *, size_t,
+                                                                                       unsigned char[4]))
 {
     size_t unused;
     int e;
@@ -202,7 +205,7 @@ static inline __attribute__((always_inline)) bool rg_usual_take_value(rg_event_p
     case F_IP:
         if (v->type != RG_JSON_STRING || v->str_has_nul || v->str_len > RG_IP_TEXT_MAX)
             return false;
-        if (rg_ipv4_text(v->str, v->str_len, ev->ip_bin))
+        if (ipv4(v->str, v->str_len, ev->ip_bin))
             ev->ip_family = AF_INET;
         else if (inet_pton(AF_INET6, v->str, ev->ip_bin) == 1)
             ev->ip_family = AF_INET6;
@@ -248,10 +251,26 @@ static inline __attribute__((always_inline)) bool rg_usual_take_value(rg_event_p
     }
 }
 
-static inline __attribute__((always_inline)) bool rg_usual_take(rg_event_parser *p, rg_event *ev, int f, const rg_json_val *v)
+static inline __attribute__((always_inline)) bool rg_usual_take_value(rg_event_parser *p, rg_event *ev, int f,
+                                                                      const rg_json_val *v)
+{
+    return rg_usual_take_value_with(p, ev, f, v, rg_ipv4_text);
+}
+
+/* rg_usual_take_value, an IPv4 address read by ipv4 (which must read it
+ * as rg_ipv4_text does: the line pass's reader needs its padding). */
+static inline __attribute__((always_inline)) bool rg_usual_take_with(rg_event_parser *p, rg_event *ev, int f,
+                                                                     const rg_json_val *v,
+                                                                     int (*ipv4)(const char *, size_t,
+                                                                                 unsigned char[4]))
 {
     /* null: absent when optional; wrong_type for a required field */
-    return rg_usual_take_value(p, ev, f, v) || (v->type == RG_JSON_NULL && ((RG_USUAL_OPTIONAL >> f) & 1));
+    return rg_usual_take_value_with(p, ev, f, v, ipv4) || (v->type == RG_JSON_NULL && ((RG_USUAL_OPTIONAL >> f) & 1));
+}
+
+static inline __attribute__((always_inline)) bool rg_usual_take(rg_event_parser *p, rg_event *ev, int f, const rg_json_val *v)
+{
+    return rg_usual_take_with(p, ev, f, v, rg_ipv4_text);
 }
 
 /* After the last field: true when the fields seen are exactly a usual

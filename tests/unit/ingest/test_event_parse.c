@@ -345,14 +345,19 @@ static void test_locations_exact(void **state)
 static void test_ip_as_inet_pton(void **state)
 {
     (void)state;
-    rg_event_parser *p = rg_event_parser_new();
+    rg_event_parser *p = rg_event_parser_new(), *p_compact = rg_event_parser_new();
+    assert_non_null(p);
+    assert_non_null(p_compact);
+    p_compact->no_line_pass = true;
     rg_event ev;
     rg_reject rej;
     uint64_t x = 0x9E3779B97F4A7C15ULL;
     char ip[40], line[256];
     static const char *const fixed[] = {"1.2.3.4", "255.255.255.255", "256.1.1.1", "01.2.3.4", "0.0.0.0", "1.2.3",
                                         "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.4.5", "00.1.1.1", "1.2.3.04",
-                                        "10.0.0.1", "::ffff:1.2.3.4", "1.2.3.4a", "", "1.2.3.255", "1.2.3.256"};
+                                        "10.0.0.1", "::ffff:1.2.3.4", "1.2.3.4a", "", "1.2.3.255", "1.2.3.256",
+                                        "1.2.3.4.5.6.7.8", "1111.2.3.4", "1.2.3.0255", "255.255.255.2555",
+                                        "9.9.9.9", "0.0.0.00", "100.200.250.199", "1.2..3.4"};
     for (int i = 0; i < 100000 + (int)(sizeof fixed / sizeof *fixed); i++) {
         if (i < (int)(sizeof fixed / sizeof *fixed)) {
             snprintf(ip, sizeof ip, "%s", fixed[i]);
@@ -368,18 +373,23 @@ static void test_ip_as_inet_pton(void **state)
         int v6 = !v4 && inet_pton(AF_INET6, ip, want) == 1;
         snprintf(line, sizeof line, "{\"event_id\":\"e\",\"type\":\"login\",\"ts\":5,\"account\":\"a\",\"ip\":\"%s\"}",
                  ip);
-        int rc = rg_event_parse(p, line, strlen(line), &ev, &rej);
-        if (!v4 && !v6) {
-            if (rc == 0 || rej.kind != RG_REJ_BAD_IP)
-                fail_msg("%s: accepted as an IP", ip);
-            continue;
+        /* the line pass's reader (line_ipv4), then rg_ipv4_text's */
+        for (int k = 0; k < 2; k++) {
+            rg_event_parser *q = k ? p_compact : p;
+            int rc = rg_event_parse(q, line, strlen(line), &ev, &rej);
+            if (!v4 && !v6) {
+                if (rc == 0 || rej.kind != RG_REJ_BAD_IP)
+                    fail_msg("%s: accepted as an IP", ip);
+                continue;
+            }
+            assert_int_equal(rc, 0);
+            assert_int_equal(ev.ip_family, v4 ? AF_INET : AF_INET6);
+            if (memcmp(ev.ip_bin, want, v4 ? 4 : 16) != 0)
+                fail_msg("%s: other bytes than inet_pton's", ip);
         }
-        assert_int_equal(rc, 0);
-        assert_int_equal(ev.ip_family, v4 ? AF_INET : AF_INET6);
-        if (memcmp(ev.ip_bin, want, v4 ? 4 : 16) != 0)
-            fail_msg("%s: other bytes than inet_pton's", ip);
     }
     rg_event_parser_free(p);
+    rg_event_parser_free(p_compact);
 }
 
 /* Everything an accepted line yields, as text, or the reject. */
