@@ -162,12 +162,14 @@ static inline long line_number(const unsigned char *q, const unsigned char *e, r
  * Key prediction: captured lines of one event type write their keys in
  * one order, so the key that followed field `prev` on a line of type t
  * last time (p->key_after[t + 1][prev]; row 0 before the type is read) is
- * compared first, quotes and colon included, with one 16-byte compare:
- * `"name":` at q is exactly what reading the key would have found. A
- * miss reads the key the ordinary way and remembers it. Names of up to
- * 13 bytes have a pattern; longer ones are always read.
+ * compared first, with the comma before it, its quotes and its colon, in
+ * one 16-byte compare: `,"name":` at q is exactly what finding the member
+ * separator and reading the key would have found. (The copy's opening
+ * '{' is made a ',' so the first key is read the same way.) A miss reads
+ * the separator and the key the ordinary way and remembers the key.
+ * Names of up to 12 bytes have a pattern; longer ones are always read.
  */
-#define KEY_PATTERN(name) {{"\"" name "\":"}, (1u << (sizeof(name) + 2)) - 1, sizeof(name) + 2}
+#define KEY_PATTERN(name) {{",\"" name "\":"}, (1u << (sizeof(name) + 3)) - 1, sizeof(name) + 3}
 static const struct {
     union {
         char text[16];
@@ -377,13 +379,14 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
     memcpy(a, json, len);
     memset(a + len, 0, RG_LINE_PAD);
     const unsigned char *e = a + len, *last = e - 1;
-    unsigned char *q = a + 1;
+    a[0] = ','; /* the first key is read as the ones after a comma (json[0] is '{') */
+    unsigned char *q = a;
     uint32_t obj = rg_json_object(s), seen = 0;
     memset(ev, 0, sizeof *ev);
     ev->client_automation = ev->client_hooked = -1;
     unsigned prev = F_COUNT; /* the field before this key (F_COUNT: none; an unknown one: F_COUNT too) */
     uint8_t *after = p->key_after[0];
-    for (;;) { /* q at a key's opening quote */
+    for (;;) { /* q at the separator before a key, or at the closing '}' */
         unsigned g = after[prev];
         int f;
         long n;
@@ -391,6 +394,12 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
             f = (int)g - 1;
             q += key_pattern[f].bytes;
         } else {
+            if (q[0] != ',' || q[1] != '"') {
+                if (q == last && *q == '}') /* never at the start: a[0] is ',' */
+                    break;
+                return LINE_NO;
+            }
+            q++;
             if ((n = plain_run(q)) < 0)
                 return LINE_NO;
             f = key_field(q + 1, (size_t)n);
@@ -454,14 +463,7 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
     taken:
         if (f == F_TYPE)
             after = p->key_after[ev->type + 1];
-    next:
-        if (q[0] == ',' && q[1] == '"') {
-            q++;
-            continue;
-        }
-        if (q == last && *q == '}')
-            break;
-        return LINE_NO;
+    next:;
     }
     p->seen = seen;
     s->p = s->end;
