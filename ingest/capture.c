@@ -521,8 +521,39 @@ rg_capture_status rg_capture_next(rg_capture *c, rg_capture_item *item, char *er
     return accepted ? RG_CAPTURE_EVENT : RG_CAPTURE_REJECT;
 }
 
+/* next_line's usual case, read without its frame: a line ended by '\n'
+ * in the current chunk, not over the limit, starting with a byte that is
+ * no whitespace, not ending in '\r', its source slot already naming this
+ * file. Exactly what next_line does for it; false (nothing changed) for
+ * anything else, which next_line then reads. */
+static inline bool usual_line(rg_capture *c, rg_capture_item *item)
+{
+    if (c->failed || !c->open || c->over || c->pos >= c->len || !c->n_chunks)
+        return false;
+    unsigned char *start = c->chunks[c->cur_chunk].data + c->pos;
+    unsigned char *nl = memchr(start, '\n', c->len - c->pos);
+    if (!nl)
+        return false;
+    size_t n = (size_t)(nl - start);
+    unsigned s = c->cur_source;
+    if (n == 0 || n > RG_CAPTURE_MAX_LINE || start[0] <= ' ' || start[n - 1] == '\r' ||
+        c->source_file[s] != c->cur + 1)
+        return false;
+    c->pos += n + 1;
+    c->line_chunk = c->cur_chunk;
+    count_line(c);
+    c->stats.lines++;
+    memcpy(c->sources[s] + c->source_prefix, c->line_digits, sizeof c->line_digits);
+    item->source = c->sources[s];
+    item->raw = (const char *)start;
+    item->raw_len = n;
+    return true;
+}
+
 rg_capture_status rg_capture_next_line(rg_capture *c, rg_capture_item *item, char *errstr, size_t errstr_size)
 {
+    if (usual_line(c, item))
+        return RG_CAPTURE_EVENT;
     const char *line;
     size_t len;
     rg_capture_status st = next_line(c, item, &line, &len, errstr, errstr_size);

@@ -103,13 +103,20 @@ static void describe_full(const rg_event *e, rg_strbuf *out)
                      e->client_hooked, (long long)e->shares, e->kind, e->mode, e->reason);
 }
 
+/* An event's source and raw bytes: rg_capture_next_line's usual-line
+ * path must give what next_line gives. */
+static void describe_origin(const rg_capture_item *it, rg_strbuf *out)
+{
+    rg_strbuf_printf(out, "@%s %zu %.*s|", it->source, it->raw_len, (int)it->raw_len, it->raw);
+}
+
 /* The same stream read as replay --workers reads it: lines from
  * rg_capture_next_line, parsed with a parser of the caller's, each event
  * deep-copied (rg_event_copy) and described only after the parser has
  * moved on to another line, so a copy that still pointed into the
  * parser's storage would show. Rejects and the error as in read_all. */
 static void read_all_by_lines(const char *const *paths, size_t n, rg_strbuf *out, rg_strbuf *full,
-                              uint64_t *envelopes)
+                              uint64_t *envelopes, rg_capture_stats *stats)
 {
     rg_capture *c = rg_capture_new(paths, n);
     rg_event_parser *p = rg_event_parser_new();
@@ -143,11 +150,13 @@ static void read_all_by_lines(const char *const *paths, size_t n, rg_strbuf *out
             it.event = copy;
             describe(st, &it, out);
             describe_full(&copy, full);
+            describe_origin(&it, full);
             free(buf);
         } else {
             describe(st, &it, out);
         }
     }
+    *stats = *rg_capture_get_stats(c);
     rg_event_parser_free(p);
     rg_capture_free(c);
 }
@@ -170,11 +179,18 @@ static void read_all(const char *const *paths, size_t n, rg_strbuf *out, rg_capt
             break;
         }
         describe(st, &it, out);
-        if (st == RG_CAPTURE_EVENT)
+        if (st == RG_CAPTURE_EVENT) {
             describe_full(&it.event, &full);
+            describe_origin(&it, &full);
+        }
     }
     uint64_t envelopes;
-    read_all_by_lines(paths, n, &lines, &lines_full, &envelopes);
+    rg_capture_stats by_lines;
+    read_all_by_lines(paths, n, &lines, &lines_full, &envelopes, &by_lines);
+    const rg_capture_stats *whole = rg_capture_get_stats(c);
+    assert_int_equal(by_lines.lines, whole->lines);
+    assert_int_equal(by_lines.blank_lines, whole->blank_lines);
+    assert_int_equal(by_lines.bytes, whole->bytes);
     assert_int_equal(out->len - start, lines.len);
     assert_memory_equal(out->data + start, lines.data, lines.len);
     assert_int_equal(full.len, lines_full.len);
