@@ -329,11 +329,38 @@ static inline bool location_key(rg_event_parser *p, const unsigned char *q, rg_j
     return false;
 }
 
+/*
+ * The scan state of this line (rg_event_scan_begin: the scanner on the
+ * line, its arena and key set, the sub-object bits), set up when first
+ * needed: by an unknown key (its duplicate check), a value read by the
+ * compact scan's reading, or a coordinate that may need the arena. A
+ * usual line needs none of it; nothing reads that state after a usual
+ * line (the next line sets it up again), and any other outcome sends the
+ * line to the compact scan, which sets it up from the start.
+ */
+typedef struct line_scan {
+    const char *json;
+    size_t len;
+    uint32_t obj; /* the top-level object's id for rg_json_key_add */
+    bool begun;
+} line_scan;
+
+static inline __attribute__((always_inline)) bool line_scan_ready(rg_event_parser *p, line_scan *ls)
+{
+    if (!ls->begun) {
+        if (rg_event_scan_begin(p, ls->json, ls->len) != 0)
+            return false;
+        ls->obj = rg_json_object(&p->js);
+        ls->begun = true;
+    }
+    return true;
+}
+
 /* A compact location object at q ('{'): {"lat":N,"lon":N} in either order
  * with plain numbers, taken into ev as rg_usual_take would: the byte
  * after it, or NULL when it is anything else (or not usual). */
-static inline const unsigned char *line_location(rg_event_parser *p, rg_event *ev, const unsigned char *q,
-                                                 const unsigned char *e)
+static inline const unsigned char *line_location(rg_event_parser *p, line_scan *ls, rg_event *ev,
+                                                 const unsigned char *q, const unsigned char *e)
 {
     double d[2];
     unsigned seen = 0;
@@ -351,7 +378,7 @@ static inline const unsigned char *line_location(rg_event_parser *p, rg_event *e
             if ((n = line_number(q, e, &val->num)) < 0)
                 return NULL;
             val->type = RG_JSON_NUMBER;
-            if (!rg_usual_coordinate(p, val, limit, &d[bit - 1]))
+            if (!line_scan_ready(p, ls) || !rg_usual_coordinate(p, val, limit, &d[bit - 1]))
                 return NULL;
         } else if (n < 0) {
             return NULL;
@@ -373,15 +400,14 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
     if (len > RG_LINE_PASS_MAX || len < 2 || json[0] != '{' || json[1] != '"')
         return LINE_NO;
     rg_json_scanner *s = &p->js;
-    if (rg_event_scan_begin(p, json, len) != 0)
-        return LINE_NO;
+    line_scan ls = {.json = json, .len = len};
     unsigned char *a = p->line;
     memcpy(a, json, len);
     memset(a + len, 0, RG_LINE_PAD);
     const unsigned char *e = a + len, *last = e - 1;
     a[0] = ','; /* the first key is read as the ones after a comma (json[0] is '{') */
     unsigned char *q = a;
-    uint32_t obj = rg_json_object(s), seen = 0;
+    uint32_t seen = 0;
     memset(ev, 0, sizeof *ev);
     ev->client_automation = ev->client_hooked = -1;
     unsigned prev = F_COUNT; /* the field before this key (F_COUNT: none; an unknown one: F_COUNT too) */
@@ -403,7 +429,8 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
             if ((n = plain_run(q)) < 0)
                 return LINE_NO;
             f = key_field(q + 1, (size_t)n);
-            if (f < 0 && rg_json_key_add(s, obj, (const char *)q + 1, (size_t)n) != 0)
+            if (f < 0 &&
+                (!line_scan_ready(p, &ls) || rg_json_key_add(s, ls.obj, (const char *)q + 1, (size_t)n) != 0))
                 return LINE_NO;
             q += n + 2;
             if (*q != ':')
@@ -444,7 +471,7 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
             v.type = RG_JSON_NUMBER;
             q += n;
         } else if (f == F_LOCATION && c == '{') {
-            if (!(q = (unsigned char *)line_location(p, ev, q, e)))
+            if (!(q = (unsigned char *)line_location(p, &ls, ev, q, e)))
                 return LINE_NO;
             goto next; /* taken */
         } else {
@@ -452,6 +479,8 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
              * container) is read by the compact scan's own reading, on
              * the line itself at the same offset. */
             rg_json_val *kept = f >= 0 ? &p->vals[f] : &v;
+            if (!line_scan_ready(p, &ls))
+                return LINE_NO;
             s->p = s->start + (q - a);
             if (rg_event_scan_value(p, f, kept) != 0)
                 return LINE_NO;
@@ -466,6 +495,7 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
     next:;
     }
     p->seen = seen;
-    s->p = s->end;
+    if (ls.begun)
+        s->p = s->end;
     return rg_usual_finish(ev, seen) ? LINE_USUAL : LINE_UNUSUAL;
 }
