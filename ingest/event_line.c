@@ -395,6 +395,22 @@ static inline const unsigned char *line_location(rg_event_parser *p, line_scan *
     return q;
 }
 
+/* memset(ev, 0, sizeof *ev) as 16-byte stores: GCC makes the memset a
+ * `rep stos` of ~36 steps (each one counted), paid on every line. Same
+ * bytes, padding included. */
+static inline void line_clear_event(rg_event *ev)
+{
+    unsigned char *b = (unsigned char *)ev;
+    __m128i zero = _mm_setzero_si128();
+    __asm__("" : "+x"(zero)); /* opaque: GCC would merge the stores back into the memset */
+    size_t i = 0;
+#pragma GCC unroll 32
+    for (; i + 16 <= sizeof *ev; i += 16)
+        _mm_storeu_si128((__m128i *)(void *)(b + i), zero);
+    if (i < sizeof *ev)
+        memset(b + i, 0, sizeof *ev - i);
+}
+
 int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_event *ev)
 {
     if (len > RG_LINE_PASS_MAX || len < 2 || json[0] != '{' || json[1] != '"')
@@ -408,7 +424,7 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
     a[0] = ','; /* the first key is read as the ones after a comma (json[0] is '{') */
     unsigned char *q = a;
     uint32_t seen = 0;
-    memset(ev, 0, sizeof *ev);
+    line_clear_event(ev);
     ev->client_automation = ev->client_hooked = -1;
     unsigned prev = F_COUNT; /* the field before this key (F_COUNT: none; an unknown one: F_COUNT too) */
     uint8_t *after = p->key_after[0];
