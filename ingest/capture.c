@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "event_fields.h"
 #include "event_parse.h"
 
 /* A read fills up to a chunk's free room; big enough that reads cost
@@ -496,8 +497,19 @@ error:
 void rg_capture_parse(rg_event_parser *p, const char *line, size_t len, rg_capture_item *item, bool *is_envelope,
                       bool *accepted)
 {
+    /* The line pass first, as rg_event_parse_line does: a usual line is
+     * what rg_event_parse_line would have reported for it (no envelope,
+     * the whole line as raw, accepted). */
+    int r = rg_event_line_first(p, line, len, &item->event);
+    if (r == LINE_USUAL) {
+        *is_envelope = false;
+        item->raw = line;
+        item->raw_len = len;
+        *accepted = true;
+        return;
+    }
     rg_event_line info;
-    int rc = rg_event_parse_line(p, line, len, &item->event, &item->reject, &info);
+    int rc = rg_event_parse_line_after(p, line, len, &item->event, &item->reject, &info, r);
     *is_envelope = info.is_envelope;
     /* A bad envelope is reported with the whole line; a bad payload
      * with the payload, which is the event that was sent. */

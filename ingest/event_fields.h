@@ -90,6 +90,16 @@ extern const char *const rg_field_names[F_COUNT];
  * from the start). */
 enum { LINE_NO = 0, LINE_USUAL, LINE_UNUSUAL };
 int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_event *ev);
+/* rg_event_parse_line in two steps, for rg_capture_parse (capture.c),
+ * which returns at once on a usual line: the line pass, first reading of
+ * every line unless a test turned it off (then LINE_NO), then the rest
+ * given its result. */
+static inline int rg_event_line_first(rg_event_parser *p, const char *line, size_t len, rg_event *ev)
+{
+    return p->general_only || p->no_line_pass ? LINE_NO : rg_event_line_pass(p, line, len, ev);
+}
+int rg_event_parse_line_after(rg_event_parser *p, const char *line, size_t len, rg_event *ev, rg_reject *rej,
+                              rg_event_line *info, int line_result);
 
 /* event_parse.c's scan state reset and start (-1 on out of memory), and
  * its reading of a top-level value at the scanner's cursor for field f

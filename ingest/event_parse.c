@@ -445,11 +445,9 @@ static int scan_compact(rg_event_parser *p, const char *json, size_t len, rg_eve
     return r == COMPACT_UNUSUAL ? scan_compact_as(p, json, len, ev, false) : r;
 }
 
-/* The line pass (event_line.c), first reading of every line unless a
- * test turned it off (then LINE_NO). */
 static inline int line_pass(rg_event_parser *p, const char *json, size_t len, rg_event *ev)
 {
-    return p->general_only || p->no_line_pass ? LINE_NO : rg_event_line_pass(p, json, len, ev);
+    return rg_event_line_first(p, json, len, ev);
 }
 
 /* The scan pass over one JSON text, after the line pass gave r: 0 when it
@@ -579,12 +577,17 @@ int rg_event_parse(rg_event_parser *p, const char *json, size_t len, rg_event *e
 int rg_event_parse_line(rg_event_parser *p, const char *line, size_t len, rg_event *ev,
                         rg_reject *rej, rg_event_line *info)
 {
+    /* The line pass called here, not through scan(): nearly every line
+     * ends with it, and one call level less is measurable per line. */
+    return rg_event_parse_line_after(p, line, len, ev, rej, info, line_pass(p, line, len, ev));
+}
+
+int rg_event_parse_line_after(rg_event_parser *p, const char *line, size_t len, rg_event *ev, rg_reject *rej,
+                              rg_event_line *info, int r)
+{
     info->is_envelope = false;
     info->event_raw = line;
     info->event_raw_len = len;
-    /* The line pass called here, not through scan(): nearly every line
-     * ends with it, and one call level less is measurable per line. */
-    int r = line_pass(p, line, len, ev);
     if (r == LINE_USUAL) /* no envelope keys either */
         return 0;
     bool usual;
