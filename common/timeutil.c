@@ -136,8 +136,11 @@ static bool rfc3339_fast(const unsigned char *u, size_t len, int64_t *out_ms)
     uint64_t c = template8(u + 11, UINT64_C(0xFFFF00FFFF00FFFF), UINT64_C(0x00003A00003A0000)); /* HH:MM:SS */
     if (c == UINT64_MAX)
         return false;
-    unsigned hh = BYTE_AT(c, 0) * 10 + BYTE_AT(c, 1), mm = BYTE_AT(c, 3) * 10 + BYTE_AT(c, 4);
-    unsigned ss = BYTE_AT(c, 6) * 10 + BYTE_AT(c, 7);
+    /* Each pair of digit bytes at once: byte i of c * 10 + (c >> 8) is
+     * 10 * digit i + digit i + 1, at most 99, so no byte carries into the
+     * next; bytes 0, 3 and 6 are then HH, MM and SS. */
+    uint64_t pairs = c * 10 + (c >> 8);
+    unsigned hh = BYTE_AT(pairs, 0), mm = BYTE_AT(pairs, 3), ss = BYTE_AT(pairs, 6);
     if (hh > 23 || mm > 59 || ss > 60)
         return false;
     int64_t days = fast_date(u);
