@@ -494,6 +494,22 @@ error:
     return RG_CAPTURE_ERROR;
 }
 
+/* rg_capture_parse for a line the line pass did not take (r), out of
+ * line so the usual line does not pay this frame. */
+static __attribute__((noinline)) void parse_rest(rg_event_parser *p, const char *line, size_t len,
+                                                 rg_capture_item *item, bool *is_envelope, bool *accepted, int r)
+{
+    rg_event_line info;
+    int rc = rg_event_parse_line_after(p, line, len, &item->event, &item->reject, &info, r);
+    *is_envelope = info.is_envelope;
+    /* A bad envelope is reported with the whole line; a bad payload
+     * with the payload, which is the event that was sent. */
+    bool whole_line = rc != 0 && item->reject.kind == RG_REJ_BAD_ENVELOPE;
+    item->raw = whole_line ? line : info.event_raw;
+    item->raw_len = whole_line ? len : info.event_raw_len;
+    *accepted = rc == 0;
+}
+
 void rg_capture_parse(rg_event_parser *p, const char *line, size_t len, rg_capture_item *item, bool *is_envelope,
                       bool *accepted)
 {
@@ -508,15 +524,7 @@ void rg_capture_parse(rg_event_parser *p, const char *line, size_t len, rg_captu
         *accepted = true;
         return;
     }
-    rg_event_line info;
-    int rc = rg_event_parse_line_after(p, line, len, &item->event, &item->reject, &info, r);
-    *is_envelope = info.is_envelope;
-    /* A bad envelope is reported with the whole line; a bad payload
-     * with the payload, which is the event that was sent. */
-    bool whole_line = rc != 0 && item->reject.kind == RG_REJ_BAD_ENVELOPE;
-    item->raw = whole_line ? line : info.event_raw;
-    item->raw_len = whole_line ? len : info.event_raw_len;
-    *accepted = rc == 0;
+    parse_rest(p, line, len, item, is_envelope, accepted, r);
 }
 
 rg_capture_status rg_capture_next(rg_capture *c, rg_capture_item *item, char *errstr, size_t errstr_size)
