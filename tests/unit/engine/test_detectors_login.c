@@ -6,6 +6,8 @@
  */
 #include <sys/socket.h>
 
+#include "common/binio.h"
+#include "common/strbuf.h"
 #include "test_detectors_util.h"
 
 typedef struct login_fixture {
@@ -220,6 +222,83 @@ static void test_prev_country_login_without_ip(void **unused)
     fixture_end(&lf.f);
 }
 
+/* Checkpoint bytes of a login state. */
+static void save_bytes(const det_fixture *f, rg_strbuf *out)
+{
+    rg_strbuf_reset(out);
+    assert_int_equal(f->det->save(f->state, out), 0);
+}
+
+/* The state made again from its checkpoint: every record forgets its
+ * last device's id (not checkpointed), so what follows takes the
+ * fingerprint path. */
+static void reload(det_fixture *f, rg_strbuf *scratch)
+{
+    save_bytes(f, scratch);
+    f->det->destroy(f->state);
+    fixture_create(f);
+    rg_reader in;
+    rg_reader_init(&in, scratch->data, scratch->len, 0);
+    assert_int_equal(f->det->load(f->state, f->det->state_version, &in), 0);
+}
+
+/* The last device's id (the fast path) against the fingerprints alone:
+ * two states fed the same events, one keeping its records' last device
+ * ids, one reloaded from its checkpoint before every event (so it never
+ * has one), answer new_device alike and save the same bytes. The events
+ * mix ids of 16 bytes (kept) and 17 (not), logins and other types, an
+ * account cycling more than DEVICES_MAX devices (evictions), and
+ * new_device asked before the update (its fingerprint reused) or not. */
+static void test_last_device_matches_fingerprints(void **unused)
+{
+    static const char *const accounts[] = {"u1", "u2", "farm"};
+    static const char *const devices[] = {"d-a", "d-b", "dddddddddddd-16a", "dddddddddddd-16b",
+                                          "dddddddddddd-17ab", "dddddddddddd-17ac"};
+    login_fixture fast, slow;
+    setup(&fast);
+    setup(&slow);
+    rg_strbuf a = RG_STRBUF_INIT, b = RG_STRBUF_INIT;
+    char farm_device[32];
+    uint32_t seed = 12345;
+    for (int i = 0; i < 4000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t r = seed >> 8;
+        const char *account = accounts[r % 3];
+        const char *device = devices[(r >> 2) % 6];
+        if (account == accounts[2]) {   /* farm: 80 devices in turn, some repeated at once */
+            snprintf(farm_device, sizeof farm_device, (r & 64) ? "farm-%02d" : "farm-device-long-%04d", (i / 2) % 80);
+            device = farm_device;
+        }
+        rg_event ev = login_at(T0 + i * SEC_MS, account, device);
+        if ((r >> 5) % 4 == 0)
+            ev.type = RG_EV_TRANSFER;
+        reload(&slow.f, &a);
+        rg_value want = fixture_peek(&slow.f, slow.new_device, &ev, NULL);
+        rg_value got = (r >> 7) % 2 ? fixture_step(&fast.f, fast.new_device, &ev, NULL)
+                                    : fixture_peek(&fast.f, fast.new_device, &ev, NULL);
+        assert_int_equal(got.known, want.known);
+        if (want.known)
+            assert_int_equal(got.u.b, want.u.b);
+        if ((r >> 7) % 2 == 0)
+            fixture_fold(&fast.f, &ev, NULL);
+        fixture_fold(&slow.f, &ev, NULL);
+        if (i % 97 == 0) {
+            save_bytes(&fast.f, &a);
+            save_bytes(&slow.f, &b);
+            assert_int_equal(a.len, b.len);
+            assert_memory_equal(a.data, b.data, a.len);
+        }
+    }
+    save_bytes(&fast.f, &a);
+    save_bytes(&slow.f, &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    rg_strbuf_free(&a);
+    rg_strbuf_free(&b);
+    fixture_end(&fast.f);
+    fixture_end(&slow.f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_first_login_ever),         cmocka_unit_test(test_device_seen_on_account_open),
         cmocka_unit_test(test_prev_country_skips_unplaced), cmocka_unit_test(test_device_cap_and_expire),
         cmocka_unit_test(test_history_kept_past_horizon), cmocka_unit_test(test_prev_country_login_without_ip),
+        cmocka_unit_test(test_last_device_matches_fingerprints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
