@@ -288,6 +288,17 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
      * would otherwise look for among the counterparties' records. */
     rg_account_focus(e->accounts, e->plan.prefetch_account ? ev->account : NULL, ev->account_len,
                      e->plan.prefetch_counterparty ? ev->counterparty : NULL, ev->counterparty_len);
+    /* The hashes stage 0 made of these ids, if it saw this event (read
+     * ahead, it is the ring's oldest): hints the store checks against the
+     * keys, since the ring matches events by address alone. */
+    const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
+    for (size_t back = n_ahead; back >= 1; back--) {   /* oldest first */
+        size_t k = (e->ahead_next - back) % n_ahead;
+        if (e->ahead[k].ev == ev) {
+            rg_account_focus_hint(e->accounts, e->ahead[k].h.account, e->ahead[k].h.counterparty);
+            break;
+        }
+    }
     for (size_t k = 0; k < e->plan.n_observe; k++) {
         size_t i = e->plan.observe[k];
         if (families & (UINT32_C(1) << i))

@@ -28,6 +28,7 @@ typedef struct focus {
     size_t keylen;
     bool resolved;       /* record below is the map's answer */
     bool fingerprinted;  /* fingerprint below is the key's */
+    uint32_t hint;       /* rg_account_focus_hint's hash of the key, 0: none */
     void *record;        /* the active record, NULL when it has none */
     uint64_t fingerprint;
 } focus;
@@ -143,6 +144,12 @@ void rg_account_focus(rg_account_store *s, const char *account, size_t account_l
     s->focus[1] = (focus){.key = counterparty, .keylen = counterparty_len};
 }
 
+void rg_account_focus_hint(rg_account_store *s, uint32_t account_hash, uint32_t counterparty_hash)
+{
+    s->focus[0].hint = account_hash;
+    s->focus[1].hint = counterparty_hash;
+}
+
 void rg_account_unfocus(rg_account_store *s)
 {
     s->focus[0].key = s->focus[1].key = NULL;
@@ -157,11 +164,25 @@ static focus *focus_of(rg_account_store *s, const char *key, size_t keylen)
     return NULL;
 }
 
+/* The active record of f's key: the record its hint leads to when that
+ * record's key is f's, else the full lookup. */
+static void *lookup(const rg_account_store *s, const focus *f)
+{
+    void *record = f->hint ? rg_strmap_peek_hashed(s->records, f->hint) : NULL;
+    if (record) {
+        size_t keylen;
+        const char *key = rg_strmap_key(s->records, record, &keylen);
+        if (keylen == f->keylen && memcmp(key, f->key, keylen) == 0)
+            return record;
+    }
+    return rg_strmap_get(s->records, f->key, f->keylen);
+}
+
 /* The active record of a focus entry, looked up once. */
 static void *resolve(rg_account_store *s, focus *f)
 {
     if (!f->resolved) {
-        f->record = rg_strmap_get(s->records, f->key, f->keylen);
+        f->record = lookup(s, f);
         f->resolved = true;
     }
     return f->record;

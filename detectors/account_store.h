@@ -105,6 +105,14 @@ int rg_account_store_seal(rg_account_store *s);
 void rg_account_focus(rg_account_store *s, const char *account, size_t account_len, const char *counterparty,
                       size_t counterparty_len);
 void rg_account_unfocus(rg_account_store *s);
+/* Hints for the focus just set: the table hashes (rg_strmap_hash) the
+ * caller believes the account's and the counterparty's keys have (0: no
+ * hint). The record's lookup then takes the record that hash leads to
+ * when that record's key is the id's bytes (keys are unique in a map, so
+ * it is the answer whatever the hint was); anything else (a stale or
+ * wrong hint, no record there) falls back to the full lookup. A hint
+ * changes what a lookup costs, never what it finds. */
+void rg_account_focus_hint(rg_account_store *s, uint32_t account_hash, uint32_t counterparty_hash);
 /* rg_fingerprint64(key, keylen), made once per event for a focused id
  * (matched by address and length, as get/put match them) however many
  * families ask: counterparty and packets fingerprint the acting account

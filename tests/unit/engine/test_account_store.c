@@ -394,6 +394,48 @@ static void test_records_keep_fingerprints(void **unused)
     rg_account_store_free(s);
 }
 
+/* A focus hint (the hash the engine's prefetch made) changes no answer:
+ * for present and absent ids, with the right hash, another present id's
+ * hash (a peek that finds a record of another key), an absent id's and
+ * none, a focused get finds what an unfocused one finds. The map has
+ * seen deletes (slots shifted back) so that hints lead anywhere. */
+static void test_focus_hints_change_no_answer(void **unused)
+{
+    rg_account_store *s = rg_account_store_new();
+    rg_account_slice w;
+    assert_int_equal(rg_account_store_reserve(s, 16, &w), 0);
+    assert_int_equal(rg_account_store_seal(s), 0);
+    char key[16], other[16], absent[16], focused[16];
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "acct-%03d", i);
+        assert_non_null(rg_account_put(&w, KEY(key), NULL));
+    }
+    for (int i = 0; i < 300; i += 3) {
+        snprintf(key, sizeof key, "acct-%03d", i);
+        rg_account_release(&w, KEY(key));
+    }
+    int hinted_hits = 0;
+    for (int i = 0; i < 400; i++) {
+        snprintf(key, sizeof key, "acct-%03d", i);
+        snprintf(other, sizeof other, "acct-%03d", (i * 7 + 1) % 300);
+        snprintf(absent, sizeof absent, "none-%03d", i);
+        const void *want = rg_account_get(&w, KEY(key));   /* no focus: the full lookup */
+        const uint32_t hints[] = {rg_strmap_hash(KEY(key)), rg_strmap_hash(KEY(other)), rg_strmap_hash(KEY(absent)),
+                                  0};
+        for (size_t h = 0; h < sizeof hints / sizeof hints[0]; h++) {
+            memcpy(focused, key, sizeof key);   /* the event's own bytes, at another address */
+            rg_account_focus(s, KEY(focused), NULL, 0);
+            rg_account_focus_hint(s, hints[h], 0);
+            assert_ptr_equal(rg_account_get(&w, KEY(focused)), want);
+            assert_ptr_equal(rg_account_get(&w, KEY(focused)), want);   /* resolved once */
+            rg_account_unfocus(s);
+            hinted_hits += h == 0 && want;
+        }
+    }
+    assert_int_equal(hinted_hits, 200);
+    rg_account_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_focus_follows_creates_and_deletes),
         cmocka_unit_test(test_focus_fingerprints_once_per_event),
         cmocka_unit_test(test_records_keep_fingerprints),
+        cmocka_unit_test(test_focus_hints_change_no_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
