@@ -347,6 +347,12 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
      * events later. */
     const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
     const rg_event_hashes *h = NULL;
+    /* Callers give stage 0 of the next event first, then stage 1 of the
+     * one before, then stage 2: the entry `stage` places back is tried
+     * first (it is matched by address like any other). */
+    size_t guess = (e->ahead_next - 1 - (unsigned)stage) % n_ahead;
+    if (stage >= 1 && e->ahead[guess].ev == ev)
+        h = &e->ahead[guess].h;
     for (size_t back = 1; stage >= 1 && back <= n_ahead && !h; back++) {   /* newest first */
         size_t k = (e->ahead_next - back) % n_ahead;
         if (e->ahead[k].ev == ev)
