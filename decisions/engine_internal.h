@@ -70,8 +70,10 @@ struct rg_engine {
     } plan;
 
     /* rg_engine_prefetch: the ids' hashes of the last events stage 0
-     * saw, for their stage 1 (a hint: an event struct reused for another
-     * line only fetches the wrong lines). */
+     * saw, for their stages 1 and 2, and for the process stage's account
+     * lookups (rg_account_focus_hint). Hints only: an event struct reused
+     * for another line only fetches the wrong lines, and the account
+     * store compares the key of the record a hint leads to. */
     struct {
         const rg_event *ev;
         rg_event_hashes h;
