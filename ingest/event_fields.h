@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "event.h"
 #include "event_parse.h"
@@ -73,7 +74,7 @@ struct rg_event_parser {
     char field_buf[96];
     char *envbuf;                 /* an envelope's payload, parsed as the event */
     size_t envbuf_cap;
-    bool general_only;            /* tests: skip the line pass and the compact scan (event_parse.c) */
+    bool general_only;            /* tests: skip the line pass and the compact scan (event_compact.c) */
     bool no_line_pass;            /* tests: skip the line pass (event_line.c) */
     /* The line pass's copy of the line, NUL padding after it, and the key
      * it last saw after each field, per event type (event_line.c). */
@@ -106,6 +107,49 @@ int rg_event_parse_line_after(rg_event_parser *p, const char *line, size_t len, 
  * (-1: unknown), location and client read as the objects they are. */
 int rg_event_scan_begin(rg_event_parser *p, const char *json, size_t len);
 int rg_event_scan_value(rg_event_parser *p, int f, rg_json_val *val);
+
+#define RG_KEY_IS(lit) (len == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
+
+/* Known top-level key → field, or -1. Dispatch on length first: this runs
+ * for every key of every line. */
+static inline __attribute__((always_inline)) int rg_field_of(const char *k, size_t len)
+{
+    switch (len) {
+    case 2: return RG_KEY_IS("ts") ? F_TS : RG_KEY_IS("ip") ? F_IP : -1;
+    case 3: return RG_KEY_IS("ref") ? F_REF : -1;
+    case 4: return RG_KEY_IS("type") ? F_TYPE : RG_KEY_IS("mode") ? F_MODE : RG_KEY_IS("kind") ? F_KIND : -1;
+    case 5: return RG_KEY_IS("topic") ? F_TOPIC : -1;
+    case 6:
+        return RG_KEY_IS("amount") ? F_AMOUNT : RG_KEY_IS("region") ? F_REGION : RG_KEY_IS("shares") ? F_SHARES
+             : RG_KEY_IS("target") ? F_TARGET : RG_KEY_IS("reason") ? F_REASON : RG_KEY_IS("client") ? F_CLIENT
+             : RG_KEY_IS("offset") ? F_OFFSET : -1;
+    case 7: return RG_KEY_IS("account") ? F_ACCOUNT : RG_KEY_IS("payload") ? F_PAYLOAD : -1;
+    case 8:
+        return RG_KEY_IS("event_id") ? F_EVENT_ID : RG_KEY_IS("location") ? F_LOCATION
+             : RG_KEY_IS("currency") ? F_CURRENCY : -1;
+    case 9:
+        return RG_KEY_IS("device_id") ? F_DEVICE_ID : RG_KEY_IS("client_ts") ? F_CLIENT_TS
+             : RG_KEY_IS("packet_id") ? F_PACKET_ID : RG_KEY_IS("partition") ? F_PARTITION : -1;
+    case 12: return RG_KEY_IS("counterparty") ? F_COUNTERPARTY : -1;
+    case 23: return RG_KEY_IS("counterparty_created_at") ? F_COUNTERPARTY_CREATED_AT : -1;
+    default: return -1;
+    }
+}
+
+/* location's member slot for key k (event_parse.c): lat or lon, with its
+ * bit and name; 0 for any other key. */
+int rg_event_location_slot(rg_event_parser *p, const char *k, size_t len, rg_json_val **val, unsigned *bit,
+                           const char **name);
+
+/*
+ * The compact scan (event_compact.c) of a line the line pass gave r:
+ * COMPACT_USUAL with *ev the checked event; COMPACT_KEPT with the values
+ * kept for rg_event_check, exactly as the general scan would have kept
+ * them; COMPACT_NO for a line that is not compact (the general scan then
+ * reads it from the start).
+ */
+enum { COMPACT_NO = 0, COMPACT_KEPT, COMPACT_USUAL, COMPACT_UNUSUAL };
+int rg_event_scan_compact(rg_event_parser *p, const char *json, size_t len, rg_event *ev, int r);
 
 /* The contract checks over what the scan collected; fills ev or rej. */
 int rg_event_check(rg_event_parser *p, rg_event *ev, rg_reject *rej);

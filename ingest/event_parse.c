@@ -8,6 +8,11 @@
  * other value is validated and skipped by json_scan. Known keys are
  * deduplicated with a bit per field; every other key goes through the
  * scanner's per-object key set, so a duplicate is caught at any depth.
+ *
+ * A line is read by up to three readings, each taking what the one before
+ * could not: the line pass (event_line.c), the compact scan
+ * (event_compact.c), then the general scan here, which starts the line
+ * over, so every error is its own.
  */
 #include "event_parse.h"
 
@@ -30,32 +35,6 @@ const char *const rg_field_names[F_COUNT] = {
 };
 
 #define KEY_IS(lit) (len == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
-
-/* Known top-level key → field, or -1. Dispatch on length first: this runs
- * for every key of every line. */
-static inline __attribute__((always_inline)) int field_of(const char *k, size_t len)
-{
-    switch (len) {
-    case 2: return KEY_IS("ts") ? F_TS : KEY_IS("ip") ? F_IP : -1;
-    case 3: return KEY_IS("ref") ? F_REF : -1;
-    case 4: return KEY_IS("type") ? F_TYPE : KEY_IS("mode") ? F_MODE : KEY_IS("kind") ? F_KIND : -1;
-    case 5: return KEY_IS("topic") ? F_TOPIC : -1;
-    case 6:
-        return KEY_IS("amount") ? F_AMOUNT : KEY_IS("region") ? F_REGION : KEY_IS("shares") ? F_SHARES
-             : KEY_IS("target") ? F_TARGET : KEY_IS("reason") ? F_REASON : KEY_IS("client") ? F_CLIENT
-             : KEY_IS("offset") ? F_OFFSET : -1;
-    case 7: return KEY_IS("account") ? F_ACCOUNT : KEY_IS("payload") ? F_PAYLOAD : -1;
-    case 8:
-        return KEY_IS("event_id") ? F_EVENT_ID : KEY_IS("location") ? F_LOCATION
-             : KEY_IS("currency") ? F_CURRENCY : -1;
-    case 9:
-        return KEY_IS("device_id") ? F_DEVICE_ID : KEY_IS("client_ts") ? F_CLIENT_TS
-             : KEY_IS("packet_id") ? F_PACKET_ID : KEY_IS("partition") ? F_PARTITION : -1;
-    case 12: return KEY_IS("counterparty") ? F_COUNTERPARTY : -1;
-    case 23: return KEY_IS("counterparty_created_at") ? F_COUNTERPARTY_CREATED_AT : -1;
-    default: return -1;
-    }
-}
 
 /* Point p->field at a copy of a dynamic key (valid until the next parse). */
 static void field_from_key(rg_event_parser *p, const char *prefix, const char *key, size_t len)
@@ -239,7 +218,7 @@ static int scan_sub_object(rg_event_parser *p, int depth, unsigned *seen, sub_sl
     return more;
 }
 
-static int location_slot(rg_event_parser *p, const char *k, size_t len, rg_json_val **val,
+int rg_event_location_slot(rg_event_parser *p, const char *k, size_t len, rg_json_val **val,
                          unsigned *bit, const char **name)
 {
     if (KEY_IS("lat")) {
@@ -281,7 +260,7 @@ static int top_value(rg_event_parser *p, int f, rg_json_val *val)
     rg_json_scanner *s = &p->js;
     if (f == F_LOCATION && s->p < s->end && *s->p == '{') {
         val->type = RG_JSON_OBJECT;
-        return scan_sub_object(p, 2, &p->loc_seen, location_slot, "location.");
+        return scan_sub_object(p, 2, &p->loc_seen, rg_event_location_slot, "location.");
     }
     if (f == F_CLIENT && s->p < s->end && *s->p == '{') {
         val->type = RG_JSON_OBJECT;
@@ -303,148 +282,6 @@ int rg_event_scan_begin(rg_event_parser *p, const char *json, size_t len)
     return rg_json_begin(&p->js, json, len);
 }
 
-/* A compact location object at q ('{'), {"lat":N,"lon":N} in either
- * order with plain numbers: its length, with what scan_sub_object would
- * have kept for it; -1 for anything else. */
-static long compact_location(rg_event_parser *p, const unsigned char *q, const unsigned char *e)
-{
-    const unsigned char *start = q;
-    q++;
-    if (q >= e || *q != '"')
-        return -1;
-    rg_json_object(&p->js);
-    for (;;) {
-        long n = rg_json_plain_key(q, e);
-        rg_json_val *val;
-        unsigned bit;
-        const char *name;
-        if (n < 0 || !location_slot(p, (const char *)q + 1, (size_t)n, &val, &bit, &name) || (p->loc_seen & bit))
-            return -1;
-        p->loc_seen |= bit;
-        q += n + 2;
-        if (q >= e || *q != ':')
-            return -1;
-        q++;
-        if ((n = rg_json_plain_number(q, e, &val->num)) < 0)
-            return -1;
-        val->type = RG_JSON_NUMBER;
-        q += n;
-        if (e - q >= 2 && q[0] == ',' && q[1] == '"') {
-            q++;
-            continue;
-        }
-        if (q < e && *q == '}')
-            return q + 1 - start;
-        return -1;
-    }
-}
-
-/*
- * The scan of a compact line (no whitespace between tokens, every key
- * plain and written once), the shape of nearly every captured
- * event, with the cursor in a register: COMPACT_KEPT when the line was
- * read, with exactly the state scan() would have left (the same steps, the
- * same primitives for every value but the plain strings, which are copied
- * as rg_json_string would); COMPACT_NO on anything else, and scan() then starts the
- * line over, so every error is scan()'s. test_event_parse.c compares the
- * two on every one-byte change of sample lines.
- *
- * With `take`, each value is taken into *ev instead of being kept
- * (event_usual.h): COMPACT_USUAL when every one was and the fields make a
- * usual event, COMPACT_UNUSUAL as soon as that fails. Without, values are
- * kept in p->vals for rg_event_check: COMPACT_KEPT.
- */
-enum { COMPACT_NO = 0, COMPACT_KEPT, COMPACT_USUAL, COMPACT_UNUSUAL };
-
-static inline __attribute__((always_inline)) int scan_compact_as(rg_event_parser *p, const char *json, size_t len,
-                                                                 rg_event *ev, bool take)
-{
-    rg_json_scanner *s = &p->js;
-    if (rg_event_scan_begin(p, json, len) != 0)
-        return COMPACT_NO;
-    const unsigned char *q = s->start, *e = s->end;
-    if (e - q < 2 || q[0] != '{' || q[1] != '"')
-        return COMPACT_NO;
-    uint32_t obj = rg_json_object(s);
-    q++;
-    uint32_t seen = 0;
-    if (take) {
-        memset(ev, 0, sizeof *ev);
-        ev->client_automation = ev->client_hooked = -1;
-    }
-    for (;;) { /* q at a key's opening quote */
-        long n = rg_json_plain_key(q, e);
-        if (n < 0)
-            return COMPACT_NO;
-        int f = field_of((const char *)q + 1, (size_t)n);
-        rg_json_val skipped, *kept = &skipped;
-        if (f >= 0) {
-            if (seen & F_BIT(f))
-                return COMPACT_NO;
-            seen |= F_BIT(f);
-            kept = &p->vals[f];
-        } else if (rg_json_key_add(s, obj, (const char *)q + 1, (size_t)n) != 0) {
-            return COMPACT_NO; /* a duplicate: scan() says so */
-        }
-        q += n + 2;
-        /* Whitespace after the ':' is no value's first byte: the value's
-         * reading below refuses it, and scan() reads the line. */
-        if (e - q < 2 || *q != ':')
-            return COMPACT_NO;
-        q++;
-        /* Taking, the value is read into a local that never has its
-         * address taken, so it can live in registers until taken. */
-        rg_json_val local = {0}, *val = take ? &local : kept;
-        unsigned c = *q;
-        if (c == '"' && (n = rg_json_plain_string(q, e, s->arena + s->arena_used)) >= 0) {
-            rg_json_keep_plain(s, val, (size_t)n);
-            q += n + 2;
-        } else if ((c - '0' <= 9 || c == '-') && (n = rg_json_plain_number(q, e, &val->num)) >= 0) {
-            val->type = RG_JSON_NUMBER;
-            q += n;
-        } else if (f == F_LOCATION && c == '{') {
-            if ((n = compact_location(p, q, e)) < 0)
-                return COMPACT_NO;
-            val->type = RG_JSON_OBJECT;
-            q += n;
-        } else {
-            s->p = q;
-            if (top_value(p, f, kept) != 0)
-                return COMPACT_NO;
-            q = s->p;
-            if (take)
-                local = *kept;
-        }
-        if (take && f >= 0 && !rg_usual_take(p, ev, f, val)) /* unknown fields are ignored */
-            return COMPACT_UNUSUAL;
-        if (e - q >= 2 && q[0] == ',' && q[1] == '"') {
-            q++;
-            continue;
-        }
-        if (e - q == 1 && q[0] == '}')
-            break;
-        return COMPACT_NO;
-    }
-    p->seen = seen;
-    s->p = e;
-    if (!take)
-        return COMPACT_KEPT;
-    return rg_usual_finish(ev, seen) ? COMPACT_USUAL : COMPACT_UNUSUAL;
-}
-
-/*
- * The compact scan, first taking each value into *ev as it goes by
- * (event_usual.h) without keeping it in p->vals: COMPACT_USUAL when the
- * line was a usual event, *ev then being the checked event. A line that
- * turns out not to be usual is read again keeping its values
- * (COMPACT_KEPT), for rg_event_check; COMPACT_NO sends it to scan().
- */
-static int scan_compact(rg_event_parser *p, const char *json, size_t len, rg_event *ev)
-{
-    int r = scan_compact_as(p, json, len, ev, true);
-    return r == COMPACT_UNUSUAL ? scan_compact_as(p, json, len, ev, false) : r;
-}
-
 static inline int line_pass(rg_event_parser *p, const char *json, size_t len, rg_event *ev)
 {
     return rg_event_line_first(p, json, len, ev);
@@ -463,7 +300,7 @@ static int scan_after(rg_event_parser *p, const char *json, size_t len, rg_event
             *usual = true;
             return 0;
         }
-        r = r == LINE_UNUSUAL ? scan_compact_as(p, json, len, ev, false) : scan_compact(p, json, len, ev);
+        r = rg_event_scan_compact(p, json, len, ev, r);
         *usual = r == COMPACT_USUAL;
         if (r != COMPACT_NO)
             return 0;
@@ -494,7 +331,7 @@ static int scan_after(rg_event_parser *p, const char *json, size_t len, rg_event
         rg_json_val key, skipped, *val = &skipped;
         if (rg_json_key_inline(s, &key) != 0)
             return -1;
-        int f = field_of(key.str, key.str_len);
+        int f = rg_field_of(key.str, key.str_len);
         if (f >= 0) {
             s->arena_used = mark; /* a known key needs no copy */
             if (p->seen & F_BIT(f)) {
