@@ -57,6 +57,16 @@ typedef enum rg_field {
 enum { LOC_LAT = 1, LOC_LON = 2 };
 enum { CL_AUTOMATION = 1, CL_HOOKED = 2, CL_PACKAGES = 4 };
 
+/* The line pass's guess of the next key (event_line.c): `,"name":` as
+ * the 16 bytes it is compared with, a bit per byte that must match, its
+ * length and its field. No guess: `want` has bit 16, which a 16-byte
+ * compare never sets (rg_event_line_init). */
+typedef struct rg_key_guess {
+    _Alignas(16) unsigned char text[16];
+    uint32_t want;
+    uint8_t bytes, field;
+} rg_key_guess;
+
 struct rg_event_parser {
     rg_json_scanner js;
     uint32_t seen;                /* F_BIT of each known key present */
@@ -79,7 +89,7 @@ struct rg_event_parser {
     /* The line pass's copy of the line, NUL padding after it, and the key
      * it last saw after each field, per event type (event_line.c). */
     unsigned char line[RG_LINE_PASS_MAX + RG_LINE_PAD];
-    uint8_t key_after[RG_EV_TYPE_COUNT + 1][F_COUNT + 1];
+    rg_key_guess key_after[RG_EV_TYPE_COUNT + 1][F_COUNT + 1];
 };
 
 extern const char *const rg_field_names[F_COUNT];
@@ -91,6 +101,8 @@ extern const char *const rg_field_names[F_COUNT];
  * from the start). */
 enum { LINE_NO = 0, LINE_USUAL, LINE_UNUSUAL };
 int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_event *ev);
+/* The line pass's state in a new parser: no key guessed yet. */
+void rg_event_line_init(rg_event_parser *p);
 /* rg_event_parse_line in two steps, for rg_capture_parse (capture.c),
  * which returns at once on a usual line: the line pass, first reading of
  * every line unless a test turned it off (then LINE_NO), then the rest

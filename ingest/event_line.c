@@ -166,7 +166,10 @@ static inline long line_number(const unsigned char *q, const unsigned char *e, r
  * one 16-byte compare: `,"name":` at q is exactly what finding the member
  * separator and reading the key would have found. (The copy's opening
  * '{' is made a ',' so the first key is read the same way.) A miss reads
- * the separator and the key the ordinary way and remembers the key.
+ * the separator and the key the ordinary way and remembers the key: its
+ * pattern is copied into the guess (rg_key_guess), so a hit reads the
+ * guess alone, with no lookup of the field's pattern and no test for "no
+ * guess" (an empty guess wants a bit no compare sets).
  * Names of up to 12 bytes have a pattern; longer ones are always read.
  */
 #define KEY_PATTERN(name) {{",\"" name "\":"}, (1u << (sizeof(name) + 3)) - 1, sizeof(name) + 3}
@@ -188,11 +191,21 @@ static const struct {
     [F_TARGET] = KEY_PATTERN("target"), [F_REF] = KEY_PATTERN("ref"), [F_REASON] = KEY_PATTERN("reason"),
 };
 
-static inline bool predicted(const unsigned char *q, unsigned f)
+/* Whether the guess k is the key at q (never when there is none). The
+ * guess carries its pattern, so a hit reads nothing else. */
+static inline bool predicted(const unsigned char *q, const rg_key_guess *k)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
-    unsigned want = key_pattern[f].want;
-    return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, key_pattern[f].u.v)) & want) == want;
+    uint32_t want = k->want;
+    return ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_load_si128((const __m128i *)(const void *)k->text))) &
+            want) == want;
+}
+
+void rg_event_line_init(rg_event_parser *p)
+{
+    for (size_t t = 0; t < sizeof p->key_after / sizeof p->key_after[0]; t++)
+        for (size_t i = 0; i < sizeof p->key_after[0] / sizeof p->key_after[0][0]; i++)
+            p->key_after[t][i] = (rg_key_guess){.want = 1u << 16};
 }
 
 /*
@@ -427,14 +440,14 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
     line_clear_event(ev);
     ev->client_automation = ev->client_hooked = -1;
     unsigned prev = F_COUNT; /* the field before this key (F_COUNT: none; an unknown one: F_COUNT too) */
-    uint8_t *after = p->key_after[0];
+    rg_key_guess *after = p->key_after[0];
     for (;;) { /* q at the separator before a key, or at the closing '}' */
-        unsigned g = after[prev];
+        const rg_key_guess *g = &after[prev];
         int f;
         long n;
-        if (g && predicted(q, g - 1)) {
-            f = (int)g - 1;
-            q += key_pattern[f].bytes;
+        if (predicted(q, g)) {
+            f = g->field;
+            q += g->bytes;
         } else {
             if (q[0] != ',' || q[1] != '"') {
                 if (q == last && *q == '}') /* never at the start: a[0] is ',' */
@@ -452,8 +465,13 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
             if (*q != ':')
                 return LINE_NO;
             q++;
-            if (f >= 0 && key_pattern[f].bytes)
-                after[prev] = (uint8_t)(f + 1);
+            if (f >= 0 && key_pattern[f].bytes) {
+                rg_key_guess *k = &after[prev];
+                memcpy(k->text, key_pattern[f].u.text, sizeof k->text);
+                k->want = key_pattern[f].want;
+                k->bytes = (uint8_t)key_pattern[f].bytes;
+                k->field = (uint8_t)f;
+            }
         }
         if (f >= 0) {
             if (seen & F_BIT(f))

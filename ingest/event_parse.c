@@ -387,7 +387,10 @@ static void scan_reject(rg_event_parser *p, rg_reject *rej)
 
 rg_event_parser *rg_event_parser_new(void)
 {
-    return calloc(1, sizeof(rg_event_parser));
+    rg_event_parser *p = calloc(1, sizeof(rg_event_parser));
+    if (p)
+        rg_event_line_init(p);
+    return p;
 }
 
 void rg_event_parser_free(rg_event_parser *p)
