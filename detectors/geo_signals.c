@@ -58,6 +58,14 @@ static void geo_destroy(void *state) {}
 
 bool rg_geo_signals_is_distance(const rg_name_spec *spec) { return spec == &geo_names[G_DISTANCE_KM]; }
 
+bool rg_geo_signals_floor(const rg_name_spec *spec, double *at)
+{
+    if (spec != &geo_names[G_ACCURACY_KM])
+        return false;
+    *at = 0.0;   /* geo_eval: the radius when positive, else 0 */
+    return true;
+}
+
 const rg_geo_result *rg_geo_signals_distance_ends(struct rg_eval_ctx *ctx, const rg_event *ev)
 {
     /* Without a location the distance is unknown whatever the database

@@ -9,7 +9,9 @@
  * (rg_geo_distance_below). The rules module (expr_eval.c) asks
  * rg_geo_signals_distance_ends first, which looks the IP up exactly when
  * geo_distance_km's evaluation would, then X, then the bound, and
- * computes the name's value only when the bound cannot settle it.
+ * computes the name's value only when the bound cannot settle it. With
+ * rg_geo_signals_floor it bounds X too (`500 + geo_accuracy_km` is at
+ * least 500), and asks X only when the distance may reach that.
  */
 #ifndef RG_GEO_SIGNALS_H
 #define RG_GEO_SIGNALS_H
@@ -31,5 +33,10 @@ bool rg_geo_signals_is_distance(const rg_name_spec *spec);
  * The distance is rg_geo_distance_km(where->lat, where->lon, ev->lat,
  * ev->lon). */
 const rg_geo_result *rg_geo_signals_distance_ends(struct rg_eval_ctx *ctx, const rg_event *ev);
+
+/* The least value the geo name of spec takes when it is known, in *at:
+ * true for geo_accuracy_km (0, a record without a radius), false for the
+ * others (no promise). */
+bool rg_geo_signals_floor(const rg_name_spec *spec, double *at);
 
 #endif

@@ -122,6 +122,12 @@ typedef struct rg_expr {
      * (`client.automation or client.hooked or any(client.packages in ..)`
      * on the 93% of events that report no client). */
     uint32_t fire_all, fire_any;
+    /* `geo_distance_km > X` (or >=) with fires_distance_over: a value X
+     * is never below when known (its literals, geo_accuracy_km's 0, their
+     * sums), so a distance the positions show below it is below X
+     * without X asked (expr_eval.c); has_x_floor false: none known. */
+    bool has_x_floor;
+    double x_floor;
 } rg_expr;
 
 /* What the compiler needs from the loader: name resolution, name uses

@@ -477,7 +477,11 @@ static int fires_leaf(rg_eval_ctx *ctx, const rg_expr *e)
  * the distance is known) but settles FALSE without the distance's
  * trigonometry when the positions show it below X
  * (rg_geo_distance_below); the name's value is then left out, as a name
- * is once a rule cannot fire, and computed when anyone asks. */
+ * is once a rule cannot fire, and computed when anyone asks. When X has
+ * a floor (rg_expr.x_floor: `500 + geo_accuracy_km` is never below 500)
+ * a distance below the floor settles it before X is asked: X's names are
+ * left out the same way (the IP is already looked up, so no lookup the
+ * walk makes is missed). */
 static int fires_distance_over(rg_eval_ctx *ctx, const rg_expr *e)
 {
     if (e->needs & ~ctx->parts)
@@ -489,6 +493,8 @@ static int fires_distance_over(rg_eval_ctx *ctx, const rg_expr *e)
     const rg_geo_result *where = rg_geo_signals_distance_ends(ctx, ctx->ev);
     if (!where)
         return 0;   /* the distance is unknown: so is the comparison, X unasked */
+    if (e->has_x_floor && rg_geo_distance_below(where->lat, where->lon, ctx->ev->lat, ctx->ev->lon, e->x_floor))
+        return 0;   /* distance < floor <= X when X is known: not TRUE either way, X unasked */
     rg_value x = operand_of(ctx, e->b);
     if (!x.known)
         return 0;
@@ -505,6 +511,35 @@ static bool is_distance_over(const rg_expr *e)
                                ? use_read(e->a)
                                : NULL;
     return u && !u->signal && u->spec && e->a->type == RG_T_NUMBER && rg_geo_signals_is_distance(u->spec);
+}
+
+/* A number X's value is never below when known (rg_expr.x_floor): a
+ * literal's; geo_accuracy_km's least (geo_signals.c); a NUMBER sum's, the
+ * sum of its operands' (adding in doubles rounds monotonically, and an
+ * integer operand is converted as arith() converts it). Anything else
+ * (a product, another name): none, false. Names are read as the walk
+ * reads them (use_read: a signal naming one use has its value). */
+static bool value_floor(const rg_expr *x, int depth, double *at)
+{
+    if (!x || depth > RG_EXPR_MAX_DEPTH)
+        return false;
+    if (x->kind == RG_X_LIT) {
+        if (!x->lit.known || !(is_integral(x->lit.type) || x->lit.type == RG_T_NUMBER))
+            return false;
+        *at = as_double(x->lit);
+        return !isnan(*at);
+    }
+    if (x->kind == RG_X_USE) {
+        const rg_name_use *u = x->use ? use_read(x) : NULL;
+        return u && !u->signal && u->spec && rg_geo_signals_floor(u->spec, at);
+    }
+    double a, b;
+    if (x->kind == RG_X_ARITH && x->op == RG_OP_ADD && x->type == RG_T_NUMBER && value_floor(x->a, depth + 1, &a) &&
+        value_floor(x->b, depth + 1, &b)) {
+        *at = a + b;
+        return !isnan(*at);
+    }
+    return false;
 }
 
 /* The parts a built-in use's family says its value needs; 0 for a signal. */
@@ -658,6 +693,7 @@ void rg_expr_specialise(rg_expr *e)
     mark_fire_needs(e);
     if (e->tri)
         e->fires = firing(e);
+    e->has_x_floor = e->fires == fires_distance_over && value_floor(e->b, 0, &e->x_floor);
 }
 
 void rg_expr_despecialise(const rg_expr *e)
@@ -668,6 +704,7 @@ void rg_expr_despecialise(const rg_expr *e)
     ((rg_expr *)e)->value_use = NULL;
     ((rg_expr *)e)->fires = NULL;
     ((rg_expr *)e)->fire_all = ((rg_expr *)e)->fire_any = 0;   /* the walk's answer, asked whole */
+    ((rg_expr *)e)->has_x_floor = false;
     if (e->kind == RG_X_USE) {
         if (e->use) {
             rg_expr_despecialise(e->use->signal);

@@ -406,11 +406,47 @@ static void test_distance_bound_equals_generic(void **state)
                     fail_msg("%s, device %g deg off: fires without the distance", exprs[x], offsets[o]);
                 if (x == 0 && level == 0 && offsets[o] == 0.01 && asked(&f, "geo_distance_km"))
                     fail_msg("%s, device 1 km off: the bound did not settle it", exprs[x]);
+                if (x == 0 && level == 0 && offsets[o] == 0.01 && asked(&f, "geo_accuracy_km"))
+                    fail_msg("%s, device 1 km off: the floor of X did not settle it", exprs[x]);
                 fx_end(&f, &ev);
                 fx_end(&g, &ev);
                 fx_close(&f);
                 fx_close(&g);
             }
+}
+
+/* The floor of X in `geo_distance_km > X` (rg_expr.x_floor): literals,
+ * geo_accuracy_km's 0 and NUMBER sums of those; nothing else promises
+ * one (a product, a name of another family, an integer sum). */
+static void test_distance_x_floor(void **state)
+{
+    (void)state;
+    const struct {
+        const char *expr;
+        bool has;
+        double floor;
+    } cases[] = {
+        {"geo_distance_km > 500 + geo_accuracy_km", true, 500.0},
+        {"geo_distance_km >= geo_accuracy_km + 5 + 7", true, 12.0},
+        {"geo_distance_km > 100", true, 100.0},
+        {"geo_distance_km > geo_accuracy_km", true, 0.0},
+        {"geo_distance_km > 2 * geo_accuracy_km", false, 0.0},
+        {"geo_distance_km > 500 - geo_accuracy_km", false, 0.0},
+        {"geo_distance_km > shares", false, 0.0},
+        {"geo_distance_km > 500 + shares", false, 0.0},
+        {"geo_distance_km < 500 + geo_accuracy_km", false, 0.0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *yaml = one_rule_file(cases[i].expr);
+        rules_fx f;
+        fx_load(&f, yaml);
+        free(yaml);
+        const rg_expr *when = rg_ruleset_rule(f.rs, 0)->when;
+        if (when->has_x_floor != cases[i].has || (cases[i].has && when->x_floor != cases[i].floor))
+            fail_msg("%s: floor %d %g, want %d %g", cases[i].expr, when->has_x_floor, when->x_floor, cases[i].has,
+                     cases[i].floor);
+        fx_close(&f);
+    }
 }
 
 /* The parts a root cannot be TRUE without (rg_expr.fire_all, fire_any),
@@ -586,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_fires_skips_what_cannot_fire),
         cmocka_unit_test(test_fire_parts),
         cmocka_unit_test(test_distance_bound_equals_generic),
+        cmocka_unit_test(test_distance_x_floor),
         cmocka_unit_test(test_name_needs_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
