@@ -162,7 +162,10 @@ static answer compact(const rg_geo_result *r)
 /* out as rg_geo_lookup fills it, city "" (geo_cache.h). */
 static void expand(const answer *a, rg_geo_result *out)
 {
-    memset(out, 0, sizeof *out);
+    /* Zeroed by a copy (wide stores), not memset (a rep stos here): the
+     * same bytes, padding included. */
+    static const rg_geo_result none;
+    *out = none;
     out->found = a->found;
     memcpy(out->country, a->country, sizeof out->country);
     out->city_level = a->city_level;

@@ -449,8 +449,22 @@ static int (*specialised(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
  * (geoip_lookup_errors), so a subtree that may do that is asked exactly
  * when the walk asks it. */
 
+/* A boolean name (`packet_expired`, `client.hooked`) under an `and` or
+ * `or`: what fires_leaf (or, without needs, node_use_bool) answers, read
+ * here without their two calls: `packet_expired or packet_overclaimed or
+ * packet_reclaimed` is asked on every claim. */
+static inline bool bool_name_fires(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    if (e->needs & ~ctx->parts)
+        return false;   /* as fires_leaf */
+    const rg_value *v = rg_eval_use_ref(ctx, use_read(e));
+    return v->known && v->type == RG_T_BOOL && v->u.b;
+}
+
 static inline bool fires_of(rg_eval_ctx *ctx, const rg_expr *e)
 {
+    if (e->tri == node_use_bool)
+        return bool_name_fires(ctx, e);
     return e->fires ? e->fires(ctx, e) != 0 : tri_of(ctx, e) == RG_TRUE;
 }
 
@@ -459,7 +473,15 @@ static int fires_and_b_first(rg_eval_ctx *ctx, const rg_expr *e)
 {
     return fires_of(ctx, e->b) && fires_of(ctx, e->a);
 }
-static int fires_or(rg_eval_ctx *ctx, const rg_expr *e) { return fires_of(ctx, e->a) || fires_of(ctx, e->b); }
+/* `x or y or z` is `(x or y) or z`: the left chain is followed here,
+ * not through each node's evaluator. */
+static int fires_or(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    const rg_expr *a = e->a;
+    bool left = a->kind == RG_X_OR && a->fires == fires_or ? fires_of(ctx, a->a) || fires_of(ctx, a->b)
+                                                           : fires_of(ctx, a);
+    return left || fires_of(ctx, e->b);
+}
 
 /* A name, or a test of one, that is UNKNOWN on an event without the parts
  * its family says it needs (rg_detector.name_needs): not TRUE, settled

@@ -34,6 +34,9 @@ static const char *const EXPRS[] = {
     "client.automation or client.hooked or any(client.packages in tools)", "client.automation and client.hooked",
     "(client.automation or amount > 5) and client.hooked", "(client.automation or client.hooked) and clock_skew > 1s",
     "geo_distance_km > 500 + geo_accuracy_km or client.hooked", "not client.automation or client.hooked",
+    /* chains of boolean names (bool_name_fires, fires_or's left chain) */
+    "client.hooked or big or client.automation", "big or client.hooked or amount > 5 or client.automation",
+    "(client.automation or big) or (client.hooked or big)", "big and client.hooked and client.automation",
 };
 
 /* An event of each kind the shapes care about. */
