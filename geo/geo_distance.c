@@ -73,6 +73,13 @@ bool rg_geo_distance_below(double lat1, double lon1, double lat2, double lon2, d
     double dlon = fabs(lon2 - lon1);
     if (dlon > 180.0)
         dlon = 360.0 - dlon;
+    /* First the same way with cos(lat1) taken as 1: no shorter (cos <= 1,
+     * and rounding is monotone, so each step of it rounds to no less), so
+     * when it is below km so is the way below; most devices are near the
+     * IP's city, and this settles them without a cosine. */
+    double loose_km = earth_radius_km * rad_per_deg * (dlon + fabs(lat2 - lat1));
+    if (loose_km * (1.0 + 1e-6) + 1e-6 < km)
+        return true;
     double way_km = earth_radius_km * rad_per_deg * (cos_latitude(lat1 * rad_per_deg) * dlon + fabs(lat2 - lat1));
     return way_km * (1.0 + 1e-6) + 1e-6 < km;
 }
