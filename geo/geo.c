@@ -209,29 +209,45 @@ static bool any_bad_scalar(const uint8_t *tree, uint64_t from, uint64_t node_cou
  * into a false "good". Returns how many nodes it covered (a multiple of
  * 4; the rest is the scalar pass's) and whether any was bad. Loads end at
  * most 4 bytes past the last node covered, inside the checked separator. */
+/* Whether each of the four 24-bit records of two nodes at p is good (all
+ * ones in its lane) or bad (zero). */
+__attribute__((target("avx2"))) static inline __m256i records_good_24(const uint8_t *p, __m256i spread, __m256i one,
+                                                                      __m256i n_x, __m256i n16, __m256i size_x,
+                                                                      __m256i sign)
+{
+    __m256i raw = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+                                          _mm_loadu_si128((const __m128i *)(p + 12)), 1);
+    __m256i r = _mm256_shuffle_epi8(raw, spread);
+    /* unsigned x < y  <=>  (x ^ sign) < (y ^ sign) signed */
+    __m256i is_node = _mm256_cmpgt_epi32(n_x, _mm256_xor_si256(_mm256_sub_epi32(r, one), sign));
+    __m256i is_data = _mm256_cmpgt_epi32(size_x, _mm256_xor_si256(_mm256_sub_epi32(r, n16), sign));
+    return _mm256_or_si256(is_node, is_data);
+}
+
 __attribute__((target("avx2"))) static uint64_t any_bad_avx2_24(const uint8_t *tree, uint64_t node_count,
                                                                 uint32_t data_size, bool *bad)
 {
     const __m256i spread = _mm256_setr_epi8(2, 1, 0, -1, 5, 4, 3, -1, 8, 7, 6, -1, 11, 10, 9, -1,
                                             2, 1, 0, -1, 5, 4, 3, -1, 8, 7, 6, -1, 11, 10, 9, -1);
-    const __m256i one = _mm256_set1_epi32(1), n = _mm256_set1_epi32((int)node_count);
-    const __m256i n16 = _mm256_set1_epi32((int)(node_count + 16)), size = _mm256_set1_epi32((int)data_size);
-    const __m256i sign = _mm256_set1_epi32(INT32_MIN);
-    __m256i acc = _mm256_setzero_si256();
+    const __m256i one = _mm256_set1_epi32(1), sign = _mm256_set1_epi32(INT32_MIN);
+    const __m256i n_x = _mm256_xor_si256(_mm256_set1_epi32((int)node_count), sign);
+    const __m256i n16 = _mm256_set1_epi32((int)(node_count + 16));
+    const __m256i size_x = _mm256_xor_si256(_mm256_set1_epi32((int)data_size), sign);
+    const __m256i all = _mm256_set1_epi32(-1);
+    /* Lanes stay all ones while every record seen is good: an AND per
+     * four nodes, eight nodes a step. */
+    __m256i good = all;
     uint64_t done = 0;
-    for (; done + 4 <= node_count; done += 4) {
+    for (; done + 8 <= node_count; done += 8) {
         const uint8_t *p = tree + done * 6;
-        __m256i raw = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
-                                              _mm_loadu_si128((const __m128i *)(p + 12)), 1);
-        __m256i r = _mm256_shuffle_epi8(raw, spread);
-        /* unsigned x < y  <=>  (x ^ sign) < (y ^ sign) signed */
-        __m256i is_node = _mm256_cmpgt_epi32(_mm256_xor_si256(n, sign),
-                                             _mm256_xor_si256(_mm256_sub_epi32(r, one), sign));
-        __m256i is_data = _mm256_cmpgt_epi32(_mm256_xor_si256(size, sign),
-                                             _mm256_xor_si256(_mm256_sub_epi32(r, n16), sign));
-        acc = _mm256_or_si256(acc, _mm256_andnot_si256(_mm256_or_si256(is_node, is_data), _mm256_set1_epi32(-1)));
+        good = _mm256_and_si256(good, records_good_24(p, spread, one, n_x, n16, size_x, sign));
+        good = _mm256_and_si256(good, records_good_24(p + 24, spread, one, n_x, n16, size_x, sign));
     }
-    *bad = !_mm256_testz_si256(acc, acc);
+    if (done + 4 <= node_count) {
+        good = _mm256_and_si256(good, records_good_24(tree + done * 6, spread, one, n_x, n16, size_x, sign));
+        done += 4;
+    }
+    *bad = !_mm256_testc_si256(good, all);   /* some lane not all ones */
     return done;
 }
 #endif
