@@ -136,8 +136,8 @@ static inline rg_tri rg_eval_condition(rg_eval_ctx *ctx, const struct rg_expr *e
  * The engine asks this once per rule and event. */
 static inline bool rg_eval_fires(rg_eval_ctx *ctx, const struct rg_expr *e)
 {
-    if (!e || (e->fire_all & ~ctx->parts) || (e->fire_any && !(e->fire_any & ctx->parts)))
-        return false;   /* not TRUE without those parts (rg_expr.fire_all, fire_any) */
+    if (!e || (e->fire_never >> (ctx->parts & 63) & 1))
+        return false;   /* not TRUE without those parts (rg_expr.fire_all, fire_any, fire_never) */
     return e->fires ? e->fires(ctx, e) != 0 : rg_eval_condition(ctx, e) == RG_TRUE;
 }
 

@@ -122,6 +122,11 @@ typedef struct rg_expr {
      * (`client.automation or client.hooked or any(client.packages in ..)`
      * on the 93% of events that report no client). */
     uint32_t fire_all, fire_any;
+    /* The same as a table: bit p set when an event whose parts are p
+     * (rg_event_parts, six bits) cannot make it TRUE by fire_all and
+     * fire_any, so rg_eval_fires's gate is one shift and test. 0 (no
+     * gate) when a part above those six is named. */
+    uint64_t fire_never;
     /* `geo_distance_km > X` (or >=) with fires_distance_over: a value X
      * is never below when known (its literals, geo_accuracy_km's 0, their
      * sums), so a distance the positions show below it is below X

@@ -650,6 +650,20 @@ static void mark_cost(rg_expr *e)
  * makes beside a side that is UNKNOWN for want of a part must be made). */
 static uint32_t one_of(const rg_expr *e) { return e->fire_any ? e->fire_any : e->fire_all; }
 
+/* rg_expr.fire_never from fire_all and fire_any: parts p cannot make e
+ * TRUE when it lacks one of fire_all, or has none of a nonzero fire_any.
+ * A part above bit 5 would not fit the table: no gate then. */
+static uint64_t never_table(uint32_t all, uint32_t any)
+{
+    if ((all | any) >= 64)
+        return 0;
+    uint64_t never = 0;
+    for (uint32_t p = 0; p < 64; p++)
+        if ((all & ~p) || (any && !(any & p)))
+            never |= UINT64_C(1) << p;
+    return never;
+}
+
 static void mark_fire_needs(rg_expr *e)
 {
     e->fire_all = e->fire_any = 0;
@@ -701,6 +715,7 @@ void rg_expr_specialise(rg_expr *e)
         mark_cost(e);
         e->needs = node_needs(e);
         mark_fire_needs(e);
+        e->fire_never = never_table(e->fire_all, e->fire_any);
         if (e->tri)
             e->fires = firing(e);
         return;   /* a use's signal or filter is compiled (and specialised) on its own */
@@ -713,6 +728,7 @@ void rg_expr_specialise(rg_expr *e)
     mark_cost(e);
     e->needs = node_needs(e);
     mark_fire_needs(e);
+    e->fire_never = never_table(e->fire_all, e->fire_any);
     if (e->tri)
         e->fires = firing(e);
     e->has_x_floor = e->fires == fires_distance_over && value_floor(e->b, 0, &e->x_floor);
@@ -726,6 +742,7 @@ void rg_expr_despecialise(const rg_expr *e)
     ((rg_expr *)e)->value_use = NULL;
     ((rg_expr *)e)->fires = NULL;
     ((rg_expr *)e)->fire_all = ((rg_expr *)e)->fire_any = 0;   /* the walk's answer, asked whole */
+    ((rg_expr *)e)->fire_never = 0;
     ((rg_expr *)e)->has_x_floor = false;
     if (e->kind == RG_X_USE) {
         if (e->use) {

@@ -485,6 +485,14 @@ static void test_fire_parts(void **state)
         if (when->fire_all != cases[i].all || when->fire_any != cases[i].any)
             fail_msg("%s: fire_all %#x fire_any %#x, want %#x %#x", cases[i].expr, when->fire_all, when->fire_any,
                      cases[i].all, cases[i].any);
+        /* The gate's table (rg_expr.fire_never) says what the two masks say,
+         * for every combination of the six parts. */
+        for (uint32_t p = 0; p < 64; p++) {
+            bool never = (cases[i].all & ~p) || (cases[i].any && !(cases[i].any & p));
+            if ((bool)(when->fire_never >> p & 1) != never)
+                fail_msg("%s: parts %#x: fire_never says %d, the masks %d", cases[i].expr, p,
+                         (int)(when->fire_never >> p & 1), never);
+        }
         rg_event bare = mk_transfer(T0, "u-1", "u-2", 7);   /* no client, no IP, no location */
         fx_begin(&f, &bare);
         if ((cases[i].all || cases[i].any) && rg_eval_fires(&f.ctx, when))
