@@ -19,19 +19,13 @@
 #include "../common/hash.h"
 
 /* An id of the event in hand (rg_account_focus): its active record, once
- * looked up. Matched by the key's address and length: within one event
- * the families pass the event's own fields, and the focus is dropped
- * before the next event (and before any sweep), so an address never
- * outlives the bytes it was set for. */
-typedef struct focus {
-    const char *key;     /* NULL: unused */
-    size_t keylen;
-    bool resolved;       /* record below is the map's answer */
-    bool fingerprinted;  /* fingerprint below is the key's */
-    uint32_t hint;       /* rg_account_focus_hint's hash of the key, 0: none */
-    void *record;        /* the active record, NULL when it has none */
-    uint64_t fingerprint;
-} focus;
+ * looked up (rg_account_focus_entry, account_store.h: the inline fast
+ * paths read it). Matched by the key's address and length: within one
+ * event the families pass the event's own fields, and the focus is
+ * dropped before the next event (and before any sweep), so an address
+ * never outlives the bytes it was set for. `used` follows every change
+ * of the record's tag (set_used). */
+typedef rg_account_focus_entry focus;
 
 /* A sweep asked for while sweeps are deferred (rg_account_store_defer). */
 typedef struct pending_sweep {
@@ -74,6 +68,7 @@ static int reserve(rg_account_store *s, size_t size, bool kept, rg_account_slice
         return -1;
     memset(out, 0, sizeof *out);
     out->store = s;
+    out->focus = s->focus;
     out->offset = (uint32_t)s->record_size;
     out->size = (uint32_t)((size + 7) & ~(size_t)7);
     out->bit = (uint8_t)(1u << s->n_slices);
@@ -123,6 +118,15 @@ int rg_account_store_seal(rg_account_store *s)
 
 static uint8_t in_use(const rg_strmap *m, const void *record) { return rg_strmap_tag(m, record); }
 
+/* Set an active record's in-use bits, and the focus entries' copy. */
+static void set_used(rg_account_store *s, void *record, uint8_t used)
+{
+    rg_strmap_set_tag(s->records, record, used);
+    for (int i = 0; i < 2; i++)
+        if (s->focus[i].record == record)
+            s->focus[i].used = used;
+}
+
 /* Copy the kept slices of `used` between an active and a dormant record. */
 static void copy_kept(const rg_account_store *s, uint8_t used, unsigned char *active, unsigned char *dormant,
                       bool to_dormant)
@@ -152,7 +156,7 @@ void rg_account_focus_hint(rg_account_store *s, uint32_t account_hash, uint32_t 
 
 void rg_account_unfocus(rg_account_store *s)
 {
-    s->focus[0].key = s->focus[1].key = NULL;
+    s->focus[0] = s->focus[1] = (focus){.key = NULL};
 }
 
 /* The focus entry of key (by address), or NULL. */
@@ -183,6 +187,7 @@ static void *resolve(rg_account_store *s, focus *f)
 {
     if (!f->resolved) {
         f->record = lookup(s, f);
+        f->used = f->record ? in_use(s->records, f->record) : 0;
         f->resolved = true;
     }
     return f->record;
@@ -236,16 +241,20 @@ static void focus_created(rg_account_store *s, const char *key, size_t keylen, v
 {
     for (int i = 0; i < 2; i++) {
         focus *f = &s->focus[i];
-        if (f->key && f->resolved && !f->record && f->keylen == keylen && memcmp(f->key, key, keylen) == 0)
+        if (f->key && f->resolved && !f->record && f->keylen == keylen && memcmp(f->key, key, keylen) == 0) {
             f->record = record;
+            f->used = in_use(s->records, record);
+        }
     }
 }
 
 static void focus_deleted(rg_account_store *s, const void *gone)
 {
     for (int i = 0; i < 2; i++)
-        if (s->focus[i].record == gone)
+        if (s->focus[i].record == gone) {
             s->focus[i].record = NULL;
+            s->focus[i].used = 0;
+        }
 }
 
 /* Move the dormant record of key (if any) into the fresh active record
@@ -259,7 +268,7 @@ static void take_dormant(rg_account_store *s, const char *key, size_t keylen, vo
         return;
     uint8_t used = in_use(s->dormant, d);
     copy_kept(s, used, record, d, false);
-    rg_strmap_set_tag(s->records, record, used);
+    set_used(s, record, used);
     rg_strmap_del(s->dormant, key, keylen, NULL);
 }
 
@@ -310,13 +319,21 @@ const void *rg_account_slice_in(const rg_account_slice *sl, const void *record)
     return (const char *)record + sl->offset;
 }
 
-void *rg_account_get(const rg_account_slice *sl, const char *key, size_t keylen)
+void *rg_account_get_of(const rg_account_slice *sl, const char *key, size_t keylen)
 {
     rg_account_store *s = sl->store;
-    void *record = active_record(s, key, keylen);
-    if (!record && sl->kept)
-        record = promote(s, key, keylen, sl->bit);
-    if (!record || !(in_use(s->records, record) & sl->bit))
+    focus *f = focus_of(s, key, keylen);
+    void *record;
+    uint8_t used = 0;
+    if (f) {
+        record = resolve(s, f);
+        used = f->used;
+    } else if ((record = rg_strmap_get(s->records, key, keylen))) {
+        used = in_use(s->records, record);
+    }
+    if (!record && sl->kept && (record = promote(s, key, keylen, sl->bit)))
+        used = in_use(s->records, record);
+    if (!record || !(used & sl->bit))
         return NULL;
     return (char *)record + sl->offset;
 }
@@ -336,11 +353,12 @@ void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen,
     } else if (f && !f->resolved) {
         f->resolved = true;
         f->record = record;
+        f->used = in_use(s->records, record);
     }
     uint8_t used = in_use(s->records, record);
     if (!(used & sl->bit)) {
         /* The slice is zero: a new record, or released (which zeroes it). */
-        rg_strmap_set_tag(s->records, record, (uint8_t)(used | sl->bit));
+        set_used(s, record, (uint8_t)(used | sl->bit));
         s->in_use[__builtin_ctz(sl->bit)]++;
         if (created)
             *created = true;
@@ -357,7 +375,10 @@ static uint8_t release_in(rg_account_store *s, rg_strmap *m, void *slice_at, con
     memset(slice_at, 0, sl->size);
     if (used & sl->bit) {
         used &= (uint8_t)~sl->bit;
-        rg_strmap_set_tag(m, record, used);
+        if (m == s->records)
+            set_used(s, record, used);
+        else
+            rg_strmap_set_tag(m, record, used);
         s->in_use[__builtin_ctz(sl->bit)]--;
     }
     return used;

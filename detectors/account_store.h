@@ -57,9 +57,24 @@
 
 typedef struct rg_account_store rg_account_store;
 
+/* One id of the event in hand (rg_account_focus), as the store looked it
+ * up: read by the inline fast paths below, written only by
+ * account_store.c. Matched by the key's address and length. */
+typedef struct rg_account_focus_entry {
+    const char *key;       /* NULL: unused */
+    size_t keylen;
+    void *record;          /* the active record, NULL when it has none */
+    uint64_t fingerprint;
+    uint32_t hint;         /* rg_account_focus_hint's hash of the key, 0: none */
+    bool resolved;         /* record is the map's answer */
+    bool fingerprinted;    /* fingerprint is the key's */
+    uint8_t used;          /* record's in-use bits, while resolved with a record */
+} rg_account_focus_entry;
+
 /* One family's part of every record. */
 typedef struct rg_account_slice {
     rg_account_store *store;
+    const rg_account_focus_entry *focus;   /* the store's two, for the inline fast paths */
     uint32_t offset;        /* in an active record */
     uint32_t size;          /* bytes, a multiple of 8 */
     uint32_t kept_offset;   /* kept slices: in a dormant record */
@@ -131,7 +146,7 @@ void rg_account_store_keep_fingerprints(rg_account_store *s);
 /* The account's slice, or NULL when the slice holds nothing. A kept
  * slice of a dormant account promotes it (an allocation: NULL when that
  * fails, the fact stays where it was). */
-void *rg_account_get(const rg_account_slice *sl, const char *key, size_t keylen);
+void *rg_account_get_of(const rg_account_slice *sl, const char *key, size_t keylen);
 /* The account's slice, claimed (zero-filled, *created true) when it held
  * nothing; a dormant account is promoted first. NULL on allocation
  * failure. `created` may be NULL. */
@@ -170,5 +185,37 @@ size_t rg_account_store_bytes(const rg_account_store *s);
 /* The dormant map alone: its records and bytes (0 without one). */
 size_t rg_account_dormant_records(const rg_account_store *s);
 size_t rg_account_dormant_bytes(const rg_account_store *s);
+
+/* The focus entry of the event in hand that key (by address and length)
+ * names, else NULL (an unused entry, key NULL, holds no answer). */
+static inline const rg_account_focus_entry *rg_account_focused(const rg_account_focus_entry *f, const char *key,
+                                                               size_t keylen)
+{
+    if (f[0].key == key && f[0].keylen == keylen)
+        return &f[0];
+    if (f[1].key == key && f[1].keylen == keylen)
+        return &f[1];
+    return NULL;
+}
+
+/* rg_account_get and rg_account_slice_fingerprint: the answer a focus entry
+ * already holds is read here (every family after the first asks for the
+ * record of an id the first one looked up, issue 16); anything else
+ * (the first lookup, a dormant account's kept slice, another key) is
+ * the _of function's. Same answers either way (test_account_store). */
+static inline void *rg_account_get(const rg_account_slice *sl, const char *key, size_t keylen)
+{
+    const rg_account_focus_entry *f = rg_account_focused(sl->focus, key, keylen);
+    if (!f || !f->resolved || (!f->record && sl->kept))
+        return rg_account_get_of(sl, key, keylen);
+    return f->record && (f->used & sl->bit) ? (char *)f->record + sl->offset : NULL;
+}
+
+/* rg_account_fingerprint(sl->store, key, keylen), through the focus. */
+static inline uint64_t rg_account_slice_fingerprint(const rg_account_slice *sl, const char *key, size_t keylen)
+{
+    const rg_account_focus_entry *f = rg_account_focused(sl->focus, key, keylen);
+    return f && f->fingerprinted ? f->fingerprint : rg_account_fingerprint(sl->store, key, keylen);
+}
 
 #endif

@@ -350,7 +350,7 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
     int64_t cutoff_ms = rg_sat_sub(wm_ms, s->senders_keep_ms);
     if (cutoff_ms > lo_ms)
         lo_ms = cutoff_ms;
-    uint64_t sender = rg_account_fingerprint(s->received.store, ev->account, ev->account_len);
+    uint64_t sender = rg_account_slice_fingerprint(&s->received, ev->account, ev->account_len);
     int64_t newest_ms = r->raw[r->raw_start + r->raw_n - 1].ts_ms;
     if (r->index && ev->ts_ms >= newest_ms) {
         /* In order: every held ts is <= E.ts, so a sender is in the
@@ -425,7 +425,7 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
             rg_account_release(&s->received, ev->counterparty, ev->counterparty_len);
         return;   /* older than any window still answered exactly */
     }
-    uint64_t sender = rg_account_fingerprint(s->received.store, ev->account, ev->account_len);
+    uint64_t sender = rg_account_slice_fingerprint(&s->received, ev->account, ev->account_len);
     if (raw_insert(r, ev->ts_ms, sender) != 0) {
         s->dropped++;
         return;

@@ -436,6 +436,66 @@ static void test_focus_hints_change_no_answer(void **unused)
     rg_account_store_free(s);
 }
 
+/* The inline fast path of a focused get and fingerprint (the answer the
+ * focus holds) against the full lookup by the id's bytes at another
+ * address, after every step of a pseudo-random run of puts and releases
+ * of two windowed slices and a kept one, on an account and a
+ * counterparty that are sometimes one id, with sweeps (demoting to the
+ * dormant map) between the events. */
+static void test_focused_fast_path_matches_lookup(void **unused)
+{
+    rg_account_store *s = rg_account_store_new();
+    rg_account_slice sl[3];
+    assert_int_equal(rg_account_store_reserve(s, 16, &sl[0]), 0);
+    assert_int_equal(rg_account_store_reserve(s, 8, &sl[1]), 0);
+    assert_int_equal(rg_account_store_reserve_kept(s, 8, &sl[2]), 0);
+    assert_int_equal(rg_account_store_seal(s), 0);
+    uint32_t seed = 12345;
+    int checked = 0;
+    for (int event = 0; event < 400; event++) {
+        char account[16], counterparty[16], copy[16];
+        seed = seed * 1103515245u + 12345u;
+        snprintf(account, sizeof account, "acct-%02u", (seed >> 16) % 12);
+        seed = seed * 1103515245u + 12345u;
+        snprintf(counterparty, sizeof counterparty, "acct-%02u", (seed >> 16) % 12);
+        rg_account_focus(s, KEY(account), KEY(counterparty));
+        for (int step = 0; step < 8; step++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *id = (seed >> 8) & 1 ? account : counterparty;
+            const rg_account_slice *which = &sl[(seed >> 12) % 3];
+            switch ((seed >> 20) % 3) {
+            case 0:
+                assert_non_null(rg_account_put(which, KEY(id), NULL));
+                break;
+            case 1:
+                rg_account_release(which, KEY(id));
+                break;
+            default:
+                (void)rg_account_get(which, KEY(id));
+                break;
+            }
+            for (int i = 0; i < 2; i++) {
+                const char *focused = i ? counterparty : account;
+                memcpy(copy, focused, sizeof copy);   /* not focused: the full lookup */
+                for (int k = 0; k < 3; k++) {
+                    void *fast = rg_account_get(&sl[k], KEY(focused));
+                    assert_ptr_equal(fast, rg_account_get_of(&sl[k], KEY(focused)));
+                    assert_ptr_equal(fast, rg_account_get(&sl[k], KEY(copy)));
+                    checked++;
+                }
+                assert_int_equal(rg_account_slice_fingerprint(&sl[0], KEY(focused)),
+                                 rg_fingerprint64(focused, strlen(focused)));
+            }
+        }
+        rg_account_unfocus(s);
+        if (event % 50 == 49)
+            (void)rg_account_sweep(&sl[0], keep_all, NULL);
+    }
+    assert_int_equal(checked, 400 * 8 * 6);
+    assert_true(rg_account_dormant_records(s) + rg_account_active_records(s) > 0);
+    rg_account_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_focus_fingerprints_once_per_event),
         cmocka_unit_test(test_records_keep_fingerprints),
         cmocka_unit_test(test_focus_hints_change_no_answer),
+        cmocka_unit_test(test_focused_fast_path_matches_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
