@@ -141,7 +141,7 @@ static uint32_t upper_bound(const rg_window *w, int64_t base_ms, int64_t x)
     return lo;
 }
 
-uint32_t rg_window_count(const rg_window *w, int64_t base_ms, int64_t lo_ms, int64_t hi_ms)
+uint32_t rg_window_count_at(const rg_window *w, int64_t base_ms, int64_t lo_ms, int64_t hi_ms)
 {
     uint32_t n = rg_window_len(w);
     if (!n || hi_ms <= lo_ms)
@@ -192,7 +192,7 @@ static bool all_fit(const rg_window *w, int64_t base_ms)
     return !n || (fits(base_ms, at(w, base_ms, 0)) && fits(base_ms, at(w, base_ms, n - 1)));
 }
 
-int rg_window_insert(rg_window *w, int64_t base_ms, int64_t ts_ms)
+int rg_window_insert_at(rg_window *w, int64_t base_ms, int64_t ts_ms)
 {
     uint32_t n = rg_window_len(w);
     if (kind(w) != WIDE && !fits(base_ms, ts_ms)) {
@@ -277,7 +277,7 @@ int64_t rg_window_newest(const rg_window *w, int64_t base_ms)
     return n ? at(w, base_ms, n - 1) : INT64_MIN;
 }
 
-bool rg_window_group_fit(rg_window *ws, size_t n, int64_t *base_ms, int64_t ts_ms)
+bool rg_window_group_refit(rg_window *ws, size_t n, int64_t *base_ms, int64_t ts_ms)
 {
     if (fits(*base_ms, ts_ms))
         return true;

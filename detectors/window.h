@@ -63,11 +63,57 @@ void rg_window_free(rg_window *w);   /* back to empty inline; NULL-safe */
 static inline uint32_t rg_window_len(const rg_window *w) { return (w->meta >> 30) == 0 ? (w->meta & 3) : w->word; }
 
 /* Number of timestamps t with lo_ms < t <= hi_ms. */
-uint32_t rg_window_count(const rg_window *w, int64_t base_ms, int64_t lo_ms, int64_t hi_ms);
+uint32_t rg_window_count_at(const rg_window *w, int64_t base_ms, int64_t lo_ms, int64_t hi_ms);
+/* rg_window_count_at, an inline window (at most 3 entries, what most
+ * accounts hold) counted here. */
+static inline uint32_t rg_window_count(const rg_window *w, int64_t base_ms, int64_t lo_ms, int64_t hi_ms)
+{
+    uint32_t meta = w->meta;
+    if (meta > RG_WINDOW_INLINE)
+        return rg_window_count_at(w, base_ms, lo_ms, hi_ms);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < meta; i++) {
+        int64_t t = base_ms + (int64_t)(i == 0 ? w->word : w->u.rel[i - 1]);
+        n += t > lo_ms && t <= hi_ms;
+    }
+    return n;
+}
 
 /* Insert ts_ms at its place in ts order; a ts that does not fit the base
  * makes the window wide. 0, or -1 on allocation failure. */
-int rg_window_insert(rg_window *w, int64_t base_ms, int64_t ts_ms);
+int rg_window_insert_at(rg_window *w, int64_t base_ms, int64_t ts_ms);
+/* rg_window_insert_at, with its usual case inline: an in-order time that
+ * fits the base, appended where there is room (inline, or a narrow heap
+ * ring), which is what a steady account's events are (issue 16). */
+static inline int rg_window_insert(rg_window *w, int64_t base_ms, int64_t ts_ms)
+{
+    if (ts_ms >= base_ms && ts_ms - base_ms <= INT64_C(0xffffffff)) {
+        uint32_t off = (uint32_t)(ts_ms - base_ms);
+        uint32_t meta = w->meta;
+        if (meta == 0) {   /* empty inline */
+            w->word = off;
+            w->meta = 1;
+            return 0;
+        }
+        if (meta < RG_WINDOW_INLINE) {   /* inline, 1 .. 2 held */
+            uint32_t last = meta == 1 ? w->word : w->u.rel[meta - 2];
+            if (last <= off) {
+                w->u.rel[meta - 1] = off;
+                w->meta = meta + 1;
+                return 0;
+            }
+        } else if ((meta >> 30) == 1) {   /* narrow ring */
+            uint32_t mask = (UINT32_C(1) << ((meta >> 25) & 0x1f)) - 1, n = w->word;
+            uint32_t head = meta & ((UINT32_C(1) << 25) - 1);
+            if (n && n <= mask && w->u.narrow[(head + n - 1) & mask] <= off) {
+                w->u.narrow[(head + n) & mask] = off;
+                w->word = n + 1;
+                return 0;
+            }
+        }
+    }
+    return rg_window_insert_at(w, base_ms, ts_ms);
+}
 
 /* Remove one occurrence of ts_ms; returns whether one was there. */
 int rg_window_remove(rg_window *w, int64_t base_ms, int64_t ts_ms);
@@ -105,7 +151,14 @@ int64_t rg_window_newest(const rg_window *w, int64_t base_ms);
  * narrow entries and ts_ms span less than 2^32 ms. Returns whether
  * ts_ms fits now; when it does not, the insert makes its window wide.
  * A group with no narrow entry is simply rebased on ts_ms. */
-bool rg_window_group_fit(rg_window *ws, size_t n, int64_t *base_ms, int64_t ts_ms);
+bool rg_window_group_refit(rg_window *ws, size_t n, int64_t *base_ms, int64_t ts_ms);
+static inline bool rg_window_group_fit(rg_window *ws, size_t n, int64_t *base_ms, int64_t ts_ms)
+{
+    /* It fits already: the usual case, decided without a call. */
+    if (ts_ms >= *base_ms && ts_ms - *base_ms <= INT64_C(0xffffffff))
+        return true;
+    return rg_window_group_refit(ws, n, base_ms, ts_ms);
+}
 
 /* Heap bytes held beyond the struct itself, allocator header included
  * (rg_heap_block_bytes). */

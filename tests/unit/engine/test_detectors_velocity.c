@@ -318,6 +318,50 @@ static void test_window_longer_than_offsets(void **unused)
     fixture_end(&f);
 }
 
+/* rg_window_insert's inline appends against the general insert
+ * (rg_window_insert_at), and rg_window_count's inline count against
+ * rg_window_count_at: two windows fed the same times (mostly in
+ * order, some late or equal, bursts that outgrow the inline room and
+ * the heap ring, trims that shrink it back, times that do not fit the
+ * base) hold the same entries in the same storage after every step. */
+static void test_window_insert_fast_path_matches_general(void **unused)
+{
+    rg_window fast, general;
+    rg_window_init(&fast);
+    rg_window_init(&general);
+    const int64_t base = T0 - MIN_MS;
+    uint64_t rnd = 0x2545F4914F6CDD1Dull;
+    int64_t now = T0;
+    for (int i = 0; i < 20000; i++) {
+        rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
+        now += (int64_t)(rnd % (3 * MIN_MS));
+        int64_t ts = now;
+        if (rnd % 7 == 0)
+            ts = now - (int64_t)((rnd >> 8) % (5 * MIN_MS));   /* late */
+        else if (rnd % 11 == 0)
+            ts = base - 1;                                     /* before the base: wide */
+        else if (rnd % 13 == 0)
+            ts = base + INT64_C(0x100000000);                  /* past the offsets: wide */
+        assert_int_equal(rg_window_insert(&fast, base, ts), rg_window_insert_at(&general, base, ts));
+        if (rnd % 5 == 0) {
+            int64_t cutoff = now - (int64_t)((rnd >> 16) % (40 * MIN_MS));
+            assert_int_equal(rg_window_trim(&fast, base, cutoff), rg_window_trim(&general, base, cutoff));
+        }
+        assert_int_equal(fast.meta, general.meta);
+        assert_int_equal(rg_window_len(&fast), rg_window_len(&general));
+        assert_int_equal(rg_window_entry_bytes(&fast), rg_window_entry_bytes(&general));
+        for (uint32_t j = 0; j < rg_window_len(&fast); j++)
+            assert_int_equal(rg_window_at(&fast, base, j), rg_window_at(&general, base, j));
+        /* The inline count against the general one, over windows that
+         * cut the entries anywhere (and an empty range). */
+        int64_t hi = now - (int64_t)((rnd >> 24) % (2 * MIN_MS)), lo = hi - (int64_t)((rnd >> 32) % (6 * MIN_MS));
+        assert_int_equal(rg_window_count(&fast, base, lo, hi), rg_window_count_at(&general, base, lo, hi));
+        assert_int_equal(rg_window_count(&fast, base, hi, lo), rg_window_count_at(&general, base, hi, lo));
+    }
+    rg_window_free(&fast);
+    rg_window_free(&general);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_late_entry_brings_trim_forward),
         cmocka_unit_test(test_late_within_lateness), cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_window_offsets_rebase_and_wide), cmocka_unit_test(test_window_longer_than_offsets),
+        cmocka_unit_test(test_window_insert_fast_path_matches_general),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
