@@ -170,7 +170,18 @@ static void *login_create(const rg_detector_config *cfg, char *errstr, size_t er
  * nothing (it is the last already). False says nothing either way. */
 static bool is_last_device(const login_record *r, const char *device, size_t len)
 {
-    return r->last_device_len && r->last_device_len == len && memcmp(r->last_device, device, len) == 0;
+    if (!r->last_device_len || r->last_device_len != len)
+        return false;
+    if (len < 8)
+        return memcmp(r->last_device, device, len) == 0;
+    /* 8 to LAST_DEVICE_MAX (16) bytes, the usual ids: two overlapping
+     * words, without memcmp's call (~17 instructions an event). */
+    uint64_t a0, b0, a1, b1;
+    memcpy(&a0, r->last_device, 8);
+    memcpy(&b0, device, 8);
+    memcpy(&a1, r->last_device + len - 8, 8);
+    memcpy(&b1, device + len - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
 /* device (len bytes) was just remembered: it is the last of devices. */

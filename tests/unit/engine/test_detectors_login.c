@@ -246,14 +246,15 @@ static void reload(det_fixture *f, rg_strbuf *scratch)
  * two states fed the same events, one keeping its records' last device
  * ids, one reloaded from its checkpoint before every event (so it never
  * has one), answer new_device alike and save the same bytes. The events
- * mix ids of 16 bytes (kept) and 17 (not), logins and other types, an
- * account cycling more than DEVICES_MAX devices (evictions), and
+ * mix ids of 3, 11 (differing in their middle byte), 16 (kept) and 17
+ * bytes (not), logins and other types, an account cycling more than
+ * DEVICES_MAX devices (evictions), and
  * new_device asked before the update (its fingerprint reused) or not. */
 static void test_last_device_matches_fingerprints(void **unused)
 {
     static const char *const accounts[] = {"u1", "u2", "farm"};
     static const char *const devices[] = {"d-a", "d-b", "dddddddddddd-16a", "dddddddddddd-16b",
-                                          "dddddddddddd-17ab", "dddddddddddd-17ac"};
+                                          "dddddddddddd-17ab", "dddddddddddd-17ac", "abc1-device", "abc2-device"};
     login_fixture fast, slow;
     setup(&fast);
     setup(&slow);
@@ -264,7 +265,7 @@ static void test_last_device_matches_fingerprints(void **unused)
         seed = seed * 1103515245u + 12345u;
         uint32_t r = seed >> 8;
         const char *account = accounts[r % 3];
-        const char *device = devices[(r >> 2) % 6];
+        const char *device = devices[(r >> 2) % 8];
         if (account == accounts[2]) {   /* farm: 80 devices in turn, some repeated at once */
             snprintf(farm_device, sizeof farm_device, (r & 64) ? "farm-%02d" : "farm-device-long-%04d", (i / 2) % 80);
             device = farm_device;
