@@ -394,10 +394,19 @@ static void test_records_keep_fingerprints(void **unused)
     rg_account_store_free(s);
 }
 
+/* The i-th account's id: 3 to 18 bytes by i (ids are compared in words
+ * of 4 or 8 bytes, or by memcmp, by their length). */
+static void account_name(char *buf, size_t size, int i)
+{
+    static const char *const forms[] = {"a%02d", "acc-%03d", "acct-%03d", "acct-%05d-x", "account-%03d-of-all"};
+    snprintf(buf, size, forms[i % 5], i);
+}
+
 /* A focus hint (the hash the engine's prefetch made) changes no answer:
- * for present and absent ids, with the right hash, another present id's
- * hash (a peek that finds a record of another key), an absent id's and
- * none, a focused get finds what an unfocused one finds. The map has
+ * for present and absent ids of 3 to 18 bytes, with the right hash,
+ * another present id's hash (a peek that finds a record of another key),
+ * an absent id's and none, a focused get finds what an unfocused one
+ * finds. The map has
  * seen deletes (slots shifted back) so that hints lead anywhere. */
 static void test_focus_hints_change_no_answer(void **unused)
 {
@@ -405,19 +414,19 @@ static void test_focus_hints_change_no_answer(void **unused)
     rg_account_slice w;
     assert_int_equal(rg_account_store_reserve(s, 16, &w), 0);
     assert_int_equal(rg_account_store_seal(s), 0);
-    char key[16], other[16], absent[16], focused[16];
+    char key[32], other[32], absent[32], focused[32];
     for (int i = 0; i < 300; i++) {
-        snprintf(key, sizeof key, "acct-%03d", i);
+        account_name(key, sizeof key, i);
         assert_non_null(rg_account_put(&w, KEY(key), NULL));
     }
     for (int i = 0; i < 300; i += 3) {
-        snprintf(key, sizeof key, "acct-%03d", i);
+        account_name(key, sizeof key, i);
         rg_account_release(&w, KEY(key));
     }
     int hinted_hits = 0;
     for (int i = 0; i < 400; i++) {
-        snprintf(key, sizeof key, "acct-%03d", i);
-        snprintf(other, sizeof other, "acct-%03d", (i * 7 + 1) % 300);
+        account_name(key, sizeof key, i);
+        account_name(other, sizeof other, (i * 7 + 1) % 300);
         snprintf(absent, sizeof absent, "none-%03d", i);
         const void *want = rg_account_get(&w, KEY(key));   /* no focus: the full lookup */
         const uint32_t hints[] = {rg_strmap_hash(KEY(key)), rg_strmap_hash(KEY(other)), rg_strmap_hash(KEY(absent)),
