@@ -74,16 +74,19 @@ static const rg_name_spec counterparty_names[CP_COUNT] = {
 
 static void index_free(cp_record *r)
 {
-    rg_sender_index_free(r->index);
-    r->index = NULL;
+    if (!r->raw_cap)
+        return;   /* one transfer in the record: no index */
+    rg_sender_index_free(r->u.heap.index);
+    r->u.heap.index = NULL;
 }
 
 static void free_record(void *value)
 {
     cp_record *r = value;
     index_free(r);
-    free(r->raw);
-    r->raw = NULL;
+    if (r->raw_cap)
+        free(r->u.heap.raw);
+    memset(&r->u, 0, sizeof r->u);
     r->raw_n = r->raw_cap = r->raw_start = 0;
 }
 
@@ -156,12 +159,14 @@ static void *counterparty_create(const rg_detector_config *cfg, char *errstr, si
 
 void rg_cp_index_build(cp_record *r)
 {
-    r->index = rg_sender_index_new();
-    if (!r->index)
+    if (!r->raw_cap)
+        return;   /* one transfer at most: never indexed */
+    r->u.heap.index = rg_sender_index_new();
+    if (!r->u.heap.index)
         return;
-    const transfer_in *base = r->raw + r->raw_start;
+    const transfer_in *base = cp_transfers_c(r);
     for (uint32_t i = 0; i < r->raw_n; i++) {
-        if (rg_sender_index_add(r->index, r->trimmed_ms, base[i].ts_ms, base[i].sender) != 0) {
+        if (rg_sender_index_add(r->u.heap.index, r->trimmed_ms, base[i].ts_ms, base[i].sender) != 0) {
             index_free(r);
             return;
         }
@@ -187,16 +192,24 @@ static void record_trim(cp_record *r, int64_t cutoff_ms, bool refill)
     if (cutoff_ms <= r->trimmed_ms)
         return;
     r->trimmed_ms = cutoff_ms;
-    while (r->raw_n && r->raw[r->raw_start].ts_ms <= cutoff_ms) {
+    if (!r->raw_cap) {
+        if (r->raw_n && r->u.one.ts_ms <= cutoff_ms)
+            r->raw_n = 0;   /* the one in the record */
+        return;
+    }
+    transfer_in *raw = r->u.heap.raw;
+    while (r->raw_n && raw[r->raw_start].ts_ms <= cutoff_ms) {
         r->raw_start++;
         r->raw_n--;
     }
     if (!r->raw_n && refill && r->raw_cap <= 2 * raw_slack(0)) {
         r->raw_start = 0;   /* a small buffer, about to take a transfer */
     } else if (!r->raw_n) {
-        free(r->raw);   /* a quiet counterparty holds no buffer */
-        r->raw = NULL;
+        index_free(r);
+        free(raw);   /* a quiet counterparty holds no buffer */
+        memset(&r->u, 0, sizeof r->u);
         r->raw_start = r->raw_cap = 0;
+        return;
     } else if ((uint64_t)r->raw_cap > 2 * ((uint64_t)r->raw_n + raw_slack(r->raw_n))) {
         /* A burst gone: slide the live transfers down and give back
          * what is over twice their need (trimmed history at the front
@@ -207,29 +220,46 @@ static void record_trim(cp_record *r, int64_t cutoff_ms, bool refill)
          * (issue 16). Each compaction follows at least n/2 trims, so its
          * O(n) move costs O(1) per trimmed transfer. A failed realloc
          * keeps the bigger buffer. */
-        memmove(r->raw, r->raw + r->raw_start, r->raw_n * sizeof *r->raw);
+        memmove(raw, raw + r->raw_start, r->raw_n * sizeof *raw);
         r->raw_start = 0;
         uint32_t cap = r->raw_n + raw_slack(r->raw_n);
-        transfer_in *shrunk = realloc(r->raw, (size_t)cap * sizeof *shrunk);
+        transfer_in *shrunk = realloc(raw, (size_t)cap * sizeof *shrunk);
         if (shrunk) {
-            r->raw = shrunk;
+            r->u.heap.raw = shrunk;
             r->raw_cap = cap;
         }
     }
-    if (r->index && r->raw_n <= SMALL_LOW) {
+    if (r->u.heap.index && r->raw_n <= SMALL_LOW) {
         index_free(r);
-    } else if (r->index) {
-        rg_sender_index_trim(r->index, cutoff_ms);
+    } else if (r->u.heap.index) {
+        rg_sender_index_trim(r->u.heap.index, cutoff_ms);
     }
 }
 
 static int raw_insert(cp_record *r, int64_t ts_ms, uint64_t sender)
 {
-    if (r->raw_start + r->raw_n == r->raw_cap) {
+    if (!r->raw_cap && !r->raw_n) {
+        r->u.one = (transfer_in){ts_ms, sender};   /* the first: in the record */
+        r->raw_n = 1;
+        return 0;
+    }
+    if (!r->raw_cap) {
+        /* A second: both to a heap array of the size the first one's
+         * growth would have reached (1, then 1 + a quarter + 1). */
+        uint32_t cap = 1 + raw_slack(1);
+        transfer_in *heap = malloc((size_t)cap * sizeof *heap);
+        if (!heap)
+            return -1;
+        heap[0] = r->u.one;
+        r->u.heap.raw = heap;
+        r->u.heap.index = NULL;
+        r->raw_start = 0;
+        r->raw_cap = cap;
+    } else if (r->raw_start + r->raw_n == r->raw_cap) {
         if (r->raw_start > 0 && r->raw_start >= raw_slack(r->raw_n)) {
             /* Enough of the array is trimmed history: slide down instead
              * of growing (O(n) once per n/4 + 1 transfers). */
-            memmove(r->raw, r->raw + r->raw_start, r->raw_n * sizeof *r->raw);
+            memmove(r->u.heap.raw, r->u.heap.raw + r->raw_start, r->raw_n * sizeof *r->u.heap.raw);
             r->raw_start = 0;
         } else {
             /* Most counterparties hold a handful of transfers and the
@@ -246,14 +276,14 @@ static int raw_insert(cp_record *r, int64_t ts_ms, uint64_t sender)
             if (!grown)
                 return -1;
             if (r->raw_n)
-                memcpy(grown, r->raw + r->raw_start, r->raw_n * sizeof *grown);
-            free(r->raw);
-            r->raw = grown;
+                memcpy(grown, r->u.heap.raw + r->raw_start, r->raw_n * sizeof *grown);
+            free(r->u.heap.raw);
+            r->u.heap.raw = grown;
             r->raw_start = 0;
             r->raw_cap = cap;
         }
     }
-    transfer_in *base = r->raw + r->raw_start;
+    transfer_in *base = r->u.heap.raw + r->raw_start;
     uint32_t pos = r->raw_n;
     while (pos > 0 && base[pos - 1].ts_ms > ts_ms)
         pos--;   /* late transfers are rare and only slightly late */
@@ -269,7 +299,7 @@ static int raw_insert(cp_record *r, int64_t ts_ms, uint64_t sender)
 /* Distinct senders over raw in (lo, hi], plus `sender` (E's). */
 static int64_t distinct_in_range(cp_state *s, const cp_record *r, int64_t lo_ms, int64_t hi_ms, uint64_t sender)
 {
-    const transfer_in *base = r->raw + r->raw_start;
+    const transfer_in *base = cp_transfers_c(r);
     uint32_t lo = 0, hi = r->raw_n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -351,12 +381,13 @@ static rg_value counterparty_eval(void *state, const rg_name_use *use, const rg_
     if (cutoff_ms > lo_ms)
         lo_ms = cutoff_ms;
     uint64_t sender = rg_account_slice_fingerprint(&s->received, ev->account, ev->account_len);
-    int64_t newest_ms = r->raw[r->raw_start + r->raw_n - 1].ts_ms;
-    if (r->index && ev->ts_ms >= newest_ms) {
+    int64_t newest_ms = cp_transfers_c(r)[r->raw_n - 1].ts_ms;
+    const rg_sender_index *index = cp_index(r);
+    if (index && ev->ts_ms >= newest_ms) {
         /* In order: every held ts is <= E.ts, so a sender is in the
          * window exactly when its latest ts is > lo. */
-        int64_t senders = rg_window_count(&r->index->latest, r->index->latest_base_ms, lo_ms, ev->ts_ms);
-        if (rg_sender_index_latest(r->index, r->trimmed_ms, sender) <= lo_ms)
+        int64_t senders = rg_window_count(&index->latest, index->latest_base_ms, lo_ms, ev->ts_ms);
+        if (rg_sender_index_latest(index, r->trimmed_ms, sender) <= lo_ms)
             senders++;
         return rg_int_typed(RG_T_INT, senders);
     }
@@ -430,8 +461,8 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
         s->dropped++;
         return;
     }
-    if (r->index) {
-        if (rg_sender_index_add(r->index, r->trimmed_ms, ev->ts_ms, sender) != 0) {
+    if (cp_index(r)) {
+        if (rg_sender_index_add(r->u.heap.index, r->trimmed_ms, ev->ts_ms, sender) != 0) {
             s->dropped++;
             index_free(r);   /* raw alone stays exact, only slower */
         }
@@ -473,14 +504,15 @@ static bool add_record_stats(const char *key, size_t keylen, void *value, void *
 {
     rg_detector_stats *out = arg;
     const cp_record *r = value;
-    if (r->raw)
-        out->bytes += rg_heap_block_bytes(r->raw, (size_t)r->raw_cap * sizeof *r->raw);
+    if (r->raw_cap)
+        out->bytes += rg_heap_block_bytes(r->u.heap.raw, (size_t)r->raw_cap * sizeof *r->u.heap.raw);
     out->window_entries += r->raw_n;
-    out->window_bytes += (size_t)r->raw_n * sizeof *r->raw;
-    if (r->index) {
-        out->bytes += rg_sender_index_bytes(r->index);
-        out->window_entries += rg_window_len(&r->index->latest);
-        out->window_bytes += rg_window_entry_bytes(&r->index->latest);
+    out->window_bytes += (size_t)r->raw_n * sizeof(transfer_in);
+    const rg_sender_index *index = cp_index(r);
+    if (index) {
+        out->bytes += rg_sender_index_bytes(index);
+        out->window_entries += rg_window_len(&index->latest);
+        out->window_bytes += rg_window_entry_bytes(&index->latest);
     }
     return true;
 }
@@ -507,11 +539,11 @@ static void counterparty_prefetch(const void *state, const rg_event *ev, const r
     if (ev->type != RG_EV_TRANSFER || !s->want_senders)
         return;
     const cp_record *r = rg_account_slice_in(&s->received, accounts->counterparty);
-    if (!r || !r->raw)
-        return;
-    __builtin_prefetch(&r->raw[r->raw_start]);
+    if (!r || !r->raw_cap)
+        return;   /* none, or one in the record itself */
+    __builtin_prefetch(&r->u.heap.raw[r->raw_start]);
     if (r->raw_n)
-        __builtin_prefetch(&r->raw[r->raw_start + r->raw_n - 1]);
+        __builtin_prefetch(&r->u.heap.raw[r->raw_start + r->raw_n - 1]);
 }
 
 /* Registrations are facts about an account, kept for good; received

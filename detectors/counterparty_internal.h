@@ -27,13 +27,31 @@ typedef struct registration {
     int64_t registered_ms;
 } registration;
 
-/* The transfers a counterparty received, within the senders window. */
+/* The transfers a counterparty received, within the senders window, in
+ * ts order. Most counterparties hold one at a time: with raw_cap 0 it
+ * lives in the record itself (u.one; raw_n 0 or 1, no index), so such a
+ * counterparty costs no heap block and its transfers no malloc and free
+ * (issue 16); a second one moves them to a heap array (u.heap). */
 typedef struct cp_record {
     int64_t trimmed_ms;       /* received transfers <= this are gone */
-    transfer_in *raw;         /* raw[raw_start .. raw_start + raw_n), ts order */
+    union {
+        struct {
+            transfer_in *raw;         /* raw[raw_start .. raw_start + raw_n) */
+            rg_sender_index *index;   /* NULL while raw is small */
+        } heap;                       /* raw_cap > 0 */
+        transfer_in one;              /* raw_cap == 0 */
+    } u;
     uint32_t raw_start, raw_n, raw_cap;
-    rg_sender_index *index;   /* NULL while raw is small */
 } cp_record;
+
+/* The oldest of r's transfers held (raw_n of them from there). */
+static inline transfer_in *cp_transfers(cp_record *r) { return r->raw_cap ? r->u.heap.raw + r->raw_start : &r->u.one; }
+static inline const transfer_in *cp_transfers_c(const cp_record *r)
+{
+    return r->raw_cap ? r->u.heap.raw + r->raw_start : &r->u.one;
+}
+/* r's sender index, NULL when it has none. */
+static inline rg_sender_index *cp_index(const cp_record *r) { return r->raw_cap ? r->u.heap.index : NULL; }
 
 /* A counterparty with at most SMALL_MAX transfers in its window is
  * answered by scanning them (<= 136 comparisons of 8-byte hashes, well

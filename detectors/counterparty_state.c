@@ -55,11 +55,12 @@ int rg_counterparty_save(const void *state, rg_strbuf *out)
         const cp_record *r = items[k].value;
         rg_put_str(out, items[k].key, items[k].keylen);
         rg_put_i64(out, r->trimmed_ms);
-        rg_put_u8(out, r->index != NULL);
+        rg_put_u8(out, cp_index(r) != NULL);
         rg_put_u32(out, r->raw_n);
+        const transfer_in *held = cp_transfers_c(r);
         for (uint32_t i = 0; i < r->raw_n; i++) {
-            rg_put_i64(out, r->raw[r->raw_start + i].ts_ms);
-            rg_put_u64(out, r->raw[r->raw_start + i].sender);
+            rg_put_i64(out, held[i].ts_ms);
+            rg_put_u64(out, held[i].sender);
         }
     }
     free(items);
@@ -99,10 +100,11 @@ static void load_received(cp_state *s, uint32_t version, rg_reader *in)
         uint32_t cap = 2;
         while (cap < n)
             cap *= 2;
-        if (!(r->raw = malloc((size_t)cap * sizeof *r->raw))) {
+        if (!(r->u.heap.raw = malloc((size_t)cap * sizeof *r->u.heap.raw))) {
             rg_reader_fail(in, "transfers", "out of memory");
             return;
         }
+        r->u.heap.index = NULL;
         r->raw_cap = cap;
     }
     for (uint32_t i = 0; i < n && rg_reader_ok(in); i++) {
@@ -110,12 +112,12 @@ static void load_received(cp_state *s, uint32_t version, rg_reader *in)
         uint64_t sender = rg_get_u64(in, "sender");
         if (!rg_reader_ok(in))
             return;
-        if (ts_ms <= trimmed_ms || (i && ts_ms < r->raw[i - 1].ts_ms) || !sender) {
+        if (ts_ms <= trimmed_ms || (i && ts_ms < r->u.heap.raw[i - 1].ts_ms) || !sender) {
             rg_reader_fail(in, "transfer", "out of order, trimmed or without sender");
             return;
         }
-        r->raw[i].ts_ms = ts_ms;
-        r->raw[i].sender = sender;
+        r->u.heap.raw[i].ts_ms = ts_ms;
+        r->u.heap.raw[i].sender = sender;
         r->raw_n = i + 1;
     }
     if (had_index && r->raw_n)

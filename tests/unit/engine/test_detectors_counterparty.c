@@ -221,6 +221,94 @@ static void test_senders_match_reference(void **unused)
     fixture_end(&f);
 }
 
+static void save_bytes(const det_fixture *f, rg_strbuf *out)
+{
+    rg_strbuf_reset(out);
+    assert_int_equal(f->det->save(f->state, out), 0);
+}
+
+/* The state made again from its checkpoint: every counterparty's
+ * transfers come back in a heap array, also one held in the record. */
+static void reload(det_fixture *f, rg_strbuf *scratch)
+{
+    save_bytes(f, scratch);
+    f->det->destroy(f->state);
+    fixture_create(f);
+    rg_reader in;
+    rg_reader_init(&in, scratch->data, scratch->len, 0);
+    assert_int_equal(f->det->load(f->state, f->det->state_version, &in), 0);
+}
+
+/* Counterparties paid now and then, so that each holds none, one (in its
+ * record), two or a few transfers (a heap array) and moves between them,
+ * against a brute-force reference with events up to 50 min out of order;
+ * and a second state reloaded from its checkpoint every 7 events (its
+ * transfers always in heap arrays) answers alike and saves the same
+ * bytes. */
+static void test_senders_one_in_record_matches_reference(void **unused)
+{
+    enum { N = 3000, SENDERS = 12, HUBS = 40 };
+    static int64_t ts[N];
+    static int who[N], hub[N];
+    det_fixture f, again;
+    const rg_name_use *uses[2], *again_uses[2];
+    det_fixture *fs[] = {&f, &again};
+    for (int k = 0; k < 2; k++) {
+        fixture_begin(fs[k], "counterparty_senders");
+        const rg_name_use *w1h = fixture_use(fs[k], "counterparty_senders", HOUR_MS, NULL);
+        const rg_name_use *w10m = fixture_use(fs[k], "counterparty_senders", 10 * MIN_MS, NULL);
+        fixture_create(fs[k]);
+        (k ? again_uses : uses)[0] = w1h;
+        (k ? again_uses : uses)[1] = w10m;
+    }
+    rg_strbuf a = RG_STRBUF_INIT, b = RG_STRBUF_INIT;
+    uint64_t rnd = 0x243F6A8885A308D3ull;
+    char sender[16], to[16];
+    for (int i = 0; i < N; i++) {
+        rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
+        ts[i] = T0 + i * 3 * MIN_MS - (int64_t)(rnd % (50 * MIN_MS));   /* a hub every ~2 h */
+        who[i] = (int)((rnd >> 20) % SENDERS);
+        hub[i] = (int)((rnd >> 40) % HUBS);
+        snprintf(sender, sizeof sender, "s%d", who[i]);
+        snprintf(to, sizeof to, "hub%d", hub[i]);
+        rg_event ev = mk_transfer(ts[i], sender, to, 1);
+        if (i % 7 == 0)
+            reload(&again, &a);
+        for (int u = 0; u < 2; u++) {
+            int64_t lo = ts[i] - uses[u]->window_ms;
+            bool seen[SENDERS] = {false};
+            int64_t expect = 1;
+            seen[who[i]] = true;
+            for (int j = 0; j < i; j++) {
+                if (hub[j] == hub[i] && ts[j] > lo && ts[j] <= ts[i] && !seen[who[j]]) {
+                    seen[who[j]] = true;
+                    expect++;
+                }
+            }
+            rg_value v = fixture_peek(&f, uses[u], &ev, NULL), w = fixture_peek(&again, again_uses[u], &ev, NULL);
+            if (!v.known || v.u.i != expect || !w.known || w.u.i != expect)
+                fail_msg("event %d (hub%d, W=%lld): got %lld and %lld, expected %lld", i, hub[i],
+                         (long long)uses[u]->window_ms, (long long)v.u.i, (long long)w.u.i, (long long)expect);
+        }
+        fixture_fold(&f, &ev, NULL);
+        fixture_fold(&again, &ev, NULL);
+        if (i % 300 == 299) {
+            f.det->expire(f.state, T0 + i * 3 * MIN_MS);
+            again.det->expire(again.state, T0 + i * 3 * MIN_MS);
+        }
+        if (i % 50 == 0) {
+            save_bytes(&f, &a);
+            save_bytes(&again, &b);
+            assert_int_equal(a.len, b.len);
+            assert_memory_equal(a.data, b.data, a.len);
+        }
+    }
+    rg_strbuf_free(&a);
+    rg_strbuf_free(&b);
+    fixture_end(&f);
+    fixture_end(&again);
+}
+
 /* Reload (the engine moves state with save then load): the registration
  * kept under the old file serves the new one, which also counts senders
  * from the reload on. */
@@ -268,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_senders_window_boundary), cmocka_unit_test(test_senders_out_of_order),
         cmocka_unit_test(test_senders_bounded),         cmocka_unit_test(test_reload_keeps_registrations),
         cmocka_unit_test(test_senders_match_reference),
+        cmocka_unit_test(test_senders_one_in_record_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
