@@ -333,6 +333,8 @@ void rg_account_peek_records(const rg_account_store *s, uint32_t account_hash, u
 {
     out->account = s && account_hash ? rg_strmap_peek_hashed(s->records, account_hash) : NULL;
     out->counterparty = s && counterparty_hash ? rg_strmap_peek_hashed(s->records, counterparty_hash) : NULL;
+    out->account_used = out->account ? in_use(s->records, out->account) : 0;
+    out->counterparty_used = out->counterparty ? in_use(s->records, out->counterparty) : 0;
 }
 
 const void *rg_account_slice_in(const rg_account_slice *sl, const void *record)

@@ -102,11 +102,21 @@ void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage);
  * another account's record; read them only to fetch what they point to. */
 typedef struct rg_account_peeked {
     const void *account, *counterparty;
+    uint8_t account_used, counterparty_used;   /* their in-use bits (0 when absent) */
 } rg_account_peeked;
 void rg_account_peek_records(const rg_account_store *s, uint32_t account_hash, uint32_t counterparty_hash,
                              rg_account_peeked *out);
 /* sl's slice of such a record when it holds something, else NULL. */
 const void *rg_account_slice_in(const rg_account_slice *sl, const void *record);
+/* The same for the records rg_account_peek_records found, by the in-use
+ * bits it read with them: inline, for every family's stage 2. */
+static inline const void *rg_account_peeked_slice(const rg_account_slice *sl, const rg_account_peeked *p,
+                                                  bool counterparty)
+{
+    const void *record = counterparty ? p->counterparty : p->account;
+    uint8_t used = counterparty ? p->counterparty_used : p->account_used;
+    return record && (used & sl->bit) ? (const char *)record + sl->offset : NULL;
+}
 /* Fix the layout and create the map. 0, or -1 on OOM. */
 int rg_account_store_seal(rg_account_store *s);
 

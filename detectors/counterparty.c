@@ -538,7 +538,7 @@ static void counterparty_prefetch(const void *state, const rg_event *ev, const r
     const cp_state *s = state;
     if (ev->type != RG_EV_TRANSFER || !s->want_senders)
         return;
-    const cp_record *r = rg_account_slice_in(&s->received, accounts->counterparty);
+    const cp_record *r = rg_account_peeked_slice(&s->received, accounts, true);
     if (!r || !r->raw_cap)
         return;   /* none, or one in the record itself */
     __builtin_prefetch(&r->u.heap.raw[r->raw_start]);

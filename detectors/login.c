@@ -455,7 +455,7 @@ static int login_load(void *state, uint32_t version, rg_reader *in)
 static void login_prefetch(const void *state, const rg_event *ev, const rg_account_peeked *accounts)
 {
     const login_state *s = state;
-    const login_record *r = s->want_devices ? rg_account_slice_in(&s->accounts, accounts->account) : NULL;
+    const login_record *r = s->want_devices ? rg_account_peeked_slice(&s->accounts, accounts, false) : NULL;
     if (r && r->devices_cap > DEVICES_INLINE)
         __builtin_prefetch(r->devices.heap);
 }

@@ -486,8 +486,10 @@ static int velocity_load(void *state, uint32_t version, rg_reader *in)
 static void velocity_prefetch(const void *state, const rg_event *ev, const rg_account_peeked *accounts)
 {
     const velocity_state *s = state;
-    const vel_record *r = rg_account_slice_in(&s->accounts, accounts->account);
-    for (size_t i = 0; r && i < s->n_uses; i++)
+    const vel_record *r = rg_account_peeked_slice(&s->accounts, accounts, false);
+    if (!r)
+        return;
+    for (size_t i = 0; i < s->n_uses; i++)
         rg_window_prefetch(&r->windows[i]);
 }
 

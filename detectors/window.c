@@ -77,7 +77,7 @@ static int64_t at(const rg_window *w, int64_t base_ms, uint32_t i)
     }
 }
 
-void rg_window_prefetch(const rg_window *w)
+void rg_window_prefetch_ring(const rg_window *w)
 {
     enum storage k = kind(w);
     if (k == INLINE)

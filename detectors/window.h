@@ -54,8 +54,13 @@ typedef struct rg_window {
 void rg_window_init(rg_window *w);
 /* A hint: fetch the heap ring's lines a trim, a count and an append will
  * read (all of a ring up to 256 bytes, else its two ends). Changes
- * nothing. */
-void rg_window_prefetch(const rg_window *w);
+ * nothing. Inline here: most windows are inline, nothing to fetch. */
+void rg_window_prefetch_ring(const rg_window *w);
+static inline void rg_window_prefetch(const rg_window *w)
+{
+    if ((w->meta >> 30) != 0)
+        rg_window_prefetch_ring(w);
+}
 void rg_window_free(rg_window *w);   /* back to empty inline; NULL-safe */
 
 /* Entries held (inline: bits 0..1 of meta; heap: word). Inline here:

@@ -505,6 +505,48 @@ static void test_focused_fast_path_matches_lookup(void **unused)
     rg_account_store_free(s);
 }
 
+/* rg_account_peeked_slice (by the in-use bits peek_records read) against
+ * rg_account_slice_in (which reads them from the map) for every slice,
+ * over records with different slices in use, deleted ones, and hashes of
+ * present and absent ids, as account and as counterparty. */
+static void test_peeked_slice_matches_slice_in(void **unused)
+{
+    rg_account_store *s = rg_account_store_new();
+    rg_account_slice sl[3];
+    assert_int_equal(rg_account_store_reserve(s, 16, &sl[0]), 0);
+    assert_int_equal(rg_account_store_reserve(s, 8, &sl[1]), 0);
+    assert_int_equal(rg_account_store_reserve_kept(s, 8, &sl[2]), 0);
+    assert_int_equal(rg_account_store_seal(s), 0);
+    char key[32], other[32];
+    for (int i = 0; i < 200; i++) {
+        account_name(key, sizeof key, i);
+        for (int k = 0; k < 3; k++)
+            if ((i >> k) & 1 || i % 7 == 0)
+                assert_non_null(rg_account_put(&sl[k], KEY(key), NULL));
+        if (i % 5 == 0)
+            rg_account_release(&sl[(i / 5) % 3], KEY(key));
+    }
+    int found = 0;
+    for (int i = 0; i < 260; i++) {
+        account_name(key, sizeof key, i);
+        snprintf(other, sizeof other, "none-%03d", i);
+        rg_account_peeked p;
+        rg_account_peek_records(s, rg_strmap_hash(KEY(key)), rg_strmap_hash(KEY(other)), &p);
+        for (int k = 0; k < 3; k++) {
+            assert_ptr_equal(rg_account_peeked_slice(&sl[k], &p, false), rg_account_slice_in(&sl[k], p.account));
+            assert_ptr_equal(rg_account_peeked_slice(&sl[k], &p, true), rg_account_slice_in(&sl[k], p.counterparty));
+            found += rg_account_peeked_slice(&sl[k], &p, false) != NULL;
+        }
+        rg_account_peek_records(s, rg_strmap_hash(KEY(other)), 0, &p);
+        for (int k = 0; k < 3; k++) {
+            assert_ptr_equal(rg_account_peeked_slice(&sl[k], &p, false), rg_account_slice_in(&sl[k], p.account));
+            assert_null(rg_account_peeked_slice(&sl[k], &p, true));
+        }
+    }
+    assert_true(found > 200);
+    rg_account_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_records_keep_fingerprints),
         cmocka_unit_test(test_focus_hints_change_no_answer),
         cmocka_unit_test(test_focused_fast_path_matches_lookup),
+        cmocka_unit_test(test_peeked_slice_matches_slice_in),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
