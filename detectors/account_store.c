@@ -344,23 +344,34 @@ const void *rg_account_slice_in(const rg_account_slice *sl, const void *record)
     return (const char *)record + sl->offset;
 }
 
-void *rg_account_get_of(const rg_account_slice *sl, const char *key, size_t keylen)
+/* sl's slice of an active record (NULL: none) whose in-use bits are
+ * `used`, after promoting the id's dormant record for a kept slice. */
+static void *slice_of(const rg_account_slice *sl, const char *key, size_t keylen, void *record, uint8_t used)
 {
     rg_account_store *s = sl->store;
-    focus *f = focus_of(s, key, keylen);
-    void *record;
-    uint8_t used = 0;
-    if (f) {
-        record = resolve(s, f);
-        used = f->used;
-    } else if ((record = rg_strmap_get(s->records, key, keylen))) {
-        used = in_use(s->records, record);
-    }
     if (!record && sl->kept && (record = promote(s, key, keylen, sl->bit)))
         used = in_use(s->records, record);
     if (!record || !(used & sl->bit))
         return NULL;
     return (char *)record + sl->offset;
+}
+
+void *rg_account_get_focused(const rg_account_slice *sl, const rg_account_focus_entry *f)
+{
+    rg_account_store *s = sl->store;
+    focus *mine = &s->focus[f - s->focus];   /* the store's own entry */
+    void *record = resolve(s, mine);
+    return slice_of(sl, mine->key, mine->keylen, record, mine->used);
+}
+
+void *rg_account_get_of(const rg_account_slice *sl, const char *key, size_t keylen)
+{
+    rg_account_store *s = sl->store;
+    focus *f = focus_of(s, key, keylen);
+    if (f)
+        return rg_account_get_focused(sl, f);
+    void *record = rg_strmap_get(s->records, key, keylen);
+    return slice_of(sl, key, keylen, record, record ? in_use(s->records, record) : 0);
 }
 
 void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen, bool *created)

@@ -157,6 +157,8 @@ void rg_account_store_keep_fingerprints(rg_account_store *s);
  * slice of a dormant account promotes it (an allocation: NULL when that
  * fails, the fact stays where it was). */
 void *rg_account_get_of(const rg_account_slice *sl, const char *key, size_t keylen);
+/* rg_account_get_of for the id of focus entry f (one of sl's). */
+void *rg_account_get_focused(const rg_account_slice *sl, const rg_account_focus_entry *f);
 /* The account's slice, claimed (zero-filled, *created true) when it held
  * nothing; a dormant account is promoted first. NULL on allocation
  * failure. `created` may be NULL. */
@@ -216,8 +218,10 @@ static inline const rg_account_focus_entry *rg_account_focused(const rg_account_
 static inline void *rg_account_get(const rg_account_slice *sl, const char *key, size_t keylen)
 {
     const rg_account_focus_entry *f = rg_account_focused(sl->focus, key, keylen);
-    if (!f || !f->resolved || (!f->record && sl->kept))
+    if (!f)
         return rg_account_get_of(sl, key, keylen);
+    if (!f->resolved || (!f->record && sl->kept))
+        return rg_account_get_focused(sl, f);
     return f->record && (f->used & sl->bit) ? (char *)f->record + sl->offset : NULL;
 }
 
