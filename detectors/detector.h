@@ -256,7 +256,7 @@ typedef struct rg_detector {
      * each name's value needs. On an event without one of them the name
      * is unknown whatever the state, and computing it would look nothing
      * up, so a rule that needs the name TRUE is settled not-TRUE without
-     * asking eval (rg_eval_fires, rules/expr_eval.c "Firing"). 0: no
+     * asking eval (rg_eval_fires, rules/expr_fires.c "Firing"). 0: no
      * promise. */
     const uint32_t *name_needs;
 } rg_detector;

@@ -6,7 +6,7 @@
  * Owner: detectors. A rule `geo_distance_km > X` (or >=) fires only when
  * the distance exceeds X; on most events it is far below, which the
  * positions tell without the distance's trigonometry
- * (rg_geo_distance_below). The rules module (expr_eval.c) asks
+ * (rg_geo_distance_below). The rules module (expr_fires.c) asks
  * rg_geo_signals_distance_ends first, which looks the IP up exactly when
  * geo_distance_km's evaluation would, then X, then the bound, and
  * computes the name's value only when the bound cannot settle it. With

@@ -103,7 +103,7 @@ typedef struct rg_expr {
     /* A boolean node's "is it TRUE?" evaluator (rg_eval_fires, what the
      * engine asks of a rule's `when`): the same answer as tri == TRUE,
      * but a conjunct is not asked once the rule cannot fire, and the
-     * cheaper conjunct is asked first (expr_eval.c, "Firing"). NULL:
+     * cheaper conjunct is asked first (expr_fires.c, "Firing"). NULL:
      * tri == TRUE. */
     int (*fires)(struct rg_eval_ctx *ctx, const struct rg_expr *e);
     /* Some name below may look the event's IP up in GeoIP (and so count a
@@ -130,7 +130,7 @@ typedef struct rg_expr {
     /* `geo_distance_km > X` (or >=) with fires_distance_over: a value X
      * is never below when known (its literals, geo_accuracy_km's 0, their
      * sums), so a distance the positions show below it is below X
-     * without X asked (expr_eval.c); has_x_floor false: none known. */
+     * without X asked (expr_fires.c); has_x_floor false: none known. */
     bool has_x_floor;
     double x_floor;
 } rg_expr;
@@ -173,7 +173,8 @@ rg_expr *rg_expr_compile(const char *text, size_t len, const rg_expr_env *env, r
                          bool *filterable);
 
 /* Give every boolean node of a checked tree its specialised evaluator
- * (rg_expr.tri). rg_expr_compile does it; expr_eval.c owns the choice. */
+ * (rg_expr.tri). rg_expr_compile does it; expr_eval.c owns the choice,
+ * expr_fires.c the pass (and the "fires" evaluators it sets too). */
 void rg_expr_specialise(rg_expr *e);
 /* Then, for a root (a `when`, a signal, a count() filter), what the event
  * type settles of it, per type (rg_expr.by_type, allocated in arena);

@@ -52,8 +52,46 @@ static inline rg_tri rg_tri_not(rg_tri a) { return a == RG_UNKNOWN ? RG_UNKNOWN 
 static inline bool rg_expr_is_use(const rg_expr *e) { return e && e->kind == RG_X_USE && e->use; }
 static inline bool rg_expr_is_known_lit(const rg_expr *e) { return e && e->kind == RG_X_LIT && e->lit.known; }
 
-/* The walk's compare and membership (expr_eval.c), for the fold. */
+/* The walk's compare and membership (expr_eval.c), for the fold and the
+ * firing evaluators (expr_fires.c). */
 rg_tri rg_expr_compare(rg_expr_op op, rg_value a, rg_value b);
 rg_tri rg_expr_membership(const rg_expr *in, rg_value x);
+
+/* What the walk (expr_eval.c) and the firing evaluators (expr_fires.c)
+ * share: the generic walk, to a truth and to a value; the evaluator of a
+ * boolean node of its shape (rg_expr.tri), chosen by the walk and set by
+ * rg_expr_specialise (expr_fires.c); the one for a boolean name, which
+ * the firing evaluators read in place; and the small per-event helpers,
+ * inline in both. */
+rg_tri rg_expr_tri_generic(rg_eval_ctx *ctx, const rg_expr *e);
+rg_value rg_expr_value_of(rg_eval_ctx *ctx, const rg_expr *e);
+int (*rg_expr_specialised(const rg_expr *e))(rg_eval_ctx *, const rg_expr *);
+int rg_expr_node_use_bool(rg_eval_ctx *ctx, const rg_expr *e);
+
+static inline bool rg_expr_is_integral(rg_type t) { return t == RG_T_INT || t == RG_T_MONEY || t == RG_T_DURATION; }
+
+static inline double rg_expr_as_double(rg_value v) { return v.type == RG_T_NUMBER ? v.u.d : (double)v.u.i; }
+
+/* Every boolean node of a compiled tree has its evaluator; a tree built
+ * some other way is walked generically. */
+static inline rg_tri rg_expr_tri_of(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    return e->tri ? (rg_tri)e->tri(ctx, e) : rg_expr_tri_generic(ctx, e);
+}
+
+/* The use a specialised node reads a name node's value from (rg_expr.value_use). */
+static inline const rg_name_use *rg_expr_use_read(const rg_expr *e) { return e->value_use ? e->value_use : e->use; }
+
+/* rg_expr_value_of for an operand, a literal or a name read in place
+ * without the walk's recursion (`500 + geo_accuracy_km`: both). The name
+ * through its value_use (rg_expr.value_use), the same value. */
+static inline rg_value rg_expr_operand_of(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    if (e->kind == RG_X_LIT)
+        return e->lit;
+    if (e->kind == RG_X_USE)
+        return *rg_eval_use_ref(ctx, rg_expr_use_read(e));
+    return rg_expr_value_of(ctx, e);
+}
 
 #endif

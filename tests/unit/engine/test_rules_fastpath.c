@@ -356,7 +356,7 @@ static void fake_lookup(rules_fx *f, const rg_geo_result *where)
 }
 
 /* `geo_distance_km > X` (and >=) as rg_eval_fires asks it (the positions'
- * bound first, rules/expr_eval.c fires_distance_over) against the generic
+ * bound first, rules/expr_fires.c fires_distance_over) against the generic
  * walk, on devices from metres to thousands of km from the IP's city,
  * with records at city level, country level and none, thresholds from a
  * sum, a literal and an integer name; the distance is left out only when
