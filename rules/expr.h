@@ -93,7 +93,7 @@ typedef struct rg_expr {
     int (*tri)(struct rg_eval_ctx *ctx, const struct rg_expr *e);
     /* A root whose answer the event's type alone settles for some types
      * (`type == red_packet_claim and ...`): what is left of it for each
-     * type (expr_eval.c, "Folding on the event type"); NULL otherwise. */
+     * type (expr_fold.c, "Folding on the event type"); NULL otherwise. */
     const struct rg_expr_by_type *by_type;
     /* RG_X_USE, specialised: the use whose memo entry the value is read
      * from: `use`, or for a signal that names one use (`payments_24h:
