@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "same_bytes.h"
 
 /* The memo of hash32 (below): the last short keys hashed and their
  * hashes, one per thread, shared by every map. Keys of up to 16 bytes
@@ -154,15 +155,7 @@ static inline uint32_t hash32(const char *key, size_t keylen)
     return h;
 }
 
-/* a[0..len) == b[0..len): an id of 4..16 bytes compares as two
- * overlapping loads inside it, instead of a call to memcmp. */
-static inline bool same_key(const char *a, const char *b, size_t len)
-{
-    if (len >= 8 && len <= 16)
-        return load64(a) == load64(b) && load64(a + len - 8) == load64(b + len - 8);
-    if (len >= 4 && len < 8)   /* "bg15098": the sample captures' accounts */
-        return load32(a) == load32(b) && load32(a + len - 4) == load32(b + len - 4);
-    return memcmp(a, b, len) == 0;
-}
+/* a[0..len) == b[0..len) (same_bytes.h). */
+static inline bool same_key(const char *a, const char *b, size_t len) { return rg_same_bytes(a, b, len); }
 
 #endif

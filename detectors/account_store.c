@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../common/hash.h"
+#include "../common/same_bytes.h"
 
 /* An id of the event in hand (rg_account_focus): its active record, once
  * looked up (rg_account_focus_entry, account_store.h: the inline fast
@@ -168,29 +169,6 @@ static focus *focus_of(rg_account_store *s, const char *key, size_t keylen)
     return NULL;
 }
 
-/* Whether n bytes at a and b are equal: ids of 4 to 16 bytes (the usual
- * ones) as two overlapping words, without memcmp's call. */
-static inline bool same_bytes(const char *a, const char *b, size_t n)
-{
-    if (n >= 8 && n <= 16) {
-        uint64_t a0, b0, a1, b1;
-        memcpy(&a0, a, 8);
-        memcpy(&b0, b, 8);
-        memcpy(&a1, a + n - 8, 8);
-        memcpy(&b1, b + n - 8, 8);
-        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-    }
-    if (n >= 4 && n < 8) {
-        uint32_t a0, b0, a1, b1;
-        memcpy(&a0, a, 4);
-        memcpy(&b0, b, 4);
-        memcpy(&a1, a + n - 4, 4);
-        memcpy(&b1, b + n - 4, 4);
-        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-    }
-    return memcmp(a, b, n) == 0;
-}
-
 /* The active record of f's key: the record its hint leads to when that
  * record's key is f's, else the full lookup. */
 static void *lookup(const rg_account_store *s, const focus *f)
@@ -199,7 +177,7 @@ static void *lookup(const rg_account_store *s, const focus *f)
     if (record) {
         size_t keylen;
         const char *key = rg_strmap_key(s->records, record, &keylen);
-        if (keylen == f->keylen && same_bytes(key, f->key, keylen))
+        if (keylen == f->keylen && rg_same_bytes(key, f->key, keylen))
             return record;
     }
     return rg_strmap_get(s->records, f->key, f->keylen);

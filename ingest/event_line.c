@@ -115,6 +115,12 @@ static inline uint64_t digits_value(const unsigned char *d, unsigned k)
     return digits_value8(d, k - 8) * 100000000 + digits_value8(d + k - 8, 8);
 }
 
+/* 10^0 .. 10^16, for a fraction of up to 16 digits. */
+static const uint64_t pow10[17] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+                                   1000000000, 10000000000, 100000000000, 1000000000000,
+                                   10000000000000, 100000000000000, 1000000000000000,
+                                   10000000000000000};
+
 /*
  * rg_json_plain_number at q in the padded copy, its digits counted with
  * one compare and read eight at a time: an integer part of 1..16 digits
@@ -125,10 +131,6 @@ static inline uint64_t digits_value(const unsigned char *d, unsigned k)
  */
 static inline long line_number(const unsigned char *q, const unsigned char *e, rg_json_num *n)
 {
-    static const uint64_t pow10[17] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
-                                       1000000000, 10000000000, 100000000000, 1000000000000,
-                                       10000000000000, 100000000000000, 1000000000000000,
-                                       10000000000000000};
     const unsigned char *d = q;
     bool neg = *d == '-';
     d += neg;
@@ -241,10 +243,6 @@ static const double line_pow10[17] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e
  */
 static inline long line_coordinate(const unsigned char *q, double limit, double *out)
 {
-    static const uint64_t pow10[17] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
-                                       1000000000, 10000000000, 100000000000, 1000000000000,
-                                       10000000000000, 100000000000000, 1000000000000000,
-                                       10000000000000000};
     const unsigned char *d = q;
     bool neg = *d == '-';
     d += neg;

@@ -303,20 +303,14 @@ void rg_expr_specialise(rg_expr *e)
             u = u->signal->use;
         e->value_use = u;
     }
-    if (e->kind == RG_X_USE || e->kind == RG_X_LIT) {
-        mark_cost(e);
-        e->needs = node_needs(e);
-        mark_fire_needs(e);
-        e->fire_never = never_table(e->fire_all, e->fire_any);
-        if (e->tri)
-            e->fires = firing(e);
-        return;   /* a use's signal or filter is compiled (and specialised) on its own */
+    /* A use's signal or filter is compiled (and specialised) on its own. */
+    if (e->kind != RG_X_USE && e->kind != RG_X_LIT) {
+        rg_expr_specialise(e->a);
+        rg_expr_specialise(e->b);
+        if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
+            for (size_t i = 0; i < e->n_items; i++)
+                rg_expr_specialise(e->items[i]);
     }
-    rg_expr_specialise(e->a);
-    rg_expr_specialise(e->b);
-    if (e->kind == RG_X_IN || e->kind == RG_X_FUNC)
-        for (size_t i = 0; i < e->n_items; i++)
-            rg_expr_specialise(e->items[i]);
     mark_cost(e);
     e->needs = node_needs(e);
     mark_fire_needs(e);
