@@ -528,6 +528,9 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
     e->rule_hits = hits;
     free(e->plan.rules);
     e->plan = plan;
+    /* The ring's hashes were made for the old plan's ids: hints only (the
+     * store compares keys), but none should outlive the plan. */
+    memset(e->ahead, 0, sizeof e->ahead);
     e->rs = rs;
     rg_engine_ship_free(&e->ship);
     e->ship = ship;

@@ -203,6 +203,8 @@ size_t rg_account_dormant_bytes(const rg_account_store *s);
 static inline const rg_account_focus_entry *rg_account_focused(const rg_account_focus_entry *f, const char *key,
                                                                size_t keylen)
 {
+    if (!key)
+        return NULL;   /* an unused entry's key is NULL too */
     if (f[0].key == key && f[0].keylen == keylen)
         return &f[0];
     if (f[1].key == key && f[1].keylen == keylen)

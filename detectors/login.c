@@ -34,8 +34,9 @@
  * country only when prev_login_country is.
  *
  * The most recently seen device's id itself, when it is short, is kept
- * beside the fingerprints (not checkpointed: a loaded or promoted record
- * starts without it): most events of an account come from the device of
+ * beside the fingerprints (not checkpointed: a loaded record starts
+ * without it; a record moved to the dormant map and back keeps it, with
+ * the devices it belongs to): most events of an account come from the device of
  * its previous one, and an id equal byte for byte to that one is that
  * fingerprint, so neither new_device nor the update has to make it
  * (SipHash, ~160 instructions an event; issue 16). 16 bytes a record.
@@ -79,7 +80,7 @@ typedef struct login_record {
     char prev_login_country[2];  /* valid when [0] != 0 */
     /* The id whose fingerprint is the last of devices (the most recently
      * seen), last_device_len bytes; 0: not known (never seen, longer than
-     * LAST_DEVICE_MAX, or the record was loaded or promoted). */
+     * LAST_DEVICE_MAX, or the record was loaded from a checkpoint). */
     uint8_t last_device_len;
     char last_device[LAST_DEVICE_MAX];
 } login_record;

@@ -162,8 +162,9 @@ static answer compact(const rg_geo_result *r)
 /* out as rg_geo_lookup fills it, city "" (geo_cache.h). */
 static void expand(const answer *a, rg_geo_result *out)
 {
-    /* Zeroed by a copy (wide stores), not memset (a rep stos here): the
-     * same bytes, padding included. */
+    /* Every member zeroed by a copy (wide stores), not memset (a rep
+     * stos here). Padding is not promised by C; nothing reads it (no
+     * result is compared or written out as bytes). */
     static const rg_geo_result none;
     *out = none;
     out->found = a->found;
