@@ -221,24 +221,6 @@ static void test_senders_match_reference(void **unused)
     fixture_end(&f);
 }
 
-static void save_bytes(const det_fixture *f, rg_strbuf *out)
-{
-    rg_strbuf_reset(out);
-    assert_int_equal(f->det->save(f->state, out), 0);
-}
-
-/* The state made again from its checkpoint: every counterparty's
- * transfers come back in a heap array, also one held in the record. */
-static void reload(det_fixture *f, rg_strbuf *scratch)
-{
-    save_bytes(f, scratch);
-    f->det->destroy(f->state);
-    fixture_create(f);
-    rg_reader in;
-    rg_reader_init(&in, scratch->data, scratch->len, 0);
-    assert_int_equal(f->det->load(f->state, f->det->state_version, &in), 0);
-}
-
 /* Counterparties paid now and then, so that each holds none, one (in its
  * record), two or a few transfers (a heap array) and moves between them,
  * against a brute-force reference with events up to 50 min out of order;
@@ -273,7 +255,7 @@ static void test_senders_one_in_record_matches_reference(void **unused)
         snprintf(to, sizeof to, "hub%d", hub[i]);
         rg_event ev = mk_transfer(ts[i], sender, to, 1);
         if (i % 7 == 0)
-            reload(&again, &a);
+            fixture_reload(&again, &a);
         for (int u = 0; u < 2; u++) {
             int64_t lo = ts[i] - uses[u]->window_ms;
             bool seen[SENDERS] = {false};
@@ -297,8 +279,8 @@ static void test_senders_one_in_record_matches_reference(void **unused)
             again.det->expire(again.state, T0 + i * 3 * MIN_MS);
         }
         if (i % 50 == 0) {
-            save_bytes(&f, &a);
-            save_bytes(&again, &b);
+            fixture_save_bytes(&f, &a);
+            fixture_save_bytes(&again, &b);
             assert_int_equal(a.len, b.len);
             assert_memory_equal(a.data, b.data, a.len);
         }

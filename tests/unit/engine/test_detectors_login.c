@@ -222,26 +222,6 @@ static void test_prev_country_login_without_ip(void **unused)
     fixture_end(&lf.f);
 }
 
-/* Checkpoint bytes of a login state. */
-static void save_bytes(const det_fixture *f, rg_strbuf *out)
-{
-    rg_strbuf_reset(out);
-    assert_int_equal(f->det->save(f->state, out), 0);
-}
-
-/* The state made again from its checkpoint: every record forgets its
- * last device's id (not checkpointed), so what follows takes the
- * fingerprint path. */
-static void reload(det_fixture *f, rg_strbuf *scratch)
-{
-    save_bytes(f, scratch);
-    f->det->destroy(f->state);
-    fixture_create(f);
-    rg_reader in;
-    rg_reader_init(&in, scratch->data, scratch->len, 0);
-    assert_int_equal(f->det->load(f->state, f->det->state_version, &in), 0);
-}
-
 /* The last device's id (the fast path) against the fingerprints alone:
  * two states fed the same events, one keeping its records' last device
  * ids, one reloaded from its checkpoint before every event (so it never
@@ -273,7 +253,7 @@ static void test_last_device_matches_fingerprints(void **unused)
         rg_event ev = login_at(T0 + i * SEC_MS, account, device);
         if ((r >> 5) % 4 == 0)
             ev.type = RG_EV_TRANSFER;
-        reload(&slow.f, &a);
+        fixture_reload(&slow.f, &a);
         rg_value want = fixture_peek(&slow.f, slow.new_device, &ev, NULL);
         rg_value got = (r >> 7) % 2 ? fixture_step(&fast.f, fast.new_device, &ev, NULL)
                                     : fixture_peek(&fast.f, fast.new_device, &ev, NULL);
@@ -284,14 +264,14 @@ static void test_last_device_matches_fingerprints(void **unused)
             fixture_fold(&fast.f, &ev, NULL);
         fixture_fold(&slow.f, &ev, NULL);
         if (i % 97 == 0) {
-            save_bytes(&fast.f, &a);
-            save_bytes(&slow.f, &b);
+            fixture_save_bytes(&fast.f, &a);
+            fixture_save_bytes(&slow.f, &b);
             assert_int_equal(a.len, b.len);
             assert_memory_equal(a.data, b.data, a.len);
         }
     }
-    save_bytes(&fast.f, &a);
-    save_bytes(&slow.f, &b);
+    fixture_save_bytes(&fast.f, &a);
+    fixture_save_bytes(&slow.f, &b);
     assert_int_equal(a.len, b.len);
     assert_memory_equal(a.data, b.data, a.len);
     rg_strbuf_free(&a);

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "common/binio.h"
+#include "common/strbuf.h"
 #include "detectors/detector.h"
 #include "rules/eval.h"
 
@@ -88,6 +90,26 @@ static inline void fixture_end(det_fixture *f)
 {
     f->det->destroy(f->state);
     f->state = NULL;
+}
+
+/* The state's checkpoint bytes, into out (reset first). */
+static inline void fixture_save_bytes(const det_fixture *f, rg_strbuf *out)
+{
+    rg_strbuf_reset(out);
+    assert_int_equal(f->det->save(f->state, out), 0);
+}
+
+/* The state made again from its own checkpoint (scratch holds the
+ * bytes): what a restart would have, and nothing a checkpoint does not
+ * keep. */
+static inline void fixture_reload(det_fixture *f, rg_strbuf *scratch)
+{
+    fixture_save_bytes(f, scratch);
+    f->det->destroy(f->state);
+    fixture_create(f);
+    rg_reader in;
+    rg_reader_init(&in, scratch->data, scratch->len, 0);
+    assert_int_equal(f->det->load(f->state, f->det->state_version, &in), 0);
 }
 
 /* A bare event of a type at ts for an account (string literals only). */
