@@ -445,6 +445,19 @@ static void test_focus_hints_change_no_answer(void **unused)
     rg_account_store_free(s);
 }
 
+/* A sealed store of two windowed slices (16 and 8 B) and a kept one
+ * (8 B), into sl[0..2]: the layout of the fast-path tests below. */
+static rg_account_store *two_windowed_one_kept(rg_account_slice sl[3])
+{
+    rg_account_store *s = rg_account_store_new();
+    assert_non_null(s);
+    assert_int_equal(rg_account_store_reserve(s, 16, &sl[0]), 0);
+    assert_int_equal(rg_account_store_reserve(s, 8, &sl[1]), 0);
+    assert_int_equal(rg_account_store_reserve_kept(s, 8, &sl[2]), 0);
+    assert_int_equal(rg_account_store_seal(s), 0);
+    return s;
+}
+
 /* The inline fast path of a focused get and fingerprint (the answer the
  * focus holds) against the full lookup by the id's bytes at another
  * address, after every step of a pseudo-random run of puts and releases
@@ -453,12 +466,8 @@ static void test_focus_hints_change_no_answer(void **unused)
  * dormant map) between the events. */
 static void test_focused_fast_path_matches_lookup(void **unused)
 {
-    rg_account_store *s = rg_account_store_new();
     rg_account_slice sl[3];
-    assert_int_equal(rg_account_store_reserve(s, 16, &sl[0]), 0);
-    assert_int_equal(rg_account_store_reserve(s, 8, &sl[1]), 0);
-    assert_int_equal(rg_account_store_reserve_kept(s, 8, &sl[2]), 0);
-    assert_int_equal(rg_account_store_seal(s), 0);
+    rg_account_store *s = two_windowed_one_kept(sl);
     uint32_t seed = 12345;
     int checked = 0;
     for (int event = 0; event < 400; event++) {
@@ -511,12 +520,8 @@ static void test_focused_fast_path_matches_lookup(void **unused)
  * present and absent ids, as account and as counterparty. */
 static void test_peeked_slice_matches_slice_in(void **unused)
 {
-    rg_account_store *s = rg_account_store_new();
     rg_account_slice sl[3];
-    assert_int_equal(rg_account_store_reserve(s, 16, &sl[0]), 0);
-    assert_int_equal(rg_account_store_reserve(s, 8, &sl[1]), 0);
-    assert_int_equal(rg_account_store_reserve_kept(s, 8, &sl[2]), 0);
-    assert_int_equal(rg_account_store_seal(s), 0);
+    rg_account_store *s = two_windowed_one_kept(sl);
     char key[32], other[32];
     for (int i = 0; i < 200; i++) {
         account_name(key, sizeof key, i);
