@@ -524,8 +524,8 @@ static void test_line_numbers_as_general(void **state)
                                         "10000", "10001", "-1", "1.0", "1796091336910"};
     static const char *const shapes[] = {
         "{\"event_id\":\"e\",\"type\":\"transfer\",\"account\":\"a\",\"counterparty\":\"b\",\"amount\":%s,\"ts\":5}",
-        "{\"event_id\":\"e\",\"type\":\"red_packet_send\",\"account\":\"a\",\"packet_id\":\"p\",\"amount\":5,"
-        "\"shares\":%s,\"ts\":5}",
+        ("{\"event_id\":\"e\",\"type\":\"red_packet_send\",\"account\":\"a\",\"packet_id\":\"p\",\"amount\":5,"
+         "\"shares\":%s,\"ts\":5}"),
         "{\"event_id\":\"e\",\"type\":\"login\",\"account\":\"a\",\"ts\":%s}",
         "{\"event_id\":\"e\",\"type\":\"login\",\"account\":\"a\",\"client_ts\":%s,\"ts\":1}",
         "{\"event_id\":\"e\",\"type\":\"login\",\"account\":\"a\",\"ts\":1,\"location\":{\"lat\":%s,\"lon\":1.5}}",
