@@ -37,9 +37,7 @@ static rg_event transfer(int64_t amount)
 /* The tree's shape shows how the parser bound the operators. */
 static const rg_expr *tree_of(rules_fx *f, const char *expr)
 {
-    char *yaml = one_rule_file(expr);
-    fx_load(f, yaml);
-    free(yaml);
+    fx_load_expr(f, expr);
     return rg_ruleset_rule(f->rs, 0)->when;
 }
 

@@ -184,10 +184,8 @@ static void test_unknown_left_operand_skips_the_right(void **state)
     (void)state;
     static const char *const exprs[] = {"claim_delay > clock_skew", "claim_delay + clock_skew > 5m"};
     for (size_t x = 0; x < 2; x++) {
-        char *yaml = one_rule_file(exprs[x]);
         rules_fx f;
-        fx_load(&f, yaml);
-        free(yaml);
+        fx_load_expr(&f, exprs[x]);
         rg_event complaint = event_at(3);   /* no claim_delay (not a claim), a client_ts */
         fx_begin(&f, &complaint);
         assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_UNKNOWN);
@@ -198,10 +196,8 @@ static void test_unknown_left_operand_skips_the_right(void **state)
         fx_close(&f);
     }
     /* A known left operand: the right one is asked. */
-    char *yaml = one_rule_file("clock_skew > claim_delay");
     rules_fx f;
-    fx_load(&f, yaml);
-    free(yaml);
+    fx_load_expr(&f, "clock_skew > claim_delay");
     rg_event complaint = event_at(3);
     fx_begin(&f, &complaint);
     assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_UNKNOWN);
@@ -217,10 +213,8 @@ static void test_unknown_left_operand_skips_the_right(void **state)
 static void test_type_fold(void **state)
 {
     (void)state;
-    char *yaml = one_rule_file("type == transfer and amount > 5");
     rules_fx f;
-    fx_load(&f, yaml);
-    free(yaml);
+    fx_load_expr(&f, "type == transfer and amount > 5");
     assert_non_null(rg_ruleset_rule(f.rs, 0)->when->by_type);
     rg_event login = event_at(2), seven = event_at(0);
     fx_begin(&f, &login);
@@ -249,9 +243,7 @@ static void test_type_fold(void **state)
     fx_end(&f, &login);
     fx_close(&f);
 
-    yaml = one_rule_file("amount > 5 and type == transfer");
-    fx_load(&f, yaml);
-    free(yaml);
+    fx_load_expr(&f, "amount > 5 and type == transfer");
     fx_begin(&f, &login);
     assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_FALSE);
     assert_true(asked(&f, "amount"));   /* as the walk: the left operand first */
@@ -265,9 +257,7 @@ static void test_type_fold(void **state)
     free(errors);
 
     /* Nothing about the type: no table. */
-    yaml = one_rule_file("amount > 5 and client.hooked");
-    fx_load(&f, yaml);
-    free(yaml);
+    fx_load_expr(&f, "amount > 5 and client.hooked");
     assert_null(rg_ruleset_rule(f.rs, 0)->when->by_type);
     fx_close(&f);
 }
@@ -328,10 +318,8 @@ static void test_fires_skips_what_cannot_fire(void **state)
         {"reason == fraud and clock_skew > 5m", &complaint, true, "clock_skew", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *yaml = one_rule_file(cases[i].expr);
         rules_fx f;
-        fx_load(&f, yaml);
-        free(yaml);
+        fx_load_expr(&f, cases[i].expr);
         fx_begin(&f, cases[i].ev);
         bool got = rg_eval_fires(&f.ctx, rg_ruleset_rule(f.rs, 0)->when);
         if (got != cases[i].want)
@@ -440,10 +428,8 @@ static void test_distance_x_floor(void **state)
         {"geo_distance_km < 500 + geo_accuracy_km", false, 0.0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *yaml = one_rule_file(cases[i].expr);
         rules_fx f;
-        fx_load(&f, yaml);
-        free(yaml);
+        fx_load_expr(&f, cases[i].expr);
         const rg_expr *when = rg_ruleset_rule(f.rs, 0)->when;
         if (when->has_x_floor != cases[i].has || (cases[i].has && when->x_floor != cases[i].floor))
             fail_msg("%s: floor %d %g, want %d %g", cases[i].expr, when->has_x_floor, when->x_floor, cases[i].has,
@@ -477,10 +463,8 @@ static void test_fire_parts(void **state)
         {"amount > 5", 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *yaml = one_rule_file(cases[i].expr);
         rules_fx f;
-        fx_load(&f, yaml);
-        free(yaml);
+        fx_load_expr(&f, cases[i].expr);
         const rg_expr *when = rg_ruleset_rule(f.rs, 0)->when;
         if (when->fire_all != cases[i].all || when->fire_any != cases[i].any)
             fail_msg("%s: fire_all %#x fire_any %#x, want %#x %#x", cases[i].expr, when->fire_all, when->fire_any,

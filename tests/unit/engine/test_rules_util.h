@@ -149,13 +149,19 @@ static inline char *one_rule_file(const char *expr)
     return s;
 }
 
+/* Load one_rule_file(expr) into f. */
+static inline void fx_load_expr(rules_fx *f, const char *expr)
+{
+    char *yaml = one_rule_file(expr);
+    fx_load(f, yaml);
+    free(yaml);
+}
+
 /* Evaluate `expr` as a rule condition on ev (fresh detectors). */
 static inline rg_tri eval_on(const char *expr, const rg_event *ev)
 {
-    char *yaml = one_rule_file(expr);
     rules_fx f;
-    fx_load(&f, yaml);
-    free(yaml);
+    fx_load_expr(&f, expr);
     rg_tri t = fx_rule(&f, 0, ev);
     fx_close(&f);
     return t;
