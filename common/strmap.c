@@ -185,12 +185,13 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
     free(m);
 }
 
-/* The memo's path of hash32, out of line: inlined, its registers made
- * every caller save six of them even under AES, which skips the memo
- * (~17 instructions a hash, on ~5 hashes an event). */
+/* The SipHash path (strmap_memo.h's hash32), out of line: inlined, its
+ * registers made every caller save six of them even under AES, which
+ * skips the memo (~17 instructions a hash, on ~5 hashes an event). */
 static __attribute__((noinline)) uint32_t memo_hash(const char *key, size_t keylen) { return hash32(key, keylen); }
 
-/* hash32, the AES path inline. */
+/* A key's table hash: the AES function straight, inline, else through
+ * the memo. The one place the memo is chosen or skipped. */
 static inline __attribute__((always_inline)) uint32_t table_hash(const char *key, size_t keylen)
 {
     return rg_hash_aes ? (uint32_t)rg_hash_bytes(key, keylen) : memo_hash(key, keylen);

@@ -56,8 +56,9 @@ static _Thread_local struct hash_memo memo;
  * thread, a key is hashed once for all maps, and the 64 slots hold the
  * keys of the few events replay reads ahead (rg_engine_prefetch). With
  * the AES table hash (hash.h; ~25 instructions, 1.9 ns on an 11-byte id
- * against SipHash's 8.5) a hit would cost more than the hash, so hash32
- * goes straight to it and the memo serves the SipHash fallback alone. A key
+ * against SipHash's 8.5) a hit would cost more than the hash, so
+ * strmap.c's table_hash goes straight to it and the memo serves the
+ * SipHash fallback alone. A key
  * of up to 32 bytes is held as four words (overlapping loads, so the
  * words and the length determine the bytes), which is also how the memo
  * compares it: a hit is the same bytes, never an approximation. Longer
@@ -129,11 +130,11 @@ static uint32_t hash32_long(const char *key, size_t keylen)
 }
 
 /* Keyed per process (hash.h): ids an event names cannot be chosen to
- * collide. Through the thread's memo for keys of up to 32 bytes. */
+ * collide. Through the thread's memo for keys of up to 32 bytes; for
+ * the SipHash function only (strmap.c's table_hash calls the AES one
+ * straight: it costs less than a memo hit). */
 static inline uint32_t hash32(const char *key, size_t keylen)
 {
-    if (rg_hash_aes)
-        return (uint32_t)rg_hash_bytes(key, keylen); /* cheaper than a memo hit */
     if (keylen - 1 >= 16) {   /* 0, or over 16 */
         if (keylen == 0 || keylen > MEMO_KEY_MAX)
             return (uint32_t)rg_hash_bytes(key, keylen);
