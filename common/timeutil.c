@@ -122,6 +122,99 @@ static int64_t fast_date(const unsigned char *u)
     return days;
 }
 
+/* The last hours read, per thread, by their zone's form (slot 0: "Z" or
+ * "z", slot 1: "+HH:MM" or "-HH:MM"): consecutive events mostly share
+ * the date, the hour and the zone, so "YYYY-MM-DDTHH:" and the zone's
+ * text are nearly always those of the previous time of that form. A slot
+ * holds them exactly as bytes (the date and hour as "YYYY-MM-" and the
+ * six bytes "DDTHH:", the zone as its one byte or its six), only after
+ * rfc3339_fast checked them all (a calendar date from 1970 on, a 'T' or
+ * 't', an hour of 0..23, a zone within +-23:59), with the epoch ms of
+ * HH:00:00.000 in that zone. Only a pure function is memoised: the result
+ * never depends on what is cached. An empty slot's zone is UINT64_MAX,
+ * which no text gives (six bytes leave the top two zero, one byte more). */
+struct hour_memo {
+    uint64_t ymd;   /* "YYYY-MM-" */
+    uint64_t dh;    /* "DDTHH:" (the top two bytes zero) */
+    uint64_t zone;  /* 'Z' or 'z'; or "+HH:MM" as six bytes */
+    int64_t base_ms;
+};
+static _Thread_local struct hour_memo hour_memo[2] = {{.zone = UINT64_MAX}, {.zone = UINT64_MAX}};
+
+#define DH_BYTES UINT64_C(0xFFFFFFFFFFFF)
+
+static inline uint64_t load_u64(const unsigned char *u)
+{
+    uint64_t w;
+    memcpy(&w, u, sizeof w);
+    return w;
+}
+
+/* The zone of a time of len >= 20 bytes as hour_memo keys it: its slot,
+ * where it starts, and its text; false when the last bytes cannot be a
+ * zone of the fixed form (then the memo is not asked). */
+static inline bool memo_zone(const unsigned char *u, size_t len, unsigned *slot, size_t *at, uint64_t *zone)
+{
+    unsigned char last = u[len - 1];
+    if ((last | 0x20) == 'z') {
+        *slot = 0, *at = len - 1, *zone = last;
+        return true;
+    }
+    if (len < 25) /* 19 bytes, then six of zone */
+        return false;
+    *slot = 1, *at = len - 6, *zone = load_u64(u + len - 8) >> 16;
+    return true;
+}
+
+/* rfc3339_fast for a time whose date, hour and zone are those of its
+ * memo slot: only minutes, seconds and a fraction of none, three or six
+ * digits are read (the fast path's checks of them, which are the general
+ * path's). False, with nothing decided, for anything else. */
+static inline bool rfc3339_memo(const unsigned char *u, size_t len, int64_t *out_ms)
+{
+    unsigned slot;
+    size_t at;
+    uint64_t zone;
+    if (len < 20 || !memo_zone(u, len, &slot, &at, &zone))
+        return false;
+    const struct hour_memo *m = &hour_memo[slot];
+    if (zone != m->zone || load_u64(u) != m->ymd || (load_u64(u + 8) & DH_BYTES) != m->dh)
+        return false;
+    /* "MM:SS" (bytes 3..7 of "HH:MM:SS"; the hour is the memo's): digits
+     * are the bytes 0x30..0x3F whose low half plus 6 stays below 16, the
+     * same test as the fraction's below (no byte carries into the next). */
+    uint64_t t = load_u64(u + 11);
+    if ((t & UINT64_C(0xF0F0FFF0F0000000)) != UINT64_C(0x30303A3030000000) ||
+        ((t + UINT64_C(0x0606000606000000)) & UINT64_C(0xF0F000F0F0000000)) != UINT64_C(0x3030003030000000))
+        return false;
+    uint64_t c = t & UINT64_C(0x0F0F000F0F000000);
+    uint64_t pairs = c * 10 + (c >> 8); /* as in rfc3339_fast: bytes 3 and 6 are MM and SS */
+    unsigned mm = BYTE_AT(pairs, 3), ss = BYTE_AT(pairs, 6);
+    if (mm > 59 || ss > 60)
+        return false;
+    unsigned frac_ms = 0;
+    if (at != 19) { /* ".ddd" or ".dddddd", the zone right after: the first three digits are the ms */
+        uint32_t f, g;
+        memcpy(&f, u + 19, 4);
+        if (at == 23) {
+            g = 0x30303030;
+        } else if (at == 26) {
+            memcpy(&g, u + 22, 4); /* the third digit again, then the last three */
+        } else {
+            return false;
+        }
+        if ((f & 0xF0F0F0FF) != 0x3030302E || ((f + 0x06060600) & 0xF0F0F000) != 0x30303000 ||
+            (g & 0xF0F0F0F0) != 0x30303030 || ((g + 0x06060606) & 0xF0F0F0F0) != 0x30303030)
+            return false;
+        frac_ms = ((f >> 8) & 0xF) * 100 + ((f >> 16) & 0xF) * 10 + ((f >> 24) & 0xF);
+    }
+    int64_t ms = m->base_ms + (int64_t)(mm * 60 + ss) * 1000 + frac_ms;
+    if (ms < RG_TS_MIN_MS || ms > RG_TS_MAX_MS)
+        return false;
+    *out_ms = ms;
+    return true;
+}
+
 /* The fast path for what nearly every event's time looks like: the 19-byte
  * "YYYY-MM-DDTHH:MM:SS" checked eight bytes at a time (the date through
  * fast_date's memo), year 1970 or later, then the fraction and offset as
@@ -177,14 +270,25 @@ static bool rfc3339_fast(const unsigned char *u, size_t len, int64_t *out_ms)
             return false;
         offset_min = (int)(oh * 60 + om) * (u[i] == '-' ? -1 : 1);
     }
-    int64_t ms = (days * 86400 + (int64_t)hh * 3600 + (int64_t)mm * 60 + ss - (int64_t)offset_min * 60) * 1000 +
-                 frac_ms;
+    int64_t hour_ms = (days * 86400 + (int64_t)hh * 3600 - (int64_t)offset_min * 60) * 1000;
+    unsigned slot;
+    size_t at;
+    uint64_t zone;
+    if (memo_zone(u, len, &slot, &at, &zone) && at == i) /* all checked: the hour's memo */
+        hour_memo[slot] = (struct hour_memo){load_u64(u), load_u64(u + 8) & DH_BYTES, zone, hour_ms};
+    int64_t ms = hour_ms + (int64_t)(mm * 60 + ss) * 1000 + frac_ms;
     if (ms < RG_TS_MIN_MS || ms > RG_TS_MAX_MS)
         return false;
     *out_ms = ms;
     return true;
 }
 #else
+static bool rfc3339_memo(const unsigned char *u, size_t len, int64_t *out_ms)
+{
+    (void)u, (void)len, (void)out_ms;
+    return false;
+}
+
 static bool rfc3339_fast(const unsigned char *u, size_t len, int64_t *out_ms)
 {
     (void)u, (void)len, (void)out_ms;
@@ -192,9 +296,19 @@ static bool rfc3339_fast(const unsigned char *u, size_t len, int64_t *out_ms)
 }
 #endif
 
-bool rg_parse_rfc3339(const char *s, size_t len, int64_t *out_ms, const char **why)
+/* Every time the hour memo does not answer, out of line: the memo's hit
+ * then needs no registers saved. */
+static __attribute__((noinline)) bool rfc3339_unmemoised(const char *s, size_t len, int64_t *out_ms,
+                                                         const char **why)
 {
     return rfc3339_fast((const unsigned char *)s, len, out_ms) || rg_parse_rfc3339_general(s, len, out_ms, why);
+}
+
+bool rg_parse_rfc3339(const char *s, size_t len, int64_t *out_ms, const char **why)
+{
+    if (rfc3339_memo((const unsigned char *)s, len, out_ms))
+        return true;
+    return rfc3339_unmemoised(s, len, out_ms, why);
 }
 
 bool rg_parse_rfc3339_general(const char *s, size_t len, int64_t *out_ms, const char **why)

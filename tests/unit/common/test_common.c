@@ -116,6 +116,53 @@ static void test_rfc3339_fast_path(void **state)
     assert_true(checked > 300000);
 }
 
+/* The hour memo (the date, hour and zone of the last time of each zone
+ * form) answers only from a time that shares them: every time here comes
+ * right after one of its own hour and zone, so the memo is asked with
+ * each tail (minutes, seconds, fraction) and each one-byte change of it,
+ * and must agree with the general path; times whose prefix differs from
+ * the remembered one in one byte must not be answered from it. */
+static void test_rfc3339_hour_memo(void **state)
+{
+    (void)state;
+    static const char *const hours[] = {"2026-11-29T06", "2026-11-28t22", "1970-01-01T00", "9999-12-31T23",
+                                        "2024-02-29T12", "2000-03-01T00"};
+    static const char *const zones[] = {"Z", "z", "+08:00", "-05:30", "+23:59", "-23:59", "+00:00"};
+    static const char *const tails[] = {":00:38.099", ":59:59.999", ":00:00", ":30:60.123456", ":05:07.5",
+                                        ":05:07.1234", ":60:00.000", ":05:61.000", ":5:07.000", ":05:07.", ":05:07.12a"};
+    static const char alphabet[] = "0123456789-:T.Zz+t a\x80";
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    for (size_t h = 0; h < sizeof hours / sizeof *hours; h++) {
+        for (size_t z = 0; z < sizeof zones / sizeof *zones; z++) {
+            char prime[48], buf[48];
+            int pn = snprintf(prime, sizeof prime, "%s:00:00%s", hours[h], zones[z]);
+            for (size_t t = 0; t < sizeof tails / sizeof *tails; t++) {
+                int n = snprintf(buf, sizeof buf, "%s%s%s", hours[h], tails[t], zones[z]);
+                for (size_t i = 13; i <= (size_t)n; i++) {
+                    for (size_t c = 0; c < sizeof alphabet; c++) {
+                        char m[48];
+                        memcpy(m, buf, (size_t)n);
+                        size_t len = (size_t)n;
+                        if (i < len)
+                            m[i] = c < sizeof alphabet - 1 ? alphabet[c] : buf[i];
+                        check_rfc3339_paths(prime, (size_t)pn); /* the memo now holds this hour */
+                        check_rfc3339_paths(m, len);
+                    }
+                }
+            }
+            /* a prefix or zone one byte off the remembered one */
+            for (int k = 0; k < 2000; k++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                memcpy(buf, prime, (size_t)pn);
+                size_t i = (size_t)(x % (uint64_t)pn);
+                buf[i] = alphabet[(x >> 20) % (sizeof alphabet - 1)];
+                check_rfc3339_paths(prime, (size_t)pn);
+                check_rfc3339_paths(buf, (size_t)pn);
+            }
+        }
+    }
+}
+
 static void test_format_utc(void **state)
 {
     (void)state;
@@ -422,7 +469,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339_forms), cmocka_unit_test(test_rfc3339_rejects),
-        cmocka_unit_test(test_rfc3339_fast_path),
+        cmocka_unit_test(test_rfc3339_fast_path), cmocka_unit_test(test_rfc3339_hour_memo),
         cmocka_unit_test(test_format_utc),    cmocka_unit_test(test_durations),
         cmocka_unit_test(test_json_str_and_base64), cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_strmap),
