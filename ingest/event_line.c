@@ -315,15 +315,6 @@ static inline int line_ipv4(const char *s, size_t len, unsigned char out[4])
     return 1;
 }
 
-/* Field f's value v, of the type its branch below read, taken into ev
- * (rg_usual_take, inlined once per value type so the compiler drops the
- * type tests that cannot fail there; addresses read by line_ipv4). */
-static inline __attribute__((always_inline)) bool line_take(rg_event_parser *p, rg_event *ev, int f,
-                                                            const rg_json_val *v)
-{
-    return rg_usual_take_with(p, ev, f, v, line_ipv4);
-}
-
 /* `"lat":` or `"lon":` at q: the member's value slot, bit and limit. */
 static inline bool location_key(rg_event_parser *p, const unsigned char *q, rg_json_val **val, unsigned *bit,
                                 double *limit)
@@ -480,23 +471,19 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
         rg_json_val v;
         unsigned c = *q;
         uint64_t m;
+        /* A plain string and a usual integer are taken as their bytes and
+         * their value (event_usual.h), with no rg_json_val built for them;
+         * addresses are read by line_ipv4. */
         if (c == '"' && (n = plain_run(q)) >= 0) {
             q[n + 1] = '\0';
-            v.type = RG_JSON_STRING;
-            v.str = (const char *)q + 1;
-            v.str_len = (size_t)n;
-            v.str_has_nul = false;
+            const char *str = (const char *)q + 1;
             q += n + 2;
-            if (f >= 0 && !line_take(p, ev, f, &v))
+            if (f >= 0 && !rg_usual_take_string_with(p, ev, f, str, (size_t)n, line_ipv4))
                 return LINE_UNUSUAL;
             goto taken;
         } else if (c - '0' <= 9 && (n = line_uint(q, &m)) > 0) {
-            /* what line_number reads of it; the rest of v.num is not
-             * looked at by any field that takes an integer */
-            v.type = RG_JSON_NUMBER;
-            v.num = (rg_json_num){.text = (const char *)q, .len = (size_t)n, .is_int = true, .mag = m};
             q += n;
-            if (f >= 0 && !line_take(p, ev, f, &v))
+            if (f >= 0 && !rg_usual_take_uint(ev, f, m))
                 return LINE_UNUSUAL;
             goto taken;
         } else if ((c - '0' <= 9 || c == '-') && (n = line_number(q, e, &v.num)) >= 0) {

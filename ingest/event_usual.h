@@ -273,6 +273,153 @@ static inline __attribute__((always_inline)) bool rg_usual_take(rg_event_parser 
     return rg_usual_take_with(p, ev, f, v, rg_ipv4_text);
 }
 
+/*
+ * rg_usual_take_value_with for the two values the line pass reads most, a
+ * string without U+0000 and an integer 0..2^64-1 written without sign,
+ * fraction or exponent, given as their bytes or their value instead of an
+ * rg_json_val: the same answer and the same stores into ev, field by
+ * field (the line pass's compiler then keeps them in registers instead of
+ * building a value and reading its type back). Neither is null, so
+ * rg_usual_take_with's null rule never applies to them.
+ * tests/unit/ingest/test_event_parse.c compares each with
+ * rg_usual_take_value on every field.
+ */
+static inline __attribute__((always_inline)) bool rg_usual_code_text(const char *s, size_t len, size_t n)
+{
+    if (len != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned)(s[i] - 'A') > 'Z' - 'A')
+            return false;
+    return true;
+}
+
+static inline __attribute__((always_inline)) bool rg_usual_take_string_with(rg_event_parser *p, rg_event *ev, int f,
+                                                                            const char *s, size_t n,
+                                                                            int (*ipv4)(const char *, size_t,
+                                                                                        unsigned char[4]))
+{
+    int e;
+    (void)p;
+    switch (f) {
+    case F_EVENT_ID:
+        if (n - 1 >= RG_ID_MAX)
+            return false;
+        ev->event_id = s, ev->event_id_len = n;
+        return true;
+    case F_TYPE:
+        if ((e = rg_event_type_from_name(s, n)) < 0)
+            return false;
+        ev->type = (rg_event_type)e;
+        return true;
+    case F_TS: return rg_parse_rfc3339(s, n, &ev->ts_ms, NULL);
+    case F_ACCOUNT:
+        if (n - 1 >= RG_ACCOUNT_ID_MAX)
+            return false;
+        ev->account = s, ev->account_len = n;
+        return true;
+    case F_IP:
+        if (n > RG_IP_TEXT_MAX)
+            return false;
+        if (ipv4(s, n, ev->ip_bin))
+            ev->ip_family = AF_INET;
+        else if (inet_pton(AF_INET6, s, ev->ip_bin) == 1)
+            ev->ip_family = AF_INET6;
+        else
+            return false;
+        ev->ip = s;
+        return true;
+    case F_DEVICE_ID:
+        if (n - 1 >= RG_ID_MAX)
+            return false;
+        ev->device_id = s;
+        return true;
+    case F_CLIENT_TS: return (ev->has_client_ts = rg_parse_rfc3339(s, n, &ev->client_ts_ms, NULL));
+    case F_REGION:
+        if (!rg_usual_code_text(s, n, 2))
+            return false;
+        ev->region = s;
+        return true;
+    case F_COUNTERPARTY:
+        if (n - 1 >= RG_ACCOUNT_ID_MAX)
+            return false;
+        ev->counterparty = s, ev->counterparty_len = n;
+        return true;
+    case F_CURRENCY:
+        if (!rg_usual_code_text(s, n, 3))
+            return (ev->currency_given = false);
+        ev->currency = s;
+        return (ev->currency_given = true);
+    case F_MODE:
+        if ((e = rg_transfer_mode_from_name(s, n)) < 0)
+            return false;
+        ev->mode = (rg_transfer_mode)e;
+        return (ev->mode_given = true);
+    case F_COUNTERPARTY_CREATED_AT:
+        return (ev->has_counterparty_created_at = rg_parse_rfc3339(s, n, &ev->counterparty_created_at_ms, NULL));
+    case F_PACKET_ID:
+        if (n - 1 >= RG_ID_MAX)
+            return false;
+        ev->packet_id = s, ev->packet_id_len = n;
+        return true;
+    case F_SHARES: return (ev->shares_given = false); /* not an integer */
+    case F_KIND:
+        if ((e = rg_packet_kind_from_name(s, n)) < 0)
+            return false;
+        ev->kind = (rg_packet_kind)e;
+        return (ev->kind_given = true);
+    case F_TARGET:
+        if (n - 1 >= RG_TARGET_MAX)
+            return false;
+        ev->target = s;
+        return true;
+    case F_REF:
+        if (n - 1 >= RG_ID_MAX)
+            return false;
+        ev->ref = s, ev->ref_len = n;
+        return true;
+    case F_REASON:
+        if ((e = rg_complaint_reason_from_name(s, n)) < 0)
+            return false;
+        ev->reason = (rg_complaint_reason)e;
+        return (ev->reason_given = true);
+    default: return false; /* location, client, amount: not a string; envelope keys */
+    }
+}
+
+static inline __attribute__((always_inline)) bool rg_usual_take_uint(rg_event *ev, int f, uint64_t m)
+{
+    switch (f) {
+    case F_TS:
+        if (m > (uint64_t)RG_TS_MAX_MS)
+            return false;
+        ev->ts_ms = (int64_t)m;
+        return true;
+    case F_CLIENT_TS:
+        if (m > (uint64_t)RG_TS_MAX_MS)
+            return (ev->has_client_ts = false);
+        ev->client_ts_ms = (int64_t)m;
+        return (ev->has_client_ts = true);
+    case F_COUNTERPARTY_CREATED_AT:
+        if (m > (uint64_t)RG_TS_MAX_MS)
+            return (ev->has_counterparty_created_at = false);
+        ev->counterparty_created_at_ms = (int64_t)m;
+        return (ev->has_counterparty_created_at = true);
+    case F_AMOUNT:
+        if (m - 1 >= (uint64_t)RG_AMOUNT_MAX)
+            return false;
+        ev->amount = (int64_t)m;
+        return true;
+    case F_SHARES:
+        if (m - 1 >= RG_SHARES_MAX)
+            return (ev->shares_given = false);
+        ev->shares = (int64_t)m;
+        return (ev->shares_given = true);
+    case F_CURRENCY: return (ev->currency_given = false); /* not a string */
+    default: return false;
+    }
+}
+
 /* After the last field: true when the fields seen are exactly a usual
  * event of the type read (nothing of another type, every required one),
  * with the type's defaults filled in as rg_event_check fills them. */

@@ -16,6 +16,7 @@
 
 #include "ingest/event_fields.h"
 #include "ingest/event_parse.h"
+#include "ingest/event_usual.h"
 
 #define OK (-1)
 #define HEAD "{\"event_id\":\"e-1\",\"ts\":\"2026-11-22T00:00:00Z\",\"account\":\"u-1\","
@@ -571,6 +572,54 @@ static void test_line_numbers_as_general(void **state)
     rg_event_parser_free(general);
 }
 
+/* The line pass's takes of a string and of an integer given as bytes and
+ * value (rg_usual_take_string_with, rg_usual_take_uint) against
+ * rg_usual_take_value on the rg_json_val the compact scan would pass: for
+ * every field, the same answer and the same bytes of the event (which
+ * starts as the same non-zero pattern, so a store one makes and the other
+ * does not shows). */
+static void test_usual_takes_as_value(void **state)
+{
+    (void)state;
+    rg_event_parser *p = rg_event_parser_new();
+    assert_non_null(p);
+    static const char *const strings[] = {
+        "", "a", A64, A64 "a", A128, A128 "a", "login", "account_open", "transfer", "red_packet_send",
+        "red_packet_claim", "recall_request", "complaint", "Login", "CN", "cn", "C", "CNY", "CNY1", "USD",
+        "realtime", "delay_2h", "delay_24h", "normal", "lucky", "group", "timed", "fraud", "mistake", "other",
+        "1.2.3.4", "255.255.255.255", "256.1.1.1", "::1", "fe80::1", "1.2.3", "0123456789012345678901234567890123456789012345",
+        "012345678901234567890123456789012345678901234", "2026-11-22T00:00:00Z", "2026-11-22T00:00:00.123+08:00",
+        "2026-11-22T25:00:00Z", "1795340265123", "true", "null"};
+    static const uint64_t ints[] = {0, 1, 2, 9999, 10000, 10001, 1000000000000ULL - 1, 1000000000000ULL,
+                                    1000000000001ULL, 253402300799999ULL, 253402300800000ULL, 9999999999999999ULL,
+                                    UINT64_MAX};
+    for (int f = 0; f < F_COUNT; f++) {
+        for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+            rg_event a, b;
+            memset(&a, 0xA5, sizeof a);
+            memset(&b, 0xA5, sizeof b);
+            const rg_json_val v = {.type = RG_JSON_STRING, .str = strings[i], .str_len = strlen(strings[i])};
+            bool ra = rg_usual_take_value(p, &a, f, &v);
+            bool rb = rg_usual_take_string_with(p, &b, f, strings[i], strlen(strings[i]), rg_ipv4_text);
+            if (ra != rb || memcmp(&a, &b, sizeof a) != 0)
+                fail_msg("field %s, string \"%s\": %d against %d, or another event", rg_field_names[f], strings[i],
+                         ra, rb);
+        }
+        for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+            rg_event a, b;
+            memset(&a, 0xA5, sizeof a);
+            memset(&b, 0xA5, sizeof b);
+            const rg_json_val v = {.type = RG_JSON_NUMBER, .num = {.text = "0", .len = 1, .is_int = true, .mag = ints[i]}};
+            bool ra = rg_usual_take_value(p, &a, f, &v);
+            bool rb = rg_usual_take_uint(&b, f, ints[i]);
+            if (ra != rb || memcmp(&a, &b, sizeof a) != 0)
+                fail_msg("field %s, integer %llu: %d against %d, or another event", rg_field_names[f],
+                         (unsigned long long)ints[i], ra, rb);
+        }
+    }
+    rg_event_parser_free(p);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -602,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_ip_as_inet_pton),
         cmocka_unit_test(test_compact_scan_as_general),
         cmocka_unit_test(test_line_numbers_as_general),
+        cmocka_unit_test(test_usual_takes_as_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
