@@ -76,7 +76,15 @@ static int write_reject(replay_run *r, const rg_capture_item *item)
     return 0;
 }
 
-static int evaluate(replay_run *r, const rg_capture_item *item)
+/* The lanes the loop runs, read from the options once (the per-event
+ * calls would otherwise make the compiler read them again after each):
+ * none when a pipeline takes the events instead. */
+typedef struct lane_set {
+    const rg_replay_lane *lanes;
+    size_t n;
+} lane_set;
+
+static int evaluate(replay_run *r, lane_set ls, const rg_capture_item *item)
 {
     const rg_replay_opts *o = r->o;
     r->res->accepted++;
@@ -87,9 +95,16 @@ static int evaluate(replay_run *r, const rg_capture_item *item)
         }
         return 0;
     }
+    if (ls.n == 1) { /* the usual run: one rule set, no loop to keep */
+        if (rg_engine_process(ls.lanes[0].engine, &item->event, item->raw, item->raw_len, ls.lanes[0].sink) !=
+            RG_ENGINE_SINK_ERROR)
+            return 0;
+        snprintf(r->errstr, r->errstr_size, "writing decisions failed at %s", item->source);
+        return -1;
+    }
     int rc = 0;
-    for (size_t l = 0; l < o->n_lanes; l++) {
-        if (rg_engine_process(o->lanes[l].engine, &item->event, item->raw, item->raw_len, o->lanes[l].sink) ==
+    for (size_t l = 0; l < ls.n; l++) {
+        if (rg_engine_process(ls.lanes[l].engine, &item->event, item->raw, item->raw_len, ls.lanes[l].sink) ==
             RG_ENGINE_SINK_ERROR) {
             snprintf(r->errstr, r->errstr_size, "writing decisions failed at %s", item->source);
             rc = -1;
@@ -98,10 +113,14 @@ static int evaluate(replay_run *r, const rg_capture_item *item)
     return rc;
 }
 
-static void prefetch(const rg_replay_opts *o, const rg_event *ev, int stage)
+static void prefetch(lane_set ls, const rg_event *ev, int stage)
 {
-    for (size_t l = 0; l < o->n_lanes && !o->pipeline; l++)
-        rg_engine_prefetch(o->lanes[l].engine, ev, stage);
+    if (ls.n == 1) {
+        rg_engine_prefetch(ls.lanes[0].engine, ev, stage);
+        return;
+    }
+    for (size_t l = 0; l < ls.n; l++)
+        rg_engine_prefetch(ls.lanes[l].engine, ev, stage);
 }
 
 /* The lanes' counters from their engines (the one-thread path). */
@@ -145,6 +164,12 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
         return -1;
     }
     replay_run run = {.o = o, .res = res, .errstr = errstr, .errstr_size = errstr_size};
+    const lane_set lanes = {.lanes = o->lanes, .n = o->pipeline ? 0 : o->n_lanes};
+    /* at[head + k] is ring[(head + k) % AHEAD]: a slot by one load, with
+     * no division or multiplication per event */
+    ahead_slot *at[2 * AHEAD];
+    for (size_t k = 0; k < 2 * AHEAD; k++)
+        at[k] = &ring[k % AHEAD];
     int rc = 0, read_rc = 0;
     double start = now_seconds(), next_progress = start + 0.5;
     size_t head = 0, queued = 0;   /* events read ahead: ring[head], ring[head + 1], ... */
@@ -155,7 +180,7 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
          * An I/O error ends the stream; the events read before it are
          * still evaluated. */
         while (reading && queued < AHEAD && rc == 0) {
-            ahead_slot *sl = &ring[(head + queued) % AHEAD];
+            ahead_slot *sl = at[head + queued];
             rg_capture_status st = rg_capture_next_line(cap, &sl->item, errstr, errstr_size);
             if (st == RG_CAPTURE_END || st == RG_CAPTURE_ERROR) {
                 reading = false;
@@ -178,14 +203,14 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
         if (rc != 0 || !queued)
             break;
         if (queued > 3)
-            prefetch(o, &ring[(head + 3) % AHEAD].item.event, 0);
+            prefetch(lanes, &at[head + 3]->item.event, 0);
         if (queued > 2)
-            prefetch(o, &ring[(head + 2) % AHEAD].item.event, 1);
+            prefetch(lanes, &at[head + 2]->item.event, 1);
         if (queued > 1)
-            prefetch(o, &ring[(head + 1) % AHEAD].item.event, 2);
-        rc = evaluate(&run, &ring[head].item);
+            prefetch(lanes, &at[head + 1]->item.event, 2);
+        rc = evaluate(&run, lanes, &at[head]->item);
         rg_capture_release(cap);
-        head = (head + 1) % AHEAD;
+        head = head + 1 == AHEAD ? 0 : head + 1;
         queued--;
         if (heap_pages && (res->events_read & 63) == 0)
             rg_heap_pages_tick();
