@@ -25,17 +25,29 @@
 
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* What rg_geo_result says, but the city. */
+/* What rg_geo_result says, but the city: its members up to the city, in
+ * its order, so that an answer is the result's first bytes (expand). */
 typedef struct answer {
+    bool found;
+    char country[3];
+    bool city_level;
     double lat, lon;
     int32_t accuracy_km;
-    char country[3];
-    bool found;
-    bool city_level;
 } answer;
+
+#define ANSWER_BYTES offsetof(rg_geo_result, city)
+_Static_assert(offsetof(answer, found) == offsetof(rg_geo_result, found) &&
+                   offsetof(answer, country) == offsetof(rg_geo_result, country) &&
+                   offsetof(answer, city_level) == offsetof(rg_geo_result, city_level) &&
+                   offsetof(answer, lat) == offsetof(rg_geo_result, lat) &&
+                   offsetof(answer, lon) == offsetof(rg_geo_result, lon) &&
+                   offsetof(answer, accuracy_km) == offsetof(rg_geo_result, accuracy_km) &&
+                   sizeof(answer) >= ANSWER_BYTES && sizeof(answer) == 32,
+               "an answer is rg_geo_result's members before the city, laid out alike");
 
 /* The line a set's tags fill: a probe reads one line. */
 #define TAG_LINE 64
@@ -159,20 +171,15 @@ static answer compact(const rg_geo_result *r)
     return a;
 }
 
-/* out as rg_geo_lookup fills it, city "" (geo_cache.h). */
+/* out as rg_geo_lookup fills it, city "" (geo_cache.h): the members
+ * before the city copied as the answer's bytes (laid out alike, answer's
+ * static assertion; its padding zero, as compact makes it), the rest
+ * (the city and the tail padding) zeroed: every byte as rg_geo_lookup's
+ * memset and fill leave it, in a few wide stores. */
 static void expand(const answer *a, rg_geo_result *out)
 {
-    /* Every member zeroed by a copy (wide stores), not memset (a rep
-     * stos here). Padding is not promised by C; nothing reads it (no
-     * result is compared or written out as bytes). */
-    static const rg_geo_result none;
-    *out = none;
-    out->found = a->found;
-    memcpy(out->country, a->country, sizeof out->country);
-    out->city_level = a->city_level;
-    out->lat = a->lat;
-    out->lon = a->lon;
-    out->accuracy_km = a->accuracy_km;
+    memcpy(out, a, ANSWER_BYTES);
+    memset((char *)out + ANSWER_BYTES, 0, sizeof *out - ANSWER_BYTES);
 }
 
 void rg_geo_cache_prefetch(const rg_geo_cache *c, int family, const unsigned char *addr)
@@ -220,7 +227,30 @@ static int record_answer(rg_geo_cache *c, const rg_geo_record_ref *ref, answer *
     return 0;
 }
 
+static int lookup_any(rg_geo_cache *c, int family, const unsigned char *addr, rg_geo_result *out);
+
+/* The usual lookup, an AF_INET address the table holds, answered here
+ * without the frame of the miss path (a tree walk, a record's decoding,
+ * AF_INET6), which lookup_any takes whole: the same probe, the same
+ * answer. */
 int rg_geo_cache_lookup(rg_geo_cache *c, int family, const unsigned char *addr, rg_geo_result *out)
+{
+    if (c && out && family == AF_INET && addr && c->geo && c->tags) {
+        uint64_t v6[2];
+        uint64_t tag = tag_of(AF_INET, addr, v6);
+        const uint64_t *ways = &c->tags[set_of(tag) * RG_GEO_CACHE_WAYS];
+        for (size_t w = 0; w < RG_GEO_CACHE_WAYS; w++)
+            if (ways[w] == tag) {
+                c->hits++;
+                expand(&c->answers[(size_t)(ways - c->tags) + w], out);
+                return 0;
+            }
+    }
+    return lookup_any(c, family, addr, out);
+}
+
+__attribute__((noinline)) static int lookup_any(rg_geo_cache *c, int family, const unsigned char *addr,
+                                                rg_geo_result *out)
 {
     if (!c || !out)
         return -1;
