@@ -302,6 +302,71 @@ USE_CMP_INT_OP(node_use_le_int, <=)
 USE_CMP_INT_OP(node_use_gt_int, >)
 USE_CMP_INT_OP(node_use_ge_int, >=)
 
+/* ---- `amount` read from the event ---------------------------------------
+ * `amount >= 100000` and `amount > 5000000` are asked of every transfer;
+ * amount is the fields family's (fields.c): the event's own amount on a
+ * transfer, a packet send or a claim, unknown on any other type. Its memo
+ * entry is filled here with exactly that value, as rg_eval_use_compute
+ * would fill it, without the call through the family's eval (the memo,
+ * and so whatever evidence or a message reads later, is the same). Only
+ * where the family is held (rg_eval_ctx.type_slot is not 0, which also
+ * means the type is in range); a value already in the memo (an earlier
+ * ask, or a stage's preset) is read as it is. test_rules_fastpath
+ * compares this with the family's answer on every event type. */
+#define AMOUNT_TYPES                                                                       \
+    ((1u << RG_EV_TRANSFER) | (1u << RG_EV_RED_PACKET_SEND) | (1u << RG_EV_RED_PACKET_CLAIM))
+
+static const rg_value *amount_ref(rg_eval_ctx *ctx, const rg_name_use *u)
+{
+    rg_value *slot = &ctx->memo[u->slot];
+    if (ctx->memo_gen[u->slot] == ctx->gen)
+        return slot;
+    if (!ctx->type_slot)
+        return rg_eval_use_compute(ctx, u);   /* the family not held here: its answer (unknown), or a preset */
+    *slot = AMOUNT_TYPES >> (ctx->type_slot - 1) & 1 ? rg_int_typed(RG_T_MONEY, ctx->ev->amount)
+                                                     : rg_unknown(RG_T_MONEY);
+    ctx->memo_gen[u->slot] = ctx->gen;
+    return slot;
+}
+
+/* A use of the fields family's `amount` (read through amount_ref). */
+static bool is_amount_use(const rg_expr *e)
+{
+    const rg_name_use *u = rg_expr_is_use(e) ? e->use : NULL;
+    return u && !u->signal && u->detector && u->detector->family && strcmp(u->detector->family, "fields") == 0 &&
+           u->spec && u->spec->name && strcmp(u->spec->name, "amount") == 0 && u->spec->type == RG_T_MONEY;
+}
+
+#define AMOUNT_CMP_INT_OP(name, OP)                                \
+    static int name(rg_eval_ctx *ctx, const rg_expr *e)            \
+    {                                                              \
+        const rg_value *a = amount_ref(ctx, e->a->use);            \
+        if (!a->known)                                             \
+            return RG_UNKNOWN;                                     \
+        if (!rg_expr_is_integral(a->type))                         \
+            return compare(e->op, *a, e->b->lit);                  \
+        return a->u.i OP e->b->lit.u.i ? RG_TRUE : RG_FALSE;       \
+    }
+AMOUNT_CMP_INT_OP(node_amount_eq_int, ==)
+AMOUNT_CMP_INT_OP(node_amount_ne_int, !=)
+AMOUNT_CMP_INT_OP(node_amount_lt_int, <)
+AMOUNT_CMP_INT_OP(node_amount_le_int, <=)
+AMOUNT_CMP_INT_OP(node_amount_gt_int, >)
+AMOUNT_CMP_INT_OP(node_amount_ge_int, >=)
+
+static int (*amount_cmp_int_node(rg_expr_op op))(rg_eval_ctx *, const rg_expr *)
+{
+    switch (op) {
+    case RG_OP_EQ: return node_amount_eq_int;
+    case RG_OP_NE: return node_amount_ne_int;
+    case RG_OP_LT: return node_amount_lt_int;
+    case RG_OP_LE: return node_amount_le_int;
+    case RG_OP_GT: return node_amount_gt_int;
+    case RG_OP_GE: return node_amount_ge_int;
+    default: return NULL;
+    }
+}
+
 static int (*use_cmp_int_node(rg_expr_op op))(rg_eval_ctx *, const rg_expr *)
 {
     switch (op) {
@@ -385,7 +450,8 @@ int (*rg_expr_specialised(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
     case RG_X_CMP:
         if (rg_expr_is_use(e->a) && rg_expr_is_known_lit(e->b)) {
             if (rg_expr_is_integral(e->a->type) && rg_expr_is_integral(e->b->lit.type))
-                return use_cmp_int_node(e->op);
+                return is_amount_use(e->a) && amount_cmp_int_node(e->op) ? amount_cmp_int_node(e->op)
+                                                                          : use_cmp_int_node(e->op);
             if (e->a->type == RG_T_STRING && e->b->lit.type == RG_T_STRING &&
                 (e->op == RG_OP_EQ || e->op == RG_OP_NE))
                 return node_use_cmp_str;

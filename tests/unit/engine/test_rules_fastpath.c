@@ -206,6 +206,50 @@ static void test_unknown_left_operand_skips_the_right(void **state)
     fx_close(&f);
 }
 
+/* `amount op INTEGER` fills amount's memo entry from the event itself
+ * (expr_eval.c, amount_ref): on every event type, with the fields family
+ * held and not, the entry is byte for byte what the family's eval gives
+ * through rg_eval_use on a walked copy, and the answer the walk's. */
+static void test_amount_read_in_place(void **state)
+{
+    (void)state;
+    static const char *const exprs[] = {"amount > 5", "amount >= 7", "amount < 7", "amount != 7"};
+    size_t fields = 0;
+    while (rg_detectors[fields] && strcmp(rg_detectors[fields]->family, "fields") != 0)
+        fields++;
+    assert_non_null(rg_detectors[fields]);
+    for (size_t x = 0; x < sizeof exprs / sizeof exprs[0]; x++)
+        for (int t = 0; t < RG_EV_TYPE_COUNT; t++)
+            for (int held = 0; held < 2; held++) {
+                rules_fx f, g;
+                fx_load_expr(&f, exprs[x]);
+                fx_load_expr(&g, exprs[x]);
+                rg_expr_despecialise(rg_ruleset_rule(g.rs, 0)->when);
+                void *kept_f = f.state[fields], *kept_g = g.state[fields];
+                if (!held)
+                    f.state[fields] = g.state[fields] = NULL;
+                rg_event ev = mk_event((rg_event_type)t, T0, "u-1");
+                ev.amount = 7;   /* set whatever the type: only some types have it */
+                fx_begin(&f, &ev);
+                fx_begin(&g, &ev);
+                rg_tri fast = rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when);
+                rg_tri walked = rg_eval_condition(&g.ctx, rg_ruleset_rule(g.rs, 0)->when);
+                assert_int_equal(fast, walked);
+                const rg_name_use *uf = use_named(f.rs, "amount"), *ug = use_named(g.rs, "amount");
+                assert_true(asked(&f, "amount"));
+                rg_value want;
+                memset(&want, 0, sizeof want);
+                want = rg_eval_use(&g.ctx, ug);
+                assert_memory_equal(&f.ctx.memo[uf->slot], &g.ctx.memo[ug->slot], sizeof want);
+                assert_int_equal(want.known, held && (t == RG_EV_TRANSFER || t == RG_EV_RED_PACKET_SEND ||
+                                                      t == RG_EV_RED_PACKET_CLAIM));
+                f.state[fields] = kept_f;
+                g.state[fields] = kept_g;
+                fx_close(&f);
+                fx_close(&g);
+            }
+}
+
 /* A root the event type settles: on an event of another type the answer
  * comes without computing a name (not even `type`); on the type it names,
  * only the rest is evaluated. A type test after a name is not folded away
@@ -622,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_specialised_answers),
         cmocka_unit_test(test_unknown_left_operand_skips_the_right),
         cmocka_unit_test(test_type_fold),
+        cmocka_unit_test(test_amount_read_in_place),
         cmocka_unit_test(test_signal_of_one_use),
         cmocka_unit_test(test_fires_skips_what_cannot_fire),
         cmocka_unit_test(test_fire_parts),
