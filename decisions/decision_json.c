@@ -31,18 +31,9 @@ static bool ensure_rule_texts(rg_decision_builder *b, size_t n)
     return true;
 }
 
-void rg_decision_builder_begin(rg_decision_builder *b, const rg_ruleset *rs, const rg_event *ev,
-                               const char *raw, size_t raw_len)
-{
-    b->rs = rs;
-    b->ev = ev;
-    b->raw = raw;
-    b->raw_len = raw_len;
-    b->n_groups = 0;
-    b->gen++;
-    b->oom = false;
-    rg_strbuf_reset(&b->texts);
-}
+/* The texts of the event before (rg_decision_builder_begin found some):
+ * emptied, as rg_strbuf_reset leaves a buffer. */
+void rg_decision_builder_clear_texts(rg_decision_builder *b) { rg_strbuf_reset(&b->texts); }
 
 static rg_subject_group *group_for(rg_decision_builder *b, const char *subject, size_t len)
 {
@@ -115,8 +106,6 @@ void rg_decision_builder_add_hit(rg_decision_builder *b, rg_eval_ctx *ctx, const
         h->actions |= RG_ACT_BIT(r->then[t].action);
     }
 }
-
-size_t rg_decision_builder_groups(const rg_decision_builder *b) { return b->n_groups; }
 
 bool rg_rule_subject_cooldown(const rg_rule *r)
 {

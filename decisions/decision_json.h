@@ -62,16 +62,32 @@ typedef struct rg_decision_builder {
 
 void rg_decision_builder_free(rg_decision_builder *b);
 
-/* Start a new event. */
-void rg_decision_builder_begin(rg_decision_builder *b, const rg_ruleset *rs, const rg_event *ev,
-                               const char *raw, size_t raw_len);
+/* Start a new event. Inline: the engine starts every event so, and most
+ * events hit nothing, so the texts of the event before are usually
+ * already empty (a buffer rg_strbuf_reset left, or one nothing was
+ * appended to since: len 0, not oom, NUL at data[0]); only a buffer
+ * written to is reset, out of line. */
+void rg_decision_builder_clear_texts(rg_decision_builder *b);
+static inline void rg_decision_builder_begin(rg_decision_builder *b, const rg_ruleset *rs, const rg_event *ev,
+                                             const char *raw, size_t raw_len)
+{
+    b->rs = rs;
+    b->ev = ev;
+    b->raw = raw;
+    b->raw_len = raw_len;
+    b->n_groups = 0;
+    b->gen++;
+    b->oom = false;
+    if (b->texts.len || b->texts.oom)
+        rg_decision_builder_clear_texts(b);
+}
 
 /* Record that rule r hit the current event: each `then` pair adds its
  * action to the group of its subject (subjects that resolve to unknown,
  * e.g. a complaint whose transfer was never seen, get nothing). */
 void rg_decision_builder_add_hit(rg_decision_builder *b, rg_eval_ctx *ctx, const rg_rule *r);
 
-size_t rg_decision_builder_groups(const rg_decision_builder *b);
+static inline size_t rg_decision_builder_groups(const rg_decision_builder *b) { return b->n_groups; }
 
 /* Mark hits within their rule's cooldown as suppressed. Groups whose
  * subject is one of the n_held `held` subjects are marked held and skip
