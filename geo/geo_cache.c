@@ -182,20 +182,31 @@ static void expand(const answer *a, rg_geo_result *out)
     memset((char *)out + ANSWER_BYTES, 0, sizeof *out - ANSWER_BYTES);
 }
 
+/* An address's tag, for the prefetches: 0 (no table, no address, or
+ * another family) when there is nothing to fetch. tag_of with the
+ * family's branch taken once. */
+static inline uint64_t prefetch_tag(const rg_geo_cache *c, int family, const unsigned char *addr)
+{
+    uint64_t v6[2];
+    if (!c || !c->tags || !addr)
+        return 0;
+    if (family == AF_INET)
+        return tag_of(AF_INET, addr, v6);
+    return family == AF_INET6 ? tag_of(AF_INET6, addr, v6) : 0;
+}
+
 void rg_geo_cache_prefetch(const rg_geo_cache *c, int family, const unsigned char *addr)
 {
-    if (!c || !c->tags || !addr || (family != AF_INET && family != AF_INET6))
-        return;
-    uint64_t v6[2];
-    __builtin_prefetch(&c->tags[set_of(tag_of(family, addr, v6)) * RG_GEO_CACHE_WAYS]);
+    uint64_t tag = prefetch_tag(c, family, addr);
+    if (tag)
+        __builtin_prefetch(&c->tags[set_of(tag) * RG_GEO_CACHE_WAYS]);
 }
 
 void rg_geo_cache_prefetch_answer(const rg_geo_cache *c, int family, const unsigned char *addr)
 {
-    if (!c || !c->tags || !addr || (family != AF_INET && family != AF_INET6))
+    uint64_t tag = prefetch_tag(c, family, addr);
+    if (!tag)
         return;
-    uint64_t v6[2];
-    uint64_t tag = tag_of(family, addr, v6);
     size_t first = set_of(tag) * RG_GEO_CACHE_WAYS;
     for (size_t w = 0; w < RG_GEO_CACHE_WAYS; w++)
         if (c->tags[first + w] == tag) {
