@@ -82,6 +82,8 @@ typedef struct packet_state {
     rg_sweep_clock sweep_clock;       /* when the next sweep is due (sweep.h) */
     rg_strmap *packets;
     rg_account_store *accounts;       /* the engine's (may be NULL): E's account fingerprinted once */
+    const rg_name_use *const *uses;   /* the family's uses (packets_eval answers them all at once) */
+    size_t n_uses;
     bool want_total, want_claimers;
     int64_t history_horizon_ms;
     int64_t watermark_ms;
@@ -129,6 +131,8 @@ static void *packets_create(const rg_detector_config *cfg, char *errstr, size_t 
     s->watermark_ms = INT64_MIN / 2;
     s->sweep_clock = RG_SWEEP_CLOCK_INIT;
     s->accounts = cfg->accounts;
+    s->uses = cfg->uses;
+    s->n_uses = cfg->n_uses;
     configure(s, cfg);
     if (s->want_claimers)   /* the claimer is fingerprinted at every claim */
         rg_account_store_keep_fingerprints(s->accounts);
@@ -186,28 +190,54 @@ static void packets_prefetch(const void *state, const rg_event *ev, const rg_eve
         rg_strmap_prefetch_hashed(s->packets, h->packet_id, stage);
 }
 
+/* Every name's value for claim ev of the known packet r, into v (by
+ * packet_name); packet_reclaimed only when a use of the family asks it,
+ * or `asked` is it (its fingerprint is not free). */
+static void claim_values(packet_state *s, const rg_event *ev, const packet_record *r, size_t asked,
+                         rg_value v[P_COUNT])
+{
+    int64_t claim_delay_ms = ev->ts_ms - r->send_ts_ms;   /* both event times: no overflow */
+    v[P_CLAIM_DELAY] = rg_int_typed(RG_T_DURATION, claim_delay_ms);
+    v[P_EXPIRED] = rg_bool(claim_delay_ms > rg_packet_lifetime_ms((rg_packet_kind)r->kind));
+    v[P_OVERCLAIMED] = rg_bool(rg_sat_add(r->claimed_total, ev->amount) > r->amount);
+    v[P_RECLAIMED] = s->want_claimers || asked == P_RECLAIMED
+                         ? rg_bool(has_claimed(r, rg_account_fingerprint(s->accounts, ev->account, ev->account_len)))
+                         : rg_unknown(RG_T_BOOL);
+}
+
+/* A claim's names all come from one record, known or not, and a rule
+ * pack that asks one of them asks the others on the same claim (the
+ * count() filter claim_delay, then packet_expired, _overclaimed and
+ * _reclaimed in forged_claim): the first ask answers every use of the
+ * family into the context's memo (rg_eval_preset), so the others are
+ * memo reads, not three more calls through the memo, the record cache
+ * and the horizon test (issue 16). The values are the ones each ask
+ * would compute: nothing they read changes before update(), and
+ * packet_reclaimed's fingerprint is the focus's, made at this claim's
+ * update anyway. Only when ctx is the event's and the use is this
+ * state's own (a caller's stray use is answered alone); an unknown
+ * answer (the send not seen, or past the horizon) is not preset, each
+ * ask finds it again as before. */
 static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     packet_state *s = state;
-    rg_type type = use->spec->type;
-    if (ev->type != RG_EV_RED_PACKET_CLAIM || !ev->packet_id)
-        return rg_unknown(type);
+    size_t which = (size_t)(use->spec - packet_names);
+    if (ev->type != RG_EV_RED_PACKET_CLAIM || !ev->packet_id || which >= P_COUNT)
+        return rg_unknown(use->spec->type);
     const packet_record *r = rg_record_cache_get(&s->cache, s->packets, ev, ev->packet_id, ev->packet_id_len);
     if (!r || !known(s, r, rg_eval_judge_at(ctx, s->watermark_ms)))
-        return rg_unknown(type);   /* not seen, or past the horizon (swept or not) */
-    int64_t claim_delay_ms = ev->ts_ms - r->send_ts_ms;   /* both event times: no overflow */
-    switch (use->spec - packet_names) {
-    case P_CLAIM_DELAY:
-        return rg_int_typed(RG_T_DURATION, claim_delay_ms);
-    case P_EXPIRED:
-        return rg_bool(claim_delay_ms > rg_packet_lifetime_ms((rg_packet_kind)r->kind));
-    case P_OVERCLAIMED:
-        return rg_bool(rg_sat_add(r->claimed_total, ev->amount) > r->amount);
-    case P_RECLAIMED:
-        return rg_bool(has_claimed(r, rg_account_fingerprint(s->accounts, ev->account, ev->account_len)));
-    default:
-        return rg_unknown(type);
+        return rg_unknown(use->spec->type);   /* not seen, or past the horizon (swept or not) */
+    rg_value v[P_COUNT];
+    claim_values(s, ev, r, which, v);
+    if (ctx && ctx->ev == ev && use->detector_slot < s->n_uses && s->uses[use->detector_slot] == use) {
+        for (size_t i = 0; i < s->n_uses; i++) {
+            const rg_name_use *u = s->uses[i];
+            size_t k = (size_t)(u->spec - packet_names);
+            if (u != use && k < P_COUNT)
+                rg_eval_preset(ctx, u, v[k]);
+        }
     }
+    return v[which];
 }
 
 static void fold_event(packet_state *s, const rg_event *ev);

@@ -57,7 +57,12 @@ static const char pack[] =
     "    on: login\n"
     "    when: new_device and ip_country != prev_login_country\n"
     "    then:\n"
-    "      - freeze: account\n";
+    "      - freeze: account\n"
+    "  - id: forged\n"
+    "    on: red_packet_claim\n"
+    "    when: packet_expired or packet_overclaimed or packet_reclaimed\n"
+    "    then:\n"
+    "      - review: account\n";
 
 static const char *geo_path(const char *file)
 {
@@ -241,6 +246,59 @@ static void test_filter_instant_claims(void **unused)
     driver_close(&d);
 }
 
+/* The packets family answers all its names at the first ask of a claim
+ * (into the memo, rg_eval_preset): whichever name is asked first, every
+ * name reads what that name's own evaluation (no context: answered
+ * alone, no memo) gives, on claims in time, repeated, over the amount,
+ * expired and of an unseen send. */
+static void test_packet_names_answered_at_once(void **unused)
+{
+    static const char *names[] = {"claim_delay", "packet_expired", "packet_overclaimed", "packet_reclaimed"};
+    driver d;
+    driver_open(&d, NULL);
+    const rg_name_use *uses[4];
+    for (size_t k = 0; k < 4; k++)
+        uses[k] = find_use(&d, names[k]);
+    size_t fam = uses[0]->detector_index;
+    rg_event send = send_packet(T0, "p-1");
+    step(&d, &send, NULL);
+    rg_event claims[] = {
+        claim_packet(T0 + 500, "ic-1", "p-1"),      claim_packet(T0 + 2 * SEC_MS, "ic-2", "p-1"),
+        claim_packet(T0 + 3 * SEC_MS, "ic-1", "p-1"), claim_packet(T0 + 4 * SEC_MS, "ic-3", "p-never-sent"),
+        claim_packet(T0 + 25 * HOUR_MS, "ic-4", "p-1"),
+    };
+    claims[1].amount = 600;   /* 100 + 600 + 400 > 1000 from the third claim on */
+    claims[2].amount = 400;
+    int known_claims = 0;
+    for (size_t c = 0; c < sizeof claims / sizeof claims[0]; c++) {
+        rg_value alone[4];
+        for (size_t k = 0; k < 4; k++)
+            alone[k] = rg_detectors[fam]->eval(d.states[fam], uses[k], &claims[c], NULL);
+        known_claims += alone[0].known;
+        for (size_t first = 0; first < 4; first++) {
+            rg_eval_begin(&d.ctx, &claims[c]);
+            (void)rg_eval_use(&d.ctx, uses[first]);
+            for (size_t k = 0; k < 4; k++) {
+                rg_value v = rg_eval_use(&d.ctx, uses[k]);
+                assert_int_equal(v.known, alone[k].known);
+                assert_int_equal(v.type, alone[k].type);
+                if (v.known && v.type == RG_T_BOOL)
+                    assert_int_equal(v.u.b, alone[k].u.b);
+                else if (v.known)
+                    assert_int_equal(v.u.i, alone[k].u.i);
+            }
+        }
+        step(&d, &claims[c], NULL);
+    }
+    assert_int_equal(known_claims, 4);
+    /* What the claims folded in: the third was over the amount and a repeat. */
+    rg_event again = claim_packet(T0 + 5 * SEC_MS, "ic-2", "p-1");
+    assert_bool_value(peek(&d, &again, "packet_reclaimed"), true);
+    assert_bool_value(rg_eval_use(&d.ctx, uses[2]), true);
+    assert_bool_value(rg_eval_use(&d.ctx, uses[1]), false);
+    driver_close(&d);
+}
+
 /* A filter on ip_country: geo as each login arrived. */
 static void test_filter_geo(void **unused)
 {
@@ -383,6 +441,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filter_payments),   cmocka_unit_test(test_filter_instant_claims),
         cmocka_unit_test(test_filter_geo),
+        cmocka_unit_test(test_packet_names_answered_at_once),
         cmocka_unit_test(test_no_lookup_without_location),
         cmocka_unit_test(test_geo_names_flat),
         cmocka_unit_test(test_geo_names_maxmind), cmocka_unit_test(test_geo_without_database),
