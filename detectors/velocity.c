@@ -7,7 +7,9 @@
  *
  * FILTER is decided once per event, as the event arrives (observe hook),
  * by rg_eval_condition over filterable names, against the state from
- * before the event: an event that matched is remembered by its ts alone,
+ * before the event (a filter the event's type settles, as the loader
+ * folded it, read from a table made at create: rg_expr_type_settles):
+ * an event that matched is remembered by its ts alone,
  * so later rule changes to other names cannot rewrite history. A NULL
  * filter means "every event of the account" (tests and packs that count
  * all activity use it). A filter that is UNKNOWN does not match: an event
@@ -64,6 +66,13 @@ typedef struct velocity_state {
     struct vel_record *observed_record;
     bool *matched;                    /* [n_uses] */
     bool any_matched;
+    /* [(RG_EV_TYPE_COUNT + 1) * n_uses]: per rg_eval_ctx.type_slot and
+     * use, the rg_tri the event's type settles the filter to (a NULL
+     * filter: RG_TRUE), else FILTER_ASK; slot 0 (type not known) asks
+     * every filter. Most of the pack's filters are settled for most types
+     * (`type == recall_request` on a transfer): observe reads the answer
+     * instead of calling the folded root (issue 16). */
+    uint8_t *settles;
 
     /* Each use's trim cutoff (watermark - max_lateness - W) at
      * cutoffs_wm_ms: worked out once per watermark, not once per record
@@ -89,6 +98,25 @@ typedef struct vel_record {
 
 static size_t record_size(size_t n_uses) { return sizeof(vel_record) + n_uses * sizeof(rg_window); }
 
+#define FILTER_ASK 0xff   /* velocity_state.settles: evaluate the filter */
+
+/* The settles table of the uses (velocity_state.settles); -1 on OOM. */
+static int make_settles(velocity_state *s)
+{
+    size_t n = s->n_uses ? s->n_uses : 1;
+    s->settles = malloc((RG_EV_TYPE_COUNT + 1) * n);
+    if (!s->settles)
+        return -1;
+    for (unsigned slot = 0; slot <= RG_EV_TYPE_COUNT; slot++) {
+        for (size_t i = 0; i < s->n_uses; i++) {
+            const struct rg_expr *filter = s->uses[i]->filter;
+            int settled = filter ? rg_expr_type_settles(filter, slot) : RG_TRUE;
+            s->settles[slot * n + i] = settled >= 0 ? (uint8_t)settled : FILTER_ASK;
+        }
+    }
+    return 0;
+}
+
 static void velocity_destroy(void *state);
 
 static void *velocity_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
@@ -105,7 +133,7 @@ static void *velocity_create(const rg_detector_config *cfg, char *errstr, size_t
     s->matched = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->matched);
     s->cutoff_ms = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->cutoff_ms);
     s->keep_ms = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->keep_ms);
-    if (!s->matched || !s->cutoff_ms || !s->keep_ms)
+    if (!s->matched || !s->cutoff_ms || !s->keep_ms || make_settles(s) != 0)
         goto fail;
     for (size_t i = 0; i < cfg->n_uses; i++)
         s->keep_ms[i] = rg_sat_add(s->max_lateness_ms, cfg->uses[i]->window_ms);
@@ -156,6 +184,7 @@ static void velocity_destroy(void *state)
     free(s->matched);
     free(s->cutoff_ms);
     free(s->keep_ms);
+    free(s->settles);
     free(s);
 }
 
@@ -164,13 +193,17 @@ static void velocity_observe(void *state, const rg_event *ev, struct rg_eval_ctx
     velocity_state *s = state;
     s->observed = ev;
     s->observed_record = rg_account_get(&s->accounts, ev->account, ev->account_len);
-    s->any_matched = false;
+    unsigned slot = ctx && ctx->type_slot <= RG_EV_TYPE_COUNT ? ctx->type_slot : 0;
+    const uint8_t *settles = s->settles + slot * (s->n_uses ? s->n_uses : 1);
+    bool any_matched = false;
     for (size_t i = 0; i < s->n_uses; i++) {
-        const struct rg_expr *filter = s->uses[i]->filter;
-        bool match = !filter || (ctx && rg_eval_condition(ctx, filter) == RG_TRUE);
+        /* FILTER_ASK is never a NULL filter's (RG_TRUE in every slot) */
+        bool match = settles[i] == FILTER_ASK ? ctx && rg_eval_condition(ctx, s->uses[i]->filter) == RG_TRUE
+                                              : settles[i] == RG_TRUE;
         s->matched[i] = match;
-        s->any_matched |= match;
+        any_matched |= match;
     }
+    s->any_matched = any_matched;
 }
 
 static rg_value velocity_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
@@ -278,7 +311,7 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
         bool any_left = trim_record(s, r, NULL);
         if (s->any_matched)
             (void)rg_window_group_fit(r->windows, s->n_uses, &r->base_ms, ev->ts_ms);
-        for (size_t i = 0; i < s->n_uses; i++) {
+        for (size_t i = 0; s->any_matched && i < s->n_uses; i++) {
             if (!s->matched[i])
                 continue;
             if (rg_window_insert(&r->windows[i], r->base_ms, ev->ts_ms) != 0) {

@@ -188,6 +188,11 @@ void rg_expr_specialise(rg_expr *e);
  * nothing when the type settles nothing. The answer stays the generic
  * walk's, and no name the walk would have computed is left out. */
 void rg_expr_fold_types(rg_expr *e, rg_arena *arena);
+/* What that fold settles of root e on an event of rg_eval_ctx.type_slot
+ * type_slot: the rg_tri rg_eval_condition answers there without asking
+ * anything but `type`, or -1 when something is left to evaluate (or e is
+ * not folded). For count(), which decides its filters per event. */
+int rg_expr_type_settles(const rg_expr *e, unsigned type_slot);
 /* Clear every evaluator of a tree, its signals' and its filters', so that
  * rg_eval_condition walks it generically: for tests and fuzzing, which
  * compare the two on a tree (and rule set) of their own. Not thread-safe

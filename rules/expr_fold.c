@@ -154,3 +154,10 @@ void rg_expr_fold_types(rg_expr *e, rg_arena *arena)
     e->tri = node_by_type;
     e->fires = NULL;   /* the residue's answer, asked whole */
 }
+
+int rg_expr_type_settles(const rg_expr *e, unsigned type_slot)
+{
+    if (!e || e->tri != node_by_type || type_slot == 0 || type_slot > RG_EV_TYPE_COUNT)
+        return -1;
+    return e->by_type->at[type_slot].konst;
+}

@@ -246,6 +246,40 @@ static void test_filter_instant_claims(void **unused)
     driver_close(&d);
 }
 
+/* count() decides a filter that the event's type settles from a table
+ * made at create (rg_expr_type_settles) instead of asking the folded
+ * root: for every event type, a settled answer is what rg_eval_condition
+ * gives on such an event, and the pack's filters are settled wherever
+ * they do not reach past `type`. */
+static void test_filters_settled_by_type(void **unused)
+{
+    driver d;
+    driver_open(&d, NULL);
+    size_t n_filters = 0, n_settled = 0;
+    for (size_t u = 0; u < rg_ruleset_use_count(d.rs); u++) {
+        const rg_name_use *use = rg_ruleset_use(d.rs, u);
+        if (use->signal || !use->filter)
+            continue;
+        n_filters++;
+        for (int t = 0; t < RG_EV_TYPE_COUNT; t++) {
+            rg_event ev = claim_packet(T0, "st-1", "p-st");
+            ev.type = (rg_event_type)t;
+            rg_eval_begin(&d.ctx, &ev);
+            assert_int_equal(d.ctx.type_slot, (unsigned)t + 1);
+            int settled = rg_expr_type_settles(use->filter, d.ctx.type_slot);
+            assert_int_equal(rg_expr_type_settles(use->filter, 0), -1);   /* type unknown: ask */
+            if (settled < 0)
+                continue;
+            n_settled++;
+            assert_int_equal(settled, rg_eval_condition(&d.ctx, use->filter));
+        }
+    }
+    assert_int_equal(n_filters, 3);
+    /* payments: settled on every type; claims and logins: all but their own */
+    assert_int_equal(n_settled, 3 * RG_EV_TYPE_COUNT - 2);
+    driver_close(&d);
+}
+
 /* The packets family answers all its names at the first ask of a claim
  * (into the memo, rg_eval_preset): whichever name is asked first, every
  * name reads what that name's own evaluation (no context: answered
@@ -442,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_filter_payments),   cmocka_unit_test(test_filter_instant_claims),
         cmocka_unit_test(test_filter_geo),
         cmocka_unit_test(test_packet_names_answered_at_once),
+        cmocka_unit_test(test_filters_settled_by_type),
         cmocka_unit_test(test_no_lookup_without_location),
         cmocka_unit_test(test_geo_names_flat),
         cmocka_unit_test(test_geo_names_maxmind), cmocka_unit_test(test_geo_without_database),
