@@ -300,10 +300,12 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
     vel_record *r = s->observed_record;
     if (s->any_matched && !r) {
         r = rg_account_put(&s->accounts, ev->account, ev->account_len, NULL);
-        if (!r)
+        if (!r) {
             s->dropped++;
-        else
+        } else {
             r->trim_due_ms = INT64_MAX;   /* no entry yet */
+            r->base_ms = rg_window_empty_group_base(ev->ts_ms);   /* what the fit below would choose */
+        }
     }
     if (r) {
         /* Trim first: an account that is steady in time then keeps its

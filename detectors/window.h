@@ -165,6 +165,11 @@ static inline bool rg_window_group_fit(rg_window *ws, size_t n, int64_t *base_ms
     return rg_window_group_refit(ws, n, base_ms, ts_ms);
 }
 
+/* The base rg_window_group_refit gives a group whose windows are all
+ * empty, to hold ts_ms: the offsets' range centred on it (same formula).
+ * A new record's group takes it without the call over its windows. */
+static inline int64_t rg_window_empty_group_base(int64_t ts_ms) { return ts_ms - INT64_C(0xffffffff) / 2; }
+
 /* Heap bytes held beyond the struct itself, allocator header included
  * (rg_heap_block_bytes). */
 size_t rg_window_heap_bytes(const rg_window *w);

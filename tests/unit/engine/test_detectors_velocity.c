@@ -273,6 +273,27 @@ static void test_window_offsets_rebase_and_wide(void **unused)
     rg_window_free(&ws[1]);
 }
 
+
+/* A new velocity record takes rg_window_empty_group_base instead of the
+ * fit's call: the base a refit of empty windows chooses, for times of
+ * every sign, and a later fit of an in-order time keeps it. */
+static void test_empty_group_base_is_refit(void **unused)
+{
+    int64_t times[] = {T0, 0, -T0, T0 + 40 * DAY_MS, INT64_C(253402300799999), INT64_C(-62135596800000)};
+    for (size_t k = 0; k < sizeof times / sizeof times[0]; k++) {
+        rg_window ws[3];
+        memset(ws, 0, sizeof ws);
+        int64_t base = INT64_C(7);   /* a zeroed record's is 0: any that does not fit */
+        if (times[k] - base >= 0 && times[k] - base <= INT64_C(0xffffffff))
+            base = times[k] + 1;
+        assert_true(rg_window_group_refit(ws, 3, &base, times[k]));
+        assert_int_equal(base, rg_window_empty_group_base(times[k]));
+        int64_t later = rg_window_empty_group_base(times[k]);
+        assert_true(rg_window_group_fit(ws, 3, &later, times[k] + 60 * SEC_MS));
+        assert_int_equal(later, base);
+    }
+}
+
 /* count(60d): a window longer than 32-bit offsets reach. Entries that do
  * not fit the base are kept as full timestamps, and every count is exact
  * (against a brute-force reference), through save/load too. */
@@ -372,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_late_within_lateness), cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_window_offsets_rebase_and_wide), cmocka_unit_test(test_window_longer_than_offsets),
         cmocka_unit_test(test_window_insert_fast_path_matches_general),
+        cmocka_unit_test(test_empty_group_base_is_refit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
