@@ -336,7 +336,7 @@ static void *slice_of(const rg_account_slice *sl, const char *key, size_t keylen
 void *rg_account_get_focused(const rg_account_slice *sl, const rg_account_focus_entry *f)
 {
     rg_account_store *s = sl->store;
-    focus *mine = &s->focus[f - s->focus];   /* the store's own entry */
+    focus *mine = (focus *)f;   /* one of the store's own entries (sl->focus is s->focus) */
     void *record = resolve(s, mine);
     return slice_of(sl, mine->key, mine->keylen, record, mine->used);
 }
