@@ -310,7 +310,7 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
     if (r) {
         /* Trim first: an account that is steady in time then keeps its
          * few live timestamps inline instead of growing a heap buffer. */
-        bool any_left = trim_record(s, r, NULL);
+        bool any_left = s->watermark_ms < r->trim_due_ms || trim_record(s, r, NULL);   /* trim_record's own test, inline: most updates trim nothing */
         if (s->any_matched)
             (void)rg_window_group_fit(r->windows, s->n_uses, &r->base_ms, ev->ts_ms);
         for (size_t i = 0; s->any_matched && i < s->n_uses; i++) {
