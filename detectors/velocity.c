@@ -64,15 +64,18 @@ typedef struct velocity_state {
      * record (NULL when it has none) and which filters E matched. */
     const rg_event *observed;
     struct vel_record *observed_record;
-    bool *matched;                    /* [n_uses] */
+    const bool *matched;              /* [n_uses]: the plan's, or asked (= asked) */
     bool any_matched;
-    /* [(RG_EV_TYPE_COUNT + 1) * n_uses]: per rg_eval_ctx.type_slot and
-     * use, the rg_tri the event's type settles the filter to (a NULL
-     * filter: RG_TRUE), else FILTER_ASK; slot 0 (type not known) asks
-     * every filter. Most of the pack's filters are settled for most types
-     * (`type == recall_request` on a transfer): observe reads the answer
-     * instead of calling the folded root (issue 16). */
-    uint8_t *settles;
+    const struct type_plan *plan;     /* E's type's */
+    bool *asked;                      /* [n_uses]: matched, when E's plan asks a filter */
+
+    /* Per rg_eval_ctx.type_slot, what E's type settles of the filters
+     * (make_plans): most of a pack's filters are settled for most types
+     * (`type == recall_request` on a transfer), so observe reads their
+     * answers instead of calling the folded roots, and asks only the rest
+     * (issue 16). Slot 0 (type not known) asks every filter. */
+    struct type_plan *plans;          /* [RG_EV_TYPE_COUNT + 1] */
+    void *plan_block;                 /* what the plans point into */
 
     /* Each use's trim cutoff (watermark - max_lateness - W) at
      * cutoffs_wm_ms: worked out once per watermark, not once per record
@@ -98,21 +101,43 @@ typedef struct vel_record {
 
 static size_t record_size(size_t n_uses) { return sizeof(vel_record) + n_uses * sizeof(rg_window); }
 
-#define FILTER_ASK 0xff   /* velocity_state.settles: evaluate the filter */
+/* One event type's plan (velocity_state.plans). */
+typedef struct type_plan {
+    const bool *matched;   /* [n_uses]: the filter settled TRUE (a NULL filter: always); asked ones false */
+    const uint32_t *ask;   /* the uses whose filter is asked, ascending */
+    const uint32_t *may;   /* the uses that may match (settled TRUE, or asked), ascending */
+    uint32_t n_ask, n_may;
+    bool any;              /* some use matched by the type alone */
+} type_plan;
 
-/* The settles table of the uses (velocity_state.settles); -1 on OOM. */
-static int make_settles(velocity_state *s)
+/* The plans of the uses (velocity_state.plans), by rg_expr_type_settles
+ * of each filter; -1 on OOM. */
+static int make_plans(velocity_state *s)
 {
-    size_t n = s->n_uses ? s->n_uses : 1;
-    s->settles = malloc((RG_EV_TYPE_COUNT + 1) * n);
-    if (!s->settles)
+    size_t n = s->n_uses, slots = RG_EV_TYPE_COUNT + 1;
+    s->plans = calloc(slots, sizeof *s->plans);
+    s->plan_block = malloc(slots * n * (2 * sizeof(uint32_t) + sizeof(bool)) + 1);
+    if (!s->plans || !s->plan_block)
         return -1;
-    for (unsigned slot = 0; slot <= RG_EV_TYPE_COUNT; slot++) {
-        for (size_t i = 0; i < s->n_uses; i++) {
+    uint32_t *lists = s->plan_block;
+    bool *matched = (bool *)(lists + 2 * slots * n);
+    for (size_t slot = 0; slot < slots; slot++) {
+        type_plan *p = &s->plans[slot];
+        uint32_t *ask = lists + 2 * slot * n, *may = ask + n;
+        bool *row = matched + slot * n;
+        for (size_t i = 0; i < n; i++) {
             const struct rg_expr *filter = s->uses[i]->filter;
-            int settled = filter ? rg_expr_type_settles(filter, slot) : RG_TRUE;
-            s->settles[slot * n + i] = settled >= 0 ? (uint8_t)settled : FILTER_ASK;
+            int settled = filter ? rg_expr_type_settles(filter, (unsigned)slot) : RG_TRUE;
+            row[i] = settled == RG_TRUE;
+            p->any |= row[i];
+            if (settled < 0)
+                ask[p->n_ask++] = (uint32_t)i;
+            if (settled < 0 || settled == RG_TRUE)
+                may[p->n_may++] = (uint32_t)i;
         }
+        p->matched = row;
+        p->ask = ask;
+        p->may = may;
     }
     return 0;
 }
@@ -130,10 +155,10 @@ static void *velocity_create(const rg_detector_config *cfg, char *errstr, size_t
     s->max_lateness_ms = cfg->max_lateness_ms > 0 ? cfg->max_lateness_ms : 0;
     s->watermark_external = cfg->watermark_external;
     s->watermark_ms = INT64_MIN;
-    s->matched = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->matched);
+    s->asked = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->asked);
     s->cutoff_ms = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->cutoff_ms);
     s->keep_ms = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->keep_ms);
-    if (!s->matched || !s->cutoff_ms || !s->keep_ms || make_settles(s) != 0)
+    if (!s->asked || !s->cutoff_ms || !s->keep_ms || make_plans(s) != 0)
         goto fail;
     for (size_t i = 0; i < cfg->n_uses; i++)
         s->keep_ms[i] = rg_sat_add(s->max_lateness_ms, cfg->uses[i]->window_ms);
@@ -181,10 +206,11 @@ static void velocity_destroy(void *state)
     if (s->accounts.store)
         rg_account_foreach(&s->accounts, free_record_visit, &s->n_uses);
     rg_account_store_free(s->own_store);
-    free(s->matched);
+    free(s->asked);
     free(s->cutoff_ms);
     free(s->keep_ms);
-    free(s->settles);
+    free(s->plans);
+    free(s->plan_block);
     free(s);
 }
 
@@ -193,17 +219,20 @@ static void velocity_observe(void *state, const rg_event *ev, struct rg_eval_ctx
     velocity_state *s = state;
     s->observed = ev;
     s->observed_record = rg_account_get(&s->accounts, ev->account, ev->account_len);
-    unsigned slot = ctx && ctx->type_slot <= RG_EV_TYPE_COUNT ? ctx->type_slot : 0;
-    const uint8_t *settles = s->settles + slot * (s->n_uses ? s->n_uses : 1);
-    bool any_matched = false;
-    for (size_t i = 0; i < s->n_uses; i++) {
-        /* FILTER_ASK is never a NULL filter's (RG_TRUE in every slot) */
-        bool match = settles[i] == FILTER_ASK ? ctx && rg_eval_condition(ctx, s->uses[i]->filter) == RG_TRUE
-                                              : settles[i] == RG_TRUE;
-        s->matched[i] = match;
-        any_matched |= match;
+    const type_plan *p = &s->plans[ctx && ctx->type_slot <= RG_EV_TYPE_COUNT ? ctx->type_slot : 0];
+    s->plan = p;
+    s->matched = p->matched;
+    s->any_matched = p->any;
+    if (!p->n_ask)
+        return;   /* the type settles every filter */
+    memcpy(s->asked, p->matched, s->n_uses * sizeof *s->asked);
+    for (uint32_t k = 0; k < p->n_ask; k++) {
+        uint32_t i = p->ask[k];   /* a filter, never NULL (a NULL one is settled TRUE) */
+        bool match = ctx && rg_eval_condition(ctx, s->uses[i]->filter) == RG_TRUE;
+        s->asked[i] = match;
+        s->any_matched |= match;
     }
-    s->any_matched = any_matched;
+    s->matched = s->asked;
 }
 
 static rg_value velocity_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
@@ -313,7 +342,8 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
         bool any_left = s->watermark_ms < r->trim_due_ms || trim_record(s, r, NULL);   /* trim_record's own test, inline: most updates trim nothing */
         if (s->any_matched)
             (void)rg_window_group_fit(r->windows, s->n_uses, &r->base_ms, ev->ts_ms);
-        for (size_t i = 0; s->any_matched && i < s->n_uses; i++) {
+        for (uint32_t k = 0; s->any_matched && k < s->plan->n_may; k++) {
+            uint32_t i = s->plan->may[k];
             if (!s->matched[i])
                 continue;
             if (rg_window_insert(&r->windows[i], r->base_ms, ev->ts_ms) != 0) {
@@ -377,7 +407,7 @@ static void velocity_stats(const void *state, rg_detector_stats *out)
     out->entities = rg_account_count(&s->accounts);
     /* The shared store's records are counted once, by the engine; a
      * private store is this family's alone. */
-    out->bytes = sizeof *s + s->n_uses * (sizeof *s->matched + sizeof *s->cutoff_ms) +
+    out->bytes = sizeof *s + s->n_uses * (sizeof *s->asked + sizeof *s->cutoff_ms) +
                  (s->own_store ? rg_account_store_bytes(s->own_store) : 0);
     out->dropped = s->dropped;
     stats_acc acc = {s->n_uses, out};
