@@ -79,6 +79,14 @@ typedef struct packet_record {
 
 typedef struct packet_state {
     rg_record_cache cache;            /* the claimed packet of the event in hand */
+    /* The claimer of the event in hand as eval found it for
+     * packet_reclaimed (its fingerprint, and whether the packet has it),
+     * for update to add without asking again: matched by the event as
+     * the record cache is, and cleared with it (nothing changes a
+     * packet's claimers between the two). .record unused. */
+    rg_record_cache claimer_event;
+    uint64_t claimer_fp;
+    bool claimer_seen;
     rg_sweep_clock sweep_clock;       /* when the next sweep is due (sweep.h) */
     rg_strmap *packets;
     rg_account_store *accounts;       /* the engine's (may be NULL): E's account fingerprinted once */
@@ -153,10 +161,9 @@ static bool has_claimed(const packet_record *r, uint64_t account)
     return false;
 }
 
-static int add_claimer(packet_record *r, uint64_t account)
+/* Append a claimer the packet does not have. -1 on OOM. */
+static int append_claimer(packet_record *r, uint64_t account)
 {
-    if (has_claimed(r, account))
-        return 0;
     uint32_t cap = r->claimers_cap > CLAIMERS_INLINE ? r->claimers_cap : CLAIMERS_INLINE;
     if (r->n_claimers == cap) {
         uint32_t grown = cap * 2;
@@ -174,6 +181,11 @@ static int add_claimer(packet_record *r, uint64_t account)
     uint64_t *c = r->claimers_cap > CLAIMERS_INLINE ? r->claimers.heap : r->claimers.inline_hash;
     c[r->n_claimers++] = account;
     return 0;
+}
+
+static int add_claimer(packet_record *r, uint64_t account)
+{
+    return has_claimed(r, account) ? 0 : append_claimer(r, account);
 }
 
 /* Whether the packet is still known at a watermark: its send within the
@@ -200,9 +212,13 @@ static void claim_values(packet_state *s, const rg_event *ev, const packet_recor
     v[P_CLAIM_DELAY] = rg_int_typed(RG_T_DURATION, claim_delay_ms);
     v[P_EXPIRED] = rg_bool(claim_delay_ms > rg_packet_lifetime_ms((rg_packet_kind)r->kind));
     v[P_OVERCLAIMED] = rg_bool(rg_sat_add(r->claimed_total, ev->amount) > r->amount);
-    v[P_RECLAIMED] = s->want_claimers || asked == P_RECLAIMED
-                         ? rg_bool(has_claimed(r, rg_account_fingerprint(s->accounts, ev->account, ev->account_len)))
-                         : rg_unknown(RG_T_BOOL);
+    v[P_RECLAIMED] = rg_unknown(RG_T_BOOL);
+    if (s->want_claimers || asked == P_RECLAIMED) {
+        s->claimer_fp = rg_account_fingerprint(s->accounts, ev->account, ev->account_len);
+        s->claimer_seen = has_claimed(r, s->claimer_fp);
+        s->claimer_event = (rg_record_cache){.ev = ev, .ts_ms = ev->ts_ms, .type = ev->type};
+        v[P_RECLAIMED] = rg_bool(s->claimer_seen);
+    }
 }
 
 /* A claim's names all come from one record, known or not, and a rule
@@ -248,6 +264,7 @@ static void packets_update(void *state, const rg_event *ev, struct rg_eval_ctx *
     s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
     fold_event(s, ev);
     rg_record_cache_reset(&s->cache);
+    rg_record_cache_reset(&s->claimer_event);
 }
 
 static void fold_event(packet_state *s, const rg_event *ev)
@@ -288,7 +305,13 @@ static void fold_event(packet_state *s, const rg_event *ev)
         return;
     if (s->want_total)
         r->claimed_total = rg_sat_add(r->claimed_total, ev->amount);   /* 10^7 claims of 10^12 would wrap */
-    if (s->want_claimers && add_claimer(r, rg_account_fingerprint(s->accounts, ev->account, ev->account_len)) != 0)
+    if (!s->want_claimers)
+        return;
+    const rg_record_cache *c = &s->claimer_event;
+    int added = c->ev == ev && c->ts_ms == ev->ts_ms && c->type == ev->type
+                    ? (s->claimer_seen ? 0 : append_claimer(r, s->claimer_fp))   /* as eval found it */
+                    : add_claimer(r, rg_account_fingerprint(s->accounts, ev->account, ev->account_len));
+    if (added != 0)
         s->dropped++;
 }
 
@@ -304,6 +327,7 @@ static void packets_expire(void *state, int64_t watermark_ms)
     if (watermark_ms > s->watermark_ms)
         s->watermark_ms = watermark_ms;
     rg_record_cache_reset(&s->cache);
+    rg_record_cache_reset(&s->claimer_event);
     if (rg_sweep_due(&s->sweep_clock, rg_strmap_count(s->packets)))
         rg_strmap_sweep(s->packets, keep_record, s, free_record);
 }

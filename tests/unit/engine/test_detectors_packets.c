@@ -142,6 +142,38 @@ static void test_many_claimers_and_expire(void **unused)
     fixture_end(&pf.f);
 }
 
+/* A claim's update adds its claimer as packet_reclaimed's eval found it
+ * (fingerprint and answer kept for the event) or, without an eval, looks
+ * again: the same claimers either way, checkpoint bytes and all, over
+ * repeats, growth past the inline two and an unseen send. */
+static void test_claimer_from_eval_matches_fold_alone(void **unused)
+{
+    packet_fixture asked, alone;
+    setup(&asked);
+    setup(&alone);
+    static const char *who[] = {"a", "b", "a", "c", "d", "b", "e", "f", "a", "g"};
+    rg_event send = send_at(T0, "p-m", 100000, RG_PACKET_GROUP);
+    fixture_fold(&asked.f, &send, NULL);
+    fixture_fold(&alone.f, &send, NULL);
+    for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+        rg_event c = claim_at(T0 + (int64_t)i * SEC_MS, who[i], i == 6 ? "p-unseen" : "p-m", 10);
+        rg_value v = fixture_step(&asked.f, asked.reclaimed, &c, NULL);
+        fixture_fold(&alone.f, &c, NULL);
+        assert_int_equal(v.known, i != 6);
+    }
+    rg_strbuf a = RG_STRBUF_INIT, b = RG_STRBUF_INIT;
+    fixture_save_bytes(&asked.f, &a);
+    fixture_save_bytes(&alone.f, &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    rg_event again = claim_at(T0 + MIN_MS, "g", "p-m", 10);
+    assert_bool_value(fixture_peek(&asked.f, asked.reclaimed, &again, NULL), true);
+    rg_strbuf_free(&a);
+    rg_strbuf_free(&b);
+    fixture_end(&asked.f);
+    fixture_end(&alone.f);
+}
+
 /* A packet past the horizon is unknown even before a sweep. */
 static void test_horizon_without_sweep(void **unused)
 {
@@ -162,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_claim_delay), cmocka_unit_test(test_expired_per_kind),
         cmocka_unit_test(test_overclaimed), cmocka_unit_test(test_reclaimed),
         cmocka_unit_test(test_many_claimers_and_expire), cmocka_unit_test(test_horizon_without_sweep),
+        cmocka_unit_test(test_claimer_from_eval_matches_fold_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
