@@ -216,7 +216,7 @@ uint64_t rg_account_fingerprint(rg_account_store *s, const char *key, size_t key
     if (!f->fingerprinted) {
         /* The record is the event's anyway (every family that asks
          * looks it up too): its copy, or made now. */
-        void *record = s->keep_fingerprints ? resolve(s, f) : NULL;
+        void *record = !s->keep_fingerprints ? NULL : f->resolved ? f->record : resolve(s, f);
         f->fingerprint = record ? kept_fingerprint(s, record) : rg_fingerprint64(key, keylen);
         f->fingerprinted = true;
     }
