@@ -121,11 +121,9 @@ uint64_t rg_siphash(const unsigned char key[16], const void *data, size_t len, i
 #define RG_HASH_HAS_AES 1
 #include <immintrin.h>
 
-#define AES_ROUNDS 4
-static struct {
-    __m128i whiten[2][33];         /* [lane][length] */
-    __m128i round[2][AES_ROUNDS];  /* [lane][round] */
-} aes_keys;
+/* The keys (hash.h declares them, for its inline copy of lane 0). */
+#define AES_ROUNDS RG_HASH_AES_ROUNDS
+rg_hash_aes_keys rg_hash_aes_key;
 
 /* A 128-bit key from the process key: SipHash-2-4 under it of two
  * counters. */
@@ -145,17 +143,17 @@ static void aes_keys_derive(void)
     uint64_t counter = 0;
     for (int lane = 0; lane < 2; lane++) {
         for (int len = 0; len <= 32; len++)
-            aes_keys.whiten[lane][len] = derive_key(&counter);
+            rg_hash_aes_key.whiten[lane][len] = derive_key(&counter);
         for (int r = 0; r < AES_ROUNDS; r++)
-            aes_keys.round[lane][r] = derive_key(&counter);
+            rg_hash_aes_key.round[lane][r] = derive_key(&counter);
     }
 }
 
 __attribute__((target("aes"))) static inline __m128i aes_lane(__m128i block, int lane, size_t len)
 {
-    __m128i x = _mm_xor_si128(block, aes_keys.whiten[lane][len]);
+    __m128i x = _mm_xor_si128(block, rg_hash_aes_key.whiten[lane][len]);
     for (int r = 0; r < AES_ROUNDS; r++)
-        x = _mm_aesenc_si128(x, aes_keys.round[lane][r]);
+        x = _mm_aesenc_si128(x, rg_hash_aes_key.round[lane][r]);
     return x;
 }
 

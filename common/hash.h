@@ -69,6 +69,64 @@ extern bool rg_hash_aes;
  * them) or SipHash-1-3, with the same rules as rg_hash_set_key. */
 void rg_hash_use_aes(bool on);
 
+/*
+ * The table function inline for keys of 1..16 bytes under AES (every id
+ * the captures use), for the hot lookups (common/strmap.h rg_strmap_hash,
+ * strmap.c's table hash): the same value as rg_hash_bytes (test_hash.c
+ * compares them), without its two calls, which cost more than the hash
+ * (~45 instructions a hash through rg_hash_bytes, ~20 inline; ~5 table
+ * hashes an event). The rounds are written as `aesenc` in asm, not as
+ * the intrinsic: an intrinsic needs target("aes") on every function it
+ * is inlined into, and GCC then inlines none of those into callers built
+ * without it. The asm runs only when rg_hash_aes says the CPU has AES-NI.
+ * Keys and lengths outside it go to rg_hash_bytes.
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define RG_HASH_INLINE_AES 1
+#include <emmintrin.h>
+#include <string.h>
+
+#define RG_HASH_AES_ROUNDS 4
+/* What hash.c derives from the process key; read-only outside it. */
+typedef struct rg_hash_aes_keys {
+    __m128i whiten[2][33];                  /* [lane][length] */
+    __m128i round[2][RG_HASH_AES_ROUNDS];   /* [lane][round] */
+} rg_hash_aes_keys;
+extern rg_hash_aes_keys rg_hash_aes_key;
+
+/* One AES round (the key is 16-byte aligned, as the SSE form of the
+ * instruction needs of a memory operand). */
+static inline __m128i rg_hash_aesenc(__m128i x, const __m128i *key)
+{
+    __asm__("aesenc %1, %0" : "+x"(x) : "m"(*key));
+    return x;
+}
+
+/* rg_hash_bytes of 1..16 bytes, rg_hash_aes set: hash.c's lane 0 (the
+ * block as two overlapping words, whitened by length, four rounds, the
+ * halves folded). */
+static inline uint64_t rg_hash_aes_short(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t lo, hi = 0;
+    if (len >= 8) {
+        memcpy(&lo, p, sizeof lo);
+        memcpy(&hi, p + len - 8, sizeof hi);
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, sizeof a);
+        memcpy(&b, p + len - 4, sizeof b);
+        lo = a | (uint64_t)b << 32;
+    } else {
+        lo = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16;
+    }
+    __m128i x = _mm_xor_si128(_mm_set_epi64x((long long)hi, (long long)lo), rg_hash_aes_key.whiten[0][len]);
+    for (int r = 0; r < RG_HASH_AES_ROUNDS; r++)
+        x = rg_hash_aesenc(x, &rg_hash_aes_key.round[0][r]);
+    return (uint64_t)_mm_cvtsi128_si64(x) ^ (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x));
+}
+#endif
+
 /* "aes-4" or "siphash-1-3": the table function in use. */
 const char *rg_hash_table_function(void);
 

@@ -190,11 +190,17 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
  * skips the memo (~17 instructions a hash, on ~5 hashes an event). */
 static __attribute__((noinline)) uint32_t memo_hash(const char *key, size_t keylen) { return hash32(key, keylen); }
 
-/* A key's table hash: the AES function straight, inline, else through
- * the memo. The one place the memo is chosen or skipped. */
-static inline __attribute__((always_inline)) uint32_t table_hash(const char *key, size_t keylen)
+/* A key's table hash (the usual ids inline, strmap.h), else the AES
+ * function by call, else through the memo: the one place the memo is
+ * chosen or skipped. */
+uint32_t rg_strmap_hash_any(const char *key, size_t keylen)
 {
     return rg_hash_aes ? (uint32_t)rg_hash_bytes(key, keylen) : memo_hash(key, keylen);
+}
+
+static inline __attribute__((always_inline)) uint32_t table_hash(const char *key, size_t keylen)
+{
+    return rg_strmap_hash(key, keylen);
 }
 
 /* The slot of key, or NULL; then *empty is the empty slot where the
@@ -238,8 +244,6 @@ void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen)
     unsigned char *e;
     return find(m, key, keylen, table_hash(key, keylen), &e) ? e : NULL;
 }
-
-uint32_t rg_strmap_hash(const char *key, size_t keylen) { return table_hash(key, keylen); }
 
 void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int stage)
 {

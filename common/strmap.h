@@ -70,8 +70,18 @@ void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen);
 void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int stage);
 
 /* The table hash every map places key by (the same in all maps of the
- * process; per process, hash.h: never save or print it). */
-uint32_t rg_strmap_hash(const char *key, size_t keylen);
+ * process; per process, hash.h: never save or print it). Inline for the
+ * usual ids (hash.h rg_hash_aes_short: the calls cost more than the
+ * hash); rg_strmap_hash_any for any key, which it gives the rest. */
+uint32_t rg_strmap_hash_any(const char *key, size_t keylen);
+static inline uint32_t rg_strmap_hash(const char *key, size_t keylen)
+{
+#ifdef RG_HASH_INLINE_AES
+    if (rg_hash_aes && keylen - 1 < 16)
+        return (uint32_t)rg_hash_aes_short(key, keylen);
+#endif
+    return rg_strmap_hash_any(key, keylen);
+}
 /* rg_strmap_prefetch of a key whose rg_strmap_hash is `hash`: a caller
  * that prefetches one key in several stages or maps hashes it once. A
  * wrong hash only fetches the wrong line. */

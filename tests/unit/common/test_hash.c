@@ -279,6 +279,40 @@ static void test_maps_under_both_functions(void **unused)
     rg_hash_use_aes(true);
 }
 
+/* The inline table hash (hash.h rg_hash_aes_short, strmap.h
+ * rg_strmap_hash) is hash.c's AES lane 0 written again: the same value
+ * as rg_hash_bytes for every length it takes (1..16), at every offset
+ * of the key in memory, under two process keys; and rg_strmap_hash, which
+ * picks it or the call, equals rg_strmap_hash_any for 0..40 bytes under
+ * either function. */
+static void test_inline_hash_matches(void **unused)
+{
+    static const unsigned char k1[16] = {3, 1, 4, 1, 5, 9, 2, 6}, k2[16] = {2, 7, 1, 8, 2, 8};
+    unsigned char buf[64];
+    uint64_t x = UINT64_C(0x9E3779B97F4A7C15);
+    for (int aes = 0; aes < 2; aes++) {
+        rg_hash_use_aes(aes);
+        for (int k = 0; k < 2; k++) {
+            rg_hash_set_key(k ? k2 : k1);
+            for (int round = 0; round < 200; round++) {
+                for (size_t i = 0; i < sizeof buf; i++) {
+                    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                    buf[i] = (unsigned char)x;
+                }
+                for (size_t n = 0; n <= 40; n++) {
+                    const char *key = (const char *)buf + round % 16;
+                    assert_int_equal(rg_strmap_hash(key, n), rg_strmap_hash_any(key, n));
+#ifdef RG_HASH_INLINE_AES
+                    if (rg_hash_aes && n >= 1 && n <= 16)
+                        assert_int_equal(rg_hash_aes_short(key, n), rg_hash_bytes(key, n));
+#endif
+                }
+            }
+        }
+    }
+    rg_hash_use_aes(true);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--print-hash") == 0) {
@@ -290,6 +324,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_process_key_random),       cmocka_unit_test(test_order_independent_of_key),
         cmocka_unit_test(test_flood_ids_spread),         cmocka_unit_test(test_table_function),
         cmocka_unit_test(test_lengths_and_keys_distinct), cmocka_unit_test(test_maps_under_both_functions),
+        cmocka_unit_test(test_inline_hash_matches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
