@@ -103,11 +103,29 @@ const rg_engine_role *rg_engine_role_of(const rg_engine *e) { return &e->role; }
  * engine's plan): walking every registered family and every rule for
  * each event cost ~600 instructions an event, most of it on families
  * not held and rules not on the event's type. -1 on OOM (plan unchanged). */
+/* A hook of family i for the plan (its state bound later). */
+static rg_engine_hook hook_of(size_t i)
+{
+    return (rg_engine_hook){.bit = UINT32_C(1) << i, .family = (uint8_t)i};
+}
+
+void rg_engine_plan_bind(struct rg_engine_plan *p, void *const *states)
+{
+    for (size_t k = 0; k < p->n_observe; k++)
+        p->observe[k].state = states[p->observe[k].family];
+    for (size_t k = 0; k < p->n_update; k++)
+        p->update[k].state = states[p->update[k].family];
+    for (size_t k = 0; k < p->n_prefetch; k++)
+        p->prefetch[k].state = states[p->prefetch[k].family];
+    for (size_t k = 0; k < p->n_prefetch_pointed; k++)
+        p->prefetch_pointed[k].state = states[p->prefetch_pointed[k].family];
+}
+
 static int make_plan(struct rg_engine_plan *p, const rg_ruleset *rs, void *const *states, size_t n,
                      const rg_engine_role *role)
 {
     size_t n_rules = rg_ruleset_rule_count(rs), total = 0;
-    uint32_t *rules = malloc((n_rules * RG_EV_TYPE_COUNT + 1) * sizeof *rules);
+    rg_engine_rule_run *rules = malloc((n_rules * RG_EV_TYPE_COUNT + 1) * sizeof *rules);
     if (!rules)
         return -1;
     free(p->rules);
@@ -116,23 +134,34 @@ static int make_plan(struct rg_engine_plan *p, const rg_ruleset *rs, void *const
         const rg_detector *d = rg_detectors[i];
         if (!states[i])
             continue;
-        if (d->observe)
-            p->observe[p->n_observe++] = (uint8_t)i;
-        if (d->update)
-            p->update[p->n_update++] = (uint8_t)i;
+        rg_engine_hook h = hook_of(i);
+        if (d->observe) {
+            h.fn.event = d->observe;
+            p->observe[p->n_observe++] = h;
+        }
+        if (d->update) {
+            h.fn.event = d->update;
+            p->update[p->n_update++] = h;
+        }
         if (d->expire)
             p->expire[p->n_expire++] = (uint8_t)i;
-        if (d->prefetch)
-            p->prefetch[p->n_prefetch++] = (uint8_t)i;
-        if (d->prefetch_pointed)
-            p->prefetch_pointed[p->n_prefetch_pointed++] = (uint8_t)i;
+        if (d->prefetch) {
+            h.fn.prefetch = d->prefetch;
+            p->prefetch[p->n_prefetch++] = h;
+        }
+        if (d->prefetch_pointed) {
+            h.fn.pointed = d->prefetch_pointed;
+            p->prefetch_pointed[p->n_prefetch_pointed++] = h;
+        }
     }
+    rg_engine_plan_bind(p, states);
     for (unsigned t = 0; t < RG_EV_TYPE_COUNT; t++) {
         p->rules_at[t] = (uint32_t)total;
         for (size_t i = 0; i < n_rules; i++) {
             const rg_rule *r = rg_ruleset_rule(rs, i);
             if (r->enabled && (r->on_mask & RG_EV_BIT(t)))
-                rules[total++] = (uint32_t)i;
+                rules[total++] = (rg_engine_rule_run){
+                    .when = r->when, .fire_never = r->when ? r->when->fire_never : ~UINT64_C(0), .rule = (uint32_t)i};
         }
     }
     p->rules_at[RG_EV_TYPE_COUNT] = (uint32_t)total;
@@ -299,19 +328,15 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
             break;
         }
     }
-    for (size_t k = 0; k < e->plan.n_observe; k++) {
-        size_t i = e->plan.observe[k];
-        if (families & (UINT32_C(1) << i))
-            rg_detectors[i]->observe(e->detector_state[i], ev, ctx);
-    }
+    for (const rg_engine_hook *h = e->plan.observe, *end = h + e->plan.n_observe; h < end; h++)
+        if (families & h->bit)
+            h->fn.event(h->state, ev, ctx);
     if (values_out)
         rg_engine_ship_values(&e->ship, ctx, families, e->role.ship_by_slot, values_out);
     int sink_failed = e->role.decide ? decide(e, ev, raw, raw_len, sink) : 0;
-    for (size_t k = 0; k < e->plan.n_update; k++) {
-        size_t i = e->plan.update[k];
-        if (families & (UINT32_C(1) << i))
-            rg_detectors[i]->update(e->detector_state[i], ev, ctx);
-    }
+    for (const rg_engine_hook *h = e->plan.update, *end = h + e->plan.n_update; h < end; h++)
+        if (families & h->bit)
+            h->fn.event(h->state, ev, ctx);
     rg_account_unfocus(e->accounts);
     e->geo_asked[geo_class(ev)] = rg_eval_geo_asked(ctx);
     if (++e->since_expire >= EXPIRE_EVERY) {
@@ -371,10 +396,9 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
         if (e->plan.n_prefetch_pointed) {
             rg_account_peeked rec;
             rg_account_peek_records(e->accounts, h->account, ev->counterparty ? h->counterparty : 0, &rec);
-            for (size_t k = 0; k < e->plan.n_prefetch_pointed; k++) {
-                size_t i = e->plan.prefetch_pointed[k];
-                rg_detectors[i]->prefetch_pointed(e->detector_state[i], ev, &rec);
-            }
+            for (const rg_engine_hook *p = e->plan.prefetch_pointed, *end = p + e->plan.n_prefetch_pointed; p < end;
+                 p++)
+                p->fn.pointed(p->state, ev, &rec);
         }
         if (geo)
             rg_geo_cache_prefetch_answer(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
@@ -386,10 +410,8 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
         rg_account_prefetch(e->accounts, h->account, stage);
     if (ev->counterparty && e->plan.prefetch_counterparty)
         rg_account_prefetch(e->accounts, h->counterparty, stage);
-    for (size_t k = 0; k < e->plan.n_prefetch; k++) {
-        size_t i = e->plan.prefetch[k];
-        rg_detectors[i]->prefetch(e->detector_state[i], ev, h, stage);
-    }
+    for (const rg_engine_hook *p = e->plan.prefetch, *end = p + e->plan.n_prefetch; p < end; p++)
+        p->fn.prefetch(p->state, ev, h, stage);
     if (stage == 1 && geo)
         rg_geo_cache_prefetch(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
 }
@@ -417,16 +439,19 @@ static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_
     rg_decision_builder_begin(b, e->rs, ev, raw, raw_len);
     /* Types are checked by the parser; out of range, no rule runs. */
     unsigned t = (unsigned)ev->type < RG_EV_TYPE_COUNT ? (unsigned)ev->type : RG_EV_TYPE_COUNT;
-    const uint32_t *at = e->plan.rules + e->plan.rules_at[t], *end = e->plan.rules + e->plan.rules_at[RG_EV_TYPE_COUNT];
+    const rg_engine_rule_run *at = e->plan.rules + e->plan.rules_at[t],
+                             *end = e->plan.rules + e->plan.rules_at[RG_EV_TYPE_COUNT];
     if (t < RG_EV_TYPE_COUNT)
         end = e->plan.rules + e->plan.rules_at[t + 1];
     for (; at < end; at++) {
-        size_t i = *at;
-        const rg_rule *r = rg_ruleset_rule(e->rs, i);
-        if (!rg_eval_fires(ctx, r->when))
+        /* rg_eval_fires' own first test, from the plan's copy: a rule the
+         * event's parts rule out is passed over without reading its tree. */
+        if (at->fire_never >> (ctx->parts & 63) & 1)
             continue;
-        e->rule_hits[i]++;
-        rg_decision_builder_add_hit(b, ctx, r);
+        if (!rg_eval_fires(ctx, at->when))
+            continue;
+        e->rule_hits[at->rule]++;
+        rg_decision_builder_add_hit(b, ctx, rg_ruleset_rule(e->rs, at->rule));
     }
     if (e->inspect)
         e->inspect(e->inspect_arg, ctx, ev);

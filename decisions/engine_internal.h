@@ -46,6 +46,28 @@ void rg_engine_ship_values(const rg_engine_ship *s, rg_eval_ctx *ctx, uint32_t f
 /* Seed ctx with the values an earlier stage shipped. */
 void rg_engine_take_values(const rg_engine_ship *s, rg_eval_ctx *ctx, bool by_slot, const void *in, size_t len);
 
+/* A family's per-event hook in the plan, bound to the family's state
+ * (rg_engine_plan_bind: again whenever the states are replaced). */
+typedef struct rg_engine_hook {
+    union {
+        void (*event)(void *state, const rg_event *ev, struct rg_eval_ctx *ctx);   /* observe, update */
+        void (*prefetch)(const void *state, const rg_event *ev, const rg_event_hashes *hashes, int stage);
+        void (*pointed)(const void *state, const rg_event *ev, const struct rg_account_peeked *records);
+    } fn;
+    void *state;
+    uint32_t bit;     /* the family's bit in process_stage's `families` */
+    uint8_t family;   /* its index in rg_detectors and detector_state */
+} rg_engine_hook;
+
+/* A rule the plan runs on an event type: its `when` and that condition's
+ * fire_never (rules/expr.h), read here so that a rule an event's parts
+ * rule out costs no load of the rule or its tree; NULL `when`: never. */
+typedef struct rg_engine_rule_run {
+    const struct rg_expr *when;
+    uint64_t fire_never;
+    uint32_t rule;    /* index in the rule set */
+} rg_engine_rule_run;
+
 struct rg_engine {
     rg_engine_role role;
     const rg_ruleset *rs;
@@ -58,14 +80,16 @@ struct rg_engine {
     rg_account_store *accounts; /* per-account records shared by the families */
     rg_decision_builder builder;
     /* What runs per event, fixed when the detectors are made (make_plan):
-     * the detector indexes with each hook, so the per-event loops skip the
-     * families this engine does not hold; and per event type the indexes
-     * of the enabled rules that run on it, in file order. */
+     * the hooks of the families this engine holds, each with its state,
+     * so the per-event loops neither skip absent families nor go through
+     * rg_detectors[i] for the function; and per event type the enabled
+     * rules that run on it, in file order. */
     struct rg_engine_plan {
-        uint8_t observe[32], update[32], expire[32], prefetch[32], prefetch_pointed[32];
+        rg_engine_hook observe[32], update[32], prefetch[32], prefetch_pointed[32];
+        uint8_t expire[32];
         uint8_t n_observe, n_update, n_expire, n_prefetch, n_prefetch_pointed;
         bool prefetch_account, prefetch_counterparty;   /* rg_engine_prefetch's account records */
-        uint32_t *rules;                      /* every type's list, one after another */
+        rg_engine_rule_run *rules;            /* every type's list, one after another */
         uint32_t rules_at[RG_EV_TYPE_COUNT + 1];
     } plan;
 
@@ -96,6 +120,10 @@ struct rg_engine {
     rg_engine_inspect_fn inspect;   /* riskgate explain; usually NULL */
     void *inspect_arg;
 };
+
+/* Point the plan's hooks at `states` (the engine's detector_state, after
+ * it is made or replaced: make_plan, a checkpoint's load). */
+void rg_engine_plan_bind(struct rg_engine_plan *p, void *const *states);
 
 size_t rg_engine_registry_size(void);
 /* The config detector i gets for rs (n_uses 0: rs uses none of its names). */

@@ -297,6 +297,7 @@ static void commit(rg_engine *e, staged *st)
         e->detector_state[i] = st->states[i];   /* the array the eval context reads */
         st->states[i] = old;
     }
+    rg_engine_plan_bind(&e->plan, e->detector_state);   /* the hooks held the fresh states */
     rg_dedupe *dedupe = e->dedupe;
     e->dedupe = st->dedupe;
     st->dedupe = dedupe;
