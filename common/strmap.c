@@ -307,13 +307,19 @@ static bool grow(rg_strmap *m)
     return true;
 }
 
-/* memset(e, 0, stride) without a call, 16 bytes a store (stride is a
+/* memset(e, 0, stride) without a call, 32 bytes a step (stride is a
  * multiple of 8 and at least 16, a few words: dedupe's records are 32
- * bytes, complaints' 64; an odd last 8 bytes are covered by one store
- * that overlaps the one before). */
+ * bytes, complaints' 64; the last step overlaps the one before when the
+ * stride is not a multiple of 32). A loop of 16-byte stores cost ~25
+ * instructions a put. */
 static inline void zero_record(unsigned char *e, size_t stride)
 {
-    static const unsigned char zero[16];
+    static const unsigned char zero[32];
+    if (stride < 32) {
+        memcpy(e, zero, 16);
+        memcpy(e + stride - 16, zero, 16);
+        return;
+    }
     size_t at = 0;
     for (; at + sizeof zero <= stride; at += sizeof zero)
         memcpy(e + at, zero, sizeof zero);

@@ -407,6 +407,35 @@ static void test_strmap_churn(void **state)
     }
 }
 
+/* A record comes back zero-filled after its place held another, dirtied
+ * to its last byte, for every record stride (value sizes 0..100 with
+ * short inline keys: strides 16, 24, 32, ... up to 128, every residue of
+ * the 32-byte zeroing steps), with the key and tag of the new entry. */
+static void test_strmap_reused_zeroed(void **state)
+{
+    (void)state;
+    for (size_t vs = 0; vs <= 100; vs++) {
+        rg_strmap *m = rg_strmap_new_sized(vs, 11);
+        unsigned char *a = rg_strmap_put(m, "first", 5, NULL);
+        assert_non_null(a);
+        if (vs)
+            memset(a, 0xff, vs);
+        rg_strmap_set_tag(m, a, 0xff);
+        assert_true(rg_strmap_del(m, "first", 5, NULL));
+        bool created;
+        unsigned char *b = rg_strmap_put(m, "sec", 3, &created);
+        assert_true(created);
+        assert_ptr_equal(a, b);   /* the place is reused */
+        for (size_t i = 0; i < vs; i++)
+            assert_int_equal(b[i], 0);
+        size_t kl;
+        assert_string_equal(rg_strmap_key(m, b, &kl), "sec");
+        assert_int_equal(kl, 3);
+        assert_int_equal(rg_strmap_tag(m, b), 0);
+        rg_strmap_free(m, NULL);
+    }
+}
+
 /* Keys longer than the inline room live in a heap copy; tags ride in the
  * length word; a deleted record's place is reused zeroed; the memory
  * figure counts the slabs, table and key copies. */
@@ -474,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_json_str_and_base64), cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_strmap),
         cmocka_unit_test(test_strmap_sweep_visits_once),        cmocka_unit_test(test_strmap_slab),
+        cmocka_unit_test(test_strmap_reused_zeroed),
         cmocka_unit_test(test_strmap_memo_lengths),
         cmocka_unit_test(test_strmap_churn),
     };
