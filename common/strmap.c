@@ -30,14 +30,14 @@
 
 #include "strmap_memo.h"
 
-struct slot {
+struct rg_strmap_slot {
     uint32_t hash;
     uint32_t ref;   /* record number + 1; 0 means empty */
 };
+_Static_assert(sizeof(struct rg_strmap_slot) == RG_STRMAP_SLOT_BYTES, "strmap.h's inline prefetch");
 
 struct rg_strmap {
-    struct slot *slots;
-    size_t cap;                 /* power of two, or 0 */
+    rg_strmap_head head;        /* first (strmap.h): the table, cap slots (a power of two, or 0) */
     size_t count;
     size_t grow_at;             /* 3/4 of cap: the count at which put grows the table first */
     size_t value_size;
@@ -170,10 +170,10 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].ref)
+    for (size_t i = 0; i < m->head.cap; i++) {
+        if (!m->head.slots[i].ref)
             continue;
-        unsigned char *e = record_at(m, m->slots[i].ref - 1);
+        unsigned char *e = record_at(m, m->head.slots[i].ref - 1);
         if (free_value)
             free_value(e);
         free_key(m, e);
@@ -181,7 +181,7 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
     for (uint32_t c = 0; c < m->n_chunks; c++)
         free(m->chunks[c]);
     free(m->chunks);
-    free(m->slots);
+    free(m->head.slots);
     free(m);
 }
 
@@ -208,16 +208,16 @@ static inline __attribute__((always_inline)) uint32_t table_hash(const char *key
  * or SIZE_MAX without a table. When found, *record is its record: the
  * key compare had it in hand, and get and put return it (finding it
  * again from the slot was a second record_at). */
-static inline __attribute__((always_inline)) struct slot *find_at(const rg_strmap *m, const char *key,
+static inline __attribute__((always_inline)) struct rg_strmap_slot *find_at(const rg_strmap *m, const char *key,
                                                                   size_t keylen, uint32_t h, size_t *empty,
                                                                   unsigned char **record)
 {
     *empty = SIZE_MAX;
-    if (!m->cap)
+    if (!m->head.cap)
         return NULL;
-    size_t mask = m->cap - 1;
+    size_t mask = m->head.cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        struct slot *s = &m->slots[i];
+        struct rg_strmap_slot *s = &m->head.slots[i];
         if (!s->ref) {
             *empty = i;
             return NULL;
@@ -232,7 +232,7 @@ static inline __attribute__((always_inline)) struct slot *find_at(const rg_strma
     }
 }
 
-static inline __attribute__((always_inline)) struct slot *find(const rg_strmap *m, const char *key, size_t keylen,
+static inline __attribute__((always_inline)) struct rg_strmap_slot *find(const rg_strmap *m, const char *key, size_t keylen,
                                                                uint32_t h, unsigned char **record)
 {
     size_t empty;
@@ -247,7 +247,7 @@ void *rg_strmap_get(const rg_strmap *m, const char *key, size_t keylen)
 
 void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int stage)
 {
-    if (m && m->cap)
+    if (m && m->head.cap)
         rg_strmap_prefetch_hashed(m, table_hash(key, keylen), stage);
 }
 
@@ -255,9 +255,9 @@ void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int 
  * what stage 1 fetches and a later stage's peek reads. m has a table. */
 static inline __attribute__((always_inline)) unsigned char *first_with_hash(const rg_strmap *m, uint32_t h)
 {
-    size_t mask = m->cap - 1;
+    size_t mask = m->head.cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        const struct slot *s = &m->slots[i];
+        const struct rg_strmap_slot *s = &m->head.slots[i];
         if (!s->ref)
             return NULL;
         if (s->hash == h)
@@ -267,18 +267,12 @@ static inline __attribute__((always_inline)) unsigned char *first_with_hash(cons
 
 void *rg_strmap_peek_hashed(const rg_strmap *m, uint32_t h)
 {
-    return m && m->cap ? first_with_hash(m, h) : NULL;
+    return m && m->head.cap ? first_with_hash(m, h) : NULL;
 }
 
-void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t h, int stage)
+void rg_strmap_prefetch_record(const rg_strmap *m, uint32_t h)
 {
-    if (!m || !m->cap || stage > 1)
-        return;
-    if (stage == 0) {
-        __builtin_prefetch(&m->slots[h & (m->cap - 1)]);
-        return;
-    }
-    /* Stage 1: the slot came at stage 0; the record its hash leads to. */
+    /* The slot came at stage 0; the record its hash leads to. */
     const unsigned char *record = first_with_hash(m, h);
     if (record)
         prefetch_record(m, record, 0);
@@ -286,23 +280,23 @@ void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t h, int stage)
 
 static bool grow(rg_strmap *m)
 {
-    size_t ncap = m->cap ? m->cap * 2 : 64;
+    size_t ncap = m->head.cap ? m->head.cap * 2 : 64;
     if (ncap > (size_t)UINT32_MAX + 1)
         return false;
-    struct slot *ns = calloc(ncap, sizeof *ns);
+    struct rg_strmap_slot *ns = calloc(ncap, sizeof *ns);
     if (!ns)
         return false;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].ref)
+    for (size_t i = 0; i < m->head.cap; i++) {
+        if (!m->head.slots[i].ref)
             continue;
-        size_t j = m->slots[i].hash & (ncap - 1);
+        size_t j = m->head.slots[i].hash & (ncap - 1);
         while (ns[j].ref)
             j = (j + 1) & (ncap - 1);
-        ns[j] = m->slots[i];
+        ns[j] = m->head.slots[i];
     }
-    free(m->slots);
-    m->slots = ns;
-    m->cap = ncap;
+    free(m->head.slots);
+    m->head.slots = ns;
+    m->head.cap = ncap;
     m->grow_at = ncap / 4 * 3;   /* (count + 1) * 4 > cap * 3, cap a multiple of 64 */
     return true;
 }
@@ -403,7 +397,7 @@ void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *c
     uint32_t h = place->hash = table_hash(key, keylen);
     size_t j;
     unsigned char *e;
-    struct slot *s = find_at(m, key, keylen, h, &j, &e);
+    struct rg_strmap_slot *s = find_at(m, key, keylen, h, &j, &e);
     if (created)
         *created = false;
     if (s) {
@@ -439,12 +433,12 @@ void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *c
         copy_key(room, key, keylen);   /* the NUL is there: records start zeroed */
     }
     if (j == SIZE_MAX) {
-        size_t mask = m->cap - 1;
-        for (j = h & mask; m->slots[j].ref; j = (j + 1) & mask) {
+        size_t mask = m->head.cap - 1;
+        for (j = h & mask; m->head.slots[j].ref; j = (j + 1) & mask) {
         }
     }
-    m->slots[j].hash = h;
-    m->slots[j].ref = place->ref = i + 1;
+    m->head.slots[j].hash = h;
+    m->head.slots[j].ref = place->ref = i + 1;
     m->count++;
     if (created)
         *created = true;
@@ -474,7 +468,7 @@ static __attribute__((noinline)) void release_record(rg_strmap *m, unsigned char
  * that lookups never need tombstones. Inlined into the deletes. */
 static inline __attribute__((always_inline)) void remove_at(rg_strmap *m, size_t i, void (*free_value)(void *))
 {
-    uint32_t rec = m->slots[i].ref - 1;
+    uint32_t rec = m->head.slots[i].ref - 1;
     unsigned char *e = record_at(m, rec);
     if (free_value || key_spilled(m, entry_keylen(m, e)))
         release_record(m, e, free_value);
@@ -482,8 +476,8 @@ static inline __attribute__((always_inline)) void remove_at(rg_strmap *m, size_t
      * chunks never move). */
     set_length_word(m, e, m->free_head);
     m->free_head = rec + 1;
-    size_t mask = m->cap - 1;
-    struct slot *slots = m->slots;
+    size_t mask = m->head.cap - 1;
+    struct rg_strmap_slot *slots = m->head.slots;
     size_t hole = i;
     for (size_t j = (i + 1) & mask; slots[j].ref; j = (j + 1) & mask) {
         /* Move j into the hole when its home is not in (hole, j]: when
@@ -503,10 +497,10 @@ static inline __attribute__((always_inline)) void remove_at(rg_strmap *m, size_t
 bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_value)(void *))
 {
     unsigned char *e;
-    struct slot *s = find(m, key, keylen, table_hash(key, keylen), &e);
+    struct rg_strmap_slot *s = find(m, key, keylen, table_hash(key, keylen), &e);
     if (!s)
         return false;
-    remove_at(m, (size_t)(s - m->slots), free_value);
+    remove_at(m, (size_t)(s - m->head.slots), free_value);
     return true;
 }
 
@@ -515,13 +509,13 @@ bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_val
 
 bool rg_strmap_del_placed(rg_strmap *m, rg_strmap_place place, void (*free_value)(void *))
 {
-    if (!m->cap)
+    if (!m->head.cap)
         return false;
     /* The slot holds exactly {hash, ref}: slots alone are compared, no
      * record is read on the way. */
-    size_t mask = m->cap - 1;
-    for (size_t i = place.hash & mask; m->slots[i].ref; i = (i + 1) & mask) {
-        if (m->slots[i].ref == place.ref && m->slots[i].hash == place.hash) {
+    size_t mask = m->head.cap - 1;
+    for (size_t i = place.hash & mask; m->head.slots[i].ref; i = (i + 1) & mask) {
+        if (m->head.slots[i].ref == place.ref && m->head.slots[i].hash == place.hash) {
             remove_at(m, i, free_value);
             return true;
         }
@@ -533,7 +527,7 @@ size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *, void *), void *arg,
                        void (*free_value)(void *))
 {
     size_t removed = 0;
-    if (!m->cap)
+    if (!m->head.cap)
         return 0;
     /* Each entry is visited exactly once (keep() may have effects: the
      * account store counts, demotes and releases in it). Backward-shift
@@ -543,16 +537,16 @@ size_t rg_strmap_sweep(rg_strmap *m, bool (*keep)(void *, void *), void *arg,
      * Started at slot 0 instead, an entry of a cluster that wraps the
      * table's end could be seen twice: once in the wrapped part, then
      * again after a removal shifted it back across the end. */
-    size_t mask = m->cap - 1, start = 0;
-    while (start < m->cap && m->slots[start].ref)
+    size_t mask = m->head.cap - 1, start = 0;
+    while (start < m->head.cap && m->head.slots[start].ref)
         start++;   /* the table always has an empty slot (load < 1) */
-    for (size_t seen = 0, i = (start + 1) & mask; seen < m->cap;) {
+    for (size_t seen = 0, i = (start + 1) & mask; seen < m->head.cap;) {
         /* The table is read in order, the records it points to are not:
          * ask for a record a few slots ahead while this one is visited. */
         size_t ahead = (i + SWEEP_AHEAD) & mask;
-        if (m->slots[ahead].ref)
-            __builtin_prefetch(record_at(m, m->slots[ahead].ref - 1));
-        if (m->slots[i].ref && !keep(record_at(m, m->slots[i].ref - 1), arg)) {
+        if (m->head.slots[ahead].ref)
+            __builtin_prefetch(record_at(m, m->head.slots[ahead].ref - 1));
+        if (m->head.slots[i].ref && !keep(record_at(m, m->head.slots[i].ref - 1), arg)) {
             remove_at(m, i, free_value);
             removed++;
             continue;
@@ -567,10 +561,10 @@ void rg_strmap_foreach(const rg_strmap *m, bool (*fn)(const char *, size_t, void
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].ref)
+    for (size_t i = 0; i < m->head.cap; i++) {
+        if (!m->head.slots[i].ref)
             continue;
-        unsigned char *e = record_at(m, m->slots[i].ref - 1);
+        unsigned char *e = record_at(m, m->head.slots[i].ref - 1);
         if (!fn(entry_key(m, e), entry_keylen(m, e), e, arg))
             return;
     }
@@ -580,7 +574,7 @@ size_t rg_strmap_count(const rg_strmap *m) { return m->count; }
 
 size_t rg_strmap_bytes(const rg_strmap *m)
 {
-    size_t bytes = rg_heap_block_bytes(m, sizeof *m) + rg_heap_block_bytes(m->slots, m->cap * sizeof(struct slot)) +
+    size_t bytes = rg_heap_block_bytes(m, sizeof *m) + rg_heap_block_bytes(m->head.slots, m->head.cap * sizeof(struct rg_strmap_slot)) +
                    rg_heap_block_bytes(m->chunks, m->chunks_cap * sizeof *m->chunks) + m->spilled_bytes;
     for (uint32_t c = 0; c < m->n_chunks; c++)
         bytes += rg_heap_block_bytes(m->chunks[c], chunk_records(c) * m->stride);
@@ -600,10 +594,10 @@ rg_strmap_item *rg_strmap_sorted(const rg_strmap *m, size_t *n)
     *n = 0;
     if (!items)
         return NULL;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].ref)
+    for (size_t i = 0; i < m->head.cap; i++) {
+        if (!m->head.slots[i].ref)
             continue;
-        unsigned char *e = record_at(m, m->slots[i].ref - 1);
+        unsigned char *e = record_at(m, m->head.slots[i].ref - 1);
         items[*n].key = entry_key(m, e);
         items[*n].keylen = entry_keylen(m, e);
         items[*n].value = e;
