@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "../ingest/capture.h"
-#include "../stages/stage.h"
+#include "../common/strmap.h"
 #include "workers_internal.h"
 
 /* ---- the batch arena: event strings and payloads, in chunks that never
@@ -84,16 +84,20 @@ int w_line_reject(w_batch *b, w_line *ln, const rg_capture_item *item)
     return rg_strbuf_ok(&b->rejects) ? 0 : -1;
 }
 
-/* The partition of "P:" + id among n (the topology's entity keys). */
-static int32_t entity_task(char prefix, const char *id, size_t len, size_t n)
+/* The task of an id among n. Which task holds a key changes no output
+ * (each sees its keys' events in capture order), so any even spread will
+ * do: the process's table hash (rg_strmap_hash, inline for the usual ids)
+ * instead of `riskgate run`'s murmur2 of "P:" + id, which cost a copy and
+ * ~60 instructions a key more. Its bits are mixed by an odd multiplier
+ * before the task is taken from the top, so a task's keys do not share
+ * the low bits their own maps place them by. Keys of two families may
+ * meet on one task: each family has its own maps there. */
+static int32_t key_task(const char *id, size_t len, size_t n)
 {
-    char key[2 + 128];
-    if (len > sizeof key - 2)
-        len = sizeof key - 2;   /* ids are at most 128 bytes (events.md) */
-    key[0] = prefix;
-    key[1] = ':';
-    memcpy(key + 2, id, len);
-    return rg_stage_partition(key, len + 2, (int32_t)n);
+    if (n <= 1)
+        return 0;
+    uint32_t mixed = rg_strmap_hash(id, len) * UINT32_C(0x9e3779b1);
+    return (int32_t)(((uint64_t)mixed * n) >> 32);
 }
 
 /* Where ev goes in lane l: the routing table of docs/scale-out.md (what
@@ -106,27 +110,27 @@ static void route(const w_lane *l, const rg_event *ev, size_t tasks, w_lane_even
     switch (ev->type) {
     case RG_EV_TRANSFER:
         if (l->to_counterparty)
-            le->route[k++] = (w_route){entity_task('c', ev->counterparty, ev->counterparty_len, tasks),
+            le->route[k++] = (w_route){key_task(ev->counterparty, ev->counterparty_len, tasks),
                                        l->bit_counterparty, true};
         if (l->to_complaints)
             le->route[k++] =
-                (w_route){entity_task('t', ev->event_id, ev->event_id_len, tasks), l->bit_complaints, false};
+                (w_route){key_task(ev->event_id, ev->event_id_len, tasks), l->bit_complaints, false};
         break;
     case RG_EV_ACCOUNT_OPEN:
         if (l->to_counterparty)
             le->route[k++] =
-                (w_route){entity_task('c', ev->account, ev->account_len, tasks), l->bit_counterparty, false};
+                (w_route){key_task(ev->account, ev->account_len, tasks), l->bit_counterparty, false};
         break;
     case RG_EV_RED_PACKET_SEND:
     case RG_EV_RED_PACKET_CLAIM:
         if (l->to_packets)
-            le->route[k++] = (w_route){entity_task('p', ev->packet_id, ev->packet_id_len, tasks), l->bit_packets,
+            le->route[k++] = (w_route){key_task(ev->packet_id, ev->packet_id_len, tasks), l->bit_packets,
                                        ev->type == RG_EV_RED_PACKET_CLAIM};
         break;
     case RG_EV_COMPLAINT:
     case RG_EV_RECALL_REQUEST:
         if (l->to_complaints && ev->ref)
-            le->route[k++] = (w_route){entity_task('t', ev->ref, ev->ref_len, tasks), l->bit_complaints, true};
+            le->route[k++] = (w_route){key_task(ev->ref, ev->ref_len, tasks), l->bit_complaints, true};
         break;
     default:
         break;
@@ -169,7 +173,7 @@ int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t
         }
         we->raw_len = item.raw_len;
         we->line = (uint32_t)i;
-        we->decide_task = rg_stage_partition(we->ev.account, we->ev.account_len, (int32_t)tasks);
+        we->decide_task = key_task(we->ev.account, we->ev.account_len, tasks);
         for (size_t l = 0; l < lanes; l++)
             route(w_pool_lane(p, l), &we->ev, tasks, &b->lane[l].events[b->n_events]);
         ln->event = (int32_t)b->n_events++;
