@@ -157,7 +157,11 @@ void rg_account_focus_hint(rg_account_store *s, uint32_t account_hash, uint32_t 
 
 void rg_account_unfocus(rg_account_store *s)
 {
-    s->focus[0] = s->focus[1] = (focus){.key = NULL};
+    /* A NULL key is an unused entry (no key matches it: focus_of,
+     * focus_created); rg_account_focus sets every field anew. The record
+     * goes too, so no later set_used or focus_deleted meets a stale one. */
+    s->focus[0].key = s->focus[1].key = NULL;
+    s->focus[0].record = s->focus[1].record = NULL;
 }
 
 /* The focus entry of key (by address), or NULL. */

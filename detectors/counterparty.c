@@ -287,7 +287,8 @@ static int raw_insert(cp_record *r, int64_t ts_ms, uint64_t sender)
     uint32_t pos = r->raw_n;
     while (pos > 0 && base[pos - 1].ts_ms > ts_ms)
         pos--;   /* late transfers are rare and only slightly late */
-    memmove(base + pos + 1, base + pos, (r->raw_n - pos) * sizeof *base);
+    if (pos < r->raw_n)   /* in order (the usual case): nothing to shift, no call */
+        memmove(base + pos + 1, base + pos, (r->raw_n - pos) * sizeof *base);
     base[pos].ts_ms = ts_ms;
     base[pos].sender = sender;
     r->raw_n++;
