@@ -367,8 +367,8 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
 static bool keep_record(void *value, void *arg)
 {
     velocity_state *s = arg;
-    if (trim_record(s, value, trim_cutoffs(s)))
-        return true;
+    if (s->watermark_ms < ((const vel_record *)value)->trim_due_ms || trim_record(s, value, trim_cutoffs(s)))
+        return true;   /* (trim_record's own test first, inline: a record nothing expires from yet) */
     free_record(value, s->n_uses);
     return false;
 }
