@@ -73,8 +73,23 @@ static inline int64_t rg_eval_judge_at(const rg_eval_ctx *ctx, int64_t own_ms)
     return engine_ms > own_ms ? engine_ms : own_ms;
 }
 
-/* Start evaluating a new event (invalidates the memo). */
-void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev);
+/* Start evaluating a new event (invalidates the memo). Inline: the
+ * engine starts every event so; the generation's wrap after 2^32 events
+ * (rg_eval_restart_gens) is out of line. */
+void rg_eval_restart_gens(rg_eval_ctx *ctx);
+static inline void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev)
+{
+    ctx->ev = ev;
+    ctx->parts = ev ? rg_event_parts(ev) : 0;
+    /* Folded roots (count() filters that test `type`, asked on every
+     * event) read their residue at this index without checking again. */
+    ctx->type_slot = ev && (unsigned)ev->type < RG_EV_TYPE_COUNT && ctx->detector_state && ctx->fields_slot &&
+                             ctx->detector_state[ctx->fields_slot - 1]
+                         ? (unsigned)ev->type + 1
+                         : 0;
+    if (++ctx->gen == 0)
+        rg_eval_restart_gens(ctx);
+}
 
 /* The memo entry of a name use, computed now (rg_eval_use's first call
  * for the use in this event). */

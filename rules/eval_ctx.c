@@ -44,22 +44,12 @@ void rg_eval_ctx_free(rg_eval_ctx *ctx)
     ctx->geo_cache = NULL;
 }
 
-void rg_eval_begin(rg_eval_ctx *ctx, const rg_event *ev)
+void rg_eval_restart_gens(rg_eval_ctx *ctx)
 {
-    ctx->ev = ev;
-    ctx->parts = ev ? rg_event_parts(ev) : 0;
-    /* Folded roots (count() filters that test `type`, asked on every
-     * event) read their residue at this index without checking again. */
-    ctx->type_slot = ev && (unsigned)ev->type < RG_EV_TYPE_COUNT && ctx->detector_state && ctx->fields_slot &&
-                             ctx->detector_state[ctx->fields_slot - 1]
-                         ? (unsigned)ev->type + 1
-                         : 0;
-    if (++ctx->gen == 0) {
-        /* Wrapped after 2^32 events: stale entries could look fresh. */
-        memset(ctx->memo_gen, 0, rg_ruleset_use_count(ctx->rs) * sizeof *ctx->memo_gen);
-        ctx->gen = 1;
-        ctx->geo_gen = 0;
-    }
+    /* Wrapped after 2^32 events: stale entries could look fresh. */
+    memset(ctx->memo_gen, 0, rg_ruleset_use_count(ctx->rs) * sizeof *ctx->memo_gen);
+    ctx->gen = 1;
+    ctx->geo_gen = 0;
 }
 
 const rg_value *rg_eval_use_compute(rg_eval_ctx *ctx, const rg_name_use *use)

@@ -206,6 +206,31 @@ static void test_unknown_left_operand_skips_the_right(void **state)
     fx_close(&f);
 }
 
+/* The memo's generation wraps after 2^32 events: rg_eval_begin (inline)
+ * then restarts it (rg_eval_restart_gens) so that no entry of an old
+ * event looks fresh, and the next event computes its names anew. */
+static void test_generation_wrap(void **state)
+{
+    (void)state;
+    rules_fx f;
+    fx_load_expr(&f, "amount > 5");
+    rg_event seven = event_at(0), login = event_at(2);
+    fx_begin(&f, &seven);
+    assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_TRUE);
+    fx_end(&f, &seven);
+    const rg_name_use *u = use_named(f.rs, "amount");
+    f.ctx.gen = UINT32_MAX;
+    f.ctx.memo_gen[u->slot] = 1;   /* what an entry of 2^32 events ago would say */
+    f.ctx.geo_gen = 1;
+    fx_begin(&f, &login);
+    assert_int_equal(f.ctx.gen, 1);
+    assert_int_equal(f.ctx.geo_gen, 0);
+    assert_false(asked(&f, "amount"));
+    assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_UNKNOWN);
+    fx_end(&f, &login);
+    fx_close(&f);
+}
+
 /* `amount op INTEGER` fills amount's memo entry from the event itself
  * (expr_eval.c, amount_ref): on every event type, with the fields family
  * held and not, the entry is byte for byte what the family's eval gives
@@ -667,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_unknown_left_operand_skips_the_right),
         cmocka_unit_test(test_type_fold),
         cmocka_unit_test(test_amount_read_in_place),
+        cmocka_unit_test(test_generation_wrap),
         cmocka_unit_test(test_signal_of_one_use),
         cmocka_unit_test(test_fires_skips_what_cannot_fire),
         cmocka_unit_test(test_fire_parts),
