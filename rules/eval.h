@@ -102,7 +102,18 @@ static inline const rg_value *rg_eval_use_ref(rg_eval_ctx *ctx, const rg_name_us
 {
     if (ctx->memo_gen[use->slot] == ctx->gen)
         return &ctx->memo[use->slot];
-    return rg_eval_use_compute(ctx, use);
+    /* A family's name whose state is held (what rg_eval_use_compute does
+     * first) is asked here, without that call's frame: 2.8 names an event
+     * are computed, each once. Signals and names of families not held go
+     * to rg_eval_use_compute. */
+    void *state = !use->signal && ctx->detector_state ? ctx->detector_state[use->detector_index] : NULL;
+    if (!state)
+        return rg_eval_use_compute(ctx, use);
+    rg_value v = use->detector->eval(state, use, ctx->ev, ctx);
+    rg_value *slot = &ctx->memo[use->slot];
+    *slot = v;
+    ctx->memo_gen[use->slot] = ctx->gen;
+    return slot;
 }
 
 /* The value of a name use for the current event (memoised). */
