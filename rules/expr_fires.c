@@ -75,6 +75,15 @@ static int fires_or(rg_eval_ctx *ctx, const rg_expr *e)
     return left || fires_of(ctx, e->b);
 }
 
+/* `x or y or z` of three boolean names (forged_claim: packet_expired or
+ * packet_overclaimed or packet_reclaimed, every claim): fires_or's answer,
+ * each name read as bool_name_fires reads it, in the same order, without
+ * fires_of's dispatch on each. */
+static int fires_or_of_names3(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    return bool_name_fires(ctx, e->a->a) || bool_name_fires(ctx, e->a->b) || bool_name_fires(ctx, e->b);
+}
+
 /* A name, or a test of one, that is UNKNOWN on an event without the parts
  * its family says it needs (rg_detector.name_needs): not TRUE, settled
  * before the memo is looked at (`client.automation` on an event that
@@ -279,8 +288,12 @@ static int (*firing(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
 {
     if (e->needs)
         return is_distance_over(e) ? fires_distance_over : fires_leaf;
-    if (e->kind == RG_X_OR)
-        return fires_or;
+    if (e->kind == RG_X_OR) {
+        const rg_expr *a = e->a;
+        bool names3 = a->kind == RG_X_OR && a->fires == fires_or && a->a->tri == rg_expr_node_use_bool &&
+                      a->b->tri == rg_expr_node_use_bool && e->b->tri == rg_expr_node_use_bool;
+        return names3 ? fires_or_of_names3 : fires_or;
+    }
     if (e->kind != RG_X_AND)
         return NULL;
     if (!e->a->looks_up_ip && !e->b->looks_up_ip && e->b->cost < e->a->cost)
