@@ -75,6 +75,21 @@ static int fires_or(rg_eval_ctx *ctx, const rg_expr *e)
     return left || fires_of(ctx, e->b);
 }
 
+/* `a and b` whose sides have no "fires" evaluator of their own and are
+ * not boolean names (`counterparty_age < 72h and counterparty_senders_24h
+ * >= 5`, `claim_delay < 1s and instant_claims_10m >= 5`: comparisons):
+ * fires_of asks each side's tri for TRUE, so these ask it straight. The
+ * _b_first variant as fires_and_b_first. */
+static bool tri_side(const rg_expr *x) { return !x->fires && x->tri && x->tri != rg_expr_node_use_bool; }
+static int fires_and_tris(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    return e->a->tri(ctx, e->a) == RG_TRUE && e->b->tri(ctx, e->b) == RG_TRUE;
+}
+static int fires_and_tris_b_first(rg_eval_ctx *ctx, const rg_expr *e)
+{
+    return e->b->tri(ctx, e->b) == RG_TRUE && e->a->tri(ctx, e->a) == RG_TRUE;
+}
+
 /* `x or y or z` of three boolean names (forged_claim: packet_expired or
  * packet_overclaimed or packet_reclaimed, every claim): fires_or's answer,
  * each name read as bool_name_fires reads it, in the same order, without
@@ -296,9 +311,10 @@ static int (*firing(const rg_expr *e))(rg_eval_ctx *, const rg_expr *)
     }
     if (e->kind != RG_X_AND)
         return NULL;
+    bool tris = tri_side(e->a) && tri_side(e->b);
     if (!e->a->looks_up_ip && !e->b->looks_up_ip && e->b->cost < e->a->cost)
-        return fires_and_b_first;
-    return e->b->looks_up_ip ? NULL : fires_and;
+        return tris ? fires_and_tris_b_first : fires_and_b_first;
+    return e->b->looks_up_ip ? NULL : tris ? fires_and_tris : fires_and;
 }
 
 void rg_expr_specialise(rg_expr *e)
