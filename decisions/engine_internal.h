@@ -35,6 +35,12 @@ typedef struct rg_engine_ship {
     size_t n_slots;
     rg_engine_ship_out *out;           /* the role's uses that ship, in the rule set's order */
     size_t n_out;
+    /* The same uses by family, for the by-slot form (whose order is free:
+     * values are taken by slot): family f's are out[by_family[k]] for k in
+     * [family_at[f], family_at[f + 1]), so a keyed task's call for one
+     * family walks that family's uses only. */
+    uint16_t *by_family;
+    uint16_t family_at[33];
 } rg_engine_ship;
 
 int rg_engine_ship_init(rg_engine_ship *s, const rg_ruleset *rs, const rg_engine_role *role, void *const *states);

@@ -25,6 +25,7 @@ void rg_engine_ship_free(rg_engine_ship *s)
     rg_strmap_free(s->in_by_key, NULL);
     free(s->in_by_slot);
     free(s->out);
+    free(s->by_family);
     memset(s, 0, sizeof *s);
 }
 
@@ -65,6 +66,16 @@ int rg_engine_ship_init(rg_engine_ship *s, const rg_ruleset *rs, const rg_engine
         o->family_bit = bit;
         o->key_len = (uint8_t)rg_use_ship_key(u, o->key);
     }
+    if (s->n_out > UINT16_MAX || (s->n_out && !(s->by_family = malloc(s->n_out * sizeof *s->by_family))))
+        goto oom;
+    size_t k = 0;
+    for (unsigned f = 0; f < 32; f++) {
+        s->family_at[f] = (uint16_t)k;
+        for (size_t i = 0; i < s->n_out; i++)
+            if (s->out[i].family_bit == UINT32_C(1) << f)
+                s->by_family[k++] = (uint16_t)i;
+    }
+    s->family_at[32] = (uint16_t)k;
     return 0;
 oom:
     rg_engine_ship_free(s);
@@ -84,8 +95,43 @@ typedef struct slot_value {
     } u;
 } slot_value;
 
+/* One use's value by slot, its head written in place while the room
+ * reserved for the heads holds (*room: no string appended since). false
+ * when out of memory. */
+static bool put_by_slot(const rg_engine_ship_out *o, rg_eval_ctx *ctx, rg_strbuf *out, bool *room, uint16_t *count)
+{
+    rg_value v = rg_eval_use(ctx, o->use);
+    if (v.type == RG_T_STRLIST || v.type == RG_T_NONE)
+        return true;   /* what rg_values_add leaves out */
+    slot_value sv = {.slot = o->use->slot, .type = (uint8_t)v.type, .known = v.known};
+    if (v.known && v.type == RG_T_STRING)
+        sv.str_len = v.u.str.len > UINT16_MAX ? UINT16_MAX : (uint16_t)v.u.str.len;
+    else if (v.known && v.type == RG_T_NUMBER)
+        sv.u.d = v.u.d;
+    else if (v.known && v.type == RG_T_BOOL)
+        sv.u.b = v.u.b;
+    else if (v.known)
+        sv.u.i = v.u.i;
+    if (!*room && !rg_strbuf_reserve(out, sizeof sv))
+        return false;
+    memcpy(out->data + out->len, &sv, sizeof sv);
+    out->len += sizeof sv;
+    out->data[out->len] = '\0';
+    if (sv.str_len) {
+        static const char pad[8];
+        rg_strbuf_append(out, v.u.str.s, sv.str_len);
+        rg_strbuf_append(out, pad, (8 - sv.str_len % 8) % 8);
+        *room = false;
+    }
+    (*count)++;
+    return true;
+}
+
 /* By slot: the fixed heads written in place (room reserved once per
- * event); only a STRING's bytes go through rg_strbuf_append. */
+ * event); only a STRING's bytes go through rg_strbuf_append. The uses of
+ * each family asked, family by family (by_family: a keyed task asks for
+ * one family per call). n_out <= UINT16_MAX (rg_engine_ship_init), so the
+ * count cannot wrap. */
 static void ship_by_slot(const rg_engine_ship *s, rg_eval_ctx *ctx, uint32_t families, rg_strbuf *out)
 {
     size_t at = out->len;
@@ -93,35 +139,12 @@ static void ship_by_slot(const rg_engine_ship *s, rg_eval_ctx *ctx, uint32_t fam
         return;
     out->len += 2;
     uint16_t count = 0;
-    bool room = true;   /* the reserve above still holds (no string since) */
-    for (size_t k = 0; k < s->n_out && count < UINT16_MAX; k++) {
-        const rg_engine_ship_out *o = &s->out[k];
-        if (!(families & o->family_bit))
-            continue;
-        rg_value v = rg_eval_use(ctx, o->use);
-        if (v.type == RG_T_STRLIST || v.type == RG_T_NONE)
-            continue;   /* what rg_values_add leaves out */
-        slot_value sv = {.slot = o->use->slot, .type = (uint8_t)v.type, .known = v.known};
-        if (v.known && v.type == RG_T_STRING)
-            sv.str_len = v.u.str.len > UINT16_MAX ? UINT16_MAX : (uint16_t)v.u.str.len;
-        else if (v.known && v.type == RG_T_NUMBER)
-            sv.u.d = v.u.d;
-        else if (v.known && v.type == RG_T_BOOL)
-            sv.u.b = v.u.b;
-        else if (v.known)
-            sv.u.i = v.u.i;
-        if (!room && !rg_strbuf_reserve(out, sizeof sv))
-            return;
-        memcpy(out->data + out->len, &sv, sizeof sv);
-        out->len += sizeof sv;
-        out->data[out->len] = '\0';
-        if (sv.str_len) {
-            static const char pad[8];
-            rg_strbuf_append(out, v.u.str.s, sv.str_len);
-            rg_strbuf_append(out, pad, (8 - sv.str_len % 8) % 8);
-            room = false;
-        }
-        count++;
+    bool room = true;
+    for (uint32_t left = families; left; left &= left - 1) {
+        unsigned f = (unsigned)__builtin_ctz(left);
+        for (size_t k = s->family_at[f]; k < s->family_at[f + 1]; k++)
+            if (!put_by_slot(&s->out[s->by_family[k]], ctx, out, &room, &count))
+                return;
     }
     if (!rg_strbuf_ok(out))
         return;
