@@ -193,6 +193,7 @@ rg_engine *rg_engine_new_role(const rg_ruleset *rs, const rg_geo *geo, const rg_
         goto oom;
     e->role = *role;
     e->rs = rs;
+    e->max_lateness_ms = rg_ruleset_max_lateness_ms(rs);
     e->geo = geo;
     e->n_detectors = rg_engine_registry_size();
     e->detector_state = calloc(e->n_detectors ? e->n_detectors : 1, sizeof *e->detector_state);
@@ -283,7 +284,7 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     /* Later than max_lateness behind the watermark: windows and the dedupe
      * memory may have let go of what it needs. Evaluated anyway, but
      * counted, never silently (settings.max_lateness, docs/state.md). */
-    int64_t lateness = rg_ruleset_max_lateness_ms(e->rs);
+    int64_t lateness = e->max_lateness_ms;
     if (e->stats.watermark_ms != INT64_MIN && ev->ts_ms < e->stats.watermark_ms &&
         (uint64_t)e->stats.watermark_ms - (uint64_t)ev->ts_ms > (uint64_t)lateness)
         e->stats.too_late++;
@@ -557,6 +558,7 @@ int rg_engine_swap_rules(rg_engine *e, const rg_ruleset *rs, char *errstr, size_
      * store compares keys), but none should outlive the plan. */
     memset(e->ahead, 0, sizeof e->ahead);
     e->rs = rs;
+    e->max_lateness_ms = rg_ruleset_max_lateness_ms(rs);
     rg_engine_ship_free(&e->ship);
     e->ship = ship;
     rg_dedupe_set_horizon(e->dedupe, rg_ruleset_dedupe_horizon_ms(e->rs));

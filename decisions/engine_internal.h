@@ -115,6 +115,7 @@ struct rg_engine {
      * an IP never ask: no location and no rule that needs the country). */
     bool geo_asked[(RG_EV_TYPE_COUNT + 1) * 2];
 
+    int64_t max_lateness_ms;    /* rs's, read per event (fixed with rs) */
     uint64_t *rule_hits;        /* [rule count] */
     rg_engine_stats stats;
     uint64_t since_expire;      /* evaluated events since detectors last expired */
