@@ -170,7 +170,9 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->head.cap; i++) {
+    /* Records point to nothing of the map's or the caller's: no walk
+     * (dedupe's ids; a month's worth of them is a table of a million). */
+    for (size_t i = 0; (free_value || m->spilled_bytes) && i < m->head.cap; i++) {
         if (!m->head.slots[i].ref)
             continue;
         unsigned char *e = record_at(m, m->head.slots[i].ref - 1);

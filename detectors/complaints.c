@@ -104,7 +104,10 @@ static void complaints_destroy(void *state)
     ref_state *s = state;
     if (!s)
         return;
-    rg_strmap_free(s->transfers, free_record);
+    /* Without a heap copy of a counterparty (counterparty_bytes counts
+     * every one), no record needs free_record: the map is freed without
+     * a walk of its records. */
+    rg_strmap_free(s->transfers, s->counterparty_bytes ? free_record : NULL);
     rg_ts_queue_free(&s->queue);
     free(s);
 }
