@@ -30,21 +30,14 @@
 
 #include "strmap_memo.h"
 
-struct rg_strmap_slot {
-    uint32_t hash;
-    uint32_t ref;   /* record number + 1; 0 means empty */
-};
-_Static_assert(sizeof(struct rg_strmap_slot) == RG_STRMAP_SLOT_BYTES, "strmap.h's inline prefetch");
 
 struct rg_strmap {
-    rg_strmap_head head;        /* first (strmap.h): the table, cap slots (a power of two, or 0) */
+    rg_strmap_head head;        /* first (strmap.h): the table and the record chunks */
     size_t count;
     size_t grow_at;             /* 3/4 of cap: the count at which put grows the table first */
     size_t value_size;
     size_t value_size_aligned;
     size_t key_room;            /* bytes for the key (with its NUL) or a pointer */
-    size_t stride;              /* bytes per record, a multiple of 8 */
-    unsigned char **chunks;
     uint32_t n_chunks, chunks_cap;
     uint32_t fresh;             /* records [0, fresh) have been handed out */
     uint32_t free_head;         /* first free record + 1, or 0 */
@@ -66,20 +59,10 @@ size_t rg_heap_block_bytes(const void *block, size_t requested)
 #endif
 }
 
-/* The chunk holding record i, and i's place in it. */
+/* The chunk holding record i, and i's place in it (strmap.h). */
 static inline __attribute__((always_inline)) uint32_t chunk_of(uint32_t i, uint32_t *offset)
 {
-    if (i >= CHUNK_RECORDS) {
-        *offset = i & (CHUNK_RECORDS - 1);
-        return 3 + (i >> CHUNK_LOG2);
-    }
-    if (i < 8) {
-        *offset = i;
-        return 0;
-    }
-    uint32_t log2 = 31 - (uint32_t)__builtin_clz(i);   /* 3, 4 or 5 */
-    *offset = i - (UINT32_C(1) << log2);
-    return log2 - 2;
+    return rg_strmap_chunk_of_(i, offset);
 }
 
 /* Records in chunk c. */
@@ -88,8 +71,7 @@ static uint32_t chunk_records(uint32_t c) { return c >= 4 ? CHUNK_RECORDS : c ==
 /* Inlined: every probe goes through it (a call cost a third of a lookup). */
 static inline __attribute__((always_inline)) unsigned char *record_at(const rg_strmap *m, uint32_t i)
 {
-    uint32_t offset, c = chunk_of(i, &offset);
-    return m->chunks[c] + (size_t)offset * m->stride;
+    return rg_strmap_record_at_(&m->head, i);
 }
 
 static inline uint32_t length_word(const rg_strmap *m, const unsigned char *e)
@@ -153,7 +135,7 @@ rg_strmap *rg_strmap_new_sized(size_t value_size, size_t inline_key)
     /* Room for the key and its NUL, so that the length word and the room
      * end on an 8-byte boundary: room = 4 (mod 8). */
     m->key_room = ((inline_key + 1 + 4 + 7) & ~(size_t)7) - 4;
-    m->stride = m->value_size_aligned + sizeof(uint32_t) + m->key_room;
+    m->head.stride = m->value_size_aligned + sizeof(uint32_t) + m->key_room;
     return m;
 }
 
@@ -181,8 +163,8 @@ void rg_strmap_free(rg_strmap *m, void (*free_value)(void *))
         free_key(m, e);
     }
     for (uint32_t c = 0; c < m->n_chunks; c++)
-        free(m->chunks[c]);
-    free(m->chunks);
+        free(m->head.chunks[c]);
+    free(m->head.chunks);
     free(m->head.slots);
     free(m);
 }
@@ -265,11 +247,6 @@ static inline __attribute__((always_inline)) unsigned char *first_with_hash(cons
         if (s->hash == h)
             return record_at(m, s->ref - 1);
     }
-}
-
-void *rg_strmap_peek_hashed(const rg_strmap *m, uint32_t h)
-{
-    return m && m->head.cap ? first_with_hash(m, h) : NULL;
 }
 
 void rg_strmap_prefetch_record(const rg_strmap *m, uint32_t h)
@@ -365,10 +342,10 @@ static unsigned char *take_record(rg_strmap *m, uint32_t *number)
         if (c == m->n_chunks) {
             if (m->n_chunks == m->chunks_cap) {
                 uint32_t ncap = m->chunks_cap ? m->chunks_cap * 2 : 4;
-                unsigned char **nc = realloc(m->chunks, (size_t)ncap * sizeof *nc);
+                unsigned char **nc = realloc(m->head.chunks, (size_t)ncap * sizeof *nc);
                 if (!nc)
                     return NULL;
-                m->chunks = nc;
+                m->head.chunks = nc;
                 m->chunks_cap = ncap;
             }
             /* malloc, not calloc: each record is zeroed as it is handed
@@ -376,15 +353,15 @@ static unsigned char *take_record(rg_strmap *m, uint32_t *number)
              * of the whole chunk up front (4 KiB for complaints'
              * records, a memset that cost more than the records' own
              * zeroing). */
-            unsigned char *chunk = malloc(chunk_records(m->n_chunks) * m->stride);
+            unsigned char *chunk = malloc(chunk_records(m->n_chunks) * m->head.stride);
             if (!chunk)
                 return NULL;
-            m->chunks[m->n_chunks++] = chunk;
+            m->head.chunks[m->n_chunks++] = chunk;
         }
-        e = m->chunks[c] + (size_t)offset * m->stride;
+        e = m->head.chunks[c] + (size_t)offset * m->head.stride;
         *number = m->fresh++;
     }
-    zero_record(e, m->stride);
+    zero_record(e, m->head.stride);
     return e;
 }
 
@@ -577,9 +554,9 @@ size_t rg_strmap_count(const rg_strmap *m) { return m->count; }
 size_t rg_strmap_bytes(const rg_strmap *m)
 {
     size_t bytes = rg_heap_block_bytes(m, sizeof *m) + rg_heap_block_bytes(m->head.slots, m->head.cap * sizeof(struct rg_strmap_slot)) +
-                   rg_heap_block_bytes(m->chunks, m->chunks_cap * sizeof *m->chunks) + m->spilled_bytes;
+                   rg_heap_block_bytes(m->head.chunks, m->chunks_cap * sizeof *m->head.chunks) + m->spilled_bytes;
     for (uint32_t c = 0; c < m->n_chunks; c++)
-        bytes += rg_heap_block_bytes(m->chunks[c], chunk_records(c) * m->stride);
+        bytes += rg_heap_block_bytes(m->head.chunks[c], chunk_records(c) * m->head.stride);
     return bytes;
 }
 

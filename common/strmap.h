@@ -82,15 +82,45 @@ static inline uint32_t rg_strmap_hash(const char *key, size_t keylen)
 #endif
     return rg_strmap_hash_any(key, keylen);
 }
-/* The start of every map, so that a prefetch's stage 0 (one slot's line)
- * is inline where it is asked: a call cost more than the prefetch, on
- * ~3 slots an event. strmap.c's own; read-only here. */
-struct rg_strmap_slot;
-#define RG_STRMAP_SLOT_BYTES 8
+/* The start of every map, so that what runs on every event's ids inline
+ * where it is asked (a call cost more than the work): a prefetch's stage
+ * 0 (one slot's line, ~3 an event) and a peek (~2.8 an event). The table
+ * and the record chunks as strmap.c lays them out; strmap.c's own,
+ * read-only here. */
+struct rg_strmap_slot {
+    uint32_t hash;
+    uint32_t ref;   /* record number + 1; 0 means empty */
+};
 typedef struct rg_strmap_head {
     struct rg_strmap_slot *slots;
-    size_t cap;   /* slots: a power of two, or 0 */
+    size_t cap;                 /* slots: a power of two, or 0 */
+    unsigned char **chunks;     /* records 64 on in chunks of 64 (record i in chunk 3 + i / 64), the
+                                 * first 64 in chunks of 8, 8, 16 and 32 */
+    size_t stride;              /* bytes per record, a multiple of 8 */
 } rg_strmap_head;
+
+/* The chunk holding record i, and i's place in it. */
+static inline __attribute__((always_inline)) uint32_t rg_strmap_chunk_of_(uint32_t i, uint32_t *offset)
+{
+    if (i >= 64) {
+        *offset = i & 63;
+        return 3 + (i >> 6);
+    }
+    if (i < 8) {
+        *offset = i;
+        return 0;
+    }
+    uint32_t log2 = 31 - (uint32_t)__builtin_clz(i);   /* 3, 4 or 5 */
+    *offset = i - (UINT32_C(1) << log2);
+    return log2 - 2;
+}
+
+/* Record i (number, from 0). */
+static inline __attribute__((always_inline)) unsigned char *rg_strmap_record_at_(const rg_strmap_head *m, uint32_t i)
+{
+    uint32_t offset, c = rg_strmap_chunk_of_(i, &offset);
+    return m->chunks[c] + (size_t)offset * m->stride;
+}
 
 /* Stage 1 of rg_strmap_prefetch_hashed (m has a table). */
 void rg_strmap_prefetch_record(const rg_strmap *m, uint32_t hash);
@@ -104,7 +134,7 @@ static inline void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t hash, 
     if (!m || !head->cap || stage > 1)
         return;
     if (stage == 0)
-        __builtin_prefetch((const char *)head->slots + (size_t)(hash & (head->cap - 1)) * RG_STRMAP_SLOT_BYTES);
+        __builtin_prefetch(&head->slots[hash & (head->cap - 1)]);
     else
         rg_strmap_prefetch_record(m, hash);
 }
@@ -112,7 +142,20 @@ static inline void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t hash, 
  * hint for a prefetch a stage later (its slot and record fetched by then),
  * not an answer. It may be another key's record (keys are not compared),
  * valid until the map next changes. */
-void *rg_strmap_peek_hashed(const rg_strmap *m, uint32_t hash);
+static inline void *rg_strmap_peek_hashed(const rg_strmap *m, uint32_t hash)
+{
+    const rg_strmap_head *head = (const rg_strmap_head *)(const void *)m;
+    if (!m || !head->cap)
+        return NULL;
+    size_t mask = head->cap - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        const struct rg_strmap_slot *s = &head->slots[i];
+        if (!s->ref)
+            return NULL;
+        if (s->hash == hash)
+            return rg_strmap_record_at_(head, s->ref - 1);
+    }
+}
 
 /* Value record for key, created zero-filled when absent (*created = true).
  * NULL only on allocation failure. `created` may be NULL. */
