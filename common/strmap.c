@@ -235,24 +235,11 @@ void rg_strmap_prefetch(const rg_strmap *m, const char *key, size_t keylen, int 
         rg_strmap_prefetch_hashed(m, table_hash(key, keylen), stage);
 }
 
-/* The record of the first slot with hash h (keys not compared), or NULL:
- * what stage 1 fetches and a later stage's peek reads. m has a table. */
-static inline __attribute__((always_inline)) unsigned char *first_with_hash(const rg_strmap *m, uint32_t h)
-{
-    size_t mask = m->head.cap - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-        const struct rg_strmap_slot *s = &m->head.slots[i];
-        if (!s->ref)
-            return NULL;
-        if (s->hash == h)
-            return record_at(m, s->ref - 1);
-    }
-}
-
 void rg_strmap_prefetch_record(const rg_strmap *m, uint32_t h)
 {
-    /* The slot came at stage 0; the record its hash leads to. */
-    const unsigned char *record = first_with_hash(m, h);
+    /* The slot came at stage 0; the record its hash leads to (the peek's
+     * probe, strmap.h). */
+    const unsigned char *record = rg_strmap_peek_hashed(m, h);
     if (record)
         prefetch_record(m, record, 0);
 }
