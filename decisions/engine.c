@@ -176,6 +176,7 @@ static int make_plan(struct rg_engine_plan *p, const rg_ruleset *rs, void *const
     for (size_t i = 0; i < n && i < 32; i++)
         if (states[i] && (UINT32_C(1) << i) == cp)
             p->prefetch_counterparty = true;
+    p->counterparty_bit = cp;
     return 0;
 }
 
@@ -368,6 +369,11 @@ static void hash_ids(const rg_engine *e, const rg_event *ev, rg_event_hashes *h)
 
 void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
 {
+    rg_engine_prefetch_families(e, ev, stage, RG_FAMILIES_ALL);
+}
+
+void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, uint32_t families)
+{
     /* Stage 0 hashes the ids (the hashes stay in the thread's memo for
      * the lookups to come) and keeps them for stages 1 and 2, one and two
      * events later. */
@@ -409,10 +415,11 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
         rg_dedupe_prefetch(e->dedupe, h->event_id, stage);
     if (e->plan.prefetch_account)
         rg_account_prefetch(e->accounts, h->account, stage);
-    if (ev->counterparty && e->plan.prefetch_counterparty)
+    if (ev->counterparty && e->plan.prefetch_counterparty && (families & e->plan.counterparty_bit))
         rg_account_prefetch(e->accounts, h->counterparty, stage);
     for (const rg_engine_hook *p = e->plan.prefetch, *end = p + e->plan.n_prefetch; p < end; p++)
-        p->fn.prefetch(p->state, ev, h, stage);
+        if (families & p->bit)
+            p->fn.prefetch(p->state, ev, h, stage);
     if (stage == 1 && geo)
         rg_geo_cache_prefetch(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
 }

@@ -252,16 +252,24 @@ static void prefetch_event_ids(const rg_event *ev)
         __builtin_prefetch(ev->ref);
 }
 
-static void prefetch_ahead(rg_engine *e, const w_batch *b, const w_list *work, size_t n, uint32_t per_event)
+/* routes: the entity work's lane (an item is an event's route, whose
+ * family alone is fetched for), NULL for the decide work (an item is an
+ * event). */
+static void prefetch_ahead(rg_engine *e, const w_batch *b, const w_list *work, size_t n, const w_batch_lane *routes)
 {
+    uint32_t per_event = routes ? W_MAX_ROUTES : 1;
     if (n + 4 < work->n)
         prefetch_event_lines(&b->events[work->item[n + 4] / per_event]);
     if (n + 3 < work->n)
         prefetch_event_ids(&b->events[work->item[n + 3] / per_event].ev);
-    if (n + 2 < work->n)
-        rg_engine_prefetch(e, &b->events[work->item[n + 2] / per_event].ev, 0);
-    if (n + 1 < work->n)
-        rg_engine_prefetch(e, &b->events[work->item[n + 1] / per_event].ev, 1);
+    for (int stage = 0; stage <= 1; stage++) {
+        if (n + 2 - stage >= work->n)
+            continue;
+        uint32_t item = work->item[n + 2 - stage];
+        uint32_t families =
+            routes ? routes->events[item / per_event].route[item % per_event].family : RG_FAMILIES_ALL;
+        rg_engine_prefetch_families(e, &b->events[item / per_event].ev, stage, families);
+    }
 }
 
 /* ---- entity */
@@ -275,7 +283,7 @@ int w_entity(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     rg_strbuf_reset(values);
     const w_list *work = &bl->entity_work[task];
     for (size_t n = 0; n < work->n; n++) {
-        prefetch_ahead(e, b, work, n, W_MAX_ROUTES);
+        prefetch_ahead(e, b, work, n, bl);
         uint32_t i = work->item[n] / W_MAX_ROUTES, k = work->item[n] % W_MAX_ROUTES;
         const w_event *we = &b->events[i];
         w_lane_event *le = &bl->events[i];
@@ -386,7 +394,7 @@ int w_decide(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     rg_sink sink = {.ops = &capture_decision_ops, .self = &cap};
     const w_list *work = &bl->decide_work[task];
     for (size_t n = 0; n < work->n; n++) {
-        prefetch_ahead(e, b, work, n, 1);
+        prefetch_ahead(e, b, work, n, NULL);
         uint32_t i = work->item[n];
         const w_event *we = &b->events[i];
         const w_lane_event *le = &bl->events[i];
