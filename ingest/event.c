@@ -107,19 +107,24 @@ int64_t rg_packet_lifetime_ms(rg_packet_kind k)
 #define EVENT_CSTRINGS(X) X(ip) X(device_id) X(region) X(currency) X(target)
 #define EVENT_LSTRINGS(X) X(event_id) X(account) X(counterparty) X(packet_id) X(ref)
 
-static size_t cstr_size(const char *s) { return s ? strlen(s) + 1 : 0; }
-
-size_t rg_event_copy_size(const rg_event *src)
+/* Whether s lies in the block (which then also holds its NUL). */
+static inline bool in_block(const char *s, const rg_event_block *b)
 {
-    size_t n = src->n_client_packages * sizeof(char *);
-#define ADD_C(f) n += cstr_size(src->f);
-#define ADD_L(f) n += src->f ? src->f##_len + 1 : 0;
+    return (uintptr_t)s - (uintptr_t)b->at < b->len;
+}
+
+size_t rg_event_copy_size_in(const rg_event *src, const rg_event_block *block)
+{
+    size_t n = src->n_client_packages * sizeof(char *) + block->len;
+#define ADD_C(f) n += src->f && !in_block(src->f, block) ? strlen(src->f) + 1 : 0;
+#define ADD_L(f) n += src->f && !in_block(src->f, block) ? src->f##_len + 1 : 0;
     EVENT_CSTRINGS(ADD_C)
     EVENT_LSTRINGS(ADD_L)
 #undef ADD_C
 #undef ADD_L
     for (size_t i = 0; i < src->n_client_packages; i++)
-        n += cstr_size(src->client_packages[i]);
+        if (src->client_packages[i] && !in_block(src->client_packages[i], block))
+            n += strlen(src->client_packages[i]) + 1;
     return n;
 }
 
@@ -132,20 +137,37 @@ static const char *put_str(char **at, const char *s, size_t len)
     return d;
 }
 
-void rg_event_copy(rg_event *dst, const rg_event *src, void *buf)
+void rg_event_copy_in(rg_event *dst, const rg_event *src, const rg_event_block *block, void *buf)
 {
     *dst = *src;
-    /* The package pointers first: buf is aligned for them. */
+    /* The package pointers first: buf is aligned for them; then the
+     * block, whose strings keep their places in it; then the others. */
     const char **pkgs = buf;
-    char *at = (char *)buf + src->n_client_packages * sizeof(char *);
-#define COPY_C(f) if (src->f) dst->f = put_str(&at, src->f, strlen(src->f));
-#define COPY_L(f) if (src->f) dst->f = put_str(&at, src->f, src->f##_len);
+    char *copy = (char *)buf + src->n_client_packages * sizeof(char *);
+    char *at = copy + block->len;
+    if (block->len)
+        memcpy(copy, block->at, block->len);
+#define MOVE(f, size)                                                                                 \
+    if (src->f)                                                                                       \
+        dst->f = in_block(src->f, block) ? copy + (src->f - block->at) : put_str(&at, src->f, size);
+#define COPY_C(f) MOVE(f, strlen(src->f))
+#define COPY_L(f) MOVE(f, src->f##_len)
     EVENT_CSTRINGS(COPY_C)
     EVENT_LSTRINGS(COPY_L)
 #undef COPY_C
 #undef COPY_L
-    for (size_t i = 0; i < src->n_client_packages; i++)
-        pkgs[i] = src->client_packages[i] ? put_str(&at, src->client_packages[i], strlen(src->client_packages[i]))
-                                          : NULL;
+#undef MOVE
+    for (size_t i = 0; i < src->n_client_packages; i++) {
+        const char *s = src->client_packages[i];
+        pkgs[i] = !s                   ? NULL
+                  : in_block(s, block) ? copy + (s - block->at)
+                                       : put_str(&at, s, strlen(s));
+    }
     dst->client_packages = src->n_client_packages ? (const char *const *)pkgs : src->client_packages;
 }
+
+static const rg_event_block no_block = {NULL, 0};
+
+size_t rg_event_copy_size(const rg_event *src) { return rg_event_copy_size_in(src, &no_block); }
+
+void rg_event_copy(rg_event *dst, const rg_event *src, void *buf) { rg_event_copy_in(dst, src, &no_block, buf); }

@@ -131,6 +131,19 @@ int rg_complaint_reason_from_name(const char *name, size_t len);
 size_t rg_event_copy_size(const rg_event *src);
 void rg_event_copy(rg_event *dst, const rg_event *src, void *buf);
 
+/* The same copy, with the strings that lie in `block` moved as one piece
+ * (their places kept) instead of one by one: the parser's copy of the
+ * line it read, where the line pass leaves its event's strings, each
+ * NUL-terminated there (rg_event_parser_text). The caller vouches that a
+ * string starting in the block ends (its NUL) in it. Strings elsewhere
+ * are copied as rg_event_copy does. An empty block: rg_event_copy. */
+typedef struct rg_event_block {
+    const char *at;
+    size_t len;
+} rg_event_block;
+size_t rg_event_copy_size_in(const rg_event *src, const rg_event_block *block);
+void rg_event_copy_in(rg_event *dst, const rg_event *src, const rg_event_block *block, void *buf);
+
 /* Platform packet lifetime after the send's ts (events.md): normal and
  * lucky 24 h, group 72 h, timed 60 s (24 h for an out-of-range value). */
 int64_t rg_packet_lifetime_ms(rg_packet_kind k);

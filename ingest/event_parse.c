@@ -393,6 +393,15 @@ rg_event_parser *rg_event_parser_new(void)
     return p;
 }
 
+rg_event_block rg_event_parser_text(const rg_event_parser *p, size_t len)
+{
+    /* Past the copy's room the line pass does not run, and nothing of the
+     * event is there. */
+    if (len > RG_LINE_PASS_MAX)
+        return (rg_event_block){NULL, 0};
+    return (rg_event_block){(const char *)p->line, len + 1};
+}
+
 void rg_event_parser_free(rg_event_parser *p)
 {
     if (!p)

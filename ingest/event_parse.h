@@ -29,6 +29,13 @@ typedef struct rg_event_parser rg_event_parser;
 rg_event_parser *rg_event_parser_new(void);   /* NULL on OOM */
 void rg_event_parser_free(rg_event_parser *p); /* NULL-safe */
 
+/* Where the parser's copy of the last text of `len` bytes it read lies,
+ * as an rg_event_copy_in block: len bytes and the NUL after them. The
+ * line pass copies the text there and leaves its event's strings in it,
+ * NUL-terminated; any other reading leaves them elsewhere (and a copy
+ * finds them outside the block). */
+rg_event_block rg_event_parser_text(const rg_event_parser *p, size_t len);
+
 /*
  * Parse one JSON text of `len` bytes (need not be NUL-terminated; leading
  * and trailing JSON whitespace allowed). Returns 0 with *ev filled, or -1

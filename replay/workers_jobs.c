@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../ingest/capture.h"
+#include "../ingest/event_parse.h"
 #include "../common/strmap.h"
 #include "workers_internal.h"
 
@@ -157,10 +158,13 @@ int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t
             continue;
         }
         w_event *we = &b->events[b->n_events];
-        void *strings = w_arena_alloc(b, rg_event_copy_size(&item.event));
+        /* A line that is its event (no envelope) was read, if by the line
+         * pass, from the parser's copy of it: its strings move as one. */
+        rg_event_block block = item.raw == line ? rg_event_parser_text(parser, ln->text_len) : (rg_event_block){0};
+        void *strings = w_arena_alloc(b, rg_event_copy_size_in(&item.event, &block));
         if (!strings)
             goto oom;
-        rg_event_copy(&we->ev, &item.event, strings);
+        rg_event_copy_in(&we->ev, &item.event, &block, strings);
         if (item.raw == line) {
             we->raw = line;   /* the batch text: it stays */
         } else {

@@ -131,6 +131,8 @@ static void read_all_by_lines(const char *const *paths, size_t n, rg_strbuf *out
             rg_strbuf_printf(out, "X %s|", err);
             break;
         }
+        const char *line = it.raw;
+        size_t line_len = it.raw_len;
         if (st == RG_CAPTURE_EVENT) {
             bool envelope, accepted;
             rg_capture_parse(p, it.raw, it.raw_len, &it, &envelope, &accepted);
@@ -143,6 +145,13 @@ static void read_all_by_lines(const char *const *paths, size_t n, rg_strbuf *out
             assert_non_null(buf);
             rg_event copy;
             rg_event_copy(&copy, &it.event, buf);
+            /* The same copy as replay --workers makes it, the strings the
+             * line pass left in the parser's text moved as one block. */
+            rg_event_block block = it.raw == line ? rg_event_parser_text(p, line_len) : (rg_event_block){0};
+            void *buf_in = malloc(rg_event_copy_size_in(&it.event, &block) + 1);
+            assert_non_null(buf_in);
+            rg_event copy_in;
+            rg_event_copy_in(&copy_in, &it.event, &block, buf_in);
             /* Scribble over the parser's storage with another event. */
             rg_event junk;
             rg_reject rej;
@@ -151,6 +160,13 @@ static void read_all_by_lines(const char *const *paths, size_t n, rg_strbuf *out
             describe(st, &it, out);
             describe_full(&copy, full);
             describe_origin(&it, full);
+            rg_strbuf a = RG_STRBUF_INIT, b = RG_STRBUF_INIT;
+            describe_full(&copy, &a);
+            describe_full(&copy_in, &b);
+            assert_string_equal(a.data, b.data);
+            rg_strbuf_free(&a);
+            rg_strbuf_free(&b);
+            free(buf_in);
             free(buf);
         } else {
             describe(st, &it, out);
