@@ -433,9 +433,11 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
     for (;;) { /* q at the separator before a key, or at the closing '}' */
         const rg_key_guess *g = &after[prev];
         int f;
+        uint32_t bit = 0; /* F_BIT(f) of a known field */
         long n;
         if (predicted(q, g)) {
             f = g->field;
+            bit = g->bit;
             q += g->bytes;
         } else {
             if (q[0] != ',' || q[1] != '"') {
@@ -454,19 +456,20 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
             if (*q != ':')
                 return LINE_NO;
             q++;
+            if (f >= 0)
+                bit = F_BIT(f);
             if (f >= 0 && key_pattern[f].bytes) {
                 rg_key_guess *k = &after[prev];
                 memcpy(k->text, key_pattern[f].u.text, sizeof k->text);
                 k->want = key_pattern[f].want;
+                k->bit = bit;
                 k->bytes = (uint8_t)key_pattern[f].bytes;
                 k->field = (uint8_t)f;
             }
         }
-        if (f >= 0) {
-            if (seen & F_BIT(f))
-                return LINE_NO; /* a duplicate: the general scan says so */
-            seen |= F_BIT(f);
-        }
+        if (seen & bit)
+            return LINE_NO; /* a duplicate: the general scan says so */
+        seen |= bit; /* nothing for an unknown key (bit 0) */
         prev = f >= 0 ? (unsigned)f : F_COUNT;
         rg_json_val v;
         unsigned c = *q;
