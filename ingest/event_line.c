@@ -397,6 +397,92 @@ static inline const unsigned char *line_location(rg_event_parser *p, line_scan *
     return q;
 }
 
+static inline uint32_t load32(const unsigned char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/*
+ * A compact client object at q ('{') in its usual forms: the members
+ * "automation" and "hooked" with true, false or null, and "packages" with
+ * null or a list of plain strings of 1..RG_PACKAGE_MAX bytes (at most
+ * RG_PACKAGES_MAX), each once, in any order. What rg_usual_client reads
+ * is set in p as the compact scan's reading (scan_sub_object) sets it
+ * (client_seen, the types of the flags and of the list, pkgs, n_pkgs,
+ * pkg_bad), the strings NUL-terminated where they lie in the copy; the
+ * byte after the object is returned. NULL for anything else (another
+ * key, a duplicate, another value or form), with nothing that reading
+ * looks at changed: it then reads the object from the line itself.
+ */
+static inline unsigned char *line_client(rg_event_parser *p, unsigned char *q)
+{
+    unsigned seen = 0;
+    rg_json_type flag[2] = {RG_JSON_NULL, RG_JSON_NULL}, packages = RG_JSON_NULL;
+    size_t n_pkgs = 0;
+    q++;
+    while (*q != '}') {
+        long n;
+        if (*q != '"' || (n = plain_run(q)) < 0 || q[n + 2] != ':')
+            return NULL;
+        const unsigned char *k = q + 1;
+        unsigned bit;
+        if (n == 10 && memcmp(k, "automation", 10) == 0)
+            bit = CL_AUTOMATION;
+        else if (n == 6 && memcmp(k, "hooked", 6) == 0)
+            bit = CL_HOOKED;
+        else if (n == 8 && memcmp(k, "packages", 8) == 0)
+            bit = CL_PACKAGES;
+        else
+            return NULL;
+        if (seen & bit)
+            return NULL; /* a duplicate: the scans say so */
+        seen |= bit;
+        q += n + 3;
+        uint32_t w = load32(q);
+        if (w == KW("null")) {
+            q += 4; /* the type stays null */
+        } else if (bit == CL_PACKAGES) {
+            if (*q != '[')
+                return NULL;
+            packages = RG_JSON_ARRAY;
+            q++;
+            while (*q != ']') {
+                if (*q != '"' || (n = plain_run(q)) < 1 || n > RG_PACKAGE_MAX || n_pkgs == RG_PACKAGES_MAX)
+                    return NULL;
+                q[n + 1] = '\0';
+                p->pkgs[n_pkgs++] = (const char *)q + 1;
+                q += n + 2;
+                if (*q == ',' && q[1] != ']')
+                    q++;
+                else if (*q != ']')
+                    return NULL;
+            }
+            q++;
+        } else if (w == KW("true")) {
+            flag[bit == CL_HOOKED] = RG_JSON_TRUE;
+            q += 4;
+        } else if (w == KW("fals") && q[4] == 'e') {
+            flag[bit == CL_HOOKED] = RG_JSON_FALSE;
+            q += 5;
+        } else {
+            return NULL;
+        }
+        if (*q == ',' && q[1] != '}')
+            q++;
+        else if (*q != '}')
+            return NULL;
+    }
+    p->client_seen = seen;
+    p->automation.type = flag[0];
+    p->hooked.type = flag[1];
+    p->packages.type = packages;
+    p->n_pkgs = n_pkgs;
+    p->pkg_bad = false;
+    return q + 1;
+}
+
 /* memset(ev, 0, sizeof *ev) as 16-byte stores: GCC makes the memset a
  * `rep stos` of ~36 steps (each one counted), paid on every line. Same
  * bytes, padding included. */
@@ -474,6 +560,7 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
         rg_json_val v;
         unsigned c = *q;
         uint64_t m;
+        unsigned char *end;
         /* A plain string and a usual integer are taken as their bytes and
          * their value (event_usual.h), with no rg_json_val built for them;
          * addresses are read by line_ipv4. */
@@ -496,6 +583,9 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
             if (!(q = (unsigned char *)line_location(p, &ls, ev, q, e)))
                 return LINE_NO;
             goto next; /* taken */
+        } else if (f == F_CLIENT && c == '{' && (end = line_client(p, q)) != NULL) {
+            v.type = RG_JSON_OBJECT; /* taken below, as the compact scan takes it */
+            q = end;
         } else {
             /* Anything else (a literal, client, an unknown field's
              * container) is read by the compact scan's own reading, on

@@ -473,6 +473,11 @@ static void test_compact_scan_as_general(void **state)
         "{\"event_id\":\"e-15\",\"type\":\"red_packet_send\",\"account\":\"bg1\",\"packet_id\":\"p-1\",\"amount\":70,\"shares\":null,\"kind\":null,\"target\":null,\"client\":null,\"ts\":\"2026-12-01T21:52:27.913Z\"}",
         "{\"event_id\":\"e-16\",\"type\":\"complaint\",\"account\":\"bg1\",\"ref\":\"e-1\",\"reason\":null,\"region\":null,\"client\":{\"packages\":null,\"x\":1},\"ts\":\"2026-12-01T21:52:27.913Z\"}",
         "{\"event_id\":\"e-17\",\"type\":\"login\",\"app_ver\":\"5.1.2\",\"account\":\"bg1\",\"trace\":{\"id\":\"t-1\",\"hops\":[1,2]},\"x_a\":1,\"x_b\":null,\"ts\":\"2026-12-01T21:52:27.913Z\"}",
+        /* client's usual forms, read by the line pass itself (line_client), and one it leaves to the scan */
+        "{\"event_id\":\"e-18\",\"type\":\"login\",\"account\":\"bg1\",\"client\":{\"automation\":false,\"hooked\":false,\"packages\":[]},\"ts\":\"2026-12-01T21:52:27.913Z\"}",
+        "{\"event_id\":\"e-19\",\"type\":\"red_packet_claim\",\"account\":\"bg1\",\"packet_id\":\"p-1\",\"amount\":3,\"client\":{\"packages\":[\"com.eg.android.AlipayGphone\",\"c\"],\"hooked\":true},\"ts\":1795903277451}",
+        "{\"event_id\":\"e-20\",\"type\":\"login\",\"account\":\"bg1\",\"client\":{\"automation\":false,\"sdk\":\"com.x\",\"rooted\":null},\"ts\":0}",
+        "{\"event_id\":\"e-21\",\"type\":\"login\",\"account\":\"bg1\",\"client\":{},\"client_ts\":5,\"ts\":0}",
         "{\"topic\":\"ev\",\"partition\":0,\"offset\":12,\"payload\":\"{\\\"event_id\\\":\\\"e\\\",\\\"type\\\":\\\"login\\\",\\\"ts\\\":5,\\\"account\\\":\\\"a\\\"}\"}",
     };
     static const char alphabet[] = "\"\\,:{}[] \t01-9.eE+aZTn\x01\x7f\x80\xc3\xff";
@@ -502,6 +507,55 @@ static void test_compact_scan_as_general(void **state)
         }
     }
     assert_true(compared > 30000);
+    rg_event_parser_free(fast[0]);
+    rg_event_parser_free(fast[1]);
+    rg_event_parser_free(general);
+}
+
+/* client's value in the forms the line pass reads itself (line_client)
+ * and next to them: every one must give what the general scan gives
+ * (accepted alike, or the same reject), malformed ones included. */
+static void test_line_client_as_general(void **state)
+{
+    (void)state;
+    static const char *const clients[] = {
+        "{}", "{\"automation\":true}", "{\"automation\":true,}", "{,\"hooked\":true}", "{\"hooked\":true,,\"automation\":false}",
+        "{\"hooked\":truex}", "{\"hooked\":fals}", "{\"hooked\":false }", "{ \"hooked\":false}", "{\"hooked\" :false}",
+        "{\"hooked\":true,\"hooked\":false}", "{\"hooked\":null,\"automation\":null,\"packages\":null}",
+        "{\"automation\":1}", "{\"automation\":\"yes\"}", "{\"packages\":\"x\"}", "{\"packages\":[\"a\",]}",
+        "{\"packages\":[\"a\"],}", "{\"packages\":[,\"a\"]}", "{\"packages\":[\"\"]}", "{\"packages\":[\"\xc3\xa9\"]}",
+        "{\"packages\":[\"a\\u0062\"]}", "{\"packages\":[null]}", "{\"packages\":[[]]}", "{\"packages\":[\"a\" ]}",
+        "{\"packages\":[\"a\",\"b\"],\"packages\":[]}", "{\"pack\\u0061ges\":[]}", "{\"sdk\":\"x\"}", "{\"packages\":[]",
+        "{\"packages\":[\"a\"", "{\"hooked\":true", "{\"automation\":false,\"hooked\":false,\"packages\":[]}"};
+    rg_event_parser *fast[2] = {rg_event_parser_new(), rg_event_parser_new()}, *general = rg_event_parser_new();
+    assert_non_null(fast[0]);
+    assert_non_null(fast[1]);
+    assert_non_null(general);
+    fast[1]->no_line_pass = true;
+    general->general_only = true;
+    static char line[80000], client[70000];
+    for (size_t i = 0; i < sizeof clients / sizeof *clients + 6; i++) {
+        if (i < sizeof clients / sizeof *clients) {
+            snprintf(client, sizeof client, "%s", clients[i]);
+        } else {
+            /* 255..257 items; names of 256 and 257 bytes */
+            size_t k = i - sizeof clients / sizeof *clients, n = 0;
+            n += (size_t)snprintf(client + n, sizeof client - n, "{\"packages\":[");
+            size_t items = k < 3 ? 255 + k : 1, name = k < 3 ? 3 : 255 + (k - 3);
+            for (size_t j = 0; j < items; j++) {
+                client[n++] = j ? ',' : '"';
+                if (j)
+                    client[n++] = '"';
+                memset(client + n, 'a' + (int)(j % 26), name);
+                n += name;
+                client[n++] = '"';
+            }
+            n += (size_t)snprintf(client + n, sizeof client - n, "]}");
+        }
+        int n = snprintf(line, sizeof line,
+                         "{\"event_id\":\"e-1\",\"type\":\"login\",\"account\":\"bg1\",\"client\":%s,\"ts\":0}", client);
+        compare_paths(fast, general, line, (size_t)n);
+    }
     rg_event_parser_free(fast[0]);
     rg_event_parser_free(fast[1]);
     rg_event_parser_free(general);
@@ -652,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_compact_scan_as_general),
         cmocka_unit_test(test_line_numbers_as_general),
         cmocka_unit_test(test_usual_takes_as_value),
+        cmocka_unit_test(test_line_client_as_general),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
