@@ -194,18 +194,18 @@ static inline bool rfc3339_memo(const unsigned char *u, size_t len, int64_t *out
         return false;
     unsigned frac_ms = 0;
     if (at != 19) { /* ".ddd" or ".dddddd", the zone right after: the first three digits are the ms */
-        uint32_t f, g;
+        uint32_t f;
         memcpy(&f, u + 19, 4);
-        if (at == 23) {
-            g = 0x30303030;
-        } else if (at == 26) {
+        if ((f & 0xF0F0F0FF) != 0x3030302E || ((f + 0x06060600) & 0xF0F0F000) != 0x30303000)
+            return false;
+        if (at != 23) {
+            uint32_t g;
+            if (at != 26)
+                return false;
             memcpy(&g, u + 22, 4); /* the third digit again, then the last three */
-        } else {
-            return false;
+            if ((g & 0xF0F0F0F0) != 0x30303030 || ((g + 0x06060606) & 0xF0F0F0F0) != 0x30303030)
+                return false;
         }
-        if ((f & 0xF0F0F0FF) != 0x3030302E || ((f + 0x06060600) & 0xF0F0F000) != 0x30303000 ||
-            (g & 0xF0F0F0F0) != 0x30303030 || ((g + 0x06060606) & 0xF0F0F0F0) != 0x30303030)
-            return false;
         frac_ms = ((f >> 8) & 0xF) * 100 + ((f >> 16) & 0xF) * 10 + ((f >> 24) & 0xF);
     }
     int64_t ms = m->base_ms + (int64_t)(mm * 60 + ss) * 1000 + frac_ms;
