@@ -283,60 +283,12 @@ static inline __attribute__((always_inline)) bool line_octet(const unsigned char
 
 /*
  * rg_ipv4_text (inet_pton's IPv4 reading) for a string in the padded
- * copy, so 16 bytes can be loaded from it (line_ipv4 and ipv4_read
- * below). Same result, and out is left untouched on 0
- * (tests/unit/ingest/test_event_parse.c compares it with inet_pton).
+ * copy, so 16 bytes can be loaded from it: one compare finds its dots and
+ * digits, then each octet is read by its length. Same result, and out is
+ * left untouched on 0 (tests/unit/ingest/test_event_parse.c compares it
+ * with inet_pton).
  */
-static inline int ipv4_read(const char *s, size_t len, unsigned char out[4]);
-
-/*
- * The addresses read last, per thread: a capture's events come from far
- * fewer addresses than events (9,377 among the 192,577 IPv4 addresses of
- * bench/run.sh's 200,000-line slice), so most have been read before. A
- * slot holds an address's text exactly (its 7..15 bytes, zeros after
- * them, as two words) and its four bytes; slots are picked by a hash of
- * the text, and a text is stored only after ipv4_read accepted it. Only a
- * pure function is memoised: the answer never depends on what is cached
- * (an empty slot's text, all zeros, is no text: a plain string has no
- * NUL). 8,192 slots of 32 bytes (256 KB): fewer hit less often (4,096:
- * half the instructions saved), more cost cache.
- */
-#define IPV4_MEMO_BITS 13
-struct ipv4_memo {
-    uint64_t lo, hi;
-    uint32_t addr;
-    uint32_t unused[3]; /* a slot in one cache line */
-};
-static _Thread_local struct ipv4_memo ipv4_memo[1u << IPV4_MEMO_BITS];
-
-/* rg_ipv4_text (inet_pton's IPv4 reading) for a string in the padded
- * copy, through the memo above. */
 static inline int line_ipv4(const char *s, size_t len, unsigned char out[4])
-{
-    if (len < 7 || len > 15) /* "0.0.0.0" .. "255.255.255.255" */
-        return 0;
-    const unsigned char *u = (const unsigned char *)s;
-    uint64_t lo = load64(u), hi = load64(u + 8);
-    if (len < 8)
-        lo &= (UINT64_C(1) << (8 * len)) - 1, hi = 0;
-    else
-        hi &= (UINT64_C(1) << (8 * (len - 8))) - 1; /* len - 8 <= 7 */
-    uint64_t h = (lo * UINT64_C(0x9E3779B97F4A7C15) ^ hi * UINT64_C(0xC2B2AE3D27D4EB4F)) >> (64 - IPV4_MEMO_BITS);
-    struct ipv4_memo *m = &ipv4_memo[h];
-    if (m->lo == lo && m->hi == hi) {
-        memcpy(out, &m->addr, 4);
-        return 1;
-    }
-    if (!ipv4_read(s, len, out))
-        return 0;
-    m->lo = lo, m->hi = hi;
-    memcpy(&m->addr, out, 4);
-    return 1;
-}
-
-/* The reading itself: one compare finds the dots and digits of the 16
- * bytes at s, then each octet is read by its length. */
-static inline int ipv4_read(const char *s, size_t len, unsigned char out[4])
 {
     if (len < 7 || len > 15) /* "0.0.0.0" .. "255.255.255.255" */
         return 0;
