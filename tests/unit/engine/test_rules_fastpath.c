@@ -77,15 +77,6 @@ static rg_event event_at(size_t i)
 }
 #define N_EVENTS 6
 
-/* The use named `name` in the file, or NULL. */
-static const rg_name_use *use_named(const rg_ruleset *rs, const char *name)
-{
-    for (size_t i = 0; i < rg_ruleset_use_count(rs); i++)
-        if (strcmp(rg_ruleset_use(rs, i)->spec->name, name) == 0)
-            return rg_ruleset_use(rs, i);
-    return NULL;
-}
-
 /* Both answers for expr on event i, and whether it fires (rg_eval_fires,
  * on a third copy, so that nothing the others computed is in its memo);
  * `amount` preset to *preset when given (a value of another runtime type
@@ -106,7 +97,7 @@ static void both_ways(const char *expr, size_t i, const rg_value *preset, rg_tri
     rg_tri *out[2] = {fast, generic};
     for (int k = 0; k < 3; k++) {
         fx_begin(fx[k], &ev);
-        const rg_name_use *amount = use_named(fx[k]->rs, "amount");
+        const rg_name_use *amount = fx_use_named(fx[k]->rs, "amount");
         if (preset && amount)
             rg_eval_preset(&fx[k]->ctx, amount, *preset);
         if (k < 2)
@@ -168,14 +159,6 @@ static void test_specialised_answers(void **state)
     }
 }
 
-/* Whether the use named `name` was computed for the current event. */
-static bool asked(const rules_fx *f, const char *name)
-{
-    const rg_name_use *u = use_named(f->rs, name);
-    assert_non_null(u);
-    return f->ctx.memo_gen[u->slot] == f->ctx.gen;
-}
-
 /* A comparison (or sum) whose left operand is unknown is unknown whatever
  * the right one is: the right one is not evaluated (so an event without a
  * location asks no GeoIP lookup for geo_accuracy_km). */
@@ -189,8 +172,8 @@ static void test_unknown_left_operand_skips_the_right(void **state)
         rg_event complaint = event_at(3);   /* no claim_delay (not a claim), a client_ts */
         fx_begin(&f, &complaint);
         assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_UNKNOWN);
-        assert_true(asked(&f, "claim_delay"));
-        if (asked(&f, "clock_skew"))
+        assert_true(fx_asked(&f, "claim_delay"));
+        if (fx_asked(&f, "clock_skew"))
             fail_msg("%s: clock_skew was evaluated although claim_delay is unknown", exprs[x]);
         fx_end(&f, &complaint);
         fx_close(&f);
@@ -201,7 +184,7 @@ static void test_unknown_left_operand_skips_the_right(void **state)
     rg_event complaint = event_at(3);
     fx_begin(&f, &complaint);
     assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_UNKNOWN);
-    assert_true(asked(&f, "clock_skew") && asked(&f, "claim_delay"));
+    assert_true(fx_asked(&f, "clock_skew") && fx_asked(&f, "claim_delay"));
     fx_end(&f, &complaint);
     fx_close(&f);
 }
@@ -218,14 +201,14 @@ static void test_generation_wrap(void **state)
     fx_begin(&f, &seven);
     assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_TRUE);
     fx_end(&f, &seven);
-    const rg_name_use *u = use_named(f.rs, "amount");
+    const rg_name_use *u = fx_use_named(f.rs, "amount");
     f.ctx.gen = UINT32_MAX;
     f.ctx.memo_gen[u->slot] = 1;   /* what an entry of 2^32 events ago would say */
     f.ctx.geo_gen = 1;
     fx_begin(&f, &login);
     assert_int_equal(f.ctx.gen, 1);
     assert_int_equal(f.ctx.geo_gen, 0);
-    assert_false(asked(&f, "amount"));
+    assert_false(fx_asked(&f, "amount"));
     assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_UNKNOWN);
     fx_end(&f, &login);
     fx_close(&f);
@@ -260,8 +243,8 @@ static void test_amount_read_in_place(void **state)
                 rg_tri fast = rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when);
                 rg_tri walked = rg_eval_condition(&g.ctx, rg_ruleset_rule(g.rs, 0)->when);
                 assert_int_equal(fast, walked);
-                const rg_name_use *uf = use_named(f.rs, "amount"), *ug = use_named(g.rs, "amount");
-                assert_true(asked(&f, "amount"));
+                const rg_name_use *uf = fx_use_named(f.rs, "amount"), *ug = fx_use_named(g.rs, "amount");
+                assert_true(fx_asked(&f, "amount"));
                 rg_value want;
                 memset(&want, 0, sizeof want);
                 want = rg_eval_use(&g.ctx, ug);
@@ -297,12 +280,12 @@ static void test_type_fold(void **state)
     rg_event login = event_at(2), seven = event_at(0);
     fx_begin(&f, &login);
     assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_FALSE);
-    assert_false(asked(&f, "amount"));
-    assert_false(asked(&f, "type"));
+    assert_false(fx_asked(&f, "amount"));
+    assert_false(fx_asked(&f, "type"));
     fx_end(&f, &login);
     fx_begin(&f, &seven);
     assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_TRUE);
-    assert_true(asked(&f, "amount"));
+    assert_true(fx_asked(&f, "amount"));
     fx_end(&f, &seven);
     /* Without the fields family's state (a role that does not hold it)
      * `type` is unknown: no residue, the root's own evaluator, which asks
@@ -316,7 +299,7 @@ static void test_type_fold(void **state)
     f.state[fields] = NULL;
     fx_begin(&f, &login);
     assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_UNKNOWN);
-    assert_true(asked(&f, "amount"));
+    assert_true(fx_asked(&f, "amount"));
     f.state[fields] = held;
     fx_end(&f, &login);
     fx_close(&f);
@@ -324,7 +307,7 @@ static void test_type_fold(void **state)
     fx_load_expr(&f, "amount > 5 and type == transfer");
     fx_begin(&f, &login);
     assert_int_equal(rg_eval_condition(&f.ctx, rg_ruleset_rule(f.rs, 0)->when), RG_FALSE);
-    assert_true(asked(&f, "amount"));   /* as the walk: the left operand first */
+    assert_true(fx_asked(&f, "amount"));   /* as the walk: the left operand first */
     fx_end(&f, &login);
     fx_close(&f);
 
@@ -402,116 +385,11 @@ static void test_fires_skips_what_cannot_fire(void **state)
         bool got = rg_eval_fires(&f.ctx, rg_ruleset_rule(f.rs, 0)->when);
         if (got != cases[i].want)
             fail_msg("%s (case %zu): fires %d, want %d", cases[i].expr, i, got, cases[i].want);
-        if (cases[i].asked && !asked(&f, cases[i].asked))
+        if (cases[i].asked && !fx_asked(&f, cases[i].asked))
             fail_msg("%s (case %zu): %s not asked", cases[i].expr, i, cases[i].asked);
-        if (cases[i].not_asked && asked(&f, cases[i].not_asked))
+        if (cases[i].not_asked && fx_asked(&f, cases[i].not_asked))
             fail_msg("%s (case %zu): %s asked", cases[i].expr, i, cases[i].not_asked);
         fx_end(&f, cases[i].ev);
-        fx_close(&f);
-    }
-}
-
-/* The event's GeoIP answer, as if looked up (fx contexts have no
- * database): what rg_eval_geo returns for the rest of the event. */
-static void fake_lookup(rules_fx *f, const rg_geo_result *where)
-{
-    f->ctx.geo_gen = f->ctx.gen;
-    f->ctx.geo_ok = where != NULL;
-    if (where)
-        f->ctx.geo_res = *where;
-}
-
-/* `geo_distance_km > X` (and >=) as rg_eval_fires asks it (the positions'
- * bound first, rules/expr_fires.c fires_distance_over) against the generic
- * walk, on devices from metres to thousands of km from the IP's city,
- * with records at city level, country level and none, thresholds from a
- * sum, a literal and an integer name; the distance is left out only when
- * the rule does not fire. */
-static void test_distance_bound_equals_generic(void **state)
-{
-    (void)state;
-    static const char *const exprs[] = {
-        "geo_distance_km > 500 + geo_accuracy_km", "geo_distance_km >= 5 + geo_accuracy_km",
-        "geo_distance_km > 100", "geo_distance_km >= 0", "geo_distance_km > shares", "geo_distance_km > 1 / 0",
-        "geo_distance_km >= 2 * geo_accuracy_km",
-    };
-    const double offsets[] = {0.0, 0.0001, 0.01, 0.5, 0.9, 1.0, 4.4, 4.5, 5.0, 20.0, 120.0, -60.0};
-    for (size_t x = 0; x < sizeof exprs / sizeof exprs[0]; x++)
-        for (size_t o = 0; o < sizeof offsets / sizeof offsets[0]; o++)
-            for (int level = 0; level < 3; level++) {
-                rg_event ev = mk_transfer(T0, "u-1", "u-2", 100);
-                ev.ip = "1.2.3.4";
-                ev.ip_family = AF_INET;
-                memcpy(ev.ip_bin, (const unsigned char[]){1, 2, 3, 4}, 4);
-                ev.has_location = true;
-                ev.lat = 31.2304 + offsets[o];
-                ev.lon = 121.4737 - offsets[o] * 0.7;
-                if (ev.lon < -180.0)
-                    ev.lon += 360.0;
-                rg_geo_result where;
-                memset(&where, 0, sizeof where);
-                where.found = true;
-                memcpy(where.country, "CN", 3);
-                where.city_level = level == 0;
-                where.lat = 31.2304;
-                where.lon = 121.4737;
-                where.accuracy_km = (int32_t)(o * 10);
-                char *yaml = one_rule_file(exprs[x]);
-                rules_fx f, g;
-                fx_load(&f, yaml);
-                fx_load(&g, yaml);
-                free(yaml);
-                rg_expr_despecialise(rg_ruleset_rule(g.rs, 0)->when);
-                fx_begin(&f, &ev);
-                fx_begin(&g, &ev);
-                fake_lookup(&f, level < 2 ? &where : NULL);
-                fake_lookup(&g, level < 2 ? &where : NULL);
-                bool fires = rg_eval_fires(&f.ctx, rg_ruleset_rule(f.rs, 0)->when);
-                rg_tri walk = rg_eval_condition(&g.ctx, rg_ruleset_rule(g.rs, 0)->when);
-                if (fires != (walk == RG_TRUE))
-                    fail_msg("%s, device %g deg off, level %d: fires %d, walk %s", exprs[x], offsets[o], level, fires,
-                             TRI[walk]);
-                if (fires && !asked(&f, "geo_distance_km"))
-                    fail_msg("%s, device %g deg off: fires without the distance", exprs[x], offsets[o]);
-                if (x == 0 && level == 0 && offsets[o] == 0.01 && asked(&f, "geo_distance_km"))
-                    fail_msg("%s, device 1 km off: the bound did not settle it", exprs[x]);
-                if (x == 0 && level == 0 && offsets[o] == 0.01 && asked(&f, "geo_accuracy_km"))
-                    fail_msg("%s, device 1 km off: the floor of X did not settle it", exprs[x]);
-                fx_end(&f, &ev);
-                fx_end(&g, &ev);
-                fx_close(&f);
-                fx_close(&g);
-            }
-}
-
-/* The floor of X in `geo_distance_km > X` (rg_expr.x_floor): literals,
- * geo_accuracy_km's 0 and NUMBER sums of those; nothing else promises
- * one (a product, a name of another family, an integer sum). */
-static void test_distance_x_floor(void **state)
-{
-    (void)state;
-    const struct {
-        const char *expr;
-        bool has;
-        double floor;
-    } cases[] = {
-        {"geo_distance_km > 500 + geo_accuracy_km", true, 500.0},
-        {"geo_distance_km >= geo_accuracy_km + 5 + 7", true, 12.0},
-        {"geo_distance_km > 100", true, 100.0},
-        {"geo_distance_km > geo_accuracy_km", true, 0.0},
-        {"geo_distance_km > 2 * geo_accuracy_km", false, 0.0},
-        {"geo_distance_km > 500 - geo_accuracy_km", false, 0.0},
-        {"geo_distance_km > shares", false, 0.0},
-        {"geo_distance_km > 500 + shares", false, 0.0},
-        {"geo_distance_km < 500 + geo_accuracy_km", false, 0.0},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        rules_fx f;
-        fx_load_expr(&f, cases[i].expr);
-        const rg_expr *when = rg_ruleset_rule(f.rs, 0)->when;
-        if (when->has_x_floor != cases[i].has || (cases[i].has && when->x_floor != cases[i].floor))
-            fail_msg("%s: floor %d %g, want %d %g", cases[i].expr, when->has_x_floor, when->x_floor, cases[i].has,
-                     cases[i].floor);
         fx_close(&f);
     }
 }
@@ -601,7 +479,7 @@ static void test_name_needs_kept(void **state)
                      det->names[i].type == RG_T_BOOL ? det->names[i].name : "1 > 2", det->names[i].name);
             rules_fx f;
             fx_load(&f, yaml);
-            const rg_name_use *u = use_named(f.rs, det->names[i].name);
+            const rg_name_use *u = fx_use_named(f.rs, det->names[i].name);
             assert_non_null(u);
             fx_begin(&f, &full);
             bool known_full = rg_eval_use(&f.ctx, u).known;
@@ -696,8 +574,6 @@ int main(void)
         cmocka_unit_test(test_signal_of_one_use),
         cmocka_unit_test(test_fires_skips_what_cannot_fire),
         cmocka_unit_test(test_fire_parts),
-        cmocka_unit_test(test_distance_bound_equals_generic),
-        cmocka_unit_test(test_distance_x_floor),
         cmocka_unit_test(test_name_needs_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,6 +127,25 @@ static inline rg_tri fx_rule(rules_fx *f, size_t i, const rg_event *ev)
 /* A rule file with one rule whose `when` is `expr`, plus a few lists and
  * signals for the tests to use. The expression goes in a YAML literal
  * block so that it needs no quoting. */
+/* The use named `name` in the file, or NULL. */
+static inline const rg_name_use *fx_use_named(const rg_ruleset *rs, const char *name)
+{
+    for (size_t i = 0; i < rg_ruleset_use_count(rs); i++)
+        if (strcmp(rg_ruleset_use(rs, i)->spec->name, name) == 0)
+            return rg_ruleset_use(rs, i);
+    return NULL;
+}
+
+/* Whether the use named `name` was computed for the current event. */
+static inline bool fx_asked(const rules_fx *f, const char *name)
+{
+    const rg_name_use *u = fx_use_named(f->rs, name);
+    assert_non_null(u);
+    return f->ctx.memo_gen[u->slot] == f->ctx.gen;
+}
+
+static inline const char *tri_name(rg_tri t) { return t == RG_TRUE ? "TRUE" : t == RG_FALSE ? "FALSE" : "UNKNOWN"; }
+
 static inline char *one_rule_file(const char *expr)
 {
     static const char head[] =
