@@ -29,12 +29,8 @@
 
 #include <maxminddb.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define HAVE_AVX2_TREE_CHECK 1   /* find_bad_node's first pass, where the CPU has AVX2 */
-#endif
-
 #include "geo/geo_record.h"
+#include "geo/geo_tree.h"
 
 typedef struct geo_db {
     MMDB_s mmdb;
@@ -127,155 +123,6 @@ static int tree_holds_ipv4(const MMDB_s *mmdb)
  * for that one address range, silently changing decisions. A walk over
  * every node costs a few ms for the pinned files (docs/geoip.md).
  * 0, or -1 with the reason (starting with the path) in errstr. */
-/* The two records of the search-tree node at p (MaxMind DB spec, "Search
- * Tree Section"; big-endian, 28-bit records share their middle byte's
- * nibbles). Decoded here rather than with MMDB_read_node, which fills two
- * entries per node: the pinned IPv4 file has 3.7 million nodes. */
-static inline void node_records(const uint8_t *p, uint16_t record_size, uint64_t *left, uint64_t *right)
-{
-    switch (record_size) {
-    case 24:
-        *left = (uint64_t)p[0] << 16 | (uint64_t)p[1] << 8 | p[2];
-        *right = (uint64_t)p[3] << 16 | (uint64_t)p[4] << 8 | p[5];
-        break;
-    case 28:
-        *left = (uint64_t)(p[3] & 0xf0) << 20 | (uint64_t)p[0] << 16 | (uint64_t)p[1] << 8 | p[2];
-        *right = (uint64_t)(p[3] & 0x0f) << 24 | (uint64_t)p[4] << 16 | (uint64_t)p[5] << 8 | p[6];
-        break;
-    default:
-        *left = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
-        *right = (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | p[7];
-        break;
-    }
-}
-
-/* Whether a record is bad: not a node (the root is a loop), not empty
- * (node_count), not data (node_count + 16 + an offset in the data
- * section). Unsigned wrap-around makes each test one compare. */
-#define RECORD_BAD(r, n, data_end) (((r) - 1 >= (n)) & ((r) - (n) - 16 >= (data_end) - (n) - 16))
-
-/* Whether any record of nodes [from, node_count) is bad: one pass without
- * a branch per record, its decoding specialised per record size (~10
- * instructions a node instead of ~40 with the generic decoder). Reading 8
- * bytes at the last node is safe: the 16 zero bytes after the tree were
- * checked before. */
-static bool any_bad_scalar(const uint8_t *tree, uint64_t from, uint64_t node_count, uint16_t record_size,
-                           uint64_t data_end)
-{
-    uint64_t any_bad = 0;
-    const uint8_t *p = tree + from * (record_size / 4);
-    switch (record_size) {
-    case 24:
-        for (uint64_t node = from; node < node_count; node++, p += 6) {
-            uint64_t v;
-            memcpy(&v, p, 8);
-            v = __builtin_bswap64(v);
-            uint64_t left = v >> 40, right = (v >> 16) & 0xffffff;
-            any_bad |= RECORD_BAD(left, node_count, data_end) | RECORD_BAD(right, node_count, data_end);
-        }
-        break;
-    case 28:
-        for (uint64_t node = from; node < node_count; node++, p += 7) {
-            uint64_t v;
-            memcpy(&v, p, 8);
-            v = __builtin_bswap64(v);
-            uint64_t left = (v >> 40) | ((v >> 12) & 0xf000000), right = (v >> 8) & 0xfffffff;
-            any_bad |= RECORD_BAD(left, node_count, data_end) | RECORD_BAD(right, node_count, data_end);
-        }
-        break;
-    default:
-        for (uint64_t node = from; node < node_count; node++, p += 8) {
-            uint64_t v;
-            memcpy(&v, p, 8);
-            v = __builtin_bswap64(v);
-            uint64_t left = v >> 32, right = v & 0xffffffff;
-            any_bad |= RECORD_BAD(left, node_count, data_end) | RECORD_BAD(right, node_count, data_end);
-        }
-        break;
-    }
-    return any_bad != 0;
-}
-
-#ifdef HAVE_AVX2_TREE_CHECK
-
-/* The same test for 24-bit records, eight records (four nodes) per step
- * with AVX2, on CPUs that have it (the pinned IPv4 file: 3.7 M nodes,
- * ~28 instructions a node in the scalar pass, most of a run's open). Each
- * 128-bit half takes 12 bytes (two nodes) and spreads its four big-endian
- * 24-bit records into four 32-bit lanes; a record r is bad when neither
- * r - 1 < node_count (a node, or empty: node_count) nor r - node_count -
- * 16 < data_size (data), the scalar RECORD_BAD in 32-bit lanes. Only
- * called when node_count < 2^24 and data_size < 2^31, so no lane wraps
- * into a false "good". Returns how many nodes it covered (a multiple of
- * 4; the rest is the scalar pass's) and whether any was bad. Loads end at
- * most 4 bytes past the last node covered, inside the checked separator. */
-/* Whether each of the four 24-bit records of two nodes at p is good (all
- * ones in its lane) or bad (zero). */
-__attribute__((target("avx2"))) static inline __m256i records_good_24(const uint8_t *p, __m256i spread, __m256i one,
-                                                                      __m256i n_x, __m256i n16, __m256i size_x,
-                                                                      __m256i sign)
-{
-    __m256i raw = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
-                                          _mm_loadu_si128((const __m128i *)(p + 12)), 1);
-    __m256i r = _mm256_shuffle_epi8(raw, spread);
-    /* unsigned x < y  <=>  (x ^ sign) < (y ^ sign) signed */
-    __m256i is_node = _mm256_cmpgt_epi32(n_x, _mm256_xor_si256(_mm256_sub_epi32(r, one), sign));
-    __m256i is_data = _mm256_cmpgt_epi32(size_x, _mm256_xor_si256(_mm256_sub_epi32(r, n16), sign));
-    return _mm256_or_si256(is_node, is_data);
-}
-
-__attribute__((target("avx2"))) static uint64_t any_bad_avx2_24(const uint8_t *tree, uint64_t node_count,
-                                                                uint32_t data_size, bool *bad)
-{
-    const __m256i spread = _mm256_setr_epi8(2, 1, 0, -1, 5, 4, 3, -1, 8, 7, 6, -1, 11, 10, 9, -1,
-                                            2, 1, 0, -1, 5, 4, 3, -1, 8, 7, 6, -1, 11, 10, 9, -1);
-    const __m256i one = _mm256_set1_epi32(1), sign = _mm256_set1_epi32(INT32_MIN);
-    const __m256i n_x = _mm256_xor_si256(_mm256_set1_epi32((int)node_count), sign);
-    const __m256i n16 = _mm256_set1_epi32((int)(node_count + 16));
-    const __m256i size_x = _mm256_xor_si256(_mm256_set1_epi32((int)data_size), sign);
-    const __m256i all = _mm256_set1_epi32(-1);
-    /* Lanes stay all ones while every record seen is good: an AND per
-     * four nodes, eight nodes a step. */
-    __m256i good = all;
-    uint64_t done = 0;
-    for (; done + 8 <= node_count; done += 8) {
-        const uint8_t *p = tree + done * 6;
-        good = _mm256_and_si256(good, records_good_24(p, spread, one, n_x, n16, size_x, sign));
-        good = _mm256_and_si256(good, records_good_24(p + 24, spread, one, n_x, n16, size_x, sign));
-    }
-    if (done + 4 <= node_count) {
-        good = _mm256_and_si256(good, records_good_24(tree + done * 6, spread, one, n_x, n16, size_x, sign));
-        done += 4;
-    }
-    *bad = !_mm256_testc_si256(good, all);   /* some lane not all ones */
-    return done;
-}
-#endif
-
-/* The first node with a bad record, node_count when none. Only when a
- * bad record is found, a second pass finds the first. */
-static uint64_t find_bad_node(const uint8_t *tree, uint64_t node_count, uint16_t record_size, uint64_t data_end)
-{
-    uint64_t from = 0;
-    bool bad = false;
-#ifdef HAVE_AVX2_TREE_CHECK
-    const uint64_t data_size = data_end - node_count - 16;
-    if (record_size == 24 && node_count < (UINT64_C(1) << 24) && data_size < (UINT64_C(1) << 31) &&
-        __builtin_cpu_supports("avx2"))
-        from = any_bad_avx2_24(tree, node_count, (uint32_t)data_size, &bad);
-#endif
-    if (!bad && !any_bad_scalar(tree, from, node_count, record_size, data_end))
-        return node_count;
-    const uint8_t *p = tree;
-    for (uint64_t node = 0; node < node_count; node++, p += record_size / 4) {
-        uint64_t left, right;
-        node_records(p, record_size, &left, &right);
-        if (RECORD_BAD(left, node_count, data_end) | RECORD_BAD(right, node_count, data_end))
-            return node;
-    }
-    return node_count;
-}
-
 static int check_consistent(const geo_db *db, const char *path, char *errstr, size_t errstr_size)
 {
     const MMDB_s *m = &db->mmdb;
@@ -317,12 +164,12 @@ static int check_consistent(const geo_db *db, const char *path, char *errstr, si
 #endif
     const uint64_t node_count = md->node_count, data_end = node_count + 16 + m->data_section_size;
     const unsigned node_bytes = md->record_size / 4;
-    uint64_t first_bad = find_bad_node(m->file_content, node_count, md->record_size, data_end);
+    uint64_t first_bad = rg_geo_first_bad_node(m->file_content, node_count, md->record_size, data_end);
     if (first_bad == node_count)
         return 0;
     uint64_t left, right;
-    node_records(m->file_content + first_bad * node_bytes, md->record_size, &left, &right);
-    bool left_bad = RECORD_BAD(left, node_count, data_end);
+    rg_geo_node_records(m->file_content + first_bad * node_bytes, md->record_size, &left, &right);
+    bool left_bad = RG_GEO_RECORD_BAD(left, node_count, data_end);
     set_error(errstr, errstr_size,
               "%s: inconsistent search tree: node %llu's %s record is %llu, neither a node (1..%llu), "
               "empty (%llu) nor in the %u-byte data section",
@@ -522,7 +369,7 @@ static bool walk_ipv4(const MMDB_s *m, const unsigned char *addr, bool *found, u
     } else {
         for (; bit < 32 && value < node_count; bit++) {
             uint64_t left, right;
-            node_records(tree + value * (md->record_size / 4), md->record_size, &left, &right);
+            rg_geo_node_records(tree + value * (md->record_size / 4), md->record_size, &left, &right);
             value = a >> (31 - bit) & 1 ? right : left;
         }
     }
