@@ -157,54 +157,19 @@ __attribute__((target("aes"))) static inline __m128i aes_lane(__m128i block, int
     return x;
 }
 
-static inline uint64_t hash_load64(const unsigned char *p)
-{
-    uint64_t w;
-    memcpy(&w, p, sizeof w);
-    return w;
-}
-
-static inline uint64_t hash_load32(const unsigned char *p)
-{
-    uint32_t w;
-    memcpy(&w, p, sizeof w);
-    return w;
-}
-
-/* 1..16 bytes at p as one block (short_words of strmap_memo.h). */
-static inline __m128i short_block(const unsigned char *p, size_t len)
-{
-    uint64_t lo, hi = 0;
-    if (len >= 8) {
-        lo = hash_load64(p);
-        hi = hash_load64(p + len - 8);
-    } else if (len >= 4) {
-        lo = hash_load32(p) | hash_load32(p + len - 4) << 32;
-    } else {
-        lo = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16;
-    }
-    return _mm_set_epi64x((long long)hi, (long long)lo);
-}
-
-/* The 128 bits of a lane, folded to the 64 a table hash returns. */
-static inline uint64_t fold(__m128i x)
-{
-    return (uint64_t)_mm_cvtsi128_si64(x) ^ (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x));
-}
-
 /* A key of 0..32 bytes: one lane up to 16, two beyond. */
 __attribute__((target("aes"))) static uint64_t aes_hash(const unsigned char *p, size_t len)
 {
     if (len <= 16)
-        return fold(aes_lane(len ? short_block(p, len) : _mm_setzero_si128(), 0, len));
+        return rg_hash_fold(aes_lane(len ? rg_hash_short_block(p, len) : _mm_setzero_si128(), 0, len));
     __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16));
-    return fold(_mm_xor_si128(aes_lane(a, 0, len), aes_lane(b, 1, len)));
+    return rg_hash_fold(_mm_xor_si128(aes_lane(a, 0, len), aes_lane(b, 1, len)));
 }
 
 __attribute__((target("aes"))) static uint64_t aes_hash_u64(uint64_t value)
 {
-    return fold(aes_lane(_mm_set_epi64x(0, (long long)value), 0, 8));
+    return rg_hash_fold(aes_lane(_mm_set_epi64x(0, (long long)value), 0, 8));
 }
 
 static bool cpu_has_aes(void)

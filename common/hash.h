@@ -39,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Table hash of data[0..len) under the process key. */
 uint64_t rg_hash_bytes(const void *data, size_t len);
@@ -69,6 +70,27 @@ extern bool rg_hash_aes;
  * them) or SipHash-1-3, with the same rules as rg_hash_set_key. */
 void rg_hash_use_aes(bool on);
 
+/* A key of 1..16 bytes as two words: overlapping loads, so the words and
+ * the length determine every byte (the AES hash's block, and the SipHash
+ * memo's key in strmap_memo.h). */
+static inline void rg_hash_short_words(const void *key, size_t len, uint64_t w[2])
+{
+    const unsigned char *p = key;
+    if (len >= 8) {
+        memcpy(&w[0], p, sizeof w[0]);
+        memcpy(&w[1], p + len - 8, sizeof w[1]);
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, sizeof a);
+        memcpy(&b, p + len - 4, sizeof b);
+        w[0] = a | (uint64_t)b << 32;
+        w[1] = 0;
+    } else {
+        w[0] = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16;
+        w[1] = 0;
+    }
+}
+
 /*
  * The table function inline for keys of 1..16 bytes under AES (every id
  * the captures use), for the hot lookups (common/strmap.h rg_strmap_hash,
@@ -84,7 +106,6 @@ void rg_hash_use_aes(bool on);
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define RG_HASH_INLINE_AES 1
 #include <emmintrin.h>
-#include <string.h>
 
 #define RG_HASH_AES_ROUNDS 4
 /* What hash.c derives from the process key; read-only outside it. */
@@ -102,28 +123,30 @@ static inline __m128i rg_hash_aesenc(__m128i x, const __m128i *key)
     return x;
 }
 
+/* 1..16 bytes at p as one block (rg_hash_short_words): hash.c's lanes
+ * and the inline hash below both load ids so. */
+static inline __m128i rg_hash_short_block(const void *p, size_t len)
+{
+    uint64_t w[2];
+    rg_hash_short_words(p, len, w);
+    return _mm_set_epi64x((long long)w[1], (long long)w[0]);
+}
+
+/* The 128 bits of a lane, folded to the 64 a table hash returns. */
+static inline uint64_t rg_hash_fold(__m128i x)
+{
+    return (uint64_t)_mm_cvtsi128_si64(x) ^ (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x));
+}
+
 /* rg_hash_bytes of 1..16 bytes, rg_hash_aes set: hash.c's lane 0 (the
- * block as two overlapping words, whitened by length, four rounds, the
- * halves folded). */
+ * block whitened by length, four rounds, the halves folded), its rounds
+ * here in asm; test_hash compares the two. */
 static inline uint64_t rg_hash_aes_short(const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    uint64_t lo, hi = 0;
-    if (len >= 8) {
-        memcpy(&lo, p, sizeof lo);
-        memcpy(&hi, p + len - 8, sizeof hi);
-    } else if (len >= 4) {
-        uint32_t a, b;
-        memcpy(&a, p, sizeof a);
-        memcpy(&b, p + len - 4, sizeof b);
-        lo = a | (uint64_t)b << 32;
-    } else {
-        lo = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16;
-    }
-    __m128i x = _mm_xor_si128(_mm_set_epi64x((long long)hi, (long long)lo), rg_hash_aes_key.whiten[0][len]);
+    __m128i x = _mm_xor_si128(rg_hash_short_block(data, len), rg_hash_aes_key.whiten[0][len]);
     for (int r = 0; r < RG_HASH_AES_ROUNDS; r++)
         x = rg_hash_aesenc(x, &rg_hash_aes_key.round[0][r]);
-    return (uint64_t)_mm_cvtsi128_si64(x) ^ (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x));
+    return rg_hash_fold(x);
 }
 #endif
 

@@ -81,23 +81,6 @@ static uint32_t load32(const char *p)
     return v;
 }
 
-/* Keys of 1..16 bytes as two words: overlapping loads, so the words and
- * the length determine every byte. */
-static inline void short_words(const char *key, size_t len, uint64_t w[2])
-{
-    if (len >= 8) {
-        w[0] = load64(key);
-        w[1] = load64(key + len - 8);
-    } else if (len >= 4) {
-        w[0] = load32(key) | (uint64_t)load32(key + len - 4) << 32;
-        w[1] = 0;
-    } else {
-        w[0] = (uint64_t)(unsigned char)key[0] | (uint64_t)(unsigned char)key[len / 2] << 8 |
-               (uint64_t)(unsigned char)key[len - 1] << 16;
-        w[1] = 0;
-    }
-}
-
 /* Which memo slot: any mix of the words will do (the slot only decides
  * which earlier key is forgotten). */
 static inline size_t memo_slot(uint64_t a, uint64_t b, size_t len, int bits)
@@ -142,7 +125,7 @@ static inline uint32_t hash32(const char *key, size_t keylen)
     }
     struct hash_memo *mm = &memo;
     uint64_t w[2];
-    short_words(key, keylen, w);
+    rg_hash_short_words(key, keylen, w);
     struct memo_short *e = &mm->s[memo_slot(w[0], w[1], keylen, 6)];
     if (e->len == keylen && e->w[0] == w[0] && e->w[1] == w[1] && mm->generation == rg_hash_key_generation)
         return e->hash;
