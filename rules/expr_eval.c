@@ -284,17 +284,19 @@ static int node_use_cmp_int(rg_eval_ctx *ctx, const rg_expr *e)
     return tri_of_order(e->op, a->u.i, e->b->lit.u.i);
 }
 
-/* The same for one operator, the literal's value read in place. */
-#define USE_CMP_INT_OP(name, OP)                                          \
-    static int name(rg_eval_ctx *ctx, const rg_expr *e)                   \
-    {                                                                     \
-        const rg_value *a = rg_eval_use_ref(ctx, rg_expr_use_read(e->a)); \
-        if (!a->known)                                                    \
-            return RG_UNKNOWN;                                            \
-        if (!rg_expr_is_integral(a->type))                                \
-            return compare(e->op, *a, e->b->lit);                         \
-        return a->u.i OP e->b->lit.u.i ? RG_TRUE : RG_FALSE;              \
+/* The same for one operator, the literal's value read in place; the
+ * name's value from REF (a use's memo entry, or `amount`'s below). */
+#define CMP_INT_OP(name, OP, REF)                                  \
+    static int name(rg_eval_ctx *ctx, const rg_expr *e)            \
+    {                                                              \
+        const rg_value *a = REF;                                   \
+        if (!a->known)                                             \
+            return RG_UNKNOWN;                                     \
+        if (!rg_expr_is_integral(a->type))                         \
+            return compare(e->op, *a, e->b->lit);                  \
+        return a->u.i OP e->b->lit.u.i ? RG_TRUE : RG_FALSE;       \
     }
+#define USE_CMP_INT_OP(name, OP) CMP_INT_OP(name, OP, rg_eval_use_ref(ctx, rg_expr_use_read(e->a)))
 USE_CMP_INT_OP(node_use_eq_int, ==)
 USE_CMP_INT_OP(node_use_ne_int, !=)
 USE_CMP_INT_OP(node_use_lt_int, <)
@@ -337,16 +339,7 @@ static bool is_amount_use(const rg_expr *e)
            u->spec && u->spec->name && strcmp(u->spec->name, "amount") == 0 && u->spec->type == RG_T_MONEY;
 }
 
-#define AMOUNT_CMP_INT_OP(name, OP)                                \
-    static int name(rg_eval_ctx *ctx, const rg_expr *e)            \
-    {                                                              \
-        const rg_value *a = amount_ref(ctx, e->a->use);            \
-        if (!a->known)                                             \
-            return RG_UNKNOWN;                                     \
-        if (!rg_expr_is_integral(a->type))                         \
-            return compare(e->op, *a, e->b->lit);                  \
-        return a->u.i OP e->b->lit.u.i ? RG_TRUE : RG_FALSE;       \
-    }
+#define AMOUNT_CMP_INT_OP(name, OP) CMP_INT_OP(name, OP, amount_ref(ctx, e->a->use))
 AMOUNT_CMP_INT_OP(node_amount_eq_int, ==)
 AMOUNT_CMP_INT_OP(node_amount_ne_int, !=)
 AMOUNT_CMP_INT_OP(node_amount_lt_int, <)
