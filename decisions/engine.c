@@ -115,6 +115,21 @@ static size_t geo_class(const rg_event *ev)
     return t * 2 + (ev->has_location ? 1 : 0);
 }
 
+/* The hashes rg_engine_prefetch's stage 0 made of ev, matched by address
+ * in the ring of the last four events it saw: searched oldest first (the
+ * process stage, which reads ahead's oldest) or newest first (the later
+ * prefetch stages). NULL when ev is not there. */
+static inline const rg_event_hashes *ahead_of(const rg_engine *e, const rg_event *ev, bool oldest_first)
+{
+    const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
+    for (size_t i = 1; i <= n_ahead; i++) {
+        size_t k = (e->ahead_next - (oldest_first ? n_ahead + 1 - i : i)) % n_ahead;
+        if (e->ahead[k].ev == ev)
+            return &e->ahead[k].h;
+    }
+    return NULL;
+}
+
 rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_len,
                                          uint32_t families, const void *values_in, size_t values_in_len,
                                          rg_strbuf *values_out, const rg_sink *sink)
@@ -161,14 +176,9 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     /* The hashes stage 0 made of these ids, if it saw this event (read
      * ahead, it is the ring's oldest): hints the store checks against the
      * keys, since the ring matches events by address alone. */
-    const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
-    for (size_t back = n_ahead; back >= 1; back--) {   /* oldest first */
-        size_t k = (e->ahead_next - back) % n_ahead;
-        if (e->ahead[k].ev == ev) {
-            rg_account_focus_hint(e->accounts, e->ahead[k].h.account, e->ahead[k].h.counterparty);
-            break;
-        }
-    }
+    const rg_event_hashes *ahead = ahead_of(e, ev, true);
+    if (ahead)
+        rg_account_focus_hint(e->accounts, ahead->account, ahead->counterparty);
     for (const rg_engine_hook *h = e->plan.observe, *end = h + e->plan.n_observe; h < end; h++)
         if (families & h->bit)
             h->fn.event(h->state, ev, ctx);
@@ -224,11 +234,8 @@ void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, ui
     size_t guess = (e->ahead_next - 1 - (unsigned)stage) % n_ahead;
     if (stage >= 1 && e->ahead[guess].ev == ev)
         h = &e->ahead[guess].h;
-    for (size_t back = 1; stage >= 1 && back <= n_ahead && !h; back++) {   /* newest first */
-        size_t k = (e->ahead_next - back) % n_ahead;
-        if (e->ahead[k].ev == ev)
-            h = &e->ahead[k].h;
-    }
+    if (stage >= 1 && !h)
+        h = ahead_of(e, ev, false);
     if (!h) {
         size_t k = e->ahead_next++ % n_ahead;
         e->ahead[k].ev = ev;
