@@ -149,9 +149,6 @@ static inline rg_tri rg_eval_condition(rg_eval_ctx *ctx, const struct rg_expr *e
 {
     if (!e)
         return RG_UNKNOWN;
-    unsigned settled = (unsigned)(e->type_settled >> (4 * (ctx->type_slot & 15)) & 15);
-    if (settled)
-        return (rg_tri)(settled - 1);   /* the type settles it (rg_expr.type_settled) */
     return e->tri ? (rg_tri)e->tri(ctx, e) : rg_eval_condition_walk(ctx, e);
 }
 

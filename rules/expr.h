@@ -95,13 +95,6 @@ typedef struct rg_expr {
      * (`type == red_packet_claim and ...`): what is left of it for each
      * type (expr_fold.c, "Folding on the event type"); NULL otherwise. */
     const struct rg_expr_by_type *by_type;
-    /* by_type's settled answers, four bits per rg_eval_ctx.type_slot
-     * (slot s at bits 4s..4s+3): 0 when the slot's residue is a subtree
-     * to evaluate (or there is no fold), else the rg_tri plus one. So
-     * rg_eval_condition answers a count() filter the type settles (`type
-     * in [transfer, red_packet_send]` on every event) inline, without the
-     * call to the root's evaluator; the answer is by_type's either way. */
-    uint64_t type_settled;
     /* RG_X_USE, specialised: the use whose memo entry the value is read
      * from: `use`, or for a signal that names one use (`payments_24h:
      * count(24h, ...)`) that use, which has the same value (eval_ctx.c)

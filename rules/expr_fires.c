@@ -358,7 +358,6 @@ void rg_expr_despecialise(const rg_expr *e)
     ((rg_expr *)e)->fires = NULL;
     ((rg_expr *)e)->fire_all = ((rg_expr *)e)->fire_any = 0;   /* the walk's answer, asked whole */
     ((rg_expr *)e)->fire_never = 0;
-    ((rg_expr *)e)->type_settled = 0;   /* by_type (the fold) stays; its evaluator is cleared above */
     ((rg_expr *)e)->has_x_floor = false;
     if (e->kind == RG_X_USE) {
         if (e->use) {

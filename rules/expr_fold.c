@@ -143,14 +143,6 @@ void rg_expr_fold_types(rg_expr *e, rg_arena *arena)
         return;
     *keep = bt;
     e->by_type = keep;
-    /* The settled residues, for rg_eval_condition's inline answer: slot 0
-     * (type unknown) is never settled; a slot past the table's sixteen
-     * is left to node_by_type. */
-    _Static_assert(RG_EV_TYPE_COUNT + 1 <= 16, "rg_expr.type_settled holds sixteen slots");
-    e->type_settled = 0;
-    for (unsigned slot = 1; slot <= RG_EV_TYPE_COUNT; slot++)
-        if (bt.at[slot].konst >= 0)
-            e->type_settled |= (uint64_t)(bt.at[slot].konst + 1) << (4 * slot);
     e->tri = node_by_type;
     e->fires = NULL;   /* the residue's answer, asked whole */
 }
