@@ -3,11 +3,11 @@
  * ingest layer.
  *
  * A regular file whose first two bytes are not gzip's magic (1f 8b) is
- * read with read() straight into the line buffers: zlib's transparent mode
- * would copy every byte once more. A gzip file, standard input and pipes
- * go through zlib's gz* reader, which recognises gzip by its magic bytes,
- * reads concatenated members as one stream and passes anything else
- * through unchanged (a pipe cannot be peeked at without consuming it).
+ * read with read() straight into the line buffers. A gzip file, standard
+ * input and pipes go through gunzip.h (ISA-L's inflate), which recognises
+ * gzip by its magic bytes, reads concatenated members as one stream and
+ * passes anything else through unchanged (a pipe cannot be peeked at
+ * without consuming it).
  *
  * Lines are cut in place from large read chunks and handed out without a
  * copy. A line that straddles two reads has its start copied to the front
@@ -28,16 +28,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-
 #include "event_parse.h"
+#include "gunzip.h"
 
 /* A read fills up to a chunk's free room; big enough that reads cost
  * nothing per line, small enough to stay cache-friendly. At least
  * READ_MIN bytes are asked for at a time. */
 #define CHUNK_SIZE (256 * 1024)
 #define READ_MIN (16 * 1024)
-#define GZ_BUFFER (32 * 1024)
 /* Chunks: one per held line at most, the current one, and one to move to. */
 #define MAX_CHUNKS (RG_CAPTURE_MAX_HELD + 2)
 #define SOURCE_SLOTS (RG_CAPTURE_MAX_HELD + 1)
@@ -56,7 +54,7 @@ struct rg_capture {
     char **paths;
     size_t n_paths, cur;      /* cur: the file being read (== n_paths at the end) */
     bool open;                /* a file is open: gz or fd */
-    gzFile gz;                /* gzip, stdin and pipes */
+    rg_gunzip *gz;            /* gzip, stdin and pipes */
     int fd;                   /* plain regular files (-1 otherwise) */
     uint64_t fd_offset;       /* bytes read from fd */
     uint64_t *sizes;          /* st_size of each regular file, 0 otherwise */
@@ -122,8 +120,7 @@ fail:
 
 static void close_file(rg_capture *c)
 {
-    if (c->gz)
-        gzclose(c->gz);
+    rg_gunzip_close(c->gz);
     if (c->fd >= 0)
         close(c->fd);
     c->gz = NULL;
@@ -153,11 +150,9 @@ const rg_capture_stats *rg_capture_get_stats(const rg_capture *c) { return &c->s
 void rg_capture_progress(const rg_capture *c, uint64_t *done, uint64_t *total)
 {
     uint64_t d = c->done_before;
-    if (c->gz) {
-        z_off_t off = gzoffset(c->gz);
-        if (off > 0)
-            d += (uint64_t)off;
-    } else if (c->fd >= 0) {
+    if (c->gz)
+        d += rg_gunzip_offset(c->gz);
+    else if (c->fd >= 0) {
         d += c->fd_offset;
     }
     *done = d;
@@ -184,7 +179,7 @@ static rg_capture_status open_next(rg_capture *c)
 {
     const char *path = c->paths[c->cur];
     bool is_stdin = strcmp(path, "-") == 0;
-    /* dup() stdin so that gzclose leaves the process's stdin open. */
+    /* dup() stdin so that closing it leaves the process's stdin open. */
     int fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return fail(c, "%s: cannot open: %s", path, strerror(errno));
@@ -197,20 +192,17 @@ static rg_capture_status open_next(rg_capture *c)
         }
         regular = S_ISREG(st.st_mode);
     }
-    /* Standard input always goes through zlib (which reads gzip and plain
-     * text alike from wherever the descriptor stands): a redirected file
+    /* Standard input always goes through gunzip (which reads gzip and
+     * plain text alike from wherever the descriptor stands): a redirected file
      * may have been partly read before us, and starts_gzip looks at its
      * first bytes, not at the current position. */
     if (regular && !is_stdin && !starts_gzip(fd)) {
         c->fd = fd;
         c->fd_offset = 0;
     } else {
-        c->gz = gzdopen(fd, "rb");
-        if (!c->gz) {
-            close(fd);
+        c->gz = rg_gunzip_open(fd); /* which closes fd if it fails */
+        if (!c->gz)
             return fail(c, "%s: cannot open: %s", path, "out of memory");
-        }
-        gzbuffer(c->gz, GZ_BUFFER);
     }
     c->open = true;
     /* pos == len here: reading goes on after the previous file's last
@@ -283,23 +275,12 @@ static long fill(rg_capture *c)
         c->fd_offset += (uint64_t)r;
         n = (long)r;
     } else {
-        int r = gzread(c->gz, k->data + c->len, room > (1u << 30) ? (1u << 30) : (unsigned)room);
-        int errnum;
+        ssize_t r = rg_gunzip_read(c->gz, k->data + c->len, room);
         if (r < 0) {
-            const char *msg = gzerror(c->gz, &errnum);
-            snprintf(c->error, sizeof c->error, "%s: read error: %s", c->paths[c->cur],
-                     errnum == Z_ERRNO ? strerror(errno) : msg);
+            snprintf(c->error, sizeof c->error, "%s: read error: %s", c->paths[c->cur], rg_gunzip_error(c->gz));
             return -1;
         }
-        if (r == 0) {
-            /* zlib reports a truncated gzip member only through gzerror. */
-            const char *msg = gzerror(c->gz, &errnum);
-            if (errnum != Z_OK) {
-                snprintf(c->error, sizeof c->error, "%s: read error: %s", c->paths[c->cur], msg);
-                return -1;
-            }
-        }
-        n = r;
+        n = (long)r;
     }
     c->len += (size_t)n;
     c->stats.bytes += (uint64_t)n;

@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config
   librdkafka-dev libmaxminddb-dev libsqlite3-dev sqlite3 libjansson-dev
-  libcmocka-dev libyaml-dev zlib1g-dev libmicrohttpd-dev
+  libcmocka-dev libyaml-dev zlib1g-dev libisal-dev libmicrohttpd-dev
   kcat clang libclang-rt-14-dev llvm
   libsimdjson-dev libmaxmind-db-writer-perl jq python3 python3-maxminddb nodejs npm ca-certificates curl
 )

@@ -33,7 +33,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Architecture)" = "$arch" ] || bad "Architecture: $(field Architecture)"
 depends=$(field Depends)
 echo "Depends: $depends"
-for dep in librdkafka1 libmaxminddb0 libsqlite3-0 libjansson4 libyaml-0-2 libmicrohttpd12 zlib1g libc6 adduser; do
+for dep in librdkafka1 libmaxminddb0 libsqlite3-0 libjansson4 libyaml-0-2 libmicrohttpd12 zlib1g libisal2 libc6 adduser; do
   grep -qE "(^|, )$dep( |,|$)" <<<"$depends" || bad "Depends lacks $dep"
 done
 
