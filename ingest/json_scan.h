@@ -125,11 +125,18 @@ int rg_json_key(rg_json_scanner *s, rg_json_val *out);
 #include <emmintrin.h>
 
 /* A bit per byte of p[0..16) that ends a plain run: '"', '\\', below 0x20
- * or with its top bit set (the signed compare with 0x20 catches both). */
+ * or with its top bit set. With '"' (0x22) flipped to 0x20 by an xor with
+ * 2 (which keeps 0x00..0x1f below 0x20, 0x20..0x7f above it but for '"',
+ * and the top bit), one signed compare above 0x20 finds the bytes a run
+ * may hold but the backslash; the run's bytes are those and not a
+ * backslash, and the rest stop it. Every constant here is the second
+ * operand of its instruction, so none is copied before use (a compare
+ * for each stop byte made the compiler copy and reload them). */
 static inline unsigned rg_json_stop_mask(__m128i v)
 {
-    __m128i q = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-    return (unsigned)_mm_movemask_epi8(_mm_or_si128(q, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+    __m128i above = _mm_cmpgt_epi8(_mm_xor_si128(v, _mm_set1_epi8(0x02)), _mm_set1_epi8(0x20));
+    __m128i plain = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), above);
+    return (unsigned)_mm_movemask_epi8(plain) ^ 0xFFFFu;
 }
 
 static inline unsigned rg_json_stop_mask16(const unsigned char *p)

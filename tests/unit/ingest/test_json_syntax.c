@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ingest/event_parse.h"
+#include "ingest/json_scan.h"
 
 /* Accepted as JSON: parsed, or rejected only by the contract. */
 static bool syntax_ok(rg_event_parser *p, const char *text, size_t len, rg_reject *rej)
@@ -197,6 +198,26 @@ static void test_error_messages(void **state)
     rg_event_parser_free(p);
 }
 
+/* rg_json_stop_mask against its definition: every byte value at every
+ * one of the 16 places, among bytes that do not stop a run. */
+static void test_stop_mask(void **state)
+{
+    (void)state;
+#ifdef __SSE2__
+    unsigned char block[16];
+    for (int at = 0; at < 16; at++) {
+        for (int b = 0; b < 256; b++) {
+            memset(block, 'a' + at, sizeof block);
+            block[at] = (unsigned char)b;
+            bool stops = b == '"' || b == '\\' || b < 0x20 || b >= 0x80;
+            unsigned want = stops ? 1u << at : 0;
+            if (rg_json_stop_mask16(block) != want)
+                fail_msg("byte 0x%02x at %d: mask %04x, want %04x", b, at, rg_json_stop_mask16(block), want);
+        }
+    }
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_many_keys),
         cmocka_unit_test(test_error_messages),
+        cmocka_unit_test(test_stop_mask),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
