@@ -586,8 +586,13 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
         } else if (f == F_CLIENT && c == '{' && (end = line_client(p, q)) != NULL) {
             v.type = RG_JSON_OBJECT; /* taken below, as the compact scan takes it */
             q = end;
+        } else if (c == 'n' && load32(q) == KW("null")) {
+            q += 4; /* what follows is checked as after any value */
+            if (f >= 0 && !rg_usual_take_null(f))
+                return LINE_UNUSUAL;
+            goto taken;
         } else {
-            /* Anything else (a literal, client, an unknown field's
+            /* Anything else (true or false, client, an unknown field's
              * container) is read by the compact scan's own reading, on
              * the line itself at the same offset. */
             rg_json_val *kept = f >= 0 ? &p->vals[f] : &v;

@@ -420,6 +420,20 @@ static inline __attribute__((always_inline)) bool rg_usual_take_uint(rg_event *e
     }
 }
 
+/*
+ * rg_usual_take for a null, on an event whose field f has not been taken
+ * (its bytes still zero, as the line pass clears the event): taken (as
+ * absent) when f is optional. The stores rg_usual_take_value makes for a
+ * null (has_client_ts, currency_given, shares_given, ... set false) are
+ * of zero over zero, so the line pass reads a null with no rg_json_val
+ * and no switch. tests/unit/ingest/test_event_fastpath.c compares the two
+ * on every field.
+ */
+static inline __attribute__((always_inline)) bool rg_usual_take_null(int f)
+{
+    return (RG_USUAL_OPTIONAL >> f) & 1;
+}
+
 /* After the last field: true when the fields seen are exactly a usual
  * event of the type read (nothing of another type, every required one),
  * with the type's defaults filled in as rg_event_check fills them. */

@@ -315,7 +315,8 @@ static void test_line_numbers_as_general(void **state)
 }
 
 /* The line pass's takes of a string and of an integer given as bytes and
- * value (rg_usual_take_string_with, rg_usual_take_uint) against
+ * value (rg_usual_take_string_with, rg_usual_take_uint), and of a null
+ * (rg_usual_take_null), against
  * rg_usual_take_value on the rg_json_val the compact scan would pass: for
  * every field, the same answer and the same bytes of the event (which
  * starts as the same non-zero pattern, so a store one makes and the other
@@ -358,6 +359,15 @@ static void test_usual_takes_as_value(void **state)
                 fail_msg("field %s, integer %llu: %d against %d, or another event", rg_field_names[f],
                          (unsigned long long)ints[i], ra, rb);
         }
+        /* a null, on a cleared event (the line pass clears it first) */
+        rg_event a, b;
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        const rg_json_val null = {.type = RG_JSON_NULL};
+        bool ra = rg_usual_take(p, &a, f, &null);
+        bool rb = rg_usual_take_null(f);
+        if (ra != rb || memcmp(&a, &b, sizeof a) != 0)
+            fail_msg("field %s, null: %d against %d, or another event", rg_field_names[f], ra, rb);
     }
     rg_event_parser_free(p);
 }
