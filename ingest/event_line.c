@@ -73,6 +73,17 @@ static inline __attribute__((always_inline)) int key_field(const unsigned char *
     }
 }
 
+/* The index of m's lowest set bit (m != 0) as a 64-bit count: GCC widens
+ * __builtin_ctz's int with a sign extension it cannot see is a no-op,
+ * one instruction on every key and string value. (tzcnt runs as bsf on
+ * CPUs without BMI1, the same count for a non-zero m.) */
+static inline uint64_t low_bit(uint64_t m)
+{
+    uint64_t n;
+    __asm__("tzcnt %1, %0" : "=r"(n) : "r"(m) : "cc");
+    return n;
+}
+
 /* The length of the plain string whose opening quote is at q, or -1 when
  * a byte a plain string cannot hold (backslash, control, non-ASCII) comes
  * before its closing quote. The copy's NUL padding ends every run. */
@@ -82,8 +93,11 @@ static inline long plain_run(const unsigned char *q)
     for (;;) {
         unsigned m = rg_json_stop_mask16(b);
         if (m) {
-            b += __builtin_ctz(m);
-            return *b == '"' ? b - (q + 1) : -1;
+            b += low_bit(m);
+            long n = b - (q + 1);
+            if (n < 0)
+                __builtin_unreachable(); /* b only moves on: callers' tests of n >= 0 are of the quote alone */
+            return *b == '"' ? n : -1;
         }
         b += 16;
     }
