@@ -86,21 +86,42 @@ static inline uint64_t low_bit(uint64_t m)
 
 /* The length of the plain string whose opening quote is at q, or -1 when
  * a byte a plain string cannot hold (backslash, control, non-ASCII) comes
+ * before its closing quote, given the plain mask of the 16 bytes at b
+ * (rg_json_plain_mask16, not 0xFFFF: the first zero bit is that byte). */
+static inline long plain_length(const unsigned char *q, const unsigned char *b, unsigned plain)
+{
+    b += low_bit(~plain); /* zero-extended: bit 16 and up set */
+    long n = b - (q + 1);
+    if (n < 0)
+        __builtin_unreachable(); /* b only moves on: callers' tests of n >= 0 are of the quote alone */
+    return *b == '"' ? n : -1;
+}
+
+/* plain_run past its first 32 bytes, out of line: with no loop in the
+ * line pass's own, the compiler folds the compares' constants into them
+ * instead of keeping them in registers that every call in the loop
+ * clobbers (three loads a run). */
+static __attribute__((noinline)) long plain_run_on(const unsigned char *q)
+{
+    const unsigned char *b = q + 33;
+    for (;;) {
+        unsigned m = rg_json_plain_mask16(b);
+        if (m != 0xFFFF)
+            return plain_length(q, b, m);
+        b += 16;
+    }
+}
+
+/* The length of the plain string whose opening quote is at q, or -1 when
+ * a byte a plain string cannot hold (backslash, control, non-ASCII) comes
  * before its closing quote. The copy's NUL padding ends every run. */
 static inline long plain_run(const unsigned char *q)
 {
-    const unsigned char *b = q + 1;
-    for (;;) {
-        unsigned m = rg_json_stop_mask16(b);
-        if (m) {
-            b += low_bit(m);
-            long n = b - (q + 1);
-            if (n < 0)
-                __builtin_unreachable(); /* b only moves on: callers' tests of n >= 0 are of the quote alone */
-            return *b == '"' ? n : -1;
-        }
-        b += 16;
-    }
+    unsigned m = rg_json_plain_mask16(q + 1);
+    if (m != 0xFFFF)
+        return plain_length(q, q + 1, m);
+    m = rg_json_plain_mask16(q + 17); /* times and the longer ids */
+    return m != 0xFFFF ? plain_length(q, q + 17, m) : plain_run_on(q);
 }
 
 /* How many digits start at d (0..16), from one 16-byte compare. */

@@ -132,16 +132,27 @@ int rg_json_key(rg_json_scanner *s, rg_json_val *out);
  * backslash, and the rest stop it. Every constant here is the second
  * operand of its instruction, so none is copied before use (a compare
  * for each stop byte made the compiler copy and reload them). */
-static inline unsigned rg_json_stop_mask(__m128i v)
+static inline unsigned rg_json_plain_mask(__m128i v)
 {
     __m128i above = _mm_cmpgt_epi8(_mm_xor_si128(v, _mm_set1_epi8(0x02)), _mm_set1_epi8(0x20));
-    __m128i plain = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), above);
-    return (unsigned)_mm_movemask_epi8(plain) ^ 0xFFFFu;
+    return (unsigned)_mm_movemask_epi8(_mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), above));
+}
+
+static inline unsigned rg_json_stop_mask(__m128i v)
+{
+    return rg_json_plain_mask(v) ^ 0xFFFFu;
 }
 
 static inline unsigned rg_json_stop_mask16(const unsigned char *p)
 {
     return rg_json_stop_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+/* The other bits: 0xFFFF when all 16 bytes may be in a run. (A caller
+ * that tests this and then counts the first zero bit needs no xor.) */
+static inline unsigned rg_json_plain_mask16(const unsigned char *p)
+{
+    return rg_json_plain_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
 }
 #endif
 

@@ -179,6 +179,8 @@ static void test_compact_scan_as_general(void **state)
         "{\"event_id\":\"e-15\",\"type\":\"red_packet_send\",\"account\":\"bg1\",\"packet_id\":\"p-1\",\"amount\":70,\"shares\":null,\"kind\":null,\"target\":null,\"client\":null,\"ts\":\"2026-12-01T21:52:27.913Z\"}",
         "{\"event_id\":\"e-16\",\"type\":\"complaint\",\"account\":\"bg1\",\"ref\":\"e-1\",\"reason\":null,\"region\":null,\"client\":{\"packages\":null,\"x\":1},\"ts\":\"2026-12-01T21:52:27.913Z\"}",
         "{\"event_id\":\"e-17\",\"type\":\"login\",\"app_ver\":\"5.1.2\",\"account\":\"bg1\",\"trace\":{\"id\":\"t-1\",\"hops\":[1,2]},\"x_a\":1,\"x_b\":null,\"ts\":\"2026-12-01T21:52:27.913Z\"}",
+        /* strings past the line pass's two inline blocks of 16 bytes (plain_run_on) */
+        "{\"event_id\":\"e-0123456789abcdef0123456789abcdef\",\"type\":\"login\",\"account\":\"bg1\",\"device_id\":\"d-0123456789abcdef0123456789abcdef0123456789abcdef\",\"ts\":0}",
         /* client's usual forms, read by the line pass itself (line_client), and one it leaves to the scan */
         "{\"event_id\":\"e-18\",\"type\":\"login\",\"account\":\"bg1\",\"client\":{\"automation\":false,\"hooked\":false,\"packages\":[]},\"ts\":\"2026-12-01T21:52:27.913Z\"}",
         "{\"event_id\":\"e-19\",\"type\":\"red_packet_claim\",\"account\":\"bg1\",\"packet_id\":\"p-1\",\"amount\":3,\"client\":{\"packages\":[\"com.eg.android.AlipayGphone\",\"c\"],\"hooked\":true},\"ts\":1795903277451}",

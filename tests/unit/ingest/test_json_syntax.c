@@ -198,7 +198,8 @@ static void test_error_messages(void **state)
     rg_event_parser_free(p);
 }
 
-/* rg_json_stop_mask against its definition: every byte value at every
+/* rg_json_stop_mask and rg_json_plain_mask (its complement) against
+ * their definition: every byte value at every
  * one of the 16 places, among bytes that do not stop a run. */
 static void test_stop_mask(void **state)
 {
@@ -211,8 +212,9 @@ static void test_stop_mask(void **state)
             block[at] = (unsigned char)b;
             bool stops = b == '"' || b == '\\' || b < 0x20 || b >= 0x80;
             unsigned want = stops ? 1u << at : 0;
-            if (rg_json_stop_mask16(block) != want)
-                fail_msg("byte 0x%02x at %d: mask %04x, want %04x", b, at, rg_json_stop_mask16(block), want);
+            if (rg_json_stop_mask16(block) != want || rg_json_plain_mask16(block) != (want ^ 0xFFFFu))
+                fail_msg("byte 0x%02x at %d: masks %04x %04x, want %04x", b, at, rg_json_stop_mask16(block),
+                         rg_json_plain_mask16(block), want);
         }
     }
 #endif
