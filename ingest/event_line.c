@@ -124,22 +124,34 @@ static inline long plain_run(const unsigned char *q)
     return m != 0xFFFF ? plain_length(q, q + 17, m) : plain_run_on(q);
 }
 
+/* A bit per digit among the 16 bytes at d. */
+static inline unsigned digit_mask(const unsigned char *d)
+{
+    __m128i t = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)d), _mm_set1_epi8('0'));
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(t, _mm_set1_epi8(9)), _mm_set1_epi8(9)));
+}
+
 /* How many digits start at d (0..16), from one 16-byte compare. */
 static inline unsigned digit_run(const unsigned char *d)
 {
-    __m128i t = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)d), _mm_set1_epi8('0'));
-    unsigned is_digit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(t, _mm_set1_epi8(9)), _mm_set1_epi8(9)));
-    return (unsigned)__builtin_ctz(~is_digit); /* bit 16 and up of ~is_digit are set */
+    return (unsigned)__builtin_ctz(~digit_mask(d)); /* bit 16 and up of ~mask are set */
 }
 
-/* The value of the k (1..8) digits at d, eight at a time in one word
- * (the digits shifted to its top, zeros before them). */
-static inline uint64_t digits_value8(const unsigned char *d, unsigned k)
+/* The value of the k (1..8) digits that are the first bytes of the
+ * little-endian word x, eight at a time (the digits shifted to its top,
+ * zeros before them). */
+static inline uint64_t digits_value8_word(uint64_t x, unsigned k)
 {
-    uint64_t w = (load64(d) << (8 * (8 - k))) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+    uint64_t w = (x << (8 * (8 - k))) & UINT64_C(0x0F0F0F0F0F0F0F0F);
     w = (w * 2561) >> 8;
     w = ((w & UINT64_C(0x00FF00FF00FF00FF)) * 6553601) >> 16;
     return ((w & UINT64_C(0x0000FFFF0000FFFF)) * UINT64_C(42949672960001)) >> 32;
+}
+
+/* The value of the k (1..8) digits at d. */
+static inline uint64_t digits_value8(const unsigned char *d, unsigned k)
+{
+    return digits_value8_word(load64(d), k);
 }
 
 /* The value of the k (1..16) digits at d. */
@@ -275,25 +287,37 @@ static const double line_pow10[17] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e
  * its length with *out set as rg_usual_coordinate sets it, -1 when that
  * value is outside +-limit (rg_usual_coordinate refuses it), 0 for any
  * other form (then read by line_number and rg_usual_coordinate).
+ *
+ * Read here: a non-zero integer part and its fraction within the 16
+ * bytes one digit compare looks at (at most 14 digits: w < 10^14, under
+ * 2^53), so that compare finds both runs. w is the digits read as one
+ * number; when there are at most 8 (the usual 22.86727 or 108.34263),
+ * they are gathered into one word without the dot and read in one step
+ * instead of two and a multiply. The rest (zero integer parts, longer
+ * numbers) returns 0.
  */
 static inline long line_coordinate(const unsigned char *q, double limit, double *out)
 {
     const unsigned char *d = q;
     bool neg = *d == '-';
     d += neg;
-    unsigned k = digit_run(d);
-    if (k == 0 || k > 16 || (k > 1 && *d == '0') || d[k] != '.')
+    unsigned digits = digit_mask(d);
+    unsigned k = (unsigned)__builtin_ctz(~digits);
+    /* "0..." (a zero integer part counts the fraction's leading zeros
+     * apart) or another leading zero, or no '.' after the digits */
+    if (k == 0 || *d == '0' || d[k] != '.')
         return 0;
-    unsigned fd = digit_run(d + k + 1);
+    unsigned fd = (unsigned)__builtin_ctz(~(digits >> (k + 1)));
     const unsigned char *end = d + k + 1 + fd;
-    if (fd == 0 || fd > 16 || (*end != ',' && *end != '}'))
-        return 0;
-    uint64_t m = digits_value(d, k);
-    if (!m || k + fd > 18)
-        return 0; /* leading zeros of the fraction, or too many digits: line_number counts them */
-    uint64_t w = m * pow10[fd] + digits_value(d + k + 1, fd);
-    if (w > (UINT64_C(1) << 53))
-        return 0;
+    if (fd == 0 || k + 1 + fd >= 16 || (*end != ',' && *end != '}'))
+        return 0; /* no fraction, or digits up to the compare's end */
+    uint64_t w;
+    if (k + fd <= 8) {
+        uint64_t lo = (UINT64_C(1) << (8 * k)) - 1; /* k <= 7 */
+        w = digits_value8_word((load64(d) & lo) | (load64(d + 1) & ~lo), k + fd);
+    } else {
+        w = digits_value(d, k) * pow10[fd] + digits_value(d + k + 1, fd);
+    }
     double v = (double)w / line_pow10[fd];
     v = neg ? -v : v;
     if (!(v >= -limit && v <= limit))
