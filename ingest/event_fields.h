@@ -59,13 +59,15 @@ enum { CL_AUTOMATION = 1, CL_HOOKED = 2, CL_PACKAGES = 4 };
 
 /* The line pass's guess of the next key (event_line.c): `,"name":` as
  * the 16 bytes it is compared with, a bit per byte that must match, its
- * field's bit in the line's set of fields seen, its length and its field. No guess: `want` has bit 16, which a 16-byte
+ * field's bit in the line's set of fields seen, its length, its field and
+ * where the guess for the key after it is. No guess: `want` has bit 16, which a 16-byte
  * compare never sets (rg_event_line_init). */
 typedef struct rg_key_guess {
     _Alignas(16) unsigned char text[16];
     uint32_t want;
     uint32_t bit; /* F_BIT(field), for the duplicate test without a shift */
     uint8_t bytes, field;
+    int16_t next; /* bytes from this guess to the next key's, in its row: key_after[row][field] */
 } rg_key_guess;
 
 struct rg_event_parser {

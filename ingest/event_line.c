@@ -250,6 +250,8 @@ static inline bool predicted(const unsigned char *q, const rg_key_guess *k)
             want) == want;
 }
 
+_Static_assert(sizeof(rg_key_guess) == 32, "a guess is 32 bytes: two to a cache line");
+
 void rg_event_line_init(rg_event_parser *p)
 {
     for (size_t t = 0; t < sizeof p->key_after / sizeof p->key_after[0]; t++)
@@ -573,10 +575,12 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
     uint32_t seen = 0;
     line_clear_event(ev);
     ev->client_automation = ev->client_hooked = -1;
-    unsigned prev = F_COUNT; /* the field before this key (F_COUNT: none; an unknown one: F_COUNT too) */
     rg_key_guess *after = p->key_after[0];
+    /* The guess for this key: after[the field before it], F_COUNT for
+     * none or an unknown one. A hit steps to the next by the guess's own
+     * `next`, with no row or field to look up. */
+    rg_key_guess *g = &after[F_COUNT];
     for (;;) { /* q at the separator before a key, or at the closing '}' */
-        const rg_key_guess *g = &after[prev];
         int f;
         uint32_t bit = 0; /* F_BIT(f) of a known field */
         long n;
@@ -584,6 +588,7 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
             f = g->field;
             bit = g->bit;
             q += g->bytes;
+            g = (rg_key_guess *)(void *)((char *)g + g->next);
         } else {
             if (q[0] != ',' || q[1] != '"') {
                 if (q == last && *q == '}') /* never at the start: a[0] is ',' */
@@ -604,18 +609,19 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
             if (f >= 0)
                 bit = F_BIT(f);
             if (f >= 0 && key_pattern[f].bytes) {
-                rg_key_guess *k = &after[prev];
+                rg_key_guess *k = g;
                 memcpy(k->text, key_pattern[f].u.text, sizeof k->text);
                 k->want = key_pattern[f].want;
                 k->bit = bit;
                 k->bytes = (uint8_t)key_pattern[f].bytes;
                 k->field = (uint8_t)f;
+                k->next = (int16_t)((char *)&after[f] - (char *)k); /* same row */
             }
+            g = &after[f >= 0 ? f : F_COUNT];
         }
         if (seen & bit)
             return LINE_NO; /* a duplicate: the general scan says so */
         seen |= bit; /* nothing for an unknown key (bit 0) */
-        prev = f >= 0 ? (unsigned)f : F_COUNT;
         rg_json_val v;
         unsigned c = *q;
         uint64_t m;
@@ -666,8 +672,10 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
         if (f >= 0 && !rg_usual_take(p, ev, f, &v)) /* unknown fields are ignored */
             return LINE_UNUSUAL;
     taken:
-        if (f == F_TYPE)
+        if (f == F_TYPE) {
             after = p->key_after[ev->type + 1];
+            g = &after[F_TYPE];
+        }
     next:;
     }
     p->seen = seen;
