@@ -298,7 +298,28 @@ uint32_t rg_window_trim_some(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
     return dropped;
 }
 
-uint32_t rg_window_trim_narrow(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
+/* rg_window_trim_some of an inline window: the entries that stay move
+ * down, the slots past them keep what they held, as there. */
+static uint32_t trim_inline(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
+{
+    uint32_t n = w->meta, held[RG_WINDOW_INLINE] = {w->word, w->u.rel[0], w->u.rel[1]};
+    uint32_t dropped = 0;
+    while (dropped < n && base_ms + (int64_t)held[dropped] <= cutoff_ms)
+        dropped++;
+    if (!dropped)
+        return 0;
+    if (dropped == n) {
+        rg_window_init(w);   /* what rg_window_free does to an inline window */
+        return dropped;
+    }
+    for (uint32_t i = 0; i < n - dropped; i++)
+        *inline_slot(w, i) = held[i + dropped];
+    w->meta = n - dropped;
+    return dropped;
+}
+
+/* rg_window_trim_some of a narrow ring. */
+static uint32_t trim_narrow(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
 {
     const uint32_t *ring = w->u.narrow;
     uint32_t n = w->word, mask = capacity(w) - 1, head = head_of(w);
@@ -330,6 +351,18 @@ uint32_t rg_window_trim_narrow(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
     rg_window_free(w);
     *w = moved;
     return dropped;
+}
+
+uint32_t rg_window_trim_by_kind(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
+{
+    switch (kind(w)) {
+    case INLINE:
+        return trim_inline(w, base_ms, cutoff_ms);
+    case NARROW:
+        return trim_narrow(w, base_ms, cutoff_ms);
+    default:
+        return rg_window_trim_some(w, base_ms, cutoff_ms);
+    }
 }
 
 int64_t rg_window_at(const rg_window *w, int64_t base_ms, uint32_t i) { return at(w, base_ms, i); }

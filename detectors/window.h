@@ -134,10 +134,12 @@ int rg_window_remove(rg_window *w, int64_t base_ms, int64_t ts_ms);
 /* Drop every timestamp <= cutoff_ms (they can no longer be in any window
  * that is still asked for); may shrink the heap buffer. Returns how many. */
 uint32_t rg_window_trim_some(rg_window *w, int64_t base_ms, int64_t cutoff_ms);
-/* rg_window_trim_some of a narrow ring: its offsets read in place, and a
- * ring trimmed to three or fewer moved back inline directly, not through
- * the general per-entry reads (the same window after). */
-uint32_t rg_window_trim_narrow(rg_window *w, int64_t base_ms, int64_t cutoff_ms);
+/* rg_window_trim_some by the window's storage: an inline window's or a
+ * narrow ring's offsets read in place (a ring trimmed to three or fewer
+ * moved back inline directly), not through the general per-entry reads;
+ * the same window after, and the same answer (a wide one: the general
+ * path). */
+uint32_t rg_window_trim_by_kind(rg_window *w, int64_t base_ms, int64_t cutoff_ms);
 static inline uint32_t rg_window_trim(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
 {
     /* Nothing to drop, decided without a call: an empty window, or an
@@ -145,8 +147,7 @@ static inline uint32_t rg_window_trim(rg_window *w, int64_t base_ms, int64_t cut
      * which is what a steady account's trims meet. */
     if (!rg_window_len(w) || ((w->meta >> 30) == 0 && base_ms + (int64_t)w->word > cutoff_ms))
         return 0;
-    return (w->meta >> 30) == 1 ? rg_window_trim_narrow(w, base_ms, cutoff_ms)
-                                : rg_window_trim_some(w, base_ms, cutoff_ms);
+    return rg_window_trim_by_kind(w, base_ms, cutoff_ms);
 }
 
 /* The i-th oldest timestamp (i < len). */

@@ -341,8 +341,9 @@ static void test_window_longer_than_offsets(void **unused)
 
 /* rg_window_insert's inline appends and a full inline window's growth
  * (rg_window_grow_narrow) against the general insert
- * (rg_window_insert_at), rg_window_trim (a narrow ring's by
- * rg_window_trim_narrow) against the general trim (rg_window_trim_some),
+ * (rg_window_insert_at), rg_window_trim (an inline window's and a
+ * narrow ring's by rg_window_trim_by_kind) against the general trim
+ * (rg_window_trim_some),
  * and rg_window_count's inline count against rg_window_count_at: two
  * windows fed the same times (mostly in order, some late or equal,
  * bursts that outgrow the inline room and the heap ring, trims that
@@ -351,19 +352,21 @@ static void test_window_longer_than_offsets(void **unused)
 static void test_window_insert_fast_path_matches_general(void **unused)
 {
     /* Pass 0 mixes in times that do not fit the base (one far ahead
-     * keeps the window wide for good); pass 1 has none, so the narrow
-     * ring's paths run often, and each is seen to. */
-    for (int pass = 0; pass < 2; pass++) {
+     * keeps the window wide for good); passes 1 and 2 have none, so the
+     * narrow ring's paths run often, and with times ten times sparser
+     * (pass 2) the window hovers about three entries: each fast path is
+     * seen to run. */
+    unsigned grew = 0, back_inline = 0, ring_trimmed = 0, inline_trimmed = 0;
+    for (int pass = 0; pass < 3; pass++) {
         rg_window fast, general;
         rg_window_init(&fast);
         rg_window_init(&general);
         const int64_t base = T0 - MIN_MS;
         uint64_t rnd = 0x2545F4914F6CDD1Dull;
         int64_t now = T0;
-        unsigned grew = 0, back_inline = 0, ring_trimmed = 0;
         for (int i = 0; i < 20000; i++) {
             rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
-            now += (int64_t)(rnd % (3 * MIN_MS));
+            now += (int64_t)(rnd % ((pass == 2 ? 30 : 3) * MIN_MS));
             int64_t ts = now;
             if (rnd % 7 == 0)
                 ts = now - (int64_t)((rnd >> 8) % (5 * MIN_MS));   /* late */
@@ -381,6 +384,7 @@ static void test_window_insert_fast_path_matches_general(void **unused)
                 assert_int_equal(dropped, rg_window_trim_some(&general, base, cutoff));
                 back_inline += (before >> 30) == 1 && (fast.meta >> 30) == 0 && rg_window_len(&fast);
                 ring_trimmed += (before >> 30) == 1 && (fast.meta >> 30) == 1 && dropped;
+                inline_trimmed += (before >> 30) == 0 && dropped;
             }
             assert_int_equal(fast.meta, general.meta);
             assert_int_equal(rg_window_len(&fast), rg_window_len(&general));
@@ -393,12 +397,12 @@ static void test_window_insert_fast_path_matches_general(void **unused)
             assert_int_equal(rg_window_count(&fast, base, lo, hi), rg_window_count_at(&general, base, lo, hi));
             assert_int_equal(rg_window_count(&fast, base, hi, lo), rg_window_count_at(&general, base, hi, lo));
         }
-        if (pass == 1 && (grew < 100 || back_inline < 100 || ring_trimmed < 100))
-            fail_msg("narrow paths seen too rarely: grew %u, back inline %u, ring trimmed %u", grew, back_inline,
-                     ring_trimmed);
         rg_window_free(&fast);
         rg_window_free(&general);
     }
+    if (grew < 100 || back_inline < 100 || ring_trimmed < 100 || inline_trimmed < 100)
+        fail_msg("fast paths seen too rarely: grew %u, back inline %u, ring trimmed %u, inline trimmed %u", grew,
+                 back_inline, ring_trimmed, inline_trimmed);
 }
 
 int main(void)
