@@ -262,25 +262,37 @@ static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event
     return v[which];
 }
 
-static void fold_event(packet_state *s, const rg_event *ev);
+static void fold_packet(packet_state *s, const rg_event *ev, int64_t judged_at_ms);
 
 static void packets_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     packet_state *s = state;
     s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
-    fold_event(s, ev);
-    rg_record_cache_reset(&s->cache);
-    rg_record_cache_reset(&s->claimer_event);
-}
-
-static void fold_event(packet_state *s, const rg_event *ev)
-{
     rg_sweep_tick(&s->sweep_clock);
     int64_t judged_at_ms = s->watermark_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
-    if (!ev->packet_id)
+    /* Most events name no packet: done here, without the fold's frame. */
+    if (ev->packet_id) {
+        fold_packet(s, ev, judged_at_ms);
         return;
+    }
+    rg_record_cache_reset(&s->cache);
+    rg_record_cache_reset(&s->claimer_event);
+}
+
+static void fold_event(packet_state *s, const rg_event *ev, int64_t judged_at_ms);
+
+/* A send or claim E into its packet's record; the caches of E go after. */
+__attribute__((noinline)) static void fold_packet(packet_state *s, const rg_event *ev, int64_t judged_at_ms)
+{
+    fold_event(s, ev, judged_at_ms);
+    rg_record_cache_reset(&s->cache);
+    rg_record_cache_reset(&s->claimer_event);
+}
+
+static void fold_event(packet_state *s, const rg_event *ev, int64_t judged_at_ms)
+{
     if (ev->type == RG_EV_RED_PACKET_SEND) {
         if (ev->ts_ms <= rg_sat_sub(s->watermark_ms, s->history_horizon_ms))
             return;   /* already past the horizon: nothing to keep */
