@@ -357,10 +357,10 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
     vel_record *r = s->observed_record;
     s->observed = NULL;
     s->observed_record = NULL;
-    /* An account with no record whose event matches no filter: nothing to
-     * trim or add (the usual login, and claims of accounts with no count
-     * yet), decided without the fold's frame. */
-    if (r || s->any_matched)
+    /* An event that matches no filter, of an account with no record or
+     * one that nothing expires from yet (trim_record's own test): nothing
+     * to trim or add, decided without the fold's frame. */
+    if (s->any_matched || (r && s->watermark_ms >= r->trim_due_ms))
         fold_in(s, ev, r);
 }
 
