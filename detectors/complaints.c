@@ -222,8 +222,6 @@ static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_ev
     }
 }
 
-static void keep_transfer(ref_state *s, const rg_event *ev, int64_t judged_at_ms);
-
 static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     ref_state *s = state;
@@ -232,20 +230,9 @@ static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ct
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
     rg_record_cache_reset(&s->cache);   /* E's alone; records may go or be created below */
-    if (ev->type != RG_EV_TRANSFER) {
-        forget(s);   /* last: no frame kept for it */
-        return;
-    }
     forget(s);
-    keep_transfer(s, ev, judged_at_ms);
-}
-
-/* A transfer E into the map and the queue, unless it is already past the
- * horizon. */
-__attribute__((noinline)) static void keep_transfer(ref_state *s, const rg_event *ev, int64_t judged_at_ms)
-{
-    if (ev->ts_ms <= rg_sat_sub(s->watermark_ms, s->history_horizon_ms))
-        return;   /* already past the horizon */
+    if (ev->type != RG_EV_TRANSFER || ev->ts_ms <= rg_sat_sub(s->watermark_ms, s->history_horizon_ms))
+        return;   /* no transfer, or one already past the horizon */
     bool created;
     rg_strmap_place place;
     transfer_record *r = rg_strmap_put_placed(s->transfers, ev->event_id, ev->event_id_len, &created, &place);
