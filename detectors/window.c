@@ -239,6 +239,28 @@ int rg_window_grow_narrow(rg_window *w, uint32_t off)
     return 0;
 }
 
+int rg_window_grow_ring(rg_window *w, uint32_t off)
+{
+    /* What rg_window_insert_at does here: relocate to a ring of twice the
+     * room (none past MAX_CAP_LOG2), head 0, then the append. */
+    uint32_t n = w->word, log2_cap = cap_log2(w) + 1;
+    if (log2_cap > MAX_CAP_LOG2)
+        return -1;
+    uint32_t *ring = malloc(((size_t)1 << log2_cap) * sizeof *ring);
+    if (!ring)
+        return -1;
+    const uint32_t *old = w->u.narrow;
+    uint32_t head = head_of(w), to_end = n - head;   /* full: n is the old room */
+    memcpy(ring, old + head, (size_t)to_end * sizeof *ring);
+    memcpy(ring + to_end, old, (size_t)head * sizeof *ring);
+    ring[n] = off;
+    free(w->u.narrow);
+    set_heap(w, NARROW, 0, log2_cap);
+    w->word = n + 1;
+    w->u.narrow = ring;
+    return 0;
+}
+
 int rg_window_remove(rg_window *w, int64_t base_ms, int64_t ts_ms)
 {
     uint32_t n = rg_window_len(w);

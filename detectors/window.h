@@ -92,6 +92,10 @@ int rg_window_insert_at(rg_window *w, int64_t base_ms, int64_t ts_ms);
  * makes, without the general move's per-entry reads and writes (an
  * account whose window hovers about three entries meets this often). */
 int rg_window_grow_narrow(rg_window *w, uint32_t off);
+/* The same for a full narrow ring: the ring of twice the room
+ * rg_window_insert_at moves it to, its entries oldest first from slot 0,
+ * then off. */
+int rg_window_grow_ring(rg_window *w, uint32_t off);
 /* rg_window_insert_at, with its usual case inline: an in-order time that
  * fits the base, appended where there is room (inline, or a narrow heap
  * ring), which is what a steady account's events are (issue 16). */
@@ -123,6 +127,8 @@ static inline int rg_window_insert(rg_window *w, int64_t base_ms, int64_t ts_ms)
                 w->word = n + 1;
                 return 0;
             }
+            if (n == mask + 1 && w->u.narrow[(head + n - 1) & mask] <= off)
+                return rg_window_grow_ring(w, off);   /* full */
         }
     }
     return rg_window_insert_at(w, base_ms, ts_ms);
