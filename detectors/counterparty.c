@@ -413,6 +413,8 @@ void rg_cp_grow_scratch(cp_state *s, uint32_t raw_n)
     s->scratch_gen = 0;
 }
 
+static void fold_counterparty(cp_state *s, const rg_event *ev);
+
 static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     cp_state *s = state;
@@ -420,6 +422,19 @@ static void counterparty_update(void *state, const rg_event *ev, struct rg_eval_
     s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
+    if (ev->type == RG_EV_TRANSFER || ev->type == RG_EV_ACCOUNT_OPEN) {
+        fold_counterparty(s, ev);
+        return;
+    }
+    /* Nothing else is kept: done here, without the fold's frame. */
+    rg_record_cache_reset(&s->registration_cache);
+    rg_record_cache_reset(&s->received_cache);
+}
+
+/* A transfer (its counterparty's received transfers) or an account's
+ * opening (its registration) into the state. */
+__attribute__((noinline)) static void fold_counterparty(cp_state *s, const rg_event *ev)
+{
     bool is_transfer = ev->type == RG_EV_TRANSFER && ev->counterparty;
     cp_record *paid = is_transfer && s->want_senders
                           ? rg_record_cache_slice(&s->received_cache, &s->received, ev, ev->counterparty,

@@ -92,6 +92,7 @@ typedef struct packet_state {
     rg_account_store *accounts;       /* the engine's (may be NULL): E's account fingerprinted once */
     const rg_name_use *const *uses;   /* the family's uses (packets_eval answers them all at once) */
     size_t n_uses;
+    uint8_t *use_names;               /* [n_uses]: each use's packet_name (P_COUNT: not this family's) */
     bool want_total, want_claimers;
     int64_t history_horizon_ms;
     int64_t watermark_ms;
@@ -113,6 +114,7 @@ static void packets_destroy(void *state)
     if (!s)
         return;
     rg_strmap_free(s->packets, free_record);
+    free(s->use_names);
     free(s);
 }
 
@@ -131,7 +133,8 @@ static void configure(packet_state *s, const rg_detector_config *cfg)
 static void *packets_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
 {
     packet_state *s = calloc(1, sizeof *s);
-    if (!s || !(s->packets = rg_strmap_new(sizeof(packet_record)))) {
+    if (!s || !(s->packets = rg_strmap_new(sizeof(packet_record))) ||
+        !(s->use_names = malloc(cfg->n_uses ? cfg->n_uses : 1))) {
         snprintf(errstr, errstr_size, "packets: out of memory");
         packets_destroy(s);
         return NULL;
@@ -141,6 +144,10 @@ static void *packets_create(const rg_detector_config *cfg, char *errstr, size_t 
     s->accounts = cfg->accounts;
     s->uses = cfg->uses;
     s->n_uses = cfg->n_uses;
+    for (size_t i = 0; i < cfg->n_uses; i++) {
+        size_t k = (size_t)(cfg->uses[i]->spec - packet_names);
+        s->use_names[i] = (uint8_t)(k < P_COUNT ? k : P_COUNT);
+    }
     configure(s, cfg);
     if (s->want_claimers)   /* the claimer is fingerprinted at every claim */
         rg_account_store_keep_fingerprints(s->accounts);
@@ -247,34 +254,45 @@ static rg_value packets_eval(void *state, const rg_name_use *use, const rg_event
     claim_values(s, ev, r, which, v);
     if (ctx && ctx->ev == ev && use->detector_slot < s->n_uses && s->uses[use->detector_slot] == use) {
         for (size_t i = 0; i < s->n_uses; i++) {
-            const rg_name_use *u = s->uses[i];
-            size_t k = (size_t)(u->spec - packet_names);
-            if (u != use && k < P_COUNT)
-                rg_eval_preset(ctx, u, v[k]);
+            size_t k = s->use_names[i];   /* the use's name, found at create */
+            if (k < P_COUNT && s->uses[i] != use)
+                rg_eval_preset(ctx, s->uses[i], v[k]);
         }
     }
     return v[which];
 }
 
-static void fold_event(packet_state *s, const rg_event *ev);
+static void fold_packet(packet_state *s, const rg_event *ev, int64_t judged_at_ms);
 
 static void packets_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     packet_state *s = state;
     s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
-    fold_event(s, ev);
-    rg_record_cache_reset(&s->cache);
-    rg_record_cache_reset(&s->claimer_event);
-}
-
-static void fold_event(packet_state *s, const rg_event *ev)
-{
     rg_sweep_tick(&s->sweep_clock);
     int64_t judged_at_ms = s->watermark_ms;   /* as eval judged E */
     if (ev->ts_ms > s->watermark_ms)
         s->watermark_ms = ev->ts_ms;
-    if (!ev->packet_id)
+    /* Most events name no packet: done here, without the fold's frame. */
+    if (ev->packet_id) {
+        fold_packet(s, ev, judged_at_ms);
         return;
+    }
+    rg_record_cache_reset(&s->cache);
+    rg_record_cache_reset(&s->claimer_event);
+}
+
+static void fold_event(packet_state *s, const rg_event *ev, int64_t judged_at_ms);
+
+/* A send or claim E into its packet's record; the caches of E go after. */
+__attribute__((noinline)) static void fold_packet(packet_state *s, const rg_event *ev, int64_t judged_at_ms)
+{
+    fold_event(s, ev, judged_at_ms);
+    rg_record_cache_reset(&s->cache);
+    rg_record_cache_reset(&s->claimer_event);
+}
+
+static void fold_event(packet_state *s, const rg_event *ev, int64_t judged_at_ms)
+{
     if (ev->type == RG_EV_RED_PACKET_SEND) {
         if (ev->ts_ms <= rg_sat_sub(s->watermark_ms, s->history_horizon_ms))
             return;   /* already past the horizon: nothing to keep */

@@ -64,10 +64,9 @@ typedef struct velocity_state {
      * record (NULL when it has none) and which filters E matched. */
     const rg_event *observed;
     struct vel_record *observed_record;
-    const bool *matched;              /* [n_uses]: the plan's, or asked (= asked) */
+    const bool *matched;              /* [n_uses]: the plan's matched, or its answers */
     bool any_matched;
     const struct type_plan *plan;     /* E's type's */
-    bool *asked;                      /* [n_uses]: matched, when E's plan asks a filter */
 
     /* Per rg_eval_ctx.type_slot, what E's type settles of the filters
      * (make_plans): most of a pack's filters are settled for most types
@@ -104,6 +103,10 @@ static size_t record_size(size_t n_uses) { return sizeof(vel_record) + n_uses * 
 /* One event type's plan (velocity_state.plans). */
 typedef struct type_plan {
     const bool *matched;   /* [n_uses]: the filter settled TRUE (a NULL filter: always); asked ones false */
+    /* [n_uses]: matched, with each asked filter's answer for the event in
+     * hand written over its entry by observe: the settled entries are
+     * this type's for good, so an event writes only what it asks. */
+    bool *answers;
     const uint32_t *ask;   /* the uses whose filter is asked, ascending */
     const uint32_t *may;   /* the uses that may match (settled TRUE, or asked), ascending */
     uint32_t n_ask, n_may;
@@ -116,11 +119,11 @@ static int make_plans(velocity_state *s)
 {
     size_t n = s->n_uses, slots = RG_EV_TYPE_COUNT + 1;
     s->plans = calloc(slots, sizeof *s->plans);
-    s->plan_block = malloc(slots * n * (2 * sizeof(uint32_t) + sizeof(bool)) + 1);
+    s->plan_block = malloc(slots * n * (2 * sizeof(uint32_t) + 2 * sizeof(bool)) + 1);
     if (!s->plans || !s->plan_block)
         return -1;
     uint32_t *lists = s->plan_block;
-    bool *matched = (bool *)(lists + 2 * slots * n);
+    bool *matched = (bool *)(lists + 2 * slots * n), *answers = matched + slots * n;
     for (size_t slot = 0; slot < slots; slot++) {
         type_plan *p = &s->plans[slot];
         uint32_t *ask = lists + 2 * slot * n, *may = ask + n;
@@ -136,6 +139,8 @@ static int make_plans(velocity_state *s)
                 may[p->n_may++] = (uint32_t)i;
         }
         p->matched = row;
+        p->answers = answers + slot * n;
+        memcpy(p->answers, row, n * sizeof *row);
         p->ask = ask;
         p->may = may;
     }
@@ -155,10 +160,9 @@ static void *velocity_create(const rg_detector_config *cfg, char *errstr, size_t
     s->max_lateness_ms = cfg->max_lateness_ms > 0 ? cfg->max_lateness_ms : 0;
     s->watermark_external = cfg->watermark_external;
     s->watermark_ms = INT64_MIN;
-    s->asked = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->asked);
     s->cutoff_ms = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->cutoff_ms);
     s->keep_ms = calloc(cfg->n_uses ? cfg->n_uses : 1, sizeof *s->keep_ms);
-    if (!s->asked || !s->cutoff_ms || !s->keep_ms || make_plans(s) != 0)
+    if (!s->cutoff_ms || !s->keep_ms || make_plans(s) != 0)
         goto fail;
     for (size_t i = 0; i < cfg->n_uses; i++)
         s->keep_ms[i] = rg_sat_add(s->max_lateness_ms, cfg->uses[i]->window_ms);
@@ -206,7 +210,6 @@ static void velocity_destroy(void *state)
     if (s->accounts.store)
         rg_account_foreach(&s->accounts, free_record_visit, &s->n_uses);
     rg_account_store_free(s->own_store);
-    free(s->asked);
     free(s->cutoff_ms);
     free(s->keep_ms);
     free(s->plans);
@@ -225,21 +228,31 @@ static void velocity_observe(void *state, const rg_event *ev, struct rg_eval_ctx
     s->any_matched = p->any;
     if (!p->n_ask)
         return;   /* the type settles every filter */
-    memcpy(s->asked, p->matched, s->n_uses * sizeof *s->asked);
     for (uint32_t k = 0; k < p->n_ask; k++) {
         uint32_t i = p->ask[k];   /* a filter, never NULL (a NULL one is settled TRUE) */
         bool match = ctx && rg_eval_condition(ctx, s->uses[i]->filter) == RG_TRUE;
-        s->asked[i] = match;
+        p->answers[i] = match;
         s->any_matched |= match;
     }
-    s->matched = s->asked;
+    s->matched = p->answers;
+}
+
+static rg_value velocity_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx);
+
+/* eval of an event observe has not seen (the engine observes first;
+ * tests may not): out of line, so the usual eval keeps no frame. */
+__attribute__((noinline)) static rg_value eval_unobserved(velocity_state *s, const rg_name_use *use,
+                                                          const rg_event *ev, struct rg_eval_ctx *ctx)
+{
+    velocity_observe(s, ev, ctx);
+    return velocity_eval(s, use, ev, ctx);
 }
 
 static rg_value velocity_eval(void *state, const rg_name_use *use, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     velocity_state *s = state;
     if (s->observed != ev)
-        velocity_observe(s, ev, ctx);   /* the engine observes first; tests may not */
+        return eval_unobserved(s, use, ev, ctx);
     size_t i = use->detector_slot;
     if (i >= s->n_uses)
         return rg_unknown(RG_T_INT);
@@ -317,16 +330,44 @@ static bool trim_record(velocity_state *s, vel_record *r, const int64_t *cutoff_
     return any_left;
 }
 
+static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx);
+
+/* update of an event observe has not seen (the engine observes first;
+ * tests may not): out of line, so the usual update keeps no frame. */
+__attribute__((noinline)) static void update_unobserved(velocity_state *s, const rg_event *ev,
+                                                        struct rg_eval_ctx *ctx)
+{
+    velocity_observe(s, ev, ctx);
+    velocity_update(s, ev, ctx);
+}
+
+static void fold_in(velocity_state *s, const rg_event *ev, vel_record *r);
+
 static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx *ctx)
 {
     velocity_state *s = state;
+    if (s->observed != ev) {
+        update_unobserved(s, ev, ctx);
+        return;
+    }
     rg_sweep_tick(&s->sweep_clock);
-    if (s->observed != ev)
-        velocity_observe(s, ev, ctx);
     s->watermark_ms = rg_eval_judge_at(ctx, s->watermark_ms);
     if (ev->ts_ms > s->watermark_ms && !s->watermark_external)
         s->watermark_ms = ev->ts_ms;
     vel_record *r = s->observed_record;
+    s->observed = NULL;
+    s->observed_record = NULL;
+    /* An event that matches no filter, of an account with no record or
+     * one that nothing expires from yet (trim_record's own test): nothing
+     * to trim or add, decided without the fold's frame. */
+    if (s->any_matched || (r && s->watermark_ms >= r->trim_due_ms))
+        fold_in(s, ev, r);
+}
+
+/* E into its account's record r (NULL: none yet, E matched something):
+ * trim, then add E's ts to each window whose filter it matched. */
+__attribute__((noinline)) static void fold_in(velocity_state *s, const rg_event *ev, vel_record *r)
+{
     if (s->any_matched && !r) {
         r = rg_account_put(&s->accounts, ev->account, ev->account_len, NULL);
         if (!r) {
@@ -358,8 +399,6 @@ static void velocity_update(void *state, const rg_event *ev, struct rg_eval_ctx 
             rg_account_release(&s->accounts, ev->account, ev->account_len);
         }
     }
-    s->observed = NULL;
-    s->observed_record = NULL;
 }
 
 /* Sweep predicate: trims, and frees the windows of a record it drops
@@ -407,7 +446,7 @@ static void velocity_stats(const void *state, rg_detector_stats *out)
     out->entities = rg_account_count(&s->accounts);
     /* The shared store's records are counted once, by the engine; a
      * private store is this family's alone. */
-    out->bytes = sizeof *s + s->n_uses * (sizeof *s->asked + sizeof *s->cutoff_ms) +
+    out->bytes = sizeof *s + s->n_uses * (sizeof(bool) + sizeof *s->cutoff_ms) +
                  (s->own_store ? rg_account_store_bytes(s->own_store) : 0);
     out->dropped = s->dropped;
     stats_acc acc = {s->n_uses, out};

@@ -26,6 +26,9 @@ enum storage { INLINE = 0, NARROW = 1, WIDE = 2 };
 #define LOG2_MASK UINT32_C(0x1f)
 #define MAX_CAP_LOG2 HEAD_BITS   /* the head must fit its bits */
 #define MIN_HEAP_CAP 4
+#define MIN_HEAP_CAP_LOG2 2
+_Static_assert(UINT32_C(1) << MIN_HEAP_CAP_LOG2 == MIN_HEAP_CAP && MIN_HEAP_CAP == RG_WINDOW_INLINE + 1,
+               "a full inline window grows into the smallest ring, which its entries and one more fill");
 #define OFFSET_MAX INT64_C(0xffffffff)
 
 static enum storage kind(const rg_window *w) { return (enum storage)(w->meta >> KIND_SHIFT); }
@@ -219,6 +222,45 @@ int rg_window_insert_at(rg_window *w, int64_t base_ms, int64_t ts_ms)
     return 0;
 }
 
+int rg_window_grow_narrow(rg_window *w, uint32_t off)
+{
+    /* What rg_window_insert_at does here: relocate's ring of MIN_HEAP_CAP,
+     * head 0, the three offsets oldest first, then the append. */
+    uint32_t *ring = malloc(MIN_HEAP_CAP * sizeof *ring);
+    if (!ring)
+        return -1;
+    ring[0] = w->word;
+    ring[1] = w->u.rel[0];
+    ring[2] = w->u.rel[1];
+    ring[3] = off;
+    set_heap(w, NARROW, 0, MIN_HEAP_CAP_LOG2);
+    w->word = MIN_HEAP_CAP;
+    w->u.narrow = ring;
+    return 0;
+}
+
+int rg_window_grow_ring(rg_window *w, uint32_t off)
+{
+    /* What rg_window_insert_at does here: relocate to a ring of twice the
+     * room (none past MAX_CAP_LOG2), head 0, then the append. */
+    uint32_t n = w->word, log2_cap = cap_log2(w) + 1;
+    if (log2_cap > MAX_CAP_LOG2)
+        return -1;
+    uint32_t *ring = malloc(((size_t)1 << log2_cap) * sizeof *ring);
+    if (!ring)
+        return -1;
+    const uint32_t *old = w->u.narrow;
+    uint32_t head = head_of(w), to_end = n - head;   /* full: n is the old room */
+    memcpy(ring, old + head, (size_t)to_end * sizeof *ring);
+    memcpy(ring + to_end, old, (size_t)head * sizeof *ring);
+    ring[n] = off;
+    free(w->u.narrow);
+    set_heap(w, NARROW, 0, log2_cap);
+    w->word = n + 1;
+    w->u.narrow = ring;
+    return 0;
+}
+
 int rg_window_remove(rg_window *w, int64_t base_ms, int64_t ts_ms)
 {
     uint32_t n = rg_window_len(w);
@@ -231,6 +273,19 @@ int rg_window_remove(rg_window *w, int64_t base_ms, int64_t ts_ms)
     if (n == 1)
         rg_window_free(w);
     return 1;
+}
+
+/* After a burst, give memory back: a heap ring holding a quarter of its
+ * room or less is halved while that holds (halving leaves room to grow).
+ * A failed relocation keeps the bigger buffer: fine. */
+static void shrink_ring(rg_window *w, int64_t base_ms, uint32_t left)
+{
+    if (capacity(w) > 8 && left * 4 <= capacity(w)) {
+        uint32_t new_cap = capacity(w) / 2;
+        while (new_cap > 8 && left * 4 <= new_cap)
+            new_cap /= 2;
+        (void)relocate(w, base_ms, kind(w), new_cap);
+    }
 }
 
 /* rg_window_trim past its inline checks. */
@@ -259,14 +314,77 @@ uint32_t rg_window_trim_some(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
         (void)relocate(w, base_ms, INLINE, 0);   /* cannot fail: no allocation */
     } else if (kind(w) == WIDE && all_fit(w, base_ms)) {
         (void)relocate(w, base_ms, NARROW, capacity(w));
-    } else if (kind(w) != INLINE && capacity(w) > 8 && left * 4 <= capacity(w)) {
-        /* After a burst, give memory back; halving leaves room to grow. */
-        uint32_t new_cap = capacity(w) / 2;
-        while (new_cap > 8 && left * 4 <= new_cap)
-            new_cap /= 2;
-        (void)relocate(w, base_ms, kind(w), new_cap);
+    } else if (kind(w) != INLINE) {
+        shrink_ring(w, base_ms, left);
     }
     return dropped;
+}
+
+/* rg_window_trim_some of an inline window: the entries that stay move
+ * down, the slots past them keep what they held, as there. */
+static uint32_t trim_inline(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
+{
+    uint32_t n = w->meta, held[RG_WINDOW_INLINE] = {w->word, w->u.rel[0], w->u.rel[1]};
+    uint32_t dropped = 0;
+    while (dropped < n && base_ms + (int64_t)held[dropped] <= cutoff_ms)
+        dropped++;
+    if (!dropped)
+        return 0;
+    if (dropped == n) {
+        rg_window_init(w);   /* what rg_window_free does to an inline window */
+        return dropped;
+    }
+    for (uint32_t i = 0; i < n - dropped; i++)
+        *inline_slot(w, i) = held[i + dropped];
+    w->meta = n - dropped;
+    return dropped;
+}
+
+/* rg_window_trim_some of a narrow ring. */
+static uint32_t trim_narrow(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
+{
+    const uint32_t *ring = w->u.narrow;
+    uint32_t n = w->word, mask = capacity(w) - 1, head = head_of(w);
+    uint32_t dropped = 0;
+    while (dropped < n && base_ms + (int64_t)ring[(head + dropped) & mask] <= cutoff_ms)
+        dropped++;
+    if (!dropped)
+        return 0;
+    if (dropped == n) {
+        rg_window_free(w);   /* an idle account keeps no heap buffer */
+        return dropped;
+    }
+    uint32_t left = n - dropped;
+    if (left > RG_WINDOW_INLINE) {   /* still a ring */
+        set_heap(w, NARROW, (head + dropped) & mask, cap_log2(w));
+        w->word = left;
+        shrink_ring(w, base_ms, left);
+        return dropped;
+    }
+    /* Back inline, as relocate makes it: every narrow entry fits the base
+     * (all_fit), the unused slots zero. */
+    rg_window moved;
+    rg_window_init(&moved);
+    moved.meta = left;
+    head += dropped;
+    moved.word = ring[head & mask];
+    for (uint32_t i = 1; i < left; i++)
+        moved.u.rel[i - 1] = ring[(head + i) & mask];
+    rg_window_free(w);
+    *w = moved;
+    return dropped;
+}
+
+uint32_t rg_window_trim_by_kind(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
+{
+    switch (kind(w)) {
+    case INLINE:
+        return trim_inline(w, base_ms, cutoff_ms);
+    case NARROW:
+        return trim_narrow(w, base_ms, cutoff_ms);
+    default:
+        return rg_window_trim_some(w, base_ms, cutoff_ms);
+    }
 }
 
 int64_t rg_window_at(const rg_window *w, int64_t base_ms, uint32_t i) { return at(w, base_ms, i); }

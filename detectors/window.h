@@ -87,6 +87,15 @@ static inline uint32_t rg_window_count(const rg_window *w, int64_t base_ms, int6
 /* Insert ts_ms at its place in ts order; a ts that does not fit the base
  * makes the window wide. 0, or -1 on allocation failure. */
 int rg_window_insert_at(rg_window *w, int64_t base_ms, int64_t ts_ms);
+/* rg_window_insert_at of an offset that fits the base and is not below
+ * the newest of a full inline window's three: the narrow ring of four it
+ * makes, without the general move's per-entry reads and writes (an
+ * account whose window hovers about three entries meets this often). */
+int rg_window_grow_narrow(rg_window *w, uint32_t off);
+/* The same for a full narrow ring: the ring of twice the room
+ * rg_window_insert_at moves it to, its entries oldest first from slot 0,
+ * then off. */
+int rg_window_grow_ring(rg_window *w, uint32_t off);
 /* rg_window_insert_at, with its usual case inline: an in-order time that
  * fits the base, appended where there is room (inline, or a narrow heap
  * ring), which is what a steady account's events are (issue 16). */
@@ -107,6 +116,9 @@ static inline int rg_window_insert(rg_window *w, int64_t base_ms, int64_t ts_ms)
                 w->meta = meta + 1;
                 return 0;
             }
+        } else if (meta == RG_WINDOW_INLINE) {   /* inline and full */
+            if (w->u.rel[RG_WINDOW_INLINE - 2] <= off)
+                return rg_window_grow_narrow(w, off);
         } else if ((meta >> 30) == 1) {   /* narrow ring */
             uint32_t mask = (UINT32_C(1) << ((meta >> 25) & 0x1f)) - 1, n = w->word;
             uint32_t head = meta & ((UINT32_C(1) << 25) - 1);
@@ -115,6 +127,8 @@ static inline int rg_window_insert(rg_window *w, int64_t base_ms, int64_t ts_ms)
                 w->word = n + 1;
                 return 0;
             }
+            if (n == mask + 1 && w->u.narrow[(head + n - 1) & mask] <= off)
+                return rg_window_grow_ring(w, off);   /* full */
         }
     }
     return rg_window_insert_at(w, base_ms, ts_ms);
@@ -126,6 +140,12 @@ int rg_window_remove(rg_window *w, int64_t base_ms, int64_t ts_ms);
 /* Drop every timestamp <= cutoff_ms (they can no longer be in any window
  * that is still asked for); may shrink the heap buffer. Returns how many. */
 uint32_t rg_window_trim_some(rg_window *w, int64_t base_ms, int64_t cutoff_ms);
+/* rg_window_trim_some by the window's storage: an inline window's or a
+ * narrow ring's offsets read in place (a ring trimmed to three or fewer
+ * moved back inline directly), not through the general per-entry reads;
+ * the same window after, and the same answer (a wide one: the general
+ * path). */
+uint32_t rg_window_trim_by_kind(rg_window *w, int64_t base_ms, int64_t cutoff_ms);
 static inline uint32_t rg_window_trim(rg_window *w, int64_t base_ms, int64_t cutoff_ms)
 {
     /* Nothing to drop, decided without a call: an empty window, or an
@@ -133,7 +153,7 @@ static inline uint32_t rg_window_trim(rg_window *w, int64_t base_ms, int64_t cut
      * which is what a steady account's trims meet. */
     if (!rg_window_len(w) || ((w->meta >> 30) == 0 && base_ms + (int64_t)w->word > cutoff_ms))
         return 0;
-    return rg_window_trim_some(w, base_ms, cutoff_ms);
+    return rg_window_trim_by_kind(w, base_ms, cutoff_ms);
 }
 
 /* The i-th oldest timestamp (i < len). */

@@ -70,12 +70,6 @@ const rg_value *rg_eval_use_compute(rg_eval_ctx *ctx, const rg_name_use *use)
     return slot;
 }
 
-void rg_eval_preset(rg_eval_ctx *ctx, const rg_name_use *use, rg_value v)
-{
-    ctx->memo[use->slot] = v;
-    ctx->memo_gen[use->slot] = ctx->gen;
-}
-
 const rg_geo_result *rg_eval_geo_lookup(rg_eval_ctx *ctx)
 {
     ctx->geo_gen = ctx->gen;

@@ -339,48 +339,72 @@ static void test_window_longer_than_offsets(void **unused)
     fixture_end(&f);
 }
 
-/* rg_window_insert's inline appends against the general insert
- * (rg_window_insert_at), and rg_window_count's inline count against
- * rg_window_count_at: two windows fed the same times (mostly in
- * order, some late or equal, bursts that outgrow the inline room and
- * the heap ring, trims that shrink it back, times that do not fit the
- * base) hold the same entries in the same storage after every step. */
+/* rg_window_insert's inline appends and a full inline window's or narrow
+ * ring's growth (rg_window_grow_narrow, rg_window_grow_ring) against the
+ * general insert
+ * (rg_window_insert_at), rg_window_trim (an inline window's and a
+ * narrow ring's by rg_window_trim_by_kind) against the general trim
+ * (rg_window_trim_some),
+ * and rg_window_count's inline count against rg_window_count_at: two
+ * windows fed the same times (mostly in order, some late or equal,
+ * bursts that outgrow the inline room and the heap ring, trims that
+ * shrink it back, times that do not fit the base) hold the same entries
+ * in the same storage after every step. */
 static void test_window_insert_fast_path_matches_general(void **unused)
 {
-    rg_window fast, general;
-    rg_window_init(&fast);
-    rg_window_init(&general);
-    const int64_t base = T0 - MIN_MS;
-    uint64_t rnd = 0x2545F4914F6CDD1Dull;
-    int64_t now = T0;
-    for (int i = 0; i < 20000; i++) {
-        rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
-        now += (int64_t)(rnd % (3 * MIN_MS));
-        int64_t ts = now;
-        if (rnd % 7 == 0)
-            ts = now - (int64_t)((rnd >> 8) % (5 * MIN_MS));   /* late */
-        else if (rnd % 11 == 0)
-            ts = base - 1;                                     /* before the base: wide */
-        else if (rnd % 13 == 0)
-            ts = base + INT64_C(0x100000000);                  /* past the offsets: wide */
-        assert_int_equal(rg_window_insert(&fast, base, ts), rg_window_insert_at(&general, base, ts));
-        if (rnd % 5 == 0) {
-            int64_t cutoff = now - (int64_t)((rnd >> 16) % (40 * MIN_MS));
-            assert_int_equal(rg_window_trim(&fast, base, cutoff), rg_window_trim(&general, base, cutoff));
+    /* Pass 0 mixes in times that do not fit the base (one far ahead
+     * keeps the window wide for good); passes 1 and 2 have none, so the
+     * narrow ring's paths run often, and with times ten times sparser
+     * (pass 2) the window hovers about three entries: each fast path is
+     * seen to run. */
+    unsigned grew = 0, ring_grew = 0, back_inline = 0, ring_trimmed = 0, inline_trimmed = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        rg_window fast, general;
+        rg_window_init(&fast);
+        rg_window_init(&general);
+        const int64_t base = T0 - MIN_MS;
+        uint64_t rnd = 0x2545F4914F6CDD1Dull;
+        int64_t now = T0;
+        for (int i = 0; i < 20000; i++) {
+            rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
+            now += (int64_t)(rnd % ((pass == 2 ? 30 : 3) * MIN_MS));
+            int64_t ts = now;
+            if (rnd % 7 == 0)
+                ts = now - (int64_t)((rnd >> 8) % (5 * MIN_MS));   /* late */
+            else if (pass == 0 && rnd % 11 == 0)
+                ts = base - 1;                                     /* before the base: wide */
+            else if (pass == 0 && rnd % 13 == 0)
+                ts = base + INT64_C(0x100000000);                  /* past the offsets: wide */
+            uint32_t before = fast.meta;
+            assert_int_equal(rg_window_insert(&fast, base, ts), rg_window_insert_at(&general, base, ts));
+            grew += before == RG_WINDOW_INLINE && (fast.meta >> 30) == 1;
+            ring_grew += (before >> 30) == 1 && (fast.meta >> 30) == 1 && ((fast.meta >> 25) & 31) > ((before >> 25) & 31);
+            if (rnd % 5 == 0) {
+                int64_t cutoff = now - (int64_t)((rnd >> 16) % (40 * MIN_MS));
+                before = fast.meta;
+                uint32_t dropped = rg_window_trim(&fast, base, cutoff);
+                assert_int_equal(dropped, rg_window_trim_some(&general, base, cutoff));
+                back_inline += (before >> 30) == 1 && (fast.meta >> 30) == 0 && rg_window_len(&fast);
+                ring_trimmed += (before >> 30) == 1 && (fast.meta >> 30) == 1 && dropped;
+                inline_trimmed += (before >> 30) == 0 && dropped;
+            }
+            assert_int_equal(fast.meta, general.meta);
+            assert_int_equal(rg_window_len(&fast), rg_window_len(&general));
+            assert_int_equal(rg_window_entry_bytes(&fast), rg_window_entry_bytes(&general));
+            for (uint32_t j = 0; j < rg_window_len(&fast); j++)
+                assert_int_equal(rg_window_at(&fast, base, j), rg_window_at(&general, base, j));
+            /* The inline count against the general one, over windows that
+             * cut the entries anywhere (and an empty range). */
+            int64_t hi = now - (int64_t)((rnd >> 24) % (2 * MIN_MS)), lo = hi - (int64_t)((rnd >> 32) % (6 * MIN_MS));
+            assert_int_equal(rg_window_count(&fast, base, lo, hi), rg_window_count_at(&general, base, lo, hi));
+            assert_int_equal(rg_window_count(&fast, base, hi, lo), rg_window_count_at(&general, base, hi, lo));
         }
-        assert_int_equal(fast.meta, general.meta);
-        assert_int_equal(rg_window_len(&fast), rg_window_len(&general));
-        assert_int_equal(rg_window_entry_bytes(&fast), rg_window_entry_bytes(&general));
-        for (uint32_t j = 0; j < rg_window_len(&fast); j++)
-            assert_int_equal(rg_window_at(&fast, base, j), rg_window_at(&general, base, j));
-        /* The inline count against the general one, over windows that
-         * cut the entries anywhere (and an empty range). */
-        int64_t hi = now - (int64_t)((rnd >> 24) % (2 * MIN_MS)), lo = hi - (int64_t)((rnd >> 32) % (6 * MIN_MS));
-        assert_int_equal(rg_window_count(&fast, base, lo, hi), rg_window_count_at(&general, base, lo, hi));
-        assert_int_equal(rg_window_count(&fast, base, hi, lo), rg_window_count_at(&general, base, hi, lo));
+        rg_window_free(&fast);
+        rg_window_free(&general);
     }
-    rg_window_free(&fast);
-    rg_window_free(&general);
+    if (grew < 100 || ring_grew < 100 || back_inline < 100 || ring_trimmed < 100 || inline_trimmed < 100)
+        fail_msg("fast paths seen too rarely: grew %u, ring grew %u, back inline %u, ring trimmed %u, inline trimmed %u",
+                 grew, ring_grew, back_inline, ring_trimmed, inline_trimmed);
 }
 
 int main(void)
