@@ -41,7 +41,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
 #include <string.h>
 
 #include "hash.h"
@@ -86,9 +85,11 @@ static inline uint32_t rg_strmap_hash(const char *key, size_t keylen)
 }
 /* The start of every map, so that what runs on every event's ids inline
  * where it is asked (a call cost more than the work): a prefetch's stage
- * 0 (one slot's line, ~3 an event) and a peek (~2.8 an event). The table
- * and the record chunks as strmap.c lays them out; strmap.c's own,
- * read-only here. */
+ * 0 (one slot's line, ~3 an event), a peek (~2.8 an event), and a
+ * record's tag and key (the account store's in-use bits and its hinted
+ * lookups). The table, the record chunks and the record layout as
+ * strmap.c lays them out; strmap.c's own, read-only here (set_tag
+ * writes a record's tag byte, never the head). */
 struct rg_strmap_slot {
     uint32_t hash;
     uint32_t ref;   /* record number + 1; 0 means empty */
