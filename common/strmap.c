@@ -36,16 +36,14 @@ struct rg_strmap {
     size_t count;
     size_t grow_at;             /* 3/4 of cap: the count at which put grows the table first */
     size_t value_size;
-    size_t value_size_aligned;
-    size_t key_room;            /* bytes for the key (with its NUL) or a pointer */
     uint32_t n_chunks, chunks_cap;
     uint32_t fresh;             /* records [0, fresh) have been handed out */
     uint32_t free_head;         /* first free record + 1, or 0 */
     size_t spilled_bytes;       /* heap copies of long keys, at their real size */
 };
 
-#define KEYLEN_BITS 24
-#define KEYLEN_MASK ((UINT32_C(1) << KEYLEN_BITS) - 1)
+#define KEYLEN_BITS RG_STRMAP_KEYLEN_BITS
+#define KEYLEN_MASK RG_STRMAP_KEYLEN_MASK
 
 size_t rg_heap_block_bytes(const void *block, size_t requested)
 {
@@ -77,13 +75,13 @@ static inline __attribute__((always_inline)) unsigned char *record_at(const rg_s
 static inline uint32_t length_word(const rg_strmap *m, const unsigned char *e)
 {
     uint32_t kl;
-    memcpy(&kl, e + m->value_size_aligned, sizeof kl);
+    memcpy(&kl, e + m->head.value_size_aligned, sizeof kl);
     return kl;
 }
 
 static void set_length_word(const rg_strmap *m, unsigned char *e, uint32_t kl)
 {
-    memcpy(e + m->value_size_aligned, &kl, sizeof kl);
+    memcpy(e + m->head.value_size_aligned, &kl, sizeof kl);
 }
 
 /* Fetch a record into the cache: its first line and, when the value is
@@ -93,7 +91,7 @@ static void set_length_word(const rg_strmap *m, unsigned char *e, uint32_t kl)
 static inline __attribute__((always_inline)) void prefetch_record(const rg_strmap *m, const unsigned char *e,
                                                                    int for_write)
 {
-    const unsigned char *key_line = e + m->value_size_aligned;
+    const unsigned char *key_line = e + m->head.value_size_aligned;
     if (for_write) {
         __builtin_prefetch(e, 1);
         __builtin_prefetch(key_line, 1);
@@ -107,11 +105,11 @@ static inline __attribute__((always_inline)) void prefetch_record(const rg_strma
 
 static inline size_t entry_keylen(const rg_strmap *m, const unsigned char *e) { return length_word(m, e) & KEYLEN_MASK; }
 
-static inline bool key_spilled(const rg_strmap *m, size_t keylen) { return keylen >= m->key_room; }
+static inline bool key_spilled(const rg_strmap *m, size_t keylen) { return keylen >= m->head.key_room; }
 
 static inline char *entry_key(const rg_strmap *m, unsigned char *e)
 {
-    unsigned char *room = e + m->value_size_aligned + sizeof(uint32_t);
+    unsigned char *room = e + m->head.value_size_aligned + sizeof(uint32_t);
     if (!key_spilled(m, entry_keylen(m, e)))
         return (char *)room;
     char *heap;
@@ -129,13 +127,13 @@ rg_strmap *rg_strmap_new_sized(size_t value_size, size_t inline_key)
     m->value_size = value_size;
     /* 8, not 16: values hold int64s and pointers at most, and every byte
      * of padding is paid once per entity. */
-    m->value_size_aligned = (value_size + 7) & ~(size_t)7;
+    m->head.value_size_aligned = (value_size + 7) & ~(size_t)7;
     if (inline_key < 11)
         inline_key = 11;
     /* Room for the key and its NUL, so that the length word and the room
      * end on an 8-byte boundary: room = 4 (mod 8). */
-    m->key_room = ((inline_key + 1 + 4 + 7) & ~(size_t)7) - 4;
-    m->head.stride = m->value_size_aligned + sizeof(uint32_t) + m->key_room;
+    m->head.key_room = ((inline_key + 1 + 4 + 7) & ~(size_t)7) - 4;
+    m->head.stride = m->head.value_size_aligned + sizeof(uint32_t) + m->head.key_room;
     return m;
 }
 
@@ -239,9 +237,7 @@ void rg_strmap_prefetch_record(const rg_strmap *m, uint32_t h)
 {
     /* The slot came at stage 0; the record its hash leads to (the peek's
      * probe, strmap.h). */
-    const unsigned char *record = rg_strmap_peek_hashed(m, h);
-    if (record)
-        prefetch_record(m, record, 0);
+    (void)rg_strmap_prefetch_peek(m, h);
 }
 
 static bool grow(rg_strmap *m)
@@ -391,7 +387,7 @@ void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *c
         return NULL;
     }
     set_length_word(m, e, (uint32_t)keylen);
-    unsigned char *room = e + m->value_size_aligned + sizeof(uint32_t);
+    unsigned char *room = e + m->head.value_size_aligned + sizeof(uint32_t);
     if (heap_key) {
         memcpy(room, &heap_key, sizeof heap_key);
         m->spilled_bytes += rg_heap_block_bytes(heap_key, keylen + 1);
@@ -409,14 +405,6 @@ void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *c
     if (created)
         *created = true;
     return e;
-}
-
-const char *rg_strmap_key(const rg_strmap *m, const void *value, size_t *keylen)
-{
-    unsigned char *e = (unsigned char *)value;
-    if (keylen)
-        *keylen = entry_keylen(m, e);
-    return entry_key(m, e);
 }
 
 /* What a removed record points to: the caller's (free_value) and a
@@ -571,14 +559,4 @@ rg_strmap_item *rg_strmap_sorted(const rg_strmap *m, size_t *n)
     }
     qsort(items, *n, sizeof *items, entry_cmp);
     return items;
-}
-
-uint8_t rg_strmap_tag(const rg_strmap *m, const void *value)
-{
-    return (uint8_t)(length_word(m, value) >> KEYLEN_BITS);
-}
-
-void rg_strmap_set_tag(rg_strmap *m, void *value, uint8_t tag)
-{
-    set_length_word(m, value, (length_word(m, value) & KEYLEN_MASK) | (uint32_t)tag << KEYLEN_BITS);
 }

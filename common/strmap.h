@@ -41,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "hash.h"
 
@@ -84,9 +85,11 @@ static inline uint32_t rg_strmap_hash(const char *key, size_t keylen)
 }
 /* The start of every map, so that what runs on every event's ids inline
  * where it is asked (a call cost more than the work): a prefetch's stage
- * 0 (one slot's line, ~3 an event) and a peek (~2.8 an event). The table
- * and the record chunks as strmap.c lays them out; strmap.c's own,
- * read-only here. */
+ * 0 (one slot's line, ~3 an event), a peek (~2.8 an event), and a
+ * record's tag and key (the account store's in-use bits and its hinted
+ * lookups). The table, the record chunks and the record layout as
+ * strmap.c lays them out; strmap.c's own, read-only here (set_tag
+ * writes a record's tag byte, never the head). */
 struct rg_strmap_slot {
     uint32_t hash;
     uint32_t ref;   /* record number + 1; 0 means empty */
@@ -97,7 +100,20 @@ typedef struct rg_strmap_head {
     unsigned char **chunks;     /* records 64 on in chunks of 64 (record i in chunk 3 + i / 64), the
                                  * first 64 in chunks of 8, 8, 16 and 32 */
     size_t stride;              /* bytes per record, a multiple of 8 */
+    size_t value_size_aligned;  /* where a record's length word (keylen | tag << 24) starts */
+    size_t key_room;            /* bytes for the key (with its NUL) or a pointer */
 } rg_strmap_head;
+
+#define RG_STRMAP_KEYLEN_BITS 24
+#define RG_STRMAP_KEYLEN_MASK ((UINT32_C(1) << RG_STRMAP_KEYLEN_BITS) - 1)
+
+/* The length word of record e (strmap.c's layout). */
+static inline uint32_t rg_strmap_length_word_(const rg_strmap_head *m, const void *e)
+{
+    uint32_t kl;
+    memcpy(&kl, (const unsigned char *)e + m->value_size_aligned, sizeof kl);
+    return kl;
+}
 
 /* The chunk holding record i, and i's place in it. */
 static inline __attribute__((always_inline)) uint32_t rg_strmap_chunk_of_(uint32_t i, uint32_t *offset)
@@ -157,6 +173,21 @@ static inline void *rg_strmap_peek_hashed(const rg_strmap *m, uint32_t hash)
     }
 }
 
+/* Stage 1 of rg_strmap_prefetch_hashed for a caller that keeps what it
+ * found: the record rg_strmap_peek_hashed gives (a hint: another key's
+ * record may share the hash), its lines fetched from its first to its
+ * key's, or NULL. */
+static inline const void *rg_strmap_prefetch_peek(const rg_strmap *m, uint32_t hash)
+{
+    const unsigned char *e = rg_strmap_peek_hashed(m, hash);
+    if (e) {
+        uintptr_t key_line = (uintptr_t)e + ((const rg_strmap_head *)(const void *)m)->value_size_aligned;
+        for (uintptr_t line = (uintptr_t)e & ~(uintptr_t)63; line <= key_line; line += 64)
+            __builtin_prefetch((const void *)line);
+    }
+    return e;
+}
+
 /* Value record for key, created zero-filled when absent (*created = true).
  * NULL only on allocation failure. `created` may be NULL. */
 void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created);
@@ -182,8 +213,22 @@ void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *c
  * was found there. */
 bool rg_strmap_del_placed(rg_strmap *m, rg_strmap_place place, void (*free_value)(void *value));
 
-/* The key of a value record returned by get/put/iteration (NUL-terminated). */
-const char *rg_strmap_key(const rg_strmap *m, const void *value, size_t *keylen);
+/* The key of a value record returned by get/put/iteration (NUL-terminated).
+ * Inline: the account store compares a hinted record's key on every
+ * event. */
+static inline const char *rg_strmap_key(const rg_strmap *m, const void *value, size_t *keylen)
+{
+    const rg_strmap_head *head = (const rg_strmap_head *)(const void *)m;
+    size_t kl = rg_strmap_length_word_(head, value) & RG_STRMAP_KEYLEN_MASK;
+    if (keylen)
+        *keylen = kl;
+    const char *room = (const char *)value + head->value_size_aligned + sizeof(uint32_t);
+    if (kl < head->key_room)
+        return room;
+    const char *heap;
+    memcpy(&heap, room, sizeof heap);
+    return heap;
+}
 
 /* Delete key; `free_value` as in rg_strmap_free. Returns whether it existed. */
 bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_value)(void *value));
@@ -205,8 +250,16 @@ size_t rg_strmap_count(const rg_strmap *m);
 /* One byte of the caller's per entry, 0 when created, kept beside the
  * key's length at no extra cost (keys are limited to 16 MiB - 1 bytes:
  * put returns NULL for longer ones). `value` is a record of this map. */
-uint8_t rg_strmap_tag(const rg_strmap *m, const void *value);
-void rg_strmap_set_tag(rg_strmap *m, void *value, uint8_t tag);
+static inline uint8_t rg_strmap_tag(const rg_strmap *m, const void *value)
+{
+    return (uint8_t)(rg_strmap_length_word_((const rg_strmap_head *)(const void *)m, value) >> RG_STRMAP_KEYLEN_BITS);
+}
+static inline void rg_strmap_set_tag(rg_strmap *m, void *value, uint8_t tag)
+{
+    const rg_strmap_head *head = (const rg_strmap_head *)(const void *)m;
+    uint32_t kl = (rg_strmap_length_word_(head, value) & RG_STRMAP_KEYLEN_MASK) | (uint32_t)tag << RG_STRMAP_KEYLEN_BITS;
+    memcpy((unsigned char *)value + head->value_size_aligned, &kl, sizeof kl);
+}
 
 /* Every entry, ordered by key bytes (shorter first on a common prefix):
  * for output that must not depend on the table's history, such as a

@@ -119,13 +119,13 @@ static size_t geo_class(const rg_event *ev)
  * in the ring of the last four events it saw: searched oldest first (the
  * process stage, which reads ahead's oldest) or newest first (the later
  * prefetch stages). NULL when ev is not there. */
-static inline const rg_event_hashes *ahead_of(const rg_engine *e, const rg_event *ev, bool oldest_first)
+static inline struct rg_engine_ahead *ahead_of(rg_engine *e, const rg_event *ev, bool oldest_first)
 {
     const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
     for (size_t i = 1; i <= n_ahead; i++) {
         size_t k = (e->ahead_next - (oldest_first ? n_ahead + 1 - i : i)) % n_ahead;
         if (e->ahead[k].ev == ev)
-            return &e->ahead[k].h;
+            return &e->ahead[k];
     }
     return NULL;
 }
@@ -176,9 +176,9 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     /* The hashes stage 0 made of these ids, if it saw this event (read
      * ahead, it is the ring's oldest): hints the store checks against the
      * keys, since the ring matches events by address alone. */
-    const rg_event_hashes *ahead = ahead_of(e, ev, true);
+    const struct rg_engine_ahead *ahead = ahead_of(e, ev, true);
     if (ahead)
-        rg_account_focus_hint(e->accounts, ahead->account, ahead->counterparty);
+        rg_account_focus_hint(e->accounts, ahead->h.account, ahead->h.counterparty);
     for (const rg_engine_hook *h = e->plan.observe, *end = h + e->plan.n_observe; h < end; h++)
         if (families & h->bit)
             h->fn.event(h->state, ev, ctx);
@@ -216,6 +216,81 @@ static void hash_ids(const rg_engine *e, const rg_event *ev, rg_event_hashes *h)
     h->ref = by_id && ev->ref ? rg_strmap_hash(ev->ref, ev->ref_len) : 0;
 }
 
+typedef struct rg_engine_ahead ahead_entry;
+
+/* A new ring entry for ev, its ids hashed (the hashes stay for stages 1
+ * and 2, one and two events later, and the process stage's account
+ * hints). */
+static ahead_entry *ahead_new(rg_engine *e, const rg_event *ev)
+{
+    const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
+    ahead_entry *a = &e->ahead[e->ahead_next++ % n_ahead];
+    a->ev = ev;
+    a->peeked = false;
+    hash_ids(e, ev, &a->h);
+    return a;
+}
+
+/* Stage 0: ev's entry, and the table slots of its lookups fetched. */
+static void prefetch_slots(rg_engine *e, const rg_event *ev, uint32_t families)
+{
+    const ahead_entry *a = ahead_new(e, ev);
+    if (e->role.dedupe)
+        rg_dedupe_prefetch(e->dedupe, a->h.event_id, 0);
+    if (e->plan.prefetch_account)
+        rg_account_prefetch(e->accounts, a->h.account, 0);
+    if (ev->counterparty && e->plan.prefetch_counterparty && (families & e->plan.counterparty_bit))
+        rg_account_prefetch(e->accounts, a->h.counterparty, 0);
+    for (const rg_engine_hook *p = e->plan.prefetch, *end = p + e->plan.n_prefetch; p < end; p++)
+        if (families & p->bit)
+            p->fn.prefetch(p->state, ev, &a->h, 0);
+}
+
+/* Whether stages 1 and 2 fetch GeoIP's lines for ev. */
+static inline bool geo_wanted(const rg_engine *e, const rg_event *ev)
+{
+    return ev->ip_family && e->geo_asked[geo_class(ev)];
+}
+
+/* Stage 1: the records the slots lead to. The account records' peeks
+ * are kept for stage 2. */
+static void prefetch_records(rg_engine *e, const rg_event *ev, ahead_entry *a, uint32_t families)
+{
+    if (e->role.dedupe)
+        rg_dedupe_prefetch(e->dedupe, a->h.event_id, 1);
+    a->account_record = a->counterparty_record = NULL;
+    if (e->plan.prefetch_account && a->h.account)
+        a->account_record = rg_account_prefetch_peek(e->accounts, a->h.account);
+    if (ev->counterparty && e->plan.prefetch_counterparty && (families & e->plan.counterparty_bit) &&
+        a->h.counterparty)
+        a->counterparty_record = rg_account_prefetch_peek(e->accounts, a->h.counterparty);
+    a->peeked = true;
+    for (const rg_engine_hook *p = e->plan.prefetch, *end = p + e->plan.n_prefetch; p < end; p++)
+        if (families & p->bit)
+            p->fn.prefetch(p->state, ev, &a->h, 1);
+    if (geo_wanted(e, ev))
+        rg_geo_cache_prefetch(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
+}
+
+/* Stage 2: what the account records point to, each record read once for
+ * every family: the ones stage 1 peeked (hints either way: a record
+ * deleted or reused since only fetches the wrong lines), else peeked now. */
+static void prefetch_pointed(rg_engine *e, const rg_event *ev, const ahead_entry *a)
+{
+    if (e->plan.n_prefetch_pointed) {
+        rg_account_peeked rec;
+        if (a->peeked)
+            rg_account_peeked_from(e->accounts, a->account_record, ev->counterparty ? a->counterparty_record : NULL,
+                                   &rec);
+        else
+            rg_account_peek_records(e->accounts, a->h.account, ev->counterparty ? a->h.counterparty : 0, &rec);
+        for (const rg_engine_hook *p = e->plan.prefetch_pointed, *end = p + e->plan.n_prefetch_pointed; p < end; p++)
+            p->fn.pointed(p->state, ev, &rec);
+    }
+    if (geo_wanted(e, ev))
+        rg_geo_cache_prefetch_answer(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
+}
+
 void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
 {
     rg_engine_prefetch_families(e, ev, stage, RG_FAMILIES_ALL);
@@ -223,51 +298,22 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
 
 void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, uint32_t families)
 {
-    /* Stage 0 hashes the ids (the hashes stay in the thread's memo for
-     * the lookups to come) and keeps them for stages 1 and 2, one and two
-     * events later. */
-    const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
-    const rg_event_hashes *h = NULL;
-    /* Callers give stage 0 of the next event first, then stage 1 of the
-     * one before, then stage 2: the entry `stage` places back is tried
-     * first (it is matched by address like any other). */
-    size_t guess = (e->ahead_next - 1 - (unsigned)stage) % n_ahead;
-    if (stage >= 1 && e->ahead[guess].ev == ev)
-        h = &e->ahead[guess].h;
-    if (stage >= 1 && !h)
-        h = ahead_of(e, ev, false);
-    if (!h) {
-        size_t k = e->ahead_next++ % n_ahead;
-        e->ahead[k].ev = ev;
-        hash_ids(e, ev, &e->ahead[k].h);
-        h = &e->ahead[k].h;
-    }
-    bool geo = stage >= 1 && ev->ip_family && e->geo_asked[geo_class(ev)];   /* GeoIP: stages 1 and 2 */
-    if (stage == 2) {
-        /* What the records point to: each account record peeked once for
-         * every family. */
-        if (e->plan.n_prefetch_pointed) {
-            rg_account_peeked rec;
-            rg_account_peek_records(e->accounts, h->account, ev->counterparty ? h->counterparty : 0, &rec);
-            for (const rg_engine_hook *p = e->plan.prefetch_pointed, *end = p + e->plan.n_prefetch_pointed; p < end;
-                 p++)
-                p->fn.pointed(p->state, ev, &rec);
-        }
-        if (geo)
-            rg_geo_cache_prefetch_answer(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
+    if (stage < 1) {
+        prefetch_slots(e, ev, families);
         return;
     }
-    if (e->role.dedupe)
-        rg_dedupe_prefetch(e->dedupe, h->event_id, stage);
-    if (e->plan.prefetch_account)
-        rg_account_prefetch(e->accounts, h->account, stage);
-    if (ev->counterparty && e->plan.prefetch_counterparty && (families & e->plan.counterparty_bit))
-        rg_account_prefetch(e->accounts, h->counterparty, stage);
-    for (const rg_engine_hook *p = e->plan.prefetch, *end = p + e->plan.n_prefetch; p < end; p++)
-        if (families & p->bit)
-            p->fn.prefetch(p->state, ev, h, stage);
-    if (stage == 1 && geo)
-        rg_geo_cache_prefetch(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
+    /* Callers give stage 0 of the next event first, then stage 1 of the
+     * one before, then stage 2: the entry `stage` places back is tried
+     * first (it is matched by address like any other). An event stage 0
+     * never saw gets its entry now. */
+    const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
+    ahead_entry *a = &e->ahead[(e->ahead_next - 1 - (unsigned)stage) % n_ahead];
+    if (a->ev != ev && !(a = ahead_of(e, ev, false)))
+        a = ahead_new(e, ev);
+    if (stage == 1)
+        prefetch_records(e, ev, a, families);
+    else if (stage == 2)
+        prefetch_pointed(e, ev, a);
 }
 
 void rg_engine_advance_watermark(rg_engine *e, int64_t wm)

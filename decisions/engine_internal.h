@@ -105,9 +105,14 @@ struct rg_engine {
      * lookups (rg_account_focus_hint). Hints only: an event struct reused
      * for another line only fetches the wrong lines, and the account
      * store compares the key of the record a hint leads to. */
-    struct {
+    struct rg_engine_ahead {
         const rg_event *ev;
         rg_event_hashes h;
+        /* The active records stage 1 peeked (rg_account_prefetch_peek)
+         * for stage 2, which then reads them instead of probing the
+         * table again; valid only when `peeked` (stage 1 ran). */
+        bool peeked;
+        const void *account_record, *counterparty_record;
     } ahead[4];
     unsigned ahead_next;
     /* Whether the last evaluated event of each class (type x has a

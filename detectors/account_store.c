@@ -36,11 +36,10 @@ typedef struct pending_sweep {
 } pending_sweep;
 
 struct rg_account_store {
-    rg_strmap *records;             /* active records; NULL until sealed */
+    rg_account_store_head head;     /* first (account_store.h): the active records and the focus */
     bool defer;                     /* sweeps wait for rg_account_store_run_sweeps */
     size_t n_pending;
     pending_sweep pending[RG_ACCOUNT_MAX_SLICES];
-    focus focus[2];                 /* the event's account and counterparty */
     rg_strmap *dormant;             /* kept slices of quiet accounts; NULL without both lives */
     size_t record_size;             /* slices, then the fingerprint if kept */
     bool keep_fingerprints;         /* active records end with their key's fingerprint */
@@ -58,18 +57,18 @@ void rg_account_store_free(rg_account_store *s)
 {
     if (!s)
         return;
-    rg_strmap_free(s->records, NULL);
+    rg_strmap_free(s->head.records, NULL);
     rg_strmap_free(s->dormant, NULL);
     free(s);
 }
 
 static int reserve(rg_account_store *s, size_t size, bool kept, rg_account_slice *out)
 {
-    if (s->records || s->n_slices == RG_ACCOUNT_MAX_SLICES || size > UINT32_MAX / 2)
+    if (s->head.records || s->n_slices == RG_ACCOUNT_MAX_SLICES || size > UINT32_MAX / 2)
         return -1;
     memset(out, 0, sizeof *out);
     out->store = s;
-    out->focus = s->focus;
+    out->focus = s->head.focus;
     out->offset = (uint32_t)s->record_size;
     out->size = (uint32_t)((size + 7) & ~(size_t)7);
     out->bit = (uint8_t)(1u << s->n_slices);
@@ -99,22 +98,22 @@ int rg_account_store_reserve_kept(rg_account_store *s, size_t size, rg_account_s
 
 void rg_account_store_keep_fingerprints(rg_account_store *s)
 {
-    if (s && !s->records)
+    if (s && !s->head.records)
         s->keep_fingerprints = true;
 }
 
 int rg_account_store_seal(rg_account_store *s)
 {
-    if (s->records)
+    if (s->head.records)
         return 0;
     s->fingerprint_at = s->record_size;
-    s->records = rg_strmap_new(s->record_size + (s->keep_fingerprints ? sizeof(uint64_t) : 0));
+    s->head.records = rg_strmap_new(s->record_size + (s->keep_fingerprints ? sizeof(uint64_t) : 0));
     /* Both lives: quiet accounts move to records of their kept slices. */
-    if (s->records && s->kept_bits && s->kept_size < s->record_size && !(s->dormant = rg_strmap_new(s->kept_size))) {
-        rg_strmap_free(s->records, NULL);
-        s->records = NULL;
+    if (s->head.records && s->kept_bits && s->kept_size < s->record_size && !(s->dormant = rg_strmap_new(s->kept_size))) {
+        rg_strmap_free(s->head.records, NULL);
+        s->head.records = NULL;
     }
-    return s->records ? 0 : -1;
+    return s->head.records ? 0 : -1;
 }
 
 static uint8_t in_use(const rg_strmap *m, const void *record) { return rg_strmap_tag(m, record); }
@@ -122,10 +121,10 @@ static uint8_t in_use(const rg_strmap *m, const void *record) { return rg_strmap
 /* Set an active record's in-use bits, and the focus entries' copy. */
 static void set_used(rg_account_store *s, void *record, uint8_t used)
 {
-    rg_strmap_set_tag(s->records, record, used);
+    rg_strmap_set_tag(s->head.records, record, used);
     for (int i = 0; i < 2; i++)
-        if (s->focus[i].record == record)
-            s->focus[i].used = used;
+        if (s->head.focus[i].record == record)
+            s->head.focus[i].used = used;
 }
 
 /* Copy the kept slices of `used` between an active and a dormant record. */
@@ -142,48 +141,26 @@ static void copy_kept(const rg_account_store *s, uint8_t used, unsigned char *ac
     }
 }
 
-void rg_account_focus(rg_account_store *s, const char *account, size_t account_len, const char *counterparty,
-                      size_t counterparty_len)
-{
-    s->focus[0] = (focus){.key = account, .keylen = account_len};
-    s->focus[1] = (focus){.key = counterparty, .keylen = counterparty_len};
-}
-
-void rg_account_focus_hint(rg_account_store *s, uint32_t account_hash, uint32_t counterparty_hash)
-{
-    s->focus[0].hint = account_hash;
-    s->focus[1].hint = counterparty_hash;
-}
-
-void rg_account_unfocus(rg_account_store *s)
-{
-    /* A NULL key is an unused entry (no key matches it: focus_of,
-     * focus_created); rg_account_focus sets every field anew. The record
-     * goes too, so no later set_used or focus_deleted meets a stale one. */
-    s->focus[0].key = s->focus[1].key = NULL;
-    s->focus[0].record = s->focus[1].record = NULL;
-}
-
 /* The focus entry of key (by address), or NULL. */
 static focus *focus_of(rg_account_store *s, const char *key, size_t keylen)
 {
     /* The inline fast paths' match (account_store.h); the store's own
      * entries, so writable here. */
-    return (focus *)rg_account_focused(s->focus, key, keylen);
+    return (focus *)rg_account_focused(s->head.focus, key, keylen);
 }
 
 /* The active record of f's key: the record its hint leads to when that
  * record's key is f's, else the full lookup. */
 static void *lookup(const rg_account_store *s, const focus *f)
 {
-    void *record = f->hint ? rg_strmap_peek_hashed(s->records, f->hint) : NULL;
+    void *record = f->hint ? rg_strmap_peek_hashed(s->head.records, f->hint) : NULL;
     if (record) {
         size_t keylen;
-        const char *key = rg_strmap_key(s->records, record, &keylen);
+        const char *key = rg_strmap_key(s->head.records, record, &keylen);
         if (keylen == f->keylen && rg_same_bytes(key, f->key, keylen))
             return record;
     }
-    return rg_strmap_get(s->records, f->key, f->keylen);
+    return rg_strmap_get(s->head.records, f->key, f->keylen);
 }
 
 /* The active record of a focus entry, looked up once. */
@@ -191,7 +168,7 @@ static void *resolve(rg_account_store *s, focus *f)
 {
     if (!f->resolved) {
         f->record = lookup(s, f);
-        f->used = f->record ? in_use(s->records, f->record) : 0;
+        f->used = f->record ? in_use(s->head.records, f->record) : 0;
         f->resolved = true;
     }
     return f->record;
@@ -202,7 +179,7 @@ static void *resolve(rg_account_store *s, focus *f)
 static void *active_record(rg_account_store *s, const char *key, size_t keylen)
 {
     focus *f = focus_of(s, key, keylen);
-    return f ? resolve(s, f) : rg_strmap_get(s->records, key, keylen);
+    return f ? resolve(s, f) : rg_strmap_get(s->head.records, key, keylen);
 }
 
 static uint64_t kept_fingerprint(const rg_account_store *s, const void *record)
@@ -244,10 +221,10 @@ static void record_made(rg_account_store *s, const char *key, size_t keylen, voi
 static void focus_created(rg_account_store *s, const char *key, size_t keylen, void *record)
 {
     for (int i = 0; i < 2; i++) {
-        focus *f = &s->focus[i];
+        focus *f = &s->head.focus[i];
         if (f->key && f->resolved && !f->record && f->keylen == keylen && memcmp(f->key, key, keylen) == 0) {
             f->record = record;
-            f->used = in_use(s->records, record);
+            f->used = in_use(s->head.records, record);
         }
     }
 }
@@ -255,9 +232,9 @@ static void focus_created(rg_account_store *s, const char *key, size_t keylen, v
 static void focus_deleted(rg_account_store *s, const void *gone)
 {
     for (int i = 0; i < 2; i++)
-        if (s->focus[i].record == gone) {
-            s->focus[i].record = NULL;
-            s->focus[i].used = 0;
+        if (s->head.focus[i].record == gone) {
+            s->head.focus[i].record = NULL;
+            s->head.focus[i].used = 0;
         }
 }
 
@@ -297,30 +274,24 @@ static void *promote(rg_account_store *s, const char *key, size_t keylen, uint8_
     if (!d || !(in_use(s->dormant, d) & bit))
         return NULL;
     bool fresh = false;
-    void *record = rg_strmap_put(s->records, key, keylen, &fresh);
+    void *record = rg_strmap_put(s->head.records, key, keylen, &fresh);
     if (record)
         made_active(s, key, keylen, record, fresh);
     return record;
 }
 
-void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage)
-{
-    if (s)
-        rg_strmap_prefetch_hashed(s->records, hash, stage);
-}
-
 void rg_account_peek_records(const rg_account_store *s, uint32_t account_hash, uint32_t counterparty_hash,
                              rg_account_peeked *out)
 {
-    out->account = s && account_hash ? rg_strmap_peek_hashed(s->records, account_hash) : NULL;
-    out->counterparty = s && counterparty_hash ? rg_strmap_peek_hashed(s->records, counterparty_hash) : NULL;
-    out->account_used = out->account ? in_use(s->records, out->account) : 0;
-    out->counterparty_used = out->counterparty ? in_use(s->records, out->counterparty) : 0;
+    out->account = s && account_hash ? rg_strmap_peek_hashed(s->head.records, account_hash) : NULL;
+    out->counterparty = s && counterparty_hash ? rg_strmap_peek_hashed(s->head.records, counterparty_hash) : NULL;
+    out->account_used = out->account ? in_use(s->head.records, out->account) : 0;
+    out->counterparty_used = out->counterparty ? in_use(s->head.records, out->counterparty) : 0;
 }
 
 const void *rg_account_slice_in(const rg_account_slice *sl, const void *record)
 {
-    if (!record || !sl->store || !(in_use(sl->store->records, record) & sl->bit))
+    if (!record || !sl->store || !(in_use(sl->store->head.records, record) & sl->bit))
         return NULL;
     return (const char *)record + sl->offset;
 }
@@ -331,7 +302,7 @@ static void *slice_of(const rg_account_slice *sl, const char *key, size_t keylen
 {
     rg_account_store *s = sl->store;
     if (!record && sl->kept && (record = promote(s, key, keylen, sl->bit)))
-        used = in_use(s->records, record);
+        used = in_use(s->head.records, record);
     if (!record || !(used & sl->bit))
         return NULL;
     return (char *)record + sl->offset;
@@ -340,7 +311,7 @@ static void *slice_of(const rg_account_slice *sl, const char *key, size_t keylen
 void *rg_account_get_focused(const rg_account_slice *sl, const rg_account_focus_entry *f)
 {
     rg_account_store *s = sl->store;
-    focus *mine = (focus *)f;   /* one of the store's own entries (sl->focus is s->focus) */
+    focus *mine = (focus *)f;   /* one of the store's own entries (sl->focus is s->head.focus) */
     void *record = resolve(s, mine);
     return slice_of(sl, mine->key, mine->keylen, record, mine->used);
 }
@@ -351,8 +322,8 @@ void *rg_account_get_of(const rg_account_slice *sl, const char *key, size_t keyl
     focus *f = focus_of(s, key, keylen);
     if (f)
         return rg_account_get_focused(sl, f);
-    void *record = rg_strmap_get(s->records, key, keylen);
-    return slice_of(sl, key, keylen, record, record ? in_use(s->records, record) : 0);
+    void *record = rg_strmap_get(s->head.records, key, keylen);
+    return slice_of(sl, key, keylen, record, record ? in_use(s->head.records, record) : 0);
 }
 
 void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen, bool *created)
@@ -362,7 +333,7 @@ void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen,
         *created = false;
     bool fresh = false;
     focus *f = focus_of(s, key, keylen);
-    void *record = f && f->resolved && f->record ? f->record : rg_strmap_put(s->records, key, keylen, &fresh);
+    void *record = f && f->resolved && f->record ? f->record : rg_strmap_put(s->head.records, key, keylen, &fresh);
     if (!record)
         return NULL;
     if (fresh) {
@@ -370,9 +341,9 @@ void *rg_account_put(const rg_account_slice *sl, const char *key, size_t keylen,
     } else if (f && !f->resolved) {
         f->resolved = true;
         f->record = record;
-        f->used = in_use(s->records, record);
+        f->used = in_use(s->head.records, record);
     }
-    uint8_t used = in_use(s->records, record);
+    uint8_t used = in_use(s->head.records, record);
     if (!(used & sl->bit)) {
         /* The slice is zero: a new record, or released (which zeroes it). */
         set_used(s, record, (uint8_t)(used | sl->bit));
@@ -392,7 +363,7 @@ static uint8_t release_in(rg_account_store *s, rg_strmap *m, void *slice_at, con
     memset(slice_at, 0, sl->size);
     if (used & sl->bit) {
         used &= (uint8_t)~sl->bit;
-        if (m == s->records)
+        if (m == s->head.records)
             set_used(s, record, used);
         else
             rg_strmap_set_tag(m, record, used);
@@ -406,9 +377,9 @@ void rg_account_release(const rg_account_slice *sl, const char *key, size_t keyl
     rg_account_store *s = sl->store;
     void *record = active_record(s, key, keylen);
     if (record) {
-        if (!release_in(s, s->records, (char *)record + sl->offset, sl, record)) {
+        if (!release_in(s, s->head.records, (char *)record + sl->offset, sl, record)) {
             focus_deleted(s, record);
-            rg_strmap_del(s->records, key, keylen, NULL);
+            rg_strmap_del(s->head.records, key, keylen, NULL);
         }
         return;
     }
@@ -430,7 +401,7 @@ static bool stay_active(rg_account_store *s, void *record, uint8_t used)
     if (!s->dormant || !used || (used & ~s->kept_bits))
         return true;
     size_t keylen;
-    const char *key = rg_strmap_key(s->records, record, &keylen);
+    const char *key = rg_strmap_key(s->head.records, record, &keylen);
     bool fresh;
     unsigned char *d = rg_strmap_put(s->dormant, key, keylen, &fresh);
     if (!d || !fresh)
@@ -447,12 +418,12 @@ static bool keep_record(void *record, void *opaque)
 {
     sweep_arg *a = opaque;
     rg_account_store *s = a->sweeps[0].sl->store;
-    uint8_t used = in_use(s->records, record);
+    uint8_t used = in_use(s->head.records, record);
     for (size_t i = 0; i < a->n; i++) {
         const rg_account_slice *sl = a->sweeps[i].sl;
         if ((used & sl->bit) && !a->sweeps[i].keep((char *)record + sl->offset, a->sweeps[i].arg)) {
             a->released++;
-            used = release_in(s, s->records, (char *)record + sl->offset, sl, record);
+            used = release_in(s, s->head.records, (char *)record + sl->offset, sl, record);
             if (!used)
                 return false;
         }
@@ -486,7 +457,7 @@ static size_t sweep_now(rg_account_store *s, const pending_sweep *sweeps, size_t
         }
     }
     sweep_arg a = {sweeps, n, 0};
-    rg_strmap_sweep(s->records, keep_record, &a, NULL);
+    rg_strmap_sweep(s->head.records, keep_record, &a, NULL);
     return released + a.released;
 }
 
@@ -539,10 +510,10 @@ void rg_account_foreach(const rg_account_slice *sl,
                         bool (*fn)(const char *key, size_t keylen, void *slice, void *arg), void *arg)
 {
     rg_account_store *s = sl->store;
-    if (!s->records)
+    if (!s->head.records)
         return;   /* never sealed (creation failed): nothing to visit */
-    visit_arg a = {sl, s->records, sl->offset, fn, arg, false};
-    rg_strmap_foreach(s->records, visit_record, &a);
+    visit_arg a = {sl, s->head.records, sl->offset, fn, arg, false};
+    rg_strmap_foreach(s->head.records, visit_record, &a);
     if (!a.stopped && sl->kept && s->dormant) {
         a.m = s->dormant;
         a.offset = sl->kept_offset;
@@ -577,10 +548,10 @@ rg_strmap_item *rg_account_sorted(const rg_account_slice *sl, size_t *n)
     rg_account_store *s = sl->store;
     size_t n_active, n_dormant = 0;
     *n = 0;
-    rg_strmap_item *active = rg_strmap_sorted(s->records, &n_active);
+    rg_strmap_item *active = rg_strmap_sorted(s->head.records, &n_active);
     if (!active)
         return NULL;
-    n_active = keep_items(s->records, sl, sl->offset, active, n_active);
+    n_active = keep_items(s->head.records, sl, sl->offset, active, n_active);
     if (!sl->kept || !s->dormant || !rg_strmap_count(s->dormant)) {
         *n = n_active;
         return active;
@@ -605,7 +576,7 @@ rg_strmap_item *rg_account_sorted(const rg_account_slice *sl, size_t *n)
 
 size_t rg_account_count(const rg_account_slice *sl) { return sl->store->in_use[__builtin_ctz(sl->bit)]; }
 
-size_t rg_account_active_records(const rg_account_store *s) { return s->records ? rg_strmap_count(s->records) : 0; }
+size_t rg_account_active_records(const rg_account_store *s) { return s->head.records ? rg_strmap_count(s->head.records) : 0; }
 
 size_t rg_account_dormant_records(const rg_account_store *s) { return s->dormant ? rg_strmap_count(s->dormant) : 0; }
 
@@ -618,5 +589,5 @@ size_t rg_account_dormant_bytes(const rg_account_store *s) { return s->dormant ?
 
 size_t rg_account_store_bytes(const rg_account_store *s)
 {
-    return sizeof *s + (s->records ? rg_strmap_bytes(s->records) : 0) + rg_account_dormant_bytes(s);
+    return sizeof *s + (s->head.records ? rg_strmap_bytes(s->head.records) : 0) + rg_account_dormant_bytes(s);
 }

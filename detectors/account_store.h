@@ -71,6 +71,14 @@ typedef struct rg_account_focus_entry {
     uint8_t used;          /* record's in-use bits, while resolved with a record */
 } rg_account_focus_entry;
 
+/* The start of every store: account_store.c's own, read and written
+ * here by the per-event inline paths (the engine's focus and prefetch
+ * stages: each call cost more than its few stores). */
+typedef struct rg_account_store_head {
+    rg_strmap *records;                  /* active records; NULL until sealed */
+    rg_account_focus_entry focus[2];     /* the event's account and counterparty */
+} rg_account_store_head;
+
 /* One family's part of every record. */
 typedef struct rg_account_slice {
     rg_account_store *store;
@@ -95,7 +103,18 @@ int rg_account_store_reserve(rg_account_store *s, size_t size, rg_account_slice 
 int rg_account_store_reserve_kept(rg_account_store *s, size_t size, rg_account_slice *out);
 /* rg_strmap_prefetch_hashed of the active record of a key whose table
  * hash is `hash` (rg_strmap_hash). */
-void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage);
+static inline void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage)
+{
+    if (s)
+        rg_strmap_prefetch_hashed(((const rg_account_store_head *)(const void *)s)->records, hash, stage);
+}
+/* Stage 1 of rg_account_prefetch for a caller that keeps what it found
+ * for its next stage: the active record the hash leads to, its lines
+ * fetched, or NULL (rg_strmap_prefetch_peek: a hint, not an answer). */
+static inline const void *rg_account_prefetch_peek(const rg_account_store *s, uint32_t hash)
+{
+    return s ? rg_strmap_prefetch_peek(((const rg_account_store_head *)(const void *)s)->records, hash) : NULL;
+}
 /* For the families' prefetch a stage after the records' (detector.h
  * prefetch_pointed): the active records with these table hashes (0: none
  * asked), NULL when absent. Hints (rg_strmap_peek_hashed): one may be
@@ -106,6 +125,20 @@ typedef struct rg_account_peeked {
 } rg_account_peeked;
 void rg_account_peek_records(const rg_account_store *s, uint32_t account_hash, uint32_t counterparty_hash,
                              rg_account_peeked *out);
+/* The same from records a caller peeked a stage before
+ * (rg_account_prefetch_peek; NULL: none): their in-use bits read now.
+ * The records may have been deleted or reused since: still hints
+ * (records never move, so the bytes read are a record's), read only to
+ * fetch what they point to. */
+static inline void rg_account_peeked_from(const rg_account_store *s, const void *account, const void *counterparty,
+                                          rg_account_peeked *out)
+{
+    const rg_strmap *m = ((const rg_account_store_head *)(const void *)s)->records;
+    out->account = account;
+    out->counterparty = counterparty;
+    out->account_used = account ? rg_strmap_tag(m, account) : 0;
+    out->counterparty_used = counterparty ? rg_strmap_tag(m, counterparty) : 0;
+}
 /* sl's slice of such a record when it holds something, else NULL. */
 const void *rg_account_slice_in(const rg_account_slice *sl, const void *record);
 /* The same for the records rg_account_peek_records found, by the in-use
@@ -127,9 +160,22 @@ int rg_account_store_seal(rg_account_store *s);
  * bytes must not change until the unfocus (the engine focuses after
  * dedupe and unfocuses after the families' update, before any expire;
  * a sweep unfocuses itself). */
-void rg_account_focus(rg_account_store *s, const char *account, size_t account_len, const char *counterparty,
-                      size_t counterparty_len);
-void rg_account_unfocus(rg_account_store *s);
+static inline void rg_account_focus(rg_account_store *s, const char *account, size_t account_len,
+                                    const char *counterparty, size_t counterparty_len)
+{
+    rg_account_store_head *h = (rg_account_store_head *)(void *)s;
+    h->focus[0] = (rg_account_focus_entry){.key = account, .keylen = account_len};
+    h->focus[1] = (rg_account_focus_entry){.key = counterparty, .keylen = counterparty_len};
+}
+static inline void rg_account_unfocus(rg_account_store *s)
+{
+    /* A NULL key is an unused entry (no key matches it: focus_of,
+     * focus_created); rg_account_focus sets every field anew. The record
+     * goes too, so no later set_used or focus_deleted meets a stale one. */
+    rg_account_store_head *h = (rg_account_store_head *)(void *)s;
+    h->focus[0].key = h->focus[1].key = NULL;
+    h->focus[0].record = h->focus[1].record = NULL;
+}
 /* Hints for the focus just set: the table hashes (rg_strmap_hash) the
  * caller believes the account's and the counterparty's keys have (0: no
  * hint). The record's lookup then takes the record that hash leads to
@@ -137,7 +183,12 @@ void rg_account_unfocus(rg_account_store *s);
  * it is the answer whatever the hint was); anything else (a stale or
  * wrong hint, no record there) falls back to the full lookup. A hint
  * changes what a lookup costs, never what it finds. */
-void rg_account_focus_hint(rg_account_store *s, uint32_t account_hash, uint32_t counterparty_hash);
+static inline void rg_account_focus_hint(rg_account_store *s, uint32_t account_hash, uint32_t counterparty_hash)
+{
+    rg_account_store_head *h = (rg_account_store_head *)(void *)s;
+    h->focus[0].hint = account_hash;
+    h->focus[1].hint = counterparty_hash;
+}
 /* rg_fingerprint64(key, keylen), made once per event for a focused id
  * (matched by address and length, as get/put match them) however many
  * families ask: counterparty and packets fingerprint the acting account

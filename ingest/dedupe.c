@@ -37,8 +37,7 @@ typedef struct seen_id {
 } seen_id;
 
 struct rg_dedupe {
-    rg_strmap *ids;
-    rg_ts_queue queue;     /* every id remembered, by its ts */
+    rg_dedupe_head head;   /* first (dedupe.h): the ids and their queue */
     int64_t horizon_ms;
     int64_t lateness_ms;   /* kept this much longer, for late events */
     int64_t watermark_ms;
@@ -50,8 +49,8 @@ rg_dedupe *rg_dedupe_new(int64_t horizon_ms)
     rg_dedupe *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    d->ids = rg_strmap_new(sizeof(seen_id));
-    if (!d->ids) {
+    d->head.ids = rg_strmap_new(sizeof(seen_id));
+    if (!d->head.ids) {
         free(d);
         return NULL;
     }
@@ -63,8 +62,8 @@ void rg_dedupe_free(rg_dedupe *d)
 {
     if (!d)
         return;
-    rg_strmap_free(d->ids, NULL);
-    rg_ts_queue_free(&d->queue);
+    rg_strmap_free(d->head.ids, NULL);
+    rg_ts_queue_free(&d->head.queue);
     free(d);
 }
 
@@ -78,25 +77,11 @@ void rg_dedupe_set_lateness(rg_dedupe *d, int64_t lateness_ms)
     d->lateness_ms = lateness_ms < 0 ? 0 : lateness_ms;
 }
 
-/* Stage 0: the id's table slot. Stage 1 is not strmap's (the record
- * the slot's hash leads to): an id is almost always new, and a new id's
- * check reads no record, only slots (a record's key is compared on a
- * hash match alone: a duplicate, rare), so that walk of the probe run
- * found nothing on nearly every event. What the check does write at
- * stage 1's distance is the record expiry deletes next. */
-void rg_dedupe_prefetch(const rg_dedupe *d, uint32_t hash, int stage)
-{
-    if (stage == 0)
-        rg_strmap_prefetch_hashed(d->ids, hash, 0);
-    else if (stage == 1 && rg_ts_queue_next_rec(&d->queue))
-        __builtin_prefetch(rg_ts_queue_next_rec(&d->queue));
-}
-
-size_t rg_dedupe_size(const rg_dedupe *d) { return rg_strmap_count(d->ids); }
+size_t rg_dedupe_size(const rg_dedupe *d) { return rg_strmap_count(d->head.ids); }
 
 size_t rg_dedupe_bytes(const rg_dedupe *d)
 {
-    return sizeof *d + rg_strmap_bytes(d->ids) + rg_ts_queue_bytes(&d->queue);
+    return sizeof *d + rg_strmap_bytes(d->head.ids) + rg_ts_queue_bytes(&d->head.queue);
 }
 
 /* Oldest ts still remembered: anything older than this is forgotten. */
@@ -111,13 +96,13 @@ static int64_t cutoff(const rg_dedupe *d)
 /* Forget every id older than `oldest` (cutoff(d)). */
 static void expire(rg_dedupe *d, int64_t oldest)
 {
-    for (rg_ts_entry top; rg_ts_queue_take_before(&d->queue, oldest, &top);) {
+    for (rg_ts_entry top; rg_ts_queue_take_before(&d->head.queue, oldest, &top);) {
         /* Only the entry of the record's current time removes it. */
         const seen_id *rec = top.rec;
         if (rec->ts_ms == top.ts_ms)
-            rg_strmap_del_placed(d->ids, top.place, NULL);
+            rg_strmap_del_placed(d->head.ids, top.place, NULL);
     }
-    rg_ts_queue_shrink(&d->queue);
+    rg_ts_queue_shrink(&d->head.queue);
 }
 
 /* Remember rec (place: where it sits in the map) at ts_ms: a new id, or one seen
@@ -126,7 +111,7 @@ static void expire(rg_dedupe *d, int64_t oldest)
  * newest). -1 on allocation failure. */
 static int remember(rg_dedupe *d, seen_id *rec, rg_strmap_place place, int64_t ts_ms)
 {
-    if (rg_ts_queue_push(&d->queue, (rg_ts_entry){ts_ms, rec, place}) != 0)
+    if (rg_ts_queue_push(&d->head.queue, (rg_ts_entry){ts_ms, rec, place}) != 0)
         return -1;
     rec->ts_ms = ts_ms;
     return 0;
@@ -144,7 +129,7 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
      * case the id is not to be remembered. */
     bool created;
     rg_strmap_place place;
-    seen_id *rec = rg_strmap_put_placed(d->ids, id, len, &created, &place);
+    seen_id *rec = rg_strmap_put_placed(d->head.ids, id, len, &created, &place);
     if (!rec)
         return false;   /* out of memory: evaluated, not remembered */
     if (!created) {
@@ -156,11 +141,11 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
         if (ts_ms < rec->ts_ms)
             return false; /* an older sighting far apart: evaluated, the newer one stays remembered */
     } else if (ts_ms < oldest) {
-        rg_strmap_del_placed(d->ids, place, NULL);   /* already beyond what is kept */
+        rg_strmap_del_placed(d->head.ids, place, NULL);   /* already beyond what is kept */
         return false;
     }
     if (remember(d, rec, place, ts_ms) != 0 && created)
-        rg_strmap_del_placed(d->ids, place, NULL);
+        rg_strmap_del_placed(d->head.ids, place, NULL);
     return false;
 }
 
@@ -174,7 +159,7 @@ int rg_dedupe_save(const rg_dedupe *d, rg_strbuf *out)
     rg_put_u8(out, d->any);
     rg_put_i64(out, d->watermark_ms);
     size_t n;
-    rg_strmap_item *items = rg_strmap_sorted(d->ids, &n);
+    rg_strmap_item *items = rg_strmap_sorted(d->head.ids, &n);
     if (!items)
         return -1;
     rg_put_u32(out, (uint32_t)n);
@@ -201,7 +186,7 @@ int rg_dedupe_load(rg_dedupe *d, rg_reader *in)
             break;
         bool created = false;
         rg_strmap_place place;
-        seen_id *rec = id ? rg_strmap_put_placed(d->ids, id, len, &created, &place) : NULL;
+        seen_id *rec = id ? rg_strmap_put_placed(d->head.ids, id, len, &created, &place) : NULL;
         if (!id || (rec && !created))
             rg_reader_fail(in, "event id", id ? "saved twice" : "empty");
         else if (!rec || remember(d, rec, place, ts_ms) != 0)

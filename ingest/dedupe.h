@@ -26,6 +26,8 @@
 #include <stdint.h>
 
 #include "../common/binio.h"
+#include "../common/strmap.h"
+#include "../common/ts_queue.h"
 
 typedef struct rg_dedupe rg_dedupe;
 
@@ -37,9 +39,28 @@ void rg_dedupe_free(rg_dedupe *d);              /* NULL-safe */
  * (false is returned: an event is never dropped for lack of memory). */
 bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms);
 
+/* The start of every dedupe memory: dedupe.c's own, read here by the
+ * inline prefetch (a call cost more than its one prefetch). */
+typedef struct rg_dedupe_head {
+    rg_strmap *ids;       /* id -> first-seen ts */
+    rg_ts_queue queue;    /* every id remembered, by its ts */
+} rg_dedupe_head;
+
 /* A hint that an id whose table hash is `hash` (rg_strmap_hash) will be
- * checked soon (rg_strmap_prefetch stages). */
-void rg_dedupe_prefetch(const rg_dedupe *d, uint32_t hash, int stage);
+ * checked soon. Stage 0: the id's table slot. Stage 1 is not strmap's
+ * (the record the slot's hash leads to): an id is almost always new,
+ * and a new id's check reads no record, only slots (a record's key is
+ * compared on a hash match alone: a duplicate, rare), so that walk of
+ * the probe run found nothing on nearly every event. What the check does
+ * write at stage 1's distance is the record expiry deletes next. */
+static inline void rg_dedupe_prefetch(const rg_dedupe *d, uint32_t hash, int stage)
+{
+    const rg_dedupe_head *h = (const rg_dedupe_head *)(const void *)d;
+    if (stage == 0)
+        rg_strmap_prefetch_hashed(h->ids, hash, 0);
+    else if (stage == 1 && rg_ts_queue_next_rec(&h->queue))
+        __builtin_prefetch(rg_ts_queue_next_rec(&h->queue));
+}
 size_t rg_dedupe_size(const rg_dedupe *d);     /* ids remembered */
 size_t rg_dedupe_bytes(const rg_dedupe *d);
 void rg_dedupe_set_horizon(rg_dedupe *d, int64_t horizon_ms);

@@ -552,9 +552,55 @@ static void test_peeked_slice_matches_slice_in(void **unused)
     rg_account_store_free(s);
 }
 
+/* The engine's stage 1 and 2 split (rg_account_prefetch_peek, then
+ * rg_account_peeked_from) against rg_account_peek_records, which probes
+ * and reads the bits in one: the same records and bits while nothing
+ * changed between, for present and absent ids; and after the record is
+ * deleted, still a record's bytes (no crash, its bits as they are now). */
+static void test_prefetch_peek_matches_peek_records(void **unused)
+{
+    rg_account_slice sl[3];
+    rg_account_store *s = two_windowed_one_kept(sl);
+    char key[32], other[32];
+    for (int i = 0; i < 200; i++) {
+        account_name(key, sizeof key, i);
+        for (int k = 0; k < 3; k++)
+            if ((i >> k) & 1 || i % 7 == 0)
+                assert_non_null(rg_account_put(&sl[k], KEY(key), NULL));
+    }
+    int found = 0;
+    for (int i = 0; i < 260; i++) {
+        account_name(key, sizeof key, i);
+        snprintf(other, sizeof other, "none-%03d", i);
+        uint32_t ha = rg_strmap_hash(KEY(key)), hc = rg_strmap_hash(KEY(other));
+        rg_account_peeked want, got;
+        rg_account_peek_records(s, ha, hc, &want);
+        rg_account_peeked_from(s, rg_account_prefetch_peek(s, ha), rg_account_prefetch_peek(s, hc), &got);
+        assert_ptr_equal(got.account, want.account);
+        assert_ptr_equal(got.counterparty, want.counterparty);
+        assert_int_equal(got.account_used, want.account_used);
+        assert_int_equal(got.counterparty_used, want.counterparty_used);
+        found += got.account != NULL;
+        /* Peeked, then every slice released (the record deleted) before
+         * the next stage: the bits read then are the freed record's. */
+        const void *kept = rg_account_prefetch_peek(s, ha);
+        if (kept && i % 3 == 0) {
+            for (int k = 0; k < 3; k++)
+                rg_account_release(&sl[k], KEY(key));
+            rg_account_peeked_from(s, kept, NULL, &got);
+            assert_ptr_equal(got.account, kept);
+            rg_account_peek_records(s, ha, 0, &want);
+            assert_null(want.account);
+        }
+    }
+    assert_true(found > 150);
+    rg_account_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefetch_peek_matches_peek_records),
         cmocka_unit_test(test_slices_share_one_record),
         cmocka_unit_test(test_sweep_and_sorted),
         cmocka_unit_test(test_dormant_records),
