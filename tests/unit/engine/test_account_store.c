@@ -514,6 +514,21 @@ static void test_focused_fast_path_matches_lookup(void **unused)
     rg_account_store_free(s);
 }
 
+/* Accounts 0..199 with different slices of sl in use (and, with
+ * releases, every fifth giving one back). */
+static void put_varied(rg_account_slice sl[3], bool releases)
+{
+    char key[32];
+    for (int i = 0; i < 200; i++) {
+        account_name(key, sizeof key, i);
+        for (int k = 0; k < 3; k++)
+            if ((i >> k) & 1 || i % 7 == 0)
+                assert_non_null(rg_account_put(&sl[k], KEY(key), NULL));
+        if (releases && i % 5 == 0)
+            rg_account_release(&sl[(i / 5) % 3], KEY(key));
+    }
+}
+
 /* rg_account_peeked_slice (by the in-use bits peek_records read) against
  * rg_account_slice_in (which reads them from the map) for every slice,
  * over records with different slices in use, deleted ones, and hashes of
@@ -523,14 +538,7 @@ static void test_peeked_slice_matches_slice_in(void **unused)
     rg_account_slice sl[3];
     rg_account_store *s = two_windowed_one_kept(sl);
     char key[32], other[32];
-    for (int i = 0; i < 200; i++) {
-        account_name(key, sizeof key, i);
-        for (int k = 0; k < 3; k++)
-            if ((i >> k) & 1 || i % 7 == 0)
-                assert_non_null(rg_account_put(&sl[k], KEY(key), NULL));
-        if (i % 5 == 0)
-            rg_account_release(&sl[(i / 5) % 3], KEY(key));
-    }
+    put_varied(sl, true);
     int found = 0;
     for (int i = 0; i < 260; i++) {
         account_name(key, sizeof key, i);
@@ -562,12 +570,7 @@ static void test_prefetch_peek_matches_peek_records(void **unused)
     rg_account_slice sl[3];
     rg_account_store *s = two_windowed_one_kept(sl);
     char key[32], other[32];
-    for (int i = 0; i < 200; i++) {
-        account_name(key, sizeof key, i);
-        for (int k = 0; k < 3; k++)
-            if ((i >> k) & 1 || i % 7 == 0)
-                assert_non_null(rg_account_put(&sl[k], KEY(key), NULL));
-    }
+    put_varied(sl, false);
     int found = 0;
     for (int i = 0; i < 260; i++) {
         account_name(key, sizeof key, i);
