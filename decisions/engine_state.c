@@ -307,6 +307,12 @@ static void commit(rg_engine *e, staged *st)
     rg_account_store *accounts = e->accounts;
     e->accounts = st->accounts;
     st->accounts = accounts;
+    /* Stage 2 of the prefetch reads the records stage 1 found, kept in
+     * the ring: none may outlive the store just replaced (freed by the
+     * caller). A load comes before the first event, when the old store
+     * is empty and stage 1 found nothing, but the ring should not rely
+     * on it. */
+    memset(e->ahead, 0, sizeof e->ahead);
     size_t n_rules = rg_ruleset_rule_count(e->rs);
     memcpy(e->rule_hits, st->rule_hits, n_rules * sizeof *e->rule_hits);
     e->stats = st->stats;
