@@ -138,6 +138,25 @@ static int start_member(rg_gunzip *g)
     return 0;
 }
 
+/* At the stream's start or after a member: a member starts at next when
+ * the next two bytes are the magic, else the mode becomes `otherwise`
+ * (DIRECT at the start; DONE after a member, the rest being trailing
+ * garbage, dropped). 0, or -1 on an error. */
+static int look_for_member(rg_gunzip *g, gunzip_mode otherwise)
+{
+    if (fill_input(g, 2) != 0)
+        return -1;
+    if (at_magic(g)) {
+        if (start_member(g) != 0)
+            return (int)fail(g, "out of memory");
+        return 0;
+    }
+    if (otherwise == DONE)
+        g->avail = 0;
+    g->mode = otherwise;
+    return 0;
+}
+
 static const char *inflate_reason(int rc)
 {
     switch (rc) {
@@ -177,14 +196,8 @@ ssize_t rg_gunzip_read(rg_gunzip *g, void *buf, size_t n)
     while (got < n) {
         switch (g->mode) {
         case SNIFF:
-            if (fill_input(g, 2) != 0)
+            if (look_for_member(g, DIRECT) != 0)
                 return -1;
-            if (at_magic(g)) {
-                if (start_member(g) != 0)
-                    return fail(g, "out of memory");
-            } else {
-                g->mode = DIRECT;
-            }
             break;
         case DIRECT: {
             if (g->avail) { /* what sniffing read */
@@ -233,15 +246,8 @@ ssize_t rg_gunzip_read(rg_gunzip *g, void *buf, size_t n)
         case BETWEEN:
             /* Another member, or the end: what follows a member without
              * the magic is trailing garbage, ignored (as gzread does). */
-            if (fill_input(g, 2) != 0)
+            if (look_for_member(g, DONE) != 0)
                 return -1;
-            if (at_magic(g)) {
-                if (start_member(g) != 0)
-                    return fail(g, "out of memory");
-            } else {
-                g->avail = 0;
-                g->mode = DONE;
-            }
             break;
         case DONE:
             return (ssize_t)got;
