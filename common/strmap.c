@@ -356,7 +356,19 @@ void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
 
 void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *created, rg_strmap_place *place)
 {
-    uint32_t h = place->hash = table_hash(key, keylen);
+    return rg_strmap_put_placed_hashed(m, key, keylen, table_hash(key, keylen), created, place);
+}
+
+void *rg_strmap_get_hashed(const rg_strmap *m, const char *key, size_t keylen, uint32_t h)
+{
+    unsigned char *e;
+    return find(m, key, keylen, h, &e) ? e : NULL;
+}
+
+void *rg_strmap_put_placed_hashed(rg_strmap *m, const char *key, size_t keylen, uint32_t h, bool *created,
+                                  rg_strmap_place *place)
+{
+    place->hash = h;
     size_t j;
     unsigned char *e;
     struct rg_strmap_slot *s = find_at(m, key, keylen, h, &j, &e);
@@ -456,6 +468,20 @@ bool rg_strmap_del(rg_strmap *m, const char *key, size_t keylen, void (*free_val
         return false;
     remove_at(m, (size_t)(s - m->head.slots), free_value);
     return true;
+}
+
+void rg_strmap_clear(rg_strmap *m, void (*free_value)(void *))
+{
+    if (!m || !m->count)
+        return;
+    /* Only records that point somewhere are visited (as in free). */
+    for (size_t i = 0; (free_value || m->spilled_bytes) && i < m->head.cap; i++)
+        if (m->head.slots[i].ref)
+            release_record(m, record_at(m, m->head.slots[i].ref - 1), free_value);
+    memset(m->head.slots, 0, m->head.cap * sizeof *m->head.slots);
+    m->count = 0;
+    m->fresh = 0;       /* records are handed out from the first again, */
+    m->free_head = 0;   /* in the chunks the map keeps */
 }
 
 /* How far ahead a sweep prefetches records (slots). */

@@ -194,8 +194,8 @@ void *rg_strmap_put(rg_strmap *m, const char *key, size_t keylen, bool *created)
 
 /* Where a record sits: its table hash and its record number (+1), from
  * rg_strmap_put_placed, for a later rg_strmap_del_placed. A caller that
- * deletes records it reaches by other ways than their key (dedupe's and
- * the complaints family's expiry queues) then pays no hashing, and the
+ * deletes records it reaches by other ways than their key (the
+ * complaints family's expiry queue) then pays no hashing, and the
  * delete finds the record's slot by comparing slots alone, never reading
  * a record. Valid while the record lives (a record's number is reused
  * once it is deleted). Hashes are per process (hash.h): never save or
@@ -207,6 +207,19 @@ typedef struct rg_strmap_place {
 
 /* put, also giving where the record sits (*place). */
 void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *created, rg_strmap_place *place);
+
+/* get and put_placed of a key whose rg_strmap_hash is `hash` (exactly
+ * that: a wrong hash places the key where no lookup finds it), for a
+ * caller that looks the key up in several maps and hashes it once. */
+void *rg_strmap_get_hashed(const rg_strmap *m, const char *key, size_t keylen, uint32_t hash);
+void *rg_strmap_put_placed_hashed(rg_strmap *m, const char *key, size_t keylen, uint32_t hash, bool *created,
+                                  rg_strmap_place *place);
+
+/* Remove every entry (free_value as in rg_strmap_free), keeping the
+ * table and the record chunks for the entries to come: O(table slots),
+ * a memset, with no walk of the records unless they point somewhere
+ * (free_value, or keys longer than the inline room). */
+void rg_strmap_clear(rg_strmap *m, void (*free_value)(void *value));
 
 /* Delete the record at `place` (from rg_strmap_put_placed, the record
  * still in the map); free_value as in rg_strmap_free. Returns whether it

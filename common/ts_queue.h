@@ -3,9 +3,10 @@
  * from the oldest as the watermark moves: expiry at O(1) (in-order) or
  * O(log n) (late) per record, with no scan of the map that holds them.
  *
- * Owner: common (the detectors engineer). Used by dedupe (event ids) and
- * the complaints family (transfers): both keep one record per event in
- * an rg_strmap and forget it a fixed time after its own ts. An entry is
+ * Owner: common (the detectors engineer). Used by the complaints family
+ * (transfers), which keeps one record per event in an rg_strmap and
+ * forgets it a fixed time after its own ts (dedupe did too, until it let
+ * go of its ids a map at a time: ingest/dedupe.c). An entry is
  * {ts, the record, where it sits in the map}, so the owner deletes the
  * record with rg_strmap_del_placed without hashing its key again.
  *

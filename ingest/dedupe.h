@@ -10,10 +10,9 @@
  * kept until the watermark (the highest ts seen) is more than horizon +
  * lateness past it: an event up to `lateness` behind the watermark
  * (settings.max_lateness) still finds every id it could duplicate. Memory
- * is bounded by the distinct ids within horizon + lateness of event time,
- * however long the stream.
- * Expiry is amortised (a time-ordered queue popped as the watermark moves),
- * never a full scan.
+ * is bounded by the distinct ids within two spans of horizon + lateness
+ * of event time, however long the stream: forgotten ids are let go a
+ * span at a time, by clearing a map (dedupe.c), never by a scan.
  *
  * Deterministic: the answer depends only on the sequence of (id, ts)
  * given (and, after a load, on the state saved). Not thread-safe.
@@ -27,7 +26,6 @@
 
 #include "../common/binio.h"
 #include "../common/strmap.h"
-#include "../common/ts_queue.h"
 
 typedef struct rg_dedupe rg_dedupe;
 
@@ -42,26 +40,24 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms);
 /* The start of every dedupe memory: dedupe.c's own, read here by the
  * inline prefetch (a call cost more than its one prefetch). */
 typedef struct rg_dedupe_head {
-    rg_strmap *ids;       /* id -> first-seen ts */
-    rg_ts_queue queue;    /* every id remembered, by its ts */
+    rg_strmap *young;     /* id -> the ts it is remembered at: put in since the last clear */
+    rg_strmap *old;       /* the same, put in before it */
 } rg_dedupe_head;
 
 /* A hint that an id whose table hash is `hash` (rg_strmap_hash) will be
- * checked soon. Stage 0: the id's table slot. Stage 1 is not strmap's
- * (the record the slot's hash leads to): an id is almost always new,
- * and a new id's check reads no record, only slots (a record's key is
- * compared on a hash match alone: a duplicate, rare), so that walk of
- * the probe run found nothing on nearly every event. What the check does
- * write at stage 1's distance is the record expiry deletes next. */
+ * checked soon: its table slot in both maps (stage 0). A new id's check
+ * reads no record, only slots (a record's key is compared on a hash
+ * match alone: a duplicate, rare), so no other stage has anything to
+ * fetch. */
 static inline void rg_dedupe_prefetch(const rg_dedupe *d, uint32_t hash, int stage)
 {
     const rg_dedupe_head *h = (const rg_dedupe_head *)(const void *)d;
-    if (stage == 0)
-        rg_strmap_prefetch_hashed(h->ids, hash, 0);
-    else if (stage == 1 && rg_ts_queue_next_rec(&h->queue))
-        __builtin_prefetch(rg_ts_queue_next_rec(&h->queue));
+    if (stage == 0) {
+        rg_strmap_prefetch_hashed(h->young, hash, 0);
+        rg_strmap_prefetch_hashed(h->old, hash, 0);
+    }
 }
-size_t rg_dedupe_size(const rg_dedupe *d);     /* ids remembered */
+size_t rg_dedupe_size(const rg_dedupe *d);     /* ids remembered (a walk: for stats and tests) */
 size_t rg_dedupe_bytes(const rg_dedupe *d);
 void rg_dedupe_set_horizon(rg_dedupe *d, int64_t horizon_ms);
 /* How far behind the watermark an event may arrive and still be judged

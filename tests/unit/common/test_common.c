@@ -436,6 +436,55 @@ static void test_strmap_reused_zeroed(void **state)
     }
 }
 
+/* clear empties the map and keeps its memory for what comes next: no
+ * key is found, the records are handed out again (zeroed, from the
+ * first), long keys' heap copies are given back (ASan: no leak), and the
+ * hashed lookups agree with the plain ones. */
+static int cleared_values;
+static void count_cleared(void *value)
+{
+    (void)value;
+    cleared_values++;
+}
+
+static void test_strmap_clear(void **state)
+{
+    (void)state;
+    rg_strmap *m = rg_strmap_new_sized(sizeof(uint64_t), 11);
+    char key[64];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 1000; i++) {
+            /* every 10th key past the inline room: a heap copy */
+            int n = snprintf(key, sizeof key, i % 10 ? "k%d" : "a-much-longer-key-%d", i + round);
+            uint32_t h = rg_strmap_hash(key, (size_t)n);
+            bool created;
+            rg_strmap_place place;
+            uint64_t *v = rg_strmap_put_placed_hashed(m, key, (size_t)n, h, &created, &place);
+            assert_non_null(v);
+            assert_true(created);
+            assert_int_equal(*v, 0);   /* zeroed, though the last round wrote it */
+            *v = (uint64_t)i + 1;
+            assert_ptr_equal(rg_strmap_get(m, key, (size_t)n), v);
+            assert_ptr_equal(rg_strmap_get_hashed(m, key, (size_t)n, h), v);
+        }
+        assert_int_equal(rg_strmap_count(m), 1000);
+        size_t bytes = rg_strmap_bytes(m);
+        cleared_values = 0;
+        rg_strmap_clear(m, round == 1 ? count_cleared : NULL);
+        assert_int_equal(cleared_values, round == 1 ? 1000 : 0);
+        assert_int_equal(rg_strmap_count(m), 0);
+        assert_true(rg_strmap_bytes(m) < bytes);   /* the key copies went; */
+        assert_true(rg_strmap_bytes(m) > bytes / 2);   /* the table and chunks stay */
+        for (int i = 0; i < 1000; i++) {
+            int n = snprintf(key, sizeof key, i % 10 ? "k%d" : "a-much-longer-key-%d", i + round);
+            assert_null(rg_strmap_get(m, key, (size_t)n));
+        }
+    }
+    rg_strmap_clear(m, NULL);   /* an empty map */
+    rg_strmap_clear(NULL, NULL);
+    rg_strmap_free(m, NULL);
+}
+
 /* Keys longer than the inline room live in a heap copy; tags ride in the
  * length word; a deleted record's place is reused zeroed; the memory
  * figure counts the slabs, table and key copies. */
@@ -504,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_strmap),
         cmocka_unit_test(test_strmap_sweep_visits_once),        cmocka_unit_test(test_strmap_slab),
         cmocka_unit_test(test_strmap_reused_zeroed),
+        cmocka_unit_test(test_strmap_clear),
         cmocka_unit_test(test_strmap_memo_lengths),
         cmocka_unit_test(test_strmap_churn),
     };
