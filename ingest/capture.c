@@ -384,6 +384,15 @@ static void count_line(rg_capture *c)
     }
 }
 
+/* The item's source: slot s, and its parts (capture.h). */
+static inline void set_item_source(const rg_capture *c, rg_capture_item *item, unsigned s)
+{
+    item->source = c->sources[s];
+    item->source_path_len = (uint32_t)c->source_prefix;
+    item->file = (uint32_t)c->cur;
+    item->line_no = c->line_no;
+}
+
 /* "path:line" into the current source slot; false on OOM. */
 static bool set_source(rg_capture *c)
 {
@@ -455,7 +464,7 @@ static rg_capture_status next_line(rg_capture *c, rg_capture_item *item, const c
             close_file(c);
             goto error;
         }
-        item->source = c->sources[c->cur_source];
+        set_item_source(c, item, c->cur_source);
         if (total > RG_CAPTURE_MAX_LINE) {
             item->reject.kind = RG_REJ_LINE_TOO_LONG;
             item->reject.field = NULL;
@@ -513,7 +522,7 @@ static inline bool usual_line(rg_capture *c, rg_capture_item *item)
     count_line(c);
     c->stats.lines++;
     memcpy(c->sources[s] + c->source_prefix, c->line_digits, sizeof c->line_digits);
-    item->source = c->sources[s];
+    set_item_source(c, item, s);
     item->raw = (const char *)start;
     item->raw_len = n;
     return true;

@@ -51,6 +51,13 @@ typedef struct rg_capture_item {
     rg_event event;
     rg_reject reject;
     const char *source;     /* "path:line" ("-:line" for stdin) */
+    /* The same in parts, for a caller that keeps many sources (replay
+     * --workers' batches): source's first source_path_len bytes are
+     * "path:", the same for every line of file number `file` (counted from
+     * 0 in the order given), then line_no in decimal. */
+    uint32_t source_path_len;
+    uint32_t file;
+    uint64_t line_no;
     const char *raw;        /* the event bytes (payload, for envelopes) */
     size_t raw_len;         /* full length (raw may be truncated to RG_REJECT_RAW_MAX for over-long lines) */
 } rg_capture_item;

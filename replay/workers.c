@@ -248,7 +248,8 @@ static int output(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
             if (b->lane[l].events[ln->event].dup)
                 continue;
             if (w_emit_decisions(p, b, l, (size_t)we->decide_task, (uint32_t)ln->event) != 0) {
-                snprintf(errstr, errstr_size, "writing decisions failed at %s", b->text.data + ln->source_off);
+                snprintf(errstr, errstr_size, "writing decisions failed at %.*s%llu", (int)ln->source_path_len,
+                         b->text.data + ln->source_off, (unsigned long long)ln->line_no);
                 return -1;
             }
         }
@@ -447,8 +448,17 @@ static int read_all(w_pool *p, rg_capture *cap, char *errstr, size_t errstr_size
         }
         w_line *ln = &b->lines[b->n_lines];
         memset(ln, 0, sizeof *ln);
-        ln->source_off = (uint32_t)b->text.len;
-        rg_strbuf_append(&b->text, item.source, strlen(item.source) + 1);
+        /* Its file's "path:" once per batch and file, and its number:
+         * the "path:line" text is made only for a reject or an error. */
+        if (!b->n_lines || item.file != b->source_file) {
+            b->source_file = item.file;
+            ln->source_off = (uint32_t)b->text.len;
+            rg_strbuf_append(&b->text, item.source, item.source_path_len);
+        } else {
+            ln->source_off = b->lines[b->n_lines - 1].source_off;
+        }
+        ln->source_path_len = item.source_path_len;
+        ln->line_no = item.line_no;
         if (st == RG_CAPTURE_EVENT) {
             ln->parsed = true;
             ln->text_off = (uint32_t)b->text.len;

@@ -53,7 +53,9 @@ typedef struct w_event {
 
 typedef struct w_line {
     uint32_t text_off, text_len;    /* the line's bytes in the batch text */
-    uint32_t source_off;            /* "file:line", NUL-terminated, in the batch text */
+    uint32_t source_off;            /* its file's "path:" in the batch text (once per file in a batch) */
+    uint32_t source_path_len;       /* its length */
+    uint64_t line_no;               /* its line in that file: the source is "path:" + line_no */
     int32_t event;                  /* an event: its index; -1 a reject */
     uint32_t reject_off, reject_len;    /* a reject: its JSON object (no newline) in the batch rejects */
     uint8_t reject_kind;
@@ -85,7 +87,8 @@ typedef enum w_state { W_FREE = 0, W_FILLING, W_READY } w_state;
 typedef struct w_batch {
     w_state state;
     uint64_t seq;                   /* batches are numbered in capture order */
-    rg_strbuf text;                 /* sources and lines, as read */
+    rg_strbuf text;                 /* the lines as read, and their files' "path:" */
+    uint32_t source_file;           /* the file whose "path:" the batch text has last (reader) */
     w_line *lines;                  /* [W_BATCH_LINES] */
     size_t n_lines;
     w_event *events;                /* [W_BATCH_LINES] */
@@ -123,6 +126,8 @@ int w_emit_decisions(w_pool *p, w_batch *b, size_t lane, size_t task, uint32_t e
  * source) appended to the batch's rejects, for the rejects sink. 0, or -1 out of memory. */
 struct rg_capture_item;
 int w_line_reject(w_batch *b, w_line *ln, const struct rg_capture_item *item);
+/* A line's source, "path:line", into out (cleared first); false on OOM. */
+bool w_line_source(const w_batch *b, const w_line *ln, rg_strbuf *out);
 
 /* What the steps need of the pool. */
 size_t w_pool_tasks(const w_pool *p);

@@ -75,6 +75,14 @@ int w_list_push(w_list *l, uint32_t v)
 
 /* ---- parse */
 
+bool w_line_source(const w_batch *b, const w_line *ln, rg_strbuf *out)
+{
+    rg_strbuf_reset(out);
+    rg_strbuf_append(out, b->text.data + ln->source_off, ln->source_path_len);
+    rg_strbuf_printf(out, "%llu", (unsigned long long)ln->line_no);
+    return rg_strbuf_ok(out);
+}
+
 int w_line_reject(w_batch *b, w_line *ln, const rg_capture_item *item)
 {
     ln->event = -1;
@@ -141,6 +149,7 @@ static void route(const w_lane *l, const rg_event *ev, size_t tasks, w_lane_even
 int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t errstr_size)
 {
     size_t tasks = w_pool_tasks(p), lanes = w_pool_lanes(p);
+    rg_strbuf source = RG_STRBUF_INIT;   /* a reject's "path:line" */
     b->n_events = 0;
     for (size_t i = 0; i < b->n_lines; i++) {
         w_line *ln = &b->lines[i];
@@ -148,12 +157,13 @@ int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t
             continue;   /* rejected by the reader */
         rg_capture_item item;
         const char *line = b->text.data + ln->text_off;
-        item.source = b->text.data + ln->source_off;
         bool envelope, accepted;
         rg_capture_parse(parser, line, ln->text_len, &item, &envelope, &accepted);
         b->envelopes += envelope;
         if (!accepted) {
-            if (w_line_reject(b, ln, &item) != 0)
+            bool made = w_line_source(b, ln, &source);
+            item.source = source.data;
+            if (!made || w_line_reject(b, ln, &item) != 0)
                 goto oom;
             continue;
         }
@@ -182,8 +192,10 @@ int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t
             route(w_pool_lane(p, l), &we->ev, tasks, &b->lane[l].events[b->n_events]);
         ln->event = (int32_t)b->n_events++;
     }
+    rg_strbuf_free(&source);
     return 0;
 oom:
+    rg_strbuf_free(&source);
     snprintf(errstr, errstr_size, "out of memory parsing lines");
     return -1;
 }
