@@ -246,10 +246,16 @@ static void prefetch_slots(rg_engine *e, const rg_event *ev, uint32_t families)
             p->fn.prefetch(p->state, ev, &a->h, 0);
 }
 
-/* Whether stages 1 and 2 fetch GeoIP's lines for ev. */
+/* Whether stages 1 and 2 fetch GeoIP's lines for ev. The flag is read as
+ * a relaxed atomic load, which is still a plain load here: GCC 12's
+ * profile-guided link-time build (`make build`) dropped the plain read,
+ * and both GeoIP prefetches with it (objdump of build/riskgate: no read
+ * of geo_asked, no prefetch of the cache; the -O3 and the LTO-only builds
+ * kept them). Without them the cache's lookup took 6% of a replay's
+ * samples, against ~1.5% (docs/bench.md "Eleventh round"). */
 static inline bool geo_wanted(const rg_engine *e, const rg_event *ev)
 {
-    return ev->ip_family && e->geo_asked[geo_class(ev)];
+    return ev->ip_family && __atomic_load_n(&e->geo_asked[geo_class(ev)], __ATOMIC_RELAXED);
 }
 
 /* Stage 1: the records the slots lead to. The account records' peeks
