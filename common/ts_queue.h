@@ -123,7 +123,11 @@ static inline void rg_ts_queue_shrink(rg_ts_queue *q)
         rg_ts_queue_shrink_now(q);
 }
 
-/* The FIFO's oldest record, for a prefetch (NULL when it is empty). */
-static inline void *rg_ts_queue_next_rec(const rg_ts_queue *q) { return q->fifo_n ? q->fifo[q->fifo_head].rec : NULL; }
+/* The FIFO's entry k places after its oldest, for a prefetch (NULL when
+ * it holds no more than k). */
+static inline const rg_ts_entry *rg_ts_queue_fifo_at(const rg_ts_queue *q, size_t k)
+{
+    return k < q->fifo_n ? &q->fifo[(q->fifo_head + k) & (q->fifo_cap - 1)] : NULL;
+}
 
 #endif

@@ -364,7 +364,20 @@ int rg_event_line_pass(rg_event_parser *p, const char *json, size_t len, rg_even
     memcpy(a, json, len);
     memset(a + len, 0, RG_LINE_PAD);
     const unsigned char *e = a + len, *last = e - 1;
-    a[0] = ','; /* the first key is read as the ones after a comma (json[0] is '{') */
+    /* The first key is read as the ones after a comma (json[0] is '{'):
+     * a[0] becomes ',' through one 16-byte store of the line's first
+     * bytes, not a byte store, so that the first key's 16-byte read takes
+     * them from that store. After a byte store it waited for the copy and
+     * the byte to be written (a failed store forwarding, on every line:
+     * 6% of the line pass's samples on that read). The copy stays a
+     * memcpy: made of 16-byte moves instead, the reads of the keys and
+     * strings after the first waited on them in turn. */
+    const __m128i first_byte = _mm_setr_epi8(-1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    /* (read from the line itself when it is that long: not from the copy
+     * just written) */
+    __m128i head = _mm_loadu_si128((const __m128i *)(const void *)(len >= 16 ? (const unsigned char *)json : a));
+    head = _mm_or_si128(_mm_andnot_si128(first_byte, head), _mm_and_si128(first_byte, _mm_set1_epi8(',')));
+    _mm_storeu_si128((__m128i *)(void *)a, head);
     unsigned char *q = a;
     uint32_t seen = 0;
     line_clear_event(ev);
