@@ -252,7 +252,7 @@ static void prefetch_slots(rg_engine *e, const rg_event *ev, uint32_t families)
  * and both GeoIP prefetches with it (objdump of build/riskgate: no read
  * of geo_asked, no prefetch of the cache; the -O3 and the LTO-only builds
  * kept them). Without them the cache's lookup took 6% of a replay's
- * samples, against ~1.5% (docs/bench.md "Eleventh round"). */
+ * samples, with them 1% (docs/bench.md "Eleventh round"). */
 static inline bool geo_wanted(const rg_engine *e, const rg_event *ev)
 {
     return ev->ip_family && __atomic_load_n(&e->geo_asked[geo_class(ev)], __ATOMIC_RELAXED);
