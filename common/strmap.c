@@ -565,7 +565,7 @@ size_t rg_strmap_bytes(const rg_strmap *m)
     return bytes;
 }
 
-static int entry_cmp(const void *pa, const void *pb)
+int rg_strmap_item_cmp(const void *pa, const void *pb)
 {
     const rg_strmap_item *a = pa, *b = pb;
     int r = memcmp(a->key, b->key, a->keylen < b->keylen ? a->keylen : b->keylen);
@@ -587,6 +587,6 @@ rg_strmap_item *rg_strmap_sorted(const rg_strmap *m, size_t *n)
         items[*n].value = e;
         (*n)++;
     }
-    qsort(items, *n, sizeof *items, entry_cmp);
+    qsort(items, *n, sizeof *items, rg_strmap_item_cmp);
     return items;
 }

@@ -285,6 +285,9 @@ typedef struct rg_strmap_item {
     void *value;
 } rg_strmap_item;
 rg_strmap_item *rg_strmap_sorted(const rg_strmap *m, size_t *n);
+/* The order rg_strmap_sorted gives (qsort's comparator of two
+ * rg_strmap_item): by the key's bytes, a prefix first. */
+int rg_strmap_item_cmp(const void *a, const void *b);
 
 /* Bytes this map holds: table, slabs (free places included) and heap
  * copies of long keys, each allocation at its real size

@@ -39,7 +39,6 @@
 #include "dedupe.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "../common/binio.h"
 #include "../common/saturate.h"
@@ -221,11 +220,6 @@ bool rg_dedupe_check(rg_dedupe *d, const char *id, size_t len, int64_t ts_ms)
  * in key order with the ts they are remembered at. Both maps' (their
  * live ids are distinct: see rg_dedupe_check); which map an id was in
  * is not saved: a load puts them all in the young one. */
-static int item_cmp(const rg_strmap_item *a, const rg_strmap_item *b)
-{
-    int r = memcmp(a->key, b->key, a->keylen < b->keylen ? a->keylen : b->keylen);
-    return r ? r : (a->keylen > b->keylen) - (a->keylen < b->keylen);
-}
 
 /* Keep the live items of a sorted list (in place): their count. */
 static size_t keep_live(const rg_dedupe *d, rg_strmap_item *items, size_t n)
@@ -259,7 +253,7 @@ int rg_dedupe_save(const rg_dedupe *d, rg_strbuf *out)
     n_old = keep_live(d, old, n_old);
     rg_put_u32(out, (uint32_t)(n_young + n_old));
     for (size_t y = 0, o = 0; y < n_young || o < n_old;) {
-        if (o == n_old || (y < n_young && item_cmp(&young[y], &old[o]) < 0))
+        if (o == n_old || (y < n_young && rg_strmap_item_cmp(&young[y], &old[o]) < 0))
             put_id(out, &young[y++]);
         else
             put_id(out, &old[o++]);
