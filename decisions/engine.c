@@ -281,9 +281,9 @@ static void prefetch_records(rg_engine *e, const rg_event *ev, ahead_entry *a, u
 /* Stage 2: what the account records point to, each record read once for
  * every family: the ones stage 1 peeked (hints either way: a record
  * deleted or reused since only fetches the wrong lines), else peeked now. */
-static void prefetch_pointed(rg_engine *e, const rg_event *ev, const ahead_entry *a)
+static void prefetch_pointed(rg_engine *e, const rg_event *ev, const ahead_entry *a, uint32_t families)
 {
-    if (e->plan.n_prefetch_pointed) {
+    if (e->plan.pointed_families & families) {
         rg_account_peeked rec;
         if (a->peeked)
             rg_account_peeked_from(e->accounts, a->account_record, ev->counterparty ? a->counterparty_record : NULL,
@@ -291,7 +291,8 @@ static void prefetch_pointed(rg_engine *e, const rg_event *ev, const ahead_entry
         else
             rg_account_peek_records(e->accounts, a->h.account, ev->counterparty ? a->h.counterparty : 0, &rec);
         for (const rg_engine_hook *p = e->plan.prefetch_pointed, *end = p + e->plan.n_prefetch_pointed; p < end; p++)
-            p->fn.pointed(p->state, ev, &rec);
+            if (families & p->bit)
+                p->fn.pointed(p->state, ev, &rec);
     }
     if (geo_wanted(e, ev))
         rg_geo_cache_prefetch_answer(e->ctx.geo_cache, ev->ip_family, ev->ip_bin);
@@ -319,7 +320,7 @@ void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, ui
     if (stage == 1)
         prefetch_records(e, ev, a, families);
     else if (stage == 2)
-        prefetch_pointed(e, ev, a);
+        prefetch_pointed(e, ev, a, families);
 }
 
 void rg_engine_advance_watermark(rg_engine *e, int64_t wm)

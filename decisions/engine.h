@@ -178,7 +178,9 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
 void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage);
 /* The same for the families of `families` only (as rg_engine_process_stage
  * will be asked: a keyed task evaluates one route's family per call), so
- * a route does not fetch what another family's route will. */
+ * a route does not fetch what another family's route will. GeoIP's lines
+ * are fetched whatever `families` says: stage 2 with none fetches the
+ * GeoIP answer alone. */
 void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, uint32_t families);
 
 /* external_watermark roles: the watermark only grows; wm lower than the

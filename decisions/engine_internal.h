@@ -96,6 +96,7 @@ struct rg_engine {
         uint8_t n_observe, n_update, n_expire, n_prefetch, n_prefetch_pointed;
         bool prefetch_account, prefetch_counterparty;   /* rg_engine_prefetch's account records */
         uint32_t counterparty_bit;            /* the family whose records prefetch_counterparty fetches */
+        uint32_t pointed_families;            /* the bits of prefetch_pointed's families */
         rg_engine_rule_run *rules;            /* every type's list, one after another */
         uint32_t rules_at[RG_EV_TYPE_COUNT + 1];
     } plan;

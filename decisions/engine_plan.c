@@ -139,6 +139,7 @@ int rg_engine_make_plan(struct rg_engine_plan *p, const rg_ruleset *rs, void *co
         if (d->prefetch_pointed) {
             h.fn.pointed = d->prefetch_pointed;
             p->prefetch_pointed[p->n_prefetch_pointed++] = h;
+            p->pointed_families |= h.bit;
         }
     }
     rg_engine_plan_bind(p, states);

@@ -1,13 +1,15 @@
 /*
  * workers — replay --workers N (workers.h): the batches, the threads that
- * run the steps, the reading thread and the output step. The steps' work
- * is in workers_jobs.c.
+ * run the steps (reading among them) and the output step. The steps'
+ * work is in workers_jobs.c.
  *
- * Scheduling: one lock over the batches' step flags. A worker takes the
- * first runnable step of the oldest batch that has one, later steps
- * first (output, decide, entity, order, parse): the oldest batch drains
- * first, which bounds what is in flight. Steps are thousands of events
- * long, so the lock is taken a few hundred times a second.
+ * Scheduling: one lock over the batches' step flags; take_job says which
+ * step a worker takes next. Steps are a batch of events long, so the
+ * lock is taken a few thousand times a second. There is no reading
+ * thread: reading is a step, run by one worker at a time, and the worker
+ * that reads a batch parses it, from its own cache. Exactly N threads
+ * then run on N cores (a reading thread of its own was a third thread on
+ * two cores, and its lines reached the parsing core cold).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,11 +34,17 @@ struct w_pool {
     uint64_t next_seq;          /* the next batch the reader fills */
     uint64_t next_output;       /* the next batch the output step writes */
     uint64_t next_order;        /* the next batch the order step takes */
+    rg_capture *cap;            /* read by one worker at a time (reading) */
+    bool reading;               /* a worker is filling batch next_seq */
     bool reading_done;          /* no batch will come after next_seq - 1 */
+    int read_rc;                /* 0, or -1 with read_error: the capture's I/O or memory error */
+    char read_error[512];
+    uint64_t lines_read;
+    double read_start, next_progress;
     bool failed;
     char error[512];
     pthread_mutex_t lock;
-    pthread_cond_t work, room;  /* a step may be runnable / a batch is free */
+    pthread_cond_t work;        /* a step may be runnable */
 };
 
 size_t w_pool_tasks(const w_pool *p) { return p->tasks; }
@@ -257,143 +265,7 @@ static int output(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
     return 0;
 }
 
-/* ---- the worker threads */
-
-typedef enum step { S_NONE, S_PARSE, S_ORDER, S_ENTITY, S_DECIDE, S_OUTPUT } step;
-
-typedef struct job {
-    step what;
-    w_batch *b;
-    size_t lane, task;
-} job;
-
-/* The next runnable step for worker `me` (lock held), marked running.
- * Entity and decide task t run on worker t % workers only: a task's
- * engine state then stays in one core's caches and in one thread's
- * malloc arena (glibc gives each thread its own). Parse, order and
- * output go to whoever is free. */
-static job take_job(w_pool *p, size_t me)
-{
-    for (uint64_t seq = p->next_output; seq < p->next_seq; seq++) {
-        w_batch *b = batch_of(p, seq);
-        if (!b)
-            continue;
-        bool all_decided = true;
-        for (size_t l = 0; l < p->n_lanes; l++)
-            all_decided &= b->lane[l].decide_left == 0;
-        if (all_decided && seq == p->next_output && !b->output_running) {
-            b->output_running = true;
-            return (job){S_OUTPUT, b, 0, 0};
-        }
-        w_batch *prev = seq > p->next_output ? batch_of(p, seq - 1) : NULL;
-        for (size_t l = 0; b->ordered && l < p->n_lanes; l++) {
-            w_batch_lane *bl = &b->lane[l];
-            for (size_t t = me; bl->entity_left == 0 && t < p->tasks; t += p->n_workers) {
-                if (!bl->decide_done[t] && !bl->decide_running[t] && (!prev || prev->lane[l].decide_done[t])) {
-                    bl->decide_running[t] = true;
-                    return (job){S_DECIDE, b, l, t};
-                }
-            }
-            for (size_t t = me; t < p->tasks; t += p->n_workers) {
-                if (!bl->entity_done[t] && !bl->entity_running[t] && (!prev || prev->lane[l].entity_done[t])) {
-                    bl->entity_running[t] = true;
-                    return (job){S_ENTITY, b, l, t};
-                }
-            }
-        }
-        if (b->parsed && !b->ordered && !b->order_running && seq == p->next_order) {
-            b->order_running = true;
-            return (job){S_ORDER, b, 0, 0};
-        }
-        if (!b->parsed && !b->parse_running) {
-            b->parse_running = true;
-            return (job){S_PARSE, b, 0, 0};
-        }
-    }
-    return (job){S_NONE, NULL, 0, 0};
-}
-
-/* Mark j done (lock held). */
-static void finish_job(w_pool *p, const job *j)
-{
-    w_batch *b = j->b;
-    switch (j->what) {
-    case S_PARSE: b->parsed = true; break;
-    case S_ORDER:
-        b->ordered = true;
-        p->next_order++;
-        break;
-    case S_ENTITY:
-        b->lane[j->lane].entity_done[j->task] = true;
-        b->lane[j->lane].entity_left--;
-        break;
-    case S_DECIDE:
-        b->lane[j->lane].decide_done[j->task] = true;
-        b->lane[j->lane].decide_left--;
-        break;
-    case S_OUTPUT:
-        b->state = W_FREE;
-        p->next_output++;
-        pthread_cond_broadcast(&p->room);
-        break;
-    case S_NONE: break;
-    }
-    pthread_cond_broadcast(&p->work);
-}
-
-static void fail(w_pool *p, const char *why)
-{
-    if (!p->failed) {
-        p->failed = true;
-        snprintf(p->error, sizeof p->error, "%s", why);
-    }
-    pthread_cond_broadcast(&p->work);
-    pthread_cond_broadcast(&p->room);
-}
-
-static void *worker_main(void *arg)
-{
-    w_pool *p = arg;
-    rg_event_parser *parser = rg_event_parser_new();
-    char err[512];
-    pthread_mutex_lock(&p->lock);
-    size_t me = p->next_worker++;
-    if (!parser)
-        fail(p, "out of memory creating a parser");
-    for (;;) {
-        if (p->failed)
-            break;
-        job j = take_job(p, me);
-        if (j.what == S_NONE) {
-            if (p->reading_done && p->next_output == p->next_seq)
-                break;
-            pthread_cond_wait(&p->work, &p->lock);
-            continue;
-        }
-        pthread_mutex_unlock(&p->lock);
-        int rc = 0;
-        switch (j.what) {
-        case S_PARSE: rc = w_parse(p, j.b, parser, err, sizeof err); break;
-        case S_ORDER: rc = w_order(p, j.b, err, sizeof err); break;
-        case S_ENTITY: rc = w_entity(p, j.b, j.lane, j.task, err, sizeof err); break;
-        case S_DECIDE: rc = w_decide(p, j.b, j.lane, j.task, err, sizeof err); break;
-        case S_OUTPUT: rc = output(p, j.b, err, sizeof err); break;
-        case S_NONE: break;
-        }
-        rg_heap_pages_tick();   /* this thread's arena grew? (rg_replay_run began) */
-        pthread_mutex_lock(&p->lock);
-        if (rc != 0)
-            fail(p, err);
-        else
-            finish_job(p, &j);
-    }
-    pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->lock);
-    rg_event_parser_free(parser);
-    return NULL;
-}
-
-/* ---- the reading thread (the caller's) */
+/* ---- reading: one worker at a time fills the next batch */
 
 static double now_seconds(void)
 {
@@ -402,49 +274,32 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A free batch for sequence number next_seq: waits for the output step
- * when all are in flight. NULL when the pool failed. */
-static w_batch *free_batch(w_pool *p)
+static void show_progress(w_pool *p)
 {
-    pthread_mutex_lock(&p->lock);
-    w_batch *b = &p->batches[p->next_seq % p->n_batches];
-    while (!p->failed && b->state != W_FREE)
-        pthread_cond_wait(&p->room, &p->lock);
-    if (p->failed) {
-        pthread_mutex_unlock(&p->lock);
-        return NULL;
-    }
-    batch_reset(p, b, p->next_seq);
-    b->state = W_FILLING;
-    pthread_mutex_unlock(&p->lock);
-    return b;
+    uint64_t done = 0, total = 0;
+    rg_capture_progress(p->cap, &done, &total);
+    double rate = (double)p->lines_read / (now_seconds() - p->read_start);
+    if (total)
+        fprintf(stderr, "\r\033[Kreplay: %5.1f%%  %llu lines  %.0f lines/s", 100.0 * (double)done / (double)total,
+                (unsigned long long)p->lines_read, rate);
+    else
+        fprintf(stderr, "\r\033[Kreplay: %llu lines  %.0f lines/s", (unsigned long long)p->lines_read, rate);
+    fflush(stderr);
+    p->next_progress = now_seconds() + 0.5;
 }
 
-static void publish(w_pool *p, w_batch *b)
+/* Fill b (the reading worker's, lock not held) with the capture's next
+ * lines. true: b is full and more may follow; false: the captures ended,
+ * or failed (read_rc, read_error; the lines read before are still
+ * evaluated). */
+static bool read_batch(w_pool *p, w_batch *b)
 {
-    pthread_mutex_lock(&p->lock);
-    b->state = W_READY;
-    p->next_seq++;
-    pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->lock);
-}
-
-/* Read every capture into batches. 0, or -1 with errstr (I/O, memory). */
-static int read_all(w_pool *p, rg_capture *cap, char *errstr, size_t errstr_size)
-{
-    const rg_replay_opts *o = p->o;
-    double start = now_seconds(), next_progress = start + 0.5;
-    uint64_t read = 0;
-    w_batch *b = NULL;
-    int rc = 0;
     for (;;) {
-        if (!b && !(b = free_batch(p)))
-            return 0;   /* a step failed: its error is the pool's */
         rg_capture_item item;
-        rg_capture_status st = rg_capture_next_line(cap, &item, errstr, errstr_size);
+        rg_capture_status st = rg_capture_next_line(p->cap, &item, p->read_error, sizeof p->read_error);
         if (st == RG_CAPTURE_END || st == RG_CAPTURE_ERROR) {
-            rc = st == RG_CAPTURE_ERROR ? -1 : 0;
-            break;
+            p->read_rc = st == RG_CAPTURE_ERROR ? -1 : 0;
+            return false;
         }
         w_line *ln = &b->lines[b->n_lines];
         memset(ln, 0, sizeof *ln);
@@ -470,40 +325,218 @@ static int read_all(w_pool *p, rg_capture *cap, char *errstr, size_t errstr_size
             (void)w_line_reject(b, ln, &item);
         }
         if (!rg_strbuf_ok(&b->text) || !rg_strbuf_ok(&b->rejects)) {
-            snprintf(errstr, errstr_size, "out of memory reading %s", item.source);
-            rc = -1;
-            break;
+            snprintf(p->read_error, sizeof p->read_error, "out of memory reading %s", item.source);
+            p->read_rc = -1;
+            return false;
         }
         b->n_lines++;
-        read++;
-        if (b->n_lines == W_BATCH_LINES || b->text.len >= W_BATCH_TEXT) {
-            publish(p, b);
-            b = NULL;
-        }
-        if (o->progress && (read & 4095) == 0 && now_seconds() >= next_progress) {
-            uint64_t done = 0, total = 0;
-            rg_capture_progress(cap, &done, &total);
-            double rate = (double)read / (now_seconds() - start);
-            if (total)
-                fprintf(stderr, "\r\033[Kreplay: %5.1f%%  %llu lines  %.0f lines/s", 100.0 * (double)done / (double)total,
-                        (unsigned long long)read, rate);
-            else
-                fprintf(stderr, "\r\033[Kreplay: %llu lines  %.0f lines/s", (unsigned long long)read, rate);
-            fflush(stderr);
-            next_progress = now_seconds() + 0.5;
-        }
+        p->lines_read++;
+        if (p->o->progress && (p->lines_read & 4095) == 0 && now_seconds() >= p->next_progress)
+            show_progress(p);
+        if (b->n_lines == W_BATCH_LINES || b->text.len >= W_BATCH_TEXT)
+            return true;
     }
-    /* The lines read before an error are still evaluated. */
-    if (b && b->n_lines)
-        publish(p, b);
-    else if (b) {
-        pthread_mutex_lock(&p->lock);
+}
+
+/* After read_batch (lock held): b joins the batches in flight, to be
+ * parsed by the worker that read it, its lines still in that core's
+ * cache. false when b is empty (given back). */
+static bool publish_read(w_pool *p, w_batch *b, bool more)
+{
+    p->reading = false;
+    if (!more)
+        p->reading_done = true;
+    pthread_cond_broadcast(&p->work);
+    if (!b->n_lines) {
         b->state = W_FREE;
-        pthread_mutex_unlock(&p->lock);
+        return false;
     }
-    if (o->progress)
-        fputs("\r\033[K", stderr);
-    return rc;
+    b->state = W_READY;
+    b->parse_running = true;
+    p->next_seq++;
+    return true;
+}
+
+/* ---- the worker threads */
+
+typedef enum step { S_NONE, S_READ, S_PARSE, S_ORDER, S_ENTITY, S_DECIDE, S_OUTPUT } step;
+
+typedef struct job {
+    step what;
+    w_batch *b;
+    size_t lane, task;
+} job;
+
+/* The worker that runs entity task t, or decide task t, always the same:
+ * a task's engine state then stays in one core's caches and in one
+ * thread's malloc arena (glibc gives each thread its own). An entity task
+ * and a decide task never share a worker when there are two or more
+ * (entity tasks on the even places, decide tasks on the odd ones), and
+ * with an odd count each worker gets one of each kind. Tasks of one kind
+ * on one worker mean each worker's caches hold one kind of state and one
+ * step's code, and a decide task need not wait for an entity task of
+ * its own worker: with N = 2, worker 0 runs every entity task and worker 1
+ * every decide task, and the free steps fill in around them (with
+ * t % N for both kinds, each worker ran both, waited 0.05-0.1 s a run
+ * for the other's entity tasks, and the month took 1.01 s against 0.835 s,
+ * medians of 6 interleaved runs: docs/bench.md, "Twelfth round"). */
+static size_t task_worker(const w_pool *p, size_t t, bool decide)
+{
+    return (2 * t + decide) % p->n_workers;
+}
+
+/* The next batch to read, if one is free and no worker is reading. */
+static job take_read(w_pool *p)
+{
+    w_batch *b = &p->batches[p->next_seq % p->n_batches];
+    if (p->reading || p->reading_done || b->state != W_FREE)
+        return (job){S_NONE, NULL, 0, 0};
+    batch_reset(p, b, p->next_seq);
+    b->state = W_FILLING;
+    p->reading = true;
+    return (job){S_READ, b, 0, 0};
+}
+
+/* The next runnable step for worker `me` (lock held), marked running.
+ * First the steps that must run in capture order, one batch after the
+ * other (output, order), since every later step waits on them; then the
+ * worker's own keyed tasks (task_worker), oldest batch first, then the
+ * parse of a batch no one parses yet, and last reading the next batch
+ * (which its reader then parses: publish_read). A busy worker thus
+ * keeps to its keyed tasks and an idle one reads and parses. */
+static job take_job(w_pool *p, size_t me)
+{
+    w_batch *first = batch_of(p, p->next_output);
+    if (first && !first->output_running) {
+        bool all_decided = true;
+        for (size_t l = 0; l < p->n_lanes; l++)
+            all_decided &= first->lane[l].decide_left == 0;
+        if (all_decided) {
+            first->output_running = true;
+            return (job){S_OUTPUT, first, 0, 0};
+        }
+    }
+    w_batch *next = batch_of(p, p->next_order);
+    if (next && next->parsed && !next->ordered && !next->order_running) {
+        next->order_running = true;
+        return (job){S_ORDER, next, 0, 0};
+    }
+    for (uint64_t seq = p->next_output; seq < p->next_seq; seq++) {
+        w_batch *b = batch_of(p, seq);
+        if (!b)
+            continue;
+        w_batch *prev = seq > p->next_output ? batch_of(p, seq - 1) : NULL;
+        for (size_t l = 0; b->ordered && l < p->n_lanes; l++) {
+            w_batch_lane *bl = &b->lane[l];
+            for (size_t t = 0; bl->entity_left == 0 && t < p->tasks; t++) {
+                if (task_worker(p, t, true) == me && !bl->decide_done[t] && !bl->decide_running[t] &&
+                    (!prev || prev->lane[l].decide_done[t])) {
+                    bl->decide_running[t] = true;
+                    return (job){S_DECIDE, b, l, t};
+                }
+            }
+            for (size_t t = 0; t < p->tasks; t++) {
+                if (task_worker(p, t, false) == me && !bl->entity_done[t] && !bl->entity_running[t] &&
+                    (!prev || prev->lane[l].entity_done[t])) {
+                    bl->entity_running[t] = true;
+                    return (job){S_ENTITY, b, l, t};
+                }
+            }
+        }
+        if (!b->parsed && !b->parse_running) {
+            b->parse_running = true;
+            return (job){S_PARSE, b, 0, 0};
+        }
+    }
+    return take_read(p);
+}
+
+/* Mark j done (lock held). */
+static void finish_job(w_pool *p, const job *j)
+{
+    w_batch *b = j->b;
+    switch (j->what) {
+    case S_READ: break;   /* read_and_parse published it */
+    case S_PARSE: b->parsed = true; break;
+    case S_ORDER:
+        b->ordered = true;
+        p->next_order++;
+        break;
+    case S_ENTITY:
+        b->lane[j->lane].entity_done[j->task] = true;
+        b->lane[j->lane].entity_left--;
+        break;
+    case S_DECIDE:
+        b->lane[j->lane].decide_done[j->task] = true;
+        b->lane[j->lane].decide_left--;
+        break;
+    case S_OUTPUT:
+        b->state = W_FREE;
+        p->next_output++;
+        break;
+    case S_NONE: break;
+    }
+    pthread_cond_broadcast(&p->work);
+}
+
+static void fail(w_pool *p, const char *why)
+{
+    if (!p->failed) {
+        p->failed = true;
+        snprintf(p->error, sizeof p->error, "%s", why);
+    }
+    pthread_cond_broadcast(&p->work);
+}
+
+static void *worker_main(void *arg)
+{
+    w_pool *p = arg;
+    rg_event_parser *parser = rg_event_parser_new();
+    char err[512];
+    pthread_mutex_lock(&p->lock);
+    size_t me = p->next_worker++;
+    if (!parser)
+        fail(p, "out of memory creating a parser");
+    for (;;) {
+        if (p->failed)
+            break;
+        job j = take_job(p, me);
+        if (j.what == S_NONE) {
+            if (p->reading_done && p->next_output == p->next_seq)
+                break;
+            pthread_cond_wait(&p->work, &p->lock);
+            continue;
+        }
+        if (j.what == S_READ) {
+            pthread_mutex_unlock(&p->lock);
+            bool more = read_batch(p, j.b);
+            pthread_mutex_lock(&p->lock);
+            if (!publish_read(p, j.b, more))
+                continue;
+            j.what = S_PARSE;
+        }
+        pthread_mutex_unlock(&p->lock);
+        int rc = 0;
+        switch (j.what) {
+        case S_READ: break;
+        case S_PARSE: rc = w_parse(p, j.b, parser, err, sizeof err); break;
+        case S_ORDER: rc = w_order(p, j.b, err, sizeof err); break;
+        case S_ENTITY: rc = w_entity(p, j.b, j.lane, j.task, err, sizeof err); break;
+        case S_DECIDE: rc = w_decide(p, j.b, j.lane, j.task, err, sizeof err); break;
+        case S_OUTPUT: rc = output(p, j.b, err, sizeof err); break;
+        case S_NONE: break;
+        }
+        rg_heap_pages_tick();   /* this thread's arena grew? (rg_replay_run began) */
+        pthread_mutex_lock(&p->lock);
+        if (rc != 0)
+            fail(p, err);
+        else
+            finish_job(p, &j);
+    }
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    rg_event_parser_free(parser);
+    return NULL;
 }
 
 /* Room for every lane's summed rule hits. */
@@ -527,14 +560,12 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
     p->res = res;
     p->n_lanes = o->n_lanes;
     p->tasks = p->n_workers = (size_t)(o->workers > RG_WORKERS_MAX ? RG_WORKERS_MAX : o->workers);
-    p->n_batches = W_BATCHES_PER_WORKER * p->tasks + 2;
+    p->n_batches = W_BATCHES_PER_WORKER * p->n_workers + 2;
     pthread_t threads[RG_WORKERS_MAX];
     size_t started = 0;
-    rg_capture *cap = NULL;
     int rc = -1;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
-    pthread_cond_init(&p->room, NULL);
     /* Counters the summaries can print whatever happens below. */
     for (size_t l = 0; l < p->n_lanes; l++) {
         res->lane[l].rs = rg_engine_ruleset(o->lanes[l].engine);
@@ -544,7 +575,7 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
         if (lane_init(p, &p->lane[l], &o->lanes[l], errstr, errstr_size) != 0)
             goto done;
     if (!(p->batches = calloc(p->n_batches, sizeof *p->batches)) ||
-        !(cap = rg_capture_new(o->captures, o->n_captures)) ||
+        !(p->cap = rg_capture_new(o->captures, o->n_captures)) ||
         !(res->hits_storage = calloc(hits_needed(p), sizeof *res->hits_storage))) {
         snprintf(errstr, errstr_size, "out of memory starting the workers");
         goto done;
@@ -555,7 +586,9 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
             goto done;
         }
     }
-    for (; started < p->tasks; started++) {
+    p->read_start = now_seconds();
+    p->next_progress = p->read_start + 0.5;
+    for (; started < p->n_workers; started++) {
         if (pthread_create(&threads[started], NULL, worker_main, p) != 0) {
             snprintf(errstr, errstr_size, "cannot start worker threads");
             pthread_mutex_lock(&p->lock);
@@ -564,20 +597,19 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
             break;
         }
     }
-    int read_rc = started ? read_all(p, cap, errstr, errstr_size) : -1;
-    pthread_mutex_lock(&p->lock);
-    p->reading_done = true;
-    pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->lock);
     for (size_t t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
+    if (o->progress)
+        fputs("\r\033[K", stderr);
     if (p->failed) {
         snprintf(errstr, errstr_size, "%s", p->error);
         rc = -1;
     } else {
-        rc = read_rc;
+        rc = p->read_rc;
+        if (rc != 0)
+            snprintf(errstr, errstr_size, "%s", p->read_error);
     }
-    const rg_capture_stats *cs = rg_capture_get_stats(cap);
+    const rg_capture_stats *cs = rg_capture_get_stats(p->cap);
     res->lines = cs->lines;
     res->blank_lines = cs->blank_lines;
     uint64_t *hits = res->hits_storage;
@@ -592,10 +624,9 @@ done:
     free(p->batches);
     for (size_t l = 0; l < p->n_lanes; l++)
         lane_free(p, &p->lane[l]);
-    rg_capture_free(cap);
+    rg_capture_free(p->cap);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
-    pthread_cond_destroy(&p->room);
     free(p);
     return rc;
 }

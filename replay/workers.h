@@ -4,8 +4,9 @@
  * decisions of --workers 1 (replay.h's one-thread path), byte for byte
  * and in the same order, on any capture.
  *
- * The capture is cut into batches of lines (the reading thread). Each
- * batch goes through five steps, each a job any worker thread may run:
+ * The capture is cut into batches of lines, read by one worker at a
+ * time, in order. Each batch then goes through five steps, each a job a
+ * worker thread runs (keyed tasks always on the same worker):
  *
  *   parse      the lines (in parallel with other batches' parses): the
  *              event contract, rejects, and for each event its keys'
@@ -54,7 +55,7 @@
  * says why, and the callers run them on one thread.
  *
  * Memory: at most 4 x workers + 2 batches of 1,024 lines are in flight
- * (the reading thread waits for the output step), plus each task's
+ * (none is read until the output step frees one), plus each task's
  * engine state.
  */
 #ifndef RG_REPLAY_WORKERS_H

@@ -45,6 +45,8 @@ typedef struct w_lane_event {
 
 typedef struct w_event {
     rg_event ev;                /* strings in the batch's arena (rg_event_copy) */
+    const char *strings;        /* where they are: one piece of the arena, */
+    uint32_t strings_len;       /* fetched whole ahead of the keyed tasks */
     const char *raw;            /* the line, or an envelope's payload (arena) */
     size_t raw_len;
     int32_t decide_task;        /* partition of the acting account */

@@ -171,10 +171,13 @@ int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t
         /* A line that is its event (no envelope) was read, if by the line
          * pass, from the parser's copy of it: its strings move as one. */
         rg_event_block block = item.raw == line ? rg_event_parser_text(parser, ln->text_len) : (rg_event_block){0};
-        void *strings = w_arena_alloc(b, rg_event_copy_size_in(&item.event, &block));
+        size_t strings_len = rg_event_copy_size_in(&item.event, &block);
+        void *strings = w_arena_alloc(b, strings_len);
         if (!strings)
             goto oom;
         rg_event_copy_in(&we->ev, &item.event, &block, strings);
+        we->strings = strings;
+        we->strings_len = (uint32_t)strings_len;
         if (item.raw == line) {
             we->raw = line;   /* the batch text: it stays */
         } else {
@@ -187,9 +190,12 @@ int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t
         }
         we->raw_len = item.raw_len;
         we->line = (uint32_t)i;
-        we->decide_task = key_task(we->ev.account, we->ev.account_len, tasks);
+        /* Routed by the parser's copy of the ids: the event's were just
+         * written, and a hash reading their last bytes waited for those
+         * stores (1.7% of --workers 2's samples). */
+        we->decide_task = key_task(item.event.account, item.event.account_len, tasks);
         for (size_t l = 0; l < lanes; l++)
-            route(w_pool_lane(p, l), &we->ev, tasks, &b->lane[l].events[b->n_events]);
+            route(w_pool_lane(p, l), &item.event, tasks, &b->lane[l].events[b->n_events]);
         ln->event = (int32_t)b->n_events++;
     }
     rg_strbuf_free(&source);
@@ -202,6 +208,44 @@ oom:
 
 /* ---- order: dedupe and the watermark in capture order; each task's work */
 
+/* The order step and the keyed tasks read events the worker that parsed
+ * them wrote, often on the other core. Four events ahead the event's own
+ * lines (and its lane's) are fetched, three ahead its strings (the event
+ * is here by then: they are one piece of the batch's arena), two, one
+ * and zero ahead the engine's lookups (rg_engine_prefetch stages 0, 1
+ * and 2). An entity task takes stage 2 (what records point to) for its
+ * route's family: the counterparty's received transfers, entity time
+ * 0.43 -> 0.38 s over 5 interleaved runs; a decide task for GeoIP's answer
+ * alone (velocity's and login's parts of it gave nothing: 0.40 -> 0.44 s
+ * over 6; each decide task's records are fewer than the one thread's and
+ * stay in its core's cache longer). */
+static void prefetch_event_lines(const w_event *we)
+{
+    for (size_t off = 0; off < sizeof *we; off += 64)
+        __builtin_prefetch((const char *)we + off);
+}
+
+static void prefetch_event_strings(const w_event *we)
+{
+    for (uint32_t off = 0; off < we->strings_len; off += 64)
+        __builtin_prefetch(we->strings + off);
+    if (we->strings_len)
+        __builtin_prefetch(we->strings + we->strings_len - 1);
+}
+
+/* The order step's: the event's lines four ahead, its strings three
+ * ahead, dedupe's slot and record two and one ahead. */
+static void prefetch_order(rg_engine *order, const w_batch *b, size_t i)
+{
+    if (i + 4 < b->n_events)
+        prefetch_event_lines(&b->events[i + 4]);
+    if (i + 3 < b->n_events)
+        prefetch_event_strings(&b->events[i + 3]);
+    for (int stage = 0; stage <= 1; stage++)
+        if (i + 2 - stage < b->n_events)
+            rg_engine_prefetch_families(order, &b->events[i + 2 - stage].ev, stage, 0);
+}
+
 int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
 {
     size_t tasks = w_pool_tasks(p);
@@ -213,6 +257,7 @@ int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
             bl->decide_work[t].n = 0;
         }
         for (size_t i = 0; i < b->n_events; i++) {
+            prefetch_order(lane->order, b, i);
             const w_event *we = &b->events[i];
             w_lane_event *le = &bl->events[i];
             /* The engine of the order step has the dedupe role and no
@@ -242,50 +287,44 @@ oom:
     return -1;
 }
 
-/* The keyed tasks read events another thread parsed: their lines are in
- * that core's cache, not this one's. Four events ahead the event's own
- * lines are fetched, three ahead the ids' bytes (the event is here by
- * then), two and one ahead the engine's lookups (rg_engine_prefetch
- * stages 0 and 1). Its stage 2 (what records point to), which the one
- * thread takes, cost the keyed tasks more than it saved (--workers 2 on
- * the month: median 1.195 -> 1.215 s over 8 interleaved runs): each
- * task's records are fewer and stay in its core's cache longer. */
-static void prefetch_event_lines(const w_event *we)
+/* entity: the entity work (an item is an event's route, whose family
+ * alone is fetched for), else the decide work (an item is an event). */
+static void prefetch_ahead(rg_engine *e, const w_batch *b, const w_batch_lane *bl, const w_list *work, size_t n,
+                           bool entity)
 {
-    for (size_t off = 0; off < sizeof *we; off += 64)
-        __builtin_prefetch((const char *)we + off);
-}
-
-static void prefetch_event_ids(const rg_event *ev)
-{
-    __builtin_prefetch(ev->event_id);
-    __builtin_prefetch(ev->account);
-    if (ev->counterparty)
-        __builtin_prefetch(ev->counterparty);
-    if (ev->packet_id)
-        __builtin_prefetch(ev->packet_id);
-    if (ev->ref)
-        __builtin_prefetch(ev->ref);
-}
-
-/* routes: the entity work's lane (an item is an event's route, whose
- * family alone is fetched for), NULL for the decide work (an item is an
- * event). */
-static void prefetch_ahead(rg_engine *e, const w_batch *b, const w_list *work, size_t n, const w_batch_lane *routes)
-{
-    uint32_t per_event = routes ? W_MAX_ROUTES : 1;
-    if (n + 4 < work->n)
-        prefetch_event_lines(&b->events[work->item[n + 4] / per_event]);
+    uint32_t per_event = entity ? W_MAX_ROUTES : 1;
+    if (n + 4 < work->n) {
+        uint32_t i = work->item[n + 4] / per_event;
+        prefetch_event_lines(&b->events[i]);
+        __builtin_prefetch(&bl->events[i]);
+        __builtin_prefetch((const char *)&bl->events[i] + sizeof bl->events[i] - 1);
+    }
     if (n + 3 < work->n)
-        prefetch_event_ids(&b->events[work->item[n + 3] / per_event].ev);
-    for (int stage = 0; stage <= 1; stage++) {
+        prefetch_event_strings(&b->events[work->item[n + 3] / per_event]);
+    for (int stage = 0; stage <= 2; stage++) {
         if (n + 2 - stage >= work->n)
             continue;
         uint32_t item = work->item[n + 2 - stage];
-        uint32_t families =
-            routes ? routes->events[item / per_event].route[item % per_event].family : RG_FAMILIES_ALL;
+        uint32_t families = entity ? bl->events[item / per_event].route[item % per_event].family : RG_FAMILIES_ALL;
+        if (stage == 2 && !entity)
+            families = 0;
         rg_engine_prefetch_families(e, &b->events[item / per_event].ev, stage, families);
     }
+}
+
+/* The decide work's values, which an entity task wrote on its own core. */
+static void prefetch_values(const w_batch_lane *bl, const w_list *work, size_t n)
+{
+    if (n + 2 >= work->n)
+        return;
+    const w_lane_event *le = &bl->events[work->item[n + 2]];
+    if (le->values_task < 0)
+        return;
+    const char *at = bl->values[le->values_task].data + le->values_off;
+    for (uint32_t off = 0; off < le->values_len; off += 64)
+        __builtin_prefetch(at + off);
+    if (le->values_len)
+        __builtin_prefetch(at + le->values_len - 1);
 }
 
 /* ---- entity */
@@ -299,7 +338,7 @@ int w_entity(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     rg_strbuf_reset(values);
     const w_list *work = &bl->entity_work[task];
     for (size_t n = 0; n < work->n; n++) {
-        prefetch_ahead(e, b, work, n, bl);
+        prefetch_ahead(e, b, bl, work, n, true);
         uint32_t i = work->item[n] / W_MAX_ROUTES, k = work->item[n] % W_MAX_ROUTES;
         const w_event *we = &b->events[i];
         w_lane_event *le = &bl->events[i];
@@ -410,7 +449,8 @@ int w_decide(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     rg_sink sink = {.ops = &capture_decision_ops, .self = &cap};
     const w_list *work = &bl->decide_work[task];
     for (size_t n = 0; n < work->n; n++) {
-        prefetch_ahead(e, b, work, n, NULL);
+        prefetch_ahead(e, b, bl, work, n, false);
+        prefetch_values(bl, work, n);
         uint32_t i = work->item[n];
         const w_event *we = &b->events[i];
         const w_lane_event *le = &bl->events[i];
