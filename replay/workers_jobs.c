@@ -209,16 +209,18 @@ oom:
 /* ---- order: dedupe and the watermark in capture order; each task's work */
 
 /* The order step and the keyed tasks read events the worker that parsed
- * them wrote, often on the other core. Four events ahead the event's own
- * lines (and its lane's) are fetched, three ahead its strings (the event
- * is here by then: they are one piece of the batch's arena), two, one
- * and zero ahead the engine's lookups (rg_engine_prefetch stages 0, 1
- * and 2). An entity task takes stage 2 (what records point to) for its
- * route's family: the counterparty's received transfers, entity time
- * 0.43 -> 0.38 s over 5 interleaved runs; a decide task for GeoIP's answer
- * alone (velocity's and login's parts of it gave nothing: 0.40 -> 0.44 s
- * over 6; each decide task's records are fewer than the one thread's and
- * stay in its core's cache longer). */
+ * them wrote, often on the other core. In the keyed tasks, five items
+ * ahead the event's own lines (and its lane's) are fetched, four ahead
+ * its strings (the event is here by then: they are one piece of the
+ * batch's arena), three, two and one ahead the engine's lookups
+ * (rg_engine_prefetch stages 0, 1 and 2, as far ahead as one thread
+ * takes them; one item nearer each, --workers 2 took 0.815 s against
+ * 0.770 s, medians of 8 interleaved runs). An entity task takes stage 2
+ * (what records point to) for its route's family (the counterparty's
+ * received transfers: its steps' time 0.43 -> 0.38 s over 5 runs); a
+ * decide task for GeoIP's answer alone (velocity's and login's parts
+ * gave nothing, 0.40 -> 0.44 s over 6: each decide task's records are
+ * fewer than the one thread's and stay in its core's cache longer). */
 static void prefetch_event_lines(const w_event *we)
 {
     for (size_t off = 0; off < sizeof *we; off += 64)
@@ -245,7 +247,6 @@ static void prefetch_order(rg_engine *order, const w_batch *b, size_t i)
         if (i + 2 - stage < b->n_events)
             rg_engine_prefetch_families(order, &b->events[i + 2 - stage].ev, stage, 0);
 }
-
 int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
 {
     size_t tasks = w_pool_tasks(p);
@@ -293,18 +294,18 @@ static void prefetch_ahead(rg_engine *e, const w_batch *b, const w_batch_lane *b
                            bool entity)
 {
     uint32_t per_event = entity ? W_MAX_ROUTES : 1;
-    if (n + 4 < work->n) {
-        uint32_t i = work->item[n + 4] / per_event;
+    if (n + 5 < work->n) {
+        uint32_t i = work->item[n + 5] / per_event;
         prefetch_event_lines(&b->events[i]);
         __builtin_prefetch(&bl->events[i]);
         __builtin_prefetch((const char *)&bl->events[i] + sizeof bl->events[i] - 1);
     }
-    if (n + 3 < work->n)
-        prefetch_event_strings(&b->events[work->item[n + 3] / per_event]);
+    if (n + 4 < work->n)
+        prefetch_event_strings(&b->events[work->item[n + 4] / per_event]);
     for (int stage = 0; stage <= 2; stage++) {
-        if (n + 2 - stage >= work->n)
+        if (n + 3 - stage >= work->n)
             continue;
-        uint32_t item = work->item[n + 2 - stage];
+        uint32_t item = work->item[n + 3 - stage];
         uint32_t families = entity ? bl->events[item / per_event].route[item % per_event].family : RG_FAMILIES_ALL;
         if (stage == 2 && !entity)
             families = 0;
