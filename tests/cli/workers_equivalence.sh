@@ -6,7 +6,8 @@
 # with late arrivals and resent duplicates (49 batches; late arrivals all
 # within max_lateness) with 2, 3 and 8 workers, each run twice (threads
 # interleave differently every time); the same capture with blocks moved
-# far later (events past max_lateness); the capture's kcat form and the sample as two files once:
+# far later (events past max_lateness); the capture's kcat form, the sample as two files, and a
+# gzip cut short (a read error: the same exit, message and output) once:
 # decisions, rejects and the --summary object (but its seconds and
 # events/s) must be identical, in the same order. A golden case whose rules keep a cooldown on a
 # counterparty runs on one thread, and says so. Then backtest: the JSON
@@ -95,6 +96,24 @@ check "3" 1 generated_kcat --geoip "$real_geo" -- "$work/gen/capture.kcat.jsonl"
 zcat "$sample" | head -n 9000 >"$work/sample.a.jsonl"
 zcat "$sample" | tail -n +9001 | gzip >"$work/sample.b.jsonl.gz"
 check "2" 1 sample_in_two --geoip "$real_geo" -- "$work/sample.a.jsonl" "$work/sample.b.jsonl.gz"
+
+# A read error part-way (a gzip cut short, reading is a worker's step):
+# every thread count evaluates the lines read before it, writes the same
+# decisions, rejects and summary, names the file and exits 1.
+head -c 300000 "$sample" >"$work/cut.jsonl.gz"
+for n in 1 2 3; do
+  "$RG_BIN" replay --workers "$n" --geoip "$real_geo" --out "$work/cut.$n" --rejects "$work/cut.$n.rej" \
+    --summary "$work/cut.$n.sum" "$work/cut.jsonl.gz" 2>"$work/cut.$n.err"
+  rc=$?
+  [ "$rc" -eq 1 ] && grep -q "cut.jsonl.gz: read error" "$work/cut.$n.err" ||
+    { echo "FAIL: a cut gzip with --workers $n: exit $rc, $(head -c 300 "$work/cut.$n.err")"; fail=$((fail + 1)); }
+  [ "$n" -eq 1 ] && continue
+  cmp -s "$work/cut.1" "$work/cut.$n" && cmp -s "$work/cut.1.rej" "$work/cut.$n.rej" &&
+    no_timing "$work/cut.1.sum" | cmp -s - <(no_timing "$work/cut.$n.sum") ||
+    { echo "FAIL: a cut gzip with --workers $n gave other output than --workers 1"; fail=$((fail + 1)); }
+  checked=$((checked + 1))
+done
+[ -s "$work/cut.1" ] || { echo "FAIL: nothing decided before the cut"; fail=$((fail + 1)); }
 
 # The cooldown on a counterparty (golden cooldown_counterparty) must have
 # been run on one thread, and said so, every time.
