@@ -330,6 +330,8 @@ void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, ui
         prefetch_pointed(e, ev, a, families);
 }
 
+int64_t rg_engine_watermark(const rg_engine *e) { return e->stats.watermark_ms; }
+
 void rg_engine_advance_watermark(rg_engine *e, int64_t wm)
 {
     if (wm > e->stats.watermark_ms)

@@ -189,6 +189,9 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage);
  * GeoIP answer alone. */
 void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, uint32_t families);
 
+/* The watermark (rg_engine_stats.watermark_ms) alone, per event. */
+int64_t rg_engine_watermark(const rg_engine *e);
+
 /* external_watermark roles: the watermark only grows; wm lower than the
  * current one is ignored. */
 void rg_engine_advance_watermark(rg_engine *e, int64_t wm);

@@ -266,9 +266,7 @@ int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
              * as the single engine does, in the same order. */
             /* The keyed tasks are given the watermark before the event,
              * as the one engine judges it (rg_eval_ctx.watermark_ms). */
-            rg_engine_stats st;
-            rg_engine_get_stats(lane->order, &st);
-            le->watermark_ms = st.watermark_ms;
+            le->watermark_ms = rg_engine_watermark(lane->order);
             le->dup = rg_engine_process_stage(lane->order, &we->ev, we->raw, we->raw_len, 0, NULL, 0, NULL, NULL) ==
                       RG_ENGINE_DUPLICATE;
             le->values_task = -1;
