@@ -32,8 +32,6 @@ rg_engine *rg_engine_new_role(const rg_ruleset *rs, const rg_geo *geo, const rg_
     if (!e)
         goto oom;
     e->role = *role;
-    if (!e->role.expire_every)
-        e->role.expire_every = EXPIRE_EVERY;
     e->rs = rs;
     e->max_lateness_ms = rg_ruleset_max_lateness_ms(rs);
     e->geo = geo;
@@ -192,7 +190,7 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
             h->fn.event(h->state, ev, ctx);
     rg_account_unfocus(e->accounts);
     e->geo_asked[geo_class(ev)] = rg_eval_geo_asked(ctx);
-    if (++e->since_expire >= e->role.expire_every) {
+    if (++e->since_expire >= EXPIRE_EVERY) {
         e->since_expire = 0;
         expire_state(e);
     }

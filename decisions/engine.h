@@ -109,12 +109,6 @@ typedef struct rg_engine_role {
      * (stage_values.h): every stage is a thread of this process on the
      * same rule set object (replay --workers), never another process. */
     bool ship_by_slot;
-    /* Calls to rg_engine_process_stage between two expiry passes (state
-     * past its horizon let go; no answer depends on when: docs/state.md
-     * "Late events"); 0: the default, 4,096. replay --workers gives its
-     * keyed tasks the default times their count, so that all of them
-     * together pass as often as one engine would. */
-    uint32_t expire_every;
 } rg_engine_role;
 
 #define RG_FAMILIES_ALL UINT32_MAX

@@ -211,7 +211,7 @@ static int load_engine_section(staged *st, const rg_engine *e, rg_reader *in)
                 st->rule_hits[i] = hits;
         }
     }
-    if (rg_reader_ok(in) && st->since_expire >= e->role.expire_every)
+    if (rg_reader_ok(in) && st->since_expire >= EXPIRE_EVERY)
         rg_reader_fail(in, "events since expire", "over the expiry period");
     return rg_reader_ok(in) ? 0 : -1;
 }

@@ -89,19 +89,9 @@ static int lane_init(w_pool *p, w_lane *l, const rg_replay_lane *src, char *errs
     uint32_t upstream = l->bit_counterparty | l->bit_packets | l->bit_complaints;
     /* The three roles of the order, entity and decide steps (workers.h). */
     rg_engine_role order = {.families = 0, .dedupe = true, .decide = false};
-    /* A keyed task sees about 1/tasks of its kind's events: passing over
-     * its records every 4,096 of its own events, as one engine does, it
-     * passed `tasks` times as often as one engine in watermark terms, and
-     * the tasks' passes took 5.1% of --workers 2's samples on the month
-     * (one worker's: ~4%). Every 4,096 x tasks of its own events, each
-     * passes about as often as one engine: --workers 2 wall 0.700 ->
-     * 0.675 s, CPU 1.34 -> 1.29 s (medians of 8 interleaved runs), the
-     * same bytes (what a pass lets go no answer reads: docs/state.md). */
-    uint32_t expire_every = (uint32_t)(4096 * p->tasks);
-    rg_engine_role entity = {.families = upstream, .external_watermark = true, .ship_by_slot = true,
-                             .expire_every = expire_every};
+    rg_engine_role entity = {.families = upstream, .external_watermark = true, .ship_by_slot = true};
     rg_engine_role decide = {.families = RG_FAMILIES_ALL & ~upstream, .decide = true, .external_watermark = true,
-                             .ship_by_slot = true, .expire_every = expire_every};
+                             .ship_by_slot = true};
     l->entity = calloc(p->tasks, sizeof *l->entity);
     l->decide = calloc(p->tasks, sizeof *l->decide);
     if (!l->entity || !l->decide) {
