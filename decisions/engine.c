@@ -201,24 +201,19 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
 }
 
 /* Table hashes of ev's ids (0 for those it lacks or this engine does not
- * look up for `families`). */
-static void hash_ids(const rg_engine *e, const rg_event *ev, uint32_t families, rg_event_hashes *h)
+ * look up). */
+static void hash_ids(const rg_engine *e, const rg_event *ev, rg_event_hashes *h)
 {
     /* Only the ids this engine looks up: a decide task's families never
-     * read the counterparty's record, an entity task's the account's, and
-     * a keyed task's route runs one family (a packets route hashes the
-     * packet id alone; the order step's dedupe the event id alone). */
-    unsigned ids = e->role.dedupe ? RG_HASH_EVENT_ID : 0;
-    for (const rg_engine_hook *p = e->plan.prefetch, *end = p + e->plan.n_prefetch; p < end; p++)
-        if (families & p->bit)
-            ids |= p->ids;
-    h->event_id = (ids & RG_HASH_EVENT_ID) && ev->event_id ? rg_strmap_hash(ev->event_id, ev->event_id_len) : 0;
+     * read the counterparty's record, an entity task's the account's. */
+    bool by_id = e->role.dedupe || e->plan.n_prefetch;
+    h->event_id = by_id && ev->event_id ? rg_strmap_hash(ev->event_id, ev->event_id_len) : 0;
     h->account = e->plan.prefetch_account && ev->account ? rg_strmap_hash(ev->account, ev->account_len) : 0;
     h->counterparty = e->plan.prefetch_counterparty && ev->counterparty
                           ? rg_strmap_hash(ev->counterparty, ev->counterparty_len)
                           : 0;
-    h->packet_id = (ids & RG_HASH_PACKET_ID) && ev->packet_id ? rg_strmap_hash(ev->packet_id, ev->packet_id_len) : 0;
-    h->ref = (ids & RG_HASH_REF) && ev->ref ? rg_strmap_hash(ev->ref, ev->ref_len) : 0;
+    h->packet_id = by_id && ev->packet_id ? rg_strmap_hash(ev->packet_id, ev->packet_id_len) : 0;
+    h->ref = by_id && ev->ref ? rg_strmap_hash(ev->ref, ev->ref_len) : 0;
 }
 
 typedef struct rg_engine_ahead ahead_entry;
@@ -226,20 +221,20 @@ typedef struct rg_engine_ahead ahead_entry;
 /* A new ring entry for ev, its ids hashed (the hashes stay for stages 1
  * and 2, one and two events later, and the process stage's account
  * hints). */
-static ahead_entry *ahead_new(rg_engine *e, const rg_event *ev, uint32_t families)
+static ahead_entry *ahead_new(rg_engine *e, const rg_event *ev)
 {
     const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
     ahead_entry *a = &e->ahead[e->ahead_next++ % n_ahead];
     a->ev = ev;
     a->peeked = false;
-    hash_ids(e, ev, families, &a->h);
+    hash_ids(e, ev, &a->h);
     return a;
 }
 
 /* Stage 0: ev's entry, and the table slots of its lookups fetched. */
 static void prefetch_slots(rg_engine *e, const rg_event *ev, uint32_t families)
 {
-    const ahead_entry *a = ahead_new(e, ev, families);
+    const ahead_entry *a = ahead_new(e, ev);
     if (e->role.dedupe)
         rg_dedupe_prefetch(e->dedupe, a->h.event_id, 0);
     if (e->plan.prefetch_account)
@@ -321,7 +316,7 @@ void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, ui
     const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
     ahead_entry *a = &e->ahead[(e->ahead_next - 1 - (unsigned)stage) % n_ahead];
     if (a->ev != ev && !(a = ahead_of(e, ev, false)))
-        a = ahead_new(e, ev, families);
+        a = ahead_new(e, ev);
     if (stage == 1)
         prefetch_records(e, ev, a, families);
     else if (stage == 2)

@@ -63,7 +63,6 @@ typedef struct rg_engine_hook {
     void *state;
     uint32_t bit;     /* the family's bit in process_stage's `families` */
     uint8_t family;   /* its index in rg_detectors and detector_state */
-    uint8_t ids;      /* a prefetch hook: the RG_HASH_* ids it reads */
 } rg_engine_hook;
 
 /* A rule the plan runs on an event type: its `when` and that condition's

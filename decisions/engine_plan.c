@@ -134,7 +134,6 @@ int rg_engine_make_plan(struct rg_engine_plan *p, const rg_ruleset *rs, void *co
             p->expire[p->n_expire++] = (uint8_t)i;
         if (d->prefetch) {
             h.fn.prefetch = d->prefetch;
-            h.ids = d->prefetch_ids;
             p->prefetch[p->n_prefetch++] = h;
         }
         if (d->prefetch_pointed) {

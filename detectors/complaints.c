@@ -393,7 +393,6 @@ const rg_detector rg_detector_complaints = {
     .create = complaints_create,
     .eval = complaints_eval,
     .prefetch = complaints_prefetch,
-    .prefetch_ids = RG_HASH_EVENT_ID | RG_HASH_REF,
     .update = complaints_update,
     .expire = complaints_expire,
     .stats = complaints_stats,

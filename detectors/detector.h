@@ -185,11 +185,6 @@ typedef struct rg_event_hashes {
     uint32_t event_id, account, counterparty, packet_id, ref;
 } rg_event_hashes;
 
-/* The ids of rg_event_hashes a family's prefetch hook reads
- * (rg_detector.prefetch_ids): the engine hashes only the ones some family
- * it runs for an event asks for (the others are 0). */
-enum { RG_HASH_EVENT_ID = 1, RG_HASH_PACKET_ID = 2, RG_HASH_REF = 4 };
-
 /* Memory accounting for docs, benchmarks and metrics. */
 typedef struct rg_detector_stats {
     size_t entities;        /* records held (accounts, packets, ...) */
@@ -249,7 +244,6 @@ typedef struct rg_detector {
      * family (rg_strmap_prefetch_hashed). Changes nothing; families keyed
      * by account need none (the engine asks the account store). */
     void (*prefetch)(const void *state, const rg_event *ev, const struct rg_event_hashes *hashes, int stage);
-    uint8_t prefetch_ids;   /* RG_HASH_* bits: the hashes `prefetch` reads */
     /* Optional, the step after (stage 2, an event later again): what the
      * family's account records point to (a window's heap ring, a
      * buffer). `accounts` are the account store's records of ev's account

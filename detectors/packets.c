@@ -470,7 +470,6 @@ const rg_detector rg_detector_packets = {
     .create = packets_create,
     .eval = packets_eval,
     .prefetch = packets_prefetch,
-    .prefetch_ids = RG_HASH_PACKET_ID,
     .update = packets_update,
     .expire = packets_expire,
     .stats = packets_stats,
