@@ -5,7 +5,8 @@
  *
  * Scheduling: one lock over the batches' step flags; take_job says which
  * step a worker takes next. Steps are a batch of events long, so the
- * lock is taken a few thousand times a second. There is no reading
+ * lock is taken ~10,000 times a second (the month: ~7 steps for each of
+ * 977 batches in 0.7 s). There is no reading
  * thread: reading is a step, run by one worker at a time, and the worker
  * that reads a batch parses it, from its own cache. Exactly N threads
  * then run on N cores (a reading thread of its own was a third thread on
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../common/heap_pages.h"
 #include "../detectors/detector.h"
@@ -34,13 +34,9 @@ struct w_pool {
     uint64_t next_seq;          /* the next batch the reader fills */
     uint64_t next_output;       /* the next batch the output step writes */
     uint64_t next_order;        /* the next batch the order step takes */
-    rg_capture *cap;            /* read by one worker at a time (reading) */
+    w_reader reader;            /* used by one worker at a time: */
     bool reading;               /* a worker is filling batch next_seq */
     bool reading_done;          /* no batch will come after next_seq - 1 */
-    int read_rc;                /* 0, or -1 with read_error: the capture's I/O or memory error */
-    char read_error[512];
-    uint64_t lines_read;
-    double read_start, next_progress;
     bool failed;
     char error[512];
     pthread_mutex_t lock;
@@ -269,80 +265,9 @@ static int output(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
     return 0;
 }
 
-/* ---- reading: one worker at a time fills the next batch */
+/* ---- reading (the step's work is w_read, workers_jobs.c) */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void show_progress(w_pool *p)
-{
-    uint64_t done = 0, total = 0;
-    rg_capture_progress(p->cap, &done, &total);
-    double rate = (double)p->lines_read / (now_seconds() - p->read_start);
-    if (total)
-        fprintf(stderr, "\r\033[Kreplay: %5.1f%%  %llu lines  %.0f lines/s", 100.0 * (double)done / (double)total,
-                (unsigned long long)p->lines_read, rate);
-    else
-        fprintf(stderr, "\r\033[Kreplay: %llu lines  %.0f lines/s", (unsigned long long)p->lines_read, rate);
-    fflush(stderr);
-    p->next_progress = now_seconds() + 0.5;
-}
-
-/* Fill b (the reading worker's, lock not held) with the capture's next
- * lines. true: b is full and more may follow; false: the captures ended,
- * or failed (read_rc, read_error; the lines read before are still
- * evaluated). */
-static bool read_batch(w_pool *p, w_batch *b)
-{
-    for (;;) {
-        rg_capture_item item;
-        rg_capture_status st = rg_capture_next_line(p->cap, &item, p->read_error, sizeof p->read_error);
-        if (st == RG_CAPTURE_END || st == RG_CAPTURE_ERROR) {
-            p->read_rc = st == RG_CAPTURE_ERROR ? -1 : 0;
-            return false;
-        }
-        w_line *ln = &b->lines[b->n_lines];
-        memset(ln, 0, sizeof *ln);
-        /* Its file's "path:" once per batch and file, and its number:
-         * the "path:line" text is made only for a reject or an error. */
-        if (!b->n_lines || item.file != b->source_file) {
-            b->source_file = item.file;
-            ln->source_off = (uint32_t)b->text.len;
-            rg_strbuf_append(&b->text, item.source, item.source_path_len);
-        } else {
-            ln->source_off = b->lines[b->n_lines - 1].source_off;
-        }
-        ln->source_path_len = item.source_path_len;
-        ln->line_no = item.line_no;
-        if (st == RG_CAPTURE_EVENT) {
-            ln->parsed = true;
-            ln->text_off = (uint32_t)b->text.len;
-            ln->text_len = (uint32_t)item.raw_len;
-            rg_strbuf_append(&b->text, item.raw, item.raw_len);
-            rg_strbuf_putc(&b->text, '\0');
-        } else {
-            /* Over-long: rejected by the reader, with its first bytes. */
-            (void)w_line_reject(b, ln, &item);
-        }
-        if (!rg_strbuf_ok(&b->text) || !rg_strbuf_ok(&b->rejects)) {
-            snprintf(p->read_error, sizeof p->read_error, "out of memory reading %s", item.source);
-            p->read_rc = -1;
-            return false;
-        }
-        b->n_lines++;
-        p->lines_read++;
-        if (p->o->progress && (p->lines_read & 4095) == 0 && now_seconds() >= p->next_progress)
-            show_progress(p);
-        if (b->n_lines == W_BATCH_LINES || b->text.len >= W_BATCH_TEXT)
-            return true;
-    }
-}
-
-/* After read_batch (lock held): b joins the batches in flight, to be
+/* After w_read (lock held): b joins the batches in flight, to be
  * parsed by the worker that read it, its lines still in that core's
  * cache. false when b is empty (given back). */
 static bool publish_read(w_pool *p, w_batch *b, bool more)
@@ -380,10 +305,11 @@ typedef struct job {
  * on one worker mean each worker's caches hold one kind of state and one
  * step's code, and a decide task need not wait for an entity task of
  * its own worker: with N = 2, worker 0 runs every entity task and worker 1
- * every decide task, and the free steps fill in around them (with
- * t % N for both kinds, each worker ran both, waited 0.05-0.1 s a run
- * for the other's entity tasks, and the month took 1.01 s against 0.835 s,
- * medians of 6 interleaved runs: docs/bench.md, "Twelfth round"). */
+ * every decide task, and the free steps fill in around them. With t % N
+ * for both kinds (and reading before the keyed tasks), each worker ran
+ * both and waited 0.05-0.1 s a run for the other's entity tasks; the
+ * month took 1.01 s against 0.835 s with this and take_job's order
+ * (medians of 6 interleaved runs: docs/bench.md, "Twelfth round"). */
 static size_t task_worker(const w_pool *p, size_t t, bool decide)
 {
     return (2 * t + decide) % p->n_workers;
@@ -460,7 +386,7 @@ static void finish_job(w_pool *p, const job *j)
 {
     w_batch *b = j->b;
     switch (j->what) {
-    case S_READ: break;   /* read_and_parse published it */
+    case S_READ: break;   /* not reached: a read becomes its parse (publish_read) */
     case S_PARSE: b->parsed = true; break;
     case S_ORDER:
         b->ordered = true;
@@ -513,7 +439,7 @@ static void *worker_main(void *arg)
         }
         if (j.what == S_READ) {
             pthread_mutex_unlock(&p->lock);
-            bool more = read_batch(p, j.b);
+            bool more = w_read(&p->reader, j.b);
             pthread_mutex_lock(&p->lock);
             if (!publish_read(p, j.b, more))
                 continue;
@@ -554,7 +480,7 @@ static size_t hits_needed(const w_pool *p)
 
 int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, size_t errstr_size)
 {
-    double start = now_seconds();
+    double start = w_now_seconds();
     w_pool *p = calloc(1, sizeof *p);
     if (!p) {
         snprintf(errstr, errstr_size, "out of memory starting the workers");
@@ -579,7 +505,7 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
         if (lane_init(p, &p->lane[l], &o->lanes[l], errstr, errstr_size) != 0)
             goto done;
     if (!(p->batches = calloc(p->n_batches, sizeof *p->batches)) ||
-        !(p->cap = rg_capture_new(o->captures, o->n_captures)) ||
+        !(p->reader.cap = rg_capture_new(o->captures, o->n_captures)) ||
         !(res->hits_storage = calloc(hits_needed(p), sizeof *res->hits_storage))) {
         snprintf(errstr, errstr_size, "out of memory starting the workers");
         goto done;
@@ -590,8 +516,9 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
             goto done;
         }
     }
-    p->read_start = now_seconds();
-    p->next_progress = p->read_start + 0.5;
+    p->reader.progress = o->progress;
+    p->reader.start = w_now_seconds();
+    p->reader.next_progress = p->reader.start + 0.5;
     for (; started < p->n_workers; started++) {
         if (pthread_create(&threads[started], NULL, worker_main, p) != 0) {
             snprintf(errstr, errstr_size, "cannot start worker threads");
@@ -609,11 +536,11 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
         snprintf(errstr, errstr_size, "%s", p->error);
         rc = -1;
     } else {
-        rc = p->read_rc;
+        rc = p->reader.rc;
         if (rc != 0)
-            snprintf(errstr, errstr_size, "%s", p->read_error);
+            snprintf(errstr, errstr_size, "%s", p->reader.error);
     }
-    const rg_capture_stats *cs = rg_capture_get_stats(p->cap);
+    const rg_capture_stats *cs = rg_capture_get_stats(p->reader.cap);
     res->lines = cs->lines;
     res->blank_lines = cs->blank_lines;
     uint64_t *hits = res->hits_storage;
@@ -622,13 +549,13 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
         hits += rg_ruleset_rule_count(p->lane[l].rs) + 1;
     }
 done:
-    res->seconds = now_seconds() - start;
+    res->seconds = w_now_seconds() - start;
     for (size_t i = 0; p->batches && i < p->n_batches; i++)
         batch_free(p, &p->batches[i]);
     free(p->batches);
     for (size_t l = 0; l < p->n_lanes; l++)
         lane_free(p, &p->lane[l]);
-    rg_capture_free(p->cap);
+    rg_capture_free(p->reader.cap);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
     free(p);

@@ -114,6 +114,24 @@ typedef struct w_lane {
 
 typedef struct w_pool w_pool;
 
+/* The reading step's state, used by one worker at a time (workers.c
+ * says whose turn it is). */
+struct rg_capture;
+typedef struct w_reader {
+    struct rg_capture *cap;
+    bool progress;              /* draw a progress line on stderr */
+    uint64_t lines_read;
+    double start, next_progress;
+    int rc;                     /* 0, or -1 with error: the capture's I/O or memory error */
+    char error[512];
+} w_reader;
+
+/* Fill b (the reading worker's) with the capture's next lines: true when
+ * b is full and more may follow; false when the captures ended, or
+ * failed (rc, error: the lines read before are still evaluated). */
+bool w_read(w_reader *r, w_batch *b);
+double w_now_seconds(void);   /* monotonic */
+
 /* The steps (workers_jobs.c). 0, or -1 with the pool's error set. */
 int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t errstr_size);
 int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size);

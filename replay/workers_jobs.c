@@ -1,11 +1,12 @@
 /*
- * workers_jobs — the steps of replay --workers (workers.h): parse, order,
- * entity, decide, and the decisions' round trip from a decide task to
- * the output step. workers.c decides when each runs.
+ * workers_jobs — the steps of replay --workers (workers.h): read, parse,
+ * order, entity, decide, and the decisions' round trip from a decide task
+ * to the output step. workers.c decides when each runs.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../ingest/capture.h"
 #include "../ingest/event_parse.h"
@@ -71,6 +72,75 @@ int w_list_push(w_list *l, uint32_t v)
     }
     l->item[l->n++] = v;
     return 0;
+}
+
+/* ---- read */
+
+double w_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void show_progress(w_reader *r)
+{
+    uint64_t done = 0, total = 0;
+    rg_capture_progress(r->cap, &done, &total);
+    double rate = (double)r->lines_read / (w_now_seconds() - r->start);
+    if (total)
+        fprintf(stderr, "\r\033[Kreplay: %5.1f%%  %llu lines  %.0f lines/s", 100.0 * (double)done / (double)total,
+                (unsigned long long)r->lines_read, rate);
+    else
+        fprintf(stderr, "\r\033[Kreplay: %llu lines  %.0f lines/s", (unsigned long long)r->lines_read, rate);
+    fflush(stderr);
+    r->next_progress = w_now_seconds() + 0.5;
+}
+
+bool w_read(w_reader *r, w_batch *b)
+{
+    for (;;) {
+        rg_capture_item item;
+        rg_capture_status st = rg_capture_next_line(r->cap, &item, r->error, sizeof r->error);
+        if (st == RG_CAPTURE_END || st == RG_CAPTURE_ERROR) {
+            r->rc = st == RG_CAPTURE_ERROR ? -1 : 0;
+            return false;
+        }
+        w_line *ln = &b->lines[b->n_lines];
+        memset(ln, 0, sizeof *ln);
+        /* Its file's "path:" once per batch and file, and its number:
+         * the "path:line" text is made only for a reject or an error. */
+        if (!b->n_lines || item.file != b->source_file) {
+            b->source_file = item.file;
+            ln->source_off = (uint32_t)b->text.len;
+            rg_strbuf_append(&b->text, item.source, item.source_path_len);
+        } else {
+            ln->source_off = b->lines[b->n_lines - 1].source_off;
+        }
+        ln->source_path_len = item.source_path_len;
+        ln->line_no = item.line_no;
+        if (st == RG_CAPTURE_EVENT) {
+            ln->parsed = true;
+            ln->text_off = (uint32_t)b->text.len;
+            ln->text_len = (uint32_t)item.raw_len;
+            rg_strbuf_append(&b->text, item.raw, item.raw_len);
+            rg_strbuf_putc(&b->text, '\0');
+        } else {
+            /* Over-long: rejected by the reader, with its first bytes. */
+            (void)w_line_reject(b, ln, &item);
+        }
+        if (!rg_strbuf_ok(&b->text) || !rg_strbuf_ok(&b->rejects)) {
+            snprintf(r->error, sizeof r->error, "out of memory reading %s", item.source);
+            r->rc = -1;
+            return false;
+        }
+        b->n_lines++;
+        r->lines_read++;
+        if (r->progress && (r->lines_read & 4095) == 0 && w_now_seconds() >= r->next_progress)
+            show_progress(r);
+        if (b->n_lines == W_BATCH_LINES || b->text.len >= W_BATCH_TEXT)
+            return true;
+    }
 }
 
 /* ---- parse */
