@@ -306,17 +306,18 @@ static void prefetch_event_strings(const w_event *we)
 }
 
 /* The order step's: the event's lines four ahead, its strings three
- * ahead, dedupe's slot and record two and one ahead. */
+ * ahead, dedupe's table slots two ahead (dedupe has no later stage: an
+ * id's record is read only when a slot's hash matches, rg_dedupe_prefetch). */
 static void prefetch_order(rg_engine *order, const w_batch *b, size_t i)
 {
     if (i + 4 < b->n_events)
         prefetch_event_lines(&b->events[i + 4]);
     if (i + 3 < b->n_events)
         prefetch_event_strings(&b->events[i + 3]);
-    for (int stage = 0; stage <= 1; stage++)
-        if (i + 2 - stage < b->n_events)
-            rg_engine_prefetch_families(order, &b->events[i + 2 - stage].ev, stage, 0);
+    if (i + 2 < b->n_events)
+        rg_engine_prefetch_families(order, &b->events[i + 2].ev, 0, 0);
 }
+
 int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
 {
     size_t tasks = w_pool_tasks(p);
