@@ -6,11 +6,11 @@
  * Scheduling: one lock over the batches' step flags; take_job says which
  * step a worker takes next. Steps are a batch of events long, so the
  * lock is taken ~10,000 times a second (the month: ~7 steps for each of
- * 977 batches in 0.7 s). There is no reading
- * thread: reading is a step, run by one worker at a time, and the worker
- * that reads a batch parses it, from its own cache. Exactly N threads
- * then run on N cores (a reading thread of its own was a third thread on
- * two cores, and its lines reached the parsing core cold).
+ * 977 batches in 0.7 s). There is no reading thread: reading is a step,
+ * run by one worker at a time, and the worker that reads a batch parses
+ * it, from its own cache. Exactly N threads then run on N cores (a
+ * reading thread of its own was a third thread on two cores, and its
+ * lines reached the parsing core cold).
  */
 #include <errno.h>
 #include <pthread.h>
