@@ -66,7 +66,7 @@ $(TSAN)/CMakeCache.txt:
 # The threads of replay and backtest --workers under ThreadSanitizer: the
 # program built so, through the tests that compare N workers with one (a
 # race report ends a run with exit 66, which the tests count as a
-# failure). Every comparison takes ~2.5 minutes; `make test` runs the
+# failure). The whole comparison takes ~2.5 minutes; `make test` runs the
 # quick one (RG_EQUIV_QUICK: the sample, a cut gzip, a backtest), which
 # keeps CI under 20 minutes.
 TSAN_RUN = TSAN_OPTIONS=halt_on_error=1:exitcode=66 ctest --test-dir $(TSAN) --output-on-failure \
