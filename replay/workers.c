@@ -141,7 +141,7 @@ static int lane_result(w_pool *p, size_t l, rg_replay_lane_result *out, uint64_t
 /* ---- batches */
 
 /* The per-line arrays are malloc'd, not calloc'd: each entry is written
- * before it is read (read_batch, w_parse, w_order), and zeroing them here
+ * before it is read (w_read, w_parse, w_order), and zeroing them here
  * touched every page of 4 x N + 2 batches on the caller's thread before
  * any worker started (17 ms of --workers 2's 0.7 s on the month). */
 static int batch_init(w_pool *p, w_batch *b)

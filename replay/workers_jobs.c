@@ -291,19 +291,18 @@ oom:
  * decide task for GeoIP's answer alone (velocity's and login's parts
  * gave nothing, 0.40 -> 0.44 s over 6: each decide task's records are
  * fewer than the one thread's and stay in its core's cache longer). */
-static void prefetch_event_lines(const w_event *we)
+static void prefetch_bytes(const void *at, size_t len)
 {
-    for (size_t off = 0; off < sizeof *we; off += 64)
-        __builtin_prefetch((const char *)we + off);
+    const char *c = at;
+    for (size_t off = 0; off < len; off += 64)
+        __builtin_prefetch(c + off);
+    if (len)
+        __builtin_prefetch(c + len - 1);   /* the last line, when `at` is not on a line's start */
 }
 
-static void prefetch_event_strings(const w_event *we)
-{
-    for (uint32_t off = 0; off < we->strings_len; off += 64)
-        __builtin_prefetch(we->strings + off);
-    if (we->strings_len)
-        __builtin_prefetch(we->strings + we->strings_len - 1);
-}
+static void prefetch_event_lines(const w_event *we) { prefetch_bytes(we, sizeof *we); }
+
+static void prefetch_event_strings(const w_event *we) { prefetch_bytes(we->strings, we->strings_len); }
 
 /* The order step's: the event's lines four ahead, its strings three
  * ahead, dedupe's table slots two ahead (dedupe has no later stage: an
@@ -358,7 +357,9 @@ oom:
 }
 
 /* entity: the entity work (an item is an event's route, whose family
- * alone is fetched for), else the decide work (an item is an event). */
+ * alone is fetched for), else the decide work (an item is an event, and
+ * the values an entity task wrote for it on its own core are fetched two
+ * ahead, with stage 1). */
 static void prefetch_ahead(rg_engine *e, const w_batch *b, const w_batch_lane *bl, const w_list *work, size_t n,
                            bool entity)
 {
@@ -366,8 +367,7 @@ static void prefetch_ahead(rg_engine *e, const w_batch *b, const w_batch_lane *b
     if (n + 5 < work->n) {
         uint32_t i = work->item[n + 5] / per_event;
         prefetch_event_lines(&b->events[i]);
-        __builtin_prefetch(&bl->events[i]);
-        __builtin_prefetch((const char *)&bl->events[i] + sizeof bl->events[i] - 1);
+        prefetch_bytes(&bl->events[i], sizeof bl->events[i]);
     }
     if (n + 4 < work->n)
         prefetch_event_strings(&b->events[work->item[n + 4] / per_event]);
@@ -380,21 +380,11 @@ static void prefetch_ahead(rg_engine *e, const w_batch *b, const w_batch_lane *b
             families = 0;
         rg_engine_prefetch_families(e, &b->events[item / per_event].ev, stage, families);
     }
-}
-
-/* The decide work's values, which an entity task wrote on its own core. */
-static void prefetch_values(const w_batch_lane *bl, const w_list *work, size_t n)
-{
-    if (n + 2 >= work->n)
-        return;
-    const w_lane_event *le = &bl->events[work->item[n + 2]];
-    if (le->values_task < 0)
-        return;
-    const char *at = bl->values[le->values_task].data + le->values_off;
-    for (uint32_t off = 0; off < le->values_len; off += 64)
-        __builtin_prefetch(at + off);
-    if (le->values_len)
-        __builtin_prefetch(at + le->values_len - 1);
+    if (!entity && n + 2 < work->n) {
+        const w_lane_event *le = &bl->events[work->item[n + 2]];
+        if (le->values_task >= 0)
+            prefetch_bytes(bl->values[le->values_task].data + le->values_off, le->values_len);
+    }
 }
 
 /* ---- entity */
@@ -520,7 +510,6 @@ int w_decide(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     const w_list *work = &bl->decide_work[task];
     for (size_t n = 0; n < work->n; n++) {
         prefetch_ahead(e, b, bl, work, n, false);
-        prefetch_values(bl, work, n);
         uint32_t i = work->item[n];
         const w_event *we = &b->events[i];
         const w_lane_event *le = &bl->events[i];
