@@ -40,7 +40,6 @@ struct rg_account_store {
     bool defer;                     /* sweeps wait for rg_account_store_run_sweeps */
     size_t n_pending;
     pending_sweep pending[RG_ACCOUNT_MAX_SLICES];
-    rg_strmap *dormant;             /* kept slices of quiet accounts; NULL without both lives */
     size_t record_size;             /* slices, then the fingerprint if kept */
     bool keep_fingerprints;         /* active records end with their key's fingerprint */
     size_t fingerprint_at;          /* its offset in an active record */
@@ -58,7 +57,7 @@ void rg_account_store_free(rg_account_store *s)
     if (!s)
         return;
     rg_strmap_free(s->head.records, NULL);
-    rg_strmap_free(s->dormant, NULL);
+    rg_strmap_free(s->head.dormant, NULL);
     free(s);
 }
 
@@ -109,7 +108,7 @@ int rg_account_store_seal(rg_account_store *s)
     s->fingerprint_at = s->record_size;
     s->head.records = rg_strmap_new(s->record_size + (s->keep_fingerprints ? sizeof(uint64_t) : 0));
     /* Both lives: quiet accounts move to records of their kept slices. */
-    if (s->head.records && s->kept_bits && s->kept_size < s->record_size && !(s->dormant = rg_strmap_new(s->kept_size))) {
+    if (s->head.records && s->kept_bits && s->kept_size < s->record_size && !(s->head.dormant = rg_strmap_new(s->kept_size))) {
         rg_strmap_free(s->head.records, NULL);
         s->head.records = NULL;
     }
@@ -242,15 +241,15 @@ static void focus_deleted(rg_account_store *s, const void *gone)
  * `record` (just created, zero). */
 static void take_dormant(rg_account_store *s, const char *key, size_t keylen, void *record)
 {
-    if (!s->dormant || !rg_strmap_count(s->dormant))
+    if (!s->head.dormant || !rg_strmap_count(s->head.dormant))
         return;
-    unsigned char *d = rg_strmap_get(s->dormant, key, keylen);
+    unsigned char *d = rg_strmap_get(s->head.dormant, key, keylen);
     if (!d)
         return;
-    uint8_t used = in_use(s->dormant, d);
+    uint8_t used = in_use(s->head.dormant, d);
     copy_kept(s, used, record, d, false);
     set_used(s, record, used);
-    rg_strmap_del(s->dormant, key, keylen, NULL);
+    rg_strmap_del(s->head.dormant, key, keylen, NULL);
 }
 
 /* The active record `record` of key was just put (fresh: created, zero):
@@ -268,10 +267,10 @@ static void made_active(rg_account_store *s, const char *key, size_t keylen, voi
  * dormant). */
 static void *promote(rg_account_store *s, const char *key, size_t keylen, uint8_t bit)
 {
-    if (!s->dormant || !rg_strmap_count(s->dormant))
+    if (!s->head.dormant || !rg_strmap_count(s->head.dormant))
         return NULL;
-    const unsigned char *d = rg_strmap_get(s->dormant, key, keylen);
-    if (!d || !(in_use(s->dormant, d) & bit))
+    const unsigned char *d = rg_strmap_get(s->head.dormant, key, keylen);
+    if (!d || !(in_use(s->head.dormant, d) & bit))
         return NULL;
     bool fresh = false;
     void *record = rg_strmap_put(s->head.records, key, keylen, &fresh);
@@ -383,9 +382,9 @@ void rg_account_release(const rg_account_slice *sl, const char *key, size_t keyl
         }
         return;
     }
-    if (sl->kept && s->dormant && (record = rg_strmap_get(s->dormant, key, keylen)) &&
-        !release_in(s, s->dormant, (char *)record + sl->kept_offset, sl, record))
-        rg_strmap_del(s->dormant, key, keylen, NULL);
+    if (sl->kept && s->head.dormant && (record = rg_strmap_get(s->head.dormant, key, keylen)) &&
+        !release_in(s, s->head.dormant, (char *)record + sl->kept_offset, sl, record))
+        rg_strmap_del(s->head.dormant, key, keylen, NULL);
 }
 
 typedef struct sweep_arg {
@@ -398,16 +397,16 @@ typedef struct sweep_arg {
  * false when it went (the sweep then removes it from the active one). */
 static bool stay_active(rg_account_store *s, void *record, uint8_t used)
 {
-    if (!s->dormant || !used || (used & ~s->kept_bits))
+    if (!s->head.dormant || !used || (used & ~s->kept_bits))
         return true;
     size_t keylen;
     const char *key = rg_strmap_key(s->head.records, record, &keylen);
     bool fresh;
-    unsigned char *d = rg_strmap_put(s->dormant, key, keylen, &fresh);
+    unsigned char *d = rg_strmap_put(s->head.dormant, key, keylen, &fresh);
     if (!d || !fresh)
         return true;   /* out of memory: it stays active, nothing lost */
     copy_kept(s, used, record, d, true);
-    rg_strmap_set_tag(s->dormant, d, used);
+    rg_strmap_set_tag(s->head.dormant, d, used);
     return false;
 }
 
@@ -436,10 +435,10 @@ static bool keep_dormant(void *record, void *opaque)
     sweep_arg *a = opaque;
     const rg_account_slice *sl = a->sweeps[0].sl;
     rg_account_store *s = sl->store;
-    if (!(in_use(s->dormant, record) & sl->bit) || a->sweeps[0].keep((char *)record + sl->kept_offset, a->sweeps[0].arg))
+    if (!(in_use(s->head.dormant, record) & sl->bit) || a->sweeps[0].keep((char *)record + sl->kept_offset, a->sweeps[0].arg))
         return true;
     a->released++;
-    return release_in(s, s->dormant, (char *)record + sl->kept_offset, sl, record) != 0;
+    return release_in(s, s->head.dormant, (char *)record + sl->kept_offset, sl, record) != 0;
 }
 
 /* Sweep these slices: the dormant records of each kept one first (those
@@ -450,9 +449,9 @@ static size_t sweep_now(rg_account_store *s, const pending_sweep *sweeps, size_t
     rg_account_unfocus(s);   /* records are deleted and demoted below */
     size_t released = 0;
     for (size_t i = 0; i < n; i++) {
-        if (sweeps[i].sl->kept && s->dormant) {
+        if (sweeps[i].sl->kept && s->head.dormant) {
             sweep_arg d = {&sweeps[i], 1, 0};
-            rg_strmap_sweep(s->dormant, keep_dormant, &d, NULL);
+            rg_strmap_sweep(s->head.dormant, keep_dormant, &d, NULL);
             released += d.released;
         }
     }
@@ -514,10 +513,10 @@ void rg_account_foreach(const rg_account_slice *sl,
         return;   /* never sealed (creation failed): nothing to visit */
     visit_arg a = {sl, s->head.records, sl->offset, fn, arg, false};
     rg_strmap_foreach(s->head.records, visit_record, &a);
-    if (!a.stopped && sl->kept && s->dormant) {
-        a.m = s->dormant;
+    if (!a.stopped && sl->kept && s->head.dormant) {
+        a.m = s->head.dormant;
         a.offset = sl->kept_offset;
-        rg_strmap_foreach(s->dormant, visit_record, &a);
+        rg_strmap_foreach(s->head.dormant, visit_record, &a);
     }
 }
 
@@ -552,18 +551,18 @@ rg_strmap_item *rg_account_sorted(const rg_account_slice *sl, size_t *n)
     if (!active)
         return NULL;
     n_active = keep_items(s->head.records, sl, sl->offset, active, n_active);
-    if (!sl->kept || !s->dormant || !rg_strmap_count(s->dormant)) {
+    if (!sl->kept || !s->head.dormant || !rg_strmap_count(s->head.dormant)) {
         *n = n_active;
         return active;
     }
-    rg_strmap_item *dormant = rg_strmap_sorted(s->dormant, &n_dormant);
+    rg_strmap_item *dormant = rg_strmap_sorted(s->head.dormant, &n_dormant);
     rg_strmap_item *all = dormant ? malloc((n_active + n_dormant + 1) * sizeof *all) : NULL;
     if (!all) {
         free(active);
         free(dormant);
         return NULL;
     }
-    n_dormant = keep_items(s->dormant, sl, sl->kept_offset, dormant, n_dormant);
+    n_dormant = keep_items(s->head.dormant, sl, sl->kept_offset, dormant, n_dormant);
     /* Both sorted, no key in both: merge. */
     size_t i = 0, j = 0;
     while (i < n_active || j < n_dormant)
@@ -578,14 +577,14 @@ size_t rg_account_count(const rg_account_slice *sl) { return sl->store->in_use[_
 
 size_t rg_account_active_records(const rg_account_store *s) { return s->head.records ? rg_strmap_count(s->head.records) : 0; }
 
-size_t rg_account_dormant_records(const rg_account_store *s) { return s->dormant ? rg_strmap_count(s->dormant) : 0; }
+size_t rg_account_dormant_records(const rg_account_store *s) { return s->head.dormant ? rg_strmap_count(s->head.dormant) : 0; }
 
 size_t rg_account_records(const rg_account_store *s)
 {
     return rg_account_active_records(s) + rg_account_dormant_records(s);
 }
 
-size_t rg_account_dormant_bytes(const rg_account_store *s) { return s->dormant ? rg_strmap_bytes(s->dormant) : 0; }
+size_t rg_account_dormant_bytes(const rg_account_store *s) { return s->head.dormant ? rg_strmap_bytes(s->head.dormant) : 0; }
 
 size_t rg_account_store_bytes(const rg_account_store *s)
 {
