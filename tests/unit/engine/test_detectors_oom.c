@@ -22,6 +22,7 @@
 
 #include "common/alloc_fault.h"
 #include "common/strbuf.h"
+#include "common/strmap.h"
 #include "decisions/engine.h"
 #include "geo/geo.h"
 #include "ingest/event_parse.h"
@@ -269,9 +270,64 @@ static void test_sweep_geo_open(void **unused)
     printf("# rg_geo_open: %llu allocations, each failed in turn: refused with a message\n", (unsigned long long)a);
 }
 
+/* common/strmap.c: a delete that finds no memory for its record's place
+ * in the free list threads the record through the spare list, and a
+ * later insert reuses it like any other: deleted records are never lost
+ * to a failed allocation. Every allocation fails from `fail_from` on. */
+static void free_list_under_failure(uint64_t fail_from)
+{
+    enum { N = 3000 };
+    char key[32];
+    rg_strmap *m = rg_strmap_new(sizeof(uint64_t));
+    assert_non_null(m);
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(key, sizeof key, "acct-%d", i);
+        uint64_t *v = rg_strmap_put(m, key, (size_t)n, NULL);
+        assert_non_null(v);
+        *v = (uint64_t)i + 1;
+    }
+    size_t bytes = rg_strmap_bytes(m);
+    rg_alloc_fault_arm(fail_from, true);
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(key, sizeof key, "acct-%d", i);
+        assert_true(rg_strmap_del(m, key, (size_t)n, NULL));
+    }
+    assert_int_equal(rg_strmap_count(m), 0);
+    /* Every record comes back, zeroed, without one allocation. */
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(key, sizeof key, "back-%d", i);
+        bool created = false;
+        uint64_t *v = rg_strmap_put(m, key, (size_t)n, &created);
+        assert_non_null(v);
+        assert_true(created);
+        assert_int_equal(*v, 0);
+        *v = (uint64_t)i;
+    }
+    uint64_t failed = 0;
+    rg_alloc_fault_disarm(&failed);
+    assert_true(failed > 0);   /* the free list could not grow */
+    assert_int_equal(rg_strmap_count(m), N);
+    assert_true(rg_strmap_bytes(m) <= bytes + 64 * 1024);
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(key, sizeof key, "back-%d", i);
+        uint64_t *v = rg_strmap_get(m, key, (size_t)n);
+        assert_non_null(v);
+        assert_int_equal(*v, (uint64_t)i);
+    }
+    rg_strmap_free(m, NULL);
+}
+
+static void test_strmap_free_list(void **unused)
+{
+    (void)unused;
+    free_list_under_failure(1);   /* the list never has memory: the spare list alone */
+    free_list_under_failure(4);   /* it grows a few times, then the rest are spares */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strmap_free_list),
         cmocka_unit_test(test_sweep_replay),
         cmocka_unit_test(test_sweep_geo_open),
     };
