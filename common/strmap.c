@@ -42,7 +42,8 @@ struct rg_strmap {
     uint32_t n_free, free_cap;
     uint32_t spare_head;        /* deleted records the list had no memory for: the first + 1, or 0;
                                  * each one's length word names the next */
-    size_t spilled_bytes;       /* heap copies of long keys, at their real size */
+    size_t spilled_bytes;       /* heap copies of long keys, at their real size (spill_bytes) */
+    size_t fit_up_to;           /* rg_strmap_new_fitted: the first key's room is still to choose, up to this */
 };
 
 #define KEYLEN_BITS RG_STRMAP_KEYLEN_BITS
@@ -55,6 +56,23 @@ size_t rg_heap_block_bytes(const void *block, size_t requested)
 #if defined(__GLIBC__)
     (void)requested;
     return malloc_usable_size((void *)block) + sizeof(size_t);
+#else
+    return requested + 16;
+#endif
+}
+
+/* What a heap copy of a long key of `requested` bytes costs: glibc's
+ * chunk for that request (the size rounded up to 16 with its 8-byte
+ * header, 32 at least: what rg_heap_block_bytes reads back from the
+ * block, checked for every key length by test_strmap_slab). Computed,
+ * not asked of the allocator: malloc_usable_size read each freed key's
+ * header, a cache miss that took 7.6% of a replay's samples with
+ * 36-byte event ids (docs/bench.md "Thirteenth round"). */
+static inline size_t spill_bytes(size_t requested)
+{
+#if defined(__GLIBC__) && SIZE_MAX > UINT32_MAX
+    size_t chunk = (requested + sizeof(size_t) + 15) & ~(size_t)15;
+    return chunk < 32 ? 32 : chunk;
 #else
     return requested + 16;
 #endif
@@ -122,6 +140,17 @@ static inline char *entry_key(const rg_strmap *m, unsigned char *e)
 
 rg_strmap *rg_strmap_new(size_t value_size) { return rg_strmap_new_sized(value_size, RG_STRMAP_INLINE_KEY); }
 
+/* The record layout for keys of up to inline_key bytes inline. */
+static void set_key_room(rg_strmap *m, size_t inline_key)
+{
+    if (inline_key < 11)
+        inline_key = 11;
+    /* Room for the key and its NUL, so that the length word and the room
+     * end on an 8-byte boundary: room = 4 (mod 8). */
+    m->head.key_room = ((inline_key + 1 + 4 + 7) & ~(size_t)7) - 4;
+    m->head.stride = m->head.value_size_aligned + sizeof(uint32_t) + m->head.key_room;
+}
+
 rg_strmap *rg_strmap_new_sized(size_t value_size, size_t inline_key)
 {
     rg_strmap *m = calloc(1, sizeof *m);
@@ -131,12 +160,15 @@ rg_strmap *rg_strmap_new_sized(size_t value_size, size_t inline_key)
     /* 8, not 16: values hold int64s and pointers at most, and every byte
      * of padding is paid once per entity. */
     m->head.value_size_aligned = (value_size + 7) & ~(size_t)7;
-    if (inline_key < 11)
-        inline_key = 11;
-    /* Room for the key and its NUL, so that the length word and the room
-     * end on an 8-byte boundary: room = 4 (mod 8). */
-    m->head.key_room = ((inline_key + 1 + 4 + 7) & ~(size_t)7) - 4;
-    m->head.stride = m->head.value_size_aligned + sizeof(uint32_t) + m->head.key_room;
+    set_key_room(m, inline_key);
+    return m;
+}
+
+rg_strmap *rg_strmap_new_fitted(size_t value_size, size_t up_to)
+{
+    rg_strmap *m = rg_strmap_new(value_size);
+    if (m && up_to > RG_STRMAP_INLINE_KEY)
+        m->fit_up_to = up_to;
     return m;
 }
 
@@ -145,7 +177,7 @@ static void free_key(rg_strmap *m, unsigned char *e)
     if (!key_spilled(m, entry_keylen(m, e)))
         return;
     char *heap = entry_key(m, e);
-    m->spilled_bytes -= rg_heap_block_bytes(heap, entry_keylen(m, e) + 1);
+    m->spilled_bytes -= spill_bytes(entry_keylen(m, e) + 1);
     free(heap);
 }
 
@@ -411,6 +443,13 @@ void *rg_strmap_put_placed_hashed(rg_strmap *m, const char *key, size_t keylen, 
     }
     if (keylen > KEYLEN_MASK)
         return NULL;
+    /* rg_strmap_new_fitted: the first key sets the room (no record has
+     * been handed out, so no stride has been used yet). */
+    if (m->fit_up_to) {
+        if (keylen > RG_STRMAP_INLINE_KEY)
+            set_key_room(m, keylen < m->fit_up_to ? keylen : m->fit_up_to);
+        m->fit_up_to = 0;
+    }
     /* Keep the load factor at most 3/4 so probe runs stay short. */
     if (m->count >= m->grow_at) {
         if (!grow(m))
@@ -433,7 +472,7 @@ void *rg_strmap_put_placed_hashed(rg_strmap *m, const char *key, size_t keylen, 
     unsigned char *room = e + m->head.value_size_aligned + sizeof(uint32_t);
     if (heap_key) {
         memcpy(room, &heap_key, sizeof heap_key);
-        m->spilled_bytes += rg_heap_block_bytes(heap_key, keylen + 1);
+        m->spilled_bytes += spill_bytes(keylen + 1);
     } else {
         copy_key(room, key, keylen);   /* the NUL is there: records start zeroed */
     }

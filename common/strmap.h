@@ -56,6 +56,17 @@ rg_strmap *rg_strmap_new(size_t value_size);
  * ids the map holds: a shorter key wastes the rest of the room, a longer
  * one costs a heap copy (its length + 1, plus an allocator header). */
 rg_strmap *rg_strmap_new_sized(size_t value_size, size_t inline_key);
+/* The same for a map whose keys share one format it cannot know in
+ * advance (event ids, packet ids: "e-0012983" on one platform, a 36-byte
+ * UUID on another): the room is chosen at the first insert, for that
+ * key's length (RG_STRMAP_INLINE_KEY at least, `up_to` at most). A key
+ * longer than the room still costs a heap copy, as in any map. With
+ * 36-byte ids in the default room every id was a malloc and a free, 22%
+ * of a replay's samples (docs/bench.md "Thirteenth round"). */
+rg_strmap *rg_strmap_new_fitted(size_t value_size, size_t up_to);
+/* The room rg_strmap_new_fitted's maps of event ids and packet ids take
+ * at most: a UUID with its dashes (36), a ULID (26), a snowflake (19). */
+#define RG_STRMAP_FIT_ID 39
 
 /* Free the map. `free_value`, when not NULL, is called on each value record
  * first (to release what the record points to; not the record itself).

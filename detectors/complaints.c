@@ -124,7 +124,7 @@ static void configure(ref_state *s, const rg_detector_config *cfg)
 static void *complaints_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
 {
     ref_state *s = calloc(1, sizeof *s);
-    if (!s || !(s->transfers = rg_strmap_new(sizeof(transfer_record)))) {
+    if (!s || !(s->transfers = rg_strmap_new_fitted(sizeof(transfer_record), RG_STRMAP_FIT_ID))) {
         snprintf(errstr, errstr_size, "complaints: out of memory");
         complaints_destroy(s);
         return NULL;

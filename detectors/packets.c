@@ -133,7 +133,7 @@ static void configure(packet_state *s, const rg_detector_config *cfg)
 static void *packets_create(const rg_detector_config *cfg, char *errstr, size_t errstr_size)
 {
     packet_state *s = calloc(1, sizeof *s);
-    if (!s || !(s->packets = rg_strmap_new(sizeof(packet_record))) ||
+    if (!s || !(s->packets = rg_strmap_new_fitted(sizeof(packet_record), RG_STRMAP_FIT_ID)) ||
         !(s->use_names = malloc(cfg->n_uses ? cfg->n_uses : 1))) {
         snprintf(errstr, errstr_size, "packets: out of memory");
         packets_destroy(s);

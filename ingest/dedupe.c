@@ -63,8 +63,8 @@ rg_dedupe *rg_dedupe_new(int64_t horizon_ms)
     rg_dedupe *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    d->head.young = rg_strmap_new(sizeof(seen_id));
-    d->head.old = rg_strmap_new(sizeof(seen_id));
+    d->head.young = rg_strmap_new_fitted(sizeof(seen_id), RG_STRMAP_FIT_ID);
+    d->head.old = rg_strmap_new_fitted(sizeof(seen_id), RG_STRMAP_FIT_ID);
     if (!d->head.young || !d->head.old) {
         rg_dedupe_free(d);
         return NULL;

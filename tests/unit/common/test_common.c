@@ -485,6 +485,50 @@ static void test_strmap_clear(void **state)
     rg_strmap_free(m, NULL);
 }
 
+/* rg_strmap_new_fitted: the first key's length sets the inline room. A
+ * key that spills costs its heap copy in rg_strmap_bytes; one inline
+ * costs nothing beyond its record. */
+static size_t bytes_of_put(rg_strmap *m, const char *key, size_t len)
+{
+    size_t before = rg_strmap_bytes(m);
+    assert_non_null(rg_strmap_put(m, key, len, NULL));
+    return rg_strmap_bytes(m) - before;
+}
+
+static void test_strmap_fitted(void **state)
+{
+    (void)state;
+    char uuid[40], other[40], longer[48];
+    snprintf(uuid, sizeof uuid, "6a03e91b-b2f1-eafb-9f1c-f6bec71920cb");
+    snprintf(other, sizeof other, "ac4eeb8a-e762-c1cb-73b3-3a733c185bef");
+    memset(longer, 'z', sizeof longer);
+    /* First key a UUID: later UUIDs are inline; a 46-byte key spills (the
+     * room, rounded for alignment, holds 43). */
+    rg_strmap *m = rg_strmap_new_fitted(sizeof(int64_t), RG_STRMAP_FIT_ID);
+    assert_non_null(m);
+    assert_int_equal(bytes_of_put(m, uuid, 36) > 0, 1);   /* the table and the first chunk */
+    assert_int_equal(bytes_of_put(m, other, 36), 0);
+    assert_true(bytes_of_put(m, longer, 46) >= 47);
+    size_t kl;
+    assert_string_equal(rg_strmap_key(m, rg_strmap_get(m, other, 36), &kl), other);
+    assert_int_equal(kl, 36);
+    rg_strmap_free(m, NULL);
+    /* First key short: the default room, where a UUID spills. */
+    m = rg_strmap_new_fitted(sizeof(int64_t), RG_STRMAP_FIT_ID);
+    assert_non_null(m);
+    bytes_of_put(m, "e-0012983", 9);
+    assert_true(bytes_of_put(m, uuid, 36) >= 37);
+    assert_int_equal(bytes_of_put(m, "e-0012984", 9), 0);
+    rg_strmap_free(m, NULL);
+    /* First key past the limit: the room stops at it. */
+    m = rg_strmap_new_fitted(sizeof(int64_t), RG_STRMAP_FIT_ID);
+    assert_non_null(m);
+    bytes_of_put(m, longer, 48);
+    assert_int_equal(bytes_of_put(m, uuid, 36), 0);
+    assert_true(bytes_of_put(m, longer, 46) >= 47);
+    rg_strmap_free(m, NULL);
+}
+
 /* Keys longer than the inline room live in a heap copy; tags ride in the
  * length word; a deleted record's place is reused zeroed; the memory
  * figure counts the slabs, table and key copies. */
@@ -534,6 +578,29 @@ static void test_strmap_slab(void **state)
         assert_int_equal(rg_strmap_tag(m, r), 0);
     }
     assert_true(rg_strmap_bytes(m) <= full);
+    /* A long key's heap copy is counted at what the allocator gives for
+     * it (strmap.c computes that instead of asking): every length up to
+     * the longest id the events allow. */
+    char long_key[128];
+    memset(long_key, 'x', sizeof long_key);
+    for (size_t len = 24; len <= sizeof long_key; len++) {
+        rg_strmap *one = rg_strmap_new_sized(sizeof(struct rec), 11);
+        assert_non_null(rg_strmap_put(one, "k", 1, NULL));   /* the table and the first chunk */
+        size_t before = rg_strmap_bytes(one);
+        assert_non_null(rg_strmap_put(one, long_key, len, NULL));
+        char *copy = malloc(len + 1);
+        assert_non_null(copy);
+        assert_int_equal(rg_strmap_bytes(one) - before, rg_heap_block_bytes(copy, len + 1));
+        /* Deleted, the copy is no longer counted; the free list's first
+         * room (64 record numbers) is. */
+        assert_true(rg_strmap_del(one, long_key, len, NULL));
+        uint32_t *room = realloc(NULL, 64 * sizeof *room);
+        assert_non_null(room);
+        assert_int_equal(rg_strmap_bytes(one), before + rg_heap_block_bytes(room, 64 * sizeof *room));
+        free(room);
+        free(copy);
+        rg_strmap_free(one, NULL);
+    }
     size_t n_items;
     rg_strmap_item *items = rg_strmap_sorted(m, &n_items);
     assert_int_equal(n_items, 3000);
@@ -551,7 +618,9 @@ int main(void)
         cmocka_unit_test(test_format_utc),    cmocka_unit_test(test_durations),
         cmocka_unit_test(test_json_str_and_base64), cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_strmap),
-        cmocka_unit_test(test_strmap_sweep_visits_once),        cmocka_unit_test(test_strmap_slab),
+        cmocka_unit_test(test_strmap_sweep_visits_once),
+        cmocka_unit_test(test_strmap_slab),
+        cmocka_unit_test(test_strmap_fitted),
         cmocka_unit_test(test_strmap_reused_zeroed),
         cmocka_unit_test(test_strmap_clear),
         cmocka_unit_test(test_strmap_memo_lengths),
