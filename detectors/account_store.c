@@ -106,9 +106,14 @@ int rg_account_store_seal(rg_account_store *s)
     if (s->head.records)
         return 0;
     s->fingerprint_at = s->record_size;
-    s->head.records = rg_strmap_new(s->record_size + (s->keep_fingerprints ? sizeof(uint64_t) : 0));
+    /* Account ids of one platform share a format: the first one sets
+     * the room for the key inside the record (a UUID's heap copy was a
+     * second cache miss on every lookup, in its key compare). */
+    s->head.records = rg_strmap_new_fitted(s->record_size + (s->keep_fingerprints ? sizeof(uint64_t) : 0),
+                                           RG_STRMAP_FIT_ID);
     /* Both lives: quiet accounts move to records of their kept slices. */
-    if (s->head.records && s->kept_bits && s->kept_size < s->record_size && !(s->head.dormant = rg_strmap_new(s->kept_size))) {
+    if (s->head.records && s->kept_bits && s->kept_size < s->record_size &&
+        !(s->head.dormant = rg_strmap_new_fitted(s->kept_size, RG_STRMAP_FIT_ID))) {
         rg_strmap_free(s->head.records, NULL);
         s->head.records = NULL;
     }
