@@ -61,16 +61,29 @@ size_t rg_heap_block_bytes(const void *block, size_t requested)
 #endif
 }
 
+/* Built with a sanitizer: malloc is the sanitizer's, not glibc's. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZER_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define SANITIZER_MALLOC 1
+#endif
+#endif
+
 /* What a heap copy of a long key of `requested` bytes costs: glibc's
  * chunk for that request (the size rounded up to 16 with its 8-byte
  * header, 32 at least: what rg_heap_block_bytes reads back from the
- * block, checked for every key length by test_strmap_slab). Computed,
- * not asked of the allocator: malloc_usable_size read each freed key's
- * header, a cache miss that took 7.6% of a replay's samples with
- * 36-byte event ids (docs/bench.md "Thirteenth round"). */
+ * block, checked for every key length by test_strmap_slab against the
+ * allocator the build has). Computed, not asked of the allocator:
+ * malloc_usable_size read each freed key's header, a cache miss that
+ * took 7.6% of a replay's samples with 36-byte event ids (docs/bench.md
+ * "Thirteenth round"). */
 static inline size_t spill_bytes(size_t requested)
 {
-#if defined(__GLIBC__) && SIZE_MAX > UINT32_MAX
+#if defined(__GLIBC__) && defined(SANITIZER_MALLOC)
+    /* A sanitizer's allocator: its malloc_usable_size is the request. */
+    return requested + sizeof(size_t);
+#elif defined(__GLIBC__) && SIZE_MAX > UINT32_MAX
     size_t chunk = (requested + sizeof(size_t) + 15) & ~(size_t)15;
     return chunk < 32 ? 32 : chunk;
 #else
