@@ -11,7 +11,11 @@
 void rg_ts_queue_free(rg_ts_queue *q)
 {
     free(q->heap);
-    free(q->fifo);
+    for (rg_ts_block *b = q->head, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    free(q->spare);
     *q = RG_TS_QUEUE_INIT;
 }
 
@@ -45,29 +49,56 @@ static void sift_down(rg_ts_entry *h, size_t n, size_t i)
     h[i] = e;
 }
 
-/* Move the ring into `cap` entries (a power of two >= fifo_n), oldest
- * first. -1 on OOM (the ring is unchanged). */
-static int fifo_resize(rg_ts_queue *q, size_t cap)
+/* A block for the FIFO: the spare, or a new one. NULL on OOM. */
+static rg_ts_block *take_block(rg_ts_queue *q)
 {
-    rg_ts_entry *f = malloc(cap * sizeof *f);
-    if (!f)
-        return -1;
-    for (size_t i = 0; i < q->fifo_n; i++)
-        f[i] = q->fifo[(q->fifo_head + i) & (q->fifo_cap - 1)];
-    free(q->fifo);
-    q->fifo = f;
-    q->fifo_cap = cap;
+    rg_ts_block *b = q->spare;
+    if (b) {
+        q->spare = NULL;
+    } else if ((b = malloc(sizeof *b))) {
+        q->fifo_blocks++;
+    }
+    if (b)
+        b->next = NULL;
+    return b;
+}
+
+void rg_ts_queue_pop_block(rg_ts_queue *q)
+{
+    if (!q->fifo_n) {
+        /* Empty: the head block (the only one) is written from its
+         * start again. */
+        q->fifo_head = q->fifo_tail = 0;
+        return;
+    }
+    rg_ts_block *done = q->head;
+    q->head = done->next;
     q->fifo_head = 0;
-    return 0;
+    /* One block is kept for the next the newest needs; more go back. */
+    if (!q->spare) {
+        q->spare = done;
+    } else {
+        free(done);
+        q->fifo_blocks--;
+    }
 }
 
 int rg_ts_queue_push_slow(rg_ts_queue *q, rg_ts_entry e)
 {
     /* In time order (not older than the newest queued): the FIFO. */
-    if (!q->fifo_n || q->fifo[(q->fifo_head + q->fifo_n - 1) & (q->fifo_cap - 1)].ts_ms <= e.ts_ms) {
-        if (q->fifo_n == q->fifo_cap && fifo_resize(q, q->fifo_cap ? q->fifo_cap * 2 : 256) != 0)
+    if (!q->fifo_n || q->tail->e[q->fifo_tail - 1].ts_ms <= e.ts_ms) {
+        if (!q->head && !(q->head = q->tail = take_block(q)))
             return -1;
-        q->fifo[(q->fifo_head + q->fifo_n++) & (q->fifo_cap - 1)] = e;
+        if (q->fifo_tail == RG_TS_BLOCK) {
+            rg_ts_block *b = take_block(q);
+            if (!b)
+                return -1;
+            q->tail->next = b;
+            q->tail = b;
+            q->fifo_tail = 0;
+        }
+        q->tail->e[q->fifo_tail++] = e;
+        q->fifo_n++;
         return 0;
     }
     if (q->n == q->cap) {
@@ -99,8 +130,9 @@ void rg_ts_queue_shrink_now(rg_ts_queue *q)
             q->cap /= 2;
         }
     }
-    if (q->fifo_cap > 1024 && q->fifo_n < q->fifo_cap / 4)
-        (void)fifo_resize(q, q->fifo_cap / 2);
 }
 
-size_t rg_ts_queue_bytes(const rg_ts_queue *q) { return (q->cap + q->fifo_cap) * sizeof(rg_ts_entry); }
+size_t rg_ts_queue_bytes(const rg_ts_queue *q)
+{
+    return q->cap * sizeof(rg_ts_entry) + q->fifo_blocks * sizeof(rg_ts_block);
+}

@@ -19,8 +19,15 @@
  * Entries that no longer match their record (the owner moved it to a
  * newer ts and queued it again) are the owner's to skip when they pop.
  *
- * Memory: 24 bytes per entry, in two arrays that double as they fill and
- * halve (past 1,024 entries) when a quarter full. Not thread-safe.
+ * Memory: 24 bytes per entry. The heap is an array that doubles as it
+ * fills and halves (past 1,024 entries) when a quarter full. The FIFO is
+ * a list of blocks of RG_TS_BLOCK entries, one more taken as the newest
+ * fills and each given back as its last entry leaves (one kept spare):
+ * it never copies its entries, so a queue of millions grows at a
+ * constant cost per entry. (It was a ring that doubled: each doubling
+ * copied every entry into fresh memory, 4% of a replay of four days of
+ * transfers, and in a stream one event paid for the whole copy.) Not
+ * thread-safe.
  */
 #ifndef RG_TS_QUEUE_H
 #define RG_TS_QUEUE_H
@@ -37,11 +44,21 @@ typedef struct rg_ts_entry {
     rg_strmap_place place;  /* where it sits in the map (rg_strmap_put_placed) */
 } rg_ts_entry;
 
+/* Entries per FIFO block (48 KiB). */
+#define RG_TS_BLOCK 2048
+
+typedef struct rg_ts_block {
+    struct rg_ts_block *next;   /* the next newer block */
+    rg_ts_entry e[RG_TS_BLOCK];
+} rg_ts_block;
+
 typedef struct rg_ts_queue {
     rg_ts_entry *heap;   /* entries that arrived out of order */
     size_t n, cap;
-    rg_ts_entry *fifo;   /* entries in time order: a ring of fifo_cap (a power of two) */
-    size_t fifo_head, fifo_n, fifo_cap;
+    /* Entries in time order: head->e[fifo_head] is the oldest,
+     * tail->e[fifo_tail - 1] the newest (fifo_n > 0: fifo_tail >= 1). */
+    rg_ts_block *head, *tail, *spare;
+    size_t fifo_head, fifo_tail, fifo_n, fifo_blocks;   /* fifo_blocks: held, the spare included */
 } rg_ts_queue;
 
 #define RG_TS_QUEUE_INIT ((rg_ts_queue){0})
@@ -51,23 +68,32 @@ typedef struct rg_ts_queue {
 void rg_ts_queue_free(rg_ts_queue *q);   /* the arrays; the queue is empty after */
 int rg_ts_queue_push_slow(rg_ts_queue *q, rg_ts_entry e);
 void rg_ts_queue_pop_heap(rg_ts_queue *q);
+void rg_ts_queue_pop_block(rg_ts_queue *q);   /* the head block emptied: the next one, or empty */
 void rg_ts_queue_shrink_now(rg_ts_queue *q);
-size_t rg_ts_queue_bytes(const rg_ts_queue *q);   /* both arrays, at their capacity */
+size_t rg_ts_queue_bytes(const rg_ts_queue *q);   /* the heap at its capacity and the blocks */
 
 static inline size_t rg_ts_queue_count(const rg_ts_queue *q) { return q->n + q->fifo_n; }
 
 /* Whether the oldest entry is the FIFO's (false: the heap's, or none). */
 static inline bool rg_ts_queue_oldest_in_fifo(const rg_ts_queue *q)
 {
-    return q->fifo_n && (!q->n || q->fifo[q->fifo_head].ts_ms <= q->heap[0].ts_ms);
+    return q->fifo_n && (!q->n || q->head->e[q->fifo_head].ts_ms <= q->heap[0].ts_ms);
 }
 
 /* The entry with the smallest ts, or NULL when empty. */
 static inline const rg_ts_entry *rg_ts_queue_oldest(const rg_ts_queue *q)
 {
     if (rg_ts_queue_oldest_in_fifo(q))
-        return &q->fifo[q->fifo_head];
+        return &q->head->e[q->fifo_head];
     return q->n ? &q->heap[0] : NULL;
+}
+
+/* The FIFO's oldest entry leaves. */
+static inline void rg_ts_queue_pop_fifo(rg_ts_queue *q)
+{
+    q->fifo_n--;
+    if (++q->fifo_head == RG_TS_BLOCK || !q->fifo_n)
+        rg_ts_queue_pop_block(q);
 }
 
 /* Remove the entry oldest() returned (the queue must not be empty). */
@@ -77,8 +103,7 @@ static inline void rg_ts_queue_pop(rg_ts_queue *q)
         rg_ts_queue_pop_heap(q);
         return;
     }
-    q->fifo_head = (q->fifo_head + 1) & (q->fifo_cap - 1);
-    q->fifo_n--;
+    rg_ts_queue_pop_fifo(q);
 }
 
 /* Take the oldest entry when its ts is before `before`: copied to *out
@@ -88,12 +113,11 @@ static inline void rg_ts_queue_pop(rg_ts_queue *q)
 static inline bool rg_ts_queue_take_before(rg_ts_queue *q, int64_t before, rg_ts_entry *out)
 {
     if (rg_ts_queue_oldest_in_fifo(q)) {
-        const rg_ts_entry *e = &q->fifo[q->fifo_head];
+        const rg_ts_entry *e = &q->head->e[q->fifo_head];
         if (e->ts_ms >= before)
             return false;
         *out = *e;
-        q->fifo_head = (q->fifo_head + 1) & (q->fifo_cap - 1);
-        q->fifo_n--;
+        rg_ts_queue_pop_fifo(q);
         return true;
     }
     if (!q->n || q->heap[0].ts_ms >= before)
@@ -106,10 +130,11 @@ static inline bool rg_ts_queue_take_before(rg_ts_queue *q, int64_t before, rg_ts
 /* Queue an entry: 0, or -1 on allocation failure (nothing queued). */
 static inline int rg_ts_queue_push(rg_ts_queue *q, rg_ts_entry e)
 {
-    /* In time order (not older than the newest queued) and room: the FIFO. */
-    if (q->fifo_n && q->fifo_n < q->fifo_cap &&
-        q->fifo[(q->fifo_head + q->fifo_n - 1) & (q->fifo_cap - 1)].ts_ms <= e.ts_ms) {
-        q->fifo[(q->fifo_head + q->fifo_n++) & (q->fifo_cap - 1)] = e;
+    /* In time order (not older than the newest queued) and room in the
+     * newest block: the FIFO. */
+    if (q->fifo_n && q->fifo_tail < RG_TS_BLOCK && q->tail->e[q->fifo_tail - 1].ts_ms <= e.ts_ms) {
+        q->tail->e[q->fifo_tail++] = e;
+        q->fifo_n++;
         return 0;
     }
     return rg_ts_queue_push_slow(q, e);
@@ -119,7 +144,7 @@ static inline int rg_ts_queue_push(rg_ts_queue *q, rg_ts_entry e)
  * follows the entries within one horizon rather than the peak. */
 static inline void rg_ts_queue_shrink(rg_ts_queue *q)
 {
-    if ((q->cap > 1024 && q->n < q->cap / 4) || (q->fifo_cap > 1024 && q->fifo_n < q->fifo_cap / 4))
+    if (q->cap > 1024 && q->n < q->cap / 4)
         rg_ts_queue_shrink_now(q);
 }
 
@@ -127,7 +152,12 @@ static inline void rg_ts_queue_shrink(rg_ts_queue *q)
  * it holds no more than k). */
 static inline const rg_ts_entry *rg_ts_queue_fifo_at(const rg_ts_queue *q, size_t k)
 {
-    return k < q->fifo_n ? &q->fifo[(q->fifo_head + k) & (q->fifo_cap - 1)] : NULL;
+    if (k >= q->fifo_n)
+        return NULL;
+    const rg_ts_block *b = q->head;
+    for (k += q->fifo_head; k >= RG_TS_BLOCK; k -= RG_TS_BLOCK)
+        b = b->next;
+    return &b->e[k];
 }
 
 #endif

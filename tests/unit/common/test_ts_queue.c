@@ -1,8 +1,9 @@
 /*
  * Unit tests for common/ts_queue: entries leave in order of ts whatever
  * order they came in (in-order ones through the FIFO, late ones through
- * the heap), each exactly once, across the ring's growth, wrap-around and
- * shrinking; take_before hands out what oldest and pop do. Owner:
+ * the heap), each exactly once, across the FIFO's blocks and the heap's
+ * growth and shrinking; take_before hands out what oldest and pop do;
+ * fifo_at reaches across blocks. Owner:
  * common (the detectors engineer).
  */
 #include <setjmp.h>
@@ -64,10 +65,11 @@ static void run(int late_every)
     assert_int_equal(out, N);
     for (size_t i = 0; i < N; i++)
         assert_int_equal(seen[i], 1);
-    /* Empty: each shrink halves what is over 1,024 entries an array. */
+    /* Empty: each shrink halves what of the heap is over 1,024 entries;
+     * the FIFO keeps its one (emptied) block and a spare. */
     for (int k = 0; k < 16; k++)
         rg_ts_queue_shrink(&q);
-    assert_true(rg_ts_queue_bytes(&q) <= 2048 * sizeof(rg_ts_entry));
+    assert_true(rg_ts_queue_bytes(&q) <= 1024 * sizeof(rg_ts_entry) + 2 * sizeof(rg_ts_block));
     rg_ts_queue_free(&q);
     assert_null(rg_ts_queue_oldest(&q));
 }
@@ -114,6 +116,35 @@ static void run_take_before(int late_every)
     rg_ts_queue_free(&b);
 }
 
+/* fifo_at(k) is the k-th entry after the oldest, across blocks; a
+ * drained queue gives its blocks back but one and the spare. */
+static void test_fifo_at(void **unused)
+{
+    (void)unused;
+    static unsigned char rec;
+    rg_ts_queue q = RG_TS_QUEUE_INIT;
+    enum { M = 3 * RG_TS_BLOCK + 100, POPPED = RG_TS_BLOCK + 7 };
+    for (size_t i = 0; i < M; i++)
+        assert_int_equal(rg_ts_queue_push(&q, (rg_ts_entry){(int64_t)i, &rec, {0, 0}}), 0);
+    assert_true(rg_ts_queue_bytes(&q) >= 4 * sizeof(rg_ts_block));
+    for (size_t i = 0; i < POPPED; i++)
+        rg_ts_queue_pop(&q);
+    for (size_t k = 0; k < M - POPPED; k++) {
+        const rg_ts_entry *e = rg_ts_queue_fifo_at(&q, k);
+        assert_non_null(e);
+        assert_int_equal(e->ts_ms, (int64_t)(POPPED + k));
+    }
+    assert_null(rg_ts_queue_fifo_at(&q, M - POPPED));
+    while (rg_ts_queue_count(&q))
+        rg_ts_queue_pop(&q);
+    assert_int_equal(rg_ts_queue_bytes(&q), 2 * sizeof(rg_ts_block));
+    /* Written again from the start of the block it kept. */
+    assert_int_equal(rg_ts_queue_push(&q, (rg_ts_entry){5, &rec, {0, 0}}), 0);
+    assert_int_equal(rg_ts_queue_oldest(&q)->ts_ms, 5);
+    assert_int_equal(rg_ts_queue_bytes(&q), 2 * sizeof(rg_ts_block));
+    rg_ts_queue_free(&q);
+}
+
 static void test_take_before_in_order(void **unused) { run_take_before(0); }
 static void test_take_before_some_late(void **unused) { run_take_before(3); }
 
@@ -123,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_in_order),
         cmocka_unit_test(test_some_late),
         cmocka_unit_test(test_mostly_late),
+        cmocka_unit_test(test_fifo_at),
         cmocka_unit_test(test_take_before_in_order),
         cmocka_unit_test(test_take_before_some_late),
     };
