@@ -349,10 +349,6 @@ static inline void copy_key(unsigned char *room, const char *key, size_t keylen)
     }
 }
 
-/* A zeroed record, its number in *number: a freed one, else the next
- * fresh one (a new chunk when the last is full). NULL on OOM. The
- * record, not only its number: put writes it next, and finding it again
- * from the number cost a second record_at. */
 /* How many inserts ahead take_record fetches a free record. */
 #define FREE_AHEAD 4
 
@@ -372,6 +368,10 @@ static __attribute__((noinline)) int grow_free_list(rg_strmap *m)
     return 0;
 }
 
+/* A zeroed record, its number in *number: a freed one, else the next
+ * fresh one (a new chunk when the last is full). NULL on OOM. The
+ * record, not only its number: put writes it next, and finding it again
+ * from the number cost a second record_at. */
 static unsigned char *take_record(rg_strmap *m, uint32_t *number)
 {
     unsigned char *e;
