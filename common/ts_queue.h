@@ -25,8 +25,9 @@
  * fills and each given back as its last entry leaves (one kept spare):
  * it never copies its entries, so a queue of millions grows at a
  * constant cost per entry. (It was a ring that doubled: each doubling
- * copied every entry into fresh memory, 4% of a replay of four days of
- * transfers, and in a stream one event paid for the whole copy.) Not
+ * copied every entry into fresh memory. On four days of transfers, all
+ * kept, the queue's pushes were 3.2% of a replay's samples, 1.6% in
+ * blocks; and in a stream one event paid for the whole copy.) Not
  * thread-safe.
  */
 #ifndef RG_TS_QUEUE_H
