@@ -1,37 +1,16 @@
 #include "replay.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../common/heap_pages.h"
 #include "../ingest/capture.h"
 #include "../ingest/event_parse.h"
 #include "../stages/pipeline.h"
+#include "progress.h"
 #include "workers.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void draw_progress(const rg_capture *cap, const rg_replay_result *res, double elapsed, bool final)
-{
-    uint64_t done = 0, total = 0;
-    rg_capture_progress(cap, &done, &total);
-    double rate = elapsed > 0 ? (double)res->events_read / elapsed : 0;
-    if (total)
-        fprintf(stderr, "\r\033[Kreplay: %5.1f%%  %llu lines  %.0f lines/s", 100.0 * (double)done / (double)total,
-                (unsigned long long)res->events_read, rate);
-    else
-        fprintf(stderr, "\r\033[Kreplay: %llu lines  %.0f lines/s", (unsigned long long)res->events_read, rate);
-    if (final)
-        fputs("\r\033[K", stderr);
-    fflush(stderr);
-}
 
 /* Events read ahead of the one being evaluated: the engine is told about
  * the next three (rg_engine_prefetch), so the cache misses of their
@@ -171,7 +150,7 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
     for (size_t k = 0; k < 2 * AHEAD; k++)
         at[k] = &ring[k % AHEAD];
     int rc = 0, read_rc = 0;
-    double start = now_seconds(), next_progress = start + 0.5;
+    double start = rg_replay_now_seconds(), next_progress = start + 0.5;
     size_t head = 0, queued = 0;   /* events read ahead: ring[head], ring[head + 1], ... */
     bool reading = true;
     while (rc == 0) {
@@ -215,9 +194,9 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
         if (heap_pages && (res->events_read & 63) == 0)
             rg_heap_pages_tick();
         if (o->progress && (res->events_read & 4095) == 0) {
-            double t = now_seconds();
+            double t = rg_replay_now_seconds();
             if (t >= next_progress) {
-                draw_progress(cap, res, t - start, false);
+                rg_replay_draw_progress(cap, res->events_read, t - start, false);
                 next_progress = t + 0.5;
             }
         }
@@ -226,9 +205,9 @@ int rg_replay_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, 
         rc = read_rc;
     if (rc == 0 && o->pipeline)
         rc = rg_pipeline_finish(o->pipeline, errstr, errstr_size);
-    res->seconds = now_seconds() - start;
+    res->seconds = rg_replay_now_seconds() - start;
     if (o->progress)
-        draw_progress(cap, res, res->seconds, true);
+        rg_replay_draw_progress(cap, res->events_read, res->seconds, true);
     const rg_capture_stats *cs = rg_capture_get_stats(cap);
     res->lines = cs->lines;
     res->blank_lines = cs->blank_lines;

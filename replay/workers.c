@@ -21,6 +21,7 @@
 #include "../common/heap_pages.h"
 #include "../detectors/detector.h"
 #include "../ingest/capture.h"
+#include "progress.h"
 #include "workers_internal.h"
 
 struct w_pool {
@@ -480,7 +481,7 @@ static size_t hits_needed(const w_pool *p)
 
 int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr, size_t errstr_size)
 {
-    double start = w_now_seconds();
+    double start = rg_replay_now_seconds();
     w_pool *p = calloc(1, sizeof *p);
     if (!p) {
         snprintf(errstr, errstr_size, "out of memory starting the workers");
@@ -517,7 +518,7 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
         }
     }
     p->reader.progress = o->progress;
-    p->reader.start = w_now_seconds();
+    p->reader.start = rg_replay_now_seconds();
     p->reader.next_progress = p->reader.start + 0.5;
     for (; started < p->n_workers; started++) {
         if (pthread_create(&threads[started], NULL, worker_main, p) != 0) {
@@ -549,7 +550,7 @@ int rg_workers_run(const rg_replay_opts *o, rg_replay_result *res, char *errstr,
         hits += rg_ruleset_rule_count(p->lane[l].rs) + 1;
     }
 done:
-    res->seconds = w_now_seconds() - start;
+    res->seconds = rg_replay_now_seconds() - start;
     for (size_t i = 0; p->batches && i < p->n_batches; i++)
         batch_free(p, &p->batches[i]);
     free(p->batches);

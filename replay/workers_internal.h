@@ -130,7 +130,6 @@ typedef struct w_reader {
  * b is full and more may follow; false when the captures ended, or
  * failed (rc, error: the lines read before are still evaluated). */
 bool w_read(w_reader *r, w_batch *b);
-double w_now_seconds(void);   /* monotonic */
 
 /* The steps (workers_jobs.c). 0, or -1 with the pool's error set. */
 int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t errstr_size);

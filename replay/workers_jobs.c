@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../ingest/capture.h"
 #include "../ingest/event_parse.h"
 #include "../common/strmap.h"
+#include "progress.h"
 #include "workers_internal.h"
 
 /* ---- the batch arena: event strings and payloads, in chunks that never
@@ -76,27 +76,6 @@ int w_list_push(w_list *l, uint32_t v)
 
 /* ---- read */
 
-double w_now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void show_progress(w_reader *r)
-{
-    uint64_t done = 0, total = 0;
-    rg_capture_progress(r->cap, &done, &total);
-    double rate = (double)r->lines_read / (w_now_seconds() - r->start);
-    if (total)
-        fprintf(stderr, "\r\033[Kreplay: %5.1f%%  %llu lines  %.0f lines/s", 100.0 * (double)done / (double)total,
-                (unsigned long long)r->lines_read, rate);
-    else
-        fprintf(stderr, "\r\033[Kreplay: %llu lines  %.0f lines/s", (unsigned long long)r->lines_read, rate);
-    fflush(stderr);
-    r->next_progress = w_now_seconds() + 0.5;
-}
-
 bool w_read(w_reader *r, w_batch *b)
 {
     for (;;) {
@@ -136,8 +115,13 @@ bool w_read(w_reader *r, w_batch *b)
         }
         b->n_lines++;
         r->lines_read++;
-        if (r->progress && (r->lines_read & 4095) == 0 && w_now_seconds() >= r->next_progress)
-            show_progress(r);
+        if (r->progress && (r->lines_read & 4095) == 0) {
+            double now = rg_replay_now_seconds();
+            if (now >= r->next_progress) {
+                rg_replay_draw_progress(r->cap, r->lines_read, now - r->start, false);
+                r->next_progress = now + 0.5;
+            }
+        }
         if (b->n_lines == W_BATCH_LINES || b->text.len >= W_BATCH_TEXT)
             return true;
     }
