@@ -3,8 +3,8 @@
 # binaries replaying the month capture (bench/run.sh makes it) with the
 # default pack, interleaved (A, B, A, B, ...) so that load from other
 # processes falls on both alike; medians and minimums. RG_AB_CAPTURE:
-# another capture. On a VM whose
-# speed moves between runs use bench/ab_pair.sh for one worker instead.
+# another capture. On a VM whose speed moves between runs use
+# bench/ab_pair.sh for one worker instead.
 set -u
 A=$1; B=$2; R=${3:-8}; W=${4:-1}
 top="$(cd "$(dirname "$0")/.." && pwd)"
