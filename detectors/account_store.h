@@ -102,27 +102,6 @@ int rg_account_store_reserve(rg_account_store *s, size_t size, rg_account_slice 
 /* The same for a slice of facts kept for good: it follows its account
  * into the dormant map when the windowed slices are empty. */
 int rg_account_store_reserve_kept(rg_account_store *s, size_t size, rg_account_slice *out);
-/* rg_strmap_prefetch_hashed of the record of a key whose table hash is
- * `hash` (rg_strmap_hash): stage 0 fetches its slot in the active map
- * and in the dormant one, stage 1 the active record, or the dormant one
- * when the active map has none. An account seen once every few days is
- * dormant between its events: its first access reads the dormant map
- * (promote), and that lookup was a cold miss on every such event (16% of
- * a replay's samples with 200,000 accounts, docs/bench.md "Thirteenth
- * round"). */
-static inline void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage)
-{
-    const rg_account_store_head *h = (const rg_account_store_head *)(const void *)s;
-    if (!s)
-        return;
-    if (stage == 1) {
-        if (!rg_strmap_prefetch_peek(h->records, hash))
-            rg_strmap_prefetch_peek(h->dormant, hash);
-        return;
-    }
-    rg_strmap_prefetch_hashed(h->records, hash, stage);
-    rg_strmap_prefetch_hashed(h->dormant, hash, stage);
-}
 /* Stage 1 of rg_account_prefetch for a caller that keeps what it found
  * for its next stage: the active record the hash leads to, its lines
  * fetched, or NULL (rg_strmap_prefetch_peek: a hint, not an answer);
@@ -136,6 +115,26 @@ static inline const void *rg_account_prefetch_peek(const rg_account_store *s, ui
     if (!active)
         rg_strmap_prefetch_peek(h->dormant, hash);
     return active;
+}
+/* rg_strmap_prefetch_hashed of the record of a key whose table hash is
+ * `hash` (rg_strmap_hash): stage 0 fetches its slot in the active map
+ * and in the dormant one, stage 1 the active record, or the dormant one
+ * when the active map has none (rg_account_prefetch_peek). An account
+ * seen once every few days is dormant between its events: its first
+ * access reads the dormant map (promote), and that lookup was a cold
+ * miss on every such event (16% of a replay's samples with 200,000
+ * accounts, docs/bench.md "Thirteenth round"). */
+static inline void rg_account_prefetch(const rg_account_store *s, uint32_t hash, int stage)
+{
+    const rg_account_store_head *h = (const rg_account_store_head *)(const void *)s;
+    if (!s)
+        return;
+    if (stage == 1) {
+        (void)rg_account_prefetch_peek(s, hash);
+        return;
+    }
+    rg_strmap_prefetch_hashed(h->records, hash, stage);
+    rg_strmap_prefetch_hashed(h->dormant, hash, stage);
 }
 /* For the families' prefetch a stage after the records' (detector.h
  * prefetch_pointed): the active records with these table hashes (0: none
