@@ -656,9 +656,9 @@ PY
 # accounts in the month (each seen every few days: dormant between its
 # events), the month with its ids rewritten as UUIDs (36 bytes:
 # tools/uuid_ids.py), and 4 days of 20,000 accounts (the bundled sample's
-# span and density per account, scaled to a million lines: ten times the
-# events per hour of the month, so dedupe keeps ten times the ids, and no
-# transfer outlives the complaints horizon). RG_BENCH_ROUNDS rounds
+# span and density per account, scaled to a million lines: seven times
+# the events per hour of the month, so dedupe keeps seven times the ids,
+# and no transfer outlives the complaints horizon). RG_BENCH_ROUNDS rounds
 # (default 3) in which each program runs once, in turn; medians;
 # --workers 2's decisions compared with --workers 1's. Generated once into
 # var/bench/ (about 2 minutes).
@@ -776,7 +776,7 @@ for w in "${which[@]}"; do
     replay)
       replay_bench ;;
     shapes)
-      echo; echo "== replay on other shapes: 200,000 accounts a month; UUID ids"
+      echo; echo "== replay on other shapes: 200,000 accounts a month; UUID ids; 4 days of 20,000 accounts"
       shapes_bench ;;
     instr)
       echo; echo "== instructions per event of replay --workers ${RG_BENCH_INSTR_WORKERS:-1} (callgrind)"
