@@ -12,7 +12,7 @@
  *
  * Most events arrive in time order, and for those a heap is pure cost (a
  * pop sifts through log n levels): an entry whose ts is at least that of
- * the last one queued goes to a FIFO (a ring, ts non-decreasing by
+ * the last one queued goes to a FIFO (blocks, below; ts non-decreasing by
  * construction), and only late ones go to a binary min-heap. oldest()
  * looks at whichever of the two holds the smaller ts, so entries leave
  * in the same order of ts as from one heap (ties: the FIFO first).
@@ -66,7 +66,7 @@ typedef struct rg_ts_queue {
 
 /* Inline below: the in-order cases, which every event takes (a call
  * each cost dedupe ~20 instructions an event). */
-void rg_ts_queue_free(rg_ts_queue *q);   /* the arrays; the queue is empty after */
+void rg_ts_queue_free(rg_ts_queue *q);   /* the heap array and the blocks; the queue is empty after */
 int rg_ts_queue_push_slow(rg_ts_queue *q, rg_ts_entry e);
 void rg_ts_queue_pop_heap(rg_ts_queue *q);
 void rg_ts_queue_pop_block(rg_ts_queue *q);   /* the head block emptied: the next one, or empty */
