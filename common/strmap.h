@@ -165,6 +165,23 @@ static inline void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t hash, 
     else
         rg_strmap_prefetch_record(m, hash);
 }
+/* Read the slot a key whose rg_strmap_hash is `hash` starts its probe
+ * at, and nothing else: for a caller that prefetched that slot a stage
+ * before and reads the map two or more stages later. On this project's
+ * VM (AMD EPYC) a line that was only prefetched is often gone from the
+ * caches a few events on, while one that was read stays: dedupe's slot,
+ * prefetched three events ahead, still missed at its check on 15-30% of
+ * the events (rdtsc around the load), and on under 1% once read a stage
+ * later (docs/bench.md "Fifteenth round"). A read of a line not yet
+ * arrived waits for it, where a prefetch would not: only for a line
+ * asked for a stage before. NULL m: nothing. */
+static inline void rg_strmap_touch_slot(const rg_strmap *m, uint32_t hash)
+{
+    const rg_strmap_head *head = (const rg_strmap_head *)(const void *)m;
+    if (m && head->cap)
+        (void)*(const volatile uint32_t *)&head->slots[hash & (head->cap - 1)].ref;
+}
+
 /* The record of the first key in the table with this hash, or NULL: a
  * hint for a prefetch a stage later (its slot and record fetched by then),
  * not an answer. It may be another key's record (keys are not compared),

@@ -201,14 +201,18 @@ static bool has_ref(const rg_event *ev)
 
 /* A transfer is stored under its event id, a complaint looks up its ref.
  * A transfer's id is new (dedupe keeps ids unique): its put reads slots,
- * not a record (keys are compared on a hash match only), so it takes
- * stage 0 alone; a ref's record is read, and fetched at stage 1. */
+ * not a record (keys are compared on a hash match only), so its slot is
+ * fetched at stage 0 and read at stage 1, to stay in the cache until the
+ * put (rg_strmap_touch_slot); a ref's record is read, and fetched at
+ * stage 1. */
 static void complaints_prefetch(const void *state, const rg_event *ev, const rg_event_hashes *h, int stage)
 {
     const ref_state *s = state;
     if (ev->type == RG_EV_TRANSFER) {
         if (stage == 0)
             rg_strmap_prefetch_hashed(s->transfers, h->event_id, 0);
+        else if (stage == 1)
+            rg_strmap_touch_slot(s->transfers, h->event_id);
     } else if (ev->ref) {
         rg_strmap_prefetch_hashed(s->transfers, h->ref, stage);
     }

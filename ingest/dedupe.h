@@ -45,16 +45,20 @@ typedef struct rg_dedupe_head {
 } rg_dedupe_head;
 
 /* A hint that an id whose table hash is `hash` (rg_strmap_hash) will be
- * checked soon: its table slot in both maps (stage 0). A new id's check
- * reads no record, only slots (a record's key is compared on a hash
- * match alone: a duplicate, rare), so no other stage has anything to
- * fetch. */
+ * checked soon: its table slot in both maps, prefetched at stage 0 and
+ * read at stage 1 (rg_strmap_touch_slot: a slot only prefetched was
+ * often gone again by the check, two events on). A new id's check reads
+ * no record, only slots (a record's key is compared on a hash match
+ * alone: a duplicate, rare), so there is nothing else to fetch. */
 static inline void rg_dedupe_prefetch(const rg_dedupe *d, uint32_t hash, int stage)
 {
     const rg_dedupe_head *h = (const rg_dedupe_head *)(const void *)d;
     if (stage == 0) {
         rg_strmap_prefetch_hashed(h->young, hash, 0);
         rg_strmap_prefetch_hashed(h->old, hash, 0);
+    } else if (stage == 1) {
+        rg_strmap_touch_slot(h->young, hash);
+        rg_strmap_touch_slot(h->old, hash);
     }
 }
 size_t rg_dedupe_size(const rg_dedupe *d);     /* ids remembered (a walk: for stats and tests) */

@@ -289,8 +289,9 @@ static void prefetch_event_lines(const w_event *we) { prefetch_bytes(we, sizeof 
 static void prefetch_event_strings(const w_event *we) { prefetch_bytes(we->strings, we->strings_len); }
 
 /* The order step's: the event's lines four ahead, its strings three
- * ahead, dedupe's table slots two ahead (dedupe has no later stage: an
- * id's record is read only when a slot's hash matches, rg_dedupe_prefetch). */
+ * ahead, dedupe's table slots fetched two ahead and read one ahead
+ * (rg_dedupe_prefetch stages 0 and 1; an id's record is read only when
+ * a slot's hash matches). */
 static void prefetch_order(rg_engine *order, const w_batch *b, size_t i)
 {
     if (i + 4 < b->n_events)
@@ -299,6 +300,8 @@ static void prefetch_order(rg_engine *order, const w_batch *b, size_t i)
         prefetch_event_strings(&b->events[i + 3]);
     if (i + 2 < b->n_events)
         rg_engine_prefetch_families(order, &b->events[i + 2].ev, 0, 0);
+    if (i + 1 < b->n_events)
+        rg_engine_prefetch_families(order, &b->events[i + 1].ev, 1, 0);
 }
 
 int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
