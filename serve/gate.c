@@ -18,8 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "../common/clock.h"
 
 typedef struct waiting {
     int fd;
@@ -41,13 +42,6 @@ struct rg_gate {
     char *peek;                 /* RG_GATE_MAX_HEADER bytes */
     uint16_t port;
 };
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 rg_gate *rg_gate_listen(const struct sockaddr *addr, socklen_t addr_len, const rg_gate_limits *limits,
                         char *errstr, size_t errstr_size)
@@ -135,7 +129,7 @@ static void admit(rg_gate *g, int fd, const struct sockaddr_storage *addr, sockl
         drop(g, oldest_same);
     else if (g->n >= g->lim.max_pending)
         drop(g, 0);
-    g->w[g->n++] = (waiting){.fd = fd, .accepted_ms = monotonic_ms(), .addr = *addr, .addr_len = addr_len};
+    g->w[g->n++] = (waiting){.fd = fd, .accepted_ms = rg_monotonic_ms(), .addr = *addr, .addr_len = addr_len};
 }
 
 static bool headers_complete(const char *b, size_t n)
@@ -195,7 +189,7 @@ static void *gate_thread(void *arg)
         for (size_t i = 0; i < g->n; i++)
             g->pfd[i + 2] = (struct pollfd){.fd = g->w[i].fd, .events = POLLIN | POLLRDHUP};
         int timeout = -1;
-        int64_t now = monotonic_ms();
+        int64_t now = rg_monotonic_ms();
         if (g->n) {
             int64_t left = g->w[0].accepted_ms + g->lim.header_ms - now;
             timeout = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
@@ -206,7 +200,7 @@ static void *gate_thread(void *arg)
             break;
         if (g->pfd[0].revents)
             break;
-        now = monotonic_ms();
+        now = rg_monotonic_ms();
         /* Waiting connections, newest first so that removing one keeps the
          * indexes of those not yet looked at. */
         for (size_t k = polled; k-- > 0;) {

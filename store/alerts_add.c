@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../common/clock.h"
 #include "../common/timeutil.h"
 #include "../decisions/decision_id.h"
 #include "../ingest/event.h"
@@ -23,13 +23,6 @@ static const char *const ACTION_NAMES[RG_ACT_COUNT] = {
     [RG_ACT_REVIEW] = "review",
     [RG_ACT_RELEASE] = "release",
 };
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 void rg_alerts_clear_rule_days(rg_alert_store *s)
 {
@@ -179,7 +172,7 @@ static const char *json_str(json_t *obj, const char *key)
 static int begin_batch(rg_alert_store *s, char *errstr, size_t errstr_size)
 {
     if (s->in_batch) {
-        if (s->batch_count < s->batch_rows && monotonic_ms() - s->batch_started_ms < s->batch_ms)
+        if (s->batch_count < s->batch_rows && rg_monotonic_ms() - s->batch_started_ms < s->batch_ms)
             return 0;
         if (rg_alert_store_flush(s, errstr, errstr_size) < 0)
             return -1;
@@ -188,7 +181,7 @@ static int begin_batch(rg_alert_store *s, char *errstr, size_t errstr_size)
         return -1;
     s->in_batch = true;
     s->batch_count = 0;
-    s->batch_started_ms = monotonic_ms();
+    s->batch_started_ms = rg_monotonic_ms();
     return 0;
 }
 
