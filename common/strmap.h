@@ -233,6 +233,18 @@ typedef struct rg_strmap_place {
     uint32_t ref;
 } rg_strmap_place;
 
+/* The record at `place` (its number, place.ref - 1), not looked up: the
+ * one put_placed gave while it lives. Records never move, and their
+ * memory stays the map's until it is freed, so once the record is
+ * deleted this is still a record's memory (a freed one, or another
+ * key's after reuse): the caller tells by what it stored in it (the
+ * complaints family's queue compares the ts). place.ref must be one
+ * put_placed gave. */
+static inline void *rg_strmap_placed_record(const rg_strmap *m, rg_strmap_place place)
+{
+    return rg_strmap_record_at_((const rg_strmap_head *)(const void *)m, place.ref - 1);
+}
+
 /* put, also giving where the record sits (*place). */
 void *rg_strmap_put_placed(rg_strmap *m, const char *key, size_t keylen, bool *created, rg_strmap_place *place);
 

@@ -7,8 +7,9 @@
  * (transfers), which keeps one record per event in an rg_strmap and
  * forgets it a fixed time after its own ts (dedupe did too, until it let
  * go of its ids a map at a time: ingest/dedupe.c). An entry is
- * {ts, the record, where it sits in the map}, so the owner deletes the
- * record with rg_strmap_del_placed without hashing its key again.
+ * {ts, where the record sits in the map}: the owner finds the record
+ * from its number (rg_strmap_placed_record) and deletes it with
+ * rg_strmap_del_placed, without hashing its key again.
  *
  * Most events arrive in time order, and for those a heap is pure cost (a
  * pop sifts through log n levels): an entry whose ts is at least that of
@@ -19,7 +20,7 @@
  * Entries that no longer match their record (the owner moved it to a
  * newer ts and queued it again) are the owner's to skip when they pop.
  *
- * Memory: 24 bytes per entry. The heap is an array that doubles as it
+ * Memory: 16 bytes per entry. The heap is an array that doubles as it
  * fills and halves (past 1,024 entries) when a quarter full. The FIFO is
  * a list of blocks of RG_TS_BLOCK entries, one more taken as the newest
  * fills and each given back as its last entry leaves (one kept spare):
@@ -41,11 +42,10 @@
 
 typedef struct rg_ts_entry {
     int64_t ts_ms;
-    void *rec;              /* the owner's strmap value record (never moves until deleted) */
-    rg_strmap_place place;  /* where it sits in the map (rg_strmap_put_placed) */
+    rg_strmap_place place;  /* where the record sits in the map (rg_strmap_put_placed) */
 } rg_ts_entry;
 
-/* Entries per FIFO block (48 KiB). */
+/* Entries per FIFO block (32 KiB). */
 #define RG_TS_BLOCK 2048
 
 typedef struct rg_ts_block {

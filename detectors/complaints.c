@@ -17,7 +17,8 @@
  *
  * State: one strmap record per transfer, keyed by its event_id: ts, and
  * the counterparty only when ref_counterparty is used (inside the record
- * up to 23 bytes, the usual id; a heap copy beyond). A fact about one
+ * up to 23 bytes, the usual id; a heap copy beyond; its length in the
+ * record's tag byte, rg_strmap_tag). A fact about one
  * event (rules.md "State is bounded"): kept for history_horizon of event
  * time after the transfer's ts, then unknown whether or not a sweep has
  * removed it yet; a complaint does not extend it (so ref_age, when known,
@@ -60,14 +61,24 @@ static const rg_name_spec ref_names[R_COUNT] = {
 
 #define COUNTERPARTY_INLINE 23
 
+/* 32 bytes. The counterparty's length (events.md: 1..64 bytes; 0: not
+ * kept) is the record's tag byte, not a field: with it the record was
+ * 40 bytes, 8 more per transfer (docs/bench.md "Fifteenth round"). A
+ * heap copy is also marked inside the record, by the inline room's last
+ * byte (an inline copy's NUL is at or before it), for free_record, which
+ * the map calls with the record alone. */
 typedef struct transfer_record {
     int64_t ts_ms;
     union {
-        char inline_id[COUNTERPARTY_INLINE + 1];
-        char *heap;            /* when counterparty_len > COUNTERPARTY_INLINE */
-    } counterparty;            /* NUL-terminated copy */
-    uint8_t counterparty_len;  /* events.md: 1..64 bytes; 0: not kept */
+        char inline_id[COUNTERPARTY_INLINE + 1];   /* [COUNTERPARTY_INLINE] is 0 */
+        struct {
+            char *ptr;
+            char unused[COUNTERPARTY_INLINE - sizeof(char *)];
+            char is_heap;                          /* 1 */
+        } heap;                                    /* when the length is over COUNTERPARTY_INLINE */
+    } counterparty;                                /* NUL-terminated copy */
 } transfer_record;
+_Static_assert(sizeof(transfer_record) == 32, "a transfer's record is 32 bytes");
 
 typedef struct ref_state {
     rg_record_cache cache;            /* the transfer the event in hand refers to */
@@ -86,17 +97,23 @@ static size_t copy_cost(size_t len)
     return len > COUNTERPARTY_INLINE ? ((len + 1 + 15) & ~(size_t)15) + RG_MALLOC_OVERHEAD : 0;
 }
 
+/* The counterparty's length (0: not kept): the record's tag. */
+static size_t counterparty_len(const ref_state *s, const transfer_record *r)
+{
+    return rg_strmap_tag(s->transfers, r);
+}
+
 static const char *counterparty_of(const transfer_record *r)
 {
-    return r->counterparty_len > COUNTERPARTY_INLINE ? r->counterparty.heap : r->counterparty.inline_id;
+    return r->counterparty.heap.is_heap ? r->counterparty.heap.ptr : r->counterparty.inline_id;
 }
 
 static void free_record(void *value)
 {
     transfer_record *r = value;
-    if (r->counterparty_len > COUNTERPARTY_INLINE)
-        free(r->counterparty.heap);
-    r->counterparty_len = 0;
+    if (r->counterparty.heap.is_heap)
+        free(r->counterparty.heap.ptr);
+    r->counterparty.heap.is_heap = 0;
 }
 
 static void complaints_destroy(void *state)
@@ -156,12 +173,12 @@ static __attribute__((noinline)) void forget_before(ref_state *s, int64_t before
          * its read held half of this loop's samples. */
         const rg_ts_entry *later = rg_ts_queue_fifo_at(&s->queue, FORGET_AHEAD);
         if (later) {
-            __builtin_prefetch(later->rec, 1);
+            __builtin_prefetch(rg_strmap_placed_record(s->transfers, later->place), 1);
             rg_strmap_prefetch_hashed(s->transfers, later->place.hash, 0);
         }
-        const transfer_record *r = top.rec;
+        const transfer_record *r = rg_strmap_placed_record(s->transfers, top.place);
         if (r->ts_ms == top.ts_ms) {
-            s->counterparty_bytes -= copy_cost(r->counterparty_len);
+            s->counterparty_bytes -= copy_cost(counterparty_len(s, r));
             rg_strmap_del_placed(s->transfers, top.place, free_record);
         }
     }
@@ -181,14 +198,33 @@ static void forget(ref_state *s)
     forget_before(s, horizon_start + 1);
 }
 
+/* Copy a counterparty of len bytes (1..255) into r, which holds none:
+ * inline, or a heap copy marked as one; its length becomes r's tag.
+ * False when out of memory (r then keeps none). */
+static bool keep_counterparty(ref_state *s, transfer_record *r, const char *counterparty, size_t len)
+{
+    char *copy = r->counterparty.inline_id;
+    if (len > COUNTERPARTY_INLINE) {
+        if (!(copy = malloc(len + 1)))
+            return false;
+        r->counterparty.heap.ptr = copy;
+        r->counterparty.heap.is_heap = 1;
+    }
+    memcpy(copy, counterparty, len);
+    copy[len] = '\0';
+    rg_strmap_set_tag(s->transfers, r, (uint8_t)len);
+    s->counterparty_bytes += copy_cost(len);
+    return true;
+}
+
 /* Queue a transfer just put into the map (place: where it sits); on
  * allocation failure it is given back (and counted): every record in the
  * map is in the queue, so none outlives its horizon. */
 static bool queue_transfer(ref_state *s, transfer_record *r, rg_strmap_place place)
 {
-    if (rg_ts_queue_push(&s->queue, (rg_ts_entry){r->ts_ms, r, place}) == 0)
+    if (rg_ts_queue_push(&s->queue, (rg_ts_entry){r->ts_ms, place}) == 0)
         return true;
-    s->counterparty_bytes -= copy_cost(r->counterparty_len);
+    s->counterparty_bytes -= copy_cost(counterparty_len(s, r));
     rg_strmap_del_placed(s->transfers, place, free_record);
     s->dropped++;
     return false;
@@ -231,7 +267,10 @@ static rg_value complaints_eval(void *state, const rg_name_use *use, const rg_ev
     case R_REF_AGE:
         return rg_int_typed(RG_T_DURATION, ev->ts_ms - r->ts_ms);   /* both event times */
     case R_REF_COUNTERPARTY:
-        return r->counterparty_len ? rg_string(counterparty_of(r), r->counterparty_len) : rg_unknown(type);
+    {
+        size_t len = counterparty_len(s, r);
+        return len ? rg_string(counterparty_of(r), len) : rg_unknown(type);
+    }
     default:
         return rg_unknown(type);
     }
@@ -256,27 +295,18 @@ static void complaints_update(void *state, const rg_event *ev, struct rg_eval_ct
         return;
     }
     if (!created && !known(s, r, judged_at_ms)) {
-        s->counterparty_bytes -= copy_cost(r->counterparty_len);
+        s->counterparty_bytes -= copy_cost(counterparty_len(s, r));
         free_record(r);   /* an id reused after the horizon is a new transfer */
         memset(r, 0, sizeof *r);
+        rg_strmap_set_tag(s->transfers, r, 0);
         created = true;
     }
     if (!created)
         return;   /* dedupe keeps ids unique; a reused id keeps its first transfer */
     r->ts_ms = ev->ts_ms;
-    if (s->want_counterparty && ev->counterparty && ev->counterparty_len) {
-        size_t len = ev->counterparty_len > UINT8_MAX ? UINT8_MAX : ev->counterparty_len;
-        char *copy = r->counterparty.inline_id;
-        if (len > COUNTERPARTY_INLINE && !(copy = r->counterparty.heap = malloc(len + 1))) {
-            s->dropped++;   /* the transfer is kept, without its counterparty */
-            queue_transfer(s, r, place);
-            return;
-        }
-        memcpy(copy, ev->counterparty, len);
-        copy[len] = '\0';
-        r->counterparty_len = (uint8_t)len;
-        s->counterparty_bytes += copy_cost(len);
-    }
+    if (s->want_counterparty && ev->counterparty && ev->counterparty_len &&
+        !keep_counterparty(s, r, ev->counterparty, ev->counterparty_len > UINT8_MAX ? UINT8_MAX : ev->counterparty_len))
+        s->dropped++;   /* the transfer is kept, without its counterparty */
     queue_transfer(s, r, place);
 }
 
@@ -324,7 +354,7 @@ static int complaints_save(const void *state, rg_strbuf *out)
         const transfer_record *r = items[k].value;
         rg_put_str(out, items[k].key, items[k].keylen);
         rg_put_i64(out, r->ts_ms);
-        rg_put_str(out, counterparty_of(r), r->counterparty_len);
+        rg_put_str(out, counterparty_of(r), counterparty_len(s, r));
     }
     free(items);
     return rg_strbuf_ok(out) ? 0 : -1;
@@ -363,18 +393,11 @@ static int complaints_load(void *state, uint32_t version, rg_reader *in)
             break;
         }
         r->ts_ms = ts_ms;
-        if (cplen) {
-            char *copy = r->counterparty.inline_id;
-            if (cplen > COUNTERPARTY_INLINE && !(copy = r->counterparty.heap = malloc(cplen + 1))) {
-                rg_reader_fail(in, "counterparty", "out of memory");
-                break;
-            }
-            memcpy(copy, cp, cplen);
-            copy[cplen] = '\0';
-            r->counterparty_len = (uint8_t)cplen;
-            s->counterparty_bytes += copy_cost(cplen);
+        if (cplen && !keep_counterparty(s, r, cp, cplen)) {
+            rg_reader_fail(in, "counterparty", "out of memory");
+            break;
         }
-        if (rg_ts_queue_push(&s->queue, (rg_ts_entry){ts_ms, r, place}) != 0) {
+        if (rg_ts_queue_push(&s->queue, (rg_ts_entry){ts_ms, place}) != 0) {
             rg_reader_fail(in, "transfer", "out of memory");
             break;
         }
@@ -405,6 +428,6 @@ const rg_detector rg_detector_complaints = {
     .save = complaints_save,
     .load = complaints_load,
     .kept = RG_KEPT_EVENT,
-    .state = "per transfer: its ts and counterparty in a ~95-125 B record and a 24 B queue entry; kept for "
+    .state = "per transfer: its ts and counterparty in a ~85-115 B record and a 16 B queue entry; kept for "
              "history_horizon after the transfer",
 };

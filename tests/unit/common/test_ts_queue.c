@@ -39,13 +39,12 @@ static void run(int late_every)
     for (size_t i = 0; i < N; i++) {
         ts += next_random() % 1000;
         int64_t at = late_every && i % (size_t)late_every == 0 ? ts - (int64_t)(next_random() % 3600000) : ts;
-        assert_int_equal(rg_ts_queue_push(&q, (rg_ts_entry){at, &seen[i], {(uint32_t)i, 0}}), 0);
+        assert_int_equal(rg_ts_queue_push(&q, (rg_ts_entry){at, {(uint32_t)i, 0}}), 0);
         /* Forget what is older than an hour and a half behind. */
         for (const rg_ts_entry *top; (top = rg_ts_queue_oldest(&q)) && top->ts_ms < ts - 5400000;) {
             assert_true(top->ts_ms >= last_out);
             last_out = top->ts_ms;
-            unsigned char *mark = top->rec;
-            assert_ptr_equal(mark, &seen[top->place.hash]);
+            unsigned char *mark = &seen[top->place.hash];   /* the entry's own index */
             assert_int_equal(*mark, 0);
             *mark = 1;
             out++;
@@ -57,8 +56,8 @@ static void run(int late_every)
     for (const rg_ts_entry *top; (top = rg_ts_queue_oldest(&q));) {
         assert_true(top->ts_ms >= last_out);
         last_out = top->ts_ms;
-        assert_int_equal(*(unsigned char *)top->rec, 0);
-        *(unsigned char *)top->rec = 1;
+        assert_int_equal(seen[top->place.hash], 0);
+        seen[top->place.hash] = 1;
         out++;
         rg_ts_queue_pop(&q);
     }
@@ -84,13 +83,12 @@ static void test_mostly_late(void **unused) { run(1); }
  * entries share a ts here) and hold the same count after every step. */
 static void run_take_before(int late_every)
 {
-    static unsigned char seen[N];
     rg_ts_queue a = RG_TS_QUEUE_INIT, b = RG_TS_QUEUE_INIT;
     int64_t ts = 1000000;
     for (size_t i = 0; i < N; i++) {
         ts += next_random() % 4 * 500;   /* ties are common */
         int64_t at = late_every && i % (size_t)late_every == 0 ? ts - (int64_t)(next_random() % 3600000) : ts;
-        rg_ts_entry e = {at, &seen[i], {(uint32_t)i, (uint32_t)i + 1}};
+        rg_ts_entry e = {at, {(uint32_t)i, (uint32_t)i + 1}};
         assert_int_equal(rg_ts_queue_push(&a, e), 0);
         assert_int_equal(rg_ts_queue_push(&b, e), 0);
         int64_t before = i + 1 == N ? INT64_MAX : ts - 1800000;
@@ -102,7 +100,6 @@ static void run_take_before(int late_every)
             if (!due)
                 break;
             assert_int_equal(taken.ts_ms, top->ts_ms);
-            assert_ptr_equal(taken.rec, top->rec);
             assert_int_equal(taken.place.hash, top->place.hash);
             assert_int_equal(taken.place.ref, top->place.ref);
             rg_ts_queue_pop(&a);
@@ -121,11 +118,10 @@ static void run_take_before(int late_every)
 static void test_fifo_at(void **unused)
 {
     (void)unused;
-    static unsigned char rec;
     rg_ts_queue q = RG_TS_QUEUE_INIT;
     enum { M = 3 * RG_TS_BLOCK + 100, POPPED = RG_TS_BLOCK + 7 };
     for (size_t i = 0; i < M; i++)
-        assert_int_equal(rg_ts_queue_push(&q, (rg_ts_entry){(int64_t)i, &rec, {0, 0}}), 0);
+        assert_int_equal(rg_ts_queue_push(&q, (rg_ts_entry){(int64_t)i, {0, 0}}), 0);
     assert_true(rg_ts_queue_bytes(&q) >= 4 * sizeof(rg_ts_block));
     for (size_t i = 0; i < POPPED; i++)
         rg_ts_queue_pop(&q);
@@ -139,7 +135,7 @@ static void test_fifo_at(void **unused)
         rg_ts_queue_pop(&q);
     assert_int_equal(rg_ts_queue_bytes(&q), 2 * sizeof(rg_ts_block));
     /* Written again from the start of the block it kept. */
-    assert_int_equal(rg_ts_queue_push(&q, (rg_ts_entry){5, &rec, {0, 0}}), 0);
+    assert_int_equal(rg_ts_queue_push(&q, (rg_ts_entry){5, {0, 0}}), 0);
     assert_int_equal(rg_ts_queue_oldest(&q)->ts_ms, 5);
     assert_int_equal(rg_ts_queue_bytes(&q), 2 * sizeof(rg_ts_block));
     rg_ts_queue_free(&q);
