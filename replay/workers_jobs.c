@@ -289,9 +289,14 @@ static void prefetch_event_lines(const w_event *we) { prefetch_bytes(we, sizeof 
 static void prefetch_event_strings(const w_event *we) { prefetch_bytes(we->strings, we->strings_len); }
 
 /* The order step's: the event's lines four ahead, its strings three
- * ahead, dedupe's table slots fetched two ahead and read one ahead
- * (rg_dedupe_prefetch stages 0 and 1; an id's record is read only when
- * a slot's hash matches). */
+ * ahead, dedupe's table slots two ahead (an id's record is read only
+ * when a slot's hash matches, rg_dedupe_prefetch). Not read at stage 1
+ * as the one thread does: an order step's event is short, so a slot
+ * read one event after its prefetch had not arrived yet, and with so
+ * little read between, a prefetched slot is still there at the check
+ * (the order step's samples with --workers 2 on 4 days of 20,000
+ * accounts: 242-266 with the read one ahead, 175-188 without, 171-209
+ * with the prefetch six ahead; docs/bench.md "Fifteenth round"). */
 static void prefetch_order(rg_engine *order, const w_batch *b, size_t i)
 {
     if (i + 4 < b->n_events)
@@ -300,8 +305,6 @@ static void prefetch_order(rg_engine *order, const w_batch *b, size_t i)
         prefetch_event_strings(&b->events[i + 3]);
     if (i + 2 < b->n_events)
         rg_engine_prefetch_families(order, &b->events[i + 2].ev, 0, 0);
-    if (i + 1 < b->n_events)
-        rg_engine_prefetch_families(order, &b->events[i + 1].ev, 1, 0);
 }
 
 int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
