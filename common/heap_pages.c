@@ -27,6 +27,54 @@
 /* glibc's HEAP_MAX_SIZE on 64-bit (2 x DEFAULT_MMAP_THRESHOLD_MAX): the
  * size and alignment of a thread arena's heap. */
 #define THREAD_HEAP (UINT64_C(64) << 20)
+/* A thread arena's heap is made writable nearly whole when first seen
+ * (fill_thread_heap), by blocks of at most this size taken and freed at
+ * once: past its first M_TOP_PAD, glibc grows such a heap by what each
+ * allocation lacks, one mprotect at a time (3,900 of them, mostly of
+ * 4 KiB, for --workers 2 on 4 days of 20,000 accounts), and with two
+ * threads each mprotect also flushes the other core's TLB (an IPI, slow
+ * on a VM). Under MMAP_THRESHOLD, so they come from the arena; freed,
+ * they stay the arena's top (M_TRIM_THRESHOLD is 64 MiB, and glibc does
+ * not mprotect again what a heap was once grown to). Nothing is touched:
+ * no page is paid for until used. */
+#define THREAD_GROW (UINT64_C(30) << 20)
+#define THREAD_GROW_MIN (UINT64_C(1) << 20)
+
+#ifdef HEAP_PAGES_POSSIBLE
+/* The calling thread's heap (the THREAD_HEAP-aligned mapping at `heap`)
+ * taken up to THREAD_GROW_MIN x 2 from its end, then freed. A block of
+ * THREAD_GROW_MIN comes from the heap's top (its bins hold nothing that
+ * big yet, so young), which tells where the room left begins; the rest
+ * is taken in blocks under MMAP_THRESHOLD. Asking for more than the
+ * room would make glibc begin a new heap and move the arena there, so
+ * the room is measured, not tried; a block that still lands elsewhere
+ * ends it (freed with the others). */
+static void fill_thread_heap(uintptr_t heap)
+{
+    void *kept[4];
+    size_t n = 0;
+    void *first = malloc(THREAD_GROW_MIN);
+    if (first && ((uintptr_t)first & ~(uintptr_t)(THREAD_HEAP - 1)) == heap) {
+        kept[n++] = first;
+        uintptr_t used = (uintptr_t)first + THREAD_GROW_MIN, end = heap + THREAD_HEAP;
+        uint64_t room = end - used > 2 * THREAD_GROW_MIN ? end - used - 2 * THREAD_GROW_MIN : 0;
+        while (room >= THREAD_GROW_MIN && n < sizeof kept / sizeof kept[0]) {
+            uint64_t size = room < THREAD_GROW ? room : THREAD_GROW;
+            void *block = malloc(size);
+            if (!block || ((uintptr_t)block & ~(uintptr_t)(THREAD_HEAP - 1)) != heap) {
+                free(block);
+                break;
+            }
+            kept[n++] = block;
+            room -= size;
+        }
+    } else {
+        free(first);
+    }
+    while (n)
+        free(kept[--n]);
+}
+#endif
 
 #ifdef HEAP_PAGES_POSSIBLE
 static struct {
@@ -115,5 +163,6 @@ void rg_heap_pages_tick(void)
         return;
     (void)madvise((void *)heap, THREAD_HEAP, MADV_HUGEPAGE);
     advised_heap = heap;
+    fill_thread_heap(heap);
 #endif
 }

@@ -11,7 +11,9 @@
  * get their own mmap) and advises what it has; rg_heap_pages_tick, called
  * now and then by a thread that allocates, advises what its arena has
  * grown by: the main arena's new break, or a thread arena's heap (a
- * 64 MiB reservation, advised whole). Pages touched before the advice
+ * 64 MiB reservation, advised whole, and made writable nearly whole at
+ * once, with no page touched, where glibc would mprotect it a page at a
+ * time, each time flushing the other threads' TLBs). Pages touched before the advice
  * stay 4 KiB; the kernel may still refuse a huge page (fragmentation),
  * which costs only speed.
  *
@@ -31,7 +33,8 @@
 int rg_heap_pages_begin(void);
 
 /* Advise the calling thread's arena's growth (a malloc and free of 64
- * bytes, and a madvise when it grew). */
+ * bytes, and a madvise when it grew; for a thread arena's new heap, also
+ * the blocks that make it writable, taken and freed). */
 void rg_heap_pages_tick(void);
 
 #endif
