@@ -428,6 +428,6 @@ const rg_detector rg_detector_complaints = {
     .save = complaints_save,
     .load = complaints_load,
     .kept = RG_KEPT_EVENT,
-    .state = "per transfer: its ts and counterparty in a ~85-115 B record and a 16 B queue entry; kept for "
+    .state = "per transfer: its ts and counterparty in a record and a queue entry, ~85-125 B in all; kept for "
              "history_horizon after the transfer",
 };
