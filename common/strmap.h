@@ -170,7 +170,7 @@ static inline void rg_strmap_prefetch_hashed(const rg_strmap *m, uint32_t hash, 
  * before and reads the map two or more stages later. On this project's
  * VM (AMD EPYC) a line that was only prefetched is often gone from the
  * caches a few events on, while one that was read stays: dedupe's slot,
- * prefetched three events ahead, still missed at its check on 15-30% of
+ * prefetched three events ahead, still missed to memory at its check on 8-25% of
  * the events (rdtsc around the load), and on under 1% once read a stage
  * later (docs/bench.md "Fifteenth round"). A read of a line not yet
  * arrived waits for it, where a prefetch would not: only for a line
