@@ -1,7 +1,7 @@
 /*
  * progress — replay's progress line on stderr (--progress) and the clock
  * it is timed by, for both paths: the one thread (replay.c) and the
- * reading step of --workers (workers_jobs.c). Owner: replay.
+ * reading step of --workers (workers_parse.c). Owner: replay.
  */
 #ifndef RG_REPLAY_PROGRESS_H
 #define RG_REPLAY_PROGRESS_H

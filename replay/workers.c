@@ -1,7 +1,8 @@
 /*
  * workers — replay --workers N (workers.h): the batches, the threads that
  * run the steps (reading among them) and the output step. The steps'
- * work is in workers_jobs.c.
+ * work is in workers_parse.c (read, parse) and workers_jobs.c (order,
+ * entity, decide).
  *
  * Scheduling: one lock over the batches' step flags; take_job says which
  * step a worker takes next. Steps are a batch of events long, so the
@@ -266,7 +267,7 @@ static int output(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
     return 0;
 }
 
-/* ---- reading (the step's work is w_read, workers_jobs.c) */
+/* ---- reading (the step's work is w_read, workers_parse.c) */
 
 /* After w_read (lock held): b joins the batches in flight, to be
  * parsed by the worker that read it, its lines still in that core's

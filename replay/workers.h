@@ -12,7 +12,7 @@
  *              event contract, rejects, and for each event its keys'
  *              partitions (keyed as `riskgate run` routes: c:ACCOUNT,
  *              p:PACKET, t:TRANSFER, the acting account; by the table
- *              hash, not Kafka's murmur2: workers_jobs.c key_task);
+ *              hash, not Kafka's murmur2: workers_parse.c key_task);
  *   order      in capture order, one batch after the other: dedupe and
  *              the watermark (an engine with the dedupe role), exactly as
  *              the single engine sees them, since they depend on every

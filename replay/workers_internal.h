@@ -1,6 +1,7 @@
 /*
- * workers_internal — what workers.c (threads, batches, reading, output)
- * and workers_jobs.c (the steps' work) share. Not a public interface.
+ * workers_internal — what workers.c (threads, batches, reading, output),
+ * workers_parse.c (reading and parsing a batch, its arena) and
+ * workers_jobs.c (the later steps' work) share. Not a public interface.
  */
 #ifndef RG_REPLAY_WORKERS_INTERNAL_H
 #define RG_REPLAY_WORKERS_INTERNAL_H
@@ -131,7 +132,8 @@ typedef struct w_reader {
  * failed (rc, error: the lines read before are still evaluated). */
 bool w_read(w_reader *r, w_batch *b);
 
-/* The steps (workers_jobs.c). 0, or -1 with the pool's error set. */
+/* The steps (w_parse: workers_parse.c; the others: workers_jobs.c). 0,
+ * or -1 with the pool's error set. */
 int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t errstr_size);
 int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size);
 int w_entity(w_pool *p, w_batch *b, size_t lane, size_t task, char *errstr, size_t errstr_size);
