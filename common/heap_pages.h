@@ -13,7 +13,9 @@
  * grown by: the main arena's new break, or a thread arena's heap (a
  * 64 MiB reservation, advised whole, and made writable nearly whole at
  * once, with no page touched, where glibc would mprotect it a page at a
- * time, each time flushing the other threads' TLBs). Pages touched before the advice
+ * time, each time flushing the other threads' TLBs; writable, it counts
+ * toward the kernel's commit charge at once, which only matters under
+ * strict overcommit, where a refusal leaves glibc's own growth). Pages touched before the advice
  * stay 4 KiB; the kernel may still refuse a huge page (fragmentation),
  * which costs only speed.
  *
