@@ -41,6 +41,11 @@
 #define THREAD_GROW_MIN (UINT64_C(1) << 20)
 
 #ifdef HEAP_PAGES_POSSIBLE
+/* The thread arena heap holding the block at `at` (glibc's heap_for_ptr:
+ * heaps are THREAD_HEAP-aligned). An address, not a pointer: the blocks
+ * asked about are never read (GCC takes a const pointer for a read). */
+static uintptr_t heap_of(uintptr_t at) { return at & ~(uintptr_t)(THREAD_HEAP - 1); }
+
 /* The calling thread's heap (the THREAD_HEAP-aligned mapping at `heap`)
  * taken up to THREAD_GROW_MIN x 2 from its end, then freed. A block of
  * THREAD_GROW_MIN comes from the heap's top (its bins hold nothing that
@@ -54,14 +59,14 @@ static void fill_thread_heap(uintptr_t heap)
     void *kept[4];
     size_t n = 0;
     void *first = malloc(THREAD_GROW_MIN);
-    if (first && ((uintptr_t)first & ~(uintptr_t)(THREAD_HEAP - 1)) == heap) {
+    if (first && heap_of((uintptr_t)first) == heap) {
         kept[n++] = first;
         uintptr_t used = (uintptr_t)first + THREAD_GROW_MIN, end = heap + THREAD_HEAP;
         uint64_t room = end - used > 2 * THREAD_GROW_MIN ? end - used - 2 * THREAD_GROW_MIN : 0;
         while (room >= THREAD_GROW_MIN && n < sizeof kept / sizeof kept[0]) {
             uint64_t size = room < THREAD_GROW ? room : THREAD_GROW;
             void *block = malloc(size);
-            if (!block || ((uintptr_t)block & ~(uintptr_t)(THREAD_HEAP - 1)) != heap) {
+            if (!block || heap_of((uintptr_t)block) != heap) {
                 free(block);
                 break;
             }
@@ -158,7 +163,7 @@ void rg_heap_pages_tick(void)
      * that outgrows it starts another heap, advised at the first tick
      * whose block comes from there. */
     static _Thread_local uintptr_t advised_heap;
-    uintptr_t heap = at & ~(uintptr_t)(THREAD_HEAP - 1);
+    uintptr_t heap = heap_of(at);
     if (heap == advised_heap)
         return;
     (void)madvise((void *)heap, THREAD_HEAP, MADV_HUGEPAGE);
