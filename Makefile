@@ -50,12 +50,13 @@ build-asan: deps $(ASAN)/CMakeCache.txt
 test: test-deps geoip build-asan build
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN) --output-on-failure -j$(JOBS)
-	@# What the sanitizers replace (malloc), checked in the optimised build;
+	@# What the sanitizers replace or turn off (malloc, exit_keep), checked in
+	@# the optimised build;
 	@# and the program users run (profile-guided, link-time optimised)
 	@# decides as the sanitized one: the golden cases, the sample's planted
 	@# cases, back-testing, --workers N against one worker.
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) \
-	  -R '^(test_heap_pages|cli_golden|cli_sample_score|cli_backtest|cli_workers_equivalence)$$'
+	  -R '^(test_heap_pages|test_exit_keep|cli_golden|cli_sample_score|cli_backtest|cli_workers_equivalence)$$'
 	@# The workers' threads under ThreadSanitizer, quickly (test-threads).
 	$(MAKE) --no-print-directory build-tsan
 	RG_EQUIV_QUICK=1 $(TSAN_RUN)

@@ -129,6 +129,7 @@ int rg_cmd_backtest(int argc, char **argv)
         .progress = progress == -1 ? isatty(STDERR_FILENO) : progress,
         .workers = (int)workers,
         .geo = geo,
+        .exit_after = true,
     };
     rc = RG_EXIT_FAILURE;
     if (rg_replay_run(&ro, &res, err, sizeof err) != 0) {
@@ -154,8 +155,8 @@ done:
     rg_replay_result_free(&res);
     rg_strbuf_free(&text);
     rg_backtest_free(bt);
-    rg_engine_free(old_e);
-    rg_engine_free(new_e);
+    rg_engine_leave_to_exit(old_e);   /* the process exits next (engine.h) */
+    rg_engine_leave_to_exit(new_e);
     rg_geo_close(geo);
     rg_ruleset_free(old_rs);
     rg_ruleset_free(new_rs);

@@ -241,6 +241,7 @@ int rg_cmd_replay(int argc, char **argv)
         .pipeline = pipeline,
         .workers = (int)workers,
         .geo = geo,
+        .exit_after = true,
     };
     rg_replay_result res;
     int run_rc = rg_replay_run(&ro, &res, err, sizeof err);
@@ -282,7 +283,7 @@ done:
     if (out && rg_cli_close_out(PROG, out, out_path) != 0)
         rc = RG_EXIT_FAILURE;
     rg_pipeline_free(pipeline);
-    rg_engine_free(engine);
+    rg_engine_leave_to_exit(engine);   /* the process exits next: its state is not walked to be freed */
     rg_geo_close(geo);
     rg_ruleset_free(rs);
     return rc;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/exit_keep.h"
 #include "../common/strbuf.h"
 #include "../common/strmap.h"
 #include "../rules/eval.h"
@@ -76,6 +77,12 @@ void rg_engine_free(rg_engine *e)
     free(e->rule_hits);
     free(e->plan.rules);
     free(e);
+}
+
+void rg_engine_leave_to_exit(rg_engine *e)
+{
+    if (!rg_exit_keep(e))
+        rg_engine_free(e);
 }
 
 const rg_ruleset *rg_engine_ruleset(const rg_engine *e) { return e->rs; }

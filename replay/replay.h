@@ -49,6 +49,9 @@ typedef struct rg_replay_opts {
      * geo is the handle the workers' engines use. */
     int workers;
     const rg_geo *geo;
+    /* The process exits after the run (replay, backtest): the workers'
+     * engines are left to the exit (rg_engine_leave_to_exit), not freed. */
+    bool exit_after;
 } rg_replay_opts;
 
 #define RG_REPLAY_MAX_LANES 2

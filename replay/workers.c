@@ -105,13 +105,21 @@ static int lane_init(w_pool *p, w_lane *l, const rg_replay_lane *src, char *errs
     return 0;
 }
 
+static void engine_done(const w_pool *p, rg_engine *e)
+{
+    if (p->o->exit_after)
+        rg_engine_leave_to_exit(e);
+    else
+        rg_engine_free(e);
+}
+
 static void lane_free(w_pool *p, w_lane *l)
 {
-    rg_engine_free(l->order);
+    engine_done(p, l->order);
     for (size_t t = 0; l->entity && t < p->tasks; t++)
-        rg_engine_free(l->entity[t]);
+        engine_done(p, l->entity[t]);
     for (size_t t = 0; l->decide && t < p->tasks; t++)
-        rg_engine_free(l->decide[t]);
+        engine_done(p, l->decide[t]);
     free(l->entity);
     free(l->decide);
 }
