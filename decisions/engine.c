@@ -208,19 +208,21 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
 }
 
 /* Table hashes of ev's ids (0 for those it lacks or this engine does not
- * look up). */
-static void hash_ids(const rg_engine *e, const rg_event *ev, rg_event_hashes *h)
+ * look up): the caller's when it gave them (rg_engine_prefetch_hashed),
+ * else made here. */
+static void hash_ids(const rg_engine *e, const rg_event *ev, const rg_event_hashes *given, rg_event_hashes *h)
 {
     /* Only the ids this engine looks up: a decide task's families never
      * read the counterparty's record, an entity task's the account's. */
     bool by_id = e->role.dedupe || e->plan.n_prefetch;
-    h->event_id = by_id && ev->event_id ? rg_strmap_hash(ev->event_id, ev->event_id_len) : 0;
-    h->account = e->plan.prefetch_account && ev->account ? rg_strmap_hash(ev->account, ev->account_len) : 0;
-    h->counterparty = e->plan.prefetch_counterparty && ev->counterparty
-                          ? rg_strmap_hash(ev->counterparty, ev->counterparty_len)
-                          : 0;
-    h->packet_id = by_id && ev->packet_id ? rg_strmap_hash(ev->packet_id, ev->packet_id_len) : 0;
-    h->ref = by_id && ev->ref ? rg_strmap_hash(ev->ref, ev->ref_len) : 0;
+#define ID_HASH(id, wanted) \
+    (!(wanted) || !ev->id ? 0 : given ? given->id : rg_strmap_hash(ev->id, ev->id##_len))
+    h->event_id = ID_HASH(event_id, by_id);
+    h->account = ID_HASH(account, e->plan.prefetch_account);
+    h->counterparty = ID_HASH(counterparty, e->plan.prefetch_counterparty);
+    h->packet_id = ID_HASH(packet_id, by_id);
+    h->ref = ID_HASH(ref, by_id);
+#undef ID_HASH
 }
 
 typedef struct rg_engine_ahead ahead_entry;
@@ -228,20 +230,20 @@ typedef struct rg_engine_ahead ahead_entry;
 /* A new ring entry for ev, its ids hashed (the hashes stay for stages 1
  * and 2, one and two events later, and the process stage's account
  * hints). */
-static ahead_entry *ahead_new(rg_engine *e, const rg_event *ev)
+static ahead_entry *ahead_new(rg_engine *e, const rg_event *ev, const rg_event_hashes *ids)
 {
     const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
     ahead_entry *a = &e->ahead[e->ahead_next++ % n_ahead];
     a->ev = ev;
     a->peeked = false;
-    hash_ids(e, ev, &a->h);
+    hash_ids(e, ev, ids, &a->h);
     return a;
 }
 
 /* Stage 0: ev's entry, and the table slots of its lookups fetched. */
-static void prefetch_slots(rg_engine *e, const rg_event *ev, uint32_t families)
+static void prefetch_slots(rg_engine *e, const rg_event *ev, const rg_event_hashes *ids, uint32_t families)
 {
-    const ahead_entry *a = ahead_new(e, ev);
+    const ahead_entry *a = ahead_new(e, ev, ids);
     if (e->role.dedupe)
         rg_dedupe_prefetch(e->dedupe, a->h.event_id, 0);
     if (e->plan.prefetch_account)
@@ -312,8 +314,14 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage)
 
 void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, uint32_t families)
 {
+    rg_engine_prefetch_hashed(e, ev, NULL, stage, families);
+}
+
+void rg_engine_prefetch_hashed(rg_engine *e, const rg_event *ev, const rg_event_hashes *ids, int stage,
+                               uint32_t families)
+{
     if (stage < 1) {
-        prefetch_slots(e, ev, families);
+        prefetch_slots(e, ev, ids, families);
         return;
     }
     /* Callers give stage 0 of the next event first, then stage 1 of the
@@ -323,7 +331,7 @@ void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, ui
     const size_t n_ahead = sizeof e->ahead / sizeof e->ahead[0];
     ahead_entry *a = &e->ahead[(e->ahead_next - 1 - (unsigned)stage) % n_ahead];
     if (a->ev != ev && !(a = ahead_of(e, ev, false)))
-        a = ahead_new(e, ev);
+        a = ahead_new(e, ev, ids);
     if (stage == 1)
         prefetch_records(e, ev, a, families);
     else if (stage == 2)

@@ -187,6 +187,16 @@ void rg_engine_prefetch(rg_engine *e, const rg_event *ev, int stage);
  * are fetched whatever `families` says: stage 2 with none fetches the
  * GeoIP answer alone. */
 void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, uint32_t families);
+/* The same, with ev's ids already hashed (rg_strmap_hash; 0 for an id ev
+ * lacks), once for every engine that sees ev: replay --workers' parse
+ * hashes them where the line was just read, and the keyed tasks, on
+ * other cores, take their ids' hashes from there instead of reading the
+ * strings again to hash them. NULL: hashed here. The hashes only steer
+ * fetches and hints that are checked against the keys (every lookup
+ * hashes its key itself), so a wrong one costs speed, never a decision
+ * (checked: hashes off by one bit gave the same decisions). */
+void rg_engine_prefetch_hashed(rg_engine *e, const rg_event *ev, const struct rg_event_hashes *ids, int stage,
+                               uint32_t families);
 
 /* The watermark (rg_engine_stats.watermark_ms) alone, per event. */
 int64_t rg_engine_watermark(const rg_engine *e);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../common/strbuf.h"
+#include "../detectors/detector.h"
 #include "../ingest/event_parse.h"
 #include "workers.h"
 
@@ -50,6 +51,7 @@ typedef struct w_event {
     uint32_t strings_len;       /* fetched whole ahead of the keyed tasks */
     const char *raw;            /* the line, or an envelope's payload (arena) */
     size_t raw_len;
+    rg_event_hashes ids;        /* its ids' table hashes, made by the parse (rg_engine_prefetch_hashed) */
     int32_t decide_task;        /* partition of the acting account */
     uint32_t line;              /* its line in the batch */
 } w_event;

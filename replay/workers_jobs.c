@@ -70,7 +70,7 @@ static void prefetch_order(rg_engine *order, const w_batch *b, size_t i)
     if (i + 3 < b->n_events)
         prefetch_event_strings(&b->events[i + 3]);
     if (i + 2 < b->n_events)
-        rg_engine_prefetch_families(order, &b->events[i + 2].ev, 0, 0);
+        rg_engine_prefetch_hashed(order, &b->events[i + 2].ev, &b->events[i + 2].ids, 0, 0);
 }
 
 int w_order(w_pool *p, w_batch *b, char *errstr, size_t errstr_size)
@@ -134,7 +134,8 @@ static void prefetch_ahead(rg_engine *e, const w_batch *b, const w_batch_lane *b
         uint32_t families = entity ? bl->events[item / per_event].route[item % per_event].family : RG_FAMILIES_ALL;
         if (stage == 2 && !entity)
             families = 0;
-        rg_engine_prefetch_families(e, &b->events[item / per_event].ev, stage, families);
+        const w_event *we = &b->events[item / per_event];
+        rg_engine_prefetch_hashed(e, &we->ev, &we->ids, stage, families);
     }
     if (!entity && n + 2 < work->n) {
         const w_lane_event *le = &bl->events[work->item[n + 2]];

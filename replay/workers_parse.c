@@ -147,17 +147,32 @@ int w_line_reject(w_batch *b, w_line *ln, const rg_capture_item *item)
  * before the task is taken from the top, so a task's keys do not share
  * the low bits their own maps place them by. Keys of two families may
  * meet on one task: each family has its own maps there. */
-static int32_t key_task(const char *id, size_t len, size_t n)
+static int32_t key_task(uint32_t id_hash, size_t n)
 {
     if (n <= 1)
         return 0;
-    uint32_t mixed = rg_strmap_hash(id, len) * UINT32_C(0x9e3779b1);
+    uint32_t mixed = id_hash * UINT32_C(0x9e3779b1);
     return (int32_t)(((uint64_t)mixed * n) >> 32);
+}
+
+/* The table hashes of ev's ids, for the routing here and for every
+ * engine that sees the event (rg_engine_prefetch_hashed): made once, by
+ * the parse, where the strings were just read; a keyed task on the other
+ * core would read them again only to hash them. */
+static void hash_ids(const rg_event *ev, rg_event_hashes *ids)
+{
+#define ID_HASH(id) (ev->id ? rg_strmap_hash(ev->id, ev->id##_len) : 0)
+    ids->event_id = ID_HASH(event_id);
+    ids->account = ID_HASH(account);
+    ids->counterparty = ID_HASH(counterparty);
+    ids->packet_id = ID_HASH(packet_id);
+    ids->ref = ID_HASH(ref);
+#undef ID_HASH
 }
 
 /* Where ev goes in lane l: the routing table of docs/scale-out.md (what
  * stages/ingest.c sends), for the families the lane's rules use. */
-static void route(const w_lane *l, const rg_event *ev, size_t tasks, w_lane_event *le)
+static void route(const w_lane *l, const rg_event *ev, const rg_event_hashes *ids, size_t tasks, w_lane_event *le)
 {
     for (int k = 0; k < W_MAX_ROUTES; k++)
         le->route[k] = (w_route){.task = -1};
@@ -165,27 +180,27 @@ static void route(const w_lane *l, const rg_event *ev, size_t tasks, w_lane_even
     switch (ev->type) {
     case RG_EV_TRANSFER:
         if (l->to_counterparty)
-            le->route[k++] = (w_route){key_task(ev->counterparty, ev->counterparty_len, tasks),
+            le->route[k++] = (w_route){key_task(ids->counterparty, tasks),
                                        l->bit_counterparty, true};
         if (l->to_complaints)
             le->route[k++] =
-                (w_route){key_task(ev->event_id, ev->event_id_len, tasks), l->bit_complaints, false};
+                (w_route){key_task(ids->event_id, tasks), l->bit_complaints, false};
         break;
     case RG_EV_ACCOUNT_OPEN:
         if (l->to_counterparty)
             le->route[k++] =
-                (w_route){key_task(ev->account, ev->account_len, tasks), l->bit_counterparty, false};
+                (w_route){key_task(ids->account, tasks), l->bit_counterparty, false};
         break;
     case RG_EV_RED_PACKET_SEND:
     case RG_EV_RED_PACKET_CLAIM:
         if (l->to_packets)
-            le->route[k++] = (w_route){key_task(ev->packet_id, ev->packet_id_len, tasks), l->bit_packets,
+            le->route[k++] = (w_route){key_task(ids->packet_id, tasks), l->bit_packets,
                                        ev->type == RG_EV_RED_PACKET_CLAIM};
         break;
     case RG_EV_COMPLAINT:
     case RG_EV_RECALL_REQUEST:
         if (l->to_complaints && ev->ref)
-            le->route[k++] = (w_route){key_task(ev->ref, ev->ref_len, tasks), l->bit_complaints, true};
+            le->route[k++] = (w_route){key_task(ids->ref, tasks), l->bit_complaints, true};
         break;
     default:
         break;
@@ -292,12 +307,13 @@ int w_parse(w_pool *p, w_batch *b, rg_event_parser *parser, char *errstr, size_t
         }
         we->raw_len = item.raw_len;
         we->line = (uint32_t)i;
-        /* Routed by the parser's copy of the ids: the event's were just
+        /* Hashed from the parser's copy of the ids: the event's were just
          * written, and a hash reading their last bytes waited for those
          * stores (1.7% of --workers 2's samples). */
-        we->decide_task = key_task(item.event.account, item.event.account_len, tasks);
+        hash_ids(&item.event, &we->ids);
+        we->decide_task = key_task(we->ids.account, tasks);
         for (size_t l = 0; l < lanes; l++)
-            route(w_pool_lane(p, l), &item.event, tasks, &b->lane[l].events[b->n_events]);
+            route(w_pool_lane(p, l), &item.event, &we->ids, tasks, &b->lane[l].events[b->n_events]);
         ln->event = (int32_t)b->n_events++;
     }
     rg_strbuf_free(&source);
