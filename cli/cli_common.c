@@ -284,12 +284,3 @@ int rg_cli_parse_workers(const char *prog, const char *arg, long *out)
     return 0;
 }
 
-bool rg_cli_workers_possible(const char *prog, const rg_ruleset *rs, bool quiet)
-{
-    const char *why;
-    if (rg_workers_possible(rs, &why))
-        return true;
-    if (!quiet)
-        fprintf(stderr, "%s: evaluating on one thread: %s (docs/bench.md)\n", prog, why);
-    return false;
-}

@@ -88,11 +88,9 @@ const char *rg_cli_geoip_append(const char *so_far, const char *arg);
 
 /* --workers (replay, backtest): the default, the machine's online cores
  * (at most RG_WORKERS_MAX); a value 1..RG_WORKERS_MAX parsed into *out, or
- * "PROG: --workers needs ..." printed and -1; and whether the rule set can
- * run on several workers, printing why not (unless quiet) when it cannot. */
+ * "PROG: --workers needs ..." printed and -1. */
 long rg_cli_default_workers(void);
 int rg_cli_parse_workers(const char *prog, const char *arg, long *out);
-bool rg_cli_workers_possible(const char *prog, const rg_ruleset *rs, bool quiet);
 
 /* Open FILE for writing ("-" or NULL: standard output); on failure prints
  * "PROG: cannot write WHAT PATH: reason" and returns NULL. */

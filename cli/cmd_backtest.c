@@ -118,9 +118,6 @@ int rg_cmd_backtest(int argc, char **argv)
 
     rg_replay_lane lanes[2] = {{.engine = old_e, .sink = rg_backtest_sink(bt, 0)},
                                {.engine = new_e, .sink = rg_backtest_sink(bt, 1)}};
-    if (workers > 1 && (!rg_cli_workers_possible("riskgate backtest", old_rs, false) ||
-                        !rg_cli_workers_possible("riskgate backtest", new_rs, false)))
-        workers = 1;
     rg_replay_opts ro = {
         .captures = (const char *const *)argv + optind,
         .n_captures = (size_t)(argc - optind),

@@ -229,8 +229,6 @@ int rg_cmd_replay(int argc, char **argv)
         goto done;
     }
     rg_replay_lane lane = {.engine = engine, .sink = &sinks};
-    if (workers > 1 && !stages && !rg_cli_workers_possible(PROG, rs, quiet))
-        workers = 1;
     rg_replay_opts ro = {
         .captures = (const char *const *)argv + optind,
         .n_captures = (size_t)(argc - optind),

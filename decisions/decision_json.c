@@ -117,8 +117,19 @@ bool rg_rule_subject_cooldown(const rg_rule *r)
     return false;
 }
 
+bool rg_rule_cross_cooldown(const rg_rule *r)
+{
+    if (r->cooldown_ms <= 0)
+        return false;
+    for (size_t t = 0; t < r->n_then; t++)
+        if (r->then[t].subject != RG_SUBJ_ACCOUNT)
+            return true;
+    return false;
+}
+
 void rg_decision_builder_apply_cooldowns(rg_decision_builder *b, rg_cooldowns *c, const char *const *held,
-                                         const size_t *held_lens, size_t n_held, int64_t watermark_ms)
+                                         const size_t *held_lens, size_t n_held, bool defer_cross,
+                                         int64_t watermark_ms)
 {
     for (size_t g = 0; g < b->n_groups; g++) {
         rg_subject_group *grp = &b->groups[g];
@@ -126,7 +137,13 @@ void rg_decision_builder_apply_cooldowns(rg_decision_builder *b, rg_cooldowns *c
             grp->held = held_lens[k] == grp->subject_len && memcmp(held[k], grp->subject, grp->subject_len) == 0;
         for (size_t i = 0; i < grp->n_hits; i++) {
             const rg_rule *r = grp->hits[i].rule;
-            if (r->cooldown_ms > 0 && !(grp->held && rg_rule_subject_cooldown(r)))
+            if (r->cooldown_ms <= 0)
+                continue;
+            if (defer_cross && rg_rule_cross_cooldown(r)) {
+                grp->held = true;   /* the caller applies it, in capture order */
+                continue;
+            }
+            if (!(grp->held && rg_rule_subject_cooldown(r)))
                 grp->hits[i].suppressed = rg_cooldowns_suppress(c, r->id, grp->subject, grp->subject_len,
                                                                 b->ev->ts_ms, r->cooldown_ms, watermark_ms);
         }

@@ -92,9 +92,13 @@ static inline size_t rg_decision_builder_groups(const rg_decision_builder *b) { 
 /* Mark hits within their rule's cooldown as suppressed. Groups whose
  * subject is one of the n_held `held` subjects are marked held and skip
  * the cooldowns rg_rule_subject_cooldown() names (their subject's task
- * applies those). watermark_ms: as rg_cooldowns_suppress. */
+ * applies those). With defer_cross, the cooldowns rg_rule_cross_cooldown()
+ * names are skipped in every group, and a group with such a hit is marked
+ * held (the caller applies them: rg_engine_role.defer_cross_cooldowns).
+ * watermark_ms: as rg_cooldowns_suppress. */
 void rg_decision_builder_apply_cooldowns(rg_decision_builder *b, rg_cooldowns *c, const char *const *held,
-                                         const size_t *held_lens, size_t n_held, int64_t watermark_ms);
+                                         const size_t *held_lens, size_t n_held, bool defer_cross,
+                                         int64_t watermark_ms);
 
 /* The decision for group g; NULL on allocation failure. */
 const rg_decision *rg_decision_builder_build(rg_decision_builder *b, rg_eval_ctx *ctx, size_t g);

@@ -382,7 +382,8 @@ static int decide(rg_engine *e, const rg_event *ev, const char *raw, size_t raw_
 
     int sink_failed = 0;
     if (rg_decision_builder_groups(b) > 0) {
-        rg_decision_builder_apply_cooldowns(b, e->cooldowns, e->held, e->held_lens, e->n_held, ctx->watermark_ms);
+        rg_decision_builder_apply_cooldowns(b, e->cooldowns, e->held, e->held_lens, e->n_held,
+                                            e->role.defer_cross_cooldowns, ctx->watermark_ms);
         for (size_t g = 0; g < rg_decision_builder_groups(b); g++) {
             const rg_decision *d = rg_decision_builder_build(b, ctx, g);
             if (!d) {

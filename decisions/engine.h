@@ -73,8 +73,11 @@ typedef struct rg_decision {
     bool emit;
     /* The subject was held (rg_engine_hold_subjects): the cooldowns of the
      * rules rg_rule_subject_cooldown() names are NOT applied here; the
-     * subject's task applies them and finishes the decision. emit and
-     * actions count only the cooldowns applied. */
+     * subject's task applies them and finishes the decision. Or the role
+     * defers cooldowns (defer_cross_cooldowns), and one of the hits is of
+     * a rule rg_rule_cross_cooldown() names: the caller applies those.
+     * emit and actions count only the cooldowns applied, and the engine's
+     * counters leave the decision to whoever finishes it. */
     bool held;
 } rg_decision;
 
@@ -109,6 +112,12 @@ typedef struct rg_engine_role {
      * (stage_values.h): every stage is a thread of this process on the
      * same rule set object (replay --workers), never another process. */
     bool ship_by_slot;
+    /* Leave the cooldowns of rules whose (rule, subject) pairs arise from
+     * many acting accounts (rg_rule_cross_cooldown) to the caller, which
+     * applies them in capture order: the decisions they touch come out
+     * held (rg_decision.held). replay --workers' decide tasks, each keyed
+     * by acting account, with the output step applying them. */
+    bool defer_cross_cooldowns;
 } rg_engine_role;
 
 #define RG_FAMILIES_ALL UINT32_MAX
@@ -218,6 +227,12 @@ void rg_engine_hold_subjects(rg_engine *e, const char *const *subjects, const si
  * has a cooldown and aims an action at a transfer's counterparty, so its
  * (rule, subject) pairs arise from many acting accounts. */
 bool rg_rule_subject_cooldown(const rg_rule *r);
+/* Whether rule r has a cooldown and aims an action at any subject other
+ * than the acting account (a transfer's counterparty, a complaint's
+ * ref_counterparty): its pairs arise from many acting accounts, so a
+ * split keyed by acting account keeps them in one place
+ * (rg_engine_role.defer_cross_cooldowns). */
+bool rg_rule_cross_cooldown(const rg_rule *r);
 
 /*
  * Swap to a new rule set between two events (SIGHUP reload). A detector

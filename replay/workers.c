@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../common/heap_pages.h"
+#include "../decisions/cooldown.h"
 #include "../detectors/detector.h"
 #include "../ingest/capture.h"
 #include "progress.h"
@@ -49,22 +50,6 @@ size_t w_pool_tasks(const w_pool *p) { return p->tasks; }
 size_t w_pool_lanes(const w_pool *p) { return p->n_lanes; }
 w_lane *w_pool_lane(w_pool *p, size_t lane) { return &p->lane[lane]; }
 
-bool rg_workers_possible(const rg_ruleset *rs, const char **why)
-{
-    for (size_t i = 0; i < rg_ruleset_rule_count(rs); i++) {
-        const rg_rule *r = rg_ruleset_rule(rs, i);
-        if (r->cooldown_ms <= 0)
-            continue;
-        for (size_t t = 0; t < r->n_then; t++) {
-            if (r->then[t].subject != RG_SUBJ_ACCOUNT) {
-                *why = "a rule has a cooldown on a subject other than the acting account";
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
 /* ---- engines */
 
 /* Family `name`'s bit, and whether rs uses any of its names. */
@@ -89,7 +74,11 @@ static int lane_init(w_pool *p, w_lane *l, const rg_replay_lane *src, char *errs
     rg_engine_role order = {.families = 0, .dedupe = true, .decide = false};
     rg_engine_role entity = {.families = upstream, .external_watermark = true, .ship_by_slot = true};
     rg_engine_role decide = {.families = RG_FAMILIES_ALL & ~upstream, .decide = true, .external_watermark = true,
-                             .ship_by_slot = true};
+                             .ship_by_slot = true, .defer_cross_cooldowns = true};
+    if (!(l->cross_cooldowns = rg_cooldowns_new())) {
+        snprintf(errstr, errstr_size, "out of memory creating the workers' cooldowns");
+        return -1;
+    }
     l->entity = calloc(p->tasks, sizeof *l->entity);
     l->decide = calloc(p->tasks, sizeof *l->decide);
     if (!l->entity || !l->decide) {
@@ -122,10 +111,13 @@ static void lane_free(w_pool *p, w_lane *l)
         engine_done(p, l->decide[t]);
     free(l->entity);
     free(l->decide);
+    rg_cooldowns_free(l->cross_cooldowns);
+    rg_strbuf_free(&l->finished_json);
 }
 
 /* The lane's counters: dedupe's and the watermark from the order step,
- * decisions and hits summed over the decide tasks. */
+ * decisions and hits summed over the decide tasks, and the decisions the
+ * output step finished (w_emit_decisions). */
 static int lane_result(w_pool *p, size_t l, rg_replay_lane_result *out, uint64_t *hits)
 {
     w_lane *lane = &p->lane[l];
@@ -135,6 +127,10 @@ static int lane_result(w_pool *p, size_t l, rg_replay_lane_result *out, uint64_t
     out->stats = order;
     out->stats.n_rules = rg_ruleset_rule_count(lane->rs);
     out->stats.rule_hits = hits;
+    out->stats.decisions += lane->finished.decisions;
+    out->stats.suppressed += lane->finished.suppressed;
+    for (int a = 0; a < RG_ACT_COUNT; a++)
+        out->stats.actions[a] += lane->finished.actions[a];
     for (size_t t = 0; t < p->tasks; t++) {
         rg_engine_stats d;
         rg_engine_get_stats(lane->decide[t], &d);

@@ -48,11 +48,15 @@
  * different moments, answer alike (docs/state.md, "Late events";
  * tests/cli/workers_equivalence.sh, the "late" capture).
  *
- * Not for rule sets with a cooldown on a subject other than the acting
- * account: such a (rule, subject) pair is reached from many accounts'
- * decide partitions (docs/scale-out.md keeps them at the subject's own
- * task; here the output step could, but does not): rg_workers_possible
- * says why, and the callers run them on one thread.
+ * Cooldowns on a subject other than the acting account (a transfer's
+ * counterparty, a complaint's ref_counterparty): such a (rule, subject)
+ * pair is reached from many accounts' decide partitions, so the decide
+ * tasks leave those rules' cooldowns (rg_rule_cross_cooldown) to the
+ * output step, which sees every decision in capture order and applies
+ * them there, judged by the watermark before the event as the one engine
+ * judges them (rg_engine_role.defer_cross_cooldowns; docs/scale-out.md
+ * keeps them at the subject's own task instead). Every rule set runs on
+ * the workers.
  *
  * Memory: at most 4 x workers + 2 batches of 1,024 lines are in flight
  * (none is read until the output step frees one), plus each task's
@@ -69,10 +73,6 @@
 
 /* The most worker threads (and partitions). */
 #define RG_WORKERS_MAX 64
-
-/* Whether rs can run on several workers; when not, *why says what stops
- * it (static text). */
-bool rg_workers_possible(const rg_ruleset *rs, const char **why);
 
 /* rg_replay_run with o->workers threads (>= 2); the lanes' engines give
  * the rule sets (they are not used themselves: each task makes its own).

@@ -113,6 +113,16 @@ typedef struct w_lane {
     rg_engine **entity, **decide;   /* [tasks] */
     bool to_counterparty, to_packets, to_complaints;
     uint32_t bit_counterparty, bit_packets, bit_complaints;
+    /* The output step's, for the decisions the decide tasks leave held:
+     * the cooldowns of the rules whose pairs arise from many acting
+     * accounts (rg_rule_cross_cooldown), applied in capture order as the
+     * one engine applies them, and the counters of what it finished. */
+    struct rg_cooldowns *cross_cooldowns;
+    rg_strbuf finished_json;
+    uint32_t since_expire;
+    struct {
+        uint64_t decisions, suppressed, actions[RG_ACT_COUNT];
+    } finished;
 } w_lane;
 
 typedef struct w_pool w_pool;

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "../common/strmap.h"
+#include "../decisions/cooldown.h"
+#include "../decisions/decision_json.h"
 #include "workers_internal.h"
 
 int w_list_push(w_list *l, uint32_t v)
@@ -287,6 +289,54 @@ int w_decide(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
     return 0;
 }
 
+/* How often (decisions finished) the output step forgets cooldowns that
+ * ended: when changes nothing (rg_cooldowns_suppress judges by the
+ * watermark), only how much is kept. */
+#define EXPIRE_EVERY 4096
+
+/* A held decision (rg_engine_role.defer_cross_cooldowns) finished by the
+ * output step, in capture order: the cooldowns of its hits' rules that
+ * the decide task left (rg_rule_cross_cooldown), judged by the watermark
+ * before the event as the one engine judges them; then its actions,
+ * emit and JSON again, and the lane's counters. -1 out of memory. */
+static int finish_held(w_lane *lane, rg_decision *d, rg_decision_hit *hits, int64_t watermark_ms)
+{
+    size_t subject_len = strlen(d->subject);
+    unsigned actions = 0;
+    for (size_t k = 0; k < d->n_hits; k++) {
+        const rg_rule *r = hits[k].rule;
+        if (r && rg_rule_cross_cooldown(r))
+            hits[k].suppressed = rg_cooldowns_suppress(lane->cross_cooldowns, r->id, d->subject, subject_len,
+                                                       d->ts_ms, r->cooldown_ms, watermark_ms);
+        if (!hits[k].suppressed)
+            actions |= hits[k].actions;
+    }
+    rg_strbuf *j = &lane->finished_json;
+    rg_strbuf_reset(j);
+    rg_decision_json_write(j, d->decision_id, strlen(d->decision_id), d->event->event_id, d->event->event_id_len,
+                           d->event_type, d->subject, subject_len, actions, hits, d->n_hits, d->ts_ms, d->ruleset);
+    if (!rg_strbuf_ok(j))
+        return -1;
+    d->json = j->data;
+    d->json_len = j->len;
+    d->actions = actions;
+    d->emit = actions != 0;
+    d->held = false;
+    if (d->emit) {
+        lane->finished.decisions++;
+        for (int a = 0; a < RG_ACT_COUNT; a++)
+            if (actions & RG_ACT_BIT(a))
+                lane->finished.actions[a]++;
+    } else {
+        lane->finished.suppressed++;
+    }
+    if (++lane->since_expire >= EXPIRE_EVERY) {
+        lane->since_expire = 0;
+        rg_cooldowns_expire(lane->cross_cooldowns, watermark_ms);
+    }
+    return 0;
+}
+
 int w_emit_decisions(w_pool *p, w_batch *b, size_t l, size_t task, uint32_t event)
 {
     w_batch_lane *bl = &b->lane[l];
@@ -318,7 +368,9 @@ int w_emit_decisions(w_pool *p, w_batch *b, size_t l, size_t task, uint32_t even
                          .actions = h.actions, .hits = hv, .n_hits = h.n_hits, .ruleset = h.ruleset,
                          .json = rec + h.json, .json_len = h.json_len, .event = &we->ev, .event_raw = we->raw,
                          .event_raw_len = we->raw_len, .emit = h.emit, .held = h.held};
-        if (rg_sink_decision(sink, &d, NULL) < 0)
+        if (d.held && finish_held(w_pool_lane(p, l), &d, hv, bl->events[event].watermark_ms) != 0)
+            rc = -1;
+        else if (rg_sink_decision(sink, &d, NULL) < 0)
             rc = -1;
     }
     free(many);
