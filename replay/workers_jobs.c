@@ -290,8 +290,8 @@ int w_decide(w_pool *p, w_batch *b, size_t l, size_t task, char *errstr, size_t 
 }
 
 /* How often (decisions finished) the output step forgets cooldowns that
- * ended: when changes nothing (rg_cooldowns_suppress judges by the
- * watermark), only how much is kept. */
+ * ended. When it does changes no decision (rg_cooldowns_suppress judges
+ * by the watermark), only how much is kept. */
 #define EXPIRE_EVERY 4096
 
 /* A held decision (rg_engine_role.defer_cross_cooldowns) finished by the
