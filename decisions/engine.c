@@ -207,22 +207,35 @@ rg_engine_result rg_engine_process_stage(rg_engine *e, const rg_event *ev, const
     return sink_failed ? RG_ENGINE_SINK_ERROR : RG_ENGINE_OK;
 }
 
+void rg_engine_hash_ids(const rg_event *ev, rg_event_hashes *ids)
+{
+#define ID_HASH(id) (ev->id ? rg_strmap_hash(ev->id, ev->id##_len) : 0)
+    ids->event_id = ID_HASH(event_id);
+    ids->account = ID_HASH(account);
+    ids->counterparty = ID_HASH(counterparty);
+    ids->packet_id = ID_HASH(packet_id);
+    ids->ref = ID_HASH(ref);
+#undef ID_HASH
+}
+
 /* Table hashes of ev's ids (0 for those it lacks or this engine does not
  * look up): the caller's when it gave them (rg_engine_prefetch_hashed),
- * else made here. */
+ * else made here. The one engine of replay looks every id up anyway. */
 static void hash_ids(const rg_engine *e, const rg_event *ev, const rg_event_hashes *given, rg_event_hashes *h)
 {
+    rg_event_hashes all;
+    if (!given) {
+        rg_engine_hash_ids(ev, &all);
+        given = &all;
+    }
     /* Only the ids this engine looks up: a decide task's families never
      * read the counterparty's record, an entity task's the account's. */
     bool by_id = e->role.dedupe || e->plan.n_prefetch;
-#define ID_HASH(id, wanted) \
-    (!(wanted) || !ev->id ? 0 : given ? given->id : rg_strmap_hash(ev->id, ev->id##_len))
-    h->event_id = ID_HASH(event_id, by_id);
-    h->account = ID_HASH(account, e->plan.prefetch_account);
-    h->counterparty = ID_HASH(counterparty, e->plan.prefetch_counterparty);
-    h->packet_id = ID_HASH(packet_id, by_id);
-    h->ref = ID_HASH(ref, by_id);
-#undef ID_HASH
+    h->event_id = by_id ? given->event_id : 0;
+    h->account = e->plan.prefetch_account ? given->account : 0;
+    h->counterparty = e->plan.prefetch_counterparty ? given->counterparty : 0;
+    h->packet_id = by_id ? given->packet_id : 0;
+    h->ref = by_id ? given->ref : 0;
 }
 
 typedef struct rg_engine_ahead ahead_entry;

@@ -206,6 +206,9 @@ void rg_engine_prefetch_families(rg_engine *e, const rg_event *ev, int stage, ui
  * (checked: hashes off by one bit gave the same decisions). */
 void rg_engine_prefetch_hashed(rg_engine *e, const rg_event *ev, const struct rg_event_hashes *ids, int stage,
                                uint32_t families);
+/* Every id of ev hashed as rg_engine_prefetch_hashed takes them (0 for
+ * an id ev lacks). */
+void rg_engine_hash_ids(const rg_event *ev, struct rg_event_hashes *ids);
 
 /* The watermark (rg_engine_stats.watermark_ms) alone, per event. */
 int64_t rg_engine_watermark(const rg_engine *e);

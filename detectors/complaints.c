@@ -116,6 +116,14 @@ static void free_record(void *value)
     r->counterparty.heap.is_heap = 0;
 }
 
+/* Delete transfer r (at place), and its counterparty copy's bytes from
+ * the count. */
+static void delete_transfer(ref_state *s, const transfer_record *r, rg_strmap_place place)
+{
+    s->counterparty_bytes -= copy_cost(counterparty_len(s, r));
+    rg_strmap_del_placed(s->transfers, place, free_record);
+}
+
 static void complaints_destroy(void *state)
 {
     ref_state *s = state;
@@ -177,10 +185,8 @@ static __attribute__((noinline)) void forget_before(ref_state *s, int64_t before
             rg_strmap_prefetch_hashed(s->transfers, later->place.hash, 0);
         }
         const transfer_record *r = rg_strmap_placed_record(s->transfers, top.place);
-        if (r->ts_ms == top.ts_ms) {
-            s->counterparty_bytes -= copy_cost(counterparty_len(s, r));
-            rg_strmap_del_placed(s->transfers, top.place, free_record);
-        }
+        if (r->ts_ms == top.ts_ms)
+            delete_transfer(s, r, top.place);
     }
     rg_ts_queue_shrink(&s->queue);
 }
@@ -224,8 +230,7 @@ static bool queue_transfer(ref_state *s, transfer_record *r, rg_strmap_place pla
 {
     if (rg_ts_queue_push(&s->queue, (rg_ts_entry){r->ts_ms, place}) == 0)
         return true;
-    s->counterparty_bytes -= copy_cost(counterparty_len(s, r));
-    rg_strmap_del_placed(s->transfers, place, free_record);
+    delete_transfer(s, r, place);
     s->dropped++;
     return false;
 }
